@@ -1,0 +1,1 @@
+"""The `perceo` command-line interface."""

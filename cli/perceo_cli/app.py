@@ -1,0 +1,56 @@
+"""The typer application: global options and the command groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from perceo import __version__
+from perceo_cli.context import AppContext
+from perceo_cli.output import Output
+
+app = typer.Typer(
+    name="perceo",
+    help="Which of your users' flows does this change put at risk — before the merge.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"perceo {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    project_dir: Annotated[
+        Path | None,
+        typer.Option("--project-dir", "-C", help="Run as if started in this directory.", show_default=False),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    if not isinstance(ctx.obj, AppContext):
+        ctx.obj = AppContext(output=Output())
+    if project_dir is not None:
+        ctx.obj.project_dir = project_dir.resolve()
+
+
+def register_commands() -> None:
+    """Attach every command group. Each module under `commands/` owns one noun."""
+    from perceo_cli.commands import config as config_cmd
+    from perceo_cli.commands import local as local_cmd
+
+    app.add_typer(config_cmd.app, name="config")
+    app.add_typer(local_cmd.app, name="local")
+
+
+register_commands()

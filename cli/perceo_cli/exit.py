@@ -1,0 +1,17 @@
+"""Exit codes of the `perceo` command. Documented in the README; CI scripts depend on them."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    #: Something failed: a store or API could not be reached, an unexpected error.
+    ERROR = 1
+    #: Bad usage or bad input: unknown option, invalid config, invalid git ref.
+    USAGE = 2
+    #: `ci analyze --fail-on`: the change's risk is at or above the threshold.
+    RISK = 3
+    #: Interrupted by Ctrl-C.
+    INTERRUPTED = 130

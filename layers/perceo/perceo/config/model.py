@@ -1,0 +1,157 @@
+"""The model of `.perceo/config.json`.
+
+Field names are camelCase in the file (as in the first Perceo's config) and snake_case in Python.
+Unknown keys are errors: a typo must not silently do nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+
+from perceo.models.common import Model
+
+DEFAULT_WATCH_IGNORE = ["node_modules/", ".next/", ".git/", "dist/", "build/", ".perceo/"]
+
+
+class ProjectSection(Model):
+    id: str | None = None
+    name: str | None = None
+    framework: str | None = None
+    branch: str | None = None
+
+
+class FlowGraphSection(Model):
+    #: `embedded` (FalkorDB started on demand under .perceo/data), `falkordb` (a running server) or `neo4j`.
+    type: Literal["embedded", "falkordb", "neo4j"] = "embedded"
+    #: `redis://host:port` for falkordb; `neo4j+s://…`, `neo4j://…` or `bolt://…` for neo4j.
+    uri: str | None = None
+    database: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+
+
+class EventBusSection(Model):
+    type: Literal["embedded", "redis", "in-memory"] = "embedded"
+    redis_url: str | None = None
+    stream_max_len: int = Field(default=10_000, ge=100)
+
+
+class WatchSection(Model):
+    paths: list[str] = Field(default_factory=lambda: ["src/", "app/", "pages/", "components/"])
+    ignore: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCH_IGNORE))
+    debounce_ms: int = Field(default=500, ge=0, le=60_000)
+    auto_test: bool = False
+
+
+class CISection(Model):
+    strategy: Literal["affected-flows", "all"] = "affected-flows"
+    parallelism: int = Field(default=4, ge=1, le=64)
+
+
+class AnalysisSection(Model):
+    use_llm: bool = False
+    llm_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+
+
+class ObserverSection(Model):
+    api_base_url: str | None = None
+    api_key: SecretStr | None = None
+    watch: WatchSection = Field(default_factory=WatchSection)
+    ci: CISection = Field(default_factory=CISection)
+    analysis: AnalysisSection = Field(default_factory=AnalysisSection)
+    #: Hosts that remote bootstrap may clone from.
+    allowed_git_hosts: list[str] = Field(default_factory=lambda: ["github.com", "gitlab.com", "bitbucket.org"])
+
+
+class LLMSection(Model):
+    #: Any OpenAI-compatible server: OpenAI, OpenRouter, a self-hosted gateway.
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    model: str = "gpt-4.1-mini"
+    max_concurrency: int = Field(default=4, ge=1, le=32)
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    cache_ttl_s: int = Field(default=7 * 24 * 3600, ge=0)
+
+
+class BootstrapSection(Model):
+    max_flows: int = Field(default=10, ge=1, le=200)
+    max_steps_per_flow: int = Field(default=15, ge=1, le=100)
+    code_token_budget: int = Field(default=12_000, ge=500)
+    prompt_token_budget: int = Field(default=24_000, ge=1_000)
+
+
+class InsightsSection(Model):
+    enabled: bool = True
+    update_interval: int = Field(default=3600, ge=60)
+    min_severity: Literal["critical", "high", "medium", "low", "info"] = "medium"
+
+
+class PredictionsSection(Model):
+    enabled: bool = True
+    model: Literal["heuristic", "ml"] = "heuristic"
+    confidence_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+
+
+class CoverageSection(Model):
+    min_coverage_score: float = Field(default=0.7, ge=0.0, le=1.0)
+    alert_on_gaps: bool = True
+
+
+class AnalyzerSection(Model):
+    insights: InsightsSection = Field(default_factory=InsightsSection)
+    predictions: PredictionsSection = Field(default_factory=PredictionsSection)
+    coverage: CoverageSection = Field(default_factory=CoverageSection)
+
+
+class CorrelationSection(Model):
+    algorithm: Literal["smith-waterman"] = "smith-waterman"
+    min_similarity: float = Field(default=0.7, ge=0.0, le=1.0)
+
+
+class RevenueTrackingSection(Model):
+    enabled: bool = False
+    avg_order_value_source: Literal["analytics", "manual"] = "manual"
+    avg_order_value: float | None = Field(default=None, ge=0)
+
+
+class AnalyticsSection(Model):
+    provider: Literal["ga4", "mixpanel", "amplitude", "posthog", "custom"] | None = None
+    credentials: dict[str, Any] = Field(default_factory=dict)
+    sync_interval: int = Field(default=300, ge=60)
+    correlation: CorrelationSection = Field(default_factory=CorrelationSection)
+    revenue_tracking: RevenueTrackingSection = Field(default_factory=RevenueTrackingSection)
+
+
+class CoordinatorSection(Model):
+    test_command: list[str] | None = None
+    timeout_s: int = Field(default=600, ge=1)
+
+
+class SlackSection(Model):
+    webhook: SecretStr | None = None
+
+
+class EmailSection(Model):
+    recipients: list[str] = Field(default_factory=list)
+
+
+class NotificationsSection(Model):
+    slack: SlackSection | None = None
+    email: EmailSection | None = None
+
+
+class PerceoConfig(Model):
+    version: str = "1.0"
+    project: ProjectSection = Field(default_factory=ProjectSection)
+    flow_graph: FlowGraphSection = Field(default_factory=FlowGraphSection)
+    event_bus: EventBusSection = Field(default_factory=EventBusSection)
+    observer: ObserverSection = Field(default_factory=ObserverSection)
+    llm: LLMSection = Field(default_factory=LLMSection)
+    bootstrap: BootstrapSection = Field(default_factory=BootstrapSection)
+    analyzer: AnalyzerSection = Field(default_factory=AnalyzerSection)
+    analytics: AnalyticsSection = Field(default_factory=AnalyticsSection)
+    coordinator: CoordinatorSection = Field(default_factory=CoordinatorSection)
+    notifications: NotificationsSection = Field(default_factory=NotificationsSection)

@@ -1,0 +1,100 @@
+"""Typed domain errors.
+
+Domain code raises these; the CLI and the API each map them in one place (exit codes, HTTP statuses).
+Nothing matches errors by their message text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PerceoError(Exception):
+    """Base of every error Perceo reports to a user."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class ConfigError(PerceoError):
+    """A configuration file or setting is invalid. `where` names the file and the key path."""
+
+    code = "invalid_config"
+
+
+class ValidationFailed(PerceoError):
+    code = "validation_failed"
+
+
+class NotFoundError(PerceoError):
+    code = "not_found"
+
+
+class ProjectNotFoundError(NotFoundError):
+    code = "project_not_found"
+
+
+class FlowNotFoundError(NotFoundError):
+    code = "flow_not_found"
+
+
+class AnalysisNotFoundError(NotFoundError):
+    code = "analysis_not_found"
+
+
+class ConflictError(PerceoError):
+    code = "conflict"
+
+
+class InvalidRefError(PerceoError):
+    """A git ref does not exist or cannot be resolved."""
+
+    code = "invalid_ref"
+
+
+class ShallowCloneError(InvalidRefError):
+    """The merge base is missing because the clone is shallow."""
+
+    code = "shallow_clone"
+
+
+class NotAGitRepositoryError(PerceoError):
+    code = "not_a_git_repository"
+
+
+class AuthenticationError(PerceoError):
+    """No credentials, or credentials that are not valid (HTTP 401)."""
+
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(PerceoError):
+    """Valid credentials without the right scope or for another project (HTTP 403)."""
+
+    code = "forbidden"
+
+
+class RateLimitedError(PerceoError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: float, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after_s = retry_after_s
+
+
+class PayloadTooLargeError(PerceoError):
+    code = "payload_too_large"
+
+
+class BackendUnavailableError(PerceoError):
+    """A store (graph, Redis) or a remote API cannot be reached."""
+
+    code = "backend_unavailable"
+
+
+class LLMError(PerceoError):
+    code = "llm_error"

@@ -1,0 +1,88 @@
+"""The flow graph port: every read and write of projects, personas, flows, steps, pages and analyses.
+
+Two adapters implement it with one set of Cypher: `Neo4jFlowGraph` (Neo4j Aura, cloud) and
+`FalkorFlowGraph` (the embedded store and tests). Every method is scoped by `project_id`; no method
+can read or change another project's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from perceo.models import (
+    ChangeAnalysis,
+    Flow,
+    FlowUpdate,
+    FlowView,
+    Page,
+    PageLink,
+    Persona,
+    Project,
+    Step,
+)
+
+
+@runtime_checkable
+class FlowGraph(Protocol):
+    def ensure_schema(self) -> None:
+        """Create indexes and uniqueness constraints. Idempotent."""
+
+    def ping(self) -> bool:
+        """True when the graph answers."""
+
+    def close(self) -> None: ...
+
+    # Projects
+    def create_project(self, project: Project) -> Project: ...
+    def get_project(self, project_id: str) -> Project | None: ...
+    def list_projects(self) -> list[Project]: ...
+    def delete_project(self, project_id: str) -> bool:
+        """Delete the project and everything under it. False when there was no such project."""
+
+    # Personas, keyed by (project_id, name)
+    def upsert_personas(self, project_id: str, personas: Sequence[Persona]) -> list[Persona]:
+        """Create or update by name; an existing persona keeps its id. Returns the stored personas."""
+
+    def list_personas(self, project_id: str) -> list[Persona]: ...
+    def delete_personas(self, project_id: str, persona_ids: Sequence[str]) -> int: ...
+
+    # Flows, keyed by (project_id, name)
+    def upsert_flows(self, project_id: str, flows: Sequence[Flow]) -> list[Flow]:
+        """Create or update by name; an existing flow keeps its id and createdAt."""
+
+    def set_flow_personas(self, project_id: str, flow_id: str, persona_names: Sequence[str]) -> None:
+        """Replace the flow's FOR_PERSONA edges with edges to these personas (by name)."""
+
+    def set_flow_pages(self, project_id: str, flow_id: str, routes: Sequence[str]) -> None:
+        """Replace the flow's VISITS edges, in journey order (`VISITS {order}`)."""
+
+    def set_flow_connections(self, project_id: str, flow_id: str, flow_ids: Sequence[str]) -> None:
+        """Replace the flow's CONNECTS_TO edges."""
+
+    def get_flow(self, project_id: str, flow_id: str) -> FlowView | None: ...
+    def get_flow_by_name(self, project_id: str, name: str) -> FlowView | None: ...
+    def list_flows(self, project_id: str, *, include_steps: bool = False) -> list[FlowView]: ...
+    def update_flow(self, project_id: str, flow_id: str, update: FlowUpdate) -> Flow | None: ...
+    def delete_flows(self, project_id: str, flow_ids: Sequence[str]) -> int:
+        """Delete flows and their steps. Returns how many flows were deleted."""
+
+    # Steps, keyed by (flow_id, order)
+    def replace_steps(self, project_id: str, flow_id: str, steps: Sequence[Step]) -> list[Step]:
+        """Replace all steps of one flow in a single atomic query, linked HAS_STEP and NEXT."""
+
+    def list_steps(self, project_id: str, flow_id: str) -> list[Step]: ...
+
+    # Pages, keyed by (project_id, route)
+    def upsert_pages(self, project_id: str, pages: Sequence[Page]) -> int: ...
+    def upsert_page_links(self, project_id: str, links: Sequence[PageLink]) -> int: ...
+    def list_pages(self, project_id: str) -> list[Page]: ...
+    def flows_visiting(self, project_id: str, routes: Sequence[str]) -> list[FlowView]:
+        """Active flows that visit any of these routes, with their pages (for impact)."""
+
+    # Change analyses
+    def record_analysis(self, analysis: ChangeAnalysis) -> ChangeAnalysis:
+        """Store the analysis with AFFECTS {confidence, riskScore, reasons} edges to its flows."""
+
+    def get_analysis(self, project_id: str, analysis_id: str) -> ChangeAnalysis | None: ...
+    def list_analyses(self, project_id: str, *, limit: int = 20) -> list[ChangeAnalysis]: ...

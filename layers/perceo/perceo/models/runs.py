@@ -1,0 +1,110 @@
+"""Test runs, insights, predictions and flow metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from perceo.models.common import EntityId, EpochMs, Model, ProjectId, UnitFloat, new_id, now_ms
+from perceo.models.vocab import (
+    AgentType,
+    AnalyticsProvider,
+    InsightStatus,
+    InsightType,
+    PredictionBasis,
+    Severity,
+    TestOutcome,
+    TestRunStatus,
+    TestTrigger,
+)
+
+
+class TestRun(Model):
+    __test__ = False  # not a pytest test class
+
+    id: EntityId = Field(default_factory=new_id)
+    project_id: ProjectId
+    flow_id: EntityId | None = None
+    status: TestRunStatus = "pending"
+    duration_ms: int | None = Field(default=None, ge=0)
+    error_message: str | None = None
+    failed_step_id: EntityId | None = None
+    triggered_by: TestTrigger = "manual"
+    pr_number: int | None = None
+    commit_sha: str | None = None
+    branch_name: str | None = None
+    agent_type: AgentType = "playwright"
+    created_at: EpochMs = Field(default_factory=now_ms)
+    started_at: EpochMs | None = None
+    completed_at: EpochMs | None = None
+
+
+class RevenueImpact(Model):
+    estimated_monthly_loss: float = Field(ge=0)
+    confidence: UnitFloat
+    affected_users: int = Field(ge=0)
+
+
+class Insight(Model):
+    id: EntityId = Field(default_factory=new_id)
+    project_id: ProjectId
+    flow_id: EntityId | None = None
+    type: InsightType
+    severity: Severity
+    title: str
+    message: str
+    suggested_action: str | None = None
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    revenue_impact: RevenueImpact | None = None
+    status: InsightStatus = "open"
+    created_at: EpochMs = Field(default_factory=now_ms)
+
+
+class Prediction(Model):
+    id: EntityId = Field(default_factory=new_id)
+    project_id: ProjectId
+    flow_id: EntityId
+    probability: UnitFloat
+    confidence: UnitFloat
+    reasoning: str = ""
+    based_on: PredictionBasis = "heuristic"
+    commit_sha: str | None = None
+    pr_number: int | None = None
+    actual_result: TestOutcome | None = None
+    prediction_correct: bool | None = None
+    created_at: EpochMs = Field(default_factory=now_ms)
+
+
+class FlowMetrics(Model):
+    project_id: ProjectId
+    flow_id: EntityId
+    day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    synthetic_success_rate: UnitFloat | None = None
+    synthetic_run_count: int = Field(default=0, ge=0)
+    prod_success_rate: UnitFloat | None = None
+    prod_daily_users: int | None = Field(default=None, ge=0)
+    prod_top_exit_step: int | None = None
+    prod_avg_duration_ms: float | None = None
+
+    @property
+    def gap_score(self) -> float | None:
+        if self.synthetic_success_rate is None or self.prod_success_rate is None:
+            return None
+        return abs(self.synthetic_success_rate - self.prod_success_rate)
+
+
+class AnalyticsEvent(Model):
+    project_id: ProjectId
+    provider: AnalyticsProvider
+    event_type: str
+    event_name: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    anonymous_id: str | None = None
+    page_path: str | None = None
+    url: str | None = None
+    referrer: str | None = None
+    device_type: str | None = None
+    timestamp: EpochMs
+    metadata: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,31 @@
+"""Shared fixtures: real servers on loopback, started here and stopped by their own PID."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from perceo.local.server import ServerProcess, free_port, start_server, stop_server
+
+
+@pytest.fixture(scope="session")
+def falkordb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One FalkorDB (Redis 8 + graph module) process for the test session, with a Bolt listener."""
+    data_dir: Path = tmp_path_factory.mktemp("falkordb")
+    server = start_server(data_dir, persistent=False, bolt_port=free_port())
+    try:
+        yield server
+    finally:
+        stop_server(server.pid)
+
+
+@pytest.fixture
+def redis_client(falkordb_server: ServerProcess) -> Iterator[redis.Redis]:
+    client = redis.Redis(host=falkordb_server.host, port=falkordb_server.port, decode_responses=True)
+    try:
+        yield client
+    finally:
+        client.close()
