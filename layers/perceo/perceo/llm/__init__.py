@@ -1,0 +1,57 @@
+"""The LLM layer: structured output through the `openai` client, retries, a response cache, usage telemetry.
+
+Typical use (bootstrap stages):
+
+    settings = load_llm_settings(config.llm)                 # env + config (+ secret_loader in Lambda)
+    with open_llm(settings, redis_client=r) as llm:
+        request = LLMRequest(system_prompt=..., user_prompt=..., schema_name="flows",
+                             project_id=project.id, unit="flows")
+        flows = llm.complete(request, FlowsAnswer)           # validated FlowsAnswer, or LLMError
+        outcomes = map_bounded(lambda r: llm.complete(r, StepsAnswer), requests, llm.max_concurrency)
+"""
+
+from perceo.llm.cache import InMemoryResponseCache, RedisResponseCache, cache_key
+from perceo.llm.client import StructuredLLM
+from perceo.llm.concurrency import Outcome, map_bounded
+from perceo.llm.factory import llm_redis_url, open_llm
+from perceo.llm.model import CallOutcome, LLMCall, LLMRequest, ModelUsage, UsageReport, UsageTotals
+from perceo.llm.port import LLM, ResponseCache, UsageStore
+from perceo.llm.pricing import PRICES_PER_MILLION, estimate_cost
+from perceo.llm.retry import Backoff
+from perceo.llm.schema import response_format, strict_json_schema
+from perceo.llm.secrets import secrets_manager_loader
+from perceo.llm.settings import LLMSettings, SecretLoader, load_llm_settings
+from perceo.llm.usage import InMemoryUsageStore, RedisUsageStore, day_of, usage_report
+
+__all__ = [
+    "LLM",
+    "PRICES_PER_MILLION",
+    "Backoff",
+    "CallOutcome",
+    "InMemoryResponseCache",
+    "InMemoryUsageStore",
+    "LLMCall",
+    "LLMRequest",
+    "LLMSettings",
+    "ModelUsage",
+    "Outcome",
+    "RedisResponseCache",
+    "RedisUsageStore",
+    "ResponseCache",
+    "SecretLoader",
+    "StructuredLLM",
+    "UsageReport",
+    "UsageStore",
+    "UsageTotals",
+    "cache_key",
+    "day_of",
+    "estimate_cost",
+    "llm_redis_url",
+    "load_llm_settings",
+    "map_bounded",
+    "open_llm",
+    "response_format",
+    "secrets_manager_loader",
+    "strict_json_schema",
+    "usage_report",
+]

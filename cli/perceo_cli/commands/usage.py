@@ -1,0 +1,108 @@
+"""`perceo usage`: the project's LLM calls, tokens and estimated cost, per day and model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import redis
+import typer
+from rich.table import Table
+
+from perceo.config.model import PerceoConfig
+from perceo.errors import BackendUnavailableError, ConfigError
+from perceo.llm.factory import llm_redis_url
+from perceo.llm.model import UsageReport
+from perceo.llm.usage import RedisUsageStore, usage_report
+from perceo_cli.context import app_context
+from perceo_cli.output import Output
+
+app = typer.Typer(help="LLM usage of this project: calls, tokens and estimated cost per day and model.")
+
+NO_PROJECT_ID = "no project id: set project.id in .perceo/config.json (run `perceo init` first)"
+
+
+@app.callback(invoke_without_command=True)
+def usage(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option("--days", min=1, max=90, help="How many days back, today (UTC) included.")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+) -> None:
+    """Per day and per model: calls (cached, failed), tokens in/out and estimated cost in USD."""
+    app_ctx = app_context(ctx)
+    config = app_ctx.config
+    project_id = config.project.id
+    if not project_id:
+        raise ConfigError(NO_PROJECT_ID, details={"where": "project.id"})
+    client = _open_redis(config, app_ctx.project_dir)
+    try:
+        report = usage_report(RedisUsageStore(client), project_id, days)
+    finally:
+        client.close()
+    if as_json:
+        app_ctx.output.json(report)
+    else:
+        print_report(app_ctx.output, report)
+
+
+def _open_redis(config: PerceoConfig, project_dir: Path) -> redis.Redis:
+    if config.observer.api_base_url:
+        raise BackendUnavailableError(
+            "perceo usage reads the local store; this project runs in the cloud (observer.apiBaseUrl is set), "
+            "where usage is not available from the CLI yet"
+        )
+
+    def embedded_url() -> str:
+        from perceo.local.store import EmbeddedStore
+
+        return EmbeddedStore(project_dir / ".perceo" / "data").ensure_running().url
+
+    url = llm_redis_url(config, embedded_url=embedded_url)
+    if url is None:
+        raise ConfigError(
+            "no store holds LLM usage: set eventBus.type to 'embedded' or 'redis' (with eventBus.redisUrl)",
+            details={"where": "eventBus"},
+        )
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
+def _cost(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.4f}"
+
+
+def print_report(output: Output, report: UsageReport) -> None:
+    period = f"{report.since} to {report.until} (UTC)"
+    if not report.rows:
+        output.text(f"No LLM calls for project {report.project_id} from {period}.")
+        return
+    table = Table(title=f"LLM usage of {report.project_id}, {period}", title_justify="left")
+    for column in ("Day", "Model"):
+        table.add_column(column)
+    for column in ("Calls", "Cached", "Failed", "Tokens in", "Tokens out", "Est. cost (USD)"):
+        table.add_column(column, justify="right")
+    for row in report.rows:
+        table.add_row(
+            row.day,
+            row.model,
+            str(row.calls),
+            str(row.cached_calls),
+            str(row.failed_calls),
+            f"{row.tokens_in:,}",
+            f"{row.tokens_out:,}",
+            _cost(row.cost_usd),
+        )
+    totals = report.totals
+    table.add_section()
+    table.add_row(
+        "Total",
+        "",
+        str(totals.calls),
+        str(totals.cached_calls),
+        str(totals.failed_calls),
+        f"{totals.tokens_in:,}",
+        f"{totals.tokens_out:,}",
+        _cost(totals.cost_usd),
+    )
+    output.out.print(table)
+    if totals.unpriced_calls:
+        output.info(f"{totals.unpriced_calls} call(s) use a model without a known price: their cost is not included.")

@@ -1,0 +1,87 @@
+"""The shapes the LLM layer speaks: a request, one call's telemetry, and the usage report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field
+
+from perceo.models.common import EpochMs, Model
+
+#: How a `complete()` call ended.
+#: ok: valid on the first answer · repaired: valid after the one repair retry · cached: served from the cache ·
+#: invalid_output: still invalid after the repair retry · failed: transport or API error after the retries.
+CallOutcome = Literal["ok", "repaired", "cached", "invalid_output", "failed"]
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    """One structured-output question.
+
+    `schema_name` names the JSON schema sent to the API (letters, digits, `_` and `-`); `project_id` and
+    `unit` label the call in telemetry (`unit` says which piece of work it is, e.g. `steps:checkout`).
+    """
+
+    system_prompt: str
+    user_prompt: str
+    schema_name: str
+    project_id: str
+    unit: str
+
+
+class LLMCall(Model):
+    """Telemetry of one `complete()` call. Never carries prompts, outputs or credentials."""
+
+    project_id: str
+    model: str
+    unit: str
+    schema_name: str
+    outcome: CallOutcome
+    cached: bool = False
+    tokens_in: int = Field(default=0, ge=0)
+    tokens_out: int = Field(default=0, ge=0)
+    latency_ms: int = Field(default=0, ge=0)
+    #: Estimated from `perceo.llm.pricing`; null when the model's price is unknown; 0 for cache hits.
+    cost_usd: float | None = None
+    #: HTTP requests made (retries and the repair retry included); 0 for cache hits.
+    requests: int = Field(default=0, ge=0)
+    at: EpochMs
+
+
+class ModelUsage(Model):
+    """One model's usage in one project on one day (UTC)."""
+
+    day: str
+    model: str
+    calls: int = 0
+    cached_calls: int = 0
+    failed_calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    #: Sum of the priced calls; null when no call of this model had a known price.
+    cost_usd: float | None = None
+    #: Calls whose cost could not be estimated (unknown model price).
+    unpriced_calls: int = 0
+    latency_ms: int = 0
+
+
+class UsageTotals(Model):
+    calls: int = 0
+    cached_calls: int = 0
+    failed_calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = None
+    unpriced_calls: int = 0
+
+
+class UsageReport(Model):
+    """`perceo usage --json`: per day (newest first) and per model, with totals."""
+
+    project_id: str
+    days: int
+    since: str
+    until: str
+    rows: list[ModelUsage]
+    totals: UsageTotals

@@ -1,0 +1,104 @@
+"""LLM settings: built once per entry point from the config section, the environment and (in Lambda) a secret.
+
+This is the only module of the LLM layer that reads the environment. The client gets an `LLMSettings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from perceo.config.model import LLMSection
+from perceo.errors import ConfigError
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+ENV_API_KEY = "PERCEO_LLM_API_KEY"
+ENV_OPENAI_API_KEY = "OPENAI_API_KEY"
+ENV_BASE_URL = "PERCEO_LLM_BASE_URL"
+ENV_MODEL = "PERCEO_LLM_MODEL"
+
+#: Where a user fixes an invalid field.
+_CONFIG_KEYS = {"base_url": f"llm.baseUrl ({ENV_BASE_URL})", "model": f"llm.model ({ENV_MODEL})"}
+
+#: Returns the API key, e.g. from Secrets Manager (see `perceo.llm.secrets`). Called only when needed.
+SecretLoader = Callable[[], str]
+
+
+class LLMSettings(BaseModel):
+    """Everything the client needs. `api_key` is a SecretStr: it never shows in repr, logs or dumps."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str = DEFAULT_BASE_URL
+    api_key: SecretStr
+    model: str = Field(min_length=1)
+    max_concurrency: int = Field(default=4, ge=1, le=32)
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    cache_ttl_s: int = Field(default=7 * 24 * 3600, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+def _env(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def load_llm_settings(
+    section: LLMSection | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    secret_loader: SecretLoader | None = None,
+) -> LLMSettings:
+    """Build the LLM settings. First found wins:
+
+    - API key: `PERCEO_LLM_API_KEY`, `llm.apiKey`, `OPENAI_API_KEY`, then `secret_loader()`.
+    - base URL: `PERCEO_LLM_BASE_URL`, `llm.baseUrl`, then OpenAI's.
+    - model: `PERCEO_LLM_MODEL`, then `llm.model`.
+
+    Raises ConfigError naming the settings when there is no API key or a value is invalid.
+    """
+    section = section or LLMSection()
+    env = os.environ if environ is None else environ
+
+    api_key = _env(env, ENV_API_KEY)
+    if api_key is None and section.api_key is not None and section.api_key.get_secret_value().strip():
+        api_key = section.api_key.get_secret_value().strip()
+    if api_key is None:
+        api_key = _env(env, ENV_OPENAI_API_KEY)
+    if api_key is None and secret_loader is not None:
+        api_key = secret_loader().strip() or None
+    if api_key is None:
+        raise ConfigError(
+            f"no LLM API key: set llm.apiKey in .perceo/config.json, or {ENV_API_KEY} or {ENV_OPENAI_API_KEY}",
+            details={"where": "llm.apiKey"},
+        )
+
+    base_url = _env(env, ENV_BASE_URL) or section.base_url or DEFAULT_BASE_URL
+    model = _env(env, ENV_MODEL) or section.model
+    try:
+        return LLMSettings(
+            base_url=base_url,
+            api_key=SecretStr(api_key),
+            model=model,
+            max_concurrency=section.max_concurrency,
+            timeout_s=section.timeout_s,
+            max_retries=section.max_retries,
+            cache_ttl_s=section.cache_ttl_s,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        where = _CONFIG_KEYS.get(field, "llm")
+        raise ConfigError(
+            f"invalid LLM setting {where}: {first['msg']} (got {first['input']!r})", details={"where": where}
+        ) from None

@@ -1,0 +1,1 @@
+"""Honest fakes of external services, runnable in tests: real sockets, scripted behaviour."""

@@ -1,0 +1,16 @@
+"""pytest plugin (registered in tests/conftest.py): fixtures for the fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from fakes.openai_server import FakeOpenAI
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    """A fake OpenAI-compatible server on a free loopback port; `base_url` ends in `/v1`."""
+    with FakeOpenAI() as server:
+        yield server
