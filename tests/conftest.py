@@ -10,6 +10,9 @@ import redis
 
 from perceo.local.server import ServerProcess, free_port, start_server, stop_server
 
+#: `tests/` is on sys.path (rootdir conftest), so the fakes package imports as `fakes`.
+pytest_plugins = ["fakes.plugin"]
+
 
 @pytest.fixture(scope="session")
 def falkordb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:

@@ -48,9 +48,11 @@ def register_commands() -> None:
     """Attach every command group. Each module under `commands/` owns one noun."""
     from perceo_cli.commands import config as config_cmd
     from perceo_cli.commands import local as local_cmd
+    from perceo_cli.commands import usage as usage_cmd
 
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(local_cmd.app, name="local")
+    app.add_typer(usage_cmd.app, name="usage")
 
 
 register_commands()
