@@ -15,7 +15,7 @@ from perceo.models.entities import (
     StepAction,
 )
 from perceo.models.events import EventType, PerceoEvent
-from perceo.models.keys import ApiKey
+from perceo.models.keys import ApiKey, KeyAuditEntry
 from perceo.models.runs import AnalyticsEvent, FlowMetrics, Insight, Prediction, RevenueImpact, TestRun
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "FlowView",
     "ImpactedFlow",
     "Insight",
+    "KeyAuditEntry",
     "Page",
     "PageLink",
     "PerceoEvent",
