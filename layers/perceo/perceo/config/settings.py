@@ -1,0 +1,180 @@
+"""Lambda-side settings: read from environment variables once per cold start, validated, cached.
+
+Each field's environment variable is its name in upper case (`neo4j_uri` ← `NEO4J_URI`) unless the field
+sets an explicit `alias`. A blank variable counts as unset: there are no silent "" defaults for
+endpoints or credentials. Every missing or invalid variable is reported in one `ConfigError`, one per
+line, naming the variable (never its value: some hold secrets' ARNs, and values do not help).
+
+Two ways to extend, both plain pydantic:
+
+- A setting every function needs: add a field here (required when it has no default).
+- A setting only some functions need: add it here as `str | None = None` and call
+  `settings.require("bundle_bucket")` where it is used, or give the entry point its own subclass that
+  makes it required and load that at cold start::
+
+      class BootstrapSettings(Settings):
+          bundle_bucket: str
+
+      settings = get_settings(BootstrapSettings)
+
+Secrets themselves are never settings: these are ARNs / parameter names that powertools `parameters`
+resolves (with a `max_age`) where the secret is used.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self, TypeVar, overload
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from perceo.config.validation import describe_error
+from perceo.errors import ConfigError
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _scheme_in(*schemes: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not any(value.startswith(scheme) and len(value) > len(scheme) for scheme in schemes):
+            raise ValueError(f"must start with {', '.join(schemes[:-1])} or {schemes[-1]}")
+        return value
+
+    return AfterValidator(check)
+
+
+Neo4jUri = Annotated[
+    NonEmpty, _scheme_in("neo4j://", "neo4j+s://", "neo4j+ssc://", "bolt://", "bolt+s://", "bolt+ssc://")
+]
+RedisUrl = Annotated[NonEmpty, _scheme_in("redis://", "rediss://", "unix://")]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+DEFAULT_ALLOWED_GIT_HOSTS = ("github.com", "gitlab.com", "bitbucket.org")
+
+
+def _env_name(field_name: str) -> str:
+    return field_name.upper()
+
+
+class Settings(BaseModel):
+    """What every Perceo Lambda reads from its environment (set in `template.yaml` Globals/functions)."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="ignore",
+        alias_generator=_env_name,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+    #: Deployment stage: dev, staging, prod, local.
+    stage: NonEmpty
+    service_name: NonEmpty = Field(alias="POWERTOOLS_SERVICE_NAME")
+    log_level: LogLevel = "INFO"
+
+    neo4j_uri: Neo4jUri
+    neo4j_database: NonEmpty = "neo4j"
+    #: Secrets Manager secret holding `{"username": ..., "password": ...}` for Neo4j.
+    neo4j_secret_arn: NonEmpty
+    redis_url: RedisUrl
+
+    #: Secrets Manager secret with the LLM API key (functions that call the LLM).
+    llm_secret_arn: NonEmpty | None = None
+    #: Secrets Manager secret with the pepper mixed into API key hashes (authorizer, key management).
+    api_key_pepper_secret_arn: NonEmpty | None = None
+    #: The admin key: a Secrets Manager ARN (`arn:aws:secretsmanager:…`) or an SSM parameter name (`/perceo/…`).
+    admin_key_secret_arn: NonEmpty | None = None
+    #: S3 bucket for uploaded bundles and raw analytics batches.
+    bundle_bucket: NonEmpty | None = None
+    bootstrap_state_machine_arn: NonEmpty | None = None
+    analyze_state_machine_arn: NonEmpty | None = None
+    #: Hosts remote bootstrap may clone from; comma-separated in the environment.
+    allowed_git_hosts: tuple[str, ...] = DEFAULT_ALLOWED_GIT_HOSTS
+    #: How long fetched secrets are cached (powertools `parameters` max_age).
+    secrets_max_age_s: int = Field(default=300, ge=0, le=86_400)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("allowed_git_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            hosts = tuple(str(host).strip().lower() for host in value if str(host).strip())
+            if not hosts:
+                raise ValueError("must name at least one host")
+            return hosts
+        return value
+
+    @classmethod
+    def env_var(cls, field_name: str) -> str:
+        """The environment variable a field is read from."""
+        info = cls.model_fields[field_name]
+        return info.alias or _env_name(field_name)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        """Validate the settings from `env`; every missing or invalid variable is named in one ConfigError."""
+        values: dict[str, str] = {}
+        for name in cls.model_fields:
+            variable = cls.env_var(name)
+            raw = env.get(variable)
+            if raw is not None and raw.strip():
+                values[variable] = raw.strip()
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            raise _settings_error(cls, error) from None
+
+    def require(self, field_name: str) -> str:
+        """The value of an optional setting this code path needs; ConfigError naming its variable when unset."""
+        value = getattr(self, field_name)
+        if value is None:
+            variable = self.env_var(field_name)
+            raise ConfigError(
+                f"environment variable {variable} is not set (needed here)", details={"missing": [variable]}
+            )
+        return str(value)
+
+
+def _settings_error(cls: type[Settings], error: ValidationError) -> ConfigError:
+    missing: list[str] = []
+    invalid: dict[str, str] = {}
+    for detail in error.errors(include_url=False):
+        # `from_env` validates by alias, so the first location is the variable's name.
+        variable = str(detail["loc"][0]) if detail["loc"] else cls.__name__
+        if detail["type"] == "missing":
+            missing.append(variable)
+        else:
+            invalid.setdefault(variable, describe_error(detail))
+    lines = [f"environment variable {variable} is not set" for variable in missing]
+    lines += [f"environment variable {variable}: {reason}" for variable, reason in invalid.items()]
+    return ConfigError("\n".join(lines), details={"missing": missing, "invalid": invalid})
+
+
+SettingsT = TypeVar("SettingsT", bound=Settings)
+
+
+@functools.cache
+def _cached_settings(cls: type[Settings]) -> Settings:
+    return cls.from_env(os.environ)
+
+
+@overload
+def get_settings() -> Settings: ...
+@overload
+def get_settings(cls: type[SettingsT]) -> SettingsT: ...
+def get_settings(cls: type[Settings] = Settings) -> Settings:
+    """The settings of this process, read from `os.environ` on first use and cached (a failure is not cached)."""
+    return _cached_settings(cls)
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests; or after changing the environment on purpose)."""
+    _cached_settings.cache_clear()
