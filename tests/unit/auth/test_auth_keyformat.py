@@ -5,7 +5,7 @@ import hmac
 
 import pytest
 
-from perceo.auth import KEY_LENGTH, PREFIX_LENGTH, display_prefix, generate_key, hash_key, is_well_formed, keyformat
+from perceo.auth import KEY_LENGTH, PREFIX_LENGTH, display_prefix, generate_key, hash_key, is_well_formed
 from perceo.auth.keyformat import check_pepper, is_prefix, key_matches, verify_admin_key
 from perceo.errors import ConfigError
 
@@ -82,7 +82,7 @@ def test_stored_hash_comparison_goes_through_compare_digest(monkeypatch: pytest.
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(keyformat.hmac, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)
     key = generate_key()
 
     assert key_matches(key, PEPPER, hash_key(key, PEPPER))
@@ -126,7 +126,7 @@ def test_admin_key_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) 
         assert len(a) == len(b)  # fixed-length digests: the secret's length does not leak
         return real(a, b)
 
-    monkeypatch.setattr(keyformat.hmac, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)
 
     assert not verify_admin_key("short", "a-much-longer-admin-secret")
     assert calls == [32]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -113,12 +114,13 @@ def test_a_key_from_another_pepper_is_rejected(store: InMemoryKeyStore, clock: S
 def test_expiry_is_exclusive_at_the_boundary(service: ApiKeyService, clock: SteppedClock) -> None:
     raw, _ = _create(service, expires_in_days=30)
     [key] = service.list_keys("proj-a")
-    assert key.expires_at == clock.now + 30 * DAY_MS
+    expires_at = clock.now + 30 * DAY_MS
+    assert key.expires_at == expires_at
 
-    clock.now = key.expires_at - 1
+    clock.now = expires_at - 1
     service.authenticate(raw)
 
-    clock.now = key.expires_at
+    clock.now = expires_at
     with pytest.raises(AuthenticationError) as caught:
         service.authenticate(raw)
     assert caught.value.details["reason"] == "expired"
@@ -306,3 +308,23 @@ def test_audit_is_newest_first_and_limited(service: ApiKeyService, clock: Steppe
     assert [e.action for e in entries] == ["used", "used"]
     assert entries[0].at > entries[1].at
     assert [e.action for e in service.audit("proj-a")][-1] == "created"
+
+
+def test_authenticate_compares_hashes_in_constant_time(
+    service: ApiKeyService, store: InMemoryKeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw, prefix = _create(service)
+    stored = store.get(prefix)
+    assert stored is not None
+    compared: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+
+    service.authenticate(raw)
+
+    assert compared == [(stored.key_hash.encode(), stored.key_hash.encode())]
