@@ -30,6 +30,8 @@ class Reason(Model):
     changed_file: str
     chain: list[str] = Field(default_factory=list)
     kind: str = "import"  # import | entry | layout | global | dependency
+    #: The route the chain ends at (set on a flow's reasons, where several pages can be affected).
+    route: Route | None = None
 
 
 class AffectedRoute(Model):

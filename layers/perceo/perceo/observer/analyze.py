@@ -1,0 +1,140 @@
+"""Change analysis: the pipeline from a checkout to a scored, stored and published `ChangeAnalysis`.
+
+Two halves, so the server never needs the checkout:
+
+- client side (needs the repository): `compute_change_set` → `discover` at head (and at base when files were
+  deleted or renamed) → `manifest_changes` → `affected_routes`. `affected_routes_for(repo_dir, change_set)` runs
+  it all.
+- server side (needs only the flow graph): `analyze_change(project_id, change_set, affected, graph, bus)` reads the
+  flows, maps them to the affected routes, scores, records the analysis with its AFFECTS edges and publishes
+  `observer.flows.affected` and `observer.analysis.complete`. The API calls it with routes computed by the CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from perceo.bus.port import EventBus
+from perceo.graph.port import FlowGraph
+from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet, EventType, FlowView, PerceoEvent, now_ms
+from perceo.observer.changes import Git, read_blobs
+from perceo.observer.impact import affected_routes, impacted_flows
+from perceo.observer.manifests import ManifestChange, diff_manifest, is_dependency_file
+from perceo.observer.model import DiscoveryResult
+from perceo.observer.risk import score
+
+log = logging.getLogger(__name__)
+
+
+def analyze_change(
+    project_id: str,
+    change_set: ChangeSet,
+    affected: Sequence[AffectedRoute],
+    graph: FlowGraph | None = None,
+    bus: EventBus | None = None,
+    *,
+    flows: Sequence[FlowView] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    clock: Callable[[], int] = now_ms,
+) -> ChangeAnalysis:
+    """Map affected routes to flows, score the change, record it and publish it.
+
+    Flows come from `flows` when given, else from `graph.list_flows` (all active flows, matched here by route
+    pattern), else there are none (before `perceo init`: the analysis then covers routes only). `metrics` maps flow
+    id -> production users per day. Nothing is stored without a graph, nothing published without a bus.
+    """
+    if flows is None:
+        flows = graph.list_flows(project_id) if graph is not None and affected else []
+    impacted = impacted_flows(affected, flows, metrics, changes=change_set.files)
+    assessment = score(impacted, affected, changes=change_set.files)
+    analysis = ChangeAnalysis(
+        project_id=project_id,
+        base_sha=change_set.base_sha,
+        head_sha=change_set.head_sha,
+        risk_level=assessment.level,
+        risk_score=assessment.score,
+        files=list(change_set.files),
+        affected_routes=list(affected),
+        flows=impacted,
+        created_at=clock(),
+    )
+    if graph is not None:
+        analysis = graph.record_analysis(analysis)
+    if bus is not None:
+        _publish(bus, analysis)
+    return analysis
+
+
+def _publish(bus: EventBus, analysis: ChangeAnalysis) -> None:
+    summary = {
+        "analysisId": analysis.id,
+        "baseSha": analysis.base_sha,
+        "headSha": analysis.head_sha,
+        "riskLevel": analysis.risk_level,
+        "riskScore": analysis.risk_score,
+    }
+    if analysis.flows:
+        flows = [
+            {"id": f.id, "name": f.name, "priority": f.priority, "riskScore": f.risk_score, "confidence": f.confidence}
+            for f in analysis.flows
+        ]
+        bus.publish(
+            PerceoEvent(
+                type=EventType.FLOWS_AFFECTED,
+                source="observer",
+                project_id=analysis.project_id,
+                data={**summary, "flows": flows},
+            )
+        )
+    complete = {
+        **summary,
+        "changedFiles": len(analysis.files),
+        "affectedRoutes": [r.route for r in analysis.affected_routes],
+        "flowIds": [f.id for f in analysis.flows],
+    }
+    bus.publish(
+        PerceoEvent(type=EventType.ANALYSIS_COMPLETE, source="observer", project_id=analysis.project_id, data=complete)
+    )
+
+
+def manifest_changes(repo_dir: Path, change_set: ChangeSet) -> dict[str, ManifestChange]:
+    """What each changed manifest or lockfile changed, per package (contents read from git, or from disk for the
+    working tree)."""
+    changed = [c for c in change_set.files if is_dependency_file(c.path)]
+    if not changed:
+        return {}
+    old_paths = [c.old_path or c.path for c in changed]
+    before = read_blobs(repo_dir, change_set.base_sha, old_paths)
+    if change_set.working_tree:
+        root = Git.open(repo_dir).repo_dir
+        after = {c.path: _read_disk(root / c.path) for c in changed}
+    else:
+        after = read_blobs(repo_dir, change_set.head_sha, [c.path for c in changed])
+    return {
+        c.path: diff_manifest(c.path, before.get(old), after.get(c.path))
+        for c, old in zip(changed, old_paths, strict=True)
+    }
+
+
+def _read_disk(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def needs_base_discovery(change_set: ChangeSet) -> bool:
+    """Deleted files and renames are looked up in the base snapshot's import graph."""
+    return any(c.status == "deleted" or (c.status == "renamed" and c.old_path) for c in change_set.files)
+
+
+def affected_routes_for(
+    change_set: ChangeSet,
+    repo_dir: Path,
+    head: DiscoveryResult,
+    base: DiscoveryResult | None,
+) -> list[AffectedRoute]:
+    """`affected_routes` with manifest diffs read from the repository."""
+    return affected_routes(change_set, head, base, manifest_changes=manifest_changes(repo_dir, change_set))

@@ -1,0 +1,334 @@
+"""Impact: from changed files to the routes and flows they put at risk, each with the chain of reasons.
+
+A changed file affects a route when the route's entry or layout files import it, directly or through other files
+(the reverse import closure). Every affected route carries its reasons: for each changed file that reaches it, the
+shortest chain of files from the change to the route file (`Reason{changed_file, chain, kind}`), where `kind` is
+
+- `entry`: the changed file is the route's own entry file;
+- `layout`: the chain ends at a layout/template wrapping the route (a layout change affects every route under it);
+- `import`: the chain ends at the route's entry file through imports;
+- `dependency`: a dependency manifest or lockfile changed a package that a file on the chain imports
+  (`chain = [lockfile, importing file, …, route file]`); a bump affects only the importers of that package;
+- `global`: a file that shapes the whole app without being imported — tsconfig/jsconfig, framework and build
+  config, `.env*` files, global stylesheets, `_app`/`_document`, middleware — affects every route of its app
+  (app-scoped in monorepos: a file under `apps/web/` reaches the routes of `apps/web` only).
+
+Deleted files and the old path of a rename are looked up in the BASE discovery (what imported them before the
+change); everything else in the HEAD discovery. A route that exists only at base (its page was deleted) is
+affected too. A rename is reported under its new path, with the chain starting at the old one.
+
+Flows are matched to affected routes by route pattern, segment by segment (`/users/:id` matches `/users/[id]` and
+`/users/42`): never by substring or keyword, so `/` does not match every page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from perceo.models import AffectedRoute, ChangedFile, ChangeSet, FlowView, ImpactedFlow, Reason
+from perceo.observer.manifests import ManifestChange, is_dependency_file
+from perceo.observer.model import DiscoveryResult, RouteEntry
+from perceo.observer.risk import churn_of, flow_risk, reason_confidence, route_confidence
+from perceo.observer.routematch import route_segments, routes_match
+
+#: Reasons kept per affected route and per flow (nearest first); `files` always lists every changed file.
+MAX_REASONS = 20
+_KIND_RANK = {"entry": 0, "layout": 1, "import": 2, "dependency": 3, "global": 4}
+
+_CONFIG_FILE = re.compile(
+    r"^(next|vite|vitest|remix|astro|svelte|nuxt|vue|webpack|rollup|rspack|rsbuild|babel|postcss|tailwind|"
+    r"react-router|gatsby|craco|qwik|solid|turbo|modern)\.config\.(js|cjs|mjs|ts|cts|mts|json)$"
+)
+_GLOBAL_NAMES = frozenset(
+    {
+        "angular.json",
+        "project.json",
+        ".babelrc",
+        ".babelrc.json",
+        ".browserslistrc",
+        ".postcssrc",
+        ".postcssrc.json",
+        ".swcrc",
+        "vercel.json",
+        "netlify.toml",
+        "index.html",
+    }
+)
+_GLOBAL_STEMS = frozenset({"_app", "_document", "middleware", "instrumentation"})
+_GLOBAL_STYLE = re.compile(r"^_?globals?\.(css|scss|sass|less|styl)$")
+_SOURCE_SUFFIXES = frozenset({".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".mts", ".cts"})
+
+
+def is_global_file(path: str) -> bool:
+    """True for files that shape the whole app without being imported (see the module docstring)."""
+    name = PurePosixPath(path).name
+    if name in _GLOBAL_NAMES or _CONFIG_FILE.match(name) or _GLOBAL_STYLE.match(name):
+        return True
+    if name == ".env" or name.startswith(".env."):
+        return True
+    if (name.startswith("tsconfig") or name.startswith("jsconfig")) and name.endswith(".json"):
+        return True
+    stem, suffix = PurePosixPath(name).stem, PurePosixPath(name).suffix
+    return stem in _GLOBAL_STEMS and suffix in _SOURCE_SUFFIXES
+
+
+def _directory(path: str) -> str:
+    parent = str(PurePosixPath(path).parent)
+    return "" if parent == "." else parent
+
+
+def _is_under(path: str, directory: str) -> bool:
+    return directory == "" or path == directory or path.startswith(directory + "/")
+
+
+def _in_scope(route: RouteEntry, scope: str) -> bool:
+    """A file in `scope` reaches the route when the route's app is under it, or it is inside the route's app."""
+    return _is_under(route.app, scope) or _is_under(scope, route.app)
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where a seed of the import search comes from: a changed file, or a package bump in a manifest."""
+
+    changed_file: str
+    prefix: tuple[str, ...]  # files before the seed in the chain ([lockfile] for a dependency)
+    kind: str | None  # forces the reason's kind ("dependency"), else it follows from the route file
+
+
+@dataclass
+class _RouteHits:
+    entry: RouteEntry
+    #: changed file -> best reason found so far
+    reasons: dict[str, Reason] = field(default_factory=dict)
+
+    def offer(self, reason: Reason) -> None:
+        current = self.reasons.get(reason.changed_file)
+        if current is None or _reason_order(reason) < _reason_order(current):
+            self.reasons[reason.changed_file] = reason
+
+
+def _reason_order(reason: Reason) -> tuple[int, int]:
+    return len(reason.chain), _KIND_RANK.get(reason.kind, 9)
+
+
+class _ImportSearch:
+    """Shortest import chains from route files down to seed files, memoised per route file."""
+
+    def __init__(self, imports: Mapping[str, Sequence[str]], seeds: Mapping[str, list[_Origin]]) -> None:
+        self.imports = imports
+        self.seeds = seeds
+        self._memo: dict[str, dict[str, list[str]]] = {}
+
+    def chains_from(self, root: str) -> dict[str, list[str]]:
+        """seed file -> chain from that seed up to `root` (seed first), for every seed `root` reaches."""
+        found = self._memo.get(root)
+        if found is not None:
+            return found
+        found = {}
+        parent: dict[str, str | None] = {root: None}
+        queue = deque([root])
+        imports, seeds = self.imports, self.seeds
+        while queue:
+            node = queue.popleft()
+            if node in seeds:
+                chain = [node]
+                step = parent[node]
+                while step is not None:
+                    chain.append(step)
+                    step = parent[step]
+                found[node] = chain
+            for dep in imports.get(node, ()):
+                if dep not in parent:
+                    parent[dep] = node
+                    queue.append(dep)
+        self._memo[root] = found
+        return found
+
+
+def _collect_import_hits(
+    discovery: DiscoveryResult, seeds: Mapping[str, list[_Origin]], hits: dict[str, _RouteHits]
+) -> None:
+    if not seeds:
+        return
+    search = _ImportSearch(discovery.imports, seeds)
+    for route in discovery.routes:
+        for route_file, role in [
+            *((f, "entry") for f in route.entry_files),
+            *((f, "layout") for f in route.layout_files),
+        ]:
+            for seed, chain in search.chains_from(route_file).items():
+                for origin in seeds[seed]:
+                    reason = Reason(
+                        changed_file=origin.changed_file,
+                        chain=[*origin.prefix, *chain],
+                        kind=origin.kind or _kind(role, chain),
+                    )
+                    _hits_for(hits, route).offer(reason)
+
+
+def _kind(role: str, chain: Sequence[str]) -> str:
+    if role == "layout":
+        return "layout"
+    return "entry" if len(chain) == 1 else "import"
+
+
+def _hits_for(hits: dict[str, _RouteHits], route: RouteEntry) -> _RouteHits:
+    entry = hits.get(route.route)
+    if entry is None:
+        entry = hits[route.route] = _RouteHits(route)
+    return entry
+
+
+def _package_seeds(discovery: DiscoveryResult, manifests: Sequence[ManifestChange]) -> dict[str, list[_Origin]]:
+    """Files that import a package a manifest change touched (within the manifest's folder) become seeds."""
+    seeds: dict[str, list[_Origin]] = {}
+    if not manifests:
+        return seeds
+    for file, packages in discovery.packages.items():
+        for manifest in manifests:
+            if _is_under(file, manifest.scope) and not manifest.packages.isdisjoint(packages):
+                seeds.setdefault(file, []).append(_Origin(manifest.path, (manifest.path,), "dependency"))
+    return seeds
+
+
+def affected_routes(
+    change_set: ChangeSet,
+    head: DiscoveryResult,
+    base: DiscoveryResult | None = None,
+    *,
+    manifest_changes: Mapping[str, ManifestChange] | None = None,
+) -> list[AffectedRoute]:
+    """Routes a change affects, nearest first, each with the changed files that reach it and why.
+
+    `manifest_changes` (path -> what changed in that manifest or lockfile, see `perceo.observer.manifests`) lets a
+    lockfile bump affect only the importers of the bumped packages; without it a changed manifest counts as global.
+    """
+    head_seeds: dict[str, list[_Origin]] = {}
+    base_seeds: dict[str, list[_Origin]] = {}
+    global_files: list[ChangedFile] = []
+    targeted: list[ManifestChange] = []
+    for changed in change_set.files:
+        if is_dependency_file(changed.path):
+            change = (manifest_changes or {}).get(changed.path)
+            if change is None or change.global_change:
+                global_files.append(changed)
+            elif change.packages:
+                targeted.append(change)
+            continue
+        if is_global_file(changed.path):
+            global_files.append(changed)
+        if changed.status == "deleted":
+            base_seeds.setdefault(changed.path, []).append(_Origin(changed.path, (), None))
+            continue
+        head_seeds.setdefault(changed.path, []).append(_Origin(changed.path, (), None))
+        if changed.status == "renamed" and changed.old_path:
+            base_seeds.setdefault(changed.old_path, []).append(_Origin(changed.path, (), None))
+
+    for file, origins in _package_seeds(head, targeted).items():
+        head_seeds.setdefault(file, []).extend(origins)
+
+    hits: dict[str, _RouteHits] = {}
+    _collect_import_hits(head, head_seeds, hits)
+    # without a base discovery, deleted files can only be found where head still refers to them
+    _collect_import_hits(base if base is not None else head, base_seeds, hits)
+    for changed in global_files:
+        scope = _directory(changed.path)
+        for route in head.routes:
+            if _in_scope(route, scope):
+                anchor = (route.entry_files or route.layout_files or [changed.path])[0]
+                _hits_for(hits, route).offer(
+                    Reason(changed_file=changed.path, chain=[changed.path, anchor], kind="global")
+                )
+    return sorted((_affected(h) for h in hits.values()), key=lambda a: (a.distance, a.route))
+
+
+def _affected(hits: _RouteHits) -> AffectedRoute:
+    reasons = sorted(hits.reasons.values(), key=lambda r: (*_reason_order(r), r.changed_file))
+    return AffectedRoute(
+        route=hits.entry.route,
+        files=sorted(hits.reasons),
+        reasons=reasons[:MAX_REASONS],
+        distance=len(reasons[0].chain) - 1 if reasons else 0,
+    )
+
+
+# Flows
+
+
+class RouteMatcher:
+    """Finds the affected routes a flow page names: exact match first, then by pattern."""
+
+    def __init__(self, affected: Sequence[AffectedRoute]) -> None:
+        self.exact: dict[tuple[str, ...], AffectedRoute] = {}
+        for route in affected:
+            self.exact.setdefault(route_segments(route.route), route)
+        self.affected = list(affected)
+
+    def match(self, page: str) -> list[AffectedRoute]:
+        exact = self.exact.get(route_segments(page))
+        if exact is not None:
+            return [exact]
+        return [route for route in self.affected if routes_match(route.route, page)]
+
+
+def impacted_flows(
+    affected: Sequence[AffectedRoute],
+    flows: Sequence[FlowView],
+    metrics: Mapping[str, float] | None = None,
+    *,
+    changes: Sequence[ChangedFile] = (),
+) -> list[ImpactedFlow]:
+    """Flows that visit an affected route, riskiest first.
+
+    `metrics` maps flow id -> production traffic (users or sessions per day); when given, a flow's share of the
+    busiest flow's traffic raises its weight (see `perceo.observer.risk`). `changes` gives line counts for the
+    change-size term.
+    """
+    if not affected:
+        return []
+    matcher = RouteMatcher(affected)
+    churn_by_file = {c.path: churn_of(c) for c in changes}
+    busiest = max((v for v in (metrics or {}).values() if v > 0), default=0.0)
+    impacted: list[ImpactedFlow] = []
+    for flow in flows:
+        if not flow.is_active:
+            continue
+        pages = list(dict.fromkeys(flow.pages or ([flow.entry_point] if flow.entry_point else [])))
+        hit_pages: dict[str, list[AffectedRoute]] = {}
+        for page in pages:
+            matched = matcher.match(page)
+            if matched:
+                hit_pages[page] = matched
+        if not hit_pages:
+            continue
+        routes = {r.route: r for matched in hit_pages.values() for r in matched}
+        confidence = max(route_confidence(r) for r in routes.values())
+        changed_files = {f for r in routes.values() for f in r.files}
+        churn = sum(churn_by_file.get(f, churn_of(None)) for f in changed_files)
+        traffic = (metrics or {}).get(flow.id, 0.0) / busiest if busiest else None
+        risk = flow_risk(
+            flow.priority, share=len(hit_pages) / len(pages), confidence=confidence, churn=churn, traffic=traffic
+        )
+        impacted.append(
+            ImpactedFlow(
+                id=flow.id,
+                name=flow.name,
+                priority=flow.priority,
+                risk_score=risk,
+                confidence=round(confidence, 3),
+                affected_pages=list(hit_pages),
+                reasons=_flow_reasons(routes.values()),
+            )
+        )
+    rank = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    return sorted(impacted, key=lambda f: (-f.risk_score, rank[f.priority], f.name))
+
+
+def _flow_reasons(routes: Iterable[AffectedRoute]) -> list[Reason]:
+    reasons = [r.model_copy(update={"route": route.route}) for route in routes for r in route.reasons]
+    reasons.sort(key=lambda r: (-reason_confidence(r), *_reason_order(r), r.route or "", r.changed_file))
+    return reasons[:MAX_REASONS]

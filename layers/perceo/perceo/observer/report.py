@@ -1,0 +1,288 @@
+"""How a change analysis (and a route discovery) is shown: the versioned JSON contract, text and Markdown.
+
+JSON contract of `perceo ci analyze --json`, schemaVersion 1 (README: "ci analyze JSON"). Keys are never removed
+or renamed within a schema version; new optional keys may be added.
+
+    {
+      "schemaVersion": 1,
+      "project": {"id": str, "name": str},
+      "analysisId": str,
+      "baseSha": str,            # the commit the diff starts from: the merge base of --base and --head
+      "headSha": str,
+      "workingTree": bool,       # true with --working-tree (uncommitted and untracked changes)
+      "changes": [{"path": str, "status": "added|modified|deleted|renamed|copied", "oldPath": str|null,
+                   "additions": int|null, "deletions": int|null}],
+      "affectedRoutes": [{"route": str, "distance": int, "confidence": float,
+                          "files": [str],                     # every changed file that reaches the route
+                          "reasons": [{"changedFile": str, "chain": [str], "kind": str}]}],
+      "flows": [{"id": str, "name": str, "priority": "critical|high|medium|low", "riskScore": float,
+                 "confidence": float, "affectedPages": [str],
+                 "reasons": [{"changedFile": str, "chain": [str], "kind": str, "route": str}]}],
+      "riskLevel": "critical|high|medium|low",
+      "riskScore": float,
+      "createdAt": int           # epoch milliseconds
+    }
+
+`chain` runs from the changed file to the route's entry or layout file; `kind` is entry|layout|import|dependency|
+global. Flows are sorted riskiest first, routes nearest first. Reasons are capped at 20 per route and per flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from perceo.models import AffectedRoute, ChangeAnalysis, ChangedFile, ImpactedFlow, Reason
+from perceo.observer.model import DiscoveryResult
+from perceo.observer.risk import route_confidence
+
+SCHEMA_VERSION = 1
+ROUTES_SCHEMA_VERSION = 1
+#: Marks Perceo's PR comment so a CI step can update it instead of adding a new one.
+MARKDOWN_MARKER = "<!-- perceo:ci-analyze -->"
+
+_STATUS_MARK = {"added": "+", "modified": "~", "deleted": "-", "renamed": "→", "copied": "⇒"}
+_LEVEL_BADGE = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🟢"}
+
+
+def analysis_contract(analysis: ChangeAnalysis, *, project_name: str, working_tree: bool = False) -> dict[str, Any]:
+    """The `ci analyze --json` document (schemaVersion 1)."""
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "project": {"id": analysis.project_id, "name": project_name},
+        "analysisId": analysis.id,
+        "baseSha": analysis.base_sha,
+        "headSha": analysis.head_sha,
+        "workingTree": working_tree,
+        "changes": [_change(c) for c in analysis.files],
+        "affectedRoutes": [_route(r) for r in analysis.affected_routes],
+        "flows": [_flow(f) for f in analysis.flows],
+        "riskLevel": analysis.risk_level,
+        "riskScore": analysis.risk_score,
+        "createdAt": analysis.created_at,
+    }
+
+
+def _change(change: ChangedFile) -> dict[str, Any]:
+    return {
+        "path": change.path,
+        "status": change.status,
+        "oldPath": change.old_path,
+        "additions": change.additions,
+        "deletions": change.deletions,
+    }
+
+
+def _reason(reason: Reason, *, with_route: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {"changedFile": reason.changed_file, "chain": list(reason.chain), "kind": reason.kind}
+    if with_route:
+        data["route"] = reason.route
+    return data
+
+
+def _route(route: AffectedRoute) -> dict[str, Any]:
+    return {
+        "route": route.route,
+        "distance": route.distance,
+        "confidence": round(route_confidence(route), 3),
+        "files": list(route.files),
+        "reasons": [_reason(r, with_route=False) for r in route.reasons],
+    }
+
+
+def _flow(flow: ImpactedFlow) -> dict[str, Any]:
+    return {
+        "id": flow.id,
+        "name": flow.name,
+        "priority": flow.priority,
+        "riskScore": flow.risk_score,
+        "confidence": flow.confidence,
+        "affectedPages": list(flow.affected_pages),
+        "reasons": [_reason(r, with_route=True) for r in flow.reasons],
+    }
+
+
+def _short(sha: str) -> str:
+    return sha[:10]
+
+
+def _chain(reason: Reason) -> str:
+    return " → ".join(reason.chain) if reason.chain else reason.changed_file
+
+
+def _more(total: int, shown: int) -> str:
+    return f" (+{total - shown} more)" if total > shown else ""
+
+
+def render_text(analysis: ChangeAnalysis, *, project_name: str, working_tree: bool = False) -> str:
+    """A report for people reading a terminal or a CI log."""
+    head = "working tree" if working_tree else _short(analysis.head_sha)
+    lines = [
+        f"Perceo change analysis — {project_name}",
+        f"Diff: {_short(analysis.base_sha)}...{head}  ({len(analysis.files)} changed files)",
+        f"Overall risk: {analysis.risk_level.upper()} ({analysis.risk_score:.2f})",
+        "",
+    ]
+    if analysis.flows:
+        lines.append(f"Flows at risk ({len(analysis.flows)}):")
+        for flow in analysis.flows[:20]:
+            lines.append(
+                f"  {flow.risk_score:.2f}  {flow.name}  [{flow.priority}]  confidence {flow.confidence:.2f}"
+                f"  pages: {', '.join(flow.affected_pages)}"
+            )
+            lines += [f"        {_chain(reason)}  ({reason.kind}, {reason.route})" for reason in flow.reasons[:3]]
+        if len(analysis.flows) > 20:
+            lines.append(f"  …{_more(len(analysis.flows), 20)}")
+    else:
+        lines.append("Flows at risk: none" + ("" if analysis.affected_routes else " (no route is affected)"))
+    lines.append("")
+    routes = analysis.affected_routes
+    lines.append(f"Affected routes ({len(routes)}):" if routes else "Affected routes: none")
+    for route in routes[:20]:
+        first = route.reasons[0] if route.reasons else None
+        why = f"{_chain(first)} ({first.kind})" if first else ""
+        extra = _more(len(route.files), 1) if route.files else ""
+        lines.append(f"  {route.route}  distance {route.distance}  {why}{extra}")
+    if len(routes) > 20:
+        lines.append(f"  …{_more(len(routes), 20)}")
+    lines.append("")
+    lines.append(f"Changed files ({len(analysis.files)}):" if analysis.files else "Changed files: none")
+    for change in analysis.files[:20]:
+        path = f"{change.old_path} → {change.path}" if change.old_path else change.path
+        lines.append(f"  {_STATUS_MARK.get(change.status, '~')} {path}")
+    if len(analysis.files) > 20:
+        lines.append(f"  …{_more(len(analysis.files), 20)}")
+    lines.append("")
+    lines.append(_recommendation(analysis))
+    return "\n".join(lines) + "\n"
+
+
+def _recommendation(analysis: ChangeAnalysis) -> str:
+    if not analysis.files:
+        return "No changes found."
+    if analysis.risk_level in ("critical", "high"):
+        names = ", ".join(f.name for f in analysis.flows[:3]) or "the affected routes"
+        return f"Recommendation: test {names} before merging."
+    if analysis.flows:
+        return "Recommendation: run the tests of the affected flows (`perceo ci test`)."
+    if analysis.affected_routes:
+        return "No known flow visits the affected routes; run `perceo init` to map flows."
+    return "No route is affected by this change."
+
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown table cell or list item."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return f"`{_md(text)}`"
+
+
+def render_markdown(analysis: ChangeAnalysis, *, project_name: str, working_tree: bool = False) -> str:
+    """A report ready to post as a pull-request comment."""
+    level = analysis.risk_level
+    head = "working tree" if working_tree else _short(analysis.head_sha)
+    out = [
+        MARKDOWN_MARKER,
+        f"## {_LEVEL_BADGE[level]} Perceo: {level} risk ({analysis.risk_score:.2f})",
+        "",
+        f"**{_md(project_name)}** · `{_short(analysis.base_sha)}...{head}` · {len(analysis.files)} changed files · "
+        f"{len(analysis.affected_routes)} affected routes · {len(analysis.flows)} flows at risk",
+        "",
+    ]
+    if analysis.flows:
+        out += ["| Flow | Priority | Risk | Confidence | Affected pages |", "|---|---|---:|---:|---|"]
+        for flow in analysis.flows[:50]:
+            pages = ", ".join(_code(p) for p in flow.affected_pages[:5]) + _more(len(flow.affected_pages), 5)
+            out.append(
+                f"| {_md(flow.name)} | {flow.priority} | {flow.risk_score:.2f} | {flow.confidence:.2f} | {pages} |"
+            )
+        out += ["", "<details><summary>Why these flows</summary>", ""]
+        for flow in analysis.flows[:50]:
+            for reason in flow.reasons[:3]:
+                chain = " → ".join(_code(f) for f in reason.chain)
+                out.append(f"- **{_md(flow.name)}** ({_code(reason.route or '')}, {reason.kind}): {chain}")
+        out += ["", "</details>", ""]
+    elif analysis.affected_routes:
+        out += ["No known flow visits the affected routes. Run `perceo init` to map this app's flows.", ""]
+    else:
+        out += ["No route is affected by this change.", ""]
+    out += _markdown_routes(analysis.affected_routes)
+    out += _markdown_changes(analysis.files)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _markdown_routes(routes: Sequence[AffectedRoute]) -> list[str]:
+    if not routes:
+        return []
+    out = [f"<details><summary>Affected routes ({len(routes)})</summary>", ""]
+    out += ["| Route | Distance | Why |", "|---|---:|---|"]
+    for route in routes[:50]:
+        first = route.reasons[0] if route.reasons else None
+        why = (" → ".join(_code(f) for f in first.chain) + f" ({first.kind})") if first else ""
+        out.append(f"| {_code(route.route)} | {route.distance} | {why}{_more(len(route.files), 1)} |")
+    if len(routes) > 50:
+        out.append(f"| …{_more(len(routes), 50)} | | |")
+    return [*out, "", "</details>", ""]
+
+
+def _markdown_changes(files: Sequence[ChangedFile]) -> list[str]:
+    if not files:
+        return []
+    out = [f"<details><summary>Changed files ({len(files)})</summary>", ""]
+    for change in files[:100]:
+        path = f"{_code(change.old_path)} → {_code(change.path)}" if change.old_path else _code(change.path)
+        out.append(f"- {change.status}: {path}")
+    if len(files) > 100:
+        out.append(f"- …{_more(len(files), 100)}")
+    return [*out, "", "</details>", ""]
+
+
+# Routes (`perceo routes`)
+
+
+def routes_contract(discovery: DiscoveryResult) -> dict[str, Any]:
+    """The `perceo routes --json` document (schemaVersion 1)."""
+    return {
+        "schemaVersion": ROUTES_SCHEMA_VERSION,
+        "framework": discovery.framework,
+        "apps": [{"root": a.root, "name": a.name, "framework": a.framework} for a in discovery.apps],
+        "routes": [
+            {
+                "route": r.route,
+                "kind": r.kind,
+                "app": r.app,
+                "framework": r.framework,
+                "entryFiles": list(r.entry_files),
+                "layoutFiles": list(r.layout_files),
+            }
+            for r in discovery.routes
+        ],
+        "navigation": [
+            {"source": n.source, "target": n.target, "kind": n.kind, "file": n.file, "line": n.line}
+            for n in discovery.navigation
+        ],
+        "warnings": list(discovery.warnings),
+    }
+
+
+def render_routes_text(discovery: DiscoveryResult) -> str:
+    lines = [f"Framework: {discovery.framework}"]
+    if len(discovery.apps) > 1:
+        lines.append("Apps: " + ", ".join(f"{a.name} ({a.root or '.'}, {a.framework})" for a in discovery.apps))
+    lines += ["", f"Routes ({len(discovery.routes)}):" if discovery.routes else "Routes: none found"]
+    width = max((len(r.route) for r in discovery.routes), default=0)
+    for route in discovery.routes:
+        app = f"[{route.app}] " if route.app else ""
+        kind = " (api)" if route.kind == "api" else ""
+        lines.append(f"  {route.route.ljust(width)}  {app}{', '.join(route.entry_files)}{kind}")
+        if route.layout_files:
+            lines.append(f"  {''.ljust(width)}  layouts: {', '.join(route.layout_files)}")
+    lines += ["", f"Navigation ({len(discovery.navigation)}):" if discovery.navigation else "Navigation: none found"]
+    for edge in discovery.navigation:
+        where = f"{edge.file}:{edge.line}" if edge.line else edge.file
+        lines.append(f"  {edge.source} → {edge.target}  ({edge.kind}, {where})")
+    for warning in discovery.warnings:
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines) + "\n"
