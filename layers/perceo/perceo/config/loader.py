@@ -449,7 +449,7 @@ def _render(text: str | None, updated: dict[str, Any], path: Sequence[str], valu
         return plain, True
     try:
         edited = set_in_document(text, path, value)
-        if json5.loads(edited) == updated:
+        if json5.loads(edited, allow_duplicate_keys=False) == updated:
             return edited, True
     except (DocumentEditError, ValueError, RecursionError):
         pass
