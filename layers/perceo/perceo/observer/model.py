@@ -38,6 +38,8 @@ class NavEdge(Model):
     kind: NavKind
     file: str
     line: int | None = None
+    #: True when the link sits in a layout (or something a layout imports) that wraps the source route.
+    from_layout: bool = False
 
 
 class AppInfo(Model):

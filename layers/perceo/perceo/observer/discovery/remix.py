@@ -1,0 +1,10 @@
+"""Remix / React Router v7 file routes (placeholder until the full convention lands)."""
+
+from __future__ import annotations
+
+from perceo.observer.discovery.context import AppScan
+from perceo.observer.model import RouteEntry
+
+
+def discover_remix(scan: AppScan) -> list[RouteEntry]:
+    return []

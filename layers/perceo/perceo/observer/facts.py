@@ -1,0 +1,1059 @@
+"""Per-file facts — import specifiers, navigation targets, route-config trees — and their blob-SHA cache.
+
+Scripts (`.ts/.tsx/.js/.jsx/.mjs/.cjs`) and the `<script>` blocks of `.vue`/`.svelte` files are parsed with
+tree-sitter; a handful of queries run in C and Python only visits the captured nodes. Markup (Vue/Svelte
+templates, Angular `.html` and inline templates) is scanned tag by tag for `href`/`to`/`routerLink`
+attributes; bound expressions in it are parsed with tree-sitter too. Stylesheets contribute `@import`s.
+
+Facts depend on nothing but a file's bytes and its kind (extension family), so the cache key is
+`<kind>:<blob sha>`: it can never be stale after a checkout, and it is safe to delete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tree_sitter
+import tree_sitter_javascript
+import tree_sitter_typescript
+
+logger = logging.getLogger(__name__)
+
+#: Bumped whenever extraction changes, so older caches are rebuilt rather than trusted.
+FACTS_VERSION = 3
+CACHE_FILE_NAME = "facts-v1.json"
+#: Files larger than this are treated as generated (bundles) and not parsed.
+MAX_SOURCE_BYTES = 1_000_000
+
+_SCRIPT_KINDS = {".ts": "ts", ".mts": "ts", ".cts": "ts", ".tsx": "tsx", ".js": "js", ".jsx": "js", ".mjs": "js",
+                 ".cjs": "js"}
+_OTHER_KINDS = {".vue": "vue", ".svelte": "svelte", ".html": "html", ".css": "css", ".scss": "css",
+                ".sass": "css", ".less": "css"}
+#: Folders whose files are build output or dependencies, never sources of facts.
+SKIPPED_DIRS = frozenset({"node_modules", ".next", ".nuxt", ".output", ".svelte-kit", ".turbo", ".vercel", ".angular",
+                          ".perceo", ".git"})
+
+ImportKind = str  # import | type | side | reexport | dynamic | require | style | template
+Value = Any  # JSON-shaped tree, see `_Extractor.value`
+
+
+def fact_kind(path: str) -> str | None:
+    """The extension family facts are extracted for, or None for files without facts."""
+    dot = path.rfind(".")
+    if dot < 0:
+        return None
+    ext = path[dot:].lower()
+    kind = _SCRIPT_KINDS.get(ext) or _OTHER_KINDS.get(ext)
+    if kind is None:
+        return None
+    if path.endswith((".d.ts", ".d.mts", ".d.cts", ".min.js")):
+        return None
+    parts = path.split("/")
+    if any(part in SKIPPED_DIRS for part in parts[:-1]):
+        return None
+    return kind
+
+
+@dataclass(slots=True)
+class FileFacts:
+    """What one file says about imports, navigation and routes."""
+
+    #: (specifier, kind) in source order.
+    imports: list[tuple[str, str]] = field(default_factory=list)
+    #: local name -> (specifier, imported name: `default`, `*` or the export name); includes `lazy(() => import())`.
+    bindings: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: exported name -> (specifier, imported name), from `export { a as b } from "x"`.
+    reexports: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: specifiers of `export * from "x"`.
+    star_exports: list[str] = field(default_factory=list)
+    #: (url template with `{}` for dynamic parts, nav kind, line).
+    nav: list[tuple[str, str, int]] = field(default_factory=list)
+    #: route-config trees: {"k": array|jsx|default, "n": variable name, "x": exported, "l": line, "v": tree}.
+    routes: list[dict[str, Any]] = field(default_factory=list)
+    has_default_export: bool = False
+    #: names declared at the top level of the module (functions, classes, variables).
+    local_names: list[str] = field(default_factory=list)
+
+    def to_json(self) -> list[Any]:
+        return [self.imports, self.bindings, self.reexports, self.star_exports, self.nav, self.routes,
+                int(self.has_default_export), self.local_names]
+
+    @classmethod
+    def from_json(cls, raw: list[Any]) -> FileFacts:
+        imports, bindings, reexports, star, nav, routes, has_default, local_names = raw
+        return cls(
+            imports=[(s, k) for s, k in imports],
+            bindings={name: (s, n) for name, (s, n) in bindings.items()},
+            reexports={name: (s, n) for name, (s, n) in reexports.items()},
+            star_exports=list(star),
+            nav=[(t, k, line) for t, k, line in nav],
+            routes=list(routes),
+            has_default_export=bool(has_default),
+            local_names=list(local_names),
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tree-sitter queries
+
+_COMMON_PATTERNS = """
+(import_statement source: (string) @src) @import
+(export_statement source: (string) @src) @reexport
+(call_expression function: (import) arguments: (arguments) @args) @dynamic
+(call_expression function: (identifier) @fn arguments: (arguments . (string) @src) (#eq? @fn "require")) @require
+(call_expression function: (identifier) @fn arguments: (arguments) @args
+  (#any-of? @fn "navigate" "redirect" "permanentRedirect" "goto" "navigateTo" "push" "replace")) @navcall
+(call_expression function: (member_expression object: (_) @obj property: (property_identifier) @fn)
+  arguments: (arguments) @args
+  (#any-of? @fn "push" "replace" "navigate" "navigateByUrl" "redirect" "permanentRedirect" "navigateTo")) @navmember
+(array (object (pair key: (property_identifier) @key (#eq? @key "path")))) @routearray
+(export_statement "default") @default
+(export_specifier alias: (_) @alias (#eq? @alias "default")) @defaultalias
+(pair key: (property_identifier) @key value: (_) @val
+  (#any-of? @key "templateUrl" "styleUrl" "styleUrls" "template")) @component
+(program [(function_declaration name: (identifier) @name) (class_declaration name: (_) @name)
+          (lexical_declaration (variable_declarator name: (identifier) @name))
+          (variable_declaration (variable_declarator name: (identifier) @name))
+          (export_statement declaration: [(function_declaration name: (identifier) @name)
+                                          (class_declaration name: (_) @name)
+                                          (lexical_declaration (variable_declarator name: (identifier) @name))])])
+"""
+
+_JSX_PATTERNS = """
+(jsx_attribute (property_identifier) @name (#any-of? @name "href" "to" "routerLink")) @jsxattr
+(jsx_element open_tag: (jsx_opening_element name: (identifier) @name (#eq? @name "Route"))) @jsxroute
+(jsx_self_closing_element name: (identifier) @name (#eq? @name "Route")) @jsxroute
+"""
+
+_CAPTURE_KINDS = ("import", "reexport", "dynamic", "require", "navcall", "navmember", "routearray", "default",
+                  "defaultalias", "component", "jsxattr", "jsxroute")
+
+_NAV_CALL_KINDS = {"push": "push", "replace": "replace", "navigate": "navigate", "navigateByUrl": "navigate",
+                   "goto": "navigate", "navigateTo": "navigate", "redirect": "redirect",
+                   "permanentRedirect": "redirect"}
+_NAV_OBJECT = re.compile(r"(router|history|navigation|navigator|nav)$", re.IGNORECASE)
+_LAZY_WRAPPERS = frozenset({"lazy", "React.lazy", "defineAsyncComponent", "loadable", "dynamic", "lazyWithPreload"})
+_ROUTE_ELEMENT_NAMES = frozenset({"Route", "Fragment", "React.Fragment"})
+_WRAPPERS = frozenset({"parenthesized_expression", "as_expression", "satisfies_expression", "non_null_expression",
+                       "type_assertion", "await_expression"})
+_MAX_DEPTH = 24
+
+UNKNOWN: dict[str, str] = {"$": "?"}
+
+
+class _Language:
+    def __init__(self, language: tree_sitter.Language, jsx: bool) -> None:
+        self.parser = tree_sitter.Parser(language)
+        self.query = tree_sitter.Query(language, _COMMON_PATTERNS + (_JSX_PATTERNS if jsx else ""))
+
+
+class _Extractor:
+    """Parsers and compiled queries for the script languages; one per process."""
+
+    def __init__(self) -> None:
+        tsx = tree_sitter.Language(tree_sitter_typescript.language_tsx())
+        ts = tree_sitter.Language(tree_sitter_typescript.language_typescript())
+        js = tree_sitter.Language(tree_sitter_javascript.language())
+        self.languages = {"tsx": _Language(tsx, True), "ts": _Language(ts, False), "js": _Language(js, True)}
+        self.parse_count = 0
+        Handler = Callable[[FileFacts, tree_sitter.Node, dict[str, list[tree_sitter.Node]], int], None]
+        self._url_builders: dict[str, Callable[[tree_sitter.Node, int], str | None]] = {
+            "binary_expression": self._url_concat, "new_expression": self._url_new,
+            "object": self._url_object, "array": self._url_commands,
+        }
+        self._handlers: dict[str, Handler] = {
+            "import": lambda f, n, c, o: self._import(f, n, c["src"][0]),
+            "reexport": lambda f, n, c, o: self._reexport(f, n, c["src"][0]),
+            "dynamic": lambda f, n, c, o: self._dynamic(f, n, c["args"][0]),
+            "require": lambda f, n, c, o: f.imports.append((_string(c["src"][0]), "require")),
+            "navcall": lambda f, n, c, o: self._nav_call(f, "navcall", c, o),
+            "navmember": lambda f, n, c, o: self._nav_call(f, "navmember", c, o),
+            "default": lambda f, n, c, o: self._default(f, n, o),
+            "defaultalias": lambda f, n, c, o: setattr(f, "has_default_export", True),
+            "component": lambda f, n, c, o: self._component_option(f, c, o),
+            "jsxattr": lambda f, n, c, o: self._jsx_attribute(f, n, c["name"][0], o),
+        }
+
+    # -- entry point ---------------------------------------------------------------------------------
+
+    def extract(self, kind: str, data: bytes) -> FileFacts:
+        facts = FileFacts()
+        if len(data) > MAX_SOURCE_BYTES:
+            return facts
+        self.parse_count += 1
+        if kind in self.languages:
+            self._script(facts, kind, data, 0)
+        elif kind in ("vue", "svelte"):
+            self._component(facts, kind, data)
+        elif kind == "html":
+            self._markup(facts, data.decode("utf-8", "replace"), 0)
+        elif kind == "css":
+            self._stylesheet(facts, data.decode("utf-8", "replace"))
+        return facts
+
+    # -- scripts -------------------------------------------------------------------------------------
+
+    def _script(self, facts: FileFacts, lang: str, data: bytes, line_offset: int) -> None:
+        language = self.languages[lang]
+        tree = language.parser.parse(data)
+        cursor = tree_sitter.QueryCursor(language.query)
+        route_ranges: list[tuple[int, int]] = []
+        pending_routes: list[tuple[str, tree_sitter.Node]] = []
+        for _index, captures in cursor.matches(tree.root_node):
+            if "name" in captures and len(captures) == 1:
+                facts.local_names.extend(_text(n) for n in captures["name"])
+                continue
+            kind = next((k for k in _CAPTURE_KINDS if k in captures), None)
+            if kind is None:
+                continue
+            if kind in ("routearray", "jsxroute"):
+                pending_routes.append((kind, captures[kind][0]))
+            else:
+                self._handlers[kind](facts, captures[kind][0], captures, line_offset)
+        # Outermost route trees only: nested ones are children of those.
+        pending_routes.sort(key=lambda item: (item[1].start_byte, -item[1].end_byte))
+        for kind, node in pending_routes:
+            if any(start <= node.start_byte and node.end_byte <= end for start, end in route_ranges):
+                continue
+            if kind == "routearray" and _inside_default_array(node):
+                continue
+            route_ranges.append((node.start_byte, node.end_byte))
+            name, exported = _declared_name(node)
+            facts.routes.append({"k": "array" if kind == "routearray" else "jsx", "n": name, "x": exported,
+                                 "l": node.start_point.row + 1 + line_offset, "v": self.value(node)})
+
+    def _import(self, facts: FileFacts, stmt: tree_sitter.Node, src: tree_sitter.Node) -> None:
+        spec = _string(src)
+        clause = next((c for c in stmt.named_children if c.type == "import_clause"), None)
+        type_only = any(c.type == "type" for c in stmt.children)
+        if clause is None:
+            facts.imports.append((spec, "side"))
+            return
+        facts.imports.append((spec, "type" if type_only else "import"))
+        for part in clause.named_children:
+            if part.type == "identifier":
+                facts.bindings[_text(part)] = (spec, "default")
+            elif part.type == "namespace_import":
+                ident = next((c for c in part.named_children if c.type == "identifier"), None)
+                if ident is not None:
+                    facts.bindings[_text(ident)] = (spec, "*")
+            elif part.type == "named_imports":
+                for item in part.named_children:
+                    if item.type != "import_specifier":
+                        continue
+                    name = item.child_by_field_name("name")
+                    alias = item.child_by_field_name("alias") or name
+                    if name is not None and alias is not None:
+                        facts.bindings[_text(alias)] = (spec, _text(name))
+
+    def _reexport(self, facts: FileFacts, stmt: tree_sitter.Node, src: tree_sitter.Node) -> None:
+        spec = _string(src)
+        facts.imports.append((spec, "reexport"))
+        clause = next((c for c in stmt.named_children if c.type == "export_clause"), None)
+        if clause is None:
+            namespace = next((c for c in stmt.named_children if c.type == "namespace_export"), None)
+            if namespace is None:
+                facts.star_exports.append(spec)
+            else:
+                ident = namespace.named_children[-1] if namespace.named_children else None
+                if ident is not None:
+                    facts.reexports[_text(ident)] = (spec, "*")
+            return
+        for item in clause.named_children:
+            if item.type != "export_specifier":
+                continue
+            name = item.child_by_field_name("name")
+            alias = item.child_by_field_name("alias") or name
+            if name is None or alias is None:
+                continue
+            exported = _text(alias)
+            facts.reexports[exported] = (spec, _text(name))
+            if exported == "default":
+                facts.has_default_export = True
+
+    def _dynamic(self, facts: FileFacts, call: tree_sitter.Node, args: tree_sitter.Node) -> None:
+        first = args.named_children[0] if args.named_children else None
+        if first is None:
+            return
+        spec = self.url_template(first) if first.type == "template_string" else None
+        if first.type == "string":
+            spec = _string(first)
+        if not spec or "{}" in spec:
+            return
+        facts.imports.append((spec, "dynamic"))
+        name = _lazy_binding_name(call)
+        if name is not None:
+            facts.bindings.setdefault(name, (spec, _then_member(call) or "default"))
+
+    def _default(self, facts: FileFacts, stmt: tree_sitter.Node, line_offset: int) -> None:
+        first = stmt.children[1] if len(stmt.children) > 1 else None
+        if first is not None and first.type in ("interface_declaration", "type_alias_declaration"):
+            return
+        facts.has_default_export = True
+        value = stmt.child_by_field_name("value")
+        if value is None:
+            return
+        inner = _unwrap(value)
+        if inner.type == "array":
+            facts.routes.append({"k": "default", "n": "default", "x": True,
+                                 "l": inner.start_point.row + 1 + line_offset, "v": self.value(inner)})
+
+    def _component_option(self, facts: FileFacts, captures: dict[str, list[tree_sitter.Node]], offset: int) -> None:
+        key = _text(captures["key"][0])
+        value = _unwrap(captures["val"][0])
+        if key == "template":
+            if value.type in ("template_string", "string") and "<" in _text(value):
+                self._markup(facts, _text(value)[1:-1], value.start_point.row + offset)
+            return
+        items = value.named_children if value.type == "array" else [value]
+        for item in items:
+            if item.type == "string":
+                facts.imports.append((_relative(_string(item)), "template" if key == "templateUrl" else "style"))
+
+    def _jsx_attribute(self, facts: FileFacts, attr: tree_sitter.Node, name_node: tree_sitter.Node,
+                       offset: int) -> None:
+        name = _text(name_node)
+        value = attr.named_children[-1] if len(attr.named_children) > 1 else None
+        if value is None:
+            return
+        if value.type == "jsx_expression":
+            inner = value.named_children[0] if value.named_children else None
+            if inner is None:
+                return
+            value = inner
+        target = self.url_template(value)
+        if target is None:
+            return
+        element = attr.parent
+        tag = element.child_by_field_name("name") if element is not None else None
+        tag_name = _text(tag) if tag is not None else ""
+        if name == "routerLink":
+            kind = "routerLink"
+        elif name == "to":
+            kind = "to"
+        else:
+            kind = "href" if tag_name == "a" else "link"
+        facts.nav.append((target, kind, attr.start_point.row + 1 + offset))
+
+    def _nav_call(self, facts: FileFacts, kind: str, captures: dict[str, list[tree_sitter.Node]], offset: int) -> None:
+        fn = _text(captures["fn"][0])
+        if kind == "navmember" and fn != "redirect" and fn != "permanentRedirect":
+            obj = _text(captures["obj"][0]).replace("?", "").split(".")[-1]
+            if not _NAV_OBJECT.search(obj) and obj not in ("$router", "Router"):
+                return
+        args = captures["args"][0]
+        for arg in args.named_children:
+            if arg.type == "number":
+                continue
+            target = self.url_template(arg)
+            if target is None:
+                return
+            if kind == "navcall" and fn in ("push", "replace") and not target.startswith("/"):
+                return
+            if not (target.startswith(("/", "./", "../")) or fn in ("navigate", "navigateTo")):
+                return
+            facts.nav.append((target, _NAV_CALL_KINDS[fn], captures[kind][0].start_point.row + 1 + offset))
+            return
+
+    # -- values --------------------------------------------------------------------------------------
+
+    def url_template(self, node: tree_sitter.Node, depth: int = 0) -> str | None:
+        """A URL literal with `{}` for dynamic parts (`/article/${slug}` -> `/article/{}`), else None."""
+        node = _unwrap(node)
+        t = node.type
+        if depth > 6:
+            return None
+        if t == "string":
+            return _string(node)
+        if t == "template_string":
+            return _template(node)
+        if t in ("identifier", "member_expression", "call_expression", "subscript_expression"):
+            return "{}" if depth > 0 else None
+        builder = self._url_builders.get(t)
+        return builder(node, depth) if builder is not None else None
+
+    def _url_concat(self, node: tree_sitter.Node, depth: int) -> str | None:
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        op = node.child_by_field_name("operator")
+        if left is None or right is None or op is None or _text(op) != "+":
+            return None
+        lhs = self.url_template(left, depth + 1)
+        if lhs is None:
+            return None
+        rhs = self.url_template(right, depth + 1)
+        return lhs + ("{}" if rhs is None else rhs)
+
+    def _url_new(self, node: tree_sitter.Node, depth: int) -> str | None:
+        """`new URL("/login", request.url)` -> `/login`."""
+        ctor = node.child_by_field_name("constructor")
+        args = node.child_by_field_name("arguments")
+        if ctor is not None and _text(ctor) == "URL" and args is not None and args.named_children:
+            return self.url_template(args.named_children[0], depth + 1)
+        return None
+
+    def _url_object(self, node: tree_sitter.Node, depth: int) -> str | None:
+        """`{ pathname: "/x" }` (React Router) or `{ path: "/x" }` (Vue Router)."""
+        for pair in node.named_children:
+            if pair.type == "pair":
+                key = pair.child_by_field_name("key")
+                value = pair.child_by_field_name("value")
+                if key is not None and value is not None and _key(key) in ("pathname", "path"):
+                    return self.url_template(value, depth + 1)
+        return None
+
+    def _url_commands(self, node: tree_sitter.Node, depth: int) -> str | None:
+        """Angular link parameters: `['/product', id]` -> `/product/{}`."""
+        if depth > 0:
+            return None
+        pieces: list[str] = []
+        for item in node.named_children:
+            piece = self.url_template(item, depth + 1)
+            if piece is None:
+                if pieces:
+                    break
+                return None
+            pieces.append(piece.strip("/") if pieces else piece.rstrip("/"))
+        if not pieces:
+            return None
+        return "/".join(pieces) or "/"
+
+    def value(self, node: tree_sitter.Node, depth: int = 0) -> Value:
+        """A JSON-shaped picture of a config expression (see module docs of `routeconfig`)."""
+        node = _unwrap(node)
+        t = node.type
+        if depth > _MAX_DEPTH:
+            return UNKNOWN
+        if t == "string":
+            return _string(node)
+        if t == "template_string":
+            template = self.url_template(node)
+            if template is not None and "{}" not in template:
+                return template
+            return {"$": "t", "v": template}
+        if t == "number":
+            return _number(_text(node))
+        if t in ("true", "false"):
+            return t == "true"
+        if t in ("null", "undefined"):
+            return None
+        if t == "array":
+            return [self._array_item(child, depth) for child in node.named_children if child.type != "comment"]
+        if t == "object":
+            return self._object(node, depth)
+        if t in ("identifier", "member_expression", "shorthand_property_identifier"):
+            return {"$": "i", "n": _dotted(node)}
+        if t in ("arrow_function", "function_expression", "function"):
+            return self._function(node, depth)
+        if t == "call_expression":
+            return self._call(node, depth)
+        if t in ("jsx_element", "jsx_self_closing_element"):
+            return self._jsx(node, depth)
+        return UNKNOWN
+
+    def _array_item(self, child: tree_sitter.Node, depth: int) -> Value:
+        if child.type == "spread_element" and child.named_children:
+            return {"$": "s", "v": self.value(child.named_children[0], depth + 1)}
+        return self.value(child, depth + 1)
+
+    def _object(self, node: tree_sitter.Node, depth: int) -> Value:
+        props: dict[str, Value] = {}
+        spreads: list[Value] = []
+        for child in node.named_children:
+            if child.type == "pair":
+                key = child.child_by_field_name("key")
+                value = child.child_by_field_name("value")
+                if key is not None and value is not None:
+                    props[_key(key)] = self.value(value, depth + 1)
+            elif child.type == "shorthand_property_identifier":
+                props[_text(child)] = {"$": "i", "n": _text(child)}
+            elif child.type == "method_definition":
+                name = child.child_by_field_name("name")
+                if name is not None:
+                    props[_key(name)] = self._function(child, depth)
+            elif child.type == "spread_element" and child.named_children:
+                spreads.append(self.value(child.named_children[0], depth + 1))
+        result: dict[str, Value] = {"$": "o", "p": props}
+        if spreads:
+            result["s"] = spreads
+        return result
+
+    def _function(self, node: tree_sitter.Node, depth: int) -> Value:
+        body = node.child_by_field_name("body")
+        if body is None:
+            return UNKNOWN
+        if body.type != "statement_block":
+            return self.value(body, depth + 1)
+        for statement in body.named_children:
+            if statement.type == "return_statement" and statement.named_children:
+                return self.value(statement.named_children[0], depth + 1)
+        found = _find_import_call(body)
+        if found is not None:
+            return self.value(found, depth + 1)
+        return UNKNOWN
+
+    def _call(self, node: tree_sitter.Node, depth: int) -> Value:
+        fn = node.child_by_field_name("function")
+        args = node.child_by_field_name("arguments")
+        arg_nodes = args.named_children if args is not None else []
+        if fn is None:
+            return UNKNOWN
+        if fn.type == "import":
+            spec = self.url_template(arg_nodes[0]) if arg_nodes else None
+            return {"$": "m", "s": spec, "n": None} if spec else UNKNOWN
+        if fn.type == "member_expression":
+            prop = fn.child_by_field_name("property")
+            obj = fn.child_by_field_name("object")
+            if prop is not None and obj is not None and _text(prop) == "then":
+                inner = self.value(obj, depth + 1)
+                if isinstance(inner, dict) and inner.get("$") == "m":
+                    return {"$": "m", "s": inner["s"], "n": _then_member_of_args(arg_nodes)}
+        name = _dotted(fn) if fn.type in ("identifier", "member_expression") else "?"
+        return {"$": "c", "f": name, "a": [self.value(a, depth + 1) for a in arg_nodes if a.type != "comment"]}
+
+    def _jsx(self, node: tree_sitter.Node, depth: int) -> Value:
+        opening = node if node.type == "jsx_self_closing_element" else node.child_by_field_name("open_tag")
+        name_node = opening.child_by_field_name("name") if opening is not None else None
+        name = _text(name_node) if name_node is not None else ""
+        if name not in _ROUTE_ELEMENT_NAMES:
+            return {"$": "j", "n": name}
+        props: dict[str, Value] = {}
+        if opening is not None:
+            for attr in opening.named_children:
+                if attr.type != "jsx_attribute" or not attr.named_children:
+                    continue
+                key = _text(attr.named_children[0])
+                if len(attr.named_children) == 1:
+                    props[key] = True
+                    continue
+                raw = attr.named_children[-1]
+                if raw.type == "jsx_expression":
+                    props[key] = self.value(raw.named_children[0], depth + 1) if raw.named_children else None
+                else:
+                    props[key] = self.value(raw, depth + 1)
+        children: list[Value] = []
+        if node.type == "jsx_element":
+            for child in node.named_children:
+                if child.type in ("jsx_element", "jsx_self_closing_element"):
+                    children.append(self._jsx(child, depth + 1))
+        return {"$": "j", "n": name, "p": props, "c": children}
+
+    # -- components and markup ----------------------------------------------------------------------
+
+    def _component(self, facts: FileFacts, kind: str, data: bytes) -> None:
+        text = data.decode("utf-8", "replace")
+        markup_parts: list[str] = []
+        cursor = 0
+        for match in _BLOCK.finditer(text):
+            markup_parts.append(text[cursor:match.start()])
+            blank = "\n" * match.group(0).count("\n")
+            markup_parts.append(blank)
+            cursor = match.end()
+            tag, attrs, body = match.group(1).lower(), match.group(2), match.group(3)
+            src = _ATTR_SRC.search(attrs)
+            if src is not None:
+                facts.imports.append((_relative(src.group(2)), "style" if tag == "style" else "import"))
+            if tag == "script" and body.strip():
+                lang_match = _ATTR_LANG.search(attrs)
+                lang = (lang_match.group(2) if lang_match else "js").lower()
+                parser_lang = "tsx" if lang in ("tsx", "jsx") else "ts"
+                offset = text.count("\n", 0, match.start(3))
+                self._script(facts, parser_lang, body.encode(), offset)
+            elif tag == "style":
+                self._stylesheet(facts, body)
+        markup_parts.append(text[cursor:])
+        self._markup(facts, "".join(markup_parts), 0)
+        if kind == "vue" or kind == "svelte":
+            facts.has_default_export = True
+
+    def _markup(self, facts: FileFacts, text: str, line_offset: int) -> None:
+        for tag, name, value, bound, line in _scan_attributes(text):
+            lname = name.lower()
+            line += line_offset
+            if lname.startswith(("@", "v-on:", "on:", "(")) or (lname.startswith("on") and bound):
+                if value and any(word in value for word in ("push", "replace", "navigate", "goto")):
+                    self._expression_nav(facts, value, line)
+                continue
+            plain = lname.lstrip(":").removeprefix("v-bind:").strip("[]")
+            if plain not in ("href", "to", "routerlink"):
+                continue
+            expression = bound or lname.startswith((":", "v-bind:", "["))
+            if expression:
+                target = self._expression_template(value)
+            else:
+                target = _interpolated(value)
+            if target is None:
+                continue
+            if plain == "routerlink":
+                kind = "routerLink"
+            elif plain == "to":
+                kind = "to"
+            else:
+                kind = "href" if tag.lower() == "a" else "link"
+            facts.nav.append((target, kind, line))
+
+    def _expression_tree(self, expression: str) -> tuple[tree_sitter.Node, bytes] | None:
+        source = ("(" + expression + ");").encode()
+        tree = self.languages["ts"].parser.parse(source)
+        statement = tree.root_node.named_children[0] if tree.root_node.named_children else None
+        if statement is None or statement.type != "expression_statement" or not statement.named_children:
+            return None
+        return statement.named_children[0], source
+
+    def _expression_template(self, expression: str) -> str | None:
+        parsed = self._expression_tree(expression)
+        return None if parsed is None else self.url_template(parsed[0])
+
+    def _expression_nav(self, facts: FileFacts, expression: str, line: int) -> None:
+        sub = FileFacts()
+        self._script(sub, "ts", expression.encode(), line - 1)
+        facts.nav.extend(sub.nav)
+
+    def _stylesheet(self, facts: FileFacts, text: str) -> None:
+        for match in _CSS_IMPORT.finditer(text):
+            spec = match.group(2)
+            if spec.startswith(("http:", "https:", "//", "data:")):
+                continue
+            facts.imports.append((spec, "style"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# node helpers
+
+
+def _text(node: tree_sitter.Node) -> str:
+    raw = node.text
+    return raw.decode("utf-8", "replace") if raw is not None else ""
+
+
+def _string(node: tree_sitter.Node) -> str:
+    raw = _text(node)
+    if len(raw) >= 2 and raw[0] in "'\"`" and raw[-1] == raw[0]:
+        raw = raw[1:-1]
+    if "\\" in raw:
+        raw = re.sub(r"\\(.)", r"\1", raw)
+    return raw
+
+
+def _template(node: tree_sitter.Node) -> str:
+    if not node.named_children:
+        return _text(node)[1:-1]
+    parts: list[str] = []
+    for child in node.named_children:
+        if child.type == "template_substitution":
+            parts.append("{}")
+        elif child.type in ("string_fragment", "escape_sequence"):
+            parts.append(_text(child))
+    return "".join(parts)
+
+
+def _key(node: tree_sitter.Node) -> str:
+    if node.type == "string":
+        return _string(node)
+    return _text(node)
+
+
+def _number(raw: str) -> int | float | str:
+    try:
+        return int(raw)
+    except ValueError:
+        try:
+            return float(raw)
+        except ValueError:
+            return raw
+
+
+def _dotted(node: tree_sitter.Node) -> str:
+    return re.sub(r"\s+", "", _text(node)).replace("?.", ".")
+
+
+def _unwrap(node: tree_sitter.Node) -> tree_sitter.Node:
+    while node.type in _WRAPPERS and node.named_children:
+        node = node.named_children[0]
+    return node
+
+
+def _relative(spec: str) -> str:
+    """Angular/Vue `src`/`templateUrl` values are paths relative to the file even without `./`."""
+    if spec.startswith((".", "/", "@", "~", "#")) or ":" in spec:
+        return spec
+    return "./" + spec
+
+
+def _declared_name(node: tree_sitter.Node) -> tuple[str | None, bool]:
+    parent = node.parent
+    while parent is not None and parent.type in _WRAPPERS:
+        parent = parent.parent
+    if parent is None:
+        return None, False
+    if parent.type == "variable_declarator":
+        name = parent.child_by_field_name("name")
+        declaration = parent.parent
+        exported = declaration is not None and declaration.parent is not None and (
+            declaration.parent.type == "export_statement")
+        return (_text(name) if name is not None else None), exported
+    if parent.type == "export_statement":
+        return "default", True
+    return None, False
+
+
+def _inside_default_array(node: tree_sitter.Node) -> bool:
+    """True when the array is the value of `export default` (recorded as a `default` route tree)."""
+    parent = node.parent
+    while parent is not None and parent.type in _WRAPPERS:
+        parent = parent.parent
+    return parent is not None and parent.type == "export_statement" and any(
+        c.type == "default" for c in parent.children)
+
+
+def _lazy_binding_name(call: tree_sitter.Node) -> str | None:
+    """`const X = lazy(() => import("./X"))`, `const X = () => import("./X.vue")` -> `X`."""
+    node = call.parent
+    for _ in range(8):
+        if node is None:
+            return None
+        if node.type == "variable_declarator":
+            name = node.child_by_field_name("name")
+            return _text(name) if name is not None and name.type == "identifier" else None
+        if node.type == "call_expression":
+            fn = node.child_by_field_name("function")
+            fn_name = _dotted(fn) if fn is not None else ""
+            if fn_name not in _LAZY_WRAPPERS and not fn_name.endswith(".then"):
+                return None
+        elif node.type not in ("arguments", "arrow_function", "member_expression", "statement_block",
+                               "return_statement", "parenthesized_expression", "await_expression"):
+            return None
+        node = node.parent
+    return None
+
+
+def _then_member(call: tree_sitter.Node) -> str | None:
+    """The export picked by `import("./x").then(m => m.Name)`."""
+    member = call.parent
+    if member is None or member.type != "member_expression":
+        return None
+    prop = member.child_by_field_name("property")
+    outer = member.parent
+    if prop is None or _text(prop) != "then" or outer is None or outer.type != "call_expression":
+        return None
+    args = outer.child_by_field_name("arguments")
+    return _then_member_of_args(args.named_children if args is not None else [])
+
+
+def _then_member_of_args(args: list[tree_sitter.Node]) -> str | None:
+    if not args or args[0].type != "arrow_function":
+        return None
+    body = args[0].child_by_field_name("body")
+    if body is not None and body.type == "member_expression":
+        prop = body.child_by_field_name("property")
+        return _text(prop) if prop is not None else None
+    return None
+
+
+def _find_import_call(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    stack = [node]
+    visited = 0
+    while stack and visited < 200:
+        current = stack.pop()
+        visited += 1
+        if current.type == "call_expression":
+            fn = current.child_by_field_name("function")
+            if fn is not None and fn.type == "import":
+                return current
+        stack.extend(reversed(current.named_children))
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# markup scanning (templates are HTML-like, not JavaScript: a small tag/attribute lexer is enough here)
+
+_BLOCK = re.compile(r"<(script|style)\b([^>]*)>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
+_ATTR_SRC = re.compile(r"\bsrc\s*=\s*(['\"])(.*?)\1", re.IGNORECASE)
+_ATTR_LANG = re.compile(r"\blang\s*=\s*(['\"])(.*?)\1", re.IGNORECASE)
+_CSS_IMPORT = re.compile(r"@(?:import|use|forward)\s+(?:url\()?\s*(['\"])([^'\"]+)\1", re.IGNORECASE)
+_TAG_START = re.compile(r"<([A-Za-z][\w.:-]*)")
+_ATTR_NAME = re.compile(r"[^\s=/>\"']+")
+_UNQUOTED = re.compile(r"[^\s>]+")
+_INTERPOLATION = re.compile(r"\{\{.*?\}\}|\{[^{}]*\}")
+
+
+def _scan_attributes(text: str) -> Iterator[tuple[str, str, str, bool, int]]:
+    """(tag, attribute name, raw value, value is a `{expression}`, line) for every attribute of every tag."""
+    pos = 0
+    length = len(text)
+    while True:
+        start = text.find("<", pos)
+        if start < 0:
+            return
+        if text.startswith("<!--", start):
+            end = text.find("-->", start)
+            pos = length if end < 0 else end + 3
+            continue
+        match = _TAG_START.match(text, start)
+        if match is None:
+            pos = start + 1
+            continue
+        tag = match.group(1)
+        i = match.end()
+        while i < length:
+            while i < length and text[i].isspace():
+                i += 1
+            if i >= length or text[i] == ">" or text.startswith("/>", i):
+                break
+            if text[i] == "{":  # svelte shorthand `{href}` or spread
+                i = _matching_brace(text, i) + 1
+                continue
+            name_match = _ATTR_NAME.match(text, i)
+            if name_match is None:
+                i += 1
+                continue
+            line = text.count("\n", 0, i) + 1
+            value, bound, i = _attribute_value(text, name_match.end())
+            if value is not None:
+                yield tag, name_match.group(0), value, bound, line
+        pos = i
+
+
+def _attribute_value(text: str, i: int) -> tuple[str | None, bool, int]:
+    """(value, is a `{expression}`, position after it) of the attribute whose name ends at `i`."""
+    length = len(text)
+    while i < length and text[i].isspace():
+        i += 1
+    if i >= length or text[i] != "=":
+        return None, False, i
+    i += 1
+    while i < length and text[i].isspace():
+        i += 1
+    if i >= length:
+        return None, False, i
+    quote = text[i]
+    if quote in "\"'":
+        close = text.find(quote, i + 1)
+        close = length if close < 0 else close
+        raw = text[i + 1:close]
+        bound = raw.startswith("{") and raw.endswith("}") and raw.count("{") == 1
+        return (raw[1:-1] if bound else raw), bound, close + 1
+    if quote == "{":
+        close = _matching_brace(text, i)
+        return text[i + 1:close], True, close + 1
+    value_match = _UNQUOTED.match(text, i)
+    raw = value_match.group(0) if value_match else ""
+    return raw, False, i + (len(raw) or 1)
+
+
+def _matching_brace(text: str, start: int) -> int:
+    depth = 0
+    for i in range(start, len(text)):
+        char = text[i]
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return len(text) - 1
+
+
+def _interpolated(value: str) -> str | None:
+    """A static attribute value with `{x}` / `{{ x }}` interpolations turned into `{}`."""
+    value = value.strip()
+    if not value:
+        return None
+    return _INTERPOLATION.sub("{}", value)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the cache
+
+
+class FactCache:
+    """Facts keyed by `<kind>:<blob sha>` in one compact JSON file under `.perceo/cache/`.
+
+    Loading is one `json.loads`; a missing, unreadable or other-version file is an empty cache.
+    Writes go to a temporary file renamed into place, so a crash never leaves a half-written cache.
+    """
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.path = cache_dir / CACHE_FILE_NAME if cache_dir is not None else None
+        self._raw: dict[str, list[Any]] = {}
+        self._used: set[str] = set()
+        self._added: dict[str, list[Any]] = {}
+        self.loaded = False
+        if self.path is not None:
+            self._load()
+
+    def _load(self) -> None:
+        assert self.path is not None
+        try:
+            document = json.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            logger.warning("ignoring unreadable facts cache %s: %s", self.path, exc)
+            return
+        if not isinstance(document, dict) or document.get("version") != FACTS_VERSION:
+            return
+        entries = document.get("entries")
+        if isinstance(entries, dict):
+            self._raw = entries
+            self.loaded = True
+
+    def get(self, key: str) -> FileFacts | None:
+        raw = self._raw.get(key)
+        if raw is None:
+            return None
+        try:
+            facts = FileFacts.from_json(raw)
+        except (ValueError, TypeError, KeyError):
+            return None
+        self._used.add(key)
+        return facts
+
+    def put(self, key: str, facts: FileFacts) -> None:
+        raw = facts.to_json()
+        self._raw[key] = raw
+        self._added[key] = raw
+        self._used.add(key)
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._added)
+
+    def save(self) -> None:
+        """Write entries used by this run plus older ones (up to as many again), when anything was added."""
+        if self.path is None or not self._added:
+            return
+        keep: dict[str, list[Any]] = {key: self._raw[key] for key in self._used if key in self._raw}
+        budget = max(len(keep), 1000)
+        for key, raw in self._raw.items():
+            if budget <= 0:
+                break
+            if key not in keep:
+                keep[key] = raw
+                budget -= 1
+        document = {"version": FACTS_VERSION, "entries": keep}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".facts-", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(document, handle, separators=(",", ":"), ensure_ascii=False)
+            Path(tmp).replace(self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self._added.clear()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the index
+
+
+@dataclass
+class FactStats:
+    """How a run obtained its facts (tests assert on `parsed`, never on timings)."""
+
+    files: int = 0
+    cached: int = 0
+    parsed: int = 0
+
+
+class FactIndex:
+    """Facts for every source file of a snapshot, from the cache when the blob was seen before."""
+
+    def __init__(self, cache_dir: Path | None = None, *, workers: int | None = None) -> None:
+        self.cache = FactCache(cache_dir)
+        self.stats = FactStats()
+        self._extractor: _Extractor | None = None
+        self._workers = workers
+
+    def extractor(self) -> _Extractor:
+        if self._extractor is None:
+            self._extractor = _Extractor()
+        return self._extractor
+
+    def collect(self, paths: Iterable[str], blob_sha: Callable[[str], str],
+                read_bytes: Callable[[str], bytes]) -> dict[str, FileFacts]:
+        """Facts for every path that has a fact kind; parses only blobs missing from the cache."""
+        result: dict[str, FileFacts] = {}
+        missing: list[tuple[str, str, str]] = []
+        for path in paths:
+            kind = fact_kind(path)
+            if kind is None:
+                continue
+            self.stats.files += 1
+            key = f"{kind}:{blob_sha(path)}"
+            facts = self.cache.get(key)
+            if facts is None:
+                missing.append((path, kind, key))
+            else:
+                self.stats.cached += 1
+                result[path] = facts
+        if missing:
+            for (path, _kind, key), facts in zip(missing, self._extract_all(missing, read_bytes), strict=True):
+                self.cache.put(key, facts)
+                result[path] = facts
+            self.stats.parsed += len(missing)
+        return result
+
+    def _extract_all(self, missing: list[tuple[str, str, str]],
+                     read_bytes: Callable[[str], bytes]) -> list[FileFacts]:
+        workers = self._workers if self._workers is not None else min(os.cpu_count() or 1, 8)
+        if workers > 1 and len(missing) >= 2000:
+            return _extract_parallel(missing, read_bytes, workers)
+        extractor = self.extractor()
+        out: list[FileFacts] = []
+        for path, kind, _key in missing:
+            out.append(_safe_extract(extractor, path, kind, read_bytes(path)))
+        return out
+
+    def save(self) -> None:
+        self.cache.save()
+
+
+def _safe_extract(extractor: _Extractor, path: str, kind: str, data: bytes) -> FileFacts:
+    try:
+        return extractor.extract(kind, data)
+    except (RecursionError, ValueError, UnicodeError) as exc:
+        logger.warning("could not extract facts from %s: %s", path, exc)
+        return FileFacts()
+
+
+_worker_extractor: _Extractor | None = None
+
+
+def _worker_init() -> None:
+    global _worker_extractor
+    _worker_extractor = _Extractor()
+
+
+def _worker_extract(batch: list[tuple[str, str, bytes]]) -> list[list[Any]]:
+    assert _worker_extractor is not None
+    return [_safe_extract(_worker_extractor, path, kind, data).to_json() for path, kind, data in batch]
+
+
+def _extract_parallel(missing: list[tuple[str, str, str]], read_bytes: Callable[[str], bytes],
+                      workers: int) -> list[FileFacts]:
+    """Cold runs on large repos: contents are read here (one git process), parsing happens in a pool."""
+    import multiprocessing
+
+    batch_size = 256
+    batches: list[list[tuple[str, str, bytes]]] = []
+    current: list[tuple[str, str, bytes]] = []
+    for path, kind, _key in missing:
+        current.append((path, kind, read_bytes(path)))
+        if len(current) >= batch_size:
+            batches.append(current)
+            current = []
+    if current:
+        batches.append(current)
+    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    with context.Pool(workers, initializer=_worker_init) as pool:
+        results = pool.map(_worker_extract, batches, chunksize=1)
+    return [FileFacts.from_json(raw) for batch in results for raw in batch]

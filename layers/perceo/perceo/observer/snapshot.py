@@ -1,0 +1,273 @@
+"""The files of a repository at one point in time: a commit, the working tree, or a plain folder.
+
+A snapshot lists repo-relative POSIX paths with their git blob SHA (the content hash everything else
+is keyed by) and reads contents lazily, so a warm discovery run never opens a file whose facts are cached.
+Git is called with argument lists only; paths are read with `-z` so spaces and unicode survive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+
+from perceo.errors import InvalidRefError, NotAGitRepositoryError, PerceoError
+
+#: Folders never listed when walking a non-git directory (build output, dependencies, VCS data).
+DIRECTORY_IGNORES = frozenset(
+    {".git", "node_modules", ".next", ".nuxt", ".output", ".svelte-kit", "dist", "build", ".turbo", ".cache",
+     ".perceo", "coverage", ".angular", ".vercel", "__pycache__", ".venv"}
+)
+
+_GITLINK_MODE = "160000"
+_SYMLINK_MODE = "120000"
+
+
+def git_blob_sha(data: bytes) -> str:
+    """The SHA-1 git gives `data` as a blob (`git hash-object`)."""
+    digest = hashlib.sha1(b"blob %d\0" % len(data), usedforsecurity=False)
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def _run_git(repo_dir: Path, args: list[str]) -> bytes:
+    try:
+        proc = subprocess.run(["git", *args], cwd=repo_dir, capture_output=True, check=False)
+    except FileNotFoundError as exc:  # pragma: no cover - git is a hard requirement
+        raise PerceoError("git is not installed or not on PATH") from exc
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip()
+        raise PerceoError(f"git {args[0]} failed in {repo_dir}: {message}")
+    return proc.stdout
+
+
+def _ensure_repository(repo_dir: Path) -> Path:
+    if not repo_dir.is_dir():
+        raise NotAGitRepositoryError(f"{repo_dir} is not a directory")
+    proc = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=repo_dir, capture_output=True, check=False
+    )
+    if proc.returncode != 0:
+        raise NotAGitRepositoryError(f"{repo_dir} is not inside a git repository")
+    return Path(os.fsdecode(proc.stdout.rstrip(b"\n")))
+
+
+def resolve_commit(repo_dir: Path, ref: str) -> str:
+    """The full commit SHA `ref` names in the repository at `repo_dir`."""
+    if not ref or ref.startswith("-"):
+        raise InvalidRefError(f"invalid git ref {ref!r}", details={"ref": ref})
+    _ensure_repository(repo_dir)
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+        cwd=repo_dir,
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise InvalidRefError(
+            f"git ref {ref!r} does not name a commit in {repo_dir}", details={"ref": ref, "repo": str(repo_dir)}
+        )
+    return proc.stdout.decode().strip()
+
+
+class _BlobReader:
+    """One long-lived `git cat-file --batch` process, shared by every read of a snapshot."""
+
+    def __init__(self, repo_dir: Path) -> None:
+        self._repo_dir = repo_dir
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def read(self, sha: str) -> bytes:
+        with self._lock:
+            proc = self._start()
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(sha.encode() + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().split()
+            if len(header) != 3:
+                raise PerceoError(f"git cat-file could not read blob {sha}")
+            size = int(header[2])
+            data = proc.stdout.read(size)
+            proc.stdout.read(1)  # the newline after the content
+            return data
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self._repo_dir,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        return self._proc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._proc is not None:
+                if self._proc.stdin is not None:
+                    self._proc.stdin.close()
+                self._proc.wait()
+                if self._proc.stdout is not None:
+                    self._proc.stdout.close()
+                self._proc = None
+
+
+class RepoSnapshot:
+    """The files of a repository at one point, with their content hashes and lazily read contents.
+
+    Build one with `at_ref`, `working_tree` or `directory`. Use it as a context manager (or call `close`)
+    to stop the `git cat-file` process a commit snapshot starts on first read.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        shas: dict[str, str | None],
+        *,
+        ref: str | None = None,
+        commit: str | None = None,
+        blob_reader: _BlobReader | None = None,
+    ) -> None:
+        #: Repository (or folder) the paths are relative to.
+        self.root = root
+        #: The ref asked for (`at_ref`), else None.
+        self.ref = ref
+        #: The commit SHA read (`at_ref`), else None.
+        self.commit = commit
+        # path -> blob SHA, or None when the SHA is computed from the file on first use.
+        self._shas = shas
+        self._blobs = blob_reader
+        self._files = sorted(shas)
+
+    # -- constructors ----------------------------------------------------------------------------------
+
+    @classmethod
+    def at_ref(cls, repo_dir: Path | str, ref: str) -> RepoSnapshot:
+        """The tracked files of commit `ref` (files and blob SHAs from `git ls-tree -r -z`)."""
+        root = _ensure_repository(Path(repo_dir))
+        commit = resolve_commit(root, ref)
+        listing = _run_git(root, ["ls-tree", "-r", "-z", "--full-tree", commit])
+        shas: dict[str, str | None] = {}
+        for record in listing.split(b"\0"):
+            if not record:
+                continue
+            meta, _, raw_path = record.partition(b"\t")
+            mode, kind, sha = meta.decode().split(" ")
+            if kind != "blob" or mode == _SYMLINK_MODE:
+                continue
+            shas[os.fsdecode(raw_path)] = sha
+        return cls(root, shas, ref=ref, commit=commit, blob_reader=_BlobReader(root))
+
+    @classmethod
+    def working_tree(cls, repo_dir: Path | str) -> RepoSnapshot:
+        """Tracked plus untracked-not-ignored files as they are on disk now.
+
+        Index SHAs are reused for files git reports unmodified; modified and untracked files are hashed
+        from disk (lazily, on first `blob_sha`). Files deleted from disk are left out.
+        """
+        root = _ensure_repository(Path(repo_dir))
+        staged = _run_git(root, ["ls-files", "-s", "-z"])
+        index: dict[str, str] = {}
+        for record in staged.split(b"\0"):
+            if not record:
+                continue
+            meta, _, raw_path = record.partition(b"\t")
+            mode, sha, _stage = meta.decode().split(" ")
+            if mode in (_GITLINK_MODE, _SYMLINK_MODE):
+                continue
+            index[os.fsdecode(raw_path)] = sha
+        dirty = set(_split_z(_run_git(root, ["diff-files", "--name-only", "-z"])))
+        deleted = set(_split_z(_run_git(root, ["ls-files", "--deleted", "-z"])))
+        others = _split_z(_run_git(root, ["ls-files", "--others", "--exclude-standard", "-z"]))
+        shas: dict[str, str | None] = {}
+        for path, sha in index.items():
+            if path in deleted:
+                continue
+            shas[path] = None if path in dirty else sha
+        for path in others:
+            if (root / path).is_file() and not (root / path).is_symlink():
+                shas[path] = None
+        return cls(root, shas)
+
+    @classmethod
+    def directory(cls, path: Path | str) -> RepoSnapshot:
+        """Every file under a plain folder (no git), skipping dependency and build folders."""
+        root = Path(path)
+        if not root.is_dir():
+            raise PerceoError(f"{root} is not a directory")
+        shas: dict[str, str | None] = {}
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if d not in DIRECTORY_IGNORES]
+            base = Path(dirpath)
+            for name in filenames:
+                full = base / name
+                if full.is_symlink():
+                    continue
+                shas[full.relative_to(root).as_posix()] = None
+        return cls(root, shas)
+
+    @classmethod
+    def from_files(cls, files: dict[str, bytes | str], root: Path | str = ".") -> RepoSnapshot:
+        """An in-memory snapshot (tests, callers that already hold the contents)."""
+        return _MemorySnapshot(Path(root), files)
+
+    # -- queries ---------------------------------------------------------------------------------------
+
+    def files(self) -> list[str]:
+        """Repo-relative POSIX paths, sorted."""
+        return list(self._files)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._shas
+
+    def blob_sha(self, path: str) -> str:
+        """Git's blob SHA of the file's content (computed from disk for modified/untracked files)."""
+        sha = self._shas[path]
+        if sha is None:
+            sha = git_blob_sha(self.read_bytes(path))
+            self._shas[path] = sha
+        return sha
+
+    def read_bytes(self, path: str) -> bytes:
+        if path not in self._shas:
+            raise KeyError(path)
+        if self._blobs is not None:
+            sha = self._shas[path]
+            assert sha is not None
+            return self._blobs.read(sha)
+        return (self.root / path).read_bytes()
+
+    def read_text(self, path: str) -> str:
+        """The file's content decoded as UTF-8 (undecodable bytes replaced)."""
+        return self.read_bytes(path).decode("utf-8", "replace")
+
+    def close(self) -> None:
+        if self._blobs is not None:
+            self._blobs.close()
+
+    def __enter__(self) -> RepoSnapshot:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class _MemorySnapshot(RepoSnapshot):
+    def __init__(self, root: Path, files: dict[str, bytes | str]) -> None:
+        self._contents = {p: (c.encode() if isinstance(c, str) else c) for p, c in files.items()}
+        super().__init__(root, {p: git_blob_sha(c) for p, c in self._contents.items()})
+
+    def read_bytes(self, path: str) -> bytes:
+        return self._contents[path]
+
+
+def _split_z(output: bytes) -> Iterable[str]:
+    return [os.fsdecode(item) for item in output.split(b"\0") if item]
