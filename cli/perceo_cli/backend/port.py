@@ -6,9 +6,10 @@ command gives the same output on both.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from perceo.models import ChangeAnalysis, Flow, FlowUpdate, FlowView, Persona, Project
+from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet, Flow, FlowUpdate, FlowView, Persona, Project
 
 
 class Backend(Protocol):
@@ -22,6 +23,9 @@ class Backend(Protocol):
     def update_flow(self, ref: str, update: FlowUpdate) -> Flow: ...
     def delete_flow(self, ref: str) -> None: ...
     def list_personas(self) -> list[Persona]: ...
+    def analyze(self, change_set: ChangeSet, affected_routes: Sequence[AffectedRoute]) -> ChangeAnalysis:
+        """Map routes the CLI found affected to this project's flows; score, store and publish the analysis."""
+
     def get_analysis(self, analysis_id: str) -> ChangeAnalysis: ...
     def list_analyses(self, limit: int = 20) -> list[ChangeAnalysis]: ...
     def close(self) -> None: ...

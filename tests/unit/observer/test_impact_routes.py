@@ -314,3 +314,11 @@ def test_traffic_raises_a_flows_risk_when_metrics_are_known() -> None:
     with_traffic = {f.name: f.risk_score for f in impacted_flows(affected, flows, {"busy": 5000, "quiet": 0})}
     assert without["Busy"] == without["Quiet"]
     assert with_traffic["Busy"] > with_traffic["Quiet"] == without["Quiet"]
+
+
+def test_optional_segments_and_catch_alls_in_discovery_syntax() -> None:
+    assert routes_match("/lang/:lang?", "/lang")
+    assert routes_match("/lang/:lang?", "/lang/en")
+    assert not routes_match("/lang/:lang?", "/lang/en/x")
+    assert routes_match("/docs/*", "/docs/a/b")
+    assert not routes_match("/docs/*", "/blog/a")

@@ -19,7 +19,7 @@ from pathlib import Path
 from perceo.bus.port import EventBus
 from perceo.graph.port import FlowGraph
 from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet, EventType, FlowView, PerceoEvent, now_ms
-from perceo.observer.changes import Git, read_blobs
+from perceo.observer.changes import EMPTY_TREE, Git, read_blobs
 from perceo.observer.impact import affected_routes, impacted_flows
 from perceo.observer.manifests import ManifestChange, diff_manifest, is_dependency_file
 from perceo.observer.model import DiscoveryResult
@@ -138,3 +138,42 @@ def affected_routes_for(
 ) -> list[AffectedRoute]:
     """`affected_routes` with manifest diffs read from the repository."""
     return affected_routes(change_set, head, base, manifest_changes=manifest_changes(repo_dir, change_set))
+
+
+def discover_change(
+    repo_dir: Path,
+    change_set: ChangeSet,
+    *,
+    framework: str = "auto",
+    cache_dir: Path | None = None,
+) -> tuple[DiscoveryResult, DiscoveryResult | None]:
+    """Discovery at the change's head (the working tree in working-tree mode) and, when files were deleted or
+    renamed, at its base."""
+    from perceo.observer.discovery import discover
+    from perceo.observer.snapshot import RepoSnapshot
+
+    if change_set.working_tree:
+        head_snapshot = RepoSnapshot.working_tree(repo_dir)
+    else:
+        head_snapshot = RepoSnapshot.at_ref(repo_dir, change_set.head_sha)
+    with head_snapshot:
+        head = discover(head_snapshot, framework=framework, cache_dir=cache_dir)
+    base: DiscoveryResult | None = None
+    if needs_base_discovery(change_set) and change_set.base_sha != EMPTY_TREE:
+        with RepoSnapshot.at_ref(repo_dir, change_set.base_sha) as base_snapshot:
+            base = discover(base_snapshot, framework=framework, cache_dir=cache_dir)
+    return head, base
+
+
+def affected_routes_in_checkout(
+    repo_dir: Path,
+    change_set: ChangeSet,
+    *,
+    framework: str = "auto",
+    cache_dir: Path | None = None,
+) -> list[AffectedRoute]:
+    """The client half of change analysis: discovery, manifest diffs and affected routes for a change set."""
+    if not change_set.files:
+        return []
+    head, base = discover_change(repo_dir, change_set, framework=framework, cache_dir=cache_dir)
+    return affected_routes_for(change_set, repo_dir, head, base)

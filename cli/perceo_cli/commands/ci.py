@@ -1,0 +1,128 @@
+"""`perceo ci analyze`: which flows a change puts at risk, for people (text), machines (JSON) and PRs (Markdown).
+
+The change set, discovery and affected routes are computed here, from the checkout; mapping routes to flows,
+scoring, storing and publishing happen in the backend (`Backend.analyze`), so the same command works against the
+embedded store and the cloud API. Before `perceo init` (no project id) the analysis is computed locally, for routes
+only, and nothing is stored.
+
+Exit codes: 0 ok, 1 error, 2 usage or invalid ref, 3 risk at or above `--fail-on`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet
+from perceo.observer.analyze import affected_routes_in_checkout, analyze_change
+from perceo.observer.changes import compute_change_set
+from perceo.observer.report import analysis_contract, render_markdown, render_text
+from perceo.observer.risk import LEVEL_RANK
+from perceo_cli.context import AppContext, app_context
+from perceo_cli.exit import ExitStatus
+
+app = typer.Typer(help="Commands for CI pipelines.", no_args_is_help=True)
+
+#: Project id of an analysis made before `perceo init` (nothing is stored under it).
+LOCAL_PROJECT_ID = "local"
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+    md = "md"
+
+
+class FailOn(StrEnum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    none = "none"
+
+
+@app.command("analyze")
+def analyze(
+    ctx: typer.Context,
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="Ref the change is compared with (the diff starts at its merge base with --head)."),
+    ] = None,
+    head: Annotated[str, typer.Option("--head", help="Ref of the change.")] = "HEAD",
+    working_tree: Annotated[
+        bool,
+        typer.Option(
+            "--working-tree", help="Analyze uncommitted and untracked changes against HEAD (or the --base merge base)."
+        ),
+    ] = False,
+    report_format: Annotated[
+        ReportFormat, typer.Option("--format", help="Report format on stdout.")
+    ] = ReportFormat.text,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json: only JSON on stdout.")] = False,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 3 when the change's risk is at or above this level.")
+    ] = FailOn.none,
+    deepen: Annotated[
+        bool, typer.Option("--deepen", help="In a shallow clone, fetch history until the merge base is found.")
+    ] = False,
+) -> None:
+    """Diff → changed files → affected routes → flows at risk, each with a risk score and the chain of reasons."""
+    app_ctx = app_context(ctx)
+    fmt = ReportFormat.json if as_json else report_format
+    config = app_ctx.config
+    change_set = compute_change_set(app_ctx.project_dir, base, head, working_tree=working_tree, deepen=deepen)
+    affected = affected_routes_in_checkout(
+        app_ctx.project_dir,
+        change_set,
+        framework=config.project.framework or "auto",
+        cache_dir=discovery_cache_dir(app_ctx.project_dir),
+    )
+    analysis, project_name = _analysis(app_ctx, change_set, affected)
+
+    if fmt is ReportFormat.json:
+        app_ctx.output.json(analysis_contract(analysis, project_name=project_name, working_tree=working_tree))
+    elif fmt is ReportFormat.md:
+        app_ctx.output.text(
+            render_markdown(analysis, project_name=project_name, working_tree=working_tree), markup=False, end=""
+        )
+    else:
+        app_ctx.output.text(
+            render_text(analysis, project_name=project_name, working_tree=working_tree), markup=False, end=""
+        )
+    if fails(analysis, fail_on):
+        app_ctx.output.info(f"risk {analysis.risk_level} is at or above --fail-on {fail_on.value}")
+        raise typer.Exit(ExitStatus.RISK)
+
+
+def fails(analysis: ChangeAnalysis, fail_on: FailOn) -> bool:
+    """True when the change's risk is at or above the threshold (a change that affects nothing never fails)."""
+    if fail_on is FailOn.none or analysis.risk_score <= 0:
+        return False
+    return LEVEL_RANK[analysis.risk_level] >= LEVEL_RANK[fail_on.value]
+
+
+def _analysis(app_ctx: AppContext, change_set: ChangeSet, affected: list[AffectedRoute]) -> tuple[ChangeAnalysis, str]:
+    config = app_ctx.config
+    if config.project.id:
+        backend = app_ctx.backend
+        analysis = backend.analyze(change_set, affected)
+        return analysis, backend.project().name
+    # Before `perceo init`: routes only, nothing stored or published.
+    name = config.project.name or app_ctx.project_dir.resolve().name or "project"
+    return analyze_change(LOCAL_PROJECT_ID, change_set, affected, graph=None, bus=None), name
+
+
+def discovery_cache_dir(project_dir: Path) -> Path:
+    """`.perceo/cache` once the project is initialised; before that a per-repository folder in the user's cache,
+    so a first `ci analyze` leaves nothing behind in the repository."""
+    perceo_dir = project_dir / ".perceo"
+    if perceo_dir.is_dir():
+        return perceo_dir / "cache"
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    key = hashlib.sha256(str(project_dir.resolve()).encode()).hexdigest()[:16]
+    return root / "perceo" / "repos" / key
