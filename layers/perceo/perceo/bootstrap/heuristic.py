@@ -127,10 +127,13 @@ class FlowFinder:
         if not linkers:
             return None
         homes = [r for r in linkers if _last_static(r) in HOME_WORDS]
-        if homes:
+        # A signed-in page is reached from the app home; a public one from the landing page.
+        if route in self.auth.protected and homes:
             return homes[0]
         if "/" in linkers:
             return "/"
+        if homes:
+            return homes[0]
         return sorted(linkers, key=lambda r: (len(segments(r)), r))[0]
 
     # -- templates
@@ -290,6 +293,12 @@ def _select(candidates: list[_Candidate], max_flows: int) -> tuple[list[_Candida
     for cand in candidates:
         key = page_set_key(cand.pages)
         if len(set(cand.pages)) < 2 or key in seen_sets or cand.name.casefold() in names:
+            continue
+        # A browsing journey that another flow already walks (product list -> product inside checkout).
+        core = set(cand.pages[1:]) if len(cand.pages) > 2 else set(cand.pages)
+        if cand.kind in ("browse", "journey") and any(
+            o is not cand and core <= set(o.pages) and o.kind not in ("browse", "journey") for o in candidates
+        ):
             continue
         seen_sets.add(key)
         names.add(cand.name.casefold())

@@ -276,6 +276,13 @@ def _link_to(graph: RouteGraph, facts: PageFacts, target_route: str) -> Link | N
     return None
 
 
+def _link_selector(href: str) -> str:
+    if ":param" in href:
+        # A link built from data (`/products/${id}`): match its static prefix.
+        return f'a[href^="{_quote(href.split(":param", 1)[0])}"]'
+    return f'a[href="{_quote(href)}"]'
+
+
 def heuristic_steps(pages: Sequence[str], reader: PageReader, *, max_steps: int) -> tuple[list[StepDraft], bool]:
     """Steps that walk `pages` in order using what their code shows. Returns (steps, truncated)."""
     graph = reader.graph
@@ -305,15 +312,17 @@ def heuristic_steps(pages: Sequence[str], reader: PageReader, *, max_steps: int)
                 ],
                 ExpectedState(),
             )
-        if nxt is None:
-            break
         submit = next((b for b in facts.buttons if b.submit), None)
+        if nxt is None:
+            if fields and submit is not None:
+                add(f"Click \"{submit.text}\"", [StepAction(type="click", target=submit.selector)], ExpectedState())
+            break
         link = _link_to(graph, facts, nxt)
         if fields and submit is not None:
             add(f"Click \"{submit.text}\"", [StepAction(type="click", target=submit.selector)], arrive)
         elif link is not None:
             label = link.text or title_of(nxt)
-            add(f"Click \"{label}\"", [StepAction(type="click", target=f'a[href="{_quote(link.href)}"]')], arrive)
+            add(f"Click \"{label}\"", [StepAction(type="click", target=_link_selector(link.href))], arrive)
         else:
             add(f"Go to {title_of(nxt)} ({nxt})",
                 [StepAction(type="navigate", target=concrete_url(nxt), value=concrete_url(nxt))], arrive)
