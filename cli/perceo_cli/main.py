@@ -6,8 +6,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from perceo.errors import (
     ConfigError,
@@ -39,14 +39,19 @@ def main(argv: Sequence[str] | None = None, *, context: AppContext | None = None
     except PerceoError as error:
         ctx.output.error(error.message)
         return exit_status_for(error)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return int(done.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         ctx.output.error("aborted")
         return ExitStatus.INTERRUPTED
-    except click.ClickException as error:
-        error.show(file=ctx.output.err.file)
-        return ExitStatus.USAGE
+    except TyperException as error:
+        # Usage errors (unknown option, missing argument, bare group): typer's click prints usage and the reason.
+        show = getattr(error, "show", None)
+        if callable(show):
+            show(file=ctx.output.err.file)
+        else:
+            ctx.output.error(str(error))
+        return int(getattr(error, "exit_code", ExitStatus.USAGE))
     except KeyboardInterrupt:
         ctx.output.error("interrupted")
         return ExitStatus.INTERRUPTED
@@ -63,4 +68,4 @@ def run() -> None:
     sys.exit(main())
 
 
-__all__ = ["main", "run", "typer"]
+__all__ = ["main", "run"]
