@@ -116,9 +116,7 @@ def test_a_type_filter_delivers_only_the_wanted_types(bus: DurableEventBus, proj
     assert inbox.drained() == []  # the others were published first, on the same channel, and never came
 
 
-def test_a_subscriber_of_one_project_never_sees_another_projects_events(
-    bus: DurableEventBus, project_id: str
-) -> None:
+def test_a_subscriber_of_one_project_never_sees_another_projects_events(bus: DurableEventBus, project_id: str) -> None:
     other = f"{project_id}-b"
     inbox_a = Inbox()
     bus.subscribe(project_id, inbox_a)
@@ -132,9 +130,7 @@ def test_a_subscriber_of_one_project_never_sees_another_projects_events(
     assert [e.data for _, e in bus.replay(other)] == [{"secret": "b-only"}]
 
 
-def test_replay_returns_what_was_published_while_a_subscriber_was_away(
-    bus: DurableEventBus, project_id: str
-) -> None:
+def test_replay_returns_what_was_published_while_a_subscriber_was_away(bus: DurableEventBus, project_id: str) -> None:
     inbox = Inbox()
     subscription = bus.subscribe(project_id, inbox)
     bus.publish(event(project_id, n=1))

@@ -17,9 +17,21 @@ def kill_servers_of(data_dir: Path, extra_pids: set[int]) -> None:
         pids.add(int(json.loads((data_dir / STATE_FILE).read_text())["pid"]))
     with contextlib.suppress(OSError, ValueError):
         pids.add(int((data_dir / SERVER_PIDFILE).read_text().strip()))
+    pids.update(servers_started_for(data_dir))
     for pid in pids:
         if pid_alive(pid) and is_server_for(pid, data_dir):
             stop_server(pid)
+
+
+def servers_started_for(data_dir: Path) -> set[int]:
+    """On Linux, the pids of every redis-server whose command line names `data_dir` (even ones no file records)."""
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(cmdline.parent.name)
+            if is_server_for(pid, data_dir):
+                found.add(pid)
+    return found
 
 
 class StoreTracker:

@@ -1,6 +1,7 @@
-"""Run as its own process by the concurrency tests: wait for a line on stdin, ensure the store runs, print it.
+"""Run as its own process by the concurrency tests: say "ready", wait for a line on stdin, ensure the store
+runs, print its pid and port as JSON.
 
-Waiting for "go" lets the test release several processes at the same moment, after their imports.
+The ready/go handshake lets a test release several processes at the same moment, their imports done.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from perceo.local.store import EmbeddedStore
 
 store = EmbeddedStore(Path(sys.argv[1]))
+print("ready", flush=True)
 sys.stdin.readline()
 server = store.ensure_running()
 print(json.dumps({"pid": server.pid, "port": server.port}), flush=True)

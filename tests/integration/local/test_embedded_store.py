@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 from falkordb import FalkorDB
-from local_store_support import StoreTracker
+from local_store_support import StoreTracker, servers_started_for
 
 from perceo.errors import BackendUnavailableError
 from perceo.local.server import LOOPBACK, ServerProcess, free_port, is_server_for, pid_alive, wait_for_exit
@@ -137,21 +137,22 @@ def test_concurrent_cli_processes_share_one_server(store: EmbeddedStore, tracker
             stdout=subprocess.PIPE,
             text=True,
         )
-        for _ in range(3)
+        for _ in range(4)
     ]
-    for proc in procs:  # release them together, their imports done or nearly
+    for proc in procs:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"
+    for proc in procs:  # release them together
         assert proc.stdin is not None
         proc.stdin.write("go\n")
         proc.stdin.flush()
-    outputs = []
-    for proc in procs:
-        out, _ = proc.communicate(timeout=60)
-        assert proc.returncode == 0
-        outputs.append(json.loads(out))
-    for output in outputs:
-        tracker.pids.add(output["pid"])
+    results = [proc.communicate(timeout=60)[0] for proc in procs]
+    outputs = [json.loads(out) for out in results if out.strip()]
+    tracker.pids.update(o["pid"] for o in outputs)
 
+    assert [proc.returncode for proc in procs] == [0] * len(procs)
     assert len({(o["pid"], o["port"]) for o in outputs}) == 1
+    assert servers_started_for(store.data_dir) == {outputs[0]["pid"]}
     assert int((store.data_dir / SERVER_PIDFILE).read_text()) == outputs[0]["pid"]
     assert store.status().pid == outputs[0]["pid"]
 

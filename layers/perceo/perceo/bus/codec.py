@@ -46,7 +46,7 @@ def decode_event(raw: str | bytes, *, where: str) -> PerceoEvent | None:
 
 
 def parse_stream_id(value: str) -> StreamId:
-    """"1700000000000-3" → (1700000000000, 3). Anything else is a ValidationFailed naming the value."""
+    """Parse "1700000000000-3" into (1700000000000, 3); anything else is a ValidationFailed naming the value."""
     match = _STREAM_ID.match(value)
     if match is None:
         raise ValidationFailed(f"not a stream id: {value!r} (expected '<ms>-<seq>', e.g. '0-0')")
