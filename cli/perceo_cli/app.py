@@ -48,12 +48,18 @@ def register_commands() -> None:
     """Attach every command group. Each module under `commands/` owns one noun."""
     from perceo_cli.commands import ci as ci_cmd
     from perceo_cli.commands import config as config_cmd
+    from perceo_cli.commands import demo as demo_cmd
+    from perceo_cli.commands import flows as flows_cmd
+    from perceo_cli.commands import init as init_cmd
     from perceo_cli.commands import local as local_cmd
     from perceo_cli.commands import routes as routes_cmd
     from perceo_cli.commands import usage as usage_cmd
 
     app.add_typer(ci_cmd.app, name="ci")
     app.add_typer(config_cmd.app, name="config")
+    app.command(name="init")(init_cmd.init)
+    app.add_typer(flows_cmd.app, name="flows")
+    app.command(name="demo")(demo_cmd.demo)
     app.add_typer(local_cmd.app, name="local")
     app.add_typer(routes_cmd.app, name="routes")
     app.add_typer(usage_cmd.app, name="usage")

@@ -1,0 +1,266 @@
+"""`perceo init`: detect the framework, write `.perceo/config.json`, discover the app and store its flows,
+personas and steps in the flow graph (LLM when a key is configured, else the offline heuristic).
+A plain command, registered with `app.command(name="init")(init)`.
+
+Re-running is safe: what is unchanged is not written, auto-generated flows that no longer exist are
+removed (and reported), and flows a person configured or edited are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from perceo.bootstrap.model import PersonaSpec
+from perceo.errors import ConfigError, ValidationFailed
+from perceo.models import new_id
+from perceo_cli.context import AppContext, app_context
+from perceo_cli.output import Output
+
+GITIGNORE_ENTRIES = ("config.local.json", "data/", "cache/", "secrets/")
+FRAMEWORK_CHOICES = ("auto", "nextjs", "remix", "react-router", "react", "vue", "nuxt", "sveltekit", "angular")
+
+
+def write_gitignore(perceo_dir: Path) -> bool:
+    """Make `.perceo/.gitignore` list the local-only entries, keeping lines already there. True if written."""
+    path = perceo_dir / ".gitignore"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    missing = [e for e in GITIGNORE_ENTRIES if e not in {line.strip() for line in lines}]
+    if not missing:
+        return False
+    header = [] if lines else ["# Local to this machine: never commit (written by perceo init)"]
+    path.write_text("\n".join([*lines, *header, *missing]) + "\n", encoding="utf-8")
+    return True
+
+
+def read_personas_file(path: Path) -> list[PersonaSpec]:
+    """`--personas FILE`: a JSON list of {name, description, behaviors}."""
+    from pydantic import ValidationError
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read personas file: {error.strerror}", details={"file": str(path)}) from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{path}:{error.lineno}: invalid JSON: {error.msg}", details={"file": str(path)}) from None
+    if not isinstance(document, list):
+        raise ConfigError(f"{path}: expected a JSON list of personas", details={"file": str(path)})
+    personas = []
+    for index, item in enumerate(document):
+        try:
+            personas.append(PersonaSpec.model_validate(item))
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            message = f"{path}: persona [{index}] {where}: {first['msg']}"
+            raise ConfigError(message, details={"file": str(path)}) from None
+    names = [p.name.casefold() for p in personas]
+    if len(names) != len(set(names)):
+        raise ConfigError(f"{path}: persona names must be distinct", details={"file": str(path)})
+    return personas
+
+
+def _project_name(project_dir: Path, configured: str | None) -> str:
+    if configured:
+        return configured
+    package = project_dir / "package.json"
+    if package.is_file():
+        try:
+            name = json.loads(package.read_text(encoding="utf-8")).get("name")
+        except (OSError, ValueError, AttributeError):
+            name = None
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return project_dir.resolve().name or "project"
+
+
+def _detect_framework(project_dir: Path) -> str:
+    from perceo.errors import NotAGitRepositoryError
+    from perceo.observer.discovery import detect_framework
+    from perceo.observer.snapshot import RepoSnapshot
+
+    try:
+        snapshot = RepoSnapshot.working_tree(project_dir)
+    except NotAGitRepositoryError:
+        snapshot = RepoSnapshot.directory(project_dir)
+    with snapshot:
+        return detect_framework(snapshot)
+
+
+def _set(project_dir: Path, raw: dict[str, Any], key: str, value: str) -> None:
+    """Write `project.<key>` only when it differs, so a re-run leaves the config file byte-identical."""
+    from perceo.config.loader import save_config_value
+
+    section = raw.get("project")
+    current = section.get(key) if isinstance(section, dict) else None
+    if current != value:
+        save_config_value(project_dir, f"project.{key}", json.dumps(value))
+
+
+def init(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", "-d", help="The app's directory (default: the current one).")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Project name (default: package.json name).")] = None,
+    framework: Annotated[
+        str, typer.Option("--framework", help=f"One of {', '.join(FRAMEWORK_CHOICES)}.")
+    ] = "auto",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Never prompt.")] = False,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Use the offline heuristic even if an LLM is set.")] = False,
+    personas_file: Annotated[
+        Path | None, typer.Option("--personas", help="JSON list of {name, description, behaviors} to keep as is.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+) -> None:
+    """Discover the app's flows, personas and steps and store them in the flow graph."""
+    app_ctx = app_context(ctx)
+    if framework not in FRAMEWORK_CHOICES:
+        raise ValidationFailed(f"--framework must be one of {', '.join(FRAMEWORK_CHOICES)} (got {framework!r})")
+    project_dir = (directory or app_ctx.project_dir).resolve()
+    if not project_dir.is_dir():
+        raise ValidationFailed(f"{project_dir} is not a directory")
+    personas = read_personas_file(personas_file) if personas_file else []
+    if not yes and not as_json and app_ctx.output.interactive and not (project_dir / ".perceo").exists():
+        typer.confirm(f"Set up Perceo in {project_dir}?", default=True, abort=True, err=True)
+    summary = run_init(
+        app_ctx, project_dir, name=name, framework=framework, use_llm=not no_llm, personas=personas,
+    )
+    if as_json:
+        app_ctx.output.json(summary)
+    else:
+        print_summary(app_ctx.output, summary)
+
+
+def run_init(
+    app_ctx: AppContext, project_dir: Path, *, name: str | None, framework: str, use_llm: bool,
+    personas: list[PersonaSpec],
+) -> dict[str, Any]:
+    """Config, project and bootstrap. Returns the `init --json` document."""
+    from perceo.bootstrap.pipeline import BootstrapDeps, BootstrapInput, BootstrapLimits, run_bootstrap
+    from perceo.bootstrap.service import ensure_project
+    from perceo.bootstrap.summary import bootstrap_summary
+    from perceo.config.loader import load_config
+
+    output = app_ctx.output
+    perceo_dir = project_dir / ".perceo"
+    perceo_dir.mkdir(exist_ok=True)
+    write_gitignore(perceo_dir)
+    loaded = load_config(project_dir)
+    config = loaded.config
+    detected = framework if framework != "auto" else (config.project.framework or _detect_framework(project_dir))
+    project_name = _project_name(project_dir, name or config.project.name)
+    project_id = config.project.id or new_id()
+    _set(project_dir, loaded.raw, "id", project_id)
+    _set(project_dir, loaded.raw, "name", project_name)
+    _set(project_dir, loaded.raw, "framework", detected)
+    # The backend and the LLM read the config written above.
+    if app_ctx.project_dir.resolve() != project_dir:
+        app_ctx.project_dir = project_dir
+    app_ctx._config = None
+    config = app_ctx.config
+
+    backend = app_ctx.backend
+    graph = getattr(backend, "graph", None)
+    if graph is None:
+        raise ValidationFailed("perceo init runs against the embedded store or a configured graph, not the API yet")
+    ensure_project(graph, project_id=project_id, name=project_name, framework=detected)
+
+    llm = _open_llm(app_ctx, output) if use_llm else None
+    limits = BootstrapLimits.model_validate(config.bootstrap.model_dump())
+    request = BootstrapInput(
+        project_id=project_id, workspace=str(project_dir), framework=framework, use_llm=llm is not None,
+        personas=personas, limits=limits, cache_dir=str(perceo_dir / "cache"),
+    )
+    try:
+        with output.progress() as progress:
+            task = progress.add_task("bootstrap", total=100, message="")
+
+            def report(stage: str, percent: int, message: str) -> None:
+                progress.update(task, description=stage.replace("_", " "), completed=percent, message=message)
+
+            deps = BootstrapDeps(
+                graph=graph, llm=llm, bus=getattr(backend, "bus", None), progress=report,
+                max_concurrency=getattr(llm, "max_concurrency", 4),
+            )
+            state = run_bootstrap(request, deps)
+    finally:
+        close = getattr(llm, "close", None)
+        if callable(close):
+            close()
+    return bootstrap_summary(state, graph, project_name=project_name, config_path=str(loaded.path))
+
+
+def _open_llm(app_ctx: AppContext, output: Output) -> Any:
+    """The configured LLM, or None (offline heuristic) when no API key is set."""
+    from perceo.llm.factory import llm_redis_url, open_llm
+    from perceo.llm.settings import load_llm_settings
+
+    config = app_ctx.config
+    try:
+        settings = load_llm_settings(config.llm)
+    except ConfigError as error:
+        if error.details.get("where") != "llm.apiKey":
+            raise
+        output.info("No LLM API key configured: using the offline heuristic (set llm.apiKey or PERCEO_LLM_API_KEY).")
+        return None
+
+    def embedded_url() -> str:
+        from perceo.local.store import EmbeddedStore, project_data_dir
+
+        return EmbeddedStore(project_data_dir(app_ctx.project_dir)).ensure_running().url
+
+    url = llm_redis_url(config, embedded_url=embedded_url)
+    if url is None:
+        return open_llm(settings)
+    import redis
+
+    return open_llm(settings, redis_client=redis.Redis.from_url(url))
+
+
+_PRIORITY_STYLE = {"critical": "red", "high": "yellow", "medium": "cyan", "low": "dim"}
+
+
+def print_summary(output: Output, summary: dict[str, Any]) -> None:
+    counts = summary["counts"]
+    mode = "LLM" if summary["mode"] == "llm" else "offline heuristic"
+    output.text(f"[bold]{summary['projectName']}[/bold] ({summary['framework']}) · project {summary['projectId']}")
+    output.text(f"Routes: {counts['routes']} · navigation edges: {counts['navigationEdges']} · mode: {mode}")
+    for what in ("flows", "personas"):
+        c = counts[what]
+        output.text(
+            f"{what.capitalize()}: {c['created']} created, {c['updated']} updated, {c['removed']} removed, "
+            f"{c['unchanged']} unchanged, {c['skipped']} skipped (user-owned)"
+        )
+    steps = counts["steps"]
+    output.text(f"Steps: {steps['stepsWritten']} written for {steps['flowsReplaced']} flows, "
+                f"{steps['flowsUnchanged']} flows unchanged")
+    for kind, names in summary["removed"].items():
+        if names:
+            output.text(f"Removed {kind} (no longer found): {', '.join(names)}")
+    output.text("")
+    flows_by_persona: dict[str, list[dict[str, Any]]] = {}
+    for flow in summary["flows"]:
+        for persona in flow["personas"] or ["(no persona)"]:
+            flows_by_persona.setdefault(persona, []).append(flow)
+    for persona in [p["name"] for p in summary["personas"]] + ["(no persona)"]:
+        flows = flows_by_persona.get(persona)
+        if not flows:
+            continue
+        output.text(f"[bold]▸ {persona}[/bold]")
+        for index, flow in enumerate(flows):
+            branch = "└─" if index == len(flows) - 1 else "├─"
+            style = _PRIORITY_STYLE.get(flow["priority"], "")
+            owned = " (user-owned)" if flow["userEdited"] or flow["source"] == "user_configured" else ""
+            priority = f"[{style}]{flow['priority']}[/{style}]"
+            output.text(f"  {branch} {flow['name']} {priority}{owned} · {flow['steps']} steps")
+            pad = "   " if index == len(flows) - 1 else "│  "
+            output.text(f"  {pad} {' → '.join(flow['pages'])}")
+    for warning in summary["warnings"]:
+        output.warn(warning)
+    for limit in summary["limits"]:
+        output.warn(f"limit reached: {limit}")
+    output.info("Next: `perceo flows list`, and `perceo ci analyze --base main` on a branch.")
