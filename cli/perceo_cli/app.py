@@ -62,7 +62,7 @@ def register_commands() -> None:
     app.command(name="demo")(demo_cmd.demo)
     app.add_typer(local_cmd.app, name="local")
     app.add_typer(routes_cmd.app, name="routes")
-    app.add_typer(usage_cmd.app, name="usage")
+    app.command(name="usage")(usage_cmd.usage)
 
 
 register_commands()

@@ -1,4 +1,7 @@
-"""`perceo usage`: the project's LLM calls, tokens and estimated cost, per day and model."""
+"""`perceo usage`: the project's LLM calls, tokens and estimated cost, per day and model.
+
+A plain command (no subcommands): registered with `app.command(name="usage")(usage)`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Annotated
 
 import redis
 import typer
+from rich.measure import Measurement
 from rich.table import Table
 
 from perceo.config.model import PerceoConfig
@@ -17,18 +21,15 @@ from perceo.llm.usage import RedisUsageStore, usage_report
 from perceo_cli.context import app_context
 from perceo_cli.output import Output
 
-app = typer.Typer(help="LLM usage of this project: calls, tokens and estimated cost per day and model.")
-
 NO_PROJECT_ID = "no project id: set project.id in .perceo/config.json (run `perceo init` first)"
 
 
-@app.callback(invoke_without_command=True)
 def usage(
     ctx: typer.Context,
     days: Annotated[int, typer.Option("--days", min=1, max=90, help="How many days back, today (UTC) included.")] = 7,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
 ) -> None:
-    """Per day and per model: calls (cached, failed), tokens in/out and estimated cost in USD."""
+    """LLM usage of this project per day and model: calls, tokens and estimated cost (USD)."""
     app_ctx = app_context(ctx)
     config = app_ctx.config
     project_id = config.project.id
@@ -53,9 +54,9 @@ def _open_redis(config: PerceoConfig, project_dir: Path) -> redis.Redis:
         )
 
     def embedded_url() -> str:
-        from perceo.local.store import EmbeddedStore
+        from perceo.local.store import EmbeddedStore, project_data_dir
 
-        return EmbeddedStore(project_dir / ".perceo" / "data").ensure_running().url
+        return EmbeddedStore(project_data_dir(project_dir)).ensure_running().url
 
     url = llm_redis_url(config, embedded_url=embedded_url)
     if url is None:
@@ -75,11 +76,11 @@ def print_report(output: Output, report: UsageReport) -> None:
     if not report.rows:
         output.text(f"No LLM calls for project {report.project_id} from {period}.")
         return
-    table = Table(title=f"LLM usage of {report.project_id}, {period}", title_justify="left")
+    table = Table(title=f"LLM usage of {report.project_id}, {period}; costs are estimates", title_justify="left")
     for column in ("Day", "Model"):
-        table.add_column(column)
-    for column in ("Calls", "Cached", "Failed", "Tokens in", "Tokens out", "Est. cost (USD)"):
-        table.add_column(column, justify="right")
+        table.add_column(column, no_wrap=True)
+    for column in ("Calls", "Cached", "Failed", "Tokens in", "Tokens out", "Cost (USD)"):
+        table.add_column(column, justify="right", no_wrap=True)
     for row in report.rows:
         table.add_row(
             row.day,
@@ -103,6 +104,10 @@ def print_report(output: Output, report: UsageReport) -> None:
         f"{totals.tokens_out:,}",
         _cost(totals.cost_usd),
     )
-    output.out.print(table)
+    console = output.out
+    if not console.is_terminal:
+        # Piped output has no width to respect: never cut a model name to fit 80 columns.
+        table.width = Measurement.get(console, console.options.update_width(1_000), table).maximum
+    console.print(table)
     if totals.unpriced_calls:
         output.info(f"{totals.unpriced_calls} call(s) use a model without a known price: their cost is not included.")
