@@ -243,11 +243,10 @@ class FlowFinder:
             return []
         root = roots[0]
         subpages = sorted(r for r in self.routes if r.startswith(root.rstrip("/") + "/") and not has_params(r))
-        pages = [root, *subpages[:3]]
-        if len(pages) < 2:
-            entry = self.entry_for(root) or self.landing(root)
-            if entry and entry != root and not _has_word(entry, PUBLIC_AUTH_WORDS):
-                pages = [entry, root]
+        # Always from where users open settings, so a new settings sub-page extends the flow, not reshapes it.
+        entry = self.entry_for(root) or self.landing(root)
+        lead = [entry] if entry and entry != root and not _has_word(entry, PUBLIC_AUTH_WORDS) else []
+        pages = [*lead, root, *subpages[:3]]
         if len(pages) < 2:
             return []
         what = _last_static(root)

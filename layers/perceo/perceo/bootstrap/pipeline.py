@@ -388,7 +388,7 @@ def persist_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     reconciler = Reconciler(graph_port, project_id, bus=deps.bus)
     reconciler.pages(
         [Page(project_id=project_id, route=r.route, files=r.files) for r in graph.routes if r.route.startswith("/")],
-        sorted({PageLink(source=s, target=t) for s, t in graph.links}, key=lambda link: (link.source, link.target)),
+        [PageLink(source=s, target=t) for s, t in sorted(graph.links)],
     )
     reconciler.load_flows()
     names = reconciler.personas(state.personas, referenced_by_user_flows=reconciler.user_flow_personas())

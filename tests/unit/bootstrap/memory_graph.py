@@ -1,0 +1,165 @@
+"""An honest in-memory FlowGraph for bootstrap tests without a server: same keys and semantics as the
+port (personas and flows by (project, name), steps replaced per flow), and a count of write calls so a
+test can say "nothing was written"."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from perceo.models import ChangeAnalysis, Flow, FlowUpdate, FlowView, Page, PageLink, Persona, Project, Step, now_ms
+
+
+class MemoryFlowGraph:
+    def __init__(self) -> None:
+        self.projects: dict[str, Project] = {}
+        self.personas: dict[tuple[str, str], Persona] = {}
+        self.flows: dict[str, Flow] = {}
+        self.flow_personas: dict[str, list[str]] = {}
+        self.flow_pages: dict[str, list[str]] = {}
+        self.flow_links: dict[str, list[str]] = {}
+        self.steps: dict[str, list[Step]] = {}
+        self.pages: dict[tuple[str, str], Page] = {}
+        self.links: set[tuple[str, str, str]] = set()
+        self.writes: list[str] = []
+
+    def ensure_schema(self) -> None: ...
+    def ping(self) -> bool:
+        return True
+
+    def close(self) -> None: ...
+
+    def create_project(self, project: Project) -> Project:
+        self.writes.append("create_project")
+        self.projects[project.id] = project
+        return project
+
+    def get_project(self, project_id: str) -> Project | None:
+        return self.projects.get(project_id)
+
+    def list_projects(self) -> list[Project]:
+        return list(self.projects.values())
+
+    def delete_project(self, project_id: str) -> bool:
+        return self.projects.pop(project_id, None) is not None
+
+    def upsert_personas(self, project_id: str, personas: Sequence[Persona]) -> list[Persona]:
+        self.writes.append("upsert_personas")
+        out = []
+        for p in personas:
+            current = self.personas.get((project_id, p.name))
+            stored = p.model_copy(update={"id": current.id}) if current else p
+            self.personas[(project_id, p.name)] = stored
+            out.append(stored)
+        return out
+
+    def list_personas(self, project_id: str) -> list[Persona]:
+        return sorted((p for (pid, _), p in self.personas.items() if pid == project_id), key=lambda p: p.name)
+
+    def delete_personas(self, project_id: str, persona_ids: Sequence[str]) -> int:
+        self.writes.append("delete_personas")
+        doomed = [k for k, p in self.personas.items() if k[0] == project_id and p.id in persona_ids]
+        for key in doomed:
+            del self.personas[key]
+            for names in self.flow_personas.values():
+                if key[1] in names:
+                    names.remove(key[1])
+        return len(doomed)
+
+    def upsert_flows(self, project_id: str, flows: Sequence[Flow]) -> list[Flow]:
+        self.writes.append("upsert_flows")
+        out = []
+        for f in flows:
+            current = next((x for x in self.flows.values() if x.project_id == project_id and x.name == f.name), None)
+            stored = f.model_copy(update={"updated_at": now_ms()})
+            if current:
+                stored = stored.model_copy(update={"id": current.id, "created_at": current.created_at})
+            self.flows[stored.id] = stored
+            out.append(stored)
+        return out
+
+    def set_flow_personas(self, project_id: str, flow_id: str, persona_names: Sequence[str]) -> None:
+        self.writes.append("set_flow_personas")
+        self.flow_personas[flow_id] = [n for n in persona_names if (project_id, n) in self.personas]
+
+    def set_flow_pages(self, project_id: str, flow_id: str, routes: Sequence[str]) -> None:
+        self.writes.append("set_flow_pages")
+        self.flow_pages[flow_id] = list(routes)
+
+    def set_flow_connections(self, project_id: str, flow_id: str, flow_ids: Sequence[str]) -> None:
+        self.writes.append("set_flow_connections")
+        self.flow_links[flow_id] = list(flow_ids)
+
+    def _view(self, flow: Flow, include_steps: bool = True) -> FlowView:
+        return FlowView(
+            **flow.model_dump(),
+            personas=sorted(self.flow_personas.get(flow.id, [])),
+            pages=self.flow_pages.get(flow.id, []),
+            steps=self.steps.get(flow.id, []) if include_steps else [],
+            connected_flows=[i for i in self.flow_links.get(flow.id, []) if i in self.flows],
+        )
+
+    def get_flow(self, project_id: str, flow_id: str) -> FlowView | None:
+        flow = self.flows.get(flow_id)
+        return self._view(flow) if flow and flow.project_id == project_id else None
+
+    def get_flow_by_name(self, project_id: str, name: str) -> FlowView | None:
+        flow = next((f for f in self.flows.values() if f.project_id == project_id and f.name == name), None)
+        return self._view(flow) if flow else None
+
+    def list_flows(self, project_id: str, *, include_steps: bool = False) -> list[FlowView]:
+        return [self._view(f, include_steps) for f in self.flows.values() if f.project_id == project_id]
+
+    def update_flow(self, project_id: str, flow_id: str, update: FlowUpdate) -> Flow | None:
+        flow = self.flows.get(flow_id)
+        if flow is None:
+            return None
+        changes = {k: v for k, v in update.model_dump(by_alias=False).items() if v is not None}
+        self.flows[flow_id] = flow.model_copy(update={**changes, "updated_at": now_ms()})
+        return self.flows[flow_id]
+
+    def delete_flows(self, project_id: str, flow_ids: Sequence[str]) -> int:
+        self.writes.append("delete_flows")
+        count = 0
+        for flow_id in flow_ids:
+            if self.flows.pop(flow_id, None) is not None:
+                count += 1
+                self.steps.pop(flow_id, None)
+        return count
+
+    def replace_steps(self, project_id: str, flow_id: str, steps: Sequence[Step]) -> list[Step]:
+        self.writes.append("replace_steps")
+        orders = [s.order for s in steps]
+        assert len(orders) == len(set(orders)), "(flow, order) must be unique"
+        self.steps[flow_id] = list(steps)
+        return list(steps)
+
+    def list_steps(self, project_id: str, flow_id: str) -> list[Step]:
+        return list(self.steps.get(flow_id, []))
+
+    def upsert_pages(self, project_id: str, pages: Sequence[Page]) -> int:
+        self.writes.append("upsert_pages")
+        for page in pages:
+            self.pages[(project_id, page.route)] = page
+        return len(pages)
+
+    def upsert_page_links(self, project_id: str, links: Sequence[PageLink]) -> int:
+        new = {(project_id, link.source, link.target) for link in links} - self.links
+        if new:
+            self.writes.append("upsert_page_links")
+        self.links |= new
+        return len(new)
+
+    def list_pages(self, project_id: str) -> list[Page]:
+        return [p for (pid, _), p in self.pages.items() if pid == project_id]
+
+    def flows_visiting(self, project_id: str, routes: Sequence[str]) -> list[FlowView]:
+        return [v for v in self.list_flows(project_id) if set(v.pages) & set(routes)]
+
+    def record_analysis(self, analysis: ChangeAnalysis) -> ChangeAnalysis:
+        return analysis
+
+    def get_analysis(self, project_id: str, analysis_id: str) -> ChangeAnalysis | None:
+        return None
+
+    def list_analyses(self, project_id: str, *, limit: int = 20) -> list[ChangeAnalysis]:
+        return []

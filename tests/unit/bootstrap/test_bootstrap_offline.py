@@ -1,0 +1,153 @@
+"""The offline bootstrap end to end on the demo shop: flows across pages, personas from auth, typed steps,
+and a re-run that reconciles by name instead of duplicating."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from memory_graph import MemoryFlowGraph
+
+from perceo.bootstrap.model import PersonaSpec
+from perceo.bootstrap.pipeline import STAGES, BootstrapDeps, BootstrapInput, BootstrapLimits, run_bootstrap
+from perceo.demo import SIGNED_IN_APP, STOREFRONT
+from perceo.models import FlowUpdate, Project
+from perceo.observer.snapshot import RepoSnapshot
+
+PROJECT = "proj-offline"
+
+
+def _run(graph: MemoryFlowGraph, workspace: Path, files: dict[str, str], **kwargs: object):
+    deps = BootstrapDeps(graph=graph, open_snapshot=lambda _ws: RepoSnapshot.from_files(dict(files), root=workspace))
+    request = BootstrapInput(project_id=PROJECT, workspace=str(workspace), **kwargs)  # type: ignore[arg-type]
+    return run_bootstrap(request, deps)
+
+
+@pytest.fixture
+def graph() -> MemoryFlowGraph:
+    g = MemoryFlowGraph()
+    g.create_project(Project(id=PROJECT, name="demo-shop"))
+    return g
+
+
+@pytest.fixture
+def shop() -> dict[str, str]:
+    return {**STOREFRONT, **SIGNED_IN_APP}
+
+
+def test_the_stage_order_is_the_documented_one() -> None:
+    assert STAGES == ("validate", "discover", "identify_flows", "assign_personas", "refine", "persist_flows",
+                      "extract_steps", "persist_steps", "cleanup")
+
+
+def test_offline_bootstrap_maps_the_shop_into_multi_page_flows_personas_and_typed_steps(
+    graph: MemoryFlowGraph, shop: dict[str, str], tmp_path: Path
+) -> None:
+    state = _run(graph, tmp_path, shop)
+
+    flows = {f.name: f for f in graph.list_flows(PROJECT, include_steps=True)}
+    assert set(flows) == {"Sign in", "Sign up", "Checkout", "Create and edit project", "Update settings"}
+    assert flows["Checkout"].pages == ["/products", "/products/:id", "/cart", "/checkout", "/checkout/success"]
+    assert flows["Checkout"].priority == "critical"
+    assert flows["Sign in"].priority == "high"
+    assert all(len(f.pages) >= 2 for f in flows.values())
+    assert {p.name for p in graph.list_personas(PROJECT)} == {"Visitor", "Signed-in user"}
+    assert flows["Sign in"].personas == ["Visitor"]
+    assert flows["Create and edit project"].personas == ["Signed-in user"]
+    sign_in = [(s.order, [(a.type, a.target) for a in s.actions]) for s in flows["Sign in"].steps]
+    assert sign_in == [
+        (1, [("navigate", "/login")]),
+        (2, [("fill", 'input[name="email"]'), ("fill", 'input[name="password"]')]),
+        (3, [("click", 'button:has-text("Sign in")')]),
+        (4, [("assert", 'text="Dashboard"')]),
+    ]
+    assert flows["Checkout"].steps[-1].expected_state.url == "/checkout/success"
+    assert {page.route for page in graph.list_pages(PROJECT)} >= {"/", "/login", "/checkout/success"}
+    assert (PROJECT, "/cart", "/checkout") in graph.links
+    assert state.report.flows.created == 5 and state.report.personas.created == 2
+    assert state.warnings == [] and state.limits_hit == []
+
+
+def test_an_unchanged_rerun_writes_nothing(graph: MemoryFlowGraph, shop: dict[str, str], tmp_path: Path) -> None:
+    _run(graph, tmp_path, shop)
+    before = {f.id: f.updated_at for f in graph.list_flows(PROJECT)}
+    graph.writes.clear()
+
+    state = _run(graph, tmp_path, shop)
+
+    assert graph.writes == []
+    assert state.report.flows.unchanged == 5 and state.report.flows.created == state.report.flows.updated == 0
+    assert state.report.personas.unchanged == 2
+    assert {f.id: f.updated_at for f in graph.list_flows(PROJECT)} == before
+
+
+def test_adding_a_page_updates_only_the_flows_that_visit_it(
+    graph: MemoryFlowGraph, shop: dict[str, str], tmp_path: Path
+) -> None:
+    _run(graph, tmp_path, shop)
+    ids = {f.name: f.id for f in graph.list_flows(PROJECT)}
+    shop["app/(app)/settings/notifications/page.tsx"] = (
+        "export default function Notifications() { return <main><h1>Notifications</h1>"
+        '<form><input name="digest" type="checkbox" /><button type="submit">Save</button></form></main> }\n'
+    )
+
+    state = _run(graph, tmp_path, shop)
+
+    assert state.report.flow_status == {
+        "Sign in": "unchanged", "Sign up": "unchanged", "Checkout": "unchanged",
+        "Create and edit project": "unchanged", "Update settings": "updated",
+    }
+    settings = graph.get_flow_by_name(PROJECT, "Update settings")
+    assert settings is not None and settings.pages == ["/dashboard", "/settings", "/settings/notifications"]
+    assert {f.name: f.id for f in graph.list_flows(PROJECT)} == ids
+
+
+def test_user_edited_flows_survive_and_vanished_auto_flows_are_removed(
+    graph: MemoryFlowGraph, shop: dict[str, str], tmp_path: Path
+) -> None:
+    _run(graph, tmp_path, shop)
+    settings = graph.get_flow_by_name(PROJECT, "Update settings")
+    assert settings is not None
+    graph.update_flow(PROJECT, settings.id, FlowUpdate(description="Ours now", user_edited=True))
+    for path in [p for p in shop if "projects" in p or "settings" in p]:
+        del shop[path]
+
+    state = _run(graph, tmp_path, shop)
+
+    assert state.report.removed_flows == ["Create and edit project"]
+    assert state.report.flows.skipped == 1
+    kept = graph.get_flow_by_name(PROJECT, "Update settings")
+    assert kept is not None and kept.description == "Ours now" and kept.steps == settings.steps
+    assert graph.get_flow_by_name(PROJECT, "Create and edit project") is None
+
+
+def test_configured_personas_are_stored_as_user_configured_and_receive_flows(
+    graph: MemoryFlowGraph, shop: dict[str, str], tmp_path: Path
+) -> None:
+    personas = [PersonaSpec(name="Shopper", description="A guest visitor buying things", behaviors=["buys"])]
+
+    _run(graph, tmp_path, shop, personas=personas)
+
+    stored = {p.name: p for p in graph.list_personas(PROJECT)}
+    assert stored["Shopper"].source == "user_configured"
+    checkout = graph.get_flow_by_name(PROJECT, "Checkout")
+    assert checkout is not None and checkout.personas == ["Shopper"]
+    assert "Visitor" not in stored
+
+
+def test_the_flow_cap_is_applied_and_reported(graph: MemoryFlowGraph, shop: dict[str, str], tmp_path: Path) -> None:
+    state = _run(graph, tmp_path, shop, limits=BootstrapLimits(max_flows=2))
+
+    assert {f.name for f in graph.list_flows(PROJECT)} == {"Sign in", "Checkout"}
+    assert state.limits_hit == ["bootstrap.maxFlows: found 5 flows, kept the 2 most important"]
+
+
+def test_the_steps_cap_keeps_the_final_check_and_is_reported(
+    graph: MemoryFlowGraph, shop: dict[str, str], tmp_path: Path
+) -> None:
+    state = _run(graph, tmp_path, shop, limits=BootstrapLimits(max_steps_per_flow=3))
+
+    checkout = graph.get_flow_by_name(PROJECT, "Checkout")
+    assert checkout is not None and [s.order for s in checkout.steps] == [1, 2, 3]
+    assert checkout.steps[-1].actions[0].type == "assert"
+    assert any(limit.startswith("bootstrap.maxStepsPerFlow: 'Checkout'") for limit in state.limits_hit)
