@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from memory_graph import MemoryFlowGraph
+from fakes.memory_graph import MemoryFlowGraph
 
 from perceo.bootstrap.model import PersonaSpec
 from perceo.bootstrap.pipeline import STAGES, BootstrapDeps, BootstrapInput, BootstrapLimits, run_bootstrap
