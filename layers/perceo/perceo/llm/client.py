@@ -127,38 +127,8 @@ class StructuredLLM:
             return hit
 
         tally = _Tally()
-        messages: list[ChatCompletionMessageParam] = [
-            {"role": "system", "content": request.system_prompt},
-            {"role": "user", "content": request.user_prompt},
-        ]
         try:
-            answer = self._send(request, messages, fmt, tally)
-            value, problem = _parse(answer, response_model)
-            outcome: CallOutcome = "ok"
-            if value is None:
-                logger.warning(
-                    "LLM answer for %s unusable (%s); asking once for a corrected JSON", request.unit, problem
-                )
-                messages += [
-                    {"role": "assistant", "content": answer.content or ""},
-                    {
-                        "role": "user",
-                        "content": REPAIR_INSTRUCTION.format(error=problem, schema_name=request.schema_name),
-                    },
-                ]
-                first_problem, first_content = problem, answer.content
-                answer = self._send(request, messages, fmt, tally)
-                value, problem = _parse(answer, response_model)
-                if value is None:
-                    raise self._error(
-                        f"LLM answer for {request.unit} is still invalid after a repair retry: {problem}",
-                        request,
-                        tally,
-                        reason="invalid_output",
-                        errors=[first_problem, problem],
-                        preview=[_preview(first_content), _preview(answer.content)],
-                    )
-                outcome = "repaired"
+            value, outcome = self._ask(request, response_model, fmt, tally)
         except LLMError as error:
             failure: CallOutcome = "invalid_output" if error.details.get("reason") == "invalid_output" else "failed"
             self._record(request, failure, tally, started)
@@ -166,6 +136,35 @@ class StructuredLLM:
         self._store(key, value)
         self._record(request, outcome, tally, started)
         return value
+
+    def _ask(
+        self, request: LLMRequest, response_model: type[T], fmt: dict[str, Any], tally: _Tally
+    ) -> tuple[T, CallOutcome]:
+        """The first answer if it is usable, else one repair retry with the bad output and what is wrong with it."""
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": request.system_prompt},
+            {"role": "user", "content": request.user_prompt},
+        ]
+        first = self._send(request, messages, fmt, tally)
+        value, first_problem = _parse(first, response_model)
+        if value is not None:
+            return value, "ok"
+
+        logger.warning("LLM answer for %s unusable (%s); asking once for a corrected JSON", request.unit, first_problem)
+        repair = REPAIR_INSTRUCTION.format(error=first_problem, schema_name=request.schema_name)
+        messages += [{"role": "assistant", "content": first.content or ""}, {"role": "user", "content": repair}]
+        second = self._send(request, messages, fmt, tally)
+        value, problem = _parse(second, response_model)
+        if value is not None:
+            return value, "repaired"
+        raise self._error(
+            f"LLM answer for {request.unit} is still invalid after a repair retry: {problem}",
+            request,
+            tally,
+            reason="invalid_output",
+            errors=[first_problem, problem],
+            preview=[_preview(first.content), _preview(second.content)],
+        )
 
     def _send(
         self,
