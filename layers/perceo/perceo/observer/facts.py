@@ -28,7 +28,7 @@ import tree_sitter_typescript
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever extraction changes, so older caches are rebuilt rather than trusted.
-FACTS_VERSION = 3
+FACTS_VERSION = 5
 CACHE_FILE_NAME = "facts-v1.json"
 #: Files larger than this are treated as generated (bundles) and not parsed.
 MAX_SOURCE_BYTES = 1_000_000
@@ -518,12 +518,17 @@ class _Extractor:
         name = _dotted(fn) if fn.type in ("identifier", "member_expression") else "?"
         return {"$": "c", "f": name, "a": [self.value(a, depth + 1) for a in arg_nodes if a.type != "comment"]}
 
-    def _jsx(self, node: tree_sitter.Node, depth: int) -> Value:
+    def _jsx(self, node: tree_sitter.Node, depth: int, wrap: int = 0) -> Value:
         opening = node if node.type == "jsx_self_closing_element" else node.child_by_field_name("open_tag")
         name_node = opening.child_by_field_name("name") if opening is not None else None
         name = _text(name_node) if name_node is not None else ""
         if name not in _ROUTE_ELEMENT_NAMES:
-            return {"$": "j", "n": name}
+            # Wrappers (`<RequireAuth><Dashboard /></RequireAuth>`, `<Suspense>`) keep a shallow list of children.
+            if node.type != "jsx_element" or wrap >= 2:
+                return {"$": "j", "n": name}
+            inner = [self._jsx(c, depth + 1, wrap + 1) for c in node.named_children
+                     if c.type in ("jsx_element", "jsx_self_closing_element")][:10]
+            return {"$": "j", "n": name, "c": inner} if inner else {"$": "j", "n": name}
         props: dict[str, Value] = {}
         if opening is not None:
             for attr in opening.named_children:
@@ -574,9 +579,13 @@ class _Extractor:
             facts.has_default_export = True
 
     def _markup(self, facts: FileFacts, text: str, line_offset: int) -> None:
-        for tag, name, value, bound, line in _scan_attributes(text):
+        for tag, name, raw, braced, line in _scan_attributes(text):
             lname = name.lower()
             line += line_offset
+            framework_binding = lname.startswith((":", "v-bind:", "[", "@", "v-on:", "("))
+            # Svelte writes expressions as `{expr}` or `"{expr}"`; Vue/Angular bindings are expressions as-is.
+            bound = braced or framework_binding or _single_brace_pair(raw)
+            value = raw[1:-1] if not braced and not framework_binding and _single_brace_pair(raw) else raw
             if lname.startswith(("@", "v-on:", "on:", "(")) or (lname.startswith("on") and bound):
                 if value and any(word in value for word in ("push", "replace", "navigate", "goto")):
                     self._expression_nav(facts, value, line)
@@ -584,8 +593,7 @@ class _Extractor:
             plain = lname.lstrip(":").removeprefix("v-bind:").strip("[]")
             if plain not in ("href", "to", "routerlink"):
                 continue
-            expression = bound or lname.startswith((":", "v-bind:", "["))
-            if expression:
+            if bound:
                 target = self._expression_template(value)
             else:
                 target = _interpolated(value)
@@ -785,7 +793,7 @@ _INTERPOLATION = re.compile(r"\{\{.*?\}\}|\{[^{}]*\}")
 
 
 def _scan_attributes(text: str) -> Iterator[tuple[str, str, str, bool, int]]:
-    """(tag, attribute name, raw value, value is a `{expression}`, line) for every attribute of every tag."""
+    """(tag, attribute name, raw value, value was an unquoted `{expression}`, line) for every attribute."""
     pos = 0
     length = len(text)
     while True:
@@ -822,7 +830,7 @@ def _scan_attributes(text: str) -> Iterator[tuple[str, str, str, bool, int]]:
 
 
 def _attribute_value(text: str, i: int) -> tuple[str | None, bool, int]:
-    """(value, is a `{expression}`, position after it) of the attribute whose name ends at `i`."""
+    """(value, written as an unquoted `{expression}`, position after it) of the attribute whose name ends at `i`."""
     length = len(text)
     while i < length and text[i].isspace():
         i += 1
@@ -837,15 +845,18 @@ def _attribute_value(text: str, i: int) -> tuple[str | None, bool, int]:
     if quote in "\"'":
         close = text.find(quote, i + 1)
         close = length if close < 0 else close
-        raw = text[i + 1:close]
-        bound = raw.startswith("{") and raw.endswith("}") and raw.count("{") == 1
-        return (raw[1:-1] if bound else raw), bound, close + 1
+        return text[i + 1:close], False, close + 1
     if quote == "{":
         close = _matching_brace(text, i)
         return text[i + 1:close], True, close + 1
     value_match = _UNQUOTED.match(text, i)
     raw = value_match.group(0) if value_match else ""
     return raw, False, i + (len(raw) or 1)
+
+
+def _single_brace_pair(value: str) -> bool:
+    """`"{url}"`: a whole attribute value that is one Svelte expression."""
+    return value.startswith("{") and value.endswith("}") and value.count("{") == 1 and not value.startswith("{{")
 
 
 def _matching_brace(text: str, start: int) -> int:

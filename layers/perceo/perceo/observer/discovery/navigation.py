@@ -32,52 +32,86 @@ def build_navigation(
     prefixes: Mapping[str, str] | None = None,
 ) -> NavigationResult:
     """Edges between route patterns of the same app; with `prefixes`, patterns are reported prefixed."""
-    prefixes = prefixes or {}
-    result = NavigationResult()
-    all_entries = {f for r in routes for f in r.entry_files}
+    builder = _Builder(routes, facts, imports)
     apps: dict[str, list[RouteEntry]] = {}
     for route in routes:
         apps.setdefault(route.app, []).append(route)
-    seen: set[tuple[str, str, str, str, int | None]] = set()
     for app, app_routes in apps.items():
-        prefix = prefixes.get(app, "")
-        pages = [r for r in app_routes if r.kind == "page"]
+        builder.app((prefixes or {}).get(app, ""), [r for r in app_routes if r.kind == "page"])
+    builder.result.edges.sort(key=lambda e: (e.source, e.target, e.file, e.line or 0, e.kind))
+    return builder.result
+
+
+class _Builder:
+    def __init__(self, routes: list[RouteEntry], facts: Mapping[str, FileFacts],
+                 imports: Mapping[str, list[str]]) -> None:
+        self.facts = facts
+        self.imports = imports
+        self.result = NavigationResult()
+        # Walking imports stops at any file that belongs to a route (its page or a layout): a route config
+        # that imports every page must not leak one route's links into all the others.
+        self.route_files = {f for r in routes for f in (*r.entry_files, *r.layout_files)}
+        self._layout_closures: dict[str, list[str]] = {}
+        self._seen: set[tuple[str, str, str, str, int | None]] = set()
+
+    def app(self, prefix: str, pages: list[RouteEntry]) -> None:
         matcher = RouteMatcher(r.route for r in pages)
-        layout_closures: dict[tuple[str, ...], list[str]] = {}
+        # Relative links in a layout are relative to the layout's own URL: the common prefix of what it wraps.
+        wrapped_by: dict[str, list[str]] = {}
         for route in pages:
-            stop = all_entries.difference(route.entry_files)
-            own = _closure(route.entry_files, imports, stop)
-            key = tuple(route.layout_files)
-            if key not in layout_closures:
-                layout_closures[key] = _closure(route.layout_files, imports, all_entries)
-            wrapped = [f for f in layout_closures[key] if f not in set(own)]
-            for files, from_layout in ((own, False), (wrapped, True)):
-                for path in files:
-                    file_facts = facts.get(path)
-                    if file_facts is None:
-                        continue
-                    for target, kind, line in file_facts.nav:
-                        relative_base = route.route if kind in _RELATIVE_KINDS else None
-                        url = clean_url(target, relative_base)
-                        if url is None:
-                            continue
-                        matched = matcher.match(url)
-                        if matched is None:
-                            result.unmatched.setdefault(url, path)
-                            continue
-                        if matched == route.route:
-                            continue
-                        source = join_route(prefix, route.route) if prefix else route.route
-                        target_route = join_route(prefix, matched) if prefix else matched
-                        edge_key = (source, target_route, kind, path, line)
-                        if edge_key in seen:
-                            continue
-                        seen.add(edge_key)
-                        result.edges.append(NavEdge(
-                            source=source, target=target_route, kind=kind,
-                            file=path, line=line, from_layout=from_layout))
-    result.edges.sort(key=lambda e: (e.source, e.target, e.file, e.line or 0, e.kind))
-    return result
+            for layout in route.layout_files:
+                wrapped_by.setdefault(layout, []).append(route.route)
+        layout_base = {layout: _common_prefix(urls) for layout, urls in wrapped_by.items()}
+        for route in pages:
+            own = _closure(route.entry_files, self.imports, self.route_files.difference(route.entry_files))
+            done = set(own)
+            for path in own:
+                self._links(prefix, matcher, route, path, route.route, from_layout=False)
+            for layout in route.layout_files:
+                for path in self._layout_closure(layout):
+                    if path not in done:
+                        done.add(path)
+                        self._links(prefix, matcher, route, path, layout_base[layout], from_layout=True)
+
+    def _layout_closure(self, layout: str) -> list[str]:
+        if layout not in self._layout_closures:
+            self._layout_closures[layout] = _closure([layout], self.imports, self.route_files - {layout})
+        return self._layout_closures[layout]
+
+    def _links(self, prefix: str, matcher: RouteMatcher, route: RouteEntry, path: str, base: str,
+               *, from_layout: bool) -> None:
+        file_facts = self.facts.get(path)
+        if file_facts is None:
+            return
+        for target, kind, line in file_facts.nav:
+            relative = not target.startswith("/")
+            url = clean_url(target, base if kind in _RELATIVE_KINDS else None)
+            if url is None:
+                continue
+            matched = matcher.match(url)
+            if matched is None or (relative and matched.endswith("*")):
+                self.result.unmatched.setdefault(url, path)
+                continue
+            if matched == route.route:
+                continue
+            source = join_route(prefix, route.route) if prefix else route.route
+            target_route = join_route(prefix, matched) if prefix else matched
+            key = (source, target_route, kind, path, line)
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            self.result.edges.append(NavEdge(source=source, target=target_route, kind=kind,
+                                             file=path, line=line, from_layout=from_layout))
+
+
+def _common_prefix(urls: list[str]) -> str:
+    split = [[s for s in url.split("/") if s] for url in urls]
+    common: list[str] = []
+    for parts in zip(*split, strict=False):
+        if any(p != parts[0] for p in parts):
+            break
+        common.append(parts[0])
+    return "/" + "/".join(common)
 
 
 def _closure(start: Iterable[str], imports: Mapping[str, list[str]], stop: set[str]) -> list[str]:

@@ -48,7 +48,8 @@ def _app_router(scan: AppScan, app_dir: str) -> list[RouteEntry]:
     files = scan.under(app_dir)
     present = set(files)
     routes: list[RouteEntry] = []
-    for rel in files:
+    # Pages in parallel slots and intercepting folders come after a route's own page.
+    for rel in sorted(files, key=lambda f: ("/@" in "/" + f or "(." in f, f)):
         *dirs, filename = rel.split("/")
         stem, ext = split_name(filename)
         if ext not in _PAGE_EXTS or stem not in ("page", "route"):

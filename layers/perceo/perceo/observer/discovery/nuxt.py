@@ -1,10 +1,79 @@
-"""nuxt routes (placeholder until the full convention lands)."""
+"""Nuxt routes: `pages/` (or `app/pages/` in Nuxt 4) with `index`, `[id]`, `[[id]]`, `[...slug]`, groups
+and parent pages that wrap a same-named folder; `server/api/` and `server/routes/` handlers as API routes.
+The same file convention serves Vue apps using unplugin-vue-router / vite-plugin-pages."""
 
 from __future__ import annotations
 
-from perceo.observer.discovery.context import AppScan
+import re
+
+from perceo.observer.discovery.context import AppScan, is_test_or_story, split_name
+from perceo.observer.discovery.patterns import join_route
 from perceo.observer.model import RouteEntry
+
+_PAGE_EXTS = frozenset({"vue", "tsx", "jsx", "ts", "js"})
+_SERVER_EXTS = frozenset({"ts", "js", "mjs", "mts"})
+_METHOD_SUFFIX = re.compile(r"\.(get|post|put|patch|delete|head|options)$")
+_FILE_ROUTER_PACKAGES = ("unplugin-vue-router", "vite-plugin-pages")
 
 
 def discover_nuxt(scan: AppScan) -> list[RouteEntry]:
-    return []
+    src = "app" if scan.under("app/pages") else ""
+    prefix = f"{src}/" if src else ""
+    layouts = [f for f in (scan.first_existing([f"{prefix}app.vue"]),
+                           scan.first_existing([f"{prefix}layouts/default.vue"])) if f]
+    routes = _page_routes(scan, f"{prefix}pages", layouts)
+    routes.extend(_server_routes(scan))
+    return routes
+
+
+def file_based_vue_routes(scan: AppScan) -> list[RouteEntry] | None:
+    """Routes of a Vue app that uses a file-based router plugin, else None."""
+    package = scan.layout.package(scan.root)
+    if package is None or not any(name in package.dependencies for name in _FILE_ROUTER_PACKAGES):
+        return None
+    pages = "src/pages" if scan.under("src/pages") else "src/views"
+    root = scan.first_existing(["src/App.vue"])
+    return _page_routes(scan, pages, [root] if root else [])
+
+
+def _segment(part: str) -> str:
+    if part == "index":
+        return ""
+    if part.startswith("(") and part.endswith(")"):
+        return ""
+    if part.startswith("[...") and part.endswith("]"):
+        return "*"
+    if part.startswith("[[") and part.endswith("]]"):
+        return ":" + part[2:-2] + "?"
+    return re.sub(r"\[([^\]]+)\]", r":\1", part)
+
+
+def _page_routes(scan: AppScan, pages_dir: str, top_layouts: list[str]) -> list[RouteEntry]:
+    files = [f for f in scan.under(pages_dir) if split_name(f.rsplit("/", 1)[-1])[1] in _PAGE_EXTS
+             and not is_test_or_story(f.rsplit("/", 1)[-1])]
+    stems = {split_name(f)[0]: f for f in files}  # "users/[id]" -> "users/[id].vue"
+    routes: list[RouteEntry] = []
+    for rel in files:
+        stem = split_name(rel)[0]
+        parts = stem.split("/")
+        # A page `users.vue` next to a folder `users/` is a parent that wraps the folder's pages.
+        if any(other.startswith(stem + "/") for other in stems) and f"{stem}/index" in stems:
+            continue
+        parents = [scan.path(f"{pages_dir}/{stems['/'.join(parts[:i])]}")
+                   for i in range(1, len(parts)) if "/".join(parts[:i]) in stems]
+        url = join_route(*[_segment(p) for p in parts])
+        routes.append(scan.entry(url, "page", [scan.path(f"{pages_dir}/{rel}")], [*top_layouts, *parents]))
+    return routes
+
+
+def _server_routes(scan: AppScan) -> list[RouteEntry]:
+    routes: list[RouteEntry] = []
+    for base, url_prefix in (("server/api", "/api"), ("server/routes", "/")):
+        for rel in scan.under(base):
+            stem, ext = split_name(rel)
+            if ext not in _SERVER_EXTS:
+                continue
+            stem = _METHOD_SUFFIX.sub("", stem)
+            url = join_route(url_prefix, *[_segment(p) for p in stem.split("/")])
+            routes.append(scan.entry(url, "api", [scan.path(f"{base}/{rel}")], []))
+    return routes
