@@ -46,6 +46,10 @@ class AnalysisNotFoundError(NotFoundError):
     code = "analysis_not_found"
 
 
+class PersonaNotFoundError(NotFoundError):
+    code = "persona_not_found"
+
+
 class ConflictError(PerceoError):
     code = "conflict"
 

@@ -74,10 +74,15 @@ class Settings(BaseModel):
     service_name: NonEmpty = Field(alias="POWERTOOLS_SERVICE_NAME")
     log_level: LogLevel = "INFO"
 
-    neo4j_uri: Neo4jUri
+    #: The flow graph is Neo4j (`NEO4J_URI` + `NEO4J_SECRET_ARN`, the cloud) unless `GRAPH_URI` names a FalkorDB
+    #: server (`redis://…`: the local cloud and tests). One of the two is required; see `_conditionally_required`.
+    neo4j_uri: Neo4jUri | None = None
     neo4j_database: NonEmpty = "neo4j"
     #: Secrets Manager secret holding `{"username": ..., "password": ...}` for Neo4j.
-    neo4j_secret_arn: NonEmpty
+    neo4j_secret_arn: NonEmpty | None = None
+    graph_uri: RedisUrl | None = None
+    #: The FalkorDB graph (key) that holds the flow graph when `GRAPH_URI` is set.
+    graph_name: NonEmpty = "perceo"
     redis_url: RedisUrl
 
     #: Secrets Manager secret with the LLM API key (functions that call the LLM).
@@ -94,6 +99,11 @@ class Settings(BaseModel):
     allowed_git_hosts: tuple[str, ...] = DEFAULT_ALLOWED_GIT_HOSTS
     #: How long fetched secrets are cached (powertools `parameters` max_age).
     secrets_max_age_s: int = Field(default=300, ge=0, le=86_400)
+    #: The one browser origin the API answers CORS requests from (never `*`).
+    allowed_cors_origin: NonEmpty | None = None
+    #: Per-API-key token bucket: refill rate (requests per second) and size.
+    key_rate_limit_per_second: float = Field(default=10.0, gt=0, le=10_000)
+    key_rate_limit_burst: int = Field(default=40, ge=1, le=100_000)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -127,10 +137,21 @@ class Settings(BaseModel):
             raw = env.get(variable)
             if raw is not None and raw.strip():
                 values[variable] = raw.strip()
+        missing = [cls.env_var(name) for name in cls._conditionally_required(values)]
         try:
-            return cls.model_validate(values)
+            settings = cls.model_validate(values)
         except ValidationError as error:
-            raise _settings_error(cls, error) from None
+            raise _settings_error(cls, error, also_missing=missing) from None
+        if missing:
+            raise _settings_error(cls, None, also_missing=missing)
+        return settings
+
+    @classmethod
+    def _conditionally_required(cls, values: Mapping[str, str]) -> list[str]:
+        """Fields required by the values given: Neo4j's URI and secret unless `GRAPH_URI` picks FalkorDB."""
+        if cls.env_var("graph_uri") in values:
+            return []
+        return [name for name in ("neo4j_uri", "neo4j_secret_arn") if cls.env_var(name) not in values]
 
     def require(self, field_name: str) -> str:
         """The value of an optional setting this code path needs; ConfigError naming its variable when unset."""
@@ -143,16 +164,19 @@ class Settings(BaseModel):
         return str(value)
 
 
-def _settings_error(cls: type[Settings], error: ValidationError) -> ConfigError:
+def _settings_error(
+    cls: type[Settings], error: ValidationError | None, *, also_missing: list[str] | None = None
+) -> ConfigError:
     missing: list[str] = []
     invalid: dict[str, str] = {}
-    for detail in error.errors(include_url=False):
+    for detail in error.errors(include_url=False) if error is not None else []:
         # `from_env` validates by alias, so the first location is the variable's name.
         variable = str(detail["loc"][0]) if detail["loc"] else cls.__name__
         if detail["type"] == "missing":
             missing.append(variable)
         else:
             invalid.setdefault(variable, describe_error(detail))
+    missing += [variable for variable in also_missing or [] if variable not in missing]
     lines = [f"environment variable {variable} is not set" for variable in missing]
     lines += [f"environment variable {variable}: {reason}" for variable, reason in invalid.items()]
     return ConfigError("\n".join(lines), details={"missing": missing, "invalid": invalid})

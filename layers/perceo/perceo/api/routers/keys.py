@@ -1,0 +1,91 @@
+"""The calling project's API keys: list, create (shown once), revoke. Scope keys:manage."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from perceo.api.deps import dependencies
+from perceo.api.request import authorize, current_request
+from perceo.api.responses import AUTHENTICATED, responses
+from perceo.api.security import API_KEY
+from perceo.errors import PermissionDeniedError
+from perceo.models import ApiKey
+from perceo.models.api import KEY_PREFIX_PATTERN, CreatedKey, CreateKeyRequest, KeyList
+
+router = Router()
+
+PrefixParam = Annotated[
+    str, Path(pattern=KEY_PREFIX_PATTERN, description="The key's 12-character prefix, as `GET /keys` shows it")
+]
+
+
+@router.get(
+    "/keys",
+    summary="The project's API keys (never the keys themselves)",
+    tags=["keys"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED),
+)
+def list_keys(
+    include_inactive: Annotated[
+        bool, Query(alias="includeInactive", description="Also revoked and expired keys")
+    ] = False,
+) -> KeyList:
+    principal = authorize("keys:manage")
+    return KeyList(keys=dependencies().keys.list_keys(principal.project_id, include_inactive=include_inactive))
+
+
+@router.post(
+    "/keys",
+    status_code=201,
+    summary="Create an API key (the answer shows it once)",
+    description="A key can only grant scopes the calling key has.",
+    tags=["keys"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED, 409, ok=201),
+)
+def create_key(body: CreateKeyRequest) -> CreatedKey:
+    principal = authorize("keys:manage")
+    beyond = [scope for scope in body.scopes if not principal.has_scope(scope)]
+    if beyond:
+        raise PermissionDeniedError(
+            f"API key {principal.prefix} cannot grant scopes it does not have: {', '.join(beyond)}",
+            details={"scopes": beyond},
+        )
+    request = current_request()
+    raw_key, record = dependencies().keys.create(
+        principal.project_id,
+        body.name,
+        body.scopes,
+        expires_in_days=body.expires_in_days,
+        created_by=f"key:{principal.prefix}",
+        ip=request.source_ip,
+        user_agent=request.user_agent,
+    )
+    return CreatedKey(key=raw_key, api_key=record)
+
+
+@router.delete(
+    "/keys/<prefix>",
+    summary="Revoke an API key of the project",
+    tags=["keys"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED, 404, 409),
+)
+def revoke_key(
+    prefix: PrefixParam,
+    reason: Annotated[str | None, Query(max_length=500, description="Why (kept in the audit trail)")] = None,
+) -> ApiKey:
+    principal = authorize("keys:manage")
+    request = current_request()
+    return dependencies().keys.revoke(
+        principal.project_id,
+        prefix,
+        reason=reason,
+        actor=f"key:{principal.prefix}",
+        ip=request.source_ip,
+        user_agent=request.user_agent,
+    )

@@ -1,0 +1,105 @@
+"""Projects: create one with the admin key (and get its first API key), read your own, delete it with everything."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from perceo.api.deps import dependencies
+from perceo.api.request import authorize, current_request, header, require_own_project
+from perceo.api.responses import AUTHENTICATED, responses
+from perceo.api.security import ADMIN_KEY, API_KEY
+from perceo.errors import AuthenticationError, ProjectNotFoundError
+from perceo.models import Project
+from perceo.models.api import (
+    PROJECT_ID_PATTERN,
+    CreatedKey,
+    CreateProjectRequest,
+    CreateProjectResponse,
+    DeleteProjectResponse,
+)
+from perceo.models.vocab import SCOPES
+
+router = Router()
+
+ProjectIdParam = Annotated[str, Path(pattern=PROJECT_ID_PATTERN, description="The project's id")]
+
+
+@router.post(
+    "/projects",
+    status_code=201,
+    summary="Create a project and its first API key (admin key)",
+    description="The key in the answer is shown once. Scopes default to all of them, project:admin included.",
+    tags=["projects"],
+    security=ADMIN_KEY,
+    responses=responses(401, 409, 413, 422, 503, ok=201),
+)
+def create_project(body: CreateProjectRequest) -> CreateProjectResponse:
+    require_admin_key()
+    deps, request = dependencies(), current_request()
+    project = deps.service.create_project(body.to_project())
+    try:
+        raw_key, record = deps.keys.create(
+            project.id,
+            body.key_name,
+            body.scopes or SCOPES,
+            expires_in_days=body.expires_in_days,
+            created_by="admin",
+            ip=request.source_ip,
+            user_agent=request.user_agent,
+        )
+    except BaseException:
+        deps.service.delete_project(project.id)  # no project without a way in
+        raise
+    return CreateProjectResponse(project=project, api_key=CreatedKey(key=raw_key, api_key=record))
+
+
+@router.get(
+    "/projects/me",
+    summary="The project of the calling key",
+    tags=["projects"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED, 404),
+)
+def get_my_project() -> Project:
+    principal = authorize()
+    return dependencies().service.get_project(principal.project_id)
+
+
+@router.delete(
+    "/projects/<id>",
+    summary="Delete the project with its flows, personas, analyses and API keys (scope project:admin)",
+    tags=["projects"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED, 404),
+)
+def delete_project(id: ProjectIdParam) -> DeleteProjectResponse:
+    principal = authorize("project:admin")
+    require_own_project(principal, id)
+    deps = dependencies()
+    # Graph first, keys last: if anything fails half-way, the caller's key still works and a retry finishes.
+    graph_deleted = deps.service.delete_project(id, missing_ok=True)
+    keys_deleted = deps.keys.delete_project_keys(id)
+    if not graph_deleted and not keys_deleted:
+        raise ProjectNotFoundError(f"project {id} not found")
+    return DeleteProjectResponse(project_id=id, deleted=True, keys_deleted=keys_deleted)
+
+
+def require_admin_key() -> None:
+    """AuthenticationError unless the request carries the deployment's admin key as a bearer token."""
+    presented = bearer_token(header(current_request().event, "Authorization"))
+    from perceo.auth.keyformat import verify_admin_key
+
+    if not verify_admin_key(presented, dependencies().admin_key()):
+        raise AuthenticationError("missing or invalid admin key: send `Authorization: Bearer <admin key>`")
+
+
+def bearer_token(value: str | None) -> str | None:
+    """The token of an `Authorization: Bearer …` header (scheme case-insensitive), or None."""
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None

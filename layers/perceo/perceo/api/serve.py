@@ -1,0 +1,123 @@
+"""Serving one API Gateway (REST, v1 proxy) event with a powertools resolver.
+
+`serve(app, event, context)` is what every API Lambda's `lambda_handler` returns. Around `app.resolve` it:
+
+1. opens the request scope (request id, the caller the authorizer vouched for);
+2. answers 413 for a body over `MAX_BODY_BYTES` (after base64 decoding) before anything parses it;
+3. takes a token from the calling key's bucket and answers 429 with `Retry-After` when it is empty. The REQUEST
+   authorizer's answer is cached by API Gateway for minutes, so it cannot count requests; every request passes
+   through here, so the per-key limit lives here;
+4. adds `X-Request-Id`, and the CORS headers when the request comes from the allowed origin.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, cast
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from perceo.api.deps import dependencies
+from perceo.api.errors import domain_error_response, internal_error_response
+from perceo.api.request import RequestScope, header, request_scope
+from perceo.errors import PayloadTooLargeError, PerceoError, RateLimitedError
+from perceo.models.api import MAX_BODY_BYTES
+
+logger = logging.getLogger(__name__)
+
+CORS_ALLOW_HEADERS = "Authorization,Content-Type,X-Request-Id"
+CORS_ALLOW_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
+
+
+def serve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    """The proxy response to one API Gateway REST event."""
+    with request_scope(event) as scope:
+        try:
+            early = _early_answer(event, scope)
+        except PerceoError as error:
+            early = domain_error_response(error, request_id=scope.request_id)
+        except Exception:
+            logger.exception("unhandled error before routing")
+            early = internal_error_response(scope.request_id)
+        # powertools accepts a missing context (tests, the local emulator); its signature does not say so.
+        response = _proxy_response(early) if early is not None else app.resolve(event, cast(LambdaContext, context))
+        return _with_headers(response, event, scope)
+
+
+def body_size(event: Mapping[str, Any]) -> int:
+    """Bytes of the request body as the route would see it (base64 bodies are measured decoded)."""
+    body = event.get("body")
+    if not isinstance(body, str) or not body:
+        return 0
+    if event.get("isBase64Encoded"):
+        try:
+            return len(base64.b64decode(body, validate=False))
+        except (binascii.Error, ValueError):
+            return len(body)
+    return len(body.encode("utf-8"))
+
+
+def _early_answer(event: Mapping[str, Any], scope: RequestScope) -> Response[str] | None:
+    size = body_size(event)
+    if size > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(
+            f"request body is {size} bytes; the API accepts at most {MAX_BODY_BYTES} bytes (5 MB)",
+            details={"limitBytes": MAX_BODY_BYTES, "sizeBytes": size},
+        )
+    principal = scope.principal
+    if principal is not None:
+        decision = dependencies().limiter.check(principal.key_id)
+        if not decision.allowed:
+            raise RateLimitedError(
+                f"too many requests for API key {principal.prefix}; retry after {decision.retry_after_header} s",
+                retry_after_s=decision.retry_after_s,
+            )
+    return None
+
+
+def _proxy_response(response: Response[str]) -> dict[str, Any]:
+    return {
+        "statusCode": response.status_code,
+        "body": response.body,
+        "isBase64Encoded": False,
+        "multiValueHeaders": {
+            name: [value] if isinstance(value, str) else list(value) for name, value in response.headers.items()
+        },
+    }
+
+
+def _with_headers(response: dict[str, Any], event: Mapping[str, Any], scope: RequestScope) -> dict[str, Any]:
+    headers: dict[str, list[str]] = dict(response.get("multiValueHeaders") or {})
+    single = response.pop("headers", None)
+    if isinstance(single, Mapping):
+        for name, value in single.items():
+            headers.setdefault(name, [str(value)])
+    if scope.request_id:
+        headers["X-Request-Id"] = [scope.request_id]
+    origin = header(event, "Origin")
+    allowed = _allowed_origin()
+    if origin and allowed and origin == allowed:
+        headers["Access-Control-Allow-Origin"] = [allowed]
+        headers["Access-Control-Allow-Headers"] = [CORS_ALLOW_HEADERS]
+        headers["Access-Control-Allow-Methods"] = [CORS_ALLOW_METHODS]
+        headers["Vary"] = ["Origin"]
+    response["multiValueHeaders"] = headers
+    return response
+
+
+def _allowed_origin() -> str | None:
+    try:
+        return dependencies().settings.allowed_cors_origin
+    except PerceoError:  # settings that do not load are reported by the route that needs them
+        return None
+
+
+def json_body(response: Mapping[str, Any]) -> Any:
+    """The decoded JSON body of a proxy response (tests, the local emulator)."""
+    body = response.get("body")
+    return json.loads(body) if isinstance(body, str) and body else None
