@@ -25,11 +25,12 @@ _REMIX_PACKAGES = ("@react-router/dev", "@react-router/fs-routes", "@react-route
 
 
 def detect_in_layout(layout: ProjectLayout, app_root: str = "") -> str:
+    """Meta-framework dependencies first, then config files, then the view libraries, then folder layout."""
     package = layout.package(app_root)
     deps = package.dependencies if package is not None else {}
-    by_deps = _from_dependencies(deps)
-    if by_deps is not None:
-        return by_deps
+    strong = _meta_framework(deps)
+    if strong is not None:
+        return strong
     for framework, names in _CONFIG_FILES:
         for name in names:
             path = f"{app_root}/{name}" if app_root else name
@@ -37,10 +38,13 @@ def detect_in_layout(layout: ProjectLayout, app_root: str = "") -> str:
                 if name == "project.json" and not _is_angular_project_json(layout, path):
                     continue
                 return framework
+    weak = _view_library(deps)
+    if weak is not None:
+        return weak
     return _from_layout(layout, app_root)
 
 
-def _from_dependencies(deps: dict[str, str]) -> str | None:
+def _meta_framework(deps: dict[str, str]) -> str | None:
     if "next" in deps:
         return "nextjs"
     if "nuxt" in deps or "nuxt3" in deps:
@@ -51,6 +55,10 @@ def _from_dependencies(deps: dict[str, str]) -> str | None:
         return "sveltekit"
     if "@angular/core" in deps or "@angular/router" in deps:
         return "angular"
+    return None
+
+
+def _view_library(deps: dict[str, str]) -> str | None:
     if "vue" in deps or "vue-router" in deps:
         return "vue"
     if "react-router-dom" in deps or "react-router" in deps:

@@ -1,0 +1,130 @@
+"""The per-file facts cache: warm runs parse nothing unchanged, and the cache is never trusted blindly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from apps import build_nextjs_app, build_react_router_app, git, git_commit_all
+
+from perceo.observer.discovery import FactStats, discover
+from perceo.observer.facts import CACHE_FILE_NAME
+from perceo.observer.model import DiscoveryResult
+from perceo.observer.snapshot import RepoSnapshot
+
+
+def _run(root: Path, cache: Path | None, ref: str = "HEAD") -> tuple[DiscoveryResult, FactStats]:
+    stats = FactStats()
+    with RepoSnapshot.at_ref(root, ref) as snapshot:
+        return discover(snapshot, cache_dir=cache, stats=stats), stats
+
+
+def test_second_run_parses_nothing_and_gives_the_same_result(tmp_path: Path) -> None:
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    build_nextjs_app(repo)
+    git_commit_all(repo)
+
+    cold, cold_stats = _run(repo, cache)
+    warm, warm_stats = _run(repo, cache)
+
+    assert cold_stats.parsed == cold_stats.files > 20
+    assert warm_stats.parsed == 0
+    assert warm_stats.cached == warm_stats.files == cold_stats.files
+    assert warm == cold
+
+
+def test_only_changed_files_are_parsed_again(tmp_path: Path) -> None:
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    build_nextjs_app(repo)
+    git_commit_all(repo)
+    _run(repo, cache)
+
+    page = repo / "src/app/dashboard/page.tsx"
+    page.write_text(page.read_text().replace('href="/settings"', 'href="/cart"'))
+    git_commit_all(repo, "dashboard links to the cart")
+    result, stats = _run(repo, cache)
+
+    assert stats.parsed == 1
+    own = {(e.source, e.target) for e in result.navigation if not e.from_layout}
+    assert ("/dashboard", "/cart") in own and ("/dashboard", "/settings") not in own
+
+
+def test_working_tree_edits_are_seen_without_committing(tmp_path: Path) -> None:
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    build_react_router_app(repo)
+    git_commit_all(repo)
+    _run(repo, cache)
+
+    (repo / "src/pages/Cart.tsx").write_text(
+        'import { Link } from "react-router-dom";\nexport default function Cart() { return <Link to="/">Home</Link>; }\n')
+    stats = FactStats()
+    result = discover(RepoSnapshot.working_tree(repo), cache_dir=cache, stats=stats)
+
+    assert stats.parsed == 1
+    cart_targets = {e.target for e in result.navigation if e.source == "/cart" and not e.from_layout}
+    assert cart_targets == {"/"}
+
+
+def test_a_corrupt_cache_file_is_rebuilt(tmp_path: Path) -> None:
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    build_nextjs_app(repo)
+    git_commit_all(repo)
+    cold, _ = _run(repo, cache)
+
+    (cache / CACHE_FILE_NAME).write_bytes(b"\x00garbage{not json")
+    rebuilt, stats = _run(repo, cache)
+    assert stats.parsed == stats.files
+    assert rebuilt == cold
+
+    again, stats = _run(repo, cache)
+    assert stats.parsed == 0 and again == cold
+
+
+def test_a_cache_entry_of_the_wrong_shape_is_reparsed_not_trusted(tmp_path: Path) -> None:
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    build_nextjs_app(repo)
+    git_commit_all(repo)
+    cold, _ = _run(repo, cache)
+
+    import json
+
+    document = json.loads((cache / CACHE_FILE_NAME).read_text())
+    key = next(iter(document["entries"]))
+    document["entries"][key] = ["not", "facts"]
+    (cache / CACHE_FILE_NAME).write_text(json.dumps(document))
+
+    result, stats = _run(repo, cache)
+    assert stats.parsed == 1
+    assert result == cold
+
+
+def test_a_deleted_cache_folder_is_recreated(tmp_path: Path) -> None:
+    repo, cache = tmp_path / "repo", tmp_path / "deep" / "cache"
+    build_react_router_app(repo)
+    git_commit_all(repo)
+    _run(repo, cache)
+    (cache / CACHE_FILE_NAME).unlink()
+    cache.rmdir()
+
+    _result, stats = _run(repo, cache)
+    assert stats.parsed == stats.files
+    assert (cache / CACHE_FILE_NAME).is_file()
+
+
+def test_after_checking_out_another_commit_the_warm_result_equals_a_cold_run(tmp_path: Path) -> None:
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    build_nextjs_app(repo)
+    first = git_commit_all(repo, "first")
+    (repo / "src/app/cart/page.tsx").write_text(
+        'import Link from "next/link";\nexport default function Cart() { return <Link href="/">Home</Link>; }\n')
+    (repo / "src/app/wishlist/page.tsx").parent.mkdir(parents=True)
+    (repo / "src/app/wishlist/page.tsx").write_text('export default function Wishlist() { return null; }\n')
+    git_commit_all(repo, "second")
+    _run(repo, cache)  # warm the cache on the second commit
+
+    git(repo, "checkout", "-q", first)
+    warm, warm_stats = _run(repo, cache)
+    cold, _ = _run(repo, None)
+
+    assert warm == cold
+    assert "/wishlist" not in {r.route for r in warm.routes}
+    assert warm_stats.parsed == 1  # only the first commit's cart page was not in the cache yet
