@@ -467,7 +467,10 @@ def build_nextjs_pages_app(root: Path) -> AppSpec:
             }
         """,
         "pages/_error.jsx": "export default function Error() { return <p>Error</p>; }\n",
-        "pages/404.jsx": 'import Link from "next/link";\nexport default function NotFound() { return <Link href="/">Home</Link>; }\n',
+        "pages/404.jsx": """
+            import Link from "next/link";
+            export default function NotFound() { return <Link href="/">Home</Link>; }
+        """,
         "pages/index.jsx": """
             import Link from "next/link";
             export default function Home() {
@@ -539,7 +542,10 @@ def build_nextjs_pages_app(root: Path) -> AppSpec:
               return <><header><Link href="/cart">Cart</Link></header>{children}</>;
             }
         """,
-        "lib/auth.js": 'const { post } = require("./http");\nexport const login = (form) => post("/api/login", form);\n',
+        "lib/auth.js": """
+            const { post } = require("./http");
+            export const login = (form) => post("/api/login", form);
+        """,
         "lib/http.js": "exports.post = (url, body) => fetch(url, { method: 'POST', body });\n",
         "styles/globals.css": "body { font-family: sans-serif; }\n",
     })
@@ -1143,7 +1149,11 @@ def build_vue_app(root: Path) -> AppSpec:
                 component: () => import("@/views/products/ProductsLayout.vue"),
                 children: [
                   { path: "", name: "products", component: () => import("@/views/products/ProductList.vue") },
-                  { path: ":id(\\\\d+)", name: "product", component: () => import("@/views/products/ProductDetail.vue") },
+                  {
+                    path: ":id(\\\\d+)",
+                    name: "product",
+                    component: () => import("@/views/products/ProductDetail.vue"),
+                  },
                 ],
               },
               { path: "/cart", component: () => import("@/views/CartView.vue") },
@@ -1595,11 +1605,17 @@ def build_angular_app(root: Path) -> AppSpec:
               { path: "", component: HomeComponent, pathMatch: "full" },
               { path: "login", loadComponent: () => import("./auth/login.component").then((m) => m.LoginComponent) },
               { path: "signup", loadComponent: () => import("./auth/signup.component").then((m) => m.SignupComponent) },
-              { path: "products", loadChildren: () => import("./products/products.routes").then((m) => m.PRODUCT_ROUTES) },
+              {
+                path: "products",
+                loadChildren: () => import("./products/products.routes").then((m) => m.PRODUCT_ROUTES),
+              },
               { path: "cart", component: CartComponent },
               { path: "checkout", component: CheckoutComponent, canActivate: [authGuard] },
               { path: "dashboard", component: DashboardComponent },
-              { path: "settings", loadChildren: () => import("./settings/settings.module").then((m) => m.SettingsModule) },
+              {
+                path: "settings",
+                loadChildren: () => import("./settings/settings.module").then((m) => m.SettingsModule),
+              },
               { path: "**", redirectTo: "" },
             ];
         """,
@@ -1670,7 +1686,11 @@ def build_angular_app(root: Path) -> AppSpec:
         "src/app/products/product-detail.component.ts": """
             import { Component } from "@angular/core";
             import { Router } from "@angular/router";
-            @Component({ selector: "app-product-detail", standalone: true, templateUrl: "./product-detail.component.html" })
+            @Component({
+              selector: "app-product-detail",
+              standalone: true,
+              templateUrl: "./product-detail.component.html",
+            })
             export class ProductDetailComponent {
               constructor(private router: Router) {}
               add() { this.router.navigateByUrl("/cart"); }
@@ -1682,7 +1702,9 @@ def build_angular_app(root: Path) -> AppSpec:
             @Component({ selector: "app-cart", standalone: true, templateUrl: "./cart.component.html" })
             export class CartComponent {}
         """,
-        "src/app/cart/cart.component.html": '<a routerLink="/checkout" [queryParams]="{ from: \'cart\' }">Checkout</a>\n',
+        "src/app/cart/cart.component.html": """
+            <a routerLink="/checkout" [queryParams]="{ from: 'cart' }">Checkout</a>
+        """,
         "src/app/checkout/checkout.component.ts": """
             import { Component } from "@angular/core";
             @Component({ selector: "app-checkout", standalone: true, template: "<form></form>" })
@@ -1690,7 +1712,11 @@ def build_angular_app(root: Path) -> AppSpec:
         """,
         "src/app/dashboard/dashboard.component.ts": """
             import { Component } from "@angular/core";
-            @Component({ selector: "app-dashboard", standalone: true, template: `<a routerLink="/settings">Settings</a>` })
+            @Component({
+              selector: "app-dashboard",
+              standalone: true,
+              template: `<a routerLink="/settings">Settings</a>`,
+            })
             export class DashboardComponent {}
         """,
         "src/app/settings/settings.module.ts": """

@@ -55,7 +55,8 @@ def test_working_tree_edits_are_seen_without_committing(tmp_path: Path) -> None:
     _run(repo, cache)
 
     (repo / "src/pages/Cart.tsx").write_text(
-        'import { Link } from "react-router-dom";\nexport default function Cart() { return <Link to="/">Home</Link>; }\n')
+        'import { Link } from "react-router-dom";\n'
+        'export default function Cart() { return <Link to="/">Home</Link>; }\n')
     stats = FactStats()
     result = discover(RepoSnapshot.working_tree(repo), cache_dir=cache, stats=stats)
 

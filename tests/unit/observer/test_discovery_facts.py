@@ -39,7 +39,8 @@ def test_default_exports_in_every_spelling_are_noticed() -> None:
     assert facts("ts", "const A = 1;\nexport { A as default };\n").has_default_export
     assert facts("ts", 'export { default } from "./Page";\n').has_default_export
     assert facts("tsx", "export default function Page() { return <div />; }\n").has_default_export
-    assert not facts("ts", "export interface Props { a: string }\nexport async function loader() {}\n").has_default_export
+    resource_route = "export interface Props { a: string }\nexport async function loader() {}\n"
+    assert not facts("ts", resource_route).has_default_export
 
 
 def test_dynamic_imports_with_unknown_parts_are_not_imports() -> None:

@@ -181,7 +181,10 @@ def test_angular_module_routing_with_for_root() -> None:
             @NgModule({
               imports: [RouterModule.forRoot([
                 { path: "orders", component: OrdersComponent, children: [
-                  { path: ":id", loadComponent: () => import("./orders/order.component").then((m) => m.OrderComponent) },
+                  {
+                    path: ":id",
+                    loadComponent: () => import("./orders/order.component").then((m) => m.OrderComponent),
+                  },
                 ] },
                 { path: "**", loadComponent: () => import("./not-found.component") },
               ])],
