@@ -20,4 +20,4 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return authorize_request(event, dependencies().keys)
+    return authorize_request(event, dependencies().keys, metrics=metrics)

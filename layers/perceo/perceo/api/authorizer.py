@@ -22,6 +22,8 @@ from perceo.api.request import header
 from perceo.errors import AuthenticationError
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics
+
     from perceo.auth.model import Principal
     from perceo.auth.service import ApiKeyService
 
@@ -46,11 +48,17 @@ def presented_key(event: Mapping[str, Any]) -> str | None:
     return api_key.strip() if api_key and api_key.strip() else None
 
 
-def authorize_request(event: Mapping[str, Any], keys: ApiKeyService) -> dict[str, Any]:
-    """The authorizer's answer to a REQUEST event; `Unauthorized` for a missing or invalid key."""
+def authorize_request(
+    event: Mapping[str, Any], keys: ApiKeyService, *, metrics: Metrics | None = None
+) -> dict[str, Any]:
+    """The authorizer's answer to a REQUEST event; `Unauthorized` for a missing or invalid key.
+
+    Counts `KeyAccepted` / `KeyRejected` in `metrics` when given.
+    """
     raw_key = presented_key(event)
     if raw_key is None:
         logger.info("request without an API key")
+        _count(metrics, "KeyRejected")
         raise Unauthorized()
     context = event.get("requestContext")
     identity = context.get("identity") if isinstance(context, Mapping) else None
@@ -58,8 +66,17 @@ def authorize_request(event: Mapping[str, Any], keys: ApiKeyService) -> dict[str
     try:
         principal = keys.authenticate(raw_key, ip=ip, user_agent=header(event, "User-Agent"))
     except AuthenticationError:
+        _count(metrics, "KeyRejected")
         raise Unauthorized() from None
+    _count(metrics, "KeyAccepted")
     return allow_policy(principal, str(event.get("methodArn", "")))
+
+
+def _count(metrics: Metrics | None, name: str) -> None:
+    if metrics is not None:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 def allow_policy(principal: Principal, method_arn: str) -> dict[str, Any]:

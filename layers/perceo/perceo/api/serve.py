@@ -19,7 +19,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any, cast
 
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from perceo.api.deps import dependencies
@@ -34,8 +36,14 @@ CORS_ALLOW_HEADERS = "Authorization,Content-Type,X-Request-Id"
 CORS_ALLOW_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
 
 
-def serve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
-    """The proxy response to one API Gateway REST event."""
+def serve(
+    app: APIGatewayRestResolver,
+    event: dict[str, Any],
+    context: LambdaContext | None,
+    *,
+    metrics: Metrics | None = None,
+) -> dict[str, Any]:
+    """The proxy response to one API Gateway REST event; counts it by status class (`Http2xx`…) in `metrics`."""
     with request_scope(event) as scope:
         try:
             early = _early_answer(event, scope)
@@ -46,6 +54,8 @@ def serve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaCon
             early = internal_error_response(scope.request_id)
         # powertools accepts a missing context (tests, the local emulator); its signature does not say so.
         response = _proxy_response(early) if early is not None else app.resolve(event, cast(LambdaContext, context))
+        if metrics is not None:
+            metrics.add_metric(name=f"Http{int(response['statusCode']) // 100}xx", unit=MetricUnit.Count, value=1)
         return _with_headers(response, event, scope)
 
 

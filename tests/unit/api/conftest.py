@@ -1,0 +1,82 @@
+"""Unit fixtures for the API: the real handlers over in-memory key store and rate limiter (no sockets)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
+from perceo.auth import ApiKeyService, InMemoryKeyStore, InMemoryRateLimiter, Principal
+from perceo.config.settings import Settings
+from perceo.models.vocab import Scope
+
+PEPPER = b"unit-test-pepper-0123456789abcdef-0123"
+ADMIN_KEY = "unit-admin-key-that-is-long-enough-000000"
+ORIGIN = "https://app.perceo.test"
+T0 = 1_700_000_000_000
+
+
+class SteppedClock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, ms: int) -> None:
+        self.now += ms
+
+
+@pytest.fixture
+def clock() -> SteppedClock:
+    return SteppedClock()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    # Unit tests never reach the graph or Redis: these URLs only satisfy the settings model.
+    return Settings.from_env(
+        {
+            "STAGE": "test",
+            "POWERTOOLS_SERVICE_NAME": "perceo",
+            "GRAPH_URI": "redis://127.0.0.1:9",
+            "REDIS_URL": "redis://127.0.0.1:9",
+            "ALLOWED_CORS_ORIGIN": ORIGIN,
+        }
+    )
+
+
+@pytest.fixture
+def keys(clock: SteppedClock) -> ApiKeyService:
+    return ApiKeyService(InMemoryKeyStore(), PEPPER, clock)
+
+
+@pytest.fixture
+def limiter(clock: SteppedClock) -> InMemoryRateLimiter:
+    return InMemoryRateLimiter(rate_per_s=1.0, burst=3, clock=clock)
+
+
+@pytest.fixture
+def deps(settings: Settings, keys: ApiKeyService, limiter: InMemoryRateLimiter) -> Iterator[Dependencies]:
+    installed = Dependencies(settings, keys=keys, limiter=limiter, admin_key=ADMIN_KEY)
+    install_dependencies(installed)
+    try:
+        yield installed
+    finally:
+        reset_dependencies()
+
+
+MakeKey = Callable[..., tuple[str, Principal]]
+
+
+@pytest.fixture
+def make_key(keys: ApiKeyService) -> MakeKey:
+    """A real key of a project and the principal the authorizer would derive from it."""
+    counter = iter(range(1_000_000))
+
+    def make(scopes: list[Scope], project_id: str = "proj-a") -> tuple[str, Principal]:
+        raw, _ = keys.create(project_id, f"key-{next(counter)}", scopes, created_by="test")
+        return raw, keys.authenticate(raw)
+
+    return make

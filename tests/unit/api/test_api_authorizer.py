@@ -1,0 +1,143 @@
+"""The REQUEST authorizer: a valid key gets a stage-wide Allow with its context; anything else is a 401."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+from api_handlers import invoke, load_event, load_handler
+from conftest import MakeKey
+
+from perceo.api.authorizer import Unauthorized, authorize_request, stage_wildcard
+from perceo.api.deps import Dependencies
+from perceo.auth import ApiKeyService, Principal
+
+STAGE_ARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/*"
+
+
+def test_a_bearer_key_gets_an_allow_on_the_whole_stage_with_the_callers_context(
+    deps: Dependencies, make_key: MakeKey, keys: ApiKeyService
+) -> None:
+    raw, principal = make_key(["flows:read", "ci:analyze"])
+    event = load_event("authorizer/bearer-key.json")
+    event["headers"]["Authorization"] = f"Bearer {raw}"
+
+    answer = authorize_request(event, keys)
+
+    statement = answer["policyDocument"]["Statement"]
+    assert statement == [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": STAGE_ARN}]
+    assert answer["principalId"] == principal.key_id
+    assert answer["context"] == {
+        "projectId": principal.project_id,
+        "keyId": principal.key_id,
+        "prefix": principal.prefix,
+        "name": principal.name,
+        "scopes": "ci:analyze flows:read",
+    }
+    assert all(isinstance(value, str) for value in answer["context"].values())
+    assert Principal.from_authorizer_context(answer["context"]) == principal
+
+
+def test_the_x_api_key_header_is_accepted_too(deps: Dependencies, make_key: MakeKey, keys: ApiKeyService) -> None:
+    raw, principal = make_key(["flows:read"])
+    event = load_event("authorizer/x-api-key.json")
+    event["headers"]["x-api-key"] = raw
+
+    assert authorize_request(event, keys)["context"]["keyId"] == principal.key_id
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer prc_not-a-real-key"},
+        {"Authorization": "Bearer prc_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
+        {"x-api-key": "' OR 1=1 --"},
+    ],
+)
+def test_missing_or_invalid_keys_are_unauthorized(
+    deps: Dependencies, keys: ApiKeyService, headers: dict[str, str]
+) -> None:
+    event = load_event("authorizer/no-key.json")
+    event["headers"] = {**event["headers"], **headers}
+
+    with pytest.raises(Unauthorized) as raised:
+        authorize_request(event, keys)
+
+    assert str(raised.value) == "Unauthorized"  # API Gateway's contract for a 401
+
+
+def test_a_revoked_key_is_unauthorized(deps: Dependencies, make_key: MakeKey, keys: ApiKeyService) -> None:
+    raw, principal = make_key(["flows:read"])
+    keys.revoke(principal.project_id, principal.prefix, reason="leaked", actor="test")
+    event = load_event("authorizer/bearer-key.json")
+    event["headers"]["Authorization"] = f"Bearer {raw}"
+
+    with pytest.raises(Unauthorized):
+        authorize_request(event, keys)
+
+
+@pytest.fixture
+def lambda_log() -> Iterator[io.StringIO]:
+    """What the authorizer Lambda's log handler writes (the JSON lines CloudWatch would get)."""
+    handler = load_handler("authorizer").logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    try:
+        yield stream
+    finally:
+        handler.setStream(previous)
+
+
+def test_the_authorizer_lambda_answers_and_never_logs_the_key(
+    deps: Dependencies, make_key: MakeKey, lambda_log: io.StringIO
+) -> None:
+    raw, principal = make_key(["flows:read"])
+    accepted = load_event("authorizer/bearer-key.json")
+    accepted["headers"]["Authorization"] = f"Bearer {raw}"
+    rejected = load_event("authorizer/bearer-key.json")
+    rejected["headers"]["Authorization"] = f"Bearer {raw[:-4]}AAAA"
+
+    answer = invoke("authorizer", accepted)
+    with pytest.raises(Unauthorized):
+        invoke("authorizer", rejected)
+
+    assert answer["context"]["projectId"] == principal.project_id
+    written = lambda_log.getvalue()
+    assert "API key rejected (secret_mismatch)" in written
+    assert raw[:-4] not in written
+
+
+@pytest.mark.parametrize(
+    ("method_arn", "expected"),
+    [
+        ("arn:aws:execute-api:eu-west-1:1:api/prod/GET/flows/abc", "arn:aws:execute-api:eu-west-1:1:api/prod/*"),
+        ("arn:aws:execute-api:eu-west-1:1:api/dev/POST/", "arn:aws:execute-api:eu-west-1:1:api/dev/*"),
+    ],
+)
+def test_the_policy_covers_every_route_of_the_stage(method_arn: str, expected: str) -> None:
+    assert stage_wildcard(method_arn) == expected
+
+
+@pytest.mark.parametrize("method_arn", ["", "not-an-arn/dev/GET", "arn:aws:execute-api:eu-west-1:1:api"])
+def test_a_malformed_method_arn_is_an_error_not_a_policy(method_arn: str) -> None:
+    with pytest.raises(ValueError):
+        stage_wildcard(method_arn)
+
+
+def test_a_key_logged_by_mistake_reaches_the_log_redacted(
+    deps: Dependencies, make_key: MakeKey, lambda_log: io.StringIO
+) -> None:
+    raw, principal = make_key(["flows:read"])
+
+    logging.getLogger("perceo.some.module").warning("got header Authorization: Bearer %s", raw)
+    load_handler("authorizer").logger.info("payload %s", {"x-api-key": raw})
+
+    written = lambda_log.getvalue()
+    assert raw not in written
+    assert written.count(f"{principal.prefix}[redacted]") == 2

@@ -1,0 +1,150 @@
+"""template.yaml points at code and samples that exist, routes what the handlers serve, and grants narrowly."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (`!Ref X` → {"Ref": "X"}, `!GetAtt A.B` → {"Fn::GetAtt": …})."""
+
+
+def _tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load((REPO / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+    return loaded
+
+
+def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def _api_routes(properties: dict[str, Any]) -> set[tuple[str, str]]:
+    return {
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+        for event in (properties.get("Events") or {}).values()
+        if event["Type"] == "Api"
+    }
+
+
+def test_every_function_code_uri_and_handler_exist(template: dict[str, Any]) -> None:
+    for name, properties in _functions(template).items():
+        code = REPO / properties["CodeUri"]
+        module, function = properties["Handler"].rsplit(".", 1)
+        source = code / f"{module.replace('.', '/')}.py"
+        assert source.is_file(), f"{name}: {source} is missing"
+        defined = {node.name for node in ast.walk(ast.parse(source.read_text())) if isinstance(node, ast.FunctionDef)}
+        assert function in defined, f"{name}: {source} defines no {function}()"
+
+
+def test_the_layer_holds_the_package_at_the_top_of_its_content_uri(template: dict[str, Any]) -> None:
+    layers = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::LayerVersion"]
+    assert layers
+    for layer in layers:
+        content = REPO / layer["Properties"]["ContentUri"]
+        assert layer["Metadata"]["BuildMethod"] == "python3.12"
+        assert (content / "perceo" / "__init__.py").is_file()
+        assert (content / "requirements.txt").is_file()
+        assert not (content / "python").exists(), "with a BuildMethod, packages go at the top of ContentUri"
+
+
+def test_every_function_has_sample_events(template: dict[str, Any]) -> None:
+    for name, properties in _functions(template).items():
+        area = Path(properties["CodeUri"]).relative_to("functions")
+        samples = sorted((REPO / "events" / area).glob("*.json"))
+        assert samples, f"{name}: no sample events in events/{area}/"
+        for sample in samples:
+            json.loads(sample.read_text())
+
+
+def test_every_api_route_has_a_sample_event_for_its_function(template: dict[str, Any]) -> None:
+    for name, properties in _functions(template).items():
+        area = Path(properties["CodeUri"]).relative_to("functions")
+        samples = {
+            (event["httpMethod"], event["resource"])
+            for event in (json.loads(p.read_text()) for p in (REPO / "events" / area).glob("*.json"))
+            if "httpMethod" in event and "resource" in event and "type" not in event
+        }
+        missing = _api_routes(properties) - samples
+        assert not missing, f"{name}: no sample event for {sorted(missing)}"
+
+
+def test_the_template_routes_exactly_the_documented_api(template: dict[str, Any]) -> None:
+    document = json.loads((REPO / "openapi.json").read_text())
+    documented = {(method.upper(), path) for path, ops in document["paths"].items() for method in ops}
+    routed: set[tuple[str, str]] = set()
+    for properties in _functions(template).values():
+        routed |= _api_routes(properties)
+
+    assert routed - {("GET", "/openapi.json")} == documented
+
+
+def test_only_health_and_project_creation_skip_the_authorizer(template: dict[str, Any]) -> None:
+    open_routes = set()
+    for properties in _functions(template).values():
+        for event in (properties.get("Events") or {}).values():
+            if event["Type"] == "Api" and event["Properties"].get("Auth", {}).get("Authorizer") == "NONE":
+                open_routes.add((event["Properties"]["Method"], event["Properties"]["Path"]))
+
+    assert open_routes == {("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/projects")}
+    api = template["Resources"]["PerceoApi"]["Properties"]
+    assert api["Auth"]["DefaultAuthorizer"] == "ProjectKeyAuthorizer"
+    authorizer = api["Auth"]["Authorizers"]["ProjectKeyAuthorizer"]
+    assert authorizer["FunctionPayloadType"] == "REQUEST"
+    assert authorizer["Identity"]["ReauthorizeEvery"] > 0
+
+
+def test_policies_are_scoped_templates_never_full_access(template: dict[str, Any]) -> None:
+    text = (REPO / "template.yaml").read_text()
+    assert not re.search(r"FullAccess", text)
+    for name, properties in _functions(template).items():
+        for policy in properties.get("Policies", []):
+            assert isinstance(policy, dict) and len(policy) == 1, f"{name}: {policy!r} is not a SAM policy template"
+            (arguments,) = policy.values()
+            assert all(isinstance(value, dict) and "Ref" in value for value in arguments.values()), f"{name}: {policy}"
+
+
+def test_every_function_has_a_log_group_with_retention_and_an_output(template: dict[str, Any]) -> None:
+    resources, outputs = template["Resources"], template["Outputs"]
+    log_groups = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    for name in _functions(template):
+        assert any(name in json.dumps(group["LogGroupName"]) for group in log_groups), name
+        assert f"{name}Arn" in outputs, name
+    assert all(group["RetentionInDays"] == {"Ref": "LogRetentionDays"} for group in log_groups)
+    assert "ApiUrl" in outputs
+
+
+def test_samconfig_has_one_environment_per_stage() -> None:
+    config = tomllib.loads((REPO / "samconfig.toml").read_text())
+    for stage in ("dev", "staging", "prod"):
+        deploy = config[stage]["deploy"]["parameters"]
+        assert f"Stage={stage}" in deploy["parameter_overrides"]
+        assert config[stage]["global"]["parameters"]["stack_name"] == f"perceo-{stage}"
