@@ -51,7 +51,10 @@ def register_commands() -> None:
     from perceo_cli.commands import demo as demo_cmd
     from perceo_cli.commands import flows as flows_cmd
     from perceo_cli.commands import init as init_cmd
+    from perceo_cli.commands import keys as keys_cmd
     from perceo_cli.commands import local as local_cmd
+    from perceo_cli.commands import local_cloud as local_cloud_cmd
+    from perceo_cli.commands import login as login_cmd
     from perceo_cli.commands import routes as routes_cmd
     from perceo_cli.commands import usage as usage_cmd
 
@@ -61,6 +64,10 @@ def register_commands() -> None:
     app.add_typer(flows_cmd.app, name="flows")
     app.command(name="demo")(demo_cmd.demo)
     app.add_typer(local_cmd.app, name="local")
+    local_cloud_cmd.register(local_cmd.app)
+    app.command(name="login")(login_cmd.login)
+    app.command(name="logout")(login_cmd.logout)
+    app.add_typer(keys_cmd.app, name="keys")
     app.add_typer(routes_cmd.app, name="routes")
     app.command(name="usage")(usage_cmd.usage)
 

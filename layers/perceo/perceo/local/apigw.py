@@ -289,12 +289,13 @@ class GatewayResponse:
 class _GatewayError(Exception):
     """A response API Gateway makes itself (a gateway response type), not the integration."""
 
-    def __init__(self, kind: str, status: int, body: dict[str, Any], message: str | None = None) -> None:
+    def __init__(self, kind: str, status: int, body: dict[str, Any]) -> None:
         super().__init__(kind)
         self.kind = kind
         self.status = status
         self.body = body
-        self.message = message if message is not None else str(next(iter(body.values()), ""))
+        #: `$context.error.message`: None for the errors API Gateway answers with `{"message": null}`.
+        self.message: str | None = next(iter(body.values()), None)
 
 
 def _missing_token() -> _GatewayError:
@@ -306,7 +307,7 @@ def _unauthorized() -> _GatewayError:
 
 
 def _authorizer_error() -> _GatewayError:
-    return _GatewayError("AUTHORIZER_CONFIGURATION_ERROR", 500, {"message": None}, message="")
+    return _GatewayError("AUTHORIZER_CONFIGURATION_ERROR", 500, {"message": None})
 
 
 def _bad_gateway() -> _GatewayError:
@@ -708,7 +709,7 @@ class Gateway:
         if spec is not None and spec.template:
             body = (
                 spec.template.replace("$context.error.messageString", json.dumps(error.message))
-                .replace("$context.error.message", error.message)
+                .replace("$context.error.message", error.message or "")
                 .replace("$context.requestId", request_id)
             )
         headers = [("Content-Type", "application/json")]

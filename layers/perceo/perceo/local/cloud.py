@@ -72,7 +72,7 @@ def state_path(project_dir: Path) -> Path:
 
 def default_template() -> Path | None:
     """`template.yaml` of the Perceo checkout this package runs from (an editable install), if there is one."""
-    candidate = Path(__file__).resolve().parents[3] / "template.yaml"
+    candidate = Path(__file__).resolve().parents[4] / "template.yaml"
     return candidate if candidate.is_file() else None
 
 

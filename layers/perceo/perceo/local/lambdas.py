@@ -155,9 +155,10 @@ class LambdaRuntime:
             try:
                 result = loaded.handler(payload, context)
             except Exception as error:  # noqa: BLE001 - Lambda's unhandled-error contract
-                logger.error(
-                    "function %s failed: %s\n%s", logical_id, _describe(error), "".join(traceback.format_exc())
-                )
+                if str(error) == "Unauthorized":  # an authorizer's normal "no": not worth a traceback
+                    logger.info("function %s answered Unauthorized", logical_id)
+                else:
+                    logger.error("function %s failed: %s\n%s", logical_id, _describe(error), traceback.format_exc())
                 raise LambdaInvocationError(logical_id, type(error).__name__, str(error)) from error
             elapsed = time.monotonic() - started
         if elapsed > spec.timeout_s:

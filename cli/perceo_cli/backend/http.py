@@ -1,0 +1,391 @@
+"""The API backend: the Backend port over the Perceo HTTP API (httpx), with a project API key.
+
+Errors come back as the same `perceo.errors` types the local backend raises, so a command prints the same
+message and exits with the same code on both backends. The API answers `{"error": {code, message, details}}`;
+`code` picks the error type (`flow_not_found` → FlowNotFoundError), and the status decides when the code is
+unknown. API Gateway's own answers (`{"message": ...}`) are mapped by status.
+
+Retries: up to `max_attempts` on 429 and 5xx and on network errors, with exponential backoff and full
+jitter, waiting what `Retry-After` asks when the server says. Only requests that are safe to repeat are
+retried on 5xx, timeouts and dropped connections (GET, PUT, DELETE); POST and PATCH are retried only when the
+server cannot have acted on them (429, 503, or no connection was made).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from perceo import __version__
+from perceo.errors import (
+    AnalysisNotFoundError,
+    AuthenticationError,
+    BackendUnavailableError,
+    ConfigError,
+    ConflictError,
+    FlowNotFoundError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PerceoError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ValidationFailed,
+)
+from perceo.models import AffectedRoute, ApiKey, ChangeAnalysis, ChangeSet, Flow, FlowUpdate, FlowView, Persona, Project
+from perceo.models.api import (
+    ID_PATTERN,
+    AnalysisList,
+    AnalyzeRequest,
+    ChangeSetInput,
+    CreatedKey,
+    CreateKeyRequest,
+    FlowList,
+    KeyList,
+    PersonaList,
+    UpdateFlowRequest,
+)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
+DEFAULT_MAX_ATTEMPTS = 4
+#: The longest `Retry-After` the client waits out; a longer one is reported to the user instead.
+MAX_RETRY_AFTER_S = 60.0
+#: The API's page size cap for `GET /analyses`.
+MAX_ANALYSES = 100
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: Statuses after which a POST/PATCH certainly did nothing.
+NOT_PROCESSED_STATUSES = frozenset({429, 503})
+
+_ID = re.compile(ID_PATTERN)
+
+
+def _error_types() -> dict[str, type[PerceoError]]:
+    found: dict[str, type[PerceoError]] = {}
+    pending: list[type[PerceoError]] = [PerceoError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.code, cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+_STATUS_ERRORS: tuple[tuple[int, type[PerceoError]], ...] = (
+    (401, AuthenticationError),
+    (403, PermissionDeniedError),
+    (404, NotFoundError),
+    (409, ConflictError),
+    (413, PayloadTooLargeError),
+    (400, ValidationFailed),
+    (422, ValidationFailed),
+)
+
+
+def error_from_response(response: httpx.Response, *, api_url: str) -> PerceoError:
+    """The perceo error an API answer stands for (the server's message, never a stack trace)."""
+    status = response.status_code
+    code, message, details = _error_document(response)
+    if status == 403 and message == "Missing Authentication Token":
+        method, path = response.request.method, response.request.url.path
+        return ConfigError(
+            f"the API at {api_url} has no route {method} {path}; check the API URL (it ends with the stage, e.g. …/dev)"
+        )
+    if status == 429:
+        retry_after = retry_after_seconds(response) or 1.0
+        return RateLimitedError(message or "too many requests", retry_after_s=retry_after, details=details)
+    error_type = _error_types().get(code or "")
+    if error_type is not None and error_type is not PerceoError and error_type is not RateLimitedError:
+        error = error_type(message or f"the API answered {status}", details=details)
+    elif status >= 500:
+        error = BackendUnavailableError(
+            f"the Perceo API at {api_url} failed ({status}): {message or response.reason_phrase}", details=details
+        )
+    else:
+        fallback = next((cls for s, cls in _STATUS_ERRORS if s == status), PerceoError)
+        error = fallback(message or f"the API answered {status} {response.reason_phrase}", details=details)
+    if isinstance(error, AuthenticationError):
+        error.message += f" (API {api_url}: check the key, or run `perceo login`)"
+    return error
+
+
+def _error_document(response: httpx.Response) -> tuple[str | None, str | None, dict[str, Any]]:
+    try:
+        document = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return None, text[:300] or None, {}
+    if isinstance(document, dict) and isinstance(document.get("error"), dict):
+        error = document["error"]
+        details = error.get("details") if isinstance(error.get("details"), dict) else {}
+        message = error.get("message")
+        return (
+            str(error["code"]) if error.get("code") else None,
+            str(message) if message is not None else None,
+            details,
+        )
+    if isinstance(document, dict):  # API Gateway's own answers: {"message": ...} or {"Message": ...}
+        message = document.get("message", document.get("Message"))
+        return None, str(message) if message is not None else None, {}
+    return None, None, {}
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """`Retry-After` as seconds (it may be a number or an HTTP date); None when absent or unreadable."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class ApiClient:
+    """JSON over HTTP to one Perceo API, with the key, timeouts, retries and error mapping."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        backoff_base_s: float = 0.5,
+        max_backoff_s: float = 20.0,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_base_s = backoff_base_s
+        self.max_backoff_s = max_backoff_s
+        self._sleep = sleep
+        self._jitter = jitter
+        self._http = httpx.Client(
+            base_url=self.base_url + "/",
+            timeout=timeout,
+            transport=transport,
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": f"perceo-cli/{__version__}",
+            },
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str | int | bool] | None = None,
+    ) -> Any:
+        """The decoded JSON answer (None for an empty one). Raises the mapped PerceoError on failure."""
+        method = method.upper()
+        url = path.lstrip("/")
+        query = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in (params or {}).items()}
+        attempt = 0
+        while True:
+            attempt += 1
+            last = attempt >= self.max_attempts
+            try:
+                response = self._http.request(method, url, json=json, params=query or None)
+            except httpx.TransportError as error:
+                never_sent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+                if last or not (method in IDEMPOTENT_METHODS or never_sent):
+                    raise self._transport_error(error) from None
+                self._sleep(self._backoff(attempt))
+                continue
+            if response.status_code < 400:
+                return self._decode(response)
+            if not last and self._should_retry(method, response):
+                delay = retry_after_seconds(response)
+                if delay is not None and delay > MAX_RETRY_AFTER_S:
+                    raise error_from_response(response, api_url=self.base_url)
+                self._sleep(self._backoff(attempt) if delay is None else delay)
+                continue
+            raise error_from_response(response, api_url=self.base_url)
+
+    def _should_retry(self, method: str, response: httpx.Response) -> bool:
+        if response.status_code not in RETRY_STATUSES:
+            return False
+        return method in IDEMPOTENT_METHODS or response.status_code in NOT_PROCESSED_STATUSES
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: a random wait up to base * 2^(attempt-1), capped."""
+        ceiling = min(self.max_backoff_s, self.backoff_base_s * 2.0 ** (attempt - 1))
+        return ceiling * self._jitter()
+
+    def _transport_error(self, error: httpx.TransportError) -> BackendUnavailableError:
+        if isinstance(error, httpx.TimeoutException):
+            return BackendUnavailableError(f"the Perceo API at {self.base_url} did not answer in time ({error})")
+        return BackendUnavailableError(f"cannot reach the Perceo API at {self.base_url}: {error}")
+
+    def _decode(self, response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise BackendUnavailableError(
+                f"the Perceo API at {self.base_url} answered {response.request.method} {response.request.url.path} "
+                "with something that is not JSON; is the API URL right?"
+            ) from None
+
+    def get_model(self, model: type[ModelT], path: str, **kwargs: Any) -> ModelT:
+        return self.parse(model, self.request("GET", path, **kwargs))
+
+    def send_model(self, model: type[ModelT], method: str, path: str, body: BaseModel | None = None) -> ModelT:
+        payload = None if body is None else body.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return self.parse(model, self.request(method, path, json=payload))
+
+    def parse(self, model: type[ModelT], data: Any) -> ModelT:
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            raise BackendUnavailableError(
+                f"the Perceo API at {self.base_url} answered in an unexpected shape ({error.error_count()} problem(s) "
+                f"reading {model.__name__}); is the CLI ({__version__}) too old or too new for it?"
+            ) from None
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+class HttpBackend:
+    """The Backend port (plus API keys) over the Perceo API."""
+
+    def __init__(self, client: ApiClient) -> None:
+        self.client = client
+        self._project: Project | None = None
+
+    @property
+    def api_url(self) -> str:
+        return self.client.base_url
+
+    # -- projects ----------------------------------------------------------------------------------------------
+
+    def project(self) -> Project:
+        if self._project is None:
+            self._project = self.client.get_model(Project, "/projects/me")
+        return self._project
+
+    # -- flows ---------------------------------------------------------------------------------------------------
+
+    def list_flows(self) -> list[FlowView]:
+        return self.client.get_model(FlowList, "/flows", params={"includeSteps": True}).flows
+
+    def get_flow(self, ref: str) -> FlowView:
+        """By id, else by name (exact, then case-insensitive when unambiguous), as the local backend finds it.
+
+        The API resolves both in `GET /flows/{ref}`; a name that cannot be a path segment (spaces) is looked up
+        in the list instead.
+        """
+        if _ID.fullmatch(ref):
+            return self.client.get_model(FlowView, f"/flows/{_segment(ref)}")
+        flows = self.list_flows()
+        exact = [f for f in flows if f.name == ref]
+        folded = [f for f in flows if f.name.casefold() == ref.casefold()]
+        matches = exact or (folded if len(folded) == 1 else [])
+        if not matches:
+            raise FlowNotFoundError(f"no flow '{ref}' in this project", details={"flow": ref})
+        return matches[0]
+
+    def _flow_segment(self, ref: str) -> str:
+        return _segment(ref if _ID.fullmatch(ref) else self.get_flow(ref).id)
+
+    def update_flow(self, ref: str, update: FlowUpdate) -> Flow:
+        fixed = {"risk_score", "coverage_score", "user_edited"} & update.model_fields_set
+        if any(getattr(update, name) is not None for name in fixed):
+            raise ValidationFailed(
+                "riskScore, coverageScore and userEdited are computed by Perceo and cannot be set through the API",
+                details={"fields": sorted(fixed)},
+            )
+        request = UpdateFlowRequest(
+            description=update.description,
+            priority=update.priority,
+            entry_point=update.entry_point,
+            is_active=update.is_active,
+            trigger_conditions=update.trigger_conditions,
+        )
+        view = self.client.send_model(FlowView, "PATCH", f"/flows/{self._flow_segment(ref)}", request)
+        # The port returns the flow itself, as the local backend does (without personas, pages and steps).
+        return Flow.model_validate(view.model_dump(include=set(Flow.model_fields)))
+
+    def delete_flow(self, ref: str) -> None:
+        self.client.request("DELETE", f"/flows/{self._flow_segment(ref)}")
+
+    def list_personas(self) -> list[Persona]:
+        return self.client.get_model(PersonaList, "/personas").personas
+
+    # -- change analysis -----------------------------------------------------------------------------------------
+
+    def analyze(self, change_set: ChangeSet, affected_routes: Sequence[AffectedRoute]) -> ChangeAnalysis:
+        request = AnalyzeRequest(
+            change_set=ChangeSetInput(
+                base_sha=change_set.base_sha,
+                head_sha=change_set.head_sha,
+                files=change_set.files,
+                working_tree=change_set.working_tree,
+            ),
+            affected_routes=list(affected_routes),
+        )
+        return self.client.send_model(ChangeAnalysis, "POST", "/observer/analyze", request)
+
+    def get_analysis(self, analysis_id: str) -> ChangeAnalysis:
+        if not _ID.fullmatch(analysis_id):
+            raise AnalysisNotFoundError(f"analysis {analysis_id} not found")
+        return self.client.get_model(ChangeAnalysis, f"/analyses/{_segment(analysis_id)}")
+
+    def list_analyses(self, limit: int = 20) -> list[ChangeAnalysis]:
+        if limit <= 0:
+            return []
+        capped = min(limit, MAX_ANALYSES)
+        return self.client.get_model(AnalysisList, "/analyses", params={"limit": capped}).analyses
+
+    # -- API keys (the API only) ---------------------------------------------------------------------------------
+
+    def list_keys(self, *, include_inactive: bool = False) -> list[ApiKey]:
+        return self.client.get_model(KeyList, "/keys", params={"includeInactive": include_inactive}).keys
+
+    def create_key(self, name: str, scopes: Iterable[str], *, expires_in_days: int | None = None) -> CreatedKey:
+        try:
+            request = CreateKeyRequest.model_validate(
+                {"name": name, "scopes": list(scopes), "expiresInDays": expires_in_days}
+            )
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'key'}: {e['msg']}" for e in error.errors(include_url=False)
+            )
+            raise ValidationFailed(f"invalid key request: {problems}") from None
+        return self.client.send_model(CreatedKey, "POST", "/keys", request)
+
+    def revoke_key(self, prefix: str, *, reason: str | None = None) -> ApiKey:
+        params = {"reason": reason} if reason else None
+        data = self.client.request("DELETE", f"/keys/{_segment(prefix)}", params=params)
+        return self.client.parse(ApiKey, data)
+
+    def close(self) -> None:
+        self.client.close()

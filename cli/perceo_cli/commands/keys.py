@@ -1,0 +1,128 @@
+"""`perceo keys list|create|revoke`: the project's API keys, managed through the API (scope keys:manage).
+
+A new key is printed once, on stdout, and never again (`keys list` shows prefixes only). Keys exist only in
+the API: with the embedded default (no `observer.apiBaseUrl`) these commands explain how to point the CLI
+at an API instead.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from perceo.errors import ConfigError
+from perceo.models import ApiKey
+from perceo.models.common import now_ms
+from perceo.models.vocab import CI_KEY_SCOPES, SCOPES
+from perceo_cli.backend.http import HttpBackend
+from perceo_cli.context import AppContext, app_context
+
+app = typer.Typer(help="The project's API keys (through the API).", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
+
+NOT_AN_API = (
+    "API keys live in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
+    "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
+)
+
+
+def _api(app_ctx: AppContext) -> HttpBackend:
+    if not app_ctx.config.observer.api_base_url:
+        raise ConfigError(NOT_AN_API, details={"where": "observer.apiBaseUrl"})
+    backend = app_ctx.backend
+    if not isinstance(backend, HttpBackend):
+        raise ConfigError(NOT_AN_API, details={"where": "observer.apiBaseUrl"})
+    return backend
+
+
+def _when(epoch_ms: int | None) -> str:
+    if epoch_ms is None:
+        return "-"
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+@app.command("list")
+def list_keys(
+    ctx: typer.Context,
+    include_inactive: Annotated[bool, typer.Option("--all", help="Also revoked and expired keys.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The project's API keys: prefix, name, scopes, status, dates (never the keys themselves)."""
+    app_ctx = app_context(ctx)
+    keys = _api(app_ctx).list_keys(include_inactive=include_inactive)
+    if as_json:
+        app_ctx.output.json({"keys": keys})
+        return
+    if not keys:
+        app_ctx.output.info("no API keys" + ("" if include_inactive else " (--all shows revoked and expired ones)"))
+        return
+    now = now_ms()
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("PREFIX", "NAME", "SCOPES", "STATUS", "CREATED", "LAST USED", "EXPIRES"):
+        table.add_column(column, no_wrap=column != "SCOPES")
+    for key in keys:
+        table.add_row(
+            key.prefix,
+            key.name,
+            " ".join(key.scopes),
+            key.status(now),
+            _when(key.created_at),
+            _when(key.last_used_at),
+            _when(key.expires_at),
+        )
+    app_ctx.output.out.print(table)
+
+
+@app.command("create")
+def create_key(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A name for the key, unique among the project's active keys.")],
+    scopes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            "-s",
+            help=f"A scope to grant (repeat it). One of: {', '.join(SCOPES)}. Default: the CI set "
+            f"({', '.join(CI_KEY_SCOPES)}).",
+            show_default=False,
+        ),
+    ] = None,
+    expires_in_days: Annotated[
+        int | None, typer.Option("--expires-in-days", min=1, max=3650, help="Expire the key after this many days.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an API key. It is printed this once: store it now (a CI secret, a password manager)."""
+    app_ctx = app_context(ctx)
+    granted = list(scopes) if scopes else list(CI_KEY_SCOPES)
+    created = _api(app_ctx).create_key(name, granted, expires_in_days=expires_in_days)
+    if as_json:
+        app_ctx.output.json(created)
+        return
+    record = created.api_key
+    app_ctx.output.info(
+        f"Created API key {record.name!r} ({record.prefix}) with scopes {' '.join(record.scopes)}"
+        + (f", expiring {_when(record.expires_at)} UTC" if record.expires_at else "")
+        + ". This is the only time the key is shown:"
+    )
+    app_ctx.output.text(created.key, markup=False)
+
+
+@app.command("revoke")
+def revoke_key(
+    ctx: typer.Context,
+    prefix: Annotated[str, typer.Argument(help="The key's 12-character prefix, as `perceo keys list` shows it.")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (kept in the audit trail).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Revoke an API key of the project (it stops working at once, give or take the API's authorizer cache)."""
+    app_ctx = app_context(ctx)
+    revoked: ApiKey = _api(app_ctx).revoke_key(prefix, reason=reason)
+    if as_json:
+        app_ctx.output.json(revoked)
+        return
+    app_ctx.output.text(f"Revoked API key {revoked.prefix} ({revoked.name})")

@@ -1,0 +1,94 @@
+"""`perceo local up|down`: the local cloud (the template's API with the real handlers, FalkorDB/Redis, moto).
+
+Registered into the `local` group (`commands/local.py`, which owns `status`/`stop`) by `register(local.app)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from perceo.errors import ConfigError
+from perceo_cli.context import app_context
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
+
+NO_TEMPLATE = (
+    "no SAM template: pass --template path/to/template.yaml (`perceo local up` serves the API of a Perceo "
+    "source checkout)"
+)
+
+
+def up(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port of the API (0: a free one).")] = 0,
+    template: Annotated[
+        Path | None, typer.Option("--template", help="The SAM template to serve. Default: this checkout's.")
+    ] = None,
+    cors_origin: Annotated[
+        str | None, typer.Option("--cors-origin", help="The browser origin CORS allows (AllowedCorsOrigin).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Start the local cloud in the background: prints the API URL and, the first time, the admin key."""
+    from perceo.local.cloud import default_template
+    from perceo.local.cloud import up as start_cloud
+
+    app_ctx = app_context(ctx)
+    chosen = template or default_template()
+    if chosen is None:
+        raise ConfigError(NO_TEMPLATE)
+    result = start_cloud(app_ctx.project_dir, template=chosen, port=port, cors_origin=cors_origin)
+    state = result.state
+    if as_json:
+        app_ctx.output.json(
+            {
+                "apiUrl": state.api_url,
+                "pid": state.pid,
+                "alreadyRunning": result.already_running,
+                "motoUrl": state.moto_url,
+                "storeUrl": state.store_url,
+                "adminKey": result.admin_key,
+                "secretsFile": str(state.secrets_file),
+                "logFile": str(state.log_file),
+            }
+        )
+        return
+    status = "already running" if result.already_running else "started"
+    app_ctx.output.info(f"local cloud: {status} (pid {state.pid}); log {state.log_file}")
+    app_ctx.output.text(f"API        {state.api_url}", markup=False)
+    if result.admin_key is not None:
+        app_ctx.output.text(f"admin key  {result.admin_key}", markup=False)
+        app_ctx.output.info(f"The admin key is shown this once; it is kept in {state.secrets_file} (mode 0600).")
+    else:
+        app_ctx.output.info(f"admin key: in {state.secrets_file} (mode 0600)")
+    url = state.api_url
+    app_ctx.output.info(
+        f"Create a project and its first key: POST {url}/projects with `Authorization: Bearer <admin key>` and "
+        f"""{{"name": "..."}}; then `perceo login --api-url {url}`. Stop with `perceo local down`."""
+    )
+
+
+def down(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Stop the local cloud of this project and the store it started (data is kept)."""
+    from perceo.local.cloud import down as stop_cloud
+
+    app_ctx = app_context(ctx)
+    result = stop_cloud(app_ctx.project_dir)
+    if as_json:
+        app_ctx.output.json(result)
+        return
+    if result.stopped:
+        app_ctx.output.text(f"local cloud: stopped (pid {result.pid})")
+    else:
+        app_ctx.output.text("local cloud: was not running")
+    if result.store_stopped:
+        app_ctx.output.info("its store is stopped too; data kept under .perceo/data/cloud/")
+
+
+def register(group: typer.Typer) -> None:
+    """Add `up` and `down` to the `local` group."""
+    group.command("up")(up)
+    group.command("down")(down)
