@@ -104,18 +104,17 @@ def error_from_response(response: httpx.Response, *, api_url: str) -> PerceoErro
         retry_after = retry_after_seconds(response) or 1.0
         return RateLimitedError(message or "too many requests", retry_after_s=retry_after, details=details)
     error_type = _error_types().get(code or "")
-    if error_type is not None and error_type is not PerceoError and error_type is not RateLimitedError:
-        error = error_type(message or f"the API answered {status}", details=details)
-    elif status >= 500:
-        error = BackendUnavailableError(
-            f"the Perceo API at {api_url} failed ({status}): {message or response.reason_phrase}", details=details
-        )
-    else:
-        fallback = next((cls for s, cls in _STATUS_ERRORS if s == status), PerceoError)
-        error = fallback(message or f"the API answered {status} {response.reason_phrase}", details=details)
-    if isinstance(error, AuthenticationError):
-        error.message += f" (API {api_url}: check the key, or run `perceo login`)"
-    return error
+    if error_type in (None, PerceoError, RateLimitedError):
+        if status >= 500:
+            error_type = BackendUnavailableError
+            message = f"the Perceo API at {api_url} failed ({status}): {message or response.reason_phrase}"
+        else:
+            error_type = next((cls for s, cls in _STATUS_ERRORS if s == status), PerceoError)
+    assert error_type is not None
+    text = message or f"the API answered {status} {response.reason_phrase}"
+    if issubclass(error_type, AuthenticationError):
+        text += f" (API {api_url}: check the key, or run `perceo login`)"
+    return error_type(text, details=details)
 
 
 def _error_document(response: httpx.Response) -> tuple[str | None, str | None, dict[str, Any]]:
