@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from perceo.errors import ConfigError
+from perceo.errors import ConfigError, ValidationFailed
 from perceo_cli.context import app_context
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
@@ -30,6 +30,15 @@ def up(
     cors_origin: Annotated[
         str | None, typer.Option("--cors-origin", help="The browser origin CORS allows (AllowedCorsOrigin).")
     ] = None,
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--parameter",
+            "-p",
+            help="A template parameter NAME=VALUE (repeat it), e.g. KeyRateLimitPerSecond=100.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Start the local cloud in the background: prints the API URL and, the first time, the admin key."""
@@ -40,7 +49,15 @@ def up(
     chosen = template or default_template()
     if chosen is None:
         raise ConfigError(NO_TEMPLATE)
-    result = start_cloud(app_ctx.project_dir, template=chosen, port=port, cors_origin=cors_origin)
+    overrides: dict[str, str] = {}
+    for item in parameter or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValidationFailed(f"--parameter {item!r}: expected NAME=VALUE")
+        overrides[name.strip()] = value
+    result = start_cloud(
+        app_ctx.project_dir, template=chosen, port=port, cors_origin=cors_origin, parameters=overrides
+    )
     state = result.state
     if as_json:
         app_ctx.output.json(

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -164,6 +164,7 @@ class LocalCloud:
         store_url: str | None = None,
         graph_name: str = GRAPH_NAME,
         cors_origin: str | None = None,
+        parameters: Mapping[str, str] | None = None,
         environ: MutableMapping[str, str] | None = None,
         throttle: bool = True,
     ) -> None:
@@ -173,6 +174,7 @@ class LocalCloud:
         self.port = port
         self.graph_name = graph_name
         self.cors_origin = cors_origin
+        self.parameter_overrides = dict(parameters or {})
         self.throttle = throttle
         self._store_url = store_url
         self._environ = environ
@@ -233,6 +235,7 @@ class LocalCloud:
             parameters["AllowedCorsOrigin"] = self.cors_origin
         declared = document.get("Parameters") or {}
         parameters = {k: v for k, v in parameters.items() if k in declared}
+        parameters.update(self.parameter_overrides)
         intrinsics = Intrinsics(template=document, source=self.template, parameters=parameters)
         physical_ids = self._seed_template_secrets(intrinsics)
         intrinsics = Intrinsics(
@@ -362,6 +365,7 @@ def up(
     template: Path,
     port: int = 0,
     cors_origin: str | None = None,
+    parameters: Mapping[str, str] | None = None,
     timeout_s: float = START_TIMEOUT_S,
 ) -> UpResult:
     """Start the local cloud in a background process (or find the running one) and wait until it serves."""
@@ -384,6 +388,8 @@ def up(
     ]  # fmt: skip
     if cors_origin:
         args += ["--cors-origin", cors_origin]
+    for name, value in (parameters or {}).items():
+        args += ["--parameter", f"{name}={value}"]
     log_file = log_dir / LOG_FILE
     with log_file.open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 - argument list, no shell
@@ -445,7 +451,9 @@ def serve(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--host", default=LOOPBACK)
     run.add_argument("--port", type=int, default=0)
     run.add_argument("--cors-origin", default=None)
+    run.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE")
     options = parser.parse_args(argv)
+    overrides = dict(item.split("=", 1) for item in options.parameter if "=" in item)
     logging.basicConfig(
         level=os.environ.get("PERCEO_LOCAL_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -468,6 +476,7 @@ def serve(argv: Sequence[str] | None = None) -> int:
         host=options.host,
         port=options.port,
         cors_origin=options.cors_origin,
+        parameters=overrides,
         environ=os.environ,
     )
     try:

@@ -1,0 +1,13 @@
+"""One local cloud per test session (per xdist worker): the real template and handlers, in their own process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from cloud_harness import RunningCloud, running_cloud
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+    yield from running_cloud(tmp_path_factory.mktemp("cloud-project"))
