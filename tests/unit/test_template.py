@@ -148,3 +148,29 @@ def test_samconfig_has_one_environment_per_stage() -> None:
         deploy = config[stage]["deploy"]["parameters"]
         assert f"Stage={stage}" in deploy["parameter_overrides"]
         assert config[stage]["global"]["parameters"]["stack_name"] == f"perceo-{stage}"
+
+
+#: Variables the API's Lambdas read through Settings (perceo.api.deps, serve, the routers).
+API_VARIABLES = {
+    "STAGE",
+    "POWERTOOLS_SERVICE_NAME",
+    "NEO4J_URI",
+    "NEO4J_DATABASE",
+    "NEO4J_SECRET_ARN",
+    "REDIS_URL",
+    "API_KEY_PEPPER_SECRET_ARN",
+    "ADMIN_KEY_SECRET_ARN",
+    "ALLOWED_CORS_ORIGIN",
+    "KEY_RATE_LIMIT_PER_SECOND",
+    "KEY_RATE_LIMIT_BURST",
+}
+
+
+def test_every_function_gets_the_variables_the_api_settings_read(template: dict[str, Any]) -> None:
+    from perceo.config.settings import Settings
+
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    known = {Settings.env_var(name) for name in Settings.model_fields}
+
+    assert API_VARIABLES <= known, "a variable the API needs is not a Settings field"
+    assert API_VARIABLES - set(variables) == set(), "Globals must set every variable the API reads"

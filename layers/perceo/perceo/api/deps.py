@@ -206,14 +206,18 @@ def open_redis(url: str) -> redis_lib.Redis:
 
 
 def open_graph(settings: Settings, secrets: SecretReader) -> FlowGraph:
-    """FalkorDB when `GRAPH_URI` is set (local cloud, tests), else Neo4j with credentials from its secret."""
+    """FalkorDB when `GRAPH_URI` is set (local cloud, tests), else Neo4j with credentials from its secret.
+
+    Both go through the graph factory the CLI uses (`open_flow_graph` with a `flowGraph` config section).
+    """
+    from pydantic import SecretStr
+
+    from perceo.config.model import FlowGraphSection
+    from perceo.graph.factory import open_flow_graph
+
     if settings.graph_uri is not None:
-        from perceo.graph.factory import open_falkor_graph
-
-        graph = open_falkor_graph(settings.graph_uri, settings.graph_name)
+        section = FlowGraphSection(type="falkordb", uri=settings.graph_uri, database=settings.graph_name)
     else:
-        from perceo.graph.factory import open_neo4j_graph
-
         secret_arn = settings.require("neo4j_secret_arn")
         credentials = secrets.json(secret_arn)
         username, password = credentials.get("username"), credentials.get("password")
@@ -221,7 +225,14 @@ def open_graph(settings: Settings, secrets: SecretReader) -> FlowGraph:
             raise ConfigError(
                 f'secret {secret_arn} must hold {{"username": …, "password": …}}', details={"where": secret_arn}
             )
-        graph = open_neo4j_graph(settings.require("neo4j_uri"), username, password, database=settings.neo4j_database)
+        section = FlowGraphSection(
+            type="neo4j",
+            uri=settings.require("neo4j_uri"),
+            database=settings.neo4j_database,
+            username=username,
+            password=SecretStr(password),
+        )
+    graph: FlowGraph = open_flow_graph(section, embedded_url=None)
     graph.ensure_schema()
     return graph
 

@@ -9,13 +9,16 @@ equal. Regenerate the checked-in copy after changing a route or a model:
 from __future__ import annotations
 
 import functools
+import importlib
+import pkgutil
 import sys
+from types import ModuleType
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from perceo import __version__
+from perceo.api import routers
 from perceo.api.errors import register_error_handlers
-from perceo.api.routers import flows, health, keys, observer, personas, projects
 from perceo.api.security import SECURITY_SCHEMES
 
 TITLE = "Perceo API"
@@ -26,10 +29,16 @@ DESCRIPTION = (
 )
 
 
+def router_modules() -> list[ModuleType]:
+    """Every module of `perceo.api.routers`, by name: a new area's router is documented once its file exists."""
+    names = sorted(info.name for info in pkgutil.iter_modules(routers.__path__) if not info.name.startswith("_"))
+    return [importlib.import_module(f"{routers.__name__}.{name}") for name in names]
+
+
 def build_app() -> APIGatewayRestResolver:
     """A resolver with every router of the API (only for the document: each Lambda serves its own area)."""
     app = APIGatewayRestResolver(enable_validation=True)
-    for module in (health, projects, keys, flows, personas, observer):
+    for module in router_modules():
         app.include_router(module.router)
     register_error_handlers(app)
     return app

@@ -1,1 +1,1 @@
-"""powertools `Router`s, one module per API area; `ALL_ROUTERS` lists them for the OpenAPI document."""
+"""powertools `Router`s, one module per API area, each exposing `router`; `perceo.api.openapi` documents them all."""
