@@ -1,0 +1,30 @@
+"""Lambda: workflows: `POST /observer/bootstrap`, `GET /workflows/{id}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from perceo.api.errors import register_error_handlers
+from perceo.api.observability import instrument_logger
+from perceo.api.routers import workflows
+from perceo.api.serve import serve
+
+logger = instrument_logger(Logger())
+tracer = Tracer()
+metrics = Metrics()
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.include_router(workflows.router)
+register_error_handlers(app)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return serve(app, event, context, metrics=metrics)

@@ -1,0 +1,21 @@
+"""Step Functions task `Extract steps (one map item: one flow)` (BootstrapProject, stage `extract_steps`):
+a door onto `perceo.workflows.bootstrap_steps`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from perceo.api.observability import instrument_logger
+from perceo.workflows import bootstrap_steps
+from perceo.workflows.model import StepInput
+from perceo.workflows.runtime import step_runtime
+
+logger = instrument_logger(Logger())
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return bootstrap_steps.extract_steps(StepInput.model_validate(event), step_runtime())

@@ -1,0 +1,57 @@
+"""Workflows: start the cloud bootstrap of the caller's project and follow any workflow of it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from perceo.api.deps import dependencies
+from perceo.api.request import authorize
+from perceo.api.responses import AUTHENTICATED, responses
+from perceo.api.security import API_KEY
+from perceo.workflows.model import WORKFLOW_ID_PATTERN, BootstrapRequest, WorkflowStarted, WorkflowView
+from perceo.workflows.runtime import workflow_service
+
+router = Router()
+
+WorkflowIdParam = Annotated[str, Path(pattern=WORKFLOW_ID_PATTERN, description="The workflow id (wf-…)")]
+
+
+@router.post(
+    "/observer/bootstrap",
+    status_code=202,
+    summary="Start the cloud bootstrap of the caller's project from its git repository (scope workflows:start)",
+    description=(
+        "Clones the repository (https:// or ssh:// on an allowed host; private repositories use the project's "
+        "git secret, never credentials in the request), discovers routes and derives flows, personas and steps. "
+        "Answers at once with the workflow id; follow it with GET /workflows/{id}. One bootstrap per project "
+        "runs at a time (409 otherwise)."
+    ),
+    tags=["workflows"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED, 404, 409, ok=202, ok_description="Started"),
+)
+def start_bootstrap(body: BootstrapRequest) -> WorkflowStarted:
+    principal = authorize("workflows:start")
+    dependencies().service.get_project(principal.project_id)
+    started: WorkflowStarted = workflow_service().start_bootstrap(principal.project_id, principal.prefix, body)
+    return started
+
+
+@router.get(
+    "/workflows/<id>",
+    summary="A workflow of the caller's project: status, progress, result, error",
+    description=(
+        "status is RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED; progress has the stage, percentage, message "
+        "and counts; error names the failure's type and message. A workflow of another project is not found."
+    ),
+    tags=["workflows"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED, 404),
+)
+def get_workflow(id: WorkflowIdParam) -> WorkflowView:
+    principal = authorize("workflows:start", "flows:read", "ci:analyze")
+    view: WorkflowView = workflow_service().status(principal.project_id, id)
+    return view
