@@ -416,17 +416,19 @@ def down(project_dir: Path, *, timeout_s: float = STOP_TIMEOUT_S) -> DownResult:
     state = read_state(project_dir)
     stopped = False
     pid = None
+    store_pid = state.store_pid if state is not None else None
+    store_was_running = store_pid is not None and pid_alive(store_pid)
     if state is not None and is_cloud_process(state.pid, project_dir):
         pid = state.pid
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGTERM)  # the process stops its gateway, moto and the store it started
         if not wait_for_exit(pid, timeout_s):
             os.kill(pid, signal.SIGKILL)
             wait_for_exit(pid, 5.0)
         stopped = True
-    store_stopped = False
     data_dir = cloud_data_dir(project_dir)
-    if data_dir.is_dir():
-        store_stopped = EmbeddedStore(data_dir).stop()
+    # Whatever the process left running (it was killed, or crashed earlier), stopped here by its recorded PID.
+    leftover = EmbeddedStore(data_dir).stop() if data_dir.is_dir() else False
+    store_stopped = leftover or (store_was_running and store_pid is not None and not pid_alive(store_pid))
     state_path(project_dir).unlink(missing_ok=True)
     return DownResult(stopped=stopped, pid=pid, store_stopped=store_stopped)
 
