@@ -21,11 +21,13 @@ from perceo.auth.service import ApiKeyService
 from perceo.local.cloud import CloudState, default_template, down, load_or_create_secrets, up
 
 #: Per-key limits high enough for tests that call the API in quick succession (the default is 10/s, burst 40).
+#: Git on loopback only: a bootstrap started by a test fails fast (connection refused) instead of going online.
 TEST_PARAMETERS = {
     "KeyRateLimitPerSecond": "1000",
     "KeyRateLimitBurst": "1000",
     "ApiThrottleRate": "10000",
     "ApiThrottleBurst": "5000",
+    "AllowedGitHosts": "127.0.0.1",
 }
 
 

@@ -4,8 +4,9 @@
 
 - the embedded FalkorDB/Redis (its own process, data under `.perceo/data/cloud/`) as the flow graph, the key
   store, the rate limiter and the bus;
-- a moto server (Secrets Manager, SSM; later Step Functions) seeded with the local secrets: the API key pepper,
-  the admin key and the Neo4j credentials secret the template's parameters name;
+- a moto server (Secrets Manager, SSM, S3, Step Functions) seeded with the local secrets: the API key pepper,
+  the admin key and the Neo4j credentials secret the template's parameters name; the template's state machines
+  run in it, their Lambda tasks by the real handlers in this process (`perceo.local.sfn`);
 - the local API Gateway (`perceo.local.apigw`) serving the template's routes through the real handlers, which
   read their settings from the environment the template gives them, pointed at the store and moto.
 
@@ -39,6 +40,7 @@ from perceo.local.apigw import ApiServer, Gateway, read_rest_api
 from perceo.local.aws import LocalAws
 from perceo.local.lambdas import LambdaRuntime
 from perceo.local.server import LOOPBACK, command_line, pid_alive, stop_server, wait_for_exit
+from perceo.local.sfn import LocalWorkflows, start_workflows, uninstall_task_runner, workflow_physical_ids
 from perceo.local.store import EmbeddedStore, project_data_dir
 from perceo.local.template import Intrinsics, load_template, read_functions
 from perceo.models.common import EpochMs, Model, now_ms
@@ -187,6 +189,7 @@ class LocalCloud:
         self.runtime: LambdaRuntime | None = None
         self.gateway: Gateway | None = None
         self.server: ApiServer | None = None
+        self.workflows: LocalWorkflows | None = None
         self.functions_init_ms: dict[str, float] = {}
 
     @property
@@ -237,7 +240,8 @@ class LocalCloud:
         parameters = {k: v for k, v in parameters.items() if k in declared}
         parameters.update(self.parameter_overrides)
         intrinsics = Intrinsics(template=document, source=self.template, parameters=parameters)
-        physical_ids = self._seed_template_secrets(intrinsics)
+        # What !Ref gives: the secrets seeded in moto, the state machines' ARNs and the buckets' names.
+        physical_ids = {**self._seed_template_secrets(intrinsics), **workflow_physical_ids(intrinsics)}
         intrinsics = Intrinsics(
             template=document, source=self.template, parameters=parameters, physical_ids=physical_ids
         )
@@ -252,6 +256,8 @@ class LocalCloud:
         }
         self.runtime = LambdaRuntime(functions, extra_environment=extra)
         self._apply_environment(self.runtime.environment)
+        # Step Functions under moto, their Lambda tasks run by this runtime (perceo.local.sfn).
+        self.workflows = start_workflows(self.aws, self.runtime, intrinsics)
         api = read_rest_api(intrinsics, functions)
         self.gateway = Gateway(api, self.runtime, throttle=self.throttle)
         if warm:
@@ -284,6 +290,9 @@ class LocalCloud:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        if self.workflows is not None:
+            uninstall_task_runner()
+            self.workflows = None
         self.aws.stop()
         if self.store_started_here:
             with contextlib.suppress(BackendUnavailableError):
