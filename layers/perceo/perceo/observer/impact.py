@@ -102,17 +102,35 @@ class _Origin:
 @dataclass
 class _RouteHits:
     entry: RouteEntry
-    #: changed file -> best reason found so far
-    reasons: dict[str, Reason] = field(default_factory=dict)
+    #: changed file -> (order, chain, kind) of the best reason found so far; Reason models are built for the
+    #: reasons kept only, which matters when a thousand changed files reach hundreds of routes
+    reasons: dict[str, tuple[tuple[int, int], list[str], str]] = field(default_factory=dict)
 
-    def offer(self, reason: Reason) -> None:
-        current = self.reasons.get(reason.changed_file)
-        if current is None or _reason_order(reason) < _reason_order(current):
-            self.reasons[reason.changed_file] = reason
+    def offer(self, changed_file: str, chain: list[str], kind: str) -> None:
+        order = (len(chain), _KIND_RANK.get(kind, 9))
+        current = self.reasons.get(changed_file)
+        if current is None or order < current[0]:
+            self.reasons[changed_file] = (order, chain, kind)
 
 
 def _reason_order(reason: Reason) -> tuple[int, int]:
     return len(reason.chain), _KIND_RANK.get(reason.kind, 9)
+
+
+def _files_reaching(imports: Mapping[str, Sequence[str]], seeds: Iterable[str]) -> set[str]:
+    """Every file that imports a seed, directly or not (the reverse import closure), seeds included."""
+    importers: dict[str, list[str]] = {}
+    for file, deps in imports.items():
+        for dep in deps:
+            importers.setdefault(dep, []).append(file)
+    reached = set(seeds)
+    frontier = list(reached)
+    while frontier:
+        for importer in importers.get(frontier.pop(), ()):
+            if importer not in reached:
+                reached.add(importer)
+                frontier.append(importer)
+    return reached
 
 
 class _ImportSearch:
@@ -121,6 +139,8 @@ class _ImportSearch:
     def __init__(self, imports: Mapping[str, Sequence[str]], seeds: Mapping[str, list[_Origin]]) -> None:
         self.imports = imports
         self.seeds = seeds
+        # Only files that reach a seed are worth walking: a small change prunes almost the whole graph.
+        self.relevant = _files_reaching(imports, seeds)
         self._memo: dict[str, dict[str, list[str]]] = {}
 
     def chains_from(self, root: str) -> dict[str, list[str]]:
@@ -129,9 +149,12 @@ class _ImportSearch:
         if found is not None:
             return found
         found = {}
+        if root not in self.relevant:
+            self._memo[root] = found
+            return found
         parent: dict[str, str | None] = {root: None}
         queue = deque([root])
-        imports, seeds = self.imports, self.seeds
+        imports, seeds, relevant = self.imports, self.seeds, self.relevant
         while queue:
             node = queue.popleft()
             if node in seeds:
@@ -142,7 +165,7 @@ class _ImportSearch:
                     step = parent[step]
                 found[node] = chain
             for dep in imports.get(node, ()):
-                if dep not in parent:
+                if dep not in parent and dep in relevant:
                     parent[dep] = node
                     queue.append(dep)
         self._memo[root] = found
@@ -160,14 +183,14 @@ def _collect_import_hits(
             *((f, "entry") for f in route.entry_files),
             *((f, "layout") for f in route.layout_files),
         ]:
-            for seed, chain in search.chains_from(route_file).items():
+            found = search.chains_from(route_file)
+            if not found:
+                continue
+            route_hits = _hits_for(hits, route)
+            for seed, chain in found.items():
                 for origin in seeds[seed]:
-                    reason = Reason(
-                        changed_file=origin.changed_file,
-                        chain=[*origin.prefix, *chain],
-                        kind=origin.kind or _kind(role, chain),
-                    )
-                    _hits_for(hits, route).offer(reason)
+                    full = [*origin.prefix, *chain] if origin.prefix else chain
+                    route_hits.offer(origin.changed_file, full, origin.kind or _kind(role, chain))
 
 
 def _kind(role: str, chain: Sequence[str]) -> str:
@@ -188,9 +211,10 @@ def _package_seeds(discovery: DiscoveryResult, manifests: Sequence[ManifestChang
     seeds: dict[str, list[_Origin]] = {}
     if not manifests:
         return seeds
+    scoped = [(manifest, manifest.scope) for manifest in manifests]
     for file, packages in discovery.packages.items():
-        for manifest in manifests:
-            if _is_under(file, manifest.scope) and not manifest.packages.isdisjoint(packages):
+        for manifest, scope in scoped:
+            if not manifest.packages.isdisjoint(packages) and _is_under(file, scope):
                 seeds.setdefault(file, []).append(_Origin(manifest.path, (manifest.path,), "dependency"))
     return seeds
 
@@ -240,18 +264,17 @@ def affected_routes(
         for route in head.routes:
             if _in_scope(route, scope):
                 anchor = (route.entry_files or route.layout_files or [changed.path])[0]
-                _hits_for(hits, route).offer(
-                    Reason(changed_file=changed.path, chain=[changed.path, anchor], kind="global")
-                )
+                _hits_for(hits, route).offer(changed.path, [changed.path, anchor], "global")
     return sorted((_affected(h) for h in hits.values()), key=lambda a: (a.distance, a.route))
 
 
 def _affected(hits: _RouteHits) -> AffectedRoute:
-    reasons = sorted(hits.reasons.values(), key=lambda r: (*_reason_order(r), r.changed_file))
+    ranked = sorted(hits.reasons.items(), key=lambda item: (item[1][0], item[0]))[:MAX_REASONS]
+    reasons = [Reason(changed_file=file, chain=chain, kind=kind) for file, (_, chain, kind) in ranked]
     return AffectedRoute(
         route=hits.entry.route,
         files=sorted(hits.reasons),
-        reasons=reasons[:MAX_REASONS],
+        reasons=reasons,
         distance=len(reasons[0].chain) - 1 if reasons else 0,
     )
 
