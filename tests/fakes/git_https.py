@@ -7,6 +7,7 @@ these tests exercise that real path (policy, TLS verification, auth header) inst
     with GitHttpsServer(repos_root) as server:       # repos_root/<owner>/<name>.git are bare repositories
         url = server.url("acme/shop.git")            # https://127.0.0.1:PORT/acme/shop.git
         server.require_token("acme/private.git", "s3cret")   # that repo then needs Basic auth with this token
+        server.hold(); ...; server.release()         # requests wait meanwhile (a clone that is "still running")
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _cgi(self, body: bytes) -> None:
         path, _, query = self.path.partition("?")
         self.server.requests.append((self.command, path, self.headers.get("Authorization")))
+        self.server.gate.wait(timeout=60)
         repo = path.lstrip("/").split(".git", 1)[0] + ".git"
         if not self._authorized(repo):
             self.send_response(401)
@@ -144,6 +146,7 @@ class _Server(ThreadingHTTPServer):
     root: Path
     tokens: dict[str, str]
     requests: list[tuple[str, str, str | None]]
+    gate: threading.Event
 
 
 class GitHttpsServer:
@@ -157,6 +160,8 @@ class GitHttpsServer:
         self._server.root = root
         self._server.tokens = {}
         self._server.requests = []
+        self._server.gate = threading.Event()
+        self._server.gate.set()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.ca_file, key_file)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
@@ -180,11 +185,19 @@ class GitHttpsServer:
     def require_token(self, repo: str, token: str) -> None:
         self._server.tokens[repo] = token
 
+    def hold(self) -> None:
+        """Requests wait (up to a minute) until `release()`: keeps a clone, and so a workflow, running."""
+        self._server.gate.clear()
+
+    def release(self) -> None:
+        self._server.gate.set()
+
     def start(self) -> GitHttpsServer:
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
 

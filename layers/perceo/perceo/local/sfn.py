@@ -19,10 +19,12 @@ powertools' API resolvers, which step handlers do not use.
 
 Integration with the local cloud (`perceo.local.cloud.LocalCloud._start`):
 
-    parameters.update(workflow_parameters(os.environ))            # local overrides (allowed git hosts, CA file)
-    physical_ids = {**secrets_arns, **workflow_physical_ids(intrinsics)}
-    ...                                                           # LambdaRuntime(...) and its environment
+    physical_ids = {**secrets_arns, **workflow_physical_ids(intrinsics)}   # what !Ref gives the SMs and the bucket
+    ...                                                                    # LambdaRuntime(...) and its environment
     workflows = start_workflows(self.aws, self.runtime, intrinsics)
+
+Template parameters a local run usually overrides (`perceo local up --parameter`): `AllowedGitHosts=127.0.0.1`
+and `GitSslCaInfo=<CA file>` for a git server on loopback with a self-signed certificate.
 """
 
 from __future__ import annotations
@@ -50,13 +52,6 @@ logger = logging.getLogger(__name__)
 STATE_MACHINE_TYPE = "AWS::Serverless::StateMachine"
 BUCKET_TYPE = "AWS::S3::Bucket"
 LOCAL_ROLE_NAME = "perceo-local-workflows"
-#: Environment variables of the `perceo local up` process that override template parameters for workflows.
-PARAMETER_ENVIRONMENT = {
-    "PERCEO_LOCAL_ALLOWED_GIT_HOSTS": "AllowedGitHosts",
-    "PERCEO_LOCAL_GIT_CA_FILE": "GitSslCaInfo",
-}
-
-
 @dataclass(frozen=True)
 class LocalStateMachine:
     logical_id: str
@@ -95,16 +90,6 @@ def _bucket_name(intrinsics: Intrinsics, logical_id: str, resource: Mapping[str,
     if "BucketName" in props:
         return str(intrinsics.resolve(props["BucketName"], f"Resources.{logical_id}.Properties.BucketName"))
     return f"perceo-local-{logical_id.lower()}"
-
-
-def workflow_parameters(environ: Mapping[str, str]) -> dict[str, str]:
-    """Template parameter overrides for local runs, from `PERCEO_LOCAL_ALLOWED_GIT_HOSTS` / `PERCEO_LOCAL_GIT_CA_FILE`.
-
-    The local cloud applies them with its own parameters (only those the template declares): the end-to-end tests
-    serve git over HTTPS on 127.0.0.1 with a self-signed certificate and allow exactly that host.
-    """
-    return {parameter: environ[variable].strip() for variable, parameter in PARAMETER_ENVIRONMENT.items()
-            if environ.get(variable, "").strip()}
 
 
 def workflow_physical_ids(intrinsics: Intrinsics) -> dict[str, str]:
