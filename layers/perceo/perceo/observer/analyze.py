@@ -12,9 +12,14 @@ Two halves, so the server never needs the checkout:
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+from pydantic import TypeAdapter
 
 from perceo.bus.port import EventBus
 from perceo.graph.port import FlowGraph
@@ -172,8 +177,71 @@ def affected_routes_in_checkout(
     framework: str = "auto",
     cache_dir: Path | None = None,
 ) -> list[AffectedRoute]:
-    """The client half of change analysis: discovery, manifest diffs and affected routes for a change set."""
+    """The client half of change analysis: discovery, manifest diffs and affected routes for a change set.
+
+    With a `cache_dir`, the affected routes of a commit pair are kept (keyed by both commits, the framework and
+    Perceo's code), so re-running the same analysis — a CI retry, a second job — reads them back instead of
+    discovering twice. A cache folder that git tracks is never used: a pull request could plant results there.
+    """
     if not change_set.files:
         return []
+    if cache_dir is not None and not cache_is_trustworthy(repo_dir, cache_dir):
+        log.warning("ignoring the cache in %s: it is tracked by git", cache_dir)
+        cache_dir = None
+    entry = _pair_cache_entry(cache_dir, change_set, framework)
+    if entry is not None and entry.is_file():
+        try:
+            return _AFFECTED_LIST.validate_json(entry.read_bytes())
+        except (OSError, ValueError):
+            log.warning("ignoring an unreadable cache entry %s", entry)
     head, base = discover_change(repo_dir, change_set, framework=framework, cache_dir=cache_dir)
-    return affected_routes_for(change_set, repo_dir, head, base)
+    affected = affected_routes_for(change_set, repo_dir, head, base)
+    if entry is not None:
+        _write_atomically(entry, _AFFECTED_LIST.dump_json(affected, by_alias=True))
+    return affected
+
+
+_AFFECTED_LIST: TypeAdapter[list[AffectedRoute]] = TypeAdapter(list[AffectedRoute])
+_PAIR_CACHE_VERSION = "1"
+
+
+def cache_is_trustworthy(repo_dir: Path, cache_dir: Path) -> bool:
+    """False when git tracks files in the cache folder (someone committed a cache into the repository)."""
+    git = Git.open(repo_dir)
+    try:
+        relative = cache_dir.resolve().relative_to(git.repo_dir.resolve())
+    except ValueError:
+        return True  # outside the repository
+    listed = git.run("ls-files", "-z", "--", str(relative) or ".")
+    return listed.returncode == 0 and not listed.stdout
+
+
+def _pair_cache_entry(cache_dir: Path | None, change_set: ChangeSet, framework: str) -> Path | None:
+    if cache_dir is None or change_set.working_tree:
+        return None  # a working tree has no commit to key on
+    key = hashlib.sha256(
+        "\0".join(
+            (_PAIR_CACHE_VERSION, _code_fingerprint(), framework, change_set.base_sha, change_set.head_sha)
+        ).encode()
+    ).hexdigest()[:32]
+    return cache_dir / "affected" / f"{key}.json"
+
+
+@functools.cache
+def _code_fingerprint() -> str:
+    """Changes whenever Perceo's observer code changes, so a cached result never outlives the code that made it."""
+    from perceo import __version__
+
+    package = Path(__file__).resolve().parent
+    stats = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns) for p in package.rglob("*.py"))
+    return hashlib.sha256(repr((__version__, stats)).encode()).hexdigest()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as handle:
+            handle.write(data)
+        Path(handle.name).replace(path)
+    except OSError as error:  # a read-only cache still gets a result
+        log.warning("could not write the cache entry %s: %s", path, error)
