@@ -1,0 +1,341 @@
+"""The flow graph over Cypher: every FlowGraph method, written once for Neo4j and FalkorDB.
+
+An adapter supplies only how a query runs (`_read`, `_write`), its schema bootstrap, `ping` and `close`;
+the queries (`queries.py`), the validation and the row -> model mapping (`mapping.py`) live here, so the
+two engines cannot disagree about what the port means.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from perceo.errors import ConflictError, FlowNotFoundError, ProjectNotFoundError, ValidationFailed
+from perceo.graph import queries as q
+from perceo.graph.mapping import (
+    Row,
+    affects_rows,
+    analysis_from,
+    analysis_props,
+    flow_from,
+    flow_row,
+    flow_update_props,
+    flow_view_from,
+    page_from,
+    page_row,
+    persona_from,
+    persona_row,
+    project_from,
+    project_props,
+    step_from,
+    step_row,
+)
+from perceo.models import (
+    ChangeAnalysis,
+    Flow,
+    FlowUpdate,
+    FlowView,
+    Page,
+    PageLink,
+    Persona,
+    Project,
+    Step,
+    now_ms,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_BATCH_SIZE = 1000
+#: `list_analyses` never returns more than this many, whatever the caller asks.
+MAX_ANALYSES = 500
+
+
+class CypherFlowGraph(ABC):
+    """FlowGraph on a Cypher engine. Subclasses run queries; this class knows what they mean.
+
+    Upserts go in batches of `batch_size` rows (one query each). Everything that must be atomic (a flow's
+    steps, a flow's personas/pages/connections, an analysis with its AFFECTS edges) is a single query.
+    """
+
+    def __init__(self, *, batch_size: int = DEFAULT_BATCH_SIZE, clock: Callable[[], int] = now_ms) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.batch_size = batch_size
+        self.clock = clock
+
+    # -- what an adapter supplies
+
+    @abstractmethod
+    def _read(self, query: str, params: Mapping[str, Any]) -> list[Row]:
+        """Run a read-only query; one dict per record, keyed by the RETURN names."""
+
+    @abstractmethod
+    def _write(self, query: str, params: Mapping[str, Any]) -> list[Row]:
+        """Run a query that writes, atomically; one dict per record."""
+
+    @abstractmethod
+    def ensure_schema(self) -> None:
+        """Create indexes and uniqueness constraints. Idempotent."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def ping(self) -> bool:
+        """True when the graph answers a trivial query."""
+        try:
+            rows = self._read(q.PING, {})
+        except Exception:  # any failure to answer means "not healthy"; the caller only wants a yes or no
+            log.debug("flow graph ping failed", exc_info=True)
+            return False
+        return bool(rows) and rows[0].get("ok") == 1
+
+    # -- Projects
+
+    def create_project(self, project: Project) -> Project:
+        """Store a new project. ConflictError when a project with this id exists."""
+        rows = self._write(q.CREATE_PROJECT, {"projectId": project.id, "props": project_props(project)})
+        if not rows:
+            raise ConflictError(f"project {project.id} already exists", details={"projectId": project.id})
+        return project_from(rows[0]["project"])
+
+    def get_project(self, project_id: str) -> Project | None:
+        rows = self._read(q.GET_PROJECT, {"projectId": project_id})
+        return project_from(rows[0]["project"]) if rows else None
+
+    def list_projects(self) -> list[Project]:
+        return [project_from(row["project"]) for row in self._read(q.LIST_PROJECTS, {})]
+
+    def delete_project(self, project_id: str) -> bool:
+        """Delete the project and every node carrying its id. False when there was no such project."""
+        return bool(self._write(q.DELETE_PROJECT, {"projectId": project_id}))
+
+    # -- Personas
+
+    def upsert_personas(self, project_id: str, personas: Sequence[Persona]) -> list[Persona]:
+        """Create or update by name; an existing persona keeps its id. Returns the stored personas, in order."""
+        _check_project(project_id, personas, "personas")
+        _check_unique([p.name for p in personas], "persona name")
+        stored: dict[str, Persona] = {}
+        for batch in _batches([persona_row(p) for p in personas], self.batch_size):
+            rows = self._write(q.UPSERT_PERSONAS, {"projectId": project_id, "rows": batch})
+            self._require_rows(rows, project_id)
+            stored.update((persona.name, persona) for persona in (persona_from(r["persona"]) for r in rows))
+        return [stored[p.name] for p in personas]
+
+    def list_personas(self, project_id: str) -> list[Persona]:
+        return [persona_from(row["persona"]) for row in self._read(q.LIST_PERSONAS, {"projectId": project_id})]
+
+    def delete_personas(self, project_id: str, persona_ids: Sequence[str]) -> int:
+        if not persona_ids:
+            return 0
+        rows = self._write(q.DELETE_PERSONAS, {"projectId": project_id, "ids": list(persona_ids)})
+        return _count(rows, "deleted")
+
+    # -- Flows
+
+    def upsert_flows(self, project_id: str, flows: Sequence[Flow]) -> list[Flow]:
+        """Create or update by name; an existing flow keeps its id and createdAt. Returns the stored flows."""
+        _check_project(project_id, flows, "flows")
+        _check_unique([f.name for f in flows], "flow name")
+        stored: dict[str, Flow] = {}
+        for batch in _batches([flow_row(f) for f in flows], self.batch_size):
+            rows = self._write(q.UPSERT_FLOWS, {"projectId": project_id, "rows": batch})
+            self._require_rows(rows, project_id)
+            stored.update((flow.name, flow) for flow in (flow_from(r["flow"]) for r in rows))
+        return [stored[f.name] for f in flows]
+
+    def set_flow_personas(self, project_id: str, flow_id: str, persona_names: Sequence[str]) -> None:
+        """Replace the flow's FOR_PERSONA edges with edges to these personas (names it has none for are skipped)."""
+        params = {"projectId": project_id, "flowId": flow_id, "names": list(dict.fromkeys(persona_names))}
+        self._require_flow(self._write(q.SET_FLOW_PERSONAS, params), flow_id)
+
+    def set_flow_pages(self, project_id: str, flow_id: str, routes: Sequence[str]) -> None:
+        """Replace the flow's VISITS edges, in journey order; routes without a page get one."""
+        rows = [{"route": route, "order": order} for order, route in enumerate(routes, start=1)]
+        params = {"projectId": project_id, "flowId": flow_id, "rows": rows}
+        self._require_flow(self._write(q.SET_FLOW_PAGES, params), flow_id)
+
+    def set_flow_connections(self, project_id: str, flow_id: str, flow_ids: Sequence[str]) -> None:
+        """Replace the flow's CONNECTS_TO edges (ids of flows outside the project, or itself, are skipped)."""
+        ids = list(dict.fromkeys(flow_ids))
+        rows = [{"id": other, "order": order} for order, other in enumerate(ids, start=1)]
+        params = {"projectId": project_id, "flowId": flow_id, "flowIds": ids, "rows": rows}
+        self._require_flow(self._write(q.SET_FLOW_CONNECTIONS, params), flow_id)
+
+    def get_flow(self, project_id: str, flow_id: str) -> FlowView | None:
+        rows = self._read(q.GET_FLOW, {"projectId": project_id, "flowId": flow_id})
+        return flow_view_from(rows[0]) if rows else None
+
+    def get_flow_by_name(self, project_id: str, name: str) -> FlowView | None:
+        rows = self._read(q.GET_FLOW_BY_NAME, {"projectId": project_id, "name": name})
+        return flow_view_from(rows[0]) if rows else None
+
+    def list_flows(self, project_id: str, *, include_steps: bool = False) -> list[FlowView]:
+        query = q.LIST_FLOWS_WITH_STEPS if include_steps else q.LIST_FLOWS
+        return [flow_view_from(row) for row in self._read(query, {"projectId": project_id})]
+
+    def update_flow(self, project_id: str, flow_id: str, update: FlowUpdate) -> Flow | None:
+        """Apply the fields set on `update` and move updatedAt. None when the project has no such flow."""
+        params = {"projectId": project_id, "flowId": flow_id, "props": flow_update_props(update, self.clock())}
+        rows = self._write(q.UPDATE_FLOW, params)
+        return flow_from(rows[0]["flow"]) if rows else None
+
+    def delete_flows(self, project_id: str, flow_ids: Sequence[str]) -> int:
+        """Delete flows and their steps. Returns how many flows were deleted."""
+        if not flow_ids:
+            return 0
+        rows = self._write(q.DELETE_FLOWS, {"projectId": project_id, "flowIds": list(flow_ids)})
+        return _count(rows, "deleted")
+
+    # -- Steps
+
+    def replace_steps(self, project_id: str, flow_id: str, steps: Sequence[Step]) -> list[Step]:
+        """Replace all steps of one flow in a single atomic query, linked HAS_STEP and NEXT (by order).
+
+        The steps are stored under `flow_id` whatever their own `flow_id` says. Nothing is written when two
+        steps share an order (ValidationFailed), when the project has no such flow (FlowNotFoundError) or when
+        a step id is already used by another flow (ConflictError).
+        """
+        duplicates = sorted(order for order, n in Counter(s.order for s in steps).items() if n > 1)
+        if duplicates:
+            raise ValidationFailed(
+                f"steps of flow {flow_id} repeat order(s) {', '.join(map(str, duplicates))}; each order must be unique",
+                details={"field": "steps.order", "orders": duplicates},
+            )
+        step_ids = [s.id for s in steps]
+        _check_unique(step_ids, "step id")
+        rows = [step_row(s) for s in sorted(steps, key=lambda s: s.order)]
+        params: dict[str, Any] = {"projectId": project_id, "flowId": flow_id}
+        if not rows:
+            result = self._write(q.CLEAR_STEPS, params)
+            self._require_flow(result, flow_id)
+            return []
+        result = self._write(q.REPLACE_STEPS, {**params, "stepIds": step_ids, "rows": rows})
+        if not result:
+            self._require_flow(self._read(q.FLOW_EXISTS, params), flow_id)
+            raise ConflictError(
+                f"a step id of flow {flow_id} is already used by another flow; nothing was changed",
+                details={"flowId": flow_id, "field": "steps.id"},
+            )
+        return sorted((step_from(s) for s in result[0]["steps"]), key=lambda s: s.order)
+
+    def list_steps(self, project_id: str, flow_id: str) -> list[Step]:
+        rows = self._read(q.LIST_STEPS, {"projectId": project_id, "flowId": flow_id})
+        return [step_from(row["step"]) for row in rows]
+
+    # -- Pages
+
+    def upsert_pages(self, project_id: str, pages: Sequence[Page]) -> int:
+        """Create or update pages by route (their files are replaced). Returns how many were written."""
+        _check_project(project_id, pages, "pages")
+        written = 0
+        unique = {p.route: p for p in pages}  # the last one of a route wins, as it would row by row
+        for batch in _batches([page_row(p) for p in unique.values()], self.batch_size):
+            rows = self._write(q.UPSERT_PAGES, {"projectId": project_id, "rows": batch})
+            count = _count(rows, "written")
+            if count == 0:
+                self._raise_project_missing(project_id)
+            written += count
+        return written
+
+    def upsert_page_links(self, project_id: str, links: Sequence[PageLink]) -> int:
+        """Add LINKS_TO edges between existing pages of the project. Returns how many new edges were made."""
+        unique = list(dict.fromkeys((link.source, link.target) for link in links))
+        created = 0
+        for batch in _batches([{"source": s, "target": t} for s, t in unique], self.batch_size):
+            created += _count(self._write(q.UPSERT_PAGE_LINKS, {"projectId": project_id, "rows": batch}), "created")
+        return created
+
+    def list_pages(self, project_id: str) -> list[Page]:
+        return [page_from(row["page"]) for row in self._read(q.LIST_PAGES, {"projectId": project_id})]
+
+    def flows_visiting(self, project_id: str, routes: Sequence[str]) -> list[FlowView]:
+        """Active flows that visit any of these routes, with all their pages (for impact), without steps."""
+        if not routes:
+            return []
+        rows = self._read(q.FLOWS_VISITING, {"projectId": project_id, "routes": list(dict.fromkeys(routes))})
+        return [flow_view_from(row) for row in rows]
+
+    # -- Change analyses
+
+    def record_analysis(self, analysis: ChangeAnalysis) -> ChangeAnalysis:
+        """Store the analysis with AFFECTS {confidence, riskScore, reasons} edges to its flows.
+
+        Only flows of the analysis's own project are linked; the returned analysis lists exactly those
+        (what `get_analysis` will give back). Recording the same id again replaces it.
+        """
+        project_id = analysis.project_id
+        _check_unique([f.id for f in analysis.flows], "impacted flow id")
+        params = {
+            "projectId": project_id,
+            "analysisId": analysis.id,
+            "props": analysis_props(analysis),
+            "flowIds": [f.id for f in analysis.flows],
+            "rows": affects_rows(analysis.flows),
+        }
+        rows = self._write(q.RECORD_ANALYSIS, params)
+        if not rows:
+            self._raise_project_missing(project_id)
+            raise ConflictError(
+                f"analysis id {analysis.id} is taken by another project", details={"analysisId": analysis.id}
+            )
+        linked = set(rows[0]["linked"])
+        return analysis.model_copy(update={"flows": [f for f in analysis.flows if f.id in linked]})
+
+    def get_analysis(self, project_id: str, analysis_id: str) -> ChangeAnalysis | None:
+        rows = self._read(q.GET_ANALYSIS, {"projectId": project_id, "analysisId": analysis_id})
+        return analysis_from(rows[0]) if rows else None
+
+    def list_analyses(self, project_id: str, *, limit: int = 20) -> list[ChangeAnalysis]:
+        """The newest analyses first, at most `limit` (capped at MAX_ANALYSES)."""
+        if limit < 1:
+            return []
+        rows = self._read(q.LIST_ANALYSES, {"projectId": project_id, "limit": min(limit, MAX_ANALYSES)})
+        analyses = [analysis_from(row) for row in rows]
+        return sorted(analyses, key=lambda a: (a.created_at, a.id), reverse=True)
+
+    # -- helpers
+
+    def _require_rows(self, rows: list[Row], project_id: str) -> None:
+        """A batch upsert that starts with MATCH (project) returns no row only when the project is missing."""
+        if not rows:
+            self._raise_project_missing(project_id)
+
+    def _raise_project_missing(self, project_id: str) -> None:
+        if self.get_project(project_id) is None:
+            raise ProjectNotFoundError(f"project {project_id} not found", details={"projectId": project_id})
+
+    @staticmethod
+    def _require_flow(rows: list[Row], flow_id: str) -> None:
+        if not rows:
+            raise FlowNotFoundError(f"no flow {flow_id} in this project", details={"flowId": flow_id})
+
+
+def _batches(rows: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _count(rows: list[Row], key: str) -> int:
+    return int(rows[0][key]) if rows else 0
+
+
+def _check_project(project_id: str, items: Sequence[Persona | Flow | Page], what: str) -> None:
+    """Items name their project; writing one into another project would break tenant isolation."""
+    strangers = sorted({item.project_id for item in items if item.project_id != project_id})
+    if strangers:
+        raise ValidationFailed(
+            f"{what} of project {', '.join(strangers)} cannot be written to project {project_id}",
+            details={"field": "projectId"},
+        )
+
+
+def _check_unique(keys: Sequence[str], what: str) -> None:
+    repeated = sorted(key for key, n in Counter(keys).items() if n > 1)
+    if repeated:
+        raise ValidationFailed(f"repeated {what}(s): {', '.join(repeated)}", details={"values": repeated})

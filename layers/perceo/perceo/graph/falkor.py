@@ -1,0 +1,171 @@
+"""The flow graph on FalkorDB (the embedded store, `perceo local`, tests) through the `falkordb` client.
+
+Every query runs with GRAPH.QUERY / GRAPH.RO_QUERY on one graph key (`graph_name`, default "perceo"); each
+query is atomic on the server. Schema: a range index per (label, property) of `schema.py`, then a unique
+constraint per key (`GRAPH.CONSTRAINT CREATE … UNIQUE`, which FalkorDB builds in the background).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import redis.exceptions
+
+from perceo.errors import BackendUnavailableError, ConfigError, ConflictError
+from perceo.graph.cypher import DEFAULT_BATCH_SIZE, CypherFlowGraph
+from perceo.graph.mapping import Row
+from perceo.graph.schema import UNIQUE_KEYS, indexed_properties
+from perceo.models import now_ms
+
+if TYPE_CHECKING:
+    from falkordb import FalkorDB
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRAPH_NAME = "perceo"
+#: A query that takes longer than this is stuck; the embedded store answers in milliseconds.
+SOCKET_TIMEOUT_S = 120.0
+CONNECT_TIMEOUT_S = 5.0
+
+#: Index DDL, one statement per (label, property); FalkorDB has no IF NOT EXISTS, so "already indexed" is fine.
+INDEX_STATEMENTS: tuple[str, ...] = tuple(
+    f"CREATE INDEX FOR (n:{label}) ON (n.{prop})" for label, prop in indexed_properties()
+)
+
+LIST_INDEXES = "CALL db.indexes() YIELD label, properties RETURN label, properties"
+LIST_CONSTRAINTS = "CALL db.constraints() YIELD type, label, properties RETURN type, label, properties"
+
+_EMPTY_GRAPH = "empty key"
+
+
+class FalkorFlowGraph(CypherFlowGraph):
+    """FlowGraph on a FalkorDB server.
+
+    `client` is a `falkordb.FalkorDB` (not closed by `close()`; its owner closes it) or a URL
+    (`redis://`, `rediss://`, `falkor://`, `falkors://`, `unix://`), which this graph opens and closes.
+    """
+
+    def __init__(
+        self,
+        client: FalkorDB | str,
+        graph_name: str = DEFAULT_GRAPH_NAME,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        super().__init__(batch_size=batch_size, clock=clock)
+        if not graph_name:
+            raise ValueError("graph_name must not be empty")
+        if isinstance(client, str):
+            self._client = _open(client, username=username, password=password)
+            self._owns_client = True
+        else:
+            self._client = client
+            self._owns_client = False
+        self.graph_name = graph_name
+        self._graph = self._client.select_graph(graph_name)
+
+    # -- running queries
+
+    def _read(self, query: str, params: Mapping[str, Any]) -> list[Row]:
+        try:
+            result = self._graph.ro_query(query, dict(params))
+        except redis.exceptions.ResponseError as error:
+            if _EMPTY_GRAPH in str(error):
+                return []  # the graph key does not exist yet: nothing has been written, so nothing to read
+            raise _translated(error) from error
+        except redis.exceptions.RedisError as error:
+            raise _translated(error) from error
+        return _rows(result.header, result.result_set)
+
+    def _write(self, query: str, params: Mapping[str, Any]) -> list[Row]:
+        try:
+            result = self._graph.query(query, dict(params))
+        except redis.exceptions.RedisError as error:
+            raise _translated(error) from error
+        return _rows(result.header, result.result_set)
+
+    # -- schema and lifecycle
+
+    def ensure_schema(self) -> None:
+        """Create the missing range indexes and unique constraints. Idempotent and cheap when all exist."""
+        indexed = {(row["label"], prop) for row in self._read(LIST_INDEXES, {}) for prop in row["properties"]}
+        for (label, prop), statement in zip(indexed_properties(), INDEX_STATEMENTS, strict=True):
+            if (label, prop) not in indexed:
+                self._create_schema_item(self._graph.query, statement)
+        constrained = {
+            (row["label"], tuple(row["properties"]))
+            for row in self._read(LIST_CONSTRAINTS, {})
+            if row["type"] == "UNIQUE"
+        }
+        for key in UNIQUE_KEYS:
+            if (key.label, key.properties) not in constrained:
+                self._create_schema_item(
+                    self._client.connection.execute_command,
+                    "GRAPH.CONSTRAINT", "CREATE", self.graph_name,
+                    "UNIQUE", "NODE", key.label, "PROPERTIES", len(key.properties), *key.properties,
+                )  # fmt: skip
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._client.connection.ping())
+        except redis.exceptions.RedisError:
+            return False
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    @staticmethod
+    def _create_schema_item(run: Callable[..., object], *args: object) -> None:
+        """Run one CREATE INDEX/CONSTRAINT. Another process may have made the same one a moment ago, and
+        FalkorDB has no IF NOT EXISTS: its "already indexed"/"already exists" reply is the only sign of that."""
+        try:
+            run(*args)
+        except redis.exceptions.ResponseError as error:
+            text = str(error).lower()
+            if "already indexed" not in text and "already exists" not in text:
+                raise
+
+
+def _open(url: str, *, username: str | None, password: str | None) -> FalkorDB:
+    from falkordb import FalkorDB
+
+    extra: dict[str, Any] = {}
+    if username:
+        extra["username"] = username
+    if password:
+        extra["password"] = password
+    try:
+        return FalkorDB.from_url(
+            url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S, **extra
+        )
+    except ValueError as error:  # the message names the scheme problem, never the password
+        raise ConfigError(f"flowGraph.uri is not a valid FalkorDB/Redis URL: {error}") from None
+
+
+def _rows(header: list[Any], result_set: list[list[Any]]) -> list[Row]:
+    names = [column[1] if isinstance(column, (list, tuple)) else column for column in header]
+    return [{name: _plain(value) for name, value in zip(names, row, strict=True)} for row in result_set]
+
+
+def _plain(value: Any) -> Any:
+    """OrderedDicts (FalkorDB maps) to dicts, recursively, so rows look the same as Neo4j's."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _translated(error: redis.exceptions.RedisError) -> Exception:
+    if isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+        return BackendUnavailableError(f"the flow graph (FalkorDB) cannot be reached: {type(error).__name__}")
+    text = str(error)
+    if "constraint violation" in text:
+        return ConflictError(f"the flow graph refused a duplicate: {text}")
+    return error

@@ -1,0 +1,395 @@
+"""The Cypher of the flow graph: one set of `$param`-only constants that Neo4j and FalkorDB both run.
+
+Rules this file keeps (see DESIGN.md "Data model" and reference/local-stack.md §4):
+
+- Every query is scoped by `$projectId`, on the node itself (`{projectId: $projectId}`), and reads of
+  neighbours check the neighbour's `projectId` too. The one exception is `LIST_PROJECTS`.
+- The subset both engines accept: no `datetime()` (timestamps are epoch ms from the caller), no
+  `EXISTS {}`/`COUNT {}` subqueries, no `=~`, no APOC, no `CALL {}`, no map-valued properties (dicts
+  and lists of dicts are JSON strings). Batches come in as `UNWIND $rows`.
+- Replacing what hangs off a node (steps, personas, pages, connections, AFFECTS edges) is one query:
+  collect the old, `FOREACH … DELETE`, then create the new, so a reader never sees a half-replaced flow.
+- FalkorDB 4.16 ignores `WITH x WHERE x IS NULL` right after a leading `OPTIONAL MATCH` (the filter is
+  dropped from the plan). Existence checks therefore count: `WITH count(x) AS found WHERE found = 0`.
+- FalkorDB 4.16 can restore deleted edges wrongly when a query fails after deleting them (a step chain
+  1->2->3 came back as 1->3->2 after a unique-constraint violation). So a query that deletes first checks,
+  before deleting, whatever could make it fail later (e.g. a step id another flow already uses).
+- Read queries return maps and scalars only (`properties(n)`, map literals), never driver node objects,
+  so both adapters hand the same plain rows to the shared mapping code.
+"""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------------------------------
+# Projects
+
+#: Creates the project unless one with this id exists (then: no row).
+CREATE_PROJECT = """
+OPTIONAL MATCH (existing:Project {id: $projectId})
+WITH count(existing) AS found
+WHERE found = 0
+CREATE (p:Project {id: $projectId})
+SET p += $props
+RETURN properties(p) AS project
+"""
+
+GET_PROJECT = """
+MATCH (p:Project {id: $projectId})
+RETURN properties(p) AS project
+"""
+
+#: The only unscoped query: the embedded store and operators list every project.
+LIST_PROJECTS = """
+MATCH (p:Project)
+RETURN properties(p) AS project
+ORDER BY p.createdAt, p.id
+"""
+
+#: Everything carrying the project's id, label by label (each label's lookup is indexed), then the project.
+DELETE_PROJECT = """
+MATCH (p:Project {id: $projectId})
+OPTIONAL MATCH (s:Step {projectId: $projectId})
+WITH p, collect(s) AS doomed
+FOREACH (n IN doomed | DETACH DELETE n)
+WITH DISTINCT p
+OPTIONAL MATCH (f:Flow {projectId: $projectId})
+WITH p, collect(f) AS doomed
+FOREACH (n IN doomed | DETACH DELETE n)
+WITH DISTINCT p
+OPTIONAL MATCH (x:Persona {projectId: $projectId})
+WITH p, collect(x) AS doomed
+FOREACH (n IN doomed | DETACH DELETE n)
+WITH DISTINCT p
+OPTIONAL MATCH (pg:Page {projectId: $projectId})
+WITH p, collect(pg) AS doomed
+FOREACH (n IN doomed | DETACH DELETE n)
+WITH DISTINCT p
+OPTIONAL MATCH (a:ChangeAnalysis {projectId: $projectId})
+WITH p, collect(a) AS doomed
+FOREACH (n IN doomed | DETACH DELETE n)
+WITH DISTINCT p
+OPTIONAL MATCH (r:TestRun {projectId: $projectId})
+WITH p, collect(r) AS doomed
+FOREACH (n IN doomed | DETACH DELETE n)
+WITH DISTINCT p
+OPTIONAL MATCH (i:Insight {projectId: $projectId})
+WITH p, collect(i) AS doomed
+FOREACH (n IN doomed | DETACH DELETE n)
+WITH DISTINCT p
+OPTIONAL MATCH (pr:Prediction {projectId: $projectId})
+WITH p, collect(pr) AS doomed
+FOREACH (n IN doomed | DETACH DELETE n)
+WITH DISTINCT p
+OPTIONAL MATCH (m:FlowMetrics {projectId: $projectId})
+WITH p, collect(m) AS doomed
+FOREACH (n IN doomed | DETACH DELETE n)
+WITH DISTINCT p
+OPTIONAL MATCH (k:ApiKey {projectId: $projectId})
+WITH p, collect(k) AS doomed
+FOREACH (n IN doomed | DETACH DELETE n)
+WITH DISTINCT p
+DETACH DELETE p
+RETURN 1 AS deleted
+"""
+
+# --------------------------------------------------------------------------------------------------
+# Personas: natural key (projectId, name); an existing persona keeps its id.
+
+UPSERT_PERSONAS = """
+MATCH (project:Project {id: $projectId})
+UNWIND $rows AS row
+MERGE (p:Persona {projectId: $projectId, name: row.name})
+ON CREATE SET p.id = row.id
+SET p.description = row.description, p.behaviors = row.behaviors, p.source = row.source
+MERGE (project)-[:HAS_PERSONA]->(p)
+RETURN properties(p) AS persona
+"""
+
+LIST_PERSONAS = """
+MATCH (p:Persona {projectId: $projectId})
+RETURN properties(p) AS persona
+ORDER BY p.name
+"""
+
+DELETE_PERSONAS = """
+MATCH (p:Persona {projectId: $projectId})
+WHERE p.id IN $ids
+DETACH DELETE p
+RETURN count(p) AS deleted
+"""
+
+# --------------------------------------------------------------------------------------------------
+# Flows: natural key (projectId, name); an existing flow keeps its id and createdAt.
+
+UPSERT_FLOWS = """
+MATCH (project:Project {id: $projectId})
+UNWIND $rows AS row
+MERGE (f:Flow {projectId: $projectId, name: row.name})
+ON CREATE SET f.id = row.id, f.createdAt = row.createdAt
+SET f += row.props
+MERGE (project)-[:HAS_FLOW]->(f)
+RETURN properties(f) AS flow
+"""
+
+#: Replaces the flow's FOR_PERSONA edges; names the project has no persona for are skipped.
+SET_FLOW_PERSONAS = """
+MATCH (f:Flow {projectId: $projectId, id: $flowId})
+OPTIONAL MATCH (f)-[old:FOR_PERSONA]->()
+WITH f, collect(old) AS olds
+FOREACH (r IN olds | DELETE r)
+WITH DISTINCT f
+OPTIONAL MATCH (p:Persona {projectId: $projectId})
+WHERE p.name IN $names
+WITH f, collect(p) AS personas
+FOREACH (p IN personas | CREATE (f)-[:FOR_PERSONA]->(p))
+RETURN size(personas) AS linked
+"""
+
+#: Replaces the flow's VISITS edges in journey order; a route without a Page gets one (no files yet).
+SET_FLOW_PAGES = """
+MATCH (f:Flow {projectId: $projectId, id: $flowId})
+OPTIONAL MATCH (f)-[old:VISITS]->()
+WITH f, collect(old) AS olds
+FOREACH (r IN olds | DELETE r)
+WITH DISTINCT f
+FOREACH (row IN $rows |
+  MERGE (pg:Page {projectId: $projectId, route: row.route})
+  ON CREATE SET pg.files = []
+  CREATE (f)-[:VISITS {order: row.order}]->(pg)
+)
+RETURN size($rows) AS linked
+"""
+
+#: Replaces the flow's CONNECTS_TO edges, kept in the given order; ids of other projects' flows are skipped.
+SET_FLOW_CONNECTIONS = """
+MATCH (f:Flow {projectId: $projectId, id: $flowId})
+OPTIONAL MATCH (f)-[old:CONNECTS_TO]->()
+WITH f, collect(old) AS olds
+FOREACH (r IN olds | DELETE r)
+WITH DISTINCT f
+OPTIONAL MATCH (other:Flow {projectId: $projectId})
+WHERE other.id IN $flowIds AND other.id <> $flowId
+WITH f, collect(other) AS others
+FOREACH (o IN others |
+  FOREACH (row IN [r IN $rows WHERE r.id = o.id] |
+    CREATE (f)-[:CONNECTS_TO {order: row.order}]->(o)
+  )
+)
+RETURN size(others) AS linked
+"""
+
+_FLOW_VIEW = """
+RETURN properties(f) AS flow,
+  [(f)-[:FOR_PERSONA]->(p:Persona) WHERE p.projectId = $projectId | p.name] AS personas,
+  [(f)-[v:VISITS]->(pg:Page) WHERE pg.projectId = $projectId | {route: pg.route, order: v.order}] AS pages,
+  [(f)-[c:CONNECTS_TO]->(o:Flow) WHERE o.projectId = $projectId | {id: o.id, order: c.order}] AS connected,
+"""
+_WITH_STEPS = "  [(f)-[:HAS_STEP]->(s:Step) WHERE s.projectId = $projectId | properties(s)] AS steps\n"
+_NO_STEPS = "  [] AS steps\n"
+
+GET_FLOW = (
+    """
+MATCH (f:Flow {projectId: $projectId, id: $flowId})
+"""
+    + _FLOW_VIEW
+    + _WITH_STEPS
+)
+
+GET_FLOW_BY_NAME = (
+    """
+MATCH (f:Flow {projectId: $projectId, name: $name})
+"""
+    + _FLOW_VIEW
+    + _WITH_STEPS
+)
+
+LIST_FLOWS = (
+    """
+MATCH (f:Flow {projectId: $projectId})
+"""
+    + _FLOW_VIEW
+    + _NO_STEPS
+    + "ORDER BY f.name\n"
+)
+
+LIST_FLOWS_WITH_STEPS = (
+    """
+MATCH (f:Flow {projectId: $projectId})
+"""
+    + _FLOW_VIEW
+    + _WITH_STEPS
+    + "ORDER BY f.name\n"
+)
+
+#: Active flows with a VISITS edge to any of `$routes` (the impact lookup), each once.
+FLOWS_VISITING = (
+    """
+MATCH (pg:Page {projectId: $projectId})
+WHERE pg.route IN $routes
+MATCH (f:Flow {projectId: $projectId})-[:VISITS]->(pg)
+WHERE f.isActive = true
+WITH DISTINCT f
+"""
+    + _FLOW_VIEW
+    + _NO_STEPS
+    + "ORDER BY f.name\n"
+)
+
+UPDATE_FLOW = """
+MATCH (f:Flow {projectId: $projectId, id: $flowId})
+SET f += $props
+RETURN properties(f) AS flow
+"""
+
+#: Deletes the flows with their steps; edges to personas, pages and other flows go with them.
+DELETE_FLOWS = """
+MATCH (f:Flow {projectId: $projectId})
+WHERE f.id IN $flowIds
+OPTIONAL MATCH (f)-[:HAS_STEP]->(s:Step)
+WITH f, collect(s) AS steps
+FOREACH (s IN steps | DETACH DELETE s)
+WITH DISTINCT f
+DETACH DELETE f
+RETURN count(f) AS deleted
+"""
+
+# --------------------------------------------------------------------------------------------------
+# Steps: natural key (flowId, order). A flow's steps are replaced as a whole, in one query.
+
+#: Removes the old steps, creates `$rows` (sorted by order) with HAS_STEP, and links them with NEXT.
+#: No row when the flow is missing or a step id belongs to another flow: that clash is checked before
+#: anything is deleted, so the query never fails half-way (see the module docstring on rollbacks).
+REPLACE_STEPS = """
+MATCH (f:Flow {projectId: $projectId, id: $flowId})
+OPTIONAL MATCH (taken:Step)
+WHERE taken.id IN $stepIds AND taken.flowId <> $flowId
+WITH f, count(taken) AS clashes
+WHERE clashes = 0
+OPTIONAL MATCH (f)-[:HAS_STEP]->(old:Step)
+WITH f, collect(old) AS olds
+FOREACH (o IN olds | DETACH DELETE o)
+WITH DISTINCT f
+UNWIND $rows AS row
+CREATE (f)-[:HAS_STEP]->(s:Step {projectId: $projectId, flowId: $flowId})
+SET s += row
+WITH f, s ORDER BY s.order
+WITH f, collect(s) AS steps
+FOREACH (i IN range(0, size(steps) - 2) |
+  FOREACH (a IN [steps[i]] |
+    FOREACH (b IN [steps[i + 1]] |
+      CREATE (a)-[:NEXT]->(b)
+    )
+  )
+)
+RETURN [s IN steps | properties(s)] AS steps
+"""
+
+#: `REPLACE_STEPS` with no new steps: only the removal (an empty UNWIND would return no row).
+CLEAR_STEPS = """
+MATCH (f:Flow {projectId: $projectId, id: $flowId})
+OPTIONAL MATCH (f)-[:HAS_STEP]->(old:Step)
+WITH f, collect(old) AS olds
+FOREACH (o IN olds | DETACH DELETE o)
+RETURN [] AS steps
+"""
+
+FLOW_EXISTS = """
+MATCH (f:Flow {projectId: $projectId, id: $flowId})
+RETURN f.id AS id
+"""
+
+LIST_STEPS = """
+MATCH (f:Flow {projectId: $projectId, id: $flowId})-[:HAS_STEP]->(s:Step)
+WHERE s.projectId = $projectId
+RETURN properties(s) AS step
+ORDER BY s.order
+"""
+
+# --------------------------------------------------------------------------------------------------
+# Pages: natural key (projectId, route).
+
+UPSERT_PAGES = """
+MATCH (project:Project {id: $projectId})
+UNWIND $rows AS row
+MERGE (pg:Page {projectId: $projectId, route: row.route})
+SET pg.files = row.files
+RETURN count(pg) AS written
+"""
+
+#: Creates the LINKS_TO edges that do not exist yet between existing pages; returns how many it created.
+#: `$rows` must hold each (source, target) once.
+UPSERT_PAGE_LINKS = """
+UNWIND $rows AS row
+MATCH (a:Page {projectId: $projectId, route: row.source})
+MATCH (b:Page {projectId: $projectId, route: row.target})
+OPTIONAL MATCH (a)-[existing:LINKS_TO]->(b)
+WITH a, b, count(existing) AS found
+WHERE found = 0
+CREATE (a)-[:LINKS_TO]->(b)
+RETURN count(*) AS created
+"""
+
+LIST_PAGES = """
+MATCH (pg:Page {projectId: $projectId})
+RETURN properties(pg) AS page
+ORDER BY pg.route
+"""
+
+# --------------------------------------------------------------------------------------------------
+# Change analyses, with AFFECTS {confidence, riskScore, reasons} edges to the flows they put at risk.
+
+#: Stores (or re-stores) an analysis and replaces its AFFECTS edges. No row when the project does not
+#: exist or the id belongs to another project's analysis. Returns the ids of the flows it linked.
+RECORD_ANALYSIS = """
+MATCH (project:Project {id: $projectId})
+MERGE (a:ChangeAnalysis {id: $analysisId})
+ON CREATE SET a.projectId = $projectId
+WITH a
+WHERE a.projectId = $projectId
+SET a += $props
+WITH a
+OPTIONAL MATCH (a)-[old:AFFECTS]->()
+WITH a, collect(old) AS olds
+FOREACH (r IN olds | DELETE r)
+WITH DISTINCT a
+OPTIONAL MATCH (f:Flow {projectId: $projectId})
+WHERE f.id IN $flowIds
+WITH a, collect(f) AS flows
+FOREACH (f IN flows |
+  FOREACH (row IN [r IN $rows WHERE r.flowId = f.id] |
+    CREATE (a)-[:AFFECTS {
+      rank: row.rank, name: row.name, priority: row.priority, confidence: row.confidence,
+      riskScore: row.riskScore, affectedPages: row.affectedPages, reasons: row.reasons
+    }]->(f)
+  )
+)
+RETURN a.id AS id, [f IN flows | f.id] AS linked
+"""
+
+_ANALYSIS_VIEW = """
+RETURN properties(a) AS analysis,
+  [(a)-[e:AFFECTS]->(f:Flow) WHERE f.projectId = $projectId | {flowId: f.id, edge: properties(e)}] AS flows
+"""
+
+GET_ANALYSIS = (
+    """
+MATCH (a:ChangeAnalysis {projectId: $projectId, id: $analysisId})
+"""
+    + _ANALYSIS_VIEW
+)
+
+LIST_ANALYSES = (
+    """
+MATCH (a:ChangeAnalysis {projectId: $projectId})
+WITH a
+ORDER BY a.createdAt DESC, a.id DESC
+LIMIT $limit
+"""
+    + _ANALYSIS_VIEW
+    + "ORDER BY a.createdAt DESC, a.id DESC\n"
+)
+
+# --------------------------------------------------------------------------------------------------
+# Health
+
+PING = "RETURN 1 AS ok"
