@@ -19,8 +19,7 @@ from typing import Annotated
 import typer
 
 from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet
-from perceo.observer.analyze import affected_routes_in_checkout, analyze_change
-from perceo.observer.changes import compute_change_set
+from perceo.observer.analyze import analyze_change, analyze_checkout
 from perceo.observer.report import analysis_contract, render_markdown, render_text
 from perceo.observer.risk import LEVEL_RANK
 from perceo_cli.context import AppContext, app_context
@@ -75,10 +74,12 @@ def analyze(
     app_ctx = app_context(ctx)
     fmt = ReportFormat.json if as_json else report_format
     config = app_ctx.config
-    change_set = compute_change_set(app_ctx.project_dir, base, head, working_tree=working_tree, deepen=deepen)
-    affected = affected_routes_in_checkout(
+    change_set, affected = analyze_checkout(
         app_ctx.project_dir,
-        change_set,
+        base,
+        head,
+        working_tree=working_tree,
+        deepen=deepen,
         framework=config.project.framework or "auto",
         cache_dir=discovery_cache_dir(app_ctx.project_dir),
     )

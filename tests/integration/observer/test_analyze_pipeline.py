@@ -16,7 +16,7 @@ from perceo.bus.redis import RedisBus
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo.local.server import ServerProcess
 from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet, EventType, Flow, Project
-from perceo.observer.analyze import affected_routes_in_checkout, analyze_change
+from perceo.observer.analyze import affected_routes_in_checkout, analyze_change, analyze_checkout
 from perceo.observer.changes import compute_change_set
 from perceo.service import ProjectService
 from perceo_cli.context import AppContext
@@ -165,3 +165,16 @@ def test_ci_analyze_with_a_project_maps_flows_and_fails_on_critical(
     assert doc["riskLevel"] in ("high", "critical")
     assert code == 3, stderr.getvalue()
     assert graph.get_analysis(project_id, doc["analysisId"]) is not None
+
+
+def test_analyze_checkout_reads_the_change_set_and_routes_of_a_known_commit_pair_from_the_cache(
+    shop: AppSpec, tmp_path: Path
+) -> None:
+    change = change_types(shop)
+    cache = tmp_path / "cache"
+    first_change, first_affected = analyze_checkout(shop.root, "HEAD~1", "HEAD", cache_dir=cache)
+    assert first_change == change
+    entry = next((cache / "affected").glob("*.change.json"))
+    entry.write_text(first_change.model_copy(update={"files": []}).model_dump_json())
+    second_change, second_affected = analyze_checkout(shop.root, "HEAD~1", "HEAD", cache_dir=cache)
+    assert second_change.files == [] and second_affected == first_affected

@@ -24,7 +24,7 @@ from pydantic import TypeAdapter
 from perceo.bus.port import EventBus
 from perceo.graph.port import FlowGraph
 from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet, EventType, FlowView, PerceoEvent, now_ms
-from perceo.observer.changes import EMPTY_TREE, Git, read_blobs
+from perceo.observer.changes import EMPTY_TREE, Git, compute_change_set, read_blobs, resolve_commits
 from perceo.observer.impact import affected_routes, impacted_flows
 from perceo.observer.manifests import ManifestChange, diff_manifest, is_dependency_file
 from perceo.observer.model import DiscoveryResult
@@ -199,6 +199,50 @@ def affected_routes_in_checkout(
     if entry is not None:
         _write_atomically(entry, _AFFECTED_LIST.dump_json(affected, by_alias=True))
     return affected
+
+
+def analyze_checkout(
+    repo_dir: Path,
+    base: str | None,
+    head: str = "HEAD",
+    *,
+    working_tree: bool = False,
+    deepen: bool = False,
+    framework: str = "auto",
+    cache_dir: Path | None = None,
+) -> tuple[ChangeSet, list[AffectedRoute]]:
+    """The whole client half for `ci analyze`: the change set and the routes it affects.
+
+    For a commit pair already analysed (same merge base, head, framework and Perceo code) both come from the
+    cache: two git calls and one small file, which is what a CI retry or a second job costs.
+    """
+    if working_tree:
+        change_set = compute_change_set(repo_dir, base, working_tree=True, deepen=deepen)
+        return change_set, affected_routes_in_checkout(repo_dir, change_set, framework=framework, cache_dir=cache_dir)
+    commits = resolve_commits(repo_dir, base, head, deepen=deepen)
+    if cache_dir is not None and not cache_is_trustworthy(repo_dir, cache_dir):
+        log.warning("ignoring the cache in %s: it is tracked by git", cache_dir)
+        cache_dir = None
+    pending = ChangeSet(base_sha=commits.merge_base, head_sha=commits.head_sha)
+    entry = _pair_cache_entry(cache_dir, pending, framework)
+    cached = _read_entry(entry.with_suffix(".change.json")) if entry is not None else None
+    if cached is not None:
+        try:
+            return ChangeSet.model_validate_json(cached), _AFFECTED_LIST.validate_json(entry.read_bytes())  # type: ignore[union-attr]
+        except (OSError, ValueError):
+            log.warning("ignoring an unreadable cache entry %s", entry)
+    change_set = pending.model_copy(update={"files": commits.git.diff(commits.merge_base, commits.head_sha)})
+    affected = affected_routes_in_checkout(repo_dir, change_set, framework=framework, cache_dir=cache_dir)
+    if entry is not None:
+        _write_atomically(entry.with_suffix(".change.json"), change_set.model_dump_json(by_alias=True).encode())
+    return change_set, affected
+
+
+def _read_entry(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 _AFFECTED_LIST: TypeAdapter[list[AffectedRoute]] = TypeAdapter(list[AffectedRoute])

@@ -249,15 +249,50 @@ def compute_change_set(
     or against the merge base of `base` and HEAD when `base` is given; `head` is then ignored.
     `base_sha` in the result is the commit the diff starts from (the merge base), `head_sha` the commit it ends at.
     """
-    git = Git.open(repo_dir)
     if working_tree:
-        return _working_tree_change_set(git, base, deepen=deepen)
+        return _working_tree_change_set(Git.open(repo_dir), base, deepen=deepen)
+    commits = resolve_commits(repo_dir, base, head, deepen=deepen)
+    return ChangeSet(
+        base_sha=commits.merge_base,
+        head_sha=commits.head_sha,
+        files=commits.git.diff(commits.merge_base, commits.head_sha),
+    )
+
+
+@dataclass(frozen=True)
+class CommitRange:
+    git: Git
+    merge_base: str
+    head_sha: str
+
+
+def resolve_commits(repo_dir: Path, base: str | None, head: str = "HEAD", *, deepen: bool = False) -> CommitRange:
+    """The repository, the merge base of `base` and `head`, and head's commit — in two git calls when all is well."""
     if not base:
         raise InvalidRefError("a base ref is required (for example --base main), unless the working tree is compared")
-    head_sha = git.resolve(head, what="head ref")
-    base_sha = git.resolve(base, what="base ref")
+    for ref, what in ((base, "base ref"), (head, "head ref")):
+        if not ref or ref.startswith("-") or "\0" in ref:
+            raise InvalidRefError(f"invalid {what} {ref!r}: not a git ref", details={"ref": ref})
+    probe = Git(Path(repo_dir))
+    # One call for the top folder and both commits; on any problem, the slow path says exactly what is wrong.
+    lines: list[str] = []
+    if probe.repo_dir.is_dir():
+        quick = probe.run(
+            "rev-parse", "--show-toplevel", "--end-of-options", f"{head}^{{commit}}", f"{base}^{{commit}}"
+        )
+        lines = quick.stdout.decode("utf-8", "surrogateescape").splitlines() if quick.returncode == 0 else []
+    if len(lines) == 3:
+        git, head_sha, base_sha = (
+            Git(Path(os.fsdecode(lines[0].encode("utf-8", "surrogateescape")))),
+            lines[1],
+            lines[2],
+        )
+    else:
+        git = Git.open(repo_dir)
+        head_sha = git.resolve(head, what="head ref")
+        base_sha = git.resolve(base, what="base ref")
     merge_base = git.merge_base(base_sha, head_sha, base_ref=base, head_ref=head, deepen=deepen)
-    return ChangeSet(base_sha=merge_base, head_sha=head_sha, files=git.diff(merge_base, head_sha))
+    return CommitRange(git, merge_base, head_sha)
 
 
 def _working_tree_change_set(git: Git, base: str | None, *, deepen: bool) -> ChangeSet:
