@@ -57,6 +57,7 @@ def register_commands() -> None:
     from perceo_cli.commands import login as login_cmd
     from perceo_cli.commands import routes as routes_cmd
     from perceo_cli.commands import usage as usage_cmd
+    from perceo_cli.commands import workflows as workflows_cmd
 
     app.add_typer(ci_cmd.app, name="ci")
     app.add_typer(config_cmd.app, name="config")
@@ -70,6 +71,7 @@ def register_commands() -> None:
     app.add_typer(keys_cmd.app, name="keys")
     app.add_typer(routes_cmd.app, name="routes")
     app.command(name="usage")(usage_cmd.usage)
+    app.add_typer(workflows_cmd.app, name="workflows")
 
 
 register_commands()

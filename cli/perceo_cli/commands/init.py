@@ -115,6 +115,17 @@ def init(
         Path | None, typer.Option("--personas", help="JSON list of {name, description, behaviors} to keep as is.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    # --- cloud bootstrap options (owner: workflows, see commands/workflows.py) ---
+    remote: Annotated[
+        bool, typer.Option("--remote", help="Bootstrap in the cloud (observer.apiBaseUrl): the API clones the repo.")
+    ] = False,
+    repo_url: Annotated[
+        str | None, typer.Option("--repo-url", help="With --remote: the repository to clone (default: origin).")
+    ] = None,
+    branch: Annotated[str | None, typer.Option("--branch", help="With --remote: the branch to bootstrap.")] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="With --remote: stop waiting after this many seconds.")
+    ] = 1800.0,
 ) -> None:
     """Discover the app's flows, personas and steps and store them in the flow graph."""
     app_ctx = app_context(ctx)
@@ -124,6 +135,19 @@ def init(
     if not project_dir.is_dir():
         raise ValidationFailed(f"{project_dir} is not a directory")
     personas = read_personas_file(personas_file) if personas_file else []
+    # --- cloud bootstrap (owner: workflows): the API's BootstrapProject workflow instead of the local pipeline ---
+    if remote:
+        from perceo_cli.commands.workflows import run_remote_init
+
+        summary = run_remote_init(
+            app_ctx, project_dir, repo_url=repo_url, branch=branch, framework=framework, use_llm=not no_llm,
+            personas=personas, timeout_s=timeout, show_progress=not as_json,
+        )
+        if as_json:
+            app_ctx.output.json(summary)
+        else:
+            print_summary(app_ctx.output, summary)
+        return
     if not yes and not as_json and app_ctx.output.interactive and not (project_dir / ".perceo").exists():
         typer.confirm(f"Set up Perceo in {project_dir}?", default=True, abort=True, err=True)
     summary = run_init(

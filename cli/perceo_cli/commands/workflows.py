@@ -1,0 +1,228 @@
+"""`perceo workflows status ID [--watch] [--json]`, and the cloud bootstrap behind `perceo init --remote`.
+
+Following a workflow polls `GET /workflows/{id}` until it ends, with a progress bar on stderr (when stderr is a
+terminal). It always stops: at a terminal status (SUCCEEDED, FAILED, TIMED_OUT, ABORTED), or at the overall wait
+timeout (`--timeout`). Ctrl-C stops following and says how to pick it up again; the workflow keeps running (the
+CLI never stops an execution). A failure is shown with its error type and message, and exits 1.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import typer
+
+from perceo.errors import ConfigError, PerceoError
+from perceo.workflows.model import (
+    TERMINAL_STATUSES,
+    BootstrapRequest,
+    WorkflowStarted,
+    WorkflowView,
+    is_workflow_id,
+)
+from perceo_cli.context import AppContext, app_context
+from perceo_cli.exit import ExitStatus
+from perceo_cli.output import Output
+
+app = typer.Typer(help="Cloud workflows: the remote bootstrap and analysis reviews (through the API).",
+                  no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
+DEFAULT_TIMEOUT_S = 30 * 60.0
+DEFAULT_INTERVAL_S = 1.0
+
+NOT_AN_API = (
+    "workflows run in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
+    "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
+)
+
+
+class WorkflowFailedError(PerceoError):
+    """The workflow ended without succeeding (its own error is in the message)."""
+
+    code = "workflow_failed"
+
+
+class WorkflowWaitTimeoutError(PerceoError):
+    code = "workflow_wait_timeout"
+
+
+@dataclass
+class WorkflowClient:
+    """The two workflow routes over the CLI's API client."""
+
+    api: Any  # perceo_cli.backend.http.ApiClient
+
+    def start_bootstrap(self, request: BootstrapRequest) -> WorkflowStarted:
+        started: WorkflowStarted = self.api.send_model(WorkflowStarted, "POST", "/observer/bootstrap", request)
+        return started
+
+    def status(self, workflow_id: str) -> WorkflowView:
+        view: WorkflowView = self.api.get_model(WorkflowView, f"/workflows/{quote(workflow_id, safe='')}")
+        return view
+
+
+def workflow_client(app_ctx: AppContext) -> WorkflowClient:
+    from perceo_cli.backend.http import HttpBackend
+
+    if not app_ctx.config.observer.api_base_url:
+        raise ConfigError(NOT_AN_API, details={"where": "observer.apiBaseUrl"})
+    backend = app_ctx.backend
+    if not isinstance(backend, HttpBackend):
+        raise ConfigError(NOT_AN_API, details={"where": "observer.apiBaseUrl"})
+    return WorkflowClient(backend.client)
+
+
+def describe_failure(view: WorkflowView) -> str:
+    error = view.error
+    what = f"{error.type}: {error.message}" if error is not None else "no error was recorded"
+    where = f" at {view.progress.stage.replace('_', ' ')}" if view.progress.stage else ""
+    return f"workflow {view.workflow_id} {view.status}{where}: {what}"
+
+
+def follow(
+    client: WorkflowClient,
+    workflow_id: str,
+    output: Output,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    interval_s: float = DEFAULT_INTERVAL_S,
+    show_progress: bool = True,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> WorkflowView:
+    """Poll until the workflow ends (returns its last view) or `timeout_s` passes (WorkflowWaitTimeoutError).
+
+    KeyboardInterrupt propagates: the caller says the workflow keeps running.
+    """
+    deadline = clock() + timeout_s
+    with output.progress(enabled=show_progress) as progress:
+        task = progress.add_task("starting", total=100, message="")
+        while True:
+            view = client.status(workflow_id)
+            stage = view.progress.stage.replace("_", " ")
+            progress.update(task, description=stage, completed=view.progress.percentage, message=view.progress.message)
+            if view.status in TERMINAL_STATUSES:
+                return view
+            if clock() >= deadline:
+                raise WorkflowWaitTimeoutError(
+                    f"workflow {workflow_id} is still running after {timeout_s:g}s ({stage}, "
+                    f"{view.progress.percentage}%); it goes on in the cloud: `perceo workflows status {workflow_id} "
+                    "--watch`",
+                    details={"workflowId": workflow_id},
+                )
+            sleep(interval_s)
+
+
+def _stopped_following(output: Output, workflow_id: str) -> int:
+    output.info(
+        f"Stopped following; the workflow keeps running in the cloud. Pick it up again with "
+        f"`perceo workflows status {workflow_id} --watch`."
+    )
+    return ExitStatus.INTERRUPTED
+
+
+def print_view(output: Output, view: WorkflowView) -> None:
+    progress = view.progress
+    output.text(f"{view.workflow_id} ({view.kind}): [bold]{view.status}[/bold]")
+    output.text(f"  {progress.stage.replace('_', ' ')} · {progress.percentage}% · {progress.message}", markup=False)
+    if progress.counts:
+        output.text("  " + " · ".join(f"{name} {value}" for name, value in sorted(progress.counts.items())))
+    if view.error is not None:
+        output.text(f"  error: {view.error.type}: {view.error.message}", markup=False)
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    workflow_id: Annotated[str, typer.Argument(help="The workflow id (wf-…), as `init --remote` printed it.")],
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Follow it until it ends.")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="With --watch: give up waiting after this many seconds.")
+    ] = DEFAULT_TIMEOUT_S,
+    interval: Annotated[float, typer.Option("--interval", min=0.1, help="Seconds between polls.")] = DEFAULT_INTERVAL_S,
+    as_json: JsonFlag = False,
+) -> int:
+    """A workflow's status, progress and error; exits 1 when it ended without succeeding."""
+    from perceo.errors import ValidationFailed
+
+    app_ctx = app_context(ctx)
+    if not is_workflow_id(workflow_id):
+        raise ValidationFailed(f"{workflow_id!r} is not a workflow id (wf- and 32 hex characters)")
+    client = workflow_client(app_ctx)
+    output = app_ctx.output
+    try:
+        view = (
+            follow(client, workflow_id, output, timeout_s=timeout, interval_s=interval, show_progress=not as_json)
+            if watch else client.status(workflow_id)
+        )
+    except KeyboardInterrupt:
+        return _stopped_following(output, workflow_id)
+    if as_json:
+        output.json(view)
+    else:
+        print_view(output, view)
+    if view.status in TERMINAL_STATUSES and view.status != "SUCCEEDED":
+        if not as_json:
+            output.error(describe_failure(view))
+        return ExitStatus.ERROR
+    return ExitStatus.OK
+
+
+# ------------------------------------------------------------------------------------------------ init --remote
+
+
+def origin_url(project_dir: Path) -> str | None:
+    """The checkout's `origin` remote URL, if it has one (the default repository for `init --remote`)."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(project_dir), "remote", "get-url", "origin"], capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        return None
+    url = proc.stdout.strip()
+    return url if proc.returncode == 0 and url else None
+
+
+def run_remote_init(
+    app_ctx: AppContext,
+    project_dir: Path,
+    *,
+    repo_url: str | None,
+    branch: str | None,
+    framework: str,
+    use_llm: bool,
+    personas: list[Any],
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    interval_s: float = DEFAULT_INTERVAL_S,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Start the cloud bootstrap of the key's project and follow it. Returns the `init --json` document (the
+    workflow's result, plus `workflowId`); WorkflowFailedError when it ends without succeeding."""
+    url = repo_url or origin_url(project_dir)
+    if url is None:
+        raise ConfigError(
+            f"{project_dir} has no `origin` remote: pass --repo-url https://host/owner/repo (the cloud clones it)",
+            details={"where": "--repo-url"},
+        )
+    client = workflow_client(app_ctx)
+    output = app_ctx.output
+    request = BootstrapRequest(repo_url=url, branch=branch, framework=framework, use_llm=use_llm, personas=personas)
+    started = client.start_bootstrap(request)
+    output.info(f"Started cloud bootstrap {started.workflow_id} (follow it elsewhere: "
+                f"`perceo workflows status {started.workflow_id} --watch`)")
+    try:
+        view = follow(client, started.workflow_id, output, timeout_s=timeout_s, interval_s=interval_s,
+                      show_progress=show_progress)
+    except KeyboardInterrupt:
+        _stopped_following(output, started.workflow_id)
+        raise typer.Exit(ExitStatus.INTERRUPTED) from None
+    if view.status != "SUCCEEDED":
+        raise WorkflowFailedError(describe_failure(view), details={"workflowId": view.workflow_id})
+    return {**(view.result or {}), "workflowId": view.workflow_id}
