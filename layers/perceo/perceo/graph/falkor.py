@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import redis.exceptions
 
@@ -141,11 +142,18 @@ def _open(url: str, *, username: str | None, password: str | None) -> FalkorDB:
     if password:
         extra["password"] = password
     try:
+        # The client asks the server for INFO while it is built (cluster/sentinel detection): this connects.
         return FalkorDB.from_url(
             url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S, **extra
         )
     except ValueError as error:  # the message names the scheme problem, never the password
-        raise ConfigError(f"flowGraph.uri is not a valid FalkorDB/Redis URL: {error}") from None
+        raise ConfigError(
+            f"flowGraph.uri is not a valid FalkorDB/Redis URL: {error}", details={"key": "flowGraph.uri"}
+        ) from None
+    except redis.exceptions.RedisError as error:
+        where = urlsplit(url)
+        shown = f"{where.hostname}:{where.port or 6379}" if where.hostname else where.path or "the configured socket"
+        raise BackendUnavailableError(f"the flow graph (FalkorDB) at {shown} cannot be reached") from error
 
 
 def _rows(header: list[Any], result_set: list[list[Any]]) -> list[Row]:

@@ -1,0 +1,123 @@
+"""Models to graph properties and back: everything survives the trip, maps become JSON strings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perceo.graph.mapping import (
+    affects_rows,
+    analysis_from,
+    analysis_props,
+    flow_from,
+    flow_row,
+    flow_update_props,
+    flow_view_from,
+    step_from,
+    step_row,
+)
+from perceo.models import (
+    AffectedRoute,
+    ChangeAnalysis,
+    ChangedFile,
+    ExpectedState,
+    Flow,
+    FlowUpdate,
+    ImpactedFlow,
+    Reason,
+    Step,
+    StepAction,
+)
+
+
+def is_primitive_property(value: Any) -> bool:
+    """What Neo4j and FalkorDB can store: a primitive, or a list of one primitive type."""
+    if isinstance(value, (str, int, float, bool)):
+        return True
+    return isinstance(value, list) and all(isinstance(v, (str, int, float, bool)) for v in value)
+
+
+def test_a_step_round_trips_with_actions_and_expected_state_as_json_strings() -> None:
+    step = Step(
+        flow_id="f1",
+        order=2,
+        name="Pay",
+        actions=[StepAction(type="fill", target="#card", value="4242", options={"delay": 5, "keys": ["a"]})],
+        expected_state=ExpectedState(url="/done", text={"h1": "Thanks"}, attributes={"#x": {"aria": True}}),
+        timeout_ms=5000,
+        retry_count=1,
+    )
+
+    row = step_row(step)
+
+    assert all(is_primitive_property(v) for v in row.values())
+    assert isinstance(row["actions"], str) and isinstance(row["expectedState"], str)
+    assert step_from({**row, "flowId": "f1", "projectId": "p1"}) == step
+
+
+def test_a_flow_row_keeps_identity_apart_from_what_every_upsert_sets() -> None:
+    flow = Flow(project_id="p1", name="Checkout", entry_point=None, trigger_conditions=["sale"], created_at=7)
+
+    row = flow_row(flow)
+
+    assert (row["id"], row["name"], row["createdAt"]) == (flow.id, "Checkout", 7)
+    assert "id" not in row["props"] and "createdAt" not in row["props"] and "projectId" not in row["props"]
+    assert row["props"]["entryPoint"] is None  # None in `SET f += props` removes a stale value
+    stored = {**row["props"], "id": flow.id, "projectId": "p1", "name": "Checkout", "createdAt": 7, "entryPoint": None}
+    assert flow_from(stored) == flow
+
+
+def test_a_flow_update_sets_only_given_fields_and_clears_only_optional_ones() -> None:
+    update = FlowUpdate(priority=None, entry_point=None, coverage_score=None, is_active=False)
+
+    props = flow_update_props(update, updated_at=123)
+
+    assert props == {"entryPoint": None, "coverageScore": None, "isActive": False, "updatedAt": 123}
+    assert flow_update_props(FlowUpdate(), updated_at=9) == {"updatedAt": 9}
+
+
+def test_a_flow_view_orders_pages_by_visit_connections_by_rank_and_steps_by_order() -> None:
+    flow = Flow(project_id="p1", name="Checkout")
+    stored = flow.model_dump(mode="json")
+    steps = [step_row(Step(flow_id=flow.id, order=n, name=f"s{n}")) for n in (3, 1, 2)]
+
+    view = flow_view_from(
+        {
+            "flow": stored,
+            "personas": ["Visitor", "Buyer"],
+            "pages": [{"route": "/b", "order": 2}, {"route": "/a", "order": 1}, {"route": "/b", "order": 3}],
+            "connected": [{"id": "z", "order": 2}, {"id": "y", "order": 1}],
+            "steps": [{**s, "flowId": flow.id, "projectId": "p1"} for s in steps],
+        }
+    )
+
+    assert view.pages == ["/a", "/b", "/b"]
+    assert view.connected_flows == ["y", "z"]
+    assert view.personas == ["Buyer", "Visitor"]
+    assert [s.order for s in view.steps] == [1, 2, 3]
+
+
+def test_an_analysis_round_trips_through_node_properties_and_affects_edges() -> None:
+    reason = Reason(changed_file="src/a.ts", chain=["src/a.ts", "app/page.tsx"])
+    analysis = ChangeAnalysis(
+        project_id="p1",
+        base_sha="abcdef1",
+        head_sha="1234567",
+        risk_level="critical",
+        risk_score=0.9,
+        files=[ChangedFile(path="src/a.ts", status="renamed", old_path="src/b.ts")],
+        affected_routes=[AffectedRoute(route="/", files=["app/page.tsx"], reasons=[reason], distance=2)],
+        flows=[
+            ImpactedFlow(id="f2", name="B", risk_score=0.2, confidence=0.5, affected_pages=["/"], reasons=[reason]),
+            ImpactedFlow(id="f1", name="A", priority="high", risk_score=0.9, confidence=1.0),
+        ],
+        created_at=42,
+    )
+
+    props = analysis_props(analysis)
+    edges = affects_rows(analysis.flows)
+
+    assert all(is_primitive_property(v) for v in props.values())
+    assert all(is_primitive_property(v) for edge in edges for v in edge.values())
+    node = {**props, "id": analysis.id, "projectId": "p1"}
+    rows = [{"flowId": e["flowId"], "edge": {k: v for k, v in e.items() if k != "flowId"}} for e in reversed(edges)]
+    assert analysis_from({"analysis": node, "flows": rows}) == analysis
