@@ -33,8 +33,8 @@ from pathlib import Path
 
 from perceo.observer.analyze import (
     affected_routes_for,
-    affected_routes_in_checkout,
     analyze_change,
+    analyze_checkout,
     discover_change,
 )
 from perceo.observer.changes import compute_change_set
@@ -232,14 +232,12 @@ def pipeline(repo: Path, cache_dir: Path, stages: dict[str, float] | None = None
     """The in-process `ci analyze` pipeline as the CLI runs it before init (no graph, no bus), with the
     per-commit-pair cache. Returns the affected route count."""
     t0 = time.perf_counter()
-    change = compute_change_set(repo, "main", "feature")
+    change, affected = analyze_checkout(repo, "main", "feature", cache_dir=cache_dir)
     t1 = time.perf_counter()
-    affected = affected_routes_in_checkout(repo, change, cache_dir=cache_dir)
-    t2 = time.perf_counter()
     analysis = analyze_change("local", change, affected)
-    t3 = time.perf_counter()
+    t2 = time.perf_counter()
     if stages is not None:
-        stages.update({"change set": t1 - t0, "affected routes (cached pair)": t2 - t1, "flows+risk": t3 - t2})
+        stages.update({"change set + affected routes (analyze_checkout)": t1 - t0, "flows+risk": t2 - t1})
     return len(analysis.affected_routes)
 
 
