@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
+from api_unit_kit import ADMIN_KEY, ORIGIN, PEPPER, MakeKey, SteppedClock
 
 from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
 from perceo.auth import ApiKeyService, InMemoryKeyStore, InMemoryRateLimiter, Principal
 from perceo.config.settings import Settings
 from perceo.models.vocab import Scope
-
-PEPPER = b"unit-test-pepper-0123456789abcdef-0123"
-ADMIN_KEY = "unit-admin-key-that-is-long-enough-000000"
-ORIGIN = "https://app.perceo.test"
-T0 = 1_700_000_000_000
-
-
-class SteppedClock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, ms: int) -> None:
-        self.now += ms
 
 
 @pytest.fixture
@@ -65,9 +50,6 @@ def deps(settings: Settings, keys: ApiKeyService, limiter: InMemoryRateLimiter) 
         yield installed
     finally:
         reset_dependencies()
-
-
-MakeKey = Callable[..., tuple[str, Principal]]
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from api_handlers import invoke, load_event, load_handler
-from conftest import MakeKey
+from api_unit_kit import MakeKey
 
 from perceo.api.authorizer import Unauthorized, authorize_request, stage_wildcard
 from perceo.api.deps import Dependencies

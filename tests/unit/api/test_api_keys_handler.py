@@ -7,11 +7,12 @@ import json
 
 import pytest
 from api_handlers import as_caller, body_of, header_of, invoke, load_event, with_body, with_path, with_query
-from conftest import ORIGIN, MakeKey, SteppedClock
+from api_unit_kit import ORIGIN, PEPPER, MakeKey, SteppedClock
 
-from perceo.api.deps import Dependencies
-from perceo.auth import ApiKeyService
+from perceo.api.deps import Dependencies, install_dependencies
+from perceo.auth import ApiKeyService, InMemoryKeyStore
 from perceo.errors import AuthenticationError
+from perceo.models import ApiKey
 from perceo.models.api import MAX_BODY_BYTES
 
 KEYS = "api/keys"
@@ -206,3 +207,36 @@ def test_every_answer_carries_the_request_id_and_unknown_routes_are_404(deps: De
     assert response["statusCode"] == 404
     assert body_of(response)["error"]["code"] == "route_not_found"
     assert header_of(response, "X-Request-Id") == event["requestContext"]["requestId"]
+
+
+class _BrokenKeys(ApiKeyService):
+    """A key service whose listing fails the way a bug would (failure injection, not a mock)."""
+
+    def list_keys(self, project_id: str, *, include_inactive: bool = False) -> list[ApiKey]:
+        raise RuntimeError("boom in /var/task/perceo/auth/service.py with prc_leakedleakedleaked")
+
+
+def test_an_unexpected_error_is_a_generic_500_with_the_request_id_and_is_logged(
+    deps: Dependencies, make_key: MakeKey, keys: ApiKeyService, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, admin = make_key(["keys:manage"])
+    install_dependencies(
+        Dependencies(deps.settings, keys=_BrokenKeys(InMemoryKeyStore(), PEPPER), limiter=deps.limiter)
+    )
+    event = as_caller(load_event(f"{KEYS}/list-keys.json"), admin.to_authorizer_context())
+
+    response = invoke(KEYS, event)
+
+    request_id = event["requestContext"]["requestId"]
+    assert response["statusCode"] == 500
+    assert body_of(response) == {
+        "error": {
+            "code": "internal_error",
+            "message": f"internal error; quote request id {request_id} when reporting it",
+            "details": {"requestId": request_id},
+        }
+    }
+    assert "boom" not in response["body"] and "Traceback" not in response["body"]
+    logged = [record.exc_text or "" for record in caplog.records if record.levelname == "ERROR"]
+    assert any("RuntimeError: boom" in text for text in logged)
+    assert not any("prc_leakedleakedleaked" in text for text in logged)  # the traceback is redacted too

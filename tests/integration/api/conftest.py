@@ -1,0 +1,77 @@
+"""The real API Lambdas over a real FalkorDB graph and Redis (the session's FalkorDB server)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from api_integration_kit import ADMIN_KEY, PEPPER, api_settings
+
+from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
+from perceo.graph.falkor import FalkorFlowGraph
+from perceo.graph.port import FlowGraph
+from perceo.local.server import ServerProcess
+
+
+@pytest.fixture
+def graph_name() -> str:
+    return f"perceo-api-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def graph(falkordb_server: ServerProcess, graph_name: str, redis_client: redis.Redis) -> Iterator[FlowGraph]:
+    opened = FalkorFlowGraph(f"redis://{falkordb_server.host}:{falkordb_server.port}", graph_name)
+    opened.ensure_schema()
+    try:
+        yield opened
+    finally:
+        opened.close()
+        redis_client.delete(graph_name)
+
+
+@pytest.fixture
+def api(
+    falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph, redis_client: redis.Redis
+) -> Iterator[Dependencies]:
+    """Every handler in this process uses the test's graph and Redis; keys and limits are real (Redis)."""
+    deps = Dependencies(
+        api_settings(falkordb_server, graph_name), graph=graph, redis=redis_client, pepper=PEPPER, admin_key=ADMIN_KEY
+    )
+    install_dependencies(deps)
+    try:
+        yield deps
+    finally:
+        reset_dependencies()
+
+
+@pytest.fixture
+def workflows(api: Dependencies, redis_client: redis.Redis) -> Iterator[None]:
+    """Workflow routes over moto Step Functions (executions recorded, not run), Redis progress, in-memory bundles."""
+    import boto3
+    from moto import mock_aws
+
+    from perceo.workflows.bundle import InMemoryBundleStore
+    from perceo.workflows.progress import RedisProgressStore
+    from perceo.workflows.runtime import install_workflow_service, reset_workflow_service
+    from perceo.workflows.service import WorkflowService
+
+    with mock_aws():
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        definition = '{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}'
+        role = "arn:aws:iam::123456789012:role/perceo-test"
+        arn = sfn.create_state_machine(name="bootstrap", definition=definition, roleArn=role)["stateMachineArn"]
+        install_workflow_service(
+            WorkflowService(
+                sfn,
+                RedisProgressStore(redis_client),
+                InMemoryBundleStore(),
+                bootstrap_state_machine_arn=arn,
+                allowed_git_hosts=("github.com",),
+            )
+        )
+        try:
+            yield
+        finally:
+            reset_workflow_service()

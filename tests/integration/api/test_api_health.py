@@ -1,0 +1,54 @@
+"""GET /health reports the graph and Redis as they are, without an API key and without addresses."""
+
+from __future__ import annotations
+
+import redis
+from api_handlers import body_of, invoke, load_event
+from api_integration_kit import api_settings
+
+from perceo import __version__
+from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
+from perceo.graph.port import FlowGraph
+from perceo.local.server import ServerProcess, free_port
+
+
+def test_health_is_ok_when_graph_and_redis_answer(api: Dependencies) -> None:
+    response = invoke("api/health", load_event("api/health/get-health.json"))
+
+    assert response["statusCode"] == 200
+    health = body_of(response)
+    assert (health["status"], health["version"], health["stage"]) == ("ok", __version__, "test")
+    assert health["checks"]["graph"]["ok"] and health["checks"]["redis"]["ok"]
+    assert health["checks"]["redis"]["latencyMs"] >= 0
+
+
+def test_health_is_503_naming_what_is_down_but_not_where(
+    falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph
+) -> None:
+    dead = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
+    install_dependencies(Dependencies(api_settings(falkordb_server, graph_name), graph=graph, redis=dead))
+    try:
+        response = invoke("api/health", load_event("api/health/get-health.json"))
+    finally:
+        reset_dependencies()
+
+    assert response["statusCode"] == 503
+    health = body_of(response)
+    assert health["status"] == "degraded"
+    assert health["checks"]["graph"]["ok"] is True
+    assert health["checks"]["redis"] == {"ok": False, "latencyMs": None, "error": "ConnectionError"}
+    assert "127.0.0.1" not in response["body"]
+
+
+def test_dependencies_built_from_settings_alone_reach_the_graph_and_redis(
+    falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph
+) -> None:
+    deps = Dependencies(api_settings(falkordb_server, graph_name))  # GRAPH_URI and REDIS_URL, nothing injected
+    install_dependencies(deps)
+    try:
+        response = invoke("api/health", load_event("api/health/get-health.json"))
+    finally:
+        reset_dependencies()
+
+    assert response["statusCode"] == 200, response["body"]
+    assert body_of(response)["checks"]["graph"]["ok"] is True

@@ -1,0 +1,95 @@
+"""Project B's key, with every scope, tries every route against project A's ids: 403 or 404, never A's data."""
+
+from __future__ import annotations
+
+import json
+
+from api_handlers import EVENTS, as_caller, body_of, invoke, load_event, with_path
+from api_integration_kit import Caller, call, create_project, function_of
+
+from perceo.api.deps import Dependencies
+from perceo.graph.port import FlowGraph
+
+#: Routes that do not take a project API key.
+NOT_KEYED = {"api/health/get-health.json", "api/health/get-openapi.json", "api/projects/create-project.json"}
+
+
+def _seed(owner: Caller) -> dict[str, str]:
+    """A's flow (with a step), persona and analysis; returns the ids B will aim at."""
+    persona = body_of(call("flows/create-persona", owner, body={"name": "Shopper"}))
+    flow = body_of(
+        call(
+            "flows/create-flow",
+            owner,
+            body={"name": "Sign in", "personas": ["Shopper"], "pages": ["/login"], "steps": [{"name": "Open"}]},
+        )
+    )
+    analysis = body_of(
+        call("observer/analyze", owner, body=json.loads(load_event("api/observer/analyze.json")["body"]))
+    )
+    started = call("workflows/start-bootstrap", owner, body={"repoUrl": "https://github.com/acme/a.git"})
+    assert started["statusCode"] == 202, started["body"]
+    workflow = body_of(started)
+    return {
+        "flow": flow["id"],
+        "persona": persona["id"],
+        "analysis": analysis["id"],
+        "workflow": workflow["workflowId"],
+    }
+
+
+def _target(resource: str, a: Caller, ids: dict[str, str]) -> dict[str, str]:
+    if resource.startswith("/flows/{id}"):
+        return {"id": ids["flow"]}
+    if resource == "/personas/{id}":
+        return {"id": ids["persona"]}
+    if resource == "/analyses/{id}":
+        return {"id": ids["analysis"]}
+    if resource == "/projects/{id}":
+        return {"id": a.project_id}
+    if resource == "/workflows/{id}":
+        return {"id": ids["workflow"]}
+    if resource == "/keys/{prefix}":
+        return {"prefix": a.context["prefix"]}
+    assert "{" not in resource, f"no target for {resource}: add one here"
+    return {}
+
+
+def test_another_projects_key_gets_403_or_404_on_every_route_and_never_sees_or_changes_data(
+    api: Dependencies, graph: FlowGraph, workflows: None
+) -> None:
+    a, b = create_project("Tenant A"), create_project("Tenant B")
+    ids = _seed(a)
+    before = {
+        "flows": [f.model_dump() for f in graph.list_flows(a.project_id, include_steps=True)],
+        "personas": [p.model_dump() for p in graph.list_personas(a.project_id)],
+        "analyses": [x.id for x in graph.list_analyses(a.project_id)],
+    }
+    secrets_of_a = [a.project_id, a.context["prefix"], *ids.values()]
+    samples = sorted(str(p.relative_to(EVENTS)) for p in (EVENTS / "api").rglob("*.json"))
+
+    tried = []
+    for sample in samples:
+        if sample in NOT_KEYED:
+            continue
+        event = load_event(sample)
+        target = _target(event["resource"], a, ids)
+        if target:
+            with_path(event, **target)
+        response = invoke(function_of(sample.split("/")[1]), as_caller(event, b.context))
+        tried.append(sample)
+        if target:
+            assert response["statusCode"] in (403, 404), (sample, response["statusCode"], response["body"])
+        else:
+            assert 200 <= response["statusCode"] < 300, (sample, response["statusCode"], response["body"])
+        # The id B sent may be echoed in the error; nothing else of A's may appear.
+        unasked = [value for value in secrets_of_a if value not in target.values()]
+        leaked = [value for value in unasked if value in (response.get("body") or "")]
+        assert not leaked, (sample, leaked)
+
+    assert len(tried) == len(samples) - len(NOT_KEYED) >= 20
+    assert [f.model_dump() for f in graph.list_flows(a.project_id, include_steps=True)] == before["flows"]
+    assert [p.model_dump() for p in graph.list_personas(a.project_id)] == before["personas"]
+    assert [x.id for x in graph.list_analyses(a.project_id)] == before["analyses"]
+    assert api.keys.authenticate(a.key).project_id == a.project_id
+    assert graph.get_project(a.project_id) is not None
