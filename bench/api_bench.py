@@ -1,0 +1,284 @@
+"""The API through the local API Gateway: handler import times, and latency at a steady request rate.
+
+1. Cold import time of each API handler module (median of fresh interpreters, from `handler_import_bench.py`),
+   next to `python -c pass`. Target: at most 400 ms each.
+2. A local cloud (`perceo local up`, its own process: gateway, real handlers, FalkorDB/Redis, moto) with one
+   project holding N flows (default 1,000, written straight into its graph with batched `upsert_flows`; each
+   visits two of 200 routes).
+3. Open-loop load at a steady rate (default 20 req/s) for a bounded time (default 30 s) per scenario:
+   `GET /flows` and `POST /observer/analyze` (a change that affects three routes). Latency is measured from
+   the moment each request was due, so a slow server cannot hide queueing. Target: p99 at most 100 ms, 0 errors.
+4. Baselines in the same run: `GET /health` over HTTP at the same rate, and `GET /flows` through the gateway
+   and handler in this process without HTTP (an in-process local cloud on the same store).
+
+The per-key rate limit is raised for the run (KeyRateLimitPerSecond=1000): the default, 10 req/s per key, would
+answer 429 to a single key at 20 req/s, which measures the limiter, not the API.
+
+    .venv/bin/python bench/api_bench.py [--rate 20] [--duration 30] [--flows 1000] [--import-runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_IMPORT_MS = 400
+TARGET_P99_MS = 100
+ROUTES = 200
+AFFECTED_ROUTES = ["/route-7", "/route-42", "/route-133"]
+BENCH_PARAMETERS = {"KeyRateLimitPerSecond": "1000", "KeyRateLimitBurst": "1000"}
+
+
+# ---------------------------------------------------------------------------------------------------- imports
+
+
+def import_times(runs: int) -> None:
+    spec = importlib.util.spec_from_file_location("handler_import_bench", REPO / "bench" / "handler_import_bench.py")
+    assert spec is not None and spec.loader is not None
+    imports = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(imports)
+    env = imports._env(lambda_like=False)
+    baseline = imports.measure_baseline(runs, env)
+    print(f"\n## Handler cold import (median of {runs} fresh interpreters; target <= {TARGET_IMPORT_MS} ms)")
+    print(f"baseline `python -c pass` wall: {baseline:.0f} ms")
+    print(f"{'handler':<34} {'import ms':>10} {'process wall ms':>16}  ok")
+    for handler in sorted((REPO / "functions").glob("**/app.py")):
+        import_ms, wall_ms = imports.measure_handler(handler, runs, env)
+        name = str(handler.parent.relative_to(REPO / "functions"))
+        print(f"{name:<34} {import_ms:>10.0f} {wall_ms:>16.0f}  {'yes' if import_ms <= TARGET_IMPORT_MS else 'NO'}")
+
+
+# ---------------------------------------------------------------------------------------------------- load
+
+
+@dataclass
+class Result:
+    name: str
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    def row(self) -> str:
+        values = sorted(self.latencies_ms)
+        if not values:
+            return f"{self.name:<44} no requests"
+
+        def pct(p: float) -> float:
+            return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+        rate = len(values) / self.elapsed_s if self.elapsed_s else 0.0
+        p99 = pct(99)
+        verdict = "yes" if p99 <= TARGET_P99_MS and self.errors == 0 else "NO"
+        return (
+            f"{self.name:<44} {len(values):>6} {rate:>7.1f} {self.errors:>6} {pct(50):>8.1f} {pct(90):>8.1f} "
+            f"{p99:>8.1f} {values[-1]:>8.1f}  {verdict}"
+        )
+
+
+HEADER = (
+    f"{'scenario':<44} {'reqs':>6} {'req/s':>7} {'errors':>6} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+    f"{'max ms':>8}  p99<=100 & 0 errors"
+)
+
+
+def steady_load(
+    name: str, client: httpx.Client, method: str, path: str, body: Any, rate: float, duration_s: float
+) -> Result:
+    """Open loop: request i is due at start + i/rate; latency runs from when it was due to its answer."""
+    result = Result(name)
+    lock = threading.Lock()
+    count = int(rate * duration_s)
+    start = time.perf_counter() + 0.1
+
+    def one(i: int) -> None:
+        due = start + i / rate
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        try:
+            response = client.request(method, path, json=body)
+            status = response.status_code
+        except httpx.HTTPError:
+            status = 0
+        latency = (time.perf_counter() - due) * 1000
+        with lock:
+            result.latencies_ms.append(latency)
+            result.statuses[status] = result.statuses.get(status, 0) + 1
+            if not 200 <= status < 300:
+                result.errors += 1
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        list(pool.map(one, range(count)))
+    result.elapsed_s = time.perf_counter() - start
+    return result
+
+
+def sequential(name: str, call: Any, count: int) -> Result:
+    result = Result(name)
+    started = time.perf_counter()
+    for _ in range(count):
+        t0 = time.perf_counter()
+        status = call()
+        result.latencies_ms.append((time.perf_counter() - t0) * 1000)
+        if not 200 <= status < 300:
+            result.errors += 1
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------- seeding
+
+
+def seed_flows(store_url: str, project_id: str, count: int) -> float:
+    """N flows straight into the cloud's graph: batched upserts, then each flow's two pages."""
+    from perceo.config.model import FlowGraphSection
+    from perceo.graph.factory import open_flow_graph
+    from perceo.local.cloud import GRAPH_NAME
+    from perceo.models import Flow
+
+    graph = open_flow_graph(FlowGraphSection(type="falkordb", uri=store_url, database=GRAPH_NAME), embedded_url=None)
+    started = time.perf_counter()
+    priorities = ["critical", "high", "medium", "low"]
+    flows = [
+        Flow(project_id=project_id, name=f"Flow {i:04d}", priority=priorities[i % 4], source="user_configured")
+        for i in range(count)
+    ]
+    stored = []
+    for batch in range(0, count, 250):
+        stored += graph.upsert_flows(project_id, flows[batch : batch + 250])
+    for i, flow in enumerate(stored):
+        graph.set_flow_pages(project_id, flow.id, [f"/route-{i % ROUTES}", f"/route-{(i * 7 + 3) % ROUTES}"])
+    graph.close()
+    return time.perf_counter() - started
+
+
+def analyze_body() -> dict[str, Any]:
+    return {
+        "changeSet": {
+            "baseSha": "a" * 40,
+            "headSha": "b" * 40,
+            "files": [{"path": "src/components/Price.tsx", "status": "modified", "additions": 3, "deletions": 1}],
+        },
+        "affectedRoutes": [
+            {"route": route, "files": ["src/components/Price.tsx"], "distance": 1} for route in AFFECTED_ROUTES
+        ],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per scenario")
+    parser.add_argument("--flows", type=int, default=1000)
+    parser.add_argument("--import-runs", type=int, default=3)
+    parser.add_argument("--skip-imports", action="store_true")
+    options = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+
+    if not options.skip_imports:
+        import_times(options.import_runs)
+
+    from perceo.local.apigw import GatewayRequest
+    from perceo.local.cloud import LocalCloud, default_template, down, up
+
+    template = default_template()
+    assert template is not None, "run from a Perceo checkout"
+    with tempfile.TemporaryDirectory(prefix="perceo-api-bench-") as tmp:
+        project_dir = Path(tmp)
+        started = time.perf_counter()
+        state = up(project_dir, template=template, parameters=BENCH_PARAMETERS).state
+        print(f"\n## Local cloud: started in {time.perf_counter() - started:.1f} s at {state.api_url}")
+        in_process: LocalCloud | None = None
+        try:
+            from perceo.local.cloud import load_or_create_secrets
+
+            admin_key = load_or_create_secrets(project_dir)[0].admin_key
+            with httpx.Client(base_url=state.api_url + "/", timeout=30) as admin:
+                created = admin.post(
+                    "projects", json={"name": "bench"}, headers={"Authorization": f"Bearer {admin_key}"}
+                )
+                created.raise_for_status()
+            project_id, key = created.json()["project"]["id"], created.json()["apiKey"]["key"]
+            seconds = seed_flows(state.store_url, project_id, options.flows)
+            print(f"seeded {options.flows} flows ({ROUTES} routes, 2 pages each) in {seconds:.1f} s")
+
+            headers = {"Authorization": f"Bearer {key}"}
+            limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+            with httpx.Client(base_url=state.api_url + "/", headers=headers, timeout=30, limits=limits) as client:
+                listed = client.get("flows").json()["flows"]
+                analysis = client.post("observer/analyze", json=analyze_body()).json()
+                print(f"GET /flows returns {len(listed)} flows; the analysis maps {len(analysis['flows'])} flows")
+                for _ in range(20):  # warm: authorizer cache, connections, handler caches
+                    client.get("flows")
+                    client.post("observer/analyze", json=analyze_body())
+                    client.get("health")
+
+                print(f"\n## Steady load: {options.rate:g} req/s, {options.duration:g} s per scenario, over HTTP")
+                print(HEADER)
+                health_s = max(5.0, options.duration / 3)
+                results = [
+                    steady_load("baseline GET /health (HTTP)", client, "GET", "health", None, options.rate, health_s),
+                    steady_load("GET /flows (HTTP)", client, "GET", "flows", None, options.rate, options.duration),
+                    steady_load(
+                        "POST /observer/analyze (HTTP)",
+                        client,
+                        "POST",
+                        "observer/analyze",
+                        analyze_body(),
+                        options.rate,
+                        options.duration,
+                    ),
+                ]
+                for result in results:
+                    print(result.row())
+                    if result.errors:
+                        print(f"    statuses: {result.statuses}")
+
+            # Baseline without HTTP: the same gateway and handlers in this process, on the same store.
+            in_process = LocalCloud(
+                project_dir,  # the same local secrets (pepper, admin key); the store is the running one
+                template=template,
+                store_url=state.store_url,
+                parameters=BENCH_PARAMETERS,
+                environ=os.environ,
+            ).start()
+            gateway = in_process.gateway
+            assert gateway is not None
+            stage = gateway.api.stage
+
+            def in_process_flows() -> int:
+                request = GatewayRequest(
+                    method="GET", target=f"/{stage}/flows", headers=[("Authorization", f"Bearer {key}")]
+                )
+                return gateway.handle(request).status
+
+            in_process_flows()  # authorizer: this process has its own cache
+            print("\n## Baseline without HTTP (sequential, in this process)")
+            print(HEADER)
+            print(sequential("GET /flows (in-process gateway + handler)", in_process_flows, 200).row())
+        finally:
+            if in_process is not None:
+                in_process.stop()
+            down(project_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
