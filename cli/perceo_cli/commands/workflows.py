@@ -225,4 +225,23 @@ def run_remote_init(
         raise typer.Exit(ExitStatus.INTERRUPTED) from None
     if view.status != "SUCCEEDED":
         raise WorkflowFailedError(describe_failure(view), details={"workflowId": view.workflow_id})
-    return {**(view.result or {}), "workflowId": view.workflow_id}
+    result = {**(view.result or {}), "workflowId": view.workflow_id}
+    config_path = _remember_project(project_dir, result)
+    return {**result, "configPath": config_path}
+
+
+def _remember_project(project_dir: Path, result: dict[str, Any]) -> str | None:
+    """Write the cloud project's id, name and framework to `.perceo/config.json`, as a local init does, so the
+    commands that need a project (`ci analyze`, `flows`) find it."""
+    from perceo.config.loader import load_config
+    from perceo_cli.commands.init import _set, write_gitignore
+
+    perceo_dir = project_dir / ".perceo"
+    perceo_dir.mkdir(exist_ok=True)
+    write_gitignore(perceo_dir)
+    loaded = load_config(project_dir)
+    for key, field in (("id", "projectId"), ("name", "projectName"), ("framework", "framework")):
+        value = result.get(field)
+        if isinstance(value, str) and value:
+            _set(project_dir, loaded.raw, key, value)
+    return str(loaded.path)

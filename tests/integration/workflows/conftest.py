@@ -26,4 +26,4 @@ def harness(workflow_session: Session, redis_client: redis.Redis, tmp_path: Path
     try:
         yield made
     finally:
-        teardown_harness()
+        teardown_harness(made)

@@ -2,7 +2,8 @@
 interpreter, their task Lambdas' real handlers run in process by `perceo.local.sfn`, S3 in moto as the bundle
 store, Redis (the FalkorDB test server) as the progress store, git over HTTPS on loopback, the fake OpenAI server.
 
-What a test swaps per run (the installed `StepRuntime`): the flow graph, the LLM, the key lookup.
+What a test swaps per run (the installed `StepRuntime`): the flow graph (a FalkorDB graph of its own), the LLM,
+the key lookup.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from typing import Any
 
 import redis
 from fakes.git_https import GitHttpsServer, publish_repository
-from fakes.memory_graph import MemoryFlowGraph
 from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
 from pydantic import SecretStr
 
 from perceo.auth.service import ApiKeyService
 from perceo.auth.store import InMemoryKeyStore
 from perceo.demo import build_demo_app
+from perceo.graph.falkor import FalkorFlowGraph
+from perceo.graph.port import FlowGraph
 from perceo.llm.cache import RedisResponseCache
 from perceo.llm.client import StructuredLLM
 from perceo.llm.settings import LLMSettings
@@ -98,7 +100,7 @@ class Session:
 class Harness:
     session: Session
     redis: redis.Redis
-    graph: MemoryFlowGraph
+    graph: FlowGraph
     keys: ApiKeyService
     service: WorkflowService
     step_runtime: StepRuntime
@@ -221,7 +223,8 @@ def make_harness(
 ) -> Harness:
     workflows = start_workflows(session.aws, session.runtime, session.intrinsics)
     bucket = workflows.buckets["BundleBucket"]
-    graph = MemoryFlowGraph()
+    graph = FalkorFlowGraph(session.redis_url, f"workflows_{new_id()[:10]}")  # a graph of its own per test
+    graph.ensure_schema()
     keys = ApiKeyService(InMemoryKeyStore(), PEPPER)
     settings = WorkflowSettings(
         stage="test", service_name="perceo", redis_url=session.redis_url, graph_uri=session.redis_url,
@@ -248,5 +251,6 @@ def make_harness(
     )
 
 
-def teardown_harness() -> None:
+def teardown_harness(harness: Harness) -> None:
     reset_step_runtime()
+    harness.graph.close()

@@ -147,7 +147,9 @@ def test_init_remote_starts_the_cloud_bootstrap_follows_it_and_prints_the_init_s
 
     assert code == 0
     document = json.loads(out)
-    assert document == {**SUMMARY, "workflowId": WF}
+    assert document == {**SUMMARY, "workflowId": WF, "configPath": str(project / ".perceo" / "config.json")}
+    config = json.loads((project / ".perceo" / "config.json").read_text())
+    assert config["project"] == {"id": "p1", "name": "shop", "framework": "nextjs"}  # `ci analyze` finds it
     (start,) = [r for r in api.requests if r.method == "POST"]
     body = json.loads(start.content)
     assert body["repoUrl"] == "https://github.com/acme/shop.git" and body["branch"] == "main"
