@@ -6,7 +6,7 @@ next to the same for `python -c pass` as the baseline. Run twice: with the envir
 disabled outside Lambda) and with a Lambda-like environment (Tracer on, auto-patching). Ends with the biggest
 cumulative imports of one handler, from `python -X importtime`.
 
-    .venv/bin/python bench/handler_import_bench.py [--runs 5]
+    .venv/bin/python bench/handler_import_bench.py [--runs 5] [--only api,authorizer]
 """
 
 from __future__ import annotations
@@ -97,12 +97,21 @@ def top_imports(handler: Path, env: dict[str, str], count: int = 10) -> list[tup
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default="", help="comma-separated prefixes under functions/, e.g. api,authorizer")
     args = parser.parse_args()
-    handlers = sorted(REPO.glob("functions/**/app.py"))
+    prefixes = tuple(p.strip() for p in args.only.split(",") if p.strip())
+    handlers = [
+        h
+        for h in sorted(REPO.glob("functions/**/app.py"))
+        if not prefixes or str(h.parent.relative_to(REPO / "functions")).startswith(prefixes)
+    ]
     for label, lambda_like in (("test environment (Tracer off)", False), ("Lambda-like environment (Tracer on)", True)):
         env = _env(lambda_like)
         baseline = measure_baseline(args.runs, env)
-        print(f"\n== {label}; median of {args.runs}; baseline `python -c pass`: {baseline:.0f} ms wall")
+        load = os.getloadavg()[0]
+        print(
+            f"\n== {label}; median of {args.runs}; baseline `python -c pass`: {baseline:.0f} ms wall; load {load:.1f}"
+        )
         print(f"{'handler':<32} {'import ms':>10} {'wall ms':>9} {'wall-base':>10}  target {TARGET_MS} ms")
         for handler in handlers:
             imported, wall = measure_handler(handler, args.runs, env)
