@@ -434,6 +434,58 @@ def test_listing_steps_of_a_missing_flow_is_empty(graph: CypherFlowGraph) -> Non
     assert graph.list_steps(project.id, "missing") == []
 
 
+@BOTH_ADAPTERS
+def test_steps_of_many_flows_are_replaced_in_batches_that_never_split_a_flow(graph: CypherFlowGraph) -> None:
+    project = new_project(graph)
+    flows = graph.upsert_flows(project.id, [flow(project, f"Flow {n}") for n in range(5)])
+    graph.replace_steps(project.id, flows[4].id, [step(flows[4].id, 1)])
+    graph.batch_size = 5
+    wanted = {f.id: [step(f.id, n) for n in (3, 1, 2)] for f in flows[:4]} | {flows[4].id: []}
+
+    stored = graph.replace_steps_of_flows(project.id, wanted)
+
+    for f in flows[:4]:
+        assert [s.order for s in stored[f.id]] == [1, 2, 3]
+        assert graph.list_steps(project.id, f.id) == stored[f.id]
+        assert next_chain(graph, project.id, f.id) == [(1, 2), (2, 3)]
+    assert stored[flows[4].id] == [] and graph.list_steps(project.id, flows[4].id) == []
+
+
+def test_replacing_steps_of_many_flows_writes_the_good_ones_and_names_the_others(graph: CypherFlowGraph) -> None:
+    project = new_project(graph)
+    good, clashing = graph.upsert_flows(project.id, [flow(project, "Good"), flow(project, "Clashing")])
+    before = graph.replace_steps(project.id, clashing.id, [step(clashing.id, 1)])
+
+    with pytest.raises(FlowNotFoundError) as missing:
+        graph.replace_steps_of_flows(
+            project.id, {good.id: [step(good.id, 1), step(good.id, 2)], "nope": [step("nope", 1)]}
+        )
+    taken = graph.list_steps(project.id, good.id)[0]
+    with pytest.raises(ConflictError) as clash:
+        graph.replace_steps_of_flows(project.id, {clashing.id: [taken.model_copy(update={"flow_id": clashing.id})]})
+    with pytest.raises(ValidationFailed):
+        graph.replace_steps_of_flows(project.id, {good.id: [taken], clashing.id: [taken]})
+
+    assert missing.value.details["flowIds"] == ["nope"]
+    assert clash.value.details["flowIds"] == [clashing.id]
+    assert [s.order for s in graph.list_steps(project.id, good.id)] == [1, 2]
+    assert graph.list_steps(project.id, clashing.id) == before
+
+
+@BOTH_ADAPTERS
+def test_pages_of_many_flows_are_set_in_batches(graph: CypherFlowGraph) -> None:
+    project = new_project(graph)
+    flows = graph.upsert_flows(project.id, [flow(project, f"Flow {n}") for n in range(4)])
+    graph.batch_size = 3
+    routes = {f.id: [f"/f{n}/a", "/shared", f"/f{n}/b"] for n, f in enumerate(flows)}
+
+    graph.set_pages_of_flows(project.id, routes)
+
+    assert [v.pages for v in graph.list_flows(project.id)] == [routes[f.id] for f in flows]
+    with pytest.raises(FlowNotFoundError):
+        graph.set_pages_of_flows(project.id, {"missing": ["/x"]})
+
+
 def test_text_with_quotes_backslashes_and_newlines_round_trips_exactly(graph: CypherFlowGraph) -> None:
     """Parameters travel inside the query text on FalkorDB's RESP protocol; nothing may be lost or re-read."""
     tricky = 'it\'s "quoted" \\ back\\slash \\n not-a-newline\nnewline\ttab `tick` $param {brace} */ // é ✓ 😀'

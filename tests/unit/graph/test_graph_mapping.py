@@ -11,7 +11,7 @@ from perceo.graph.mapping import (
     flow_from,
     flow_row,
     flow_update_props,
-    flow_view_from,
+    flow_views_from,
     step_from,
     step_row,
 )
@@ -75,25 +75,32 @@ def test_a_flow_update_sets_only_given_fields_and_clears_only_optional_ones() ->
     assert flow_update_props(FlowUpdate(), updated_at=9) == {"updatedAt": 9}
 
 
-def test_a_flow_view_orders_pages_by_visit_connections_by_rank_and_steps_by_order() -> None:
-    flow = Flow(project_id="p1", name="Checkout")
-    stored = flow.model_dump(mode="json")
-    steps = [step_row(Step(flow_id=flow.id, order=n, name=f"s{n}")) for n in (3, 1, 2)]
+def test_flow_views_order_pages_by_visit_connections_by_rank_steps_by_order_and_keep_flow_order() -> None:
+    first, second = Flow(project_id="p1", name="Checkout"), Flow(project_id="p1", name="Browse")
+    steps = [step_row(Step(flow_id=first.id, order=n, name=f"s{n}")) for n in (3, 1, 2)]
+    links = [
+        {"flowId": first.id, "kind": 1, "value": "/b", "rank": 2},
+        {"flowId": first.id, "kind": 1, "value": "/a", "rank": 1},
+        {"flowId": first.id, "kind": 1, "value": "/b", "rank": 3},
+        {"flowId": first.id, "kind": 2, "value": "Visitor", "rank": 0},
+        {"flowId": first.id, "kind": 2, "value": "Buyer", "rank": 0},
+        {"flowId": first.id, "kind": 3, "value": "z", "rank": 2},
+        {"flowId": first.id, "kind": 3, "value": "y", "rank": 1},
+        {"flowId": second.id, "kind": 1, "value": "/", "rank": 1},
+    ]
 
-    view = flow_view_from(
-        {
-            "flow": stored,
-            "personas": ["Visitor", "Buyer"],
-            "pages": [{"route": "/b", "order": 2}, {"route": "/a", "order": 1}, {"route": "/b", "order": 3}],
-            "connected": [{"id": "z", "order": 2}, {"id": "y", "order": 1}],
-            "steps": [{**s, "flowId": flow.id, "projectId": "p1"} for s in steps],
-        }
+    views = flow_views_from(
+        [first.model_dump(mode="json"), second.model_dump(mode="json")],
+        links,
+        [{"flowId": first.id, "step": {**s, "flowId": first.id, "projectId": "p1"}} for s in steps],
     )
 
-    assert view.pages == ["/a", "/b", "/b"]
-    assert view.connected_flows == ["y", "z"]
-    assert view.personas == ["Buyer", "Visitor"]
-    assert [s.order for s in view.steps] == [1, 2, 3]
+    assert [v.name for v in views] == ["Checkout", "Browse"]
+    assert views[0].pages == ["/a", "/b", "/b"]
+    assert views[0].connected_flows == ["y", "z"]
+    assert views[0].personas == ["Buyer", "Visitor"]
+    assert [s.order for s in views[0].steps] == [1, 2, 3]
+    assert (views[1].pages, views[1].personas, views[1].steps) == (["/"], [], [])
 
 
 def test_an_analysis_round_trips_through_node_properties_and_affects_edges() -> None:

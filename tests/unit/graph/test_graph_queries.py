@@ -51,9 +51,11 @@ def test_queries_take_values_as_parameters_not_literals(name: str) -> None:
     assert not re.search(r"'[^']*'|\"[^\"]*\"", QUERIES[name]), name
 
 
-def test_every_batch_write_unwinds_rows() -> None:
-    for name in ("UPSERT_PERSONAS", "UPSERT_FLOWS", "UPSERT_PAGES", "UPSERT_PAGE_LINKS", "REPLACE_STEPS"):
+def test_every_batch_write_unwinds_its_rows() -> None:
+    for name in ("UPSERT_PERSONAS", "UPSERT_FLOWS", "UPSERT_PAGES", "UPSERT_PAGE_LINKS"):
         assert "UNWIND $rows AS row" in QUERIES[name], name
+    for name in ("REPLACE_STEPS", "SET_FLOW_PAGES"):
+        assert "UNWIND range(0, size($flows) - 1) AS i" in QUERIES[name], name
 
 
 def test_both_engines_get_the_same_keys_and_indexes() -> None:

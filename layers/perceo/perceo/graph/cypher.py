@@ -23,7 +23,7 @@ from perceo.graph.mapping import (
     flow_from,
     flow_row,
     flow_update_props,
-    flow_view_from,
+    flow_views_from,
     page_from,
     page_row,
     persona_from,
@@ -156,9 +156,22 @@ class CypherFlowGraph(ABC):
 
     def set_flow_pages(self, project_id: str, flow_id: str, routes: Sequence[str]) -> None:
         """Replace the flow's VISITS edges, in journey order; routes without a page get one."""
-        rows = [{"route": route, "order": order} for order, route in enumerate(routes, start=1)]
-        params = {"projectId": project_id, "flowId": flow_id, "rows": rows}
-        self._require_flow(self._write(q.SET_FLOW_PAGES, params), flow_id)
+        self.set_pages_of_flows(project_id, {flow_id: routes})
+
+    def set_pages_of_flows(self, project_id: str, routes_by_flow: Mapping[str, Sequence[str]]) -> None:
+        """`set_flow_pages` for many flows in few queries (each flow's edges are replaced in one query).
+
+        FlowNotFoundError names the flows the project does not have, after the others were written.
+        """
+        entries = [
+            {"flowId": flow_id, "rows": [{"route": route, "order": n} for n, route in enumerate(routes, start=1)]}
+            for flow_id, routes in routes_by_flow.items()
+        ]
+        found: set[str] = set()
+        for batch in _batches_by_rows(entries, self.batch_size):
+            rows = self._write(q.SET_FLOW_PAGES, {"projectId": project_id, "flows": batch})
+            found.update(row["flowId"] for row in rows)
+        _require_flows(set(routes_by_flow) - found)
 
     def set_flow_connections(self, project_id: str, flow_id: str, flow_ids: Sequence[str]) -> None:
         """Replace the flow's CONNECTS_TO edges (ids of flows outside the project, or itself, are skipped)."""
@@ -169,15 +182,18 @@ class CypherFlowGraph(ABC):
 
     def get_flow(self, project_id: str, flow_id: str) -> FlowView | None:
         rows = self._read(q.GET_FLOW, {"projectId": project_id, "flowId": flow_id})
-        return flow_view_from(rows[0]) if rows else None
+        views = self._views(project_id, rows, include_steps=True)
+        return views[0] if views else None
 
     def get_flow_by_name(self, project_id: str, name: str) -> FlowView | None:
         rows = self._read(q.GET_FLOW_BY_NAME, {"projectId": project_id, "name": name})
-        return flow_view_from(rows[0]) if rows else None
+        views = self._views(project_id, rows, include_steps=True)
+        return views[0] if views else None
 
     def list_flows(self, project_id: str, *, include_steps: bool = False) -> list[FlowView]:
-        query = q.LIST_FLOWS_WITH_STEPS if include_steps else q.LIST_FLOWS
-        return [flow_view_from(row) for row in self._read(query, {"projectId": project_id})]
+        """The project's flows by name, with personas, pages and connections (and steps when asked)."""
+        rows = self._read(q.LIST_FLOWS, {"projectId": project_id})
+        return self._views(project_id, rows, include_steps=include_steps)
 
     def update_flow(self, project_id: str, flow_id: str, update: FlowUpdate) -> Flow | None:
         """Apply the fields set on `update` and move updatedAt. None when the project has no such flow."""
@@ -201,32 +217,51 @@ class CypherFlowGraph(ABC):
         steps share an order (ValidationFailed), when the project has no such flow (FlowNotFoundError) or when
         a step id is already used by another flow (ConflictError).
         """
-        duplicates = sorted(order for order, n in Counter(s.order for s in steps).items() if n > 1)
-        if duplicates:
-            raise ValidationFailed(
-                f"steps of flow {flow_id} repeat order(s) {', '.join(map(str, duplicates))}; each order must be unique",
-                details={"field": "steps.order", "orders": duplicates},
-            )
-        step_ids = [s.id for s in steps]
-        _check_unique(step_ids, "step id")
-        rows = [step_row(s) for s in sorted(steps, key=lambda s: s.order)]
-        params: dict[str, Any] = {"projectId": project_id, "flowId": flow_id}
-        if not rows:
-            result = self._write(q.CLEAR_STEPS, params)
-            self._require_flow(result, flow_id)
-            return []
-        result = self._write(q.REPLACE_STEPS, {**params, "stepIds": step_ids, "rows": rows})
-        if not result:
-            self._require_flow(self._read(q.FLOW_EXISTS, params), flow_id)
+        return self.replace_steps_of_flows(project_id, {flow_id: steps})[flow_id]
+
+    def replace_steps_of_flows(
+        self, project_id: str, steps_by_flow: Mapping[str, Sequence[Step]]
+    ) -> dict[str, list[Step]]:
+        """`replace_steps` for many flows in few queries. Each flow's replacement is atomic (one query never
+        splits a flow); flows go in batches of about `batch_size` steps.
+
+        Everything is validated before anything is written (orders unique per flow, step ids unique across
+        all). A flow the project does not have, or whose step ids another flow uses, is left as it was, and
+        FlowNotFoundError / ConflictError names it after the other flows were written.
+        """
+        stored: dict[str, list[Step]] = {}
+        for flow_id, steps in steps_by_flow.items():
+            _check_orders(flow_id, steps)
+            stored[flow_id] = [s.model_copy(update={"flow_id": flow_id}) for s in sorted(steps, key=lambda s: s.order)]
+        _check_unique([s.id for steps in stored.values() for s in steps], "step id")
+        written: set[str] = set()
+        cleared = [flow_id for flow_id, steps in stored.items() if not steps]
+        if cleared:
+            rows = self._write(q.CLEAR_STEPS, {"projectId": project_id, "flowIds": cleared})
+            written.update(row["flowId"] for row in rows)
+        entries = [
+            {"flowId": flow_id, "stepIds": [s.id for s in steps], "rows": [step_row(s) for s in steps]}
+            for flow_id, steps in stored.items()
+            if steps
+        ]
+        for batch in _batches_by_rows(entries, self.batch_size):
+            step_ids = [step_id for entry in batch for step_id in entry["stepIds"]]
+            rows = self._write(q.REPLACE_STEPS, {"projectId": project_id, "stepIds": step_ids, "flows": batch})
+            written.update(row["flowId"] for row in rows)
+        refused = set(stored) - written
+        if refused:
+            existing = self._read(q.FLOW_EXISTS, {"projectId": project_id, "flowIds": sorted(refused)})
+            _require_flows(refused - {row["flowId"] for row in existing})
             raise ConflictError(
-                f"a step id of flow {flow_id} is already used by another flow; nothing was changed",
-                details={"flowId": flow_id, "field": "steps.id"},
+                f"a step id of flow(s) {', '.join(sorted(refused))} is already used by another flow; "
+                "those flows were left as they were",
+                details={"flowIds": sorted(refused), "field": "steps.id"},
             )
-        return sorted((step_from(s) for s in result[0]["steps"]), key=lambda s: s.order)
+        return stored
 
     def list_steps(self, project_id: str, flow_id: str) -> list[Step]:
-        rows = self._read(q.LIST_STEPS, {"projectId": project_id, "flowId": flow_id})
-        return [step_from(row["step"]) for row in rows]
+        rows = self._read(q.FLOW_STEPS, {"projectId": project_id, "flowIds": [flow_id]})
+        return sorted((step_from(row["step"]) for row in rows), key=lambda s: s.order)
 
     # -- Pages
 
@@ -259,7 +294,7 @@ class CypherFlowGraph(ABC):
         if not routes:
             return []
         rows = self._read(q.FLOWS_VISITING, {"projectId": project_id, "routes": list(dict.fromkeys(routes))})
-        return [flow_view_from(row) for row in rows]
+        return self._views(project_id, rows, include_steps=False)
 
     # -- Change analyses
 
@@ -301,6 +336,16 @@ class CypherFlowGraph(ABC):
 
     # -- helpers
 
+    def _views(self, project_id: str, rows: list[Row], *, include_steps: bool) -> list[FlowView]:
+        """Complete `{flow: properties}` rows into FlowViews with two more flat reads (links, steps)."""
+        if not rows:
+            return []
+        flows = [row["flow"] for row in rows]
+        params = {"projectId": project_id, "flowIds": [flow["id"] for flow in flows]}
+        links = self._read(q.FLOW_LINKS, params)
+        steps = self._read(q.FLOW_STEPS, params) if include_steps else []
+        return flow_views_from(flows, links, steps)
+
     def _require_rows(self, rows: list[Row], project_id: str) -> None:
         """A batch upsert that starts with MATCH (project) returns no row only when the project is missing."""
         if not rows:
@@ -319,6 +364,35 @@ class CypherFlowGraph(ABC):
 def _batches(rows: list[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+def _batches_by_rows(entries: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Per-flow entries grouped so a batch holds about `size` rows; a flow is never split."""
+    batch: list[dict[str, Any]] = []
+    rows = 0
+    for entry in entries:
+        if batch and rows + len(entry["rows"]) > size:
+            yield batch
+            batch, rows = [], 0
+        batch.append(entry)
+        rows += len(entry["rows"])
+    if batch:
+        yield batch
+
+
+def _require_flows(missing: set[str]) -> None:
+    if missing:
+        shown = ", ".join(sorted(missing))
+        raise FlowNotFoundError(f"no flow {shown} in this project", details={"flowIds": sorted(missing)})
+
+
+def _check_orders(flow_id: str, steps: Sequence[Step]) -> None:
+    duplicates = sorted(order for order, n in Counter(s.order for s in steps).items() if n > 1)
+    if duplicates:
+        raise ValidationFailed(
+            f"steps of flow {flow_id} repeat order(s) {', '.join(map(str, duplicates))}; each order must be unique",
+            details={"field": "steps.order", "flowId": flow_id, "orders": duplicates},
+        )
 
 
 def _count(rows: list[Row], key: str) -> int:

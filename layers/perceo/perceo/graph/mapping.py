@@ -108,21 +108,44 @@ def flow_from(props: Mapping[str, Any]) -> Flow:
     return Flow.model_validate(_pick(props, _FLOW_FIELDS))
 
 
-def flow_view_from(row: Mapping[str, Any]) -> FlowView:
-    """A FlowView from a `_FLOW_VIEW` row: pages in VISITS order, steps in step order."""
-    flow = _pick(row["flow"], _FLOW_FIELDS)
-    pages = sorted(row.get("pages") or [], key=lambda p: (_order(p.get("order")), p["route"]))
-    connected = sorted(row.get("connected") or [], key=lambda c: (_order(c.get("order")), c["id"]))
-    steps = sorted((step_from(s) for s in row.get("steps") or []), key=lambda s: s.order)
-    return FlowView.model_validate(
-        {
-            **flow,
-            "personas": sorted(row.get("personas") or []),
-            "pages": [p["route"] for p in pages],
-            "steps": steps,
-            "connectedFlows": [c["id"] for c in connected],
-        }
-    )
+#: `kind` codes of FLOW_LINKS rows.
+LINK_PAGE, LINK_PERSONA, LINK_FLOW = 1, 2, 3
+
+
+def flow_views_from(flows: Sequence[Mapping[str, Any]], links: Sequence[Row], steps: Sequence[Row]) -> list[FlowView]:
+    """FlowViews from flow properties plus FLOW_LINKS and FLOW_STEPS rows, keeping the order of `flows`.
+
+    Pages come in VISITS order, connected flows in CONNECTS_TO order, personas by name, steps by order.
+    """
+    pages: dict[str, list[tuple[int, str]]] = {}
+    personas: dict[str, list[str]] = {}
+    connected: dict[str, list[tuple[int, str]]] = {}
+    for link in links:
+        flow_id, kind, value = link["flowId"], link["kind"], link["value"]
+        if kind == LINK_PAGE:
+            pages.setdefault(flow_id, []).append((_order(link["rank"]), value))
+        elif kind == LINK_PERSONA:
+            personas.setdefault(flow_id, []).append(value)
+        elif kind == LINK_FLOW:
+            connected.setdefault(flow_id, []).append((_order(link["rank"]), value))
+    steps_of: dict[str, list[Step]] = {}
+    for row in steps:
+        steps_of.setdefault(row["flowId"], []).append(step_from(row["step"]))
+    views = []
+    for props in flows:
+        flow_id = props["id"]
+        views.append(
+            FlowView.model_validate(
+                {
+                    **_pick(props, _FLOW_FIELDS),
+                    "personas": sorted(personas.get(flow_id, [])),
+                    "pages": [route for _, route in sorted(pages.get(flow_id, []))],
+                    "steps": sorted(steps_of.get(flow_id, []), key=lambda s: s.order),
+                    "connectedFlows": [other for _, other in sorted(connected.get(flow_id, []))],
+                }
+            )
+        )
+    return views
 
 
 def _order(value: Any) -> int:
