@@ -145,6 +145,16 @@ def test_init_remote_bootstraps_in_the_cloud_then_flows_and_ci_analyze_work_thro
     affected = {f["name"] for f in json.loads(report)["flows"]}
     assert "Buy a product" in affected, report  # the last commit changed PriceTag, which the product pages import
 
+    # The slow path: the LLM reviews the analysis's flows below the threshold, in the cloud.
+    llm.respond_with(lambda request: Reply.json({"affected": True, "confidence": 0.97, "rationale": "PriceTag"})
+                     if request.schema_name == "flow_review" else scripted(request))
+    analysis_id = json.loads(report)["analysisId"]
+    review_code, reviewed, review_err = perceo(checkout, "workflows", "review", analysis_id, "--threshold", "1",
+                                               "--watch", "--json")
+    assert review_code == 0, review_err
+    result = json.loads(reviewed)["result"]
+    assert result["analysisId"] == analysis_id and "Buy a product" in {r["name"] for r in result["reviewed"]}
+
     assert LLM_KEY not in out + err + status_out  # the CLI never sees the server's LLM key
     assert all(r.headers.get("authorization") == f"Bearer {LLM_KEY}" for r in llm.requests)
 

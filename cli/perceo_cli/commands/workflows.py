@@ -1,4 +1,5 @@
-"""`perceo workflows status ID [--watch] [--json]`, and the cloud bootstrap behind `perceo init --remote`.
+"""`perceo workflows status ID [--watch] [--json]`, `perceo workflows review ANALYSIS_ID [--watch]` (the LLM's slow
+path of a change analysis), and the cloud bootstrap behind `perceo init --remote`.
 
 Following a workflow polls `GET /workflows/{id}` until it ends, with a progress bar on stderr (when stderr is a
 terminal). It always stops: at a terminal status (SUCCEEDED, FAILED, TIMED_OUT, ABORTED), or at the overall wait
@@ -22,6 +23,7 @@ from perceo.errors import ConfigError, PerceoError
 from perceo.workflows.model import (
     TERMINAL_STATUSES,
     BootstrapRequest,
+    ReviewRequest,
     WorkflowStarted,
     WorkflowView,
     is_workflow_id,
@@ -61,6 +63,11 @@ class WorkflowClient:
 
     def start_bootstrap(self, request: BootstrapRequest) -> WorkflowStarted:
         started: WorkflowStarted = self.api.send_model(WorkflowStarted, "POST", "/observer/bootstrap", request)
+        return started
+
+    def start_review(self, analysis_id: str, request: ReviewRequest) -> WorkflowStarted:
+        path = f"/analyses/{quote(analysis_id, safe='')}/review"
+        started: WorkflowStarted = self.api.send_model(WorkflowStarted, "POST", path, request)
         return started
 
     def status(self, workflow_id: str) -> WorkflowView:
@@ -164,15 +171,59 @@ def status(
         )
     except KeyboardInterrupt:
         return _stopped_following(output, workflow_id)
+    return _finish(output, view, as_json=as_json)
+
+
+def _finish(output: Output, view: WorkflowView, *, as_json: bool) -> int:
     if as_json:
         output.json(view)
     else:
         print_view(output, view)
+        if view.kind == "analyze" and view.result:
+            for flow in view.result.get("reviewed", []):
+                verdict = "affected" if flow["affected"] else "not affected"
+                output.text(f"  {flow['name']}: {verdict}, confidence {flow['confidenceBefore']:.2f} → "
+                            f"{flow['confidenceAfter']:.2f}: {flow['rationale']}", markup=False)
     if view.status in TERMINAL_STATUSES and view.status != "SUCCEEDED":
         if not as_json:
             output.error(describe_failure(view))
         return ExitStatus.ERROR
     return ExitStatus.OK
+
+
+@app.command("review")
+def review(
+    ctx: typer.Context,
+    analysis_id: Annotated[str, typer.Argument(help="The analysis id (`analysisId` of `perceo ci analyze --json`).")],
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", min=0.0, max=1.0, help="Review flows below this confidence "
+                     "(default: analysis.llmThreshold)."),
+    ] = None,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Follow it until it ends.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="With --watch: stop waiting after this.")] = (
+        DEFAULT_TIMEOUT_S
+    ),
+    as_json: JsonFlag = False,
+) -> int:
+    """Have the LLM review an analysis's low-confidence flows in the cloud (the slow path of `ci analyze`)."""
+    app_ctx = app_context(ctx)
+    client = workflow_client(app_ctx)
+    output = app_ctx.output
+    chosen = threshold if threshold is not None else app_ctx.config.observer.analysis.llm_threshold
+    started = client.start_review(analysis_id, ReviewRequest(llm_threshold=chosen))
+    if not watch:
+        if as_json:
+            output.json(started)
+        else:
+            output.text(started.workflow_id)
+            output.info(f"Follow it with `perceo workflows status {started.workflow_id} --watch`.")
+        return ExitStatus.OK
+    try:
+        view = follow(client, started.workflow_id, output, timeout_s=timeout, show_progress=not as_json)
+    except KeyboardInterrupt:
+        return _stopped_following(output, started.workflow_id)
+    return _finish(output, view, as_json=as_json)
 
 
 # ------------------------------------------------------------------------------------------------ init --remote

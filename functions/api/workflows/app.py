@@ -1,4 +1,4 @@
-"""Lambda: workflows: `POST /observer/bootstrap`, `GET /workflows/{id}`."""
+"""Lambda: workflows: `POST /observer/bootstrap`, `POST /analyses/{id}/review`, `GET /workflows/{id}`."""
 
 from __future__ import annotations
 

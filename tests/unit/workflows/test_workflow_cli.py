@@ -57,6 +57,8 @@ class Api:
         self.requests.append(request)
         if request.method == "POST" and request.url.path.endswith("/observer/bootstrap"):
             return httpx.Response(202, json={"workflowId": WF, "kind": "bootstrap", "status": "RUNNING"})
+        if request.method == "POST" and request.url.path.endswith("/analyses/a1/review"):
+            return httpx.Response(202, json={"workflowId": WF, "kind": "analyze", "status": "RUNNING"})
         if request.method == "GET" and request.url.path.endswith(f"/workflows/{WF}"):
             answer = self.views.pop(0) if len(self.views) > 1 else self.views[0]
             return httpx.Response(200, json=answer() if callable(answer) else answer)
@@ -179,3 +181,16 @@ def test_init_remote_uses_the_origin_remote_when_no_url_is_given(project: Path) 
     assert code == 0 and "Checkout" in out
     (start,) = [r for r in api.requests if r.method == "POST"]
     assert json.loads(start.content)["repoUrl"] == "git@github.com:acme/shop.git"
+
+
+def test_review_starts_the_slow_path_with_the_configured_threshold_and_prints_the_workflow_id(project: Path) -> None:
+    config = json.loads((project / ".perceo" / "config.json").read_text())
+    config["observer"]["analysis"] = {"useLlm": True, "llmThreshold": 0.55}
+    (project / ".perceo" / "config.json").write_text(json.dumps(config))
+    api = Api([view("RUNNING", "select", 10)])
+
+    code, out, err = run(project, api, "workflows", "review", "a1")
+
+    assert code == 0 and out.strip() == WF and f"perceo workflows status {WF} --watch" in err
+    (start,) = [r for r in api.requests if r.method == "POST"]
+    assert json.loads(start.content) == {"llmThreshold": 0.55}

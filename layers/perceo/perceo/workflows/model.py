@@ -116,6 +116,12 @@ class AnalyzeReviewRequest(Model):
     llm_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
 
 
+class ReviewRequest(Model):
+    """`POST /analyses/{id}/review`: the LLM reviews the analysis's impacted flows below this confidence."""
+
+    llm_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+
+
 class ExecutionInput(Model):
     """The Step Functions execution input: ids and plain numbers only, never a secret, a URL or code."""
 

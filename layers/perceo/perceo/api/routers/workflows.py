@@ -1,4 +1,5 @@
-"""Workflows: start the cloud bootstrap of the caller's project and follow any workflow of it."""
+"""Workflows: start the cloud bootstrap of the caller's project or the LLM review of one of its change analyses
+(the slow path of `POST /observer/analyze`), and follow any workflow of it."""
 
 from __future__ import annotations
 
@@ -11,12 +12,20 @@ from perceo.api.deps import dependencies
 from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import API_KEY
-from perceo.workflows.model import WORKFLOW_ID_PATTERN, BootstrapRequest, WorkflowStarted, WorkflowView
+from perceo.models.api import ID_PATTERN
+from perceo.workflows.model import (
+    WORKFLOW_ID_PATTERN,
+    BootstrapRequest,
+    ReviewRequest,
+    WorkflowStarted,
+    WorkflowView,
+)
 from perceo.workflows.runtime import workflow_service
 
 router = Router()
 
 WorkflowIdParam = Annotated[str, Path(pattern=WORKFLOW_ID_PATTERN, description="The workflow id (wf-…)")]
+AnalysisIdParam = Annotated[str, Path(pattern=ID_PATTERN, description="The analysis id")]
 
 
 @router.post(
@@ -37,6 +46,26 @@ def start_bootstrap(body: BootstrapRequest) -> WorkflowStarted:
     principal = authorize("workflows:start")
     dependencies().service.get_project(principal.project_id)
     started: WorkflowStarted = workflow_service().start_bootstrap(principal.project_id, principal.prefix, body)
+    return started
+
+
+@router.post(
+    "/analyses/<id>/review",
+    status_code=202,
+    summary="Start the LLM review of an analysis's low-confidence flows (scope ci:analyze or workflows:start)",
+    description=(
+        "The slow path of change analysis: the LLM reviews each impacted flow whose confidence is below "
+        "llmThreshold (analysis.llmThreshold in the config) and the workflow's result holds the reviewed "
+        "confidences. Answers at once with the workflow id; follow it with GET /workflows/{id}."
+    ),
+    tags=["workflows"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED, 404, ok=202, ok_description="Started"),
+)
+def start_analysis_review(id: AnalysisIdParam, body: ReviewRequest) -> WorkflowStarted:
+    principal = authorize("ci:analyze", "workflows:start")
+    dependencies().service.get_analysis(principal.project_id, id)
+    started: WorkflowStarted = workflow_service().start_analyze_review(principal.project_id, id, body.llm_threshold)
     return started
 
 
