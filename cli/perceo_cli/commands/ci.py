@@ -14,16 +14,15 @@ import hashlib
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet
-from perceo.observer.analyze import analyze_change, analyze_checkout
-from perceo.observer.report import analysis_contract, render_markdown, render_text
-from perceo.observer.risk import LEVEL_RANK
 from perceo_cli.context import AppContext, app_context
 from perceo_cli.exit import ExitStatus
+
+if TYPE_CHECKING:  # discovery (tree-sitter) loads only when a command runs, not on every `perceo` start
+    from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet
 
 app = typer.Typer(help="Commands for CI pipelines.", no_args_is_help=True)
 
@@ -74,6 +73,9 @@ def analyze(
     app_ctx = app_context(ctx)
     fmt = ReportFormat.json if as_json else report_format
     config = app_ctx.config
+    from perceo.observer.analyze import analyze_checkout
+    from perceo.observer.report import analysis_contract, render_markdown, render_text
+
     change_set, affected = analyze_checkout(
         app_ctx.project_dir,
         base,
@@ -102,6 +104,8 @@ def analyze(
 
 def fails(analysis: ChangeAnalysis, fail_on: FailOn) -> bool:
     """True when the change's risk is at or above the threshold (a change that affects nothing never fails)."""
+    from perceo.observer.risk import LEVEL_RANK
+
     if fail_on is FailOn.none or analysis.risk_score <= 0:
         return False
     return LEVEL_RANK[analysis.risk_level] >= LEVEL_RANK[fail_on.value]
@@ -114,6 +118,8 @@ def _analysis(app_ctx: AppContext, change_set: ChangeSet, affected: list[Affecte
         analysis = backend.analyze(change_set, affected)
         return analysis, backend.project().name
     # Before `perceo init`: routes only, nothing stored or published.
+    from perceo.observer.analyze import analyze_change
+
     name = config.project.name or app_ctx.project_dir.resolve().name or "project"
     return analyze_change(LOCAL_PROJECT_ID, change_set, affected, graph=None, bus=None), name
 

@@ -6,20 +6,21 @@ A plain command (no subcommands): registered with `app.command(name="usage")(usa
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import redis
 import typer
 from rich.measure import Measurement
 from rich.table import Table
 
 from perceo.config.model import PerceoConfig
 from perceo.errors import BackendUnavailableError, ConfigError
-from perceo.llm.factory import llm_redis_url
-from perceo.llm.model import UsageReport
-from perceo.llm.usage import RedisUsageStore, usage_report
 from perceo_cli.context import app_context
 from perceo_cli.output import Output
+
+if TYPE_CHECKING:  # the LLM layer imports openai (~0.5 s): only the command itself pays for it
+    import redis
+
+    from perceo.llm.model import UsageReport
 
 NO_PROJECT_ID = "no project id: set project.id in .perceo/config.json (run `perceo init` first)"
 
@@ -35,6 +36,8 @@ def usage(
     project_id = config.project.id
     if not project_id:
         raise ConfigError(NO_PROJECT_ID, details={"where": "project.id"})
+    from perceo.llm.usage import RedisUsageStore, usage_report
+
     client = _open_redis(config, app_ctx.project_dir)
     try:
         report = usage_report(RedisUsageStore(client), project_id, days)
@@ -47,6 +50,10 @@ def usage(
 
 
 def _open_redis(config: PerceoConfig, project_dir: Path) -> redis.Redis:
+    import redis
+
+    from perceo.llm.factory import llm_redis_url
+
     if config.observer.api_base_url:
         raise BackendUnavailableError(
             "perceo usage reads the local store; this project runs in the cloud (observer.apiBaseUrl is set), "
