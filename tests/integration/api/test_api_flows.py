@@ -72,7 +72,7 @@ def test_deleting_a_flow_makes_it_404(owner: Caller) -> None:
     deleted = call("flows/delete-flow", owner, id=str(created["id"]))
     again = call("flows/get-flow", owner, id=str(created["id"]))
 
-    assert deleted["statusCode"] == 204
+    assert deleted["statusCode"] == 204 and deleted["body"] == ""
     assert again["statusCode"] == 404 and error_code(again) == "flow_not_found"
 
 

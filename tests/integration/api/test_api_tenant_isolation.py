@@ -38,21 +38,20 @@ def _seed(owner: Caller) -> dict[str, str]:
     }
 
 
+#: The first path segment of a route with an `{id}` → which of A's ids it takes (sub-routes included).
+ID_OF = {"flows": "flow", "personas": "persona", "analyses": "analysis", "workflows": "workflow"}
+
+
 def _target(resource: str, a: Caller, ids: dict[str, str]) -> dict[str, str]:
-    if resource.startswith("/flows/{id}"):
-        return {"id": ids["flow"]}
-    if resource == "/personas/{id}":
-        return {"id": ids["persona"]}
-    if resource == "/analyses/{id}":
-        return {"id": ids["analysis"]}
+    if "{" not in resource:
+        return {}
     if resource == "/projects/{id}":
         return {"id": a.project_id}
-    if resource == "/workflows/{id}":
-        return {"id": ids["workflow"]}
     if resource == "/keys/{prefix}":
         return {"prefix": a.context["prefix"]}
-    assert "{" not in resource, f"no target for {resource}: add one here"
-    return {}
+    area = resource.strip("/").split("/")[0]
+    assert resource.startswith(f"/{area}/{{id}}") and area in ID_OF, f"no target for {resource}: add one here"
+    return {"id": ids[ID_OF[area]]}
 
 
 def test_another_projects_key_gets_403_or_404_on_every_route_and_never_sees_or_changes_data(

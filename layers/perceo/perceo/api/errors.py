@@ -73,13 +73,18 @@ def error_body(code: str, message: str, details: Mapping[str, Any] | None = None
 
 
 def error_response(
-    status: int, code: str, message: str, details: Mapping[str, Any] | None = None, *, headers: Mapping[str, str] = {}
+    status: int,
+    code: str,
+    message: str,
+    details: Mapping[str, Any] | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
 ) -> Response[str]:
     return Response(
         status_code=int(status),
         content_type=JSON,
         body=json.dumps(error_body(code, message, details), separators=(",", ":")),
-        headers=dict(headers),
+        headers=dict(headers or {}),
     )
 
 

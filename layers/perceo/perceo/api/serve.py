@@ -17,6 +17,7 @@ import binascii
 import json
 import logging
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any, cast
 
 from aws_lambda_powertools import Metrics
@@ -107,6 +108,9 @@ def _with_headers(response: dict[str, Any], event: Mapping[str, Any], scope: Req
     if isinstance(single, Mapping):
         for name, value in single.items():
             headers.setdefault(name, [str(value)])
+    if response.get("statusCode") == HTTPStatus.NO_CONTENT:  # a route that returns None: no body at all
+        response["body"] = ""
+        headers.pop("Content-Type", None)
     if scope.request_id:
         headers["X-Request-Id"] = [scope.request_id]
     origin = header(event, "Origin")

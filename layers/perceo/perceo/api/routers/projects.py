@@ -11,6 +11,7 @@ from perceo.api.deps import dependencies
 from perceo.api.request import authorize, current_request, header, require_own_project
 from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import ADMIN_KEY, API_KEY
+from perceo.auth.keyformat import verify_admin_key
 from perceo.errors import AuthenticationError, ProjectNotFoundError
 from perceo.models import Project
 from perceo.models.api import (
@@ -90,8 +91,6 @@ def delete_project(id: ProjectIdParam) -> DeleteProjectResponse:
 def require_admin_key() -> None:
     """AuthenticationError unless the request carries the deployment's admin key as a bearer token."""
     presented = bearer_token(header(current_request().event, "Authorization"))
-    from perceo.auth.keyformat import verify_admin_key
-
     if not verify_admin_key(presented, dependencies().admin_key()):
         raise AuthenticationError("missing or invalid admin key: send `Authorization: Bearer <admin key>`")
 
