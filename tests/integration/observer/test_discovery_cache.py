@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 from apps import build_nextjs_app, build_react_router_app, git, git_commit_all
@@ -10,6 +12,10 @@ from perceo.observer.discovery import FactStats, discover
 from perceo.observer.facts import CACHE_FILE_NAME
 from perceo.observer.model import DiscoveryResult
 from perceo.observer.snapshot import RepoSnapshot
+
+
+def _drop_results(cache: Path) -> None:
+    shutil.rmtree(cache / "results")
 
 
 def _run(root: Path, cache: Path | None, ref: str = "HEAD") -> tuple[DiscoveryResult, FactStats]:
@@ -26,10 +32,37 @@ def test_second_run_parses_nothing_and_gives_the_same_result(tmp_path: Path) -> 
     cold, cold_stats = _run(repo, cache)
     warm, warm_stats = _run(repo, cache)
 
-    assert cold_stats.parsed == cold_stats.files > 20
+    assert cold_stats.parsed == cold_stats.files > 20 and not cold_stats.result_cached
     assert warm_stats.parsed == 0
-    assert warm_stats.cached == warm_stats.files == cold_stats.files
+    assert warm_stats.result_cached  # the same tree again: the whole result is reused
     assert warm == cold
+
+
+def test_facts_are_reused_when_the_result_cache_is_gone(tmp_path: Path) -> None:
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    build_nextjs_app(repo)
+    git_commit_all(repo)
+    cold, cold_stats = _run(repo, cache)
+    for result_file in (cache / "results").iterdir():
+        result_file.unlink()
+
+    warm, warm_stats = _run(repo, cache)
+    assert not warm_stats.result_cached
+    assert warm_stats.parsed == 0 and warm_stats.cached == cold_stats.files
+    assert warm == cold
+
+
+def test_a_corrupt_cached_result_is_recomputed(tmp_path: Path) -> None:
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    build_react_router_app(repo)
+    git_commit_all(repo)
+    cold, _ = _run(repo, cache)
+    (result_file,) = (cache / "results").iterdir()
+    result_file.write_text('{"framework": "nextjs", "routes": "not a list"}')
+
+    again, stats = _run(repo, cache)
+    assert not stats.result_cached and again == cold
+    assert _run(repo, cache)[1].result_cached  # rewritten
 
 
 def test_only_changed_files_are_parsed_again(tmp_path: Path) -> None:
@@ -56,7 +89,8 @@ def test_working_tree_edits_are_seen_without_committing(tmp_path: Path) -> None:
 
     (repo / "src/pages/Cart.tsx").write_text(
         'import { Link } from "react-router-dom";\n'
-        'export default function Cart() { return <Link to="/">Home</Link>; }\n')
+        'export default function Cart() { return <Link to="/">Home</Link>; }\n'
+    )
     stats = FactStats()
     result = discover(RepoSnapshot.working_tree(repo), cache_dir=cache, stats=stats)
 
@@ -72,10 +106,12 @@ def test_a_corrupt_cache_file_is_rebuilt(tmp_path: Path) -> None:
     cold, _ = _run(repo, cache)
 
     (cache / CACHE_FILE_NAME).write_bytes(b"\x00garbage{not json")
+    _drop_results(cache)
     rebuilt, stats = _run(repo, cache)
     assert stats.parsed == stats.files
     assert rebuilt == cold
 
+    _drop_results(cache)
     again, stats = _run(repo, cache)
     assert stats.parsed == 0 and again == cold
 
@@ -86,12 +122,11 @@ def test_a_cache_entry_of_the_wrong_shape_is_reparsed_not_trusted(tmp_path: Path
     git_commit_all(repo)
     cold, _ = _run(repo, cache)
 
-    import json
-
     document = json.loads((cache / CACHE_FILE_NAME).read_text())
     key = next(iter(document["entries"]))
     document["entries"][key] = ["not", "facts"]
     (cache / CACHE_FILE_NAME).write_text(json.dumps(document))
+    _drop_results(cache)
 
     result, stats = _run(repo, cache)
     assert stats.parsed == 1
@@ -103,8 +138,7 @@ def test_a_deleted_cache_folder_is_recreated(tmp_path: Path) -> None:
     build_react_router_app(repo)
     git_commit_all(repo)
     _run(repo, cache)
-    (cache / CACHE_FILE_NAME).unlink()
-    cache.rmdir()
+    shutil.rmtree(cache)
 
     _result, stats = _run(repo, cache)
     assert stats.parsed == stats.files
@@ -116,9 +150,10 @@ def test_after_checking_out_another_commit_the_warm_result_equals_a_cold_run(tmp
     build_nextjs_app(repo)
     first = git_commit_all(repo, "first")
     (repo / "src/app/cart/page.tsx").write_text(
-        'import Link from "next/link";\nexport default function Cart() { return <Link href="/">Home</Link>; }\n')
+        'import Link from "next/link";\nexport default function Cart() { return <Link href="/">Home</Link>; }\n'
+    )
     (repo / "src/app/wishlist/page.tsx").parent.mkdir(parents=True)
-    (repo / "src/app/wishlist/page.tsx").write_text('export default function Wishlist() { return null; }\n')
+    (repo / "src/app/wishlist/page.tsx").write_text("export default function Wishlist() { return null; }\n")
     git_commit_all(repo, "second")
     _run(repo, cache)  # warm the cache on the second commit
 

@@ -22,6 +22,7 @@ def test_every_import_form_is_recorded_with_its_kind() -> None:
         const Page = lazy(() => import("./pages/Page"));
         const config = require("../config");
         async function later() { await import(`./locale/en`); }
+        export const routes = [{ path: "/", element: <Page /> }];
     """)
     assert found.imports == [
         ("react", "import"), ("./types", "type"), ("./side-effect.css", "side"), ("./page.module.scss", "import"),
@@ -129,7 +130,7 @@ const router = useRouter();
                              ("./theme.scss", "style"), ("@/styles/base.css", "style")]
     assert found.nav == [("/products/{}", "to", 2), ("/cart", "to", 3), ("/checkout", "push", 4),
                          ("#top", "href", 5)]
-    assert found.bindings["Card"] == ("@/components/Card.vue", "default")
+    assert found.bindings == {}  # identifiers are only resolved for files that declare routes
 
 
 def test_svelte_component_markup_expressions_and_module_script() -> None:

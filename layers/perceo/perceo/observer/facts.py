@@ -28,7 +28,7 @@ import tree_sitter_typescript
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever extraction changes, so older caches are rebuilt rather than trusted.
-FACTS_VERSION = 5
+FACTS_VERSION = 6
 CACHE_FILE_NAME = "facts-v1.json"
 #: Files larger than this are treated as generated (bundles) and not parsed.
 MAX_SOURCE_BYTES = 1_000_000
@@ -56,9 +56,10 @@ def fact_kind(path: str) -> str | None:
         return None
     if path.endswith((".d.ts", ".d.mts", ".d.cts", ".min.js")):
         return None
-    parts = path.split("/")
-    if any(part in SKIPPED_DIRS for part in parts[:-1]):
-        return None
+    if "/." in path or path.startswith(".") or "node_modules/" in path:
+        directory = path[: path.rfind("/") + 1]
+        if any(f"/{name}/" in "/" + directory for name in SKIPPED_DIRS):
+            return None
     return kind
 
 
@@ -88,17 +89,20 @@ class FileFacts:
 
     @classmethod
     def from_json(cls, raw: list[Any]) -> FileFacts:
+        """Facts from their cached form. Pairs and triples stay JSON lists (they unpack like tuples): warm
+        runs load tens of thousands of entries and must not rebuild each one."""
         imports, bindings, reexports, star, nav, routes, has_default, local_names = raw
-        return cls(
-            imports=[(s, k) for s, k in imports],
-            bindings={name: (s, n) for name, (s, n) in bindings.items()},
-            reexports={name: (s, n) for name, (s, n) in reexports.items()},
-            star_exports=list(star),
-            nav=[(t, k, line) for t, k, line in nav],
-            routes=list(routes),
-            has_default_export=bool(has_default),
-            local_names=list(local_names),
-        )
+        if not (
+            type(imports) is list
+            and type(bindings) is dict
+            and type(reexports) is dict
+            and type(star) is list
+            and type(nav) is list
+            and type(routes) is list
+            and type(local_names) is list
+        ):
+            raise ValueError("facts entry has the wrong shape")
+        return cls(imports, bindings, reexports, star, nav, routes, bool(has_default), local_names)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -197,6 +201,8 @@ class _Extractor:
             self._markup(facts, data.decode("utf-8", "replace"), 0)
         elif kind == "css":
             self._stylesheet(facts, data.decode("utf-8", "replace"))
+        if not facts.routes:
+            facts.bindings = {}  # only route configs resolve identifiers through bindings; keep the cache small
         return facts
 
     # -- scripts -------------------------------------------------------------------------------------
@@ -973,6 +979,8 @@ class FactStats:
     files: int = 0
     cached: int = 0
     parsed: int = 0
+    #: the whole discovery result was reused (same tree content seen before): nothing was read or parsed.
+    result_cached: bool = False
 
 
 class FactIndex:
@@ -1016,7 +1024,7 @@ class FactIndex:
     def _extract_all(self, missing: list[tuple[str, str, str]],
                      read_bytes: Callable[[str], bytes]) -> list[FileFacts]:
         workers = self._workers if self._workers is not None else min(os.cpu_count() or 1, 8)
-        if workers > 1 and len(missing) >= 2000:
+        if workers > 1 and len(missing) >= 2000 and "fork" in _start_methods():
             return _extract_parallel(missing, read_bytes, workers)
         extractor = self.extractor()
         out: list[FileFacts] = []
@@ -1037,6 +1045,12 @@ def _safe_extract(extractor: _Extractor, path: str, kind: str, data: bytes) -> F
 
 
 _worker_extractor: _Extractor | None = None
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
 
 
 def _worker_init() -> None:
@@ -1064,7 +1078,9 @@ def _extract_parallel(missing: list[tuple[str, str, str]], read_bytes: Callable[
             current = []
     if current:
         batches.append(current)
-    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    # `fork`: spawned or forkserver workers would re-import the caller's `__main__`, which a library cannot
+    # require to be guarded. Contents were read above, so workers never touch the git process.
+    context = multiprocessing.get_context("fork")
     with context.Pool(workers, initializer=_worker_init) as pool:
         results = pool.map(_worker_extract, batches, chunksize=1)
     return [FileFacts.from_json(raw) for batch in results for raw in batch]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from perceo.observer.facts import FileFacts
-from perceo.observer.project import ProjectLayout, join, parent_dir
+from perceo.observer.project import ProjectLayout, join
 
 #: Extensions tried for a specifier without one, in bundler order.
 RESOLVE_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".vue", ".svelte", ".json")
@@ -68,15 +68,33 @@ class ImportResolver:
         self.app_aliases = dict(app_aliases or {})
         self._app_roots = sorted(self.app_aliases, key=len, reverse=True)
         self._memo: dict[tuple[str, str], Resolution] = {}
+        self._contexts: dict[str, str] = {}
 
     def resolve(self, importer: str, spec: str) -> Resolution:
-        directory = parent_dir(importer)
-        key = (directory, spec)
+        slash = importer.rfind("/")
+        directory = importer[:slash] if slash >= 0 else ""
+        # A relative specifier depends on the directory; any other only on the directory's resolution context
+        # (its tsconfig, app and package), which many directories share.
+        scope = directory if spec.startswith(".") else self._context(directory)
+        key = (scope, spec)
         found = self._memo.get(key)
         if found is None:
             found = self._resolve(directory, spec)
             self._memo[key] = found
         return found
+
+    def _context(self, directory: str) -> str:
+        context = self._contexts.get(directory)
+        if context is None:
+            aliases = self.layout.aliases_for(directory)
+            package = self.layout.nearest_package(directory)
+            app = next(
+                (root for root in self._app_roots if not root or directory == root or directory.startswith(root + "/")),
+                "",
+            )
+            context = "\0".join(("ctx", aliases.config if aliases else "", package.dir if package else "-", app))
+            self._contexts[directory] = context
+        return context
 
     def resolve_file(self, importer: str, spec: str) -> str | None:
         return self.resolve(importer, spec).file

@@ -8,13 +8,16 @@ under `cache_dir`, so a warm run parses only what changed.
 
 from __future__ import annotations
 
+import gc
 import logging
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from perceo.errors import ValidationFailed
 from perceo.observer.discovery.angular import discover_angular
+from perceo.observer.discovery.cache import ResultCache, snapshot_digest
 from perceo.observer.discovery.codeconfig import discover_react_router, discover_vue
 from perceo.observer.discovery.context import AppScan, merge_routes
 from perceo.observer.discovery.detect import FRAMEWORKS, detect_in_layout
@@ -72,13 +75,60 @@ def discover(
 
     `framework` forces one framework for every app instead of detecting it. `route_prefixes` maps an app
     root (`apps/admin`) to a URL prefix (`/admin`) for its routes; nothing is prefixed by default.
-    `stats`, when given, is filled with how many files were parsed versus read from the cache.
+    `stats`, when given, is filled with how many files were parsed versus read from the cache
+    (`result_cached` when the whole result for this exact tree came from `cache_dir`).
     """
     if framework != "auto" and framework not in FRAMEWORKS:
         raise ValidationFailed(
             f"unknown framework {framework!r}; expected auto or one of {', '.join(FRAMEWORKS)}",
             details={"framework": framework},
         )
+    with _collector_paused():
+        return _discover(snapshot, framework, cache_dir, route_prefixes, stats, workers)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Discovery allocates millions of small acyclic objects (facts, graph lists); the cyclic garbage
+    collector would rescan them over and over, which costs more than the work itself on large repos."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _discover(
+    snapshot: RepoSnapshot,
+    framework: str,
+    cache_dir: Path | None,
+    route_prefixes: Mapping[str, str] | None,
+    stats: FactStats | None,
+    workers: int | None,
+) -> DiscoveryResult:
+    results = ResultCache(cache_dir)
+    key = snapshot_digest(snapshot, framework, route_prefixes) if cache_dir is not None else ""
+    cached = results.load(key) if key else None
+    if cached is not None:
+        if stats is not None:
+            stats.result_cached = True
+        return cached
+    result = _discover_uncached(snapshot, framework, cache_dir, route_prefixes, stats, workers)
+    if key:
+        results.save(key, result)
+    return result
+
+
+def _discover_uncached(
+    snapshot: RepoSnapshot,
+    framework: str,
+    cache_dir: Path | None,
+    route_prefixes: Mapping[str, str] | None,
+    stats: FactStats | None,
+    workers: int | None,
+) -> DiscoveryResult:
     files = snapshot.files()
     layout = ProjectLayout(snapshot, files)
     apps = find_apps(layout, framework)

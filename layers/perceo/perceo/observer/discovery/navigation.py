@@ -51,6 +51,7 @@ class _Builder:
         # Walking imports stops at any file that belongs to a route (its page or a layout): a route config
         # that imports every page must not leak one route's links into all the others.
         self.route_files = {f for r in routes for f in (*r.entry_files, *r.layout_files)}
+        self.relevant = _files_reaching_links(facts, imports, self.route_files)
         self._layout_closures: dict[str, list[str]] = {}
         self._seen: set[tuple[str, str, str, str, int | None]] = set()
 
@@ -63,7 +64,9 @@ class _Builder:
                 wrapped_by.setdefault(layout, []).append(route.route)
         layout_base = {layout: _common_prefix(urls) for layout, urls in wrapped_by.items()}
         for route in pages:
-            own = _closure(route.entry_files, self.imports, self.route_files.difference(route.entry_files))
+            own = _closure(
+                route.entry_files, self.imports, self.relevant, self.route_files.difference(route.entry_files)
+            )
             done = set(own)
             for path in own:
                 self._links(prefix, matcher, route, path, route.route, from_layout=False)
@@ -75,7 +78,7 @@ class _Builder:
 
     def _layout_closure(self, layout: str) -> list[str]:
         if layout not in self._layout_closures:
-            self._layout_closures[layout] = _closure([layout], self.imports, self.route_files - {layout})
+            self._layout_closures[layout] = _closure([layout], self.imports, self.relevant, self.route_files - {layout})
         return self._layout_closures[layout]
 
     def _links(self, prefix: str, matcher: RouteMatcher, route: RouteEntry, path: str, base: str,
@@ -114,10 +117,35 @@ def _common_prefix(urls: list[str]) -> str:
     return "/" + "/".join(common)
 
 
-def _closure(start: Iterable[str], imports: Mapping[str, list[str]], stop: set[str]) -> list[str]:
+def _files_reaching_links(
+    facts: Mapping[str, FileFacts], imports: Mapping[str, list[str]], route_files: set[str]
+) -> set[str]:
+    """Files from which a file holding links is reachable without passing through another route's file.
+
+    Walking only these keeps per-route closures small in large repositories where most modules link nowhere.
+    """
+    importers: dict[str, list[str]] = {}
+    for source, targets in imports.items():
+        for target in targets:
+            importers.setdefault(target, []).append(source)
+    relevant = {path for path, file_facts in facts.items() if file_facts.nav}
+    stack = list(relevant)
+    while stack:
+        current = stack.pop()
+        if current in route_files:
+            continue  # a route's file is a starting point, never a way through
+        for importer in importers.get(current, ()):
+            if importer not in relevant:
+                relevant.add(importer)
+                stack.append(importer)
+    return relevant
+
+
+def _closure(start: Iterable[str], imports: Mapping[str, list[str]], relevant: set[str], stop: set[str]) -> list[str]:
+    """Files reachable from `start` that can lead to links (`relevant`), not entering `stop`."""
     ordered: list[str] = []
     visited: set[str] = set()
-    stack = list(start)
+    stack = [f for f in start if f in relevant]
     while stack and len(ordered) < _MAX_CLOSURE:
         current = stack.pop()
         if current in visited:
@@ -125,6 +153,6 @@ def _closure(start: Iterable[str], imports: Mapping[str, list[str]], stop: set[s
         visited.add(current)
         ordered.append(current)
         for target in imports.get(current, ()):
-            if target not in visited and target not in stop:
+            if target not in visited and target not in stop and target in relevant:
                 stack.append(target)
     return ordered

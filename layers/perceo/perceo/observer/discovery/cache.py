@@ -1,0 +1,78 @@
+"""Whole discovery results cached by the content of the snapshot they describe.
+
+The key is a digest of every (path, blob SHA) of the snapshot plus the discovery options and versions, so
+a result can only be reused for exactly the same tree: re-running on a commit already analysed (CI retries,
+the base branch of every PR) costs a hash and one JSON load. Files live in `<cache_dir>/results/`; the
+newest few are kept; an unreadable one is ignored and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from perceo.observer.facts import FACTS_VERSION
+from perceo.observer.model import DiscoveryResult
+from perceo.observer.snapshot import RepoSnapshot
+
+logger = logging.getLogger(__name__)
+
+#: Bump when route, navigation or import discovery changes what a result contains.
+DISCOVERY_VERSION = 1
+RESULTS_KEPT = 8
+
+
+def snapshot_digest(
+    snapshot: RepoSnapshot, framework: str, route_prefixes: Mapping[str, str] | None
+) -> str:
+    digest = hashlib.sha256(f"perceo-discovery:{DISCOVERY_VERSION}:{FACTS_VERSION}:{framework}\n".encode())
+    for app, prefix in sorted((route_prefixes or {}).items()):
+        digest.update(f"prefix:{app}\0{prefix}\n".encode())
+    blob_sha = snapshot.blob_sha
+    for path in snapshot.files():
+        digest.update(f"{path}\0{blob_sha(path)}\n".encode())
+    return digest.hexdigest()
+
+
+class ResultCache:
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.directory = cache_dir / "results" if cache_dir is not None else None
+
+    def load(self, key: str) -> DiscoveryResult | None:
+        if self.directory is None:
+            return None
+        path = self.directory / f"{key}.json"
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            return DiscoveryResult.model_validate_json(raw)
+        except (ValidationError, ValueError) as exc:
+            logger.warning("ignoring unreadable cached discovery result %s: %s", path, exc)
+            return None
+
+    def save(self, key: str, result: DiscoveryResult) -> None:
+        if self.directory is None:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".result-", suffix=".tmp", dir=self.directory)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(result.model_dump_json())
+            Path(tmp).replace(self.directory / f"{key}.json")
+            self._prune()
+        except OSError as exc:  # a read-only checkout still gets its result
+            logger.warning("could not write a discovery result under %s: %s", self.directory, exc)
+
+    def _prune(self) -> None:
+        assert self.directory is not None
+        entries = sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in entries[RESULTS_KEPT:]:
+            stale.unlink(missing_ok=True)
