@@ -9,7 +9,7 @@ from pathlib import Path
 from apps import build_nextjs_app, build_react_router_app, git, git_commit_all
 
 from perceo.observer.discovery import FactStats, discover
-from perceo.observer.facts import CACHE_FILE_NAME
+from perceo.observer.facts import CACHE_FILE_NAME, JOURNAL_FILE_NAME
 from perceo.observer.model import DiscoveryResult
 from perceo.observer.snapshot import RepoSnapshot
 
@@ -164,3 +164,43 @@ def test_after_checking_out_another_commit_the_warm_result_equals_a_cold_run(tmp
     assert warm == cold
     assert "/wishlist" not in {r.route for r in warm.routes}
     assert warm_stats.parsed == 1  # only the first commit's cart page was not in the cache yet
+
+
+def test_a_few_new_facts_go_to_the_journal_and_are_read_back(tmp_path: Path) -> None:
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    build_nextjs_app(repo)
+    git_commit_all(repo)
+    _run(repo, cache)
+    main_file = (cache / CACHE_FILE_NAME).read_bytes()
+
+    page = repo / "src/app/cart/page.tsx"
+    page.write_text(page.read_text() + "\nexport const revalidate = 60;\n")
+    git_commit_all(repo, "cart revalidates")
+    _, stats = _run(repo, cache)
+    assert stats.parsed == 1
+    assert (cache / CACHE_FILE_NAME).read_bytes() == main_file  # not rewritten for one entry
+    assert len((cache / JOURNAL_FILE_NAME).read_bytes().splitlines()) == 2  # header + the new entry
+
+    _drop_results(cache)
+    _, stats = _run(repo, cache)
+    assert stats.parsed == 0
+
+
+def test_a_torn_journal_line_is_skipped_and_only_that_file_is_parsed_again(tmp_path: Path) -> None:
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    build_nextjs_app(repo)
+    git_commit_all(repo)
+    _run(repo, cache)
+    for name in ("cart", "checkout"):
+        page = repo / f"src/app/{name}/page.tsx"
+        page.write_text(page.read_text() + "\n// edited\n")
+    git_commit_all(repo, "two edits")
+    expected, _ = _run(repo, cache)
+    journal = cache / JOURNAL_FILE_NAME
+    lines = journal.read_bytes().splitlines()
+    journal.write_bytes(b"\n".join(lines[:-1]) + b"\n" + lines[-1][: len(lines[-1]) // 2])
+
+    _drop_results(cache)
+    result, stats = _run(repo, cache)
+    assert stats.parsed == 1
+    assert result == expected

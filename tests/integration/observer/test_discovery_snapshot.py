@@ -13,19 +13,23 @@ from perceo.observer.snapshot import RepoSnapshot, git_blob_sha
 
 
 def _hash_object(root: Path, path: str) -> str:
-    return subprocess.run(["git", "hash-object", "--", path], cwd=root, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "hash-object", "--", path], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    write_files(tmp_path, {
-        "src/app/page.tsx": "export default function Page() { return null; }\n",
-        "src/app/my page/with space.tsx": "export const a = 1;\n",
-        "src/app/café/ünïcode.tsx": "export const b = 2;\n",
-        "README.md": "# demo\n",
-        ".gitignore": "dist/\n",
-    })
+    write_files(
+        tmp_path,
+        {
+            "src/app/page.tsx": "export default function Page() { return null; }\n",
+            "src/app/my page/with space.tsx": "export const a = 1;\n",
+            "src/app/café/ünïcode.tsx": "export const b = 2;\n",
+            "README.md": "# demo\n",
+            ".gitignore": "dist/\n",
+        },
+    )
     git_commit_all(tmp_path, "first")
     return tmp_path
 
@@ -92,11 +96,14 @@ def test_working_tree_sees_modified_untracked_and_deleted_files(repo: Path) -> N
 
 
 def test_directory_snapshot_hashes_content_and_skips_dependencies(tmp_path: Path) -> None:
-    write_files(tmp_path, {
-        "src/index.ts": "export {};\n",
-        "node_modules/react/index.js": "module.exports = {};\n",
-        ".git/config": "[core]\n",
-    })
+    write_files(
+        tmp_path,
+        {
+            "src/index.ts": "export {};\n",
+            "node_modules/react/index.js": "module.exports = {};\n",
+            ".git/config": "[core]\n",
+        },
+    )
     snapshot = RepoSnapshot.directory(tmp_path)
     assert snapshot.files() == ["src/index.ts"]
     assert snapshot.blob_sha("src/index.ts") == git_blob_sha(b"export {};\n")
@@ -105,3 +112,14 @@ def test_directory_snapshot_hashes_content_and_skips_dependencies(tmp_path: Path
 def test_blob_sha_matches_git_for_empty_and_binary_content() -> None:
     assert git_blob_sha(b"") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
     assert git_blob_sha(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+def test_a_bare_repository_can_be_read_at_a_ref_but_has_no_working_tree(repo: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True)
+    with RepoSnapshot.at_ref(bare, "HEAD") as snapshot:
+        assert "src/app/café/ünïcode.tsx" in snapshot.files()
+        assert snapshot.read_text("README.md") == "# demo\n"
+    with pytest.raises(NotAGitRepositoryError) as caught:
+        RepoSnapshot.working_tree(bare)
+    assert "bare" in caught.value.message

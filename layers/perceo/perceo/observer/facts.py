@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 #: Bumped whenever extraction changes, so older caches are rebuilt rather than trusted.
 FACTS_VERSION = 6
 CACHE_FILE_NAME = "facts-v1.json"
+JOURNAL_FILE_NAME = "facts-v1.journal"
 #: Files larger than this are treated as generated (bundles) and not parsed.
 MAX_SOURCE_BYTES = 1_000_000
 
@@ -891,23 +892,28 @@ def _interpolated(value: str) -> str | None:
 
 
 class FactCache:
-    """Facts keyed by `<kind>:<blob sha>` in one compact JSON file under `.perceo/cache/`.
+    """Facts keyed by `<kind>:<blob sha>` in one compact JSON file under `.perceo/cache/`, plus a journal.
 
-    Loading is one `json.loads`; a missing, unreadable or other-version file is an empty cache.
-    Writes go to a temporary file renamed into place, so a crash never leaves a half-written cache.
+    Loading is one `json.loads` of the main file and a read of the journal; a missing, unreadable or
+    other-version file is an empty cache, and a torn journal line is skipped. A run that parsed a few files
+    appends them to the journal instead of rewriting the main file; when the journal grows past a tenth
+    of the entries the cache is compacted into a new main file, written to a temporary file and renamed
+    into place so a crash never leaves a half-written cache.
     """
 
     def __init__(self, cache_dir: Path | None) -> None:
         self.path = cache_dir / CACHE_FILE_NAME if cache_dir is not None else None
+        self.journal = cache_dir / JOURNAL_FILE_NAME if cache_dir is not None else None
         self._raw: dict[str, list[Any]] = {}
         self._used: set[str] = set()
         self._added: dict[str, list[Any]] = {}
+        self._journal_entries = 0
         self.loaded = False
         if self.path is not None:
             self._load()
 
     def _load(self) -> None:
-        assert self.path is not None
+        assert self.path is not None and self.journal is not None
         try:
             document = json.loads(self.path.read_bytes())
         except FileNotFoundError:
@@ -918,9 +924,28 @@ class FactCache:
         if not isinstance(document, dict) or document.get("version") != FACTS_VERSION:
             return
         entries = document.get("entries")
-        if isinstance(entries, dict):
-            self._raw = entries
-            self.loaded = True
+        if not isinstance(entries, dict):
+            return
+        self._raw = entries
+        self.loaded = True
+        self._load_journal()
+
+    def _load_journal(self) -> None:
+        assert self.journal is not None
+        try:
+            lines = self.journal.read_bytes().splitlines()
+        except OSError:
+            return
+        if not lines or lines[0] != _journal_header():
+            return
+        for line in lines[1:]:
+            try:
+                key, raw = json.loads(line)
+            except ValueError:
+                continue  # a torn last line after a crash
+            if isinstance(key, str) and isinstance(raw, list):
+                self._raw[key] = raw
+                self._journal_entries += 1
 
     def get(self, key: str) -> FileFacts | None:
         raw = self._raw.get(key)
@@ -944,9 +969,30 @@ class FactCache:
         return bool(self._added)
 
     def save(self) -> None:
-        """Write entries used by this run plus older ones (up to as many again), when anything was added."""
+        """Persist what this run parsed: appended to the journal, or compacted into a new main file."""
         if self.path is None or not self._added:
             return
+        pending = self._journal_entries + len(self._added)
+        if self.loaded and pending <= max(2000, len(self._raw) // 10):
+            self._append_journal()
+        else:
+            self._compact()
+        self._added.clear()
+
+    def _append_journal(self) -> None:
+        assert self.journal is not None
+        fresh = not self.journal.exists()
+        chunk = b"".join(json.dumps([key, raw], separators=(",", ":")).encode() + b"\n"
+                         for key, raw in self._added.items())
+        with self.journal.open("ab") as handle:
+            if fresh or handle.tell() == 0:
+                handle.write(_journal_header() + b"\n")
+            handle.write(chunk)
+        self._journal_entries += len(self._added)
+
+    def _compact(self) -> None:
+        """Rewrite the main file with entries used by this run plus older ones (up to as many again)."""
+        assert self.path is not None and self.journal is not None
         keep: dict[str, list[Any]] = {key: self._raw[key] for key in self._used if key in self._raw}
         budget = max(len(keep), 1000)
         for key, raw in self._raw.items():
@@ -965,7 +1011,13 @@ class FactCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        self._added.clear()
+        self.journal.unlink(missing_ok=True)
+        self._journal_entries = 0
+        self.loaded = True
+
+
+def _journal_header() -> bytes:
+    return json.dumps({"version": FACTS_VERSION}).encode()
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -54,6 +54,22 @@ class PathAliases:
 
 def join(base: str, relative: str) -> str | None:
     """`base`/`relative` normalised as a repo-relative POSIX path; None when it leaves the repository."""
+    if relative.startswith("/"):
+        return None
+    if "//" not in relative and "/." not in relative and not relative.endswith("/"):
+        # the common shapes `./x/y`, `../../x`, `x/y` without posixpath's general normalisation
+        parts = base.split("/") if base else []
+        pieces = relative.split("/")
+        index = 0
+        while index < len(pieces) and pieces[index] in (".", ".."):
+            if pieces[index] == "..":
+                if not parts:
+                    return None
+                parts.pop()
+            index += 1
+        rest = pieces[index:]
+        if all(piece not in ("", ".", "..") for piece in rest):
+            return "/".join(parts + rest)
     joined = posixpath.normpath(posixpath.join(base, relative)) if base else posixpath.normpath(relative)
     if joined == ".":
         return ""

@@ -45,22 +45,31 @@ def _run_git(repo_dir: Path, args: list[str]) -> bytes:
     return proc.stdout
 
 
-def _ensure_repository(repo_dir: Path) -> Path:
+def _ensure_repository(repo_dir: Path, *, bare_ok: bool = False) -> Path:
+    """The top folder of the repository `repo_dir` is in (itself, for a bare repository when allowed)."""
     if not repo_dir.is_dir():
         raise NotAGitRepositoryError(f"{repo_dir} is not a directory")
-    proc = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"], cwd=repo_dir, capture_output=True, check=False
-    )
-    if proc.returncode != 0:
-        raise NotAGitRepositoryError(f"{repo_dir} is not inside a git repository")
-    return Path(os.fsdecode(proc.stdout.rstrip(b"\n")))
+    proc = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=repo_dir, capture_output=True, check=False)
+    if proc.returncode == 0:
+        return Path(os.fsdecode(proc.stdout.rstrip(b"\n")))
+    if _is_bare(repo_dir):
+        if bare_ok:
+            return repo_dir
+        raise NotAGitRepositoryError(f"{repo_dir} is a bare git repository: it has no working tree")
+    raise NotAGitRepositoryError(f"{repo_dir} is not inside a git repository")
+
+
+def _is_bare(repo_dir: Path) -> bool:
+    proc = subprocess.run(["git", "rev-parse", "--is-bare-repository"], cwd=repo_dir, capture_output=True,
+                          check=False)
+    return proc.returncode == 0 and proc.stdout.strip() == b"true"
 
 
 def resolve_commit(repo_dir: Path, ref: str) -> str:
     """The full commit SHA `ref` names in the repository at `repo_dir`."""
     if not ref or ref.startswith("-"):
         raise InvalidRefError(f"invalid git ref {ref!r}", details={"ref": ref})
-    _ensure_repository(repo_dir)
+    _ensure_repository(repo_dir, bare_ok=True)
     proc = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
         cwd=repo_dir,
@@ -149,8 +158,9 @@ class RepoSnapshot:
 
     @classmethod
     def at_ref(cls, repo_dir: Path | str, ref: str) -> RepoSnapshot:
-        """The tracked files of commit `ref` (files and blob SHAs from `git ls-tree -r -z`)."""
-        root = _ensure_repository(Path(repo_dir))
+        """The tracked files of commit `ref` (files and blob SHAs from `git ls-tree -r -z`); bare repositories
+        are fine."""
+        root = _ensure_repository(Path(repo_dir), bare_ok=True)
         commit = resolve_commit(root, ref)
         listing = _run_git(root, ["ls-tree", "-r", "-z", "--full-tree", commit])
         shas: dict[str, str | None] = {}

@@ -76,7 +76,8 @@ def merge_routes(entries: list[RouteEntry]) -> list[RouteEntry]:
         key = (entry.app, entry.route, entry.kind)
         existing = merged.get(key)
         if existing is None:
-            merged[key] = entry.model_copy(deep=True)
+            merged[key] = entry.model_copy(update={"entry_files": list(entry.entry_files),
+                                                   "layout_files": list(entry.layout_files)})
             continue
         for f in entry.entry_files:
             if f not in existing.entry_files:

@@ -66,18 +66,40 @@ class RouteMatcher:
         self._patterns = sorted(set(patterns))
         self._split = {p: [s for s in p.split("/") if s] for p in self._patterns}
         self._memo: dict[str, str | None] = {}
+        # Patterns by their first segment when it is literal; the rest are tried for every URL.
+        self._by_first: dict[str, list[str]] = {}
+        self._open: list[str] = []
+        self._bounds: dict[str, tuple[int, float]] = {}
+        for pattern, parts in self._split.items():
+            required = sum(1 for part in parts if not part.endswith("?") and part != "*")
+            self._bounds[pattern] = (required + (1 if "*" in parts else 0),
+                                     float("inf") if "*" in parts else len(parts))
+            first = parts[0] if parts else ""
+            if first and not first.startswith(":") and first != "*" and not first.endswith("?"):
+                self._by_first.setdefault(first, []).append(pattern)
+            else:
+                self._open.append(pattern)
 
     def match(self, url: str) -> str | None:
         if url in self._memo:
             return self._memo[url]
         segments = [s for s in url.split("/") if s]
+        first = segments[0] if segments else ""
+        if DYNAMIC in first or first.startswith(":"):
+            candidates = self._patterns
+        else:
+            candidates = [*self._by_first.get(first, ()), *self._open]
         best: tuple[int, int, str] | None = None
-        for pattern in self._patterns:
+        count = len(segments)
+        for pattern in candidates:
+            low, high = self._bounds[pattern]
+            if count < low or count > high:
+                continue
             score = self._score(self._split[pattern], segments)
             if score is None:
                 continue
             ranked = (0 if "*" in self._split[pattern] else 1, score, pattern)
-            if best is None or ranked[:2] > best[:2]:
+            if best is None or ranked[:2] > best[:2] or (ranked[:2] == best[:2] and pattern < best[2]):
                 best = ranked
         result = best[2] if best is not None else None
         self._memo[url] = result
