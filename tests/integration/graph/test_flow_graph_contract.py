@@ -134,12 +134,14 @@ def test_deleting_personas_counts_them_and_unlinks_them_from_flows(graph: Cypher
 
 @BOTH_ADAPTERS
 def test_upserting_a_flow_again_keeps_id_and_created_at_and_updates_the_rest(
-    graph: CypherFlowGraph,
+    graph: CypherFlowGraph, clock: FakeClock
 ) -> None:
     project = new_project(graph)
+    clock.now = 1_000
     first = graph.upsert_flows(
         project.id, [flow(project, "Checkout", entry_point="/cart", coverage_score=0.5, created_at=100, updated_at=100)]
     )[0]
+    clock.now = 2_000
 
     second = graph.upsert_flows(
         project.id,
@@ -157,7 +159,7 @@ def test_upserting_a_flow_again_keeps_id_and_created_at_and_updates_the_rest(
     )[0]
 
     assert (second.id, second.created_at) == (first.id, 100)
-    assert second.updated_at == 999
+    assert (first.updated_at, second.updated_at) == (1_000, 2_000)  # the graph's clock, not the model's
     assert (second.description, second.priority, second.trigger_conditions) == (
         "pay for the cart",
         "critical",

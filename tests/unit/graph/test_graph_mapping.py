@@ -57,13 +57,14 @@ def test_a_step_round_trips_with_actions_and_expected_state_as_json_strings() ->
 def test_a_flow_row_keeps_identity_apart_from_what_every_upsert_sets() -> None:
     flow = Flow(project_id="p1", name="Checkout", entry_point=None, trigger_conditions=["sale"], created_at=7)
 
-    row = flow_row(flow)
+    row = flow_row(flow, updated_at=8)
 
     assert (row["id"], row["name"], row["createdAt"]) == (flow.id, "Checkout", 7)
     assert "id" not in row["props"] and "createdAt" not in row["props"] and "projectId" not in row["props"]
     assert row["props"]["entryPoint"] is None  # None in `SET f += props` removes a stale value
+    assert row["props"]["updatedAt"] == 8
     stored = {**row["props"], "id": flow.id, "projectId": "p1", "name": "Checkout", "createdAt": 7, "entryPoint": None}
-    assert flow_from(stored) == flow
+    assert flow_from(stored) == flow.model_copy(update={"updated_at": 8})
 
 
 def test_a_flow_update_sets_only_given_fields_and_clears_only_optional_ones() -> None:

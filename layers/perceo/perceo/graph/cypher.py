@@ -139,11 +139,13 @@ class CypherFlowGraph(ABC):
     # -- Flows
 
     def upsert_flows(self, project_id: str, flows: Sequence[Flow]) -> list[Flow]:
-        """Create or update by name; an existing flow keeps its id and createdAt. Returns the stored flows."""
+        """Create or update by name; an existing flow keeps its id and createdAt. Every other field is written
+        as given (None clears it) and updatedAt becomes the clock's now. Returns the stored flows, in order."""
         _check_project(project_id, flows, "flows")
         _check_unique([f.name for f in flows], "flow name")
         stored: dict[str, Flow] = {}
-        for batch in _batches([flow_row(f) for f in flows], self.batch_size):
+        now = self.clock()
+        for batch in _batches([flow_row(f, now) for f in flows], self.batch_size):
             rows = self._write(q.UPSERT_FLOWS, {"projectId": project_id, "rows": batch})
             self._require_rows(rows, project_id)
             stored.update((flow.name, flow) for flow in (flow_from(r["flow"]) for r in rows))

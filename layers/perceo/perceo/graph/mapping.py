@@ -90,9 +90,11 @@ def persona_from(props: Mapping[str, Any]) -> Persona:
 # -- Flows
 
 
-def flow_row(flow: Flow) -> Row:
-    """`id`/`createdAt` apply only when the flow is new; `props` are set on every upsert (None removes)."""
+def flow_row(flow: Flow, updated_at: int) -> Row:
+    """`id`/`createdAt` apply only when the flow is new; `props` are set on every upsert (None removes), with
+    `updatedAt` from the graph's clock, as `update_flow` does."""
     props = flow.model_dump(mode="json", exclude={"id", "project_id", "name", "created_at"})
+    props["updatedAt"] = updated_at
     return {"id": flow.id, "name": flow.name, "createdAt": flow.created_at, "props": props}
 
 
