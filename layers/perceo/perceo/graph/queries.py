@@ -8,7 +8,8 @@ Rules this file keeps (see DESIGN.md "Data model" and reference/local-stack.md Â
   `EXISTS {}`/`COUNT {}` subqueries, no `=~`, no APOC, no `CALL {}`, no map-valued properties (dicts
   and lists of dicts are JSON strings). Batches come in as `UNWIND $rows`.
 - Replacing what hangs off a node (steps, personas, pages, connections, AFFECTS edges) is one query:
-  collect the old, `FOREACH â€¦ DELETE`, then create the new, so a reader never sees a half-replaced flow.
+  collect the old, `FOREACH â€¦ DELETE`, then create the new, so no query ever sees a half-replaced flow (a
+  FlowView is read in up to three queries, though, so it is not one snapshot).
 - FalkorDB 4.16 ignores `WITH x WHERE x IS NULL` right after a leading `OPTIONAL MATCH` (the filter is
   dropped from the plan). Existence checks therefore count: `WITH count(x) AS found WHERE found = 0`.
 - FalkorDB 4.16 can restore deleted edges wrongly when a query fails after deleting them (a step chain
@@ -18,7 +19,8 @@ Rules this file keeps (see DESIGN.md "Data model" and reference/local-stack.md Â
   so both adapters hand the same plain rows to the shared mapping code. Flow views are read as flat rows
   (flows, then FLOW_LINKS/FLOW_STEPS for their ids), because FalkorDB runs pattern comprehensions and
   OPTIONAL MATCH per record, which is slow for hundreds of flows.
-- Per-flow writes take a list of flows (`$flows`), so the same query serves one flow or a batch of them.
+- REPLACE_STEPS and SET_FLOW_PAGES take a list of flows (`$flows`), so one query serves a single flow or a
+  batch of them; a flow is never split across queries.
 """
 
 from __future__ import annotations
