@@ -7,7 +7,6 @@ constraint per key (`GRAPH.CONSTRAINT CREATE … UNIQUE`, which FalkorDB builds 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -23,7 +22,6 @@ from perceo.models import now_ms
 if TYPE_CHECKING:
     from falkordb import FalkorDB
 
-log = logging.getLogger(__name__)
 
 DEFAULT_GRAPH_NAME = "perceo"
 #: A query that takes longer than this is stuck; the embedded store answers in milliseconds.

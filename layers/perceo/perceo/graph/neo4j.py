@@ -7,7 +7,6 @@ Credentials come only from the arguments; nothing here has a default user or pas
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +21,6 @@ from perceo.graph.mapping import Row
 from perceo.graph.schema import LOOKUP_INDEXES, UNIQUE_KEYS, Key
 from perceo.models import now_ms
 
-log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE = "neo4j"
 #: `neo4j+s` is what Aura hands out; `bolt` talks to a single server (and to FalkorDB's Bolt listener).
