@@ -21,7 +21,6 @@ from perceo.graph.mapping import Row
 from perceo.graph.schema import LOOKUP_INDEXES, UNIQUE_KEYS, Key
 from perceo.models import now_ms
 
-
 DEFAULT_DATABASE = "neo4j"
 #: `neo4j+s` is what Aura hands out; `bolt` talks to a single server (and to FalkorDB's Bolt listener).
 URI_SCHEMES = frozenset({"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"})
