@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from perceo.local.server import ServerProcess, free_port, start_server, stop_server
+from perceo.local.server import ServerProcess, start_server, stop_server
 
 #: `tests/` is on sys.path (rootdir conftest), so the fakes package imports as `fakes`.
 pytest_plugins = ["fakes.plugin"]
@@ -16,9 +16,13 @@ pytest_plugins = ["fakes.plugin"]
 
 @pytest.fixture(scope="session")
 def falkordb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One FalkorDB (Redis 8 + graph module) process for the test session, with a Bolt listener."""
+    """One FalkorDB (Redis 8 + graph module) process for the test session (RESP only).
+
+    The neo4j-driver tests start their own server with a Bolt listener (tests/integration/graph/conftest.py):
+    the listener is experimental, binds every interface and must not take the shared server down with it.
+    """
     data_dir: Path = tmp_path_factory.mktemp("falkordb")
-    server = start_server(data_dir, persistent=False, bolt_port=free_port())
+    server = start_server(data_dir, persistent=False)
     try:
         yield server
     finally:

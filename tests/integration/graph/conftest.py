@@ -36,14 +36,13 @@ from perceo.errors import BackendUnavailableError
 from perceo.graph.cypher import CypherFlowGraph
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo.graph.neo4j import Neo4jFlowGraph
-from perceo.local.server import ServerProcess, start_server, stop_server
+from perceo.local.server import MAX_BOLT_PORT, ServerProcess, start_server, stop_server
 
 #: The graph key FalkorDB's Bolt listener reads and writes, whatever database the client names.
 BOLT_GRAPH = "falkordb"
 #: Bolt messages above ~100 UNWIND rows have crashed the listener; stay well below.
 BOLT_BATCH_SIZE = 50
 #: FalkorDB reads BOLT_PORT as a signed 16-bit number.
-MAX_BOLT_PORT = 32767
 
 
 def _free_low_port() -> int:

