@@ -22,6 +22,7 @@ BODIES = {
     ("PATCH", "/flows/{id}"): {"priority": "low", "description": "changed by B"},
     ("PUT", "/flows/{id}/steps"): {"steps": [{"name": "B was here"}]},
     ("PATCH", "/personas/{id}"): {"description": "changed by B"},
+    ("POST", "/analyses/{id}/review"): {"llmThreshold": 0.9},
 }
 
 
@@ -42,6 +43,7 @@ class ProjectA:
             "/flows/{id}/steps": self.flow_id,
             "/personas/{id}": self.persona_id,
             "/analyses/{id}": self.analysis_id,
+            "/analyses/{id}/review": self.analysis_id,
             "/keys/{prefix}": self.key[:12],
             "/workflows/{id}": self.workflow_id,
         }
