@@ -1349,9 +1349,19 @@ def build_nuxt_app(root: Path) -> AppSpec:
             const { data: products } = await useFetch("/api/products");
             </script>
             <template>
-              <NuxtLink v-for="p in products" :key="p.id" :to="`/products/${p.id}`">{{ p.name }}</NuxtLink>
+              <base-badge>New</base-badge>
+              <LazyProductCard v-for="p in products" :key="p.id" :product="p" />
             </template>
         """,
+        "components/ProductCard.vue": """
+            <script setup lang="ts">
+            defineProps<{ product: { id: string; name: string } }>();
+            </script>
+            <template>
+              <NuxtLink :to="`/products/${product.id}`">{{ product.name }}</NuxtLink>
+            </template>
+        """,
+        "components/base/Badge.vue": "<template><span class='badge'><slot /></span></template>\n",
         "pages/products/[id].vue": """
             <script setup lang="ts">
             const route = useRoute();
@@ -1402,7 +1412,11 @@ def build_nuxt_app(root: Path) -> AppSpec:
             ("/cart", "/checkout"),
         },
         layout_edges={("/checkout", "/cart")},
-        imports={"pages/login.vue": {"composables/useCart.ts"}},
+        imports={
+            "pages/login.vue": {"composables/useCart.ts"},
+            # auto-imported components: no import statement, only the tag in the template
+            "pages/products/index.vue": {"components/ProductCard.vue", "components/base/Badge.vue"},
+        },
     )
 
 

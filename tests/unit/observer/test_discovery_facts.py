@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from perceo.observer.facts import FileFacts, _Extractor, fact_kind
 
 EXTRACTOR = _Extractor()
@@ -185,8 +189,18 @@ def test_stylesheets_contribute_their_imports() -> None:
 
 
 def test_facts_round_trip_through_their_compact_json_form() -> None:
-    original = facts("tsx", 'import a from "./a";\nexport default () => <Link href="/x" />;\n')
-    assert FileFacts.from_json(original.to_json()) == original
+    original = facts("tsx", 'import a from "./a";\nexport const routes = [{ path: "/", element: <A /> }];\n'
+                            'export default () => <Link href="/x" />;\n')
+    stored = json.loads(json.dumps(original.to_json()))
+    assert FileFacts.from_json(stored).to_json() == json.loads(json.dumps(original.to_json()))
+    with pytest.raises(ValueError):
+        FileFacts.from_json([[], {}, {}, [], "not a list", [], 0, [], []])
+
+
+def test_vue_templates_record_component_tags_for_auto_imports() -> None:
+    found = facts("vue", "<template><LazyProductCard /><base-badge>x</base-badge><div /><router-link to='/' />"
+                         "</template>")
+    assert found.tags == ["LazyProductCard", "base-badge", "router-link"]
 
 
 def test_only_source_files_outside_dependency_folders_have_a_fact_kind() -> None:

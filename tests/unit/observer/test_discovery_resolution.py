@@ -142,3 +142,28 @@ def test_import_graph_and_packages_in_a_discovery_result() -> None:
         "src/main.css": ["src/reset.css"],
     }
     assert result.packages == {"src/App.tsx": ["lodash"], "src/polyfills.js": ["core-js"]}
+
+
+@pytest.mark.parametrize("alias_config", [
+    """{
+      "@": fileURLToPath(new URL("./src", import.meta.url)),
+      "~components": path.resolve(__dirname, "src/components"),
+    }""",
+    """[
+      { find: "@", replacement: "/src" },
+      { find: "~components", replacement: path.resolve(__dirname, "./src/components") },
+      { find: /^~(.+)$/, replacement: "$1" },
+    ]""",
+])
+def test_vite_resolve_aliases_are_followed(alias_config: str) -> None:
+    snapshot = RepoSnapshot.from_files({
+        "package.json": json.dumps({"name": "x", "dependencies": {"react": "18"}}),
+        "index.html": "",
+        "vite.config.ts": 'import path from "node:path";\nimport { fileURLToPath, URL } from "node:url";\n'
+                          "export default defineConfig({ plugins: [react()], resolve: { alias: "
+                          + alias_config + " } });\n",
+        "src/main.tsx": 'import { Hero } from "~components/Hero";\nimport { util } from "@/lib/util";\n',
+        "src/components/Hero.tsx": "export const Hero = 1;\n",
+        "src/lib/util.ts": "export const util = 1;\n",
+    })
+    assert discover(snapshot).imports["src/main.tsx"] == ["src/components/Hero.tsx", "src/lib/util.ts"]

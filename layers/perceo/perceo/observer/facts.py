@@ -28,7 +28,7 @@ import tree_sitter_typescript
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever extraction changes, so older caches are rebuilt rather than trusted.
-FACTS_VERSION = 6
+FACTS_VERSION = 8
 CACHE_FILE_NAME = "facts-v1.json"
 JOURNAL_FILE_NAME = "facts-v1.journal"
 #: Files larger than this are treated as generated (bundles) and not parsed.
@@ -83,16 +83,18 @@ class FileFacts:
     has_default_export: bool = False
     #: names declared at the top level of the module (functions, classes, variables).
     local_names: list[str] = field(default_factory=list)
+    #: component tags used in a Vue template (`ProductCard`, `product-card`), for auto-imported components.
+    tags: list[str] = field(default_factory=list)
 
     def to_json(self) -> list[Any]:
         return [self.imports, self.bindings, self.reexports, self.star_exports, self.nav, self.routes,
-                int(self.has_default_export), self.local_names]
+                int(self.has_default_export), self.local_names, self.tags]
 
     @classmethod
     def from_json(cls, raw: list[Any]) -> FileFacts:
         """Facts from their cached form. Pairs and triples stay JSON lists (they unpack like tuples): warm
         runs load tens of thousands of entries and must not rebuild each one."""
-        imports, bindings, reexports, star, nav, routes, has_default, local_names = raw
+        imports, bindings, reexports, star, nav, routes, has_default, local_names, tags = raw
         if not (
             type(imports) is list
             and type(bindings) is dict
@@ -100,10 +102,10 @@ class FileFacts:
             and type(star) is list
             and type(nav) is list
             and type(routes) is list
-            and type(local_names) is list
+            and type(local_names) is list and type(tags) is list
         ):
             raise ValueError("facts entry has the wrong shape")
-        return cls(imports, bindings, reexports, star, nav, routes, bool(has_default), local_names)
+        return cls(imports, bindings, reexports, star, nav, routes, bool(has_default), local_names, tags)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -156,6 +158,7 @@ UNKNOWN: dict[str, str] = {"$": "?"}
 
 class _Language:
     def __init__(self, language: tree_sitter.Language, jsx: bool) -> None:
+        self.language = language
         self.parser = tree_sitter.Parser(language)
         self.query = tree_sitter.Query(language, _COMMON_PATTERNS + (_JSX_PATTERNS if jsx else ""))
 
@@ -447,10 +450,8 @@ class _Extractor:
             return {"$": "t", "v": template}
         if t == "number":
             return _number(_text(node))
-        if t in ("true", "false"):
-            return t == "true"
-        if t in ("null", "undefined"):
-            return None
+        if t in ("true", "false", "null", "undefined"):
+            return {"true": True, "false": False}.get(t)
         if t == "array":
             return [self._array_item(child, depth) for child in node.named_children if child.type != "comment"]
         if t == "object":
@@ -463,7 +464,17 @@ class _Extractor:
             return self._call(node, depth)
         if t in ("jsx_element", "jsx_self_closing_element"):
             return self._jsx(node, depth)
+        if t == "new_expression":
+            return self._new(node, depth)
         return UNKNOWN
+
+    def _new(self, node: tree_sitter.Node, depth: int) -> Value:
+        """`new URL("./src", import.meta.url)` as a call to `new URL`."""
+        ctor = node.child_by_field_name("constructor")
+        args = node.child_by_field_name("arguments")
+        return {"$": "c", "f": "new " + (_dotted(ctor) if ctor is not None else "?"),
+                "a": [self.value(a, depth + 1) for a in (args.named_children if args is not None else [])
+                      if a.type != "comment"]}
 
     def _array_item(self, child: tree_sitter.Node, depth: int) -> Value:
         if child.type == "spread_element" and child.named_children:
@@ -581,9 +592,11 @@ class _Extractor:
             elif tag == "style":
                 self._stylesheet(facts, body)
         markup_parts.append(text[cursor:])
-        self._markup(facts, "".join(markup_parts), 0)
-        if kind == "vue" or kind == "svelte":
-            facts.has_default_export = True
+        markup = "".join(markup_parts)
+        self._markup(facts, markup, 0)
+        if kind == "vue":
+            facts.tags = sorted({m.group(1) for m in _COMPONENT_TAG.finditer(markup)})
+        facts.has_default_export = True
 
     def _markup(self, facts: FileFacts, text: str, line_offset: int) -> None:
         for tag, name, raw, braced, line in _scan_attributes(text):
@@ -794,6 +807,7 @@ _ATTR_SRC = re.compile(r"\bsrc\s*=\s*(['\"])(.*?)\1", re.IGNORECASE)
 _ATTR_LANG = re.compile(r"\blang\s*=\s*(['\"])(.*?)\1", re.IGNORECASE)
 _CSS_IMPORT = re.compile(r"@(?:import|use|forward)\s+(?:url\()?\s*(['\"])([^'\"]+)\1", re.IGNORECASE)
 _TAG_START = re.compile(r"<([A-Za-z][\w.:-]*)")
+_COMPONENT_TAG = re.compile(r"<([A-Z][A-Za-z0-9]*|[a-z][a-z0-9]*(?:-[a-z0-9]+)+)[\s/>]")
 _ATTR_NAME = re.compile(r"[^\s=/>\"']+")
 _UNQUOTED = re.compile(r"[^\s>]+")
 _INTERPOLATION = re.compile(r"\{\{.*?\}\}|\{[^{}]*\}")
@@ -1117,22 +1131,22 @@ def _worker_extract(batch: list[tuple[str, str, bytes]]) -> list[list[Any]]:
 
 def _extract_parallel(missing: list[tuple[str, str, str]], read_bytes: Callable[[str], bytes],
                       workers: int) -> list[FileFacts]:
-    """Cold runs on large repos: contents are read here (one git process), parsing happens in a pool."""
+    """Cold runs on large repos: contents are read here (one git process) while a pool parses them."""
     import multiprocessing
 
-    batch_size = 256
-    batches: list[list[tuple[str, str, bytes]]] = []
-    current: list[tuple[str, str, bytes]] = []
-    for path, kind, _key in missing:
-        current.append((path, kind, read_bytes(path)))
-        if len(current) >= batch_size:
-            batches.append(current)
-            current = []
-    if current:
-        batches.append(current)
+    def batches() -> Iterator[list[tuple[str, str, bytes]]]:
+        current: list[tuple[str, str, bytes]] = []
+        for path, kind, _key in missing:
+            current.append((path, kind, read_bytes(path)))
+            if len(current) >= 256:
+                yield current
+                current = []
+        if current:
+            yield current
+
     # `fork`: spawned or forkserver workers would re-import the caller's `__main__`, which a library cannot
-    # require to be guarded. Contents were read above, so workers never touch the git process.
+    # require to be guarded. Workers only receive bytes; the pool is gone before the snapshot closes.
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, initializer=_worker_init) as pool:
-        results = pool.map(_worker_extract, batches, chunksize=1)
+        results = list(pool.imap(_worker_extract, batches(), chunksize=1))
     return [FileFacts.from_json(raw) for batch in results for raw in batch]

@@ -23,10 +23,11 @@ from perceo.observer.discovery.context import AppScan, merge_routes
 from perceo.observer.discovery.detect import FRAMEWORKS, detect_in_layout
 from perceo.observer.discovery.navigation import build_navigation
 from perceo.observer.discovery.nextjs import discover_nextjs
-from perceo.observer.discovery.nuxt import discover_nuxt
+from perceo.observer.discovery.nuxt import auto_imported_components, discover_nuxt
 from perceo.observer.discovery.patterns import join_route
 from perceo.observer.discovery.remix import discover_remix
 from perceo.observer.discovery.sveltekit import discover_sveltekit
+from perceo.observer.discovery.viteconfig import vite_aliases
 from perceo.observer.facts import FactIndex, FactStats, FileFacts
 from perceo.observer.imports import ImportResolver, build_import_graph
 from perceo.observer.model import AppInfo, DiscoveryResult, RouteEntry
@@ -142,7 +143,9 @@ def _discover_uncached(
     if stats is not None:
         stats.files, stats.cached, stats.parsed = index.stats.files, index.stats.cached, index.stats.parsed
 
-    resolver = ImportResolver(layout, {app.root: default_aliases(layout, app) for app in apps})
+    resolver = ImportResolver(layout, {
+        app.root: [*vite_aliases(layout, index.extractor(), app.root), *default_aliases(layout, app)] for app in apps
+    })
     graph = build_import_graph(facts, resolver)
 
     warnings: list[str] = []
@@ -154,6 +157,9 @@ def _discover_uncached(
         discoverer = DISCOVERERS.get(app.framework)
         if discoverer is not None:
             routes.extend(discoverer(scan))
+        if app.framework in ("nuxt", "vue"):
+            for file, components in auto_imported_components(scan).items():
+                graph.imports[file] = sorted({*graph.imports.get(file, []), *components})
     routes = merge_routes(routes)
 
     navigation = build_navigation(routes, facts, graph.imports, route_prefixes or {})

@@ -77,3 +77,64 @@ def _server_routes(scan: AppScan) -> list[RouteEntry]:
             url = join_route(url_prefix, *[_segment(p) for p in stem.split("/")])
             routes.append(scan.entry(url, "api", [scan.path(f"{base}/{rel}")], []))
     return routes
+
+
+def auto_imported_components(scan: AppScan) -> dict[str, list[str]]:
+    """file -> component files its template uses without importing them: Nuxt's `components/` folder, or
+    unplugin-vue-components in a Vue app. Tags are matched as Nuxt names them (`components/base/Button.vue`
+    is `<BaseButton>` or `<base-button>`, with an optional `Lazy` prefix)."""
+    package = scan.layout.package(scan.root)
+    if scan.app.framework == "nuxt":
+        folders, nested_names = ["app/components", "components"], True
+    elif package is not None and "unplugin-vue-components" in package.dependencies:
+        folders, nested_names = ["src/components"], False
+    else:
+        return {}
+    registry: dict[str, str] = {}
+    for folder in folders:
+        for rel in scan.under(folder):
+            *dirs, filename = rel.split("/")
+            stem, ext = split_name(filename)
+            if ext not in _PAGE_EXTS or is_test_or_story(filename):
+                continue
+            name = _nuxt_component_name(dirs, stem) if nested_names else _pascal(stem)
+            registry.setdefault(name, scan.path(f"{folder}/{rel}"))
+    if not registry:
+        return {}
+    edges: dict[str, list[str]] = {}
+    for path in scan.files:
+        facts = scan.facts.get(path)
+        if facts is None or not facts.tags:
+            continue
+        targets = []
+        for tag in facts.tags:
+            name = _pascal(tag)
+            found = registry.get(name) or (registry.get(name[4:]) if name.startswith("Lazy") else None)
+            if found is not None and found != path:
+                targets.append(found)
+        if targets:
+            edges[path] = sorted(set(targets))
+    return edges
+
+
+def _split_case(text: str) -> list[str]:
+    words: list[str] = []
+    for chunk in re.split(r"[/\-_.\s]+", text):
+        words.extend(w for w in re.findall(r"[A-Z]+(?=[A-Z][a-z]|\d|$)|[A-Z]?[a-z]+|[A-Z]+|\d+", chunk) if w)
+    return words
+
+
+def _pascal(text: str) -> str:
+    return "".join(word[:1].upper() + word[1:] for word in _split_case(text))
+
+
+def _nuxt_component_name(dirs: list[str], stem: str) -> str:
+    stem = re.sub(r"\.(client|server)$", "", stem)
+    if stem.lower() == "index":
+        stem = ""
+    prefix = [word for d in dirs for word in _split_case(d)]
+    file_words = _split_case(stem)
+    name_words: list[str] = []
+    while prefix and prefix[0].lower() != (file_words[0].lower() if file_words else ""):
+        name_words.append(prefix.pop(0))
+    return _pascal("-".join(name_words)) + _pascal("-".join(file_words))
