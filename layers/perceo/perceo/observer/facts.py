@@ -11,6 +11,8 @@ Facts depend on nothing but a file's bytes and its kind (extension family), so t
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import os
@@ -935,7 +937,7 @@ class FactCache:
         except (OSError, ValueError) as exc:
             logger.warning("ignoring unreadable facts cache %s: %s", self.path, exc)
             return
-        if not isinstance(document, dict) or document.get("version") != FACTS_VERSION:
+        if not isinstance(document, dict) or document.get("version") != cache_version():
             return
         entries = document.get("entries")
         if not isinstance(entries, dict):
@@ -1015,7 +1017,7 @@ class FactCache:
             if key not in keep:
                 keep[key] = raw
                 budget -= 1
-        document = {"version": FACTS_VERSION, "entries": keep}
+        document = {"version": cache_version(), "entries": keep}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".facts-", suffix=".tmp", dir=self.path.parent)
         try:
@@ -1031,7 +1033,18 @@ class FactCache:
 
 
 def _journal_header() -> bytes:
-    return json.dumps({"version": FACTS_VERSION}).encode()
+    return json.dumps({"version": cache_version()}).encode()
+
+
+@functools.cache
+def cache_version() -> str:
+    """FACTS_VERSION plus a fingerprint of this module's source: editing the extractor invalidates caches
+    even when nobody remembers to bump the number."""
+    try:
+        source = Path(__file__).read_bytes()
+    except OSError:  # not on disk (zipped): the number alone
+        return str(FACTS_VERSION)
+    return f"{FACTS_VERSION}:{hashlib.sha256(source).hexdigest()[:16]}"
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ newest few are kept; an unreadable one is ignored and rewritten.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from perceo.observer.facts import FACTS_VERSION
+from perceo.observer.facts import cache_version
 from perceo.observer.model import DiscoveryResult
 from perceo.observer.snapshot import RepoSnapshot
 
@@ -31,13 +32,28 @@ RESULTS_KEPT = 8
 def snapshot_digest(
     snapshot: RepoSnapshot, framework: str, route_prefixes: Mapping[str, str] | None
 ) -> str:
-    digest = hashlib.sha256(f"perceo-discovery:{DISCOVERY_VERSION}:{FACTS_VERSION}:{framework}\n".encode())
+    digest = hashlib.sha256(f"perceo-discovery:{code_version()}:{framework}\n".encode())
     for app, prefix in sorted((route_prefixes or {}).items()):
         digest.update(f"prefix:{app}\0{prefix}\n".encode())
     blob_sha = snapshot.blob_sha
     for path in snapshot.files():
         digest.update(f"{path}\0{blob_sha(path)}\n".encode())
     return digest.hexdigest()
+
+
+@functools.cache
+def code_version() -> str:
+    """DISCOVERY_VERSION, the facts version and a fingerprint of the discovery sources: any change to the
+    code that builds a result makes older cached results unreachable."""
+    observer = Path(__file__).resolve().parent.parent
+    sources = [observer / name for name in ("facts.py", "imports.py", "project.py", "snapshot.py", "model.py")]
+    digest = hashlib.sha256(f"{DISCOVERY_VERSION}:{cache_version()}".encode())
+    try:
+        for source in sorted([*sources, *(observer / "discovery").glob("*.py")]):
+            digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    except OSError:  # sources not on disk (zipped): the version numbers alone
+        return f"{DISCOVERY_VERSION}:{cache_version()}"
+    return digest.hexdigest()[:16]
 
 
 class ResultCache:
