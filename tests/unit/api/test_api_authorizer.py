@@ -84,14 +84,17 @@ def test_a_revoked_key_is_unauthorized(deps: Dependencies, make_key: MakeKey, ke
 @pytest.fixture
 def lambda_log() -> Iterator[io.StringIO]:
     """What the authorizer Lambda's log handler writes (the JSON lines CloudWatch would get)."""
-    handler = load_handler("authorizer").logger.registered_handler
+    logger = load_handler("authorizer").logger
+    handler = logger.registered_handler
     assert isinstance(handler, logging.StreamHandler)
     stream = io.StringIO()
-    previous = handler.setStream(stream)
+    previous_stream, previous_level = handler.setStream(stream), logger.log_level
+    logger.setLevel("INFO")  # other handler modules loaded in this process may have set another level
     try:
         yield stream
     finally:
-        handler.setStream(previous)
+        handler.setStream(previous_stream)
+        logger.setLevel(previous_level)
 
 
 def test_the_authorizer_lambda_answers_and_never_logs_the_key(
