@@ -4,7 +4,7 @@ test can say "nothing was written"."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from perceo.models import ChangeAnalysis, Flow, FlowUpdate, FlowView, Page, PageLink, Persona, Project, Step, now_ms
 
@@ -83,7 +83,17 @@ class MemoryFlowGraph:
 
     def set_flow_pages(self, project_id: str, flow_id: str, routes: Sequence[str]) -> None:
         self.writes.append("set_flow_pages")
+        self._set_pages(project_id, flow_id, routes)
+
+    def set_pages_of_flows(self, project_id: str, routes_by_flow: Mapping[str, Sequence[str]]) -> None:
+        self.writes.append("set_pages_of_flows")
+        for flow_id, routes in routes_by_flow.items():
+            self._set_pages(project_id, flow_id, routes)
+
+    def _set_pages(self, project_id: str, flow_id: str, routes: Sequence[str]) -> None:
         self.flow_pages[flow_id] = list(routes)
+        for route in routes:  # like the graph: a visited route without a page gets one
+            self.pages.setdefault((project_id, route), Page(project_id=project_id, route=route))
 
     def set_flow_connections(self, project_id: str, flow_id: str, flow_ids: Sequence[str]) -> None:
         self.writes.append("set_flow_connections")
@@ -133,6 +143,18 @@ class MemoryFlowGraph:
         self.steps[flow_id] = list(steps)
         return list(steps)
 
+    def replace_steps_of_flows(
+        self, project_id: str, steps_by_flow: Mapping[str, Sequence[Step]]
+    ) -> dict[str, list[Step]]:
+        self.writes.append("replace_steps_of_flows")
+        stored: dict[str, list[Step]] = {}
+        for flow_id, steps in steps_by_flow.items():
+            orders = [s.order for s in steps]
+            assert len(orders) == len(set(orders)), "(flow, order) must be unique"
+            stored[flow_id] = [s.model_copy(update={"flow_id": flow_id}) for s in sorted(steps, key=lambda s: s.order)]
+            self.steps[flow_id] = stored[flow_id]
+        return stored
+
     def list_steps(self, project_id: str, flow_id: str) -> list[Step]:
         return list(self.steps.get(flow_id, []))
 
@@ -143,14 +165,37 @@ class MemoryFlowGraph:
         return len(pages)
 
     def upsert_page_links(self, project_id: str, links: Sequence[PageLink]) -> int:
-        new = {(project_id, link.source, link.target) for link in links} - self.links
+        new = {
+            (project_id, link.source, link.target) for link in links
+            if (project_id, link.source) in self.pages and (project_id, link.target) in self.pages
+        } - self.links
         if new:
             self.writes.append("upsert_page_links")
         self.links |= new
         return len(new)
 
     def list_pages(self, project_id: str) -> list[Page]:
-        return [p for (pid, _), p in self.pages.items() if pid == project_id]
+        return sorted((p for (pid, _), p in self.pages.items() if pid == project_id), key=lambda p: p.route)
+
+    def delete_pages(self, project_id: str, routes: Sequence[str]) -> int:
+        self.writes.append("delete_pages")
+        doomed = {r for r in routes if (project_id, r) in self.pages}
+        for route in doomed:
+            del self.pages[(project_id, route)]
+        self.links = {link for link in self.links if link[0] != project_id or not {link[1], link[2]} & doomed}
+        for flow_id, visited in self.flow_pages.items():
+            if self.flows.get(flow_id) is not None and self.flows[flow_id].project_id == project_id:
+                self.flow_pages[flow_id] = [r for r in visited if r not in doomed]
+        return len(doomed)
+
+    def list_page_links(self, project_id: str) -> list[PageLink]:
+        return [PageLink(source=s, target=t) for pid, s, t in sorted(self.links) if pid == project_id]
+
+    def delete_page_links(self, project_id: str, links: Sequence[PageLink]) -> int:
+        self.writes.append("delete_page_links")
+        doomed = {(project_id, link.source, link.target) for link in links} & self.links
+        self.links -= doomed
+        return len(doomed)
 
     def flows_visiting(self, project_id: str, routes: Sequence[str]) -> list[FlowView]:
         return [v for v in self.list_flows(project_id) if set(v.pages) & set(routes)]

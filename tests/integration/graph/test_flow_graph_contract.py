@@ -549,6 +549,64 @@ def test_page_links_are_made_once_and_only_between_existing_pages(graph: CypherF
 
 
 @BOTH_ADAPTERS
+def test_page_links_are_listed_sorted_and_deleted_without_touching_the_pages(graph: CypherFlowGraph) -> None:
+    project = new_project(graph)
+    graph.upsert_pages(project.id, [Page(project_id=project.id, route=r) for r in ("/", "/cart", "/pay")])
+    graph.upsert_page_links(
+        project.id,
+        [PageLink(source="/cart", target="/pay"), PageLink(source="/", target="/cart"),
+         PageLink(source="/pay", target="/")],
+    )
+
+    deleted = graph.delete_page_links(
+        project.id,
+        [PageLink(source="/pay", target="/"), PageLink(source="/pay", target="/"),
+         PageLink(source="/", target="/pay"), PageLink(source="/nowhere", target="/")],
+    )
+
+    assert deleted == 1
+    assert graph.list_page_links(project.id) == [
+        PageLink(source="/", target="/cart"), PageLink(source="/cart", target="/pay"),
+    ]
+    assert [p.route for p in graph.list_pages(project.id)] == ["/", "/cart", "/pay"]
+    assert graph.delete_page_links(project.id, []) == 0
+
+
+@BOTH_ADAPTERS
+def test_deleting_pages_removes_their_links_and_the_visits_of_flows_but_not_the_flows(graph: CypherFlowGraph) -> None:
+    project = new_project(graph)
+    graph.upsert_pages(project.id, [Page(project_id=project.id, route=r, files=[f"app{r}.tsx"]) for r in ("/a", "/b")])
+    graph.upsert_page_links(project.id, [PageLink(source="/a", target="/b"), PageLink(source="/b", target="/a")])
+    checkout = graph.upsert_flows(project.id, [flow(project, "Checkout")])[0]
+    graph.set_flow_pages(project.id, checkout.id, ["/a", "/b", "/c"])
+    before = nodes_of(graph, project.id)
+
+    deleted = graph.delete_pages(project.id, ["/b", "/b", "/missing"])
+
+    assert deleted == 1
+    assert [p.route for p in graph.list_pages(project.id)] == ["/a", "/c"]
+    assert graph.list_page_links(project.id) == []
+    view = graph.get_flow(project.id, checkout.id)
+    assert view is not None and view.pages == ["/a", "/c"]
+    assert nodes_of(graph, project.id) == before - 1
+    assert graph.delete_pages(project.id, []) == 0
+
+
+def test_pages_and_links_are_deleted_in_batches(graph: CypherFlowGraph) -> None:
+    project = new_project(graph)
+    routes = [f"/p{n}" for n in range(7)]
+    graph.upsert_pages(project.id, [Page(project_id=project.id, route=r) for r in routes])
+    links = [PageLink(source=a, target=b) for a, b in zip(routes, routes[1:], strict=False)]
+    graph.upsert_page_links(project.id, links)
+    graph.batch_size = 2
+
+    assert graph.delete_page_links(project.id, links[:5]) == 5
+    assert graph.list_page_links(project.id) == links[5:]
+    assert graph.delete_pages(project.id, routes[:5]) == 5
+    assert [p.route for p in graph.list_pages(project.id)] == routes[5:]
+
+
+@BOTH_ADAPTERS
 def test_flows_visiting_gives_each_active_flow_once_with_all_its_pages(graph: CypherFlowGraph) -> None:
     project = new_project(graph)
     checkout, browse, old, other = graph.upsert_flows(

@@ -78,6 +78,7 @@ def test_project_a_calls_never_read_or_change_project_b(graph: CypherFlowGraph) 
     assert {p.project_id for p in graph.list_pages(a_id)} == {a_id}
     assert graph.list_steps(a_id, b.checkout.id) == []
     assert {f.id for f in graph.flows_visiting(a_id, ["/", "/cart"])} == {a.checkout.id, a.browse.id}
+    assert graph.list_page_links(a_id) == [PageLink(source="/", target="/cart")]
     assert graph.get_analysis(a_id, b.analysis.id) is None
     assert [x.id for x in graph.list_analyses(a_id)] == [a.analysis.id]
     view = graph.get_flow(a_id, a.checkout.id)
@@ -93,6 +94,10 @@ def test_project_a_calls_never_read_or_change_project_b(graph: CypherFlowGraph) 
         graph.replace_steps(a_id, b.checkout.id, [])
     with pytest.raises(FlowNotFoundError):
         graph.set_flow_pages(a_id, b.checkout.id, ["/"])
+    with pytest.raises(FlowNotFoundError):
+        graph.set_pages_of_flows(a_id, {b.checkout.id: ["/"], b.browse.id: ["/cart"]})
+    with pytest.raises(FlowNotFoundError):
+        graph.replace_steps_of_flows(a_id, {b.checkout.id: [step(b.checkout.id, 1)], b.browse.id: []})
     with pytest.raises(FlowNotFoundError):
         graph.set_flow_personas(a_id, b.checkout.id, ["Visitor"])
     with pytest.raises(FlowNotFoundError):
@@ -111,6 +116,9 @@ def test_project_a_calls_never_read_or_change_project_b(graph: CypherFlowGraph) 
     graph.upsert_personas(a_id, [persona(a.project, "Buyer", description="the buyer of A")])
     graph.upsert_pages(a_id, [Page(project_id=a_id, route="/cart", files=["a-only.tsx"])])
     graph.upsert_page_links(a_id, [PageLink(source="/cart", target="/")])
+    assert graph.delete_page_links(a_id, [PageLink(source="/", target="/cart")]) == 1
+    graph.upsert_pages(a_id, [Page(project_id=a_id, route="/gone")])
+    assert graph.delete_pages(a_id, ["/gone"]) == 1
     graph.update_flow(a_id, a.checkout.id, FlowUpdate(priority="low"))
     connected = graph.get_flow(a_id, a.checkout.id)
     assert connected is not None and connected.connected_flows == [a.browse.id]

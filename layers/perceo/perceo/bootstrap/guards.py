@@ -21,6 +21,8 @@ _GUARD_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"""(?:redirect|navigate|push|replace|goto|navigateTo)\s*\(\s*(?:\d+\s*,\s*)?["'`]""" + _LOGIN_PATH),
     ),
     ("redirect to login", re.compile(r"""<(?:Navigate|Redirect)\b[^>]*\bto=\{?\s*["'`]""" + _LOGIN_PATH)),
+    # Next.js pages router: `getServerSideProps` returning `{ redirect: { destination: "/login" } }`.
+    ("redirect to login", re.compile(r"""\bdestination\s*:\s*["'`]""" + _LOGIN_PATH)),
     (
         "session hook",
         re.compile(
@@ -41,10 +43,19 @@ _PUBLIC_GROUPS = frozenset({"auth", "marketing", "public", "site", "landing", "w
 _GROUP = re.compile(r"(?:^|/)\(([\w-]+)\)(?=/)")
 _MATCHER = re.compile(r"matcher\s*:\s*(\[[^\]]*\]|[\"'][^\"']*[\"'])", re.S)
 _QUOTED = re.compile(r"""["'`]([^"'`]+)["'`]""")
-#: Router config: a route object with a guard (`{ path: 'admin', canActivate: [...] }`, `meta: {requiresAuth}`).
+#: Router config: a route object with a guard (`{ path: 'admin', canActivate: [...] }`, `meta: { requiresAuth }`).
+#: The object ends at its first `}`; nested `{` (a `meta` object) may come before the guard.
 _GUARDED_ROUTE_OBJECT = re.compile(
-    r"""path\s*:\s*["'`]([^"'`]*)["'`][^{}]{0,400}?(?:canActivate|canMatch|requiresAuth|requireAuth|authGuard)""", re.S
+    r"""path\s*:\s*["'`]([^"'`]*)["'`][^}]{0,400}?(?:canActivate|canMatch|requiresAuth|requireAuth|authGuard)""", re.S
 )
+#: `<Route path="checkout" element={<RequireAuth><Checkout /></RequireAuth>} />`: the guard wraps one route's element.
+_GUARDED_ROUTE_ELEMENT = re.compile(
+    r"""<Route\b[^>]*?\bpath=\{?\s*["'`]([^"'`]+)["'`][^>]*?\belement=\{\s*<"""
+    r"(?:RequireAuth|ProtectedRoute|PrivateRoute|AuthGuard|RequireUser)\b",
+    re.S,
+)
+#: Two or more route definitions: a router config file, read route by route rather than as one page's code.
+_ROUTE_DEFINITION = re.compile(r"""\bpath\s*:\s*["'`]|<Route\b""")
 _GUARD_ELEMENT_BLOCK = re.compile(
     r"<(RequireAuth|ProtectedRoute|PrivateRoute|AuthGuard|RequireUser)\b[^>]*>(.*?)</\1>", re.S
 )
@@ -137,15 +148,18 @@ class _AuthScan:
             admin_routes=[r.route for r in graph.routes if "admin" in static_segments(r.route)],
         )
         self._file_guards: dict[str, str | None] = {}
+        #: Files that define several routes (router configs) met among the routes' files.
+        self._route_configs: list[str] = []
 
     def run(self, files: list[str]) -> AuthModel:
         for entry in self.graph.routes:
             self._scan_route(entry.route, entry.files)
+        configs = [p for p in files if p.endswith((".ts", ".tsx", ".js", ".jsx", ".vue")) and _is_router_config(p)]
         for path in files:
             if _MIDDLEWARE_FILE.match(path):
                 self._scan_middleware(path)
-            elif path.endswith((".ts", ".tsx", ".js", ".jsx", ".vue")) and _is_router_config(path):
-                self._scan_router_config(path)
+        for path in dict.fromkeys([*configs, *self._route_configs]):
+            self._scan_router_config(path)
         return self.model
 
     def _note(self, path: str, text: str, line: int) -> None:
@@ -158,8 +172,14 @@ class _AuthScan:
             self.model.protected.setdefault(route, why)
 
     def _file_guard(self, path: str) -> str | None:
+        """Why the whole file guards its routes, if it does. A router config guards route by route instead
+        (`_scan_router_config`): one `canActivate` in it must not protect every route it defines."""
         if path not in self._file_guards:
             text = self.read_text(path)
+            if text and len(_ROUTE_DEFINITION.findall(text)) >= 2:
+                self._route_configs.append(path)
+                self._file_guards[path] = None
+                return None
             found = _guard_reason(text) if text else None
             self._file_guards[path] = found[0] if found else None
             if found and text:
@@ -219,6 +239,7 @@ def _guarded_config_paths(text: str) -> list[str]:
                      r"|AuthGuard|RequireUser", text):
         return []
     paths = [m.group(1) for m in _GUARDED_ROUTE_OBJECT.finditer(text)]
+    paths += [m.group(1) for m in _GUARDED_ROUTE_ELEMENT.finditer(text)]
     for block in [*_GUARD_ELEMENT_BLOCK.finditer(text), *_GUARD_ROUTE_BLOCK.finditer(text)]:
         paths.extend(_ROUTE_PATH_ATTR.findall(block.group(block.lastindex or 0)))
     return [p for p in paths if p and p != "*" and not any(s in PUBLIC_AUTH_WORDS for s in segments("/" + p))]

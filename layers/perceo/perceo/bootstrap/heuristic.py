@@ -22,6 +22,7 @@ from perceo.bootstrap.pagecode import PageReader
 from perceo.bootstrap.routes import (
     RouteGraph,
     has_params,
+    has_required_params,
     is_param,
     ordered_unique,
     page_set_key,
@@ -203,7 +204,8 @@ class FlowFinder:
         bases: dict[str, dict[str, str]] = {}
         for route in self.routes:
             segs = segments(route)
-            if not segs or _has_word(route, PUBLIC_AUTH_WORDS | CART_WORDS | CHECKOUT_WORDS):
+            # Settings sections (`/settings/:section`) are the settings flow's, not a list of records.
+            if not segs or _has_word(route, PUBLIC_AUTH_WORDS | CART_WORDS | CHECKOUT_WORDS | set(SETTINGS_WORDS)):
                 continue
             last = segs[-1]
             if last.casefold() in CREATE_WORDS and len(segs) >= 2:
@@ -238,11 +240,13 @@ class FlowFinder:
         return out
 
     def _settings_flows(self) -> list[_Candidate]:
-        roots = self._find(SETTINGS_WORDS)
+        # `/settings/:section?` is the settings page too (its section is optional).
+        roots = [r for r in self._find(SETTINGS_WORDS, params=None) if not has_required_params(r)]
         if not roots:
             return []
         root = roots[0]
-        subpages = sorted(r for r in self.routes if r.startswith(root.rstrip("/") + "/") and not has_params(r))
+        base = "/" + "/".join(s for s in segments(root) if not is_param(s))
+        subpages = sorted(r for r in self.routes if r.startswith(base.rstrip("/") + "/") and not has_params(r))
         # Always from where users open settings, so a new settings sub-page extends the flow, not reshapes it.
         entry = self.entry_for(root) or self.landing(root)
         lead = [entry] if entry and entry != root and not _has_word(entry, PUBLIC_AUTH_WORDS) else []

@@ -116,8 +116,10 @@ def _attrs(raw: str) -> dict[str, str]:
 
 
 def _visible_text(raw: str) -> str:
-    text = _EXPR.sub(" ", _TAGS.sub(" ", raw))
-    text = re.sub(r"\{\{.*?\}\}", " ", text)
+    # Template interpolation first (`{{ p.name }}` in Vue/Angular), then JSX expressions (`{p.name}`).
+    text = re.sub(r"\{\{.*?\}\}", " ", raw, flags=re.S)
+    text = _EXPR.sub(" ", _TAGS.sub(" ", text))
+    text = re.sub(r"\(\s*\)|\[\s*\]", " ", text)  # what is left of `({orders.length})`
     return re.sub(r"\s+", " ", text).strip()[:80]
 
 
@@ -276,6 +278,28 @@ def _link_to(graph: RouteGraph, facts: PageFacts, target_route: str) -> Link | N
     return None
 
 
+#: Navigations that code makes (after a click or a submit), as opposed to a link a user clicks.
+_PROGRAMMATIC = frozenset({"push", "replace", "navigate", "redirect"})
+
+
+def _button_to(graph: RouteGraph, route: str, facts: PageFacts, target: str) -> Button | None:
+    """The button that takes the user from `route` to `target` when code navigates there (`router.push` in a
+    click handler, a redirect after a form action): the one whose text names the target, else the submit
+    button, else the page's only button."""
+    if not facts.buttons or not any(
+        e.target == target and e.kind in _PROGRAMMATIC for e in graph.out_edges.get(route, [])
+    ):
+        return None
+    words = set(title_of(target).casefold().split())
+    named = next((b for b in facts.buttons if words & set(b.text.casefold().split())), None)
+    if named is not None:
+        return named
+    submit = next((b for b in facts.buttons if b.submit), None)
+    if submit is not None:
+        return submit
+    return facts.buttons[0] if len(facts.buttons) == 1 else None
+
+
 def _link_selector(href: str) -> str:
     if ":param" in href:
         # A link built from data (`/products/${id}`): match its static prefix.
@@ -318,11 +342,14 @@ def heuristic_steps(pages: Sequence[str], reader: PageReader, *, max_steps: int)
                 add(f"Click \"{submit.text}\"", [StepAction(type="click", target=submit.selector)], ExpectedState())
             break
         link = _link_to(graph, facts, nxt)
+        button = None if link is not None else _button_to(graph, route, facts, nxt)
         if fields and submit is not None:
             add(f"Click \"{submit.text}\"", [StepAction(type="click", target=submit.selector)], arrive)
         elif link is not None:
             label = link.text or title_of(nxt)
             add(f"Click \"{label}\"", [StepAction(type="click", target=_link_selector(link.href))], arrive)
+        elif button is not None:
+            add(f"Click \"{button.text}\"", [StepAction(type="click", target=button.selector)], arrive)
         else:
             add(f"Go to {title_of(nxt)} ({nxt})",
                 [StepAction(type="navigate", target=concrete_url(nxt), value=concrete_url(nxt))], arrive)

@@ -393,6 +393,7 @@ def persist_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     reconciler.load_flows()
     names = reconciler.personas(state.personas, referenced_by_user_flows=reconciler.user_flow_personas())
     owned = reconciler.flows(state.flows, names)
+    reconciler.prune_pages(reconciler.visited_routes(state.flows))
     imports = state.discovery.imports
     tasks: list[StepTask] = []
     for flow in state.flows:
@@ -465,7 +466,7 @@ def extract_steps(task: StepTask, deps: BootstrapDeps) -> StepResult:
 
 
 def persist_steps(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
-    """Replace each owned flow's steps (atomically per flow) where they changed."""
+    """Replace the steps of each owned flow where they changed: in batches, atomically per flow."""
     deps.report("persist_steps", f"storing steps of {len(state.step_results)} flows")
     reconciler = Reconciler(deps.require_graph(), state.input.project_id, bus=deps.bus)
     reconciler.report = state.report.model_copy(deep=True)
@@ -474,7 +475,7 @@ def persist_steps(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     for result in state.step_results:
         warnings += result.warnings
         limits += result.limits
-        reconciler.steps(result.flow_name, result.flow_id, result.steps)
+    reconciler.steps_of_flows([(r.flow_name, r.flow_id, r.steps) for r in state.step_results])
     return state.model_copy(update={"report": reconciler.report, "warnings": warnings, "limits_hit": limits})
 
 

@@ -3,7 +3,9 @@
 Personas and flows are matched by their natural key (project + name, case-insensitive), never by list
 position. Auto-generated ones are created, updated or removed; user-configured and user-edited ones are
 never touched. Content is compared by fingerprint first, so an unchanged re-run writes nothing and no
-`updatedAt` moves. Steps are replaced per flow in one atomic call, and only when they changed.
+`updatedAt` moves. Steps are replaced only when they changed, in batches that never split a flow (each flow's
+replacement is atomic). Pages and navigation links follow discovery: new ones are added, files updated, and
+those no longer found are deleted (a page only once no remaining flow visits it).
 """
 
 from __future__ import annotations
@@ -44,10 +46,13 @@ class ReconcileReport(Model):
     personas: Counts = Field(default_factory=Counts)
     steps: StepCounts = Field(default_factory=StepCounts)
     pages_written: int = 0
+    pages_removed: int = 0
     links_written: int = 0
+    links_removed: int = 0
     flow_status: dict[str, FlowStatus] = Field(default_factory=dict)
     removed_flows: list[str] = Field(default_factory=list)
     removed_personas: list[str] = Field(default_factory=list)
+    removed_pages: list[str] = Field(default_factory=list)
     skipped_flows: list[str] = Field(default_factory=list)
 
     @property
@@ -55,6 +60,7 @@ class ReconcileReport(Model):
         return bool(
             self.flows.created or self.flows.updated or self.flows.removed or self.personas.created
             or self.personas.updated or self.personas.removed or self.steps.flows_replaced or self.pages_written
+            or self.pages_removed or self.links_written or self.links_removed
         )
 
 
@@ -111,18 +117,39 @@ class Reconciler:
         self.bus = bus
         self.report = ReconcileReport()
         self._existing_flows: dict[str, FlowView] = {}
+        self._stored_routes: set[str] = set()
+        self._found_routes: set[str] = set()
 
     # -- pages
     def pages(self, pages: Sequence[Page], links: Sequence[PageLink]) -> None:
+        """Write the pages whose files changed and the links that are new; delete links no longer found.
+
+        Pages that are no longer found are deleted later (`prune_pages`), once the flows that visit them are
+        reconciled: a user-owned flow may still visit one.
+        """
         stored = {p.route: p.files for p in self.graph.list_pages(self.project_id)}
+        self._stored_routes = set(stored)
+        self._found_routes = {p.route for p in pages}
         changed = [p for p in pages if stored.get(p.route) != p.files]
         if changed:
             self.report.pages_written = self.graph.upsert_pages(self.project_id, changed)
-        if links and (changed or not stored):
-            self.report.links_written = self.graph.upsert_page_links(self.project_id, links)
-        elif links:
-            # Links can change without any page's files changing; MERGE leaves existing edges untouched.
-            self.graph.upsert_page_links(self.project_id, links)
+        wanted = list(dict.fromkeys((link.source, link.target) for link in links))
+        stored_links = {(link.source, link.target) for link in self.graph.list_page_links(self.project_id)}
+        new = [PageLink(source=s, target=t) for s, t in wanted if (s, t) not in stored_links]
+        if new:
+            self.report.links_written = self.graph.upsert_page_links(self.project_id, new)
+        stale = sorted(stored_links - set(wanted))
+        if stale:
+            self.report.links_removed = self.graph.delete_page_links(
+                self.project_id, [PageLink(source=s, target=t) for s, t in stale]
+            )
+
+    def prune_pages(self, visited: set[str]) -> None:
+        """Delete the stored pages discovery no longer finds, except those a remaining flow still visits."""
+        stale = sorted(self._stored_routes - self._found_routes - visited)
+        if stale:
+            self.report.pages_removed = self.graph.delete_pages(self.project_id, stale)
+            self.report.removed_pages = stale
 
     # -- personas
     def personas(self, desired: Sequence[PersonaDraft], *, referenced_by_user_flows: set[str]) -> dict[str, str]:
@@ -241,20 +268,37 @@ class Reconciler:
                 counts.created += 1
             else:
                 counts.updated += 1
-        stored_ids: dict[str, str] = {}
-        if changed:
-            stored = self.graph.upsert_flows(self.project_id, [flow for _, flow, _ in changed])
-            stored_ids = {f.name.casefold(): f.id for f in stored}
+        owned.update(self._write_flows(changed, existing))
+        self._remove_stale_flows(existing, wanted)
+        return owned
+
+    def _write_flows(
+        self, changed: Sequence[tuple[FlowDraft, Flow, list[str]]], existing: dict[str, FlowView]
+    ) -> dict[str, str]:
+        """Upsert the changed flows, then link their personas, connections and pages (pages in one batch)."""
+        if not changed:
+            return {}
+        stored = self.graph.upsert_flows(self.project_id, [flow for _, flow, _ in changed])
+        stored_ids = {f.name.casefold(): f.id for f in stored}
         all_ids = {**{f.name.casefold(): f.id for f in existing.values()}, **stored_ids}
+        written: dict[str, str] = {}
+        pages_by_flow: dict[str, list[str]] = {}
         for draft, flow, personas in changed:
             flow_id = stored_ids.get(flow.name.casefold(), flow.id)
-            owned[flow.name] = flow_id
+            written[flow.name] = flow_id
+            pages_by_flow[flow_id] = list(draft.pages)
             self.graph.set_flow_personas(self.project_id, flow_id, personas)
-            self.graph.set_flow_pages(self.project_id, flow_id, draft.pages)
             connected = [all_ids[c.casefold()] for c in draft.connected_flows if c.casefold() in all_ids]
             self.graph.set_flow_connections(self.project_id, flow_id, connected)
-            status = self.report.flow_status[flow.name]
-            self._publish(EventType.FLOW_CREATED if status == "created" else EventType.FLOW_UPDATED, flow_id, flow.name)
+        self.graph.set_pages_of_flows(self.project_id, pages_by_flow)
+        for name, flow_id in written.items():
+            status = self.report.flow_status[name]
+            self._publish(EventType.FLOW_CREATED if status == "created" else EventType.FLOW_UPDATED, flow_id, name)
+        return written
+
+    def _remove_stale_flows(self, existing: dict[str, FlowView], wanted: set[str]) -> None:
+        """Delete the auto-generated flows no longer found; user-owned ones stay (and are counted as skipped)."""
+        counts = self.report.flows
         stale = [f for key, f in existing.items() if key not in wanted and not is_user_owned(f)]
         if stale:
             self.graph.delete_flows(self.project_id, [f.id for f in stale])
@@ -267,31 +311,48 @@ class Reconciler:
                 counts.skipped += 1
                 self.report.skipped_flows.append(f.name)
                 self.report.flow_status[f.name] = "skipped"
-        return owned
+
+    def visited_routes(self, desired: Sequence[FlowDraft]) -> set[str]:
+        """The routes the flows kept after `flows()` visit: the desired ones and the user-owned stored ones."""
+        kept = {r for f in self._existing_flows.values() if is_user_owned(f) for r in f.pages}
+        return kept | {r for d in desired for r in d.pages}
 
     # -- steps
     def steps(self, flow_name: str, flow_id: str, steps: Sequence[StepDraft]) -> bool:
-        """Replace the flow's steps when they differ from the stored ones. True when it wrote."""
-        current = self._existing_flows.get(flow_name.casefold())
-        stored_steps = current.steps if current is not None and current.id == flow_id else None
-        if stored_steps is None:
-            stored_steps = self.graph.list_steps(self.project_id, flow_id)
-        if steps_fingerprint(stored_steps) == steps_fingerprint(steps):
-            self.report.steps.flows_unchanged += 1
-            return False
-        rows = [
-            Step(flow_id=flow_id, order=s.order, name=s.name, actions=s.actions, expected_state=s.expected_state)
-            for s in steps
-        ]
-        self.graph.replace_steps(self.project_id, flow_id, rows)
-        self.report.steps.flows_replaced += 1
-        self.report.steps.steps_written += len(rows)
-        if self.report.flow_status.get(flow_name) == "unchanged":
-            self.report.flow_status[flow_name] = "updated"
-            self.report.flows.unchanged -= 1
-            self.report.flows.updated += 1
-            self._publish(EventType.FLOW_UPDATED, flow_id, flow_name)
-        return True
+        """Replace one flow's steps when they differ from the stored ones. True when it wrote."""
+        return bool(self.steps_of_flows([(flow_name, flow_id, steps)]))
+
+    def steps_of_flows(self, results: Sequence[tuple[str, str, Sequence[StepDraft]]]) -> list[str]:
+        """Replace the steps of every (name, id, steps) whose steps differ from the stored ones, in batches
+        (each flow's replacement stays atomic). Returns the names of the flows written."""
+        changed: dict[str, list[Step]] = {}
+        names: dict[str, str] = {}
+        for flow_name, flow_id, steps in results:
+            current = self._existing_flows.get(flow_name.casefold())
+            stored_steps = current.steps if current is not None and current.id == flow_id else None
+            if stored_steps is None:
+                stored_steps = self.graph.list_steps(self.project_id, flow_id)
+            if steps_fingerprint(stored_steps) == steps_fingerprint(steps):
+                self.report.steps.flows_unchanged += 1
+                continue
+            changed[flow_id] = [
+                Step(flow_id=flow_id, order=s.order, name=s.name, actions=s.actions, expected_state=s.expected_state)
+                for s in steps
+            ]
+            names[flow_id] = flow_name
+        if not changed:
+            return []
+        self.graph.replace_steps_of_flows(self.project_id, changed)
+        for flow_id, rows in changed.items():
+            flow_name = names[flow_id]
+            self.report.steps.flows_replaced += 1
+            self.report.steps.steps_written += len(rows)
+            if self.report.flow_status.get(flow_name) == "unchanged":
+                self.report.flow_status[flow_name] = "updated"
+                self.report.flows.unchanged -= 1
+                self.report.flows.updated += 1
+                self._publish(EventType.FLOW_UPDATED, flow_id, flow_name)
+        return [names[flow_id] for flow_id in changed]
 
     def _publish(self, type_: EventType, flow_id: str, name: str) -> None:
         if self.bus is not None:

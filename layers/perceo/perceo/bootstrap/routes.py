@@ -29,6 +29,16 @@ def has_params(route: str) -> bool:
     return any(is_param(s) for s in segments(route))
 
 
+def is_optional(segment: str) -> bool:
+    """An optional parameter (`:section?`, `[[section]]`): the route also serves the path without it."""
+    return is_param(segment) and (segment.endswith("?") or segment.startswith("[["))
+
+
+def has_required_params(route: str) -> bool:
+    """Parameters a visitor must fill in; optional ones (`/settings/:section?`) do not count."""
+    return any(is_param(s) and not is_optional(s) for s in segments(route))
+
+
 def normalize_target(target: str) -> str | None:
     """A navigation target as a path (`/cart`), or None for external, hash-only or empty targets."""
     target = target.strip()
@@ -51,7 +61,7 @@ def route_matches(pattern: str, path: str) -> bool:
         if p.startswith("*") or p.startswith("[...") or p.startswith("[[...") or p.endswith("*"):
             return True
         if i >= len(t_segs):
-            return False
+            return all(is_optional(rest) for rest in p_segs[i:])
         if is_param(p) or is_param(t_segs[i]):
             continue
         if p.casefold() != t_segs[i].casefold():
@@ -60,9 +70,12 @@ def route_matches(pattern: str, path: str) -> bool:
 
 
 def concrete_url(route: str) -> str:
-    """A URL a test can open for a route pattern: parameters become `1`, catch-alls `example`."""
+    """A URL a test can open for a route pattern: parameters become `1`, catch-alls `example`, and optional
+    parameters are left out."""
     parts = []
     for s in segments(route):
+        if is_optional(s):
+            continue
         if s.startswith("*") or s.startswith("[..."):
             parts.append("example")
         elif is_param(s):

@@ -34,6 +34,9 @@ def bootstrap_summary(
             "personas": report.personas.model_dump(mode="json"),
             "steps": report.steps.model_dump(mode="json"),
             "pagesWritten": report.pages_written,
+            "pagesRemoved": report.pages_removed,
+            "linksWritten": report.links_written,
+            "linksRemoved": report.links_removed,
         },
         "personas": [
             {
@@ -58,7 +61,7 @@ def bootstrap_summary(
             }
             for f in sorted(flows, key=lambda f: f.name.casefold())
         ],
-        "removed": {"flows": report.removed_flows, "personas": report.removed_personas},
+        "removed": {"flows": report.removed_flows, "personas": report.removed_personas, "pages": report.removed_pages},
         "warnings": state.warnings,
         "limits": state.limits_hit,
         "llm": {"failedUnits": state.llm_units_failed},

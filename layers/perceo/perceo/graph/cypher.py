@@ -291,6 +291,27 @@ class CypherFlowGraph(ABC):
     def list_pages(self, project_id: str) -> list[Page]:
         return [page_from(row["page"]) for row in self._read(q.LIST_PAGES, {"projectId": project_id})]
 
+    def delete_pages(self, project_id: str, routes: Sequence[str]) -> int:
+        """Delete pages by route, with their links and the VISITS edges of flows to them. Returns how many."""
+        unique = list(dict.fromkeys(routes))
+        deleted = 0
+        for batch in _batches(unique, self.batch_size):
+            deleted += _count(self._write(q.DELETE_PAGES, {"projectId": project_id, "routes": batch}), "deleted")
+        return deleted
+
+    def list_page_links(self, project_id: str) -> list[PageLink]:
+        """Every LINKS_TO edge between the project's pages, sorted by (source, target)."""
+        rows = self._read(q.LIST_PAGE_LINKS, {"projectId": project_id})
+        return [PageLink(source=row["source"], target=row["target"]) for row in rows]
+
+    def delete_page_links(self, project_id: str, links: Sequence[PageLink]) -> int:
+        """Delete these LINKS_TO edges (the pages stay). Returns how many edges were deleted."""
+        unique = list(dict.fromkeys((link.source, link.target) for link in links))
+        deleted = 0
+        for batch in _batches([{"source": s, "target": t} for s, t in unique], self.batch_size):
+            deleted += _count(self._write(q.DELETE_PAGE_LINKS, {"projectId": project_id, "rows": batch}), "deleted")
+        return deleted
+
     def flows_visiting(self, project_id: str, routes: Sequence[str]) -> list[FlowView]:
         """Active flows that visit any of these routes, with all their pages (for impact), without steps."""
         if not routes:

@@ -7,7 +7,7 @@ can read or change another project's data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from perceo.models import (
@@ -57,6 +57,11 @@ class FlowGraph(Protocol):
     def set_flow_pages(self, project_id: str, flow_id: str, routes: Sequence[str]) -> None:
         """Replace the flow's VISITS edges, in journey order (`VISITS {order}`)."""
 
+    def set_pages_of_flows(self, project_id: str, routes_by_flow: Mapping[str, Sequence[str]]) -> None:
+        """`set_flow_pages` for many flows in few queries; each flow's edges are replaced atomically.
+
+        FlowNotFoundError names the flows the project does not have, after the others were written."""
+
     def set_flow_connections(self, project_id: str, flow_id: str, flow_ids: Sequence[str]) -> None:
         """Replace the flow's CONNECTS_TO edges."""
 
@@ -71,12 +76,31 @@ class FlowGraph(Protocol):
     def replace_steps(self, project_id: str, flow_id: str, steps: Sequence[Step]) -> list[Step]:
         """Replace all steps of one flow in a single atomic query, linked HAS_STEP and NEXT."""
 
+    def replace_steps_of_flows(
+        self, project_id: str, steps_by_flow: Mapping[str, Sequence[Step]]
+    ) -> dict[str, list[Step]]:
+        """`replace_steps` for many flows in few queries; each flow's replacement is atomic (never split).
+
+        Everything is validated before anything is written. FlowNotFoundError / ConflictError name the flows
+        left as they were, after the others were written."""
+
     def list_steps(self, project_id: str, flow_id: str) -> list[Step]: ...
 
     # Pages, keyed by (project_id, route)
     def upsert_pages(self, project_id: str, pages: Sequence[Page]) -> int: ...
-    def upsert_page_links(self, project_id: str, links: Sequence[PageLink]) -> int: ...
+    def upsert_page_links(self, project_id: str, links: Sequence[PageLink]) -> int:
+        """Add LINKS_TO edges between existing pages. Returns how many new edges were made."""
+
     def list_pages(self, project_id: str) -> list[Page]: ...
+    def delete_pages(self, project_id: str, routes: Sequence[str]) -> int:
+        """Delete pages by route, with their links and the VISITS edges of flows to them. Returns how many."""
+
+    def list_page_links(self, project_id: str) -> list[PageLink]:
+        """Every LINKS_TO edge between the project's pages, sorted by (source, target)."""
+
+    def delete_page_links(self, project_id: str, links: Sequence[PageLink]) -> int:
+        """Delete these LINKS_TO edges (the pages stay). Returns how many were deleted."""
+
     def flows_visiting(self, project_id: str, routes: Sequence[str]) -> list[FlowView]:
         """Active flows that visit any of these routes, with their pages (for impact)."""
 

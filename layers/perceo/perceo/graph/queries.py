@@ -341,6 +341,31 @@ RETURN properties(pg) AS page
 ORDER BY pg.route
 """
 
+#: Deletes the pages `$routes` with every edge they have (LINKS_TO both ways, the VISITS edges of flows).
+DELETE_PAGES = """
+MATCH (pg:Page {projectId: $projectId})
+WHERE pg.route IN $routes
+DETACH DELETE pg
+RETURN count(pg) AS deleted
+"""
+
+#: Every LINKS_TO edge between the project's pages, as (source, target) routes.
+LIST_PAGE_LINKS = """
+MATCH (a:Page {projectId: $projectId})-[:LINKS_TO]->(b:Page)
+WHERE b.projectId = $projectId
+RETURN a.route AS source, b.route AS target
+ORDER BY source, target
+"""
+
+#: Deletes the LINKS_TO edges `$rows` ([{source, target}], each pair once); the pages stay. Returns how many.
+DELETE_PAGE_LINKS = """
+UNWIND $rows AS row
+MATCH (a:Page {projectId: $projectId, route: row.source})-[r:LINKS_TO]->(b:Page)
+WHERE b.projectId = $projectId AND b.route = row.target
+DELETE r
+RETURN count(r) AS deleted
+"""
+
 # --------------------------------------------------------------------------------------------------
 # Change analyses, with AFFECTS {confidence, riskScore, reasons} edges to the flows they put at risk.
 
