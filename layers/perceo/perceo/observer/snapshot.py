@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -164,14 +165,15 @@ class RepoSnapshot:
         commit = resolve_commit(root, ref)
         listing = _run_git(root, ["ls-tree", "-r", "-z", "--full-tree", commit])
         shas: dict[str, str | None] = {}
-        for record in listing.split(b"\0"):
+        # records are "<mode> <type> <sha>\t<path>"; decoded once, as os.fsdecode would, for speed
+        for record in listing.decode(sys.getfilesystemencoding(), "surrogateescape").split("\0"):
             if not record:
                 continue
-            meta, _, raw_path = record.partition(b"\t")
-            mode, kind, sha = meta.decode().split(" ")
+            meta, _, path = record.partition("\t")
+            mode, kind, sha = meta.split(" ")
             if kind != "blob" or mode == _SYMLINK_MODE:
                 continue
-            shas[os.fsdecode(raw_path)] = sha
+            shas[path] = sha
         return cls(root, shas, ref=ref, commit=commit, blob_reader=_BlobReader(root))
 
     @classmethod

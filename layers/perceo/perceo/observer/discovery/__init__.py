@@ -2,8 +2,10 @@
 
 `discover(snapshot)` finds the apps (the root, or each workspace package that is a web app), detects each
 one's framework, lists its routes with their entry and layout files, resolves the import graph of every
-source file and links routes through the navigation found in code. Per-file facts are cached by blob SHA
-under `cache_dir`, so a warm run parses only what changed.
+source file and links routes through the navigation found in code.
+
+With a `cache_dir`, per-file facts are cached by blob SHA (a warm run parses only what changed) and whole
+results by a digest of the tree's content (the same tree again costs a hash and one JSON load).
 """
 
 from __future__ import annotations

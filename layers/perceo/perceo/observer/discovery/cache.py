@@ -36,8 +36,8 @@ def snapshot_digest(
     for app, prefix in sorted((route_prefixes or {}).items()):
         digest.update(f"prefix:{app}\0{prefix}\n".encode())
     blob_sha = snapshot.blob_sha
-    for path in snapshot.files():
-        digest.update(f"{path}\0{blob_sha(path)}\n".encode())
+    listing = "\n".join([f"{path}\0{blob_sha(path)}" for path in snapshot.files()])
+    digest.update(listing.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
