@@ -39,6 +39,10 @@ def up(
             show_default=False,
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", min=0, max=32, help="Worker processes serving requests in parallel (0: one lane)."),
+    ] = 2,
     as_json: JsonFlag = False,
 ) -> None:
     """Start the local cloud in the background: prints the API URL and, the first time, the admin key."""
@@ -56,7 +60,12 @@ def up(
             raise ValidationFailed(f"--parameter {item!r}: expected NAME=VALUE")
         overrides[name.strip()] = value
     result = start_cloud(
-        app_ctx.project_dir, template=chosen, port=port, cors_origin=cors_origin, parameters=overrides
+        app_ctx.project_dir,
+        template=chosen,
+        port=port,
+        cors_origin=cors_origin,
+        parameters=overrides,
+        workers=workers,
     )
     state = result.state
     if as_json:

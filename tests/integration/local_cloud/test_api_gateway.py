@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,7 @@ import pytest
 
 from perceo.errors import ConfigError
 from perceo.local.apigw import ApiServer, Gateway, GatewayRequest, GatewayResponse, read_rest_api
-from perceo.local.lambdas import LambdaInvocationError, LambdaRuntime
+from perceo.local.lambdas import LambdaInvocationError, LambdaRuntime, LambdaWorkerPool
 from perceo.local.template import Intrinsics, load_template, read_functions
 
 TEMPLATE = Path(__file__).parent / "fake_app" / "template.yaml"
@@ -405,3 +406,29 @@ def test_runtime_writes_the_function_environment_into_the_given_mapping() -> Non
     assert environ["FAKE_SECRET_ARN"] == "TheSecret"  # a resource nobody provided: its logical id
     assert environ["KEEP"] == "1"
     assert "FAKE_STAGE" not in os.environ or os.environ["FAKE_STAGE"] != "overridden"
+
+
+# ---------------------------------------------------------------------------------------------------- worker pool
+
+
+def test_worker_pool_runs_invocations_in_parallel_processes_with_the_function_environment(tmp_path: Path) -> None:
+    document = load_template(TEMPLATE)
+    intrinsics = Intrinsics(template=document, source=TEMPLATE)
+    functions = read_functions(intrinsics)
+    runtime = LambdaRuntime(functions)
+    pool = LambdaWorkerPool(functions, environment=runtime.environment, workers=2)
+    try:
+        pool.wait_ready()
+        gateway = Gateway(read_rest_api(intrinsics, functions), pool, clock=FakeClock())
+        target = f"/test/files/rendezvous/x?dir={tmp_path}&n=2"
+        with ThreadPoolExecutor(max_workers=2) as threads:
+            answers = list(threads.map(lambda _: call(gateway, "GET", target).json(), range(2)))
+        failed = call(gateway, "GET", "/test/crash", token=None)
+    finally:
+        pool.close()
+
+    pids = sorted(answer["pid"] for answer in answers)
+    assert len(set(pids)) == 2 and os.getpid() not in pids  # two workers, neither of them this process
+    assert all(answer["seen"] == pids for answer in answers)  # each saw the other inside the handler
+    assert {answer["stage"] for answer in answers} == {"test"}
+    assert failed.status == 502

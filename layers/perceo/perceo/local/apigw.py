@@ -42,7 +42,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from perceo.errors import ConfigError
-from perceo.local.lambdas import LambdaInvocationError, LambdaRuntime
+from perceo.local.lambdas import Invoker, LambdaInvocationError
 from perceo.local.template import DEFAULT_ACCOUNT, DEFAULT_REGION, NO_VALUE, FunctionSpec, Intrinsics
 
 logger = logging.getLogger(__name__)
@@ -399,7 +399,7 @@ class Gateway:
     def __init__(
         self,
         api: RestApi,
-        runtime: LambdaRuntime,
+        runtime: Invoker,
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,

@@ -38,7 +38,7 @@ from pydantic import ValidationError
 from perceo.errors import BackendUnavailableError, ConfigError
 from perceo.local.apigw import ApiServer, Gateway, read_rest_api
 from perceo.local.aws import LocalAws
-from perceo.local.lambdas import LambdaRuntime
+from perceo.local.lambdas import Invoker, LambdaRuntime, LambdaWorkerPool
 from perceo.local.server import LOOPBACK, command_line, pid_alive, stop_server, wait_for_exit
 from perceo.local.sfn import LocalWorkflows, start_workflows, uninstall_task_runner, workflow_physical_ids
 from perceo.local.store import EmbeddedStore, project_data_dir
@@ -56,6 +56,8 @@ GRAPH_NAME = "perceo"
 #: Names of the secrets the template does not create itself but takes as parameters.
 NEO4J_SECRET_NAME = "perceo/local/neo4j"
 START_TIMEOUT_S = 90.0
+#: Worker processes serving API requests in parallel (each one like a Lambda execution environment).
+DEFAULT_WORKERS = 2
 STOP_TIMEOUT_S = 15.0
 _SERVE_MODULE = "perceo.local.cloud"
 
@@ -169,6 +171,7 @@ class LocalCloud:
         parameters: Mapping[str, str] | None = None,
         environ: MutableMapping[str, str] | None = None,
         throttle: bool = True,
+        workers: int = 0,
     ) -> None:
         self.project_dir = project_dir.resolve()
         self.template = template.resolve()
@@ -178,6 +181,7 @@ class LocalCloud:
         self.cors_origin = cors_origin
         self.parameter_overrides = dict(parameters or {})
         self.throttle = throttle
+        self.workers = workers
         self._store_url = store_url
         self._environ = environ
         self._saved_environ: dict[str, str | None] = {}
@@ -190,6 +194,7 @@ class LocalCloud:
         self.gateway: Gateway | None = None
         self.server: ApiServer | None = None
         self.workflows: LocalWorkflows | None = None
+        self.pool: LambdaWorkerPool | None = None
         self.functions_init_ms: dict[str, float] = {}
 
     @property
@@ -259,9 +264,23 @@ class LocalCloud:
         # Step Functions under moto, their Lambda tasks run by this runtime (perceo.local.sfn).
         self.workflows = start_workflows(self.aws, self.runtime, intrinsics)
         api = read_rest_api(intrinsics, functions)
-        self.gateway = Gateway(api, self.runtime, throttle=self.throttle)
-        if warm:
+        invoker: Invoker = self.runtime
+        if self.workers > 0:
+            api_functions = {r.function for r in api.routes} | {a.function for a in api.authorizers.values()}
+            self.pool = LambdaWorkerPool(
+                {name: functions[name] for name in sorted(api_functions)},
+                environment=self.runtime.environment,
+                workers=self.workers,
+                log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()),
+            )
+            if warm:
+                started = time.perf_counter()
+                self.pool.wait_ready()
+                logger.info("local cloud: %d API workers ready in %.1f s", self.workers, time.perf_counter() - started)
+            invoker = self.pool
+        elif warm:
             self.functions_init_ms = self.runtime.load_all()
+        self.gateway = Gateway(api, invoker, throttle=self.throttle)
         self.server = ApiServer(self.gateway, host=self.host, port=self.port).start()
         logger.info("local cloud: API on %s", self.server.url)
 
@@ -290,6 +309,9 @@ class LocalCloud:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
         if self.workflows is not None:
             uninstall_task_runner()
             self.workflows = None
@@ -375,6 +397,7 @@ def up(
     port: int = 0,
     cors_origin: str | None = None,
     parameters: Mapping[str, str] | None = None,
+    workers: int = DEFAULT_WORKERS,
     timeout_s: float = START_TIMEOUT_S,
 ) -> UpResult:
     """Start the local cloud in a background process (or find the running one) and wait until it serves."""
@@ -394,6 +417,7 @@ def up(
         "--project-dir", str(project_dir),
         "--template", str(template.resolve()),
         "--port", str(port),
+        "--workers", str(workers),
     ]  # fmt: skip
     if cors_origin:
         args += ["--cors-origin", cors_origin]
@@ -463,6 +487,7 @@ def serve(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=0)
     run.add_argument("--cors-origin", default=None)
     run.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE")
+    run.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="API worker processes (0: in this one)")
     options = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in options.parameter if "=" in item)
     logging.basicConfig(
@@ -489,6 +514,7 @@ def serve(argv: Sequence[str] | None = None) -> int:
         cors_origin=options.cors_origin,
         parameters=overrides,
         environ=os.environ,
+        workers=options.workers,
     )
     try:
         cloud.start()

@@ -4,10 +4,11 @@ That is how the Lambda Python runtime loads code, minus the sandbox: every funct
 a unique name (`_perceo_lambda_<LogicalId>__app`), so the many `app.py` files never collide, and the code folder
 is not put on `sys.path` (a handler imports `perceo`, from the layer, and nothing next to it).
 
-One invocation runs at a time per runtime. Besides matching a single Lambda instance, this is required:
+One invocation runs at a time per `LambdaRuntime`. Besides matching a single Lambda instance, this is required:
 powertools keeps the current event on a class attribute (`BaseRouter.current_event`), shared by every
-resolver in the process, so two overlapping invocations would read each other's events. Use one runtime per
-process (the API emulator and, later, the Step Functions task patch share it).
+resolver in the process, so two overlapping invocations would read each other's events. For parallel requests,
+`LambdaWorkerPool` runs a `LambdaRuntime` in each of several worker processes (like Lambda's execution
+environments); the Step Functions task runner calls handlers in this process.
 
 Events and results go through JSON on the way in and out, as they do in Lambda, so a handler that returns
 something Lambda could not serialise fails here too (`Runtime.MarshalError`).
@@ -18,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import multiprocessing
 import sys
 import threading
 import time
@@ -26,7 +28,7 @@ import uuid
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from perceo.errors import ConfigError
 from perceo.local.template import FunctionSpec
@@ -213,3 +215,91 @@ def _import_file(name: str, spec: FunctionSpec) -> ModuleType:
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
+
+
+# ------------------------------------------------------------------------------------------------ worker processes
+
+
+class Invoker(Protocol):
+    """What the API emulator needs from a runtime: run a function on an event."""
+
+    def invoke(self, logical_id: str, event: Any, *, request_id: str | None = None) -> Any: ...
+
+
+_worker_runtime: LambdaRuntime | None = None
+
+
+def _start_worker(functions: dict[str, FunctionSpec], environment: dict[str, str], log_level: str) -> None:
+    """Worker initialiser: the function environment, logging, and every handler imported up front."""
+    global _worker_runtime
+    import os
+
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s [worker]: %(message)s")
+    _worker_runtime = LambdaRuntime(functions, environ=os.environ, extra_environment=environment)
+    _worker_runtime.load_all()
+
+
+def _invoke_in_worker(logical_id: str, event: Any, request_id: str | None) -> tuple[str, Any]:
+    assert _worker_runtime is not None, "the worker initialiser sets the runtime"
+    try:
+        return "ok", _worker_runtime.invoke(logical_id, event, request_id=request_id)
+    except LambdaInvocationError as error:
+        return "error", error.payload()
+
+
+class LambdaWorkerPool:
+    """Invocations spread over worker processes, each one like a Lambda execution environment.
+
+    Every worker is a fresh interpreter (spawned) that sets the functions' environment, imports every handler at
+    start, and runs one invocation at a time, so powertools' per-process state is never shared and requests
+    run in parallel as they would on separate Lambda instances. The pool starts all its workers at once.
+    """
+
+    def __init__(
+        self,
+        functions: Mapping[str, FunctionSpec],
+        *,
+        environment: Mapping[str, str],
+        workers: int,
+        log_level: str = "INFO",
+    ) -> None:
+        self.functions = dict(functions)
+        self.workers = workers
+        context = multiprocessing.get_context("spawn")
+        self._pool = context.Pool(
+            processes=workers,
+            initializer=_start_worker,
+            initargs=(self.functions, dict(environment), log_level),
+        )
+
+    def spec(self, logical_id: str) -> FunctionSpec:
+        try:
+            return self.functions[logical_id]
+        except KeyError:
+            raise ConfigError(f"no function {logical_id} in the template") from None
+
+    def invoke(self, logical_id: str, event: Any, *, request_id: str | None = None) -> Any:
+        spec = self.spec(logical_id)
+        pending = self._pool.apply_async(_invoke_in_worker, (logical_id, event, request_id))
+        try:
+            # The timeout is the function's own plus room for a queue behind busy workers.
+            kind, payload = pending.get(timeout=spec.timeout_s + 30)
+        except multiprocessing.TimeoutError as error:
+            raise LambdaInvocationError(
+                logical_id, "Sandbox.Timedout", f"no answer within {spec.timeout_s + 30:.0f} seconds"
+            ) from error
+        if kind == "error":
+            raise LambdaInvocationError(logical_id, payload["errorType"], payload["errorMessage"])
+        return payload
+
+    def wait_ready(self) -> None:
+        """Block until every worker has started and imported its handlers."""
+        self._pool.map(_noop, range(self.workers), chunksize=1)
+
+    def close(self) -> None:
+        self._pool.terminate()
+        self._pool.join()
+
+
+def _noop(_: int) -> None:
+    return None

@@ -2,11 +2,16 @@
 
 import base64
 import json
+import os
+import time
+from pathlib import Path
 
 WHO = "echo"
 
 
 def lambda_handler(event, context):
+    if event["resource"] == "/files/{proxy+}" and event["pathParameters"]["proxy"].startswith("rendezvous/"):
+        return _rendezvous(Path(event["queryStringParameters"]["dir"]), int(event["queryStringParameters"]["n"]))
     if event["resource"] == "/files/{proxy+}" and event["pathParameters"]["proxy"].endswith(".bin"):
         return {
             "statusCode": 200,
@@ -24,4 +29,17 @@ def lambda_handler(event, context):
         "headers": {"Content-Type": "application/json", "X-Single": "one"},
         "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
         "body": json.dumps(body),
+    }
+
+
+def _rendezvous(folder, count):
+    """Wait (10 s at most) until `count` invocations are inside this handler at once; answer their pids."""
+    (folder / str(os.getpid())).write_text(os.environ.get("FAKE_STAGE", ""))
+    deadline = time.monotonic() + 10
+    while len(list(folder.iterdir())) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    seen = sorted(int(p.name) for p in folder.iterdir())
+    return {
+        "statusCode": 200,
+        "body": json.dumps({"pid": os.getpid(), "seen": seen, "stage": os.environ["FAKE_STAGE"]}),
     }
