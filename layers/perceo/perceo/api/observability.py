@@ -19,12 +19,13 @@ def instrument_logger(logger: Logger) -> Logger:
     """
     from perceo.auth.redaction import ApiKeyRedactionFilter
 
-    if logger.name != DOMAIN_LOGGER:
+    domain = logging.getLogger(DOMAIN_LOGGER)
+    # With another service name the domain logger is not this Logger: give it this Logger's handler, unless it
+    # already has one (several functions in one process, as in the local cloud, must not take it from each other).
+    if logger.name != DOMAIN_LOGGER and not domain.handlers:
         from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-        logging.getLogger(DOMAIN_LOGGER)  # make sure it is registered before the copy
         copy_config_to_registered_loggers(source_logger=logger, include={DOMAIN_LOGGER})
-    domain = logging.getLogger(DOMAIN_LOGGER)
     for handler in [*logger.handlers, *domain.handlers, *logging.getLogger().handlers]:
         if not any(isinstance(existing, ApiKeyRedactionFilter) for existing in handler.filters):
             handler.addFilter(ApiKeyRedactionFilter())
