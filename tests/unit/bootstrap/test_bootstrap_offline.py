@@ -1,5 +1,6 @@
-"""The offline bootstrap end to end on the demo shop: flows across pages, personas from auth, typed steps,
-and a re-run that reconciles by name instead of duplicating."""
+"""The offline bootstrap on the demo shop without I/O (in-memory files and graph): flows across pages,
+personas from auth, typed steps, and the caps. What a re-run does to a stored graph is tested on the real
+FalkorDB in tests/integration/bootstrap/test_bootstrap_reconcile_graph.py."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from pathlib import Path
 import pytest
 from fakes.memory_graph import MemoryFlowGraph
 
-from perceo.bootstrap.model import PersonaSpec
 from perceo.bootstrap.pipeline import STAGES, BootstrapDeps, BootstrapInput, BootstrapLimits, run_bootstrap
 from perceo.demo import SIGNED_IN_APP, STOREFRONT
-from perceo.models import FlowUpdate, Project
+from perceo.models import Project
 from perceo.observer.snapshot import RepoSnapshot
 
 PROJECT = "proj-offline"
@@ -66,73 +66,6 @@ def test_offline_bootstrap_maps_the_shop_into_multi_page_flows_personas_and_type
     assert (PROJECT, "/cart", "/checkout") in graph.links
     assert state.report.flows.created == 5 and state.report.personas.created == 2
     assert state.warnings == [] and state.limits_hit == []
-
-
-def test_an_unchanged_rerun_writes_nothing(graph: MemoryFlowGraph, shop: dict[str, str], tmp_path: Path) -> None:
-    _run(graph, tmp_path, shop)
-    before = {f.id: f.updated_at for f in graph.list_flows(PROJECT)}
-    graph.writes.clear()
-
-    state = _run(graph, tmp_path, shop)
-
-    assert graph.writes == []
-    assert state.report.flows.unchanged == 5 and state.report.flows.created == state.report.flows.updated == 0
-    assert state.report.personas.unchanged == 2
-    assert {f.id: f.updated_at for f in graph.list_flows(PROJECT)} == before
-
-
-def test_adding_a_page_updates_only_the_flows_that_visit_it(
-    graph: MemoryFlowGraph, shop: dict[str, str], tmp_path: Path
-) -> None:
-    _run(graph, tmp_path, shop)
-    ids = {f.name: f.id for f in graph.list_flows(PROJECT)}
-    shop["app/(app)/settings/notifications/page.tsx"] = (
-        "export default function Notifications() { return <main><h1>Notifications</h1>"
-        '<form><input name="digest" type="checkbox" /><button type="submit">Save</button></form></main> }\n'
-    )
-
-    state = _run(graph, tmp_path, shop)
-
-    assert state.report.flow_status == {
-        "Sign in": "unchanged", "Sign up": "unchanged", "Checkout": "unchanged",
-        "Create and edit project": "unchanged", "Update settings": "updated",
-    }
-    settings = graph.get_flow_by_name(PROJECT, "Update settings")
-    assert settings is not None and settings.pages == ["/dashboard", "/settings", "/settings/notifications"]
-    assert {f.name: f.id for f in graph.list_flows(PROJECT)} == ids
-
-
-def test_user_edited_flows_survive_and_vanished_auto_flows_are_removed(
-    graph: MemoryFlowGraph, shop: dict[str, str], tmp_path: Path
-) -> None:
-    _run(graph, tmp_path, shop)
-    settings = graph.get_flow_by_name(PROJECT, "Update settings")
-    assert settings is not None
-    graph.update_flow(PROJECT, settings.id, FlowUpdate(description="Ours now", user_edited=True))
-    for path in [p for p in shop if "projects" in p or "settings" in p]:
-        del shop[path]
-
-    state = _run(graph, tmp_path, shop)
-
-    assert state.report.removed_flows == ["Create and edit project"]
-    assert state.report.flows.skipped == 1
-    kept = graph.get_flow_by_name(PROJECT, "Update settings")
-    assert kept is not None and kept.description == "Ours now" and kept.steps == settings.steps
-    assert graph.get_flow_by_name(PROJECT, "Create and edit project") is None
-
-
-def test_configured_personas_are_stored_as_user_configured_and_receive_flows(
-    graph: MemoryFlowGraph, shop: dict[str, str], tmp_path: Path
-) -> None:
-    personas = [PersonaSpec(name="Shopper", description="A guest visitor buying things", behaviors=["buys"])]
-
-    _run(graph, tmp_path, shop, personas=personas)
-
-    stored = {p.name: p for p in graph.list_personas(PROJECT)}
-    assert stored["Shopper"].source == "user_configured"
-    checkout = graph.get_flow_by_name(PROJECT, "Checkout")
-    assert checkout is not None and checkout.personas == ["Shopper"]
-    assert "Visitor" not in stored
 
 
 def test_the_flow_cap_is_applied_and_reported(graph: MemoryFlowGraph, shop: dict[str, str], tmp_path: Path) -> None:
