@@ -1,100 +1,74 @@
-"""`perceo init`, `perceo flows` and `perceo demo` through `main()`, on a real git repository (the demo app).
-
-The backend is the domain service over an in-memory flow graph injected into the AppContext, so these tests
-exercise the commands, the config writing and the pipeline without a graph server.
+"""`perceo init` and `perceo flows` through `main()`, on a real git repository (the demo app), against the
+real FalkorDB: the project's `.perceo/config.json` points `flowGraph` at the session's server (a graph key of
+its own per test) and `eventBus` at the same Redis, so the commands build their real LocalBackend from the
+config, as a user's would. The test reads the same graph key to see what a run changed.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.memory_graph import MemoryFlowGraph
+from bootstrap_kit import graph_name, snapshot, updated_at
+from falkordb import FalkorDB
 
 from perceo.demo import build_demo_app
-from perceo.models import ChangeAnalysis, Flow, FlowUpdate, FlowView, Persona, Project
-from perceo.service import ProjectService
+from perceo.graph.falkor import FalkorFlowGraph
+from perceo.local.server import ServerProcess
 from perceo_cli.context import AppContext
+from perceo_cli.exit import ExitStatus
 from perceo_cli.main import main
 from perceo_cli.output import Output
 
 
-class MemoryBackend:
-    """The Backend port over ProjectService and an in-memory graph (what LocalBackend does over FalkorDB)."""
-
-    def __init__(self, graph: MemoryFlowGraph, project_dir: Path) -> None:
-        self.graph = graph
-        self.bus = None
-        self.service = ProjectService(graph)
-        self.project_dir = project_dir
-
-    @property
-    def project_id(self) -> str:
-        from perceo.config.loader import load_config
-
-        project_id = load_config(self.project_dir).config.project.id
-        assert project_id
-        return project_id
-
-    def project(self) -> Project:
-        return self.service.get_project(self.project_id)
-
-    def list_flows(self) -> list[FlowView]:
-        return self.service.list_flows(self.project_id, include_steps=True)
-
-    def get_flow(self, ref: str) -> FlowView:
-        return self.service.get_flow(self.project_id, ref)
-
-    def update_flow(self, ref: str, update: FlowUpdate) -> Flow:
-        return self.service.update_flow(self.project_id, ref, update)
-
-    def delete_flow(self, ref: str) -> None:
-        self.service.delete_flow(self.project_id, ref)
-
-    def list_personas(self) -> list[Persona]:
-        return self.service.list_personas(self.project_id)
-
-    def get_analysis(self, analysis_id: str) -> ChangeAnalysis:
-        return self.service.get_analysis(self.project_id, analysis_id)
-
-    def list_analyses(self, limit: int = 20) -> list[ChangeAnalysis]:
-        return self.service.list_analyses(self.project_id, limit=limit)
-
-    def close(self) -> None: ...
+@pytest.fixture
+def graph(falkordb_server: ServerProcess) -> Iterator[FalkorFlowGraph]:
+    """The graph key the CLI will write to, read by the test."""
+    client = FalkorDB(host=falkordb_server.host, port=falkordb_server.port)
+    name = graph_name()
+    try:
+        yield FalkorFlowGraph(client, name)
+    finally:
+        client.connection.delete(name)
+        client.close()
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return build_demo_app(tmp_path / "shop").path
+def repo(tmp_path: Path, falkordb_server: ServerProcess, graph: FalkorFlowGraph) -> Path:
+    """The demo shop, configured to use the session's FalkorDB for its flow graph and event bus."""
+    root = build_demo_app(tmp_path / "shop").path
+    url = f"redis://{falkordb_server.host}:{falkordb_server.port}"
+    (root / ".perceo").mkdir()
+    config = {
+        "flowGraph": {"type": "falkordb", "uri": url, "database": graph.graph_name},
+        "eventBus": {"type": "redis", "redisUrl": url},
+    }
+    (root / ".perceo" / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return root
 
 
-@pytest.fixture
-def graph() -> MemoryFlowGraph:
-    return MemoryFlowGraph()
-
-
-def run_cli(argv: list[str], repo: Path, graph: MemoryFlowGraph) -> tuple[int, str, str]:
+def run_cli(argv: list[str], repo: Path) -> tuple[int, str, str]:
     stdout, stderr = io.StringIO(), io.StringIO()
-    ctx = AppContext(output=Output(stdout, stderr), project_dir=repo)
-    ctx.use_backend(MemoryBackend(graph, repo))  # type: ignore[arg-type]
-    code = main(argv, context=ctx)
+    code = main(argv, context=AppContext(output=Output(stdout, stderr), project_dir=repo))
     return code, stdout.getvalue(), stderr.getvalue()
 
 
-def init_json(repo: Path, graph: MemoryFlowGraph, *extra: str) -> dict[str, Any]:
-    code, out, err = run_cli(["init", "--yes", "--no-llm", "--json", *extra], repo, graph)
+def init_json(repo: Path, *extra: str) -> dict[str, Any]:
+    code, out, err = run_cli(["init", "--yes", "--no-llm", "--json", *extra], repo)
     assert code == 0, err
     return dict(json.loads(out))
 
 
-def test_init_writes_config_and_gitignore_and_prints_the_json_summary(repo: Path, graph: MemoryFlowGraph) -> None:
-    summary = init_json(repo, graph)
+def test_init_writes_config_and_gitignore_and_stores_the_map_it_prints(repo: Path, graph: FalkorFlowGraph) -> None:
+    summary = init_json(repo)
 
     config = json.loads((repo / ".perceo" / "config.json").read_text())
     assert config["project"] == {"id": summary["projectId"], "name": "perceo-demo-shop", "framework": "nextjs"}
+    assert config["flowGraph"]["database"] == graph.graph_name  # the user's keys are kept
     ignored = (repo / ".perceo" / ".gitignore").read_text().splitlines()
     assert {"config.local.json", "data/", "cache/", "secrets/"} <= set(ignored)
     assert summary["version"] == 1 and summary["mode"] == "heuristic" and summary["framework"] == "nextjs"
@@ -105,75 +79,149 @@ def test_init_writes_config_and_gitignore_and_prints_the_json_summary(repo: Path
         "Signed-in user": ["Create and edit project", "Update settings"],
         "Visitor": ["Checkout", "Sign in", "Sign up"],
     }
-    checkout = next(f for f in summary["flows"] if f["name"] == "Checkout")
-    assert checkout["pages"][0] == "/products" and checkout["steps"] >= 5 and checkout["status"] == "created"
+    stored = {f.name: f for f in graph.list_flows(summary["projectId"], include_steps=True)}
+    assert {f["name"]: (f["id"], f["pages"], f["steps"]) for f in summary["flows"]} == {
+        name: (f.id, f.pages, len(f.steps)) for name, f in stored.items()
+    }
+    assert stored["Checkout"].pages[0] == "/products" and len(stored["Checkout"].steps) >= 5
+    project = graph.get_project(summary["projectId"])
+    assert project is not None and project.name == "perceo-demo-shop"
 
 
-def test_a_second_init_keeps_the_project_id_and_config_and_changes_nothing(repo: Path, graph: MemoryFlowGraph) -> None:
-    first = init_json(repo, graph)
+def test_a_second_init_on_unchanged_code_keeps_the_config_and_changes_nothing_in_the_graph(
+    repo: Path, graph: FalkorFlowGraph
+) -> None:
+    first = init_json(repo)
     config_before = (repo / ".perceo" / "config.json").read_bytes()
-    graph.writes.clear()
+    before, stamps = snapshot(graph), updated_at(graph, first["projectId"])
 
-    second = init_json(repo, graph)
+    second = init_json(repo)
 
     assert second["projectId"] == first["projectId"]
     assert (repo / ".perceo" / "config.json").read_bytes() == config_before
-    assert second["counts"]["flows"]["unchanged"] == 5 and second["counts"]["personas"]["unchanged"] == 2
-    assert graph.writes == []
+    assert second["counts"]["flows"] == {"created": 0, "updated": 0, "removed": 0, "unchanged": 5, "skipped": 0}
+    assert second["counts"]["personas"]["unchanged"] == 2 and second["counts"]["pagesWritten"] == 0
+    assert second["counts"]["steps"] == {"flowsReplaced": 0, "flowsUnchanged": 5, "stepsWritten": 0}
+    after = snapshot(graph)
+    assert (after.nodes, after.edges) == (before.nodes, before.edges)
+    assert after.rows == before.rows
+    assert updated_at(graph, first["projectId"]) == stamps
 
 
-def test_init_prints_a_persona_flow_page_tree_for_people(repo: Path, graph: MemoryFlowGraph) -> None:
-    code, out, _ = run_cli(["init", "--yes", "--no-llm"], repo, graph)
+def test_a_new_page_makes_the_next_init_update_only_the_flows_that_visit_it(
+    repo: Path, graph: FalkorFlowGraph
+) -> None:
+    first = init_json(repo)
+    stamps = updated_at(graph, first["projectId"])
+    settings = repo / "app" / "(app)" / "settings"
+    (settings / "notifications").mkdir()
+    (settings / "notifications" / "page.tsx").write_text(
+        "export default function Notifications() { return <main><h1>Notifications</h1>"
+        '<form><input name="digest" type="checkbox" /><button type="submit">Save</button></form></main> }\n'
+    )
+
+    second = init_json(repo)
+
+    status = {f["name"]: f["status"] for f in second["flows"]}
+    assert status == {"Checkout": "unchanged", "Create and edit project": "unchanged", "Sign in": "unchanged",
+                      "Sign up": "unchanged", "Update settings": "updated"}
+    assert second["counts"]["flows"]["updated"] == 1 and second["counts"]["pagesWritten"] == 1
+    updated = next(f for f in second["flows"] if f["name"] == "Update settings")
+    assert updated["pages"] == ["/dashboard", "/settings", "/settings/notifications"]
+    now = updated_at(graph, first["projectId"])
+    assert {n: t for n, t in now.items() if n != "Update settings"} == {
+        n: t for n, t in stamps.items() if n != "Update settings"
+    }
+    assert {f["name"]: f["id"] for f in second["flows"]} == {f["name"]: f["id"] for f in first["flows"]}
+
+
+def test_an_edited_flow_survives_init_and_a_vanished_auto_flow_is_removed_and_reported(
+    repo: Path, graph: FalkorFlowGraph
+) -> None:
+    first = init_json(repo)
+    code, out, err = run_cli(["flows", "edit", "Update settings", "--priority", "critical", "--json"], repo)
+    assert code == 0, err
+    assert json.loads(out)["userEdited"] is True
+    edited = graph.get_flow_by_name(first["projectId"], "Update settings")
+    for page in (repo / "app" / "(app)").rglob("page.tsx"):
+        if "projects" in page.parts or "settings" in page.parts:
+            page.unlink()
+
+    code, out, err = run_cli(["init", "--yes", "--no-llm"], repo)
+
+    assert code == 0, err
+    assert "Removed flows (no longer found): Create and edit project" in out
+    summary = init_json(repo)  # and the JSON of a run that has nothing left to remove
+    assert summary["removed"] == {"flows": [], "personas": [], "pages": []}
+    names = {f["name"]: f for f in summary["flows"]}
+    assert "Create and edit project" not in names
+    assert names["Update settings"]["status"] == "skipped" and names["Update settings"]["priority"] == "critical"
+    assert graph.get_flow_by_name(first["projectId"], "Update settings") == edited
+    assert "/projects" not in {p.route for p in graph.list_pages(first["projectId"])}
+
+
+def test_flows_list_show_edit_delete_and_a_deleted_auto_flow_comes_back(repo: Path) -> None:
+    init_json(repo)
+
+    code, out, _ = run_cli(["flows", "list", "--json"], repo)
+    assert code == 0
+    listed = json.loads(out)["flows"]
+    assert [f["name"] for f in listed][0] == "Checkout"  # critical first
+    assert all(f["stepCount"] > 0 and "steps" not in f for f in listed)
+    code, out, _ = run_cli(["flows", "show", "Sign in", "--json"], repo)
+    assert code == 0 and [s["order"] for s in json.loads(out)["steps"]] == [1, 2, 3, 4]
+    code, out, _ = run_cli(["flows", "edit", "Sign in", "--priority", "critical", "--json"], repo)
+    assert code == 0 and json.loads(out)["userEdited"] is True
+    code, out, _ = run_cli(["flows", "delete", "Sign up", "--json"], repo)
+    assert code == 0 and json.loads(out)["deleted"]["name"] == "Sign up"
+
+    summary = init_json(repo)
+
+    assert summary["counts"]["flows"]["skipped"] == 1 and summary["counts"]["flows"]["created"] == 1
+    sign_in = next(f for f in summary["flows"] if f["name"] == "Sign in")
+    assert sign_in["priority"] == "critical" and sign_in["status"] == "skipped" and sign_in["userEdited"]
+    assert next(f for f in summary["flows"] if f["name"] == "Sign up")["status"] == "created"
+
+
+def test_init_prints_a_persona_flow_page_tree_for_people(repo: Path) -> None:
+    code, out, _ = run_cli(["init", "--yes", "--no-llm"], repo)
 
     assert code == 0
     assert "▸ Visitor" in out and "Flows: 5 created, 0 updated, 0 removed, 0 unchanged, 0 skipped" in out
     assert "/products → /products/:id → /cart → /checkout → /checkout/success" in out
 
 
-def test_configured_personas_from_a_file_are_kept(repo: Path, graph: MemoryFlowGraph, tmp_path: Path) -> None:
+def test_configured_personas_from_a_file_stay_user_configured(
+    repo: Path, graph: FalkorFlowGraph, tmp_path: Path
+) -> None:
     personas = tmp_path / "personas.json"
     personas.write_text(json.dumps([{"name": "Store admin", "description": "Runs the shop", "behaviors": ["edits"]}]))
 
-    summary = init_json(repo, graph, "--personas", str(personas))
+    first = init_json(repo, "--personas", str(personas))
+    second = init_json(repo, "--personas", str(personas))
+    third = init_json(repo)
 
-    admin = next(p for p in summary["personas"] if p["name"] == "Store admin")
-    assert admin["source"] == "user_configured"
+    for summary in (first, second, third):
+        admin = next(p for p in summary["personas"] if p["name"] == "Store admin")
+        assert admin["source"] == "user_configured"
+    assert second["counts"]["personas"]["created"] == second["counts"]["personas"]["updated"] == 0
+    stored = {p.name: p for p in graph.list_personas(first["projectId"])}
+    assert stored["Store admin"].source == "user_configured" and stored["Store admin"].behaviors == ["edits"]
 
 
-def test_a_broken_personas_file_is_a_clear_usage_error(repo: Path, graph: MemoryFlowGraph, tmp_path: Path) -> None:
+def test_a_broken_personas_file_is_a_clear_usage_error(repo: Path, tmp_path: Path) -> None:
     personas = tmp_path / "personas.json"
     personas.write_text('[{"description": "no name"}]')
 
-    code, out, err = run_cli(["init", "--yes", "--no-llm", "--personas", str(personas)], repo, graph)
+    code, out, err = run_cli(["init", "--yes", "--no-llm", "--personas", str(personas)], repo)
 
-    assert code == 2 and out == ""
+    assert code == ExitStatus.USAGE and out == ""
     assert "persona [0] name: Field required" in err and "Traceback" not in err
 
 
-def test_flows_list_show_edit_delete_and_init_leaves_the_edited_flow_alone(repo: Path, graph: MemoryFlowGraph) -> None:
-    init_json(repo, graph)
+def test_flows_show_of_an_unknown_flow_is_an_error_without_traceback(repo: Path) -> None:
+    init_json(repo)
 
-    code, out, _ = run_cli(["flows", "list", "--json"], repo, graph)
-    assert code == 0
-    listed = json.loads(out)["flows"]
-    assert [f["name"] for f in listed][0] == "Checkout"  # critical first
-    code, out, _ = run_cli(["flows", "show", "Sign in", "--json"], repo, graph)
-    assert code == 0 and [s["order"] for s in json.loads(out)["steps"]] == [1, 2, 3, 4]
-    code, out, _ = run_cli(["flows", "edit", "Sign in", "--priority", "critical", "--json"], repo, graph)
-    assert code == 0 and json.loads(out)["userEdited"] is True
-    code, out, _ = run_cli(["flows", "delete", "Sign up", "--json"], repo, graph)
-    assert code == 0 and json.loads(out)["deleted"]["name"] == "Sign up"
-
-    summary = init_json(repo, graph)
-
-    assert summary["counts"]["flows"]["skipped"] == 1 and summary["counts"]["flows"]["created"] == 1
-    sign_in = next(f for f in summary["flows"] if f["name"] == "Sign in")
-    assert sign_in["priority"] == "critical" and sign_in["status"] == "skipped"
-
-
-def test_flows_show_of_an_unknown_flow_is_an_error_without_traceback(repo: Path, graph: MemoryFlowGraph) -> None:
-    init_json(repo, graph)
-
-    code, out, err = run_cli(["flows", "show", "Nope"], repo, graph)
+    code, out, err = run_cli(["flows", "show", "Nope"], repo)
 
     assert code == 1 and out == "" and "no flow 'Nope'" in err
