@@ -205,6 +205,7 @@ def run_init(
 
             def report(stage: str, percent: int, message: str) -> None:
                 progress.update(task, description=stage.replace("_", " "), completed=percent, message=message)
+                progress.refresh()  # show each stage as it starts, not at the next timer tick
 
             deps = BootstrapDeps(
                 graph=graph, llm=llm, bus=getattr(backend, "bus", None), progress=report,

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from bootstrap_kit import graph_name, snapshot, updated_at
 from falkordb import FalkorDB
+from rich.console import Console
 
 from perceo.demo import build_demo_app
 from perceo.graph.falkor import FalkorFlowGraph
@@ -51,9 +52,12 @@ def repo(tmp_path: Path, falkordb_server: ServerProcess, graph: FalkorFlowGraph)
     return root
 
 
-def run_cli(argv: list[str], repo: Path) -> tuple[int, str, str]:
+def run_cli(argv: list[str], repo: Path, *, tty: bool = False) -> tuple[int, str, str]:
     stdout, stderr = io.StringIO(), io.StringIO()
-    code = main(argv, context=AppContext(output=Output(stdout, stderr), project_dir=repo))
+    output = Output(stdout, stderr)
+    if tty:  # stderr is a terminal: prompts and progress are allowed
+        output.err = Console(file=stderr, force_terminal=True, width=120, highlight=False, soft_wrap=True)
+    code = main(argv, context=AppContext(output=output, project_dir=repo))
     return code, stdout.getvalue(), stderr.getvalue()
 
 
@@ -225,3 +229,30 @@ def test_flows_show_of_an_unknown_flow_is_an_error_without_traceback(repo: Path)
     code, out, err = run_cli(["flows", "show", "Nope"], repo)
 
     assert code == 1 and out == "" and "no flow 'Nope'" in err
+
+
+def test_init_shows_its_stages_as_progress_on_a_terminal_and_nothing_otherwise(repo: Path) -> None:
+    code, out, err = run_cli(["init", "--yes", "--no-llm", "--json"], repo, tty=True)
+
+    assert code == 0, err
+    assert json.loads(out)["counts"]["flows"]["created"] == 5  # stdout stays pure JSON
+    shown = [stage for stage in ("validate", "discover", "identify flows", "persist flows", "extract steps",
+                                 "persist steps") if stage in err]
+    assert len(shown) >= 5, err
+
+    code, out, err = run_cli(["init", "--yes", "--no-llm", "--json"], repo)
+
+    assert code == 0 and "extract steps" not in err and "\x1b[" not in err
+
+
+def test_on_a_terminal_init_asks_before_setting_up_and_no_means_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = build_demo_app(tmp_path / "fresh").path
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+
+    code, out, err = run_cli(["init", "--no-llm"], app, tty=True)
+
+    assert code == ExitStatus.INTERRUPTED and out == "" and "aborted" in err
+    assert f"Set up Perceo in {app}?" in capsys.readouterr().err
+    assert not (app / ".perceo").exists()
