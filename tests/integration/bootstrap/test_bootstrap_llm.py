@@ -1,5 +1,6 @@
 """The LLM bootstrap with the real `openai` client against the fake OpenAI server on loopback, the response
-cache and usage telemetry in the real Redis (the FalkorDB test server), and the flow graph."""
+cache and usage telemetry in the real Redis, and the flow graph on the real FalkorDB (both the session's
+server; the graph on a key of its own per test)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 import redis
-from fakes.memory_graph import MemoryFlowGraph
+from bootstrap_kit import RecordingFalkorGraph, fresh_graph, snapshot, updated_at
 from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
 from pydantic import SecretStr
 
@@ -20,6 +21,7 @@ from perceo.llm.cache import RedisResponseCache
 from perceo.llm.client import StructuredLLM
 from perceo.llm.settings import LLMSettings
 from perceo.llm.usage import RedisUsageStore, day_of
+from perceo.local.server import ServerProcess
 from perceo.models import Project, new_id
 from perceo.observer.snapshot import RepoSnapshot
 
@@ -78,10 +80,11 @@ def project_id() -> str:
 
 
 @pytest.fixture
-def graph(project_id: str) -> MemoryFlowGraph:
-    g = MemoryFlowGraph()
-    g.create_project(Project(id=project_id, name="shop"))
-    return g
+def graph(project_id: str, falkordb_server: ServerProcess) -> Iterator[RecordingFalkorGraph]:
+    with fresh_graph(falkordb_server) as g:
+        assert isinstance(g, RecordingFalkorGraph)
+        g.create_project(Project(id=project_id, name="shop"))
+        yield g
 
 
 @pytest.fixture
@@ -117,7 +120,7 @@ def shop_files(project_id: str) -> dict[str, str]:
     return files
 
 
-def run(graph: MemoryFlowGraph, llm: StructuredLLM, project_id: str, workspace: Path) -> BootstrapState:
+def run(graph: RecordingFalkorGraph, llm: StructuredLLM, project_id: str, workspace: Path) -> BootstrapState:
     files = shop_files(project_id)
     deps = BootstrapDeps(graph=graph, llm=llm, max_concurrency=2,
                          open_snapshot=lambda _ws: RepoSnapshot.from_files(dict(files), root=workspace))
@@ -125,7 +128,7 @@ def run(graph: MemoryFlowGraph, llm: StructuredLLM, project_id: str, workspace: 
 
 
 def test_llm_bootstrap_stores_validated_flows_personas_and_typed_steps(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: MemoryFlowGraph, project_id: str,
+    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: RecordingFalkorGraph, project_id: str,
     redis_client: redis.Redis, tmp_path: Path,
 ) -> None:
     fake_openai.respond_with(scripted)
@@ -150,25 +153,27 @@ def test_llm_bootstrap_stores_validated_flows_personas_and_typed_steps(
 
 
 def test_a_rerun_on_unchanged_code_makes_no_http_call_and_writes_nothing(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: MemoryFlowGraph, project_id: str,
+    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: RecordingFalkorGraph, project_id: str,
     redis_client: redis.Redis, tmp_path: Path,
 ) -> None:
     fake_openai.respond_with(scripted)
     run(graph, make_llm(), project_id, tmp_path)
     calls = len(fake_openai.requests)
+    before, stamps = snapshot(graph), updated_at(graph, project_id)
     graph.writes.clear()
 
     state = run(graph, make_llm(), project_id, tmp_path)
 
     assert len(fake_openai.requests) == calls
     assert graph.writes == []
+    assert snapshot(graph) == before and updated_at(graph, project_id) == stamps
     assert state.report.flows.unchanged == 2 and state.report.steps.flows_unchanged == 2
     usage = RedisUsageStore(redis_client).daily(project_id, day_of(NOW_MS))
     assert [(u.calls, u.cached_calls) for u in usage] == [(10, 5)]
 
 
 def test_rate_limits_and_malformed_json_are_retried_and_repaired(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: MemoryFlowGraph, project_id: str,
+    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: RecordingFalkorGraph, project_id: str,
     sleeps: list[float], tmp_path: Path,
 ) -> None:
     fake_openai.enqueue(
@@ -187,7 +192,7 @@ def test_rate_limits_and_malformed_json_are_retried_and_repaired(
 
 
 def test_a_step_unit_that_keeps_failing_is_a_warning_and_falls_back_to_the_page_code(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: MemoryFlowGraph, project_id: str,
+    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: RecordingFalkorGraph, project_id: str,
     tmp_path: Path,
 ) -> None:
     def responder(request: RecordedRequest) -> Reply:
@@ -209,7 +214,7 @@ def test_a_step_unit_that_keeps_failing_is_a_warning_and_falls_back_to_the_page_
 
 
 def test_timeouts_on_the_flows_call_fall_back_to_the_offline_heuristic_with_a_warning(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: MemoryFlowGraph, project_id: str,
+    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: RecordingFalkorGraph, project_id: str,
     tmp_path: Path,
 ) -> None:
     slow = Reply.json(FLOWS).after(2.0)
@@ -224,7 +229,7 @@ def test_timeouts_on_the_flows_call_fall_back_to_the_offline_heuristic_with_a_wa
 
 
 def test_repository_text_is_fenced_as_data_and_secrets_never_reach_the_server(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: MemoryFlowGraph, project_id: str,
+    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: RecordingFalkorGraph, project_id: str,
     tmp_path: Path,
 ) -> None:
     fake_openai.respond_with(scripted)
