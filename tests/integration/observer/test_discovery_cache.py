@@ -204,3 +204,39 @@ def test_a_torn_journal_line_is_skipped_and_only_that_file_is_parsed_again(tmp_p
     result, stats = _run(repo, cache)
     assert stats.parsed == 1
     assert result == expected
+
+
+def test_a_new_file_that_changes_how_an_unchanged_import_resolves_is_noticed(tmp_path: Path) -> None:
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    build_react_router_app(repo)
+    git_commit_all(repo)
+    first, _ = _run(repo, cache)
+    assert "src/pages/products/index.ts" in first.imports["src/App.tsx"]
+
+    # `./pages/products` now names this file before the folder's index (App.tsx itself is unchanged)
+    (repo / "src/pages/products.tsx").write_text(
+        "export function ProductList() { return null; }\nexport default function ProductDetail() { return null; }\n")
+    git_commit_all(repo, "products module next to the folder")
+    warm, stats = _run(repo, cache)
+    cold, _ = _run(repo, None)
+
+    assert stats.parsed == 1
+    assert warm == cold
+    assert "src/pages/products.tsx" in warm.imports["src/App.tsx"]
+
+
+def test_unchanged_files_keep_their_resolved_imports_across_commits(tmp_path: Path) -> None:
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    build_nextjs_app(repo)
+    git_commit_all(repo)
+    _run(repo, cache)
+    page = repo / "src/app/cart/page.tsx"
+    hero = 'import { Hero } from "../_components/Hero";'
+    page.write_text(page.read_text().replace('import { useCart } from "@/lib/cart";',
+                                             'import { useCart } from "@/lib/cart";\n' + hero))
+    git_commit_all(repo, "cart shows the hero")
+
+    warm, _ = _run(repo, cache)
+    cold, _ = _run(repo, None)
+    assert warm == cold
+    assert "src/app/_components/Hero.tsx" in warm.imports["src/app/cart/page.tsx"]

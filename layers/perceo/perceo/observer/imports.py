@@ -9,7 +9,7 @@ Candidates are checked against the snapshot's file list (a set), so resolution n
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -302,13 +302,34 @@ class ImportGraph:
     packages: dict[str, list[str]]
 
 
-def build_import_graph(facts: Mapping[str, FileFacts], resolver: ImportResolver) -> ImportGraph:
-    """Resolve every file's import specifiers; unresolved relative imports are dropped silently."""
+#: path -> [blob sha, resolved files, packages] from an earlier run in the same resolution context.
+ResolvedFiles = Mapping[str, list[Any]]
+
+
+def build_import_graph(
+    facts: Mapping[str, FileFacts],
+    resolver: ImportResolver,
+    *,
+    previous: ResolvedFiles | None = None,
+    blob_sha: Callable[[str], str] | None = None,
+) -> ImportGraph:
+    """Resolve every file's import specifiers; unresolved relative imports are dropped silently.
+
+    With `previous` (an earlier graph of the same resolution context) and `blob_sha`, a file whose content
+    is unchanged keeps its earlier resolution instead of being resolved again.
+    """
     imports: dict[str, list[str]] = {}
     packages: dict[str, list[str]] = {}
     resolve = resolver.resolve
     for path, file_facts in facts.items():
         if not file_facts.imports:
+            continue
+        earlier = previous.get(path) if previous is not None and blob_sha is not None else None
+        if earlier is not None and blob_sha is not None and earlier[0] == blob_sha(path):
+            if earlier[1]:
+                imports[path] = earlier[1]
+            if earlier[2]:
+                packages[path] = earlier[2]
             continue
         targets: set[str] = set()
         names: set[str] = set()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from perceo.errors import ValidationFailed
 from perceo.observer.discovery.angular import discover_angular
-from perceo.observer.discovery.cache import ResultCache, snapshot_digest
+from perceo.observer.discovery.cache import GraphCache, ResultCache, resolution_digest, snapshot_digest
 from perceo.observer.discovery.codeconfig import discover_react_router, discover_vue
 from perceo.observer.discovery.context import AppScan, merge_routes
 from perceo.observer.discovery.detect import FRAMEWORKS, detect_in_layout
@@ -31,7 +31,7 @@ from perceo.observer.discovery.remix import discover_remix
 from perceo.observer.discovery.sveltekit import discover_sveltekit
 from perceo.observer.discovery.viteconfig import vite_aliases
 from perceo.observer.facts import FactIndex, FactStats, FileFacts
-from perceo.observer.imports import ImportResolver, build_import_graph
+from perceo.observer.imports import ImportGraph, ImportResolver, build_import_graph
 from perceo.observer.model import AppInfo, DiscoveryResult, RouteEntry
 from perceo.observer.project import ProjectLayout
 from perceo.observer.snapshot import RepoSnapshot
@@ -145,10 +145,11 @@ def _discover_uncached(
     if stats is not None:
         stats.files, stats.cached, stats.parsed = index.stats.files, index.stats.cached, index.stats.parsed
 
-    resolver = ImportResolver(layout, {
+    aliases = {
         app.root: [*vite_aliases(layout, index.extractor(), app.root), *default_aliases(layout, app)] for app in apps
-    })
-    graph = build_import_graph(facts, resolver)
+    }
+    resolver = ImportResolver(layout, aliases)
+    graph = _import_graph(snapshot, facts, resolver, aliases, cache_dir)
 
     warnings: list[str] = []
     routes: list[RouteEntry] = []
@@ -181,6 +182,27 @@ def _discover_uncached(
         packages=graph.packages,
         warnings=[*layout.warnings, *warnings],
     )
+
+
+def _import_graph(
+    snapshot: RepoSnapshot,
+    facts: Mapping[str, FileFacts],
+    resolver: ImportResolver,
+    aliases: Mapping[str, list[tuple[str, str]]],
+    cache_dir: Path | None,
+) -> ImportGraph:
+    """The import graph, reusing the resolutions of unchanged files from a run with the same context."""
+    if cache_dir is None:
+        return build_import_graph(facts, resolver)
+    graphs = GraphCache(cache_dir)
+    key = resolution_digest(snapshot, aliases)
+    previous = graphs.load(key)
+    graph = build_import_graph(facts, resolver, previous=previous, blob_sha=snapshot.blob_sha)
+    entries = {path: [snapshot.blob_sha(path), graph.imports.get(path, []), graph.packages.get(path, [])]
+               for path, file_facts in facts.items() if file_facts.imports}
+    if entries != previous:
+        graphs.save(key, entries)
+    return graph
 
 
 def find_apps(layout: ProjectLayout, framework: str = "auto") -> list[AppInfo]:

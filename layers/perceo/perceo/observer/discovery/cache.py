@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -27,6 +29,9 @@ logger = logging.getLogger(__name__)
 #: Bump when route, navigation or import discovery changes what a result contains.
 DISCOVERY_VERSION = 1
 RESULTS_KEPT = 8
+GRAPHS_KEPT = 4
+#: Files whose content can change how specifiers resolve (manifests, tsconfig/jsconfig, workspace lists).
+_RESOLUTION_INPUTS = (".json", ".yaml", ".yml")
 
 
 def snapshot_digest(
@@ -83,12 +88,62 @@ class ResultCache:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(result.model_dump_json())
             Path(tmp).replace(self.directory / f"{key}.json")
-            self._prune()
+            _prune(self.directory, RESULTS_KEPT)
         except OSError as exc:  # a read-only checkout still gets its result
             logger.warning("could not write a discovery result under %s: %s", self.directory, exc)
 
-    def _prune(self) -> None:
-        assert self.directory is not None
-        entries = sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for stale in entries[RESULTS_KEPT:]:
-            stale.unlink(missing_ok=True)
+
+
+def resolution_digest(snapshot: RepoSnapshot, aliases: Mapping[str, list[tuple[str, str]]]) -> str:
+    """What import resolution depends on besides each file's own content: the set of files, manifests and
+    config files (by content), Vite configs and the framework aliases of each app."""
+    digest = hashlib.sha256(f"perceo-resolution:{code_version()}\n".encode())
+    for root, pairs in sorted(aliases.items()):
+        digest.update(f"alias:{root}\0{pairs!r}\n".encode())
+    blob_sha = snapshot.blob_sha
+    lines = [
+        f"{path}\0{blob_sha(path)}" if path.endswith(_RESOLUTION_INPUTS) or "vite.config." in path else path
+        for path in snapshot.files()
+    ]
+    digest.update("\n".join(lines).encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+class GraphCache:
+    """Resolved imports per file, for one resolution context per file under `<cache_dir>/graphs/`."""
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.directory = cache_dir / "graphs" if cache_dir is not None else None
+
+    def load(self, key: str) -> dict[str, list[Any]]:
+        if self.directory is None:
+            return {}
+        path = self.directory / f"{key}.json"
+        try:
+            document = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return {}
+        entries = document.get("entries") if isinstance(document, dict) else None
+        if not isinstance(entries, dict):
+            return {}
+        return {p: e for p, e in entries.items()
+                if isinstance(e, list) and len(e) == 3 and isinstance(e[1], list) and isinstance(e[2], list)}
+
+    def save(self, key: str, entries: Mapping[str, list[Any]]) -> None:
+        if self.directory is None:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".graph-", suffix=".tmp", dir=self.directory)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"entries": entries}, handle, separators=(",", ":"), ensure_ascii=False)
+            Path(tmp).replace(self.directory / f"{key}.json")
+            _prune(self.directory, GRAPHS_KEPT)
+        except OSError as exc:
+            logger.warning("could not write the import graph cache under %s: %s", self.directory, exc)
+
+
+def _prune(directory: Path, keep: int) -> None:
+    entries = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in entries[keep:]:
+        stale.unlink(missing_ok=True)
