@@ -1,9 +1,11 @@
 """Bootstrap benchmark: the offline heuristic on a generated Next.js app with 300 routes and 3,000 files.
 
 Prints the median of several runs of (a) discovery alone (baseline) and (b) the heuristic bootstrap's
-compute (discovery, auth detection, flows, personas, steps for every flow; persistence excluded: it is a
-handful of batched graph writes), and the number of LLM calls a full LLM bootstrap makes for the same app,
-counted by running the real LLM stages against a counting LLM that answers like the heuristic.
+compute (discovery, auth detection, flows, personas, steps for every flow, no graph); then (c) the whole
+`run_bootstrap` into a real FalkorDB server started here (first run, which writes everything, and unchanged
+re-runs, which must send no write query), with the default flow cap and with a cap high enough to keep every
+flow found (the batched writes at scale); and the number of LLM calls a full LLM bootstrap makes for the same
+app, counted by running the real LLM stages against a counting LLM that answers like the heuristic.
 
     .venv/bin/python bench/bootstrap_bench.py [--runs 5]
 """
@@ -24,6 +26,7 @@ from perceo.bootstrap.model import FlowsOutput, PersonasOutput, RefineOutput, St
 from perceo.bootstrap.pipeline import (
     BootstrapDeps,
     BootstrapInput,
+    BootstrapLimits,
     StepTask,
     _context_files,
     _route_graph,
@@ -31,10 +34,14 @@ from perceo.bootstrap.pipeline import (
     discover,
     identify_flows,
     refine,
+    run_bootstrap,
     run_extract_steps,
     validate,
 )
+from perceo.graph.falkor import FalkorFlowGraph
 from perceo.llm.model import LLMRequest
+from perceo.local.server import start_server, stop_server
+from perceo.models import Project
 
 T = TypeVar("T", bound=BaseModel)
 SECTIONS = ["shop", "account", "admin", "projects", "teams", "reports", "billing", "docs", "blog", "support"]
@@ -152,6 +159,43 @@ def discovery_once(root: Path) -> Any:
         deps.close()
 
 
+class CountingFalkorGraph(FalkorFlowGraph):
+    """The real adapter, counting the write queries it sends."""
+
+    writes = 0
+
+    def _write(self, query: str, params: Any) -> Any:
+        self.writes += 1
+        return super()._write(query, params)
+
+
+def persisted(root: Path, runs: int, max_flows: int) -> None:
+    """`run_bootstrap` into a FalkorDB server of its own: first run, then unchanged re-runs."""
+    with tempfile.TemporaryDirectory() as data:
+        server = start_server(Path(data), persistent=False)
+        try:
+            graph = CountingFalkorGraph(f"redis://{server.host}:{server.port}", f"bench-{max_flows}")
+            graph.ensure_schema()
+            graph.create_project(Project(id="bench", name="bench"))
+            request = BootstrapInput(project_id="bench", workspace=str(root),
+                                     limits=BootstrapLimits(max_flows=max_flows))
+            started = time.perf_counter()
+            state = run_bootstrap(request, BootstrapDeps(graph=graph))
+            first_s, first_writes = time.perf_counter() - started, graph.writes
+            graph.writes = 0
+            rerun_s, again = timed(lambda: run_bootstrap(request, BootstrapDeps(graph=graph)), runs)
+            stored = graph.list_flows("bench", include_steps=True)
+            steps = sum(len(f.steps) for f in stored)
+            print(f"run_bootstrap into FalkorDB, maxFlows={max_flows}: first run {first_s:.2f} s "
+                  f"({len(stored)} flows, {steps} steps, {len(graph.list_pages('bench'))} pages, "
+                  f"{state.report.links_written} links; {first_writes} write queries); unchanged re-run median "
+                  f"{rerun_s:.2f} s over {runs} runs ({graph.writes} write queries, "
+                  f"{again.report.flows.unchanged} flows unchanged)")
+            graph.close()
+        finally:
+            stop_server(server.pid)
+
+
 def timed(fn: Any, runs: int) -> tuple[float, Any]:
     times, result = [], None
     for _ in range(runs):
@@ -179,6 +223,8 @@ def main() -> None:
               f"-> {len(state.flows)} flows, {len(state.personas)} personas, {steps} steps")
         verdict = "ok" if boot_s < 10 else "MISSED"
         print(f"bootstrap beyond discovery: {boot_s - base_s:+.2f} s; target < 10 s: {verdict}")
+        persisted(root, args.runs, max_flows=10)
+        persisted(root, args.runs, max_flows=200)
         counter = CountingLLM(state.flows)
         llm_state = bootstrap_once(root, llm=counter)
         total = sum(counter.calls.values())
