@@ -8,7 +8,8 @@
 3. Open-loop load at a steady rate (default 20 req/s) for a bounded time (default 30 s) per scenario:
    `GET /flows` and `POST /observer/analyze` (a change that affects three routes). Latency is measured from
    the moment each request was due, so a slow server cannot hide queueing. Target: p99 at most 100 ms, 0 errors.
-4. Baselines in the same run: `GET /health` over HTTP at the same rate, and `GET /flows` through the gateway
+4. Service time: the same two requests over HTTP one at a time (no queueing).
+5. Baselines in the same run: `GET /health` over HTTP at the same rate, and `GET /flows` through the gateway
    and handler in this process without HTTP (an in-process local cloud on the same store).
 
 The per-key rate limit is raised for the run (KeyRateLimitPerSecond=1000): the default, 10 req/s per key, would
@@ -250,6 +251,20 @@ def main() -> int:
                     print(result.row())
                     if result.errors:
                         print(f"    statuses: {result.statuses}")
+
+                # Service time without queueing: the same requests over HTTP, one at a time.
+                print("\n## One request at a time over HTTP (service time, no queueing)")
+                print(HEADER)
+                body = analyze_body()
+                for result in (
+                    sequential("GET /flows (HTTP, sequential)", lambda: client.get("flows").status_code, 50),
+                    sequential(
+                        "POST /observer/analyze (HTTP, sequential)",
+                        lambda: client.post("observer/analyze", json=body).status_code,
+                        50,
+                    ),
+                ):
+                    print(result.row())
 
             # Baseline without HTTP: the same gateway and handlers in this process, on the same store.
             in_process = LocalCloud(
