@@ -8,7 +8,8 @@
   the admin key and the Neo4j credentials secret the template's parameters name; the template's state machines
   run in it, their Lambda tasks by the real handlers in this process (`perceo.local.sfn`);
 - the local API Gateway (`perceo.local.apigw`) serving the template's routes through the real handlers, which
-  read their settings from the environment the template gives them, pointed at the store and moto.
+  read their settings from the environment the template gives them, pointed at the store and moto. Requests run
+  on worker processes (`LambdaWorkerPool`, `--workers`), each like a Lambda execution environment.
 
 Nothing secret is written to the repository: the pepper and the admin key live in `.perceo/secrets/local-cloud.json`
 (mode 0600, created once and reused so keys stay valid across restarts), and the process's state and log in
