@@ -248,3 +248,13 @@ def test_invalid_package_json_is_a_warning_naming_the_file() -> None:
     result = run({"package.json": "{ nope", "app/page.tsx": PAGE})
     assert any("package.json" in w for w in result.warnings)
     assert pages(result) == {"/": ["app/page.tsx"]}
+
+
+def test_links_to_api_routes_are_neither_edges_nor_warnings() -> None:
+    result = run({
+        "app/page.tsx": 'import Link from "next/link";\n'
+                        'export default () => <><a href="/api/export.csv">CSV</a><Link href="/nowhere">x</Link></>;\n',
+        "app/api/export.csv/route.ts": "export async function GET() {}\n",
+    }, next="14")
+    assert result.navigation == []
+    assert result.warnings == ["1 navigation target(s) match no route: /nowhere"]

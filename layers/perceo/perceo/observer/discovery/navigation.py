@@ -37,7 +37,8 @@ def build_navigation(
     for route in routes:
         apps.setdefault(route.app, []).append(route)
     for app, app_routes in apps.items():
-        builder.app((prefixes or {}).get(app, ""), [r for r in app_routes if r.kind == "page"])
+        builder.app((prefixes or {}).get(app, ""), [r for r in app_routes if r.kind == "page"],
+                    [r.route for r in app_routes if r.kind == "api"])
     builder.result.edges.sort(key=lambda e: (e.source, e.target, e.file, e.line or 0, e.kind))
     return builder.result
 
@@ -53,10 +54,12 @@ class _Builder:
         self.route_files = {f for r in routes for f in (*r.entry_files, *r.layout_files)}
         self.relevant = _files_reaching_links(facts, imports, self.route_files)
         self._layout_closures: dict[str, list[str]] = {}
+        self._api = RouteMatcher([])
         self._seen: set[tuple[str, str, str, str, int | None]] = set()
 
-    def app(self, prefix: str, pages: list[RouteEntry]) -> None:
+    def app(self, prefix: str, pages: list[RouteEntry], api_routes: list[str]) -> None:
         matcher = RouteMatcher(r.route for r in pages)
+        self._api = RouteMatcher(api_routes)
         # Relative links in a layout are relative to the layout's own URL: the common prefix of what it wraps.
         wrapped_by: dict[str, list[str]] = {}
         for route in pages:
@@ -93,7 +96,8 @@ class _Builder:
                 continue
             matched = matcher.match(url)
             if matched is None or (relative and matched.endswith("*")):
-                self.result.unmatched.setdefault(url, path)
+                if self._api.match(url) is None:  # links to API routes (downloads, sign-out) are not pages
+                    self.result.unmatched.setdefault(url, path)
                 continue
             if matched == route.route:
                 continue
