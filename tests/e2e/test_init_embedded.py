@@ -96,3 +96,21 @@ def test_init_then_flows_list_then_ci_analyze_on_the_embedded_store(
     assert code == 0, err
     assert as_json(out)["counts"]["flows"]["unchanged"] == 5
     assert EmbeddedStore(project_data_dir(demo.path)).status().pid == status.pid
+
+
+def test_perceo_demo_builds_the_app_maps_it_and_analyzes_its_last_commit(tmp_path: Path) -> None:
+    target = tmp_path / "demo-shop"
+    try:
+        code, out, err = run_cli(["demo", "--dir", str(target), "--json"], tmp_path)
+
+        assert code == 0, err
+        document = as_json(out)
+        assert document["app"]["path"] == str(target) and len(document["app"]["commits"]) == 3
+        assert document["init"]["counts"]["flows"]["created"] == 5
+        assert document["analysis"]["headSha"] == document["app"]["commits"][-1]
+        assert [f["name"] for f in document["analysis"]["flows"]] == ["Checkout"]
+        assert (target / ".perceo" / "config.json").is_file()
+    finally:
+        status = EmbeddedStore(project_data_dir(target)).status()
+        if status.pid is not None:
+            stop_server(status.pid)

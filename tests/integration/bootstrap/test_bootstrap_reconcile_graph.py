@@ -143,6 +143,31 @@ def test_adding_a_page_rewrites_only_the_flows_that_visit_it(
     ]
 
 
+def test_a_page_that_opens_a_new_journey_adds_its_flow_and_leaves_the_others_alone(
+    graph: RecordingFalkorGraph, project_id: str, shop: dict[str, str], tmp_path: Path
+) -> None:
+    run(graph, project_id, shop, tmp_path)
+    stamps = updated_at(graph, project_id)
+    shop["app/(auth)/login/page.tsx"] = shop["app/(auth)/login/page.tsx"].replace(
+        "</form>", '</form>\n      <Link href="/forgot-password">Forgot your password?</Link>', 1
+    )
+    shop["app/(auth)/forgot-password/page.tsx"] = (
+        "export default function Forgot() { return <main><h1>Reset your password</h1>"
+        '<form><input name="email" type="email" /><button type="submit">Send link</button></form></main> }\n'
+    )
+
+    state = run(graph, project_id, shop, tmp_path)
+
+    assert state.report.flows.created == 1 and state.report.flows.unchanged == 5
+    assert {n for n, s in state.report.flow_status.items() if s != "unchanged"} == {"Reset password"}
+    reset = graph.get_flow_by_name(project_id, "Reset password")
+    assert reset is not None and reset.pages == ["/login", "/forgot-password"] and reset.personas == ["Visitor"]
+    types = [[a.type for a in s.actions] for s in reset.steps]
+    assert types == [["navigate"], ["click"], ["fill"], ["click"], ["assert"]]
+    assert reset.steps[1].name == 'Click "Forgot your password?"'  # the link, not the sign-in form
+    assert {n: t for n, t in updated_at(graph, project_id).items() if n != "Reset password"} == stamps
+
+
 def test_user_edited_flows_survive_and_vanished_auto_flows_pages_and_links_are_removed(
     graph: RecordingFalkorGraph, project_id: str, shop: dict[str, str], tmp_path: Path
 ) -> None:

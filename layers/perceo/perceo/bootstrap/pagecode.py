@@ -326,7 +326,15 @@ def heuristic_steps(pages: Sequence[str], reader: PageReader, *, max_steps: int)
         nxt = pages[index + 1] if index + 1 < len(pages) else None
         arrive = ExpectedState(url=concrete_url(nxt), visible=_visible(reader.facts(nxt))) if nxt else ExpectedState()
         fields = facts.fields[:6]
-        if fields:
+        submit = next((b for b in facts.buttons if b.submit), None)
+        link = _link_to(graph, facts, nxt) if nxt else None
+        # The form is the way on when its submission leads to the next page (a redirect or push in code), when
+        # no link does, and on the last page; otherwise the user follows the link and leaves the form alone.
+        leads_on = nxt is not None and any(
+            e.target == nxt and e.kind in _PROGRAMMATIC for e in graph.out_edges.get(route, [])
+        )
+        use_form = bool(fields) and (nxt is None or leads_on or (link is None and submit is not None))
+        if use_form:
             add(
                 "Fill in " + ", ".join(f.label for f in fields),
                 [
@@ -336,14 +344,12 @@ def heuristic_steps(pages: Sequence[str], reader: PageReader, *, max_steps: int)
                 ],
                 ExpectedState(),
             )
-        submit = next((b for b in facts.buttons if b.submit), None)
         if nxt is None:
-            if fields and submit is not None:
+            if use_form and submit is not None:
                 add(f"Click \"{submit.text}\"", [StepAction(type="click", target=submit.selector)], ExpectedState())
             break
-        link = _link_to(graph, facts, nxt)
         button = None if link is not None else _button_to(graph, route, facts, nxt)
-        if fields and submit is not None:
+        if use_form and submit is not None:
             add(f"Click \"{submit.text}\"", [StepAction(type="click", target=submit.selector)], arrive)
         elif link is not None:
             label = link.text or title_of(nxt)
