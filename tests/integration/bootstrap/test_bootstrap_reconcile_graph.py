@@ -14,7 +14,16 @@ import pytest
 from bootstrap_kit import RecordingFalkorGraph, fresh_graph, snapshot, updated_at
 
 from perceo.bootstrap.model import PersonaSpec
-from perceo.bootstrap.pipeline import BootstrapDeps, BootstrapInput, BootstrapLimits, BootstrapState, run_bootstrap
+from perceo.bootstrap.pipeline import (
+    STATE_STAGES,
+    BootstrapDeps,
+    BootstrapInput,
+    BootstrapLimits,
+    BootstrapState,
+    run_bootstrap,
+    run_extract_steps,
+    validate,
+)
 from perceo.bus.memory import InMemoryBus
 from perceo.demo import SIGNED_IN_APP, STOREFRONT
 from perceo.graph import queries as q
@@ -271,3 +280,24 @@ def test_a_large_project_writes_steps_and_visits_in_batches_not_flow_by_flow(
         assert graph.writes.count(q.SET_FLOW_PAGES) <= -(-visits // 40) + 1 < len(flows)
         assert graph.writes.count(q.UPSERT_FLOWS) == 1 and graph.writes.count(q.UPSERT_PAGES) == 4  # 121 pages
         assert state.report.steps.flows_replaced == 30
+
+
+def test_a_flow_deleted_while_its_steps_are_extracted_is_a_warning_and_the_others_are_written(
+    graph: RecordingFalkorGraph, project_id: str, shop: dict[str, str], tmp_path: Path
+) -> None:
+    deps = BootstrapDeps(graph=graph, open_snapshot=lambda _ws: RepoSnapshot.from_files(dict(shop), root=tmp_path))
+    state = validate(BootstrapInput(project_id=project_id, workspace=str(tmp_path)), deps)
+    for stage in ("discover", "identify_flows", "assign_personas", "refine", "persist_flows"):
+        state = STATE_STAGES[stage](state, deps)
+    state = run_extract_steps(state, deps)
+    doomed = graph.get_flow_by_name(project_id, "Sign up")
+    assert doomed is not None
+    ProjectService(graph).delete_flow(project_id, doomed.id)
+
+    state = STATE_STAGES["persist_steps"](state, deps)
+
+    assert "steps:Sign up: the flow was deleted while the bootstrap ran; its steps were not written" in state.warnings
+    assert state.report.steps.flows_replaced == 4
+    assert all(f.steps for f in graph.list_flows(project_id, include_steps=True))
+    assert graph.get_flow_by_name(project_id, "Sign up") is None
+    deps.close()

@@ -476,6 +476,8 @@ def persist_steps(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
         warnings += result.warnings
         limits += result.limits
     reconciler.steps_of_flows([(r.flow_name, r.flow_id, r.steps) for r in state.step_results])
+    warnings += [f"steps:{name}: the flow was deleted while the bootstrap ran; its steps were not written"
+                 for name in reconciler.vanished_flows]
     return state.model_copy(update={"report": reconciler.report, "warnings": warnings, "limits_hit": limits})
 
 

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from perceo.bootstrap.model import FlowDraft, PersonaDraft, StepDraft
 from perceo.bus.port import EventBus
+from perceo.errors import FlowNotFoundError
 from perceo.graph.port import FlowGraph
 from perceo.models import EventType, Flow, FlowView, Page, PageLink, PerceoEvent, Persona, Step
 from perceo.models.common import Model, new_id
@@ -118,6 +119,8 @@ class Reconciler:
         self.report = ReconcileReport()
         self._existing_flows: dict[str, FlowView] = {}
         self._stored_routes: set[str] = set()
+        #: Flows whose steps could not be written because they were deleted meanwhile.
+        self.vanished_flows: list[str] = []
         self._found_routes: set[str] = set()
 
     # -- pages
@@ -342,7 +345,13 @@ class Reconciler:
             names[flow_id] = flow_name
         if not changed:
             return []
-        self.graph.replace_steps_of_flows(self.project_id, changed)
+        try:
+            self.graph.replace_steps_of_flows(self.project_id, changed)
+        except FlowNotFoundError as error:
+            # Deleted while the bootstrap ran (`perceo flows delete`): the other flows were written.
+            gone = set(error.details.get("flowIds") or [error.details.get("flowId")])
+            self.vanished_flows += [names[flow_id] for flow_id in changed if flow_id in gone]
+            changed = {flow_id: rows for flow_id, rows in changed.items() if flow_id not in gone}
         for flow_id, rows in changed.items():
             flow_name = names[flow_id]
             self.report.steps.flows_replaced += 1
