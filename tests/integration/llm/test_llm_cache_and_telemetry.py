@@ -19,7 +19,9 @@ from perceo.llm.usage import RedisUsageStore, recent_key, usage_key
 
 def key_of(request: LLMRequest) -> str:
     schema = strict_json_schema(FlowsAnswer)
-    return cache_key("gpt-4.1-mini", request.system_prompt, request.user_prompt, request.schema_name, schema)
+    return cache_key(
+        request.project_id, "gpt-4.1-mini", request.system_prompt, request.user_prompt, request.schema_name, schema
+    )
 
 
 def test_a_repeated_call_is_answered_from_the_cache_without_http(
@@ -36,7 +38,12 @@ def test_a_repeated_call_is_answered_from_the_cache_without_http(
     assert again == first
     assert len(fake_openai.requests) == 1
     key = cache_key(
-        "gpt-4.1-mini", request.system_prompt, request.user_prompt, "flows", strict_json_schema(FlowsAnswer)
+        request.project_id,
+        "gpt-4.1-mini",
+        request.system_prompt,
+        request.user_prompt,
+        "flows",
+        strict_json_schema(FlowsAnswer),
     )
     assert 3590 <= redis_client.ttl(key) <= 3600
     cached_call, paid_call = usage.recent(request.project_id, DAY)
@@ -95,7 +102,12 @@ def test_a_cached_answer_that_no_longer_validates_is_asked_again_and_replaced(
 ) -> None:
     request = flows_request()
     key = cache_key(
-        "gpt-4.1-mini", request.system_prompt, request.user_prompt, "flows", strict_json_schema(FlowsAnswer)
+        request.project_id,
+        "gpt-4.1-mini",
+        request.system_prompt,
+        request.user_prompt,
+        "flows",
+        strict_json_schema(FlowsAnswer),
     )
     redis_client.set(key, '{"flows": [{"title": "written by an older model"}]}', ex=60)
     fake_openai.enqueue(Reply.json(GOOD_ANSWER))

@@ -8,15 +8,16 @@ SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}}
 
 
 def test_the_key_changes_with_every_input_that_shapes_the_answer() -> None:
-    base = cache_key("gpt-4.1-mini", "sys", "user", "flows", SCHEMA)
+    base = cache_key("p1", "gpt-4.1-mini", "sys", "user", "flows", SCHEMA)
 
-    assert cache_key("gpt-4.1-mini", "sys", "user", "flows", dict(SCHEMA)) == base
-    assert cache_key("gpt-4o", "sys", "user", "flows", SCHEMA) != base
-    assert cache_key("gpt-4.1-mini", "sys2", "user", "flows", SCHEMA) != base
-    assert cache_key("gpt-4.1-mini", "sys", "user2", "flows", SCHEMA) != base
-    assert cache_key("gpt-4.1-mini", "sys", "user", "steps", SCHEMA) != base
-    assert cache_key("gpt-4.1-mini", "sys", "user", "flows", {**SCHEMA, "required": ["a"]}) != base
-    assert base.startswith("perceo:llm:cache:gpt-4.1-mini:")
+    assert cache_key("p2", "gpt-4.1-mini", "sys", "user", "flows", SCHEMA) != base
+    assert cache_key("p1", "gpt-4.1-mini", "sys", "user", "flows", dict(SCHEMA)) == base
+    assert cache_key("p1", "gpt-4o", "sys", "user", "flows", SCHEMA) != base
+    assert cache_key("p1", "gpt-4.1-mini", "sys2", "user", "flows", SCHEMA) != base
+    assert cache_key("p1", "gpt-4.1-mini", "sys", "user2", "flows", SCHEMA) != base
+    assert cache_key("p1", "gpt-4.1-mini", "sys", "user", "steps", SCHEMA) != base
+    assert cache_key("p1", "gpt-4.1-mini", "sys", "user", "flows", {**SCHEMA, "required": ["a"]}) != base
+    assert base.startswith("perceo:llm:cache:p1:gpt-4.1-mini:")
 
 
 def test_entries_expire_after_the_ttl() -> None:

@@ -1,7 +1,8 @@
 """The response cache: a re-run with unchanged prompts and schema makes no HTTP call.
 
-Keys are the model plus a SHA-256 of (system prompt, user prompt, schema name, schema). Values are the
-validated JSON text of the answer.
+Keys are the project, the model and a SHA-256 of (system prompt, user prompt, schema name, schema). Values are
+the validated JSON text of the answer. The project is part of the key so that, like everything Perceo stores,
+cached answers belong to one tenant: identical prompts of two projects never share an entry.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from perceo.errors import BackendUnavailableError
 CACHE_PREFIX = "perceo:llm:cache:"
 
 
-def cache_key(model: str, system_prompt: str, user_prompt: str, schema_name: str, schema: dict[str, Any]) -> str:
+def cache_key(
+    project_id: str, model: str, system_prompt: str, user_prompt: str, schema_name: str, schema: dict[str, Any]
+) -> str:
     material = json.dumps([system_prompt, user_prompt, schema_name, schema], sort_keys=True, ensure_ascii=False)
     digest = hashlib.sha256(material.encode("utf-8")).hexdigest()
-    return f"{CACHE_PREFIX}{model}:{digest}"
+    return f"{CACHE_PREFIX}{project_id}:{model}:{digest}"
 
 
 class RedisResponseCache:

@@ -120,7 +120,9 @@ class StructuredLLM:
         started = time.monotonic()
         fmt = response_format(request.schema_name, response_model)
         schema = fmt["json_schema"]["schema"]
-        key = cache_key(self.model, request.system_prompt, request.user_prompt, request.schema_name, schema)
+        key = cache_key(
+            request.project_id, self.model, request.system_prompt, request.user_prompt, request.schema_name, schema
+        )
         hit = self._cached(key, response_model)
         if hit is not None:
             self._record(request, "cached", _Tally(), started)
