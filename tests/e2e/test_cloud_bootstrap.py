@@ -155,6 +155,21 @@ def test_init_remote_bootstraps_in_the_cloud_then_flows_and_ci_analyze_work_thro
     result = json.loads(reviewed)["result"]
     assert result["analysisId"] == analysis_id and "Buy a product" in {r["name"] for r in result["reviewed"]}
 
+    # With observer.analysis.useLlm in the config, `ci analyze` has the API start that review itself.
+    config_path = checkout / ".perceo" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["observer"]["analysis"] = {"useLlm": True, "llmThreshold": 1}
+    config_path.write_text(json.dumps(config))
+    ci_code, report, ci_err = perceo(checkout, "ci", "analyze", "--base", "HEAD~1", "--head", "HEAD", "--json")
+    assert ci_code == 0, ci_err
+    started = json.loads(report)["review"]
+    assert started["status"] == "RUNNING" and f"workflow {started['workflowId']}" in ci_err
+    watch_code, watched, watch_err = perceo(checkout, "workflows", "status", started["workflowId"], "--watch", "--json")
+    assert watch_code == 0, watch_err
+    auto = json.loads(watched)
+    assert auto["status"] == "SUCCEEDED" and auto["result"]["analysisId"] == json.loads(report)["analysisId"]
+    assert "Buy a product" in {r["name"] for r in auto["result"]["reviewed"]}
+
     assert LLM_KEY not in out + err + status_out  # the CLI never sees the server's LLM key
     assert all(r.headers.get("authorization") == f"Bearer {LLM_KEY}" for r in llm.requests)
 

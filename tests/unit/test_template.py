@@ -129,7 +129,10 @@ def test_policies_are_scoped_templates_never_full_access(template: dict[str, Any
         for policy in properties.get("Policies", []):
             assert isinstance(policy, dict) and len(policy) == 1, f"{name}: {policy!r} is not a SAM policy template"
             (arguments,) = policy.values()
-            assert all(isinstance(value, dict) and "Ref" in value for value in arguments.values()), f"{name}: {policy}"
+            # Scoped to one resource of this stack (`!Ref X`, or `!GetAtt X.Name` where the template wants a name).
+            assert all(
+                isinstance(value, dict) and ("Ref" in value or "Fn::GetAtt" in value) for value in arguments.values()
+            ), f"{name}: {policy}"
 
 
 def test_every_function_has_a_log_group_with_retention_and_an_output(template: dict[str, Any]) -> None:

@@ -44,6 +44,7 @@ from perceo.models.api import (
     ID_PATTERN,
     AnalysisList,
     AnalyzeRequest,
+    AnalyzeResponse,
     ChangeSetInput,
     CreatedKey,
     CreateKeyRequest,
@@ -341,7 +342,15 @@ class HttpBackend:
 
     # -- change analysis -----------------------------------------------------------------------------------------
 
-    def analyze(self, change_set: ChangeSet, affected_routes: Sequence[AffectedRoute]) -> ChangeAnalysis:
+    def analyze(
+        self,
+        change_set: ChangeSet,
+        affected_routes: Sequence[AffectedRoute],
+        *,
+        use_llm: bool = False,
+        llm_threshold: float = 0.7,
+    ) -> AnalyzeResponse:
+        """With `use_llm` the API also starts the LLM review of the flows below `llm_threshold` (`.review`)."""
         request = AnalyzeRequest(
             change_set=ChangeSetInput(
                 base_sha=change_set.base_sha,
@@ -350,8 +359,10 @@ class HttpBackend:
                 working_tree=change_set.working_tree,
             ),
             affected_routes=list(affected_routes),
+            use_llm=use_llm,
+            llm_threshold=llm_threshold,
         )
-        return self.client.send_model(ChangeAnalysis, "POST", "/observer/analyze", request)
+        return self.client.send_model(AnalyzeResponse, "POST", "/observer/analyze", request)
 
     def get_analysis(self, analysis_id: str) -> ChangeAnalysis:
         if not _ID.fullmatch(analysis_id):

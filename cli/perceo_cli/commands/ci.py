@@ -14,7 +14,7 @@ import hashlib
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -86,9 +86,13 @@ def analyze(
         cache_dir=discovery_cache_dir(app_ctx.project_dir),
     )
     analysis, project_name = _analysis(app_ctx, change_set, affected)
+    review = _report_review(app_ctx, analysis)
 
     if fmt is ReportFormat.json:
-        app_ctx.output.json(analysis_contract(analysis, project_name=project_name, working_tree=working_tree))
+        document = analysis_contract(analysis, project_name=project_name, working_tree=working_tree)
+        if review is not None:
+            document["review"] = review
+        app_ctx.output.json(document)
     elif fmt is ReportFormat.md:
         app_ctx.output.text(
             render_markdown(analysis, project_name=project_name, working_tree=working_tree), markup=False, end=""
@@ -115,6 +119,13 @@ def _analysis(app_ctx: AppContext, change_set: ChangeSet, affected: list[Affecte
     config = app_ctx.config
     if config.project.id:
         backend = app_ctx.backend
+        wanted = config.observer.analysis
+        if wanted.use_llm and config.observer.api_base_url:
+            from perceo_cli.backend.http import HttpBackend
+
+            if isinstance(backend, HttpBackend):  # the API starts the LLM review (the slow path) itself
+                reviewed = backend.analyze(change_set, affected, use_llm=True, llm_threshold=wanted.llm_threshold)
+                return reviewed, backend.project().name
         analysis = backend.analyze(change_set, affected)
         return analysis, backend.project().name
     # Before `perceo init`: routes only, nothing stored or published.
@@ -122,6 +133,23 @@ def _analysis(app_ctx: AppContext, change_set: ChangeSet, affected: list[Affecte
 
     name = config.project.name or app_ctx.project_dir.resolve().name or "project"
     return analyze_change(LOCAL_PROJECT_ID, change_set, affected, graph=None, bus=None), name
+
+
+def _report_review(app_ctx: AppContext, analysis: ChangeAnalysis) -> dict[str, Any] | None:
+    """Say on stderr which LLM review the API started (config `observer.analysis.useLlm`); its JSON for --json."""
+    from perceo.models.api import AnalyzeResponse
+
+    review = analysis.review if isinstance(analysis, AnalyzeResponse) else None
+    if review is None:
+        return None
+    if review.status == "RUNNING":
+        app_ctx.output.info(
+            f"LLM review of the flows below confidence {app_ctx.config.observer.analysis.llm_threshold:g} started: "
+            f"workflow {review.workflow_id}; follow it with `perceo workflows status {review.workflow_id} --watch`"
+        )
+    elif review.error is not None:
+        app_ctx.output.warn(f"the LLM review did not start ({review.error.type}): {review.error.message}")
+    return review.model_dump(mode="json")
 
 
 def discovery_cache_dir(project_dir: Path) -> Path:

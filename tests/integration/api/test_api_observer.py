@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import redis
 from api_handlers import body_of, load_event
 from api_integration_kit import Caller, call, create_project, key_for
 
@@ -82,3 +85,64 @@ def test_an_unknown_analysis_is_404(owner: Caller) -> None:
     response = call("observer/get-analysis", owner, id="0123456789abcdef0123456789abcdef")
 
     assert response["statusCode"] == 404
+
+
+@pytest.fixture
+def review_refused(api: Dependencies, redis_client: redis.Redis) -> Iterator[str]:
+    """A workflow service whose AnalyzeChanges state machine Step Functions does not know (moto): every start of a
+    review is refused. Yields that state machine's ARN."""
+    import boto3
+    from moto import mock_aws
+
+    from perceo.workflows.bundle import InMemoryBundleStore
+    from perceo.workflows.progress import RedisProgressStore
+    from perceo.workflows.runtime import install_workflow_service, reset_workflow_service
+    from perceo.workflows.service import WorkflowService
+
+    missing = "arn:aws:states:us-east-1:123456789012:stateMachine:perceo-test-analyze-gone"
+    with mock_aws():
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        install_workflow_service(
+            WorkflowService(sfn, RedisProgressStore(redis_client), InMemoryBundleStore(),
+                            bootstrap_state_machine_arn=None, analyze_state_machine_arn=missing,
+                            allowed_git_hosts=("github.com",))
+        )
+        try:
+            yield missing
+        finally:
+            reset_workflow_service()
+
+
+def test_a_review_step_functions_refuses_is_reported_and_the_analysis_stands(
+    owner: Caller, graph: FlowGraph, review_refused: str
+) -> None:
+    ci = key_for(owner, ["ci:analyze"], "ci")
+
+    response = call("observer/analyze", ci, body={**_analyze_body(), "useLlm": True, "llmThreshold": 0.9})
+
+    assert response["statusCode"] == 200, response
+    answer = body_of(response)
+    assert [flow["name"] for flow in answer["flows"]] == ["Sign in"]
+    assert [a.id for a in graph.list_analyses(owner.project_id)] == [answer["id"]]
+    review = answer["review"]
+    assert review["status"] == "FAILED" and review["error"]["type"] == "WorkflowBackendError"
+    assert "StateMachineDoesNotExist" in review["error"]["message"]
+    followed = call("workflows/get-workflow", ci, id=review["workflowId"])
+    assert body_of(followed)["status"] == "FAILED"
+
+
+def test_a_review_the_api_is_not_configured_for_is_reported_without_naming_its_settings(
+    owner: Caller, graph: FlowGraph, workflows: None
+) -> None:
+    ci = key_for(owner, ["ci:analyze"], "ci")
+
+    response = call("observer/analyze", ci, body={**_analyze_body(), "useLlm": True, "llmThreshold": 0.9})
+
+    assert response["statusCode"] == 200, response
+    answer = body_of(response)
+    assert answer["review"] == {
+        "workflowId": None,
+        "status": "FAILED",
+        "error": {"type": "ConfigError", "message": "the API is not configured to start workflows; see its logs"},
+    }
+    assert [a.id for a in graph.list_analyses(owner.project_id)] == [answer["id"]]

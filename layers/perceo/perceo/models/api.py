@@ -241,6 +241,10 @@ class AnalyzeRequest(Model):
     change_set: ChangeSetInput
     #: The routes the client found affected (it has the checkout; the server has the flows).
     affected_routes: Annotated[list[AffectedRoute], Field(max_length=5_000)] = Field(default_factory=list)
+    #: Also start the slow path (config `observer.analysis.useLlm`): the LLM reviews the impacted flows whose
+    #: confidence is below `llm_threshold`, in a workflow; the fast answer does not wait for it.
+    use_llm: bool = False
+    llm_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
 
     @field_validator("affected_routes")
     @classmethod
@@ -251,6 +255,33 @@ class AnalyzeRequest(Model):
                 raise ValueError(f"route {route.route} is listed twice")
             seen.add(route.route)
         return value
+
+
+class ReviewStartError(Model):
+    #: The error's type (`WorkflowBackendError`, `ConfigError`, …) and what went wrong.
+    type: str
+    message: str
+
+
+class AnalysisReview(Model):
+    """The LLM review (slow path) `POST /observer/analyze` started; follow it with `GET /workflows/{workflowId}`."""
+
+    #: None only when the review could not be started at all.
+    workflow_id: str | None
+    #: RUNNING once started; FAILED when it could not start (then `error` says why; the analysis stands).
+    status: Literal["RUNNING", "FAILED"]
+    error: ReviewStartError | None = None
+
+
+class AnalyzeResponse(ChangeAnalysis):
+    """`POST /observer/analyze`: the stored analysis (the fast path) and the LLM review it started, if any."""
+
+    #: None when `useLlm` was off or no impacted flow is below `llmThreshold` (nothing to review).
+    review: AnalysisReview | None = None
+
+    @classmethod
+    def of(cls, analysis: ChangeAnalysis, review: AnalysisReview | None) -> AnalyzeResponse:
+        return cls.model_validate({**analysis.model_dump(), "review": review})
 
 
 class AnalysisList(Model):

@@ -90,6 +90,11 @@ def _analysis(runtime: StepRuntime, project_id: str, analysis_id: str) -> Change
     return analysis
 
 
+def flows_to_review(analysis: ChangeAnalysis, llm_threshold: float) -> list[ImpactedFlow]:
+    """The impacted flows the LLM reviews: those whose confidence is below the threshold."""
+    return [flow for flow in analysis.flows if flow.confidence < llm_threshold]
+
+
 def select(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     """The analysis's impacted flows whose confidence is below the threshold: the map's items."""
     request = AnalyzeReviewRequest.model_validate(
@@ -98,7 +103,7 @@ def select(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     if runtime.llm is None:
         raise ValidationFailed("the LLM review of an analysis needs an LLM, and none is configured for this API")
     analysis = _analysis(runtime, step.project_id, request.analysis_id)
-    candidates = [f for f in analysis.flows if f.confidence < request.llm_threshold]
+    candidates = flows_to_review(analysis, request.llm_threshold)
     plan = ReviewPlan(analysis_id=analysis.id, llm_threshold=request.llm_threshold, candidates=candidates)
     put_json(runtime.bundles, _plan_key(step), plan.model_dump(mode="json"))
     runtime.progress.plan_items(step.project_id, step.workflow_id, len(candidates))

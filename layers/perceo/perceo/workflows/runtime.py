@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 from collections.abc import Callable
@@ -14,12 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perceo.errors import ConfigError
+from perceo.errors import ConfigError, PerceoError
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from perceo.bus.port import EventBus
     from perceo.graph.port import FlowGraph
     from perceo.llm.port import LLM
+    from perceo.models import ChangeAnalysis
+    from perceo.models.api import AnalysisReview
     from perceo.models.keys import ApiKey
     from perceo.workflows.bundle import BundleStore
     from perceo.workflows.credentials import GitCredentialSource
@@ -161,6 +166,35 @@ def reset_workflow_service() -> None:
     global _service
     with _runtime_lock:
         _service = None
+
+
+def start_analysis_review(analysis: ChangeAnalysis, llm_threshold: float) -> AnalysisReview | None:
+    """Start the LLM review of a just-recorded analysis (the slow path of `POST /observer/analyze`).
+
+    None when no impacted flow is below `llm_threshold` (nothing to review, no execution). A review that cannot
+    start is reported in the answer (status FAILED, the error's type and message), never by failing the analysis:
+    it is already stored and published, and a client retrying the POST would record it twice.
+    """
+    from perceo.models.api import AnalysisReview, ReviewStartError
+    from perceo.workflows.analyze_steps import flows_to_review
+
+    if not flows_to_review(analysis, llm_threshold):
+        return None
+    try:
+        started = workflow_service().start_analyze_review(analysis.project_id, analysis.id, llm_threshold)
+    except PerceoError as error:
+        logger.error("the LLM review of analysis %s did not start (%s): %s", analysis.id, type(error).__name__,
+                     error.message)
+        message = error.message
+        if isinstance(error, ConfigError):  # names the deployment's settings: for operators, not clients
+            message = "the API is not configured to start workflows; see its logs"
+        workflow_id = error.details.get("workflowId")
+        return AnalysisReview(
+            workflow_id=workflow_id if isinstance(workflow_id, str) else None,
+            status="FAILED",
+            error=ReviewStartError(type=type(error).__name__, message=message),
+        )
+    return AnalysisReview(workflow_id=started.workflow_id, status="RUNNING")
 
 
 def _build_service() -> Any:

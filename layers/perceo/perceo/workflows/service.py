@@ -149,7 +149,9 @@ class WorkflowService:
                 raise
             self._progress.set_error(project_id, workflow_id, WorkflowError(type=code, message="could not start"))
             self._progress.set_status(project_id, workflow_id, "FAILED")
-            raise WorkflowBackendError(f"Step Functions refused to start the {kind} workflow: {code}") from None
+            raise WorkflowBackendError(
+                f"Step Functions refused to start the {kind} workflow: {code}", details={"workflowId": workflow_id}
+            ) from None
         logger.info("started %s workflow %s", kind, workflow_id)
         return WorkflowStarted(workflow_id=workflow_id, kind=kind)
 

@@ -12,7 +12,7 @@ from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import API_KEY
 from perceo.models import ChangeAnalysis
-from perceo.models.api import ID_PATTERN, AnalysisList, AnalyzeRequest
+from perceo.models.api import ID_PATTERN, AnalysisList, AnalyzeRequest, AnalyzeResponse
 
 router = Router()
 
@@ -22,14 +22,28 @@ AnalysisId = Annotated[str, Path(pattern=ID_PATTERN, description="The analysis i
 @router.post(
     "/observer/analyze",
     summary="Analyze a change: affected flows, risk, stored and published (scope ci:analyze)",
-    description="Send the change set and the routes the client found affected in its checkout.",
+    description=(
+        "Send the change set and the routes the client found affected in its checkout. The answer is the fast, "
+        "deterministic analysis. With useLlm, the slow path starts too: a workflow in which the LLM reviews each "
+        "impacted flow whose confidence is below llmThreshold; `review` names it (follow it with "
+        "GET /workflows/{workflowId}). `review` is null when useLlm is off or no flow is below the threshold; a "
+        "review that could not start has status FAILED and an error, and the analysis still stands. "
+        "POST /analyses/{id}/review starts a review again."
+    ),
     tags=["observer"],
     security=API_KEY,
     responses=responses(*AUTHENTICATED, 404),
 )
-def analyze_change(body: AnalyzeRequest) -> ChangeAnalysis:
+def analyze_change(body: AnalyzeRequest) -> AnalyzeResponse:
     principal = authorize("ci:analyze")
-    return dependencies().service.analyze(principal.project_id, body.change_set.to_change_set(), body.affected_routes)
+    change = body.change_set.to_change_set()
+    analysis = dependencies().service.analyze(principal.project_id, change, body.affected_routes)
+    review = None
+    if body.use_llm:
+        from perceo.workflows.runtime import start_analysis_review  # boto3 and the workflow code load only here
+
+        review = start_analysis_review(analysis, body.llm_threshold)
+    return AnalyzeResponse.of(analysis, review)
 
 
 @router.get(
