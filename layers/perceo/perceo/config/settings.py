@@ -95,6 +95,10 @@ class Settings(BaseModel):
     bundle_bucket: NonEmpty | None = None
     bootstrap_state_machine_arn: NonEmpty | None = None
     analyze_state_machine_arn: NonEmpty | None = None
+    #: Workflows the API starts: flows whose steps are extracted at the same time (the Map state's MaxConcurrency,
+    #: via the execution input), and how long a bootstrap keeps the project's "one at a time" claim at most.
+    workflow_max_concurrency: int = Field(default=4, ge=1, le=40)
+    workflow_claim_ttl_s: int = Field(default=2 * 3600, ge=60, le=7 * 86_400)
     #: Hosts remote bootstrap may clone from; comma-separated in the environment.
     allowed_git_hosts: tuple[str, ...] = DEFAULT_ALLOWED_GIT_HOSTS
     #: How long fetched secrets are cached (powertools `parameters` max_age).

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from perceo.workflows.bundle import BundleStore
     from perceo.workflows.credentials import GitCredentialSource
     from perceo.workflows.progress import ProgressStore
+    from perceo.workflows.service import WorkflowService
     from perceo.workflows.settings import WorkflowSettings
 
 
@@ -144,11 +145,12 @@ def _build_runtime() -> StepRuntime:
 
 # ------------------------------------------------------------------------------------------------ the API side
 
-_service: Any = None
+_service: WorkflowService | None = None
 
 
-def workflow_service() -> Any:
-    """The `WorkflowService` of this process (API routes), built from the environment on first use."""
+def workflow_service() -> WorkflowService:
+    """The `WorkflowService` of this process (API routes), built on first use from the settings of the API's
+    dependencies (`perceo.api.deps.dependencies().settings`: injected ones, else the environment's)."""
     global _service
     with _runtime_lock:
         if _service is None:
@@ -156,7 +158,7 @@ def workflow_service() -> Any:
         return _service
 
 
-def install_workflow_service(service: Any) -> None:
+def install_workflow_service(service: WorkflowService) -> None:
     global _service
     with _runtime_lock:
         _service = service
@@ -197,18 +199,16 @@ def start_analysis_review(analysis: ChangeAnalysis, llm_threshold: float) -> Ana
     return AnalysisReview(workflow_id=started.workflow_id, status="RUNNING")
 
 
-def _build_service() -> Any:
+def _build_service() -> WorkflowService:
     import boto3
 
     from perceo.api.deps import dependencies
-    from perceo.config.settings import get_settings
     from perceo.workflows.bundle import S3BundleStore
     from perceo.workflows.progress import RedisProgressStore
     from perceo.workflows.service import WorkflowService
-    from perceo.workflows.settings import WorkflowSettings
 
-    settings = get_settings(WorkflowSettings)
     deps = dependencies()
+    settings = deps.settings
     return WorkflowService(
         boto3.client("stepfunctions"),
         RedisProgressStore(deps.redis),

@@ -1,6 +1,7 @@
 """Settings of the workflow functions (the API routes that start workflows and the Step Functions tasks).
 
-The shared `Settings` plus what only workflows need, read the same way (environment variable = field name in
+The shared `Settings` (which holds what the API side needs to start workflows: bucket, state machines, Map
+concurrency, claim TTL) plus what only the steps need, read the same way (environment variable = field name in
 upper case, validated once per cold start). None of these is a secret: they name buckets, state machines and
 secrets, or bound the work.
 """
@@ -14,8 +15,6 @@ from perceo.workflows.clone import CloneLimits
 
 
 class WorkflowSettings(Settings):
-    #: Flows whose steps are extracted at the same time (the Map state's MaxConcurrency, via the execution input).
-    workflow_max_concurrency: int = Field(default=4, ge=1, le=40)
     #: Where a project's git credentials live: `{prefix}{projectId}` in Secrets Manager (optional per project).
     git_credentials_secret_prefix: NonEmpty | None = None
     #: An extra CA bundle for HTTPS clones (a private Git server; the local cloud's self-signed stand-in).
@@ -28,8 +27,6 @@ class WorkflowSettings(Settings):
     #: LLM transport retries inside one task; Step Functions retries the task on top of these.
     llm_max_retries: int = Field(default=2, ge=0, le=10)
     llm_timeout_s: float = Field(default=120.0, gt=0, le=900)
-    #: How long a started workflow keeps the project's "one bootstrap at a time" claim at most.
-    workflow_claim_ttl_s: int = Field(default=2 * 3600, ge=60, le=7 * 86_400)
 
     def credentials_secret_prefix(self) -> str:
         return self.git_credentials_secret_prefix or f"perceo/{self.stage}/git/"
