@@ -811,6 +811,9 @@ def _proxy_response(result: Any, function: str) -> tuple[int, list[tuple[str, st
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "perceo-local-apigw"
+    # Headers and body go out in separate writes; with Nagle on, the body waits for the client's delayed ACK
+    # (about 40 ms on Linux) on every keep-alive request.
+    disable_nagle_algorithm = True
     gateway: Gateway  # set on the per-server subclass
 
     def _serve(self) -> None:

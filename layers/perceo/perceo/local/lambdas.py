@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Protocol
 
-from perceo.errors import ConfigError
+from perceo.errors import BackendUnavailableError, ConfigError
 from perceo.local.template import FunctionSpec
 
 logger = logging.getLogger(__name__)
@@ -292,9 +292,15 @@ class LambdaWorkerPool:
             raise LambdaInvocationError(logical_id, payload["errorType"], payload["errorMessage"])
         return payload
 
-    def wait_ready(self) -> None:
-        """Block until every worker has started and imported its handlers."""
-        self._pool.map(_noop, range(self.workers), chunksize=1)
+    def wait_ready(self, timeout_s: float = 120.0) -> None:
+        """Block until every worker has started and imported its handlers (a worker that cannot start is
+        replaced again and again by the pool: the timeout turns that into an error)."""
+        try:
+            self._pool.map_async(_noop, range(self.workers), chunksize=1).get(timeout=timeout_s)
+        except multiprocessing.TimeoutError:
+            raise BackendUnavailableError(
+                f"the local Lambda workers did not start within {timeout_s:.0f}s; see the log for the reason"
+            ) from None
 
     def close(self) -> None:
         self._pool.terminate()
