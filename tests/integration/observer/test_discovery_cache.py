@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-import json
+import marshal
 import shutil
+import sqlite3
 from pathlib import Path
 
 from apps import build_nextjs_app, build_react_router_app, git, git_commit_all
 
 from perceo.observer.discovery import FactStats, discover
-from perceo.observer.facts import CACHE_FILE_NAME, JOURNAL_FILE_NAME
+from perceo.observer.facts import CACHE_FILE_NAME
 from perceo.observer.model import DiscoveryResult
 from perceo.observer.snapshot import RepoSnapshot
 
 
 def _drop_results(cache: Path) -> None:
     shutil.rmtree(cache / "results")
+
+
+def _entries(cache: Path) -> dict[str, bytes]:
+    with sqlite3.connect(cache / CACHE_FILE_NAME) as db:
+        return dict(db.execute("SELECT key, data FROM facts"))
 
 
 def _run(root: Path, cache: Path | None, ref: str = "HEAD") -> tuple[DiscoveryResult, FactStats]:
@@ -105,7 +111,7 @@ def test_a_corrupt_cache_file_is_rebuilt(tmp_path: Path) -> None:
     git_commit_all(repo)
     cold, _ = _run(repo, cache)
 
-    (cache / CACHE_FILE_NAME).write_bytes(b"\x00garbage{not json")
+    (cache / CACHE_FILE_NAME).write_bytes(b"\x00garbage, not an SQLite file" * 100)
     _drop_results(cache)
     rebuilt, stats = _run(repo, cache)
     assert stats.parsed == stats.files
@@ -122,14 +128,15 @@ def test_a_cache_entry_of_the_wrong_shape_is_reparsed_not_trusted(tmp_path: Path
     git_commit_all(repo)
     cold, _ = _run(repo, cache)
 
-    document = json.loads((cache / CACHE_FILE_NAME).read_text())
-    key = next(iter(document["entries"]))
-    document["entries"][key] = ["not", "facts"]
-    (cache / CACHE_FILE_NAME).write_text(json.dumps(document))
+    key = next(iter(_entries(cache)))
+    with sqlite3.connect(cache / CACHE_FILE_NAME) as db:
+        db.execute("UPDATE facts SET data = ? WHERE key = ?", (marshal.dumps(["not", "facts"]), key))
+        other = next(k for k in _entries(cache) if k != key)
+        db.execute("UPDATE facts SET data = ? WHERE key = ?", (b"\xff\x00torn", other))
     _drop_results(cache)
 
     result, stats = _run(repo, cache)
-    assert stats.parsed == 1
+    assert stats.parsed == 2
     assert result == cold
 
 
@@ -166,44 +173,38 @@ def test_after_checking_out_another_commit_the_warm_result_equals_a_cold_run(tmp
     assert warm_stats.parsed == 1  # only the first commit's cart page was not in the cache yet
 
 
-def test_a_few_new_facts_go_to_the_journal_and_are_read_back(tmp_path: Path) -> None:
+def test_new_facts_are_added_next_to_the_others_and_read_back(tmp_path: Path) -> None:
     repo, cache = tmp_path / "repo", tmp_path / "cache"
     build_nextjs_app(repo)
     git_commit_all(repo)
     _run(repo, cache)
-    main_file = (cache / CACHE_FILE_NAME).read_bytes()
+    before = _entries(cache)
 
     page = repo / "src/app/cart/page.tsx"
     page.write_text(page.read_text() + "\nexport const revalidate = 60;\n")
     git_commit_all(repo, "cart revalidates")
     _, stats = _run(repo, cache)
+    after = _entries(cache)
     assert stats.parsed == 1
-    assert (cache / CACHE_FILE_NAME).read_bytes() == main_file  # not rewritten for one entry
-    assert len((cache / JOURNAL_FILE_NAME).read_bytes().splitlines()) == 2  # header + the new entry
+    assert len(after) == len(before) + 1 and after.items() >= before.items()  # one entry more, none rewritten
 
     _drop_results(cache)
     _, stats = _run(repo, cache)
     assert stats.parsed == 0
 
 
-def test_a_torn_journal_line_is_skipped_and_only_that_file_is_parsed_again(tmp_path: Path) -> None:
+def test_a_cache_written_by_another_extractor_version_is_emptied_not_trusted(tmp_path: Path) -> None:
     repo, cache = tmp_path / "repo", tmp_path / "cache"
     build_nextjs_app(repo)
     git_commit_all(repo)
-    _run(repo, cache)
-    for name in ("cart", "checkout"):
-        page = repo / f"src/app/{name}/page.tsx"
-        page.write_text(page.read_text() + "\n// edited\n")
-    git_commit_all(repo, "two edits")
-    expected, _ = _run(repo, cache)
-    journal = cache / JOURNAL_FILE_NAME
-    lines = journal.read_bytes().splitlines()
-    journal.write_bytes(b"\n".join(lines[:-1]) + b"\n" + lines[-1][: len(lines[-1]) // 2])
-
+    cold, _ = _run(repo, cache)
+    with sqlite3.connect(cache / CACHE_FILE_NAME) as db:
+        db.execute("UPDATE meta SET value = 'an older extractor' WHERE name = 'version'")
     _drop_results(cache)
+
     result, stats = _run(repo, cache)
-    assert stats.parsed == 1
-    assert result == expected
+    assert stats.parsed == stats.files
+    assert result == cold
 
 
 def test_a_new_file_that_changes_how_an_unchanged_import_resolves_is_noticed(tmp_path: Path) -> None:

@@ -167,3 +167,46 @@ def test_vite_resolve_aliases_are_followed(alias_config: str) -> None:
         "src/lib/util.ts": "export const util = 1;\n",
     })
     assert discover(snapshot).imports["src/main.tsx"] == ["src/components/Hero.tsx", "src/lib/util.ts"]
+
+
+class _RecordingFiles(frozenset[str]):
+    """A file set that records every membership question (and knows no file)."""
+
+    asked: list[str]
+
+    def __contains__(self, item: object) -> bool:
+        self.asked.append(str(item))
+        return False
+
+
+@pytest.mark.parametrize("base", [
+    "src/lib/util", "src/lib/util.js", "src/lib/util.jsx", "src/lib/util.mjs", "src/lib/util.cjs", "src/lib/x.ts",
+    "src/comp", "", "index", "src/a.b/c", "src/lib/util.json",
+])
+def test_candidate_bases_is_the_exact_inverse_of_the_candidates_file_for_probes(base: str) -> None:
+    from perceo.observer.imports import candidate_bases
+
+    resolver_ = resolver({"src/Page.tsx": ""})
+    files = _RecordingFiles()
+    files.asked = []
+    resolver_.files = files
+    assert resolver_.file_for(base) is None
+    asked = files.asked
+    assert asked, "file_for asked nothing"
+    for candidate in asked:  # every probe of `base` maps back to it ...
+        assert base in candidate_bases(candidate), candidate
+    for candidate in asked:  # ... and every base of a probed path that probes it is found by file_for
+        for other in candidate_bases(candidate):
+            files.asked = []
+            resolver_.file_for(other)
+            assert candidate in files.asked, (other, candidate)
+
+
+def test_a_resolution_reports_the_bases_it_probed() -> None:
+    resolver_ = resolver({"src/Page.tsx": "", "src/lib/cart.ts": "", "tsconfig.json":
+                          '{ "compilerOptions": { "baseUrl": ".", "paths": { "@/*": ["src/*"] } } }'})
+    found, probed = resolver_.resolve_probed("src/Page.tsx", "@/lib/cart")
+    assert found.file == "src/lib/cart.ts" and probed == ("src/lib/cart",)
+    found, probed = resolver_.resolve_probed("src/Page.tsx", "./missing")
+    assert found.file is None and probed == ("src/missing",)
+    assert resolver_.resolve_probed("src/Page.tsx", "https://cdn.example/x.js")[1] == ()

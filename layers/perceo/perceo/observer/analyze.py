@@ -2,9 +2,10 @@
 
 Two halves, so the server never needs the checkout:
 
-- client side (needs the repository): `compute_change_set` → `discover` at head (and at base when files were
-  deleted or renamed) → `manifest_changes` → `affected_routes`. `affected_routes_for(repo_dir, change_set)` runs
-  it all.
+- client side (needs the repository): `compute_change_delta` (the change set and its tree delta, one `git diff`)
+  → the impact graphs of base and head (`impactgraph.impact_graphs`: the base's kept per commit, the head's derived
+  from it in time proportional to the diff) → `manifest_changes` → `affected_routes`. `analyze_checkout` runs it
+  all, and keeps the result per commit pair.
 - server side (needs only the flow graph): `analyze_change(project_id, change_set, affected, graph, bus)` reads the
   flows, maps them to the affected routes, scores, records the analysis with its AFFECTS edges and publishes
   `observer.flows.affected` and `observer.analysis.complete`. The API calls it with routes computed by the CLI.
@@ -24,10 +25,16 @@ from pydantic import TypeAdapter
 from perceo.bus.port import EventBus
 from perceo.graph.port import FlowGraph
 from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet, EventType, FlowView, PerceoEvent, now_ms
-from perceo.observer.changes import EMPTY_TREE, Git, compute_change_set, read_blobs, resolve_commits
-from perceo.observer.impact import affected_routes, impacted_flows
+from perceo.observer.changes import (
+    Git,
+    TreeDelta,
+    compute_change_delta,
+    read_blob_specs,
+    resolve_commits,
+    tree_delta_of,
+)
+from perceo.observer.impact import CodeGraph, affected_routes, impacted_flows
 from perceo.observer.manifests import ManifestChange, diff_manifest, is_dependency_file
-from perceo.observer.model import DiscoveryResult
 from perceo.observer.risk import score
 
 log = logging.getLogger(__name__)
@@ -110,16 +117,22 @@ def manifest_changes(repo_dir: Path, change_set: ChangeSet) -> dict[str, Manifes
     changed = [c for c in change_set.files if is_dependency_file(c.path)]
     if not changed:
         return {}
+    return _manifest_changes(Git.open(repo_dir).repo_dir, change_set)
+
+
+def _manifest_changes(root: Path, change_set: ChangeSet) -> dict[str, ManifestChange]:
+    changed = [c for c in change_set.files if is_dependency_file(c.path)]
+    if not changed:
+        return {}
     old_paths = [c.old_path or c.path for c in changed]
-    before = read_blobs(repo_dir, change_set.base_sha, old_paths)
-    if change_set.working_tree:
-        root = Git.open(repo_dir).repo_dir
-        after = {c.path: _read_disk(root / c.path) for c in changed}
-    else:
-        after = read_blobs(repo_dir, change_set.head_sha, [c.path for c in changed])
+    specs = [f"{change_set.base_sha}:{path}" for path in old_paths]
+    if not change_set.working_tree:
+        specs += [f"{change_set.head_sha}:{c.path}" for c in changed]
+    contents = read_blob_specs(root, specs)  # before and after in one git call
+    before = contents[: len(changed)]
+    after = contents[len(changed):] if not change_set.working_tree else [_read_disk(root / c.path) for c in changed]
     return {
-        c.path: diff_manifest(c.path, before.get(old), after.get(c.path))
-        for c, old in zip(changed, old_paths, strict=True)
+        c.path: diff_manifest(c.path, old, new) for c, old, new in zip(changed, before, after, strict=True)
     }
 
 
@@ -130,44 +143,14 @@ def _read_disk(path: Path) -> bytes | None:
         return None
 
 
-def needs_base_discovery(change_set: ChangeSet) -> bool:
-    """Deleted files and renames are looked up in the base snapshot's import graph."""
-    return any(c.status == "deleted" or (c.status == "renamed" and c.old_path) for c in change_set.files)
-
-
 def affected_routes_for(
     change_set: ChangeSet,
     repo_dir: Path,
-    head: DiscoveryResult,
-    base: DiscoveryResult | None,
+    head: CodeGraph,
+    base: CodeGraph | None,
 ) -> list[AffectedRoute]:
     """`affected_routes` with manifest diffs read from the repository."""
     return affected_routes(change_set, head, base, manifest_changes=manifest_changes(repo_dir, change_set))
-
-
-def discover_change(
-    repo_dir: Path,
-    change_set: ChangeSet,
-    *,
-    framework: str = "auto",
-    cache_dir: Path | None = None,
-) -> tuple[DiscoveryResult, DiscoveryResult | None]:
-    """Discovery at the change's head (the working tree in working-tree mode) and, when files were deleted or
-    renamed, at its base."""
-    from perceo.observer.discovery import discover
-    from perceo.observer.snapshot import RepoSnapshot
-
-    if change_set.working_tree:
-        head_snapshot = RepoSnapshot.working_tree(repo_dir)
-    else:
-        head_snapshot = RepoSnapshot.at_ref(repo_dir, change_set.head_sha)
-    with head_snapshot:
-        head = discover(head_snapshot, framework=framework, cache_dir=cache_dir)
-    base: DiscoveryResult | None = None
-    if needs_base_discovery(change_set) and change_set.base_sha != EMPTY_TREE:
-        with RepoSnapshot.at_ref(repo_dir, change_set.base_sha) as base_snapshot:
-            base = discover(base_snapshot, framework=framework, cache_dir=cache_dir)
-    return head, base
 
 
 def affected_routes_in_checkout(
@@ -177,28 +160,38 @@ def affected_routes_in_checkout(
     framework: str = "auto",
     cache_dir: Path | None = None,
 ) -> list[AffectedRoute]:
-    """The client half of change analysis: discovery, manifest diffs and affected routes for a change set.
+    """The client half of change analysis: impact graphs, manifest diffs and affected routes for a change set.
 
     With a `cache_dir`, the affected routes of a commit pair are kept (keyed by both commits, the framework and
     Perceo's code), so re-running the same analysis — a CI retry, a second job — reads them back instead of
-    discovering twice. A cache folder that git tracks is never used: a pull request could plant results there.
+    computing them twice; impact graphs and per-file facts are kept there too. A cache folder that git tracks is
+    never used: a pull request could plant results there.
     """
     if not change_set.files:
         return []
-    if cache_dir is not None and not cache_is_trustworthy(repo_dir, cache_dir):
-        log.warning("ignoring the cache in %s: it is tracked by git", cache_dir)
-        cache_dir = None
+    git = Git.open(repo_dir)
+    cache_dir = _trusted_cache(git, cache_dir)
     entry = _pair_cache_entry(cache_dir, change_set, framework)
-    if entry is not None and entry.is_file():
-        try:
-            return _AFFECTED_LIST.validate_json(entry.read_bytes())
-        except (OSError, ValueError):
-            log.warning("ignoring an unreadable cache entry %s", entry)
-    head, base = discover_change(repo_dir, change_set, framework=framework, cache_dir=cache_dir)
-    affected = affected_routes_for(change_set, repo_dir, head, base)
+    cached = _read_affected(entry)
+    if cached is not None:
+        return cached
+    affected = _affected_routes(git.repo_dir, change_set, tree_delta_of(git, change_set), framework, cache_dir)
     if entry is not None:
         _write_atomically(entry, _AFFECTED_LIST.dump_json(affected, by_alias=True))
     return affected
+
+
+def _affected_routes(
+    root: Path, change_set: ChangeSet, delta: TreeDelta, framework: str, cache_dir: Path | None
+) -> list[AffectedRoute]:
+    if not change_set.files:
+        return []
+    from perceo.observer.discovery import paused_collector
+    from perceo.observer.impactgraph import impact_graphs_at_root
+
+    with paused_collector():  # graphs of a large repository are millions of small acyclic objects
+        head, base = impact_graphs_at_root(root, change_set, delta, framework=framework, cache_dir=cache_dir)
+        return affected_routes(change_set, head, base, manifest_changes=_manifest_changes(root, change_set))
 
 
 def analyze_checkout(
@@ -214,28 +207,43 @@ def analyze_checkout(
     """The whole client half for `ci analyze`: the change set and the routes it affects.
 
     For a commit pair already analysed (same merge base, head, framework and Perceo code) both come from the
-    cache: two git calls and one small file, which is what a CI retry or a second job costs.
+    cache: two git calls and two small files, which is what a CI retry or a second job costs. For a new pair (the
+    next push of a branch) the head's impact graph is derived from the base's kept one.
     """
     if working_tree:
-        change_set = compute_change_set(repo_dir, base, working_tree=True, deepen=deepen)
-        return change_set, affected_routes_in_checkout(repo_dir, change_set, framework=framework, cache_dir=cache_dir)
+        change_set, delta = compute_change_delta(repo_dir, base, working_tree=True, deepen=deepen)
+        git = Git.open(repo_dir)
+        return change_set, _affected_routes(git.repo_dir, change_set, delta, framework, _trusted_cache(git, cache_dir))
     commits = resolve_commits(repo_dir, base, head, deepen=deepen)
-    if cache_dir is not None and not cache_is_trustworthy(repo_dir, cache_dir):
-        log.warning("ignoring the cache in %s: it is tracked by git", cache_dir)
-        cache_dir = None
+    cache_dir = _trusted_cache(commits.git, cache_dir)
     pending = ChangeSet(base_sha=commits.merge_base, head_sha=commits.head_sha)
     entry = _pair_cache_entry(cache_dir, pending, framework)
-    cached = _read_entry(entry.with_suffix(".change.json")) if entry is not None else None
-    if cached is not None:
-        try:
-            return ChangeSet.model_validate_json(cached), _AFFECTED_LIST.validate_json(entry.read_bytes())  # type: ignore[union-attr]
-        except (OSError, ValueError):
-            log.warning("ignoring an unreadable cache entry %s", entry)
-    change_set = pending.model_copy(update={"files": commits.git.diff(commits.merge_base, commits.head_sha)})
-    affected = affected_routes_in_checkout(repo_dir, change_set, framework=framework, cache_dir=cache_dir)
     if entry is not None:
+        cached_change = _read_entry(entry.with_suffix(".change.json"))
+        cached = _read_affected(entry) if cached_change is not None else None
+        if cached_change is not None and cached is not None:
+            try:
+                return ChangeSet.model_validate_json(cached_change), cached
+            except ValueError:
+                log.warning("ignoring an unreadable cache entry %s", entry)
+    files, delta = commits.git.diff_with_delta(commits.merge_base, commits.head_sha)
+    change_set = pending.model_copy(update={"files": files})
+    affected = _affected_routes(commits.git.repo_dir, change_set, delta, framework, cache_dir)
+    if entry is not None:
+        _write_atomically(entry, _AFFECTED_LIST.dump_json(affected, by_alias=True))
         _write_atomically(entry.with_suffix(".change.json"), change_set.model_dump_json(by_alias=True).encode())
     return change_set, affected
+
+
+def _read_affected(entry: Path | None) -> list[AffectedRoute] | None:
+    raw = _read_entry(entry) if entry is not None else None
+    if raw is None:
+        return None
+    try:
+        return _AFFECTED_LIST.validate_json(raw)
+    except ValueError:
+        log.warning("ignoring an unreadable cache entry %s", entry)
+        return None
 
 
 def _read_entry(path: Path) -> bytes | None:
@@ -251,13 +259,23 @@ _PAIR_CACHE_VERSION = "1"
 
 def cache_is_trustworthy(repo_dir: Path, cache_dir: Path) -> bool:
     """False when git tracks files in the cache folder (someone committed a cache into the repository)."""
-    git = Git.open(repo_dir)
+    return _tracks_nothing_in(Git.open(repo_dir), cache_dir)
+
+
+def _tracks_nothing_in(git: Git, cache_dir: Path) -> bool:
     try:
         relative = cache_dir.resolve().relative_to(git.repo_dir.resolve())
     except ValueError:
         return True  # outside the repository
     listed = git.run("ls-files", "-z", "--", str(relative) or ".")
     return listed.returncode == 0 and not listed.stdout
+
+
+def _trusted_cache(git: Git, cache_dir: Path | None) -> Path | None:
+    if cache_dir is not None and not _tracks_nothing_in(git, cache_dir):
+        log.warning("ignoring the cache in %s: it is tracked by git", cache_dir)
+        return None
+    return cache_dir
 
 
 def _pair_cache_entry(cache_dir: Path | None, change_set: ChangeSet, framework: str) -> Path | None:

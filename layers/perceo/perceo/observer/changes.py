@@ -3,7 +3,8 @@
 `compute_change_set(repo_dir, base, head)` is `git diff --name-status -M -C <base>...<head>`: the diff is taken
 from the merge base of the two refs (three dots), so commits made on the base branch after the fork do not show
 up as changes. Renames and copies keep both paths; `-z` keeps paths with spaces, quotes and unicode intact.
-Per-file line counts come from `--numstat` in the same git call.
+Per-file line counts come from `--numstat` in the same git call, and so does the tree delta (`TreeDelta`: every path
+whose blob changed, with its new blob SHA) that lets the impact graph of the head commit be derived from the base's.
 
 `working_tree=True` compares the working tree (staged, unstaged and untracked files) with HEAD, or with the merge
 base of `base` and HEAD when a base is given: what `perceo watch` sees while someone edits.
@@ -44,7 +45,16 @@ _STATUS: dict[str, ChangeStatus] = {
     "R": "renamed",
     "C": "copied",
 }
-_RAW_HEADER = re.compile(r"^:\d{6} \d{6} [0-9a-f]+ [0-9a-f]+ ([A-Z])(\d*)$")
+_RAW_HEADER = re.compile(r"^:(\d{6}) (\d{6}) ([0-9a-f]+) ([0-9a-f]+) ([A-Z])(\d*)$")
+#: Modes of tree entries that are no file of a snapshot: symbolic links and submodules (gitlinks).
+_NOT_A_FILE_MODES = frozenset({"120000", "160000", "000000"})
+#: The blob SHA git prints for a working-tree file whose content it has not hashed.
+_UNHASHED = "0" * 40
+#: In a `TreeDelta`: the path's new content is in the working tree (hash it from disk).
+FROM_DISK = ""
+
+#: path -> its new blob SHA at head, None when the path is no longer a file there, or FROM_DISK.
+TreeDelta = dict[str, str | None]
 _NUMSTAT = re.compile(r"^(\d+|-)\t(\d+|-)\t(.*)$", re.DOTALL)
 
 
@@ -166,12 +176,26 @@ class Git:
     # Diffs
     def diff(self, base: str, head: str | None) -> list[ChangedFile]:
         """Changed files from `base` to `head` (a commit), or to the working tree when `head` is None."""
-        args = ["diff", "-z", "--raw", "--numstat", "-M", "-C", "--no-ext-diff", "--no-textconv"]
+        return self.diff_with_delta(base, head)[0]
+
+    def diff_with_delta(self, base: str, head: str | None) -> tuple[list[ChangedFile], TreeDelta]:
+        """`diff`, plus the tree delta from `base` to `head` read from the same git call."""
+        args = ["diff", "-z", "--raw", "--numstat", "--no-abbrev", "-M", "-C", "--no-ext-diff", "--no-textconv"]
         args += [base] if head is None else [base, head]
         result = self.run(*args, "--")
         if result.returncode != 0:
             raise PerceoError(f"git diff failed in {self.repo_dir}: {result.stderr or 'no message'}")
-        return parse_raw_numstat(result.stdout)
+        delta: TreeDelta = {}
+        return parse_raw_numstat(result.stdout, delta), delta
+
+    def tree_delta(self, base: str, head: str) -> TreeDelta:
+        """The blobs that differ between two commits, without rename detection (`git diff-tree -r`)."""
+        result = self.run("diff-tree", "-r", "-z", "--no-abbrev", "--no-renames", base, head, "--")
+        if result.returncode != 0:
+            raise PerceoError(f"git diff-tree failed in {self.repo_dir}: {result.stderr or 'no message'}")
+        delta: TreeDelta = {}
+        parse_raw_numstat(result.stdout, delta)
+        return delta
 
     def untracked(self) -> list[str]:
         """Untracked files that are not ignored."""
@@ -185,23 +209,45 @@ def _decode(raw: bytes) -> str:
     return os.fsdecode(raw)  # as discovery's snapshots decode paths, so the two always agree
 
 
-def parse_raw_numstat(output: bytes) -> list[ChangedFile]:
-    """Parse `git diff -z --raw --numstat` output: raw records first, then one numstat record per file."""
+def parse_raw_numstat(output: bytes, delta: TreeDelta | None = None) -> list[ChangedFile]:
+    """Parse `git diff -z --raw --numstat` output: raw records first, then one numstat record per file.
+
+    With `delta`, it is filled with the new blob of every changed path (see `TreeDelta`): the old path of a
+    rename is gone, a symbolic link or submodule is no file, and an unhashed working-tree file is FROM_DISK.
+    """
     files: list[ChangedFile] = []
     counts: dict[str, tuple[int | None, int | None]] = {}
+    gone: list[str] = []
     for record in _records([_decode(t) for t in output.split(b"\0")]):
-        if isinstance(record, ChangedFile):
-            files.append(record)
+        if isinstance(record, _RawRecord):
+            files.append(record.file)
+            if delta is not None:
+                if record.file.status == "renamed" and record.file.old_path:
+                    gone.append(record.file.old_path)
+                if record.file.status == "deleted" or record.new_mode in _NOT_A_FILE_MODES:
+                    gone.append(record.file.path)
+                else:
+                    delta[record.file.path] = FROM_DISK if record.new_sha == _UNHASHED else record.new_sha
         else:
             added, deleted, path = record
             counts[path] = (added, deleted)
+    if delta is not None:
+        for path in gone:  # a path both left and re-created (a rename onto a deleted file) keeps its new blob
+            delta.setdefault(path, None)
     return [
         f.model_copy(update={"additions": counts[f.path][0], "deletions": counts[f.path][1]}) if f.path in counts else f
         for f in files
     ]
 
 
-def _records(tokens: Sequence[str]) -> Iterator[ChangedFile | tuple[int | None, int | None, str]]:
+@dataclass(frozen=True)
+class _RawRecord:
+    file: ChangedFile
+    new_mode: str
+    new_sha: str
+
+
+def _records(tokens: Sequence[str]) -> Iterator[_RawRecord | tuple[int | None, int | None, str]]:
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -210,14 +256,15 @@ def _records(tokens: Sequence[str]) -> Iterator[ChangedFile | tuple[int | None, 
             continue
         header = _RAW_HEADER.match(token)
         if header:
-            letter = header.group(1)
+            new_mode, new_sha, letter = header.group(2), header.group(4), header.group(5)
             if letter in ("R", "C"):
                 old_path, path = tokens[index + 1], tokens[index + 2]
                 index += 3
-                yield ChangedFile(path=path, status=_STATUS[letter], old_path=old_path)
+                changed = ChangedFile(path=path, status=_STATUS[letter], old_path=old_path)
             else:
                 index += 2
-                yield ChangedFile(path=tokens[index - 1], status=_STATUS.get(letter, "modified"))
+                changed = ChangedFile(path=tokens[index - 1], status=_STATUS.get(letter, "modified"))
+            yield _RawRecord(changed, new_mode, new_sha)
             continue
         numstat = _NUMSTAT.match(token)
         if numstat is None:
@@ -249,14 +296,23 @@ def compute_change_set(
     or against the merge base of `base` and HEAD when `base` is given; `head` is then ignored.
     `base_sha` in the result is the commit the diff starts from (the merge base), `head_sha` the commit it ends at.
     """
+    return compute_change_delta(repo_dir, base, head, working_tree=working_tree, deepen=deepen)[0]
+
+
+def compute_change_delta(
+    repo_dir: Path,
+    base: str | None,
+    head: str = "HEAD",
+    *,
+    working_tree: bool = False,
+    deepen: bool = False,
+) -> tuple[ChangeSet, TreeDelta]:
+    """`compute_change_set` and the tree delta from its base to its head (from the same git calls)."""
     if working_tree:
-        return _working_tree_change_set(Git.open(repo_dir), base, deepen=deepen)
+        return working_tree_change_delta(Git.open(repo_dir), base, deepen=deepen)
     commits = resolve_commits(repo_dir, base, head, deepen=deepen)
-    return ChangeSet(
-        base_sha=commits.merge_base,
-        head_sha=commits.head_sha,
-        files=commits.git.diff(commits.merge_base, commits.head_sha),
-    )
+    files, delta = commits.git.diff_with_delta(commits.merge_base, commits.head_sha)
+    return ChangeSet(base_sha=commits.merge_base, head_sha=commits.head_sha, files=files), delta
 
 
 @dataclass(frozen=True)
@@ -267,26 +323,31 @@ class CommitRange:
 
 
 def resolve_commits(repo_dir: Path, base: str | None, head: str = "HEAD", *, deepen: bool = False) -> CommitRange:
-    """The repository, the merge base of `base` and `head`, and head's commit — in two git calls when all is well."""
+    """The repository, the merge base of `base` and `head`, and head's commit — one git call when all is well."""
     if not base:
         raise InvalidRefError("a base ref is required (for example --base main), unless the working tree is compared")
     for ref, what in ((base, "base ref"), (head, "head ref")):
         if not ref or ref.startswith("-") or "\0" in ref:
             raise InvalidRefError(f"invalid {what} {ref!r}: not a git ref", details={"ref": ref})
     probe = Git(Path(repo_dir))
-    # One call for the top folder and both commits; on any problem, the slow path says exactly what is wrong.
+    # One call for the top folder, both commits and the merge base (`base...head` lists it negated); on anything
+    # unexpected the slow path says exactly what is wrong.
     lines: list[str] = []
     if probe.repo_dir.is_dir():
         quick = probe.run(
-            "rev-parse", "--show-toplevel", "--end-of-options", f"{head}^{{commit}}", f"{base}^{{commit}}"
+            "rev-parse", "--show-toplevel", "--end-of-options", f"{head}^{{commit}}", f"{base}^{{commit}}",
+            f"{base}...{head}",
         )
-        lines = quick.stdout.decode("utf-8", "surrogateescape").splitlines() if quick.returncode == 0 else []
-    if len(lines) == 3:
-        git, head_sha, base_sha = (
-            Git(Path(os.fsdecode(lines[0].encode("utf-8", "surrogateescape")))),
-            lines[1],
-            lines[2],
-        )
+        if quick.returncode == 0:
+            # git before 2.41 echoes `--end-of-options` when it is not verifying
+            lines = [line for line in quick.stdout.decode("utf-8", "surrogateescape").splitlines()
+                     if line != "--end-of-options"]
+    merge_bases = [line[1:] for line in lines[3:] if line.startswith("^")]
+    if len(lines) >= 3 and _is_sha(lines[1]) and _is_sha(lines[2]):
+        git = Git(Path(os.fsdecode(lines[0].encode("utf-8", "surrogateescape"))))
+        head_sha, base_sha = lines[1], lines[2]
+        if len(merge_bases) == 1 and _is_sha(merge_bases[0]):
+            return CommitRange(git, merge_bases[0], head_sha)
     else:
         git = Git.open(repo_dir)
         head_sha = git.resolve(head, what="head ref")
@@ -295,7 +356,12 @@ def resolve_commits(repo_dir: Path, base: str | None, head: str = "HEAD", *, dee
     return CommitRange(git, merge_base, head_sha)
 
 
-def _working_tree_change_set(git: Git, base: str | None, *, deepen: bool) -> ChangeSet:
+def _is_sha(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+def working_tree_change_delta(git: Git, base: str | None, *, deepen: bool) -> tuple[ChangeSet, TreeDelta]:
+    """The working-tree change set and its delta (changed and untracked files are FROM_DISK)."""
     head_sha = git.head_sha()
     if base and head_sha is not None:
         base_sha = git.merge_base(
@@ -305,10 +371,24 @@ def _working_tree_change_set(git: Git, base: str | None, *, deepen: bool) -> Cha
         raise InvalidRefError(f"base ref {base!r} cannot be compared: the repository has no commits yet")
     else:
         base_sha = head_sha or EMPTY_TREE
-    files = git.diff(base_sha, None)
+    files, delta = git.diff_with_delta(base_sha, None)
     seen = {f.path for f in files}
-    files += [ChangedFile(path=path, status="added") for path in git.untracked() if path not in seen]
-    return ChangeSet(base_sha=base_sha, head_sha=head_sha or EMPTY_TREE, files=files, working_tree=True)
+    for path in git.untracked():
+        if path not in seen:
+            files.append(ChangedFile(path=path, status="added"))
+            delta[path] = FROM_DISK
+    change_set = ChangeSet(base_sha=base_sha, head_sha=head_sha or EMPTY_TREE, files=files, working_tree=True)
+    return change_set, delta
+
+
+def tree_delta_of(git: Git, change_set: ChangeSet) -> TreeDelta:
+    """The tree delta from a change set's base to its head (the working tree for a working-tree change set)."""
+    if not change_set.working_tree:
+        return git.tree_delta(change_set.base_sha, change_set.head_sha)
+    _, delta = git.diff_with_delta(change_set.base_sha, None)
+    for path in git.untracked():
+        delta.setdefault(path, FROM_DISK)
+    return delta
 
 
 def read_blobs(repo_dir: Path, sha: str, paths: Sequence[str]) -> dict[str, bytes | None]:
@@ -316,18 +396,26 @@ def read_blobs(repo_dir: Path, sha: str, paths: Sequence[str]) -> dict[str, byte
     if not paths:
         return {}
     git = Git.open(repo_dir)
-    request = "".join(f"{sha}:{path}\n" for path in paths).encode()
+    return dict(zip(paths, read_blob_specs(git.repo_dir, [f"{sha}:{path}" for path in paths]), strict=True))
+
+
+def read_blob_specs(root: Path, specs: Sequence[str]) -> list[bytes | None]:
+    """The content of each `<commit>:<path>` (None where there is no such file), in one git call at the top folder
+    `root` of a repository."""
+    if not specs:
+        return []
+    request = "".join(spec + "\n" for spec in specs).encode()
     done = subprocess.run(
         ["git", "--no-optional-locks", "cat-file", "--batch"],
-        cwd=git.repo_dir,
+        cwd=root,
         input=request,
         capture_output=True,
         timeout=LOCAL_GIT_TIMEOUT_S,
         check=False,
     )
     if done.returncode != 0:
-        raise PerceoError(f"git cat-file failed in {git.repo_dir}: {done.stderr.decode('utf-8', 'replace').strip()}")
-    return dict(zip(paths, _batch_contents(done.stdout, len(paths)), strict=True))
+        raise PerceoError(f"git cat-file failed in {root}: {done.stderr.decode('utf-8', 'replace').strip()}")
+    return list(_batch_contents(done.stdout, len(specs)))
 
 
 def _batch_contents(output: bytes, count: int) -> Iterator[bytes | None]:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
+import marshal
 import os
 import re
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
+import sqlite3
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,7 @@ logger = logging.getLogger(__name__)
 
 #: Bumped whenever extraction changes, so older caches are rebuilt rather than trusted.
 FACTS_VERSION = 8
-CACHE_FILE_NAME = "facts-v1.json"
-JOURNAL_FILE_NAME = "facts-v1.journal"
+CACHE_FILE_NAME = "facts-v2.sqlite"
 #: Files larger than this are treated as generated (bundles) and not parsed.
 MAX_SOURCE_BYTES = 1_000_000
 
@@ -908,132 +907,145 @@ def _interpolated(value: str) -> str | None:
 
 
 class FactCache:
-    """Facts keyed by `<kind>:<blob sha>` in one compact JSON file under `.perceo/cache/`, plus a journal.
+    """Facts keyed by `<kind>:<blob sha>` in an SQLite file under the cache folder.
 
-    Loading is one `json.loads` of the main file and a read of the journal; a missing, unreadable or
-    other-version file is an empty cache, and a torn journal line is skipped. A run that parsed a few files
-    appends them to the journal instead of rewriting the main file; when the journal grows past a tenth
-    of the entries the cache is compacted into a new main file, written to a temporary file and renamed
-    into place so a crash never leaves a half-written cache.
+    SQLite gives what a large repository needs: a warm run that looks up a thousand changed files reads a
+    thousand rows instead of the whole cache, writes are transactions (a crash never leaves a torn cache, two CI
+    jobs can share one), and a full scan is one query. Values are `marshal` dumps of plain lists (marshal cannot
+    run code, unlike pickle) and are checked for shape before use. A missing, unreadable, corrupt or
+    other-version file is an empty cache (rebuilt); an entry of the wrong shape is parsed again.
     """
 
     def __init__(self, cache_dir: Path | None) -> None:
         self.path = cache_dir / CACHE_FILE_NAME if cache_dir is not None else None
-        self.journal = cache_dir / JOURNAL_FILE_NAME if cache_dir is not None else None
-        self._raw: dict[str, list[Any]] = {}
-        self._used: set[str] = set()
-        self._added: dict[str, list[Any]] = {}
-        self._journal_entries = 0
-        self.loaded = False
-        if self.path is not None:
-            self._load()
+        self._db: sqlite3.Connection | None = None
+        self._opened = False
+        self._added: dict[str, bytes] = {}
 
-    def _load(self) -> None:
-        assert self.path is not None and self.journal is not None
-        try:
-            document = json.loads(self.path.read_bytes())
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            logger.warning("ignoring unreadable facts cache %s: %s", self.path, exc)
-            return
-        if not isinstance(document, dict) or document.get("version") != cache_version():
-            return
-        entries = document.get("entries")
-        if not isinstance(entries, dict):
-            return
-        self._raw = entries
-        self.loaded = True
-        self._load_journal()
-
-    def _load_journal(self) -> None:
-        assert self.journal is not None
-        try:
-            lines = self.journal.read_bytes().splitlines()
-        except OSError:
-            return
-        if not lines or lines[0] != _journal_header():
-            return
-        for line in lines[1:]:
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._opened:
+            return self._db
+        self._opened = True
+        if self.path is None:
+            return None
+        for attempt in range(2):
             try:
-                key, raw = json.loads(line)
-            except ValueError:
-                continue  # a torn last line after a crash
-            if isinstance(key, str) and isinstance(raw, list):
-                self._raw[key] = raw
-                self._journal_entries += 1
+                self._db = _open_store(self.path)
+                return self._db
+            except (sqlite3.Error, OSError) as exc:
+                if attempt == 0 and isinstance(exc, sqlite3.DatabaseError) and self.path.exists():
+                    logger.warning("rebuilding the unreadable facts cache %s: %s", self.path, exc)
+                    self.path.unlink(missing_ok=True)
+                    continue
+                logger.warning("running without the facts cache %s: %s", self.path, exc)
+        return None
+
+    def get_many(self, keys: Collection[str]) -> dict[str, FileFacts]:
+        """The cached facts of those keys that have a valid entry."""
+        db = self._connect() if keys else None
+        if db is None:
+            return {}
+        wanted = keys if isinstance(keys, (set, frozenset, dict)) else set(keys)
+        found: dict[str, FileFacts] = {}
+        try:
+            if len(wanted) > _SCAN_ABOVE:
+                rows: Iterable[tuple[str, bytes]] = db.execute("SELECT key, data FROM facts")
+                pairs = ((key, data) for key, data in rows if key in wanted)
+                found = _decode_rows(pairs)
+            else:
+                ordered = list(wanted)
+                for start in range(0, len(ordered), _LOOKUP_CHUNK):
+                    chunk = ordered[start:start + _LOOKUP_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    found.update(_decode_rows(db.execute(f"SELECT key, data FROM facts WHERE key IN ({marks})", chunk)))
+        except sqlite3.Error as exc:
+            logger.warning("ignoring the unreadable facts cache %s: %s", self.path, exc)
+            return {}
+        return found
 
     def get(self, key: str) -> FileFacts | None:
-        raw = self._raw.get(key)
-        if raw is None:
-            return None
-        try:
-            facts = FileFacts.from_json(raw)
-        except (ValueError, TypeError, KeyError):
-            return None
-        self._used.add(key)
-        return facts
+        return self.get_many((key,)).get(key)
 
     def put(self, key: str, facts: FileFacts) -> None:
-        raw = facts.to_json()
-        self._raw[key] = raw
-        self._added[key] = raw
-        self._used.add(key)
+        if self.path is not None:
+            self._added[key] = marshal.dumps(facts.to_json(), _MARSHAL_VERSION)
 
     @property
     def dirty(self) -> bool:
         return bool(self._added)
 
     def save(self) -> None:
-        """Persist what this run parsed: appended to the journal, or compacted into a new main file."""
-        if self.path is None or not self._added:
+        """Write what this run parsed, in one transaction."""
+        if not self._added:
             return
-        pending = self._journal_entries + len(self._added)
-        if self.loaded and pending <= max(2000, len(self._raw) // 10):
-            self._append_journal()
-        else:
-            self._compact()
+        db = self._connect()
+        if db is None:
+            self._added.clear()
+            return
+        try:
+            with db:
+                db.executemany("INSERT OR REPLACE INTO facts (key, data) VALUES (?, ?)", self._added.items())
+        except sqlite3.Error as exc:
+            logger.warning("could not write the facts cache %s: %s", self.path, exc)
         self._added.clear()
 
-    def _append_journal(self) -> None:
-        assert self.journal is not None
-        fresh = not self.journal.exists()
-        chunk = b"".join(json.dumps([key, raw], separators=(",", ":")).encode() + b"\n"
-                         for key, raw in self._added.items())
-        with self.journal.open("ab") as handle:
-            if fresh or handle.tell() == 0:
-                handle.write(_journal_header() + b"\n")
-            handle.write(chunk)
-        self._journal_entries += len(self._added)
-
-    def _compact(self) -> None:
-        """Rewrite the main file with entries used by this run plus older ones (up to as many again)."""
-        assert self.path is not None and self.journal is not None
-        keep: dict[str, list[Any]] = {key: self._raw[key] for key in self._used if key in self._raw}
-        budget = max(len(keep), 1000)
-        for key, raw in self._raw.items():
-            if budget <= 0:
-                break
-            if key not in keep:
-                keep[key] = raw
-                budget -= 1
-        document = {"version": cache_version(), "entries": keep}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".facts-", suffix=".tmp", dir=self.path.parent)
+    def prune(self, keep: Collection[str], limit: int) -> None:
+        """Above `limit` entries, drop every entry not in `keep` (the facts of the snapshot just read)."""
+        db = self._connect()
+        if db is None:
+            return
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(document, handle, separators=(",", ":"), ensure_ascii=False)
-            Path(tmp).replace(self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self.journal.unlink(missing_ok=True)
-        self._journal_entries = 0
-        self.loaded = True
+            (count,) = db.execute("SELECT count(*) FROM facts").fetchone()
+            if count <= limit:
+                return
+            with db:
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (key TEXT PRIMARY KEY) WITHOUT ROWID")
+                db.execute("DELETE FROM kept")
+                db.executemany("INSERT OR IGNORE INTO kept VALUES (?)", ((key,) for key in keep))
+                db.execute("DELETE FROM facts WHERE key NOT IN (SELECT key FROM kept)")
+        except sqlite3.Error as exc:
+            logger.warning("could not prune the facts cache %s: %s", self.path, exc)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+        self._db = None
+        self._opened = False
 
 
-def _journal_header() -> bytes:
-    return json.dumps({"version": cache_version()}).encode()
+#: Above this many wanted keys one full scan beats keyed lookups.
+_SCAN_ABOVE = 20_000
+_LOOKUP_CHUNK = 500
+_MARSHAL_VERSION = 4
+
+
+def _open_store(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA synchronous=OFF")  # a cache: a crash at worst loses entries, SQLite keeps it consistent
+        db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID")
+        row = db.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
+        if row is None or row[0] != cache_version():
+            with db:  # another extractor wrote these entries: start over
+                db.execute("DELETE FROM facts")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (cache_version(),))
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _decode_rows(rows: Iterable[tuple[str, bytes]]) -> dict[str, FileFacts]:
+    found: dict[str, FileFacts] = {}
+    loads, from_json = marshal.loads, FileFacts.from_json
+    for key, data in rows:
+        try:
+            found[key] = from_json(loads(data))
+        except (ValueError, TypeError, EOFError):
+            continue  # a damaged entry: the file is parsed again
+    return found
 
 
 @functools.cache
@@ -1070,6 +1082,7 @@ class FactIndex:
         self.stats = FactStats()
         self._extractor: _Extractor | None = None
         self._workers = workers
+        self._keys: set[str] = set()
 
     def extractor(self) -> _Extractor:
         if self._extractor is None:
@@ -1079,25 +1092,29 @@ class FactIndex:
     def collect(self, paths: Iterable[str], blob_sha: Callable[[str], str],
                 read_bytes: Callable[[str], bytes]) -> dict[str, FileFacts]:
         """Facts for every path that has a fact kind; parses only blobs missing from the cache."""
-        result: dict[str, FileFacts] = {}
-        missing: list[tuple[str, str, str]] = []
+        keyed: list[tuple[str, str, str]] = []
         for path in paths:
             kind = fact_kind(path)
-            if kind is None:
-                continue
-            self.stats.files += 1
-            key = f"{kind}:{blob_sha(path)}"
-            facts = self.cache.get(key)
+            if kind is not None:
+                keyed.append((path, kind, f"{kind}:{blob_sha(path)}"))
+        self.stats.files += len(keyed)
+        cached = self.cache.get_many({key for _path, _kind, key in keyed})
+        result: dict[str, FileFacts] = {}
+        missing: list[tuple[str, str, str]] = []
+        for path, kind, key in keyed:
+            facts = cached.get(key)
             if facts is None:
                 missing.append((path, kind, key))
             else:
-                self.stats.cached += 1
                 result[path] = facts
+        self.stats.cached += len(keyed) - len(missing)
         if missing:
             for (path, _kind, key), facts in zip(missing, self._extract_all(missing, read_bytes), strict=True):
                 self.cache.put(key, facts)
                 result[path] = facts
+                cached[key] = facts  # the same blob at two paths is parsed once per run
             self.stats.parsed += len(missing)
+        self._keys.update(key for _path, _kind, key in keyed)
         return result
 
     def _extract_all(self, missing: list[tuple[str, str, str]],
@@ -1111,8 +1128,16 @@ class FactIndex:
             out.append(_safe_extract(extractor, path, kind, read_bytes(path)))
         return out
 
-    def save(self) -> None:
+    def save(self, *, complete: bool = False) -> None:
+        """Persist what was parsed. `complete` says every file of a snapshot was collected: the cache is then
+        pruned down to those files' entries once it holds many more (older commits' files)."""
         self.cache.save()
+        if complete:
+            self.cache.prune(self._keys, limit=max(_PRUNE_FLOOR, 3 * len(self._keys)))
+        self.cache.close()
+
+
+_PRUNE_FLOOR = 50_000
 
 
 def _safe_extract(extractor: _Extractor, path: str, kind: str, data: bytes) -> FileFacts:

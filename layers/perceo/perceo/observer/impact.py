@@ -24,14 +24,14 @@ Flows are matched to affected routes by route pattern, segment by segment (`/use
 from __future__ import annotations
 
 import re
-from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Protocol
 
 from perceo.models import AffectedRoute, ChangedFile, ChangeSet, FlowView, ImpactedFlow, Reason
 from perceo.observer.manifests import ManifestChange, is_dependency_file
-from perceo.observer.model import DiscoveryResult, RouteEntry
+from perceo.observer.model import RouteEntry
 from perceo.observer.risk import churn_of, flow_risk, reason_confidence, route_confidence
 from perceo.observer.routematch import route_segments, routes_match
 
@@ -90,6 +90,19 @@ def _in_scope(route: RouteEntry, scope: str) -> bool:
     return _is_under(route.app, scope) or _is_under(scope, route.app)
 
 
+class CodeGraph(Protocol):
+    """What impact needs from a tree: a `DiscoveryResult` or an `impactgraph.ImpactGraph`."""
+
+    @property
+    def routes(self) -> Sequence[RouteEntry]: ...
+
+    @property
+    def imports(self) -> Mapping[str, Sequence[str]]: ...
+
+    @property
+    def packages(self) -> Mapping[str, Sequence[str]]: ...
+
+
 @dataclass(frozen=True)
 class _Origin:
     """Where a seed of the import search comes from: a changed file, or a package bump in a manifest."""
@@ -99,15 +112,19 @@ class _Origin:
     kind: str | None  # forces the reason's kind ("dependency"), else it follows from the route file
 
 
+#: A reason before its chain is built: the chain itself (global reasons), or where to find it in a search.
+_PendingChain = list[str] | tuple["_ImportSearch", str, int, int]
+
+
 @dataclass
 class _RouteHits:
     entry: RouteEntry
-    #: changed file -> (order, chain, kind) of the best reason found so far; Reason models are built for the
+    #: changed file -> (order, pending chain, kind) of the best reason found so far; chains are built for the
     #: reasons kept only, which matters when a thousand changed files reach hundreds of routes
-    reasons: dict[str, tuple[tuple[int, int], list[str], str]] = field(default_factory=dict)
+    reasons: dict[str, tuple[tuple[int, int], _PendingChain, str]] = field(default_factory=dict)
 
-    def offer(self, changed_file: str, chain: list[str], kind: str) -> None:
-        order = (len(chain), _KIND_RANK.get(kind, 9))
+    def offer(self, changed_file: str, length: int, kind: str, chain: _PendingChain) -> None:
+        order = (length, _KIND_RANK.get(kind, 9))
         current = self.reasons.get(changed_file)
         if current is None or order < current[0]:
             self.reasons[changed_file] = (order, chain, kind)
@@ -117,86 +134,113 @@ def _reason_order(reason: Reason) -> tuple[int, int]:
     return len(reason.chain), _KIND_RANK.get(reason.kind, 9)
 
 
-def _files_reaching(imports: Mapping[str, Sequence[str]], seeds: Iterable[str]) -> set[str]:
-    """Every file that imports a seed, directly or not (the reverse import closure), seeds included."""
-    importers: dict[str, list[str]] = {}
-    for file, deps in imports.items():
-        for dep in deps:
-            importers.setdefault(dep, []).append(file)
-    reached = set(seeds)
-    frontier = list(reached)
-    while frontier:
-        for importer in importers.get(frontier.pop(), ()):
-            if importer not in reached:
-                reached.add(importer)
-                frontier.append(importer)
-    return reached
-
-
 class _ImportSearch:
-    """Shortest import chains from route files down to seed files, memoised per route file."""
+    """Shortest import chains from every changed file up to every route file that imports it, in one pass.
 
-    def __init__(self, imports: Mapping[str, Sequence[str]], seeds: Mapping[str, list[_Origin]]) -> None:
+    Only files some route file imports (directly or not) can be on a chain, so the walk stays inside the forward
+    import closure of the route files. Each changed file (an origin; a lockfile's many seeds share its one) is a
+    bit. A breadth-first walk up the reverse import graph carries, level by level, the bits that reach a file for
+    the first time: `levels[d][f]` holds the changed files whose nearest path to `f` is `d` imports long. The cost
+    is the number of (file, level) pairs that gain a bit, whatever the number of changed files; a chain is rebuilt
+    on demand by walking down from the route file through imports that hold the bit one level lower.
+    """
+
+    def __init__(
+        self, imports: Mapping[str, Sequence[str]], seeds: Mapping[str, list[_Origin]], route_files: Iterable[str]
+    ) -> None:
         self.imports = imports
-        self.seeds = seeds
-        # Only files that reach a seed are worth walking: a small change prunes almost the whole graph.
-        self.relevant = _files_reaching(imports, seeds)
-        self._memo: dict[str, dict[str, list[str]]] = {}
+        self.origins: list[_Origin] = []
+        importers = _importers_within_closure(imports, route_files)
+        bit_of: dict[str, int] = {}
+        start: dict[str, int] = {}
+        for seed, origins in seeds.items():
+            if seed not in importers:
+                continue  # no route file imports it
+            mask = 0
+            for origin in origins:
+                bit = bit_of.get(origin.changed_file)
+                if bit is None:
+                    bit = bit_of[origin.changed_file] = len(self.origins)
+                    self.origins.append(origin)
+                mask |= 1 << bit
+            start[seed] = mask
+        self.levels: list[dict[str, int]] = []
+        self.reached: dict[str, int] = dict(start)
+        frontier, reached = start, self.reached
+        while frontier:
+            self.levels.append(frontier)
+            following: dict[str, int] = {}
+            for node, mask in frontier.items():
+                for importer in importers[node]:
+                    known = reached.get(importer, 0)
+                    new = mask & ~known
+                    if new:
+                        reached[importer] = known | new
+                        following[importer] = following.get(importer, 0) | new
+            frontier = following
 
-    def chains_from(self, root: str) -> dict[str, list[str]]:
-        """seed file -> chain from that seed up to `root` (seed first), for every seed `root` reaches."""
-        found = self._memo.get(root)
-        if found is not None:
-            return found
-        found = {}
-        if root not in self.relevant:
-            self._memo[root] = found
-            return found
-        parent: dict[str, str | None] = {root: None}
-        queue = deque([root])
-        imports, seeds, relevant = self.imports, self.seeds, self.relevant
-        while queue:
-            node = queue.popleft()
-            if node in seeds:
-                chain = [node]
-                step = parent[node]
-                while step is not None:
-                    chain.append(step)
-                    step = parent[step]
-                found[node] = chain
-            for dep in imports.get(node, ()):
-                if dep not in parent and dep in relevant:
-                    parent[dep] = node
-                    queue.append(dep)
-        self._memo[root] = found
-        return found
+    def hits(self, file: str) -> Iterator[tuple[int, int]]:
+        """(distance, bit) of every changed file that reaches `file`, nearest first."""
+        if file not in self.reached:
+            return
+        for distance, level in enumerate(self.levels):
+            mask = level.get(file, 0)
+            while mask:
+                low = mask & -mask
+                yield distance, low.bit_length() - 1
+                mask ^= low
+
+    def chain(self, file: str, distance: int, bit: int) -> list[str]:
+        """A shortest chain from the changed file `bit` up to `file`, seed first (imports taken in order)."""
+        chain = [file]
+        node = file
+        for level in reversed(self.levels[:distance]):
+            node = next(dep for dep in self.imports.get(node, ()) if (level.get(dep, 0) >> bit) & 1)
+            chain.append(node)
+        chain.reverse()
+        return chain
 
 
-def _collect_import_hits(
-    discovery: DiscoveryResult, seeds: Mapping[str, list[_Origin]], hits: dict[str, _RouteHits]
-) -> None:
+def _importers_within_closure(imports: Mapping[str, Sequence[str]], roots: Iterable[str]) -> dict[str, list[str]]:
+    """file -> the files that import it, for every file in the forward import closure of `roots` (roots included,
+    each listed even when nothing imports it)."""
+    importers: dict[str, list[str]] = {root: [] for root in roots}
+    pending = list(importers)
+    while pending:
+        file = pending.pop()
+        for dep in imports.get(file, ()):
+            found = importers.get(dep)
+            if found is None:
+                importers[dep] = [file]
+                pending.append(dep)
+            else:
+                found.append(file)
+    return importers
+
+
+def _collect_import_hits(graph: CodeGraph, seeds: Mapping[str, list[_Origin]], hits: dict[str, _RouteHits]) -> None:
     if not seeds:
         return
-    search = _ImportSearch(discovery.imports, seeds)
-    for route in discovery.routes:
+    search = _ImportSearch(graph.imports, seeds, (f for route in graph.routes for f in route.files))
+    for route in graph.routes:
         for route_file, role in [
             *((f, "entry") for f in route.entry_files),
             *((f, "layout") for f in route.layout_files),
         ]:
-            found = search.chains_from(route_file)
-            if not found:
+            if route_file not in search.reached:
                 continue
             route_hits = _hits_for(hits, route)
-            for seed, chain in found.items():
-                for origin in seeds[seed]:
-                    full = [*origin.prefix, *chain] if origin.prefix else chain
-                    route_hits.offer(origin.changed_file, full, origin.kind or _kind(role, chain))
+            for distance, bit in search.hits(route_file):
+                origin = search.origins[bit]
+                kind = origin.kind or _kind(role, distance)
+                route_hits.offer(origin.changed_file, len(origin.prefix) + distance + 1, kind,
+                                 (search, route_file, distance, bit))
 
 
-def _kind(role: str, chain: Sequence[str]) -> str:
+def _kind(role: str, distance: int) -> str:
     if role == "layout":
         return "layout"
-    return "entry" if len(chain) == 1 else "import"
+    return "entry" if distance == 0 else "import"
 
 
 def _hits_for(hits: dict[str, _RouteHits], route: RouteEntry) -> _RouteHits:
@@ -206,7 +250,7 @@ def _hits_for(hits: dict[str, _RouteHits], route: RouteEntry) -> _RouteHits:
     return entry
 
 
-def _package_seeds(discovery: DiscoveryResult, manifests: Sequence[ManifestChange]) -> dict[str, list[_Origin]]:
+def _package_seeds(discovery: CodeGraph, manifests: Sequence[ManifestChange]) -> dict[str, list[_Origin]]:
     """Files that import a package a manifest change touched (within the manifest's folder) become seeds."""
     seeds: dict[str, list[_Origin]] = {}
     if not manifests:
@@ -221,8 +265,8 @@ def _package_seeds(discovery: DiscoveryResult, manifests: Sequence[ManifestChang
 
 def affected_routes(
     change_set: ChangeSet,
-    head: DiscoveryResult,
-    base: DiscoveryResult | None = None,
+    head: CodeGraph,
+    base: CodeGraph | None = None,
     *,
     manifest_changes: Mapping[str, ManifestChange] | None = None,
 ) -> list[AffectedRoute]:
@@ -264,19 +308,26 @@ def affected_routes(
         for route in head.routes:
             if _in_scope(route, scope):
                 anchor = (route.entry_files or route.layout_files or [changed.path])[0]
-                _hits_for(hits, route).offer(changed.path, [changed.path, anchor], "global")
+                _hits_for(hits, route).offer(changed.path, 2, "global", [changed.path, anchor])
     return sorted((_affected(h) for h in hits.values()), key=lambda a: (a.distance, a.route))
 
 
 def _affected(hits: _RouteHits) -> AffectedRoute:
     ranked = sorted(hits.reasons.items(), key=lambda item: (item[1][0], item[0]))[:MAX_REASONS]
-    reasons = [Reason(changed_file=file, chain=chain, kind=kind) for file, (_, chain, kind) in ranked]
+    reasons = [Reason(changed_file=file, chain=_built(pending), kind=kind) for file, (_, pending, kind) in ranked]
     return AffectedRoute(
         route=hits.entry.route,
         files=sorted(hits.reasons),
         reasons=reasons,
         distance=len(reasons[0].chain) - 1 if reasons else 0,
     )
+
+
+def _built(pending: _PendingChain) -> list[str]:
+    if isinstance(pending, list):
+        return pending
+    search, file, distance, bit = pending
+    return [*search.origins[bit].prefix, *search.chain(file, distance, bit)]
 
 
 # Flows

@@ -4,13 +4,20 @@ Resolution follows what bundlers and TypeScript do, in this order: relative path
 (`#subpath`); tsconfig/jsconfig `paths` and `baseUrl` (with `extends`); framework aliases (`@/`, `~/`,
 `$lib`); workspace packages to their *source* files; anything else bare is an external package.
 Candidates are checked against the snapshot's file list (a set), so resolution never touches the disk.
+
+Every resolution also reports the paths it *probed* (the bases given to `file_for`): once the project's
+configuration is fixed, a specifier resolves the same way in another commit unless a file was added or deleted at
+one of the candidates of those bases (`candidate_bases` is the exact inverse). That is what lets the import
+graph of a commit be derived from another commit's graph by re-resolving only the files that could notice.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from perceo.observer.facts import FileFacts
@@ -23,6 +30,8 @@ _OUTPUT_TO_SOURCE = {".js": (".ts", ".tsx"), ".jsx": (".tsx",), ".mjs": (".mts",
 _CONDITIONS = ("source", "development", "svelte", "import", "module", "browser", "default", "require", "node",
                "types")
 _BUILD_DIRS = ("dist/", "build/", "lib/", "esm/", "cjs/", "out/")
+#: package.json fields resolution reads (`name` through the workspace packages).
+_RESOLUTION_FIELDS = ("imports", "exports", "source", "svelte", "module", "main", "types", "typings")
 
 NODE_BUILTINS = frozenset({
     "assert", "async_hooks", "buffer", "child_process", "cluster", "console", "constants", "crypto", "dgram",
@@ -67,10 +76,15 @@ class ImportResolver:
         #: app root -> [(prefix such as `@/` or `$lib`, repo-relative target dir)], used after tsconfig paths.
         self.app_aliases = dict(app_aliases or {})
         self._app_roots = sorted(self.app_aliases, key=len, reverse=True)
-        self._memo: dict[tuple[str, str], Resolution] = {}
+        self._memo: dict[tuple[str, str], tuple[Resolution, tuple[str, ...]]] = {}
         self._contexts: dict[str, str] = {}
+        self._probed: list[str] | None = None
 
     def resolve(self, importer: str, spec: str) -> Resolution:
+        return self.resolve_probed(importer, spec)[0]
+
+    def resolve_probed(self, importer: str, spec: str) -> tuple[Resolution, tuple[str, ...]]:
+        """The resolution and the bases probed for it (see the module docstring)."""
         slash = importer.rfind("/")
         directory = importer[:slash] if slash >= 0 else ""
         # A relative specifier depends on the directory; any other only on the directory's resolution context
@@ -79,7 +93,13 @@ class ImportResolver:
         key = (scope, spec)
         found = self._memo.get(key)
         if found is None:
-            found = self._resolve(directory, spec)
+            probed: list[str] = []
+            self._probed = probed
+            try:
+                resolution = self._resolve(directory, spec)
+            finally:
+                self._probed = None
+            found = (resolution, tuple(dict.fromkeys(probed)))
             self._memo[key] = found
         return found
 
@@ -98,6 +118,28 @@ class ImportResolver:
 
     def resolve_file(self, importer: str, spec: str) -> str | None:
         return self.resolve(importer, spec).file
+
+    def context_signature(self) -> str:
+        """A digest of everything besides file membership that resolution depends on: tsconfig/jsconfig aliases
+        (after `extends`) by folder, the resolution fields of every package.json, workspace packages and the app
+        aliases. Two resolvers with the same signature resolve a specifier alike wherever the files they probe
+        exist alike (see `candidate_bases`)."""
+        layout = self.layout
+        configs = sorted((directory, config, repr(layout.aliases(config)))
+                         for directory, config in layout.config_files.items())
+        packages = []
+        for directory in layout.package_dirs:
+            package = layout.package(directory)
+            packages.append([directory, None if package is None else
+                             {key: package.data.get(key) for key in _RESOLUTION_FIELDS}])
+        document = {
+            "aliases": sorted(self.app_aliases.items()),
+            "configs": configs,
+            "packages": packages,
+            "workspaces": sorted(layout.workspace_packages.items()),
+        }
+        encoded = json.dumps(document, sort_keys=True, default=repr, ensure_ascii=False)
+        return hashlib.sha256(encoded.encode("utf-8", "surrogateescape")).hexdigest()
 
     # -- strategy --------------------------------------------------------------------------------------
 
@@ -127,6 +169,8 @@ class ImportResolver:
         """A repository file for a path written without (or with an output) extension, or as a folder."""
         if base is None:
             return None
+        if self._probed is not None:
+            self._probed.append(base)
         files = self.files
         if base in files:
             return base
@@ -253,6 +297,26 @@ class ImportResolver:
         return None
 
 
+def candidate_bases(path: str) -> list[str]:
+    """Every base for which `ImportResolver.file_for(base)` checks whether `path` exists: the exact inverse of
+    its candidate list (the path itself, the path without a resolved extension, the output name of a TypeScript
+    source, and the folder of an `index` file). Adding or deleting `path` can change only resolutions that
+    probed one of these."""
+    bases = [path]
+    for ext in RESOLVE_EXTENSIONS:
+        if path.endswith(ext):
+            bases.append(path[: -len(ext)])
+    for output_ext, source_exts in _OUTPUT_TO_SOURCE.items():
+        for source_ext in source_exts:
+            if path.endswith(source_ext):
+                bases.append(path[: -len(source_ext)] + output_ext)
+    slash = path.rfind("/")
+    name = path[slash + 1:]
+    if name.startswith("index") and name[len("index"):] in RESOLVE_EXTENSIONS:
+        bases.append(path[:slash] if slash >= 0 else "")
+    return bases
+
+
 def _match_subpath(mapping: dict[str, Any], key: str) -> str | None:
     """Node's `exports`/`imports` matching: exact keys first, then the longest `*` pattern."""
     if key in mapping:
@@ -300,6 +364,8 @@ class ImportGraph:
     imports: dict[str, list[str]]
     #: file -> external package names it imports (sorted).
     packages: dict[str, list[str]]
+    #: file -> bases probed to resolve its specifiers (files resolved in this run; see `candidate_bases`).
+    probes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 #: path -> [blob sha, resolved files, packages] from an earlier run in the same resolution context.
@@ -320,7 +386,8 @@ def build_import_graph(
     """
     imports: dict[str, list[str]] = {}
     packages: dict[str, list[str]] = {}
-    resolve = resolver.resolve
+    probes: dict[str, tuple[str, ...]] = {}
+    resolve = resolver.resolve_probed
     for path, file_facts in facts.items():
         if not file_facts.imports:
             continue
@@ -333,8 +400,10 @@ def build_import_graph(
             continue
         targets: set[str] = set()
         names: set[str] = set()
+        probed: list[str] = []
         for spec, _kind in file_facts.imports:
-            found = resolve(path, spec)
+            found, bases = resolve(path, spec)
+            probed += bases
             if found.file is not None:
                 if found.file != path:
                     targets.add(found.file)
@@ -344,7 +413,9 @@ def build_import_graph(
             imports[path] = sorted(targets)
         if names:
             packages[path] = sorted(names)
-    return ImportGraph(imports, packages)
+        if probed:
+            probes[path] = tuple(dict.fromkeys(probed)) if len(probed) > 1 else tuple(probed)
+    return ImportGraph(imports, packages, probes)
 
 
 def reverse_imports(imports: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:

@@ -82,6 +82,10 @@ def parent_dir(path: str) -> str:
     return posixpath.dirname(path)
 
 
+def _named(path: str, name: str) -> bool:
+    return path == name or path.endswith("/" + name)
+
+
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
     """A workspace glob (`apps/*`, `packages/**`) as a regex over directory paths."""
     pattern = pattern.strip().strip("/")
@@ -121,13 +125,15 @@ class ProjectLayout:
         self._aliases: dict[str, PathAliases | None] = {}
         self._nearest_alias: dict[str, PathAliases | None] = {}
         self._nearest_package: dict[str, PackageJson | None] = {}
+        # `endswith` first: a large repository has a hundred thousand paths and a handful of manifests
         self.package_dirs = sorted(
-            parent_dir(f) for f in self.files if f.rsplit("/", 1)[-1] == "package.json" and "node_modules/" not in f
+            parent_dir(f) for f in self.files
+            if f.endswith("package.json") and _named(f, "package.json") and "node_modules/" not in f
         )
-        self._config_dirs = {parent_dir(f): f for f in reversed(self.files) if f.rsplit("/", 1)[-1] in _TSCONFIG_NAMES}
-        for f in self.files:
-            if f.rsplit("/", 1)[-1] == "tsconfig.json":
-                self._config_dirs[parent_dir(f)] = f
+        configs = [f for f in self.files if f.endswith("config.json") and any(_named(f, n) for n in _TSCONFIG_NAMES)]
+        #: directory -> its tsconfig.json, else its jsconfig.json
+        self._config_dirs = {parent_dir(f): f for f in sorted(configs, key=lambda f: not _named(f, "tsconfig.json"),
+                                                              reverse=True)}
 
     # -- package.json ----------------------------------------------------------------------------------
 
@@ -202,6 +208,11 @@ class ProjectLayout:
         return patterns
 
     # -- tsconfig / jsconfig ----------------------------------------------------------------------------
+
+    @property
+    def config_files(self) -> dict[str, str]:
+        """directory -> the tsconfig.json (else jsconfig.json) in it."""
+        return dict(self._config_dirs)
 
     def aliases_for(self, directory: str) -> PathAliases | None:
         """Path aliases of the nearest tsconfig.json/jsconfig.json at or above `directory`."""

@@ -154,6 +154,8 @@ class RepoSnapshot:
         self._shas = shas
         self._blobs = blob_reader
         self._files = sorted(shas)
+        #: paths read from the working tree even though blobs are read with git (`from_listing`).
+        self._on_disk: frozenset[str] = frozenset()
 
     # -- constructors ----------------------------------------------------------------------------------
 
@@ -175,6 +177,22 @@ class RepoSnapshot:
                 continue
             shas[path] = sha
         return cls(root, shas, ref=ref, commit=commit, blob_reader=_BlobReader(root))
+
+    @classmethod
+    def from_listing(
+        cls,
+        repo_dir: Path | str,
+        shas: dict[str, str | None],
+        *,
+        commit: str | None = None,
+        on_disk: frozenset[str] = frozenset(),
+    ) -> RepoSnapshot:
+        """A snapshot whose listing (path -> blob SHA) is already known, for example derived from another commit's
+        listing and a diff (the snapshot keeps `shas`: do not change it afterwards). Blobs are read with git, except
+        `on_disk` paths, read from the working tree."""
+        snapshot = cls(Path(repo_dir), shas, commit=commit, blob_reader=_BlobReader(Path(repo_dir)))
+        snapshot._on_disk = on_disk
+        return snapshot
 
     @classmethod
     def working_tree(cls, repo_dir: Path | str) -> RepoSnapshot:
@@ -238,6 +256,12 @@ class RepoSnapshot:
     def __contains__(self, path: object) -> bool:
         return path in self._shas
 
+    def listing(self) -> dict[str, str | None]:
+        """path -> blob SHA for every file (working-tree files are hashed as needed)."""
+        if None not in self._shas.values():
+            return dict(self._shas)
+        return {path: self.blob_sha(path) for path in self._files}
+
     def blob_sha(self, path: str) -> str:
         """Git's blob SHA of the file's content (computed from disk for modified/untracked files)."""
         sha = self._shas[path]
@@ -249,7 +273,7 @@ class RepoSnapshot:
     def read_bytes(self, path: str) -> bytes:
         if path not in self._shas:
             raise KeyError(path)
-        if self._blobs is not None:
+        if self._blobs is not None and path not in self._on_disk:
             sha = self._shas[path]
             assert sha is not None
             return self._blobs.read(sha)

@@ -15,6 +15,7 @@ import logging
 import posixpath
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from perceo.errors import ValidationFailed
@@ -30,13 +31,13 @@ from perceo.observer.discovery.patterns import join_route
 from perceo.observer.discovery.remix import discover_remix
 from perceo.observer.discovery.sveltekit import discover_sveltekit
 from perceo.observer.discovery.viteconfig import vite_aliases
-from perceo.observer.facts import FactIndex, FactStats, FileFacts
+from perceo.observer.facts import FactIndex, FactStats, FileFacts, _Extractor
 from perceo.observer.imports import ImportGraph, ImportResolver, build_import_graph
 from perceo.observer.model import AppInfo, DiscoveryResult, RouteEntry
 from perceo.observer.project import ProjectLayout
 from perceo.observer.snapshot import RepoSnapshot
 
-__all__ = ["FRAMEWORKS", "FactStats", "detect_framework", "discover"]
+__all__ = ["FRAMEWORKS", "FactStats", "detect_framework", "discover", "discover_routes"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,12 +87,12 @@ def discover(
             f"unknown framework {framework!r}; expected auto or one of {', '.join(FRAMEWORKS)}",
             details={"framework": framework},
         )
-    with _collector_paused():
+    with paused_collector():
         return _discover(snapshot, framework, cache_dir, route_prefixes, stats, workers)
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def paused_collector() -> Iterator[None]:
     """Discovery allocates millions of small acyclic objects (facts, graph lists); the cyclic garbage
     collector would rescan them over and over, which costs more than the work itself on large repos."""
     was_enabled = gc.isenabled()
@@ -139,31 +140,23 @@ def _discover_uncached(
     index = FactIndex(cache_dir, workers=workers)
     facts = index.collect(files, snapshot.blob_sha, snapshot.read_bytes)
     try:
-        index.save()
+        index.save(complete=True)
     except OSError as exc:  # a read-only checkout still gets a result
         logger.warning("could not write the facts cache under %s: %s", cache_dir, exc)
     if stats is not None:
         stats.files, stats.cached, stats.parsed = index.stats.files, index.stats.cached, index.stats.parsed
 
-    aliases = {
-        app.root: [*vite_aliases(layout, index.extractor(), app.root), *default_aliases(layout, app)] for app in apps
-    }
+    aliases = app_aliases(layout, apps, index.extractor)
     resolver = ImportResolver(layout, aliases)
     graph = _import_graph(snapshot, facts, resolver, aliases, cache_dir)
 
-    warnings: list[str] = []
-    routes: list[RouteEntry] = []
-    app_roots = [app.root for app in apps]
-    for app in apps:
-        scan = AppScan(app=app, files=_app_files(files, app.root, app_roots), facts=facts, resolver=resolver,
-                       layout=layout, snapshot=snapshot, warnings=warnings)
-        discoverer = DISCOVERERS.get(app.framework)
-        if discoverer is not None:
-            routes.extend(discoverer(scan))
-        if app.framework in ("nuxt", "vue"):
-            for file, components in auto_imported_components(scan).items():
-                graph.imports[file] = sorted({*graph.imports.get(file, []), *components})
-    routes = merge_routes(routes)
+    found = discover_routes(
+        layout, apps, facts, resolver, route_config_files=files_with_route_configs(facts),
+        tagged_files=files_with_tags(facts),
+    )
+    for file, components in found.auto_imports.items():
+        graph.imports[file] = sorted({*graph.imports.get(file, []), *components})
+    routes, warnings = found.routes, found.warnings
 
     navigation = build_navigation(routes, facts, graph.imports, route_prefixes or {})
     if navigation.unmatched:
@@ -182,6 +175,65 @@ def _discover_uncached(
         packages=graph.packages,
         warnings=[*layout.warnings, *warnings],
     )
+
+
+@dataclass
+class RouteDiscovery:
+    routes: list[RouteEntry]
+    #: file -> component files its template uses without importing them (Nuxt, unplugin-vue-components).
+    auto_imports: dict[str, list[str]]
+    warnings: list[str]
+
+
+def discover_routes(
+    layout: ProjectLayout,
+    apps: list[AppInfo],
+    facts: Mapping[str, FileFacts],
+    resolver: ImportResolver,
+    *,
+    route_config_files: list[str],
+    tagged_files: list[str],
+) -> RouteDiscovery:
+    """Routes of every app (merged), and the component edges auto-imports add to the import graph.
+
+    `facts` is only asked for the files discoverers look at (route files, route configs and what they import,
+    tagged Vue files), so it may load them lazily; `route_config_files` and `tagged_files` list the files whose
+    facts hold route-config trees and template tags.
+    """
+    warnings: list[str] = []
+    routes: list[RouteEntry] = []
+    auto_imports: dict[str, list[str]] = {}
+    app_roots = [app.root for app in apps]
+    for app in apps:
+        scan = AppScan(app=app, files=_app_files(layout.files, app.root, app_roots), facts=facts, resolver=resolver,
+                       layout=layout, snapshot=layout.snapshot, warnings=warnings,
+                       route_config_files=_app_files(route_config_files, app.root, app_roots),
+                       tagged_files=_app_files(tagged_files, app.root, app_roots))
+        discoverer = DISCOVERERS.get(app.framework)
+        if discoverer is not None:
+            routes.extend(discoverer(scan))
+        if app.framework in ("nuxt", "vue"):
+            for file, components in auto_imported_components(scan).items():
+                auto_imports[file] = sorted({*auto_imports.get(file, []), *components})
+    return RouteDiscovery(merge_routes(routes), auto_imports, warnings)
+
+
+def files_with_route_configs(facts: Mapping[str, FileFacts]) -> list[str]:
+    """Files whose facts hold route-config trees, sorted."""
+    return sorted(path for path, file_facts in facts.items() if file_facts.routes)
+
+
+def files_with_tags(facts: Mapping[str, FileFacts]) -> list[str]:
+    """Files whose facts list template component tags, sorted."""
+    return sorted(path for path, file_facts in facts.items() if file_facts.tags)
+
+
+def app_aliases(
+    layout: ProjectLayout, apps: list[AppInfo], extractor: Callable[[], _Extractor]
+) -> dict[str, list[tuple[str, str]]]:
+    """app root -> its path aliases: the Vite config's `resolve.alias`, then the framework defaults. `extractor`
+    is called only when an app has a Vite config (building one compiles every tree-sitter query)."""
+    return {app.root: [*vite_aliases(layout, extractor, app.root), *default_aliases(layout, app)] for app in apps}
 
 
 def _import_graph(
@@ -263,9 +315,11 @@ def _app_name(layout: ProjectLayout, root: str) -> str:
 
 
 def _app_files(files: list[str], root: str, app_roots: list[str]) -> list[str]:
-    nested = [r + "/" for r in app_roots if r != root and (not root or r.startswith(root + "/"))]
+    nested = tuple(r + "/" for r in app_roots if r != root and (not root or r.startswith(root + "/")))
     prefix = root + "/" if root else ""
-    return [f for f in files if f.startswith(prefix) and not any(f.startswith(n) for n in nested)]
+    if nested:
+        return [f for f in files if f.startswith(prefix) and not f.startswith(nested)]
+    return [f for f in files if f.startswith(prefix)] if prefix else files
 
 
 def _prefix_routes(routes: list[RouteEntry], prefixes: Mapping[str, str]) -> list[RouteEntry]:

@@ -66,7 +66,7 @@ class RouteConfigReader:
         self.root_layouts = root_layouts or []
         self.trees: list[_Tree] = []
         self.by_file: dict[str, list[_Tree]] = {}
-        for path in scan.files:
+        for path in scan.route_config_files:
             facts = scan.facts.get(path)
             if facts is None or not facts.routes or is_test_or_story(path.rsplit("/", 1)[-1]):
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,13 +20,17 @@ _NOT_ROUTE_SUFFIXES = (".test", ".spec", ".stories", ".story", ".d")
 @dataclass
 class AppScan:
     app: AppInfo
-    #: repo-relative files of this app (nested apps' files excluded).
+    #: repo-relative files of this app (nested apps' files excluded), sorted.
     files: list[str]
     facts: Mapping[str, FileFacts]
     resolver: ImportResolver
     layout: ProjectLayout
     snapshot: RepoSnapshot
     warnings: list[str] = field(default_factory=list)
+    #: files of this app whose facts hold route-config trees (`FileFacts.routes`), in file order.
+    route_config_files: list[str] = field(default_factory=list)
+    #: files of this app whose facts list template component tags (`FileFacts.tags`), in file order.
+    tagged_files: list[str] = field(default_factory=list)
 
     @property
     def root(self) -> str:
@@ -51,7 +56,10 @@ class AppScan:
     def under(self, directory: str) -> list[str]:
         """App files under an app-relative directory, as paths relative to that directory."""
         prefix = self.path(directory).rstrip("/") + "/"
-        return [f[len(prefix):] for f in self.files if f.startswith(prefix)]
+        # `files` is sorted: the paths under a folder are one slice of it
+        start = bisect.bisect_left(self.files, prefix)
+        end = bisect.bisect_left(self.files, prefix[:-1] + "0", start)  # "0" is the character after "/"
+        return [f[len(prefix):] for f in self.files[start:end]]
 
     def entry(self, route: str, kind: str, entry_files: list[str], layout_files: list[str]) -> RouteEntry:
         return RouteEntry(route=route, kind="api" if kind == "api" else "page", framework=self.app.framework,

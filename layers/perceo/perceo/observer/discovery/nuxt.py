@@ -102,7 +102,7 @@ def auto_imported_components(scan: AppScan) -> dict[str, list[str]]:
     if not registry:
         return {}
     edges: dict[str, list[str]] = {}
-    for path in scan.files:
+    for path in scan.tagged_files:
         facts = scan.facts.get(path)
         if facts is None or not facts.tags:
             continue

@@ -9,6 +9,7 @@ and computed values are skipped.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from typing import Any
 
 import tree_sitter
@@ -22,11 +23,11 @@ _ALIAS_QUERY = """
 """
 
 
-def vite_aliases(layout: ProjectLayout, extractor: _Extractor, app_root: str) -> list[tuple[str, str]]:
+def vite_aliases(layout: ProjectLayout, extractor: Callable[[], _Extractor], app_root: str) -> list[tuple[str, str]]:
     for name in _CONFIG_NAMES:
         path = posixpath.join(app_root, name) if app_root else name
         if path in layout.file_set:
-            return _aliases_in(layout, extractor, path, app_root)
+            return _aliases_in(layout, extractor(), path, app_root)
     return []
 
 
