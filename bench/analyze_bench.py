@@ -1,4 +1,4 @@
-"""`ci analyze` end to end on generated repositories, next to `git diff --name-status` on the same repo.
+"""`ci analyze` end to end on generated repositories, next to `git diff --name-status` on the same repo, same run.
 
 Two repositories are generated with `git fast-import` (no working-tree writes):
 
@@ -7,18 +7,32 @@ Two repositories are generated with `git fast-import` (no working-tree writes):
   renamed files, and a lockfile bump);
 - mid: the same shape at ~2,000 files with a 20-file change.
 
-For each: cold (empty discovery cache) and warm (cache filled) times of the in-process pipeline
-(change set → discovery at head and base → affected routes → analysis) and of the CLI in a subprocess
-(`perceo ci analyze --json`), with the stages of one warm in-process run, and the baseline
-`git diff --name-status -M main...feature` measured in the same run. Median of several runs.
-Targets: large warm ≤ 2 s, cold ≤ 30 s; mid warm within 3× of git diff.
+Each also gets `push01`, `push02`, … : commits on top of `feature` that edit five modules, add two and delete one —
+the next pushes of the pull request. Analysing `main...pushNN` is a commit pair never seen before, with the caches
+left by the earlier analyses: the honest "warm" case of CI.
 
-Run: .venv/bin/python bench/analyze_bench.py [--only mid|large] [--runs N] [--keep DIR]
+What is timed (median of `--runs`; cold runs: `--cold-runs`):
+
+- baseline: `git diff --name-status -M main...feature` in a subprocess;
+- in-process pipeline: `analyze_checkout` (change set, impact graphs, affected routes) + `analyze_change` (flows and
+  risk; no graph, as before `perceo init`), imports already loaded:
+  - cold: an empty cache folder (every file parsed, the base's impact graph built and kept);
+  - warm, same pair: `main...feature` again (the per-pair result cache: CI retries, a second job);
+  - warm, new pair: `main...pushNN` (the base's graph is loaded and the head's derived from it; only new blobs are
+    parsed), with the stages of one such run;
+- CLI in a subprocess: `perceo ci analyze --json` (interpreter start-up, imports, config, the pipeline and the JSON
+  report), cold / warm same pair / warm new pair, next to `python -c pass` and `perceo --version`.
+
+Targets: large warm ≤ 2 s and cold ≤ 30 s; mid warm within 3x of git diff.
+
+Run: .venv/bin/python bench/analyze_bench.py [--only mid|large] [--runs 5] [--cold-runs 3] [--keep DIR]
+(about 4 minutes on two cores; `--only mid` takes seconds).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import shutil
@@ -31,13 +45,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from perceo.observer.analyze import (
-    affected_routes_for,
-    analyze_change,
-    analyze_checkout,
-    discover_change,
-)
-from perceo.observer.changes import compute_change_set
+from perceo.models import ChangeSet
+from perceo.observer.analyze import analyze_change, analyze_checkout, manifest_changes
+from perceo.observer.changes import compute_change_set, resolve_commits
+from perceo.observer.discovery import paused_collector
+from perceo.observer.impact import affected_routes
+from perceo.observer.impactgraph import ImpactGraphStore, impact_graphs_at_root
 
 
 @dataclass(frozen=True)
@@ -163,8 +176,25 @@ def change_files(
     return modified, deleted, renames
 
 
+def push_files(
+    files: dict[str, str], gone: set[str], push: int, rng: random.Random
+) -> tuple[dict[str, str], list[str]]:
+    """One more push on the branch: five modules edited, two added (one importing an edited module), one deleted."""
+    sources = sorted(p for p in files if p.startswith("src/lib/pkg") and p not in gone)
+    edited = rng.sample(sources, 6)
+    modified = {p: files[p] + f"export const push{push} = {push};\n" for p in edited[:5]}
+    first = edited[0][4:].rsplit(".", 1)[0]
+    modified[f"src/lib/push/p{push:02d}a.ts"] = f'import {{ v }} from "@/{first}";\nexport const p = v + {push};\n'
+    modified[f"src/lib/push/p{push:02d}b.ts"] = f"export const q = {push};\n"
+    return modified, [edited[5]]
+
+
 def fast_import_stream(
-    files: dict[str, str], modified: dict[str, str], deleted: list[str], renames: list[tuple[str, str]]
+    files: dict[str, str],
+    modified: dict[str, str],
+    deleted: list[str],
+    renames: list[tuple[str, str]],
+    pushes: list[tuple[dict[str, str], list[str]]],
 ) -> Iterator[bytes]:
     def quote(path: str) -> str:
         return '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -177,38 +207,47 @@ def fast_import_stream(
             head += f"from :{parent}\n"
         return (head + "".join(line + "\n" for line in lines) + "\n").encode()
 
-    marks: dict[str, int] = {}
     next_mark = 1
-    for path, content in files.items():
-        data = content.encode()
-        yield b"blob\nmark :%d\ndata %d\n%s\n" % (next_mark, len(data), data)
-        marks[path] = next_mark
-        next_mark += 1
+
+    def blobs(contents: dict[str, str]) -> Iterator[bytes]:
+        nonlocal next_mark
+        for path, content in contents.items():
+            data = content.encode()
+            yield b"blob\nmark :%d\ndata %d\n%s\n" % (next_mark, len(data), data)
+            marks[path] = next_mark
+            next_mark += 1
+
+    marks: dict[str, int] = {}
+    yield from blobs(files)
     main_mark = next_mark
     next_mark += 1
     yield commit("refs/heads/main", main_mark, "main", None, [f"M 100644 :{marks[p]} {quote(p)}" for p in files])
-    new_marks: dict[str, int] = {}
-    for path, content in modified.items():
-        data = content.encode()
-        yield b"blob\nmark :%d\ndata %d\n%s\n" % (next_mark, len(data), data)
-        new_marks[path] = next_mark
-        next_mark += 1
-    lines = [f"M 100644 :{new_marks[p]} {quote(p)}" for p in modified]
+    yield from blobs(modified)
+    lines = [f"M 100644 :{marks[p]} {quote(p)}" for p in modified]
     lines += [f"D {quote(p)}" for p in deleted]
     lines += [f"R {quote(old)} {quote(new)}" for old, new in renames]
-    yield commit("refs/heads/feature", next_mark, "feature", main_mark, lines)
+    feature_mark = next_mark
+    next_mark += 1
+    yield commit("refs/heads/feature", feature_mark, "feature", main_mark, lines)
+    for number, (changed, removed) in enumerate(pushes, start=1):
+        yield from blobs(changed)
+        lines = [f"M 100644 :{marks[p]} {quote(p)}" for p in changed] + [f"D {quote(p)}" for p in removed]
+        yield commit(f"refs/heads/push{number:02d}", next_mark, f"push {number}", feature_mark, lines)
+        next_mark += 1
 
 
-def generate_repo(shape: Shape, root: Path) -> Path:
+def generate_repo(shape: Shape, root: Path, n_pushes: int) -> Path:
     rng = random.Random(42)
     repo = root / shape.name
     repo.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     files = generate_files(shape, rng)
     modified, deleted, renames = change_files(shape, files, rng)
+    gone = {*deleted, *(old for old, _ in renames)}
+    pushes = [push_files(files, gone, number, rng) for number in range(1, n_pushes + 1)]
     proc = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=repo, stdin=subprocess.PIPE)
     assert proc.stdin is not None
-    for chunk in fast_import_stream(files, modified, deleted, renames):
+    for chunk in fast_import_stream(files, modified, deleted, renames, pushes):
         proc.stdin.write(chunk)
     proc.stdin.close()
     if proc.wait() != 0:
@@ -219,6 +258,7 @@ def generate_repo(shape: Shape, root: Path) -> Path:
 
 
 def timed(fn: Callable[[], object]) -> float:
+    gc.collect()  # garbage of the previous run is not this run's cost
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
@@ -228,56 +268,51 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-def pipeline(repo: Path, cache_dir: Path, stages: dict[str, float] | None = None) -> int:
-    """The in-process `ci analyze` pipeline as the CLI runs it before init (no graph, no bus), with the
-    per-commit-pair cache. Returns the affected route count."""
-    t0 = time.perf_counter()
-    change, affected = analyze_checkout(repo, "main", "feature", cache_dir=cache_dir)
-    t1 = time.perf_counter()
-    analysis = analyze_change("local", change, affected)
-    t2 = time.perf_counter()
-    if stages is not None:
-        stages.update({"change set + affected routes (analyze_checkout)": t1 - t0, "flows+risk": t2 - t1})
-    return len(analysis.affected_routes)
+def pipeline(repo: Path, head: str, cache_dir: Path | None) -> int:
+    """The in-process `ci analyze` as the CLI runs it before `perceo init`. Returns the affected route count."""
+    change, affected = analyze_checkout(repo, "main", head, cache_dir=cache_dir)
+    return len(analyze_change("local", change, affected).affected_routes)
 
 
-def uncached_pair(repo: Path, cache_dir: Path, stages: dict[str, float] | None = None) -> None:
-    """A new commit pair with a warm facts cache (the next push of a PR): discovery and impact run."""
-    t0 = time.perf_counter()
-    change = compute_change_set(repo, "main", "feature")
-    t1 = time.perf_counter()
-    head, base = discover_change(repo, change, cache_dir=cache_dir)
-    t2 = time.perf_counter()
-    affected = affected_routes_for(change, repo, head, base)
-    t3 = time.perf_counter()
+def new_pair_stages(repo: Path, head: str, cache_dir: Path) -> dict[str, float]:
+    """The stages of `pipeline` for a pair not analysed before (public functions, timed one by one)."""
+    gc.collect()
+    stages: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        stages[name] = now - clock
+        clock = now
+
+    commits = resolve_commits(repo, "main", head)
+    lap("refs + merge base (git rev-parse)")
+    files, delta = commits.git.diff_with_delta(commits.merge_base, commits.head_sha)
+    change = ChangeSet(base_sha=commits.merge_base, head_sha=commits.head_sha, files=files)
+    lap("change set + tree delta (git diff --raw --numstat)")
+    with paused_collector():
+        ImpactGraphStore(cache_dir).load(commits.merge_base, "auto")
+        lap("  load the kept base graph (measured apart)")
+        head_graph, base_graph = impact_graphs_at_root(commits.git.repo_dir, change, delta, cache_dir=cache_dir)
+        lap("impact graphs (load base + derive head)")
+        manifests = manifest_changes(repo, change)
+        lap("lockfile diff (git cat-file)")
+        affected = affected_routes(change, head_graph, base_graph, manifest_changes=manifests)
+        lap("affected routes (reverse import search)")
     analyze_change("local", change, affected)
-    t4 = time.perf_counter()
-    if stages is not None:
-        stages.update(
-            {
-                "change set": t1 - t0,
-                "discovery (head + base)": t2 - t1,
-                "affected routes": t3 - t2,
-                "flows+risk": t4 - t3,
-            }
-        )
+    lap("flows + risk (analyze_change)")
+    return stages
 
 
-def cli(repo: Path, cache_root: Path) -> None:
+def perceo_cli() -> str:
+    return str(Path(sys.executable).parent / "perceo")
+
+
+def cli(repo: Path, head: str, cache_root: Path) -> None:
     env = {"XDG_CACHE_HOME": str(cache_root), "PATH": "/usr/bin:/bin", "HOME": str(cache_root)}
     done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "perceo"),
-            "-C",
-            str(repo),
-            "ci",
-            "analyze",
-            "--base",
-            "main",
-            "--head",
-            "feature",
-            "--json",
-        ],
+        [perceo_cli(), "-C", str(repo), "ci", "analyze", "--base", "main", "--head", head, "--json"],
         capture_output=True,
         env=env,
         check=False,
@@ -289,75 +324,78 @@ def cli(repo: Path, cache_root: Path) -> None:
     json.loads(done.stdout)
 
 
-def bench(shape: Shape, root: Path, runs: int) -> None:
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def bench(shape: Shape, root: Path, runs: int, cold_runs: int) -> None:
     start = time.perf_counter()
-    repo = generate_repo(shape, root)
-    n_files = int(
-        subprocess.run(
-            ["git", "ls-tree", "-r", "--name-only", "main"], cwd=repo, capture_output=True, check=True
-        ).stdout.count(b"\n")
-    )
+    pushes = iter(f"push{n:02d}" for n in range(1, 2 * runs + 3))
+    repo = generate_repo(shape, root, 2 * runs + 2)
+    n_files = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", "main"], cwd=repo, capture_output=True, check=True
+    ).stdout.count(b"\n")
     print(f"\n== {shape.name}: {n_files:,} files, generated in {time.perf_counter() - start:.1f} s")
 
-    git_diff = median(
-        [
-            timed(
-                lambda: subprocess.run(
-                    ["git", "diff", "--name-status", "-M", "main...feature"], cwd=repo, capture_output=True, check=True
-                )
-            )
-            for _ in range(runs)
-        ]
-    )
+    def git_diff() -> None:
+        subprocess.run(["git", "diff", "--name-status", "-M", "main...feature"], cwd=repo, capture_output=True,
+                       check=True)
+
+    baseline = median([timed(git_diff) for _ in range(runs)])
     n_changed = len(compute_change_set(repo, "main", "feature").files)
+    python_start = median([timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
+                           for _ in range(runs)])
+    version_start = median([timed(lambda: subprocess.run([perceo_cli(), "--version"], capture_output=True,
+                                                         check=True)) for _ in range(runs)])
 
-    cold_runs = max(1, runs // 2) if shape is LARGE else runs
-    cold = median([timed(lambda: pipeline(repo, Path(tempfile.mkdtemp(dir=root)))) for _ in range(cold_runs)])
-    warm_cache = Path(tempfile.mkdtemp(dir=root))
-    affected = pipeline(repo, warm_cache)
-    warm = median([timed(lambda: pipeline(repo, warm_cache)) for _ in range(runs)])
-    stages: dict[str, float] = {}
-    pipeline(repo, warm_cache, stages)
-    new_pair = median([timed(lambda: uncached_pair(repo, warm_cache)) for _ in range(max(1, runs // 2))])
-    new_pair_stages: dict[str, float] = {}
-    uncached_pair(repo, warm_cache, new_pair_stages)
+    def fresh() -> Path:
+        return Path(tempfile.mkdtemp(dir=root))
 
-    cli_cold = median([timed(lambda: cli(repo, Path(tempfile.mkdtemp(dir=root)))) for _ in range(cold_runs)])
-    cli_cache = Path(tempfile.mkdtemp(dir=root))
-    cli(repo, cli_cache)
-    cli_warm = median([timed(lambda: cli(repo, cli_cache)) for _ in range(runs)])
-    startup = median(
-        [
-            timed(
-                lambda: subprocess.run(
-                    [str(Path(sys.executable).parent / "perceo"), "--version"], capture_output=True, check=True
-                )
-            )
-            for _ in range(runs)
-        ]
-    )
+    cold = median([timed(lambda: pipeline(repo, "feature", fresh())) for _ in range(cold_runs)])
+    cache = fresh()
+    affected = pipeline(repo, "feature", cache)
+    warm_same = median([timed(lambda: pipeline(repo, "feature", cache)) for _ in range(runs)])
+    warm_new = median([timed(lambda: pipeline(repo, next(pushes), cache)) for _ in range(runs)])
+    stages = new_pair_stages(repo, next(pushes), cache)
+    cache_bytes = {"facts (SQLite)": folder_size(cache) - folder_size(cache / "impact") - folder_size(
+        cache / "affected"), "impact graphs": folder_size(cache / "impact"),
+        "per-pair results": folder_size(cache / "affected")}
+
+    cli_cold = median([timed(lambda: cli(repo, "feature", fresh())) for _ in range(cold_runs)])
+    cli_cache = fresh()
+    cli(repo, "feature", cli_cache)
+    cli_same = median([timed(lambda: cli(repo, "feature", cli_cache)) for _ in range(runs)])
+    cli_new = median([timed(lambda: cli(repo, next(pushes), cli_cache)) for _ in range(runs)])
 
     def row(label: str, seconds: float, note: str = "") -> None:
-        print(f"{label:<60} {seconds * 1000:9.1f} ms  {note}")
+        print(f"{label:<62} {seconds * 1000:9.1f} ms  {note}")
 
-    print(f"changed files {n_changed:,}, affected routes {affected}")
-    row("git diff --name-status -M main...feature (baseline)", git_diff)
-    row("ci analyze in-process, cold (empty caches)", cold, f"(median of {cold_runs})")
-    row("ci analyze in-process, warm (same commit pair)", warm, f"({warm / git_diff:.1f}x git diff)")
+    def ratio(seconds: float) -> str:
+        return f"{seconds / baseline:7.1f}x git diff"
+
+    print(f"changed files {n_changed:,} (main...feature), affected routes {affected}; medians of {runs} runs, "
+          f"cold: {cold_runs}")
+    row("git diff --name-status -M main...feature (baseline)", baseline)
+    row("python -c pass (interpreter start-up)", python_start, ratio(python_start))
+    row("perceo --version (start-up + CLI imports)", version_start, ratio(version_start))
+    print("in-process (imports loaded; analyze_checkout + analyze_change):")
+    row("  cold: empty cache", cold, ratio(cold))
+    row("  warm, same pair (per-pair result cache)", warm_same, ratio(warm_same))
+    row("  warm, new pair main...pushNN (base graph kept, head derived)", warm_new, ratio(warm_new))
     for stage, seconds in stages.items():
-        row(f"    {stage}", seconds)
-    row("ci analyze in-process, new pair, warm facts cache", new_pair, f"({new_pair / git_diff:.1f}x git diff)")
-    for stage, seconds in new_pair_stages.items():
-        row(f"    {stage}", seconds)
-    row("perceo --version subprocess (interpreter + CLI imports)", startup)
-    row("perceo ci analyze --json subprocess, cold", cli_cold, f"(median of {cold_runs})")
-    row("perceo ci analyze --json subprocess, warm (same pair)", cli_warm, f"({cli_warm / git_diff:.1f}x git diff)")
+        row(f"      {stage}", seconds)
+    print("CLI subprocess (perceo ci analyze --json: start-up, imports, pipeline, JSON report):")
+    row("  cold: empty cache", cli_cold, ratio(cli_cold))
+    row("  warm, same pair", cli_same, ratio(cli_same))
+    row("  warm, new pair main...pushNN", cli_new, ratio(cli_new))
+    print("cache on disk: " + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in cache_bytes.items()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=["mid", "large"])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="perceo-analyze-bench-"))
@@ -365,7 +403,7 @@ def main() -> None:
     try:
         for shape in (MID, LARGE):
             if args.only in (None, shape.name):
-                bench(shape, root, args.runs)
+                bench(shape, root, args.runs, args.cold_runs)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -18,6 +18,7 @@ import marshal
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,14 +165,30 @@ class _Language:
         self.query = tree_sitter.Query(language, _COMMON_PATTERNS + (_JSX_PATTERNS if jsx else ""))
 
 
+class _Languages(dict[str, _Language]):
+    """tsx/ts/js parsers with their compiled queries, each made on first use (compiling a query takes tens of
+    milliseconds: a warm run that parses two TypeScript files should not pay for all three)."""
+
+    _MAKERS: dict[str, tuple[Callable[[], object], bool]] = {
+        "tsx": (lambda: tree_sitter_typescript.language_tsx(), True),
+        "ts": (lambda: tree_sitter_typescript.language_typescript(), False),
+        "js": (lambda: tree_sitter_javascript.language(), True),
+    }
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._MAKERS
+
+    def __missing__(self, name: str) -> _Language:
+        make, jsx = self._MAKERS[name]
+        language = self[name] = _Language(tree_sitter.Language(make()), jsx)
+        return language
+
+
 class _Extractor:
     """Parsers and compiled queries for the script languages; one per process."""
 
     def __init__(self) -> None:
-        tsx = tree_sitter.Language(tree_sitter_typescript.language_tsx())
-        ts = tree_sitter.Language(tree_sitter_typescript.language_typescript())
-        js = tree_sitter.Language(tree_sitter_javascript.language())
-        self.languages = {"tsx": _Language(tsx, True), "ts": _Language(ts, False), "js": _Language(js, True)}
+        self.languages = _Languages()
         self.parse_count = 0
         Handler = Callable[[FileFacts, tree_sitter.Node, dict[str, list[tree_sitter.Node]], int], None]
         self._url_builders: dict[str, Callable[[tree_sitter.Node, int], str | None]] = {
@@ -1086,7 +1103,7 @@ class FactIndex:
 
     def extractor(self) -> _Extractor:
         if self._extractor is None:
-            self._extractor = _Extractor()
+            self._extractor = thread_extractor()
         return self._extractor
 
     def collect(self, paths: Iterable[str], blob_sha: Callable[[str], str],
@@ -1149,6 +1166,15 @@ def _safe_extract(extractor: _Extractor, path: str, kind: str, data: bytes) -> F
 
 
 _worker_extractor: _Extractor | None = None
+_per_thread = threading.local()
+
+
+def thread_extractor() -> _Extractor:
+    """This thread's extractor: parsers are not thread-safe, and compiled queries are worth keeping between runs."""
+    extractor: _Extractor | None = getattr(_per_thread, "extractor", None)
+    if extractor is None:
+        extractor = _per_thread.extractor = _Extractor()
+    return extractor
 
 
 def _start_methods() -> list[str]:

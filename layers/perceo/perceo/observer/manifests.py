@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-import yaml
-
 PACKAGE_MANIFESTS = frozenset({"package.json"})
 LOCKFILES = frozenset(
     {"package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lockb", "bun.lock"}
@@ -104,7 +102,7 @@ def diff_manifest(path: str, old: bytes | None, new: bytes | None) -> ManifestCh
             return _diff_locked(path, _yarn_lock(old), _yarn_lock(new))
         if name == "pnpm-lock.yaml":
             return _diff_locked(path, _pnpm_lock(old), _pnpm_lock(new))
-    except (ValueError, TypeError, AttributeError, yaml.YAMLError):
+    except (ValueError, TypeError, AttributeError):
         pass
     return ManifestChange(path=path, global_change=True)
 
@@ -260,8 +258,13 @@ def _pnpm_lock(content: bytes | None) -> LockedPackages:
     locked = LockedPackages()
     if not content:
         return locked
+    import yaml  # only pnpm lockfiles need it: `ci analyze` starts faster without
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(content, Loader=loader)  # noqa: S506 - a safe loader
+    try:
+        data = yaml.load(content, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise ValueError(f"pnpm-lock.yaml is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise ValueError("pnpm-lock.yaml is not a mapping")
     for section in ("packages", "snapshots"):

@@ -14,9 +14,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import json5
-import yaml
-
 from perceo.observer.snapshot import RepoSnapshot
 
 _TSCONFIG_NAMES = ("tsconfig.json", "jsconfig.json")
@@ -194,6 +191,8 @@ class ProjectLayout:
             if isinstance(workspaces, list):
                 patterns.extend(str(p) for p in workspaces)
         if "pnpm-workspace.yaml" in self.file_set:
+            import yaml  # imported when needed: most repositories have no pnpm workspace
+
             try:
                 data = yaml.safe_load(self.snapshot.read_text("pnpm-workspace.yaml"))
             except yaml.YAMLError as exc:
@@ -337,6 +336,8 @@ class ProjectLayout:
                 self.warnings.append(f"{path}: invalid JSON, ignored")
                 return None
         try:
+            import json5  # only for configs plain JSON cannot read (comments, trailing commas)
+
             return json5.loads(text)
         except ValueError as exc:
             self.warnings.append(f"{path}: invalid JSON ({exc}), ignored")
