@@ -11,6 +11,7 @@ Facts depend on nothing but a file's bytes and its kind (extension family), so t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -1000,7 +1001,7 @@ class FactCache:
             self._added.clear()
             return
         try:
-            with db:
+            with _transaction(db):
                 db.executemany("INSERT OR REPLACE INTO facts (key, data) VALUES (?, ?)", self._added.items())
         except sqlite3.Error as exc:
             logger.warning("could not write the facts cache %s: %s", self.path, exc)
@@ -1015,7 +1016,7 @@ class FactCache:
             (count,) = db.execute("SELECT count(*) FROM facts").fetchone()
             if count <= limit:
                 return
-            with db:
+            with _transaction(db):
                 db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (key TEXT PRIMARY KEY) WITHOUT ROWID")
                 db.execute("DELETE FROM kept")
                 db.executemany("INSERT OR IGNORE INTO kept VALUES (?)", ((key,) for key in keep))
@@ -1045,13 +1046,25 @@ def _open_store(path: Path) -> sqlite3.Connection:
         db.execute("CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID")
         row = db.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
         if row is None or row[0] != cache_version():
-            with db:  # another extractor wrote these entries: start over
+            with _transaction(db):  # another extractor wrote these entries: start over
                 db.execute("DELETE FROM facts")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (cache_version(),))
     except BaseException:
         db.close()
         raise
     return db
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One transaction (the connection autocommits each statement otherwise: a journal per row)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _decode_rows(rows: Iterable[tuple[str, bytes]]) -> dict[str, FileFacts]:
