@@ -8,6 +8,10 @@ fresh graph with the schema in place:
   `set_pages_of_flows`, `replace_steps_of_flows`); then the VISITS and steps again through the single-flow
   port methods (`set_flow_pages`, `replace_steps`: one query per flow), for comparison;
 - lookup: `flows_visiting` for 100 routes (active flows visiting any of them, with all their pages).
+- reads: `list_flows` without and with steps, one `list_flows_page` of 100 (what `GET /flows` reads), and what
+  change analysis reads (`matchable_routes` + `flows_at_routes` for 3 routes, against `list_flows` of every flow,
+  which it read before). Baselines: the same LIST_FLOWS query decoded by the falkordb client's `QueryResult`
+  (the adapter's old path) and the flows read as `properties(f)` maps instead of columns.
 
 Baselines measured in the same run, on the same server:
 - a raw single `UNWIND … CREATE` of the same 13,000 nodes (no edges, no keys) in one query;
@@ -31,7 +35,8 @@ from pathlib import Path
 from falkordb import FalkorDB
 from redis.utils import HIREDIS_AVAILABLE
 
-from perceo.graph.falkor import FalkorFlowGraph
+from perceo.graph import queries as q
+from perceo.graph.falkor import FalkorFlowGraph, _plain
 from perceo.local.server import start_server, stop_server
 from perceo.models import ExpectedState, Flow, Page, Project, Step, StepAction
 
@@ -39,6 +44,9 @@ STEPS_PER_FLOW = 10
 PAGES_PER_FLOW = 5
 LOOKUP_ROUTES = 100
 LOOKUP_REPEATS = 20
+READ_REPEATS = 9
+#: The flows as `properties(f)` maps (how LIST_FLOWS read them before it returned one column per property).
+LIST_FLOWS_AS_MAPS = "MATCH (f:Flow {projectId: $projectId}) RETURN properties(f) AS flow ORDER BY f.name"
 
 
 def build(project_id: str, flows: int) -> tuple[list[Page], list[Flow], dict[str, list[str]], dict[str, list[Step]]]:
@@ -109,6 +117,8 @@ def one_run(client: FalkorDB, flows: int) -> dict[str, float]:
     figures["lookup"] = statistics.median(lookups)
     figures["lookup_flows"] = len(found)
 
+    figures.update(reads(client, graph, project.id, [p.route for p in pages[:3]]))
+
     nodes = len(pages) + len(flow_models) + flows * STEPS_PER_FLOW
     raw = client.select_graph(f"bench-raw-{uuid.uuid4().hex[:10]}")
     figures["raw_create"] = timed(
@@ -119,6 +129,37 @@ def one_run(client: FalkorDB, flows: int) -> dict[str, float]:
     raw.delete()
     client.connection.delete(graph.graph_name)
     return figures
+
+
+def reads(client: FalkorDB, graph: FalkorFlowGraph, project_id: str, routes: list[str]) -> dict[str, float]:
+    """Median seconds of each read path (READ_REPEATS calls each)."""
+
+    def median_of(action: Callable[[], object]) -> float:
+        action()  # warm: plan cache
+        return statistics.median(timed(action) for _ in range(READ_REPEATS))
+
+    page = graph.list_flows_page(project_id, limit=100)
+    params = {"projectId": project_id}
+
+    def client_decoded() -> object:
+        result = graph._graph.ro_query(q.LIST_FLOWS, params)
+        return [{n[1]: _plain(v) for n, v in zip(result.header, row, strict=True)} for row in result.result_set]
+
+    def analysis_reads() -> object:
+        matched = [route for route in graph.matchable_routes(project_id) if route in routes]
+        return graph.flows_at_routes(project_id, matched)
+
+    return {
+        "list": median_of(lambda: graph.list_flows(project_id)),
+        "list_steps": median_of(lambda: graph.list_flows(project_id, include_steps=True)),
+        "page": median_of(lambda: graph.list_flows_page(project_id, limit=100)),
+        "page_next": median_of(lambda: graph.list_flows_page(project_id, limit=100, after=page.next_after)),
+        "analysis_reads": median_of(analysis_reads),
+        "analysis_flows": len(analysis_reads()),  # type: ignore[arg-type]
+        "list_rows": median_of(lambda: graph._read(q.LIST_FLOWS, params)),
+        "list_rows_client": median_of(client_decoded),
+        "list_rows_maps": median_of(lambda: graph._read(LIST_FLOWS_AS_MAPS, params)),
+    }
 
 
 def main() -> None:
@@ -152,6 +193,17 @@ def main() -> None:
     print(f"    steps                 {median('steps_per_flow'):8.3f} s")
     print(f"  lookup, {LOOKUP_ROUTES} routes       {median('lookup') * 1000:8.2f} ms  (target < 50 ms)")
     print(f"    flows_visiting -> {int(median('lookup_flows'))} flows with pages; median of {LOOKUP_REPEATS} per run")
+    ms = 1000
+    print(f"  reads, {flows} flows (median of {READ_REPEATS} per run)")
+    print(f"    list_flows                     {median('list') * ms:8.2f} ms  personas, pages, connections")
+    print(f"    list_flows(include_steps=True) {median('list_steps') * ms:8.2f} ms  + {flows * STEPS_PER_FLOW} steps")
+    print(f"    list_flows_page(limit=100)     {median('page') * ms:8.2f} ms  first page (GET /flows)")
+    print(f"    list_flows_page, after a key   {median('page_next') * ms:8.2f} ms  second page")
+    print(f"    matchable_routes + flows_at_routes {median('analysis_reads') * ms:8.2f} ms  3 routes -> "
+          f"{int(median('analysis_flows'))} flows (change analysis; it read list_flows before)")
+    print(f"    LIST_FLOWS rows, this adapter's reader      {median('list_rows') * ms:8.2f} ms")
+    print(f"    LIST_FLOWS rows, falkordb client's decoder  {median('list_rows_client') * ms:8.2f} ms  (baseline)")
+    print(f"    flows as properties(f) maps, this reader    {median('list_rows_maps') * ms:8.2f} ms  (baseline)")
     print("  baselines (same server, same run)")
     nodes = flows * (STEPS_PER_FLOW + 3)
     print(f"    raw UNWIND CREATE of {nodes} bare nodes, one query {median('raw_create'):8.3f} s")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from perceo.graph.port import MAX_PAGE_SIZE, FlowPage
 from perceo.models import ChangeAnalysis, Flow, FlowUpdate, FlowView, Page, PageLink, Persona, Project, Step, now_ms
 
 
@@ -119,6 +120,15 @@ class MemoryFlowGraph:
     def list_flows(self, project_id: str, *, include_steps: bool = False) -> list[FlowView]:
         return [self._view(f, include_steps) for f in self.flows.values() if f.project_id == project_id]
 
+    def list_flows_page(
+        self, project_id: str, *, limit: int, after: tuple[str, str] | None = None, include_steps: bool = False
+    ) -> FlowPage:
+        size = min(limit, MAX_PAGE_SIZE)
+        ordered = sorted((f for f in self.flows.values() if f.project_id == project_id), key=lambda f: (f.name, f.id))
+        rest = [f for f in ordered if after is None or (f.name, f.id) > after]
+        page = [self._view(f, include_steps) for f in rest[:size]]
+        return FlowPage(flows=page, next_after=(page[-1].name, page[-1].id) if len(rest) > size else None)
+
     def update_flow(self, project_id: str, flow_id: str, update: FlowUpdate) -> Flow | None:
         flow = self.flows.get(flow_id)
         if flow is None:
@@ -199,6 +209,20 @@ class MemoryFlowGraph:
 
     def flows_visiting(self, project_id: str, routes: Sequence[str]) -> list[FlowView]:
         return [v for v in self.list_flows(project_id) if set(v.pages) & set(routes)]
+
+    def matchable_routes(self, project_id: str) -> list[str]:
+        entry_points = {f.entry_point for f in self.flows.values() if f.project_id == project_id and f.is_active}
+        pages = {route for (pid, route) in self.pages if pid == project_id}
+        return sorted(pages | {route for route in entry_points if route is not None})
+
+    def flows_at_routes(self, project_id: str, routes: Sequence[str]) -> list[FlowView]:
+        wanted = set(routes)
+        found = [
+            FlowView(**f.model_dump(), pages=self.flow_pages.get(f.id, []))
+            for f in self.flows.values()
+            if f.project_id == project_id and f.is_active
+        ]
+        return sorted((v for v in found if wanted & set(v.pages) or v.entry_point in wanted), key=lambda v: v.name)
 
     def record_analysis(self, analysis: ChangeAnalysis) -> ChangeAnalysis:
         return analysis

@@ -27,6 +27,7 @@ from graph_testkit import (
 
 from perceo.errors import ConflictError, FlowNotFoundError, ProjectNotFoundError, ValidationFailed
 from perceo.graph.cypher import CypherFlowGraph
+from perceo.graph.port import MAX_PAGE_SIZE, FlowPage
 from perceo.models import (
     FlowUpdate,
     Page,
@@ -234,6 +235,65 @@ def test_list_flows_gives_views_sorted_by_name_with_steps_only_when_asked(graph:
     assert [len(f.steps) for f in without] == [0, 0]
     assert [len(f.steps) for f in with_steps] == [0, 2]
     assert without[1].pages == ["/z"]
+
+
+@BOTH_ADAPTERS
+def test_pages_of_flows_walk_every_flow_once_in_name_order_with_the_views_list_flows_gives(
+    graph: CypherFlowGraph,
+) -> None:
+    project = new_project(graph)
+    stored = graph.upsert_flows(project.id, [flow(project, f"Flow {n}") for n in (5, 1, 4, 2, 3, 7, 6)])
+    graph.upsert_personas(project.id, [persona(project, "Buyer")])
+    graph.set_flow_personas(project.id, stored[0].id, ["Buyer"])
+    graph.set_flow_pages(project.id, stored[0].id, ["/b", "/a"])
+    graph.set_flow_connections(project.id, stored[0].id, [stored[1].id])
+    graph.replace_steps(project.id, stored[0].id, [step(stored[0].id, 1)])
+
+    pages, after = [], None
+    while True:
+        page = graph.list_flows_page(project.id, limit=3, after=after, include_steps=True)
+        pages.append(page.flows)
+        if page.next_after is None:
+            break
+        after = page.next_after
+        assert after == (page.flows[-1].name, page.flows[-1].id)
+
+    assert [len(flows) for flows in pages] == [3, 3, 1]
+    assert [f for flows in pages for f in flows] == graph.list_flows(project.id, include_steps=True)
+    without_steps = graph.list_flows_page(project.id, limit=10)
+    assert without_steps.next_after is None
+    assert without_steps.flows == graph.list_flows(project.id)
+    assert graph.list_flows_page(project.id, limit=7).next_after is None  # exactly full: no empty page follows
+
+
+def test_a_page_after_a_key_skips_nothing_when_flows_come_and_go_between_pages(graph: CypherFlowGraph) -> None:
+    project = new_project(graph)
+    graph.upsert_flows(project.id, [flow(project, name) for name in ("B", "D", "F", "H")])
+    first = graph.list_flows_page(project.id, limit=2)
+    assert [f.name for f in first.flows] == ["B", "D"]
+
+    d_and_f = [f.id for f in graph.list_flows(project.id) if f.name in ("D", "F")]
+    graph.delete_flows(project.id, d_and_f)  # the page's last flow and the next one go
+    graph.upsert_flows(project.id, [flow(project, "A"), flow(project, "E"), flow(project, "G")])
+    second = graph.list_flows_page(project.id, limit=2, after=first.next_after)
+
+    assert [f.name for f in second.flows] == ["E", "G"]  # A sorts before the key; nothing after it is lost
+    assert [f.name for f in graph.list_flows_page(project.id, limit=2, after=second.next_after).flows] == ["H"]
+
+
+def test_a_page_is_at_most_the_cap_and_at_least_one_flow(graph: CypherFlowGraph) -> None:
+    project = new_project(graph)
+    graph.upsert_flows(project.id, [flow(project, f"Flow {n:03d}") for n in range(MAX_PAGE_SIZE + 1)])
+
+    page = graph.list_flows_page(project.id, limit=10_000)
+
+    assert len(page.flows) == MAX_PAGE_SIZE
+    assert page.next_after == (page.flows[-1].name, page.flows[-1].id)
+    rest = graph.list_flows_page(project.id, limit=10_000, after=page.next_after)
+    assert [f.name for f in rest.flows] == [f"Flow {MAX_PAGE_SIZE:03d}"] and rest.next_after is None
+    with pytest.raises(ValidationFailed):
+        graph.list_flows_page(project.id, limit=0)
+    assert graph.list_flows_page(new_project(graph).id, limit=5) == FlowPage(flows=[], next_after=None)
 
 
 def test_setting_a_flows_pages_replaces_the_old_ones_and_creates_missing_pages(graph: CypherFlowGraph) -> None:
@@ -627,6 +687,67 @@ def test_flows_visiting_gives_each_active_flow_once_with_all_its_pages(graph: Cy
     ]
     assert all(f.steps == [] for f in visiting)
     assert graph.flows_visiting(project.id, []) == []
+
+
+@BOTH_ADAPTERS
+def test_matchable_routes_are_page_routes_and_active_entry_points_each_once(graph: CypherFlowGraph) -> None:
+    project = new_project(graph)
+    graph.upsert_pages(project.id, [Page(project_id=project.id, route=r) for r in ("/cart", "/", "/orphan")])
+    start, old, bare = graph.upsert_flows(
+        project.id,
+        [
+            flow(project, "Start", entry_point="/welcome"),
+            flow(project, "Old", entry_point="/legacy", is_active=False),
+            flow(project, "Bare", entry_point="/cart"),
+        ],
+    )
+    graph.set_flow_pages(project.id, start.id, ["/", "/users/[id]"])  # a visited route without a page gets one
+
+    assert graph.matchable_routes(project.id) == ["/", "/cart", "/orphan", "/users/[id]", "/welcome"]
+    assert graph.matchable_routes(new_project(graph).id) == []
+
+
+@BOTH_ADAPTERS
+def test_flows_at_routes_are_active_flows_visiting_or_starting_there_with_all_their_pages(
+    graph: CypherFlowGraph,
+) -> None:
+    project = new_project(graph)
+    graph.upsert_personas(project.id, [persona(project, "Buyer")])
+    checkout, browse, old, landing, elsewhere, other = graph.upsert_flows(
+        project.id,
+        [
+            flow(project, "Checkout", description="pay", priority="critical"),
+            flow(project, "Browse"),
+            flow(project, "Old", is_active=False),
+            flow(project, "Landing", entry_point="/cart"),
+            flow(project, "Elsewhere", entry_point="/cart"),
+            flow(project, "X"),
+        ],
+    )
+    graph.set_pages_of_flows(
+        project.id,
+        {
+            checkout.id: ["/", "/cart", "/pay", "/cart"],
+            browse.id: ["/", "/products"],
+            old.id: ["/cart"],
+            elsewhere.id: ["/account"],
+            other.id: ["/account"],
+        },
+    )
+    graph.set_flow_personas(project.id, checkout.id, ["Buyer"])
+    graph.replace_steps(project.id, checkout.id, [step(checkout.id, 1)])
+
+    found = graph.flows_at_routes(project.id, ["/cart", "/unknown"])
+
+    assert [(f.name, f.pages) for f in found] == [
+        ("Checkout", ["/", "/cart", "/pay", "/cart"]),
+        ("Elsewhere", ["/account"]),  # starts at /cart; its pages say whether it is hit
+        ("Landing", []),
+    ]
+    stored = graph.get_flow(project.id, checkout.id)
+    assert stored is not None
+    assert found[0] == stored.model_copy(update={"personas": [], "steps": [], "connected_flows": []})
+    assert graph.flows_at_routes(project.id, []) == []
 
 
 # -- change analyses

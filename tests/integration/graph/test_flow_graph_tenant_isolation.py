@@ -78,6 +78,13 @@ def test_project_a_calls_never_read_or_change_project_b(graph: CypherFlowGraph) 
     assert {p.project_id for p in graph.list_pages(a_id)} == {a_id}
     assert graph.list_steps(a_id, b.checkout.id) == []
     assert {f.id for f in graph.flows_visiting(a_id, ["/", "/cart"])} == {a.checkout.id, a.browse.id}
+    first = graph.list_flows_page(a_id, limit=1, include_steps=True)
+    second = graph.list_flows_page(a_id, limit=1, after=first.next_after, include_steps=True)
+    assert [f.id for f in [*first.flows, *second.flows]] == [a.browse.id, a.checkout.id]
+    assert second.next_after is None and {s.flow_id for s in second.flows[0].steps} == {a.checkout.id}
+    assert graph.matchable_routes(a_id) == ["/", "/cart"]
+    at_routes = graph.flows_at_routes(a_id, ["/", "/cart"])
+    assert [(f.id, f.pages) for f in at_routes] == [(a.browse.id, ["/"]), (a.checkout.id, ["/", "/cart"])]
     assert graph.list_page_links(a_id) == [PageLink(source="/", target="/cart")]
     assert graph.get_analysis(a_id, b.analysis.id) is None
     assert [x.id for x in graph.list_analyses(a_id)] == [a.analysis.id]

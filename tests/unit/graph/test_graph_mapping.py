@@ -12,9 +12,11 @@ from perceo.graph.mapping import (
     flow_row,
     flow_update_props,
     flow_views_from,
+    flows_with_pages_from,
     step_from,
     step_row,
 )
+from perceo.graph.queries import FLOW_PROPERTIES, STEP_PROPERTIES
 from perceo.models import (
     AffectedRoute,
     ChangeAnalysis,
@@ -93,7 +95,7 @@ def test_flow_views_order_pages_by_visit_connections_by_rank_steps_by_order_and_
     views = flow_views_from(
         [first.model_dump(mode="json"), second.model_dump(mode="json")],
         links,
-        [{"flowId": first.id, "step": {**s, "flowId": first.id, "projectId": "p1"}} for s in steps],
+        [{**s, "flowId": first.id} for s in steps],
     )
 
     assert [v.name for v in views] == ["Checkout", "Browse"]
@@ -102,6 +104,31 @@ def test_flow_views_order_pages_by_visit_connections_by_rank_steps_by_order_and_
     assert views[0].personas == ["Buyer", "Visitor"]
     assert [s.order for s in views[0].steps] == [1, 2, 3]
     assert (views[1].pages, views[1].personas, views[1].steps) == (["/"], [], [])
+
+
+def test_flows_with_pages_keep_each_flow_once_with_its_pages_by_visit_order_whatever_rows_repeat() -> None:
+    checkout, browse = Flow(project_id="p1", name="Checkout"), Flow(project_id="p1", name="Browse", entry_point="/")
+    columns = {**checkout.model_dump(mode="json"), "coverageScore": None}  # a missing property is a null column
+    rows = [
+        {**columns, "route": "/pay", "rank": 3},
+        {**columns, "route": "/", "rank": 1},
+        {**browse.model_dump(mode="json"), "route": None, "rank": None},
+        {**columns, "route": "/cart", "rank": 2},
+        {**columns, "route": "/", "rank": 1},  # the same edge again, from the other half of the query
+    ]
+
+    views = flows_with_pages_from(rows)
+
+    assert [(v.name, v.pages) for v in views] == [("Checkout", ["/", "/cart", "/pay"]), ("Browse", [])]
+    empty = {"personas": [], "steps": [], "connectedFlows": []}
+    assert views[0].model_dump(exclude={"pages"}) == {**checkout.model_dump(), **empty}
+    assert views[1].entry_point == "/"
+
+
+def test_the_flow_columns_the_queries_read_are_the_flow_fields() -> None:
+    assert list(FLOW_PROPERTIES) == [field.alias or name for name, field in Flow.model_fields.items()]
+    step_fields = [field.alias or name for name, field in Step.model_fields.items()]
+    assert sorted([*STEP_PROPERTIES, "flowId"]) == sorted(step_fields)  # a step's flowId is read from its flow
 
 
 def test_an_analysis_round_trips_through_node_properties_and_affects_edges() -> None:

@@ -24,6 +24,7 @@ from perceo.graph.mapping import (
     flow_row,
     flow_update_props,
     flow_views_from,
+    flows_with_pages_from,
     page_from,
     page_row,
     persona_from,
@@ -33,6 +34,7 @@ from perceo.graph.mapping import (
     step_from,
     step_row,
 )
+from perceo.graph.port import MAX_PAGE_SIZE, FlowPage
 from perceo.models import (
     ChangeAnalysis,
     Flow,
@@ -197,6 +199,22 @@ class CypherFlowGraph(ABC):
         rows = self._read(q.LIST_FLOWS, {"projectId": project_id})
         return self._views(project_id, rows, include_steps=include_steps)
 
+    def list_flows_page(
+        self, project_id: str, *, limit: int, after: tuple[str, str] | None = None, include_steps: bool = False
+    ) -> FlowPage:
+        """At most `limit` (capped at MAX_PAGE_SIZE) flows by (name, id) after the key `after`, as `list_flows`
+        gives them. One row more than the page is read to know whether another page follows."""
+        if limit < 1:
+            raise ValidationFailed("a page holds at least one flow", details={"field": "limit"})
+        size = min(limit, MAX_PAGE_SIZE)
+        after_name, after_id = after or ("", "")
+        params = {"projectId": project_id, "afterName": after_name, "afterId": after_id, "limit": size + 1}
+        rows = self._read(q.LIST_FLOWS_PAGE, params)
+        more = len(rows) > size
+        views = self._views(project_id, rows[:size], include_steps=include_steps)
+        last = views[-1] if more else None
+        return FlowPage(flows=views, next_after=(last.name, last.id) if last is not None else None)
+
     def update_flow(self, project_id: str, flow_id: str, update: FlowUpdate) -> Flow | None:
         """Apply the fields set on `update` and move updatedAt. None when the project has no such flow."""
         params = {"projectId": project_id, "flowId": flow_id, "props": flow_update_props(update, self.clock())}
@@ -263,7 +281,7 @@ class CypherFlowGraph(ABC):
 
     def list_steps(self, project_id: str, flow_id: str) -> list[Step]:
         rows = self._read(q.FLOW_STEPS, {"projectId": project_id, "flowIds": [flow_id]})
-        return sorted((step_from(row["step"]) for row in rows), key=lambda s: s.order)
+        return sorted((step_from(row) for row in rows), key=lambda s: s.order)
 
     # -- Pages
 
@@ -319,6 +337,19 @@ class CypherFlowGraph(ABC):
         rows = self._read(q.FLOWS_VISITING, {"projectId": project_id, "routes": list(dict.fromkeys(routes))})
         return self._views(project_id, rows, include_steps=False)
 
+    def matchable_routes(self, project_id: str) -> list[str]:
+        """The project's page routes and its active flows' entry points, each once, sorted."""
+        rows = self._read(q.MATCHABLE_ROUTES, {"projectId": project_id})
+        return sorted({row["route"] for row in rows})
+
+    def flows_at_routes(self, project_id: str, routes: Sequence[str]) -> list[FlowView]:
+        """Active flows visiting any of these routes or starting at one (entry point), by name, each with all its
+        pages; personas, steps and connected flows are left empty. One query, whatever the number of flows."""
+        if not routes:
+            return []
+        rows = self._read(q.FLOWS_AT_ROUTES, {"projectId": project_id, "routes": list(dict.fromkeys(routes))})
+        return sorted(flows_with_pages_from(rows), key=lambda f: (f.name, f.id))
+
     # -- Change analyses
 
     def record_analysis(self, analysis: ChangeAnalysis) -> ChangeAnalysis:
@@ -360,14 +391,13 @@ class CypherFlowGraph(ABC):
     # -- helpers
 
     def _views(self, project_id: str, rows: list[Row], *, include_steps: bool) -> list[FlowView]:
-        """Complete `{flow: properties}` rows into FlowViews with two more flat reads (links, steps)."""
+        """Complete rows of flow columns into FlowViews with two more flat reads (links, steps)."""
         if not rows:
             return []
-        flows = [row["flow"] for row in rows]
-        params = {"projectId": project_id, "flowIds": [flow["id"] for flow in flows]}
+        params = {"projectId": project_id, "flowIds": [row["id"] for row in rows]}
         links = self._read(q.FLOW_LINKS, params)
         steps = self._read(q.FLOW_STEPS, params) if include_steps else []
-        return flow_views_from(flows, links, steps)
+        return flow_views_from(rows, links, steps)
 
     def _require_rows(self, rows: list[Row], project_id: str) -> None:
         """A batch upsert that starts with MATCH (project) returns no row only when the project is missing."""

@@ -3,6 +3,11 @@
 Every query runs with GRAPH.QUERY / GRAPH.RO_QUERY on one graph key (`graph_name`, default "perceo"); each
 query is atomic on the server. Schema: a range index per (label, property) of `schema.py`, then a unique
 constraint per key (`GRAPH.CONSTRAINT CREATE … UNIQUE`, which FalkorDB builds in the background).
+
+Replies are read here (`_run`), not by the client's `QueryResult`: the queries return scalars, lists and maps
+only, and the client's generic decoder (a function call per cell, OrderedDicts) took about as long as the query
+itself for a page of flows. Anything else (a node, an edge, a path: no query here returns one) still goes
+through the client's decoder.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import redis.exceptions
+from falkordb.helpers import stringify_param_value
 
 from perceo.errors import BackendUnavailableError, ConfigError, ConflictError
 from perceo.graph.cypher import DEFAULT_BATCH_SIZE, CypherFlowGraph
@@ -72,21 +78,54 @@ class FalkorFlowGraph(CypherFlowGraph):
 
     def _read(self, query: str, params: Mapping[str, Any]) -> list[Row]:
         try:
-            result = self._graph.ro_query(query, dict(params))
+            return self._run("GRAPH.RO_QUERY", query, params)
         except redis.exceptions.ResponseError as error:
             if _EMPTY_GRAPH in str(error):
                 return []  # the graph key does not exist yet: nothing has been written, so nothing to read
             raise _translated(error) from error
         except redis.exceptions.RedisError as error:
             raise _translated(error) from error
-        return _rows(result.header, result.result_set)
 
     def _write(self, query: str, params: Mapping[str, Any]) -> list[Row]:
         try:
-            result = self._graph.query(query, dict(params))
+            return self._run("GRAPH.QUERY", query, params)
         except redis.exceptions.RedisError as error:
             raise _translated(error) from error
-        return _rows(result.header, result.result_set)
+
+    def _run(self, command: str, query: str, params: Mapping[str, Any]) -> list[Row]:
+        """One query in the compact reply format (what the client's own `query` sends), read into rows."""
+        reply = self._graph.execute_command(command, self.graph_name, _with_params(query, params), "--compact")
+        if reply and isinstance(reply[-1], redis.exceptions.ResponseError):
+            raise reply[-1]  # a run-time error comes as the reply's last element
+        if len(reply) < 3:
+            return []  # statistics only: the query returns no columns
+        header, records = reply[0], reply[1]
+        names = [column[1] for column in header]
+        cell = self._cell
+        # Strings and integers (most cells) arrive as they are meant: the client always decodes replies to str.
+        return [
+            dict(zip(names, [value[1] if value[0] in _AS_IS else cell(value) for value in record], strict=True))
+            for record in records
+        ]
+
+    def _cell(self, value: list[Any]) -> Any:
+        """One value of a compact reply: [type, payload]."""
+        kind, payload = value
+        if kind in _AS_IS:
+            return payload
+        if kind == _NULL:
+            return None
+        if kind == _BOOLEAN:
+            return payload == "true"
+        if kind == _DOUBLE:
+            return float(payload)
+        if kind == _ARRAY:
+            return [self._cell(item) for item in payload]
+        if kind == _MAP:
+            return {key: self._cell(item) for key, item in zip(payload[::2], payload[1::2], strict=True)}
+        from falkordb.query_result import parse_scalar
+
+        return _plain(parse_scalar(value, self._graph))  # nodes, edges, paths, points, temporal values
 
     # -- schema and lifecycle
 
@@ -154,9 +193,18 @@ def _open(url: str, *, username: str | None, password: str | None) -> FalkorDB:
         raise BackendUnavailableError(f"the flow graph (FalkorDB) at {shown} cannot be reached") from error
 
 
-def _rows(header: list[Any], result_set: list[list[Any]]) -> list[Row]:
-    names = [column[1] if isinstance(column, (list, tuple)) else column for column in header]
-    return [{name: _plain(value) for name, value in zip(names, row, strict=True)} for row in result_set]
+#: Value types of FalkorDB's compact reply format (`falkordb.query_result.ResultSetScalarTypes`).
+_NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _MAP = 1, 2, 3, 4, 5, 6, 10
+_AS_IS = (_STRING, _INTEGER)
+
+
+def _with_params(query: str, params: Mapping[str, Any]) -> str:
+    """The query behind a `CYPHER name=value …` header, as the client writes parameters (strings quoted and
+    escaped by the client's own `stringify_param_value`)."""
+    if not params:
+        return query
+    header = " ".join(f"`{name}`={stringify_param_value(value)}" for name, value in params.items())
+    return f"CYPHER {header} {query}"
 
 
 def _plain(value: Any) -> Any:

@@ -2,8 +2,8 @@
 
 Graph properties are camelCase primitives or lists of primitives. Anything richer (step actions, expected
 state, changed files, affected routes, reasons) is stored as a JSON string, because neither Neo4j nor
-FalkorDB stores maps. Rows coming back are plain dicts (the queries return `properties(n)` and map
-literals), so nothing here knows which engine answered.
+FalkorDB stores maps. Rows coming back are plain dicts (the queries return `properties(n)`, map literals or
+one column per property), so nothing here knows which engine answered.
 """
 
 from __future__ import annotations
@@ -115,7 +115,8 @@ LINK_PAGE, LINK_PERSONA, LINK_FLOW = 1, 2, 3
 
 
 def flow_views_from(flows: Sequence[Mapping[str, Any]], links: Sequence[Row], steps: Sequence[Row]) -> list[FlowView]:
-    """FlowViews from flow properties plus FLOW_LINKS and FLOW_STEPS rows, keeping the order of `flows`.
+    """FlowViews from flow properties (rows of flow columns) plus FLOW_LINKS and FLOW_STEPS rows, keeping the
+    order of `flows`.
 
     Pages come in VISITS order, connected flows in CONNECTS_TO order, personas by name, steps by order.
     """
@@ -132,7 +133,7 @@ def flow_views_from(flows: Sequence[Mapping[str, Any]], links: Sequence[Row], st
             connected.setdefault(flow_id, []).append((_order(link["rank"]), value))
     steps_of: dict[str, list[Step]] = {}
     for row in steps:
-        steps_of.setdefault(row["flowId"], []).append(step_from(row["step"]))
+        steps_of.setdefault(row["flowId"], []).append(step_from(row))
     views = []
     for props in flows:
         flow_id = props["id"]
@@ -148,6 +149,24 @@ def flow_views_from(flows: Sequence[Mapping[str, Any]], links: Sequence[Row], st
             )
         )
     return views
+
+
+def flows_with_pages_from(rows: Sequence[Row]) -> list[FlowView]:
+    """FlowViews from FLOWS_AT_ROUTES rows (flow columns plus one `route`/`rank` per visited page, repeats allowed):
+    each flow once, in the order first seen, with its pages in VISITS order; personas, steps and connected flows
+    are not in the rows and stay empty."""
+    flows: dict[str, Row] = {}
+    pages: dict[str, set[tuple[int, str]]] = {}
+    for row in rows:
+        flow_id = row["id"]
+        flows.setdefault(flow_id, row)
+        visited = pages.setdefault(flow_id, set())
+        if row.get("route") is not None:
+            visited.add((_order(row.get("rank")), row["route"]))
+    return [
+        FlowView.model_validate({**_pick(props, _FLOW_FIELDS), "pages": [route for _, route in sorted(pages[flow_id])]})
+        for flow_id, props in flows.items()
+    ]
 
 
 def _order(value: Any) -> int:

@@ -8,6 +8,7 @@ can read or change another project's data.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from perceo.models import (
@@ -21,6 +22,18 @@ from perceo.models import (
     Project,
     Step,
 )
+
+#: How many flows `list_flows_page` returns at most, whatever the caller asks.
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class FlowPage:
+    """One page of a project's flows in (name, id) order."""
+
+    flows: list[FlowView]
+    #: (name, id) of the page's last flow when more flows follow (pass it as `after` for the next page), else None.
+    next_after: tuple[str, str] | None = None
 
 
 @runtime_checkable
@@ -68,6 +81,12 @@ class FlowGraph(Protocol):
     def get_flow(self, project_id: str, flow_id: str) -> FlowView | None: ...
     def get_flow_by_name(self, project_id: str, name: str) -> FlowView | None: ...
     def list_flows(self, project_id: str, *, include_steps: bool = False) -> list[FlowView]: ...
+    def list_flows_page(
+        self, project_id: str, *, limit: int, after: tuple[str, str] | None = None, include_steps: bool = False
+    ) -> FlowPage:
+        """At most `limit` (1..MAX_PAGE_SIZE) flows by (name, id), those after the key `after`; views as in
+        `list_flows`. Flows written or deleted between pages do not make a page repeat or skip the others."""
+
     def update_flow(self, project_id: str, flow_id: str, update: FlowUpdate) -> Flow | None: ...
     def delete_flows(self, project_id: str, flow_ids: Sequence[str]) -> int:
         """Delete flows and their steps. Returns how many flows were deleted."""
@@ -103,6 +122,14 @@ class FlowGraph(Protocol):
 
     def flows_visiting(self, project_id: str, routes: Sequence[str]) -> list[FlowView]:
         """Active flows that visit any of these routes, with their pages (for impact)."""
+
+    def matchable_routes(self, project_id: str) -> list[str]:
+        """Every route a flow can be matched on, each once: the project's page routes and its active flows' entry
+        points (change analysis matches these by pattern, then reads only the flows at the routes that match)."""
+
+    def flows_at_routes(self, project_id: str, routes: Sequence[str]) -> list[FlowView]:
+        """Active flows that visit any of these routes or have one as entry point, each with all its pages in
+        journey order: what change analysis matches. Personas, steps and connected flows are not read (empty)."""
 
     # Change analyses
     def record_analysis(self, analysis: ChangeAnalysis) -> ChangeAnalysis:

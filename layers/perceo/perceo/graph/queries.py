@@ -19,11 +19,26 @@ Rules this file keeps (see DESIGN.md "Data model" and reference/local-stack.md Â
   so both adapters hand the same plain rows to the shared mapping code. Flow views are read as flat rows
   (flows, then FLOW_LINKS/FLOW_STEPS for their ids), because FalkorDB runs pattern comprehensions and
   OPTIONAL MATCH per record, which is slow for hundreds of flows.
+- Flows and steps, read by the hundred, come back as one column per property (`f.name AS name`) rather than
+  `properties(f)`: a client decodes a map key by key, so a 14-column row parses about twice as fast as the
+  same properties as a map (see `bench/graph_bench.py`, "reads").
 - REPLACE_STEPS and SET_FLOW_PAGES take a list of flows (`$flows`), so one query serves a single flow or a
   batch of them; a flow is never split across queries.
 """
 
 from __future__ import annotations
+
+#: The stored properties of a Flow node: the fields of `perceo.models.Flow`, by alias (a unit test keeps them equal).
+FLOW_PROPERTIES = (
+    "id", "projectId", "name", "description", "priority", "entryPoint", "riskScore", "coverageScore", "isActive",
+    "source", "userEdited", "triggerConditions", "createdAt", "updatedAt",
+)  # fmt: skip
+#: The stored properties of a Step node that are fields of `perceo.models.Step` (flowId comes from the flow).
+STEP_PROPERTIES = ("id", "order", "name", "actions", "expectedState", "timeoutMs", "retryCount")
+
+#: `f`'s properties as columns named like them (a missing property is a null column).
+_FLOW_COLUMNS = ", ".join(f"f.{name} AS `{name}`" for name in FLOW_PROPERTIES)
+_STEP_COLUMNS = ", ".join(f"s.{name} AS `{name}`" for name in STEP_PROPERTIES)
 
 # --------------------------------------------------------------------------------------------------
 # Projects
@@ -186,33 +201,75 @@ FOREACH (o IN others |
 RETURN size(others) AS linked
 """
 
-GET_FLOW = """
-MATCH (f:Flow {projectId: $projectId, id: $flowId})
-RETURN properties(f) AS flow
+GET_FLOW = f"""
+MATCH (f:Flow {{projectId: $projectId, id: $flowId}})
+RETURN {_FLOW_COLUMNS}
 """
 
-GET_FLOW_BY_NAME = """
-MATCH (f:Flow {projectId: $projectId, name: $name})
-RETURN properties(f) AS flow
+GET_FLOW_BY_NAME = f"""
+MATCH (f:Flow {{projectId: $projectId, name: $name}})
+RETURN {_FLOW_COLUMNS}
 """
 
-LIST_FLOWS = """
-MATCH (f:Flow {projectId: $projectId})
-RETURN properties(f) AS flow
-ORDER BY f.name
+LIST_FLOWS = f"""
+MATCH (f:Flow {{projectId: $projectId}})
+RETURN {_FLOW_COLUMNS}
+ORDER BY f.name, f.id
+"""
+
+#: One page of the project's flows in (name, id) order: at most `$limit` after the key (`$afterName`, `$afterId`).
+#: The first page passes two empty strings (no name is empty). Names are unique per project, so the id only
+#: breaks ties that cannot happen; keeping it makes the key total whatever the constraints say.
+LIST_FLOWS_PAGE = f"""
+MATCH (f:Flow {{projectId: $projectId}})
+WHERE f.name > $afterName OR (f.name = $afterName AND f.id > $afterId)
+RETURN {_FLOW_COLUMNS}
+ORDER BY f.name, f.id
+LIMIT $limit
 """
 
 #: Active flows with a VISITS edge to any of `$routes` (the impact lookup), each once. Pages first: a few
 #: index hits, then their incoming VISITS edges.
-FLOWS_VISITING = """
-MATCH (pg:Page {projectId: $projectId})
+FLOWS_VISITING = f"""
+MATCH (pg:Page {{projectId: $projectId}})
 WHERE pg.route IN $routes
 WITH pg
 MATCH (f:Flow)-[:VISITS]->(pg)
 WHERE f.projectId = $projectId AND f.isActive = true
 WITH DISTINCT f
-RETURN properties(f) AS flow
+RETURN {_FLOW_COLUMNS}
 ORDER BY f.name
+"""
+
+#: Every route a flow of the project can be matched on, each once: the routes of its pages (every page a flow
+#: visits is one) and the entry points of its active flows.
+MATCHABLE_ROUTES = """
+MATCH (pg:Page {projectId: $projectId})
+RETURN pg.route AS route
+UNION
+MATCH (f:Flow {projectId: $projectId})
+WHERE f.isActive = true AND f.entryPoint IS NOT NULL
+RETURN f.entryPoint AS route
+"""
+
+#: Active flows that visit any of `$routes` or start at one of them (entry point), as flat rows: one per page
+#: the flow visits (`route`, `rank` = VISITS order), all of its pages, not only the matching ones; a flow without
+#: pages comes once with a null route. A flow can come from both halves, so rows may repeat.
+FLOWS_AT_ROUTES = f"""
+MATCH (hit:Page {{projectId: $projectId}})
+WHERE hit.route IN $routes
+MATCH (f:Flow)-[:VISITS]->(hit)
+WHERE f.projectId = $projectId AND f.isActive = true
+WITH DISTINCT f
+MATCH (f)-[v:VISITS]->(pg:Page)
+WHERE pg.projectId = $projectId
+RETURN {_FLOW_COLUMNS}, pg.route AS route, v.order AS rank
+UNION ALL
+MATCH (f:Flow {{projectId: $projectId}})
+WHERE f.isActive = true AND f.entryPoint IN $routes
+OPTIONAL MATCH (f)-[v:VISITS]->(pg:Page)
+WHERE pg.projectId = $projectId
+RETURN {_FLOW_COLUMNS}, pg.route AS route, v.order AS rank
 """
 
 #: What hangs off the flows `$flowIds` (the rest of a FlowView), as flat rows: `kind` 1 = a visited page
@@ -234,10 +291,10 @@ RETURN f.id AS flowId, 3 AS kind, o.id AS value, c.order AS rank
 """
 
 #: The steps of the flows `$flowIds`, one row per step (ordered by the caller).
-FLOW_STEPS = """
-MATCH (f:Flow {projectId: $projectId})-[:HAS_STEP]->(s:Step)
+FLOW_STEPS = f"""
+MATCH (f:Flow {{projectId: $projectId}})-[:HAS_STEP]->(s:Step)
 WHERE f.id IN $flowIds AND s.projectId = $projectId
-RETURN f.id AS flowId, properties(s) AS step
+RETURN f.id AS flowId, {_STEP_COLUMNS}
 """
 
 UPDATE_FLOW = """
