@@ -178,3 +178,20 @@ def test_analyze_checkout_reads_the_change_set_and_routes_of_a_known_commit_pair
     entry.write_text(first_change.model_copy(update={"files": []}).model_dump_json())
     second_change, second_affected = analyze_checkout(shop.root, "HEAD~1", "HEAD", cache_dir=cache)
     assert second_change.files == [] and second_affected == first_affected
+
+
+def test_only_the_newest_commit_pairs_are_kept(tmp_path: Path) -> None:
+    import os
+
+    from perceo.observer.analyze import PAIRS_KEPT, _prune_pairs
+
+    pairs = [f"{n:032x}" for n in range(PAIRS_KEPT + 4)]
+    for age, pair in enumerate(pairs):  # pairs[0] is the newest
+        for suffix in (".json", ".change.json"):
+            entry = tmp_path / f"{pair}{suffix}"
+            entry.write_text("[]")
+            os.utime(entry, (1_700_000_000 - age, 1_700_000_000 - age))
+    _prune_pairs(tmp_path)
+    kept = {p.name.split(".", 1)[0] for p in tmp_path.iterdir()}
+    assert kept == set(pairs[:PAIRS_KEPT])
+    assert len(list(tmp_path.iterdir())) == 2 * PAIRS_KEPT

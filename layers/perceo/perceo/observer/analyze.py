@@ -19,6 +19,7 @@ import logging
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import TypeAdapter
 
@@ -33,9 +34,12 @@ from perceo.observer.changes import (
     resolve_commits,
     tree_delta_of,
 )
-from perceo.observer.impact import CodeGraph, affected_routes, impacted_flows
+from perceo.observer.impact import CodeGraph, RouteMatcher, affected_routes, impacted_flows
 from perceo.observer.manifests import ManifestChange, diff_manifest, is_dependency_file
 from perceo.observer.risk import score
+
+if TYPE_CHECKING:
+    from perceo.observer.snapshot import BlobReader
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +57,13 @@ def analyze_change(
 ) -> ChangeAnalysis:
     """Map affected routes to flows, score the change, record it and publish it.
 
-    Flows come from `flows` when given, else from `graph.list_flows` (all active flows, matched here by route
-    pattern), else there are none (before `perceo init`: the analysis then covers routes only). `metrics` maps flow
-    id -> production users per day. Nothing is stored without a graph, nothing published without a bus.
+    Flows come from `flows` when given, else from the graph (`flows_to_match`: the active flows at the routes that
+    match, with their pages), else there are none (before `perceo init`: the analysis then covers routes only).
+    `metrics` maps flow id -> production users per day. Nothing is stored without a graph, nothing published
+    without a bus.
     """
     if flows is None:
-        flows = graph.list_flows(project_id) if graph is not None and affected else []
+        flows = flows_to_match(graph, project_id, affected) if graph is not None and affected else []
     impacted = impacted_flows(affected, flows, metrics, changes=change_set.files)
     assessment = score(impacted, affected, changes=change_set.files)
     analysis = ChangeAnalysis(
@@ -77,6 +82,16 @@ def analyze_change(
     if bus is not None:
         _publish(bus, analysis)
     return analysis
+
+
+def flows_to_match(graph: FlowGraph, project_id: str, affected: Sequence[AffectedRoute]) -> list[FlowView]:
+    """The flows `impacted_flows` can find for these routes, without reading every flow: the project's routes (page
+    routes and entry points, a few hundred strings) are matched by pattern here, then only the active flows at a
+    matching route are read, each with all its pages. A flow at no matching route cannot be impacted, so the
+    analysis comes out the same as from all the flows."""
+    matcher = RouteMatcher(affected)
+    routes = [route for route in graph.matchable_routes(project_id) if matcher.match(route)]
+    return graph.flows_at_routes(project_id, routes) if routes else []
 
 
 def _publish(bus: EventBus, analysis: ChangeAnalysis) -> None:
@@ -120,7 +135,9 @@ def manifest_changes(repo_dir: Path, change_set: ChangeSet) -> dict[str, Manifes
     return _manifest_changes(Git.open(repo_dir).repo_dir, change_set)
 
 
-def _manifest_changes(root: Path, change_set: ChangeSet) -> dict[str, ManifestChange]:
+def _manifest_changes(
+    root: Path, change_set: ChangeSet, reader: BlobReader | None = None
+) -> dict[str, ManifestChange]:
     changed = [c for c in change_set.files if is_dependency_file(c.path)]
     if not changed:
         return {}
@@ -128,7 +145,8 @@ def _manifest_changes(root: Path, change_set: ChangeSet) -> dict[str, ManifestCh
     specs = [f"{change_set.base_sha}:{path}" for path in old_paths]
     if not change_set.working_tree:
         specs += [f"{change_set.head_sha}:{c.path}" for c in changed]
-    contents = read_blob_specs(root, specs)  # before and after in one git call
+    # before and after in one git call (or through the analysis' own `git cat-file`)
+    contents = [reader.read_object(spec) for spec in specs] if reader is not None else read_blob_specs(root, specs)
     before = contents[: len(changed)]
     after = contents[len(changed):] if not change_set.working_tree else [_read_disk(root / c.path) for c in changed]
     return {
@@ -178,6 +196,7 @@ def affected_routes_in_checkout(
     affected = _affected_routes(git.repo_dir, change_set, tree_delta_of(git, change_set), framework, cache_dir)
     if entry is not None:
         _write_atomically(entry, _AFFECTED_LIST.dump_json(affected, by_alias=True))
+        _prune_pairs(entry.parent)
     return affected
 
 
@@ -188,10 +207,14 @@ def _affected_routes(
         return []
     from perceo.observer.discovery import paused_collector
     from perceo.observer.impactgraph import impact_graphs_at_root
+    from perceo.observer.snapshot import BlobReader
 
-    with paused_collector():  # graphs of a large repository are millions of small acyclic objects
-        head, base = impact_graphs_at_root(root, change_set, delta, framework=framework, cache_dir=cache_dir)
-        return affected_routes(change_set, head, base, manifest_changes=_manifest_changes(root, change_set))
+    # graphs of a large repository are millions of small acyclic objects: no cyclic collection meanwhile
+    with paused_collector(), BlobReader(root) as reader:
+        head, base = impact_graphs_at_root(
+            root, change_set, delta, framework=framework, cache_dir=cache_dir, blob_reader=reader
+        )
+        return affected_routes(change_set, head, base, manifest_changes=_manifest_changes(root, change_set, reader))
 
 
 def analyze_checkout(
@@ -232,6 +255,7 @@ def analyze_checkout(
     if entry is not None:
         _write_atomically(entry, _AFFECTED_LIST.dump_json(affected, by_alias=True))
         _write_atomically(entry.with_suffix(".change.json"), change_set.model_dump_json(by_alias=True).encode())
+        _prune_pairs(entry.parent)
     return change_set, affected
 
 
@@ -255,6 +279,8 @@ def _read_entry(path: Path) -> bytes | None:
 
 _AFFECTED_LIST: TypeAdapter[list[AffectedRoute]] = TypeAdapter(list[AffectedRoute])
 _PAIR_CACHE_VERSION = "1"
+#: Commit pairs whose results are kept (a large change's routes and reasons weigh a few megabytes).
+PAIRS_KEPT = 16
 
 
 def cache_is_trustworthy(repo_dir: Path, cache_dir: Path) -> bool:
@@ -297,6 +323,18 @@ def _code_fingerprint() -> str:
     package = Path(__file__).resolve().parent
     stats = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns) for p in package.rglob("*.py"))
     return hashlib.sha256(repr((__version__, stats)).encode()).hexdigest()
+
+
+def _prune_pairs(directory: Path) -> None:
+    """Keep the results of the `PAIRS_KEPT` newest pairs."""
+    try:
+        entries = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        pairs = list(dict.fromkeys(entry.name.split(".", 1)[0] for entry in entries))
+        for stale in pairs[PAIRS_KEPT:]:
+            for suffix in (".json", ".change.json"):
+                (directory / f"{stale}{suffix}").unlink(missing_ok=True)
+    except OSError as error:
+        log.warning("could not prune the cache entries in %s: %s", directory, error)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -49,7 +49,7 @@ from perceo.observer.facts import FactIndex, FileFacts, fact_kind
 from perceo.observer.imports import ImportResolver, build_import_graph, candidate_bases
 from perceo.observer.model import AppInfo, RouteEntry
 from perceo.observer.project import ProjectLayout
-from perceo.observer.snapshot import RepoSnapshot, git_blob_sha
+from perceo.observer.snapshot import BlobReader, RepoSnapshot, git_blob_sha
 
 logger = logging.getLogger(__name__)
 
@@ -268,8 +268,10 @@ def impact_graphs_at_root(
     framework: str = "auto",
     cache_dir: Path | None = None,
     workers: int | None = None,
+    blob_reader: BlobReader | None = None,
 ) -> tuple[ImpactGraph, ImpactGraph | None]:
-    """`impact_graphs` for a caller that already knows the repository's top folder `root`."""
+    """`impact_graphs` for a caller that already knows the repository's top folder `root` (and may share its
+    `git cat-file` process)."""
     store = ImpactGraphStore(cache_dir)
     facts = FactIndex(cache_dir, workers=workers)
     built: list[ImpactGraph] = []
@@ -277,8 +279,8 @@ def impact_graphs_at_root(
         with paused_collector():
             base = None
             if change_set.base_sha != EMPTY_TREE:
-                base = _commit_graph(root, change_set.base_sha, framework, store, facts, built)
-            head = _head_graph(root, change_set, delta, base, framework, store, facts, built)
+                base = _commit_graph(root, change_set.base_sha, framework, store, facts, built, blob_reader)
+            head = _head_graph(root, change_set, delta, base, framework, store, facts, built, blob_reader)
     finally:
         try:
             facts.save(complete=bool(built))
@@ -288,7 +290,13 @@ def impact_graphs_at_root(
 
 
 def _commit_graph(
-    root: Path, commit: str, framework: str, store: ImpactGraphStore, facts: FactIndex, built: list[ImpactGraph]
+    root: Path,
+    commit: str,
+    framework: str,
+    store: ImpactGraphStore,
+    facts: FactIndex,
+    built: list[ImpactGraph],
+    reader: BlobReader | None,
 ) -> ImpactGraph:
     """A commit's graph: kept, else derived from the newest kept graph, else built from `git ls-tree`."""
     graph = store.load(commit, framework)
@@ -302,7 +310,8 @@ def _commit_graph(
             delta = Git(root).tree_delta(header.commit, commit)
         except PerceoError:  # that commit is not in this clone
             continue
-        with RepoSnapshot.from_listing(root, _applied(other.files, delta, root)[0], commit=commit) as snapshot:
+        listing = _applied(other.files, delta, root)[0]
+        with RepoSnapshot.from_listing(root, listing, commit=commit, blob_reader=reader) as snapshot:
             tree = _prepare(snapshot, framework, facts)
             if tree.signature == other.signature:
                 graph = _derive(other, tree, list(delta), facts)
@@ -327,10 +336,11 @@ def _head_graph(
     store: ImpactGraphStore,
     facts: FactIndex,
     built: list[ImpactGraph],
+    reader: BlobReader | None,
 ) -> ImpactGraph:
     listing, on_disk = _applied(base.files if base is not None else {}, delta, root)
     commit = None if change_set.working_tree else change_set.head_sha
-    with RepoSnapshot.from_listing(root, listing, commit=commit, on_disk=on_disk) as snapshot:
+    with RepoSnapshot.from_listing(root, listing, commit=commit, on_disk=on_disk, blob_reader=reader) as snapshot:
         tree = _prepare(snapshot, framework, facts)
         if base is not None and tree.signature == base.signature:
             return _derive(base, tree, list(delta), facts)

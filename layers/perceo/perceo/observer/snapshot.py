@@ -84,8 +84,9 @@ def resolve_commit(repo_dir: Path, ref: str) -> str:
     return proc.stdout.decode().strip()
 
 
-class _BlobReader:
-    """One long-lived `git cat-file --batch` process, shared by every read of a snapshot."""
+class BlobReader:
+    """One long-lived `git cat-file --batch` process, shared by every read of a snapshot (or of an analysis: see
+    `RepoSnapshot.from_listing`). Close it, or use it as a context manager."""
 
     def __init__(self, repo_dir: Path) -> None:
         self._repo_dir = repo_dir
@@ -105,6 +106,29 @@ class _BlobReader:
             data = proc.stdout.read(size)
             proc.stdout.read(1)  # the newline after the content
             return data
+
+    def read_object(self, name: str) -> bytes | None:
+        """The content of a blob named any way git accepts (`<commit>:<path>`); None when there is no such blob."""
+        if "\n" in name:
+            return None  # the batch protocol is line-based
+        with self._lock:
+            proc = self._start()
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().split()
+            if len(header) != 3:
+                return None  # "<name> missing" or "ambiguous"
+            size = int(header[2])
+            data = proc.stdout.read(size)
+            proc.stdout.read(1)
+            return data if header[1] == b"blob" else None
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
@@ -142,7 +166,7 @@ class RepoSnapshot:
         *,
         ref: str | None = None,
         commit: str | None = None,
-        blob_reader: _BlobReader | None = None,
+        blob_reader: BlobReader | None = None,
     ) -> None:
         #: Repository (or folder) the paths are relative to.
         self.root = root
@@ -156,6 +180,7 @@ class RepoSnapshot:
         self._files = sorted(shas)
         #: paths read from the working tree even though blobs are read with git (`from_listing`).
         self._on_disk: frozenset[str] = frozenset()
+        self._owns_reader = True
 
     # -- constructors ----------------------------------------------------------------------------------
 
@@ -176,7 +201,7 @@ class RepoSnapshot:
             if kind != "blob" or mode == _SYMLINK_MODE:
                 continue
             shas[path] = sha
-        return cls(root, shas, ref=ref, commit=commit, blob_reader=_BlobReader(root))
+        return cls(root, shas, ref=ref, commit=commit, blob_reader=BlobReader(root))
 
     @classmethod
     def from_listing(
@@ -186,12 +211,16 @@ class RepoSnapshot:
         *,
         commit: str | None = None,
         on_disk: frozenset[str] = frozenset(),
+        blob_reader: BlobReader | None = None,
     ) -> RepoSnapshot:
         """A snapshot whose listing (path -> blob SHA) is already known, for example derived from another commit's
-        listing and a diff (the snapshot keeps `shas`: do not change it afterwards). Blobs are read with git, except
-        `on_disk` paths, read from the working tree."""
-        snapshot = cls(Path(repo_dir), shas, commit=commit, blob_reader=_BlobReader(Path(repo_dir)))
+        listing and a diff (the snapshot keeps `shas`: do not change it afterwards). Blobs are read with git (with
+        `blob_reader` when given: closing the snapshot leaves it open), except `on_disk` paths, read from the working
+        tree."""
+        reader = blob_reader if blob_reader is not None else BlobReader(Path(repo_dir))
+        snapshot = cls(Path(repo_dir), shas, commit=commit, blob_reader=reader)
         snapshot._on_disk = on_disk
+        snapshot._owns_reader = blob_reader is None
         return snapshot
 
     @classmethod
@@ -284,7 +313,7 @@ class RepoSnapshot:
         return self.read_bytes(path).decode("utf-8", "replace")
 
     def close(self) -> None:
-        if self._blobs is not None:
+        if self._blobs is not None and self._owns_reader:
             self._blobs.close()
 
     def __enter__(self) -> RepoSnapshot:
