@@ -1,6 +1,6 @@
 """analyze_change: flows read from the graph, scored, recorded with AFFECTS data and published on the bus.
 
-The graph here is an honest in-memory fake of the two FlowGraph methods analyze_change uses (the FalkorDB
+The graph here is an honest in-memory fake of the three FlowGraph methods analyze_change uses (the FalkorDB
 adapter is exercised in tests/integration/observer); the bus is the real in-memory bus.
 """
 
@@ -14,14 +14,22 @@ from perceo.observer.analyze import analyze_change
 
 
 class FlowsOnlyGraph:
-    """Just enough of FlowGraph for analyze_change: list flows, record analyses."""
+    """Just enough of FlowGraph for analyze_change: routes, the active flows at some routes, record analyses."""
 
     def __init__(self, flows: Sequence[FlowView]) -> None:
         self.flows = list(flows)
         self.recorded: list[ChangeAnalysis] = []
 
-    def list_flows(self, project_id: str, *, include_steps: bool = False) -> list[FlowView]:
-        return [f for f in self.flows if f.project_id == project_id]
+    def matchable_routes(self, project_id: str) -> list[str]:
+        mine = [f for f in self.flows if f.project_id == project_id]
+        return sorted({*(p for f in mine for p in f.pages), *(f.entry_point for f in mine if f.entry_point)})
+
+    def flows_at_routes(self, project_id: str, routes: Sequence[str]) -> list[FlowView]:
+        return [
+            f
+            for f in self.flows
+            if f.project_id == project_id and f.is_active and (set(f.pages) & set(routes) or f.entry_point in routes)
+        ]
 
     def record_analysis(self, analysis: ChangeAnalysis) -> ChangeAnalysis:
         self.recorded.append(analysis)
