@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from api_handlers import FUNCTION_ENV
 from fakes.git_https import GitHttpsServer, publish_repository
 from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
 from pydantic import SecretStr
@@ -195,6 +196,7 @@ def start_session(tmp: Path, redis_url: str) -> Iterator[Session]:
             template=document, source=template, parameters=parameters, physical_ids=workflow_physical_ids(intrinsics)
         )
         runtime = LambdaRuntime(read_functions(intrinsics))
+        load_task_lambdas(runtime)
         yield Session(aws=aws, runtime=runtime, intrinsics=intrinsics, git=git, git_root=git_root, redis_url=redis_url)
     finally:
         git.stop()
@@ -203,6 +205,36 @@ def start_session(tmp: Path, redis_url: str) -> Iterator[Session]:
             os.environ.pop("MOTO_PORT", None)
         else:
             os.environ["MOTO_PORT"] = previous
+
+
+def load_task_lambdas(runtime: LambdaRuntime) -> None:
+    """Import every task Lambda now, in this thread, with what the template gives every function at import time
+    (`FUNCTION_ENV`: powertools' service name, namespace, log level), as Lambda and the local cloud do.
+
+    Left to moto's execution threads, the first import happened whenever a workflow first reached a task, possibly
+    during a later test, and without the function environment: powertools then made a `service_undefined` Logger,
+    and `instrument_logger` re-pointed the process's `perceo` logger to it (its handler, its level, propagation
+    off) — so what another test's log capture saw depended on which tests this xdist worker had run before.
+    """
+    saved = {name: os.environ.get(name) for name in FUNCTION_ENV}
+    os.environ.update(FUNCTION_ENV)
+    try:
+        runtime.load_all()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    services = {module.logger.name for module in map(runtime.module, runtime.functions)}
+    assert services == {"perceo"}, f"task Lambdas log as {services}, not through the perceo logger"
+
+
+def wait_for_in_flight_task(runtime: LambdaRuntime) -> None:
+    """Return once no task Lambda is running. The runtime runs one invocation at a time under its lock, which
+    `load_all` takes (every handler is loaded already): a task an aborted execution left running finishes here,
+    inside its own test, instead of using the next test's step runtime."""
+    runtime.load_all()
 
 
 def make_llm(fake: FakeOpenAI, client: redis.Redis, *, max_retries: int = 1) -> StructuredLLM:
@@ -252,5 +284,6 @@ def make_harness(
 
 
 def teardown_harness(harness: Harness) -> None:
+    wait_for_in_flight_task(harness.session.runtime)
     reset_step_runtime()
     harness.graph.close()

@@ -83,24 +83,27 @@ def test_a_revoked_key_is_unauthorized(deps: Dependencies, make_key: MakeKey, ke
 
 @pytest.fixture
 def lambda_log() -> Iterator[io.StringIO]:
-    """What the Lambda's log handlers write (the JSON lines CloudWatch would get).
+    """What the authorizer Lambda's log handler writes (the JSON lines CloudWatch would get), at INFO.
 
-    Every handler module of this process shares the `perceo` logger (and, in a test run, modules loaded by other
-    tests may have re-pointed its handlers), so this captures whatever handlers it has now, at INFO.
+    Only that handler is captured — never "whatever handlers the perceo logger has now", which in a test process
+    can include pytest's own capture handlers — and the fixture first checks the wiring the test relies on: the
+    domain's `perceo` logger writes through that handler and propagates as usual (no other module has re-pointed it).
     """
-    load_handler("authorizer")
+    logger = load_handler("authorizer").logger
+    handler = logger.registered_handler
     domain = logging.getLogger("perceo")
-    handlers = [h for h in domain.handlers if isinstance(h, logging.StreamHandler)]
-    assert handlers, "the authorizer module did not give the perceo logger a handler"
+    assert logger.name == "perceo" and handler in domain.handlers, (
+        f"the authorizer logs as {logger.name!r} through {handler!r}; the perceo logger has {domain.handlers!r}"
+    )
+    assert domain.propagate, "something in this process turned off the perceo logger's propagation"
+    assert isinstance(handler, logging.StreamHandler)
     stream = io.StringIO()
-    previous = [(handler, handler.setStream(stream)) for handler in handlers]
-    previous_level = domain.level
-    domain.setLevel(logging.INFO)
+    previous_stream, previous_level = handler.setStream(stream), domain.level
+    domain.setLevel(logging.INFO)  # the level other handler modules loaded in this process were given may differ
     try:
         yield stream
     finally:
-        for handler, old in previous:
-            handler.setStream(old)
+        handler.setStream(previous_stream)
         domain.setLevel(previous_level)
 
 
