@@ -62,6 +62,8 @@ DEFAULT_MAX_ATTEMPTS = 4
 MAX_RETRY_AFTER_S = 60.0
 #: The API's page size cap for `GET /analyses`.
 MAX_ANALYSES = 100
+#: Flows per `GET /flows` page when the CLI reads them all (the API's largest page).
+FLOW_PAGE_SIZE = 500
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -295,7 +297,22 @@ class HttpBackend:
     # -- flows ---------------------------------------------------------------------------------------------------
 
     def list_flows(self) -> list[FlowView]:
-        return self.client.get_model(FlowList, "/flows", params={"includeSteps": True}).flows
+        """Every flow of the project: `GET /flows` page after page (by name), as the local backend lists them."""
+        flows: list[FlowView] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, str | int | bool] = {"includeSteps": True, "limit": FLOW_PAGE_SIZE}
+            if cursor is not None:
+                params["cursor"] = cursor
+            page = self.client.get_model(FlowList, "/flows", params=params)
+            flows.extend(page.flows)
+            if page.next_cursor is None:
+                return flows
+            if page.next_cursor == cursor:
+                raise BackendUnavailableError(
+                    f"the Perceo API at {self.api_url} gave the same page of flows twice; is the API URL right?"
+                )
+            cursor = page.next_cursor
 
     def get_flow(self, ref: str) -> FlowView:
         """By id, else by name (exact, then case-insensitive when unambiguous), as the local backend finds it.

@@ -17,6 +17,7 @@ from perceo.errors import (
     ProjectNotFoundError,
     ValidationFailed,
 )
+from perceo.graph.paging import decode_cursor, encode_cursor
 from perceo.graph.port import FlowGraph
 from perceo.models import (
     AffectedRoute,
@@ -68,6 +69,14 @@ class ProjectService:
     # Flows
     def list_flows(self, project_id: str, *, include_steps: bool = False) -> list[FlowView]:
         return self.graph.list_flows(project_id, include_steps=include_steps)
+
+    def list_flows_page(
+        self, project_id: str, *, limit: int, cursor: str | None = None, include_steps: bool = False
+    ) -> tuple[list[FlowView], str | None]:
+        """One page of the project's flows by name and the cursor of the next page (None after the last)."""
+        after = decode_cursor(cursor) if cursor else None
+        page = self.graph.list_flows_page(project_id, limit=limit, after=after, include_steps=include_steps)
+        return page.flows, encode_cursor(page.next_after) if page.next_after is not None else None
 
     def get_flow(self, project_id: str, ref: str) -> FlowView:
         """A flow by id, or else by exact name (case-insensitive when unambiguous)."""

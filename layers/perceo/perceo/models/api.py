@@ -183,7 +183,10 @@ class UpdateFlowRequest(Model):
 
 
 class FlowList(Model):
+    """One page of the project's flows, by name."""
+
     flows: list[FlowView]
+    next_cursor: str | None = Field(default=None, description="`cursor` for the next page; null on the last page")
 
 
 class ReplaceStepsRequest(Model):

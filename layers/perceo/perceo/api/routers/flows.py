@@ -11,6 +11,8 @@ from perceo.api.deps import dependencies
 from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import API_KEY
+from perceo.graph.paging import MAX_CURSOR_LENGTH
+from perceo.graph.port import MAX_PAGE_SIZE
 from perceo.models import FlowView
 from perceo.models.api import (
     ID_PATTERN,
@@ -23,17 +25,31 @@ from perceo.models.api import (
 
 router = Router()
 
+#: Flows per page of `GET /flows` when the client does not say.
+DEFAULT_PAGE_SIZE = 100
+
 FlowRef = Annotated[str, Path(pattern=ID_PATTERN, description="The flow's id (or its name when it has no spaces)")]
 
 
 @router.get(
-    "/flows", summary="The project's flows", tags=["flows"], security=API_KEY, responses=responses(*AUTHENTICATED)
+    "/flows",
+    summary="The project's flows, a page at a time (by name; follow nextCursor)",
+    tags=["flows"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED),
 )
 def list_flows(
     include_steps: Annotated[bool, Query(alias="includeSteps", description="Include each flow's steps")] = False,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Flows per page")] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[
+        str | None, Query(max_length=MAX_CURSOR_LENGTH, description="`nextCursor` of the previous page")
+    ] = None,
 ) -> FlowList:
     principal = authorize("flows:read")
-    return FlowList(flows=dependencies().service.list_flows(principal.project_id, include_steps=include_steps))
+    flows, next_cursor = dependencies().service.list_flows_page(
+        principal.project_id, limit=limit, cursor=cursor, include_steps=include_steps
+    )
+    return FlowList(flows=flows, next_cursor=next_cursor)
 
 
 @router.post(
