@@ -418,9 +418,14 @@ class ImpactGraphStore:
             raw = path.read_bytes()
         except OSError:
             return None
+        header = _read_header(raw)
+        if header is None or header.commit != commit or header.framework != framework:
+            logger.info("ignoring the impact graph %s: written by another version of Perceo, or not for %s",
+                        path, commit)
+            return None
         graph = _decode(raw, commit, framework)
         if graph is None:
-            logger.warning("ignoring the unreadable impact graph %s", path)
+            logger.warning("ignoring the damaged impact graph %s", path)
             return None
         try:
             os.utime(path)  # recently used graphs are the ones kept
@@ -474,8 +479,18 @@ def _is_hex(text: str) -> bool:
     return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
+@functools.cache
+def graph_code_version() -> str:
+    """The discovery code's fingerprint plus this module's: a graph never outlives the code that made it."""
+    try:
+        own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    except OSError:  # not on disk (zipped): the version numbers alone
+        own = str(IMPACT_GRAPH_VERSION)
+    return f"{code_version()}:{own}"
+
+
 def _header_fields(graph: ImpactGraph) -> tuple[Any, ...]:
-    return (IMPACT_GRAPH_VERSION, code_version(), graph.framework, graph.commit, graph.signature)
+    return (IMPACT_GRAPH_VERSION, graph_code_version(), graph.framework, graph.commit, graph.signature)
 
 
 def _encode(graph: ImpactGraph) -> bytes:
@@ -505,7 +520,7 @@ def _read_header(raw: bytes) -> GraphHeader | None:
     if fields is None:
         return None
     version, code, framework, commit, signature = fields[0]
-    if version != IMPACT_GRAPH_VERSION or code != code_version():
+    if version != IMPACT_GRAPH_VERSION or code != graph_code_version():
         return None
     if not (isinstance(framework, str) and isinstance(commit, str) and isinstance(signature, str)):
         return None
@@ -532,7 +547,8 @@ def _decode(raw: bytes, commit: str, framework: str) -> ImpactGraph | None:
     if found is None:
         return None
     fields, offset = found
-    if fields != (IMPACT_GRAPH_VERSION, code_version(), framework, commit, fields[4]) or not isinstance(fields[4], str):
+    expected = (IMPACT_GRAPH_VERSION, graph_code_version(), framework, commit, fields[4])
+    if fields != expected or not isinstance(fields[4], str):
         return None
     digest, payload = raw[offset:offset + 32], memoryview(raw)[offset + 32:]
     if hashlib.sha256(payload).digest() != digest:
