@@ -246,3 +246,30 @@ def test_a_planted_graph_is_used_only_from_a_cache_git_does_not_track(tmp_path: 
     git(repo, "commit", "-q", "-m", "plant a graph")
     # ... but never from a folder git tracks (the pair is still main...feature~0 as analysed before)
     assert analyze_checkout(repo, "main", "feature~1", cache_dir=tracked) == real
+
+
+def test_a_route_added_to_a_router_config_and_a_page_re_exported_elsewhere_are_seen_by_a_derived_graph(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "shop"
+    build_react_router_app(repo)
+    first = git_commit_all(repo, "first")
+    base = full_build(repo, first)
+    app = repo / "src/App.tsx"
+    app.write_text(app.read_text().replace(
+        '<Route path="dashboard" element={<Dashboard />} />',
+        '<Route path="dashboard" element={<Dashboard />} />\n<Route path="wishlist" element={<Wishlist />} />',
+    ).replace('import Home from "./pages/Home";',
+              'import Home from "./pages/Home";\nimport { Wishlist } from "./pages/lists";'))
+    (repo / "src/pages/lists").mkdir()
+    (repo / "src/pages/lists/index.ts").write_text('export { default as Wishlist } from "./Wishlist";\n')
+    (repo / "src/pages/lists/Wishlist.tsx").write_text("export default function Wishlist() { return null; }\n")
+    git_commit_all(repo, "wishlist")
+
+    with RepoSnapshot.at_ref(repo, "HEAD") as snapshot:
+        derived = derive_impact_graph(base, snapshot, list(Git(repo).tree_delta(first, "HEAD")))
+    full = full_build(repo, "HEAD")
+    assert derived is not None and derived.same_as(full)
+    wishlist = next(r for r in derived.routes if r.route == "/wishlist")
+    assert wishlist.entry_files == ["src/pages/lists/Wishlist.tsx"]
+    assert "src/App.tsx" in derived.route_config_files and derived.route_config_files == base.route_config_files
