@@ -210,3 +210,39 @@ def test_read_blobs_returns_contents_at_a_commit_and_none_for_missing_files(repo
         "src/pages/ünïcødé page.tsx": b"export default 1\n",
         "src": None,
     }
+
+
+def _listing(repo: Path, ref: str) -> dict[str, str]:
+    from perceo.observer.snapshot import RepoSnapshot
+
+    with RepoSnapshot.at_ref(repo, ref) as snapshot:
+        return {path: sha for path, sha in snapshot.listing().items() if sha is not None}
+
+
+def test_the_tree_delta_turns_the_base_listing_into_the_head_listing(repo: Path) -> None:
+    from perceo.observer.changes import Git, compute_change_delta
+
+    git(repo, "checkout", "-q", "-b", "feature")
+    git(repo, "mv", "src/components/Old Name.tsx", "src/components/New Name.tsx")
+    write(repo, {"src/lib/util.ts": LONG + "export const more = 1;\n", "src/lib/util copy.ts": LONG})
+    git(repo, "rm", "-q", "src/gone.ts")
+    (repo / "src/link.ts").symlink_to("lib/util.ts")  # a symbolic link is no file of a snapshot
+    (repo / "src/pages/ünïcødé page.tsx").chmod(0o755)  # a mode change alone
+    commit(repo, "change")
+
+    change, delta = compute_change_delta(repo, "main", "feature")
+    applied = {path: sha for path, sha in _listing(repo, "main").items() if path not in delta}
+    applied |= {path: sha for path, sha in delta.items() if sha is not None}
+    assert applied == _listing(repo, "feature")
+    assert delta["src/components/Old Name.tsx"] is None and delta["src/gone.ts"] is None
+    assert "src/link.ts" not in applied
+    assert Git(repo).tree_delta(change.base_sha, change.head_sha) == delta  # the same without rename detection
+
+
+def test_the_working_tree_delta_names_what_is_read_from_disk(repo: Path) -> None:
+    from perceo.observer.changes import FROM_DISK, compute_change_delta
+
+    write(repo, {"src/lib/util.ts": "changed on disk\n", "src/untracked.ts": "new\n"})
+    (repo / "src/gone.ts").unlink()
+    _, delta = compute_change_delta(repo, None, working_tree=True)
+    assert delta == {"src/lib/util.ts": FROM_DISK, "src/untracked.ts": FROM_DISK, "src/gone.ts": None}

@@ -224,7 +224,9 @@ def parse_raw_numstat(output: bytes, delta: TreeDelta | None = None) -> list[Cha
             if delta is not None:
                 if record.file.status == "renamed" and record.file.old_path:
                     gone.append(record.file.old_path)
-                if record.file.status == "deleted" or record.new_mode in _NOT_A_FILE_MODES:
+                if record.unmerged:  # a conflicted path during a merge: what is on disk
+                    delta[record.file.path] = FROM_DISK
+                elif record.file.status == "deleted" or record.new_mode in _NOT_A_FILE_MODES:
                     gone.append(record.file.path)
                 else:
                     delta[record.file.path] = FROM_DISK if record.new_sha == _UNHASHED else record.new_sha
@@ -245,6 +247,7 @@ class _RawRecord:
     file: ChangedFile
     new_mode: str
     new_sha: str
+    unmerged: bool = False
 
 
 def _records(tokens: Sequence[str]) -> Iterator[_RawRecord | tuple[int | None, int | None, str]]:
@@ -264,7 +267,7 @@ def _records(tokens: Sequence[str]) -> Iterator[_RawRecord | tuple[int | None, i
             else:
                 index += 2
                 changed = ChangedFile(path=tokens[index - 1], status=_STATUS.get(letter, "modified"))
-            yield _RawRecord(changed, new_mode, new_sha)
+            yield _RawRecord(changed, new_mode, new_sha, unmerged=letter == "U")
             continue
         numstat = _NUMSTAT.match(token)
         if numstat is None:
