@@ -166,6 +166,7 @@ class _ImportSearch:
             start[seed] = mask
         self.levels: list[dict[str, int]] = []
         self.reached: dict[str, int] = dict(start)
+        self._steps: dict[tuple[str, int], str] = {}
         frontier, reached = start, self.reached
         while frontier:
             self.levels.append(frontier)
@@ -191,14 +192,24 @@ class _ImportSearch:
                 mask ^= low
 
     def chain(self, file: str, distance: int, bit: int) -> list[str]:
-        """A shortest chain from the changed file `bit` up to `file`, seed first (imports taken in order)."""
-        chain = [file]
+        """A shortest chain from the changed file `bit` up to `file`, seed first (imports taken in order).
+
+        Which step follows a file depends only on the file and the bit, so the steps are remembered: routes that
+        share components share the walk down from them."""
+        flag = 1 << bit
+        path = [file]
         node = file
-        for level in reversed(self.levels[:distance]):
-            node = next(dep for dep in self.imports.get(node, ()) if (level.get(dep, 0) >> bit) & 1)
-            chain.append(node)
-        chain.reverse()
-        return chain
+        for depth in range(distance, 0, -1):
+            step = self._steps.get((node, bit))
+            if step is None:
+                level = self.levels[depth - 1]
+                step = self._steps[(node, bit)] = next(
+                    dep for dep in self.imports.get(node, ()) if level.get(dep, 0) & flag
+                )
+            node = step
+            path.append(node)
+        path.reverse()
+        return path
 
 
 def _importers_within_closure(imports: Mapping[str, Sequence[str]], roots: Iterable[str]) -> dict[str, list[str]]:
