@@ -31,7 +31,7 @@ machine wall time grows, CPU time much less.
 Targets: large warm ≤ 2 s and cold ≤ 30 s; mid warm within 3x of git diff.
 
 Run: .venv/bin/python bench/analyze_bench.py [--only mid|large] [--runs 5] [--cold-runs 3] [--keep DIR]
-(about 4 minutes on two cores; `--only mid` takes seconds).
+(about 2 minutes on two cores, more on a loaded machine; `--only mid` takes about 15 seconds).
 """
 
 from __future__ import annotations
