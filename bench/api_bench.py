@@ -6,28 +6,36 @@
    project holding N flows (default 1,000, written straight into its graph with batched `upsert_flows`; each
    visits two of 200 routes).
 3. Open-loop load at a steady rate (default 20 req/s) for a bounded time (default 30 s) per scenario:
-   `GET /flows` and `POST /observer/analyze` (a change that affects three routes). Latency is measured from
-   the moment each request was due, so a slow server cannot hide queueing. Target: p99 at most 100 ms, 0 errors.
-4. Service time: the same two requests over HTTP one at a time (no queueing).
-5. Baselines in the same run: `GET /health` over HTTP at the same rate, and `GET /flows` through the gateway
-   and handler in this process without HTTP (an in-process local cloud on the same store).
+   `GET /flows` (its first page: 100 flows by name, the default `limit`) and `POST /observer/analyze` (a change
+   that affects three routes). Latency is measured from the moment each request was due, so a slow server cannot
+   hide queueing. Target: p99 at most 100 ms, 0 errors.
+4. Service time: the same two requests over HTTP one at a time (no queueing), next to `GET /health`; and every
+   page of `GET /flows?limit=500&includeSteps=true` one after the other (what `perceo flows list` asks for).
+5. Baselines in the same run: `GET /health` over HTTP at the same rate, and during each scenario at 5 req/s (a
+   probe: when it has the same slow tail, the machine or the store stalled, not the route); `GET /flows` and
+   `POST /observer/analyze` through the gateway and handler in this process without HTTP (an in-process local
+   cloud on the same store).
+
+`--workers` sets the local cloud's API worker processes (default: the local cloud's own default).
 
 The per-key rate limit is raised for the run (KeyRateLimitPerSecond=1000): the default, 10 req/s per key, would
 answer 429 to a single key at 20 req/s, which measures the limiter, not the API.
 
-    .venv/bin/python bench/api_bench.py [--rate 20] [--duration 30] [--flows 1000] [--import-runs 3]
+    .venv/bin/python bench/api_bench.py [--rate 20] [--duration 30] [--flows 1000] [--workers 2] [--import-runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import logging
 import os
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +46,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 TARGET_IMPORT_MS = 400
 TARGET_P99_MS = 100
+#: Requests per second of the GET /health probe that runs alongside each scenario.
+PROBE_RATE = 5.0
 ROUTES = 200
 AFFECTED_ROUTES = ["/route-7", "/route-42", "/route-133"]
 BENCH_PARAMETERS = {"KeyRateLimitPerSecond": "1000", "KeyRateLimitBurst": "1000"}
@@ -128,6 +138,17 @@ def steady_load(
     return result
 
 
+def with_probe(client: httpx.Client, duration_s: float, scenario: Callable[[], Result]) -> tuple[Result, Result]:
+    """The scenario, and meanwhile GET /health at PROBE_RATE: a probe that does almost nothing, so a slow tail it
+    shares with the scenario comes from the machine or the store (a stall hits every request), not the route."""
+    with ThreadPoolExecutor(max_workers=1) as probe_pool:
+        probe = probe_pool.submit(
+            steady_load, "  GET /health probe meanwhile (HTTP)", client, "GET", "health", None, PROBE_RATE, duration_s
+        )
+        result = scenario()
+        return result, probe.result()
+
+
 def sequential(name: str, call: Any, count: int) -> Result:
     result = Result(name)
     started = time.perf_counter()
@@ -135,6 +156,7 @@ def sequential(name: str, call: Any, count: int) -> Result:
         t0 = time.perf_counter()
         status = call()
         result.latencies_ms.append((time.perf_counter() - t0) * 1000)
+        result.statuses[status] = result.statuses.get(status, 0) + 1
         if not 200 <= status < 300:
             result.errors += 1
     result.elapsed_s = time.perf_counter() - started
@@ -167,6 +189,23 @@ def seed_flows(store_url: str, project_id: str, count: int) -> float:
     return time.perf_counter() - started
 
 
+def all_pages(client: httpx.Client) -> tuple[int, int]:
+    """Every page of GET /flows (limit=500, with steps), as the CLI reads them: (pages, flows)."""
+    pages = flows = 0
+    cursor: str | None = None
+    while True:
+        params: dict[str, str | int] = {"limit": 500, "includeSteps": "true", **({"cursor": cursor} if cursor else {})}
+        page = client.get("flows", params=params).json()
+        pages, flows = pages + 1, flows + len(page["flows"])
+        cursor = page.get("nextCursor")
+        if not cursor:
+            return pages, flows
+
+
+def _load() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def analyze_body() -> dict[str, Any]:
     return {
         "changeSet": {
@@ -184,12 +223,15 @@ def analyze_body() -> dict[str, Any]:
 
 
 def main() -> int:
+    from perceo.local.cloud import DEFAULT_WORKERS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per scenario")
     parser.add_argument("--flows", type=int, default=1000)
     parser.add_argument("--import-runs", type=int, default=3)
     parser.add_argument("--skip-imports", action="store_true")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="API worker processes of the local cloud")
     options = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
@@ -204,8 +246,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="perceo-api-bench-") as tmp:
         project_dir = Path(tmp)
         started = time.perf_counter()
-        state = up(project_dir, template=template, parameters=BENCH_PARAMETERS).state
-        print(f"\n## Local cloud: started in {time.perf_counter() - started:.1f} s at {state.api_url}")
+        state = up(project_dir, template=template, parameters=BENCH_PARAMETERS, workers=options.workers).state
+        print(
+            f"\n## Local cloud: started in {time.perf_counter() - started:.1f} s at {state.api_url} "
+            f"({options.workers} API workers; load average {_load()})"
+        )
         in_process: LocalCloud | None = None
         try:
             from perceo.local.cloud import load_or_create_secrets
@@ -223,9 +268,13 @@ def main() -> int:
             headers = {"Authorization": f"Bearer {key}"}
             limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
             with httpx.Client(base_url=state.api_url + "/", headers=headers, timeout=30, limits=limits) as client:
-                listed = client.get("flows").json()["flows"]
+                first = client.get("flows").json()
+                pages, every = all_pages(client)
                 analysis = client.post("observer/analyze", json=analyze_body()).json()
-                print(f"GET /flows returns {len(listed)} flows; the analysis maps {len(analysis['flows'])} flows")
+                print(
+                    f"GET /flows returns a page of {len(first['flows'])} flows (all {every} in {pages} pages of 500); "
+                    f"the analysis maps {len(analysis['flows'])} flows"
+                )
                 for _ in range(20):  # warm: authorizer cache, connections, handler caches
                     client.get("flows")
                     client.post("observer/analyze", json=analyze_body())
@@ -234,17 +283,26 @@ def main() -> int:
                 print(f"\n## Steady load: {options.rate:g} req/s, {options.duration:g} s per scenario, over HTTP")
                 print(HEADER)
                 health_s = max(5.0, options.duration / 3)
+                duration = options.duration
                 results = [
                     steady_load("baseline GET /health (HTTP)", client, "GET", "health", None, options.rate, health_s),
-                    steady_load("GET /flows (HTTP)", client, "GET", "flows", None, options.rate, options.duration),
-                    steady_load(
-                        "POST /observer/analyze (HTTP)",
+                    *with_probe(
                         client,
-                        "POST",
-                        "observer/analyze",
-                        analyze_body(),
-                        options.rate,
-                        options.duration,
+                        duration,
+                        lambda: steady_load("GET /flows (HTTP)", client, "GET", "flows", None, options.rate, duration),
+                    ),
+                    *with_probe(
+                        client,
+                        duration,
+                        lambda: steady_load(
+                            "POST /observer/analyze (HTTP)",
+                            client,
+                            "POST",
+                            "observer/analyze",
+                            analyze_body(),
+                            options.rate,
+                            duration,
+                        ),
                     ),
                 ]
                 for result in results:
@@ -257,11 +315,17 @@ def main() -> int:
                 print(HEADER)
                 body = analyze_body()
                 for result in (
+                    sequential("baseline GET /health (HTTP, sequential)", lambda: client.get("health").status_code, 50),
                     sequential("GET /flows (HTTP, sequential)", lambda: client.get("flows").status_code, 50),
                     sequential(
                         "POST /observer/analyze (HTTP, sequential)",
                         lambda: client.post("observer/analyze", json=body).status_code,
                         50,
+                    ),
+                    sequential(
+                        "GET /flows every page, limit=500 + steps",
+                        lambda: 200 if all_pages(client)[1] == options.flows else 500,
+                        5,
                     ),
                 ):
                     print(result.row())
@@ -273,21 +337,33 @@ def main() -> int:
                 store_url=state.store_url,
                 parameters=BENCH_PARAMETERS,
                 environ=os.environ,
+                throttle=False,  # back-to-back requests would exceed the stage's rate: this measures the handler
             ).start()
             gateway = in_process.gateway
             assert gateway is not None
             stage = gateway.api.stage
 
+            auth = [("Authorization", f"Bearer {key}"), ("Content-Type", "application/json")]
+            encoded = json.dumps(analyze_body()).encode()
+
             def in_process_flows() -> int:
-                request = GatewayRequest(
-                    method="GET", target=f"/{stage}/flows", headers=[("Authorization", f"Bearer {key}")]
-                )
+                return gateway.handle(GatewayRequest(method="GET", target=f"/{stage}/flows", headers=auth)).status
+
+            def in_process_analyze() -> int:
+                request = GatewayRequest(method="POST", target=f"/{stage}/observer/analyze", headers=auth, body=encoded)
                 return gateway.handle(request).status
 
             in_process_flows()  # authorizer: this process has its own cache
             print("\n## Baseline without HTTP (sequential, in this process)")
             print(HEADER)
-            print(sequential("GET /flows (in-process gateway + handler)", in_process_flows, 200).row())
+            for result in (
+                sequential("GET /flows (in-process gateway + handler)", in_process_flows, 200),
+                sequential("POST /observer/analyze (in-process)", in_process_analyze, 200),
+            ):
+                print(result.row())
+                if result.errors:
+                    print(f"    statuses: {result.statuses}")
+            print(f"load average {_load()}")
         finally:
             if in_process is not None:
                 in_process.stop()

@@ -254,10 +254,12 @@ RETURN f.entryPoint AS route
 
 #: Active flows that visit any of `$routes` or start at one of them (entry point), as flat rows: one per page
 #: the flow visits (`route`, `rank` = VISITS order), all of its pages, not only the matching ones; a flow without
-#: pages comes once with a null route. A flow can come from both halves, so rows may repeat.
+#: pages comes once with a null route. A flow can come from both halves, so rows may repeat. Pages first (`WITH
+#: hit`), as in FLOWS_VISITING: without it FalkorDB starts from every flow of the project.
 FLOWS_AT_ROUTES = f"""
 MATCH (hit:Page {{projectId: $projectId}})
 WHERE hit.route IN $routes
+WITH hit
 MATCH (f:Flow)-[:VISITS]->(hit)
 WHERE f.projectId = $projectId AND f.isActive = true
 WITH DISTINCT f
