@@ -166,7 +166,7 @@ class _ImportSearch:
             start[seed] = mask
         self.levels: list[dict[str, int]] = []
         self.reached: dict[str, int] = dict(start)
-        self._steps: dict[tuple[str, int], str] = {}
+        self._tails: dict[tuple[str, int], tuple[str, ...]] = {}
         frontier, reached = start, self.reached
         while frontier:
             self.levels.append(frontier)
@@ -194,22 +194,21 @@ class _ImportSearch:
     def chain(self, file: str, distance: int, bit: int) -> list[str]:
         """A shortest chain from the changed file `bit` up to `file`, seed first (imports taken in order).
 
-        Which step follows a file depends only on the file and the bit, so the steps are remembered: routes that
-        share components share the walk down from them."""
+        The walk down from a file depends only on the file and the bit, so it is remembered: routes that share
+        components share it."""
+        tails = self._tails
         flag = 1 << bit
-        path = [file]
+        walked: list[str] = []
         node = file
-        for depth in range(distance, 0, -1):
-            step = self._steps.get((node, bit))
-            if step is None:
-                level = self.levels[depth - 1]
-                step = self._steps[(node, bit)] = next(
-                    dep for dep in self.imports.get(node, ()) if level.get(dep, 0) & flag
-                )
-            node = step
-            path.append(node)
-        path.reverse()
-        return path
+        while distance and (node, bit) not in tails:
+            walked.append(node)
+            level = self.levels[distance - 1]
+            node = next(dep for dep in self.imports.get(node, ()) if level.get(dep, 0) & flag)
+            distance -= 1
+        tail = tails.get((node, bit)) or (node,)  # distance 0: `node` is the changed file itself
+        for step in reversed(walked):
+            tail = tails[(step, bit)] = (step, *tail)
+        return list(reversed(tail))
 
 
 def _importers_within_closure(imports: Mapping[str, Sequence[str]], roots: Iterable[str]) -> dict[str, list[str]]:
@@ -325,9 +324,7 @@ def affected_routes(
 
 def _affected(hits: _RouteHits) -> AffectedRoute:
     ranked = sorted(hits.reasons.items(), key=lambda item: (item[1][0], item[0]))[:MAX_REASONS]
-    # built from known-good parts: validating thousands of reasons would cost more than finding them
-    reasons = [Reason.model_construct(changed_file=file, chain=_built(pending), kind=kind)
-               for file, (_, pending, kind) in ranked]
+    reasons = [Reason(changed_file=file, chain=_built(pending), kind=kind) for file, (_, pending, kind) in ranked]
     return AffectedRoute(
         route=hits.entry.route,
         files=sorted(hits.reasons),
