@@ -13,9 +13,11 @@ shortest chain of files from the change to the route file (`Reason{changed_file,
   config, `.env*` files, global stylesheets, `_app`/`_document`, middleware — affects every route of its app
   (app-scoped in monorepos: a file under `apps/web/` reaches the routes of `apps/web` only).
 
-Deleted files and the old path of a rename are looked up in the BASE discovery (what imported them before the
-change); everything else in the HEAD discovery. A route that exists only at base (its page was deleted) is
-affected too. A rename is reported under its new path, with the chain starting at the old one.
+Deleted files and the old path of a rename are looked up in the BASE graph (what imported them before the
+change); everything else in the HEAD graph (a `CodeGraph`: a `DiscoveryResult` or an `impactgraph.ImpactGraph`).
+The search costs one reverse walk per graph whatever the number of changed files (see `_ImportSearch`). A route
+that exists only at base (its page was deleted) is affected too. A rename is reported under its new path, with the
+chain starting at the old one.
 
 Flows are matched to affected routes by route pattern, segment by segment (`/users/:id` matches `/users/[id]` and
 `/users/42`): never by substring or keyword, so `/` does not match every page.
@@ -260,13 +262,13 @@ def _hits_for(hits: dict[str, _RouteHits], route: RouteEntry) -> _RouteHits:
     return entry
 
 
-def _package_seeds(discovery: CodeGraph, manifests: Sequence[ManifestChange]) -> dict[str, list[_Origin]]:
+def _package_seeds(graph: CodeGraph, manifests: Sequence[ManifestChange]) -> dict[str, list[_Origin]]:
     """Files that import a package a manifest change touched (within the manifest's folder) become seeds."""
     seeds: dict[str, list[_Origin]] = {}
     if not manifests:
         return seeds
     scoped = [(manifest, manifest.scope) for manifest in manifests]
-    for file, packages in discovery.packages.items():
+    for file, packages in graph.packages.items():
         for manifest, scope in scoped:
             if not manifest.packages.isdisjoint(packages) and _is_under(file, scope):
                 seeds.setdefault(file, []).append(_Origin(manifest.path, (manifest.path,), "dependency"))
@@ -311,7 +313,7 @@ def affected_routes(
 
     hits: dict[str, _RouteHits] = {}
     _collect_import_hits(head, head_seeds, hits)
-    # without a base discovery, deleted files can only be found where head still refers to them
+    # without a base graph, deleted files can only be found where head still refers to them
     _collect_import_hits(base if base is not None else head, base_seeds, hits)
     for changed in global_files:
         scope = _directory(changed.path)
