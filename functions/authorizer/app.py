@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from perceo.api.authorizer import authorize_request
 from perceo.api.deps import dependencies
-from perceo.api.observability import instrument_logger
+from perceo.api.observability import instrument_logger, lambda_tracer
 
 logger = instrument_logger(Logger())
-tracer = Tracer()
+tracer = lambda_tracer(os.environ)
 metrics = Metrics()
 
 

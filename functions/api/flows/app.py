@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from perceo.api.errors import register_error_handlers
-from perceo.api.observability import instrument_logger
+from perceo.api.observability import instrument_logger, lambda_tracer
 from perceo.api.routers import flows, personas
 from perceo.api.serve import serve
 
 logger = instrument_logger(Logger())
-tracer = Tracer()
+tracer = lambda_tracer(os.environ)
 metrics = Metrics()
 
 app = APIGatewayRestResolver(enable_validation=True)

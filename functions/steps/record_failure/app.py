@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from perceo.api.observability import instrument_logger
-from perceo.workflows import bootstrap_steps
+from perceo.workflows import failures
 from perceo.workflows.model import StepInput
 from perceo.workflows.runtime import step_runtime
 
@@ -18,4 +18,4 @@ logger = instrument_logger(Logger())
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return bootstrap_steps.record_failure(StepInput.model_validate(event), step_runtime())
+    return failures.record_failure(StepInput.model_validate(event), step_runtime())

@@ -10,7 +10,7 @@ import botocore.exceptions
 import pytest
 
 from perceo.errors import ConflictError
-from perceo.workflows.bootstrap_steps import StrictLLM, request_key, workflow_error
+from perceo.workflows.bootstrap_steps import request_key
 from perceo.workflows.bundle import InMemoryBundleStore, get_json
 from perceo.workflows.errors import (
     GitUrlRejectedError,
@@ -19,6 +19,7 @@ from perceo.workflows.errors import (
     WorkflowBackendError,
     WorkflowNotFoundError,
 )
+from perceo.workflows.failures import StrictLLM, workflow_error
 from perceo.workflows.model import BootstrapRequest, WorkflowError, is_workflow_id, new_workflow_id
 from perceo.workflows.progress import InMemoryProgressStore
 from perceo.workflows.service import WorkflowService, execution_arn

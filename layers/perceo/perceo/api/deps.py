@@ -24,7 +24,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from perceo.errors import BackendUnavailableError, ConfigError
-from perceo.models.api import DependencyCheck
 
 if TYPE_CHECKING:
     import redis as redis_lib
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from perceo.bus.port import EventBus
     from perceo.config.settings import Settings
     from perceo.graph.port import FlowGraph
+    from perceo.models.api import DependencyCheck
     from perceo.service import ProjectService
 
 #: Redis calls from a Lambda must fail fast: the API Gateway integration times out at 29 s.
@@ -238,6 +238,8 @@ def open_graph(settings: Settings, secrets: SecretReader) -> FlowGraph:
 
 
 def _timed_check(probe: Callable[[], bool]) -> DependencyCheck:
+    from perceo.models.api import DependencyCheck  # the API's models: only the health route needs this one
+
     started = time.perf_counter()
     try:
         ok = probe()

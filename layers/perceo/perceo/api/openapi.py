@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from perceo import __version__
 from perceo.api import routers
 from perceo.api.errors import register_error_handlers
-from perceo.api.security import SECURITY_SCHEMES
+from perceo.api.security import security_schemes
 
 TITLE = "Perceo API"
 DESCRIPTION = (
@@ -51,7 +51,7 @@ def openapi_json() -> str:
         title=TITLE,
         version=__version__,
         description=DESCRIPTION,
-        security_schemes=SECURITY_SCHEMES,
+        security_schemes=security_schemes(),
     )
     return document + "\n"
 

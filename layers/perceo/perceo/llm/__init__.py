@@ -8,20 +8,45 @@ Typical use (bootstrap stages):
                              project_id=project.id, unit="flows")
         flows = llm.complete(request, FlowsAnswer)           # validated FlowsAnswer, or LLMError
         outcomes = map_bounded(lambda r: llm.complete(r, StepsAnswer), requests, llm.max_concurrency)
+
+The names load on first use (PEP 562): a workflow step that only needs `perceo.llm.model` does not import the
+`openai` client (most of a second) or Redis with it.
 """
 
-from perceo.llm.cache import InMemoryResponseCache, RedisResponseCache, cache_key
-from perceo.llm.client import StructuredLLM
-from perceo.llm.concurrency import Outcome, map_bounded
-from perceo.llm.factory import llm_redis_url, open_llm
-from perceo.llm.model import CallOutcome, LLMCall, LLMRequest, ModelUsage, UsageReport, UsageTotals
-from perceo.llm.port import LLM, ResponseCache, UsageStore
-from perceo.llm.pricing import PRICES_PER_MILLION, estimate_cost
-from perceo.llm.retry import Backoff
-from perceo.llm.schema import response_format, strict_json_schema
-from perceo.llm.secrets import secrets_manager_loader
-from perceo.llm.settings import LLMSettings, SecretLoader, load_llm_settings
-from perceo.llm.usage import InMemoryUsageStore, RedisUsageStore, day_of, usage_report
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from perceo.llm.cache import InMemoryResponseCache, RedisResponseCache, cache_key
+    from perceo.llm.client import StructuredLLM
+    from perceo.llm.concurrency import Outcome, map_bounded
+    from perceo.llm.factory import llm_redis_url, open_llm
+    from perceo.llm.model import CallOutcome, LLMCall, LLMRequest, ModelUsage, UsageReport, UsageTotals
+    from perceo.llm.port import LLM, ResponseCache, UsageStore
+    from perceo.llm.pricing import PRICES_PER_MILLION, estimate_cost
+    from perceo.llm.retry import Backoff
+    from perceo.llm.schema import response_format, strict_json_schema
+    from perceo.llm.secrets import secrets_manager_loader
+    from perceo.llm.settings import LLMSettings, SecretLoader, load_llm_settings
+    from perceo.llm.usage import InMemoryUsageStore, RedisUsageStore, day_of, usage_report
+
+#: Public name -> the submodule that defines it.
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(["InMemoryResponseCache", "RedisResponseCache", "cache_key"], "cache"),
+    "StructuredLLM": "client",
+    **dict.fromkeys(["Outcome", "map_bounded"], "concurrency"),
+    **dict.fromkeys(["llm_redis_url", "open_llm"], "factory"),
+    **dict.fromkeys(["CallOutcome", "LLMCall", "LLMRequest", "ModelUsage", "UsageReport", "UsageTotals"], "model"),
+    **dict.fromkeys(["LLM", "ResponseCache", "UsageStore"], "port"),
+    **dict.fromkeys(["PRICES_PER_MILLION", "estimate_cost"], "pricing"),
+    "Backoff": "retry",
+    **dict.fromkeys(["response_format", "strict_json_schema"], "schema"),
+    "secrets_manager_loader": "secrets",
+    **dict.fromkeys(["LLMSettings", "SecretLoader", "load_llm_settings"], "settings"),
+    **dict.fromkeys(["InMemoryUsageStore", "RedisUsageStore", "day_of", "usage_report"], "usage"),
+}
 
 __all__ = [
     "LLM",
@@ -55,3 +80,16 @@ __all__ = [
     "strict_json_schema",
     "usage_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    submodule = _EXPORTS.get(name)
+    if submodule is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{submodule}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -1,22 +1,48 @@
-"""Perceo's vocabulary: pydantic v2 models of everything Perceo stores or sends."""
+"""Perceo's vocabulary: pydantic v2 models of everything Perceo stores or sends.
 
-from perceo.models.change import AffectedRoute, ChangeAnalysis, ChangedFile, ChangeSet, ImpactedFlow, Reason
-from perceo.models.common import new_id, now_ms
-from perceo.models.entities import (
-    ExpectedState,
-    Flow,
-    FlowUpdate,
-    FlowView,
-    Page,
-    PageLink,
-    Persona,
-    Project,
-    Step,
-    StepAction,
-)
-from perceo.models.events import EventType, PerceoEvent
-from perceo.models.keys import ApiKey, KeyAuditEntry
-from perceo.models.runs import AnalyticsEvent, FlowMetrics, Insight, Prediction, RevenueImpact, TestRun
+The names below load on first use (PEP 562): `from perceo.models import Flow` builds the entity models only, so a
+Lambda does not pay at cold start for the models of the areas it does not serve.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from perceo.models.change import AffectedRoute, ChangeAnalysis, ChangedFile, ChangeSet, ImpactedFlow, Reason
+    from perceo.models.common import new_id, now_ms
+    from perceo.models.entities import (
+        ExpectedState,
+        Flow,
+        FlowUpdate,
+        FlowView,
+        Page,
+        PageLink,
+        Persona,
+        Project,
+        Step,
+        StepAction,
+    )
+    from perceo.models.events import EventType, PerceoEvent
+    from perceo.models.keys import ApiKey, KeyAuditEntry
+    from perceo.models.runs import AnalyticsEvent, FlowMetrics, Insight, Prediction, RevenueImpact, TestRun
+
+#: Public name -> the submodule that defines it.
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(
+        ["AffectedRoute", "ChangeAnalysis", "ChangedFile", "ChangeSet", "ImpactedFlow", "Reason"], "change"
+    ),
+    **dict.fromkeys(["new_id", "now_ms"], "common"),
+    **dict.fromkeys(
+        ["ExpectedState", "Flow", "FlowUpdate", "FlowView", "Page", "PageLink", "Persona", "Project", "Step",
+         "StepAction"],
+        "entities",
+    ),
+    **dict.fromkeys(["EventType", "PerceoEvent"], "events"),
+    **dict.fromkeys(["ApiKey", "KeyAuditEntry"], "keys"),
+    **dict.fromkeys(["AnalyticsEvent", "FlowMetrics", "Insight", "Prediction", "RevenueImpact", "TestRun"], "runs"),
+}
 
 __all__ = [
     "AffectedRoute",
@@ -48,3 +74,16 @@ __all__ = [
     "new_id",
     "now_ms",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    submodule = _EXPORTS.get(name)
+    if submodule is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{submodule}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -7,7 +7,7 @@ steps, is the flow really affected, and how sure is it? The reviewed confidences
 read through `GET /workflows/{id}`; the stored analysis is not rewritten.
 
 Tasks: `Select flows to review` → Map(`Review flow`) → `Store the review` → `Clean up`; failures are recorded
-like the bootstrap's (`bootstrap_steps.record_failure`).
+like the bootstrap's (`failures.record_failure`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from perceo.llm.model import LLMRequest
 from perceo.models import ChangeAnalysis, FlowView
 from perceo.models.change import ImpactedFlow
 from perceo.models.common import Model, UnitFloat
-from perceo.workflows.bootstrap_steps import StrictLLM
 from perceo.workflows.bundle import get_json, put_json, workflow_prefix
 from perceo.workflows.errors import WorkflowStateMissingError
+from perceo.workflows.failures import StrictLLM
 from perceo.workflows.model import AnalyzeReviewRequest, StepInput
 from perceo.workflows.runtime import StepRuntime
 

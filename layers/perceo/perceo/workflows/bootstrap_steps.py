@@ -36,8 +36,7 @@ from perceo.bootstrap.pipeline import (
     BootstrapState,
     StepResult,
 )
-from perceo.errors import AuthenticationError, LLMError, PermissionDeniedError
-from perceo.llm.port import LLM
+from perceo.errors import AuthenticationError, PermissionDeniedError
 from perceo.models.common import now_ms
 from perceo.workflows.bundle import (
     BundleStore,
@@ -49,9 +48,9 @@ from perceo.workflows.bundle import (
     put_json,
     workflow_prefix,
 )
-from perceo.workflows.errors import LLMOutputError, LLMUnavailableError
+from perceo.workflows.failures import StrictLLM
 from perceo.workflows.gitremote import check_branch, parse_git_remote
-from perceo.workflows.model import StepInput, StoredBootstrapRequest, WorkflowError
+from perceo.workflows.model import StepInput, StoredBootstrapRequest
 from perceo.workflows.runtime import StepRuntime
 
 logger = logging.getLogger(__name__)
@@ -64,7 +63,6 @@ PROGRESS = {
     "persist_flows": 45, "flows_persisted": 55, "extract_steps": 60, "persist_steps": 95, "complete": 100,
 }
 EXTRACT_SPAN = 35
-_TRANSIENT_HTTP = frozenset({408, 409, 425, 429})
 
 
 # ------------------------------------------------------------------------------------------------ bundle keys
@@ -100,36 +98,6 @@ def load_state(runtime: StepRuntime, step: StepInput) -> BootstrapState:
 
 def save_state(runtime: StepRuntime, step: StepInput, state: BootstrapState) -> None:
     put_json(runtime.bundles, state_key(step.project_id, step.workflow_id), state.model_dump(mode="json"))
-
-
-# ------------------------------------------------------------------------------------------------ LLM strictness
-
-
-class StrictLLM:
-    """Passes calls through and remembers LLM failures the pipeline would otherwise absorb into a fallback."""
-
-    def __init__(self, inner: LLM) -> None:
-        self._inner = inner
-        self.failures: list[LLMError] = []
-
-    def complete(self, request: Any, response_model: type[Any]) -> Any:
-        try:
-            return self._inner.complete(request, response_model)
-        except LLMError as error:
-            self.failures.append(error)
-            raise
-
-    def raise_if_failed(self) -> None:
-        if not self.failures:
-            return
-        first = self.failures[0]
-        reason = first.details.get("reason")
-        status = first.details.get("status")
-        transient = reason in ("timeout", "connection_error") or (
-            reason == "http_error" and isinstance(status, int) and (status >= 500 or status in _TRANSIENT_HTTP)
-        )
-        kind = LLMUnavailableError if transient else LLMOutputError
-        raise kind(first.message, details=dict(first.details))
 
 
 # ------------------------------------------------------------------------------------------------ deps
@@ -386,29 +354,3 @@ def cleanup(step: StepInput, runtime: StepRuntime, *, succeeded: bool) -> dict[s
     runtime.progress.release(step.project_id, "bootstrap", step.workflow_id)
     result["bundleObjectsDeleted"] = deleted
     return result
-
-
-def record_failure(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
-    """Write the caught error (its type and message) where `GET /workflows/{id}` reads it."""
-    error = workflow_error(step.error or {})
-    runtime.progress.set_error(step.project_id, step.workflow_id, error)
-    logger.warning("workflow %s failed: %s", step.workflow_id, error.type)
-    return error.model_dump(mode="json")
-
-
-def workflow_error(caught: dict[str, Any]) -> WorkflowError:
-    """`{Error, Cause}` as Step Functions catches it → {type, message}. Lambda errors carry a JSON cause."""
-    import json
-
-    error_type = str(caught.get("Error") or "States.Runtime")
-    cause = caught.get("Cause")
-    message = "" if cause is None else str(cause)
-    if isinstance(cause, str) and cause.startswith("{"):
-        try:
-            document = json.loads(cause)
-        except json.JSONDecodeError:
-            document = None
-        if isinstance(document, dict):
-            error_type = str(document.get("errorType") or error_type)
-            message = str(document.get("errorMessage") or message)
-    return WorkflowError(type=error_type, message=message[:2000] or error_type)

@@ -19,7 +19,6 @@ from typing import Any
 
 from perceo.errors import ConflictError
 from perceo.models.common import now_ms
-from perceo.workflows.bootstrap_steps import request_key
 from perceo.workflows.bundle import BundleStore, put_json, workflow_prefix
 from perceo.workflows.errors import WorkflowBackendError, WorkflowNotFoundError
 from perceo.workflows.gitremote import check_branch, parse_git_remote
@@ -108,6 +107,8 @@ class WorkflowService:
             self._progress.release(project_id, "bootstrap", holder)
             if self._progress.claim(project_id, "bootstrap", workflow_id, self._claim_ttl_s) is not None:
                 raise ConflictError("a bootstrap of this project was started at the same moment")
+        from perceo.workflows.bootstrap_steps import request_key
+
         stored = StoredBootstrapRequest(
             **request.model_dump(), project_id=project_id, workflow_id=workflow_id, key_prefix=key_prefix
         )
@@ -213,7 +214,7 @@ class WorkflowService:
 
 
 def _execution_error(status: str, execution: dict[str, Any]) -> WorkflowError:
-    from perceo.workflows.bootstrap_steps import workflow_error
+    from perceo.workflows.failures import workflow_error
 
     if execution.get("error") or execution.get("cause"):
         caught = {"Error": execution.get("error") or status, "Cause": execution.get("cause")}
