@@ -177,3 +177,16 @@ def test_every_function_gets_the_variables_the_api_settings_read(template: dict[
 
     assert API_VARIABLES <= known, "a variable the API needs is not a Settings field"
     assert API_VARIABLES - set(variables) == set(), "Globals must set every variable the API reads"
+
+
+def test_mypy_checks_every_handler_strictly_under_a_name_of_its_own() -> None:
+    """Every handler is an `app.py`; mypy sees them as `functions.<dir>.app` (the repository root is a package base),
+    so CI's plain `mypy` type-checks them all, strictly, without clashing module names."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["mypy"]
+    strict_modules = {m for o in config["overrides"] if o.get("strict") for m in o["module"]}
+    handlers = sorted(REPO.glob("functions/**/app.py"))
+    names = {".".join(path.relative_to(REPO).with_suffix("").parts) for path in handlers}
+
+    assert config["explicit_package_bases"] is True and "." in config["mypy_path"]
+    assert "functions" in config["packages"] and "functions.*" in strict_modules
+    assert len(names) == len(handlers) > 0
