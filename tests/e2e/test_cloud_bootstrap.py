@@ -192,3 +192,17 @@ def test_a_refused_repository_url_is_a_usage_error_before_anything_runs(checkout
 
     assert code == 2
     assert "repository URL refused: scheme file:// is not allowed" in err
+
+
+def test_a_key_sent_as_x_api_key_is_refused_at_the_gateway_and_bearer_is_the_one_way(cloud: RunningCloud) -> None:
+    _, key = cloud.create_project()
+
+    with cloud.http() as anonymous:
+        refused = anonymous.get("projects/me", headers={"x-api-key": key})
+    with cloud.http(key) as bearer:
+        accepted = bearer.get("projects/me")
+
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "unauthenticated"
+    assert "Authorization: Bearer" in refused.json()["error"]["message"]
+    assert accepted.status_code == 200

@@ -86,11 +86,11 @@ def analyze(
         cache_dir=discovery_cache_dir(app_ctx.project_dir),
     )
     analysis, project_name = _analysis(app_ctx, change_set, affected)
-    review = _report_review(app_ctx, analysis)
+    asked, review = _report_review(app_ctx, analysis)
 
     if fmt is ReportFormat.json:
         document = analysis_contract(analysis, project_name=project_name, working_tree=working_tree)
-        if review is not None:
+        if asked:  # only then: without useLlm both backends print the same document
             document["review"] = review
         app_ctx.output.json(document)
     elif fmt is ReportFormat.md:
@@ -135,13 +135,16 @@ def _analysis(app_ctx: AppContext, change_set: ChangeSet, affected: list[Affecte
     return analyze_change(LOCAL_PROJECT_ID, change_set, affected, graph=None, bus=None), name
 
 
-def _report_review(app_ctx: AppContext, analysis: ChangeAnalysis) -> dict[str, Any] | None:
-    """Say on stderr which LLM review the API started (config `observer.analysis.useLlm`); its JSON for --json."""
+def _report_review(app_ctx: AppContext, analysis: ChangeAnalysis) -> tuple[bool, dict[str, Any] | None]:
+    """Say on stderr which LLM review the API started. Returns whether the API was asked to start one (config
+    `observer.analysis.useLlm`) and the review as --json shows it (None: no flow was below the threshold)."""
     from perceo.models.api import AnalyzeResponse
 
-    review = analysis.review if isinstance(analysis, AnalyzeResponse) else None
+    if not (app_ctx.config.observer.analysis.use_llm and isinstance(analysis, AnalyzeResponse)):
+        return False, None
+    review = analysis.review
     if review is None:
-        return None
+        return True, None
     if review.status == "RUNNING":
         app_ctx.output.info(
             f"LLM review of the flows below confidence {app_ctx.config.observer.analysis.llm_threshold:g} started: "
@@ -149,7 +152,7 @@ def _report_review(app_ctx: AppContext, analysis: ChangeAnalysis) -> dict[str, A
         )
     elif review.error is not None:
         app_ctx.output.warn(f"the LLM review did not start ({review.error.type}): {review.error.message}")
-    return review.model_dump(mode="json")
+    return True, review.model_dump(mode="json")
 
 
 def discovery_cache_dir(project_dir: Path) -> Path:

@@ -1,7 +1,10 @@
 """The API Gateway REQUEST authorizer: a project API key in, an IAM policy and the caller's context out.
 
 Contract with API Gateway (REST API, Lambda authorizer of type REQUEST):
-- the key comes as `Authorization: Bearer prc_…` (the identity source the answer is cached by) or `x-api-key`;
+- the key comes as `Authorization: Bearer prc_…`, the one way: it is the authorizer's identity source, which API
+  Gateway requires before it calls the authorizer and caches the answer by. (Another header, such as
+  `x-api-key`, cannot be an alternative: a REQUEST authorizer needs *every* identity source present, so a request
+  without `Authorization` is a 401 from API Gateway itself, and one with both would be cached by both.)
 - a valid key gets Allow on every method of the API's stage (`…/<stage>/*`), so one cached answer serves all
   routes; the scope each route needs is checked by the route itself from the context;
 - the context is `Principal.to_authorizer_context()`: projectId, keyId, prefix, name, scopes (space-separated);
@@ -38,14 +41,13 @@ class Unauthorized(Exception):
 
 
 def presented_key(event: Mapping[str, Any]) -> str | None:
-    """The raw key from `Authorization: Bearer …`, else from `x-api-key`."""
+    """The raw key from `Authorization: Bearer …`; None without one (any other header is not looked at)."""
     authorization = header(event, "Authorization")
     if authorization:
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
-    api_key = header(event, "x-api-key")
-    return api_key.strip() if api_key and api_key.strip() else None
+    return None
 
 
 def authorize_request(
