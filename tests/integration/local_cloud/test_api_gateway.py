@@ -431,4 +431,5 @@ def test_worker_pool_runs_invocations_in_parallel_processes_with_the_function_en
     assert len(set(pids)) == 2 and os.getpid() not in pids  # two workers, neither of them this process
     assert all(answer["seen"] == pids for answer in answers)  # each saw the other inside the handler
     assert {answer["stage"] for answer in answers} == {"test"}
+    assert all(answer["frozen"] > 1_000 for answer in answers)  # start-up heap frozen (perceo.heap)
     assert failed.status == 502

@@ -154,3 +154,39 @@ def test_rate_limit_and_cors_come_from_the_template_variables() -> None:
 
     assert (settings.key_rate_limit_per_second, settings.key_rate_limit_burst) == (2.5, 7)
     assert settings.allowed_cors_origin == "https://app.perceo.dev"
+
+
+FIRST_REQUEST = """
+import base64, gc, importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+event = json.load(open(sys.argv[2]))
+event["body"], event["isBase64Encoded"] = base64.b64encode(b"x" * (6 * 1024 * 1024)).decode(), True
+before = gc.get_freeze_count()
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "perceo-test", 512, "req-1"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:perceo-test"
+status = module.lambda_handler(event, Context())["statusCode"]
+print(json.dumps({"status": status, "before": before, "after": gc.get_freeze_count()}))
+"""
+
+
+@pytest.mark.parametrize(("lambda_env", "frozen"), [(True, True), (False, False)])
+def test_an_api_function_freezes_its_start_up_heap_after_its_first_request_in_lambda_only(
+    lambda_env: bool, frozen: bool
+) -> None:
+    # A body over the size limit is answered before any client is built, so no store is needed here.
+    env = {**FUNCTION_ENV, **(LAMBDA_RUNTIME_ENV if lambda_env else {}), "POWERTOOLS_TRACE_DISABLED": "true"}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "LAMBDA_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_REQUEST, str(FUNCTIONS / "api" / "flows" / "app.py"),
+         str(REPO / "events" / "api" / "flows" / "create-flow.json")],
+        env={**clean, **env, "PYTHONPATH": str(REPO / "layers" / "perceo")},
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert result["status"] == 413 and result["before"] == 0
+    assert (result["after"] > 10_000) is frozen, result

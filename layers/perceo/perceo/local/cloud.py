@@ -37,6 +37,7 @@ from types import FrameType
 from pydantic import ValidationError
 
 from perceo.errors import BackendUnavailableError, ConfigError
+from perceo.heap import freeze_startup_heap
 from perceo.local.apigw import ApiServer, Gateway, read_rest_api
 from perceo.local.aws import LocalAws
 from perceo.local.lambdas import Invoker, LambdaRuntime, LambdaWorkerPool
@@ -522,6 +523,8 @@ def serve(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - the parent prints the log tail
         logger.error("local cloud: could not start: %s", error)
         return 1
+    # moto, the gateway and the step runner are loaded: keep full GC passes of that heap off the request path.
+    freeze_startup_heap()
     with _state_file(cloud):
         stopping.wait()
     logger.info("local cloud: stopping")

@@ -31,6 +31,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from perceo.errors import BackendUnavailableError, ConfigError
+from perceo.heap import freeze_startup_heap
 from perceo.local.template import FunctionSpec
 
 logger = logging.getLogger(__name__)
@@ -237,6 +238,7 @@ def _start_worker(functions: dict[str, FunctionSpec], environment: dict[str, str
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s [worker]: %(message)s")
     _worker_runtime = LambdaRuntime(functions, environ=os.environ, extra_environment=environment)
     _worker_runtime.load_all()
+    freeze_startup_heap()  # every handler imported: keep full GC passes off the request path (perceo.heap)
 
 
 def _invoke_in_worker(logical_id: str, event: Any, request_id: str | None) -> tuple[str, Any]:

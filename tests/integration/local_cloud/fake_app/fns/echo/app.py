@@ -1,6 +1,7 @@
 """Returns the proxy event it got (tests of the local API Gateway)."""
 
 import base64
+import gc
 import json
 import os
 import time
@@ -41,5 +42,7 @@ def _rendezvous(folder, count):
     seen = sorted(int(p.name) for p in folder.iterdir())
     return {
         "statusCode": 200,
-        "body": json.dumps({"pid": os.getpid(), "seen": seen, "stage": os.environ["FAKE_STAGE"]}),
+        "body": json.dumps(
+            {"pid": os.getpid(), "seen": seen, "stage": os.environ["FAKE_STAGE"], "frozen": gc.get_freeze_count()}
+        ),
     }
