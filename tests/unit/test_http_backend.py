@@ -212,6 +212,25 @@ def test_update_flow_sends_only_the_changed_fields_and_returns_the_flow() -> Non
     assert not hasattr(flow, "pages")
 
 
+def test_fields_a_newer_api_added_are_ignored_at_every_level_of_the_answer() -> None:
+    step = {"id": "s1", "flowId": "f1", "order": 1, "name": "Open the cart", "addedLater": {"x": 1}}
+    view = {
+        **flow_json("f1", "Checkout"), "pages": ["/cart"], "personas": [], "steps": [step], "shinyNewField": True
+    }
+    api = Api(httpx.Response(200, json={"flows": [view], "nextCursor": None, "pageInfo": {"total": 1}}))
+
+    (flow,) = HttpBackend(client(api)).list_flows()
+
+    assert (flow.id, flow.name, [step.name for step in flow.steps]) == ("f1", "Checkout", ["Open the cart"])
+
+
+def test_an_answer_missing_a_required_field_is_still_an_unexpected_shape() -> None:
+    api = Api(httpx.Response(200, json={"id": "p1", "createdAt": 1, "updatedAt": 1}))
+
+    with pytest.raises(BackendUnavailableError, match="unexpected shape .* reading Project"):
+        HttpBackend(client(api)).project()
+
+
 def test_update_flow_refuses_fields_the_api_computes() -> None:
     with pytest.raises(ValidationFailed, match="riskScore"):
         HttpBackend(client(Api(httpx.Response(500)))).update_flow("f1", FlowUpdate(risk_score=0.5))

@@ -263,8 +263,10 @@ class ApiClient:
         return self.parse(model, self.request(method, path, json=payload))
 
     def parse(self, model: type[ModelT], data: Any) -> ModelT:
+        """`data` as `model`. Fields this CLI does not know (a newer API added them) are ignored at every level:
+        the models forbid unknown fields for what the CLI sends and the server receives, not for what it reads."""
         try:
-            return model.model_validate(data)
+            return model.model_validate(data, extra="ignore")
         except ValidationError as error:
             raise BackendUnavailableError(
                 f"the Perceo API at {self.base_url} answered in an unexpected shape ({error.error_count()} problem(s) "
