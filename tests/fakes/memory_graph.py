@@ -82,6 +82,11 @@ class MemoryFlowGraph:
         self.writes.append("set_flow_personas")
         self.flow_personas[flow_id] = [n for n in persona_names if (project_id, n) in self.personas]
 
+    def set_personas_of_flows(self, project_id: str, names_by_flow: Mapping[str, Sequence[str]]) -> None:
+        self.writes.append("set_personas_of_flows")
+        for flow_id, names in names_by_flow.items():
+            self.flow_personas[flow_id] = [n for n in names if (project_id, n) in self.personas]
+
     def set_flow_pages(self, project_id: str, flow_id: str, routes: Sequence[str]) -> None:
         self.writes.append("set_flow_pages")
         self._set_pages(project_id, flow_id, routes)
@@ -99,6 +104,11 @@ class MemoryFlowGraph:
     def set_flow_connections(self, project_id: str, flow_id: str, flow_ids: Sequence[str]) -> None:
         self.writes.append("set_flow_connections")
         self.flow_links[flow_id] = list(flow_ids)
+
+    def set_connections_of_flows(self, project_id: str, ids_by_flow: Mapping[str, Sequence[str]]) -> None:
+        self.writes.append("set_connections_of_flows")
+        for flow_id, flow_ids in ids_by_flow.items():
+            self.flow_links[flow_id] = list(flow_ids)
 
     def _view(self, flow: Flow, include_steps: bool = True) -> FlowView:
         return FlowView(

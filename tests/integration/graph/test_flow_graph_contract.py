@@ -548,6 +548,52 @@ def test_pages_of_many_flows_are_set_in_batches(graph: CypherFlowGraph) -> None:
         graph.set_pages_of_flows(project.id, {"missing": ["/x"]})
 
 
+@BOTH_ADAPTERS
+def test_personas_and_connections_of_many_flows_are_replaced_in_batches(graph: CypherFlowGraph) -> None:
+    project = new_project(graph)
+    graph.upsert_personas(project.id, [persona(project, "Visitor"), persona(project, "Buyer")])
+    flows = graph.upsert_flows(project.id, [flow(project, f"Flow {n}") for n in range(5)])
+    ids = [f.id for f in flows]
+    graph.set_flow_personas(project.id, ids[0], ["Visitor"])
+    graph.set_flow_connections(project.id, ids[0], [ids[4]])
+    graph.batch_size = 2  # several queries, a flow with no names still counted
+
+    graph.set_personas_of_flows(
+        project.id, {ids[0]: ["Buyer", "Nobody", "Buyer"], ids[1]: ["Visitor", "Buyer"], ids[2]: [], ids[3]: ["Buyer"]}
+    )
+    graph.set_connections_of_flows(
+        project.id, {ids[0]: [ids[2], ids[0], "missing", ids[1]], ids[1]: [ids[0]], ids[2]: [], ids[3]: [ids[2]]}
+    )
+
+    views = {v.id: v for v in graph.list_flows(project.id)}
+    assert [views[i].personas for i in ids] == [["Buyer"], ["Buyer", "Visitor"], [], ["Buyer"], []]
+    assert [views[i].connected_flows for i in ids] == [[ids[2], ids[1]], [ids[0]], [], [ids[2]], []]
+    with pytest.raises(FlowNotFoundError) as missing:
+        graph.set_personas_of_flows(project.id, {"nope": ["Buyer"], ids[4]: ["Visitor"]})
+    assert missing.value.details["flowIds"] == ["nope"]
+    assert graph.get_flow(project.id, ids[4]).personas == ["Visitor"]  # type: ignore[union-attr]
+    with pytest.raises(FlowNotFoundError):
+        graph.set_connections_of_flows(project.id, {"nope": []})
+
+
+def test_linking_many_flows_of_another_project_writes_nothing_there(graph: CypherFlowGraph) -> None:
+    mine, theirs = new_project(graph), new_project(graph)
+    graph.upsert_personas(theirs.id, [persona(theirs, "Buyer")])
+    graph.upsert_personas(mine.id, [persona(mine, "Buyer")])
+    (their_flow,) = graph.upsert_flows(theirs.id, [flow(theirs, "Checkout")])
+    (my_flow,) = graph.upsert_flows(mine.id, [flow(mine, "Checkout")])
+
+    with pytest.raises(FlowNotFoundError):
+        graph.set_personas_of_flows(mine.id, {their_flow.id: ["Buyer"]})
+    with pytest.raises(FlowNotFoundError):
+        graph.set_connections_of_flows(mine.id, {their_flow.id: [my_flow.id]})
+    graph.set_connections_of_flows(mine.id, {my_flow.id: [their_flow.id]})
+
+    theirs_view, mine_view = graph.get_flow(theirs.id, their_flow.id), graph.get_flow(mine.id, my_flow.id)
+    assert theirs_view is not None and (theirs_view.personas, theirs_view.connected_flows) == ([], [])
+    assert mine_view is not None and mine_view.connected_flows == []
+
+
 def test_text_with_quotes_backslashes_and_newlines_round_trips_exactly(graph: CypherFlowGraph) -> None:
     """Parameters travel inside the query text on FalkorDB's RESP protocol; nothing may be lost or re-read."""
     tricky = 'it\'s "quoted" \\ back\\slash \\n not-a-newline\nnewline\ttab `tick` $param {brace} */ // é ✓ 😀'

@@ -6,14 +6,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fakes.openai_server import FakeOpenAI
-from llm_support import API_KEY, NOW_MS
+from llm_support import API_KEY, NOW_MS, MakeLLM
 from pydantic import SecretStr
 
 from perceo.llm.client import StructuredLLM
 from perceo.llm.port import ResponseCache, UsageStore
 from perceo.llm.settings import LLMSettings
-
-MakeLLM = Callable[..., StructuredLLM]
 
 
 @pytest.fixture

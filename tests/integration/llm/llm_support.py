@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, Literal
 
 import redis
@@ -10,6 +11,7 @@ from pydantic import Field
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from perceo.llm.client import StructuredLLM
 from perceo.llm.model import LLMRequest
 from perceo.local.server import free_port
 from perceo.models.common import Model
@@ -20,6 +22,9 @@ NOW_MS = 1_772_452_800_000  # 2026-03-02T12:00:00Z
 
 #: Distinctive enough that finding it anywhere (logs, Redis, errors) cannot be a coincidence.
 API_KEY = "sk-perceo-test-4f2b9e1c-NEVER-LOG-ME"
+
+#: The `make_llm` fixture: builds a client on the fake server (keyword options).
+MakeLLM = Callable[..., StructuredLLM]
 
 
 class FlowItem(Model):

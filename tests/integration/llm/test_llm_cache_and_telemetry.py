@@ -6,9 +6,17 @@ import logging
 
 import pytest
 import redis
-from conftest import MakeLLM
 from fakes.openai_server import FakeOpenAI, Reply
-from llm_support import API_KEY, DAY, GOOD_ANSWER, FlowsAnswer, flows_request, new_project_id, unreachable_redis
+from llm_support import (
+    API_KEY,
+    DAY,
+    GOOD_ANSWER,
+    FlowsAnswer,
+    MakeLLM,
+    flows_request,
+    new_project_id,
+    unreachable_redis,
+)
 
 from perceo.errors import LLMError
 from perceo.llm.cache import RedisResponseCache, cache_key

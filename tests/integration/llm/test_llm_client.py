@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import MakeLLM
 from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
-from llm_support import API_KEY, DAY, GOOD_ANSWER, FlowsAnswer, flows_request, new_project_id
+from llm_support import API_KEY, DAY, GOOD_ANSWER, FlowsAnswer, MakeLLM, flows_request, new_project_id
 
 from perceo.errors import LLMError
 from perceo.llm.concurrency import map_bounded

@@ -278,7 +278,7 @@ class Reconciler:
     def _write_flows(
         self, changed: Sequence[tuple[FlowDraft, Flow, list[str]]], existing: dict[str, FlowView]
     ) -> dict[str, str]:
-        """Upsert the changed flows, then link their personas, connections and pages (pages in one batch)."""
+        """Upsert the changed flows, then link their personas, connections and pages (each kind in batches)."""
         if not changed:
             return {}
         stored = self.graph.upsert_flows(self.project_id, [flow for _, flow, _ in changed])
@@ -286,13 +286,18 @@ class Reconciler:
         all_ids = {**{f.name.casefold(): f.id for f in existing.values()}, **stored_ids}
         written: dict[str, str] = {}
         pages_by_flow: dict[str, list[str]] = {}
+        personas_by_flow: dict[str, list[str]] = {}
+        connections_by_flow: dict[str, list[str]] = {}
         for draft, flow, personas in changed:
             flow_id = stored_ids.get(flow.name.casefold(), flow.id)
             written[flow.name] = flow_id
             pages_by_flow[flow_id] = list(draft.pages)
-            self.graph.set_flow_personas(self.project_id, flow_id, personas)
-            connected = [all_ids[c.casefold()] for c in draft.connected_flows if c.casefold() in all_ids]
-            self.graph.set_flow_connections(self.project_id, flow_id, connected)
+            personas_by_flow[flow_id] = list(personas)
+            connections_by_flow[flow_id] = [
+                all_ids[c.casefold()] for c in draft.connected_flows if c.casefold() in all_ids
+            ]
+        self.graph.set_personas_of_flows(self.project_id, personas_by_flow)
+        self.graph.set_connections_of_flows(self.project_id, connections_by_flow)
         self.graph.set_pages_of_flows(self.project_id, pages_by_flow)
         for name, flow_id in written.items():
             status = self.report.flow_status[name]

@@ -155,8 +155,17 @@ class CypherFlowGraph(ABC):
 
     def set_flow_personas(self, project_id: str, flow_id: str, persona_names: Sequence[str]) -> None:
         """Replace the flow's FOR_PERSONA edges with edges to these personas (names it has none for are skipped)."""
-        params = {"projectId": project_id, "flowId": flow_id, "names": list(dict.fromkeys(persona_names))}
-        self._require_flow(self._write(q.SET_FLOW_PERSONAS, params), flow_id)
+        self.set_personas_of_flows(project_id, {flow_id: persona_names})
+
+    def set_personas_of_flows(self, project_id: str, names_by_flow: Mapping[str, Sequence[str]]) -> None:
+        """`set_flow_personas` for many flows in few queries (each flow's edges are replaced in one query).
+
+        FlowNotFoundError names the flows the project does not have, after the others were written.
+        """
+        entries = [
+            {"flowId": flow_id, "names": list(dict.fromkeys(names))} for flow_id, names in names_by_flow.items()
+        ]
+        self._link_flows(q.SET_PERSONAS_OF_FLOWS, project_id, entries, edges="names")
 
     def set_flow_pages(self, project_id: str, flow_id: str, routes: Sequence[str]) -> None:
         """Replace the flow's VISITS edges, in journey order; routes without a page get one."""
@@ -171,18 +180,32 @@ class CypherFlowGraph(ABC):
             {"flowId": flow_id, "rows": [{"route": route, "order": n} for n, route in enumerate(routes, start=1)]}
             for flow_id, routes in routes_by_flow.items()
         ]
-        found: set[str] = set()
-        for batch in _batches_by_rows(entries, self.batch_size):
-            rows = self._write(q.SET_FLOW_PAGES, {"projectId": project_id, "flows": batch})
-            found.update(row["flowId"] for row in rows)
-        _require_flows(set(routes_by_flow) - found)
+        self._link_flows(q.SET_FLOW_PAGES, project_id, entries)
 
     def set_flow_connections(self, project_id: str, flow_id: str, flow_ids: Sequence[str]) -> None:
         """Replace the flow's CONNECTS_TO edges (ids of flows outside the project, or itself, are skipped)."""
-        ids = list(dict.fromkeys(flow_ids))
-        rows = [{"id": other, "order": order} for order, other in enumerate(ids, start=1)]
-        params = {"projectId": project_id, "flowId": flow_id, "flowIds": ids, "rows": rows}
-        self._require_flow(self._write(q.SET_FLOW_CONNECTIONS, params), flow_id)
+        self.set_connections_of_flows(project_id, {flow_id: flow_ids})
+
+    def set_connections_of_flows(self, project_id: str, ids_by_flow: Mapping[str, Sequence[str]]) -> None:
+        """`set_flow_connections` for many flows in few queries (each flow's edges are replaced in one query).
+
+        FlowNotFoundError names the flows the project does not have, after the others were written.
+        """
+        entries = []
+        for flow_id, flow_ids in ids_by_flow.items():
+            ids = list(dict.fromkeys(flow_ids))
+            rows = [{"id": other, "order": order} for order, other in enumerate(ids, start=1)]
+            entries.append({"flowId": flow_id, "ids": ids, "rows": rows})
+        self._link_flows(q.SET_CONNECTIONS_OF_FLOWS, project_id, entries)
+
+    def _link_flows(self, query: str, project_id: str, entries: list[dict[str, Any]], *, edges: str = "rows") -> None:
+        """Run one of the per-flow edge-replacing queries over `entries` ({flowId, ...}) in batches of about
+        `batch_size` edges (the items under each entry's `edges` key); a flow is never split."""
+        found: set[str] = set()
+        for batch in _batches_by_rows(entries, self.batch_size, edges):
+            rows = self._write(query, {"projectId": project_id, "flows": batch})
+            found.update(row["flowId"] for row in rows)
+        _require_flows({entry["flowId"] for entry in entries} - found)
 
     def get_flow(self, project_id: str, flow_id: str) -> FlowView | None:
         rows = self._read(q.GET_FLOW, {"projectId": project_id, "flowId": flow_id})
@@ -419,16 +442,18 @@ def _batches(rows: list[T], size: int) -> Iterator[list[T]]:
         yield rows[start : start + size]
 
 
-def _batches_by_rows(entries: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    """Per-flow entries grouped so a batch holds about `size` rows; a flow is never split."""
+def _batches_by_rows(entries: list[dict[str, Any]], size: int, key: str = "rows") -> Iterator[list[dict[str, Any]]]:
+    """Per-flow entries grouped so a batch holds about `size` rows (the items under `key`); a flow is never split.
+    A flow with no rows still counts as one, so a batch of edge removals stays bounded too."""
     batch: list[dict[str, Any]] = []
     rows = 0
     for entry in entries:
-        if batch and rows + len(entry["rows"]) > size:
+        weight = max(1, len(entry[key]))
+        if batch and rows + weight > size:
             yield batch
             batch, rows = [], 0
         batch.append(entry)
-        rows += len(entry["rows"])
+        rows += weight
     if batch:
         yield batch
 

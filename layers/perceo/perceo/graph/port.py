@@ -67,6 +67,11 @@ class FlowGraph(Protocol):
     def set_flow_personas(self, project_id: str, flow_id: str, persona_names: Sequence[str]) -> None:
         """Replace the flow's FOR_PERSONA edges with edges to these personas (by name)."""
 
+    def set_personas_of_flows(self, project_id: str, names_by_flow: Mapping[str, Sequence[str]]) -> None:
+        """`set_flow_personas` for many flows in few queries; each flow's edges are replaced atomically.
+
+        FlowNotFoundError names the flows the project does not have, after the others were written."""
+
     def set_flow_pages(self, project_id: str, flow_id: str, routes: Sequence[str]) -> None:
         """Replace the flow's VISITS edges, in journey order (`VISITS {order}`)."""
 
@@ -77,6 +82,11 @@ class FlowGraph(Protocol):
 
     def set_flow_connections(self, project_id: str, flow_id: str, flow_ids: Sequence[str]) -> None:
         """Replace the flow's CONNECTS_TO edges."""
+
+    def set_connections_of_flows(self, project_id: str, ids_by_flow: Mapping[str, Sequence[str]]) -> None:
+        """`set_flow_connections` for many flows in few queries; each flow's edges are replaced atomically.
+
+        FlowNotFoundError names the flows the project does not have, after the others were written."""
 
     def get_flow(self, project_id: str, flow_id: str) -> FlowView | None: ...
     def get_flow_by_name(self, project_id: str, name: str) -> FlowView | None: ...

@@ -151,18 +151,42 @@ MERGE (project)-[:HAS_FLOW]->(f)
 RETURN properties(f) AS flow
 """
 
-#: Replaces the flow's FOR_PERSONA edges; names the project has no persona for are skipped.
-SET_FLOW_PERSONAS = """
-MATCH (f:Flow {projectId: $projectId, id: $flowId})
+#: Replaces the FOR_PERSONA edges of each flow in `$flows` ([{flowId, names}]) with edges to the project's personas
+#: of those names (unknown names are skipped). One row per flow found.
+SET_PERSONAS_OF_FLOWS = """
+UNWIND range(0, size($flows) - 1) AS i
+WITH i, $flows[i] AS entry
+MATCH (f:Flow {projectId: $projectId, id: entry.flowId})
 OPTIONAL MATCH (f)-[old:FOR_PERSONA]->()
-WITH f, collect(old) AS olds
+WITH i, f, collect(old) AS olds
 FOREACH (r IN olds | DELETE r)
-WITH DISTINCT f
+WITH i, f
 OPTIONAL MATCH (p:Persona {projectId: $projectId})
-WHERE p.name IN $names
-WITH f, collect(p) AS personas
+WHERE p.name IN $flows[i].names
+WITH i, f, collect(p) AS personas
 FOREACH (p IN personas | CREATE (f)-[:FOR_PERSONA]->(p))
-RETURN size(personas) AS linked
+RETURN f.id AS flowId
+"""
+
+#: Replaces the CONNECTS_TO edges of each flow in `$flows` ([{flowId, ids, rows: [{id, order}]}]), kept in the
+#: given order; ids of other projects' flows, and the flow itself, are skipped. One row per flow found.
+SET_CONNECTIONS_OF_FLOWS = """
+UNWIND range(0, size($flows) - 1) AS i
+WITH i, $flows[i] AS entry
+MATCH (f:Flow {projectId: $projectId, id: entry.flowId})
+OPTIONAL MATCH (f)-[old:CONNECTS_TO]->()
+WITH i, f, collect(old) AS olds
+FOREACH (r IN olds | DELETE r)
+WITH i, f
+OPTIONAL MATCH (other:Flow {projectId: $projectId})
+WHERE other.id IN $flows[i].ids AND other.id <> f.id
+WITH i, f, collect(other) AS others
+FOREACH (o IN others |
+  FOREACH (row IN [r IN $flows[i].rows WHERE r.id = o.id] |
+    CREATE (f)-[:CONNECTS_TO {order: row.order}]->(o)
+  )
+)
+RETURN f.id AS flowId
 """
 
 #: Replaces the VISITS edges of each flow in `$flows` ([{flowId, rows: [{route, order}]}]) in journey order; a
@@ -181,24 +205,6 @@ FOREACH (row IN $flows[i].rows |
   CREATE (f)-[:VISITS {order: row.order}]->(pg)
 )
 RETURN f.id AS flowId
-"""
-
-#: Replaces the flow's CONNECTS_TO edges, kept in the given order; ids of other projects' flows are skipped.
-SET_FLOW_CONNECTIONS = """
-MATCH (f:Flow {projectId: $projectId, id: $flowId})
-OPTIONAL MATCH (f)-[old:CONNECTS_TO]->()
-WITH f, collect(old) AS olds
-FOREACH (r IN olds | DELETE r)
-WITH DISTINCT f
-OPTIONAL MATCH (other:Flow {projectId: $projectId})
-WHERE other.id IN $flowIds AND other.id <> $flowId
-WITH f, collect(other) AS others
-FOREACH (o IN others |
-  FOREACH (row IN [r IN $rows WHERE r.id = o.id] |
-    CREATE (f)-[:CONNECTS_TO {order: row.order}]->(o)
-  )
-)
-RETURN size(others) AS linked
 """
 
 GET_FLOW = f"""
