@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import redis
 from api_handlers import body_of, invoke, load_event
@@ -33,7 +35,7 @@ def test_a_request_while_redis_is_down_is_503_naming_no_address(
 
 
 def test_the_authorizer_fails_closed_when_redis_is_down(
-    falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph
+    falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph, capsys: pytest.CaptureFixture[str]
 ) -> None:
     install_dependencies(
         Dependencies(api_settings(falkordb_server, graph_name), graph=graph, redis=_dead_redis(), pepper=PEPPER)
@@ -46,3 +48,5 @@ def test_the_authorizer_fails_closed_when_redis_is_down(
         reset_dependencies()
 
     assert "Unauthorized" not in str(raised.value)  # an error (API Gateway answers 500), never an Allow
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert any(m.get("KeyCheckFailed") == [1.0] for m in metrics), metrics  # what an alarm on the store watches

@@ -55,7 +55,8 @@ def authorize_request(
 ) -> dict[str, Any]:
     """The authorizer's answer to a REQUEST event; `Unauthorized` for a missing or invalid key.
 
-    Counts `KeyAccepted` / `KeyRejected` in `metrics` when given.
+    Counts `KeyAccepted` / `KeyRejected` in `metrics` when given, and `KeyCheckFailed` when the key store cannot
+    answer (the error propagates: the authorizer fails closed, and API Gateway answers 500).
     """
     raw_key = presented_key(event)
     if raw_key is None:
@@ -70,6 +71,9 @@ def authorize_request(
     except AuthenticationError:
         _count(metrics, "KeyRejected")
         raise Unauthorized() from None
+    except Exception:
+        _count(metrics, "KeyCheckFailed")
+        raise
     _count(metrics, "KeyAccepted")
     return allow_policy(principal, str(event.get("methodArn", "")))
 
