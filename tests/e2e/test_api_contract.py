@@ -21,13 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from cloud_harness import RunningCloud, running_cloud
 
 from perceo.config.loader import load_config
 from perceo.demo import DemoApp, build_demo_app
+from perceo.llm.model import LLMCall
+from perceo.llm.usage import RedisUsageStore
 from perceo.local.store import EmbeddedStore, project_data_dir
 from perceo.models import Project
 from perceo.models.api import CreateFlowRequest, CreatePersonaRequest
+from perceo.models.common import now_ms
 from perceo_cli.backend.local import LocalBackend
 from perceo_cli.context import AppContext
 from perceo_cli.main import main
@@ -232,3 +236,32 @@ def test_flows_delete_is_the_same(embedded: Side, api: Side) -> None:
     assert local == remote == (0, {"deleted": {"name": "Sign up"}})
     assert listed[0] == listed[1]
     assert "Sign up" not in [f["name"] for f in listed[0][1]["flows"]]
+
+
+def test_usage_is_the_same(embedded: Side, api: Side, cloud: RunningCloud) -> None:
+    # The same LLM calls recorded in each side's store: the embedded FalkorDB (it is Redis) and the cloud's Redis.
+    sides = (
+        (EmbeddedStore(project_data_dir(embedded.project_dir)).ensure_running().url, "shop-embedded"),
+        (cloud.state.store_url, load_config(api.project_dir).config.project.id),
+    )
+    for url, project_id in sides:
+        assert project_id is not None
+        client = redis.Redis.from_url(url, decode_responses=True)
+        try:
+            store = RedisUsageStore(client)
+            for n in range(3):
+                store.record(
+                    LLMCall(
+                        project_id=project_id, model="gpt-4.1-mini", unit="steps", schema_name="steps",
+                        outcome="ok", tokens_in=100 * n, tokens_out=10, cost_usd=0.0001, requests=1, at=now_ms(),
+                    )
+                )
+        finally:
+            client.close()
+
+    (embedded_code, embedded_report), (api_code, api_report) = both(embedded, api, "usage", "--days", "2")
+
+    assert embedded_code == api_code == 0
+    assert embedded_report == api_report
+    assert api_report["totals"]["calls"] == 3 and api_report["totals"]["tokensIn"] == 300
+    assert embedded.run("usage", "--days", "0")[0] == api.run("usage", "--days", "0")[0] == 2

@@ -39,6 +39,7 @@ from perceo.errors import (
     RateLimitedError,
     ValidationFailed,
 )
+from perceo.llm.model import UsageReport
 from perceo.models import AffectedRoute, ApiKey, ChangeAnalysis, ChangeSet, Flow, FlowUpdate, FlowView, Persona, Project
 from perceo.models.api import (
     ID_PATTERN,
@@ -295,6 +296,10 @@ class HttpBackend:
         if self._project is None:
             self._project = self.client.get_model(Project, "/projects/me")
         return self._project
+
+    def usage(self, days: int) -> UsageReport:
+        """The project's LLM usage over the last `days` UTC days (`GET /usage`)."""
+        return self.client.get_model(UsageReport, "/usage", params={"days": days})
 
     # -- flows ---------------------------------------------------------------------------------------------------
 

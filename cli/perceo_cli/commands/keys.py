@@ -30,7 +30,8 @@ NOT_AN_API = (
 )
 
 
-def _api(app_ctx: AppContext) -> HttpBackend:
+def api_backend(app_ctx: AppContext) -> HttpBackend:
+    """The project's API backend; ConfigError when the project has no `observer.apiBaseUrl`."""
     if not app_ctx.config.observer.api_base_url:
         raise ConfigError(NOT_AN_API, details={"where": "observer.apiBaseUrl"})
     backend = app_ctx.backend
@@ -53,7 +54,7 @@ def list_keys(
 ) -> None:
     """The project's API keys: prefix, name, scopes, status, dates (never the keys themselves)."""
     app_ctx = app_context(ctx)
-    keys = _api(app_ctx).list_keys(include_inactive=include_inactive)
+    keys = api_backend(app_ctx).list_keys(include_inactive=include_inactive)
     if as_json:
         app_ctx.output.json({"keys": keys})
         return
@@ -99,7 +100,7 @@ def create_key(
     """Create an API key. It is printed this once: store it now (a CI secret, a password manager)."""
     app_ctx = app_context(ctx)
     granted = list(scopes) if scopes else list(CI_KEY_SCOPES)
-    created = _api(app_ctx).create_key(name, granted, expires_in_days=expires_in_days)
+    created = api_backend(app_ctx).create_key(name, granted, expires_in_days=expires_in_days)
     if as_json:
         app_ctx.output.json(created)
         return
@@ -121,7 +122,7 @@ def revoke_key(
 ) -> None:
     """Revoke an API key of the project (it stops working at once, give or take the API's authorizer cache)."""
     app_ctx = app_context(ctx)
-    revoked: ApiKey = _api(app_ctx).revoke_key(prefix, reason=reason)
+    revoked: ApiKey = api_backend(app_ctx).revoke_key(prefix, reason=reason)
     if as_json:
         app_ctx.output.json(revoked)
         return

@@ -13,11 +13,12 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from perceo.config.model import PerceoConfig
-from perceo.errors import BackendUnavailableError, ConfigError
+from perceo.errors import ConfigError
+from perceo.llm.model import MAX_REPORT_DAYS  # the models only: no openai, no redis
 from perceo_cli.context import app_context
 from perceo_cli.output import Output
 
-if TYPE_CHECKING:  # the LLM layer imports openai (~0.5 s): only the command itself pays for it
+if TYPE_CHECKING:  # the LLM client imports openai (~0.5 s): only the command itself pays for it
     import redis
 
     from perceo.llm.model import UsageReport
@@ -27,38 +28,42 @@ NO_PROJECT_ID = "no project id: set project.id in .perceo/config.json (run `perc
 
 def usage(
     ctx: typer.Context,
-    days: Annotated[int, typer.Option("--days", min=1, max=90, help="How many days back, today (UTC) included.")] = 7,
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=MAX_REPORT_DAYS, help="How many days back, today (UTC) included.")
+    ] = 7,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
 ) -> None:
     """LLM usage of this project per day and model: calls, tokens and estimated cost (USD)."""
     app_ctx = app_context(ctx)
     config = app_ctx.config
-    project_id = config.project.id
-    if not project_id:
-        raise ConfigError(NO_PROJECT_ID, details={"where": "project.id"})
-    from perceo.llm.usage import RedisUsageStore, usage_report
+    if config.observer.api_base_url:  # the cloud: its workflows' LLM calls, for the key's project
+        from perceo_cli.commands.keys import api_backend
 
-    client = _open_redis(config, app_ctx.project_dir)
-    try:
-        report = usage_report(RedisUsageStore(client), project_id, days)
-    finally:
-        client.close()
+        report = api_backend(app_ctx).usage(days)
+    else:
+        if not config.project.id:
+            raise ConfigError(NO_PROJECT_ID, details={"where": "project.id"})
+        report = _local_report(config, app_ctx.project_dir, config.project.id, days)
     if as_json:
         app_ctx.output.json(report)
     else:
         print_report(app_ctx.output, report)
 
 
+def _local_report(config: PerceoConfig, project_dir: Path, project_id: str, days: int) -> UsageReport:
+    from perceo.llm.usage import RedisUsageStore, usage_report
+
+    client = _open_redis(config, project_dir)
+    try:
+        return usage_report(RedisUsageStore(client), project_id, days)
+    finally:
+        client.close()
+
+
 def _open_redis(config: PerceoConfig, project_dir: Path) -> redis.Redis:
     import redis
 
     from perceo.llm.factory import llm_redis_url
-
-    if config.observer.api_base_url:
-        raise BackendUnavailableError(
-            "perceo usage reads the local store; this project runs in the cloud (observer.apiBaseUrl is set), "
-            "where usage is not available from the CLI yet"
-        )
 
     def embedded_url() -> str:
         from perceo.local.store import EmbeddedStore, project_data_dir

@@ -8,7 +8,7 @@ import boto3
 import pytest
 import redis
 from api_handlers import body_of, invoke, load_event, with_body
-from api_integration_kit import ADMIN_KEY, PEPPER, api_settings, call, create_project, error_code
+from api_integration_kit import ADMIN_KEY, PEPPER, api_settings, call, create_project, error_code, key_for
 from moto import mock_aws
 
 from perceo.api.authorizer import Unauthorized
@@ -16,7 +16,10 @@ from perceo.api.deps import Dependencies, install_dependencies, reset_dependenci
 from perceo.api.secrets import ParametersSecretReader
 from perceo.errors import AuthenticationError
 from perceo.graph.port import FlowGraph
+from perceo.llm.model import LLMCall
+from perceo.llm.usage import RedisUsageStore
 from perceo.local.server import ServerProcess
+from perceo.models.common import now_ms
 from perceo.models.vocab import SCOPES
 
 
@@ -143,3 +146,46 @@ def test_secrets_come_from_secrets_manager_when_not_injected(
     assert refused["statusCode"] == 401
     assert created["statusCode"] == 201
     assert ADMIN_KEY not in json.dumps(created) and PEPPER.decode() not in json.dumps(created)
+
+
+# ---------------------------------------------------------------------------------------------------- usage
+
+
+def _llm_call(project_id: str, model: str, **counts: object) -> LLMCall:
+    return LLMCall.model_validate(
+        {"project_id": project_id, "model": model, "unit": "flows", "schema_name": "flows", "outcome": "ok",
+         "at": now_ms(), **counts}
+    )
+
+
+def test_usage_is_the_calling_keys_projects_llm_usage_only(api: Dependencies) -> None:
+    a, b = create_project("Uses the LLM"), create_project("Does not")
+    store = RedisUsageStore(api.redis)
+    store.record(_llm_call(a.project_id, "gpt-4.1-mini", tokens_in=1200, tokens_out=300, cost_usd=0.0012, requests=1))
+    store.record(_llm_call(a.project_id, "gpt-4.1-mini", cached=True, cost_usd=0.0))
+    store.record(_llm_call(a.project_id, "gpt-4.1", tokens_in=10, outcome="failed", requests=3))
+
+    mine, theirs = call("projects/get-usage", a, query={"days": "3"}), call("projects/get-usage", b)
+
+    assert mine["statusCode"] == 200 and theirs["statusCode"] == 200
+    report, empty = body_of(mine), body_of(theirs)
+    assert (report["projectId"], report["days"]) == (a.project_id, 3)
+    assert [(row["model"], row["calls"], row["cachedCalls"], row["failedCalls"]) for row in report["rows"]] == [
+        ("gpt-4.1", 1, 0, 1),
+        ("gpt-4.1-mini", 2, 1, 0),
+    ]
+    assert report["totals"]["tokensIn"] == 1210 and report["totals"]["costUsd"] == pytest.approx(0.0012)
+    assert (empty["projectId"], empty["days"], empty["rows"], empty["totals"]["calls"]) == (b.project_id, 7, [], 0)
+    assert a.project_id not in theirs["body"]
+
+
+def test_usage_needs_insights_read_and_a_sane_number_of_days(api: Dependencies) -> None:
+    owner = create_project("Usage scopes")
+    ci_only = key_for(owner, ["ci:analyze"], "ci")
+
+    denied = call("projects/get-usage", ci_only)
+    too_many, none = (call("projects/get-usage", owner, query={"days": d}) for d in ("91", "0"))
+
+    assert denied["statusCode"] == 403 and "insights:read" in body_of(denied)["error"]["message"]
+    assert too_many["statusCode"] == 422 and none["statusCode"] == 422
+    assert "days" in too_many["body"]

@@ -30,6 +30,10 @@ class LLMRequest:
     unit: str
 
 
+#: The longest usage report: usage is kept 90 days after its last write.
+MAX_REPORT_DAYS = 90
+
+
 class LLMCall(Model):
     """Telemetry of one `complete()` call. Never carries prompts, outputs or credentials."""
 

@@ -17,7 +17,7 @@ from typing import Any
 import redis
 
 from perceo.errors import BackendUnavailableError
-from perceo.llm.model import LLMCall, ModelUsage, UsageReport, UsageTotals
+from perceo.llm.model import MAX_REPORT_DAYS, LLMCall, ModelUsage, UsageReport, UsageTotals
 from perceo.llm.port import UsageStore
 
 USAGE_PREFIX = "perceo:usage:"
@@ -74,7 +74,9 @@ def _text(value: Any) -> str:
 
 
 class RedisUsageStore:
-    def __init__(self, client: redis.Redis, *, recent_limit: int = 200, retention_days: int = 90) -> None:
+    def __init__(
+        self, client: redis.Redis, *, recent_limit: int = 200, retention_days: int = MAX_REPORT_DAYS
+    ) -> None:
         self._redis = client
         self._recent_limit = recent_limit
         self._retention_s = retention_days * 24 * 3600

@@ -1,11 +1,12 @@
-"""Projects: create one with the admin key (and get its first API key), read your own, delete it with everything."""
+"""Projects: create one with the admin key (and get its first API key), read your own, its LLM usage, delete it
+with everything."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from perceo.api.deps import dependencies
 from perceo.api.request import authorize, current_request, header, require_own_project
@@ -13,6 +14,7 @@ from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import ADMIN_KEY, API_KEY
 from perceo.auth.keyformat import verify_admin_key
 from perceo.errors import AuthenticationError, ProjectNotFoundError
+from perceo.llm.model import MAX_REPORT_DAYS, UsageReport
 from perceo.models import Project
 from perceo.models.api import (
     PROJECT_ID_PATTERN,
@@ -67,6 +69,29 @@ def create_project(body: CreateProjectRequest) -> CreateProjectResponse:
 def get_my_project() -> Project:
     principal = authorize()
     return dependencies().service.get_project(principal.project_id)
+
+
+@router.get(
+    "/usage",
+    summary="LLM usage of the calling key's project per day and model (scope insights:read)",
+    description=(
+        "Calls, cache hits, failures, tokens and estimated cost (USD) of the workflows' LLM calls over the last "
+        "`days` UTC days, today included: newest day first, models by name, with totals. `costUsd` is null when "
+        "no call had a known price."
+    ),
+    tags=["projects"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED),
+)
+def get_usage(
+    days: Annotated[
+        int, Query(ge=1, le=MAX_REPORT_DAYS, description="How many days back, today (UTC) included")
+    ] = 7,
+) -> UsageReport:
+    principal = authorize("insights:read")
+    from perceo.llm.usage import RedisUsageStore, usage_report  # redis: imported by the requests that use it
+
+    return usage_report(RedisUsageStore(dependencies().redis), principal.project_id, days)
 
 
 @router.delete(
