@@ -171,10 +171,16 @@ def run_init(
 
     output = app_ctx.output
     perceo_dir = project_dir / ".perceo"
-    perceo_dir.mkdir(exist_ok=True)
-    write_gitignore(perceo_dir)
     loaded = load_config(project_dir)
     config = loaded.config
+    if config.observer.api_base_url:  # checked before anything is written
+        raise ValidationFailed(
+            "this project uses the Perceo API (observer.apiBaseUrl is set): run `perceo init --remote` to "
+            "bootstrap it in the cloud, or unset observer.apiBaseUrl to bootstrap into the embedded store",
+            details={"where": "observer.apiBaseUrl"},
+        )
+    perceo_dir.mkdir(exist_ok=True)
+    write_gitignore(perceo_dir)
     detected = framework if framework != "auto" else (config.project.framework or _detect_framework(project_dir))
     project_name = _project_name(project_dir, name or config.project.name)
     project_id = config.project.id or new_id()

@@ -256,3 +256,19 @@ def test_on_a_terminal_init_asks_before_setting_up_and_no_means_nothing_is_writt
     assert code == ExitStatus.INTERRUPTED and out == "" and "aborted" in err
     assert f"Set up Perceo in {app}?" in capsys.readouterr().err
     assert not (app / ".perceo").exists()
+
+
+def test_init_of_a_project_on_the_api_points_at_remote_and_writes_nothing(repo: Path, graph: FalkorFlowGraph) -> None:
+    config_file = repo / ".perceo" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["observer"] = {"apiBaseUrl": "https://api.example.test/dev"}
+    config_file.write_text(json.dumps(config, indent=2) + "\n")
+    before = config_file.read_text()
+
+    code, out, err = run_cli(["init", "--yes", "--no-llm"], repo)
+
+    assert code == ExitStatus.USAGE
+    assert "perceo init --remote" in err and "Traceback" not in err
+    assert config_file.read_text() == before
+    assert sorted(p.name for p in (repo / ".perceo").iterdir()) == ["config.json"]
+    assert graph.list_projects() == []
