@@ -39,7 +39,8 @@ def list_flows(
         app_ctx.output.json({"flows": [flow_json(f, with_steps=False) for f in flows]})
         return
     if not flows:
-        app_ctx.output.text("No flows yet: run `perceo init`.")
+        remote = " --remote" if app_ctx.config.observer.api_base_url else ""
+        app_ctx.output.text(f"No flows yet: run `perceo init{remote}`.")
         return
     table = Table(title_justify="left")
     for column in ("Name", "Priority", "Personas", "Pages", "Steps", "Source"):

@@ -140,7 +140,8 @@ def init(
         from perceo_cli.commands.workflows import run_remote_init
 
         summary = run_remote_init(
-            app_ctx, project_dir, repo_url=repo_url, branch=branch, framework=framework, use_llm=not no_llm,
+            app_ctx, project_dir, repo_url=repo_url, branch=branch, framework=framework,
+            use_llm=False if no_llm else None,  # the cloud's LLM when it has one
             personas=personas, timeout_s=timeout, show_progress=not as_json,
         )
         if as_json:

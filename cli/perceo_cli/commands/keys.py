@@ -7,6 +7,7 @@ at an API instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -40,6 +41,11 @@ def api_backend(app_ctx: AppContext) -> HttpBackend:
     return backend
 
 
+def _scopes(scopes: Sequence[str]) -> str:
+    """Scopes for people: `project:admin` grants every scope, so it stands alone."""
+    return "project:admin (all)" if "project:admin" in scopes else " ".join(scopes)
+
+
 def _when(epoch_ms: int | None) -> str:
     if epoch_ms is None:
         return "-"
@@ -64,12 +70,15 @@ def list_keys(
     now = now_ms()
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("PREFIX", "NAME", "SCOPES", "STATUS", "CREATED", "LAST USED", "EXPIRES"):
-        table.add_column(column, no_wrap=column != "SCOPES")
+        if column == "SCOPES":  # the one column that wraps, between scopes, never inside one
+            table.add_column(column, min_width=max(map(len, SCOPES)), overflow="fold")
+        else:
+            table.add_column(column, no_wrap=True)
     for key in keys:
         table.add_row(
             key.prefix,
             key.name,
-            " ".join(key.scopes),
+            _scopes(key.scopes),
             key.status(now),
             _when(key.created_at),
             _when(key.last_used_at),

@@ -248,7 +248,7 @@ def run_remote_init(
     repo_url: str | None,
     branch: str | None,
     framework: str,
-    use_llm: bool,
+    use_llm: bool | None,
     personas: list[Any],
     timeout_s: float = DEFAULT_TIMEOUT_S,
     interval_s: float = DEFAULT_INTERVAL_S,

@@ -76,6 +76,33 @@ def test_llm_bootstrap_stores_the_llms_flows_personas_and_steps(
     assert schemas.count("steps_extraction") == 2 and "flows_from_graph" in schemas
 
 
+def test_not_asking_either_way_uses_the_heuristic_without_an_llm_and_the_llm_with_one(
+    harness: Harness, fake_openai: FakeOpenAI, redis_client: redis.Redis
+) -> None:
+    project_id, prefix = harness.new_project()
+    url = harness.publish_demo_app(project_id)
+
+    offline = harness.wait(project_id, harness.start(project_id, prefix, BootstrapRequest(repo_url=url)))
+    fake_openai.respond_with(scripted)
+    _use_llm(harness, make_llm(fake_openai, redis_client))
+    online = harness.wait(project_id, harness.start(project_id, prefix, BootstrapRequest(repo_url=url)))
+
+    assert offline.status == online.status == "SUCCEEDED", (offline, online)
+    assert offline.result is not None and offline.result["mode"] == "heuristic"
+    assert online.result is not None and online.result["mode"] == "llm"
+    assert fake_openai.requests  # the second run called the model
+
+
+def test_asking_for_the_llm_where_there_is_none_fails_at_validate(harness: Harness) -> None:
+    project_id, prefix = harness.new_project()
+    url = harness.publish_demo_app(project_id)
+
+    view = harness.wait(project_id, harness.start(project_id, prefix, BootstrapRequest(repo_url=url, use_llm=True)))
+
+    assert view.status == "FAILED" and view.error is not None
+    assert view.progress.stage == "validate" and "no LLM is configured" in view.error.message
+
+
 def test_the_execution_input_and_history_carry_ids_only_never_a_secret(
     harness: Harness, fake_openai: FakeOpenAI, redis_client: redis.Redis
 ) -> None:

@@ -164,9 +164,14 @@ def _recommendation(analysis: ChangeAnalysis) -> str:
         names = ", ".join(f.name for f in analysis.flows[:3]) or "the affected routes"
         return f"Recommendation: test {names} before merging."
     if analysis.flows:
-        return "Recommendation: run the tests of the affected flows (`perceo ci test`)."
+        names = ", ".join(f.name for f in analysis.flows[:3])
+        more = f" and {len(analysis.flows) - 3} more" if len(analysis.flows) > 3 else ""
+        return f"Recommendation: check {names}{more} before merging."
     if analysis.affected_routes:
-        return "No known flow visits the affected routes; run `perceo init` to map flows."
+        return (
+            "No known flow visits the affected routes; map the app's flows with `perceo init` "
+            "(`perceo init --remote` for a project on the API)."
+        )
     return "No route is affected by this change."
 
 

@@ -173,14 +173,16 @@ def validate(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     parse_git_remote(request.repo_url, runtime.settings.allowed_git_hosts)
     if request.branch is not None:
         check_branch(request.branch)
+    # Not asked either way: the LLM when this deployment has one (the later steps read the choice from the state).
+    use_llm = request.use_llm if request.use_llm is not None else runtime.llm is not None
     with tempfile.TemporaryDirectory(prefix="perceo-validate-") as placeholder:
         # The pipeline checks that the workspace is a folder; the clone comes in the next task, on another host.
         bootstrap_input = BootstrapInput(
             project_id=step.project_id, workspace=placeholder, framework=request.framework,
-            use_llm=request.use_llm, personas=request.personas,
+            use_llm=use_llm, personas=request.personas,
             limits=BootstrapLimits(max_flows=request.max_flows),
         )
-        with _deps(runtime, step, use_llm=request.use_llm) as (deps, _):
+        with _deps(runtime, step, use_llm=use_llm) as (deps, _):
             state = pipeline.validate(bootstrap_input, deps)
     state = state.model_copy(
         update={"input": state.input.model_copy(update={"workspace": bundle_uri(step.project_id, step.workflow_id)})}

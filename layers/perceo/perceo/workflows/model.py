@@ -93,7 +93,9 @@ class BootstrapRequest(Model):
     repo_url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
     branch: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
     framework: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] = "auto"
-    use_llm: bool = True
+    #: True: the deployment's LLM (an error without one); False: the offline heuristic; None (the default): the LLM
+    #: when the deployment has one, else the heuristic, as `perceo init` does locally.
+    use_llm: bool | None = None
     personas: Annotated[list[PersonaSpec], Field(max_length=20)] = Field(default_factory=list)
     max_flows: int = Field(default=10, ge=1, le=50)
 
