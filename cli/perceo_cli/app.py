@@ -55,6 +55,7 @@ def register_commands() -> None:
     from perceo_cli.commands import local as local_cmd
     from perceo_cli.commands import local_cloud as local_cloud_cmd
     from perceo_cli.commands import login as login_cmd
+    from perceo_cli.commands import projects as projects_cmd
     from perceo_cli.commands import routes as routes_cmd
     from perceo_cli.commands import usage as usage_cmd
     from perceo_cli.commands import workflows as workflows_cmd
@@ -69,6 +70,7 @@ def register_commands() -> None:
     app.command(name="login")(login_cmd.login)
     app.command(name="logout")(login_cmd.logout)
     app.add_typer(keys_cmd.app, name="keys")
+    app.add_typer(projects_cmd.app, name="projects")
     app.add_typer(routes_cmd.app, name="routes")
     app.command(name="usage")(usage_cmd.usage)
     app.add_typer(workflows_cmd.app, name="workflows")

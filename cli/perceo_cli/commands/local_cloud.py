@@ -92,8 +92,8 @@ def up(
         app_ctx.output.info(f"admin key: in {state.secrets_file} (mode 0600)")
     url = state.api_url
     app_ctx.output.info(
-        f"Create a project and its first key: POST {url}/projects with `Authorization: Bearer <admin key>` and "
-        f"""{{"name": "..."}}; then `perceo login --api-url {url}`. Stop with `perceo local down`."""
+        f"Create a project and its first key here: `perceo projects create NAME --api-url {url} --login`, then "
+        f"`perceo config set observer.apiBaseUrl {url}`. Stop with `perceo local down`."
     )
 
 

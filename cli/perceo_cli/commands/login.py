@@ -27,7 +27,8 @@ ApiUrlOption = Annotated[
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
 
 
-def _api_url(app_ctx: AppContext, given: str | None) -> str:
+def api_url_of(app_ctx: AppContext, given: str | None) -> str:
+    """`--api-url` when given, else the config's observer.apiBaseUrl, normalised; ConfigError without either."""
     if given:
         return normalize_api_url(given)
     configured = _configured_url(app_ctx)
@@ -70,7 +71,7 @@ def login(
 ) -> None:
     """Check an API key against the API and save it for that API URL (mode 0600)."""
     app_ctx = app_context(ctx)
-    url = _api_url(app_ctx, api_url)
+    url = api_url_of(app_ctx, api_url)
     key = _read_key(api_key_stdin)
     backend = HttpBackend(ApiClient(url, key))
     try:
@@ -107,7 +108,7 @@ def login(
 def logout(ctx: typer.Context, api_url: ApiUrlOption = None, as_json: JsonFlag = False) -> None:
     """Forget the API key saved for an API URL."""
     app_ctx = app_context(ctx)
-    url = _api_url(app_ctx, api_url)
+    url = api_url_of(app_ctx, api_url)
     store = CredentialStore.default()
     removed = store.remove(url)
     if as_json:
