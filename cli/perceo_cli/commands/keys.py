@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,8 +18,10 @@ from perceo.errors import ConfigError
 from perceo.models import ApiKey
 from perceo.models.common import now_ms
 from perceo.models.vocab import CI_KEY_SCOPES, SCOPES
-from perceo_cli.backend.http import HttpBackend
 from perceo_cli.context import AppContext, app_context
+
+if TYPE_CHECKING:  # httpx is imported by the commands that call the API, not by every `perceo` run
+    from perceo_cli.backend.http import HttpBackend
 
 app = typer.Typer(help="The project's API keys (through the API).", no_args_is_help=True)
 
@@ -33,6 +35,8 @@ NOT_AN_API = (
 
 def api_backend(app_ctx: AppContext) -> HttpBackend:
     """The project's API backend; ConfigError when the project has no `observer.apiBaseUrl`."""
+    from perceo_cli.backend.http import HttpBackend
+
     if not app_ctx.config.observer.api_base_url:
         raise ConfigError(NOT_AN_API, details={"where": "observer.apiBaseUrl"})
     backend = app_ctx.backend

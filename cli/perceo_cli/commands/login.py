@@ -16,7 +16,6 @@ import typer
 
 from perceo.errors import AuthenticationError, ConfigError, ValidationFailed
 from perceo.models.common import now_ms
-from perceo_cli.backend.http import ApiClient, HttpBackend
 from perceo_cli.context import AppContext, app_context
 from perceo_cli.credentials import API_KEY_ENV, CredentialStore, SavedCredential, key_prefix, normalize_api_url
 
@@ -73,6 +72,8 @@ def login(
     app_ctx = app_context(ctx)
     url = api_url_of(app_ctx, api_url)
     key = _read_key(api_key_stdin)
+    from perceo_cli.backend.http import ApiClient, HttpBackend  # httpx: only for the commands that call the API
+
     backend = HttpBackend(ApiClient(url, key))
     try:
         project = backend.project()

@@ -22,7 +22,6 @@ from perceo.errors import AuthenticationError, ValidationFailed
 from perceo.models import Project
 from perceo.models.api import CreateProjectRequest, CreateProjectResponse, DeleteProjectResponse
 from perceo.models.common import now_ms
-from perceo_cli.backend.http import ApiClient
 from perceo_cli.commands.keys import api_backend
 from perceo_cli.commands.login import ApiUrlOption, JsonFlag, api_url_of
 from perceo_cli.context import app_context
@@ -86,6 +85,8 @@ def create_project(
     url = api_url_of(app_ctx, api_url)
     admin_key = _admin_key(app_ctx.project_dir, url, admin_key_stdin)
     request = CreateProjectRequest(name=name, framework=framework)
+    from perceo_cli.backend.http import ApiClient  # httpx: only for the commands that call the API
+
     client = ApiClient(url, admin_key)
     try:
         created = client.send_model(CreateProjectResponse, "POST", "/projects", request)
