@@ -19,3 +19,11 @@ def freeze_startup_heap() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+def freeze_startup_heap_once() -> bool:
+    """`freeze_startup_heap` unless this process has frozen objects already; whether it froze now."""
+    if gc.get_freeze_count():
+        return False
+    freeze_startup_heap()
+    return True

@@ -30,16 +30,13 @@ from perceo.api.deps import dependencies
 from perceo.api.errors import domain_error_response, internal_error_response
 from perceo.api.request import RequestScope, header, request_scope
 from perceo.errors import PayloadTooLargeError, PerceoError, RateLimitedError
-from perceo.heap import freeze_startup_heap
+from perceo.heap import freeze_startup_heap_once
 from perceo.models.api import MAX_BODY_BYTES
 
 logger = logging.getLogger(__name__)
 
 CORS_ALLOW_HEADERS = "Authorization,Content-Type,X-Request-Id"
 CORS_ALLOW_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
-
-#: Whether this process has answered a request yet (see `perceo.heap`).
-_warm = False
 
 
 def serve(
@@ -63,13 +60,11 @@ def serve(
         if metrics is not None:
             metrics.add_metric(name=f"Http{int(response['statusCode']) // 100}xx", unit=MetricUnit.Count, value=1)
         answer = _with_headers(response, event, scope)
-    global _warm
-    if not _warm and "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
+    if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
         # In a Lambda environment, the first request built the long-lived clients (graph, Redis, secrets): with the
         # imports, they are the heap a full GC pass would walk on every later request that triggers one. (The
         # local cloud's workers freeze their heap themselves once every handler is imported.)
-        _warm = True
-        freeze_startup_heap()
+        freeze_startup_heap_once()
     return answer
 
 
