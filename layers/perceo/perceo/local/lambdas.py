@@ -120,6 +120,8 @@ class LambdaRuntime:
             environ.update(self.environment)
         self._loaded: dict[str, _Loaded] = {}
         self._lock = threading.Lock()
+        #: The functions invoked at least once in this runtime.
+        self.invoked: set[str] = set()
 
     def spec(self, logical_id: str) -> FunctionSpec:
         try:
@@ -147,6 +149,7 @@ class LambdaRuntime:
         payload = json.loads(json.dumps(event))
         with self._lock:
             loaded = self._load(logical_id)
+            self.invoked.add(logical_id)
             context = LambdaContext(
                 function_name=spec.function_name,
                 invoked_function_arn=spec.arn,
@@ -243,10 +246,14 @@ def _start_worker(functions: dict[str, FunctionSpec], environment: dict[str, str
 
 def _invoke_in_worker(logical_id: str, event: Any, request_id: str | None) -> tuple[str, Any]:
     assert _worker_runtime is not None, "the worker initialiser sets the runtime"
+    first = logical_id not in _worker_runtime.invoked
     try:
         return "ok", _worker_runtime.invoke(logical_id, event, request_id=request_id)
     except LambdaInvocationError as error:
         return "error", error.payload()
+    finally:
+        if first:  # its first request built the handler's clients and caches: freeze them too (perceo.heap)
+            freeze_startup_heap()
 
 
 class LambdaWorkerPool:
