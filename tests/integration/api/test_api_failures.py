@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 
 import pytest
 import redis
-from api_handlers import body_of, invoke, load_event
+from api_handlers import body_of, invoke, load_event, load_handler
 from api_integration_kit import PEPPER, api_settings, call, create_project
 
 from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
@@ -35,18 +37,23 @@ def test_a_request_while_redis_is_down_is_503_naming_no_address(
 
 
 def test_the_authorizer_fails_closed_when_redis_is_down(
-    falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph, capsys: pytest.CaptureFixture[str]
+    falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     install_dependencies(
         Dependencies(api_settings(falkordb_server, graph_name), graph=graph, redis=_dead_redis(), pepper=PEPPER)
     )
     event = load_event("authorizer/bearer-key.json")
+    # Loaded first: its Logger keeps the stream stdout is at import, which must outlive this test.
+    load_handler("authorizer")
+    emitted = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", emitted)  # where powertools prints the metrics (EMF) as it flushes them
     try:
         with pytest.raises(Exception) as raised:
             invoke("authorizer", event)
     finally:
         reset_dependencies()
+        monkeypatch.undo()
 
     assert "Unauthorized" not in str(raised.value)  # an error (API Gateway answers 500), never an Allow
-    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    metrics = [json.loads(line) for line in emitted.getvalue().splitlines() if line.startswith('{"_aws"')]
     assert any(m.get("KeyCheckFailed") == [1.0] for m in metrics), metrics  # what an alarm on the store watches

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import redis
 from llm_support import new_project_id
 
@@ -135,15 +136,19 @@ def test_usage_without_a_project_id_is_a_usage_error(falkordb_server: ServerProc
     assert "project.id" in err and "Traceback" not in err
 
 
-def test_usage_of_a_cloud_project_explains_why_it_cannot_answer(tmp_path: Path) -> None:
+def test_usage_of_a_cloud_project_asks_the_api_and_says_how_to_log_in_without_a_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))  # no saved key
+    monkeypatch.delenv("PERCEO_API_KEY", raising=False)
     config = PerceoConfig(
         project=ProjectSection(id=new_project_id()), observer=ObserverSection(api_base_url="https://api.example.com")
     )
 
-    code, _, err = run(config, project_dir=tmp_path)
+    code, out, err = run(config, project_dir=tmp_path)
 
-    assert code == 1
-    assert "observer.apiBaseUrl" in err
+    assert code == 1 and out == ""
+    assert "no API key for https://api.example.com" in err and "perceo login" in err and "Traceback" not in err
 
 
 def test_usage_reads_the_embedded_store_of_the_project(tmp_path: Path) -> None:
