@@ -43,20 +43,21 @@ def _configured_url(app_ctx: AppContext) -> str | None:
         return None  # a broken project config must not stop `login --api-url` from working
 
 
-def _read_key(from_stdin: bool) -> str:
+def read_key(from_stdin: bool, *, what: str = "API key", flag: str = "--api-key-stdin") -> str:
+    """A key from stdin (`flag` given), else from a hidden prompt on a terminal; never from the command line."""
     if from_stdin:
         key = sys.stdin.readline().strip()
         if not key:
-            raise ValidationFailed("--api-key-stdin: stdin held no API key")
+            raise ValidationFailed(f"{flag}: stdin held no {what}")
         return key
     if not sys.stdin.isatty():
         raise ValidationFailed(
-            "no terminal to ask for the API key: pass it on stdin with --api-key-stdin "
+            f"no terminal to ask for the {what}: pass it on stdin with {flag} "
             "(keys are never read from the command line)"
         )
-    key = str(typer.prompt("API key", hide_input=True, err=True)).strip()
+    key = str(typer.prompt(what[0].upper() + what[1:], hide_input=True, err=True)).strip()
     if not key:
-        raise ValidationFailed("no API key given")
+        raise ValidationFailed(f"no {what} given")
     return key
 
 
@@ -71,7 +72,7 @@ def login(
     """Check an API key against the API and save it for that API URL (mode 0600)."""
     app_ctx = app_context(ctx)
     url = api_url_of(app_ctx, api_url)
-    key = _read_key(api_key_stdin)
+    key = read_key(api_key_stdin)
     from perceo_cli.backend.http import ApiClient, HttpBackend  # httpx: only for the commands that call the API
 
     backend = HttpBackend(ApiClient(url, key))

@@ -23,7 +23,7 @@ from perceo.models import Project
 from perceo.models.api import CreateProjectRequest, CreateProjectResponse, DeleteProjectResponse
 from perceo.models.common import now_ms
 from perceo_cli.commands.keys import api_backend
-from perceo_cli.commands.login import ApiUrlOption, JsonFlag, api_url_of
+from perceo_cli.commands.login import ApiUrlOption, JsonFlag, api_url_of, read_key
 from perceo_cli.context import app_context
 from perceo_cli.credentials import CredentialStore, SavedCredential, normalize_api_url
 
@@ -36,34 +36,29 @@ ADMIN_KEY_ENV = "PERCEO_ADMIN_KEY"
 
 def local_cloud_admin_key(project_dir: Path, url: str) -> str | None:
     """The admin key of this project's local cloud when `url` is its running API, else None."""
-    from perceo.local.cloud import load_or_create_secrets, read_state, secrets_dir
+    from perceo.local.cloud import read_secrets, read_state
 
     state = read_state(project_dir)
-    if state is None or normalize_api_url(state.api_url) != url or not secrets_dir(project_dir).is_dir():
+    if state is None or normalize_api_url(state.api_url) != url:
         return None
-    return load_or_create_secrets(project_dir)[0].admin_key
+    secrets = read_secrets(project_dir)
+    return secrets.admin_key if secrets is not None else None
 
 
 def _admin_key(project_dir: Path, url: str, from_stdin: bool) -> str:
-    if from_stdin:
-        key = sys.stdin.readline().strip()
-        if not key:
-            raise ValidationFailed("--admin-key-stdin: stdin held no admin key")
-        return key
-    if os.environ.get(ADMIN_KEY_ENV):
-        return os.environ[ADMIN_KEY_ENV].strip()
-    local = local_cloud_admin_key(project_dir, url)
-    if local is not None:
-        return local
-    if not sys.stdin.isatty():
-        raise ValidationFailed(
-            f"no admin key: set {ADMIN_KEY_ENV} or pass it on stdin with --admin-key-stdin "
-            "(keys are never read from the command line)"
-        )
-    key = str(typer.prompt("Admin key", hide_input=True, err=True)).strip()
-    if not key:
-        raise ValidationFailed("no admin key given")
-    return key
+    """`--admin-key-stdin`, else PERCEO_ADMIN_KEY, else this directory's local cloud's, else a hidden prompt."""
+    if not from_stdin:
+        if os.environ.get(ADMIN_KEY_ENV):
+            return os.environ[ADMIN_KEY_ENV].strip()
+        local = local_cloud_admin_key(project_dir, url)
+        if local is not None:
+            return local
+        if not sys.stdin.isatty():
+            raise ValidationFailed(
+                f"no admin key: set {ADMIN_KEY_ENV} or pass it on stdin with --admin-key-stdin "
+                "(keys are never read from the command line)"
+            )
+    return read_key(from_stdin, what="admin key", flag="--admin-key-stdin")
 
 
 @app.command("create")

@@ -107,18 +107,26 @@ def write_private_file(path: Path, text: str) -> None:
         raise
 
 
-def load_or_create_secrets(project_dir: Path) -> tuple[LocalSecrets, bool]:
-    """The project's local secrets, created now when missing: (secrets, created)."""
-    folder = secrets_dir(project_dir)
-    path = folder / SECRETS_FILE
+def read_secrets(project_dir: Path) -> LocalSecrets | None:
+    """The project's local secrets; None when there are none yet (ConfigError when the file is damaged)."""
+    path = secrets_dir(project_dir) / SECRETS_FILE
     try:
-        return LocalSecrets.model_validate_json(path.read_bytes()), False
+        return LocalSecrets.model_validate_json(path.read_bytes())
     except FileNotFoundError:
-        pass
+        return None
     except (OSError, ValidationError) as error:
         raise ConfigError(
             f"{path} is unreadable or damaged ({type(error).__name__}); delete it to start afresh"
         ) from None
+
+
+def load_or_create_secrets(project_dir: Path) -> tuple[LocalSecrets, bool]:
+    """The project's local secrets, created now when missing: (secrets, created)."""
+    existing = read_secrets(project_dir)
+    if existing is not None:
+        return existing, False
+    folder = secrets_dir(project_dir)
+    path = folder / SECRETS_FILE
     made = LocalSecrets(
         api_key_pepper=secrets.token_urlsafe(48), admin_key="adm_" + secrets.token_urlsafe(32), created_at=now_ms()
     )
