@@ -364,15 +364,21 @@ def bench(shape: Shape, root: Path, runs: int, cold_runs: int) -> None:
     print(f"\n== {shape.name}: {n_files:,} files, generated in {time.perf_counter() - start:.1f} s")
 
     def git_diff() -> None:
-        subprocess.run(["git", "diff", "--name-status", "-M", "main...feature"], cwd=repo, capture_output=True,
-                       check=True)
+        subprocess.run(
+            ["git", "diff", "--name-status", "-M", "main...feature"], cwd=repo, capture_output=True, check=True
+        )
 
     baseline = median([timed(git_diff) for _ in range(runs)])
     n_changed = len(compute_change_set(repo, "main", "feature").files)
-    python_start = median([timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
-                           for _ in range(runs)])
-    version_start = median([timed(lambda: subprocess.run([perceo_cli(), "--version"], capture_output=True,
-                                                         check=True)) for _ in range(runs)])
+    python_start = median(
+        [timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True)) for _ in range(runs)]
+    )
+    version_start = median(
+        [
+            timed(lambda: subprocess.run([perceo_cli(), "--version"], capture_output=True, check=True))
+            for _ in range(runs)
+        ]
+    )
 
     def fresh() -> Path:
         return Path(tempfile.mkdtemp(dir=root))
@@ -389,9 +395,11 @@ def bench(shape: Shape, root: Path, runs: int, cold_runs: int) -> None:
     warm_same = median([timed(lambda: pipeline(repo, "feature", cache)) for _ in range(runs)])
     warm_new = median([timed(lambda: pipeline(repo, next(pushes), cache)) for _ in range(runs)])
     stages = new_pair_stages(repo, next(pushes), cache)
-    cache_bytes = {"facts (SQLite)": folder_size(cache) - folder_size(cache / "impact") - folder_size(
-        cache / "affected"), "impact graphs": folder_size(cache / "impact"),
-        "per-pair results": folder_size(cache / "affected")}
+    cache_bytes = {
+        "facts (SQLite)": folder_size(cache) - folder_size(cache / "impact") - folder_size(cache / "affected"),
+        "impact graphs": folder_size(cache / "impact"),
+        "per-pair results": folder_size(cache / "affected"),
+    }
 
     cli_cold = median([timed(lambda: cli(repo, "feature", fresh())) for _ in range(cold_runs)])
     cli_cache = fresh()
@@ -408,11 +416,15 @@ def bench(shape: Shape, root: Path, runs: int, cold_runs: int) -> None:
     def ratio(sample: Sample) -> str:
         return f"{sample.wall / baseline.wall:7.1f}x git diff"
 
-    print(f"changed files {n_changed:,} (main...feature), affected routes {affected}; medians of {runs} runs, "
-          f"cold: {cold_runs}")
+    print(
+        f"changed files {n_changed:,} (main...feature), affected routes {affected}; medians of {runs} runs, "
+        f"cold: {cold_runs}"
+    )
     row("git diff --name-status -M main...feature (baseline)", baseline)
-    print("  (cpu: this process plus finished children — git, parse workers, the CLI — so a loaded machine shows "
-          "up as wall >> cpu)")
+    print(
+        "  (cpu: this process plus finished children — git, parse workers, the CLI — so a loaded machine shows "
+        "up as wall >> cpu)"
+    )
     row("python -c pass (interpreter start-up)", python_start, ratio(python_start))
     row("perceo --version (start-up + CLI imports)", version_start, ratio(version_start))
     print("in-process (imports loaded; analyze_checkout + analyze_change):")

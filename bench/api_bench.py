@@ -68,8 +68,10 @@ def import_times(runs: int) -> None:
     spec.loader.exec_module(imports)
     env = imports._env(REPO, lambda_like=True)
     baseline = statistics.median(imports._run([sys.executable, "-c", "pass"], env)[0] for _ in range(runs))
-    print(f"\n## Handler cold import (median of {runs} fresh interpreters, Lambda-like environment; "
-          f"target <= {TARGET_IMPORT_MS} ms)")
+    print(
+        f"\n## Handler cold import (median of {runs} fresh interpreters, Lambda-like environment; "
+        f"target <= {TARGET_IMPORT_MS} ms)"
+    )
     print(f"baseline `python -c pass` wall: {baseline:.0f} ms")
     print(f"{'handler':<34} {'import ms':>10} {'process wall ms':>16}  ok")
     for handler in sorted((REPO / "functions").glob("**/app.py")):

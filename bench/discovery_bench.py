@@ -46,11 +46,12 @@ def generate(total: int, rng: random.Random) -> dict[str, str]:
         "apps/web/package.json": json.dumps({"name": "web", "dependencies": {"next": "14", "react": "18"}}),
         "apps/web/tsconfig.json": json.dumps({"compilerOptions": {"baseUrl": ".", "paths": {"@/*": ["src/*"]}}}),
         "apps/web/src/app/layout.tsx": 'import { Nav } from "@/components/Nav";\n'
-                                       "export default function L({ children }) { return <><Nav />{children}</>; }\n",
+        "export default function L({ children }) { return <><Nav />{children}</>; }\n",
         "apps/web/src/components/Nav.tsx": 'import Link from "next/link";\n'
-                                           'export function Nav() { return <Link href="/r0000">Home</Link>; }\n',
-        "apps/admin/package.json": json.dumps({"name": "admin", "dependencies": {"react": "18",
-                                                                                 "react-router-dom": "6"}}),
+        'export function Nav() { return <Link href="/r0000">Home</Link>; }\n',
+        "apps/admin/package.json": json.dumps(
+            {"name": "admin", "dependencies": {"react": "18", "react-router-dom": "6"}}
+        ),
         "apps/admin/index.html": "<div id=root></div>\n",
         "apps/shop/package.json": json.dumps({"name": "shop", "dependencies": {"vue": "3", "vue-router": "4"}}),
         "apps/shop/index.html": "<div id=app></div>\n",
@@ -83,27 +84,32 @@ def generate(total: int, rng: random.Random) -> dict[str, str]:
     web = apps["web"]
     for r in range(300):
         picks = rng.sample(modules["web"], 6)
-        body = "".join(f'import {{ v as x{k} }} from "{_relative(f"{web}/app/r{r:04d}", p)}";\n'
-                       for k, p in enumerate(picks))
+        body = "".join(
+            f'import {{ v as x{k} }} from "{_relative(f"{web}/app/r{r:04d}", p)}";\n' for k, p in enumerate(picks)
+        )
         files[f"{web}/app/r{r:04d}/page.tsx"] = (
             body + 'import Link from "next/link";\nimport { Widget001 } from "@bench/ui";\n'
-            f'export default function P() {{ return <Link href={{`/r{rng.randrange(300):04d}`}}>x</Link>; }}\n'
+            f"export default function P() {{ return <Link href={{`/r{rng.randrange(300):04d}`}}>x</Link>; }}\n"
         )
     admin = apps["admin"]
     routes = ",\n".join(f'  {{ path: "page{r}/:id", lazy: () => import("./routes/r{r:03d}") }}' for r in range(200))
-    files[f"{admin}/main.tsx"] = ('import { createBrowserRouter } from "react-router-dom";\n'
-                                  f"export const router = createBrowserRouter([\n{routes}\n]);\n")
+    files[f"{admin}/main.tsx"] = (
+        'import { createBrowserRouter } from "react-router-dom";\n'
+        f"export const router = createBrowserRouter([\n{routes}\n]);\n"
+    )
     for r in range(200):
         picks = rng.sample(modules["admin"], 4)
-        body = "".join(f'import {{ v as x{k} }} from "{_relative(f"{admin}/routes", p)}";\n'
-                       for k, p in enumerate(picks))
+        body = "".join(
+            f'import {{ v as x{k} }} from "{_relative(f"{admin}/routes", p)}";\n' for k, p in enumerate(picks)
+        )
         files[f"{admin}/routes/r{r:03d}.tsx"] = (
             body + 'import { Link } from "react-router-dom";\n'
             f'export function Component() {{ return <Link to="/page{rng.randrange(200)}/1">x</Link>; }}\n'
         )
     shop = apps["shop"]
-    vue_routes = ",\n".join(f'  {{ path: "/v{r}", component: () => import("../views/V{r:03d}.vue") }}'
-                            for r in range(200))
+    vue_routes = ",\n".join(
+        f'  {{ path: "/v{r}", component: () => import("../views/V{r:03d}.vue") }}' for r in range(200)
+    )
     files[f"{shop}/router/index.ts"] = f"export const routes = [\n{vue_routes}\n];\n"
     for r in range(200):
         files[f"{shop}/views/V{r:03d}.vue"] = (
@@ -143,8 +149,10 @@ def fast_import(repo: Path, files: dict[str, str], changed: dict[str, str]) -> N
             marks[path] = mark
             mark += 1
         lines = "".join(f'M 100644 :{marks[p]} "{p}"\n' for p in files)
-        yield (f"commit refs/heads/main\nmark :{mark}\ncommitter B <b@example.com> 1700000000 +0000\n"
-               f"data 4\nmain\n{lines}\n").encode()
+        yield (
+            f"commit refs/heads/main\nmark :{mark}\ncommitter B <b@example.com> 1700000000 +0000\n"
+            f"data 4\nmain\n{lines}\n"
+        ).encode()
         main_mark = mark
         mark += 1
         new_lines = ""
@@ -153,8 +161,10 @@ def fast_import(repo: Path, files: dict[str, str], changed: dict[str, str]) -> N
             yield b"blob\nmark :%d\ndata %d\n%s\n" % (mark, len(data), data)
             new_lines += f'M 100644 :{mark} "{path}"\n'
             mark += 1
-        yield (f"commit refs/heads/next\nmark :{mark}\ncommitter B <b@example.com> 1700000100 +0000\n"
-               f"data 4\nnext\nfrom :{main_mark}\n{new_lines}\n").encode()
+        yield (
+            f"commit refs/heads/next\nmark :{mark}\ncommitter B <b@example.com> 1700000100 +0000\n"
+            f"data 4\nnext\nfrom :{main_mark}\n{new_lines}\n"
+        ).encode()
 
     subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
     proc = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=repo, stdin=subprocess.PIPE)
@@ -218,8 +228,10 @@ def main() -> None:
             clear_all()
             run_discovery(repo, "main", cache)
 
-        baseline = timed(lambda: subprocess.run(["git", "ls-tree", "-r", "-z", "main"], cwd=repo, check=True,
-                                                capture_output=True), args.runs)
+        baseline = timed(
+            lambda: subprocess.run(["git", "ls-tree", "-r", "-z", "main"], cwd=repo, check=True, capture_output=True),
+            args.runs,
+        )
         cold = timed(lambda: run_discovery(repo, "main", cache), args.runs, before=clear_all)
         stats = run_discovery(repo, "main", None)
         warm_facts = timed(lambda: run_discovery(repo, "main", cache), args.runs, before=clear_results)

@@ -199,8 +199,10 @@ def main() -> None:
     print(f"    list_flows(include_steps=True) {median('list_steps') * ms:8.2f} ms  + {flows * STEPS_PER_FLOW} steps")
     print(f"    list_flows_page(limit=100)     {median('page') * ms:8.2f} ms  first page (GET /flows)")
     print(f"    list_flows_page, after a key   {median('page_next') * ms:8.2f} ms  second page")
-    print(f"    matchable_routes + flows_at_routes {median('analysis_reads') * ms:8.2f} ms  3 routes -> "
-          f"{int(median('analysis_flows'))} flows (change analysis; it read list_flows before)")
+    print(
+        f"    matchable_routes + flows_at_routes {median('analysis_reads') * ms:8.2f} ms  3 routes -> "
+        f"{int(median('analysis_flows'))} flows (change analysis; it read list_flows before)"
+    )
     print(f"    LIST_FLOWS rows, this adapter's reader      {median('list_rows') * ms:8.2f} ms")
     print(f"    LIST_FLOWS rows, falkordb client's decoder  {median('list_rows_client') * ms:8.2f} ms  (baseline)")
     print(f"    flows as properties(f) maps, this reader    {median('list_rows_maps') * ms:8.2f} ms  (baseline)")

@@ -94,7 +94,9 @@ def extract(ref: str, into: Path) -> Path:
     """The layer, the handlers and the template of commit `ref`, unpacked under `into`."""
     archive = subprocess.run(
         ["git", "archive", "--format=tar", ref, "layers/perceo/perceo", "functions", "template.yaml"],
-        cwd=REPO, capture_output=True, check=True,
+        cwd=REPO,
+        capture_output=True,
+        check=True,
     ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
@@ -104,7 +106,11 @@ def extract(ref: str, into: Path) -> Path:
 def top_imports(handler: Path, env: dict[str, str], count: int = 10) -> list[tuple[int, str]]:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", IMPORT_SNIPPET, str(handler), str(handler.parent)],
-        env=env, cwd=REPO, capture_output=True, text=True, check=True,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rows = []
     for line in done.stderr.splitlines():
@@ -137,8 +143,10 @@ def main() -> int:
             envs = {tree: _env(root, lambda_like) for tree, root in trees.items()}
             baseline = statistics.median(_run([sys.executable, "-c", "pass"], envs["now"])[0] for _ in range(args.runs))
             tracing = {tree: env.get("POWERTOOLS_TRACE_DISABLED", "unset") for tree, env in envs.items()}
-            print(f"\n== {label}; median of {args.runs}; `python -c pass` {baseline:.0f} ms wall; "
-                  f"load {os.getloadavg()[0]:.1f}; POWERTOOLS_TRACE_DISABLED {tracing}")
+            print(
+                f"\n== {label}; median of {args.runs}; `python -c pass` {baseline:.0f} ms wall; "
+                f"load {os.getloadavg()[0]:.1f}; POWERTOOLS_TRACE_DISABLED {tracing}"
+            )
             columns = "".join(f" {tree + ' import':>12} {tree + ' wall':>10}" for tree in trees)
             print(f"{'handler':<26}{columns}   target {TARGET_MS} ms (import)")
             for name in names:

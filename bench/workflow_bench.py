@@ -60,25 +60,60 @@ REPO = Path(__file__).resolve().parents[1]
 #: Step Functions Standard, us-east-1 list price per state transition.
 PRICE_PER_TRANSITION_USD = 0.000025
 ANSWERS: dict[str, Any] = {
-    "flows_from_graph": {"flows": [
-        {"name": "Buy a product", "description": "Browse, add to the cart and pay.", "priority": "critical",
-         "pages": ["/products", "/products/42", "/cart", "/checkout"], "connectedFlowIds": None},
-        {"name": "Sign in", "description": "Sign in and reach the dashboard.", "priority": "high",
-         "pages": ["/login", "/dashboard"], "connectedFlowIds": None},
-        {"name": "Manage projects", "description": "Create and edit a project.", "priority": "medium",
-         "pages": ["/dashboard", "/projects", "/projects/new"], "connectedFlowIds": None},
-    ]},
-    "personas_assign": {"personas": [
-        {"name": "Shopper", "description": "Buys.", "behaviors": ["pays"], "flowNames": ["Buy a product"]},
-        {"name": "Member", "description": "Signed in.", "behaviors": ["works"],
-         "flowNames": ["Sign in", "Manage projects"]},
-    ]},
-    "steps_extraction": {"steps": [
-        {"stepNumber": 1, "action": "Open the page", "expectedState": "It shows", "selectors": ["main"],
-         "actions": [{"type": "navigate", "target": "/", "value": "/"}]},
-        {"stepNumber": 2, "action": "Press the button", "expectedState": "Next", "selectors": ["button"],
-         "actions": [{"type": "click", "target": "button", "value": None}]},
-    ]},
+    "flows_from_graph": {
+        "flows": [
+            {
+                "name": "Buy a product",
+                "description": "Browse, add to the cart and pay.",
+                "priority": "critical",
+                "pages": ["/products", "/products/42", "/cart", "/checkout"],
+                "connectedFlowIds": None,
+            },
+            {
+                "name": "Sign in",
+                "description": "Sign in and reach the dashboard.",
+                "priority": "high",
+                "pages": ["/login", "/dashboard"],
+                "connectedFlowIds": None,
+            },
+            {
+                "name": "Manage projects",
+                "description": "Create and edit a project.",
+                "priority": "medium",
+                "pages": ["/dashboard", "/projects", "/projects/new"],
+                "connectedFlowIds": None,
+            },
+        ]
+    },
+    "personas_assign": {
+        "personas": [
+            {"name": "Shopper", "description": "Buys.", "behaviors": ["pays"], "flowNames": ["Buy a product"]},
+            {
+                "name": "Member",
+                "description": "Signed in.",
+                "behaviors": ["works"],
+                "flowNames": ["Sign in", "Manage projects"],
+            },
+        ]
+    },
+    "steps_extraction": {
+        "steps": [
+            {
+                "stepNumber": 1,
+                "action": "Open the page",
+                "expectedState": "It shows",
+                "selectors": ["main"],
+                "actions": [{"type": "navigate", "target": "/", "value": "/"}],
+            },
+            {
+                "stepNumber": 2,
+                "action": "Press the button",
+                "expectedState": "Next",
+                "selectors": ["button"],
+                "actions": [{"type": "click", "target": "button", "value": None}],
+            },
+        ]
+    },
 }
 ANSWERS["personas_refine"] = {**ANSWERS["flows_from_graph"], **ANSWERS["personas_assign"]}
 
@@ -124,13 +159,17 @@ def main() -> None:
 
 def run(root: Path, url: str, aws: LocalAws, git: GitHttpsServer, fake: FakeOpenAI) -> None:
     template = REPO / "template.yaml"
-    parameters = {"Neo4jUri": "bolt://127.0.0.1:7687",
-                  "Neo4jSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:perceo/bench/neo4j",
-                  "AllowedGitHosts": "127.0.0.1", "GitSslCaInfo": str(git.ca_file)}
+    parameters = {
+        "Neo4jUri": "bolt://127.0.0.1:7687",
+        "Neo4jSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:perceo/bench/neo4j",
+        "AllowedGitHosts": "127.0.0.1",
+        "GitSslCaInfo": str(git.ca_file),
+    }
     document = load_template(template)
     intrinsics = Intrinsics(template=document, source=template, parameters=parameters)
-    intrinsics = Intrinsics(template=document, source=template, parameters=parameters,
-                            physical_ids=workflow_physical_ids(intrinsics))
+    intrinsics = Intrinsics(
+        template=document, source=template, parameters=parameters, physical_ids=workflow_physical_ids(intrinsics)
+    )
     runtime = LambdaRuntime(read_functions(intrinsics))
     runtime.load_all()  # cold starts up front, as a warm Lambda would have them
     workflows = start_workflows(aws, runtime, intrinsics)
@@ -139,21 +178,38 @@ def run(root: Path, url: str, aws: LocalAws, git: GitHttpsServer, fake: FakeOpen
     graph = FalkorFlowGraph(url, "workflow_bench")
     graph.ensure_schema()
     keys = ApiKeyService(InMemoryKeyStore(), b"b" * 48)
-    settings = WorkflowSettings(stage="bench", service_name="perceo", redis_url=url, graph_uri=url,
-                                bundle_bucket=bucket, allowed_git_hosts=("127.0.0.1",), git_ssl_cainfo=str(git.ca_file))
+    settings = WorkflowSettings(
+        stage="bench",
+        service_name="perceo",
+        redis_url=url,
+        graph_uri=url,
+        bundle_bucket=bucket,
+        allowed_git_hosts=("127.0.0.1",),
+        git_ssl_cainfo=str(git.ca_file),
+    )
     fake.respond_with(lambda request: Reply.json(ANSWERS[request.schema_name or ""]))
     llm_settings = LLMSettings(base_url=fake.base_url, api_key=SecretStr("sk-bench"), model="gpt-4.1-mini")
     llm_holder: dict[str, Any] = {"llm": None}
     step_runtime = StepRuntime(
-        settings=settings, bundles=S3BundleStore(aws.client("s3"), bucket), progress=RedisProgressStore(client),
-        graph_factory=lambda: graph, key_lookup=keys.get, credentials=NoGitCredentials(),
-        llm_factory=lambda: llm_holder["llm"], work_dir=root,
+        settings=settings,
+        bundles=S3BundleStore(aws.client("s3"), bucket),
+        progress=RedisProgressStore(client),
+        graph_factory=lambda: graph,
+        key_lookup=keys.get,
+        credentials=NoGitCredentials(),
+        llm_factory=lambda: llm_holder["llm"],
+        work_dir=root,
     )
     install_step_runtime(step_runtime)
     sfn = aws.client("stepfunctions")
-    service = WorkflowService(sfn, step_runtime.progress, step_runtime.bundles,
-                              bootstrap_state_machine_arn=workflows.state_machines["BootstrapStateMachine"].arn,
-                              allowed_git_hosts=("127.0.0.1",), max_concurrency=4)
+    service = WorkflowService(
+        sfn,
+        step_runtime.progress,
+        step_runtime.bundles,
+        bootstrap_state_machine_arn=workflows.state_machines["BootstrapStateMachine"].arn,
+        allowed_git_hosts=("127.0.0.1",),
+        max_concurrency=4,
+    )
 
     app = build_demo_app(root / "shop")
     publish_repository(app.path, git.root, "acme/shop.git")
@@ -170,8 +226,9 @@ def run(root: Path, url: str, aws: LocalAws, git: GitHttpsServer, fake: FakeOpen
         step_runtime._llm_built = False
         project_id, prefix = new_project()
         started = time.perf_counter()
-        workflow_id = service.start_bootstrap(project_id, prefix, BootstrapRequest(repo_url=repo_url,
-                                                                                   use_llm=use_llm)).workflow_id
+        workflow_id = service.start_bootstrap(
+            project_id, prefix, BootstrapRequest(repo_url=repo_url, use_llm=use_llm)
+        ).workflow_id
         while (view := service.status(project_id, workflow_id)).status not in TERMINAL_STATUSES:
             time.sleep(0.02)
         elapsed = time.perf_counter() - started
@@ -217,11 +274,12 @@ def run(root: Path, url: str, aws: LocalAws, git: GitHttpsServer, fake: FakeOpen
     for name, seen in counts.items():
         total = sum(seen.values())
         detail = ", ".join(f"{kind} {n}" for kind, n in sorted(seen.items()))
-        print(f"  state transitions per bootstrap ({name}): {total} ({detail}); "
-              f"${total * PRICE_PER_TRANSITION_USD:.5f} per bootstrap, "
-              f"${total * PRICE_PER_TRANSITION_USD * 1000:.2f} per 1000")
+        print(
+            f"  state transitions per bootstrap ({name}): {total} ({detail}); "
+            f"${total * PRICE_PER_TRANSITION_USD:.5f} per bootstrap, "
+            f"${total * PRICE_PER_TRANSITION_USD * 1000:.2f} per 1000"
+        )
 
 
 if __name__ == "__main__":
     main()
-

@@ -55,15 +55,28 @@ def write_files(root: Path, files: dict[str, str]) -> None:
 
 
 def package_json(name: str, dependencies: dict[str, str], **extra: object) -> str:
-    return json.dumps({"name": name, "private": True, "version": "1.0.0", "dependencies": dependencies, **extra},
-                      indent=2) + "\n"
+    return (
+        json.dumps({"name": name, "private": True, "version": "1.0.0", "dependencies": dependencies, **extra}, indent=2)
+        + "\n"
+    )
 
 
 def git(root: Path, *args: str) -> str:
     result = subprocess.run(
-        ["git", "-c", "user.name=Perceo Tests", "-c", "user.email=tests@perceo.invalid", "-c", "commit.gpgsign=false",
-         *args],
-        cwd=root, check=True, capture_output=True, text=True,
+        [
+            "git",
+            "-c",
+            "user.name=Perceo Tests",
+            "-c",
+            "user.email=tests@perceo.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return result.stdout.strip()
 
@@ -83,15 +96,25 @@ def git_commit_all(root: Path, message: str = "app") -> str:
 
 def build_nextjs_app(root: Path) -> AppSpec:
     """Next.js 14 app router under `src/app`, tsconfig `@/*` alias inherited through `extends`."""
-    write_files(root, {
-        "package.json": package_json("shop-next", {"next": "14.2.3", "react": "18.3.1", "react-dom": "18.3.1",
-                                                   "clsx": "2.1.0", "@tanstack/react-query": "5.28.0"}),
-        "next.config.mjs": """
+    write_files(
+        root,
+        {
+            "package.json": package_json(
+                "shop-next",
+                {
+                    "next": "14.2.3",
+                    "react": "18.3.1",
+                    "react-dom": "18.3.1",
+                    "clsx": "2.1.0",
+                    "@tanstack/react-query": "5.28.0",
+                },
+            ),
+            "next.config.mjs": """
             /** @type {import('next').NextConfig} */
             const nextConfig = { reactStrictMode: true };
             export default nextConfig;
         """,
-        "tsconfig.base.json": """
+            "tsconfig.base.json": """
             {
               // shared compiler settings
               "compilerOptions": {
@@ -101,14 +124,14 @@ def build_nextjs_app(root: Path) -> AppSpec:
               },
             }
         """,
-        "tsconfig.json": """
+            "tsconfig.json": """
             {
               "extends": "./tsconfig.base.json",
               "compilerOptions": { "jsx": "preserve", "plugins": [{ "name": "next" }] },
               "include": ["next-env.d.ts", "**/*.ts", "**/*.tsx"]
             }
         """,
-        "src/app/layout.tsx": """
+            "src/app/layout.tsx": """
             import type { ReactNode } from "react";
             import { Navbar } from "@/components/Navbar";
             import "./globals.css";
@@ -127,12 +150,12 @@ def build_nextjs_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "src/app/globals.css": """
+            "src/app/globals.css": """
             @import "./theme.css";
             body { margin: 0; }
         """,
-        "src/app/theme.css": ":root { --brand: #0a6; }\n",
-        "src/app/page.tsx": """
+            "src/app/theme.css": ":root { --brand: #0a6; }\n",
+            "src/app/page.tsx": """
             import Link from "next/link";
             import { Hero } from "./_components/Hero";
 
@@ -147,20 +170,20 @@ def build_nextjs_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "src/app/_components/Hero.tsx": """
+            "src/app/_components/Hero.tsx": """
             export function Hero() {
               return <section className="hero">Fresh things, every day.</section>;
             }
         """,
-        "src/app/_drafts/page.tsx": """
+            "src/app/_drafts/page.tsx": """
             export default function Draft() { return <p>not routable: private folder</p>; }
         """,
-        "src/app/(auth)/layout.tsx": """
+            "src/app/(auth)/layout.tsx": """
             export default function AuthLayout({ children }: { children: React.ReactNode }) {
               return <div className="auth-card">{children}</div>;
             }
         """,
-        "src/app/(auth)/login/page.tsx": """
+            "src/app/(auth)/login/page.tsx": """
             import Link from "next/link";
             import { LoginForm } from "@/components/LoginForm";
 
@@ -173,7 +196,7 @@ def build_nextjs_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "src/app/(auth)/signup/page.tsx": """
+            "src/app/(auth)/signup/page.tsx": """
             "use client";
             import { useRouter } from "next/navigation";
             import Link from "next/link";
@@ -194,7 +217,7 @@ def build_nextjs_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "src/app/dashboard/page.tsx": """
+            "src/app/dashboard/page.tsx": """
             import Link from "next/link";
             import { getOrders } from "@/lib/api";
 
@@ -208,10 +231,10 @@ def build_nextjs_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "src/app/dashboard/loading.tsx": """
+            "src/app/dashboard/loading.tsx": """
             export default function Loading() { return <p>Loading…</p>; }
         """,
-        "src/app/products/page.tsx": """
+            "src/app/products/page.tsx": """
             import { ProductCard } from "@/components/ProductCard";
             import { listProducts } from "@/lib/api";
 
@@ -220,7 +243,7 @@ def build_nextjs_app(root: Path) -> AppSpec:
               return <ul>{products.map((p) => <ProductCard key={p.id} product={p} />)}</ul>;
             }
         """,
-        "src/app/products/[id]/page.tsx": """
+            "src/app/products/[id]/page.tsx": """
             import Link from "next/link";
             import { AddToCartButton } from "@/components/AddToCartButton";
             import { getProduct } from "@/lib/api";
@@ -238,12 +261,12 @@ def build_nextjs_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "src/app/products/[id]/error.tsx": """
+            "src/app/products/[id]/error.tsx": """
             "use client";
             export default function ProductError() { return <p>Could not load this product.</p>; }
         """,
-        "src/app/@modal/default.tsx": "export default function Default() { return null; }\n",
-        "src/app/@modal/(.)products/[id]/page.tsx": """
+            "src/app/@modal/default.tsx": "export default function Default() { return null; }\n",
+            "src/app/@modal/(.)products/[id]/page.tsx": """
             import { getProduct } from "@/lib/api";
 
             export default async function ProductModal({ params }: { params: { id: string } }) {
@@ -251,7 +274,7 @@ def build_nextjs_app(root: Path) -> AppSpec:
               return <dialog open>{product.name}</dialog>;
             }
         """,
-        "src/app/cart/page.tsx": """
+            "src/app/cart/page.tsx": """
             import Link from "next/link";
             import { useCart } from "@/lib/cart";
 
@@ -265,7 +288,7 @@ def build_nextjs_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "src/app/checkout/page.tsx": """
+            "src/app/checkout/page.tsx": """
             import { redirect } from "next/navigation";
             import { getSession } from "@/lib/session";
 
@@ -277,42 +300,42 @@ def build_nextjs_app(root: Path) -> AppSpec:
               return <form>Pay now</form>;
             }
         """,
-        "src/app/settings/layout.tsx": """
+            "src/app/settings/layout.tsx": """
             export default function SettingsLayout({ children, notifications }: {
               children: React.ReactNode; notifications: React.ReactNode;
             }) {
               return <div>{children}{notifications}</div>;
             }
         """,
-        "src/app/settings/page.tsx": """
+            "src/app/settings/page.tsx": """
             export default function SettingsPage() { return <h1>Settings</h1>; }
         """,
-        "src/app/settings/@notifications/page.tsx": """
+            "src/app/settings/@notifications/page.tsx": """
             export default function NotificationSettings() { return <p>Email me about orders</p>; }
         """,
-        "src/app/docs/[[...slug]]/page.tsx": """
+            "src/app/docs/[[...slug]]/page.tsx": """
             export default function Docs({ params }: { params: { slug?: string[] } }) {
               return <p>{params.slug?.join("/") ?? "index"}</p>;
             }
         """,
-        "src/app/blog/[...slug]/page.tsx": """
+            "src/app/blog/[...slug]/page.tsx": """
             export default function BlogPost() { return <article />; }
         """,
-        "src/app/api/auth/route.ts": """
+            "src/app/api/auth/route.ts": """
             import { NextResponse } from "next/server";
 
             export async function POST(request: Request) {
               return NextResponse.redirect(new URL("/dashboard", request.url));
             }
         """,
-        "src/app/api/products/[id]/route.ts": """
+            "src/app/api/products/[id]/route.ts": """
             import { getProduct } from "@/lib/api";
 
             export async function GET(_: Request, { params }: { params: { id: string } }) {
               return Response.json(await getProduct(params.id));
             }
         """,
-        "src/components/Navbar.tsx": """
+            "src/components/Navbar.tsx": """
             import Link from "next/link";
             import clsx from "clsx";
 
@@ -326,7 +349,7 @@ def build_nextjs_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "src/components/ProductCard.tsx": """
+            "src/components/ProductCard.tsx": """
             import Link from "next/link";
             import type { Product } from "@/lib/types";
 
@@ -338,7 +361,7 @@ def build_nextjs_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "src/components/AddToCartButton.tsx": """
+            "src/components/AddToCartButton.tsx": """
             "use client";
             import { useRouter } from "next/navigation";
             import { addToCart } from "@/lib/cart";
@@ -352,7 +375,7 @@ def build_nextjs_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "src/components/LoginForm.tsx": """
+            "src/components/LoginForm.tsx": """
             "use client";
             import { useRouter } from "next/navigation";
             import { useMutation } from "@tanstack/react-query";
@@ -364,7 +387,7 @@ def build_nextjs_app(root: Path) -> AppSpec:
               return <form onSubmit={(e) => { e.preventDefault(); mutation.mutate(new FormData(e.currentTarget)); }} />;
             }
         """,
-        "src/lib/api.ts": """
+            "src/lib/api.ts": """
             import type { Product } from "./types";
 
             export async function login(form: FormData) { return fetch("/api/auth", { method: "POST", body: form }); }
@@ -373,18 +396,19 @@ def build_nextjs_app(root: Path) -> AppSpec:
             export async function getProduct(id: string): Promise<Product> { return { id, name: id, price: 1 }; }
             export async function getOrders() { return [] as string[]; }
         """,
-        "src/lib/types.ts": """
+            "src/lib/types.ts": """
             export interface Product { id: string; name: string; price: number }
         """,
-        "src/lib/cart.ts": """
+            "src/lib/cart.ts": """
             export function useCart() { return { items: [] as string[] }; }
             export async function addToCart(id: string) { return id; }
         """,
-        "src/lib/session.ts": """
+            "src/lib/session.ts": """
             import { cookies } from "next/headers";
             export async function getSession() { return cookies().get("session")?.value ?? null; }
         """,
-    })
+        },
+    )
     app = "src/app"
     root_layouts = [f"{app}/layout.tsx"]
     auth_layouts = [*root_layouts, f"{app}/(auth)/layout.tsx"]
@@ -417,12 +441,16 @@ def build_nextjs_app(root: Path) -> AppSpec:
             "/settings": [*root_layouts, f"{app}/settings/layout.tsx"],
         },
         edges={
-            ("/", "/products"), ("/", "/signup"),
-            ("/login", "/dashboard"), ("/login", "/signup"),
-            ("/signup", "/dashboard"), ("/signup", "/login"),
+            ("/", "/products"),
+            ("/", "/signup"),
+            ("/login", "/dashboard"),
+            ("/login", "/signup"),
+            ("/signup", "/dashboard"),
+            ("/signup", "/login"),
             ("/dashboard", "/settings"),
             ("/products", "/products/:id"),
-            ("/products/:id", "/cart"), ("/products/:id", "/products"),
+            ("/products/:id", "/cart"),
+            ("/products/:id", "/products"),
             ("/cart", "/checkout"),
             ("/checkout", "/login"),
         },
@@ -448,11 +476,13 @@ def build_nextjs_app(root: Path) -> AppSpec:
 
 def build_nextjs_pages_app(root: Path) -> AppSpec:
     """Next.js pages router in `pages/` with jsconfig `baseUrl` imports and API routes."""
-    write_files(root, {
-        "package.json": package_json("shop-pages", {"next": "13.5.6", "react": "18.2.0", "swr": "2.2.0"}),
-        "next.config.js": "module.exports = { reactStrictMode: true };\n",
-        "jsconfig.json": '{ "compilerOptions": { "baseUrl": "." } }\n',
-        "pages/_app.jsx": """
+    write_files(
+        root,
+        {
+            "package.json": package_json("shop-pages", {"next": "13.5.6", "react": "18.2.0", "swr": "2.2.0"}),
+            "next.config.js": "module.exports = { reactStrictMode: true };\n",
+            "jsconfig.json": '{ "compilerOptions": { "baseUrl": "." } }\n',
+            "pages/_app.jsx": """
             import Layout from "components/Layout";
             import "styles/globals.css";
 
@@ -460,24 +490,24 @@ def build_nextjs_pages_app(root: Path) -> AppSpec:
               return <Layout><Component {...pageProps} /></Layout>;
             }
         """,
-        "pages/_document.jsx": """
+            "pages/_document.jsx": """
             import { Html, Head, Main, NextScript } from "next/document";
             export default function Document() {
               return <Html><Head /><body><Main /><NextScript /></body></Html>;
             }
         """,
-        "pages/_error.jsx": "export default function Error() { return <p>Error</p>; }\n",
-        "pages/404.jsx": """
+            "pages/_error.jsx": "export default function Error() { return <p>Error</p>; }\n",
+            "pages/404.jsx": """
             import Link from "next/link";
             export default function NotFound() { return <Link href="/">Home</Link>; }
         """,
-        "pages/index.jsx": """
+            "pages/index.jsx": """
             import Link from "next/link";
             export default function Home() {
               return <><Link href="/products">Shop</Link><Link href="/signup">Join</Link></>;
             }
         """,
-        "pages/login.jsx": """
+            "pages/login.jsx": """
             import { useRouter } from "next/router";
             import { login } from "lib/auth";
 
@@ -487,17 +517,17 @@ def build_nextjs_pages_app(root: Path) -> AppSpec:
               return <form onSubmit={submit} />;
             }
         """,
-        "pages/signup.jsx": """
+            "pages/signup.jsx": """
             import Router from "next/router";
             export default function SignUp() {
               return <button onClick={() => Router.push("/dashboard")}>Create account</button>;
             }
         """,
-        "pages/dashboard/index.jsx": """
+            "pages/dashboard/index.jsx": """
             import Link from "next/link";
             export default function Dashboard() { return <Link href="/settings/profile">Edit profile</Link>; }
         """,
-        "pages/products/index.jsx": """
+            "pages/products/index.jsx": """
             import Link from "next/link";
             import useSWR from "swr";
             export default function Products() {
@@ -505,7 +535,7 @@ def build_nextjs_pages_app(root: Path) -> AppSpec:
               return data.map((p) => <Link key={p.id} href={"/products/" + p.id}>{p.name}</Link>);
             }
         """,
-        "pages/products/[id].jsx": """
+            "pages/products/[id].jsx": """
             import { useRouter } from "next/router";
             export default function Product() {
               const router = useRouter();
@@ -513,11 +543,11 @@ def build_nextjs_pages_app(root: Path) -> AppSpec:
             }
             export async function getServerSideProps() { return { props: {} }; }
         """,
-        "pages/cart.jsx": """
+            "pages/cart.jsx": """
             import Link from "next/link";
             export default function Cart() { return <Link href="/checkout">Checkout</Link>; }
         """,
-        "pages/checkout.jsx": """
+            "pages/checkout.jsx": """
             export default function Checkout() { return <form />; }
             export async function getServerSideProps({ req }) {
               if (!req.cookies.session) {
@@ -526,29 +556,30 @@ def build_nextjs_pages_app(root: Path) -> AppSpec:
               return { props: {} };
             }
         """,
-        "pages/settings/[[...section]].jsx": """
+            "pages/settings/[[...section]].jsx": """
             export default function Settings() { return <h1>Settings</h1>; }
         """,
-        "pages/products/product.test.jsx": "test('renders', () => {});\n",
-        "pages/api/login.js": """
+            "pages/products/product.test.jsx": "test('renders', () => {});\n",
+            "pages/api/login.js": """
             export default function handler(req, res) { res.redirect(302, "/dashboard"); }
         """,
-        "pages/api/products/[id].js": """
+            "pages/api/products/[id].js": """
             export default function handler(req, res) { res.json({ id: req.query.id }); }
         """,
-        "components/Layout.jsx": """
+            "components/Layout.jsx": """
             import Link from "next/link";
             export default function Layout({ children }) {
               return <><header><Link href="/cart">Cart</Link></header>{children}</>;
             }
         """,
-        "lib/auth.js": """
+            "lib/auth.js": """
             const { post } = require("./http");
             export const login = (form) => post("/api/login", form);
         """,
-        "lib/http.js": "exports.post = (url, body) => fetch(url, { method: 'POST', body });\n",
-        "styles/globals.css": "body { font-family: sans-serif; }\n",
-    })
+            "lib/http.js": "exports.post = (url, body) => fetch(url, { method: 'POST', body });\n",
+            "styles/globals.css": "body { font-family: sans-serif; }\n",
+        },
+    )
     layouts = ["pages/_document.jsx", "pages/_app.jsx"]
     return AppSpec(
         root=root,
@@ -569,9 +600,15 @@ def build_nextjs_pages_app(root: Path) -> AppSpec:
         api={"/api/login": ["pages/api/login.js"], "/api/products/:id": ["pages/api/products/[id].js"]},
         layouts={"/": layouts, "/products/:id": layouts},
         edges={
-            ("/", "/products"), ("/", "/signup"), ("/login", "/dashboard"), ("/signup", "/dashboard"),
-            ("/dashboard", "/settings/*"), ("/products", "/products/:id"), ("/products/:id", "/cart"),
-            ("/cart", "/checkout"), ("/404", "/"),
+            ("/", "/products"),
+            ("/", "/signup"),
+            ("/login", "/dashboard"),
+            ("/signup", "/dashboard"),
+            ("/dashboard", "/settings/*"),
+            ("/products", "/products/:id"),
+            ("/products/:id", "/cart"),
+            ("/cart", "/checkout"),
+            ("/404", "/"),
         },
         layout_edges={("/", "/cart"), ("/checkout", "/cart")},
         imports={
@@ -589,18 +626,28 @@ def build_nextjs_pages_app(root: Path) -> AppSpec:
 
 def build_remix_app(root: Path) -> AppSpec:
     """Remix 2 (Vite) with v2 flat routes: pathless layouts, `_index`, escapes, folders, resource routes."""
-    write_files(root, {
-        "package.json": package_json("shop-remix", {"@remix-run/node": "^2.9.1", "@remix-run/react": "^2.9.1",
-                                                    "@remix-run/serve": "^2.9.1", "react": "^18.2.0",
-                                                    "react-dom": "^18.2.0", "isbot": "^4.1.0"},
-                                     devDependencies={"@remix-run/dev": "^2.9.1", "vite": "^5.1.0"}),
-        "vite.config.ts": """
+    write_files(
+        root,
+        {
+            "package.json": package_json(
+                "shop-remix",
+                {
+                    "@remix-run/node": "^2.9.1",
+                    "@remix-run/react": "^2.9.1",
+                    "@remix-run/serve": "^2.9.1",
+                    "react": "^18.2.0",
+                    "react-dom": "^18.2.0",
+                    "isbot": "^4.1.0",
+                },
+                devDependencies={"@remix-run/dev": "^2.9.1", "vite": "^5.1.0"},
+            ),
+            "vite.config.ts": """
             import { vitePlugin as remix } from "@remix-run/dev";
             import { defineConfig } from "vite";
             export default defineConfig({ plugins: [remix()] });
         """,
-        "tsconfig.json": '{ "compilerOptions": { "baseUrl": ".", "paths": { "~/*": ["./app/*"] } } }\n',
-        "app/root.tsx": """
+            "tsconfig.json": '{ "compilerOptions": { "baseUrl": ".", "paths": { "~/*": ["./app/*"] } } }\n',
+            "app/root.tsx": """
             import { Links, Meta, Outlet, Scripts } from "@remix-run/react";
             import { Header } from "~/components/Header";
             import styles from "~/styles/app.css?url";
@@ -616,24 +663,24 @@ def build_remix_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "app/styles/app.css": "body { margin: 0 }\n",
-        "app/components/Header.tsx": """
+            "app/styles/app.css": "body { margin: 0 }\n",
+            "app/components/Header.tsx": """
             import { Link, NavLink } from "@remix-run/react";
             export function Header() {
               return <header><Link to="/">Shop</Link><NavLink to="/cart">Cart</NavLink></header>;
             }
         """,
-        "app/routes/_index.tsx": """
+            "app/routes/_index.tsx": """
             import { Link } from "@remix-run/react";
             export default function Index() {
               return <><Link to="/products">Browse</Link><Link to="/signup">Join</Link></>;
             }
         """,
-        "app/routes/_auth.tsx": """
+            "app/routes/_auth.tsx": """
             import { Outlet } from "@remix-run/react";
             export default function AuthLayout() { return <div className="auth"><Outlet /></div>; }
         """,
-        "app/routes/_auth.login.tsx": """
+            "app/routes/_auth.login.tsx": """
             import { redirect, type ActionFunctionArgs } from "@remix-run/node";
             import { Form, Link } from "@remix-run/react";
             import { authenticate } from "~/models/session.server";
@@ -647,21 +694,21 @@ def build_remix_app(root: Path) -> AppSpec:
               return <Form method="post"><Link to="/signup">Sign up instead</Link></Form>;
             }
         """,
-        "app/routes/_auth.signup.tsx": """
+            "app/routes/_auth.signup.tsx": """
             import { redirect } from "@remix-run/node";
             import { Form } from "@remix-run/react";
             export async function action() { return redirect("/dashboard"); }
             export default function SignUp() { return <Form method="post" />; }
         """,
-        "app/routes/dashboard.tsx": """
+            "app/routes/dashboard.tsx": """
             import { Link } from "@remix-run/react";
             export default function Dashboard() { return <Link to="/settings">Settings</Link>; }
         """,
-        "app/routes/products.tsx": """
+            "app/routes/products.tsx": """
             import { Outlet } from "@remix-run/react";
             export default function ProductsLayout() { return <section><Outlet /></section>; }
         """,
-        "app/routes/products._index.tsx": """
+            "app/routes/products._index.tsx": """
             import { Link, useLoaderData } from "@remix-run/react";
             import { listProducts } from "~/models/product.server";
             export async function loader() { return listProducts(); }
@@ -670,46 +717,47 @@ def build_remix_app(root: Path) -> AppSpec:
               return products.map((p) => <Link key={p.id} to={`/products/${p.id}`}>{p.name}</Link>);
             }
         """,
-        "app/routes/products.$id.tsx": """
+            "app/routes/products.$id.tsx": """
             import { useNavigate } from "@remix-run/react";
             export default function Product() {
               const navigate = useNavigate();
               return <button onClick={() => navigate("/cart")}>Add to cart</button>;
             }
         """,
-        "app/routes/products_.$id.reviews.tsx": """
+            "app/routes/products_.$id.reviews.tsx": """
             export default function Reviews() { return <p>Reviews</p>; }
         """,
-        "app/routes/cart/route.tsx": """
+            "app/routes/cart/route.tsx": """
             import { Link } from "@remix-run/react";
             import { CartLine } from "./CartLine";
             export default function Cart() { return <><CartLine /><Link to="/checkout">Checkout</Link></>; }
         """,
-        "app/routes/cart/CartLine.tsx": "export function CartLine() { return <li />; }\n",
-        "app/routes/checkout.tsx": """
+            "app/routes/cart/CartLine.tsx": "export function CartLine() { return <li />; }\n",
+            "app/routes/checkout.tsx": """
             import { redirect } from "@remix-run/node";
             export async function loader() { return redirect("/login"); }
             export default function Checkout() { return <form />; }
         """,
-        "app/routes/settings.($section).tsx": """
+            "app/routes/settings.($section).tsx": """
             export default function Settings() { return <h1>Settings</h1>; }
         """,
-        "app/routes/api.products.ts": """
+            "app/routes/api.products.ts": """
             import { json } from "@remix-run/node";
             import { listProducts } from "~/models/product.server";
             export async function loader() { return json(await listProducts()); }
         """,
-        "app/routes/sitemap[.]xml.tsx": """
+            "app/routes/sitemap[.]xml.tsx": """
             export async function loader() { return new Response("<urlset />"); }
         """,
-        "app/routes/files.$.tsx": "export default function Files() { return <p>file</p>; }\n",
-        "app/models/product.server.ts": """
+            "app/routes/files.$.tsx": "export default function Files() { return <p>file</p>; }\n",
+            "app/models/product.server.ts": """
             export async function listProducts() { return [{ id: "1", name: "Tea" }]; }
         """,
-        "app/models/session.server.ts": """
+            "app/models/session.server.ts": """
             export async function authenticate(request: Request) { return request.headers.get("cookie"); }
         """,
-    })
+        },
+    )
     r = "app/routes"
     return AppSpec(
         root=root,
@@ -735,9 +783,16 @@ def build_remix_app(root: Path) -> AppSpec:
             "/products/:id/reviews": ["app/root.tsx"],
         },
         edges={
-            ("/", "/products"), ("/", "/signup"), ("/login", "/dashboard"), ("/login", "/signup"),
-            ("/signup", "/dashboard"), ("/dashboard", "/settings/:section?"), ("/products", "/products/:id"),
-            ("/products/:id", "/cart"), ("/cart", "/checkout"), ("/checkout", "/login"),
+            ("/", "/products"),
+            ("/", "/signup"),
+            ("/login", "/dashboard"),
+            ("/login", "/signup"),
+            ("/signup", "/dashboard"),
+            ("/dashboard", "/settings/:section?"),
+            ("/products", "/products/:id"),
+            ("/products/:id", "/cart"),
+            ("/cart", "/checkout"),
+            ("/checkout", "/login"),
         },
         layout_edges={("/dashboard", "/cart"), ("/checkout", "/")},
         imports={
@@ -755,11 +810,13 @@ def build_remix_app(root: Path) -> AppSpec:
 
 def _react_vite_files(name: str) -> dict[str, str]:
     return {
-        "package.json": package_json(name, {"react": "^18.3.1", "react-dom": "^18.3.1",
-                                            "react-router-dom": "^6.23.0"},
-                                     devDependencies={"vite": "^5.2.0", "@vitejs/plugin-react": "^4.2.1"}),
+        "package.json": package_json(
+            name,
+            {"react": "^18.3.1", "react-dom": "^18.3.1", "react-router-dom": "^6.23.0"},
+            devDependencies={"vite": "^5.2.0", "@vitejs/plugin-react": "^4.2.1"},
+        ),
         "index.html": '<!doctype html><html><body><div id="root"></div>'
-                      '<script type="module" src="/src/main.tsx"></script></body></html>\n',
+        '<script type="module" src="/src/main.tsx"></script></body></html>\n',
         "vite.config.ts": """
             import { defineConfig } from "vite";
             import react from "@vitejs/plugin-react";
@@ -771,9 +828,11 @@ def _react_vite_files(name: str) -> dict[str, str]:
 def build_react_router_app(root: Path) -> AppSpec:
     """React Router 6 with a `<Routes>` JSX tree: nesting, index routes, `lazy()` pages, barrels, a guard
     wrapper, and descendant `<Routes>` under `settings/*`."""
-    write_files(root, {
-        **_react_vite_files("shop-react"),
-        "src/main.tsx": """
+    write_files(
+        root,
+        {
+            **_react_vite_files("shop-react"),
+            "src/main.tsx": """
             import { createRoot } from "react-dom/client";
             import { BrowserRouter } from "react-router-dom";
             import App from "./App";
@@ -781,8 +840,8 @@ def build_react_router_app(root: Path) -> AppSpec:
 
             createRoot(document.getElementById("root")!).render(<BrowserRouter><App /></BrowserRouter>);
         """,
-        "src/index.css": "body { margin: 0 }\n",
-        "src/App.tsx": """
+            "src/index.css": "body { margin: 0 }\n",
+            "src/App.tsx": """
             import { lazy, Suspense } from "react";
             import { Routes, Route } from "react-router-dom";
             import Layout from "./components/Layout";
@@ -820,7 +879,7 @@ def build_react_router_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "src/components/Layout.tsx": """
+            "src/components/Layout.tsx": """
             import { NavLink, Outlet } from "react-router-dom";
             export default function Layout() {
               return (
@@ -831,7 +890,7 @@ def build_react_router_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "src/components/RequireAuth.tsx": """
+            "src/components/RequireAuth.tsx": """
             import { Navigate } from "react-router-dom";
             import { useSession } from "../hooks/useSession";
             export function RequireAuth({ children }: { children: JSX.Element }) {
@@ -839,32 +898,32 @@ def build_react_router_app(root: Path) -> AppSpec:
               return session ? children : <Navigate to="/login" replace />;
             }
         """,
-        "src/hooks/useSession.ts": "export function useSession() { return localStorage.getItem('session'); }\n",
-        "src/pages/Home.tsx": """
+            "src/hooks/useSession.ts": "export function useSession() { return localStorage.getItem('session'); }\n",
+            "src/pages/Home.tsx": """
             import { Link } from "react-router-dom";
             export default function Home() {
               return <><Link to="/products">Shop now</Link><Link to="/signup">Sign up</Link></>;
             }
         """,
-        "src/pages/Login.tsx": """
+            "src/pages/Login.tsx": """
             import { useNavigate } from "react-router-dom";
             export default function Login() {
               const navigate = useNavigate();
               return <form onSubmit={() => navigate("/dashboard")} />;
             }
         """,
-        "src/pages/SignUp.tsx": """
+            "src/pages/SignUp.tsx": """
             import { useNavigate } from "react-router-dom";
             export default function SignUp() {
               const navigate = useNavigate();
               return <button onClick={() => navigate("/dashboard", { replace: true })}>Create</button>;
             }
         """,
-        "src/pages/products/index.ts": """
+            "src/pages/products/index.ts": """
             export { ProductList } from "./ProductList";
             export { default as ProductDetail } from "./ProductDetail";
         """,
-        "src/pages/products/ProductList.tsx": """
+            "src/pages/products/ProductList.tsx": """
             import { Link } from "react-router-dom";
             import { ProductCard } from "../../components/ProductCard";
             export function ProductList() {
@@ -872,31 +931,31 @@ def build_react_router_app(root: Path) -> AppSpec:
               return <ul>{products.map((p) => <ProductCard key={p.id} product={p} />)}</ul>;
             }
         """,
-        "src/components/ProductCard.tsx": """
+            "src/components/ProductCard.tsx": """
             import { Link } from "react-router-dom";
             export function ProductCard({ product }: { product: { id: string; name: string } }) {
               return <li><Link to={`/products/${product.id}`}>{product.name}</Link></li>;
             }
         """,
-        "src/pages/products/ProductDetail.tsx": """
+            "src/pages/products/ProductDetail.tsx": """
             import { useNavigate } from "react-router-dom";
             export default function ProductDetail() {
               const navigate = useNavigate();
               return <button onClick={() => navigate("/cart")}>Add to cart</button>;
             }
         """,
-        "src/pages/Cart.tsx": """
+            "src/pages/Cart.tsx": """
             import { Link } from "react-router-dom";
             export default function Cart() { return <Link to="/checkout">Checkout</Link>; }
         """,
-        "src/pages/Checkout.tsx": """
+            "src/pages/Checkout.tsx": """
             export default function Checkout() { return <form>Pay</form>; }
         """,
-        "src/pages/Dashboard.tsx": """
+            "src/pages/Dashboard.tsx": """
             import { Link } from "react-router-dom";
             export default function Dashboard() { return <Link to="/settings">Settings</Link>; }
         """,
-        "src/pages/settings/Settings.tsx": """
+            "src/pages/settings/Settings.tsx": """
             import { Routes, Route, Link } from "react-router-dom";
             import Profile from "./Profile";
             import Billing from "./Billing";
@@ -912,9 +971,10 @@ def build_react_router_app(root: Path) -> AppSpec:
               );
             }
         """,
-        "src/pages/settings/Profile.tsx": "export default function Profile() { return <h2>Profile</h2>; }\n",
-        "src/pages/settings/Billing.tsx": "export default function Billing() { return <h2>Billing</h2>; }\n",
-    })
+            "src/pages/settings/Profile.tsx": "export default function Profile() { return <h2>Profile</h2>; }\n",
+            "src/pages/settings/Billing.tsx": "export default function Billing() { return <h2>Billing</h2>; }\n",
+        },
+    )
     config = ["src/App.tsx", "src/components/Layout.tsx"]
     return AppSpec(
         root=root,
@@ -938,15 +998,23 @@ def build_react_router_app(root: Path) -> AppSpec:
             "/login": ["src/App.tsx"],
         },
         edges={
-            ("/", "/products"), ("/", "/signup"), ("/login", "/dashboard"), ("/signup", "/dashboard"),
-            ("/products", "/products/:productId"), ("/products/:productId", "/cart"), ("/cart", "/checkout"),
-            ("/checkout", "/login"), ("/dashboard", "/settings"),
+            ("/", "/products"),
+            ("/", "/signup"),
+            ("/login", "/dashboard"),
+            ("/signup", "/dashboard"),
+            ("/products", "/products/:productId"),
+            ("/products/:productId", "/cart"),
+            ("/cart", "/checkout"),
+            ("/checkout", "/login"),
+            ("/dashboard", "/settings"),
         },
         layout_edges={("/dashboard", "/cart"), ("/settings", "/settings/billing")},
         imports={
             "src/App.tsx": {"src/pages/Cart.tsx", "src/pages/products/index.ts", "src/components/Layout.tsx"},
-            "src/pages/products/index.ts": {"src/pages/products/ProductList.tsx",
-                                            "src/pages/products/ProductDetail.tsx"},
+            "src/pages/products/index.ts": {
+                "src/pages/products/ProductList.tsx",
+                "src/pages/products/ProductDetail.tsx",
+            },
             "src/main.tsx": {"src/App.tsx", "src/index.css"},
         },
         packages={"src/main.tsx": {"react-dom", "react-router-dom"}, "src/App.tsx": {"react", "react-router-dom"}},
@@ -955,9 +1023,11 @@ def build_react_router_app(root: Path) -> AppSpec:
 
 def build_react_router_data_app(root: Path) -> AppSpec:
     """React Router 6.4 data router: `createBrowserRouter` objects, `lazy` route modules, spread arrays."""
-    write_files(root, {
-        **_react_vite_files("shop-data-router"),
-        "src/main.tsx": """
+    write_files(
+        root,
+        {
+            **_react_vite_files("shop-data-router"),
+            "src/main.tsx": """
             import { createRoot } from "react-dom/client";
             import { createBrowserRouter, RouterProvider } from "react-router-dom";
             import Root from "./routes/root";
@@ -997,37 +1067,37 @@ def build_react_router_data_app(root: Path) -> AppSpec:
 
             createRoot(document.getElementById("root")!).render(<RouterProvider router={router} />);
         """,
-        "src/error-page.tsx": "export default function ErrorPage() { return <p>Oops</p>; }\n",
-        "src/routes/root.tsx": """
+            "src/error-page.tsx": "export default function ErrorPage() { return <p>Oops</p>; }\n",
+            "src/routes/root.tsx": """
             import { Link, Outlet } from "react-router-dom";
             export default function Root() { return <><Link to="/cart">Cart</Link><Outlet /></>; }
         """,
-        "src/routes/home.tsx": """
+            "src/routes/home.tsx": """
             import { Link } from "react-router-dom";
             export default function Home() { return <Link to="products">Products</Link>; }
         """,
-        "src/routes/login.tsx": """
+            "src/routes/login.tsx": """
             import { redirect, Form } from "react-router-dom";
             export async function action() { return redirect("/dashboard"); }
             export default function Login() { return <Form method="post" />; }
         """,
-        "src/routes/signup.tsx": """
+            "src/routes/signup.tsx": """
             import { redirect } from "react-router-dom";
             export async function action() { return redirect("/dashboard"); }
             export function Component() { return <form />; }
         """,
-        "src/routes/products.tsx": """
+            "src/routes/products.tsx": """
             import { Link } from "react-router-dom";
             export default function Products() { return <Link to={"/products/" + 1}>Tea</Link>; }
         """,
-        "src/routes/product.tsx": """
+            "src/routes/product.tsx": """
             import { useNavigate } from "react-router-dom";
             export function Component() {
               const navigate = useNavigate();
               return <button onClick={() => navigate("/cart")}>Add</button>;
             }
         """,
-        "src/routes/cart.routes.tsx": """
+            "src/routes/cart.routes.tsx": """
             import Cart from "./cart";
             import Checkout from "./checkout";
             export const cartRoutes = [
@@ -1035,17 +1105,18 @@ def build_react_router_data_app(root: Path) -> AppSpec:
               { path: "checkout", Component: Checkout },
             ];
         """,
-        "src/routes/cart.tsx": """
+            "src/routes/cart.tsx": """
             import { Link } from "react-router-dom";
             export default function Cart() { return <Link to="/checkout">Checkout</Link>; }
         """,
-        "src/routes/checkout.tsx": "export default function Checkout() { return <form />; }\n",
-        "src/routes/dashboard.tsx": """
+            "src/routes/checkout.tsx": "export default function Checkout() { return <form />; }\n",
+            "src/routes/dashboard.tsx": """
             import { Link } from "react-router-dom";
             export async function loader() { return null; }
             export default function Dashboard() { return <Link to="/settings">Settings</Link>; }
         """,
-    })
+        },
+    )
     return AppSpec(
         root=root,
         framework="react-router",
@@ -1062,8 +1133,13 @@ def build_react_router_data_app(root: Path) -> AppSpec:
         },
         layouts={"/": ["src/main.tsx", "src/routes/root.tsx"], "/cart": ["src/main.tsx", "src/routes/root.tsx"]},
         edges={
-            ("/", "/products"), ("/login", "/dashboard"), ("/signup", "/dashboard"), ("/products", "/products/:id"),
-            ("/products/:id", "/cart"), ("/cart", "/checkout"), ("/dashboard", "/settings"),
+            ("/", "/products"),
+            ("/login", "/dashboard"),
+            ("/signup", "/dashboard"),
+            ("/products", "/products/:id"),
+            ("/products/:id", "/cart"),
+            ("/cart", "/checkout"),
+            ("/dashboard", "/settings"),
         },
         layout_edges={("/checkout", "/cart")},
         imports={"src/main.tsx": {"src/routes/signup.tsx", "src/routes/product.tsx", "src/routes/cart.routes.tsx"}},
@@ -1077,11 +1153,16 @@ def build_react_router_data_app(root: Path) -> AppSpec:
 def build_vue_app(root: Path) -> AppSpec:
     """Vue 3 + Vue Router: route arrays with children, lazy `import()` views, an imported route array,
     `@/` alias from tsconfig, RouterLink in templates and `router.push` in scripts."""
-    write_files(root, {
-        "package.json": package_json("shop-vue", {"vue": "^3.4.21", "vue-router": "^4.3.0", "pinia": "^2.1.7"},
-                                     devDependencies={"vite": "^5.2.0", "@vitejs/plugin-vue": "^5.0.4"}),
-        "index.html": '<div id="app"></div><script type="module" src="/src/main.ts"></script>\n',
-        "vite.config.ts": """
+    write_files(
+        root,
+        {
+            "package.json": package_json(
+                "shop-vue",
+                {"vue": "^3.4.21", "vue-router": "^4.3.0", "pinia": "^2.1.7"},
+                devDependencies={"vite": "^5.2.0", "@vitejs/plugin-vue": "^5.0.4"},
+            ),
+            "index.html": '<div id="app"></div><script type="module" src="/src/main.ts"></script>\n',
+            "vite.config.ts": """
             import { fileURLToPath, URL } from "node:url";
             import { defineConfig } from "vite";
             import vue from "@vitejs/plugin-vue";
@@ -1090,16 +1171,16 @@ def build_vue_app(root: Path) -> AppSpec:
               resolve: { alias: { "@": fileURLToPath(new URL("./src", import.meta.url)) } },
             });
         """,
-        "tsconfig.json": """
+            "tsconfig.json": """
             { "files": [], "references": [{ "path": "./tsconfig.app.json" }] }
         """,
-        "tsconfig.app.json": """
+            "tsconfig.app.json": """
             {
               "compilerOptions": { "baseUrl": ".", "paths": { "@/*": ["./src/*"] } },
               "include": ["src/**/*.ts", "src/**/*.vue"]
             }
         """,
-        "src/main.ts": """
+            "src/main.ts": """
             import { createApp } from "vue";
             import { createPinia } from "pinia";
             import App from "./App.vue";
@@ -1108,9 +1189,9 @@ def build_vue_app(root: Path) -> AppSpec:
 
             createApp(App).use(createPinia()).use(router).mount("#app");
         """,
-        "src/assets/main.css": "body { margin: 0 }\n",
-        "src/styles/vars.scss": "$brand: #0a6;\n",
-        "src/App.vue": """
+            "src/assets/main.css": "body { margin: 0 }\n",
+            "src/styles/vars.scss": "$brand: #0a6;\n",
+            "src/App.vue": """
             <script setup lang="ts">
             import { RouterLink, RouterView } from "vue-router";
             import NavBar from "@/components/NavBar.vue";
@@ -1122,7 +1203,7 @@ def build_vue_app(root: Path) -> AppSpec:
               <RouterView />
             </template>
         """,
-        "src/components/NavBar.vue": """
+            "src/components/NavBar.vue": """
             <template>
               <nav>
                 <router-link to="/products">Products</router-link>
@@ -1135,7 +1216,7 @@ def build_vue_app(root: Path) -> AppSpec:
             nav { color: $brand; }
             </style>
         """,
-        "src/router/index.ts": """
+            "src/router/index.ts": """
             import { createRouter, createWebHistory, type RouteRecordRaw } from "vue-router";
             import HomeView from "@/views/HomeView.vue";
             import { accountRoutes } from "./account";
@@ -1172,7 +1253,7 @@ def build_vue_app(root: Path) -> AppSpec:
 
             export default router;
         """,
-        "src/router/account.ts": """
+            "src/router/account.ts": """
             import DashboardView from "@/views/DashboardView.vue";
             import SettingsView from "@/views/settings/SettingsView.vue";
 
@@ -1185,7 +1266,7 @@ def build_vue_app(root: Path) -> AppSpec:
               },
             ];
         """,
-        "src/views/HomeView.vue": """
+            "src/views/HomeView.vue": """
             <template>
               <main>
                 <RouterLink to="/products">Shop</RouterLink>
@@ -1194,7 +1275,7 @@ def build_vue_app(root: Path) -> AppSpec:
               </main>
             </template>
         """,
-        "src/views/LoginView.vue": """
+            "src/views/LoginView.vue": """
             <script setup lang="ts">
             import { useRouter } from "vue-router";
             import { useSessionStore } from "@/stores/session";
@@ -1210,7 +1291,7 @@ def build_vue_app(root: Path) -> AppSpec:
               <form @submit.prevent="submit"><RouterLink to="/signup">Sign up</RouterLink></form>
             </template>
         """,
-        "src/views/SignUpView.vue": """
+            "src/views/SignUpView.vue": """
             <script lang="ts">
             import { defineComponent } from "vue";
             export default defineComponent({
@@ -1221,8 +1302,8 @@ def build_vue_app(root: Path) -> AppSpec:
             </script>
             <template><button @click="done">Create account</button></template>
         """,
-        "src/views/products/ProductsLayout.vue": "<template><section><RouterView /></section></template>\n",
-        "src/views/products/ProductList.vue": """
+            "src/views/products/ProductsLayout.vue": "<template><section><RouterView /></section></template>\n",
+            "src/views/products/ProductList.vue": """
             <script setup lang="ts">
             import ProductCard from "@/components/ProductCard.vue";
             const products = [{ id: 1, name: "Tea" }];
@@ -1231,7 +1312,7 @@ def build_vue_app(root: Path) -> AppSpec:
               <ProductCard v-for="p in products" :key="p.id" :product="p" />
             </template>
         """,
-        "src/components/ProductCard.vue": """
+            "src/components/ProductCard.vue": """
             <script setup lang="ts">
             defineProps<{ product: { id: number; name: string } }>();
             </script>
@@ -1239,7 +1320,7 @@ def build_vue_app(root: Path) -> AppSpec:
               <RouterLink :to="`/products/${product.id}`">{{ product.name }}</RouterLink>
             </template>
         """,
-        "src/views/products/ProductDetail.vue": """
+            "src/views/products/ProductDetail.vue": """
             <script setup lang="ts">
             import { useRouter } from "vue-router";
             const router = useRouter();
@@ -1249,21 +1330,22 @@ def build_vue_app(root: Path) -> AppSpec:
               <a href="#specs">Specs</a>
             </template>
         """,
-        "src/views/CartView.vue": """
+            "src/views/CartView.vue": """
             <template><router-link to="/checkout?from=cart">Checkout</router-link></template>
         """,
-        "src/views/CheckoutView.vue": "<template><form>Pay</form></template>\n",
-        "src/views/DashboardView.vue": """
+            "src/views/CheckoutView.vue": "<template><form>Pay</form></template>\n",
+            "src/views/DashboardView.vue": """
             <template><RouterLink to="/settings/profile">Profile</RouterLink></template>
         """,
-        "src/views/settings/SettingsView.vue": "<template><RouterView /></template>\n",
-        "src/views/settings/ProfileView.vue": "<template><h2>Profile</h2></template>\n",
-        "src/views/NotFound.vue": "<template><p>Not found</p></template>\n",
-        "src/stores/session.ts": """
+            "src/views/settings/SettingsView.vue": "<template><RouterView /></template>\n",
+            "src/views/settings/ProfileView.vue": "<template><h2>Profile</h2></template>\n",
+            "src/views/NotFound.vue": "<template><p>Not found</p></template>\n",
+            "src/stores/session.ts": """
             import { defineStore } from "pinia";
             export const useSessionStore = defineStore("session", { actions: { async login() {} } });
         """,
-    })
+        },
+    )
     config = ["src/router/index.ts", "src/App.vue"]
     return AppSpec(
         root=root,
@@ -1287,16 +1369,26 @@ def build_vue_app(root: Path) -> AppSpec:
             "/settings/profile": [*config, "src/views/settings/SettingsView.vue"],
         },
         edges={
-            ("/", "/products"), ("/", "/signup"), ("/login", "/dashboard"), ("/login", "/signup"),
-            ("/signup", "/dashboard"), ("/products", "/products/:id"), ("/products/:id", "/cart"),
-            ("/cart", "/checkout"), ("/dashboard", "/settings/profile"),
+            ("/", "/products"),
+            ("/", "/signup"),
+            ("/login", "/dashboard"),
+            ("/login", "/signup"),
+            ("/signup", "/dashboard"),
+            ("/products", "/products/:id"),
+            ("/products/:id", "/cart"),
+            ("/cart", "/checkout"),
+            ("/dashboard", "/settings/profile"),
         },
         layout_edges={("/checkout", "/products"), ("/checkout", "/cart")},
         imports={
             "src/App.vue": {"src/components/NavBar.vue"},
             "src/components/NavBar.vue": {"src/styles/vars.scss"},
-            "src/router/index.ts": {"src/views/HomeView.vue", "src/views/LoginView.vue", "src/views/SignUpView.vue",
-                                    "src/router/account.ts"},
+            "src/router/index.ts": {
+                "src/views/HomeView.vue",
+                "src/views/LoginView.vue",
+                "src/views/SignUpView.vue",
+                "src/router/account.ts",
+            },
             "src/views/LoginView.vue": {"src/stores/session.ts"},
             "src/main.ts": {"src/App.vue", "src/router/index.ts", "src/assets/main.css"},
         },
@@ -1310,22 +1402,24 @@ def build_vue_app(root: Path) -> AppSpec:
 
 def build_nuxt_app(root: Path) -> AppSpec:
     """Nuxt 3 with file routes in `pages/`, a parent page wrapping a folder, groups, catch-alls, server API."""
-    write_files(root, {
-        "package.json": package_json("shop-nuxt", {"nuxt": "^3.11.2", "vue": "^3.4.21"}),
-        "nuxt.config.ts": "export default defineNuxtConfig({ devtools: { enabled: true } });\n",
-        "app.vue": "<template><NuxtLayout><NuxtPage /></NuxtLayout></template>\n",
-        "layouts/default.vue": """
+    write_files(
+        root,
+        {
+            "package.json": package_json("shop-nuxt", {"nuxt": "^3.11.2", "vue": "^3.4.21"}),
+            "nuxt.config.ts": "export default defineNuxtConfig({ devtools: { enabled: true } });\n",
+            "app.vue": "<template><NuxtLayout><NuxtPage /></NuxtLayout></template>\n",
+            "layouts/default.vue": """
             <template>
               <div><NuxtLink to="/cart">Cart</NuxtLink><slot /></div>
             </template>
         """,
-        "pages/index.vue": """
+            "pages/index.vue": """
             <template>
               <NuxtLink to="/products">Shop</NuxtLink>
               <NuxtLink to="/signup">Join</NuxtLink>
             </template>
         """,
-        "pages/login.vue": """
+            "pages/login.vue": """
             <script setup lang="ts">
             import { useCart } from "~/composables/useCart";
             const cart = useCart();
@@ -1336,15 +1430,15 @@ def build_nuxt_app(root: Path) -> AppSpec:
             </script>
             <template><form @submit.prevent="submit" /></template>
         """,
-        "pages/signup.vue": """
+            "pages/signup.vue": """
             <script setup>
             const router = useRouter();
             const done = () => router.push("/dashboard");
             </script>
             <template><button @click="done">Create account</button></template>
         """,
-        "pages/dashboard.vue": '<template><NuxtLink to="/settings">Settings</NuxtLink></template>\n',
-        "pages/products/index.vue": """
+            "pages/dashboard.vue": '<template><NuxtLink to="/settings">Settings</NuxtLink></template>\n',
+            "pages/products/index.vue": """
             <script setup lang="ts">
             const { data: products } = await useFetch("/api/products");
             </script>
@@ -1353,7 +1447,7 @@ def build_nuxt_app(root: Path) -> AppSpec:
               <LazyProductCard v-for="p in products" :key="p.id" :product="p" />
             </template>
         """,
-        "components/ProductCard.vue": """
+            "components/ProductCard.vue": """
             <script setup lang="ts">
             defineProps<{ product: { id: string; name: string } }>();
             </script>
@@ -1361,26 +1455,27 @@ def build_nuxt_app(root: Path) -> AppSpec:
               <NuxtLink :to="`/products/${product.id}`">{{ product.name }}</NuxtLink>
             </template>
         """,
-        "components/base/Badge.vue": "<template><span class='badge'><slot /></span></template>\n",
-        "pages/products/[id].vue": """
+            "components/base/Badge.vue": "<template><span class='badge'><slot /></span></template>\n",
+            "pages/products/[id].vue": """
             <script setup lang="ts">
             const route = useRoute();
             </script>
             <template><button @click="navigateTo('/cart')">Add {{ route.params.id }}</button></template>
         """,
-        "pages/cart.vue": '<template><NuxtLink to="/checkout">Checkout</NuxtLink></template>\n',
-        "pages/checkout.vue": "<template><form /></template>\n",
-        "pages/settings.vue": "<template><div><NuxtPage /></div></template>\n",
-        "pages/settings/index.vue": "<template><h1>Settings</h1></template>\n",
-        "pages/settings/notifications.vue": "<template><h2>Notifications</h2></template>\n",
-        "pages/blog/[...slug].vue": "<template><article /></template>\n",
-        "pages/(marketing)/about.vue": "<template><p>About us</p></template>\n",
-        "pages/docs/[[version]]/index.vue": "<template><p>Docs</p></template>\n",
-        "composables/useCart.ts": "export function useCart() { return useState('cart', () => []); }\n",
-        "server/api/products/index.get.ts": "export default defineEventHandler(() => []);\n",
-        "server/api/products/[id].get.ts": "export default defineEventHandler(() => ({}));\n",
-        "server/api/login.post.ts": "export default defineEventHandler(() => ({ ok: true }));\n",
-    })
+            "pages/cart.vue": '<template><NuxtLink to="/checkout">Checkout</NuxtLink></template>\n',
+            "pages/checkout.vue": "<template><form /></template>\n",
+            "pages/settings.vue": "<template><div><NuxtPage /></div></template>\n",
+            "pages/settings/index.vue": "<template><h1>Settings</h1></template>\n",
+            "pages/settings/notifications.vue": "<template><h2>Notifications</h2></template>\n",
+            "pages/blog/[...slug].vue": "<template><article /></template>\n",
+            "pages/(marketing)/about.vue": "<template><p>About us</p></template>\n",
+            "pages/docs/[[version]]/index.vue": "<template><p>Docs</p></template>\n",
+            "composables/useCart.ts": "export function useCart() { return useState('cart', () => []); }\n",
+            "server/api/products/index.get.ts": "export default defineEventHandler(() => []);\n",
+            "server/api/products/[id].get.ts": "export default defineEventHandler(() => ({}));\n",
+            "server/api/login.post.ts": "export default defineEventHandler(() => ({ ok: true }));\n",
+        },
+    )
     top = ["app.vue", "layouts/default.vue"]
     return AppSpec(
         root=root,
@@ -1407,8 +1502,13 @@ def build_nuxt_app(root: Path) -> AppSpec:
         },
         layouts={"/": top, "/settings/notifications": [*top, "pages/settings.vue"]},
         edges={
-            ("/", "/products"), ("/", "/signup"), ("/login", "/dashboard"), ("/signup", "/dashboard"),
-            ("/dashboard", "/settings"), ("/products", "/products/:id"), ("/products/:id", "/cart"),
+            ("/", "/products"),
+            ("/", "/signup"),
+            ("/login", "/dashboard"),
+            ("/signup", "/dashboard"),
+            ("/dashboard", "/settings"),
+            ("/products", "/products/:id"),
+            ("/products/:id", "/cart"),
             ("/cart", "/checkout"),
         },
         layout_edges={("/checkout", "/cart")},
@@ -1426,15 +1526,18 @@ def build_nuxt_app(root: Path) -> AppSpec:
 
 def build_sveltekit_app(root: Path) -> AppSpec:
     """SvelteKit with groups, `[param]`, `[[optional]]`, `[...rest]`, load files, `+server` endpoints, `$lib`."""
-    write_files(root, {
-        "package.json": package_json("shop-svelte", {}, devDependencies={"@sveltejs/kit": "^2.5.0",
-                                                                          "svelte": "^4.2.12", "vite": "^5.2.0"}),
-        "svelte.config.js": """
+    write_files(
+        root,
+        {
+            "package.json": package_json(
+                "shop-svelte", {}, devDependencies={"@sveltejs/kit": "^2.5.0", "svelte": "^4.2.12", "vite": "^5.2.0"}
+            ),
+            "svelte.config.js": """
             import adapter from "@sveltejs/adapter-auto";
             export default { kit: { adapter: adapter() } };
         """,
-        "src/app.html": "<html><body>%sveltekit.body%</body></html>\n",
-        "src/routes/+layout.svelte": """
+            "src/app.html": "<html><body>%sveltekit.body%</body></html>\n",
+            "src/routes/+layout.svelte": """
             <script>
               import Nav from "$lib/components/Nav.svelte";
               import "../app.css";
@@ -1442,17 +1545,17 @@ def build_sveltekit_app(root: Path) -> AppSpec:
             <Nav />
             <slot />
         """,
-        "src/app.css": "body { margin: 0 }\n",
-        "src/lib/components/Nav.svelte": """
+            "src/app.css": "body { margin: 0 }\n",
+            "src/lib/components/Nav.svelte": """
             <nav><a href="/">Home</a> <a href="/cart">Cart</a></nav>
         """,
-        "src/routes/+page.svelte": """
+            "src/routes/+page.svelte": """
             <a href="/products">Shop</a>
             <a href="/signup">Join</a>
             <a href="https://kit.svelte.dev">Kit</a>
         """,
-        "src/routes/(auth)/+layout.svelte": '<div class="auth"><slot /></div>\n',
-        "src/routes/(auth)/login/+page.svelte": """
+            "src/routes/(auth)/+layout.svelte": '<div class="auth"><slot /></div>\n',
+            "src/routes/(auth)/login/+page.svelte": """
             <script lang="ts">
               import { goto } from "$app/navigation";
               import { login } from "$lib/api";
@@ -1463,22 +1566,22 @@ def build_sveltekit_app(root: Path) -> AppSpec:
             </script>
             <form on:submit|preventDefault={submit}><a href="/signup">Sign up</a></form>
         """,
-        "src/routes/(auth)/login/+page.server.ts": """
+            "src/routes/(auth)/login/+page.server.ts": """
             import { redirect } from "@sveltejs/kit";
             export const actions = { default: async () => { redirect(303, "/dashboard"); } };
         """,
-        "src/routes/(auth)/signup/+page.svelte": """
+            "src/routes/(auth)/signup/+page.svelte": """
             <script>
               import { goto } from "$app/navigation";
             </script>
             <button on:click={() => goto("/dashboard")}>Create account</button>
         """,
-        "src/routes/dashboard/+page.svelte": '<a href="/settings">Settings</a>\n',
-        "src/routes/dashboard/+page.ts": """
+            "src/routes/dashboard/+page.svelte": '<a href="/settings">Settings</a>\n',
+            "src/routes/dashboard/+page.ts": """
             import { fetchOrders } from "$lib/api";
             export const load = async () => ({ orders: await fetchOrders() });
         """,
-        "src/routes/products/+page.svelte": """
+            "src/routes/products/+page.svelte": """
             <script lang="ts">
               import ProductCard from "$lib/components/ProductCard.svelte";
               export let data;
@@ -1487,13 +1590,13 @@ def build_sveltekit_app(root: Path) -> AppSpec:
               <ProductCard {product} />
             {/each}
         """,
-        "src/lib/components/ProductCard.svelte": """
+            "src/lib/components/ProductCard.svelte": """
             <script lang="ts">
               export let product: { id: string; name: string };
             </script>
             <a href="/products/{product.id}">{product.name}</a>
         """,
-        "src/routes/products/[id]/+page.svelte": """
+            "src/routes/products/[id]/+page.svelte": """
             <script>
               import { goto } from "$app/navigation";
               import { cart } from "$lib/stores/cart";
@@ -1501,27 +1604,28 @@ def build_sveltekit_app(root: Path) -> AppSpec:
             <button on:click={() => { cart.add(); goto("/cart"); }}>Add</button>
             <a href="#details">Details</a>
         """,
-        "src/routes/products/[id]/+page.ts": "export const load = ({ params }) => ({ id: params.id });\n",
-        "src/routes/cart/+page.svelte": '<a href="/checkout?from=cart">Checkout</a>\n',
-        "src/routes/checkout/+page.svelte": "<form>Pay</form>\n",
-        "src/routes/checkout/+error.svelte": "<p>Checkout failed</p>\n",
-        "src/routes/settings/[[section]]/+page.svelte": "<h1>Settings</h1>\n",
-        "src/routes/docs/[...path]/+page.svelte": "<article />\n",
-        "src/routes/orders/[id=integer]/+page.svelte": "<p>Order</p>\n",
-        "src/routes/api/products/+server.ts": """
+            "src/routes/products/[id]/+page.ts": "export const load = ({ params }) => ({ id: params.id });\n",
+            "src/routes/cart/+page.svelte": '<a href="/checkout?from=cart">Checkout</a>\n',
+            "src/routes/checkout/+page.svelte": "<form>Pay</form>\n",
+            "src/routes/checkout/+error.svelte": "<p>Checkout failed</p>\n",
+            "src/routes/settings/[[section]]/+page.svelte": "<h1>Settings</h1>\n",
+            "src/routes/docs/[...path]/+page.svelte": "<article />\n",
+            "src/routes/orders/[id=integer]/+page.svelte": "<p>Order</p>\n",
+            "src/routes/api/products/+server.ts": """
             import { json } from "@sveltejs/kit";
             export function GET() { return json([]); }
         """,
-        "src/lib/api.ts": """
+            "src/lib/api.ts": """
             export async function login() { return fetch("/api/login"); }
             export async function fetchOrders() { return []; }
         """,
-        "src/lib/stores/cart.ts": """
+            "src/lib/stores/cart.ts": """
             import { writable } from "svelte/store";
             const items = writable<string[]>([]);
             export const cart = { subscribe: items.subscribe, add: () => items.update((i) => [...i, "x"]) };
         """,
-    })
+        },
+    )
     r = "src/routes"
     return AppSpec(
         root=root,
@@ -1546,9 +1650,15 @@ def build_sveltekit_app(root: Path) -> AppSpec:
             "/checkout": [f"{r}/+layout.svelte", f"{r}/checkout/+error.svelte"],
         },
         edges={
-            ("/", "/products"), ("/", "/signup"), ("/login", "/dashboard"), ("/login", "/signup"),
-            ("/signup", "/dashboard"), ("/dashboard", "/settings/:section?"), ("/products", "/products/:id"),
-            ("/products/:id", "/cart"), ("/cart", "/checkout"),
+            ("/", "/products"),
+            ("/", "/signup"),
+            ("/login", "/dashboard"),
+            ("/login", "/signup"),
+            ("/signup", "/dashboard"),
+            ("/dashboard", "/settings/:section?"),
+            ("/products", "/products/:id"),
+            ("/products/:id", "/cart"),
+            ("/cart", "/checkout"),
         },
         layout_edges={("/checkout", "/cart"), ("/dashboard", "/")},
         imports={
@@ -1568,26 +1678,35 @@ def build_sveltekit_app(root: Path) -> AppSpec:
 def build_angular_app(root: Path) -> AppSpec:
     """Angular 17 standalone app: `Routes` with `component`, `loadComponent`, `loadChildren` (a routes file
     and an NgModule with `forChild`), templates with `routerLink`, `Router.navigate`."""
-    write_files(root, {
-        "package.json": package_json("shop-angular", {"@angular/core": "^17.3.0", "@angular/common": "^17.3.0",
-                                                      "@angular/router": "^17.3.0", "rxjs": "~7.8.0"}),
-        "angular.json": '{ "version": 1, "projects": { "shop": { "root": "" } } }\n',
-        "tsconfig.json": """
+    write_files(
+        root,
+        {
+            "package.json": package_json(
+                "shop-angular",
+                {
+                    "@angular/core": "^17.3.0",
+                    "@angular/common": "^17.3.0",
+                    "@angular/router": "^17.3.0",
+                    "rxjs": "~7.8.0",
+                },
+            ),
+            "angular.json": '{ "version": 1, "projects": { "shop": { "root": "" } } }\n',
+            "tsconfig.json": """
             { "compilerOptions": { "baseUrl": "./", "paths": { "@app/*": ["src/app/*"] } } }
         """,
-        "src/main.ts": """
+            "src/main.ts": """
             import { bootstrapApplication } from "@angular/platform-browser";
             import { AppComponent } from "./app/app.component";
             import { appConfig } from "./app/app.config";
             bootstrapApplication(AppComponent, appConfig);
         """,
-        "src/app/app.config.ts": """
+            "src/app/app.config.ts": """
             import { ApplicationConfig } from "@angular/core";
             import { provideRouter } from "@angular/router";
             import { routes } from "./app.routes";
             export const appConfig: ApplicationConfig = { providers: [provideRouter(routes)] };
         """,
-        "src/app/app.component.ts": """
+            "src/app/app.component.ts": """
             import { Component } from "@angular/core";
             import { RouterLink, RouterOutlet } from "@angular/router";
             @Component({
@@ -1599,15 +1718,15 @@ def build_angular_app(root: Path) -> AppSpec:
             })
             export class AppComponent {}
         """,
-        "src/app/app.component.html": """
+            "src/app/app.component.html": """
             <nav>
               <a routerLink="/products">Products</a>
               <a routerLink="/cart">Cart</a>
             </nav>
             <router-outlet />
         """,
-        "src/app/app.component.css": "nav { display: flex; }\n",
-        "src/app/app.routes.ts": """
+            "src/app/app.component.css": "nav { display: flex; }\n",
+            "src/app/app.routes.ts": """
             import { Routes } from "@angular/router";
             import { HomeComponent } from "./home/home.component";
             import { CartComponent } from "@app/cart/cart.component";
@@ -1633,7 +1752,7 @@ def build_angular_app(root: Path) -> AppSpec:
               { path: "**", redirectTo: "" },
             ];
         """,
-        "src/app/home/home.component.ts": """
+            "src/app/home/home.component.ts": """
             import { Component } from "@angular/core";
             import { RouterLink } from "@angular/router";
             @Component({
@@ -1644,12 +1763,12 @@ def build_angular_app(root: Path) -> AppSpec:
             })
             export class HomeComponent {}
         """,
-        "src/app/auth/auth.guard.ts": """
+            "src/app/auth/auth.guard.ts": """
             import { inject } from "@angular/core";
             import { Router } from "@angular/router";
             export const authGuard = () => inject(Router).createUrlTree(["/login"]);
         """,
-        "src/app/auth/login.component.ts": """
+            "src/app/auth/login.component.ts": """
             import { Component, inject } from "@angular/core";
             import { Router } from "@angular/router";
             import { AuthService } from "../core/auth.service";
@@ -1663,8 +1782,10 @@ def build_angular_app(root: Path) -> AppSpec:
               }
             }
         """,
-        "src/app/auth/login.component.html": '<form (ngSubmit)="submit()"><a routerLink="/signup">Sign up</a></form>\n',
-        "src/app/auth/signup.component.ts": """
+            "src/app/auth/login.component.html": (
+                '<form (ngSubmit)="submit()"><a routerLink="/signup">Sign up</a></form>\n'
+            ),
+            "src/app/auth/signup.component.ts": """
             import { Component } from "@angular/core";
             import { Router } from "@angular/router";
             @Component({ selector: "app-signup", standalone: true, template: "<button (click)='done()'>Go</button>" })
@@ -1673,12 +1794,12 @@ def build_angular_app(root: Path) -> AppSpec:
               done() { this.router.navigateByUrl("/dashboard"); }
             }
         """,
-        "src/app/core/auth.service.ts": """
+            "src/app/core/auth.service.ts": """
             import { Injectable } from "@angular/core";
             @Injectable({ providedIn: "root" })
             export class AuthService { async login() {} }
         """,
-        "src/app/products/products.routes.ts": """
+            "src/app/products/products.routes.ts": """
             import { Routes } from "@angular/router";
             import { ProductListComponent } from "./product-list.component";
             import { ProductDetailComponent } from "./product-detail.component";
@@ -1687,17 +1808,17 @@ def build_angular_app(root: Path) -> AppSpec:
               { path: ":id", component: ProductDetailComponent },
             ];
         """,
-        "src/app/products/product-list.component.ts": """
+            "src/app/products/product-list.component.ts": """
             import { Component } from "@angular/core";
             @Component({ selector: "app-product-list", standalone: true, templateUrl: "./product-list.component.html" })
             export class ProductListComponent { products = [{ id: 1, name: "Tea" }]; }
         """,
-        "src/app/products/product-list.component.html": """
+            "src/app/products/product-list.component.html": """
             @for (p of products; track p.id) {
               <a [routerLink]="['/products', p.id]">{{ p.name }}</a>
             }
         """,
-        "src/app/products/product-detail.component.ts": """
+            "src/app/products/product-detail.component.ts": """
             import { Component } from "@angular/core";
             import { Router } from "@angular/router";
             @Component({
@@ -1710,21 +1831,21 @@ def build_angular_app(root: Path) -> AppSpec:
               add() { this.router.navigateByUrl("/cart"); }
             }
         """,
-        "src/app/products/product-detail.component.html": '<button (click)="add()">Add</button>\n',
-        "src/app/cart/cart.component.ts": """
+            "src/app/products/product-detail.component.html": '<button (click)="add()">Add</button>\n',
+            "src/app/cart/cart.component.ts": """
             import { Component } from "@angular/core";
             @Component({ selector: "app-cart", standalone: true, templateUrl: "./cart.component.html" })
             export class CartComponent {}
         """,
-        "src/app/cart/cart.component.html": """
+            "src/app/cart/cart.component.html": """
             <a routerLink="/checkout" [queryParams]="{ from: 'cart' }">Checkout</a>
         """,
-        "src/app/checkout/checkout.component.ts": """
+            "src/app/checkout/checkout.component.ts": """
             import { Component } from "@angular/core";
             @Component({ selector: "app-checkout", standalone: true, template: "<form></form>" })
             export class CheckoutComponent {}
         """,
-        "src/app/dashboard/dashboard.component.ts": """
+            "src/app/dashboard/dashboard.component.ts": """
             import { Component } from "@angular/core";
             @Component({
               selector: "app-dashboard",
@@ -1733,7 +1854,7 @@ def build_angular_app(root: Path) -> AppSpec:
             })
             export class DashboardComponent {}
         """,
-        "src/app/settings/settings.module.ts": """
+            "src/app/settings/settings.module.ts": """
             import { NgModule } from "@angular/core";
             import { RouterModule, Routes } from "@angular/router";
             import { SettingsComponent } from "./settings.component";
@@ -1741,12 +1862,13 @@ def build_angular_app(root: Path) -> AppSpec:
             @NgModule({ imports: [RouterModule.forChild(routes)], declarations: [SettingsComponent] })
             export class SettingsModule {}
         """,
-        "src/app/settings/settings.component.ts": """
+            "src/app/settings/settings.component.ts": """
             import { Component } from "@angular/core";
             @Component({ selector: "app-settings", template: "<h1>Settings</h1>" })
             export class SettingsComponent {}
         """,
-    })
+        },
+    )
     top = ["src/app/app.routes.ts", "src/app/app.component.ts"]
     return AppSpec(
         root=root,
@@ -1764,15 +1886,24 @@ def build_angular_app(root: Path) -> AppSpec:
         },
         layouts={"/": top},
         edges={
-            ("/", "/products"), ("/", "/signup"), ("/login", "/dashboard"), ("/login", "/signup"),
-            ("/signup", "/dashboard"), ("/products", "/products/:id"), ("/products/:id", "/cart"),
-            ("/cart", "/checkout"), ("/dashboard", "/settings"),
+            ("/", "/products"),
+            ("/", "/signup"),
+            ("/login", "/dashboard"),
+            ("/login", "/signup"),
+            ("/signup", "/dashboard"),
+            ("/products", "/products/:id"),
+            ("/products/:id", "/cart"),
+            ("/cart", "/checkout"),
+            ("/dashboard", "/settings"),
         },
         layout_edges={("/checkout", "/cart"), ("/settings", "/products")},
         imports={
             "src/app/app.component.ts": {"src/app/app.component.html", "src/app/app.component.css"},
-            "src/app/app.routes.ts": {"src/app/cart/cart.component.ts", "src/app/auth/login.component.ts",
-                                      "src/app/products/products.routes.ts"},
+            "src/app/app.routes.ts": {
+                "src/app/cart/cart.component.ts",
+                "src/app/auth/login.component.ts",
+                "src/app/products/products.routes.ts",
+            },
             "src/app/auth/login.component.ts": {"src/app/auth/login.component.html", "src/app/core/auth.service.ts"},
         },
         packages={"src/app/app.routes.ts": {"@angular/router"}, "src/main.ts": {"@angular/platform-browser"}},
@@ -1792,30 +1923,49 @@ def build_monorepo(root: Path, manager: str = "pnpm") -> AppSpec:
     """
     workspaces = ["apps/*", "packages/*"]
     files: dict[str, str] = {
-        "package.json": json.dumps({"name": "acme", "private": True, "devDependencies": {"turbo": "^2.0.0",
-                                                                                          "react": "^18.3.1"},
-                                    **({"workspaces": workspaces} if manager == "npm" else {})}, indent=2) + "\n",
+        "package.json": json.dumps(
+            {
+                "name": "acme",
+                "private": True,
+                "devDependencies": {"turbo": "^2.0.0", "react": "^18.3.1"},
+                **({"workspaces": workspaces} if manager == "npm" else {}),
+            },
+            indent=2,
+        )
+        + "\n",
         "packages/tsconfig/package.json": package_json("@acme/tsconfig", {}),
         "packages/tsconfig/nextjs.json": """
             { "compilerOptions": { "jsx": "preserve", "baseUrl": "../../apps/web", "paths": { "@/*": ["src/*"] } } }
         """,
-        "packages/ui/package.json": json.dumps({
-            "name": "@acme/ui", "version": "0.0.0", "main": "./dist/index.js", "types": "./dist/index.d.ts",
-            "exports": {".": {"types": "./dist/index.d.ts", "import": "./dist/index.mjs"}},
-            "peerDependencies": {"react": "^18"},
-        }, indent=2) + "\n",
+        "packages/ui/package.json": json.dumps(
+            {
+                "name": "@acme/ui",
+                "version": "0.0.0",
+                "main": "./dist/index.js",
+                "types": "./dist/index.d.ts",
+                "exports": {".": {"types": "./dist/index.d.ts", "import": "./dist/index.mjs"}},
+                "peerDependencies": {"react": "^18"},
+            },
+            indent=2,
+        )
+        + "\n",
         "packages/ui/src/index.ts": 'export * from "./Button";\nexport * from "./Card";\n',
         "packages/ui/src/Button.tsx": """
             import type { ReactNode } from "react";
             export function Button({ children }: { children: ReactNode }) { return <button>{children}</button>; }
         """,
         "packages/ui/src/Card.tsx": "export function Card() { return <div className='card' />; }\n",
-        "packages/utils/package.json": json.dumps({
-            "name": "@acme/utils", "version": "0.0.0",
-            "exports": {"./format": "./src/format.ts", "./money": {"import": "./src/money.ts"}},
-            "imports": {"#internal/*": "./src/internal/*.ts"},
-            "dependencies": {"date-fns": "^3.6.0"},
-        }, indent=2) + "\n",
+        "packages/utils/package.json": json.dumps(
+            {
+                "name": "@acme/utils",
+                "version": "0.0.0",
+                "exports": {"./format": "./src/format.ts", "./money": {"import": "./src/money.ts"}},
+                "imports": {"#internal/*": "./src/internal/*.ts"},
+                "dependencies": {"date-fns": "^3.6.0"},
+            },
+            indent=2,
+        )
+        + "\n",
         "packages/utils/src/format.ts": """
             import { format } from "date-fns";
             import { round } from "#internal/round";
@@ -1824,8 +1974,9 @@ def build_monorepo(root: Path, manager: str = "pnpm") -> AppSpec:
         """,
         "packages/utils/src/money.ts": "export const cents = (n: number) => Math.round(n * 100);\n",
         "packages/utils/src/internal/round.ts": "export const round = (n: number) => Math.round(n * 100) / 100;\n",
-        "apps/web/package.json": package_json("@acme/web", {"next": "14.2.3", "react": "18.3.1",
-                                                           "@acme/ui": "workspace:*", "@acme/utils": "workspace:*"}),
+        "apps/web/package.json": package_json(
+            "@acme/web", {"next": "14.2.3", "react": "18.3.1", "@acme/ui": "workspace:*", "@acme/utils": "workspace:*"}
+        ),
         "apps/web/next.config.mjs": "export default { transpilePackages: ['@acme/ui'] };\n",
         "apps/web/tsconfig.json": '{ "extends": "@acme/tsconfig/nextjs.json", "include": ["src"] }\n',
         "apps/web/src/app/layout.tsx": """
@@ -1854,10 +2005,11 @@ def build_monorepo(root: Path, manager: str = "pnpm") -> AppSpec:
             export default function Product() { return <Link href="/cart">Add to cart</Link>; }
         """,
         "apps/web/src/app/cart/page.tsx": "export default function Cart() { return <form />; }\n",
-        "apps/admin/package.json": package_json("@acme/admin", {"react": "^18.3.1", "react-dom": "^18.3.1",
-                                                               "react-router-dom": "^6.23.0",
-                                                               "@acme/ui": "workspace:*"},
-                                                devDependencies={"vite": "^5.2.0"}),
+        "apps/admin/package.json": package_json(
+            "@acme/admin",
+            {"react": "^18.3.1", "react-dom": "^18.3.1", "react-router-dom": "^6.23.0", "@acme/ui": "workspace:*"},
+            devDependencies={"vite": "^5.2.0"},
+        ),
         "apps/admin/index.html": '<div id="root"></div><script type="module" src="/src/main.tsx"></script>\n',
         "apps/admin/vite.config.ts": 'import { defineConfig } from "vite";\nexport default defineConfig({});\n',
         "apps/admin/src/main.tsx": """
@@ -1910,11 +2062,19 @@ def build_monorepo(root: Path, manager: str = "pnpm") -> AppSpec:
         },
         pages={},
         layouts={"/users": ["apps/admin/src/main.tsx"]},
-        edges={("/", "/products"), ("/products", "/products/:id"), ("/products/:id", "/cart"), ("/", "/users"),
-               ("/users", "/users/:userId")},
+        edges={
+            ("/", "/products"),
+            ("/products", "/products/:id"),
+            ("/products/:id", "/cart"),
+            ("/", "/users"),
+            ("/users", "/users/:userId"),
+        },
         imports={
-            f"{web}/page.tsx": {"packages/ui/src/index.ts", "packages/utils/src/format.ts",
-                                "apps/web/src/components/Banner.tsx"},
+            f"{web}/page.tsx": {
+                "packages/ui/src/index.ts",
+                "packages/utils/src/format.ts",
+                "apps/web/src/components/Banner.tsx",
+            },
             f"{web}/products/page.tsx": {"packages/ui/src/index.ts", "packages/utils/src/money.ts"},
             "packages/ui/src/index.ts": {"packages/ui/src/Button.tsx", "packages/ui/src/Card.tsx"},
             "packages/utils/src/format.ts": {"packages/utils/src/internal/round.ts"},

@@ -252,8 +252,16 @@ def test_usage_is_the_same(embedded: Side, api: Side, cloud: RunningCloud) -> No
             for n in range(3):
                 store.record(
                     LLMCall(
-                        project_id=project_id, model="gpt-4.1-mini", unit="steps", schema_name="steps",
-                        outcome="ok", tokens_in=100 * n, tokens_out=10, cost_usd=0.0001, requests=1, at=now_ms(),
+                        project_id=project_id,
+                        model="gpt-4.1-mini",
+                        unit="steps",
+                        schema_name="steps",
+                        outcome="ok",
+                        tokens_in=100 * n,
+                        tokens_out=10,
+                        cost_usd=0.0001,
+                        requests=1,
+                        at=now_ms(),
                     )
                 )
         finally:

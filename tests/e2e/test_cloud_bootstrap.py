@@ -29,25 +29,59 @@ from perceo_cli.main import main
 from perceo_cli.output import Output
 
 LLM_KEY = "sk-e2e-key-for-the-fake-server-0123456789"
-FLOWS = {"flows": [
-    {"name": "Buy a product", "description": "Browse, add to the cart and pay.", "priority": "critical",
-     "pages": ["/products", "/products/42", "/cart", "/checkout"], "connectedFlowIds": ["Sign in"]},
-    {"name": "Sign in", "description": "Sign in and reach the dashboard.", "priority": "high",
-     "pages": ["/login", "/dashboard"], "connectedFlowIds": None},
-]}
-PERSONAS = {"personas": [
-    {"name": "Shopper", "description": "Buys things.", "behaviors": ["browses", "pays"],
-     "flowNames": ["Buy a product"]},
-    {"name": "Member", "description": "Has an account.", "behaviors": ["signs in"], "flowNames": ["Sign in"]},
-]}
-STEPS = {"steps": [
-    {"stepNumber": 1, "action": "Open the page", "expectedState": "It shows", "selectors": ["main"],
-     "actions": [{"type": "navigate", "target": "/", "value": "/"}]},
-    {"stepNumber": 2, "action": "Press the button", "expectedState": "Next page", "selectors": ["button"],
-     "actions": [{"type": "click", "target": "button", "value": None}]},
-]}
-ANSWERS: dict[str, Any] = {"flows_from_graph": FLOWS, "personas_assign": PERSONAS,
-                           "personas_refine": {**FLOWS, **PERSONAS}, "steps_extraction": STEPS}
+FLOWS = {
+    "flows": [
+        {
+            "name": "Buy a product",
+            "description": "Browse, add to the cart and pay.",
+            "priority": "critical",
+            "pages": ["/products", "/products/42", "/cart", "/checkout"],
+            "connectedFlowIds": ["Sign in"],
+        },
+        {
+            "name": "Sign in",
+            "description": "Sign in and reach the dashboard.",
+            "priority": "high",
+            "pages": ["/login", "/dashboard"],
+            "connectedFlowIds": None,
+        },
+    ]
+}
+PERSONAS = {
+    "personas": [
+        {
+            "name": "Shopper",
+            "description": "Buys things.",
+            "behaviors": ["browses", "pays"],
+            "flowNames": ["Buy a product"],
+        },
+        {"name": "Member", "description": "Has an account.", "behaviors": ["signs in"], "flowNames": ["Sign in"]},
+    ]
+}
+STEPS = {
+    "steps": [
+        {
+            "stepNumber": 1,
+            "action": "Open the page",
+            "expectedState": "It shows",
+            "selectors": ["main"],
+            "actions": [{"type": "navigate", "target": "/", "value": "/"}],
+        },
+        {
+            "stepNumber": 2,
+            "action": "Press the button",
+            "expectedState": "Next page",
+            "selectors": ["button"],
+            "actions": [{"type": "click", "target": "button", "value": None}],
+        },
+    ]
+}
+ANSWERS: dict[str, Any] = {
+    "flows_from_graph": FLOWS,
+    "personas_assign": PERSONAS,
+    "personas_refine": {**FLOWS, **PERSONAS},
+    "steps_extraction": STEPS,
+}
 
 
 def scripted(request: RecordedRequest) -> Reply:
@@ -69,16 +103,15 @@ def git(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHttpsServer]:
 
 
 @pytest.fixture(scope="module")
-def cloud(
-    tmp_path_factory: pytest.TempPathFactory, llm: FakeOpenAI, git: GitHttpsServer
-) -> Iterator[RunningCloud]:
+def cloud(tmp_path_factory: pytest.TempPathFactory, llm: FakeOpenAI, git: GitHttpsServer) -> Iterator[RunningCloud]:
     project_dir = tmp_path_factory.mktemp("e2e-cloud")
     with pytest.MonkeyPatch.context() as env:
         # Inherited by the cloud's process: its step Lambdas read the LLM from these when LlmSecretArn is empty.
         env.setenv("PERCEO_LLM_API_KEY", LLM_KEY)
         env.setenv("PERCEO_LLM_BASE_URL", llm.base_url)
-        running = start_cloud(project_dir, parameters={"AllowedGitHosts": "127.0.0.1",
-                                                       "GitSslCaInfo": str(git.ca_file)})
+        running = start_cloud(
+            project_dir, parameters={"AllowedGitHosts": "127.0.0.1", "GitSslCaInfo": str(git.ca_file)}
+        )
     try:
         yield running
     finally:
@@ -146,11 +179,17 @@ def test_init_remote_bootstraps_in_the_cloud_then_flows_and_ci_analyze_work_thro
     assert "Buy a product" in affected, report  # the last commit changed PriceTag, which the product pages import
 
     # The slow path: the LLM reviews the analysis's flows below the threshold, in the cloud.
-    llm.respond_with(lambda request: Reply.json({"affected": True, "confidence": 0.97, "rationale": "PriceTag"})
-                     if request.schema_name == "flow_review" else scripted(request))
+    llm.respond_with(
+        lambda request: (
+            Reply.json({"affected": True, "confidence": 0.97, "rationale": "PriceTag"})
+            if request.schema_name == "flow_review"
+            else scripted(request)
+        )
+    )
     analysis_id = json.loads(report)["analysisId"]
-    review_code, reviewed, review_err = perceo(checkout, "workflows", "review", analysis_id, "--threshold", "1",
-                                               "--watch", "--json")
+    review_code, reviewed, review_err = perceo(
+        checkout, "workflows", "review", analysis_id, "--threshold", "1", "--watch", "--json"
+    )
     assert review_code == 0, review_err
     result = json.loads(reviewed)["result"]
     assert result["analysisId"] == analysis_id and "Buy a product" in {r["name"] for r in result["reviewed"]}

@@ -186,7 +186,8 @@ class MemoryFlowGraph:
 
     def upsert_page_links(self, project_id: str, links: Sequence[PageLink]) -> int:
         new = {
-            (project_id, link.source, link.target) for link in links
+            (project_id, link.source, link.target)
+            for link in links
             if (project_id, link.source) in self.pages and (project_id, link.target) in self.pages
         } - self.links
         if new:

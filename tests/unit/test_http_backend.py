@@ -214,9 +214,7 @@ def test_update_flow_sends_only_the_changed_fields_and_returns_the_flow() -> Non
 
 def test_fields_a_newer_api_added_are_ignored_at_every_level_of_the_answer() -> None:
     step = {"id": "s1", "flowId": "f1", "order": 1, "name": "Open the cart", "addedLater": {"x": 1}}
-    view = {
-        **flow_json("f1", "Checkout"), "pages": ["/cart"], "personas": [], "steps": [step], "shinyNewField": True
-    }
+    view = {**flow_json("f1", "Checkout"), "pages": ["/cart"], "personas": [], "steps": [step], "shinyNewField": True}
     api = Api(httpx.Response(200, json={"flows": [view], "nextCursor": None, "pageInfo": {"total": 1}}))
 
     (flow,) = HttpBackend(client(api)).list_flows()

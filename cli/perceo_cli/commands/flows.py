@@ -97,8 +97,16 @@ def edit_flow(
     if priority is not None and priority not in PRIORITIES:
         raise ValidationFailed(f"--priority must be one of {', '.join(PRIORITIES)} (got {priority!r})")
     update = FlowUpdate.model_validate(
-        {k: v for k, v in {"description": description, "priority": priority, "is_active": active,
-                           "trigger_conditions": trigger}.items() if v is not None}
+        {
+            k: v
+            for k, v in {
+                "description": description,
+                "priority": priority,
+                "is_active": active,
+                "trigger_conditions": trigger,
+            }.items()
+            if v is not None
+        }
     )
     if not update.model_dump(exclude_none=True):
         raise ValidationFailed("nothing to change: pass --description, --priority, --active/--inactive or --trigger")

@@ -106,9 +106,7 @@ def init(
         Path | None, typer.Option("--dir", "-d", help="The app's directory (default: the current one).")
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Project name (default: package.json name).")] = None,
-    framework: Annotated[
-        str, typer.Option("--framework", help=f"One of {', '.join(FRAMEWORK_CHOICES)}.")
-    ] = "auto",
+    framework: Annotated[str, typer.Option("--framework", help=f"One of {', '.join(FRAMEWORK_CHOICES)}.")] = "auto",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Never prompt.")] = False,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="Use the offline heuristic even if an LLM is set.")] = False,
     personas_file: Annotated[
@@ -140,9 +138,15 @@ def init(
         from perceo_cli.commands.workflows import run_remote_init
 
         summary = run_remote_init(
-            app_ctx, project_dir, repo_url=repo_url, branch=branch, framework=framework,
+            app_ctx,
+            project_dir,
+            repo_url=repo_url,
+            branch=branch,
+            framework=framework,
             use_llm=False if no_llm else None,  # the cloud's LLM when it has one
-            personas=personas, timeout_s=timeout, show_progress=not as_json,
+            personas=personas,
+            timeout_s=timeout,
+            show_progress=not as_json,
         )
         if as_json:
             app_ctx.output.json(summary)
@@ -152,7 +156,12 @@ def init(
     if not yes and not as_json and app_ctx.output.interactive and not (project_dir / ".perceo").exists():
         typer.confirm(f"Set up Perceo in {project_dir}?", default=True, abort=True, err=True)
     summary = run_init(
-        app_ctx, project_dir, name=name, framework=framework, use_llm=not no_llm, personas=personas,
+        app_ctx,
+        project_dir,
+        name=name,
+        framework=framework,
+        use_llm=not no_llm,
+        personas=personas,
     )
     if as_json:
         app_ctx.output.json(summary)
@@ -161,7 +170,12 @@ def init(
 
 
 def run_init(
-    app_ctx: AppContext, project_dir: Path, *, name: str | None, framework: str, use_llm: bool,
+    app_ctx: AppContext,
+    project_dir: Path,
+    *,
+    name: str | None,
+    framework: str,
+    use_llm: bool,
     personas: list[PersonaSpec],
 ) -> dict[str, Any]:
     """Config, project and bootstrap. Returns the `init --json` document."""
@@ -203,8 +217,13 @@ def run_init(
     llm = _open_llm(app_ctx, output) if use_llm else None
     limits = BootstrapLimits.model_validate(config.bootstrap.model_dump())
     request = BootstrapInput(
-        project_id=project_id, workspace=str(project_dir), framework=framework, use_llm=llm is not None,
-        personas=personas, limits=limits, cache_dir=str(perceo_dir / "cache"),
+        project_id=project_id,
+        workspace=str(project_dir),
+        framework=framework,
+        use_llm=llm is not None,
+        personas=personas,
+        limits=limits,
+        cache_dir=str(perceo_dir / "cache"),
     )
     try:
         with output.progress() as progress:
@@ -215,7 +234,10 @@ def run_init(
                 progress.refresh()  # show each stage as it starts, not at the next timer tick
 
             deps = BootstrapDeps(
-                graph=graph, llm=llm, bus=getattr(backend, "bus", None), progress=report,
+                graph=graph,
+                llm=llm,
+                bus=getattr(backend, "bus", None),
+                progress=report,
                 max_concurrency=getattr(llm, "max_concurrency", 4),
             )
             state = run_bootstrap(request, deps)
@@ -268,8 +290,10 @@ def print_summary(output: Output, summary: dict[str, Any]) -> None:
             f"{c['unchanged']} unchanged, {c['skipped']} skipped (user-owned)"
         )
     steps = counts["steps"]
-    output.text(f"Steps: {steps['stepsWritten']} written for {steps['flowsReplaced']} flows, "
-                f"{steps['flowsUnchanged']} flows unchanged")
+    output.text(
+        f"Steps: {steps['stepsWritten']} written for {steps['flowsReplaced']} flows, "
+        f"{steps['flowsUnchanged']} flows unchanged"
+    )
     for kind, names in summary["removed"].items():
         if names:
             output.text(f"Removed {kind} (no longer found): {', '.join(names)}")

@@ -32,8 +32,9 @@ from perceo_cli.context import AppContext, app_context
 from perceo_cli.exit import ExitStatus
 from perceo_cli.output import Output
 
-app = typer.Typer(help="Cloud workflows: the remote bootstrap and analysis reviews (through the API).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Cloud workflows: the remote bootstrap and analysis reviews (through the API).", no_args_is_help=True
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
 DEFAULT_TIMEOUT_S = 30 * 60.0
@@ -167,7 +168,8 @@ def status(
     try:
         view = (
             follow(client, workflow_id, output, timeout_s=timeout, interval_s=interval, show_progress=not as_json)
-            if watch else client.status(workflow_id)
+            if watch
+            else client.status(workflow_id)
         )
     except KeyboardInterrupt:
         return _stopped_following(output, workflow_id)
@@ -182,8 +184,11 @@ def _finish(output: Output, view: WorkflowView, *, as_json: bool) -> int:
         if view.kind == "analyze" and view.result:
             for flow in view.result.get("reviewed", []):
                 verdict = "affected" if flow["affected"] else "not affected"
-                output.text(f"  {flow['name']}: {verdict}, confidence {flow['confidenceBefore']:.2f} → "
-                            f"{flow['confidenceAfter']:.2f}: {flow['rationale']}", markup=False)
+                output.text(
+                    f"  {flow['name']}: {verdict}, confidence {flow['confidenceBefore']:.2f} → "
+                    f"{flow['confidenceAfter']:.2f}: {flow['rationale']}",
+                    markup=False,
+                )
     if view.status in TERMINAL_STATUSES and view.status != "SUCCEEDED":
         if not as_json:
             output.error(describe_failure(view))
@@ -197,8 +202,9 @@ def review(
     analysis_id: Annotated[str, typer.Argument(help="The analysis id (`analysisId` of `perceo ci analyze --json`).")],
     threshold: Annotated[
         float | None,
-        typer.Option("--threshold", min=0.0, max=1.0, help="Review flows below this confidence "
-                     "(default: analysis.llmThreshold)."),
+        typer.Option(
+            "--threshold", min=0.0, max=1.0, help="Review flows below this confidence (default: analysis.llmThreshold)."
+        ),
     ] = None,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Follow it until it ends.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="With --watch: stop waiting after this.")] = (
@@ -266,11 +272,14 @@ def run_remote_init(
     output = app_ctx.output
     request = BootstrapRequest(repo_url=url, branch=branch, framework=framework, use_llm=use_llm, personas=personas)
     started = client.start_bootstrap(request)
-    output.info(f"Started cloud bootstrap {started.workflow_id} (follow it elsewhere: "
-                f"`perceo workflows status {started.workflow_id} --watch`)")
+    output.info(
+        f"Started cloud bootstrap {started.workflow_id} (follow it elsewhere: "
+        f"`perceo workflows status {started.workflow_id} --watch`)"
+    )
     try:
-        view = follow(client, started.workflow_id, output, timeout_s=timeout_s, interval_s=interval_s,
-                      show_progress=show_progress)
+        view = follow(
+            client, started.workflow_id, output, timeout_s=timeout_s, interval_s=interval_s, show_progress=show_progress
+        )
     except KeyboardInterrupt:
         _stopped_following(output, started.workflow_id)
         raise typer.Exit(ExitStatus.INTERRUPTED) from None

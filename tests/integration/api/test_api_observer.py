@@ -103,9 +103,14 @@ def review_refused(api: Dependencies, redis_client: redis.Redis) -> Iterator[str
     with mock_aws():
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
         install_workflow_service(
-            WorkflowService(sfn, RedisProgressStore(redis_client), InMemoryBundleStore(),
-                            bootstrap_state_machine_arn=None, analyze_state_machine_arn=missing,
-                            allowed_git_hosts=("github.com",))
+            WorkflowService(
+                sfn,
+                RedisProgressStore(redis_client),
+                InMemoryBundleStore(),
+                bootstrap_state_machine_arn=None,
+                analyze_state_machine_arn=missing,
+                allowed_git_hosts=("github.com",),
+            )
         )
         try:
             yield missing

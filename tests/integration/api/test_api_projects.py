@@ -153,8 +153,15 @@ def test_secrets_come_from_secrets_manager_when_not_injected(
 
 def _llm_call(project_id: str, model: str, **counts: object) -> LLMCall:
     return LLMCall.model_validate(
-        {"project_id": project_id, "model": model, "unit": "flows", "schema_name": "flows", "outcome": "ok",
-         "at": now_ms(), **counts}
+        {
+            "project_id": project_id,
+            "model": model,
+            "unit": "flows",
+            "schema_name": "flows",
+            "outcome": "ok",
+            "at": now_ms(),
+            **counts,
+        }
     )
 
 

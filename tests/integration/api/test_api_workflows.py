@@ -49,18 +49,32 @@ def test_the_workflow_service_uses_the_injected_settings_and_not_the_environment
     arn = sfn.create_state_machine(name=f"boot-{graph_name}", definition=DEFINITION, roleArn=ROLE)["stateMachineArn"]
     s3.create_bucket(Bucket=graph_name)
     settings = api_settings(
-        falkordb_server, graph_name, BOOTSTRAP_STATE_MACHINE_ARN=arn, BUNDLE_BUCKET=graph_name,
-        ALLOWED_GIT_HOSTS="git.example.com", WORKFLOW_MAX_CONCURRENCY="7",
+        falkordb_server,
+        graph_name,
+        BOOTSTRAP_STATE_MACHINE_ARN=arn,
+        BUNDLE_BUCKET=graph_name,
+        ALLOWED_GIT_HOSTS="git.example.com",
+        WORKFLOW_MAX_CONCURRENCY="7",
     )
-    install_dependencies(Dependencies(settings, graph=graph, redis=redis_client, pepper=PEPPER,
-                                      admin_key="integration-admin-key-0123456789-abcdefghij"))
+    install_dependencies(
+        Dependencies(
+            settings,
+            graph=graph,
+            redis=redis_client,
+            pepper=PEPPER,
+            admin_key="integration-admin-key-0123456789-abcdefghij",
+        )
+    )
     reset_workflow_service()
     try:
         owner: Caller = create_project("Shop", scopes=["workflows:start", "flows:read"])
 
         # When the project's bootstrap is started through the API
-        started = call("workflows/start-bootstrap", owner,
-                       body={"repoUrl": "https://git.example.com/acme/shop.git", "useLlm": False})
+        started = call(
+            "workflows/start-bootstrap",
+            owner,
+            body={"repoUrl": "https://git.example.com/acme/shop.git", "useLlm": False},
+        )
 
         # Then it ran on the injected state machine, with the injected concurrency, its request in the injected bucket
         assert started["statusCode"] == 202, started
@@ -68,7 +82,9 @@ def test_the_workflow_service_uses_the_injected_settings_and_not_the_environment
         (execution,) = sfn.list_executions(stateMachineArn=arn)["executions"]
         described = sfn.describe_execution(executionArn=execution["executionArn"])
         assert json.loads(described["input"]) == {
-            "projectId": owner.project_id, "workflowId": workflow_id, "maxConcurrency": 7
+            "projectId": owner.project_id,
+            "workflowId": workflow_id,
+            "maxConcurrency": 7,
         }
         listed = s3.list_objects_v2(Bucket=graph_name)["Contents"]
         assert [o["Key"].rsplit("/", 1)[-1] for o in listed] == ["request.json"]

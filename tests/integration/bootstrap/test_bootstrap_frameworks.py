@@ -60,9 +60,7 @@ def test_the_heuristic_maps_each_framework_into_journeys_personas_and_typed_step
     git_commit_all(spec.root)
     project_id = graph.create_project(Project(id=f"{app}-{new_id()[:8]}", name=app)).id
 
-    state = run_bootstrap(
-        BootstrapInput(project_id=project_id, workspace=str(spec.root)), BootstrapDeps(graph=graph)
-    )
+    state = run_bootstrap(BootstrapInput(project_id=project_id, workspace=str(spec.root)), BootstrapDeps(graph=graph))
 
     flows = _names(graph.list_flows(project_id, include_steps=True))
     page_routes = {r.route for r in state.discovery.routes if r.kind == "page"} if state.discovery else set()

@@ -30,36 +30,78 @@ SECRET = "sk-proj-THISMUSTNEVERLEAVETHEMACHINE0123"
 
 FLOWS = {
     "flows": [
-        {"name": "Buy a product", "description": "Pick, add to cart, pay.", "priority": "critical",
-         "pages": ["/products", "/products/42", "/cart", "/checkout"], "connectedFlowIds": ["Sign in"]},
-        {"name": "Sign in", "description": "Sign in and reach the dashboard.", "priority": None,
-         "pages": ["/login", "/dashboard"], "connectedFlowIds": None},
-        {"name": "View homepage", "description": "Look at the home page.", "priority": "low", "pages": ["/"],
-         "connectedFlowIds": None},
-        {"name": "Haunted", "description": "Pages that do not exist.", "priority": "low", "pages": ["/nope", "/zzz"],
-         "connectedFlowIds": None},
+        {
+            "name": "Buy a product",
+            "description": "Pick, add to cart, pay.",
+            "priority": "critical",
+            "pages": ["/products", "/products/42", "/cart", "/checkout"],
+            "connectedFlowIds": ["Sign in"],
+        },
+        {
+            "name": "Sign in",
+            "description": "Sign in and reach the dashboard.",
+            "priority": None,
+            "pages": ["/login", "/dashboard"],
+            "connectedFlowIds": None,
+        },
+        {
+            "name": "View homepage",
+            "description": "Look at the home page.",
+            "priority": "low",
+            "pages": ["/"],
+            "connectedFlowIds": None,
+        },
+        {
+            "name": "Haunted",
+            "description": "Pages that do not exist.",
+            "priority": "low",
+            "pages": ["/nope", "/zzz"],
+            "connectedFlowIds": None,
+        },
     ]
 }
 PERSONAS = {
     "personas": [
-        {"name": "Shopper", "description": "Buys things.", "behaviors": ["browses", "pays"],
-         "flowNames": ["Buy a product"]},
+        {
+            "name": "Shopper",
+            "description": "Buys things.",
+            "behaviors": ["browses", "pays"],
+            "flowNames": ["Buy a product"],
+        },
         {"name": "Member", "description": "Has an account.", "behaviors": ["signs in"], "flowNames": ["sign in"]},
     ]
 }
 REFINED = {"flows": FLOWS["flows"][:2], "personas": PERSONAS["personas"]}
 STEPS = {
     "steps": [
-        {"stepNumber": 1, "action": "Open the login page", "expectedState": "The form shows",
-         "selectors": ["form"], "actions": [{"type": "navigate", "target": "/login", "value": "/login"}]},
-        {"stepNumber": 2, "action": "Type the email", "expectedState": "", "selectors": None,
-         "actions": [{"type": "fill", "target": "input[name=email]", "value": "user@example.com"}]},
-        {"stepNumber": 2, "action": "Click Sign in", "expectedState": "The dashboard shows", "selectors": ["h1"],
-         "actions": None},
+        {
+            "stepNumber": 1,
+            "action": "Open the login page",
+            "expectedState": "The form shows",
+            "selectors": ["form"],
+            "actions": [{"type": "navigate", "target": "/login", "value": "/login"}],
+        },
+        {
+            "stepNumber": 2,
+            "action": "Type the email",
+            "expectedState": "",
+            "selectors": None,
+            "actions": [{"type": "fill", "target": "input[name=email]", "value": "user@example.com"}],
+        },
+        {
+            "stepNumber": 2,
+            "action": "Click Sign in",
+            "expectedState": "The dashboard shows",
+            "selectors": ["h1"],
+            "actions": None,
+        },
     ]
 }
 ANSWERS: dict[str, Any] = {
-    "flows_from_graph": FLOWS, "personas_assign": PERSONAS, "personas_refine": REFINED, "steps_extraction": STEPS,
+    "flows_from_graph": FLOWS,
+    "personas_assign": PERSONAS,
+    "personas_refine": REFINED,
+    "steps_extraction": STEPS,
 }
 
 
@@ -99,10 +141,21 @@ def make_llm(
     made: list[StructuredLLM] = []
 
     def make(*, timeout_s: float = 10.0, max_retries: int = 2) -> StructuredLLM:
-        settings = LLMSettings(base_url=fake_openai.base_url, api_key=SecretStr("sk-test-key-for-the-fake-server"),
-                               model="gpt-4.1-mini", timeout_s=timeout_s, max_retries=max_retries)
-        llm = StructuredLLM(settings, usage=RedisUsageStore(redis_client), cache=RedisResponseCache(redis_client, 600),
-                            sleep=sleeps.append, random=lambda: 0.5, clock=lambda: NOW_MS)
+        settings = LLMSettings(
+            base_url=fake_openai.base_url,
+            api_key=SecretStr("sk-test-key-for-the-fake-server"),
+            model="gpt-4.1-mini",
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+        )
+        llm = StructuredLLM(
+            settings,
+            usage=RedisUsageStore(redis_client),
+            cache=RedisResponseCache(redis_client, 600),
+            sleep=sleeps.append,
+            random=lambda: 0.5,
+            clock=lambda: NOW_MS,
+        )
         made.append(llm)
         return llm
 
@@ -122,14 +175,22 @@ def shop_files(project_id: str) -> dict[str, str]:
 
 def run(graph: RecordingFalkorGraph, llm: StructuredLLM, project_id: str, workspace: Path) -> BootstrapState:
     files = shop_files(project_id)
-    deps = BootstrapDeps(graph=graph, llm=llm, max_concurrency=2,
-                         open_snapshot=lambda _ws: RepoSnapshot.from_files(dict(files), root=workspace))
+    deps = BootstrapDeps(
+        graph=graph,
+        llm=llm,
+        max_concurrency=2,
+        open_snapshot=lambda _ws: RepoSnapshot.from_files(dict(files), root=workspace),
+    )
     return run_bootstrap(BootstrapInput(project_id=project_id, workspace=str(workspace), use_llm=True), deps)
 
 
 def test_llm_bootstrap_stores_validated_flows_personas_and_typed_steps(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: RecordingFalkorGraph, project_id: str,
-    redis_client: redis.Redis, tmp_path: Path,
+    fake_openai: FakeOpenAI,
+    make_llm: Callable[..., StructuredLLM],
+    graph: RecordingFalkorGraph,
+    project_id: str,
+    redis_client: redis.Redis,
+    tmp_path: Path,
 ) -> None:
     fake_openai.respond_with(scripted)
 
@@ -153,8 +214,12 @@ def test_llm_bootstrap_stores_validated_flows_personas_and_typed_steps(
 
 
 def test_a_rerun_on_unchanged_code_makes_no_http_call_and_writes_nothing(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: RecordingFalkorGraph, project_id: str,
-    redis_client: redis.Redis, tmp_path: Path,
+    fake_openai: FakeOpenAI,
+    make_llm: Callable[..., StructuredLLM],
+    graph: RecordingFalkorGraph,
+    project_id: str,
+    redis_client: redis.Redis,
+    tmp_path: Path,
 ) -> None:
     fake_openai.respond_with(scripted)
     run(graph, make_llm(), project_id, tmp_path)
@@ -173,12 +238,18 @@ def test_a_rerun_on_unchanged_code_makes_no_http_call_and_writes_nothing(
 
 
 def test_rate_limits_and_malformed_json_are_retried_and_repaired(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: RecordingFalkorGraph, project_id: str,
-    sleeps: list[float], tmp_path: Path,
+    fake_openai: FakeOpenAI,
+    make_llm: Callable[..., StructuredLLM],
+    graph: RecordingFalkorGraph,
+    project_id: str,
+    sleeps: list[float],
+    tmp_path: Path,
 ) -> None:
     fake_openai.enqueue(
-        Reply.rate_limited(retry_after="0.01"), Reply.json(FLOWS),  # flows: one 429, then the answer
-        Reply.text('{"personas": [ {"name": "Shopper",'), Reply.json(PERSONAS),  # personas: broken, then repaired
+        Reply.rate_limited(retry_after="0.01"),
+        Reply.json(FLOWS),  # flows: one 429, then the answer
+        Reply.text('{"personas": [ {"name": "Shopper",'),
+        Reply.json(PERSONAS),  # personas: broken, then repaired
     )
     fake_openai.respond_with(scripted)
 
@@ -192,7 +263,10 @@ def test_rate_limits_and_malformed_json_are_retried_and_repaired(
 
 
 def test_a_step_unit_that_keeps_failing_is_a_warning_and_falls_back_to_the_page_code(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: RecordingFalkorGraph, project_id: str,
+    fake_openai: FakeOpenAI,
+    make_llm: Callable[..., StructuredLLM],
+    graph: RecordingFalkorGraph,
+    project_id: str,
     tmp_path: Path,
 ) -> None:
     def responder(request: RecordedRequest) -> Reply:
@@ -214,7 +288,10 @@ def test_a_step_unit_that_keeps_failing_is_a_warning_and_falls_back_to_the_page_
 
 
 def test_timeouts_on_the_flows_call_fall_back_to_the_offline_heuristic_with_a_warning(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: RecordingFalkorGraph, project_id: str,
+    fake_openai: FakeOpenAI,
+    make_llm: Callable[..., StructuredLLM],
+    graph: RecordingFalkorGraph,
+    project_id: str,
     tmp_path: Path,
 ) -> None:
     slow = Reply.json(FLOWS).after(2.0)
@@ -229,7 +306,10 @@ def test_timeouts_on_the_flows_call_fall_back_to_the_offline_heuristic_with_a_wa
 
 
 def test_repository_text_is_fenced_as_data_and_secrets_never_reach_the_server(
-    fake_openai: FakeOpenAI, make_llm: Callable[..., StructuredLLM], graph: RecordingFalkorGraph, project_id: str,
+    fake_openai: FakeOpenAI,
+    make_llm: Callable[..., StructuredLLM],
+    graph: RecordingFalkorGraph,
+    project_id: str,
     tmp_path: Path,
 ) -> None:
     fake_openai.respond_with(scripted)

@@ -51,11 +51,17 @@ def shop() -> dict[str, str]:
 
 
 def run(
-    graph: RecordingFalkorGraph, project_id: str, files: dict[str, str], workspace: Path, *,
-    bus: InMemoryBus | None = None, **request: object,
+    graph: RecordingFalkorGraph,
+    project_id: str,
+    files: dict[str, str],
+    workspace: Path,
+    *,
+    bus: InMemoryBus | None = None,
+    **request: object,
 ) -> BootstrapState:
-    deps = BootstrapDeps(graph=graph, bus=bus,
-                         open_snapshot=lambda _ws: RepoSnapshot.from_files(dict(files), root=workspace))
+    deps = BootstrapDeps(
+        graph=graph, bus=bus, open_snapshot=lambda _ws: RepoSnapshot.from_files(dict(files), root=workspace)
+    )
     return run_bootstrap(BootstrapInput(project_id=project_id, workspace=str(workspace), **request), deps)  # type: ignore[arg-type]
 
 
@@ -73,7 +79,8 @@ def test_the_shop_is_stored_as_multi_page_flows_with_personas_typed_steps_pages_
     assert flows["Checkout"].pages == ["/products", "/products/:id", "/cart", "/checkout", "/checkout/success"]
     assert all(len(f.pages) >= 2 and f.source == "auto_generated" for f in flows.values())
     assert {p.name: p.source for p in graph.list_personas(project_id)} == {
-        "Visitor": "auto_generated", "Signed-in user": "auto_generated",
+        "Visitor": "auto_generated",
+        "Signed-in user": "auto_generated",
     }
     assert flows["Sign in"].personas == ["Visitor"] and flows["Update settings"].personas == ["Signed-in user"]
     sign_in = [(s.order, [a.type for a in s.actions]) for s in flows["Sign in"].steps]
@@ -130,8 +137,11 @@ def test_adding_a_page_rewrites_only_the_flows_that_visit_it(
     state = run(graph, project_id, shop, tmp_path, bus=bus)
 
     assert state.report.flow_status == {
-        "Sign in": "unchanged", "Sign up": "unchanged", "Checkout": "unchanged",
-        "Create and edit project": "unchanged", "Update settings": "updated",
+        "Sign in": "unchanged",
+        "Sign up": "unchanged",
+        "Checkout": "unchanged",
+        "Create and edit project": "unchanged",
+        "Update settings": "updated",
     }
     settings = graph.get_flow_by_name(project_id, "Update settings")
     assert settings is not None and settings.pages == ["/dashboard", "/settings", "/settings/notifications"]
@@ -247,7 +257,8 @@ def _catalog_app(resources: int) -> dict[str, str]:
     files = {
         "package.json": '{"name": "big", "dependencies": {"next": "14.2.0", "react": "18.3.1"}}',
         "app/page.tsx": 'import Link from "next/link";\nexport default function Home() { return <main>'
-        + "".join(f'<Link href="/r{n}">R{n}</Link>' for n in range(resources)) + "</main> }\n",
+        + "".join(f'<Link href="/r{n}">R{n}</Link>' for n in range(resources))
+        + "</main> }\n",
     }
     for n in range(resources):
         files |= {

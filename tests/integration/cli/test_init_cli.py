@@ -112,9 +112,7 @@ def test_a_second_init_on_unchanged_code_keeps_the_config_and_changes_nothing_in
     assert updated_at(graph, first["projectId"]) == stamps
 
 
-def test_a_new_page_makes_the_next_init_update_only_the_flows_that_visit_it(
-    repo: Path, graph: FalkorFlowGraph
-) -> None:
+def test_a_new_page_makes_the_next_init_update_only_the_flows_that_visit_it(repo: Path, graph: FalkorFlowGraph) -> None:
     first = init_json(repo)
     stamps = updated_at(graph, first["projectId"])
     settings = repo / "app" / "(app)" / "settings"
@@ -127,8 +125,13 @@ def test_a_new_page_makes_the_next_init_update_only_the_flows_that_visit_it(
     second = init_json(repo)
 
     status = {f["name"]: f["status"] for f in second["flows"]}
-    assert status == {"Checkout": "unchanged", "Create and edit project": "unchanged", "Sign in": "unchanged",
-                      "Sign up": "unchanged", "Update settings": "updated"}
+    assert status == {
+        "Checkout": "unchanged",
+        "Create and edit project": "unchanged",
+        "Sign in": "unchanged",
+        "Sign up": "unchanged",
+        "Update settings": "updated",
+    }
     assert second["counts"]["flows"]["updated"] == 1 and second["counts"]["pagesWritten"] == 1
     updated = next(f for f in second["flows"] if f["name"] == "Update settings")
     assert updated["pages"] == ["/dashboard", "/settings", "/settings/notifications"]
@@ -236,8 +239,11 @@ def test_init_shows_its_stages_as_progress_on_a_terminal_and_nothing_otherwise(r
 
     assert code == 0, err
     assert json.loads(out)["counts"]["flows"]["created"] == 5  # stdout stays pure JSON
-    shown = [stage for stage in ("validate", "discover", "identify flows", "persist flows", "extract steps",
-                                 "persist steps") if stage in err]
+    shown = [
+        stage
+        for stage in ("validate", "discover", "identify flows", "persist flows", "extract steps", "persist steps")
+        if stage in err
+    ]
     assert len(shown) >= 5, err
 
     code, out, err = run_cli(["init", "--yes", "--no-llm", "--json"], repo)

@@ -34,28 +34,58 @@ MODEL = "gpt-4.1-mini"
 
 def answers(token: str) -> dict[str, Any]:
     flows = [
-        {"name": "Buy a product", "description": f"Pick a product, add it to the cart and pay. [{token}]",
-         "priority": "critical", "pages": ["/products", "/products/7", "/cart", "/checkout", "/checkout/success"],
-         "connectedFlowIds": ["Sign in"]},
-        {"name": "Sign in", "description": f"Sign in and reach the dashboard. [{token}]", "priority": "high",
-         "pages": ["/login", "/dashboard"], "connectedFlowIds": None},
+        {
+            "name": "Buy a product",
+            "description": f"Pick a product, add it to the cart and pay. [{token}]",
+            "priority": "critical",
+            "pages": ["/products", "/products/7", "/cart", "/checkout", "/checkout/success"],
+            "connectedFlowIds": ["Sign in"],
+        },
+        {
+            "name": "Sign in",
+            "description": f"Sign in and reach the dashboard. [{token}]",
+            "priority": "high",
+            "pages": ["/login", "/dashboard"],
+            "connectedFlowIds": None,
+        },
     ]
     personas = [
-        {"name": "Shopper", "description": "Buys things.", "behaviors": ["browses", "pays"],
-         "flowNames": ["Buy a product"]},
+        {
+            "name": "Shopper",
+            "description": "Buys things.",
+            "behaviors": ["browses", "pays"],
+            "flowNames": ["Buy a product"],
+        },
         {"name": "Member", "description": "Has an account.", "behaviors": ["signs in"], "flowNames": ["Sign in"]},
     ]
     steps = [
-        {"stepNumber": 1, "action": "Open the first page", "expectedState": "It shows", "selectors": ["main"],
-         "actions": [{"type": "navigate", "target": "/login", "value": "/login"}]},
-        {"stepNumber": 2, "action": "Type the email", "expectedState": "", "selectors": None,
-         "actions": [{"type": "fill", "target": "input[name=email]", "value": "user@example.com"}]},
-        {"stepNumber": 3, "action": "Continue", "expectedState": "The next page shows", "selectors": ["h1"],
-         "actions": [{"type": "click", "target": "button[type=submit]"}]},
+        {
+            "stepNumber": 1,
+            "action": "Open the first page",
+            "expectedState": "It shows",
+            "selectors": ["main"],
+            "actions": [{"type": "navigate", "target": "/login", "value": "/login"}],
+        },
+        {
+            "stepNumber": 2,
+            "action": "Type the email",
+            "expectedState": "",
+            "selectors": None,
+            "actions": [{"type": "fill", "target": "input[name=email]", "value": "user@example.com"}],
+        },
+        {
+            "stepNumber": 3,
+            "action": "Continue",
+            "expectedState": "The next page shows",
+            "selectors": ["h1"],
+            "actions": [{"type": "click", "target": "button[type=submit]"}],
+        },
     ]
     return {
-        "flows_from_graph": {"flows": flows}, "personas_assign": {"personas": personas},
-        "personas_refine": {"flows": flows, "personas": personas}, "steps_extraction": {"steps": steps},
+        "flows_from_graph": {"flows": flows},
+        "personas_assign": {"personas": personas},
+        "personas_refine": {"flows": flows, "personas": personas},
+        "steps_extraction": {"steps": steps},
     }
 
 
@@ -81,8 +111,9 @@ def graph(falkordb_server: ServerProcess) -> Iterator[FalkorFlowGraph]:
         client.close()
 
 
-def make_repo(root: Path, server: ServerProcess, graph: FalkorFlowGraph, fake: FakeOpenAI, token: str,
-              **llm: Any) -> Path:
+def make_repo(
+    root: Path, server: ServerProcess, graph: FalkorFlowGraph, fake: FakeOpenAI, token: str, **llm: Any
+) -> Path:
     repo = build_demo_app(root).path
     (repo / "app" / f"t{token}").mkdir()
     (repo / "app" / f"t{token}" / "page.tsx").write_text("export default function Marker() { return <main/> }\n")
@@ -98,8 +129,9 @@ def make_repo(root: Path, server: ServerProcess, graph: FalkorFlowGraph, fake: F
 
 
 @pytest.fixture
-def repo(tmp_path: Path, falkordb_server: ServerProcess, graph: FalkorFlowGraph, fake_openai: FakeOpenAI,
-         token: str) -> Path:
+def repo(
+    tmp_path: Path, falkordb_server: ServerProcess, graph: FalkorFlowGraph, fake_openai: FakeOpenAI, token: str
+) -> Path:
     return make_repo(tmp_path / "shop", falkordb_server, graph, fake_openai, token)
 
 
@@ -142,7 +174,8 @@ def test_llm_init_stores_the_llm_map_records_usage_and_an_unchanged_rerun_makes_
     assert flows["Buy a product"].connected_flows == [flows["Sign in"].id]
     assert [[a.type for a in s.actions] for s in flows["Sign in"].steps] == [["navigate"], ["fill"], ["click"]]
     assert {p.name: p.source for p in graph.list_personas(first["projectId"])} == {
-        "Member": "auto_generated", "Shopper": "auto_generated",
+        "Member": "auto_generated",
+        "Shopper": "auto_generated",
     }
     usage = cli_json(["usage"], repo)
     assert usage["projectId"] == first["projectId"]
@@ -164,8 +197,10 @@ def test_rate_limits_are_retried_broken_json_repaired_and_a_truncated_unit_is_a_
 ) -> None:
     table = answers(token)
     fake_openai.enqueue(
-        Reply.rate_limited(retry_after="0.01"), Reply.json(table["flows_from_graph"]),
-        Reply.text('{"personas": [ {"name": "Shopper",'), Reply.json(table["personas_assign"]),
+        Reply.rate_limited(retry_after="0.01"),
+        Reply.json(table["flows_from_graph"]),
+        Reply.text('{"personas": [ {"name": "Shopper",'),
+        Reply.json(table["personas_assign"]),
     )
 
     def respond(request: RecordedRequest) -> Reply:

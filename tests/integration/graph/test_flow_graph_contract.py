@@ -660,19 +660,27 @@ def test_page_links_are_listed_sorted_and_deleted_without_touching_the_pages(gra
     graph.upsert_pages(project.id, [Page(project_id=project.id, route=r) for r in ("/", "/cart", "/pay")])
     graph.upsert_page_links(
         project.id,
-        [PageLink(source="/cart", target="/pay"), PageLink(source="/", target="/cart"),
-         PageLink(source="/pay", target="/")],
+        [
+            PageLink(source="/cart", target="/pay"),
+            PageLink(source="/", target="/cart"),
+            PageLink(source="/pay", target="/"),
+        ],
     )
 
     deleted = graph.delete_page_links(
         project.id,
-        [PageLink(source="/pay", target="/"), PageLink(source="/pay", target="/"),
-         PageLink(source="/", target="/pay"), PageLink(source="/nowhere", target="/")],
+        [
+            PageLink(source="/pay", target="/"),
+            PageLink(source="/pay", target="/"),
+            PageLink(source="/", target="/pay"),
+            PageLink(source="/nowhere", target="/"),
+        ],
     )
 
     assert deleted == 1
     assert graph.list_page_links(project.id) == [
-        PageLink(source="/", target="/cart"), PageLink(source="/cart", target="/pay"),
+        PageLink(source="/", target="/cart"),
+        PageLink(source="/cart", target="/pay"),
     ]
     assert [p.route for p in graph.list_pages(project.id)] == ["/", "/cart", "/pay"]
     assert graph.delete_page_links(project.id, []) == 0

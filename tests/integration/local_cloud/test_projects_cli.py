@@ -37,8 +37,18 @@ def test_create_prints_the_first_key_once_and_login_saves_it(
     cloud: RunningCloud, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, out, err = run(
-        tmp_path, "projects", "create", "storefront", "--framework", "nextjs", "--api-url", cloud.api_url,
-        "--admin-key-stdin", "--login", stdin=cloud.admin_key + "\n", monkeypatch=monkeypatch,
+        tmp_path,
+        "projects",
+        "create",
+        "storefront",
+        "--framework",
+        "nextjs",
+        "--api-url",
+        cloud.api_url,
+        "--admin-key-stdin",
+        "--login",
+        stdin=cloud.admin_key + "\n",
+        monkeypatch=monkeypatch,
     )
 
     assert code == ExitStatus.OK, err
@@ -60,7 +70,13 @@ def test_against_this_projects_local_cloud_the_admin_key_comes_from_its_secrets(
     cloud: RunningCloud, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, out, err = run(
-        cloud.project_dir, "projects", "create", "from-local", "--api-url", cloud.api_url, "--json",
+        cloud.project_dir,
+        "projects",
+        "create",
+        "from-local",
+        "--api-url",
+        cloud.api_url,
+        "--json",
         monkeypatch=monkeypatch,
     )
 
@@ -86,9 +102,7 @@ def test_a_wrong_admin_key_creates_nothing_and_says_which_key(
 ) -> None:
     monkeypatch.setenv("PERCEO_ADMIN_KEY", "adm_not-the-key")
 
-    code, out, err = run(
-        tmp_path, "projects", "create", "sneaky", "--api-url", cloud.api_url, monkeypatch=monkeypatch
-    )
+    code, out, err = run(tmp_path, "projects", "create", "sneaky", "--api-url", cloud.api_url, monkeypatch=monkeypatch)
 
     assert code == ExitStatus.ERROR and out == ""
     assert "rejected the admin key" in err and "adm_not-the-key" not in err and "Traceback" not in err
@@ -125,7 +139,9 @@ def test_show_and_delete_the_keys_own_project(
     assert unconfirmed == ExitStatus.USAGE and "--yes" in unconfirmed_err
     assert foreign == ExitStatus.ERROR and "Traceback" not in foreign_err
     assert deleted_code == ExitStatus.OK and json.loads(deleted) == {
-        "projectId": project["id"], "deleted": True, "keysDeleted": 1
+        "projectId": project["id"],
+        "deleted": True,
+        "keysDeleted": 1,
     }
     with cloud.http(key) as gone:
         # 404: the project is gone; 401 once the gateway's one-minute authorizer cache has let go of the key.

@@ -216,7 +216,8 @@ def test_a_new_file_that_changes_how_an_unchanged_import_resolves_is_noticed(tmp
 
     # `./pages/products` now names this file before the folder's index (App.tsx itself is unchanged)
     (repo / "src/pages/products.tsx").write_text(
-        "export function ProductList() { return null; }\nexport default function ProductDetail() { return null; }\n")
+        "export function ProductList() { return null; }\nexport default function ProductDetail() { return null; }\n"
+    )
     git_commit_all(repo, "products module next to the folder")
     warm, stats = _run(repo, cache)
     cold, _ = _run(repo, None)
@@ -233,8 +234,11 @@ def test_unchanged_files_keep_their_resolved_imports_across_commits(tmp_path: Pa
     _run(repo, cache)
     page = repo / "src/app/cart/page.tsx"
     hero = 'import { Hero } from "../_components/Hero";'
-    page.write_text(page.read_text().replace('import { useCart } from "@/lib/cart";',
-                                             'import { useCart } from "@/lib/cart";\n' + hero))
+    page.write_text(
+        page.read_text().replace(
+            'import { useCart } from "@/lib/cart";', 'import { useCart } from "@/lib/cart";\n' + hero
+        )
+    )
     git_commit_all(repo, "cart shows the hero")
 
     warm, _ = _run(repo, cache)

@@ -256,11 +256,17 @@ def test_a_route_added_to_a_router_config_and_a_page_re_exported_elsewhere_are_s
     first = git_commit_all(repo, "first")
     base = full_build(repo, first)
     app = repo / "src/App.tsx"
-    app.write_text(app.read_text().replace(
-        '<Route path="dashboard" element={<Dashboard />} />',
-        '<Route path="dashboard" element={<Dashboard />} />\n<Route path="wishlist" element={<Wishlist />} />',
-    ).replace('import Home from "./pages/Home";',
-              'import Home from "./pages/Home";\nimport { Wishlist } from "./pages/lists";'))
+    app.write_text(
+        app.read_text()
+        .replace(
+            '<Route path="dashboard" element={<Dashboard />} />',
+            '<Route path="dashboard" element={<Dashboard />} />\n<Route path="wishlist" element={<Wishlist />} />',
+        )
+        .replace(
+            'import Home from "./pages/Home";',
+            'import Home from "./pages/Home";\nimport { Wishlist } from "./pages/lists";',
+        )
+    )
     (repo / "src/pages/lists").mkdir()
     (repo / "src/pages/lists/index.ts").write_text('export { default as Wishlist } from "./Wishlist";\n')
     (repo / "src/pages/lists/Wishlist.tsx").write_text("export default function Wishlist() { return null; }\n")

@@ -12,24 +12,38 @@ from perceo.workflows.model import TERMINAL_STATUSES, WorkflowView
 
 
 def _analysis(harness: Harness, project_id: str) -> ChangeAnalysis:
-    flows = harness.graph.upsert_flows(project_id, [
-        Flow(project_id=project_id, name="Checkout", description="Pay for the cart."),
-        Flow(project_id=project_id, name="Sign in", description="Reach the dashboard."),
-        Flow(project_id=project_id, name="Browse", description="Look at products."),
-    ])
+    flows = harness.graph.upsert_flows(
+        project_id,
+        [
+            Flow(project_id=project_id, name="Checkout", description="Pay for the cart."),
+            Flow(project_id=project_id, name="Sign in", description="Reach the dashboard."),
+            Flow(project_id=project_id, name="Browse", description="Look at products."),
+        ],
+    )
     by_name = {f.name: f for f in flows}
     impacted = [
-        ImpactedFlow(id=by_name["Checkout"].id, name="Checkout", risk_score=0.8, confidence=0.95,
-                     affected_pages=["/checkout"]),
-        ImpactedFlow(id=by_name["Sign in"].id, name="Sign in", risk_score=0.4, confidence=0.5,
-                     affected_pages=["/login"],
-                     reasons=[Reason(changed_file="lib/format.ts", chain=["lib/format.ts", "app/login/page.tsx"])]),
-        ImpactedFlow(id=by_name["Browse"].id, name="Browse", risk_score=0.2, confidence=0.3,
-                     affected_pages=["/products"]),
+        ImpactedFlow(
+            id=by_name["Checkout"].id, name="Checkout", risk_score=0.8, confidence=0.95, affected_pages=["/checkout"]
+        ),
+        ImpactedFlow(
+            id=by_name["Sign in"].id,
+            name="Sign in",
+            risk_score=0.4,
+            confidence=0.5,
+            affected_pages=["/login"],
+            reasons=[Reason(changed_file="lib/format.ts", chain=["lib/format.ts", "app/login/page.tsx"])],
+        ),
+        ImpactedFlow(
+            id=by_name["Browse"].id, name="Browse", risk_score=0.2, confidence=0.3, affected_pages=["/products"]
+        ),
     ]
-    analysis = ChangeAnalysis(project_id=project_id, base_sha="a" * 40, head_sha="b" * 40,
-                              files=[ChangedFile(path="lib/format.ts", status="modified", additions=3, deletions=1)],
-                              flows=impacted)
+    analysis = ChangeAnalysis(
+        project_id=project_id,
+        base_sha="a" * 40,
+        head_sha="b" * 40,
+        files=[ChangedFile(path="lib/format.ts", status="modified", additions=3, deletions=1)],
+        flows=impacted,
+    )
     return harness.graph.record_analysis(analysis)
 
 
@@ -49,8 +63,13 @@ def test_the_review_asks_the_llm_about_flows_below_the_threshold_only(
     def review(request: RecordedRequest) -> Reply:
         asked = str(request.messages[-1]["content"])
         affected = '"name": "Sign in"' in asked
-        return Reply.json({"affected": affected, "confidence": 0.9 if affected else 0.1,
-                           "rationale": "lib/format.ts renders the login error" if affected else "unrelated"})
+        return Reply.json(
+            {
+                "affected": affected,
+                "confidence": 0.9 if affected else 0.1,
+                "rationale": "lib/format.ts renders the login error" if affected else "unrelated",
+            }
+        )
 
     fake_openai.respond_with(review)
     harness.step_runtime.llm_factory = lambda: make_llm(fake_openai, redis_client)
@@ -81,8 +100,9 @@ def test_a_review_without_an_llm_fails_with_a_clear_error(harness: Harness) -> N
     assert "needs an LLM" in view.error.message
 
 
-def test_a_review_of_an_unknown_analysis_fails_as_not_found(harness: Harness, fake_openai: FakeOpenAI,
-                                                             redis_client: redis.Redis) -> None:
+def test_a_review_of_an_unknown_analysis_fails_as_not_found(
+    harness: Harness, fake_openai: FakeOpenAI, redis_client: redis.Redis
+) -> None:
     harness.step_runtime.llm_factory = lambda: make_llm(fake_openai, redis_client)
     project_id, _ = harness.new_project()
 

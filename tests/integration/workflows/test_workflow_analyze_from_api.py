@@ -28,8 +28,15 @@ SAMPLE = json.loads(load_event("api/observer/analyze.json")["body"])
 def api(harness: Harness, redis_client: redis.Redis) -> Iterator[Dependencies]:
     """The API Lambdas in this process use the harness's graph, Redis and workflow service (moto)."""
     url = harness.session.redis_url
-    settings = Settings.from_env({"STAGE": "test", "POWERTOOLS_SERVICE_NAME": "perceo", "GRAPH_URI": url,
-                                  "REDIS_URL": url, "KEY_RATE_LIMIT_PER_SECOND": "1000"})
+    settings = Settings.from_env(
+        {
+            "STAGE": "test",
+            "POWERTOOLS_SERVICE_NAME": "perceo",
+            "GRAPH_URI": url,
+            "REDIS_URL": url,
+            "KEY_RATE_LIMIT_PER_SECOND": "1000",
+        }
+    )
     deps = Dependencies(settings, graph=harness.graph, redis=redis_client, pepper=PEPPER, admin_key="unused-admin")
     install_dependencies(deps)
     install_workflow_service(harness.service)
@@ -43,9 +50,12 @@ def api(harness: Harness, redis_client: redis.Redis) -> Iterator[Dependencies]:
 def _ci_caller(harness: Harness) -> tuple[str, dict[str, str]]:
     """A project with a "Sign in" flow on /login, and the authorizer context of its ci:analyze key."""
     project_id, _ = harness.new_project()
-    (flow,) = harness.graph.upsert_flows(project_id, [
-        Flow(project_id=project_id, name="Sign in", description="Reach the dashboard.", entry_point="/login"),
-    ])
+    (flow,) = harness.graph.upsert_flows(
+        project_id,
+        [
+            Flow(project_id=project_id, name="Sign in", description="Reach the dashboard.", entry_point="/login"),
+        ],
+    )
     harness.graph.set_flow_pages(project_id, flow.id, ["/login", "/dashboard"])
     raw, _ = harness.keys.create(project_id, "ci-analyze", ["ci:analyze"], created_by="test")
     return project_id, harness.keys.authenticate(raw).to_authorizer_context()

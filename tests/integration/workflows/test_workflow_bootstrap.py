@@ -129,7 +129,9 @@ def test_the_execution_input_and_history_carry_ids_only_never_a_secret(
 
     assert view.status == "SUCCEEDED", view
     assert harness.execution_input(project_id, workflow_id) == {
-        "projectId": project_id, "workflowId": workflow_id, "maxConcurrency": 2,
+        "projectId": project_id,
+        "workflowId": workflow_id,
+        "maxConcurrency": 2,
     }
     history = json.dumps(harness.history(project_id, workflow_id), default=str)
     for secret in (token, "sk-test-key-for-the-fake-server", raw_key, url, "127.0.0.1"):
@@ -176,8 +178,14 @@ def test_garbage_from_the_llm_ends_failed_without_retrying(
 def test_a_refused_repository_url_is_rejected_before_anything_starts(harness: Harness) -> None:
     project_id, prefix = harness.new_project()
 
-    for url in ("file:///etc", "/srv/repo", "ext::sh -c touch% /tmp/pwned", "https://evil.example/acme/shop.git",
-                "git://127.0.0.1/acme/shop.git", "https://user:pw@127.0.0.1/acme/shop.git"):
+    for url in (
+        "file:///etc",
+        "/srv/repo",
+        "ext::sh -c touch% /tmp/pwned",
+        "https://evil.example/acme/shop.git",
+        "git://127.0.0.1/acme/shop.git",
+        "https://user:pw@127.0.0.1/acme/shop.git",
+    ):
         with pytest.raises(GitUrlRejectedError):
             harness.start(project_id, prefix, BootstrapRequest(repo_url=url))
 
@@ -190,9 +198,12 @@ def test_a_url_the_workers_refuse_ends_failed_with_the_policy_error(harness: Har
     harness.service._allowed_git_hosts = ("127.0.0.1", "git.example.com")
     project_id, prefix = harness.new_project()
 
-    view = harness.wait(project_id, harness.start(
-        project_id, prefix, BootstrapRequest(repo_url="https://git.example.com/acme/shop.git", use_llm=False)
-    ))
+    view = harness.wait(
+        project_id,
+        harness.start(
+            project_id, prefix, BootstrapRequest(repo_url="https://git.example.com/acme/shop.git", use_llm=False)
+        ),
+    )
 
     assert view.status == "FAILED"
     assert view.error is not None and view.error.type == "GitUrlRejectedError"
@@ -220,8 +231,9 @@ def test_a_task_raising_ends_failed_and_a_rerun_reconciles_what_it_had_written(
     url = harness.publish_demo_app(project_id)
     with monkeypatch.context() as patch:
         patch.setattr(pipeline, "persist_steps", broken)
-        failed = harness.wait(project_id, harness.start(project_id, prefix, BootstrapRequest(repo_url=url,
-                                                                                            use_llm=False)))
+        failed = harness.wait(
+            project_id, harness.start(project_id, prefix, BootstrapRequest(repo_url=url, use_llm=False))
+        )
     half = harness.graph.list_flows(project_id, include_steps=True)
 
     rerun = harness.wait(project_id, harness.start(project_id, prefix, BootstrapRequest(repo_url=url, use_llm=False)))

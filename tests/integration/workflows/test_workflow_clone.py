@@ -60,8 +60,9 @@ def test_a_public_repository_is_cloned_shallow_without_a_working_tree(server: Gi
     head = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     assert cloned.commit == head
     assert [p.name for p in cloned.path.iterdir()] == [".git"]  # nothing checked out
-    depth = subprocess.run(["git", "-C", str(cloned.path), "rev-list", "--count", "HEAD"], capture_output=True,
-                           text=True).stdout.strip()
+    depth = subprocess.run(
+        ["git", "-C", str(cloned.path), "rev-list", "--count", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     assert depth == "1"
     with RepoSnapshot.at_ref(cloned.path, "HEAD") as snapshot:
         assert snapshot.read_text("app/page.tsx").startswith("export default")
@@ -79,8 +80,9 @@ def test_a_private_repository_needs_the_projects_token_which_never_shows_in_erro
     wrong = GitCredentials(token=SecretStr(TOKEN[::-1]))
     with pytest.raises(CloneFailedError) as refused:
         clone_repository(remote, tmp_path / "wrong", ca_file=str(server.ca_file), credentials=wrong)
-    cloned = clone_repository(remote, tmp_path / "ok", ca_file=str(server.ca_file),
-                              credentials=GitCredentials(token=SecretStr(TOKEN)))
+    cloned = clone_repository(
+        remote, tmp_path / "ok", ca_file=str(server.ca_file), credentials=GitCredentials(token=SecretStr(TOKEN))
+    )
 
     assert "terminal prompts disabled" in anonymous.value.message  # git never waits for a password
     assert TOKEN[::-1] not in refused.value.message
@@ -100,8 +102,11 @@ def test_a_server_certificate_nobody_vouches_for_is_refused(server: GitHttpsServ
 def test_symlinks_and_submodules_of_a_hostile_repository_reach_neither_disk_nor_network(
     server: GitHttpsServer, tmp_path: Path
 ) -> None:
-    work = _repo(tmp_path / "app", {"app/page.tsx": "export default function P() {}\n"},
-                 symlinks={"app/secrets.tsx": "/proc/self/environ", "app/up": "../../.."})
+    work = _repo(
+        tmp_path / "app",
+        {"app/page.tsx": "export default function P() {}\n"},
+        symlinks={"app/secrets.tsx": "/proc/self/environ", "app/up": "../../.."},
+    )
     (work / ".gitmodules").write_text('[submodule "x"]\n\tpath = vendor/x\n\turl = file:///etc\n')
     _git(work, "add", ".gitmodules")
     _git(work, "commit", "-qm", "submodule")
@@ -121,8 +126,12 @@ def test_a_repository_over_the_size_limit_is_stopped(server: GitHttpsServer, tmp
     url = _publish(server, _repo(tmp_path / "app", {"blob.bin": os.urandom(3 * 1024 * 1024)}), "acme/big.git")
 
     with pytest.raises(CloneLimitError, match="larger than 1 MB"):
-        clone_repository(parse_git_remote(url, ["127.0.0.1"]), tmp_path / "out", ca_file=str(server.ca_file),
-                         limits=CloneLimits(max_bytes=1024 * 1024))
+        clone_repository(
+            parse_git_remote(url, ["127.0.0.1"]),
+            tmp_path / "out",
+            ca_file=str(server.ca_file),
+            limits=CloneLimits(max_bytes=1024 * 1024),
+        )
 
 
 def test_a_clone_over_its_time_limit_is_stopped(server: GitHttpsServer, tmp_path: Path) -> None:
@@ -130,8 +139,12 @@ def test_a_clone_over_its_time_limit_is_stopped(server: GitHttpsServer, tmp_path
     server.hold()
     try:
         with pytest.raises(CloneLimitError, match="longer than 1s"):
-            clone_repository(parse_git_remote(url, ["127.0.0.1"]), tmp_path / "out", ca_file=str(server.ca_file),
-                             limits=CloneLimits(timeout_s=1.0))
+            clone_repository(
+                parse_git_remote(url, ["127.0.0.1"]),
+                tmp_path / "out",
+                ca_file=str(server.ca_file),
+                limits=CloneLimits(timeout_s=1.0),
+            )
     finally:
         server.release()
 
@@ -147,5 +160,6 @@ def test_a_missing_branch_fails_with_gits_message(server: GitHttpsServer, tmp_pa
     url = _publish(server, _repo(tmp_path / "app", {"a.ts": "x"}), "acme/app.git")
 
     with pytest.raises(CloneFailedError, match="Remote branch nope not found"):
-        clone_repository(parse_git_remote(url, ["127.0.0.1"]), tmp_path / "out", branch="nope",
-                         ca_file=str(server.ca_file))
+        clone_repository(
+            parse_git_remote(url, ["127.0.0.1"]), tmp_path / "out", branch="nope", ca_file=str(server.ca_file)
+        )

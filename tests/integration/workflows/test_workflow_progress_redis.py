@@ -10,8 +10,12 @@ from perceo.workflows.progress import RedisProgressStore
 
 
 def _record(project_id: str) -> WorkflowRecord:
-    return WorkflowRecord(workflow_id=new_workflow_id(), project_id=project_id, kind="bootstrap",
-                          execution_arn="arn:aws:states:us-east-1:1:execution:sm:x")
+    return WorkflowRecord(
+        workflow_id=new_workflow_id(),
+        project_id=project_id,
+        kind="bootstrap",
+        execution_arn="arn:aws:states:us-east-1:1:execution:sm:x",
+    )
 
 
 def test_progress_moves_forward_only_and_counts_merge(redis_client: redis.Redis) -> None:

@@ -52,32 +52,64 @@ GIT_IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid",
 
 FLOWS = {
     "flows": [
-        {"name": "Buy a product", "description": "Browse, add to the cart and pay.", "priority": "critical",
-         "pages": ["/products", "/products/42", "/cart", "/checkout"], "connectedFlowIds": ["Sign in"]},
-        {"name": "Sign in", "description": "Sign in and reach the dashboard.", "priority": "high",
-         "pages": ["/login", "/dashboard"], "connectedFlowIds": None},
+        {
+            "name": "Buy a product",
+            "description": "Browse, add to the cart and pay.",
+            "priority": "critical",
+            "pages": ["/products", "/products/42", "/cart", "/checkout"],
+            "connectedFlowIds": ["Sign in"],
+        },
+        {
+            "name": "Sign in",
+            "description": "Sign in and reach the dashboard.",
+            "priority": "high",
+            "pages": ["/login", "/dashboard"],
+            "connectedFlowIds": None,
+        },
     ]
 }
 PERSONAS = {
     "personas": [
-        {"name": "Shopper", "description": "Buys things.", "behaviors": ["browses", "pays"],
-         "flowNames": ["Buy a product"]},
+        {
+            "name": "Shopper",
+            "description": "Buys things.",
+            "behaviors": ["browses", "pays"],
+            "flowNames": ["Buy a product"],
+        },
         {"name": "Member", "description": "Has an account.", "behaviors": ["signs in"], "flowNames": ["Sign in"]},
     ]
 }
 REFINED = {"flows": FLOWS["flows"], "personas": PERSONAS["personas"]}
 STEPS = {
     "steps": [
-        {"stepNumber": 1, "action": "Open the page", "expectedState": "The page shows", "selectors": ["main"],
-         "actions": [{"type": "navigate", "target": "/", "value": "/"}]},
-        {"stepNumber": 2, "action": "Click the main button", "expectedState": "The next page shows",
-         "selectors": ["button"], "actions": [{"type": "click", "target": "button", "value": None}]},
-        {"stepNumber": 3, "action": "Check the result", "expectedState": "Done", "selectors": ["h1"],
-         "actions": [{"type": "assert", "target": "h1", "value": None}]},
+        {
+            "stepNumber": 1,
+            "action": "Open the page",
+            "expectedState": "The page shows",
+            "selectors": ["main"],
+            "actions": [{"type": "navigate", "target": "/", "value": "/"}],
+        },
+        {
+            "stepNumber": 2,
+            "action": "Click the main button",
+            "expectedState": "The next page shows",
+            "selectors": ["button"],
+            "actions": [{"type": "click", "target": "button", "value": None}],
+        },
+        {
+            "stepNumber": 3,
+            "action": "Check the result",
+            "expectedState": "Done",
+            "selectors": ["h1"],
+            "actions": [{"type": "assert", "target": "h1", "value": None}],
+        },
     ]
 }
 ANSWERS: dict[str, Any] = {
-    "flows_from_graph": FLOWS, "personas_assign": PERSONAS, "personas_refine": REFINED, "steps_extraction": STEPS,
+    "flows_from_graph": FLOWS,
+    "personas_assign": PERSONAS,
+    "personas_refine": REFINED,
+    "steps_extraction": STEPS,
 }
 
 
@@ -238,10 +270,16 @@ def wait_for_in_flight_task(runtime: LambdaRuntime) -> None:
 
 
 def make_llm(fake: FakeOpenAI, client: redis.Redis, *, max_retries: int = 1) -> StructuredLLM:
-    settings = LLMSettings(base_url=fake.base_url, api_key=SecretStr("sk-test-key-for-the-fake-server"),
-                           model="gpt-4.1-mini", timeout_s=5.0, max_retries=max_retries)
-    return StructuredLLM(settings, usage=RedisUsageStore(client), cache=RedisResponseCache(client, 600),
-                         sleep=lambda _s: None)
+    settings = LLMSettings(
+        base_url=fake.base_url,
+        api_key=SecretStr("sk-test-key-for-the-fake-server"),
+        model="gpt-4.1-mini",
+        timeout_s=5.0,
+        max_retries=max_retries,
+    )
+    return StructuredLLM(
+        settings, usage=RedisUsageStore(client), cache=RedisResponseCache(client, 600), sleep=lambda _s: None
+    )
 
 
 def make_harness(
@@ -259,27 +297,49 @@ def make_harness(
     graph.ensure_schema()
     keys = ApiKeyService(InMemoryKeyStore(), PEPPER)
     settings = WorkflowSettings(
-        stage="test", service_name="perceo", redis_url=session.redis_url, graph_uri=session.redis_url,
-        bundle_bucket=bucket, allowed_git_hosts=("127.0.0.1",), git_ssl_cainfo=str(session.git.ca_file),
+        stage="test",
+        service_name="perceo",
+        redis_url=session.redis_url,
+        graph_uri=session.redis_url,
+        bundle_bucket=bucket,
+        allowed_git_hosts=("127.0.0.1",),
+        git_ssl_cainfo=str(session.git.ca_file),
         workflow_max_concurrency=max_concurrency,
     )
     bundles = S3BundleStore(session.aws.client("s3"), bucket)
     progress = RedisProgressStore(client)
     step_runtime = StepRuntime(
-        settings=settings, bundles=bundles, progress=progress, graph_factory=lambda: graph,
-        key_lookup=keys.get, credentials=credentials or NoGitCredentials(), llm_factory=llm, work_dir=work_dir,
+        settings=settings,
+        bundles=bundles,
+        progress=progress,
+        graph_factory=lambda: graph,
+        key_lookup=keys.get,
+        credentials=credentials or NoGitCredentials(),
+        llm_factory=llm,
+        work_dir=work_dir,
     )
     install_step_runtime(step_runtime)
     service = WorkflowService(
-        session.aws.client("stepfunctions"), progress, bundles,
+        session.aws.client("stepfunctions"),
+        progress,
+        bundles,
         bootstrap_state_machine_arn=workflows.state_machines["BootstrapStateMachine"].arn,
         analyze_state_machine_arn=workflows.state_machines["AnalyzeStateMachine"].arn,
-        allowed_git_hosts=settings.allowed_git_hosts, max_concurrency=max_concurrency,
+        allowed_git_hosts=settings.allowed_git_hosts,
+        max_concurrency=max_concurrency,
     )
     return Harness(
-        session=session, redis=client, graph=graph, keys=keys, service=service, step_runtime=step_runtime,
-        bucket=bucket, bootstrap_arn=workflows.state_machines["BootstrapStateMachine"].arn,
-        analyze_arn=workflows.state_machines["AnalyzeStateMachine"].arn, work_dir=work_dir, llm_factory=llm,
+        session=session,
+        redis=client,
+        graph=graph,
+        keys=keys,
+        service=service,
+        step_runtime=step_runtime,
+        bucket=bucket,
+        bootstrap_arn=workflows.state_machines["BootstrapStateMachine"].arn,
+        analyze_arn=workflows.state_machines["AnalyzeStateMachine"].arn,
+        work_dir=work_dir,
+        llm_factory=llm,
     )
 
 

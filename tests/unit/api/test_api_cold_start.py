@@ -19,12 +19,23 @@ from perceo.errors import ConfigError
 #: Clients and drivers only some requests need: built, and imported, inside the dependency builders. The X-Ray SDK
 #: (and botocore's client machinery with it) only when tracing is on.
 LAZY = (
-    "neo4j", "boto3", "botocore.client", "openai", "falkordb", "httpx", "git", "tree_sitter", "redis", "aws_xray_sdk"
+    "neo4j",
+    "boto3",
+    "botocore.client",
+    "openai",
+    "falkordb",
+    "httpx",
+    "git",
+    "tree_sitter",
+    "redis",
+    "aws_xray_sdk",
 )
 HANDLERS = sorted(str(path.parent.relative_to(FUNCTIONS)) for path in FUNCTIONS.glob("**/app.py"))
 #: What a deployed function starts with besides the template's variables.
 LAMBDA_RUNTIME_ENV = {
-    "LAMBDA_TASK_ROOT": "/var/task", "AWS_LAMBDA_FUNCTION_NAME": "perceo-test", "AWS_REGION": "us-east-1"
+    "LAMBDA_TASK_ROOT": "/var/task",
+    "AWS_LAMBDA_FUNCTION_NAME": "perceo-test",
+    "AWS_REGION": "us-east-1",
 }
 
 BASE = {"STAGE": "dev", "POWERTOOLS_SERVICE_NAME": "perceo", "REDIS_URL": "rediss://cache.example.com:6379"}
@@ -44,7 +55,9 @@ def _import_in_fresh_process(code_dir: str, env: dict[str, str]) -> dict[str, An
     done = subprocess.run(
         [sys.executable, "-c", PROBE, str(FUNCTIONS / code_dir / "app.py"), json.dumps(LAZY)],
         env={**clean, **env, "PYTHONPATH": str(REPO / "layers" / "perceo")},
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -121,8 +134,11 @@ def test_lazy_packages_export_every_name_of_their_submodules(package: str) -> No
 def test_importing_one_auth_submodule_does_not_import_redis() -> None:
     probe = "import sys, perceo.auth.redaction, perceo.auth.model; print('redis' in sys.modules)"
     done = subprocess.run(
-        [sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(REPO / "layers" / "perceo")},
-        capture_output=True, text=True, check=True,
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(REPO / "layers" / "perceo")},
+        capture_output=True,
+        text=True,
+        check=True,
     )
 
     assert done.stdout.strip() == "False"
@@ -180,10 +196,16 @@ def test_an_api_function_freezes_its_start_up_heap_after_its_first_request_in_la
     env = {**FUNCTION_ENV, **(LAMBDA_RUNTIME_ENV if lambda_env else {}), "POWERTOOLS_TRACE_DISABLED": "true"}
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "LAMBDA_"))}
     done = subprocess.run(
-        [sys.executable, "-c", FIRST_REQUEST, str(FUNCTIONS / "api" / "flows" / "app.py"),
-         str(REPO / "events" / "api" / "flows" / "create-flow.json")],
+        [
+            sys.executable,
+            "-c",
+            FIRST_REQUEST,
+            str(FUNCTIONS / "api" / "flows" / "app.py"),
+            str(REPO / "events" / "api" / "flows" / "create-flow.json"),
+        ],
         env={**clean, **env, "PYTHONPATH": str(REPO / "layers" / "perceo")},
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])

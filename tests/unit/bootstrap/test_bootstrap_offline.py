@@ -36,8 +36,17 @@ def shop() -> dict[str, str]:
 
 
 def test_the_stage_order_is_the_documented_one() -> None:
-    assert STAGES == ("validate", "discover", "identify_flows", "assign_personas", "refine", "persist_flows",
-                      "extract_steps", "persist_steps", "cleanup")
+    assert STAGES == (
+        "validate",
+        "discover",
+        "identify_flows",
+        "assign_personas",
+        "refine",
+        "persist_flows",
+        "extract_steps",
+        "persist_steps",
+        "cleanup",
+    )
 
 
 def test_offline_bootstrap_maps_the_shop_into_multi_page_flows_personas_and_typed_steps(

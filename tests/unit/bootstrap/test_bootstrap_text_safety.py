@@ -34,8 +34,19 @@ def test_a_file_cannot_close_its_own_data_fence() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", [".env", ".env.local", "config/.env.production", "certs/server.pem", "id_rsa", "deploy/app.key",
-             "secrets/db.json", ".ssh/config", "credentials.json", "api.secret.ts"]
+    "path",
+    [
+        ".env",
+        ".env.local",
+        "config/.env.production",
+        "certs/server.pem",
+        "id_rsa",
+        "deploy/app.key",
+        "secrets/db.json",
+        ".ssh/config",
+        "credentials.json",
+        "api.secret.ts",
+    ],
 )
 def test_secret_files_are_recognised(path: str) -> None:
     assert is_secret_file(path)

@@ -16,7 +16,9 @@ def facts(kind: str, source: str) -> FileFacts:
 
 
 def test_every_import_form_is_recorded_with_its_kind() -> None:
-    found = facts("tsx", """
+    found = facts(
+        "tsx",
+        """
         import React, { useState as useLocalState } from "react";
         import type { User } from "./types";
         import "./side-effect.css";
@@ -27,10 +29,17 @@ def test_every_import_form_is_recorded_with_its_kind() -> None:
         const config = require("../config");
         async function later() { await import(`./locale/en`); }
         export const routes = [{ path: "/", element: <Page /> }];
-    """)
+    """,
+    )
     assert found.imports == [
-        ("react", "import"), ("./types", "type"), ("./side-effect.css", "side"), ("./page.module.scss", "import"),
-        ("./barrel", "reexport"), ("./Button", "reexport"), ("./pages/Page", "dynamic"), ("../config", "require"),
+        ("react", "import"),
+        ("./types", "type"),
+        ("./side-effect.css", "side"),
+        ("./page.module.scss", "import"),
+        ("./barrel", "reexport"),
+        ("./Button", "reexport"),
+        ("./pages/Page", "dynamic"),
+        ("../config", "require"),
         ("./locale/en", "dynamic"),
     ]
     assert found.bindings["useLocalState"] == ("react", "useState")
@@ -54,7 +63,9 @@ def test_dynamic_imports_with_unknown_parts_are_not_imports() -> None:
 
 
 def test_navigation_targets_keep_template_placeholders_and_lines() -> None:
-    found = facts("tsx", """
+    found = facts(
+        "tsx",
+        """
         export default function Page({ slug }) {
           const router = useRouter();
           router.push(`/article/${slug}`);
@@ -65,30 +76,40 @@ def test_navigation_targets_keep_template_placeholders_and_lines() -> None:
           "text".replace("/a", "/b");
           return <Link href={"/products/" + slug}>x</Link>;
         }
-    """)
+    """,
+    )
     assert found.nav == [
-        ("/article/{}", "push", 4), ("/login?next=/me", "replace", 5), ("/cart", "navigate", 6),
-        ("/checkout", "redirect", 7), ("/products/{}", "link", 10),
+        ("/article/{}", "push", 4),
+        ("/login?next=/me", "replace", 5),
+        ("/cart", "navigate", 6),
+        ("/checkout", "redirect", 7),
+        ("/products/{}", "link", 10),
     ]
 
 
 def test_jsx_link_kinds_follow_the_element_and_attribute() -> None:
-    found = facts("tsx", """
+    found = facts(
+        "tsx",
+        """
         const A = () => <a href="/about">About</a>;
         const B = () => <NavLink to={{ pathname: "/team" }}>Team</NavLink>;
         const C = () => <Link href={{ pathname: "/help" }}>Help</Link>;
-    """)
+    """,
+    )
     assert found.nav == [("/about", "href", 2), ("/team", "to", 3), ("/help", "link", 4)]
 
 
 def test_route_arrays_are_captured_outermost_with_their_variable_name() -> None:
-    found = facts("tsx", """
+    found = facts(
+        "tsx",
+        """
         export const routes = [
           { path: "/", element: <Shell />, children: [{ index: true, element: <Home /> }] },
           { path: "/admin", loadChildren: () => import("./admin").then((m) => m.ADMIN_ROUTES) },
         ];
         const menu = [{ path: "/", label: "Home" }];
-    """)
+    """,
+    )
     assert [(r["k"], r["n"], r["x"]) for r in found.routes] == [("array", "routes", True), ("array", "menu", False)]
     shell = found.routes[0]["v"][0]["p"]
     assert shell["element"] == {"$": "j", "n": "Shell"}
@@ -97,7 +118,9 @@ def test_route_arrays_are_captured_outermost_with_their_variable_name() -> None:
 
 
 def test_jsx_route_trees_keep_nesting_and_wrapped_elements() -> None:
-    found = facts("tsx", """
+    found = facts(
+        "tsx",
+        """
         export const App = () => (
           <Routes>
             <Route path="/" element={<Layout />}>
@@ -105,7 +128,8 @@ def test_jsx_route_trees_keep_nesting_and_wrapped_elements() -> None:
             </Route>
           </Routes>
         );
-    """)
+    """,
+    )
     (tree,) = found.routes
     assert tree["k"] == "jsx"
     child = tree["v"]["c"][0]
@@ -114,7 +138,9 @@ def test_jsx_route_trees_keep_nesting_and_wrapped_elements() -> None:
 
 
 def test_vue_single_file_component_script_template_and_style() -> None:
-    found = facts("vue", """<template>
+    found = facts(
+        "vue",
+        """<template>
   <RouterLink :to="`/products/${id}`">Open</RouterLink>
   <router-link to="/cart">Cart</router-link>
   <button @click="router.push('/checkout')">Buy</button>
@@ -129,16 +155,22 @@ const router = useRouter();
 
 <style scoped lang="scss" src="./theme.scss"></style>
 <style>@import "@/styles/base.css";</style>
-""")
-    assert found.imports == [("vue-router", "import"), ("@/components/Card.vue", "import"),
-                             ("./theme.scss", "style"), ("@/styles/base.css", "style")]
-    assert found.nav == [("/products/{}", "to", 2), ("/cart", "to", 3), ("/checkout", "push", 4),
-                         ("#top", "href", 5)]
+""",
+    )
+    assert found.imports == [
+        ("vue-router", "import"),
+        ("@/components/Card.vue", "import"),
+        ("./theme.scss", "style"),
+        ("@/styles/base.css", "style"),
+    ]
+    assert found.nav == [("/products/{}", "to", 2), ("/cart", "to", 3), ("/checkout", "push", 4), ("#top", "href", 5)]
     assert found.bindings == {}  # identifiers are only resolved for files that declare routes
 
 
 def test_svelte_component_markup_expressions_and_module_script() -> None:
-    found = facts("svelte", """<script context="module">
+    found = facts(
+        "svelte",
+        """<script context="module">
   export const prerender = true;
 </script>
 <script lang="ts">
@@ -148,13 +180,16 @@ def test_svelte_component_markup_expressions_and_module_script() -> None:
 <a href="/products/{product.id}">{product.name}</a>
 <a href={`/cart`}>Cart</a>
 <button on:click={() => goto("/checkout")}>Buy</button>
-""")
+""",
+    )
     assert ("$lib/Nav.svelte", "import") in found.imports
     assert found.nav == [("/products/{}", "href", 8), ("/cart", "href", 9), ("/checkout", "navigate", 10)]
 
 
 def test_angular_component_urls_inline_templates_and_router_calls() -> None:
-    found = facts("ts", """
+    found = facts(
+        "ts",
+        """
         @Component({
           selector: "app-x",
           templateUrl: "./x.component.html",
@@ -166,7 +201,8 @@ def test_angular_component_urls_inline_templates_and_router_calls() -> None:
         }
         @Component({ selector: "app-y", template: `<a [routerLink]="['/help']">Help</a>` })
         export class YComponent {}
-    """)
+    """,
+    )
     assert ("./x.component.html", "template") in found.imports
     assert ("./x.component.scss", "style") in found.imports
     assert ("/orders/{}", "navigate", 9) in found.nav
@@ -174,13 +210,19 @@ def test_angular_component_urls_inline_templates_and_router_calls() -> None:
 
 
 def test_angular_html_templates_yield_router_links() -> None:
-    found = facts("html", """<nav>
+    found = facts(
+        "html",
+        """<nav>
   <a routerLink="/dashboard">Dashboard</a>
   <a [routerLink]="['/users', user.id]">{{ user.name }}</a>
   <a routerLink="/orders/{{ order.id }}">Order</a>
-</nav>""")
-    assert found.nav == [("/dashboard", "routerLink", 2), ("/users/{}", "routerLink", 3),
-                         ("/orders/{}", "routerLink", 4)]
+</nav>""",
+    )
+    assert found.nav == [
+        ("/dashboard", "routerLink", 2),
+        ("/users/{}", "routerLink", 3),
+        ("/orders/{}", "routerLink", 4),
+    ]
 
 
 def test_stylesheets_contribute_their_imports() -> None:
@@ -189,8 +231,11 @@ def test_stylesheets_contribute_their_imports() -> None:
 
 
 def test_facts_round_trip_through_their_compact_json_form() -> None:
-    original = facts("tsx", 'import a from "./a";\nexport const routes = [{ path: "/", element: <A /> }];\n'
-                            'export default () => <Link href="/x" />;\n')
+    original = facts(
+        "tsx",
+        'import a from "./a";\nexport const routes = [{ path: "/", element: <A /> }];\n'
+        'export default () => <Link href="/x" />;\n',
+    )
     stored = json.loads(json.dumps(original.to_json()))
     assert FileFacts.from_json(stored).to_json() == json.loads(json.dumps(original.to_json()))
     with pytest.raises(ValueError):
@@ -198,8 +243,9 @@ def test_facts_round_trip_through_their_compact_json_form() -> None:
 
 
 def test_vue_templates_record_component_tags_for_auto_imports() -> None:
-    found = facts("vue", "<template><LazyProductCard /><base-badge>x</base-badge><div /><router-link to='/' />"
-                         "</template>")
+    found = facts(
+        "vue", "<template><LazyProductCard /><base-badge>x</base-badge><div /><router-link to='/' /></template>"
+    )
     assert found.tags == ["LazyProductCard", "base-badge", "router-link"]
 
 

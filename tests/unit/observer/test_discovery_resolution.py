@@ -16,20 +16,27 @@ def resolver(files: dict[str, str], aliases: dict[str, list[tuple[str, str]]] | 
     return ImportResolver(ProjectLayout(RepoSnapshot.from_files(files)), aliases)
 
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    ("./Button", "src/components/Button.tsx"),
-    ("./forms", "src/components/forms/index.ts"),
-    ("../lib/util.js", "src/lib/util.ts"),
-    ("../lib/legacy", "src/lib/legacy.cjs"),
-    ("./Card.vue", "src/components/Card.vue"),
-    ("./styles.module.css", "src/components/styles.module.css"),
-    ("./missing", None),
-    ("../../../outside", None),
-])
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("./Button", "src/components/Button.tsx"),
+        ("./forms", "src/components/forms/index.ts"),
+        ("../lib/util.js", "src/lib/util.ts"),
+        ("../lib/legacy", "src/lib/legacy.cjs"),
+        ("./Card.vue", "src/components/Card.vue"),
+        ("./styles.module.css", "src/components/styles.module.css"),
+        ("./missing", None),
+        ("../../../outside", None),
+    ],
+)
 def test_relative_specifiers_resolve_extensions_and_index_files(spec: str, expected: str | None) -> None:
     files = {
-        "src/components/Button.tsx": "", "src/components/forms/index.ts": "", "src/lib/util.ts": "",
-        "src/lib/legacy.cjs": "", "src/components/Card.vue": "", "src/components/styles.module.css": "",
+        "src/components/Button.tsx": "",
+        "src/components/forms/index.ts": "",
+        "src/lib/util.ts": "",
+        "src/lib/legacy.cjs": "",
+        "src/components/Card.vue": "",
+        "src/components/styles.module.css": "",
         "src/components/Page.tsx": "",
     }
     assert resolver(files).resolve_file("src/components/Page.tsx", spec) == expected
@@ -43,8 +50,10 @@ def test_tsconfig_paths_are_inherited_through_extends_and_resolved_from_the_defi
             "extends": "../../tsconfig.base.json",
         }""",
         "apps/shop/tsconfig.json": '{ "extends": "../../tsconfig.base.json",'
-                                   ' "compilerOptions": { "paths": { "@/*": ["./src/*"] } } }',
-        "packages/ui/Button.tsx": "", "apps/shop/src/cart.ts": "", "apps/web/page.tsx": "",
+        ' "compilerOptions": { "paths": { "@/*": ["./src/*"] } } }',
+        "packages/ui/Button.tsx": "",
+        "apps/shop/src/cart.ts": "",
+        "apps/web/page.tsx": "",
         "apps/shop/src/page.tsx": "",
     }
     r = resolver(files)
@@ -57,7 +66,9 @@ def test_tsconfig_paths_are_inherited_through_extends_and_resolved_from_the_defi
 def test_paths_without_base_url_are_relative_to_the_config_that_declares_them() -> None:
     files = {
         "tsconfig.json": '{ "compilerOptions": { "paths": { "~/*": ["./app/*"], "config": ["./app/config.ts"] } } }',
-        "app/utils/date.ts": "", "app/config.ts": "", "app/routes/index.tsx": "",
+        "app/utils/date.ts": "",
+        "app/config.ts": "",
+        "app/routes/index.tsx": "",
     }
     r = resolver(files)
     assert r.resolve_file("app/routes/index.tsx", "~/utils/date") == "app/utils/date.ts"
@@ -65,8 +76,11 @@ def test_paths_without_base_url_are_relative_to_the_config_that_declares_them() 
 
 
 def test_base_url_resolves_bare_specifiers_inside_the_project_before_packages() -> None:
-    files = {"jsconfig.json": '{ "compilerOptions": { "baseUrl": "src" } }', "src/components/Nav.jsx": "",
-             "src/pages/index.jsx": ""}
+    files = {
+        "jsconfig.json": '{ "compilerOptions": { "baseUrl": "src" } }',
+        "src/components/Nav.jsx": "",
+        "src/pages/index.jsx": "",
+    }
     r = resolver(files)
     assert r.resolve_file("src/pages/index.jsx", "components/Nav") == "src/components/Nav.jsx"
     assert r.resolve("src/pages/index.jsx", "react").package == "react"
@@ -74,11 +88,19 @@ def test_base_url_resolves_bare_specifiers_inside_the_project_before_packages() 
 
 def test_package_json_imports_map_hash_specifiers() -> None:
     files = {
-        "package.json": json.dumps({"name": "app", "imports": {
-            "#db": {"node": "./src/db/node.ts", "default": "./src/db/browser.ts"},
-            "#utils/*": "./src/utils/*.ts",
-        }}),
-        "src/db/node.ts": "", "src/db/browser.ts": "", "src/utils/slug.ts": "", "src/index.ts": "",
+        "package.json": json.dumps(
+            {
+                "name": "app",
+                "imports": {
+                    "#db": {"node": "./src/db/node.ts", "default": "./src/db/browser.ts"},
+                    "#utils/*": "./src/utils/*.ts",
+                },
+            }
+        ),
+        "src/db/node.ts": "",
+        "src/db/browser.ts": "",
+        "src/utils/slug.ts": "",
+        "src/index.ts": "",
     }
     r = resolver(files)
     assert r.resolve_file("src/index.ts", "#utils/slug") == "src/utils/slug.ts"
@@ -88,10 +110,13 @@ def test_package_json_imports_map_hash_specifiers() -> None:
 def test_workspace_packages_resolve_to_source_even_when_manifests_point_at_build_output() -> None:
     files = {
         "package.json": json.dumps({"name": "root", "workspaces": {"packages": ["packages/*"]}}),
-        "packages/ui/package.json": json.dumps({"name": "@acme/ui", "main": "dist/index.js",
-                                                "exports": {"./button": "./dist/button.mjs"}}),
-        "packages/ui/src/index.tsx": "", "packages/ui/src/button.tsx": "",
-        "packages/plain/package.json": json.dumps({"name": "plain"}), "packages/plain/index.js": "",
+        "packages/ui/package.json": json.dumps(
+            {"name": "@acme/ui", "main": "dist/index.js", "exports": {"./button": "./dist/button.mjs"}}
+        ),
+        "packages/ui/src/index.tsx": "",
+        "packages/ui/src/button.tsx": "",
+        "packages/plain/package.json": json.dumps({"name": "plain"}),
+        "packages/plain/index.js": "",
         "apps/web/page.tsx": "",
     }
     r = resolver(files)
@@ -114,27 +139,42 @@ def test_query_suffixes_are_stripped_before_resolving() -> None:
     assert r.resolve_file("app/root.tsx", "./icons/logo.svg?react") == "app/icons/logo.svg"
 
 
-@pytest.mark.parametrize(("spec", "name"), [
-    ("react", "react"), ("react-dom/client", "react-dom"), ("lodash/fp", "lodash"), ("@scope/pkg", "@scope/pkg"),
-    ("@scope/pkg/deep/path", "@scope/pkg"), ("node:fs", None), ("fs", None), ("path/posix", None),
-    ("./local", None), ("$app/navigation", None), ("#internal", None), ("@/components/x", None),
-    ("~/utils", None), ("virtual:pwa", None),
-])
+@pytest.mark.parametrize(
+    ("spec", "name"),
+    [
+        ("react", "react"),
+        ("react-dom/client", "react-dom"),
+        ("lodash/fp", "lodash"),
+        ("@scope/pkg", "@scope/pkg"),
+        ("@scope/pkg/deep/path", "@scope/pkg"),
+        ("node:fs", None),
+        ("fs", None),
+        ("path/posix", None),
+        ("./local", None),
+        ("$app/navigation", None),
+        ("#internal", None),
+        ("@/components/x", None),
+        ("~/utils", None),
+        ("virtual:pwa", None),
+    ],
+)
 def test_external_package_names(spec: str, name: str | None) -> None:
     assert package_name(spec) == name
 
 
 def test_import_graph_and_packages_in_a_discovery_result() -> None:
-    snapshot = RepoSnapshot.from_files({
-        "package.json": json.dumps({"name": "x", "dependencies": {"react": "18", "react-router-dom": "6"}}),
-        "index.html": "<div id=root></div>",
-        "src/main.tsx": 'import "./polyfills";\nimport { App } from "./App";\nimport "./main.css";\n',
-        "src/polyfills.js": 'require("core-js/stable");\n',
-        "src/App.tsx": 'import _ from "lodash/fp";\nexport * from "./routes";\nexport const App = () => null;\n',
-        "src/routes.ts": "export const routes = [];\n",
-        "src/main.css": '@import "./reset.css";\n',
-        "src/reset.css": "",
-    })
+    snapshot = RepoSnapshot.from_files(
+        {
+            "package.json": json.dumps({"name": "x", "dependencies": {"react": "18", "react-router-dom": "6"}}),
+            "index.html": "<div id=root></div>",
+            "src/main.tsx": 'import "./polyfills";\nimport { App } from "./App";\nimport "./main.css";\n',
+            "src/polyfills.js": 'require("core-js/stable");\n',
+            "src/App.tsx": 'import _ from "lodash/fp";\nexport * from "./routes";\nexport const App = () => null;\n',
+            "src/routes.ts": "export const routes = [];\n",
+            "src/main.css": '@import "./reset.css";\n',
+            "src/reset.css": "",
+        }
+    )
     result = discover(snapshot)
     assert result.imports == {
         "src/main.tsx": ["src/App.tsx", "src/main.css", "src/polyfills.js"],
@@ -144,28 +184,32 @@ def test_import_graph_and_packages_in_a_discovery_result() -> None:
     assert result.packages == {"src/App.tsx": ["lodash"], "src/polyfills.js": ["core-js"]}
 
 
-@pytest.mark.parametrize("alias_config", [
-    """{
+@pytest.mark.parametrize(
+    "alias_config",
+    [
+        """{
       "@": fileURLToPath(new URL("./src", import.meta.url)),
       "~components": path.resolve(__dirname, "src/components"),
     }""",
-    """[
+        """[
       { find: "@", replacement: "/src" },
       { find: "~components", replacement: path.resolve(__dirname, "./src/components") },
       { find: /^~(.+)$/, replacement: "$1" },
     ]""",
-])
+    ],
+)
 def test_vite_resolve_aliases_are_followed(alias_config: str) -> None:
-    snapshot = RepoSnapshot.from_files({
-        "package.json": json.dumps({"name": "x", "dependencies": {"react": "18"}}),
-        "index.html": "",
-        "vite.config.ts": 'import path from "node:path";\nimport { fileURLToPath, URL } from "node:url";\n'
-                          "export default defineConfig({ plugins: [react()], resolve: { alias: "
-                          + alias_config + " } });\n",
-        "src/main.tsx": 'import { Hero } from "~components/Hero";\nimport { util } from "@/lib/util";\n',
-        "src/components/Hero.tsx": "export const Hero = 1;\n",
-        "src/lib/util.ts": "export const util = 1;\n",
-    })
+    snapshot = RepoSnapshot.from_files(
+        {
+            "package.json": json.dumps({"name": "x", "dependencies": {"react": "18"}}),
+            "index.html": "",
+            "vite.config.ts": 'import path from "node:path";\nimport { fileURLToPath, URL } from "node:url";\n'
+            "export default defineConfig({ plugins: [react()], resolve: { alias: " + alias_config + " } });\n",
+            "src/main.tsx": 'import { Hero } from "~components/Hero";\nimport { util } from "@/lib/util";\n',
+            "src/components/Hero.tsx": "export const Hero = 1;\n",
+            "src/lib/util.ts": "export const util = 1;\n",
+        }
+    )
     assert discover(snapshot).imports["src/main.tsx"] == ["src/components/Hero.tsx", "src/lib/util.ts"]
 
 
@@ -179,10 +223,22 @@ class _RecordingFiles(frozenset[str]):
         return False
 
 
-@pytest.mark.parametrize("base", [
-    "src/lib/util", "src/lib/util.js", "src/lib/util.jsx", "src/lib/util.mjs", "src/lib/util.cjs", "src/lib/x.ts",
-    "src/comp", "", "index", "src/a.b/c", "src/lib/util.json",
-])
+@pytest.mark.parametrize(
+    "base",
+    [
+        "src/lib/util",
+        "src/lib/util.js",
+        "src/lib/util.jsx",
+        "src/lib/util.mjs",
+        "src/lib/util.cjs",
+        "src/lib/x.ts",
+        "src/comp",
+        "",
+        "index",
+        "src/a.b/c",
+        "src/lib/util.json",
+    ],
+)
 def test_candidate_bases_is_the_exact_inverse_of_the_candidates_file_for_probes(base: str) -> None:
     from perceo.observer.imports import candidate_bases
 
@@ -203,8 +259,13 @@ def test_candidate_bases_is_the_exact_inverse_of_the_candidates_file_for_probes(
 
 
 def test_a_resolution_reports_the_bases_it_probed() -> None:
-    resolver_ = resolver({"src/Page.tsx": "", "src/lib/cart.ts": "", "tsconfig.json":
-                          '{ "compilerOptions": { "baseUrl": ".", "paths": { "@/*": ["src/*"] } } }'})
+    resolver_ = resolver(
+        {
+            "src/Page.tsx": "",
+            "src/lib/cart.ts": "",
+            "tsconfig.json": '{ "compilerOptions": { "baseUrl": ".", "paths": { "@/*": ["src/*"] } } }',
+        }
+    )
     found, probed = resolver_.resolve_probed("src/Page.tsx", "@/lib/cart")
     assert found.file == "src/lib/cart.ts" and probed == ("src/lib/cart",)
     found, probed = resolver_.resolve_probed("src/Page.tsx", "./missing")

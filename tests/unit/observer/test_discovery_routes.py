@@ -28,17 +28,20 @@ def pages(result: DiscoveryResult) -> dict[str, list[str]]:
 # -- matching ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("target", "expected"), [
-    ("/article/{}", "/article/:slug"),
-    ("/article/intro", "/article/intro"),
-    ("/article/other", "/article/:slug"),
-    ("/", "/"),
-    ("/docs/a/b", "/docs/*"),
-    ("/docs", "/docs"),
-    ("/en/pricing", "/:lang?/pricing"),
-    ("/pricing", "/:lang?/pricing"),
-    ("/unknown/deep/path", None),
-])
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/article/{}", "/article/:slug"),
+        ("/article/intro", "/article/intro"),
+        ("/article/other", "/article/:slug"),
+        ("/", "/"),
+        ("/docs/a/b", "/docs/*"),
+        ("/docs", "/docs"),
+        ("/en/pricing", "/:lang?/pricing"),
+        ("/pricing", "/:lang?/pricing"),
+        ("/unknown/deep/path", None),
+    ],
+)
 def test_urls_match_the_most_specific_route(target: str, expected: str | None) -> None:
     matcher = RouteMatcher(["/", "/article/:slug", "/article/intro", "/docs", "/docs/*", "/:lang?/pricing"])
     assert matcher.match(target) == expected
@@ -49,18 +52,21 @@ def test_root_url_only_matches_the_root_route() -> None:
     assert RouteMatcher(["/", "/*"]).match("/") == "/"
 
 
-@pytest.mark.parametrize(("raw", "base", "expected"), [
-    ("/cart?from=nav#top", None, "/cart"),
-    ("https://example.com/x", None, None),
-    ("mailto:help@example.com", None, None),
-    ("//cdn.example.com/x", None, None),
-    ("#reviews", None, None),
-    ("{}/x", None, None),
-    ("billing", "/settings", "/settings/billing"),
-    ("../cart", "/shop/item", "/shop/cart"),
-    ("billing", None, None),
-    ("/a/./b/", None, "/a/b"),
-])
+@pytest.mark.parametrize(
+    ("raw", "base", "expected"),
+    [
+        ("/cart?from=nav#top", None, "/cart"),
+        ("https://example.com/x", None, None),
+        ("mailto:help@example.com", None, None),
+        ("//cdn.example.com/x", None, None),
+        ("#reviews", None, None),
+        ("{}/x", None, None),
+        ("billing", "/settings", "/settings/billing"),
+        ("../cart", "/shop/item", "/shop/cart"),
+        ("billing", None, None),
+        ("/a/./b/", None, "/a/b"),
+    ],
+)
 def test_urls_found_in_code_are_cleaned(raw: str, base: str | None, expected: str | None) -> None:
     assert clean_url(raw, base) == expected
 
@@ -69,13 +75,16 @@ def test_urls_found_in_code_are_cleaned(raw: str, base: str | None, expected: st
 
 
 def test_next_intercepting_routes_render_at_the_intercepted_url() -> None:
-    result = run({
-        "app/feed/page.tsx": PAGE,
-        "app/feed/(..)photo/[id]/page.tsx": PAGE,
-        "app/photo/[id]/page.tsx": PAGE,
-        "app/shop/@modal/(...)login/page.tsx": PAGE,
-        "app/login/page.tsx": PAGE,
-    }, next="14")
+    result = run(
+        {
+            "app/feed/page.tsx": PAGE,
+            "app/feed/(..)photo/[id]/page.tsx": PAGE,
+            "app/photo/[id]/page.tsx": PAGE,
+            "app/shop/@modal/(...)login/page.tsx": PAGE,
+            "app/login/page.tsx": PAGE,
+        },
+        next="14",
+    )
     assert pages(result) == {
         "/feed": ["app/feed/page.tsx"],
         "/photo/:id": ["app/photo/[id]/page.tsx", "app/feed/(..)photo/[id]/page.tsx"],
@@ -92,16 +101,19 @@ def test_next_root_app_folder_wins_and_pages_router_coexists() -> None:
 
 
 def test_remix_v1_nested_folders() -> None:
-    result = run({
-        "app/root.tsx": PAGE,
-        "app/routes/index.tsx": PAGE,
-        "app/routes/users.tsx": PAGE,
-        "app/routes/users/index.tsx": PAGE,
-        "app/routes/users/$userId.tsx": PAGE,
-        "app/routes/__auth.tsx": PAGE,
-        "app/routes/__auth/login.tsx": PAGE,
-        "app/routes/blog.$slug.tsx": PAGE,
-    }, **{"@remix-run/react": "^1.19.3"})
+    result = run(
+        {
+            "app/root.tsx": PAGE,
+            "app/routes/index.tsx": PAGE,
+            "app/routes/users.tsx": PAGE,
+            "app/routes/users/index.tsx": PAGE,
+            "app/routes/users/$userId.tsx": PAGE,
+            "app/routes/__auth.tsx": PAGE,
+            "app/routes/__auth/login.tsx": PAGE,
+            "app/routes/blog.$slug.tsx": PAGE,
+        },
+        **{"@remix-run/react": "^1.19.3"},
+    )
     assert pages(result) == {
         "/": ["app/routes/index.tsx"],
         "/users": ["app/routes/users/index.tsx"],
@@ -115,9 +127,10 @@ def test_remix_v1_nested_folders() -> None:
 
 
 def test_react_router_v7_routes_config_file() -> None:
-    result = run({
-        "app/root.tsx": PAGE,
-        "app/routes.ts": """
+    result = run(
+        {
+            "app/root.tsx": PAGE,
+            "app/routes.ts": """
             import { type RouteConfig, index, layout, prefix, route } from "@react-router/dev/routes";
             import { flatRoutes } from "@react-router/fs-routes";
             export default [
@@ -129,10 +142,17 @@ def test_react_router_v7_routes_config_file() -> None:
               ...(await flatRoutes()),
             ] satisfies RouteConfig;
         """,
-        "app/home.tsx": PAGE, "app/about.tsx": PAGE, "app/auth/layout.tsx": PAGE, "app/auth/login.tsx": PAGE,
-        "app/concerts/home.tsx": PAGE, "app/concerts/city.tsx": PAGE, "app/files.tsx": PAGE,
-        "app/routes/blog.$slug.tsx": PAGE,
-    }, **{"react-router": "^7.1.0", "@react-router/dev": "^7.1.0"})
+            "app/home.tsx": PAGE,
+            "app/about.tsx": PAGE,
+            "app/auth/layout.tsx": PAGE,
+            "app/auth/login.tsx": PAGE,
+            "app/concerts/home.tsx": PAGE,
+            "app/concerts/city.tsx": PAGE,
+            "app/files.tsx": PAGE,
+            "app/routes/blog.$slug.tsx": PAGE,
+        },
+        **{"react-router": "^7.1.0", "@react-router/dev": "^7.1.0"},
+    )
     assert pages(result) == {
         "/": ["app/home.tsx"],
         "/about": ["app/about.tsx"],
@@ -150,9 +170,10 @@ def test_react_router_v7_routes_config_file() -> None:
 
 
 def test_react_router_use_routes_object_config_and_hash_router() -> None:
-    result = run({
-        "index.html": "",
-        "src/App.tsx": """
+    result = run(
+        {
+            "index.html": "",
+            "src/App.tsx": """
             import { useRoutes } from "react-router-dom";
             import Home from "./Home";
             import * as Pages from "./pages";
@@ -164,17 +185,21 @@ def test_react_router_use_routes_object_config_and_hash_router() -> None:
               ]);
             }
         """,
-        "src/Home.tsx": PAGE,
-        "src/pages/index.ts": 'export { Team } from "./Team";\n',
-        "src/pages/Team.tsx": "export function Team() { return null; }\n",
-    }, react="18", **{"react-router-dom": "6"})
+            "src/Home.tsx": PAGE,
+            "src/pages/index.ts": 'export { Team } from "./Team";\n',
+            "src/pages/Team.tsx": "export function Team() { return null; }\n",
+        },
+        react="18",
+        **{"react-router-dom": "6"},
+    )
     # `* as Pages` cannot name one file without type information: the barrel is the entry
     assert pages(result) == {"/": ["src/Home.tsx"], "/team/:id?": ["src/pages/index.ts"]}
 
 
 def test_angular_module_routing_with_for_root() -> None:
-    result = run({
-        "src/app/app-routing.module.ts": """
+    result = run(
+        {
+            "src/app/app-routing.module.ts": """
             import { NgModule } from "@angular/core";
             import { RouterModule } from "@angular/router";
             import { OrdersComponent } from "./orders/orders.component";
@@ -191,10 +216,12 @@ def test_angular_module_routing_with_for_root() -> None:
             })
             export class AppRoutingModule {}
         """,
-        "src/app/orders/orders.component.ts": "export class OrdersComponent {}\n",
-        "src/app/orders/order.component.ts": "export class OrderComponent {}\n",
-        "src/app/not-found.component.ts": "export default class NotFoundComponent {}\n",
-    }, **{"@angular/core": "17"})
+            "src/app/orders/orders.component.ts": "export class OrdersComponent {}\n",
+            "src/app/orders/order.component.ts": "export class OrderComponent {}\n",
+            "src/app/not-found.component.ts": "export default class NotFoundComponent {}\n",
+        },
+        **{"@angular/core": "17"},
+    )
     assert pages(result) == {
         "/orders": ["src/app/orders/orders.component.ts"],
         "/orders/:id": ["src/app/orders/order.component.ts"],
@@ -203,37 +230,44 @@ def test_angular_module_routing_with_for_root() -> None:
 
 
 def test_vue_file_based_router_plugin_uses_page_files() -> None:
-    result = run({
-        "index.html": "",
-        "src/App.vue": "<template><RouterView /></template>",
-        "src/pages/index.vue": "<template>home</template>",
-        "src/pages/users/[id].vue": "<template>user</template>",
-    }, vue="3", **{"unplugin-vue-router": "0.8"})
+    result = run(
+        {
+            "index.html": "",
+            "src/App.vue": "<template><RouterView /></template>",
+            "src/pages/index.vue": "<template>home</template>",
+            "src/pages/users/[id].vue": "<template>user</template>",
+        },
+        vue="3",
+        **{"unplugin-vue-router": "0.8"},
+    )
     assert pages(result) == {"/": ["src/pages/index.vue"], "/users/:id": ["src/pages/users/[id].vue"]}
 
 
 # -- detection -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("files", "expected"), [
-    ({"package.json": '{"dependencies": {"@remix-run/react": "2.8.0", "react": "18"}}'}, "remix"),
-    ({"package.json": '{"dependencies": {"react-router": "7", "@react-router/dev": "7"}}'}, "remix"),
-    ({"package.json": '{"dependencies": {"react": "18", "react-router-dom": "6"}}'}, "react-router"),
-    ({"package.json": '{"dependencies": {"react": "18"}}'}, "react"),
-    ({"package.json": '{"dependencies": {"next": "14", "react": "18"}}'}, "nextjs"),
-    ({"package.json": '{"dependencies": {"react": "18"}}', "next.config.mjs": "export default {}"}, "nextjs"),
-    ({"package.json": '{"name": "x"}', "next.config.mjs": "export default {}"}, "nextjs"),
-    ({"next.config.ts": "export default {}"}, "nextjs"),
-    ({"package.json": '{"devDependencies": {"nuxt": "3", "vue": "3"}}'}, "nuxt"),
-    ({"package.json": '{"dependencies": {"vue": "3", "vue-router": "4"}}'}, "vue"),
-    ({"package.json": '{"devDependencies": {"@sveltejs/kit": "2"}}'}, "sveltekit"),
-    ({"package.json": '{"dependencies": {"@angular/core": "17"}}'}, "angular"),
-    ({"remix.config.js": "module.exports = {}"}, "remix"),
-    ({"src/routes/+page.svelte": ""}, "sveltekit"),
-    ({"app/dashboard/page.tsx": ""}, "nextjs"),
-    ({"README.md": ""}, "unknown"),
-    ({"package.json": "{ not json"}, "unknown"),
-])
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"package.json": '{"dependencies": {"@remix-run/react": "2.8.0", "react": "18"}}'}, "remix"),
+        ({"package.json": '{"dependencies": {"react-router": "7", "@react-router/dev": "7"}}'}, "remix"),
+        ({"package.json": '{"dependencies": {"react": "18", "react-router-dom": "6"}}'}, "react-router"),
+        ({"package.json": '{"dependencies": {"react": "18"}}'}, "react"),
+        ({"package.json": '{"dependencies": {"next": "14", "react": "18"}}'}, "nextjs"),
+        ({"package.json": '{"dependencies": {"react": "18"}}', "next.config.mjs": "export default {}"}, "nextjs"),
+        ({"package.json": '{"name": "x"}', "next.config.mjs": "export default {}"}, "nextjs"),
+        ({"next.config.ts": "export default {}"}, "nextjs"),
+        ({"package.json": '{"devDependencies": {"nuxt": "3", "vue": "3"}}'}, "nuxt"),
+        ({"package.json": '{"dependencies": {"vue": "3", "vue-router": "4"}}'}, "vue"),
+        ({"package.json": '{"devDependencies": {"@sveltejs/kit": "2"}}'}, "sveltekit"),
+        ({"package.json": '{"dependencies": {"@angular/core": "17"}}'}, "angular"),
+        ({"remix.config.js": "module.exports = {}"}, "remix"),
+        ({"src/routes/+page.svelte": ""}, "sveltekit"),
+        ({"app/dashboard/page.tsx": ""}, "nextjs"),
+        ({"README.md": ""}, "unknown"),
+        ({"package.json": "{ not json"}, "unknown"),
+    ],
+)
 def test_framework_detection(files: dict[str, str], expected: str) -> None:
     assert detect_framework(RepoSnapshot.from_files(files)) == expected
 
@@ -251,10 +285,13 @@ def test_invalid_package_json_is_a_warning_naming_the_file() -> None:
 
 
 def test_links_to_api_routes_are_neither_edges_nor_warnings() -> None:
-    result = run({
-        "app/page.tsx": 'import Link from "next/link";\n'
-                        'export default () => <><a href="/api/export.csv">CSV</a><Link href="/nowhere">x</Link></>;\n',
-        "app/api/export.csv/route.ts": "export async function GET() {}\n",
-    }, next="14")
+    result = run(
+        {
+            "app/page.tsx": 'import Link from "next/link";\n'
+            'export default () => <><a href="/api/export.csv">CSV</a><Link href="/nowhere">x</Link></>;\n',
+            "app/api/export.csv/route.ts": "export async function GET() {}\n",
+        },
+        next="14",
+    )
     assert result.navigation == []
     assert result.warnings == ["1 navigation target(s) match no route: /nowhere"]

@@ -43,9 +43,12 @@ def template() -> dict[str, Any]:
 def _substitutions(template: dict[str, Any], logical_id: str) -> dict[str, str]:
     """The template's DefinitionSubstitutions, resolved as the local cloud resolves them."""
     intrinsics = Intrinsics(
-        template=template, source=REPO / "template.yaml",
-        parameters={"Neo4jUri": "bolt://127.0.0.1:7687",
-                    "Neo4jSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:neo4j"},
+        template=template,
+        source=REPO / "template.yaml",
+        parameters={
+            "Neo4jUri": "bolt://127.0.0.1:7687",
+            "Neo4jSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:neo4j",
+        },
     )
     raw = template["Resources"][logical_id]["Properties"]["DefinitionSubstitutions"]
     return {name: str(intrinsics.resolve(value, name)) for name, value in raw.items()}
@@ -75,8 +78,12 @@ def test_every_task_retries_transient_errors_and_catches_everything(path: Path) 
         assert any("States.ALL" in c["ErrorEquals"] for c in catches), f"{name} has no Catch of States.ALL"
         if state["Type"] == "Task":
             retried = {error for rule in state["Retry"] for error in rule["ErrorEquals"]}
-            assert {"Lambda.ServiceException", "Lambda.TooManyRequestsException", "BackendUnavailableError",
-                    "LLMUnavailableError"} <= retried, name
+            assert {
+                "Lambda.ServiceException",
+                "Lambda.TooManyRequestsException",
+                "BackendUnavailableError",
+                "LLMUnavailableError",
+            } <= retried, name
             assert all(rule["MaxAttempts"] <= 3 and rule["IntervalSeconds"] >= 1 for rule in state["Retry"]), name
             assert 0 < state["TimeoutSeconds"] <= 900, f"{name}: a task needs a time limit under Lambda's 15 minutes"
 

@@ -22,26 +22,70 @@ KEY = "prc_" + "A" * 43
 WF = "wf-" + "ab" * 16
 
 
-def view(status: str, stage: str, percentage: int, *, error: dict[str, str] | None = None,
-         result: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"workflowId": WF, "kind": "bootstrap", "status": status,
-            "progress": {"stage": stage, "percentage": percentage, "message": f"{stage}…", "counts": {"flows": 2}},
-            "result": result, "error": error, "createdAt": 1, "updatedAt": 2}
+def view(
+    status: str,
+    stage: str,
+    percentage: int,
+    *,
+    error: dict[str, str] | None = None,
+    result: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "workflowId": WF,
+        "kind": "bootstrap",
+        "status": status,
+        "progress": {"stage": stage, "percentage": percentage, "message": f"{stage}…", "counts": {"flows": 2}},
+        "result": result,
+        "error": error,
+        "createdAt": 1,
+        "updatedAt": 2,
+    }
 
 
 SUMMARY = {
-    "version": 1, "projectId": "p1", "projectName": "shop", "framework": "nextjs", "mode": "llm", "configPath": None,
-    "counts": {"routes": 9, "navigationEdges": 12,
-               "flows": {"created": 2, "updated": 0, "removed": 0, "unchanged": 0, "skipped": 0},
-               "personas": {"created": 1, "updated": 0, "removed": 0, "unchanged": 0, "skipped": 0},
-               "steps": {"flowsReplaced": 2, "flowsUnchanged": 0, "stepsWritten": 6}, "pagesWritten": 9},
+    "version": 1,
+    "projectId": "p1",
+    "projectName": "shop",
+    "framework": "nextjs",
+    "mode": "llm",
+    "configPath": None,
+    "counts": {
+        "routes": 9,
+        "navigationEdges": 12,
+        "flows": {"created": 2, "updated": 0, "removed": 0, "unchanged": 0, "skipped": 0},
+        "personas": {"created": 1, "updated": 0, "removed": 0, "unchanged": 0, "skipped": 0},
+        "steps": {"flowsReplaced": 2, "flowsUnchanged": 0, "stepsWritten": 6},
+        "pagesWritten": 9,
+    },
     "personas": [{"id": "x", "name": "Shopper", "source": "auto_generated", "flows": ["Checkout", "Sign in"]}],
-    "flows": [{"id": "f1", "name": "Checkout", "priority": "critical", "source": "auto_generated",
-               "userEdited": False, "status": "created", "personas": ["Shopper"], "pages": ["/cart", "/checkout"],
-               "steps": 3},
-              {"id": "f2", "name": "Sign in", "priority": "high", "source": "auto_generated", "userEdited": False,
-               "status": "created", "personas": ["Shopper"], "pages": ["/login"], "steps": 3}],
-    "removed": {"flows": [], "personas": []}, "warnings": [], "limits": [], "llm": {"failedUnits": 0},
+    "flows": [
+        {
+            "id": "f1",
+            "name": "Checkout",
+            "priority": "critical",
+            "source": "auto_generated",
+            "userEdited": False,
+            "status": "created",
+            "personas": ["Shopper"],
+            "pages": ["/cart", "/checkout"],
+            "steps": 3,
+        },
+        {
+            "id": "f2",
+            "name": "Sign in",
+            "priority": "high",
+            "source": "auto_generated",
+            "userEdited": False,
+            "status": "created",
+            "personas": ["Shopper"],
+            "pages": ["/login"],
+            "steps": 3,
+        },
+    ],
+    "removed": {"flows": [], "personas": []},
+    "warnings": [],
+    "limits": [],
+    "llm": {"failedUnits": 0},
     "timingsMs": {},
 }
 
@@ -88,8 +132,13 @@ def test_status_prints_the_current_view_and_exits_zero_while_it_runs(project: Pa
 
 
 def test_watch_follows_to_success_and_json_prints_only_the_final_view(project: Path) -> None:
-    api = Api([view("RUNNING", "validate", 5), view("RUNNING", "extract_steps", 77),
-               view("SUCCEEDED", "complete", 100, result={"flows": 2})])
+    api = Api(
+        [
+            view("RUNNING", "validate", 5),
+            view("RUNNING", "extract_steps", 77),
+            view("SUCCEEDED", "complete", 100, result={"flows": 2}),
+        ]
+    )
 
     code, out, _ = run(project, api, "workflows", "status", WF, "--watch", "--interval", "0.1", "--json")
 
@@ -100,10 +149,22 @@ def test_watch_follows_to_success_and_json_prints_only_the_final_view(project: P
 
 @pytest.mark.parametrize("status", ["FAILED", "TIMED_OUT", "ABORTED"])
 def test_every_terminal_status_ends_the_wait_and_a_failure_shows_its_error(project: Path, status: str) -> None:
-    failed = view(status, "identify_flows", 20, error={"type": "LLMUnavailableError",
-                                                       "message": "LLM API connection error for flows"})
-    code, out, err = run(project, Api([view("RUNNING", "validate", 5), failed]), "workflows", "status", WF, "--watch",
-                         "--interval", "0.1")
+    failed = view(
+        status,
+        "identify_flows",
+        20,
+        error={"type": "LLMUnavailableError", "message": "LLM API connection error for flows"},
+    )
+    code, out, err = run(
+        project,
+        Api([view("RUNNING", "validate", 5), failed]),
+        "workflows",
+        "status",
+        WF,
+        "--watch",
+        "--interval",
+        "0.1",
+    )
 
     assert code == 1
     assert f"workflow {WF} {status} at identify flows: LLMUnavailableError: LLM API connection error for flows" in err
@@ -111,8 +172,18 @@ def test_every_terminal_status_ends_the_wait_and_a_failure_shows_its_error(proje
 
 
 def test_watch_gives_up_after_the_overall_timeout_and_says_the_workflow_goes_on(project: Path) -> None:
-    code, _, err = run(project, Api([view("RUNNING", "clone", 8)]), "workflows", "status", WF, "--watch",
-                       "--timeout", "1", "--interval", "0.1")
+    code, _, err = run(
+        project,
+        Api([view("RUNNING", "clone", 8)]),
+        "workflows",
+        "status",
+        WF,
+        "--watch",
+        "--timeout",
+        "1",
+        "--interval",
+        "0.1",
+    )
 
     assert code == 1
     assert "still running after 1s (clone, 8%)" in err and "--watch" in err
@@ -144,8 +215,18 @@ def test_a_malformed_id_and_a_project_without_an_api_are_usage_errors(project: P
 def test_init_remote_starts_the_cloud_bootstrap_follows_it_and_prints_the_init_summary(project: Path) -> None:
     api = Api([view("RUNNING", "clone", 8), view("SUCCEEDED", "complete", 100, result=SUMMARY)])
 
-    code, out, err = run(project, api, "init", "--remote", "--repo-url", "https://github.com/acme/shop.git",
-                         "--branch", "main", "--no-llm", "--json")
+    code, out, err = run(
+        project,
+        api,
+        "init",
+        "--remote",
+        "--repo-url",
+        "https://github.com/acme/shop.git",
+        "--branch",
+        "main",
+        "--no-llm",
+        "--json",
+    )
 
     assert code == 0
     document = json.loads(out)
@@ -160,8 +241,9 @@ def test_init_remote_starts_the_cloud_bootstrap_follows_it_and_prints_the_init_s
 
 
 def test_init_remote_that_fails_exits_one_with_the_workflows_error(project: Path) -> None:
-    failed = view("FAILED", "clone", 8, error={"type": "CloneFailedError",
-                                               "message": "git clone failed: repository not found"})
+    failed = view(
+        "FAILED", "clone", 8, error={"type": "CloneFailedError", "message": "git clone failed: repository not found"}
+    )
 
     code, out, err = run(project, Api([failed]), "init", "--remote", "--repo-url", "https://github.com/acme/x.git")
 

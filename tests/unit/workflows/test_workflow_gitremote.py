@@ -77,8 +77,9 @@ def test_plain_branch_names_pass(branch: str) -> None:
     assert check_branch(branch) == branch
 
 
-@pytest.mark.parametrize("branch", ["-b", "--upload-pack=x", "a..b", "main.lock", "/main", "main/", "a b", "x@{1}",
-                                    ".hidden", "a//b", ""])
+@pytest.mark.parametrize(
+    "branch", ["-b", "--upload-pack=x", "a..b", "main.lock", "/main", "main/", "a b", "x@{1}", ".hidden", "a//b", ""]
+)
 def test_branches_that_git_could_read_as_options_or_ranges_are_refused(branch: str) -> None:
     with pytest.raises(GitUrlRejectedError):
         check_branch(branch)

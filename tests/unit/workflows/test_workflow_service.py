@@ -70,8 +70,15 @@ def bundles() -> InMemoryBundleStore:
 @pytest.fixture
 def service(sfn: FakeStepFunctions, progress: InMemoryProgressStore, bundles: InMemoryBundleStore) -> WorkflowService:
     counter = itertools.count()
-    return WorkflowService(sfn, progress, bundles, bootstrap_state_machine_arn=ARN, allowed_git_hosts=("github.com",),
-                           max_concurrency=3, new_id=lambda: f"wf-{next(counter):032x}")
+    return WorkflowService(
+        sfn,
+        progress,
+        bundles,
+        bootstrap_state_machine_arn=ARN,
+        allowed_git_hosts=("github.com",),
+        max_concurrency=3,
+        new_id=lambda: f"wf-{next(counter):032x}",
+    )
 
 
 def test_starting_stores_the_request_and_starts_an_execution_with_ids_only(
@@ -80,14 +87,20 @@ def test_starting_stores_the_request_and_starts_an_execution_with_ids_only(
     started = service.start_bootstrap("proj-1", "prc_AbCdEfGh", BootstrapRequest(repo_url=URL, branch="main"))
 
     assert started.status == "RUNNING" and started.kind == "bootstrap"
-    assert sfn.started == [{"stateMachineArn": ARN, "name": started.workflow_id,
-                            "input": {"projectId": "proj-1", "workflowId": started.workflow_id, "maxConcurrency": 3}}]
+    assert sfn.started == [
+        {
+            "stateMachineArn": ARN,
+            "name": started.workflow_id,
+            "input": {"projectId": "proj-1", "workflowId": started.workflow_id, "maxConcurrency": 3},
+        }
+    ]
     stored = get_json(bundles, request_key("proj-1", started.workflow_id))
     assert stored["repoUrl"] == URL and stored["keyPrefix"] == "prc_AbCdEfGh"
 
 
-def test_a_refused_url_starts_nothing(service: WorkflowService, sfn: FakeStepFunctions,
-                                      bundles: InMemoryBundleStore) -> None:
+def test_a_refused_url_starts_nothing(
+    service: WorkflowService, sfn: FakeStepFunctions, bundles: InMemoryBundleStore
+) -> None:
     with pytest.raises(GitUrlRejectedError):
         service.start_bootstrap("proj-1", "prc_AbCdEfGh", BootstrapRequest(repo_url="file:///etc"))
 
@@ -123,8 +136,9 @@ def test_status_reads_progress_while_running_and_caches_the_end(
     service: WorkflowService, sfn: FakeStepFunctions, progress: InMemoryProgressStore
 ) -> None:
     workflow_id = service.start_bootstrap("proj-1", "prc_AbCdEfGh", BootstrapRequest(repo_url=URL)).workflow_id
-    progress.report("proj-1", workflow_id, stage="identify_flows", percentage=20, message="identifying",
-                    counts={"routes": 12})
+    progress.report(
+        "proj-1", workflow_id, stage="identify_flows", percentage=20, message="identifying", counts={"routes": 12}
+    )
 
     running = service.status("proj-1", workflow_id)
     sfn.executions[execution_arn(ARN, workflow_id)].update(status="SUCCEEDED", output=json.dumps({"counts": {}}))
@@ -133,8 +147,11 @@ def test_status_reads_progress_while_running_and_caches_the_end(
     calls = sfn.describes
     again = service.status("proj-1", workflow_id)
 
-    assert (running.status, running.progress.stage, running.progress.counts) == ("RUNNING", "identify_flows",
-                                                                                  {"routes": 12})
+    assert (running.status, running.progress.stage, running.progress.counts) == (
+        "RUNNING",
+        "identify_flows",
+        {"routes": 12},
+    )
     assert (ended.status, ended.result) == ("SUCCEEDED", {"flows": 4})
     assert again == ended and sfn.describes == calls  # an ended workflow costs no Step Functions call
 
@@ -142,15 +159,23 @@ def test_status_reads_progress_while_running_and_caches_the_end(
 @pytest.mark.parametrize(
     ("status", "error", "cause", "expected"),
     [
-        ("FAILED", "LLMUnavailableError", json.dumps({"errorType": "LLMUnavailableError", "errorMessage": "down"}),
-         ("LLMUnavailableError", "down")),
+        (
+            "FAILED",
+            "LLMUnavailableError",
+            json.dumps({"errorType": "LLMUnavailableError", "errorMessage": "down"}),
+            ("LLMUnavailableError", "down"),
+        ),
         ("TIMED_OUT", None, None, ("States.TimedOut", "the workflow ran longer than its time limit and was stopped")),
         ("ABORTED", "Stopped", "by an operator", ("Stopped", "by an operator")),
         ("FAILED", "States.Runtime", "boom", ("States.Runtime", "boom")),
     ],
 )
 def test_an_execution_that_ended_without_recording_its_error_reports_step_functions_error(
-    service: WorkflowService, sfn: FakeStepFunctions, status: str, error: str | None, cause: str | None,
+    service: WorkflowService,
+    sfn: FakeStepFunctions,
+    status: str,
+    error: str | None,
+    cause: str | None,
     expected: tuple[str, str],
 ) -> None:
     workflow_id = service.start_bootstrap("proj-1", "prc_AbCdEfGh", BootstrapRequest(repo_url=URL)).workflow_id
@@ -188,8 +213,10 @@ def test_workflow_ids_are_random_and_well_formed() -> None:
 
 
 def test_a_caught_lambda_error_becomes_its_type_and_message() -> None:
-    caught = {"Error": "CloneFailedError",
-              "Cause": json.dumps({"errorType": "CloneFailedError", "errorMessage": "git clone failed: not found"})}
+    caught = {
+        "Error": "CloneFailedError",
+        "Cause": json.dumps({"errorType": "CloneFailedError", "errorMessage": "git clone failed: not found"}),
+    }
     assert workflow_error(caught) == WorkflowError(type="CloneFailedError", message="git clone failed: not found")
     assert workflow_error({"Error": "States.Timeout", "Cause": "Task timed out"}) == WorkflowError(
         type="States.Timeout", message="Task timed out"

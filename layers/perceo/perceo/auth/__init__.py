@@ -41,8 +41,16 @@ if TYPE_CHECKING:
 #: Public name -> the submodule that defines it.
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
-        ["KEY_LENGTH", "PREFIX_LENGTH", "display_prefix", "generate_key", "hash_key", "is_prefix", "is_well_formed",
-         "verify_admin_key"],
+        [
+            "KEY_LENGTH",
+            "PREFIX_LENGTH",
+            "display_prefix",
+            "generate_key",
+            "hash_key",
+            "is_prefix",
+            "is_well_formed",
+            "verify_admin_key",
+        ],
         "keyformat",
     ),
     **dict.fromkeys(["Principal", "StoredKey", "require_project", "require_scope"], "model"),

@@ -31,14 +31,34 @@ _GUARD_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("auth() call", re.compile(r"(?<![\w.])auth\s*\(\s*\)")),
-    ("route guard", re.compile(r"\b(?:canActivate|canMatch|RequireAuth|ProtectedRoute|PrivateRoute|AuthGuard"
-                               r"|authGuard|requiresAuth|SignedIn|RedirectToSignIn)\b")),
+    (
+        "route guard",
+        re.compile(
+            r"\b(?:canActivate|canMatch|RequireAuth|ProtectedRoute|PrivateRoute|AuthGuard"
+            r"|authGuard|requiresAuth|SignedIn|RedirectToSignIn)\b"
+        ),
+    ),
     ("auth middleware", re.compile(r"""middleware\s*:\s*\[?\s*["']auth""")),
     ("locals.user", re.compile(r"\blocals\.(?:user|session)\b")),
 )
 #: Route groups whose pages need a session, and those that are public.
-_PROTECTED_GROUPS = frozenset({"app", "dashboard", "protected", "private", "authenticated", "authed", "main",
-                               "platform", "account", "admin", "logged-in", "signed-in", "console"})
+_PROTECTED_GROUPS = frozenset(
+    {
+        "app",
+        "dashboard",
+        "protected",
+        "private",
+        "authenticated",
+        "authed",
+        "main",
+        "platform",
+        "account",
+        "admin",
+        "logged-in",
+        "signed-in",
+        "console",
+    }
+)
 _PUBLIC_GROUPS = frozenset({"auth", "marketing", "public", "site", "landing", "www", "unauthenticated", "guest"})
 _GROUP = re.compile(r"(?:^|/)\(([\w-]+)\)(?=/)")
 _MATCHER = re.compile(r"matcher\s*:\s*(\[[^\]]*\]|[\"'][^\"']*[\"'])", re.S)
@@ -235,8 +255,11 @@ def _is_router_config(path: str) -> bool:
 
 
 def _guarded_config_paths(text: str) -> list[str]:
-    if not re.search(r"canActivate|canMatch|requiresAuth|requireAuth|authGuard|RequireAuth|ProtectedRoute|PrivateRoute"
-                     r"|AuthGuard|RequireUser", text):
+    if not re.search(
+        r"canActivate|canMatch|requiresAuth|requireAuth|authGuard|RequireAuth|ProtectedRoute|PrivateRoute"
+        r"|AuthGuard|RequireUser",
+        text,
+    ):
         return []
     paths = [m.group(1) for m in _GUARDED_ROUTE_OBJECT.finditer(text)]
     paths += [m.group(1) for m in _GUARDED_ROUTE_ELEMENT.finditer(text)]

@@ -37,18 +37,59 @@ MAX_PAGES_PER_FLOW = 5
 
 HOME_WORDS = ("dashboard", "home", "overview", "app", "feed", "inbox", "workspace", "portal")
 ONBOARDING_WORDS = frozenset({"onboarding", "welcome", "getting-started", "setup", "verify", "verify-email"})
-CATALOG_WORDS = ("products", "product", "shop", "store", "catalog", "catalogue", "items", "collections",
-                 "categories", "category", "menu", "listings", "courses", "events", "plans", "pricing")
+CATALOG_WORDS = (
+    "products",
+    "product",
+    "shop",
+    "store",
+    "catalog",
+    "catalogue",
+    "items",
+    "collections",
+    "categories",
+    "category",
+    "menu",
+    "listings",
+    "courses",
+    "events",
+    "plans",
+    "pricing",
+)
 CART_WORDS = frozenset({"cart", "basket", "bag"})
 CHECKOUT_WORDS = frozenset({"checkout", "payment", "pay", "shipping", "purchase"})
-CONFIRM_WORDS = frozenset({"success", "confirmation", "confirm", "thank-you", "thankyou", "thanks", "complete",
-                           "order-confirmation", "receipt"})
+CONFIRM_WORDS = frozenset(
+    {
+        "success",
+        "confirmation",
+        "confirm",
+        "thank-you",
+        "thankyou",
+        "thanks",
+        "complete",
+        "order-confirmation",
+        "receipt",
+    }
+)
 SETTINGS_WORDS = ("settings", "preferences", "profile", "account")
 SEARCH_WORDS = frozenset({"search", "results"})
 CREATE_WORDS = frozenset({"new", "create", "add", "compose"})
 EDIT_WORDS = frozenset({"edit", "update", "manage"})
-SKIP_WORDS = frozenset({"404", "500", "_error", "not-found", "error", "_app", "_document", "logout", "signout",
-                        "sign-out", "callback", "api"})
+SKIP_WORDS = frozenset(
+    {
+        "404",
+        "500",
+        "_error",
+        "not-found",
+        "error",
+        "_app",
+        "_document",
+        "logout",
+        "signout",
+        "sign-out",
+        "callback",
+        "api",
+    }
+)
 
 _PRIORITY_WORDS: tuple[tuple[Priority, tuple[str, ...]], ...] = (
     ("critical", ("checkout", "payment", "pay ", "purchase", "billing", "subscribe", "order", "cart", "buy")),
@@ -105,8 +146,9 @@ class FlowFinder:
     def _find(self, words: frozenset[str] | tuple[str, ...], *, params: bool | None = False) -> list[str]:
         found = [r for r in self.routes if _last_static(r) in words and (params is None or has_params(r) == params)]
         order = list(words) if isinstance(words, tuple) else []
-        return sorted(found, key=lambda r: (order.index(_last_static(r)) if _last_static(r) in order else 0,
-                                            len(segments(r)), r))
+        return sorted(
+            found, key=lambda r: (order.index(_last_static(r)) if _last_static(r) in order else 0, len(segments(r)), r)
+        )
 
     def landing(self, after: str) -> str | None:
         """Where a user lands after signing in or up: the redirect in code, else the app home."""
@@ -155,8 +197,11 @@ class FlowFinder:
             login = sorted(logins, key=lambda r: (len(segments(r)), r))[0]
             land = self.landing(login)
             if land and land != login:
-                out.append(_Candidate("auth", "Sign in", f"A returning user signs in on {login} and reaches {land}.",
-                                      [login, land], 0))
+                out.append(
+                    _Candidate(
+                        "auth", "Sign in", f"A returning user signs in on {login} and reaches {land}.", [login, land], 0
+                    )
+                )
         signups = [r for r in self.routes if is_signup_route(r)]
         if signups:
             signup = sorted(signups, key=lambda r: (len(segments(r)), r))[0]
@@ -166,16 +211,29 @@ class FlowFinder:
             if len(pages) < 2 and logins:
                 pages = [signup, logins[0]]
             if len(pages) >= 2:
-                out.append(_Candidate("signup", "Sign up",
-                                      f"A new user creates an account on {signup} and gets into the app.", pages, 1))
+                out.append(
+                    _Candidate(
+                        "signup",
+                        "Sign up",
+                        f"A new user creates an account on {signup} and gets into the app.",
+                        pages,
+                        1,
+                    )
+                )
         resets = [r for r in self.routes if _has_word(r, PASSWORD_WORDS)]
         if resets:
             resets = sorted(resets, key=lambda r: (0 if "forgot" in r else 1, len(segments(r)), r))
             pages = ordered_unique([*(logins[:1]), *resets[:2]])
             if len(pages) >= 2:
-                out.append(_Candidate("password", "Reset password",
-                                      "A user who forgot their password requests a reset and sets a new one.",
-                                      pages, 4))
+                out.append(
+                    _Candidate(
+                        "password",
+                        "Reset password",
+                        "A user who forgot their password requests a reset and sets a new one.",
+                        pages,
+                        4,
+                    )
+                )
         return out
 
     def _checkout_flows(self) -> list[_Candidate]:
@@ -187,8 +245,13 @@ class FlowFinder:
         catalog = next(iter(self._find(CATALOG_WORDS)), None)
         detail = None
         if catalog:
-            details = [r for r in self.routes if r.startswith(catalog.rstrip("/") + "/") and has_params(r)
-                       and len(segments(r)) == len(segments(catalog)) + 1]
+            details = [
+                r
+                for r in self.routes
+                if r.startswith(catalog.rstrip("/") + "/")
+                and has_params(r)
+                and len(segments(r)) == len(segments(catalog)) + 1
+            ]
             detail = details[0] if details else None
         if catalog is None:
             detail = next((r for r in self.routes if has_params(r) and _last_static(r) in CATALOG_WORDS), None)
@@ -227,16 +290,29 @@ class FlowFinder:
                     entry = self.entry_for(pages[0])
                     pages = [entry, *pages] if entry else pages
                 if len(pages) >= 2:
-                    out.append(_Candidate("admin" if is_admin else "crud", f"{verb} {noun}",
-                                          f"A user {verb.lower()}s a {noun} and checks the result.", pages[:5], 2))
+                    out.append(
+                        _Candidate(
+                            "admin" if is_admin else "crud",
+                            f"{verb} {noun}",
+                            f"A user {verb.lower()}s a {noun} and checks the result.",
+                            pages[:5],
+                            2,
+                        )
+                    )
             elif lst and detail:
                 pages = [lst, detail]
                 entry = self.entry_for(lst)
                 if entry and entry not in pages:
                     pages = [entry, *pages]
-                out.append(_Candidate("browse", f"Browse {_last_static(base).replace('-', ' ')}",
-                                      f"A user opens the {_last_static(base)} list and looks at one {noun}.",
-                                      pages, 5))
+                out.append(
+                    _Candidate(
+                        "browse",
+                        f"Browse {_last_static(base).replace('-', ' ')}",
+                        f"A user opens the {_last_static(base)} list and looks at one {noun}.",
+                        pages,
+                        5,
+                    )
+                )
         return out
 
     def _settings_flows(self) -> list[_Candidate]:
@@ -264,8 +340,15 @@ class FlowFinder:
         targets = [t for t in self.graph.links_from(search) if has_params(t)]
         if not targets:
             return []
-        return [_Candidate("search", "Search and open a result",
-                           f"A user searches on {search} and opens a result.", [search, targets[0]], 4)]
+        return [
+            _Candidate(
+                "search",
+                "Search and open a result",
+                f"A user searches on {search} and opens a result.",
+                [search, targets[0]],
+                4,
+            )
+        ]
 
     def _journey_flows(self, covered: set[str]) -> list[_Candidate]:
         """Uncovered pages with a form, reached through navigation: `/` -> `/contact` (submit)."""
@@ -282,9 +365,15 @@ class FlowFinder:
             if entry is None:
                 continue
             title = title_of(route)
-            out.append(_Candidate("journey", f"Submit {title.lower()} form",
-                                  f"A user goes from {title_of(entry)} to {title} and submits the form.",
-                                  [entry, route], 6))
+            out.append(
+                _Candidate(
+                    "journey",
+                    f"Submit {title.lower()} form",
+                    f"A user goes from {title_of(entry)} to {title} and submits the form.",
+                    [entry, route],
+                    6,
+                )
+            )
         return out
 
 

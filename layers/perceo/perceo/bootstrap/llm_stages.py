@@ -107,8 +107,15 @@ def check_flows(
 
 
 def identify_flows_llm(
-    llm: LLM, *, project_id: str, framework: str, graph: RouteGraph, auth_snippets: Sequence[str],
-    max_flows: int, prompt_budget: int, notes: Notes,
+    llm: LLM,
+    *,
+    project_id: str,
+    framework: str,
+    graph: RouteGraph,
+    auth_snippets: Sequence[str],
+    max_flows: int,
+    prompt_budget: int,
+    notes: Notes,
 ) -> list[FlowDraft]:
     route_lines = [
         f"{r.route}" + (f"  (files: {', '.join(r.entry_files[:2])})" if r.entry_files else "") for r in graph.routes
@@ -122,18 +129,23 @@ def identify_flows_llm(
         if packed.truncated:
             notes.limits.append(f"{PROMPT_LIMIT}: {len(packed.omitted)} {what} left out of the flows prompt")
     prompt = load_prompt("flows-from-graph").render(
-        framework=framework, maxFlows=str(max_flows), routeList=routes.text, navigationGraph=nav.text,
+        framework=framework,
+        maxFlows=str(max_flows),
+        routeList=routes.text,
+        navigationGraph=nav.text,
         authSnippets=auth.text,
     )
-    answer = llm.complete(
-        LLMRequest(prompt.system, prompt.user, "flows_from_graph", project_id, "flows"), FlowsOutput
-    )
+    answer = llm.complete(LLMRequest(prompt.system, prompt.user, "flows_from_graph", project_id, "flows"), FlowsOutput)
     return check_flows(answer.flows, graph, max_flows=max_flows, notes=notes, what="flows")
 
 
 def _persona_drafts_from_answer(
-    personas: Sequence[PersonaDraft], flows: list[FlowDraft], flow_names_by_persona: dict[str, list[str]],
-    user_personas: Sequence[PersonaSpec], notes: Notes, what: str,
+    personas: Sequence[PersonaDraft],
+    flows: list[FlowDraft],
+    flow_names_by_persona: dict[str, list[str]],
+    user_personas: Sequence[PersonaSpec],
+    notes: Notes,
+    what: str,
 ) -> list[PersonaDraft]:
     """Apply the answer's persona → flow assignment to `flows` (in place); return the personas to store."""
     by_key = {f.name.casefold(): f for f in flows}
@@ -147,9 +159,11 @@ def _persona_drafts_from_answer(
         seen.add(key)
         user = users.get(key)
         stored = (
-            PersonaDraft(name=user.name, description=user.description, behaviors=user.behaviors,
-                         source="user_configured")
-            if user else persona
+            PersonaDraft(
+                name=user.name, description=user.description, behaviors=user.behaviors, source="user_configured"
+            )
+            if user
+            else persona
         )
         if user is None and len([p for p in out if p.source == "auto_generated"]) >= MAX_PERSONAS:
             notes.limits.append(f"{what}: more than {MAX_PERSONAS} personas proposed; '{persona.name}' left out")
@@ -163,8 +177,11 @@ def _persona_drafts_from_answer(
                 flow.personas.append(stored.name)
     for spec in user_personas:
         if spec.name.casefold() not in seen:
-            out.append(PersonaDraft(name=spec.name, description=spec.description, behaviors=spec.behaviors,
-                                    source="user_configured"))
+            out.append(
+                PersonaDraft(
+                    name=spec.name, description=spec.description, behaviors=spec.behaviors, source="user_configured"
+                )
+            )
     orphans = [f for f in flows if not f.personas]
     if orphans and out:
         notes.warnings.append(
@@ -176,8 +193,15 @@ def _persona_drafts_from_answer(
 
 
 def assign_personas_llm(
-    llm: LLM, *, project_id: str, framework: str, flows: list[FlowDraft], user_personas: Sequence[PersonaSpec],
-    auth_snippets: Sequence[str], prompt_budget: int, notes: Notes,
+    llm: LLM,
+    *,
+    project_id: str,
+    framework: str,
+    flows: list[FlowDraft],
+    user_personas: Sequence[PersonaSpec],
+    auth_snippets: Sequence[str],
+    prompt_budget: int,
+    notes: Notes,
 ) -> list[PersonaDraft]:
     flow_lines = [f"- {f.name}: {f.description} (pages: {', '.join(f.pages)})" for f in flows]
     packed_flows = pack_lines(flow_lines, prompt_budget // 2, what="flows", limit_name=PROMPT_LIMIT)
@@ -186,7 +210,10 @@ def assign_personas_llm(
     )
     auth = pack_lines(list(auth_snippets), prompt_budget // 4, what="snippets", limit_name=PROMPT_LIMIT)
     prompt = load_prompt("personas-assign").render(
-        framework=framework, flowList=packed_flows.text, userPersonas=users, authSnippets=auth.text,
+        framework=framework,
+        flowList=packed_flows.text,
+        userPersonas=users,
+        authSnippets=auth.text,
         userPersonaRule=_user_persona_rule(user_personas),
     )
     answer = llm.complete(
@@ -194,44 +221,64 @@ def assign_personas_llm(
     )
     for flow in flows:
         flow.personas = []
-    drafts = [PersonaDraft(name=" ".join(p.name.split())[:200] or "User", description=p.description,
-                           behaviors=[b for b in p.behaviors if b.strip()][:10]) for p in answer.personas]
+    drafts = [
+        PersonaDraft(
+            name=" ".join(p.name.split())[:200] or "User",
+            description=p.description,
+            behaviors=[b for b in p.behaviors if b.strip()][:10],
+        )
+        for p in answer.personas
+    ]
     assignment = {" ".join(p.name.split())[:200].casefold(): p.flow_names for p in answer.personas}
     return _persona_drafts_from_answer(drafts, flows, assignment, user_personas, notes, "personas")
 
 
 def refine_llm(
-    llm: LLM, *, project_id: str, framework: str, graph: RouteGraph, flows: list[FlowDraft],
-    personas: list[PersonaDraft], user_personas: Sequence[PersonaSpec], max_flows: int, prompt_budget: int,
+    llm: LLM,
+    *,
+    project_id: str,
+    framework: str,
+    graph: RouteGraph,
+    flows: list[FlowDraft],
+    personas: list[PersonaDraft],
+    user_personas: Sequence[PersonaSpec],
+    max_flows: int,
+    prompt_budget: int,
     notes: Notes,
 ) -> tuple[list[FlowDraft], list[PersonaDraft]]:
     flow_items = [
-        {"name": f.name, "description": f.description, "pages": f.pages, "connectedFlowIds": f.connected_flows,
-         "priority": f.priority}
+        {
+            "name": f.name,
+            "description": f.description,
+            "pages": f.pages,
+            "connectedFlowIds": f.connected_flows,
+            "priority": f.priority,
+        }
         for f in flows
     ]
     persona_items = [
-        {"name": p.name, "description": p.description, "behaviors": p.behaviors,
-         "flowNames": [f.name for f in flows if p.name in f.personas]}
+        {
+            "name": p.name,
+            "description": p.description,
+            "behaviors": p.behaviors,
+            "flowNames": [f.name for f in flows if p.name in f.personas],
+        }
         for p in personas
     ]
-    flows_json, omitted_flows = pack_json_items(
-        flow_items, prompt_budget // 2, what="flows", limit_name=PROMPT_LIMIT
-    )
-    personas_json, _ = pack_json_items(
-        persona_items, prompt_budget // 4, what="personas", limit_name=PROMPT_LIMIT
-    )
+    flows_json, omitted_flows = pack_json_items(flow_items, prompt_budget // 2, what="flows", limit_name=PROMPT_LIMIT)
+    personas_json, _ = pack_json_items(persona_items, prompt_budget // 4, what="personas", limit_name=PROMPT_LIMIT)
     if omitted_flows:
         notes.limits.append(
             f"bootstrap.promptTokenBudget: {len(omitted_flows)} flows not shown to the refine prompt (kept unchanged)"
         )
     prompt = load_prompt("personas-refine").render(
-        framework=framework, maxFlows=str(max_flows), flowsJson=flows_json.text, personasJson=personas_json.text,
+        framework=framework,
+        maxFlows=str(max_flows),
+        flowsJson=flows_json.text,
+        personasJson=personas_json.text,
         userPersonaRule=_user_persona_rule(user_personas),
     )
-    answer = llm.complete(
-        LLMRequest(prompt.system, prompt.user, "personas_refine", project_id, "refine"), RefineOutput
-    )
+    answer = llm.complete(LLMRequest(prompt.system, prompt.user, "personas_refine", project_id, "refine"), RefineOutput)
     refined = check_flows(answer.flows, graph, max_flows=max_flows, notes=notes, what="refine")
     if not refined:
         notes.warnings.append("refine: the model returned no usable flow; kept the flows from before refinement")
@@ -244,8 +291,14 @@ def refine_llm(
         for persona in personas:
             if persona.name in flow.personas:
                 assignment.setdefault(persona.name.casefold(), []).append(flow.name)
-    drafts = [PersonaDraft(name=" ".join(p.name.split())[:200] or "User", description=p.description,
-                           behaviors=[b for b in p.behaviors if b.strip()][:10]) for p in answer.personas]
+    drafts = [
+        PersonaDraft(
+            name=" ".join(p.name.split())[:200] or "User",
+            description=p.description,
+            behaviors=[b for b in p.behaviors if b.strip()][:10],
+        )
+        for p in answer.personas
+    ]
     known = {d.name.casefold() for d in drafts}
     # Personas the refine prompt did not see (their flows were left out) stay with those flows.
     drafts += [p for p in personas if p.name.casefold() not in known and p.name.casefold() in assignment]
@@ -254,8 +307,18 @@ def refine_llm(
 
 
 def extract_steps_llm(
-    llm: LLM, *, project_id: str, framework: str, flow_name: str, flow_description: str, pages: Sequence[str],
-    files: Sequence[str], read_text: ReadText, max_steps: int, code_budget: int, notes: Notes,
+    llm: LLM,
+    *,
+    project_id: str,
+    framework: str,
+    flow_name: str,
+    flow_description: str,
+    pages: Sequence[str],
+    files: Sequence[str],
+    read_text: ReadText,
+    max_steps: int,
+    code_budget: int,
+    notes: Notes,
 ) -> list[StepDraft]:
     packed = pack_code(files, read_text, code_budget, limit_name="bootstrap.codeTokenBudget")
     if packed.truncated:
@@ -269,8 +332,12 @@ def extract_steps_llm(
     if packed.redactions:
         notes.warnings.append(f"steps:{flow_name}: {packed.redactions} secret-looking strings redacted before sending")
     prompt = load_prompt("steps").render(
-        framework=framework, flowName=fence_text(flow_name), flowDescription=fence_text(flow_description),
-        flowPages=", ".join(pages), codeContext=packed.text, maxSteps=str(max_steps),
+        framework=framework,
+        flowName=fence_text(flow_name),
+        flowDescription=fence_text(flow_description),
+        flowPages=", ".join(pages),
+        codeContext=packed.text,
+        maxSteps=str(max_steps),
     )
     answer = llm.complete(
         LLMRequest(prompt.system, prompt.user, "steps_extraction", project_id, f"steps:{flow_name}"[:200]),
@@ -291,8 +358,9 @@ def steps_from_answer(answer: StepsOutput, *, flow_name: str, max_steps: int, no
         actions = [StepAction(type=a.type, target=a.target or None, value=a.value or None) for a in step.actions or []]
         if not actions:
             actions = [StepAction(type=infer_action_type(text), target=selectors[0] if selectors else None)]
-        expected = ExpectedState(visible=selectors, text={"description": step.expected_state} if step.expected_state
-                                 else {})
+        expected = ExpectedState(
+            visible=selectors, text={"description": step.expected_state} if step.expected_state else {}
+        )
         drafts.append(StepDraft(order=len(drafts) + 1, name=text[:200], actions=actions, expected_state=expected))
     if len(drafts) > max_steps:
         notes.limits.append(

@@ -338,7 +338,8 @@ def heuristic_steps(pages: Sequence[str], reader: PageReader, *, max_steps: int)
             add(
                 "Fill in " + ", ".join(f.label for f in fields),
                 [
-                    StepAction(type="click", target=f.selector) if f.kind == "checkbox"
+                    StepAction(type="click", target=f.selector)
+                    if f.kind == "checkbox"
                     else StepAction(type="fill", target=f.selector, value=f.sample_value)
                     for f in fields
                 ],
@@ -346,29 +347,37 @@ def heuristic_steps(pages: Sequence[str], reader: PageReader, *, max_steps: int)
             )
         if nxt is None:
             if use_form and submit is not None:
-                add(f"Click \"{submit.text}\"", [StepAction(type="click", target=submit.selector)], ExpectedState())
+                add(f'Click "{submit.text}"', [StepAction(type="click", target=submit.selector)], ExpectedState())
             break
         button = None if link is not None else _button_to(graph, route, facts, nxt)
         if use_form and submit is not None:
-            add(f"Click \"{submit.text}\"", [StepAction(type="click", target=submit.selector)], arrive)
+            add(f'Click "{submit.text}"', [StepAction(type="click", target=submit.selector)], arrive)
         elif link is not None:
             label = link.text or title_of(nxt)
-            add(f"Click \"{label}\"", [StepAction(type="click", target=_link_selector(link.href))], arrive)
+            add(f'Click "{label}"', [StepAction(type="click", target=_link_selector(link.href))], arrive)
         elif button is not None:
-            add(f"Click \"{button.text}\"", [StepAction(type="click", target=button.selector)], arrive)
+            add(f'Click "{button.text}"', [StepAction(type="click", target=button.selector)], arrive)
         else:
-            add(f"Go to {title_of(nxt)} ({nxt})",
-                [StepAction(type="navigate", target=concrete_url(nxt), value=concrete_url(nxt))], arrive)
+            add(
+                f"Go to {title_of(nxt)} ({nxt})",
+                [StepAction(type="navigate", target=concrete_url(nxt), value=concrete_url(nxt))],
+                arrive,
+            )
     last_facts = reader.facts(pages[-1])
     final_visible = _visible(last_facts)
     if final_visible:
         what = last_facts.headings[0] if last_facts.headings else last_facts.test_ids[0]
-        add(f"See \"{what}\"", [StepAction(type="assert", target=final_visible[0], value=what)],
-            ExpectedState(url=concrete_url(pages[-1]), visible=final_visible))
+        add(
+            f'See "{what}"',
+            [StepAction(type="assert", target=final_visible[0], value=what)],
+            ExpectedState(url=concrete_url(pages[-1]), visible=final_visible),
+        )
     else:
-        add(f"See the {title_of(pages[-1])} page",
+        add(
+            f"See the {title_of(pages[-1])} page",
             [StepAction(type="assert", target="url", value=concrete_url(pages[-1]))],
-            ExpectedState(url=concrete_url(pages[-1])))
+            ExpectedState(url=concrete_url(pages[-1])),
+        )
     truncated = len(steps) > max_steps
     if truncated:
         # Keep the opening steps and the final check: a truncated flow still says where it should end.

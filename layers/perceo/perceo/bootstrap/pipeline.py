@@ -57,8 +57,15 @@ STAGES: tuple[str, ...] = (
 
 #: Percentages reported when each stage starts (the original's progress model).
 STAGE_PROGRESS: dict[str, int] = {
-    "validate": 5, "discover": 12, "identify_flows": 20, "assign_personas": 35, "refine": 40,
-    "persist_flows": 45, "extract_steps": 60, "persist_steps": 95, "cleanup": 98,
+    "validate": 5,
+    "discover": 12,
+    "identify_flows": 20,
+    "assign_personas": 35,
+    "refine": 40,
+    "persist_flows": 45,
+    "extract_steps": 60,
+    "persist_steps": 95,
+    "cleanup": 98,
 }
 
 
@@ -233,8 +240,13 @@ def discover(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     if not graph.routes:
         warnings.append("discovery found no page routes: check the framework (--framework) and the directory")
     return state.model_copy(
-        update={"framework": result.framework, "discovery": result, "auth_snippets": auth.snippets,
-                "protected_routes": auth.protected, "warnings": warnings}
+        update={
+            "framework": result.framework,
+            "discovery": result,
+            "auth_snippets": auth.snippets,
+            "protected_routes": auth.protected,
+            "warnings": warnings,
+        }
     )
 
 
@@ -265,8 +277,10 @@ def _heuristic(state: BootstrapState, deps: BootstrapDeps) -> tuple[list[FlowDra
     notes.warnings += result.warnings
     notes.limits += result.limits
     personas = [
-        *[PersonaDraft(name=p.name, description=p.description, behaviors=p.behaviors, source="user_configured")
-          for p in state.input.personas],
+        *[
+            PersonaDraft(name=p.name, description=p.description, behaviors=p.behaviors, source="user_configured")
+            for p in state.input.personas
+        ],
         *result.personas,
     ]
     return result.flows, personas, notes
@@ -274,8 +288,11 @@ def _heuristic(state: BootstrapState, deps: BootstrapDeps) -> tuple[list[FlowDra
 
 def _merge_notes(state: BootstrapState, notes: Notes, **update: Any) -> BootstrapState:
     return state.model_copy(
-        update={"warnings": [*state.warnings, *notes.warnings], "limits_hit": [*state.limits_hit, *notes.limits],
-                **update}
+        update={
+            "warnings": [*state.warnings, *notes.warnings],
+            "limits_hit": [*state.limits_hit, *notes.limits],
+            **update,
+        }
     )
 
 
@@ -288,18 +305,30 @@ def identify_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState
     llm_notes = Notes()
     try:
         llm_flows = identify_flows_llm(
-            deps.llm, project_id=state.input.project_id, framework=state.framework, graph=_route_graph(state),
-            auth_snippets=state.auth_snippets, max_flows=state.input.limits.max_flows,
-            prompt_budget=state.input.limits.prompt_token_budget, notes=llm_notes,
+            deps.llm,
+            project_id=state.input.project_id,
+            framework=state.framework,
+            graph=_route_graph(state),
+            auth_snippets=state.auth_snippets,
+            max_flows=state.input.limits.max_flows,
+            prompt_budget=state.input.limits.prompt_token_budget,
+            notes=llm_notes,
         )
     except LLMError as error:
         llm_notes.warnings.append(f"flows: the LLM failed ({error.message}); used the offline heuristic instead")
-        return _merge_notes(_merge_notes(state, llm_notes), notes, flows=flows, personas=personas,
-                            flow_source="heuristic", llm_units_failed=state.llm_units_failed + 1)
+        return _merge_notes(
+            _merge_notes(state, llm_notes),
+            notes,
+            flows=flows,
+            personas=personas,
+            flow_source="heuristic",
+            llm_units_failed=state.llm_units_failed + 1,
+        )
     if not llm_flows:
         llm_notes.warnings.append("flows: the LLM proposed no usable flow; used the offline heuristic instead")
-        return _merge_notes(_merge_notes(state, llm_notes), notes, flows=flows, personas=personas,
-                            flow_source="heuristic")
+        return _merge_notes(
+            _merge_notes(state, llm_notes), notes, flows=flows, personas=personas, flow_source="heuristic"
+        )
     return _merge_notes(state, llm_notes, flows=llm_flows, personas=[], flow_source="llm")
 
 
@@ -312,15 +341,25 @@ def assign_personas(state: BootstrapState, deps: BootstrapDeps) -> BootstrapStat
     notes = Notes()
     try:
         personas = assign_personas_llm(
-            deps.llm, project_id=state.input.project_id, framework=state.framework, flows=flows,
-            user_personas=state.input.personas, auth_snippets=state.auth_snippets,
-            prompt_budget=state.input.limits.prompt_token_budget, notes=notes,
+            deps.llm,
+            project_id=state.input.project_id,
+            framework=state.framework,
+            flows=flows,
+            user_personas=state.input.personas,
+            auth_snippets=state.auth_snippets,
+            prompt_budget=state.input.limits.prompt_token_budget,
+            notes=notes,
         )
     except LLMError as error:
         notes.warnings.append(f"personas: the LLM failed ({error.message}); used the offline persona rules")
         _, fallback_personas, _ = _heuristic(state, deps)
-        return _merge_notes(state, notes, personas=fallback_personas, flows=_assign_fallback(state, deps),
-                            llm_units_failed=state.llm_units_failed + 1)
+        return _merge_notes(
+            state,
+            notes,
+            personas=fallback_personas,
+            flows=_assign_fallback(state, deps),
+            llm_units_failed=state.llm_units_failed + 1,
+        )
     return _merge_notes(state, notes, flows=flows, personas=personas)
 
 
@@ -344,10 +383,16 @@ def refine(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     notes = Notes()
     try:
         flows, personas = refine_llm(
-            deps.llm, project_id=state.input.project_id, framework=state.framework, graph=_route_graph(state),
-            flows=[f.model_copy(deep=True) for f in state.flows], personas=list(state.personas),
-            user_personas=state.input.personas, max_flows=state.input.limits.max_flows,
-            prompt_budget=state.input.limits.prompt_token_budget, notes=notes,
+            deps.llm,
+            project_id=state.input.project_id,
+            framework=state.framework,
+            graph=_route_graph(state),
+            flows=[f.model_copy(deep=True) for f in state.flows],
+            personas=list(state.personas),
+            user_personas=state.input.personas,
+            max_flows=state.input.limits.max_flows,
+            prompt_budget=state.input.limits.prompt_token_budget,
+            notes=notes,
         )
     except LLMError as error:
         notes.warnings.append(f"refine: the LLM failed ({error.message}); kept the flows and personas unrefined")
@@ -403,9 +448,14 @@ def persist_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
         files = _context_files(flow.pages, graph, imports)
         tasks.append(
             StepTask(
-                project_id=project_id, workspace=state.input.workspace, framework=state.framework,
-                use_llm=state.flow_source == "llm" and state.input.use_llm, flow_id=flow_id, flow_name=flow.name,
-                flow_description=flow.description, pages=flow.pages,
+                project_id=project_id,
+                workspace=state.input.workspace,
+                framework=state.framework,
+                use_llm=state.flow_source == "llm" and state.input.use_llm,
+                flow_id=flow_id,
+                flow_name=flow.name,
+                flow_description=flow.description,
+                pages=flow.pages,
                 page_files={p: list(graph.by_route[p].entry_files) for p in flow.pages if p in graph.by_route},
                 context_files=files,
                 imports={f: [d for d in imports.get(f, []) if d in files] for f in files if imports.get(f)},
@@ -444,9 +494,17 @@ def extract_steps(task: StepTask, deps: BootstrapDeps) -> StepResult:
         llm_notes = Notes()
         try:
             steps = extract_steps_llm(
-                deps.llm, project_id=task.project_id, framework=task.framework, flow_name=task.flow_name,
-                flow_description=task.flow_description, pages=task.pages, files=task.context_files, read_text=read,
-                max_steps=task.limits.max_steps_per_flow, code_budget=task.limits.code_token_budget, notes=llm_notes,
+                deps.llm,
+                project_id=task.project_id,
+                framework=task.framework,
+                flow_name=task.flow_name,
+                flow_description=task.flow_description,
+                pages=task.pages,
+                files=task.context_files,
+                read_text=read,
+                max_steps=task.limits.max_steps_per_flow,
+                code_budget=task.limits.code_token_budget,
+                notes=llm_notes,
             )
         except LLMError as error:
             notes.warnings.append(
@@ -476,8 +534,10 @@ def persist_steps(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
         warnings += result.warnings
         limits += result.limits
     reconciler.steps_of_flows([(r.flow_name, r.flow_id, r.steps) for r in state.step_results])
-    warnings += [f"steps:{name}: the flow was deleted while the bootstrap ran; its steps were not written"
-                 for name in reconciler.vanished_flows]
+    warnings += [
+        f"steps:{name}: the flow was deleted while the bootstrap ran; its steps were not written"
+        for name in reconciler.vanished_flows
+    ]
     return state.model_copy(update={"report": reconciler.report, "warnings": warnings, "limits_hit": limits})
 
 

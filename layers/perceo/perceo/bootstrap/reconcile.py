@@ -59,9 +59,17 @@ class ReconcileReport(Model):
     @property
     def wrote_anything(self) -> bool:
         return bool(
-            self.flows.created or self.flows.updated or self.flows.removed or self.personas.created
-            or self.personas.updated or self.personas.removed or self.steps.flows_replaced or self.pages_written
-            or self.pages_removed or self.links_written or self.links_removed
+            self.flows.created
+            or self.flows.updated
+            or self.flows.removed
+            or self.personas.created
+            or self.personas.updated
+            or self.personas.removed
+            or self.steps.flows_replaced
+            or self.pages_written
+            or self.pages_removed
+            or self.links_written
+            or self.links_removed
         )
 
 
@@ -196,7 +204,8 @@ class Reconciler:
         if to_write:
             self.graph.upsert_personas(self.project_id, to_write)
         stale = [
-            p for key, p in existing.items()
+            p
+            for key, p in existing.items()
             if key not in wanted and p.source == "auto_generated" and key not in referenced_by_user_flows
         ]
         if stale:
@@ -238,14 +247,29 @@ class Reconciler:
             personas = [persona_names[p.casefold()] for p in draft.personas if p.casefold() in persona_names]
             name = current.name if current is not None else draft.name
             target = flow_fingerprint(
-                name=name, description=draft.description, priority=draft.priority, pages=draft.pages,
-                personas=personas, connected=draft.connected_flows, trigger_conditions=draft.trigger_conditions,
+                name=name,
+                description=draft.description,
+                priority=draft.priority,
+                pages=draft.pages,
+                personas=personas,
+                connected=draft.connected_flows,
+                trigger_conditions=draft.trigger_conditions,
             )
-            if current is not None and target == flow_fingerprint(
-                name=current.name, description=current.description, priority=current.priority, pages=current.pages,
-                personas=current.personas, connected=[id_to_name.get(i, i) for i in current.connected_flows],
-                trigger_conditions=current.trigger_conditions,
-            ) and current.entry_point == draft.pages[0] and current.is_active:
+            if (
+                current is not None
+                and target
+                == flow_fingerprint(
+                    name=current.name,
+                    description=current.description,
+                    priority=current.priority,
+                    pages=current.pages,
+                    personas=current.personas,
+                    connected=[id_to_name.get(i, i) for i in current.connected_flows],
+                    trigger_conditions=current.trigger_conditions,
+                )
+                and current.entry_point == draft.pages[0]
+                and current.is_active
+            ):
                 counts.unchanged += 1
                 self.report.flow_status[name] = "unchanged"
                 owned[name] = current.id
@@ -262,8 +286,12 @@ class Reconciler:
             if current is not None:
                 # Keep what other parts of Perceo computed about the flow (risk, coverage) and its identity.
                 flow = flow.model_copy(
-                    update={"id": current.id, "created_at": current.created_at, "risk_score": current.risk_score,
-                            "coverage_score": current.coverage_score}
+                    update={
+                        "id": current.id,
+                        "created_at": current.created_at,
+                        "risk_score": current.risk_score,
+                        "coverage_score": current.coverage_score,
+                    }
                 )
             changed.append((draft, flow, personas))
             self.report.flow_status[name] = "updated" if current is not None else "created"
@@ -371,6 +399,10 @@ class Reconciler:
     def _publish(self, type_: EventType, flow_id: str, name: str) -> None:
         if self.bus is not None:
             self.bus.publish(
-                PerceoEvent(type=type_, source="graph", project_id=self.project_id,
-                            data={"flowId": flow_id, "name": name, "origin": "bootstrap"})
+                PerceoEvent(
+                    type=type_,
+                    source="graph",
+                    project_id=self.project_id,
+                    data={"flowId": flow_id, "name": name, "origin": "bootstrap"},
+                )
             )

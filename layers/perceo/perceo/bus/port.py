@@ -18,9 +18,7 @@ class EventBus(Protocol):
     def publish(self, event: PerceoEvent) -> None:
         """Deliver to live subscribers and append to the project's replayable stream."""
 
-    def subscribe(
-        self, project_id: str, handler: Handler, *, types: Iterable[EventType] | None = None
-    ) -> Subscription:
+    def subscribe(self, project_id: str, handler: Handler, *, types: Iterable[EventType] | None = None) -> Subscription:
         """Call `handler` for each event of this project (optionally only these types)."""
 
     def replay(self, project_id: str, *, after_id: str = "0-0", count: int = 100) -> list[tuple[str, PerceoEvent]]:

@@ -162,9 +162,7 @@ class CypherFlowGraph(ABC):
 
         FlowNotFoundError names the flows the project does not have, after the others were written.
         """
-        entries = [
-            {"flowId": flow_id, "names": list(dict.fromkeys(names))} for flow_id, names in names_by_flow.items()
-        ]
+        entries = [{"flowId": flow_id, "names": list(dict.fromkeys(names))} for flow_id, names in names_by_flow.items()]
         self._link_flows(q.SET_PERSONAS_OF_FLOWS, project_id, entries, edges="names")
 
     def set_flow_pages(self, project_id: str, flow_id: str, routes: Sequence[str]) -> None:

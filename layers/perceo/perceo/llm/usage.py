@@ -74,9 +74,7 @@ def _text(value: Any) -> str:
 
 
 class RedisUsageStore:
-    def __init__(
-        self, client: redis.Redis, *, recent_limit: int = 200, retention_days: int = MAX_REPORT_DAYS
-    ) -> None:
+    def __init__(self, client: redis.Redis, *, recent_limit: int = 200, retention_days: int = MAX_REPORT_DAYS) -> None:
         self._redis = client
         self._recent_limit = recent_limit
         self._retention_s = retention_days * 24 * 3600

@@ -63,15 +63,23 @@ def _server_args(
     server, module = binaries()
     args = [
         str(server),
-        "--bind", LOOPBACK,
-        "--port", str(port),
-        "--dir", str(data_dir),
-        "--pidfile", str(pidfile),
-        "--logfile", str(logfile),
-        "--daemonize", "no",
-        "--protected-mode", "yes",
+        "--bind",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--dir",
+        str(data_dir),
+        "--pidfile",
+        str(pidfile),
+        "--logfile",
+        str(logfile),
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "yes",
         # Keep the command line as given: `is_server_for` recognises our servers by their `--dir`.
-        "--set-proc-title", "no",
+        "--set-proc-title",
+        "no",
     ]
     if persistent:
         # Append-only file every second plus RDB snapshots: a crash loses at most a second of writes.

@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 STATE_MACHINE_TYPE = "AWS::Serverless::StateMachine"
 BUCKET_TYPE = "AWS::S3::Bucket"
 LOCAL_ROLE_NAME = "perceo-local-workflows"
+
+
 @dataclass(frozen=True)
 class LocalStateMachine:
     logical_id: str
@@ -97,7 +99,8 @@ def workflow_physical_ids(intrinsics: Intrinsics) -> dict[str, str]:
     ids: dict[str, str] = {}
     for logical_id, resource in _resources_of(intrinsics, STATE_MACHINE_TYPE).items():
         ids[logical_id] = state_machine_arn(
-            _state_machine_name(intrinsics, logical_id, resource), region=intrinsics.region,
+            _state_machine_name(intrinsics, logical_id, resource),
+            region=intrinsics.region,
             account_id=intrinsics.account_id,
         )
     for logical_id, resource in _resources_of(intrinsics, BUCKET_TYPE).items():
@@ -123,7 +126,8 @@ def read_state_machines(intrinsics: Intrinsics) -> dict[str, LocalStateMachine]:
         raw = props.get("DefinitionSubstitutions") or {}
         substitutions = {k: str(intrinsics.resolve(v, f"{where}.DefinitionSubstitutions.{k}")) for k, v in raw.items()}
         functions = tuple(
-            str(v["Fn::GetAtt"][0]) for v in raw.values()
+            str(v["Fn::GetAtt"][0])
+            for v in raw.values()
             if isinstance(v, Mapping) and "Fn::GetAtt" in v and isinstance(v["Fn::GetAtt"], list)
         )
         name = _state_machine_name(intrinsics, logical_id, resource)
@@ -227,8 +231,13 @@ def _ensure_role(aws: LocalAws) -> str:
     iam = aws.client("iam")
     trust = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-                       "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
     }
     try:
         return str(iam.create_role(RoleName=LOCAL_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
@@ -258,8 +267,13 @@ def start_workflows(aws: LocalAws, runtime: LambdaRuntime, intrinsics: Intrinsic
         spec = runtime.spec(logical_id)
         try:
             lam.create_function(
-                FunctionName=logical_id, Runtime="python3.12", Role=role, Handler=spec.handler,
-                Code={"ZipFile": code}, Timeout=int(spec.timeout_s), MemorySize=spec.memory_mb,
+                FunctionName=logical_id,
+                Runtime="python3.12",
+                Role=role,
+                Handler=spec.handler,
+                Code={"ZipFile": code},
+                Timeout=int(spec.timeout_s),
+                MemorySize=spec.memory_mb,
             )
         except lam.exceptions.ResourceConflictException:
             pass

@@ -135,9 +135,7 @@ def manifest_changes(repo_dir: Path, change_set: ChangeSet) -> dict[str, Manifes
     return _manifest_changes(Git.open(repo_dir).repo_dir, change_set)
 
 
-def _manifest_changes(
-    root: Path, change_set: ChangeSet, reader: BlobReader | None = None
-) -> dict[str, ManifestChange]:
+def _manifest_changes(root: Path, change_set: ChangeSet, reader: BlobReader | None = None) -> dict[str, ManifestChange]:
     changed = [c for c in change_set.files if is_dependency_file(c.path)]
     if not changed:
         return {}
@@ -148,10 +146,8 @@ def _manifest_changes(
     # before and after in one git call (or through the analysis' own `git cat-file`)
     contents = [reader.read_object(spec) for spec in specs] if reader is not None else read_blob_specs(root, specs)
     before = contents[: len(changed)]
-    after = contents[len(changed):] if not change_set.working_tree else [_read_disk(root / c.path) for c in changed]
-    return {
-        c.path: diff_manifest(c.path, old, new) for c, old, new in zip(changed, before, after, strict=True)
-    }
+    after = contents[len(changed) :] if not change_set.working_tree else [_read_disk(root / c.path) for c in changed]
+    return {c.path: diff_manifest(c.path, old, new) for c, old, new in zip(changed, before, after, strict=True)}
 
 
 def _read_disk(path: Path) -> bytes | None:

@@ -338,13 +338,20 @@ def resolve_commits(repo_dir: Path, base: str | None, head: str = "HEAD", *, dee
     lines: list[str] = []
     if probe.repo_dir.is_dir():
         quick = probe.run(
-            "rev-parse", "--show-toplevel", "--end-of-options", f"{head}^{{commit}}", f"{base}^{{commit}}",
+            "rev-parse",
+            "--show-toplevel",
+            "--end-of-options",
+            f"{head}^{{commit}}",
+            f"{base}^{{commit}}",
             f"{base}...{head}",
         )
         if quick.returncode == 0:
             # git before 2.41 echoes `--end-of-options` when it is not verifying
-            lines = [line for line in quick.stdout.decode("utf-8", "surrogateescape").splitlines()
-                     if line != "--end-of-options"]
+            lines = [
+                line
+                for line in quick.stdout.decode("utf-8", "surrogateescape").splitlines()
+                if line != "--end-of-options"
+            ]
     merge_bases = [line[1:] for line in lines[3:] if line.startswith("^")]
     if len(lines) >= 3 and _is_sha(lines[1]) and _is_sha(lines[2]):
         git = Git(Path(os.fsdecode(lines[0].encode("utf-8", "surrogateescape"))))

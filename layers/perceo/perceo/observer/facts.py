@@ -37,13 +37,29 @@ CACHE_FILE_NAME = "facts-v2.sqlite"
 #: Files larger than this are treated as generated (bundles) and not parsed.
 MAX_SOURCE_BYTES = 1_000_000
 
-_SCRIPT_KINDS = {".ts": "ts", ".mts": "ts", ".cts": "ts", ".tsx": "tsx", ".js": "js", ".jsx": "js", ".mjs": "js",
-                 ".cjs": "js"}
-_OTHER_KINDS = {".vue": "vue", ".svelte": "svelte", ".html": "html", ".css": "css", ".scss": "css",
-                ".sass": "css", ".less": "css"}
+_SCRIPT_KINDS = {
+    ".ts": "ts",
+    ".mts": "ts",
+    ".cts": "ts",
+    ".tsx": "tsx",
+    ".js": "js",
+    ".jsx": "js",
+    ".mjs": "js",
+    ".cjs": "js",
+}
+_OTHER_KINDS = {
+    ".vue": "vue",
+    ".svelte": "svelte",
+    ".html": "html",
+    ".css": "css",
+    ".scss": "css",
+    ".sass": "css",
+    ".less": "css",
+}
 #: Folders whose files are build output or dependencies, never sources of facts.
-SKIPPED_DIRS = frozenset({"node_modules", ".next", ".nuxt", ".output", ".svelte-kit", ".turbo", ".vercel", ".angular",
-                          ".perceo", ".git"})
+SKIPPED_DIRS = frozenset(
+    {"node_modules", ".next", ".nuxt", ".output", ".svelte-kit", ".turbo", ".vercel", ".angular", ".perceo", ".git"}
+)
 
 ImportKind = str  # import | type | side | reexport | dynamic | require | style | template
 Value = Any  # JSON-shaped tree, see `_Extractor.value`
@@ -90,8 +106,17 @@ class FileFacts:
     tags: list[str] = field(default_factory=list)
 
     def to_json(self) -> list[Any]:
-        return [self.imports, self.bindings, self.reexports, self.star_exports, self.nav, self.routes,
-                int(self.has_default_export), self.local_names, self.tags]
+        return [
+            self.imports,
+            self.bindings,
+            self.reexports,
+            self.star_exports,
+            self.nav,
+            self.routes,
+            int(self.has_default_export),
+            self.local_names,
+            self.tags,
+        ]
 
     @classmethod
     def from_json(cls, raw: list[Any]) -> FileFacts:
@@ -105,7 +130,8 @@ class FileFacts:
             and type(star) is list
             and type(nav) is list
             and type(routes) is list
-            and type(local_names) is list and type(tags) is list
+            and type(local_names) is list
+            and type(tags) is list
         ):
             raise ValueError("facts entry has the wrong shape")
         return cls(imports, bindings, reexports, star, nav, routes, bool(has_default), local_names, tags)
@@ -143,17 +169,44 @@ _JSX_PATTERNS = """
 (jsx_self_closing_element name: (identifier) @name (#eq? @name "Route")) @jsxroute
 """
 
-_CAPTURE_KINDS = ("import", "reexport", "dynamic", "require", "navcall", "navmember", "routearray", "default",
-                  "defaultalias", "component", "jsxattr", "jsxroute")
+_CAPTURE_KINDS = (
+    "import",
+    "reexport",
+    "dynamic",
+    "require",
+    "navcall",
+    "navmember",
+    "routearray",
+    "default",
+    "defaultalias",
+    "component",
+    "jsxattr",
+    "jsxroute",
+)
 
-_NAV_CALL_KINDS = {"push": "push", "replace": "replace", "navigate": "navigate", "navigateByUrl": "navigate",
-                   "goto": "navigate", "navigateTo": "navigate", "redirect": "redirect",
-                   "permanentRedirect": "redirect"}
+_NAV_CALL_KINDS = {
+    "push": "push",
+    "replace": "replace",
+    "navigate": "navigate",
+    "navigateByUrl": "navigate",
+    "goto": "navigate",
+    "navigateTo": "navigate",
+    "redirect": "redirect",
+    "permanentRedirect": "redirect",
+}
 _NAV_OBJECT = re.compile(r"(router|history|navigation|navigator|nav)$", re.IGNORECASE)
 _LAZY_WRAPPERS = frozenset({"lazy", "React.lazy", "defineAsyncComponent", "loadable", "dynamic", "lazyWithPreload"})
 _ROUTE_ELEMENT_NAMES = frozenset({"Route", "Fragment", "React.Fragment"})
-_WRAPPERS = frozenset({"parenthesized_expression", "as_expression", "satisfies_expression", "non_null_expression",
-                       "type_assertion", "await_expression"})
+_WRAPPERS = frozenset(
+    {
+        "parenthesized_expression",
+        "as_expression",
+        "satisfies_expression",
+        "non_null_expression",
+        "type_assertion",
+        "await_expression",
+    }
+)
 _MAX_DEPTH = 24
 
 UNKNOWN: dict[str, str] = {"$": "?"}
@@ -193,8 +246,10 @@ class _Extractor:
         self.parse_count = 0
         Handler = Callable[[FileFacts, tree_sitter.Node, dict[str, list[tree_sitter.Node]], int], None]
         self._url_builders: dict[str, Callable[[tree_sitter.Node, int], str | None]] = {
-            "binary_expression": self._url_concat, "new_expression": self._url_new,
-            "object": self._url_object, "array": self._url_commands,
+            "binary_expression": self._url_concat,
+            "new_expression": self._url_new,
+            "object": self._url_object,
+            "array": self._url_commands,
         }
         self._handlers: dict[str, Handler] = {
             "import": lambda f, n, c, o: self._import(f, n, c["src"][0]),
@@ -256,8 +311,15 @@ class _Extractor:
                 continue
             route_ranges.append((node.start_byte, node.end_byte))
             name, exported = _declared_name(node)
-            facts.routes.append({"k": "array" if kind == "routearray" else "jsx", "n": name, "x": exported,
-                                 "l": node.start_point.row + 1 + line_offset, "v": self.value(node)})
+            facts.routes.append(
+                {
+                    "k": "array" if kind == "routearray" else "jsx",
+                    "n": name,
+                    "x": exported,
+                    "l": node.start_point.row + 1 + line_offset,
+                    "v": self.value(node),
+                }
+            )
 
     def _import(self, facts: FileFacts, stmt: tree_sitter.Node, src: tree_sitter.Node) -> None:
         spec = _string(src)
@@ -332,8 +394,15 @@ class _Extractor:
             return
         inner = _unwrap(value)
         if inner.type == "array":
-            facts.routes.append({"k": "default", "n": "default", "x": True,
-                                 "l": inner.start_point.row + 1 + line_offset, "v": self.value(inner)})
+            facts.routes.append(
+                {
+                    "k": "default",
+                    "n": "default",
+                    "x": True,
+                    "l": inner.start_point.row + 1 + line_offset,
+                    "v": self.value(inner),
+                }
+            )
 
     def _component_option(self, facts: FileFacts, captures: dict[str, list[tree_sitter.Node]], offset: int) -> None:
         key = _text(captures["key"][0])
@@ -347,8 +416,9 @@ class _Extractor:
             if item.type == "string":
                 facts.imports.append((_relative(_string(item)), "template" if key == "templateUrl" else "style"))
 
-    def _jsx_attribute(self, facts: FileFacts, attr: tree_sitter.Node, name_node: tree_sitter.Node,
-                       offset: int) -> None:
+    def _jsx_attribute(
+        self, facts: FileFacts, attr: tree_sitter.Node, name_node: tree_sitter.Node, offset: int
+    ) -> None:
         name = _text(name_node)
         value = attr.named_children[-1] if len(attr.named_children) > 1 else None
         if value is None:
@@ -491,9 +561,15 @@ class _Extractor:
         """`new URL("./src", import.meta.url)` as a call to `new URL`."""
         ctor = node.child_by_field_name("constructor")
         args = node.child_by_field_name("arguments")
-        return {"$": "c", "f": "new " + (_dotted(ctor) if ctor is not None else "?"),
-                "a": [self.value(a, depth + 1) for a in (args.named_children if args is not None else [])
-                      if a.type != "comment"]}
+        return {
+            "$": "c",
+            "f": "new " + (_dotted(ctor) if ctor is not None else "?"),
+            "a": [
+                self.value(a, depth + 1)
+                for a in (args.named_children if args is not None else [])
+                if a.type != "comment"
+            ],
+        }
 
     def _array_item(self, child: tree_sitter.Node, depth: int) -> Value:
         if child.type == "spread_element" and child.named_children:
@@ -563,8 +639,11 @@ class _Extractor:
             # Wrappers (`<RequireAuth><Dashboard /></RequireAuth>`, `<Suspense>`) keep a shallow list of children.
             if node.type != "jsx_element" or wrap >= 2:
                 return {"$": "j", "n": name}
-            inner = [self._jsx(c, depth + 1, wrap + 1) for c in node.named_children
-                     if c.type in ("jsx_element", "jsx_self_closing_element")][:10]
+            inner = [
+                self._jsx(c, depth + 1, wrap + 1)
+                for c in node.named_children
+                if c.type in ("jsx_element", "jsx_self_closing_element")
+            ][:10]
             return {"$": "j", "n": name, "c": inner} if inner else {"$": "j", "n": name}
         props: dict[str, Value] = {}
         if opening is not None:
@@ -594,7 +673,7 @@ class _Extractor:
         markup_parts: list[str] = []
         cursor = 0
         for match in _BLOCK.finditer(text):
-            markup_parts.append(text[cursor:match.start()])
+            markup_parts.append(text[cursor : match.start()])
             blank = "\n" * match.group(0).count("\n")
             markup_parts.append(blank)
             cursor = match.end()
@@ -743,8 +822,11 @@ def _declared_name(node: tree_sitter.Node) -> tuple[str | None, bool]:
     if parent.type == "variable_declarator":
         name = parent.child_by_field_name("name")
         declaration = parent.parent
-        exported = declaration is not None and declaration.parent is not None and (
-            declaration.parent.type == "export_statement")
+        exported = (
+            declaration is not None
+            and declaration.parent is not None
+            and (declaration.parent.type == "export_statement")
+        )
         return (_text(name) if name is not None else None), exported
     if parent.type == "export_statement":
         return "default", True
@@ -756,8 +838,9 @@ def _inside_default_array(node: tree_sitter.Node) -> bool:
     parent = node.parent
     while parent is not None and parent.type in _WRAPPERS:
         parent = parent.parent
-    return parent is not None and parent.type == "export_statement" and any(
-        c.type == "default" for c in parent.children)
+    return (
+        parent is not None and parent.type == "export_statement" and any(c.type == "default" for c in parent.children)
+    )
 
 
 def _lazy_binding_name(call: tree_sitter.Node) -> str | None:
@@ -774,8 +857,15 @@ def _lazy_binding_name(call: tree_sitter.Node) -> str | None:
             fn_name = _dotted(fn) if fn is not None else ""
             if fn_name not in _LAZY_WRAPPERS and not fn_name.endswith(".then"):
                 return None
-        elif node.type not in ("arguments", "arrow_function", "member_expression", "statement_block",
-                               "return_statement", "parenthesized_expression", "await_expression"):
+        elif node.type not in (
+            "arguments",
+            "arrow_function",
+            "member_expression",
+            "statement_block",
+            "return_statement",
+            "parenthesized_expression",
+            "await_expression",
+        ):
             return None
         node = node.parent
     return None
@@ -885,10 +975,10 @@ def _attribute_value(text: str, i: int) -> tuple[str | None, bool, int]:
     if quote in "\"'":
         close = text.find(quote, i + 1)
         close = length if close < 0 else close
-        return text[i + 1:close], False, close + 1
+        return text[i + 1 : close], False, close + 1
     if quote == "{":
         close = _matching_brace(text, i)
-        return text[i + 1:close], True, close + 1
+        return text[i + 1 : close], True, close + 1
     value_match = _UNQUOTED.match(text, i)
     raw = value_match.group(0) if value_match else ""
     return raw, False, i + (len(raw) or 1)
@@ -973,7 +1063,7 @@ class FactCache:
             else:
                 ordered = list(wanted)
                 for start in range(0, len(ordered), _LOOKUP_CHUNK):
-                    chunk = ordered[start:start + _LOOKUP_CHUNK]
+                    chunk = ordered[start : start + _LOOKUP_CHUNK]
                     marks = ",".join("?" * len(chunk))
                     found.update(_decode_rows(db.execute(f"SELECT key, data FROM facts WHERE key IN ({marks})", chunk)))
         except sqlite3.Error as exc:
@@ -1119,8 +1209,9 @@ class FactIndex:
             self._extractor = thread_extractor()
         return self._extractor
 
-    def collect(self, paths: Iterable[str], blob_sha: Callable[[str], str],
-                read_bytes: Callable[[str], bytes]) -> dict[str, FileFacts]:
+    def collect(
+        self, paths: Iterable[str], blob_sha: Callable[[str], str], read_bytes: Callable[[str], bytes]
+    ) -> dict[str, FileFacts]:
         """Facts for every path that has a fact kind; parses only blobs missing from the cache."""
         keyed: list[tuple[str, str, str]] = []
         for path in paths:
@@ -1147,8 +1238,7 @@ class FactIndex:
         self._keys.update(key for _path, _kind, key in keyed)
         return result
 
-    def _extract_all(self, missing: list[tuple[str, str, str]],
-                     read_bytes: Callable[[str], bytes]) -> list[FileFacts]:
+    def _extract_all(self, missing: list[tuple[str, str, str]], read_bytes: Callable[[str], bytes]) -> list[FileFacts]:
         workers = self._workers if self._workers is not None else min(os.cpu_count() or 1, 8)
         if workers > 1 and len(missing) >= 2000 and "fork" in _start_methods():
             return _extract_parallel(missing, read_bytes, workers)
@@ -1206,8 +1296,9 @@ def _worker_extract(batch: list[tuple[str, str, bytes]]) -> list[list[Any]]:
     return [_safe_extract(_worker_extractor, path, kind, data).to_json() for path, kind, data in batch]
 
 
-def _extract_parallel(missing: list[tuple[str, str, str]], read_bytes: Callable[[str], bytes],
-                      workers: int) -> list[FileFacts]:
+def _extract_parallel(
+    missing: list[tuple[str, str, str]], read_bytes: Callable[[str], bytes], workers: int
+) -> list[FileFacts]:
     """Cold runs on large repos: contents are read here (one git process) while a pool parses them."""
     import multiprocessing
 

@@ -245,8 +245,9 @@ def _collect_import_hits(graph: CodeGraph, seeds: Mapping[str, list[_Origin]], h
             for distance, bit in search.hits(route_file):
                 origin = search.origins[bit]
                 kind = origin.kind or _kind(role, distance)
-                route_hits.offer(origin.changed_file, len(origin.prefix) + distance + 1, kind,
-                                 (search, route_file, distance, bit))
+                route_hits.offer(
+                    origin.changed_file, len(origin.prefix) + distance + 1, kind, (search, route_file, distance, bit)
+                )
 
 
 def _kind(role: str, distance: int) -> str:

@@ -98,8 +98,18 @@ class ImpactGraph:
         return all(getattr(self, name) == getattr(other, name) for name in _COMPARED)
 
 
-_COMPARED = ("framework", "signature", "files", "routes", "resolved", "packages", "probes", "auto_imports",
-             "route_config_files", "tagged_files")
+_COMPARED = (
+    "framework",
+    "signature",
+    "files",
+    "routes",
+    "resolved",
+    "packages",
+    "probes",
+    "auto_imports",
+    "route_config_files",
+    "tagged_files",
+)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -139,12 +149,21 @@ def _build(tree: _Tree, facts: FactIndex) -> ImpactGraph:
     all_facts = facts.collect(tree.layout.files, snapshot.blob_sha, snapshot.read_bytes)
     graph = build_import_graph(all_facts, tree.resolver)
     route_configs, tagged = files_with_route_configs(all_facts), files_with_tags(all_facts)
-    found = discover_routes(tree.layout, tree.apps, all_facts, tree.resolver, route_config_files=route_configs,
-                            tagged_files=tagged)
+    found = discover_routes(
+        tree.layout, tree.apps, all_facts, tree.resolver, route_config_files=route_configs, tagged_files=tagged
+    )
     return ImpactGraph(
-        commit=snapshot.commit, framework=tree.framework, signature=tree.signature, files=snapshot.listing(),
-        routes=found.routes, resolved=graph.imports, packages=graph.packages, probes=graph.probes,
-        auto_imports=found.auto_imports, route_config_files=route_configs, tagged_files=tagged,
+        commit=snapshot.commit,
+        framework=tree.framework,
+        signature=tree.signature,
+        files=snapshot.listing(),
+        routes=found.routes,
+        resolved=graph.imports,
+        packages=graph.packages,
+        probes=graph.probes,
+        auto_imports=found.auto_imports,
+        route_config_files=route_configs,
+        tagged_files=tagged,
     )
 
 
@@ -185,12 +204,21 @@ def _derive(base: ImpactGraph, tree: _Tree, changed: Collection[str], facts: Fac
     tagged = _patched(base.tagged_files, changed_set, known, "tags")
     lazy = _LazyFacts(snapshot, facts, known)
     lazy.prefetch([*route_configs, *tagged])
-    found = discover_routes(tree.layout, tree.apps, lazy, tree.resolver, route_config_files=route_configs,
-                            tagged_files=tagged)
+    found = discover_routes(
+        tree.layout, tree.apps, lazy, tree.resolver, route_config_files=route_configs, tagged_files=tagged
+    )
     return ImpactGraph(
-        commit=snapshot.commit, framework=tree.framework, signature=tree.signature, files=listing,
-        routes=found.routes, resolved=resolved, packages=packages, probes=probes,
-        auto_imports=found.auto_imports, route_config_files=route_configs, tagged_files=tagged,
+        commit=snapshot.commit,
+        framework=tree.framework,
+        signature=tree.signature,
+        files=listing,
+        routes=found.routes,
+        resolved=resolved,
+        packages=packages,
+        probes=probes,
+        auto_imports=found.auto_imports,
+        route_config_files=route_configs,
+        tagged_files=tagged,
     )
 
 
@@ -256,8 +284,9 @@ def impact_graphs(
     costs what its diff costs. The head's graph is kept too when it had to be built (its configuration differs
     from the base's), so later pushes derive from it.
     """
-    return impact_graphs_at_root(Git.open(repo_dir).repo_dir, change_set, delta, framework=framework,
-                                 cache_dir=cache_dir, workers=workers)
+    return impact_graphs_at_root(
+        Git.open(repo_dir).repo_dir, change_set, delta, framework=framework, cache_dir=cache_dir, workers=workers
+    )
 
 
 def impact_graphs_at_root(
@@ -420,8 +449,9 @@ class ImpactGraphStore:
             return None
         header = _read_header(raw)
         if header is None or header.commit != commit or header.framework != framework:
-            logger.info("ignoring the impact graph %s: written by another version of Perceo, or not for %s",
-                        path, commit)
+            logger.info(
+                "ignoring the impact graph %s: written by another version of Perceo, or not for %s", path, commit
+            )
             return None
         graph = _decode(raw, commit, framework)
         if graph is None:
@@ -532,9 +562,9 @@ def _header_tuple(raw: bytes) -> tuple[tuple[Any, ...], int] | None:
     if not raw.startswith(_MAGIC):
         return None
     start = len(_MAGIC) + 4
-    size = int.from_bytes(raw[len(_MAGIC):start], "big")
+    size = int.from_bytes(raw[len(_MAGIC) : start], "big")
     try:
-        fields = marshal.loads(raw[start:start + size])
+        fields = marshal.loads(raw[start : start + size])
     except (ValueError, EOFError, TypeError):
         return None
     if not isinstance(fields, tuple) or len(fields) != 5:
@@ -550,7 +580,7 @@ def _decode(raw: bytes, commit: str, framework: str) -> ImpactGraph | None:
     expected = (IMPACT_GRAPH_VERSION, graph_code_version(), framework, commit, fields[4])
     if fields != expected or not isinstance(fields[4], str):
         return None
-    digest, payload = raw[offset:offset + 32], memoryview(raw)[offset + 32:]
+    digest, payload = raw[offset : offset + 32], memoryview(raw)[offset + 32 :]
     if hashlib.sha256(payload).digest() != digest:
         return None
     try:
@@ -560,16 +590,28 @@ def _decode(raw: bytes, commit: str, framework: str) -> ImpactGraph | None:
     if not (isinstance(body, tuple) and len(body) == 8):
         return None
     files, routes, resolved, packages, probes, auto_imports, route_configs, tagged = body
-    if not (all(isinstance(part, dict) for part in (files, resolved, packages, probes, auto_imports))
-            and all(isinstance(part, list) for part in (routes, route_configs, tagged))):
+    if not (
+        all(isinstance(part, dict) for part in (files, resolved, packages, probes, auto_imports))
+        and all(isinstance(part, list) for part in (routes, route_configs, tagged))
+    ):
         return None
     try:
-        entries = [RouteEntry(route=r, kind=k, framework=f, entry_files=e, layout_files=lf, app=a)
-                   for r, k, f, e, lf, a in routes]
+        entries = [
+            RouteEntry(route=r, kind=k, framework=f, entry_files=e, layout_files=lf, app=a)
+            for r, k, f, e, lf, a in routes
+        ]
     except (ValueError, TypeError):
         return None
     return ImpactGraph(
-        commit=commit, framework=framework, signature=fields[4], files=files, routes=entries, resolved=resolved,
-        packages=packages, probes=probes, auto_imports=auto_imports, route_config_files=route_configs,
+        commit=commit,
+        framework=framework,
+        signature=fields[4],
+        files=files,
+        routes=entries,
+        resolved=resolved,
+        packages=packages,
+        probes=probes,
+        auto_imports=auto_imports,
+        route_config_files=route_configs,
         tagged_files=tagged,
     )

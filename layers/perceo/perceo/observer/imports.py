@@ -27,19 +27,57 @@ from perceo.observer.project import ProjectLayout, join
 RESOLVE_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".vue", ".svelte", ".json")
 #: ESM TypeScript imports name the *output* file: `./x.js` means `./x.ts`.
 _OUTPUT_TO_SOURCE = {".js": (".ts", ".tsx"), ".jsx": (".tsx",), ".mjs": (".mts",), ".cjs": (".cts",)}
-_CONDITIONS = ("source", "development", "svelte", "import", "module", "browser", "default", "require", "node",
-               "types")
+_CONDITIONS = ("source", "development", "svelte", "import", "module", "browser", "default", "require", "node", "types")
 _BUILD_DIRS = ("dist/", "build/", "lib/", "esm/", "cjs/", "out/")
 #: package.json fields resolution reads (`name` through the workspace packages).
 _RESOLUTION_FIELDS = ("imports", "exports", "source", "svelte", "module", "main", "types", "typings")
 
-NODE_BUILTINS = frozenset({
-    "assert", "async_hooks", "buffer", "child_process", "cluster", "console", "constants", "crypto", "dgram",
-    "diagnostics_channel", "dns", "domain", "events", "fs", "http", "http2", "https", "inspector", "module", "net",
-    "os", "path", "perf_hooks", "process", "punycode", "querystring", "readline", "repl", "stream",
-    "string_decoder", "sys", "timers", "tls", "trace_events", "tty", "url", "util", "v8", "vm", "wasi",
-    "worker_threads", "zlib",
-})
+NODE_BUILTINS = frozenset(
+    {
+        "assert",
+        "async_hooks",
+        "buffer",
+        "child_process",
+        "cluster",
+        "console",
+        "constants",
+        "crypto",
+        "dgram",
+        "diagnostics_channel",
+        "dns",
+        "domain",
+        "events",
+        "fs",
+        "http",
+        "http2",
+        "https",
+        "inspector",
+        "module",
+        "net",
+        "os",
+        "path",
+        "perf_hooks",
+        "process",
+        "punycode",
+        "querystring",
+        "readline",
+        "repl",
+        "stream",
+        "string_decoder",
+        "sys",
+        "timers",
+        "tls",
+        "trace_events",
+        "tty",
+        "url",
+        "util",
+        "v8",
+        "vm",
+        "wasi",
+        "worker_threads",
+        "zlib",
+    }
+)
 
 
 def package_name(spec: str) -> str | None:
@@ -125,13 +163,15 @@ class ImportResolver:
         aliases. Two resolvers with the same signature resolve a specifier alike wherever the files they probe
         exist alike (see `candidate_bases`)."""
         layout = self.layout
-        configs = sorted((directory, config, repr(layout.aliases(config)))
-                         for directory, config in layout.config_files.items())
+        configs = sorted(
+            (directory, config, repr(layout.aliases(config))) for directory, config in layout.config_files.items()
+        )
         packages = []
         for directory in layout.package_dirs:
             package = layout.package(directory)
-            packages.append([directory, None if package is None else
-                             {key: package.data.get(key) for key in _RESOLUTION_FIELDS}])
+            packages.append(
+                [directory, None if package is None else {key: package.data.get(key) for key in _RESOLUTION_FIELDS}]
+            )
         document = {
             "aliases": sorted(self.app_aliases.items()),
             "configs": configs,
@@ -199,10 +239,10 @@ class ImportResolver:
                     continue
                 captured = ""
             else:
-                prefix, suffix = pattern[:star], pattern[star + 1:]
+                prefix, suffix = pattern[:star], pattern[star + 1 :]
                 if not (spec.startswith(prefix) and spec.endswith(suffix) and len(spec) >= len(prefix) + len(suffix)):
                     continue
-                captured = spec[len(prefix):len(spec) - len(suffix)]
+                captured = spec[len(prefix) : len(spec) - len(suffix)]
             for target in targets:
                 found = self.file_for(target.replace("*", captured, 1))
                 if found is not None:
@@ -218,7 +258,7 @@ class ImportResolver:
                 continue
             for prefix, target in self.app_aliases[root]:
                 if spec == prefix or spec.startswith(prefix.rstrip("/") + "/"):
-                    rest = spec[len(prefix.rstrip("/")):].lstrip("/")
+                    rest = spec[len(prefix.rstrip("/")) :].lstrip("/")
                     found = self.file_for(posixpath.join(target, rest) if rest else target)
                     if found is not None:
                         return found
@@ -241,7 +281,7 @@ class ImportResolver:
         for name, directory in self.layout.workspace_packages.items():
             if spec != name and not spec.startswith(name + "/"):
                 continue
-            subpath = spec[len(name):].lstrip("/")
+            subpath = spec[len(name) :].lstrip("/")
             package = self.layout.package(directory)
             data = package.data if package is not None else {}
             found = self._package_entry(directory, data, subpath)
@@ -262,8 +302,11 @@ class ImportResolver:
             if target is not None:
                 candidates.append(target)
         if not subpath:
-            candidates.extend(str(data[k]) for k in ("source", "svelte", "module", "main", "types", "typings")
-                              if isinstance(data.get(k), str))
+            candidates.extend(
+                str(data[k])
+                for k in ("source", "svelte", "module", "main", "types", "typings")
+                if isinstance(data.get(k), str)
+            )
             candidates.extend(["src/index", "index"])
         else:
             candidates.extend([subpath, "src/" + subpath])
@@ -285,7 +328,7 @@ class ImportResolver:
             index = ("/" + path).find(marker)
             if index < 0:
                 continue
-            source = (path[:index] + "/src/" + path[index + len(build):]).lstrip("/")
+            source = (path[:index] + "/src/" + path[index + len(build) :]).lstrip("/")
             stem = source
             for ext in (".d.ts", ".mjs", ".cjs", ".js"):
                 if stem.endswith(ext):
@@ -311,8 +354,8 @@ def candidate_bases(path: str) -> list[str]:
             if path.endswith(source_ext):
                 bases.append(path[: -len(source_ext)] + output_ext)
     slash = path.rfind("/")
-    name = path[slash + 1:]
-    if name.startswith("index") and name[len("index"):] in RESOLVE_EXTENSIONS:
+    name = path[slash + 1 :]
+    if name.startswith("index") and name[len("index") :] in RESOLVE_EXTENSIONS:
         bases.append(path[:slash] if slash >= 0 else "")
     return bases
 
@@ -326,10 +369,10 @@ def _match_subpath(mapping: dict[str, Any], key: str) -> str | None:
         star = pattern.find("*")
         if star < 0:
             continue
-        prefix, suffix = pattern[:star], pattern[star + 1:]
+        prefix, suffix = pattern[:star], pattern[star + 1 :]
         if key.startswith(prefix) and key.endswith(suffix) and len(key) >= len(prefix) + len(suffix):
             if best is None or len(prefix) > best[0]:
-                best = (len(prefix), key[len(prefix):len(key) - len(suffix)], target)
+                best = (len(prefix), key[len(prefix) : len(key) - len(suffix)], target)
     if best is None:
         return None
     picked = _pick_condition(best[2])

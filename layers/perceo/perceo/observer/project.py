@@ -124,13 +124,15 @@ class ProjectLayout:
         self._nearest_package: dict[str, PackageJson | None] = {}
         # `endswith` first: a large repository has a hundred thousand paths and a handful of manifests
         self.package_dirs = sorted(
-            parent_dir(f) for f in self.files
+            parent_dir(f)
+            for f in self.files
             if f.endswith("package.json") and _named(f, "package.json") and "node_modules/" not in f
         )
         configs = [f for f in self.files if f.endswith("config.json") and any(_named(f, n) for n in _TSCONFIG_NAMES)]
         #: directory -> its tsconfig.json, else its jsconfig.json
-        self._config_dirs = {parent_dir(f): f for f in sorted(configs, key=lambda f: not _named(f, "tsconfig.json"),
-                                                              reverse=True)}
+        self._config_dirs = {
+            parent_dir(f): f for f in sorted(configs, key=lambda f: not _named(f, "tsconfig.json"), reverse=True)
+        }
 
     # -- package.json ----------------------------------------------------------------------------------
 
@@ -166,9 +168,12 @@ class ProjectLayout:
         include = [glob_to_regex(p) for p in patterns if not p.startswith("!")]
         exclude = [glob_to_regex(p[1:]) for p in patterns if p.startswith("!")]
         return [
-            d for d in self.package_dirs
-            if d and "node_modules" not in d.split("/")
-            and any(r.match(d) for r in include) and not any(r.match(d) for r in exclude)
+            d
+            for d in self.package_dirs
+            if d
+            and "node_modules" not in d.split("/")
+            and any(r.match(d) for r in include)
+            and not any(r.match(d) for r in exclude)
         ]
 
     @cached_property
@@ -279,8 +284,11 @@ class ProjectLayout:
             if isinstance(options.get("baseUrl"), str):
                 base_url = join(config_dir, options["baseUrl"])
             if isinstance(options.get("paths"), dict):
-                paths = {str(k): [str(t) for t in v if isinstance(t, str)]
-                         for k, v in options["paths"].items() if isinstance(v, list)}
+                paths = {
+                    str(k): [str(t) for t in v if isinstance(t, str)]
+                    for k, v in options["paths"].items()
+                    if isinstance(v, list)
+                }
                 paths_dir = config_dir
         return base_url, paths, paths_dir
 
@@ -316,7 +324,7 @@ class ProjectLayout:
             # A workspace package (`@acme/tsconfig/base.json`); packages in node_modules are not in the repo.
             for name, directory in self.workspace_packages.items():
                 if spec == name or spec.startswith(name + "/"):
-                    rest = spec[len(name):].lstrip("/") or "tsconfig.json"
+                    rest = spec[len(name) :].lstrip("/") or "tsconfig.json"
                     base = posixpath.join(directory, rest)
                     candidates = [base, base + ".json"]
                     break

@@ -20,8 +20,24 @@ from perceo.errors import InvalidRefError, NotAGitRepositoryError, PerceoError
 
 #: Folders never listed when walking a non-git directory (build output, dependencies, VCS data).
 DIRECTORY_IGNORES = frozenset(
-    {".git", "node_modules", ".next", ".nuxt", ".output", ".svelte-kit", "dist", "build", ".turbo", ".cache",
-     ".perceo", "coverage", ".angular", ".vercel", "__pycache__", ".venv"}
+    {
+        ".git",
+        "node_modules",
+        ".next",
+        ".nuxt",
+        ".output",
+        ".svelte-kit",
+        "dist",
+        "build",
+        ".turbo",
+        ".cache",
+        ".perceo",
+        "coverage",
+        ".angular",
+        ".vercel",
+        "__pycache__",
+        ".venv",
+    }
 )
 
 _GITLINK_MODE = "160000"
@@ -61,8 +77,7 @@ def _ensure_repository(repo_dir: Path, *, bare_ok: bool = False) -> Path:
 
 
 def _is_bare(repo_dir: Path) -> bool:
-    proc = subprocess.run(["git", "rev-parse", "--is-bare-repository"], cwd=repo_dir, capture_output=True,
-                          check=False)
+    proc = subprocess.run(["git", "rev-parse", "--is-bare-repository"], cwd=repo_dir, capture_output=True, check=False)
     return proc.returncode == 0 and proc.stdout.strip() == b"true"
 
 

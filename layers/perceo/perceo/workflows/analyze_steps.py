@@ -108,7 +108,10 @@ def select(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     put_json(runtime.bundles, _plan_key(step), plan.model_dump(mode="json"))
     runtime.progress.plan_items(step.project_id, step.workflow_id, len(candidates))
     runtime.progress.report(
-        step.project_id, step.workflow_id, stage="select", percentage=PROGRESS_SELECT,
+        step.project_id,
+        step.workflow_id,
+        stage="select",
+        percentage=PROGRESS_SELECT,
         message=f"{len(candidates)} of {len(analysis.flows)} flows below confidence {request.llm_threshold:g}",
         counts={"flows": len(analysis.flows), "toReview": len(candidates)},
     )
@@ -117,7 +120,8 @@ def select(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
 
 def review_prompt(analysis: ChangeAnalysis, impacted: ImpactedFlow, flow: FlowView | None) -> str:
     files = [
-        f"- {f.status} {f.path}" + (f" (from {f.old_path})" if f.old_path else "")
+        f"- {f.status} {f.path}"
+        + (f" (from {f.old_path})" if f.old_path else "")
         + (f" +{f.additions}/-{f.deletions}" if f.additions is not None and f.deletions is not None else "")
         for f in analysis.files[:MAX_FILES_IN_PROMPT]
     ]
@@ -138,14 +142,22 @@ def review_prompt(analysis: ChangeAnalysis, impacted: ImpactedFlow, flow: FlowVi
             "currentConfidence": impacted.confidence,
         },
     }
-    return "\n".join([
-        f"Change {analysis.base_sha[:12]}..{analysis.head_sha[:12]}: {len(analysis.files)} files changed.",
-        "Changed files:", *files, "",
-        "Why the flow was flagged (changed file -> ... -> page entry file):",
-        *(reasons or ["- (no chain recorded)"]), "",
-        "The flow:", json.dumps(document, indent=2), "",
-        "Its steps:", *(steps or ["(no steps recorded)"]),
-    ])
+    return "\n".join(
+        [
+            f"Change {analysis.base_sha[:12]}..{analysis.head_sha[:12]}: {len(analysis.files)} files changed.",
+            "Changed files:",
+            *files,
+            "",
+            "Why the flow was flagged (changed file -> ... -> page entry file):",
+            *(reasons or ["- (no chain recorded)"]),
+            "",
+            "The flow:",
+            json.dumps(document, indent=2),
+            "",
+            "Its steps:",
+            *(steps or ["(no steps recorded)"]),
+        ]
+    )
 
 
 def review_flow(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
@@ -161,8 +173,11 @@ def review_flow(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
         raise ValidationFailed("the LLM review of an analysis needs an LLM, and none is configured for this API")
     strict = StrictLLM(llm)
     request = LLMRequest(
-        system_prompt=SYSTEM_PROMPT, user_prompt=review_prompt(analysis, impacted, flow), schema_name=SCHEMA_NAME,
-        project_id=step.project_id, unit=f"review:{impacted.name}",
+        system_prompt=SYSTEM_PROMPT,
+        user_prompt=review_prompt(analysis, impacted, flow),
+        schema_name=SCHEMA_NAME,
+        project_id=step.project_id,
+        unit=f"review:{impacted.name}",
     )
     try:
         review: FlowReview = strict.complete(request, FlowReview)
@@ -170,12 +185,22 @@ def review_flow(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
         strict.raise_if_failed()
         raise
     reviewed = ReviewedFlow(
-        flow_id=impacted.id, name=impacted.name, confidence_before=impacted.confidence,
-        confidence_after=review.confidence, affected=review.affected, rationale=review.rationale,
+        flow_id=impacted.id,
+        name=impacted.name,
+        confidence_before=impacted.confidence,
+        confidence_after=review.confidence,
+        affected=review.affected,
+        rationale=review.rationale,
     )
     put_json(runtime.bundles, _review_key(step, step.index), reviewed.model_dump(mode="json"))
-    runtime.progress.item_done(step.project_id, step.workflow_id, step.index, stage="review",
-                               base=PROGRESS_REVIEW_BASE, span=PROGRESS_REVIEW_SPAN)
+    runtime.progress.item_done(
+        step.project_id,
+        step.workflow_id,
+        step.index,
+        stage="review",
+        base=PROGRESS_REVIEW_BASE,
+        span=PROGRESS_REVIEW_SPAN,
+    )
     return {"index": step.index, "affected": review.affected}
 
 
@@ -195,14 +220,21 @@ def store_review(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
         "stillAffected": sum(1 for r in reviewed if r.affected),
     }
     runtime.progress.set_result(step.project_id, step.workflow_id, result)
-    runtime.progress.report(step.project_id, step.workflow_id, stage="store", percentage=PROGRESS_STORE,
-                            message=f"reviewed {len(reviewed)} flows", counts={"reviewed": len(reviewed)})
+    runtime.progress.report(
+        step.project_id,
+        step.workflow_id,
+        stage="store",
+        percentage=PROGRESS_STORE,
+        message=f"reviewed {len(reviewed)} flows",
+        counts={"reviewed": len(reviewed)},
+    )
     return {"reviewed": len(reviewed)}
 
 
 def cleanup(step: StepInput, runtime: StepRuntime, *, succeeded: bool) -> dict[str, Any]:
     deleted = runtime.bundles.delete_prefix(workflow_prefix(step.project_id, step.workflow_id))
     if succeeded:
-        runtime.progress.report(step.project_id, step.workflow_id, stage="complete", percentage=100,
-                                message="review complete")
+        runtime.progress.report(
+            step.project_id, step.workflow_id, stage="complete", percentage=100, message="review complete"
+        )
     return {"projectId": step.project_id, "workflowId": step.workflow_id, "bundleObjectsDeleted": deleted}

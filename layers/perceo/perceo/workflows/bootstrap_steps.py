@@ -59,8 +59,17 @@ T = TypeVar("T", bound=BaseModel)
 
 #: Progress when each task starts (the original's model: 5/8/12/20/35/45/55/60–95/100).
 PROGRESS = {
-    "validate": 5, "clone": 8, "discover": 12, "identify_flows": 20, "assign_personas": 35, "refine": 40,
-    "persist_flows": 45, "flows_persisted": 55, "extract_steps": 60, "persist_steps": 95, "complete": 100,
+    "validate": 5,
+    "clone": 8,
+    "discover": 12,
+    "identify_flows": 20,
+    "assign_personas": 35,
+    "refine": 40,
+    "persist_flows": 45,
+    "flows_persisted": 55,
+    "extract_steps": 60,
+    "persist_steps": 95,
+    "complete": 100,
 }
 EXTRACT_SPAN = 35
 
@@ -117,9 +126,9 @@ def _bundle_snapshot_opener(runtime: StepRuntime) -> Callable[[str], pipeline.Sn
 
 
 @contextmanager
-def _deps(runtime: StepRuntime, step: StepInput, *, use_llm: bool, graph: bool = True) -> Iterator[
-    tuple[BootstrapDeps, StrictLLM | None]
-]:
+def _deps(
+    runtime: StepRuntime, step: StepInput, *, use_llm: bool, graph: bool = True
+) -> Iterator[tuple[BootstrapDeps, StrictLLM | None]]:
     llm = runtime.llm if use_llm else None
     strict = StrictLLM(llm) if llm is not None else None
 
@@ -163,8 +172,13 @@ def validate(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     """The key that started the workflow is still valid for it, the URL passes the policy, the project exists."""
     started = time.perf_counter()
     request = load_request(runtime, step)
-    runtime.progress.report(step.project_id, step.workflow_id, stage="validate", percentage=PROGRESS["validate"],
-                            message="checking the project, the key and the repository URL")
+    runtime.progress.report(
+        step.project_id,
+        step.workflow_id,
+        stage="validate",
+        percentage=PROGRESS["validate"],
+        message="checking the project, the key and the repository URL",
+    )
     key = runtime.key_lookup(step.project_id, request.key_prefix)
     if not key.is_active(now_ms()):
         raise AuthenticationError(f"API key {key.prefix} was revoked or has expired since the workflow started")
@@ -178,8 +192,11 @@ def validate(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="perceo-validate-") as placeholder:
         # The pipeline checks that the workspace is a folder; the clone comes in the next task, on another host.
         bootstrap_input = BootstrapInput(
-            project_id=step.project_id, workspace=placeholder, framework=request.framework,
-            use_llm=use_llm, personas=request.personas,
+            project_id=step.project_id,
+            workspace=placeholder,
+            framework=request.framework,
+            use_llm=use_llm,
+            personas=request.personas,
             limits=BootstrapLimits(max_flows=request.max_flows),
         )
         with _deps(runtime, step, use_llm=use_llm) as (deps, _):
@@ -208,9 +225,7 @@ def _pack_files(snapshot: Any, runtime: StepRuntime) -> tuple[dict[str, str], li
         files[path] = data.decode("utf-8", "replace")
     warnings = []
     if len(paths) > runtime.settings.bundle_max_files:
-        warnings.append(
-            f"bundle: only the first {runtime.settings.bundle_max_files} of {len(paths)} files were read"
-        )
+        warnings.append(f"bundle: only the first {runtime.settings.bundle_max_files} of {len(paths)} files were read")
     if skipped_large:
         warnings.append(f"bundle: {skipped_large} files over {runtime.settings.bundle_max_file_kb} KB were skipped")
     return files, warnings
@@ -225,13 +240,22 @@ def clone_and_discover(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     request = load_request(runtime, step)
     state = load_state(runtime, step)
     remote = parse_git_remote(request.repo_url, runtime.settings.allowed_git_hosts)
-    runtime.progress.report(step.project_id, step.workflow_id, stage="clone", percentage=PROGRESS["clone"],
-                            message=f"cloning {remote.host}/{remote.path}")
+    runtime.progress.report(
+        step.project_id,
+        step.workflow_id,
+        stage="clone",
+        percentage=PROGRESS["clone"],
+        message=f"cloning {remote.host}/{remote.path}",
+    )
     credentials = runtime.credentials.credentials_for(step.project_id)
     with tempfile.TemporaryDirectory(prefix="perceo-clone-", dir=runtime.work_dir) as scratch:
         cloned = clone_repository(
-            remote, Path(scratch) / "repo", branch=request.branch, credentials=credentials,
-            limits=runtime.settings.clone_limits(), ca_file=runtime.settings.git_ssl_cainfo,
+            remote,
+            Path(scratch) / "repo",
+            branch=request.branch,
+            credentials=credentials,
+            limits=runtime.settings.clone_limits(),
+            ca_file=runtime.settings.git_ssl_cainfo,
         )
         with RepoSnapshot.at_ref(cloned.path, "HEAD") as snapshot:
             files, warnings = _pack_files(snapshot, runtime)
@@ -242,14 +266,20 @@ def clone_and_discover(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     state = _timed(state, "discover", started)
     save_state(runtime, step, state)
     counts = {**_counts(state), "files": len(files)}
-    runtime.progress.report(step.project_id, step.workflow_id, stage="discover", percentage=PROGRESS["discover"],
-                            message=f"found {counts['routes']} routes in {len(files)} files", counts=counts)
+    runtime.progress.report(
+        step.project_id,
+        step.workflow_id,
+        stage="discover",
+        percentage=PROGRESS["discover"],
+        message=f"found {counts['routes']} routes in {len(files)} files",
+        counts=counts,
+    )
     return {"stage": "discover", "commit": cloned.commit, **counts}
 
 
-def _state_stage(name: str, stage: Callable[[BootstrapState, BootstrapDeps], BootstrapState]) -> Callable[
-    [StepInput, StepRuntime], dict[str, Any]
-]:
+def _state_stage(
+    name: str, stage: Callable[[BootstrapState, BootstrapDeps], BootstrapState]
+) -> Callable[[StepInput, StepRuntime], dict[str, Any]]:
     def run(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
         started = time.perf_counter()
         state = load_state(runtime, step)
@@ -259,8 +289,14 @@ def _state_stage(name: str, stage: Callable[[BootstrapState, BootstrapDeps], Boo
                 strict.raise_if_failed()
         state = _timed(state, name, started)
         save_state(runtime, step, state)
-        runtime.progress.report(step.project_id, step.workflow_id, stage=name, percentage=PROGRESS[name],
-                                message=f"{name.replace('_', ' ')}: done", counts=_counts(state))
+        runtime.progress.report(
+            step.project_id,
+            step.workflow_id,
+            stage=name,
+            percentage=PROGRESS[name],
+            message=f"{name.replace('_', ' ')}: done",
+            counts=_counts(state),
+        )
         return {"stage": name, **_counts(state)}
 
     run.__name__ = name
@@ -284,8 +320,12 @@ def persist_flows(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     total = len(state.step_tasks)
     runtime.progress.plan_items(step.project_id, step.workflow_id, total)
     runtime.progress.report(
-        step.project_id, step.workflow_id, stage="persist_flows", percentage=PROGRESS["flows_persisted"],
-        message=f"stored {len(state.flows)} flows and {len(state.personas)} personas", counts=_counts(state),
+        step.project_id,
+        step.workflow_id,
+        stage="persist_flows",
+        percentage=PROGRESS["flows_persisted"],
+        message=f"stored {len(state.flows)} flows and {len(state.personas)} personas",
+        counts=_counts(state),
     )
     return {"items": [{"index": index} for index in range(total)], "count": total}
 
@@ -300,10 +340,17 @@ def extract_steps(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
         result = pipeline.extract_steps(task, deps)
         if strict is not None:
             strict.raise_if_failed()
-    put_json(runtime.bundles, step_result_key(step.project_id, step.workflow_id, step.index),
-             result.model_dump(mode="json"))
-    runtime.progress.item_done(step.project_id, step.workflow_id, step.index, stage="extract_steps",
-                               base=PROGRESS["extract_steps"], span=EXTRACT_SPAN)
+    put_json(
+        runtime.bundles, step_result_key(step.project_id, step.workflow_id, step.index), result.model_dump(mode="json")
+    )
+    runtime.progress.item_done(
+        step.project_id,
+        step.workflow_id,
+        step.index,
+        stage="extract_steps",
+        base=PROGRESS["extract_steps"],
+        span=EXTRACT_SPAN,
+    )
     return {"index": step.index, "steps": len(result.steps)}
 
 
@@ -325,9 +372,14 @@ def persist_steps(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     state = _timed(state, "persist_steps", started)
     save_state(runtime, step, state)
     steps = sum(len(r.steps) for r in results)
-    runtime.progress.report(step.project_id, step.workflow_id, stage="persist_steps",
-                            percentage=PROGRESS["persist_steps"], message=f"stored {steps} steps",
-                            counts={**_counts(state), "steps": steps})
+    runtime.progress.report(
+        step.project_id,
+        step.workflow_id,
+        stage="persist_steps",
+        percentage=PROGRESS["persist_steps"],
+        message=f"stored {steps} steps",
+        counts={**_counts(state), "steps": steps},
+    )
     return {"stage": "persist_steps", "steps": steps}
 
 
@@ -349,8 +401,14 @@ def cleanup(step: StepInput, runtime: StepRuntime, *, succeeded: bool) -> dict[s
             "personas": len(summary["personas"]),
             "steps": sum(int(f["steps"]) for f in summary["flows"]),
         }
-        runtime.progress.report(step.project_id, step.workflow_id, stage="complete", percentage=PROGRESS["complete"],
-                                message="bootstrap complete", counts=counts)
+        runtime.progress.report(
+            step.project_id,
+            step.workflow_id,
+            stage="complete",
+            percentage=PROGRESS["complete"],
+            message="bootstrap complete",
+            counts=counts,
+        )
         result["counts"] = counts
     deleted = runtime.bundles.delete_prefix(workflow_prefix(step.project_id, step.workflow_id))
     runtime.progress.release(step.project_id, "bootstrap", step.workflow_id)

@@ -159,8 +159,21 @@ def _credentials_env(remote: GitRemote, credentials: GitCredentials | None, scra
     key_file.chmod(0o600)
     hosts_file.chmod(0o600)
     run.env["GIT_SSH_COMMAND"] = shlex.join(
-        ["ssh", "-F", os.devnull, "-i", str(key_file), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-         "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={hosts_file}"]
+        [
+            "ssh",
+            "-F",
+            os.devnull,
+            "-i",
+            str(key_file),
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            f"UserKnownHostsFile={hosts_file}",
+        ]
     )
     run.secrets.append(key_text)
     yield run
@@ -217,8 +230,17 @@ def clone_repository(
             argv = ["git"]
             for setting in HARDENING_CONFIG:
                 argv += ["-c", setting]
-            argv += ["clone", "--depth", "1", "--single-branch", "--no-tags", "--no-checkout",
-                     "--no-recurse-submodules", "--template=", "--quiet"]
+            argv += [
+                "clone",
+                "--depth",
+                "1",
+                "--single-branch",
+                "--no-tags",
+                "--no-checkout",
+                "--no-recurse-submodules",
+                "--template=",
+                "--quiet",
+            ]
             if branch is not None:
                 argv += ["--branch", branch]
             argv += ["--", remote.url, str(dest)]
@@ -240,7 +262,11 @@ def _run_clone(
     started = time.monotonic()
     with stderr_path.open("wb") as stderr:
         proc = subprocess.Popen(  # noqa: S603 - argument list, fixed program, no shell
-            argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
             start_new_session=True,
         )
         while True:

@@ -122,8 +122,9 @@ def parse_git_remote(url: str, allowed_hosts: Iterable[str]) -> GitRemote:
     user = parts.username
     if user is not None and not _USER.match(user):
         raise _reject("the ssh user name is not plain")
-    return GitRemote(scheme="ssh" if scheme == "ssh" else "https", host=host, port=port, user=user,
-                     path=_clean_path(parts.path))
+    return GitRemote(
+        scheme="ssh" if scheme == "ssh" else "https", host=host, port=port, user=user, path=_clean_path(parts.path)
+    )
 
 
 def _parse_scp(url: str, hosts: list[str]) -> GitRemote:

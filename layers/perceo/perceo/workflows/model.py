@@ -74,8 +74,14 @@ class WorkflowRecord(Model):
 
     def view(self) -> WorkflowView:
         return WorkflowView(
-            workflow_id=self.workflow_id, kind=self.kind, status=self.status, progress=self.progress,
-            result=self.result, error=self.error, created_at=self.created_at, updated_at=self.updated_at,
+            workflow_id=self.workflow_id,
+            kind=self.kind,
+            status=self.status,
+            progress=self.progress,
+            result=self.result,
+            error=self.error,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
         )
 
 

@@ -74,7 +74,13 @@ class ProgressStore(Protocol):
     def create(self, record: WorkflowRecord) -> None: ...
     def get(self, project_id: str, workflow_id: str) -> WorkflowRecord | None: ...
     def report(
-        self, project_id: str, workflow_id: str, *, stage: str, percentage: int, message: str,
+        self,
+        project_id: str,
+        workflow_id: str,
+        *,
+        stage: str,
+        percentage: int,
+        message: str,
         counts: Mapping[str, int] | None = None,
     ) -> None: ...
     def plan_items(self, project_id: str, workflow_id: str, total: int) -> None: ...
@@ -119,10 +125,16 @@ class RedisProgressStore:
         progress = record.progress
         with _redis_errors():
             pipe = self._redis.pipeline(transaction=True)
-            pipe.hset(key, mapping={
-                "record": json.dumps(meta), "stage": progress.stage, "percentage": progress.percentage,
-                "message": progress.message, "updatedAt": record.updated_at,
-            })
+            pipe.hset(
+                key,
+                mapping={
+                    "record": json.dumps(meta),
+                    "stage": progress.stage,
+                    "percentage": progress.percentage,
+                    "message": progress.message,
+                    "updatedAt": record.updated_at,
+                },
+            )
             pipe.expire(key, self._ttl_s)
             pipe.execute()
 
@@ -141,8 +153,10 @@ class RedisProgressStore:
             execution_arn=meta["executionArn"],
             status=fields.get("status", "RUNNING"),
             progress=WorkflowProgress(
-                stage=fields.get("stage", "queued"), percentage=int(fields.get("percentage", "0")),
-                message=fields.get("message", ""), counts=counts,
+                stage=fields.get("stage", "queued"),
+                percentage=int(fields.get("percentage", "0")),
+                message=fields.get("message", ""),
+                counts=counts,
             ),
             result=json.loads(fields["result"]) if "result" in fields else None,
             error=WorkflowError.model_validate_json(fields["error"]) if "error" in fields else None,
@@ -151,7 +165,13 @@ class RedisProgressStore:
         )
 
     def report(
-        self, project_id: str, workflow_id: str, *, stage: str, percentage: int, message: str,
+        self,
+        project_id: str,
+        workflow_id: str,
+        *,
+        stage: str,
+        percentage: int,
+        message: str,
         counts: Mapping[str, int] | None = None,
     ) -> None:
         args: list[Any] = [max(0, min(100, percentage)), stage, message, now_ms(), self._ttl_s]
@@ -232,7 +252,13 @@ class InMemoryProgressStore:
             self.records[(project_id, workflow_id)] = record.model_copy(update={**changes, "updated_at": now_ms()})
 
     def report(
-        self, project_id: str, workflow_id: str, *, stage: str, percentage: int, message: str,
+        self,
+        project_id: str,
+        workflow_id: str,
+        *,
+        stage: str,
+        percentage: int,
+        message: str,
         counts: Mapping[str, int] | None = None,
     ) -> None:
         record = self.records.get((project_id, workflow_id))
@@ -253,8 +279,14 @@ class InMemoryProgressStore:
         done_set.add(index)
         done = len(done_set)
         total = self._totals.get((project_id, workflow_id)) or done
-        self.report(project_id, workflow_id, stage=stage, percentage=base + done * span // total,
-                    message=f"steps written for {done} of {total} flows", counts={"flowsWithSteps": done})
+        self.report(
+            project_id,
+            workflow_id,
+            stage=stage,
+            percentage=base + done * span // total,
+            message=f"steps written for {done} of {total} flows",
+            counts={"flowsWithSteps": done},
+        )
         return done
 
     def set_result(self, project_id: str, workflow_id: str, result: Mapping[str, Any]) -> None:
@@ -274,4 +306,3 @@ class InMemoryProgressStore:
     def release(self, project_id: str, kind: str, workflow_id: str) -> None:
         if self.claims.get((project_id, kind)) == workflow_id:
             del self.claims[(project_id, kind)]
-

@@ -185,8 +185,9 @@ def start_analysis_review(analysis: ChangeAnalysis, llm_threshold: float) -> Ana
     try:
         started = workflow_service().start_analyze_review(analysis.project_id, analysis.id, llm_threshold)
     except PerceoError as error:
-        logger.error("the LLM review of analysis %s did not start (%s): %s", analysis.id, type(error).__name__,
-                     error.message)
+        logger.error(
+            "the LLM review of analysis %s did not start (%s): %s", analysis.id, type(error).__name__, error.message
+        )
         message = error.message
         if isinstance(error, ConfigError):  # names the deployment's settings: for operators, not clients
             message = "the API is not configured to start workflows; see its logs"

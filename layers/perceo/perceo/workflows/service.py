@@ -71,7 +71,8 @@ class WorkflowService:
         self._progress = progress
         self._bundles = bundles
         self._arns: dict[WorkflowKind, str | None] = {
-            "bootstrap": bootstrap_state_machine_arn, "analyze": analyze_state_machine_arn,
+            "bootstrap": bootstrap_state_machine_arn,
+            "analyze": analyze_state_machine_arn,
         }
         self._allowed_git_hosts = allowed_git_hosts
         self._max_concurrency = max_concurrency
@@ -136,9 +137,13 @@ class WorkflowService:
     def _start(self, project_id: str, workflow_id: str, kind: WorkflowKind, arn: str) -> WorkflowStarted:
         now = self._clock()
         record = WorkflowRecord(
-            workflow_id=workflow_id, project_id=project_id, kind=kind, execution_arn=execution_arn(arn, workflow_id),
+            workflow_id=workflow_id,
+            project_id=project_id,
+            kind=kind,
+            execution_arn=execution_arn(arn, workflow_id),
             progress=WorkflowProgress(stage="queued", percentage=0, message="waiting to start"),
-            created_at=now, updated_at=now,
+            created_at=now,
+            updated_at=now,
         )
         self._progress.create(record)
         payload = ExecutionInput(project_id=project_id, workflow_id=workflow_id, max_concurrency=self._max_concurrency)

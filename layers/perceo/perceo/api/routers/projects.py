@@ -84,9 +84,7 @@ def get_my_project() -> Project:
     responses=responses(*AUTHENTICATED),
 )
 def get_usage(
-    days: Annotated[
-        int, Query(ge=1, le=MAX_REPORT_DAYS, description="How many days back, today (UTC) included")
-    ] = 7,
+    days: Annotated[int, Query(ge=1, le=MAX_REPORT_DAYS, description="How many days back, today (UTC) included")] = 7,
 ) -> UsageReport:
     principal = authorize("insights:read")
     from perceo.llm.usage import RedisUsageStore, usage_report  # redis: imported by the requests that use it

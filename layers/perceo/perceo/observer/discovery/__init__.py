@@ -56,8 +56,18 @@ DISCOVERERS: dict[str, Discoverer] = {
 
 #: Frameworks whose presence alone makes a package an app (libraries depend on react/vue too).
 _APP_FRAMEWORKS = frozenset({"nextjs", "remix", "nuxt", "sveltekit", "angular"})
-_APP_MARKERS = ("index.html", "public/index.html", "src/index.html", "vite.config.ts", "vite.config.js",
-                "vite.config.mjs", "webpack.config.js", "craco.config.js", "vue.config.js", "rsbuild.config.ts")
+_APP_MARKERS = (
+    "index.html",
+    "public/index.html",
+    "src/index.html",
+    "vite.config.ts",
+    "vite.config.js",
+    "vite.config.mjs",
+    "webpack.config.js",
+    "craco.config.js",
+    "vue.config.js",
+    "rsbuild.config.ts",
+)
 
 
 def detect_framework(snapshot: RepoSnapshot, app_root: str = "") -> str:
@@ -151,7 +161,11 @@ def _discover_uncached(
     graph = _import_graph(snapshot, facts, resolver, aliases, cache_dir)
 
     found = discover_routes(
-        layout, apps, facts, resolver, route_config_files=files_with_route_configs(facts),
+        layout,
+        apps,
+        facts,
+        resolver,
+        route_config_files=files_with_route_configs(facts),
         tagged_files=files_with_tags(facts),
     )
     for file, components in found.auto_imports.items():
@@ -205,10 +219,17 @@ def discover_routes(
     auto_imports: dict[str, list[str]] = {}
     app_roots = [app.root for app in apps]
     for app in apps:
-        scan = AppScan(app=app, files=_app_files(layout.files, app.root, app_roots), facts=facts, resolver=resolver,
-                       layout=layout, snapshot=layout.snapshot, warnings=warnings,
-                       route_config_files=_app_files(route_config_files, app.root, app_roots),
-                       tagged_files=_app_files(tagged_files, app.root, app_roots))
+        scan = AppScan(
+            app=app,
+            files=_app_files(layout.files, app.root, app_roots),
+            facts=facts,
+            resolver=resolver,
+            layout=layout,
+            snapshot=layout.snapshot,
+            warnings=warnings,
+            route_config_files=_app_files(route_config_files, app.root, app_roots),
+            tagged_files=_app_files(tagged_files, app.root, app_roots),
+        )
         discoverer = DISCOVERERS.get(app.framework)
         if discoverer is not None:
             routes.extend(discoverer(scan))
@@ -250,8 +271,11 @@ def _import_graph(
     key = resolution_digest(snapshot, aliases)
     previous = graphs.load(key)
     graph = build_import_graph(facts, resolver, previous=previous, blob_sha=snapshot.blob_sha)
-    entries = {path: [snapshot.blob_sha(path), graph.imports.get(path, []), graph.packages.get(path, [])]
-               for path, file_facts in facts.items() if file_facts.imports}
+    entries = {
+        path: [snapshot.blob_sha(path), graph.imports.get(path, []), graph.packages.get(path, [])]
+        for path, file_facts in facts.items()
+        if file_facts.imports
+    }
     if entries != previous:
         graphs.save(key, entries)
     return graph
@@ -280,6 +304,7 @@ def find_apps(layout: ProjectLayout, framework: str = "auto") -> list[AppInfo]:
 
 def default_aliases(layout: ProjectLayout, app: AppInfo) -> list[tuple[str, str]]:
     """Aliases a framework defines without tsconfig (`$lib`, Nuxt's `~`/`@`), plus the common `@/` -> src."""
+
     def path(relative: str) -> str:
         return posixpath.join(app.root, relative) if app.root else relative
 
@@ -325,7 +350,8 @@ def _app_files(files: list[str], root: str, app_roots: list[str]) -> list[str]:
 def _prefix_routes(routes: list[RouteEntry], prefixes: Mapping[str, str]) -> list[RouteEntry]:
     return [
         route.model_copy(update={"route": join_route(prefixes[route.app], route.route)})
-        if prefixes.get(route.app) else route
+        if prefixes.get(route.app)
+        else route
         for route in routes
     ]
 

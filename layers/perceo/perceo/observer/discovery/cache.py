@@ -34,9 +34,7 @@ GRAPHS_KEPT = 4
 _RESOLUTION_INPUTS = (".json", ".yaml", ".yml")
 
 
-def snapshot_digest(
-    snapshot: RepoSnapshot, framework: str, route_prefixes: Mapping[str, str] | None
-) -> str:
+def snapshot_digest(snapshot: RepoSnapshot, framework: str, route_prefixes: Mapping[str, str] | None) -> str:
     digest = hashlib.sha256(f"perceo-discovery:{code_version()}:{framework}\n".encode())
     for app, prefix in sorted((route_prefixes or {}).items()):
         digest.update(f"prefix:{app}\0{prefix}\n".encode())
@@ -93,7 +91,6 @@ class ResultCache:
             logger.warning("could not write a discovery result under %s: %s", self.directory, exc)
 
 
-
 def resolution_digest(snapshot: RepoSnapshot, aliases: Mapping[str, list[tuple[str, str]]]) -> str:
     """What import resolution depends on besides each file's own content: the set of files, manifests and
     config files (by content), Vite configs and the framework aliases of each app."""
@@ -126,8 +123,11 @@ class GraphCache:
         entries = document.get("entries") if isinstance(document, dict) else None
         if not isinstance(entries, dict):
             return {}
-        return {p: e for p, e in entries.items()
-                if isinstance(e, list) and len(e) == 3 and isinstance(e[1], list) and isinstance(e[2], list)}
+        return {
+            p: e
+            for p, e in entries.items()
+            if isinstance(e, list) and len(e) == 3 and isinstance(e[1], list) and isinstance(e[2], list)
+        }
 
     def save(self, key: str, entries: Mapping[str, list[Any]]) -> None:
         if self.directory is None:

@@ -22,8 +22,22 @@ from perceo.observer.model import RouteEntry
 Dialect = Literal["react", "vue", "angular"]
 
 _COMPONENT_KEYS = ("element", "Component", "component", "lazy", "loadComponent", "render")
-_ROUTEISH_KEYS = frozenset({"element", "Component", "component", "components", "lazy", "loadComponent",
-                            "loadChildren", "children", "redirect", "redirectTo", "index", "errorElement"})
+_ROUTEISH_KEYS = frozenset(
+    {
+        "element",
+        "Component",
+        "component",
+        "components",
+        "lazy",
+        "loadComponent",
+        "loadChildren",
+        "children",
+        "redirect",
+        "redirectTo",
+        "index",
+        "errorElement",
+    }
+)
 _FRAGMENTS = frozenset({"Fragment", "React.Fragment", ""})
 _PARAM = re.compile(r"^:(\w+)(\([^/]*\))?([?*+])?$")
 
@@ -262,8 +276,11 @@ class RouteConfigReader:
         for spec in facts.star_exports:
             target = self.scan.resolver.resolve_file(file, spec)
             target_facts = self.scan.facts.get(target) if target else None
-            if target and target_facts is not None and (
-                    name in target_facts.local_names or name in target_facts.reexports):
+            if (
+                target
+                and target_facts is not None
+                and (name in target_facts.local_names or name in target_facts.reexports)
+            ):
                 return self._follow_export(target, name, depth + 1)
         return file
 
@@ -321,12 +338,12 @@ class RouteConfigReader:
                 self._flatten(child, url, child_layouts, out)
             covered = any(c.index or not c.path for c in node.children)
             if node.components and not pathless and not covered:
-                out.append(self.scan.entry(url, "page", node.components, [f for f in layouts
-                                                                           if f not in node.components]))
+                out.append(
+                    self.scan.entry(url, "page", node.components, [f for f in layouts if f not in node.components])
+                )
             return
         if node.components:
-            out.append(self.scan.entry(url, "page", node.components,
-                                       [f for f in layouts if f not in node.components]))
+            out.append(self.scan.entry(url, "page", node.components, [f for f in layouts if f not in node.components]))
 
     def _join(self, parent: str, path: str) -> str:
         if path.startswith("/"):

@@ -41,7 +41,7 @@ class AppScan:
         return posixpath.join(self.root, relative) if self.root else relative
 
     def relative(self, path: str) -> str:
-        return path[len(self.root) + 1:] if self.root else path
+        return path[len(self.root) + 1 :] if self.root else path
 
     def exists(self, relative: str) -> bool:
         return self.path(relative) in self.layout.file_set
@@ -59,11 +59,17 @@ class AppScan:
         # `files` is sorted: the paths under a folder are one slice of it
         start = bisect.bisect_left(self.files, prefix)
         end = bisect.bisect_left(self.files, prefix[:-1] + "0", start)  # "0" is the character after "/"
-        return [f[len(prefix):] for f in self.files[start:end]]
+        return [f[len(prefix) :] for f in self.files[start:end]]
 
     def entry(self, route: str, kind: str, entry_files: list[str], layout_files: list[str]) -> RouteEntry:
-        return RouteEntry(route=route, kind="api" if kind == "api" else "page", framework=self.app.framework,
-                          entry_files=entry_files, layout_files=layout_files, app=self.root)
+        return RouteEntry(
+            route=route,
+            kind="api" if kind == "api" else "page",
+            framework=self.app.framework,
+            entry_files=entry_files,
+            layout_files=layout_files,
+            app=self.root,
+        )
 
 
 def split_name(filename: str) -> tuple[str, str]:
@@ -84,8 +90,9 @@ def merge_routes(entries: list[RouteEntry]) -> list[RouteEntry]:
         key = (entry.app, entry.route, entry.kind)
         existing = merged.get(key)
         if existing is None:
-            merged[key] = entry.model_copy(update={"entry_files": list(entry.entry_files),
-                                                   "layout_files": list(entry.layout_files)})
+            merged[key] = entry.model_copy(
+                update={"entry_files": list(entry.entry_files), "layout_files": list(entry.layout_files)}
+            )
             continue
         for f in entry.entry_files:
             if f not in existing.entry_files:

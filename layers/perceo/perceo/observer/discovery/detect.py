@@ -15,8 +15,10 @@ FRAMEWORKS = ("nextjs", "remix", "react-router", "react", "vue", "nuxt", "svelte
 _CONFIG_FILES: list[tuple[str, tuple[str, ...]]] = [
     ("nextjs", ("next.config.js", "next.config.mjs", "next.config.cjs", "next.config.ts", "next.config.mts")),
     ("nuxt", ("nuxt.config.ts", "nuxt.config.js", "nuxt.config.mjs")),
-    ("remix", ("remix.config.js", "remix.config.mjs", "remix.config.cjs", "react-router.config.ts",
-               "react-router.config.js")),
+    (
+        "remix",
+        ("remix.config.js", "remix.config.mjs", "remix.config.cjs", "react-router.config.ts", "react-router.config.js"),
+    ),
     ("sveltekit", ("svelte.config.js", "svelte.config.mjs", "svelte.config.ts")),
     ("angular", ("angular.json", "project.json")),
 ]

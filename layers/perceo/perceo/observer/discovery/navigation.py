@@ -37,15 +37,19 @@ def build_navigation(
     for route in routes:
         apps.setdefault(route.app, []).append(route)
     for app, app_routes in apps.items():
-        builder.app((prefixes or {}).get(app, ""), [r for r in app_routes if r.kind == "page"],
-                    [r.route for r in app_routes if r.kind == "api"])
+        builder.app(
+            (prefixes or {}).get(app, ""),
+            [r for r in app_routes if r.kind == "page"],
+            [r.route for r in app_routes if r.kind == "api"],
+        )
     builder.result.edges.sort(key=lambda e: (e.source, e.target, e.file, e.line or 0, e.kind))
     return builder.result
 
 
 class _Builder:
-    def __init__(self, routes: list[RouteEntry], facts: Mapping[str, FileFacts],
-                 imports: Mapping[str, list[str]]) -> None:
+    def __init__(
+        self, routes: list[RouteEntry], facts: Mapping[str, FileFacts], imports: Mapping[str, list[str]]
+    ) -> None:
         self.facts = facts
         self.imports = imports
         self.result = NavigationResult()
@@ -84,8 +88,9 @@ class _Builder:
             self._layout_closures[layout] = _closure([layout], self.imports, self.relevant, self.route_files - {layout})
         return self._layout_closures[layout]
 
-    def _links(self, prefix: str, matcher: RouteMatcher, route: RouteEntry, path: str, base: str,
-               *, from_layout: bool) -> None:
+    def _links(
+        self, prefix: str, matcher: RouteMatcher, route: RouteEntry, path: str, base: str, *, from_layout: bool
+    ) -> None:
         file_facts = self.facts.get(path)
         if file_facts is None:
             return
@@ -107,8 +112,9 @@ class _Builder:
             if key in self._seen:
                 continue
             self._seen.add(key)
-            self.result.edges.append(NavEdge(source=source, target=target_route, kind=kind,
-                                             file=path, line=line, from_layout=from_layout))
+            self.result.edges.append(
+                NavEdge(source=source, target=target_route, kind=kind, file=path, line=line, from_layout=from_layout)
+            )
 
 
 def _common_prefix(urls: list[str]) -> str:

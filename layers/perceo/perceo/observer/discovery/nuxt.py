@@ -19,8 +19,11 @@ _FILE_ROUTER_PACKAGES = ("unplugin-vue-router", "vite-plugin-pages")
 def discover_nuxt(scan: AppScan) -> list[RouteEntry]:
     src = "app" if scan.under("app/pages") else ""
     prefix = f"{src}/" if src else ""
-    layouts = [f for f in (scan.first_existing([f"{prefix}app.vue"]),
-                           scan.first_existing([f"{prefix}layouts/default.vue"])) if f]
+    layouts = [
+        f
+        for f in (scan.first_existing([f"{prefix}app.vue"]), scan.first_existing([f"{prefix}layouts/default.vue"]))
+        if f
+    ]
     routes = _page_routes(scan, f"{prefix}pages", layouts)
     routes.extend(_server_routes(scan))
     return routes
@@ -49,8 +52,11 @@ def _segment(part: str) -> str:
 
 
 def _page_routes(scan: AppScan, pages_dir: str, top_layouts: list[str]) -> list[RouteEntry]:
-    files = [f for f in scan.under(pages_dir) if split_name(f.rsplit("/", 1)[-1])[1] in _PAGE_EXTS
-             and not is_test_or_story(f.rsplit("/", 1)[-1])]
+    files = [
+        f
+        for f in scan.under(pages_dir)
+        if split_name(f.rsplit("/", 1)[-1])[1] in _PAGE_EXTS and not is_test_or_story(f.rsplit("/", 1)[-1])
+    ]
     stems = {split_name(f)[0]: f for f in files}  # "users/[id]" -> "users/[id].vue"
     routes: list[RouteEntry] = []
     for rel in files:
@@ -59,8 +65,11 @@ def _page_routes(scan: AppScan, pages_dir: str, top_layouts: list[str]) -> list[
         # A page `users.vue` next to a folder `users/` is a parent that wraps the folder's pages.
         if any(other.startswith(stem + "/") for other in stems) and f"{stem}/index" in stems:
             continue
-        parents = [scan.path(f"{pages_dir}/{stems['/'.join(parts[:i])]}")
-                   for i in range(1, len(parts)) if "/".join(parts[:i]) in stems]
+        parents = [
+            scan.path(f"{pages_dir}/{stems['/'.join(parts[:i])]}")
+            for i in range(1, len(parts))
+            if "/".join(parts[:i]) in stems
+        ]
         url = join_route(*[_segment(p) for p in parts])
         routes.append(scan.entry(url, "page", [scan.path(f"{pages_dir}/{rel}")], [*top_layouts, *parents]))
     return routes

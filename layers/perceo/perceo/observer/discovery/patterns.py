@@ -72,8 +72,10 @@ class RouteMatcher:
         self._bounds: dict[str, tuple[int, float]] = {}
         for pattern, parts in self._split.items():
             required = sum(1 for part in parts if not part.endswith("?") and part != "*")
-            self._bounds[pattern] = (required + (1 if "*" in parts else 0),
-                                     float("inf") if "*" in parts else len(parts))
+            self._bounds[pattern] = (
+                required + (1 if "*" in parts else 0),
+                float("inf") if "*" in parts else len(parts),
+            )
             first = parts[0] if parts else ""
             if first and not first.startswith(":") and first != "*" and not first.endswith("?"):
                 self._by_first.setdefault(first, []).append(pattern)

@@ -50,8 +50,13 @@ def discover_remix(scan: AppScan) -> list[RouteEntry]:
 
 
 def _app_directory(scan: AppScan) -> str:
-    for name in ("remix.config.js", "remix.config.mjs", "remix.config.cjs", "react-router.config.ts",
-                 "react-router.config.js"):
+    for name in (
+        "remix.config.js",
+        "remix.config.mjs",
+        "remix.config.cjs",
+        "react-router.config.ts",
+        "react-router.config.js",
+    ):
         if scan.exists(name):
             match = re.search(r"appDirectory\s*:\s*['\"]([^'\"]+)['\"]", scan.snapshot.read_text(scan.path(name)))
             if match:
@@ -233,8 +238,7 @@ def _entries(scan: AppScan, modules: list[_Module], top_layouts: list[str]) -> l
             wrapped = [*layouts, module.file]
             for child in module.children:
                 visit(child, wrapped)
-            renders_own_url = not module.pathless and not any(
-                c.index or c.url == module.url for c in module.children)
+            renders_own_url = not module.pathless and not any(c.index or c.url == module.url for c in module.children)
             if renders_own_url:
                 routes.append(scan.entry(module.url, kind, [module.file], layouts if kind == "page" else []))
             return

@@ -11,8 +11,14 @@ from perceo.observer.model import RouteEntry
 
 _PAGE = re.compile(r"^\+page(@[^.]*)?\.(svelte|ts|js)$|^\+page\.server\.(ts|js)$")
 _SERVER = re.compile(r"^\+server\.(ts|js)$")
-_LAYOUT_ORDER = ("+layout.server.ts", "+layout.server.js", "+layout.ts", "+layout.js", "+layout.svelte",
-                 "+error.svelte")
+_LAYOUT_ORDER = (
+    "+layout.server.ts",
+    "+layout.server.js",
+    "+layout.ts",
+    "+layout.js",
+    "+layout.svelte",
+    "+error.svelte",
+)
 
 
 def discover_sveltekit(scan: AppScan) -> list[RouteEntry]:
