@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import gc
 
+#: What the interpreter counts as frozen before anyone froze anything (CPython 3.12 starts at a few hundred).
+_FROZEN_AT_START = gc.get_freeze_count()
+
 
 def freeze_startup_heap() -> int:
     """Collect once, then freeze what survives; the number of objects now frozen."""
@@ -23,7 +26,7 @@ def freeze_startup_heap() -> int:
 
 def freeze_startup_heap_once() -> bool:
     """`freeze_startup_heap` unless this process has frozen objects already; whether it froze now."""
-    if gc.get_freeze_count():
+    if gc.get_freeze_count() > _FROZEN_AT_START:
         return False
     freeze_startup_heap()
     return True

@@ -210,5 +210,5 @@ def test_an_api_function_freezes_its_start_up_heap_after_its_first_request_in_la
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
 
-    assert result["status"] == 413 and result["before"] == 0
-    assert (result["after"] > 10_000) is frozen, result
+    assert result["status"] == 413
+    assert (result["after"] - result["before"] > 10_000) is frozen, result

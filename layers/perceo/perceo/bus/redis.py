@@ -143,7 +143,7 @@ class RedisBus:
         self, project_id: str, handler: Handler, *, types: Iterable[EventType] | None = None
     ) -> RedisSubscription:
         wanted = type_filter(types)
-        pubsub = self._client.pubsub()  # type: ignore[no-untyped-call]
+        pubsub = self._client.pubsub()
         with _unavailable_as_domain_error(self._client):
             try:
                 pubsub.subscribe(channel_for(project_id))
