@@ -132,6 +132,7 @@ def _shown(path: Path, project_dir: Path) -> str:
 
 # --- reading and parsing -------------------------------------------------------------------------------
 
+# json5 raises a bare ValueError whose text is the only carrier of the position and the duplicate key.
 _JSON5_POSITION = re.compile(r"<string>:(\d+) (.*) at column (\d+)", re.DOTALL)
 _JSON5_DUPLICATE = re.compile(r'Duplicate key "(.*)" found in object', re.DOTALL)
 
