@@ -35,7 +35,7 @@ DEFAULT_GRAPH_NAME = "perceo"
 SOCKET_TIMEOUT_S = 120.0
 CONNECT_TIMEOUT_S = 5.0
 
-#: Index DDL, one statement per (label, property); FalkorDB has no IF NOT EXISTS, so "already indexed" is fine.
+#: Index DDL, one statement per (label, property); FalkorDB has no IF NOT EXISTS (see `_create_schema_item`).
 INDEX_STATEMENTS: tuple[str, ...] = tuple(
     f"CREATE INDEX FOR (n:{label}) ON (n.{prop})" for label, prop in indexed_properties()
 )
