@@ -8,6 +8,7 @@ these tests exercise that real path (policy, TLS verification, auth header) inst
         url = server.url("acme/shop.git")            # https://127.0.0.1:PORT/acme/shop.git
         server.require_token("acme/private.git", "s3cret")   # that repo then needs Basic auth with this token
         server.hold(); ...; server.release()         # requests wait meanwhile (a clone that is "still running")
+        server.redirect("acme/moved.git", "https://elsewhere/")   # that repo answers 301 to there
 """
 
 from __future__ import annotations
@@ -98,6 +99,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.requests.append((self.command, path, self.headers.get("Authorization")))
         self.server.gate.wait(timeout=60)
         repo = path.lstrip("/").split(".git", 1)[0] + ".git"
+        moved_to = self.server.redirects.get(repo)
+        if moved_to is not None:
+            self.send_response(301)
+            self.send_header("Location", moved_to + path.lstrip("/"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if not self._authorized(repo):
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="git"')
@@ -143,6 +151,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     root: Path
     tokens: dict[str, str]
+    redirects: dict[str, str]
     requests: list[tuple[str, str, str | None]]
     gate: threading.Event
 
@@ -157,6 +166,7 @@ class GitHttpsServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.root = root
         self._server.tokens = {}
+        self._server.redirects = {}
         self._server.requests = []
         self._server.gate = threading.Event()
         self._server.gate.set()
@@ -182,6 +192,10 @@ class GitHttpsServer:
 
     def require_token(self, repo: str, token: str) -> None:
         self._server.tokens[repo] = token
+
+    def redirect(self, repo: str, location: str) -> None:
+        """Every request for `repo` gets a 301 to `location` + its path."""
+        self._server.redirects[repo] = location
 
     def hold(self) -> None:
         """Requests wait (up to a minute) until `release()`: keeps a clone, and so a workflow, running."""

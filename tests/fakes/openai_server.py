@@ -66,16 +66,26 @@ class Reply:
         return cls(status=status, body=_error_body("The server had an error", "server_error"))
 
     @classmethod
-    def error(cls, status: int, message: str, kind: str = "invalid_request_error") -> Reply:
-        return cls(status=status, body=_error_body(message, kind))
+    def error(
+        cls, status: int, message: str, kind: str = "invalid_request_error", *, param: str | None = None
+    ) -> Reply:
+        """An error answer as OpenAI writes it; `param` names the request parameter it is about."""
+        return cls(status=status, body=_error_body(message, kind, param))
+
+    @classmethod
+    def unsupported_format(cls, kind: str = "json_schema") -> Reply:
+        """OpenAI's 400 for a model that does not take this `response_format` type."""
+        return cls.error(
+            400, f"Invalid parameter: 'response_format' of type '{kind}' is not supported.", param="response_format"
+        )
 
     def after(self, delay_s: float) -> Reply:
         """The same reply, sent only after `delay_s` (longer than the client timeout → the client times out)."""
         return replace(self, delay_s=delay_s)
 
 
-def _error_body(message: str, kind: str) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+def _error_body(message: str, kind: str, param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": param, "code": None}}
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,19 @@ class RecordedRequest:
             return dict(self.body["response_format"]["json_schema"]["schema"])
         except (KeyError, TypeError):
             return None
+
+    @property
+    def response_format_type(self) -> str | None:
+        """`json_schema`, `json_object`, or None when the request asks for no format."""
+        try:
+            return str(self.body["response_format"]["type"])
+        except (KeyError, TypeError):
+            return None
+
+    @property
+    def system_prompt(self) -> str:
+        systems = [m for m in self.messages if m.get("role") == "system"]
+        return str(systems[0].get("content", "")) if systems else ""
 
     @property
     def user_prompt(self) -> str:

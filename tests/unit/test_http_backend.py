@@ -137,6 +137,17 @@ def test_500_on_a_post_is_not_retried_since_the_server_may_have_acted() -> None:
     assert len(api.requests) == 1
 
 
+def test_503_on_a_post_is_retried_since_the_server_did_not_act_but_502_is_not() -> None:
+    unavailable = Api(httpx.Response(503), httpx.Response(200, json={"ok": True}))
+    bad_gateway = Api(httpx.Response(502), httpx.Response(200, json={"ok": True}))
+
+    assert client(unavailable).request("POST", "/observer/analyze", json={}) == {"ok": True}
+    with pytest.raises(BackendUnavailableError, match="failed \\(502\\)"):
+        client(bad_gateway).request("PATCH", "/flows/f1", json={})
+
+    assert (len(unavailable.requests), len(bad_gateway.requests)) == (2, 1)
+
+
 def test_a_retry_after_longer_than_a_minute_is_reported_not_waited() -> None:
     api = Api(error(429, "rate_limited", "over quota", {"Retry-After": "3600"}))
     sleeps: list[float] = []

@@ -5,15 +5,16 @@ message and exits with the same code on both backends. The API answers `{"error"
 `code` picks the error type (`flow_not_found` → FlowNotFoundError), and the status decides when the code is
 unknown. API Gateway's own answers (`{"message": ...}`) are mapped by status.
 
-Retries: up to `max_attempts` on 429 and 5xx and on network errors, with exponential backoff and full
-jitter, waiting what `Retry-After` asks when the server says. Only requests that are safe to repeat are
-retried on 5xx, timeouts and dropped connections (GET, PUT, DELETE); POST and PATCH are retried only when the
-server cannot have acted on them (429, 503, or no connection was made).
+Retries (tenacity, with `perceo.retry.Backoff`): up to `max_attempts` on 429 and 5xx and on network errors,
+with exponential backoff and jitter, waiting what `Retry-After` asks when the server says (a wait longer than
+`MAX_RETRY_AFTER_S` is reported instead). Only requests that are safe to repeat are retried on 5xx, timeouts
+and dropped connections (GET, PUT, DELETE); POST and PATCH are retried only when the server cannot have acted
+on them (429, 503, or no connection was made). httpx's own transport retries cover refused connections only,
+without statuses, backoff or `Retry-After`, so they stay off.
 """
 
 from __future__ import annotations
 
-import email.utils
 import random
 import re
 import time
@@ -23,6 +24,7 @@ from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_result, stop_after_attempt
 
 from perceo import __version__
 from perceo.errors import (
@@ -54,6 +56,7 @@ from perceo.models.api import (
     PersonaList,
     UpdateFlowRequest,
 )
+from perceo.retry import Backoff, retry_after_seconds
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -105,7 +108,7 @@ def error_from_response(response: httpx.Response, *, api_url: str) -> PerceoErro
             f"the API at {api_url} has no route {method} {path}; check the API URL (it ends with the stage, e.g. …/dev)"
         )
     if status == 429:
-        retry_after = retry_after_seconds(response) or 1.0
+        retry_after = retry_after_seconds(response.headers) or 1.0
         return RateLimitedError(message or "too many requests", retry_after_s=retry_after, details=details)
     error_type = _error_types().get(code or "")
     if error_type in (None, PerceoError, RateLimitedError):
@@ -142,23 +145,6 @@ def _error_document(response: httpx.Response) -> tuple[str | None, str | None, d
     return None, None, {}
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """`Retry-After` as seconds (it may be a number or an HTTP date); None when absent or unreadable."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 class ApiClient:
     """JSON over HTTP to one Perceo API, with the key, timeouts, retries and error mapping."""
 
@@ -177,10 +163,16 @@ class ApiClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.max_attempts = max(1, max_attempts)
-        self.backoff_base_s = backoff_base_s
-        self.max_backoff_s = max_backoff_s
-        self._sleep = sleep
-        self._jitter = jitter
+        self._retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            retry=retry_if_exception(self._should_retry_error) | retry_if_result(self._should_retry_response),
+            wait=Backoff(base_s=backoff_base_s, cap_s=max_backoff_s, retry_after_cap_s=MAX_RETRY_AFTER_S).wait(
+                _retry_after, random=jitter
+            ),
+            sleep=sleep,
+            reraise=True,
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome is not None else None,
+        )
         self._http = httpx.Client(
             base_url=self.base_url + "/",
             timeout=timeout,
@@ -208,37 +200,30 @@ class ApiClient:
         method = method.upper()
         url = path.lstrip("/")
         query = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in (params or {}).items()}
-        attempt = 0
-        while True:
-            attempt += 1
-            last = attempt >= self.max_attempts
-            try:
-                response = self._http.request(method, url, json=json, params=query or None)
-            except httpx.TransportError as error:
-                never_sent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
-                if last or not (method in IDEMPOTENT_METHODS or never_sent):
-                    raise self._transport_error(error) from None
-                self._sleep(self._backoff(attempt))
-                continue
-            if response.status_code < 400:
-                return self._decode(response)
-            if not last and self._should_retry(method, response):
-                delay = retry_after_seconds(response)
-                if delay is not None and delay > MAX_RETRY_AFTER_S:
-                    raise error_from_response(response, api_url=self.base_url)
-                self._sleep(self._backoff(attempt) if delay is None else delay)
-                continue
-            raise error_from_response(response, api_url=self.base_url)
+        try:
+            response: httpx.Response = self._retrying(self._http.request, method, url, json=json, params=query or None)
+        except httpx.TransportError as error:
+            raise self._transport_error(error) from None
+        if response.status_code < 400:
+            return self._decode(response)
+        raise error_from_response(response, api_url=self.base_url)
 
-    def _should_retry(self, method: str, response: httpx.Response) -> bool:
+    @staticmethod
+    def _should_retry_error(error: BaseException) -> bool:
+        """A network error: safe to repeat for idempotent methods, and for any when nothing was sent."""
+        if not isinstance(error, httpx.TransportError):
+            return False
+        never_sent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+        return never_sent or error.request.method in IDEMPOTENT_METHODS
+
+    @staticmethod
+    def _should_retry_response(response: httpx.Response) -> bool:
         if response.status_code not in RETRY_STATUSES:
             return False
-        return method in IDEMPOTENT_METHODS or response.status_code in NOT_PROCESSED_STATUSES
-
-    def _backoff(self, attempt: int) -> float:
-        """Full jitter: a random wait up to base * 2^(attempt-1), capped."""
-        ceiling = min(self.max_backoff_s, self.backoff_base_s * 2.0 ** (attempt - 1))
-        return ceiling * self._jitter()
+        if response.request.method not in IDEMPOTENT_METHODS and response.status_code not in NOT_PROCESSED_STATUSES:
+            return False
+        wait = retry_after_seconds(response.headers)
+        return wait is None or wait <= MAX_RETRY_AFTER_S
 
     def _transport_error(self, error: httpx.TransportError) -> BackendUnavailableError:
         if isinstance(error, httpx.TimeoutException):
@@ -273,6 +258,13 @@ class ApiClient:
                 f"the Perceo API at {self.base_url} answered in an unexpected shape ({error.error_count()} problem(s) "
                 f"reading {model.__name__}); is the CLI ({__version__}) too old or too new for it?"
             ) from None
+
+
+def _retry_after(state: RetryCallState) -> float | None:
+    if state.outcome is None or state.outcome.failed:
+        return None
+    response: httpx.Response = state.outcome.result()
+    return retry_after_seconds(response.headers)
 
 
 def _segment(value: str) -> str:

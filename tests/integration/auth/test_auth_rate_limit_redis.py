@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -7,7 +8,7 @@ import pytest
 import redis
 from auth_redis_testkit import SteppedClock
 
-from perceo.auth import RateLimiter, enforce_rate_limit
+from perceo.auth import InMemoryRateLimiter, RateLimiter, enforce_rate_limit
 from perceo.errors import RateLimitedError
 
 
@@ -89,3 +90,19 @@ def test_enforce_raises_rate_limited_with_the_retry_after(key_redis: redis.Redis
         enforce_rate_limit(limiter, key_id)
 
     assert caught.value.retry_after_s == pytest.approx(5.0)
+
+
+def test_the_redis_script_and_the_python_bucket_decide_alike(key_redis: redis.Redis, clock: SteppedClock) -> None:
+    """The Lua script mirrors `TokenBucket`: the same requests at the same times get the same decisions."""
+    steps = random.Random(7)
+    redis_limiter = RateLimiter(key_redis, rate_per_s=3.5, burst=6, clock=clock)
+    memory_limiter = InMemoryRateLimiter(rate_per_s=3.5, burst=6, clock=clock)
+    key_id = _key_id()
+
+    for _ in range(300):
+        clock.advance(steps.choice([0, 0, 0, 40, 125, 290, 1_000, 4_000]))
+        cost = steps.choice([1, 1, 1, 2, 3])
+        in_redis, in_memory = redis_limiter.check(key_id, cost=cost), memory_limiter.check(key_id, cost=cost)
+
+        assert (in_redis.allowed, in_redis.remaining) == (in_memory.allowed, in_memory.remaining)
+        assert in_redis.retry_after_s == pytest.approx(in_memory.retry_after_s)

@@ -205,3 +205,113 @@ def test_a_missing_variable_exits_2_naming_it_and_its_key(project: Path, monkeyp
 
     assert run.code == 2
     assert "observer.apiKey: environment variable PERCEO_KEY is not set" in run.err
+
+
+# --- analytics.credentials as a variable, a JSON string or a file (the forms the README promises)
+
+
+def write_config(project: Path, text: str) -> Path:
+    path = project / ".perceo" / "config.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_credentials_from_a_variable_load_and_stay_masked(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GA4_KEY", "ga4-key-0123456789")
+    write_config(project, '{"analytics": {"provider": "ga4", "credentials": "${GA4_KEY}"}}')
+
+    shown = perceo(project, "show", "--json")
+    got = perceo(project, "get", "analytics.credentials")
+    revealed = perceo(project, "get", "analytics.credentials", "--reveal")
+
+    assert shown.code == 0, shown.err
+    assert json.loads(shown.out)["analytics"]["credentials"] == "****"
+    assert (got.code, got.out) == (0, "****\n")
+    assert (revealed.code, revealed.out) == (0, "ga4-key-0123456789\n")
+    assert "ga4-key" not in shown.out + shown.err + got.out + got.err
+
+
+def test_credentials_from_a_json_file_are_an_object_with_every_value_masked(project: Path) -> None:
+    (project / ".perceo" / "ga4.json").write_text('{"type": "service_account", "private_key": "pk-0123"}\n')
+    write_config(project, '{"analytics": {"provider": "ga4", "credentials": "file:ga4.json"}}')
+
+    run = perceo(project, "show", "--json")
+
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["analytics"]["credentials"] == {"type": "****", "private_key": "****"}
+    assert "pk-0123" not in run.out + run.err
+
+
+def test_set_credentials_to_a_variable_reference_writes_it_unresolved(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GA4_KEY", '{"propertyId": "987654"}')
+
+    run = perceo(project, "set", "analytics.credentials", "${GA4_KEY}")
+
+    assert run.code == 0, run.err
+    assert run.out == 'analytics.credentials: {"propertyId": "****"} → "****"\n'
+    written = json5.loads((project / ".perceo" / "config.json").read_text(encoding="utf-8"))
+    assert written["analytics"]["credentials"] == "${GA4_KEY}"
+    assert json.loads(perceo(project, "get", "analytics.credentials", "--reveal", "--json").out) == {
+        "propertyId": "987654"
+    }
+
+
+def test_set_credentials_of_a_wrong_type_exits_2_naming_the_key_path(project: Path) -> None:
+    path = project / ".perceo" / "config.json"
+    before = path.read_bytes()
+
+    run = perceo(project, "set", "analytics.credentials", "42")
+
+    assert run.code == 2
+    assert run.out == ""
+    assert (
+        "error: .perceo/config.json: analytics.credentials: must be an object, a JSON object string or a key string"
+        in run.err
+    )
+    assert path.read_bytes() == before
+
+
+def test_set_inside_credentials_held_as_a_string_exits_2_and_keeps_the_file(project: Path) -> None:
+    path = write_config(project, '{"analytics": {"credentials": "${GA4_KEY}"}}')
+    before = path.read_bytes()
+
+    run = perceo(project, "set", "analytics.credentials.propertyId", "1")
+
+    assert run.code == 2
+    assert "'analytics.credentials' is not an object in the file" in run.err
+    assert path.read_bytes() == before
+
+
+def test_a_command_that_loads_the_config_accepts_credentials_from_a_variable(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GA4_KEY", "ga4-key-0123456789")
+    write_config(project, '{"analytics": {"provider": "ga4", "credentials": "${GA4_KEY}"}}')
+    stdout, stderr = io.StringIO(), io.StringIO()
+
+    code = main(["routes", "--json"], context=AppContext(output=Output(stdout, stderr), project_dir=project))
+
+    assert code == 0, stderr.getvalue()
+    assert json.loads(stdout.getvalue())["routes"] == []
+    assert "ga4-key" not in stdout.getvalue() + stderr.getvalue()
+
+
+def test_a_command_that_loads_the_config_exits_2_on_credentials_of_a_wrong_type(project: Path) -> None:
+    write_config(project, '{"analytics": {"credentials": ["ga4"]}}')
+    stdout, stderr = io.StringIO(), io.StringIO()
+
+    code = main(["routes", "--json"], context=AppContext(output=Output(stdout, stderr), project_dir=project))
+
+    assert code == 2
+    assert stdout.getvalue() == ""
+    assert "analytics.credentials: must be an object, a JSON object string or a key string" in stderr.getvalue()
+    assert "Traceback" not in stderr.getvalue()
+
+
+def test_event_bus_set_to_its_type_alone_round_trips(project: Path) -> None:
+    run = perceo(project, "set", "eventBus", "in-memory")
+
+    assert run.code == 0, run.err
+    assert perceo(project, "get", "eventBus.type").out == "in-memory\n"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from perceo.config.loader import load_config
 from perceo.errors import ConfigError
@@ -276,3 +277,82 @@ def test_a_utf8_byte_order_mark_is_accepted(project: Path) -> None:
     base_file(project).write_bytes('\ufeff{"project": {"name": "café"}}'.encode())
 
     assert load_config(project, env={}).config.project.name == "café"
+
+
+# --- analytics.credentials: every form the docs promise
+
+
+@pytest.mark.parametrize(
+    ("written", "env", "files", "expected"),
+    [
+        ('{"propertyId": "987654"}', {}, {}, {"propertyId": "987654"}),
+        ('"{\\"propertyId\\": \\"987654\\"}"', {}, {}, {"propertyId": "987654"}),
+        ('"${GA4_KEY}"', {"GA4_KEY": '{"type": "service_account", "private_key": "k"}'}, {}, None),
+        ('"file:ga4.json"', {}, {"ga4.json": '{"type": "service_account", "private_key": "k"}\n'}, None),
+    ],
+    ids=["object", "json-string", "variable-holding-json", "file-holding-json"],
+)
+def test_analytics_credentials_given_as_json_become_an_object(
+    project: Path, written: str, env: dict[str, str], files: dict[str, str], expected: dict[str, str] | None
+) -> None:
+    for name, text in files.items():
+        write(project / ".perceo" / name, text)
+    write(base_file(project), '{"analytics": {"provider": "ga4", "credentials": ' + written + "}}")
+
+    credentials = load_config(project, env=env).config.analytics.credentials
+
+    assert credentials == (expected or {"type": "service_account", "private_key": "k"})
+
+
+@pytest.mark.parametrize(
+    ("written", "env", "files"),
+    [
+        ('"${MIXPANEL_SECRET}"', {"MIXPANEL_SECRET": "mp-secret-0123"}, {}),
+        ('"mp-secret-0123"', {}, {}),
+        ('"file:mixpanel.key"', {}, {"mixpanel.key": "mp-secret-0123\n"}),
+    ],
+    ids=["variable", "plain", "file"],
+)
+def test_analytics_credentials_given_as_a_plain_key_stay_a_secret_string(
+    project: Path, written: str, env: dict[str, str], files: dict[str, str]
+) -> None:
+    for name, text in files.items():
+        write(project / ".perceo" / name, text)
+    write(base_file(project), '{"analytics": {"provider": "mixpanel", "credentials": ' + written + "}}")
+
+    credentials = load_config(project, env=env).config.analytics.credentials
+
+    assert isinstance(credentials, SecretStr)
+    assert credentials.get_secret_value() == "mp-secret-0123"
+    assert "mp-secret" not in repr(credentials)
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("42", "must be an object, a JSON object string or a key string"),
+        ('["a"]', "must be an object, a JSON object string or a key string"),
+        ('"{\\"propertyId\\": }"', "starts with '{' but is not a valid JSON object (line 1 column 16"),
+    ],
+)
+def test_analytics_credentials_of_a_wrong_type_name_the_key_path(project: Path, written: str, reason: str) -> None:
+    write(base_file(project), '{"analytics": {"credentials": ' + written + "}}")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(project, env={})
+
+    assert raised.value.message.startswith(f".perceo/config.json: analytics.credentials: {reason}")
+    assert "propertyId" not in raised.value.message.split(reason)[0]
+
+
+def test_event_bus_may_be_written_as_its_type_alone(project: Path) -> None:
+    write(base_file(project), '{"eventBus": "in-memory"}')
+
+    assert load_config(project, env={}).config.event_bus.type == "in-memory"
+
+
+def test_event_bus_of_an_unknown_type_still_names_the_key_path(project: Path) -> None:
+    write(base_file(project), '{"eventBus": "kafka"}')
+
+    with pytest.raises(ConfigError, match=r"eventBus\.type: must be 'embedded', 'redis' or 'in-memory'"):
+        load_config(project, env={})

@@ -62,3 +62,22 @@ def test_a_write_without_columns_gives_no_rows_and_errors_still_raise(graph: Cyp
     graph._write("CREATE (:Unique {key: 1})", {})
     with pytest.raises(ConflictError):
         graph._write("CREATE (:Unique {key: 1})", {})
+
+
+def test_a_read_of_a_graph_never_written_is_empty_but_errors_on_a_written_one_raise(graph: CypherFlowGraph) -> None:
+    assert graph._read("MATCH (p:Probe) RETURN p.n AS n", {}) == []  # no graph key yet: told by EXISTS, not text
+
+    graph._write("CREATE (:Probe {n: 1})", {})
+
+    with pytest.raises(redis.exceptions.ResponseError):
+        graph._read("RETURN 1 / 0 AS boom", {})
+
+
+def test_a_schema_item_another_process_just_made_is_accepted_and_a_failed_one_is_not(graph: CypherFlowGraph) -> None:
+    assert isinstance(graph, FalkorFlowGraph)
+    graph.ensure_schema()
+    made_meanwhile = "CREATE INDEX FOR (n:Flow) ON (n.projectId)"  # what a concurrent ensure_schema would send
+
+    graph._create_schema_item(lambda: graph._has_index("Flow", "projectId"), graph._graph.query, made_meanwhile)
+    with pytest.raises(redis.exceptions.ResponseError):
+        graph._create_schema_item(lambda: graph._has_index("Flow", "nope"), graph._graph.query, made_meanwhile)

@@ -277,6 +277,69 @@ def test_a_refusal_is_never_taken_as_an_answer(fake_openai: FakeOpenAI, make_llm
     assert raised.value.details["errors"] == ["the model refused: I can't help with that.", "the answer was empty"]
 
 
+# --- servers without strict structured output
+
+
+def test_the_answer_is_parsed_by_the_openai_helper_into_the_model(fake_openai: FakeOpenAI, make_llm: MakeLLM) -> None:
+    fake_openai.enqueue(Reply.json(GOOD_ANSWER))
+
+    make_llm().complete(flows_request(), FlowsAnswer)
+
+    [sent] = fake_openai.requests
+    assert sent.headers["x-stainless-helper-method"] == "chat.completions.parse"
+    assert (sent.response_format_type, sent.schema_name) == ("json_schema", "flows")
+
+
+def test_a_server_refusing_json_schema_is_asked_in_json_mode_with_the_schema_in_the_prompt(
+    fake_openai: FakeOpenAI, make_llm: MakeLLM, sleeps: list[float]
+) -> None:
+    usage = InMemoryUsageStore()
+    fake_openai.enqueue(Reply.unsupported_format("json_schema"), Reply.json(GOOD_ANSWER))
+    request = flows_request()
+
+    answer = make_llm(usage=usage).complete(request, FlowsAnswer)
+
+    assert answer == FlowsAnswer.model_validate(GOOD_ANSWER)
+    refused, asked = fake_openai.requests
+    assert refused.response_format_type == "json_schema"
+    assert asked.response_format_type == "json_object"
+    assert asked.system_prompt.startswith(request.system_prompt)
+    assert "`flows`" in asked.system_prompt and '"FlowItem"' in asked.system_prompt
+    assert asked.messages[1:] == refused.messages[1:]
+    assert sleeps == []  # not a transient failure: no backoff
+    assert only_call(usage, request.project_id).requests == 2
+
+
+def test_a_server_refusing_every_format_gets_the_schema_in_the_prompt_only_and_is_remembered(
+    fake_openai: FakeOpenAI, make_llm: MakeLLM
+) -> None:
+    fake_openai.enqueue(
+        Reply.unsupported_format("json_schema"),
+        Reply.unsupported_format("json_object"),
+        Reply.text(f"Here you go:\n```json\n{json.dumps(GOOD_ANSWER)}\n```"),
+        Reply.json(GOOD_ANSWER),
+    )
+    llm = make_llm()
+
+    llm.complete(flows_request(), FlowsAnswer)
+    llm.complete(flows_request(), FlowsAnswer)
+
+    formats = [r.response_format_type for r in fake_openai.requests]
+    assert formats == ["json_schema", "json_object", None, None]
+
+
+def test_a_bad_request_about_another_parameter_is_not_a_format_fallback(
+    fake_openai: FakeOpenAI, make_llm: MakeLLM
+) -> None:
+    fake_openai.enqueue(Reply.error(400, "Unknown model", param="model"))
+
+    with pytest.raises(LLMError, match="HTTP 400.*Unknown model") as raised:
+        make_llm().complete(flows_request(), FlowsAnswer)
+
+    assert raised.value.details["requests"] == 1
+    assert [r.response_format_type for r in fake_openai.requests] == ["json_schema"]
+
+
 # --- many units in parallel, answered by a responder
 
 

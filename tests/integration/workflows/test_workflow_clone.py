@@ -1,8 +1,11 @@
-"""The hardened clone against a real git server over HTTPS (self-signed certificate, optional token)."""
+"""The hardened clone (dulwich, no git binary) against a real git server over HTTPS (self-signed certificate,
+optional token). The repositories and the server are made with the git CLI; the clone itself runs with `git`
+absent from PATH where it matters (`no_git_on_path`), as in the Lambda runtime."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +41,18 @@ def _repo(root: Path, files: dict[str, str | bytes], *, symlinks: dict[str, str]
     return root
 
 
+def _without_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PATH without any folder holding `git`, as in the Lambda runtime (the server keeps its own binary)."""
+    keep = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "git").exists()]
+    monkeypatch.setenv("PATH", os.pathsep.join(keep))
+    assert shutil.which("git") is None
+
+
+@pytest.fixture
+def no_git_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    _without_git(monkeypatch)
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[GitHttpsServer]:
     (tmp_path / "srv").mkdir()
@@ -50,12 +65,19 @@ def _publish(server: GitHttpsServer, work: Path, name: str) -> str:
     return server.url(name)
 
 
-def test_a_public_repository_is_cloned_shallow_without_a_working_tree(server: GitHttpsServer, tmp_path: Path) -> None:
+def test_a_public_repository_is_cloned_shallow_without_a_working_tree(
+    server: GitHttpsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     work = _repo(tmp_path / "app", {"app/page.tsx": "export default function P() {}\n"})
     _git(work, "commit", "--allow-empty", "-qm", "second")
     url = _publish(server, work, "acme/app.git")
+    path = os.environ["PATH"]
+    _without_git(monkeypatch)
 
     cloned = clone_repository(parse_git_remote(url, ["127.0.0.1"]), tmp_path / "out", ca_file=str(server.ca_file))
+    with cloned.snapshot() as snapshot:  # read without git, as the clone step does
+        files = {name: snapshot.read_text(name) for name in snapshot.files()}
+    monkeypatch.setenv("PATH", path)
 
     head = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     assert cloned.commit == head
@@ -64,7 +86,8 @@ def test_a_public_repository_is_cloned_shallow_without_a_working_tree(server: Gi
         ["git", "-C", str(cloned.path), "rev-list", "--count", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     assert depth == "1"
-    with RepoSnapshot.at_ref(cloned.path, "HEAD") as snapshot:
+    assert files == {"app/page.tsx": "export default function P() {}\n"}
+    with RepoSnapshot.at_ref(cloned.path, "HEAD") as snapshot:  # and git reads the same clone
         assert snapshot.read_text("app/page.tsx").startswith("export default")
 
 
@@ -84,7 +107,8 @@ def test_a_private_repository_needs_the_projects_token_which_never_shows_in_erro
         remote, tmp_path / "ok", ca_file=str(server.ca_file), credentials=GitCredentials(token=SecretStr(TOKEN))
     )
 
-    assert "terminal prompts disabled" in anonymous.value.message  # git never waits for a password
+    assert "needs credentials" in anonymous.value.message  # no prompt, no waiting: a clear failure
+    assert "refused the credentials" in refused.value.message
     assert TOKEN[::-1] not in refused.value.message
     assert cloned.commit
     sent = [auth for _, path, auth in server.requests if "private" in path and auth]
@@ -92,8 +116,11 @@ def test_a_private_repository_needs_the_projects_token_which_never_shows_in_erro
     assert all(TOKEN not in path for _, path, _ in server.requests)
 
 
-def test_a_server_certificate_nobody_vouches_for_is_refused(server: GitHttpsServer, tmp_path: Path) -> None:
+def test_a_server_certificate_nobody_vouches_for_is_refused(
+    server: GitHttpsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = _publish(server, _repo(tmp_path / "app", {"a.ts": "x"}), "acme/app.git")
+    _without_git(monkeypatch)
 
     with pytest.raises(CloneFailedError, match="certificate"):
         clone_repository(parse_git_remote(url, ["127.0.0.1"]), tmp_path / "out")
@@ -116,14 +143,19 @@ def test_symlinks_and_submodules_of_a_hostile_repository_reach_neither_disk_nor_
 
     assert [p.name for p in cloned.path.iterdir()] == [".git"]
     assert not (cloned.path / ".git" / "modules").exists()
-    with RepoSnapshot.at_ref(cloned.path, "HEAD") as snapshot:
+    assert not (cloned.path / ".git" / "hooks").exists() or not any((cloned.path / ".git" / "hooks").iterdir())
+    with cloned.snapshot() as snapshot:
         assert "app/secrets.tsx" not in snapshot.files() and "app/up" not in snapshot.files()
+        assert "app/page.tsx" in snapshot.files()
     config = (cloned.path / ".git" / "config").read_text()
     assert "submodule" not in config
 
 
-def test_a_repository_over_the_size_limit_is_stopped(server: GitHttpsServer, tmp_path: Path) -> None:
+def test_a_repository_over_the_size_limit_is_stopped(
+    server: GitHttpsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = _publish(server, _repo(tmp_path / "app", {"blob.bin": os.urandom(3 * 1024 * 1024)}), "acme/big.git")
+    _without_git(monkeypatch)
 
     with pytest.raises(CloneLimitError, match="larger than 1 MB"):
         clone_repository(
@@ -134,8 +166,11 @@ def test_a_repository_over_the_size_limit_is_stopped(server: GitHttpsServer, tmp
         )
 
 
-def test_a_clone_over_its_time_limit_is_stopped(server: GitHttpsServer, tmp_path: Path) -> None:
+def test_a_clone_over_its_time_limit_is_stopped(
+    server: GitHttpsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = _publish(server, _repo(tmp_path / "app", {"a.ts": "x"}), "acme/slow.git")
+    _without_git(monkeypatch)
     server.hold()
     try:
         with pytest.raises(CloneLimitError, match="longer than 1s"):
@@ -156,10 +191,46 @@ def test_ssh_needs_the_projects_key_and_known_hosts(tmp_path: Path) -> None:
         clone_repository(remote, tmp_path / "out")
 
 
-def test_a_missing_branch_fails_with_gits_message(server: GitHttpsServer, tmp_path: Path) -> None:
+def test_a_missing_branch_fails_with_gits_message(
+    server: GitHttpsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = _publish(server, _repo(tmp_path / "app", {"a.ts": "x"}), "acme/app.git")
+    _without_git(monkeypatch)
 
     with pytest.raises(CloneFailedError, match="Remote branch nope not found"):
         clone_repository(
             parse_git_remote(url, ["127.0.0.1"]), tmp_path / "out", branch="nope", ca_file=str(server.ca_file)
+        )
+
+
+def test_a_branch_is_cloned_by_name_with_git_absent(
+    server: GitHttpsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = _repo(tmp_path / "app", {"main.ts": "x"})
+    _git(work, "checkout", "-qb", "feature")
+    _git(work, "rm", "-q", "main.ts")
+    (work / "feature.ts").write_text("y")
+    _git(work, "add", "feature.ts")
+    _git(work, "commit", "-qm", "feature")
+    feature = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True)
+    _git(work, "checkout", "-q", "main")
+    url = _publish(server, work, "acme/branches.git")
+    _without_git(monkeypatch)
+
+    cloned = clone_repository(
+        parse_git_remote(url, ["127.0.0.1"]), tmp_path / "out", branch="feature", ca_file=str(server.ca_file)
+    )
+
+    with cloned.snapshot() as snapshot:
+        assert snapshot.files() == ["feature.ts"]
+        assert snapshot.read_text("feature.ts") == "y"
+    assert cloned.commit == feature.stdout.strip()
+
+
+def test_redirects_are_not_followed(server: GitHttpsServer, tmp_path: Path, no_git_on_path: None) -> None:
+    server.redirect("acme/moved.git", "https://169.254.169.254/latest/")
+
+    with pytest.raises(CloneFailedError, match="unexpected http resp 30"):
+        clone_repository(
+            parse_git_remote(server.url("acme/moved.git"), ["127.0.0.1"]), tmp_path / "out", ca_file=str(server.ca_file)
         )

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 import pytest
 from api_handlers import invoke, load_event, load_handler
 from api_unit_kit import MakeKey
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import APIGatewayAuthorizerResponse
 
-from perceo.api.authorizer import Unauthorized, authorize_request, stage_wildcard
+from perceo.api.authorizer import Unauthorized, allow_policy, authorize_request
 from perceo.api.deps import Dependencies
 from perceo.auth import ApiKeyService, Principal
 
-STAGE_ARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/*"
+STAGE_ARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/*/*"
 
 
 def test_a_bearer_key_gets_an_allow_on_the_whole_stage_with_the_callers_context(
@@ -27,7 +28,7 @@ def test_a_bearer_key_gets_an_allow_on_the_whole_stage_with_the_callers_context(
     answer = authorize_request(event, keys)
 
     statement = answer["policyDocument"]["Statement"]
-    assert statement == [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": STAGE_ARN}]
+    assert statement == [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [STAGE_ARN]}]
     assert answer["principalId"] == principal.key_id
     assert answer["context"] == {
         "projectId": principal.project_id,
@@ -130,21 +131,51 @@ def test_the_authorizer_lambda_answers_and_never_logs_the_key(
     assert raw[:-4] not in written
 
 
+PRINCIPAL = Principal(project_id="proj-a", key_id="k1", prefix="prc_abcd1234", name="ci", scopes=())
+
+
 @pytest.mark.parametrize(
     ("method_arn", "expected"),
     [
-        ("arn:aws:execute-api:eu-west-1:1:api/prod/GET/flows/abc", "arn:aws:execute-api:eu-west-1:1:api/prod/*"),
-        ("arn:aws:execute-api:eu-west-1:1:api/dev/POST/", "arn:aws:execute-api:eu-west-1:1:api/dev/*"),
+        ("arn:aws:execute-api:eu-west-1:1:api/prod/GET/flows/abc", "arn:aws:execute-api:eu-west-1:1:api/prod/*/*"),
+        ("arn:aws:execute-api:eu-west-1:1:api/dev/POST/", "arn:aws:execute-api:eu-west-1:1:api/dev/*/*"),
     ],
 )
 def test_the_policy_covers_every_route_of_the_stage(method_arn: str, expected: str) -> None:
-    assert stage_wildcard(method_arn) == expected
+    [statement] = allow_policy(PRINCIPAL, method_arn)["policyDocument"]["Statement"]
+
+    assert statement["Resource"] == [expected]
 
 
-@pytest.mark.parametrize("method_arn", ["", "not-an-arn/dev/GET", "arn:aws:execute-api:eu-west-1:1:api"])
+@pytest.mark.parametrize(
+    "method_arn",
+    ["arn:aws:execute-api:eu-west-1:1:api/prod/GET/flows/abc", "arn:aws:execute-api:us-east-1:1:a/dev/POST/"],
+)
+def test_the_policy_is_the_document_powertools_builds(method_arn: str) -> None:
+    # The authorizer builds it itself only to keep powertools' data classes out of its cold start.
+    expected = APIGatewayAuthorizerResponse.from_route_arn(
+        method_arn, principal_id=PRINCIPAL.key_id, context=PRINCIPAL.to_authorizer_context()
+    )
+    expected.allow_all_routes()
+
+    assert allow_policy(PRINCIPAL, method_arn) == expected.asdict()
+
+
+def test_the_policy_keeps_the_partition_of_the_method_arn() -> None:
+    # (powertools' from_route_arn writes `arn:aws:` whatever the partition; China and GovCloud need theirs)
+    [statement] = allow_policy(PRINCIPAL, "arn:aws-cn:execute-api:cn-north-1:1:api/dev/POST/")["policyDocument"][
+        "Statement"
+    ]
+
+    assert statement["Resource"] == ["arn:aws-cn:execute-api:cn-north-1:1:api/dev/*/*"]
+
+
+@pytest.mark.parametrize(
+    "method_arn", ["", "not-an-arn/dev/GET", "arn:aws:execute-api:eu-west-1:1:api", "arn:aws:execute-api:r:1:api//GET/"]
+)
 def test_a_malformed_method_arn_is_an_error_not_a_policy(method_arn: str) -> None:
     with pytest.raises(ValueError):
-        stage_wildcard(method_arn)
+        allow_policy(PRINCIPAL, method_arn)
 
 
 def test_a_key_logged_by_mistake_reaches_the_log_redacted(

@@ -7,13 +7,21 @@
 3. takes a token from the calling key's bucket and answers 429 with `Retry-After` when it is empty. The REQUEST
    authorizer's answer is cached by API Gateway for minutes, so it cannot count requests; every request passes
    through here, so the per-key limit lives here;
-4. adds `X-Request-Id`, and the CORS headers when the request comes from the allowed origin.
+4. adds `X-Request-Id`, and the CORS headers (powertools `CORSConfig`) when the request comes from the allowed
+   origin, on every answer: routed, early (413/429) or failed.
+
+Steps 2 and 3 are not powertools middlewares: the resolver runs its request validation (which parses the body)
+before any user middleware, so a limit there would parse an oversized body first and answer 422 instead of 413,
+and requests with invalid bodies would not be counted against the key's rate. CORS is not the resolver's `cors=`
+either: that fixes one origin when the module is imported, while the origin is a deployment setting that the
+early answers need too; `CORSConfig` computes the headers for both.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import os
@@ -22,7 +30,7 @@ from http import HTTPStatus
 from typing import Any, cast
 
 from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -35,8 +43,8 @@ from perceo.models.api import MAX_BODY_BYTES
 
 logger = logging.getLogger(__name__)
 
-CORS_ALLOW_HEADERS = "Authorization,Content-Type,X-Request-Id"
-CORS_ALLOW_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
+#: Request headers a browser may send besides powertools' own list (Authorization, Content-Type, X-Amz-…).
+CORS_EXTRA_HEADERS = ("X-Request-Id",)
 
 
 def serve(
@@ -121,15 +129,23 @@ def _with_headers(response: dict[str, Any], event: Mapping[str, Any], scope: Req
         headers.pop("Content-Type", None)
     if scope.request_id:
         headers["X-Request-Id"] = [scope.request_id]
-    origin = header(event, "Origin")
-    allowed = _allowed_origin()
-    if origin and allowed and origin == allowed:
-        headers["Access-Control-Allow-Origin"] = [allowed]
-        headers["Access-Control-Allow-Headers"] = [CORS_ALLOW_HEADERS]
-        headers["Access-Control-Allow-Methods"] = [CORS_ALLOW_METHODS]
-        headers["Vary"] = ["Origin"]
+    cors = _cors_config(_allowed_origin())
+    if cors is not None:
+        origin = header(event, "Origin")
+        allowed = cors.allowed_origin(origin) if origin else None
+        for name, value in cors.to_dict(allowed).items():
+            headers[name] = [value]
+        headers["Vary"] = ["Origin"]  # the answer depends on the Origin header: caches must key on it
     response["multiValueHeaders"] = headers
     return response
+
+
+@functools.cache
+def _cors_config(allowed_origin: str | None) -> CORSConfig | None:
+    """CORS for the one allowed origin (never `*`); None when the deployment allows none."""
+    if not allowed_origin or allowed_origin == "*":
+        return None
+    return CORSConfig(allow_origin=allowed_origin, allow_headers=list(CORS_EXTRA_HEADERS))
 
 
 def _allowed_origin() -> str | None:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         RateDecision,
         RateLimiter,
         RateLimiterPort,
+        TokenBucket,
         enforce_rate_limit,
     )
     from perceo.auth.redaction import ApiKeyRedactionFilter, redact_api_keys
@@ -55,7 +56,8 @@ _EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(["Principal", "StoredKey", "require_project", "require_scope"], "model"),
     **dict.fromkeys(
-        ["InMemoryRateLimiter", "RateDecision", "RateLimiter", "RateLimiterPort", "enforce_rate_limit"], "ratelimit"
+        ["InMemoryRateLimiter", "RateDecision", "RateLimiter", "RateLimiterPort", "TokenBucket", "enforce_rate_limit"],
+        "ratelimit",
     ),
     **dict.fromkeys(["ApiKeyRedactionFilter", "redact_api_keys"], "redaction"),
     "RedisKeyStore": "redis_store",
@@ -78,6 +80,7 @@ __all__ = [
     "RateDecision",
     "RateLimiter",
     "RateLimiterPort",
+    "TokenBucket",
     "RedisKeyStore",
     "StoredKey",
     "display_prefix",

@@ -1,8 +1,13 @@
-"""Per-key rate limiting: a token bucket, in Redis (one atomic Lua script) or in memory.
+"""Rate limiting with a token bucket: per API key in Redis (one atomic Lua script) or in memory.
 
 A bucket holds up to `burst` tokens and refills at `rate_per_s`. Each request takes one; a request that finds
 less than one token is denied (and takes nothing) with the seconds until a token is back. The caller's clock
 is passed into the script as an argument, so every Lambda agrees on the arithmetic and tests can step time.
+
+`TokenBucket` is the one implementation of that arithmetic in Python: `InMemoryRateLimiter` (tests, one
+process, the local API Gateway's stage throttle) uses it, and the Lua script runs the same steps inside Redis;
+a test holds the two to the same decisions. Kept by hand: no maintained library offers a token bucket that
+runs atomically in Redis with these semantics (pyrate-limiter and limits count requests in windows instead).
 """
 
 from __future__ import annotations
@@ -106,28 +111,47 @@ class RateLimiter:
         )
 
 
+#: A bucket's state between requests: (tokens, epoch ms of the last refill).
+BucketState = tuple[float, int]
+
+
+@dataclass(frozen=True)
+class TokenBucket:
+    """The arithmetic of one bucket: refill for the time since the last request, then take `cost` if there."""
+
+    rate_per_s: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        _check_settings(self.rate_per_s, self.burst)
+
+    def take(self, state: BucketState | None, now_ms: int, cost: int = 1) -> tuple[BucketState, RateDecision]:
+        """The bucket after this request, and the decision. `state` None is a full bucket. A clock that steps
+        back mints nothing; a denied request takes nothing."""
+        tokens, ts = state if state is not None else (float(self.burst), now_ms)
+        tokens = min(float(self.burst), tokens + max(0, now_ms - ts) * self.rate_per_s / 1000)
+        ts = max(ts, now_ms)
+        if tokens >= cost:
+            return (tokens - cost, ts), RateDecision(
+                allowed=True, retry_after_s=0.0, remaining=math.floor(tokens - cost)
+            )
+        retry = (cost - tokens) / self.rate_per_s
+        return (tokens, ts), RateDecision(allowed=False, retry_after_s=retry, remaining=math.floor(tokens))
+
+
 class InMemoryRateLimiter:
-    """The same token bucket in a dict, for tests and a single process."""
+    """Token buckets in a dict, one per key: for tests and a single process (thread-safe)."""
 
     def __init__(self, rate_per_s: float, burst: int, *, clock: Callable[[], int] = now_ms) -> None:
-        _check_settings(rate_per_s, burst)
-        self._rate = rate_per_s
-        self._burst = burst
+        self._bucket = TokenBucket(rate_per_s, burst)
         self._clock = clock
         self._lock = threading.Lock()
-        self._buckets: dict[str, tuple[float, int]] = {}
+        self._buckets: dict[str, BucketState] = {}
 
     def check(self, key_id: str, *, cost: int = 1) -> RateDecision:
-        now = self._clock()
         with self._lock:
-            tokens, ts = self._buckets.get(key_id, (float(self._burst), now))
-            tokens = min(float(self._burst), tokens + max(0, now - ts) * self._rate / 1000)
-            ts = max(ts, now)
-            if tokens >= cost:
-                self._buckets[key_id] = (tokens - cost, ts)
-                return RateDecision(allowed=True, retry_after_s=0.0, remaining=math.floor(tokens - cost))
-            self._buckets[key_id] = (tokens, ts)
-        return RateDecision(allowed=False, retry_after_s=(cost - tokens) / self._rate, remaining=math.floor(tokens))
+            self._buckets[key_id], decision = self._bucket.take(self._buckets.get(key_id), self._clock(), cost)
+        return decision
 
 
 def enforce_rate_limit(limiter: RateLimiterPort, key_id: str) -> RateDecision:

@@ -132,6 +132,7 @@ def _shown(path: Path, project_dir: Path) -> str:
 
 # --- reading and parsing -------------------------------------------------------------------------------
 
+# json5 raises a bare ValueError whose text is the only carrier of the position and the duplicate key.
 _JSON5_POSITION = re.compile(r"<string>:(\d+) (.*) at column (\d+)", re.DOTALL)
 _JSON5_DUPLICATE = re.compile(r'Duplicate key "(.*)" found in object', re.DOTALL)
 
@@ -433,9 +434,17 @@ def _reject_constant(name: str) -> Any:
 def _with_value(data: dict[str, Any], path: Sequence[str], value: Any) -> dict[str, Any]:
     updated = copy.deepcopy(data)
     current = updated
-    for key in path[:-1]:
+    for depth, key in enumerate(path[:-1]):
         child = current.get(key)
-        if not isinstance(child, dict):
+        if child is not None and not isinstance(child, dict):
+            # e.g. `analytics.credentials.propertyId` while the file holds `"credentials": "${GA4_KEY}"`
+            whole = format_key_path(list(path[: depth + 1]))
+            raise ConfigError(
+                f"cannot set '{format_key_path(list(path))}': '{whole}' is not an object in the file; "
+                f"set the whole value, e.g. perceo config set {whole} '{{...}}'",
+                details={"key": format_key_path(list(path))},
+            )
+        if child is None:
             child = current[key] = {}
         current = child
     current[path[-1]] = value

@@ -6,9 +6,10 @@ Unknown keys are errors: a typo must not silently do nothing.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr
 
 from perceo.models.common import Model
 
@@ -36,6 +37,11 @@ class EventBusSection(Model):
     type: Literal["embedded", "redis", "in-memory"] = "embedded"
     redis_url: str | None = None
     stream_max_len: int = Field(default=10_000, ge=100)
+
+
+def _event_bus_value(value: Any) -> Any:
+    """`"eventBus": "redis"` is short for `"eventBus": {"type": "redis"}`."""
+    return {"type": value} if isinstance(value, str) else value
 
 
 class WatchSection(Model):
@@ -117,9 +123,39 @@ class RevenueTrackingSection(Model):
     avg_order_value: float | None = Field(default=None, ge=0)
 
 
+def _credentials_value(value: Any) -> Any:
+    """An object stays an object; a string holding a JSON object becomes that object; any other string is a key.
+
+    Strings arrive here after `${VAR}` and `file:` are resolved, so a service-account file or a variable
+    holding JSON is read as the object it holds. The value is never echoed in an error (it is a secret).
+    """
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an object, a JSON object string or a key string")
+    text = value.strip()
+    if not text.startswith("{"):
+        return value
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"starts with '{{' but is not a valid JSON object (line {error.lineno} column {error.colno}: {error.msg})"
+        ) from None
+    if not isinstance(parsed, dict):  # pragma: no cover - a text starting with '{' that parses is an object
+        raise ValueError("must be an object, a JSON object string or a key string")
+    return parsed
+
+
+#: What `analytics.credentials` accepts: an object, a JSON object as a string, or a plain key (kept secret).
+AnalyticsCredentials = Annotated[dict[str, Any] | SecretStr, BeforeValidator(_credentials_value)]
+
+
 class AnalyticsSection(Model):
     provider: Literal["ga4", "mixpanel", "amplitude", "posthog", "custom"] | None = None
-    credentials: dict[str, Any] = Field(default_factory=dict)
+    credentials: AnalyticsCredentials = Field(default_factory=dict)
     sync_interval: int = Field(default=300, ge=60)
     correlation: CorrelationSection = Field(default_factory=CorrelationSection)
     revenue_tracking: RevenueTrackingSection = Field(default_factory=RevenueTrackingSection)
@@ -147,7 +183,7 @@ class PerceoConfig(Model):
     version: str = "1.0"
     project: ProjectSection = Field(default_factory=ProjectSection)
     flow_graph: FlowGraphSection = Field(default_factory=FlowGraphSection)
-    event_bus: EventBusSection = Field(default_factory=EventBusSection)
+    event_bus: Annotated[EventBusSection, BeforeValidator(_event_bus_value)] = Field(default_factory=EventBusSection)
     observer: ObserverSection = Field(default_factory=ObserverSection)
     llm: LLMSection = Field(default_factory=LLMSection)
     bootstrap: BootstrapSection = Field(default_factory=BootstrapSection)

@@ -1,9 +1,10 @@
 """Lambda-side settings: read from environment variables once per cold start, validated, cached.
 
-Each field's environment variable is its name in upper case (`neo4j_uri` ← `NEO4J_URI`) unless the field
-sets an explicit `alias`. A blank variable counts as unset: there are no silent "" defaults for
-endpoints or credentials. Every missing or invalid variable is reported in one `ConfigError`, one per
-line, naming the variable (never its value: some hold secrets' ARNs, and values do not help).
+A pydantic-settings `BaseSettings`: each field's environment variable is its name in upper case (`neo4j_uri`
+← `NEO4J_URI`, matched case-sensitively) unless the field sets an explicit `alias`. A blank variable counts as
+unset: there are no silent "" defaults for endpoints or credentials. Every missing or invalid variable is
+reported in one `ConfigError`, one per line, naming the variable (never its value: some hold secrets' ARNs,
+and values do not help).
 
 Two ways to extend, both plain pydantic:
 
@@ -28,7 +29,8 @@ import os
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Self, TypeVar, overload
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, ValidationError, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
 
 from perceo.config.validation import describe_error
 from perceo.errors import ConfigError
@@ -58,15 +60,32 @@ def _env_name(field_name: str) -> str:
     return field_name.upper()
 
 
-class Settings(BaseModel):
+class MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping instead of `os.environ`; blank values are unset.
+
+    `from_env(env)` of a settings class validates `MappingEnvSource(cls, env)()`: tests and callers pass their
+    own environment, and the values are stripped (whitespace-only counts as unset).
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._env = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {name: value.strip() for name, value in self._env.items() if value.strip()}
+
+
+class Settings(BaseSettings):
     """What every Perceo Lambda reads from its environment (set in `template.yaml` Globals/functions)."""
 
-    model_config = ConfigDict(
+    model_config = SettingsConfigDict(
         frozen=True,
         extra="ignore",
         alias_generator=_env_name,
         validate_by_name=True,
         validate_by_alias=True,
+        case_sensitive=True,
+        env_ignore_empty=True,
     )
 
     #: Deployment stage: dev, staging, prod, local.
@@ -100,7 +119,7 @@ class Settings(BaseModel):
     workflow_max_concurrency: int = Field(default=4, ge=1, le=40)
     workflow_claim_ttl_s: int = Field(default=2 * 3600, ge=60, le=7 * 86_400)
     #: Hosts remote bootstrap may clone from; comma-separated in the environment.
-    allowed_git_hosts: tuple[str, ...] = DEFAULT_ALLOWED_GIT_HOSTS
+    allowed_git_hosts: Annotated[tuple[str, ...], NoDecode] = DEFAULT_ALLOWED_GIT_HOSTS
     #: How long fetched secrets are cached (powertools `parameters` max_age).
     secrets_max_age_s: int = Field(default=300, ge=0, le=86_400)
     #: The one browser origin the API answers CORS requests from (never `*`).
@@ -135,12 +154,7 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:
         """Validate the settings from `env`; every missing or invalid variable is named in one ConfigError."""
-        values: dict[str, str] = {}
-        for name in cls.model_fields:
-            variable = cls.env_var(name)
-            raw = env.get(variable)
-            if raw is not None and raw.strip():
-                values[variable] = raw.strip()
+        values = MappingEnvSource(cls, env)()
         missing = [cls.env_var(name) for name in cls._conditionally_required(values)]
         try:
             settings = cls.model_validate(values)
@@ -151,7 +165,7 @@ class Settings(BaseModel):
         return settings
 
     @classmethod
-    def _conditionally_required(cls, values: Mapping[str, str]) -> list[str]:
+    def _conditionally_required(cls, values: Mapping[str, Any]) -> list[str]:
         """Fields required by the values given: Neo4j's URI and secret unless `GRAPH_URI` picks FalkorDB."""
         if cls.env_var("graph_uri") in values:
             return []

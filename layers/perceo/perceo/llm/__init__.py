@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from perceo.llm.model import CallOutcome, LLMCall, LLMRequest, ModelUsage, UsageReport, UsageTotals
     from perceo.llm.port import LLM, ResponseCache, UsageStore
     from perceo.llm.pricing import PRICES_PER_MILLION, estimate_cost
-    from perceo.llm.retry import Backoff
     from perceo.llm.schema import response_format, strict_json_schema
     from perceo.llm.secrets import secrets_manager_loader
     from perceo.llm.settings import LLMSettings, SecretLoader, load_llm_settings
@@ -42,7 +41,6 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["CallOutcome", "LLMCall", "LLMRequest", "ModelUsage", "UsageReport", "UsageTotals"], "model"),
     **dict.fromkeys(["LLM", "ResponseCache", "UsageStore"], "port"),
     **dict.fromkeys(["PRICES_PER_MILLION", "estimate_cost"], "pricing"),
-    "Backoff": "retry",
     **dict.fromkeys(["response_format", "strict_json_schema"], "schema"),
     "secrets_manager_loader": "secrets",
     **dict.fromkeys(["LLMSettings", "SecretLoader", "load_llm_settings"], "settings"),
@@ -52,7 +50,6 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "LLM",
     "PRICES_PER_MILLION",
-    "Backoff",
     "CallOutcome",
     "InMemoryResponseCache",
     "InMemoryUsageStore",

@@ -1,10 +1,14 @@
 """`StructuredLLM`: one validated pydantic object per request, through the `openai` client.
 
-Any OpenAI-compatible server works (OpenAI, OpenRouter, a gateway). The answer is requested as strict
-JSON-schema structured output and validated with pydantic. Transport failures (429, 5xx, timeouts,
-connection errors) are retried here, with backoff and jitter, not by the openai client, so the policy is
-ours and testable. An unusable answer (not JSON, cut off, not matching the schema) gets one repair retry;
-then the unit fails with `LLMError`. Every call is recorded as usage telemetry, cache hits included.
+Any OpenAI-compatible server works (OpenAI, OpenRouter, a gateway, llama.cpp). The answer is asked for with
+the client's structured-output helper (`chat.completions.parse` with the pydantic model), which sends a strict
+JSON schema and parses the reply into the model. A server that refuses `response_format: json_schema` (HTTP
+400 naming the `response_format` parameter) is asked again in JSON mode, then with the schema in the prompt
+only, and remembered as such. Replies the helper cannot parse (Markdown fences, prose around the JSON) are
+read leniently from the raw answer. Transport failures (429, 5xx, timeouts, connection errors) are retried by
+tenacity with `perceo.retry.Backoff` (injectable sleep and randomness, every request counted in telemetry).
+An unusable answer (not JSON, cut off, not matching the schema) gets one repair retry; then the unit fails
+with `LLMError`. Every call is recorded as usage telemetry, cache hits included.
 """
 
 from __future__ import annotations
@@ -12,25 +16,28 @@ from __future__ import annotations
 import json
 import logging
 import random as _random
+import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 import openai
-from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from pydantic import BaseModel, ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from perceo.errors import BackendUnavailableError, LLMError
 from perceo.llm.cache import cache_key
 from perceo.llm.model import CallOutcome, LLMCall, LLMRequest
 from perceo.llm.port import ResponseCache, UsageStore
 from perceo.llm.pricing import estimate_cost
-from perceo.llm.retry import Backoff, is_retryable_status, retry_after_seconds
 from perceo.llm.schema import response_format
 from perceo.llm.settings import LLMSettings
 from perceo.models.common import now_ms
+from perceo.retry import Backoff, is_retryable_status, retry_after_seconds
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -38,6 +45,16 @@ logger = logging.getLogger(__name__)
 
 _MAX_ERRORS_SHOWN = 8
 _PREVIEW_CHARS = 400
+
+#: How the answer's shape is asked for, strongest first; a server that refuses one gets the next.
+AnswerFormat = Literal["json_schema", "json_object", "prompt"]
+_FORMATS: tuple[AnswerFormat, ...] = ("json_schema", "json_object", "prompt")
+
+#: Added to the system prompt when the server does not take the schema as `response_format`.
+SCHEMA_INSTRUCTION = (
+    "\n\nReply with one JSON object only (no prose, no Markdown fences) that matches this JSON schema, "
+    "named `{schema_name}`:\n{schema}"
+)
 
 REPAIR_INSTRUCTION = (
     "Your previous reply could not be used: {error}\n"
@@ -58,6 +75,17 @@ class _Answer:
     content: str | None
     finish_reason: str | None
     refusal: str | None
+    #: The model the client's parse helper already validated, when it could.
+    parsed: BaseModel | None = None
+
+
+@dataclass(frozen=True)
+class _Question:
+    """What one `complete()` call sends on every attempt: the model to parse into and its strict format."""
+
+    request: LLMRequest
+    response_model: type[BaseModel]
+    fmt: dict[str, Any]
 
 
 class StructuredLLM:
@@ -83,7 +111,10 @@ class StructuredLLM:
         self._random = random
         self._clock = clock
         self._prices = prices
-        # Retries are ours (max_retries=0): one policy, injectable sleep and randomness, counted in telemetry.
+        self._format_index = 0
+        self._format_lock = threading.Lock()
+        # The client's own retries are off (max_retries=0): tenacity retries, with an injectable sleep and
+        # randomness and every request counted in telemetry.
         self._client = openai.OpenAI(
             api_key=settings.api_key.get_secret_value(),
             base_url=settings.base_url,
@@ -130,7 +161,7 @@ class StructuredLLM:
 
         tally = _Tally()
         try:
-            value, outcome = self._ask(request, response_model, fmt, tally)
+            value, outcome = self._ask(_Question(request, response_model, fmt), response_model, tally)
         except LLMError as error:
             failure: CallOutcome = "invalid_output" if error.details.get("reason") == "invalid_output" else "failed"
             self._record(request, failure, tally, started)
@@ -139,15 +170,14 @@ class StructuredLLM:
         self._record(request, outcome, tally, started)
         return value
 
-    def _ask(
-        self, request: LLMRequest, response_model: type[T], fmt: dict[str, Any], tally: _Tally
-    ) -> tuple[T, CallOutcome]:
+    def _ask(self, question: _Question, response_model: type[T], tally: _Tally) -> tuple[T, CallOutcome]:
         """The first answer if it is usable, else one repair retry with the bad output and what is wrong with it."""
+        request = question.request
         messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": request.system_prompt},
             {"role": "user", "content": request.user_prompt},
         ]
-        first = self._send(request, messages, fmt, tally)
+        first = self._send(question, messages, tally)
         value, first_problem = _parse(first, response_model)
         if value is not None:
             return value, "ok"
@@ -155,7 +185,7 @@ class StructuredLLM:
         logger.warning("LLM answer for %s unusable (%s); asking once for a corrected JSON", request.unit, first_problem)
         repair = REPAIR_INSTRUCTION.format(error=first_problem, schema_name=request.schema_name)
         messages += [{"role": "assistant", "content": first.content or ""}, {"role": "user", "content": repair}]
-        second = self._send(request, messages, fmt, tally)
+        second = self._send(question, messages, tally)
         value, problem = _parse(second, response_model)
         if value is not None:
             return value, "repaired"
@@ -168,45 +198,39 @@ class StructuredLLM:
             preview=[_preview(first.content), _preview(second.content)],
         )
 
-    def _send(
-        self,
-        request: LLMRequest,
-        messages: list[ChatCompletionMessageParam],
-        fmt: dict[str, Any],
-        tally: _Tally,
-    ) -> _Answer:
-        """One chat completion, retried on transient failures. Raises LLMError when the retries run out."""
-        max_retries = self._settings.max_retries
-        for attempt in range(max_retries + 1):
-            tally.requests += 1
-            retry_after: float | None = None
+    def _send(self, question: _Question, messages: list[ChatCompletionMessageParam], tally: _Tally) -> _Answer:
+        """One answer, retried on transient failures (tenacity). Raises LLMError when the retries run out.
+
+        A server that refuses the answer format gets the next one (`_FORMATS`) at once: that is not a retry.
+        """
+        request = question.request
+        retrying = Retrying(
+            stop=stop_after_attempt(self._settings.max_retries + 1),
+            retry=retry_if_exception(_is_transient),
+            wait=self._backoff.wait(_retry_after, random=self._random),
+            sleep=self._sleep,
+            before_sleep=lambda state: self._log_retry(request, state),
+            reraise=True,
+        )
+        while True:
+            answer_format = self._answer_format()
             try:
-                completion = self._client.chat.completions.create(
-                    model=self.model, messages=messages, response_format=cast(Any, fmt)
-                )
+                return retrying(self._attempt, question, messages, answer_format, tally)
+            except openai.BadRequestError as exc:
+                if exc.param == "response_format" and self._refused(answer_format):
+                    continue
+                raise self._api_error(request, tally, exc, retrying) from None
             except openai.APIStatusError as exc:
-                status = exc.status_code
-                if not is_retryable_status(status) or attempt == max_retries:
-                    raise self._error(
-                        f"LLM API error for {request.unit}: HTTP {status} from {self._settings.base_url}"
-                        f"{'' if attempt == 0 else f' after {attempt + 1} attempts'}: {self._scrub(exc.message)}",
-                        request,
-                        tally,
-                        reason="http_error",
-                        status=status,
-                    ) from None
-                retry_after = retry_after_seconds(exc.response.headers)
-                cause = f"HTTP {status}"
+                raise self._api_error(request, tally, exc, retrying) from None
             except openai.APIConnectionError as exc:
                 kind = "timeout" if isinstance(exc, openai.APITimeoutError) else "connection error"
-                if attempt == max_retries:
-                    raise self._error(
-                        f"LLM API {kind} for {request.unit} at {self._settings.base_url} after {attempt + 1} attempts",
-                        request,
-                        tally,
-                        reason="timeout" if kind == "timeout" else "connection_error",
-                    ) from None
-                cause = kind
+                raise self._error(
+                    f"LLM API {kind} for {request.unit} at {self._settings.base_url} "
+                    f"after {_attempts(retrying)} attempts",
+                    request,
+                    tally,
+                    reason="timeout" if kind == "timeout" else "connection_error",
+                ) from None
             except openai.OpenAIError as exc:
                 raise self._error(
                     f"LLM API call for {request.unit} failed: {type(exc).__name__}: {self._scrub(str(exc))}",
@@ -214,19 +238,100 @@ class StructuredLLM:
                     tally,
                     reason="api_error",
                 ) from None
-            else:
-                return self._answer(completion, tally)
-            delay = self._backoff.delay(attempt, retry_after_s=retry_after, random=self._random)
-            logger.warning(
-                "LLM request for %s failed (%s); retry %d of %d in %.2fs",
-                request.unit,
-                cause,
-                attempt + 1,
-                max_retries,
-                delay,
+
+    def _attempt(
+        self,
+        question: _Question,
+        messages: list[ChatCompletionMessageParam],
+        answer_format: AnswerFormat,
+        tally: _Tally,
+    ) -> _Answer:
+        """One HTTP request in the given answer format."""
+        tally.requests += 1
+        options = self._call_options(question.request)
+        if answer_format == "json_schema":
+            # The helper would name the schema after the class; `extra_body` sends the prompt's own schema name
+            # (part of the prompt contract) and our strict schema, and the helper still parses into the model.
+            raw = self._client.chat.completions.with_raw_response.parse(
+                messages=messages,
+                response_format=question.response_model,
+                extra_body={"response_format": question.fmt},
+                **options,
             )
-            self._sleep(delay)
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+            try:
+                return self._answer(raw.parse(), tally)
+            except (ValidationError, openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError):
+                # Not parseable as it is (fences, prose, cut off): read it leniently, or repair it.
+                return self._answer(ChatCompletion.model_validate(raw.http_response.json()), tally)
+        schema = json.dumps(question.fmt["json_schema"]["schema"], separators=(",", ":"))
+        instruction = SCHEMA_INSTRUCTION.format(schema_name=question.request.schema_name, schema=schema)
+        system, *rest = messages
+        with_schema: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": f"{system.get('content') or ''}{instruction}"},
+            *rest,
+        ]
+        if answer_format == "json_object":
+            completion = self._client.chat.completions.create(
+                messages=with_schema, response_format={"type": "json_object"}, **options
+            )
+        else:
+            completion = self._client.chat.completions.create(messages=with_schema, **options)
+        return self._answer(completion, tally)
+
+    def _call_options(self, request: LLMRequest) -> dict[str, Any]:
+        """The per-call arguments of a chat completion besides messages and format (one place to add more)."""
+        return {"model": self.model}
+
+    def _answer_format(self) -> AnswerFormat:
+        with self._format_lock:
+            return _FORMATS[self._format_index]
+
+    def _refused(self, answer_format: AnswerFormat) -> bool:
+        """The server refused `answer_format`: step down to the next one. False when there is none left."""
+        with self._format_lock:
+            index = _FORMATS.index(answer_format)
+            if index + 1 >= len(_FORMATS):
+                return False
+            if self._format_index <= index:
+                self._format_index = index + 1
+                logger.warning(
+                    "the LLM server at %s refuses response_format %s; asking in %s mode from now on",
+                    self._settings.base_url,
+                    answer_format,
+                    _FORMATS[self._format_index],
+                )
+            return True
+
+    def _log_retry(self, request: LLMRequest, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, openai.APIStatusError):
+            cause = f"HTTP {error.status_code}"
+        elif isinstance(error, openai.APITimeoutError):
+            cause = "timeout"
+        else:
+            cause = "connection error"
+        logger.warning(
+            "LLM request for %s failed (%s); retry %d of %d in %.2fs",
+            request.unit,
+            cause,
+            state.attempt_number,
+            self._settings.max_retries,
+            state.upcoming_sleep,
+        )
+
+    def _api_error(
+        self, request: LLMRequest, tally: _Tally, exc: openai.APIStatusError, retrying: Retrying
+    ) -> LLMError:
+        status = exc.status_code
+        attempts = _attempts(retrying)
+        return self._error(
+            f"LLM API error for {request.unit}: HTTP {status} from {self._settings.base_url}"
+            f"{'' if attempts == 1 else f' after {attempts} attempts'}: {self._scrub(exc.message)}",
+            request,
+            tally,
+            reason="http_error",
+            status=status,
+        )
 
     @staticmethod
     def _answer(completion: Any, tally: _Tally) -> _Answer:
@@ -237,8 +342,12 @@ class StructuredLLM:
             return _Answer(content=None, finish_reason=None, refusal=None)
         choice = completion.choices[0]
         message = choice.message
+        parsed = getattr(message, "parsed", None)
         return _Answer(
-            content=message.content, finish_reason=choice.finish_reason, refusal=getattr(message, "refusal", None)
+            content=message.content,
+            finish_reason=choice.finish_reason,
+            refusal=getattr(message, "refusal", None),
+            parsed=parsed if isinstance(parsed, BaseModel) else None,
         )
 
     def _cached(self, key: str, response_model: type[T]) -> T | None:
@@ -317,10 +426,28 @@ class StructuredLLM:
         return text.replace(secret, "***") if secret else text
 
 
+def _is_transient(error: BaseException) -> bool:
+    """Worth another attempt: a rate limit, a server error, a timeout or a failed connection."""
+    if isinstance(error, openai.APIStatusError):
+        return is_retryable_status(error.status_code)
+    return isinstance(error, openai.APIConnectionError)
+
+
+def _retry_after(state: RetryCallState) -> float | None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    return retry_after_seconds(error.response.headers) if isinstance(error, openai.APIStatusError) else None
+
+
+def _attempts(retrying: Retrying) -> int:
+    return int(retrying.statistics.get("attempt_number", 1))
+
+
 def _parse(answer: _Answer, response_model: type[T]) -> tuple[T | None, str]:
     """The validated model, or None and what is wrong with the answer."""
     if answer.refusal:
         return None, f"the model refused: {answer.refusal}"
+    if isinstance(answer.parsed, response_model):
+        return answer.parsed, ""
     content = _strip_fences(answer.content or "")
     if not content:
         return None, "the answer was empty"
@@ -342,14 +469,16 @@ def _loc(path: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in path) or "$"
 
 
+_FENCED = re.compile(r"```(?:json)?\s*\n?(.*?)```", re.DOTALL)
+
+
 def _strip_fences(text: str) -> str:
-    """Servers without strict mode sometimes wrap JSON in Markdown fences."""
+    """Servers without strict mode sometimes wrap JSON in Markdown fences, with a sentence before or after."""
     stripped = text.strip()
-    if stripped.startswith("```") and stripped.endswith("```") and len(stripped) >= 6:
-        stripped = stripped[3:-3]
-        if stripped.startswith("json"):
-            stripped = stripped[4:]
-    return stripped.strip()
+    if stripped.startswith(("{", "[")):
+        return stripped
+    fenced = _FENCED.search(stripped)
+    return fenced.group(1).strip() if fenced is not None else stripped
 
 
 def _preview(content: str | None) -> str:

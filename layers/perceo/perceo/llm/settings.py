@@ -9,8 +9,10 @@ import os
 from collections.abc import Callable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from perceo.config.model import LLMSection
+from perceo.config.settings import MappingEnvSource
 from perceo.errors import ConfigError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -48,9 +50,23 @@ class LLMSettings(BaseModel):
         return value.rstrip("/")
 
 
-def _env(environ: Mapping[str, str], name: str) -> str | None:
-    value = environ.get(name, "").strip()
-    return value or None
+class LLMEnvironment(BaseSettings):
+    """The LLM settings the environment may give (blank means unset); they win over `.perceo/config.json`."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=True)
+
+    api_key: SecretStr | None = Field(default=None, alias=ENV_API_KEY)
+    openai_api_key: SecretStr | None = Field(default=None, alias=ENV_OPENAI_API_KEY)
+    base_url: str | None = Field(default=None, alias=ENV_BASE_URL)
+    model: str | None = Field(default=None, alias=ENV_MODEL)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> LLMEnvironment:
+        return cls.model_validate(MappingEnvSource(cls, env)())
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 def load_llm_settings(
@@ -68,13 +84,13 @@ def load_llm_settings(
     Raises ConfigError naming the settings when there is no API key or a value is invalid.
     """
     section = section or LLMSection()
-    env = os.environ if environ is None else environ
+    env = LLMEnvironment.from_env(os.environ if environ is None else environ)
 
-    api_key = _env(env, ENV_API_KEY)
+    api_key = _secret(env.api_key)
     if api_key is None and section.api_key is not None and section.api_key.get_secret_value().strip():
         api_key = section.api_key.get_secret_value().strip()
     if api_key is None:
-        api_key = _env(env, ENV_OPENAI_API_KEY)
+        api_key = _secret(env.openai_api_key)
     if api_key is None and secret_loader is not None:
         api_key = secret_loader().strip() or None
     if api_key is None:
@@ -83,8 +99,8 @@ def load_llm_settings(
             details={"where": "llm.apiKey"},
         )
 
-    base_url = _env(env, ENV_BASE_URL) or section.base_url or DEFAULT_BASE_URL
-    model = _env(env, ENV_MODEL) or section.model
+    base_url = env.base_url or section.base_url or DEFAULT_BASE_URL
+    model = env.model or section.model
     try:
         return LLMSettings(
             base_url=base_url,

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 from perceo.errors import InvalidRefError, NotAGitRepositoryError, PerceoError
 
@@ -99,6 +100,14 @@ def resolve_commit(repo_dir: Path, ref: str) -> str:
     return proc.stdout.decode().strip()
 
 
+class BlobSource(Protocol):
+    """Reads blobs by SHA: `BlobReader` (a git process) or another object store (the cloud clone's dulwich)."""
+
+    def read(self, sha: str) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class BlobReader:
     """One long-lived `git cat-file --batch` process, shared by every read of a snapshot (or of an analysis: see
     `RepoSnapshot.from_listing`). Close it, or use it as a context manager."""
@@ -181,7 +190,7 @@ class RepoSnapshot:
         *,
         ref: str | None = None,
         commit: str | None = None,
-        blob_reader: BlobReader | None = None,
+        blob_reader: BlobSource | None = None,
     ) -> None:
         #: Repository (or folder) the paths are relative to.
         self.root = root

@@ -233,7 +233,6 @@ def _pack_files(snapshot: Any, runtime: StepRuntime) -> tuple[dict[str, str], li
 
 def clone_and_discover(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     """Shallow-clone the repository, pack its source files into the bundle, and discover routes and imports."""
-    from perceo.observer.snapshot import RepoSnapshot
     from perceo.workflows.clone import clone_repository
 
     started = time.perf_counter()
@@ -257,7 +256,7 @@ def clone_and_discover(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
             limits=runtime.settings.clone_limits(),
             ca_file=runtime.settings.git_ssl_cainfo,
         )
-        with RepoSnapshot.at_ref(cloned.path, "HEAD") as snapshot:
+        with cloned.snapshot() as snapshot:  # read with dulwich: the Lambda runtime has no git binary
             files, warnings = _pack_files(snapshot, runtime)
     put_files(runtime.bundles, files_key(step.project_id, step.workflow_id), files)
     state = state.model_copy(update={"warnings": [*state.warnings, *warnings]})

@@ -1,69 +1,61 @@
-"""A hardened, shallow, bounded `git clone` of a remote that passed `perceo.workflows.gitremote`.
+"""A hardened, shallow, bounded clone of a remote that passed `perceo.workflows.gitremote`, in pure Python (dulwich).
 
+The cloud runs this in a Lambda, whose runtime has no git binary: dulwich speaks git's smart protocol itself.
 What the clone does, and why:
 
-- `--depth 1 --single-branch --no-tags`: one commit is all discovery reads; history only costs time and disk.
-- `--no-checkout`: nothing is written to a working tree. Discovery reads blobs from the object store
-  (`RepoSnapshot.at_ref`, which also skips symlinks and submodules), so a hostile tree (symlinks to
-  `/proc/self/environ`, `.git` look-alikes, case-folding tricks) never touches the file system. `core.symlinks=false`
-  stays set in case a later step checks files out.
-- `--no-recurse-submodules`: a submodule URL is chosen by the repository author and could point anywhere.
-- `--template=` and `core.hooksPath=/dev/null`: no hook from a system template directory runs (clone itself never
-  runs hooks from the remote; this closes the local side too).
-- `GIT_ALLOW_PROTOCOL=https:ssh`: git itself refuses every other transport (`file`, `ext`, `fd`, `git`, `http`,
-  remote helpers), including for anything git would fetch on its own later. The URL policy checks first; this is the
-  belt to its braces.
-- `http.followRedirects=false`: an allowed host cannot bounce the clone to an internal address (SSRF).
-- `transfer.fsckObjects=true`: malformed objects are rejected on receipt.
-- `GIT_CONFIG_NOSYSTEM=1`, `GIT_CONFIG_GLOBAL=/dev/null`, a throw-away `HOME`, a minimal environment and
-  `GIT_TERMINAL_PROMPT=0`: no configuration or credential helper of the host machine is used, and git never waits
-  for a password prompt.
-- Credentials (from the project's secret, never from a request): an HTTPS token goes in an `Authorization` header
-  scoped to the remote's origin (`http.<origin>.extraHeader`) passed through `GIT_CONFIG_*` environment variables,
-  so it is on no command line and in no URL; an SSH key and its `known_hosts` go to 0600 files in a temporary
-  directory, used with `StrictHostKeyChecking=yes`.
-- Limits: the process group is killed when the clone exceeds its time limit or its directory its size limit.
-- git runs from an argument list (no shell). The one string git hands to a shell is `GIT_SSH_COMMAND`, built only
-  from paths this module created, each quoted.
+- One commit (`depth=1`) of one ref (the branch asked for, else the remote's HEAD), no tags: discovery reads one
+  tree; history only costs time and disk.
+- No checkout: the objects land in `.git` and nothing is written to a working tree. Discovery reads blobs from the
+  object store (`ClonedRepository.snapshot`, which skips symlinks and submodules), so a hostile tree (symlinks to
+  `/proc/self/environ`, `.git` look-alikes, case-folding tricks) never touches the file system.
+- No submodules (dulwich never follows them: a submodule URL is chosen by the repository author and could point
+  anywhere) and no hooks (a fetch runs none, and the new repository has no hooks directory from a template).
+- Transports: only https and ssh reach here (the URL policy refuses the rest); the client is built for the
+  policy's scheme, never from the URL's own say.
+- HTTPS: TLS verified (the system's CAs, or `ca_file`), no redirects followed (an allowed host cannot bounce the
+  clone to an internal address), no proxy or credential configuration from the host machine. A token from the
+  project's secret (never from a request) goes in an `Authorization: Basic` header for the remote's origin only:
+  it is in no URL, no argument list and no log, and is scrubbed from error messages.
+- SSH: the project's key and `known_hosts` go to 0600 files in a temporary directory, used by the `ssh` client with
+  `StrictHostKeyChecking=yes` and no configuration file; the command is built only from those paths, each quoted.
+  The Lambda runtime has no `ssh` client either: there, private repositories use an HTTPS token.
+- Limits: every byte received counts against `max_bytes`, and the clone stops at `timeout_s` (network reads time
+  out too, so a server that stops answering cannot hold the Lambda).
+- Objects are checked on receipt: dulwich verifies the pack's checksum and every object's SHA-1 as it indexes it.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import shlex
 import shutil
-import signal
-import subprocess
+import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from perceo.workflows.errors import CloneFailedError, CloneLimitError
 from perceo.workflows.gitremote import GitRemote, check_branch
 
+if TYPE_CHECKING:
+    from dulwich.client import GitClient
+    from dulwich.objects import ObjectID
+    from dulwich.refs import Ref
+    from dulwich.repo import Repo
+
+    from perceo.observer.snapshot import RepoSnapshot
+
 logger = logging.getLogger(__name__)
 
-#: Settings passed with `-c`: fixed strings, never built from input.
-HARDENING_CONFIG: tuple[str, ...] = (
-    "core.symlinks=false",
-    "core.hooksPath=/dev/null",
-    "core.fsmonitor=false",
-    "http.followRedirects=false",
-    "transfer.fsckObjects=true",
-    "fetch.fsckObjects=true",
-    "submodule.recurse=false",
-    "protocol.version=2",
-)
-ALLOWED_PROTOCOLS = "https:ssh"
-_POLL_S = 0.25
 _MAX_ERROR_CHARS = 600
+_CONNECT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -89,66 +81,108 @@ class ClonedRepository:
     commit: str
     size_bytes: int
 
+    def snapshot(self) -> RepoSnapshot:
+        """The commit's tracked files (no symlinks, no submodules), read from the object store in pure Python."""
+        from dulwich.repo import Repo
 
-@dataclass
-class _Run:
-    argv: list[str]
-    env: dict[str, str]
-    secrets: list[str] = field(default_factory=list)
+        from perceo.observer.snapshot import RepoSnapshot
 
-
-def _directory_size(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += (Path(root) / name).lstat().st_size
-            except OSError:
-                continue  # a temporary pack file renamed under us
-    return total
-
-
-def _tool_path(name: str) -> str | None:
-    found = shutil.which(name)
-    return str(Path(found).parent) if found else None
+        repo = Repo(str(self.path))
+        try:
+            tree = repo[repo[self.commit.encode("ascii")].tree]  # type: ignore[attr-defined]
+            shas: dict[str, str | None] = {}
+            for entry in repo.object_store.iter_tree_contents(tree.id):
+                if entry.mode is not None and stat.S_ISREG(entry.mode) and entry.path is not None:
+                    shas[os.fsdecode(entry.path)] = entry.sha.decode("ascii") if entry.sha else None
+        except BaseException:
+            repo.close()
+            raise
+        return RepoSnapshot(self.path, shas, ref="HEAD", commit=self.commit, blob_reader=DulwichBlobReader(repo))
 
 
-def _base_env(home: Path, ca_file: str | None) -> dict[str, str]:
-    dirs = [d for d in (_tool_path("git"), _tool_path("ssh")) if d]
-    path = os.pathsep.join(dict.fromkeys([*dirs, *os.defpath.split(os.pathsep)]))
-    env = {
-        "PATH": path,
-        "HOME": str(home),
-        "LC_ALL": "C",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_ALLOW_PROTOCOL": ALLOWED_PROTOCOLS,
-        "GIT_LFS_SKIP_SMUDGE": "1",
-    }
-    if ca_file:
-        env["GIT_SSL_CAINFO"] = ca_file
-    return env
+class DulwichBlobReader:
+    """Blobs of a repository by SHA, read with dulwich (no git process). Closing it closes the repository."""
+
+    def __init__(self, repo: Repo) -> None:
+        self._repo = repo
+
+    def read(self, sha: str) -> bytes:
+        from dulwich.objects import ObjectID
+
+        data: bytes = self._repo.object_store[ObjectID(sha.encode("ascii"))].as_raw_string()
+        return data
+
+    def close(self) -> None:
+        self._repo.close()
+
+
+class _Budget:
+    """The clone's size and time limits, checked on every chunk received."""
+
+    def __init__(self, limits: CloneLimits) -> None:
+        self.limits = limits
+        self.deadline = time.monotonic() + limits.timeout_s
+        self.received = 0
+
+    def take(self, size: int) -> None:
+        self.received += size
+        if self.received > self.limits.max_bytes:
+            raise CloneLimitError(
+                f"the repository is larger than {self.limits.max_bytes // (1024 * 1024)} MB (shallow); clone stopped",
+                details={"limit": "maxBytes", "value": self.limits.max_bytes},
+            )
+        self.check_time()
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise self.too_slow()
+
+    def too_slow(self) -> CloneLimitError:
+        return CloneLimitError(
+            f"the clone took longer than {self.limits.timeout_s:g}s and was stopped",
+            details={"limit": "timeoutS", "value": self.limits.timeout_s},
+        )
+
+
+def _https_client(
+    remote: GitRemote, credentials: GitCredentials | None, ca_file: str | None, budget: _Budget
+) -> GitClient:
+    import urllib3
+    from dulwich.client import Urllib3HttpGitClient
+
+    read_timeout = budget.limits.timeout_s
+    pool = urllib3.PoolManager(
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=ca_file,
+        retries=False,  # no retries, and redirects are answered, never followed
+        timeout=urllib3.Timeout(connect=min(_CONNECT_TIMEOUT_S, read_timeout), read=read_timeout),
+        headers={"User-Agent": "perceo-clone (dulwich)"},
+    )
+    token = credentials.token if credentials is not None else None
+    return Urllib3HttpGitClient(
+        remote.origin + remote.path,
+        pool_manager=pool,
+        username=credentials.username if token is not None and credentials is not None else None,
+        password=token.get_secret_value() if token is not None else None,
+        include_tags=False,
+        quiet=True,
+    )
 
 
 @contextmanager
-def _credentials_env(remote: GitRemote, credentials: GitCredentials | None, scratch: Path) -> Iterator[_Run]:
-    run = _Run(argv=[], env={})
-    if remote.scheme == "https":
-        if credentials is not None and credentials.token is not None:
-            token = credentials.token.get_secret_value()
-            basic = base64.b64encode(f"{credentials.username}:{token}".encode()).decode()
-            run.env.update(
-                GIT_CONFIG_COUNT="1",
-                GIT_CONFIG_KEY_0=f"http.{remote.origin}.extraHeader",
-                GIT_CONFIG_VALUE_0=f"Authorization: Basic {basic}",
-            )
-            run.secrets += [token, basic]
-        yield run
-        return
+def _ssh_client(remote: GitRemote, credentials: GitCredentials | None, scratch: Path) -> Iterator[GitClient]:
+    from dulwich.client import SSHGitClient, SubprocessSSHVendor
+
     if credentials is None or credentials.ssh_private_key is None or not credentials.known_hosts:
         raise CloneFailedError(
             "an ssh:// repository needs the project's git secret with `sshPrivateKey` and `knownHosts`",
+            details={"field": "repoUrl"},
+        )
+    ssh = shutil.which("ssh")
+    if ssh is None:
+        raise CloneFailedError(
+            "an ssh:// repository needs an ssh client, which this runtime does not have: "
+            "use the https:// URL with a token in the project's git secret",
             details={"field": "repoUrl"},
         )
     key_file = scratch / "id_key"
@@ -158,9 +192,9 @@ def _credentials_env(remote: GitRemote, credentials: GitCredentials | None, scra
     hosts_file.write_text(credentials.known_hosts, encoding="utf-8")
     key_file.chmod(0o600)
     hosts_file.chmod(0o600)
-    run.env["GIT_SSH_COMMAND"] = shlex.join(
+    command = shlex.join(
         [
-            "ssh",
+            ssh,
             "-F",
             os.devnull,
             "-i",
@@ -173,10 +207,117 @@ def _credentials_env(remote: GitRemote, credentials: GitCredentials | None, scra
             "StrictHostKeyChecking=yes",
             "-o",
             f"UserKnownHostsFile={hosts_file}",
+            "-o",
+            f"ConnectTimeout={int(_CONNECT_TIMEOUT_S)}",
         ]
     )
-    run.secrets.append(key_text)
-    yield run
+    yield SSHGitClient(
+        remote.host,
+        port=remote.port,
+        username=remote.user,
+        vendor=SubprocessSSHVendor(),
+        ssh_command=command,
+        include_tags=False,
+        quiet=True,
+    )
+
+
+def _wanted_ref(branch: str | None) -> Ref:
+    from dulwich.refs import Ref
+
+    return Ref(b"HEAD" if branch is None else f"refs/heads/{branch}".encode())
+
+
+def _fetch(client: GitClient, remote: GitRemote, repo: Repo, branch: str | None, budget: _Budget) -> ObjectID:
+    """Fetch one commit of the wanted ref into `repo`; its SHA."""
+    wanted = _wanted_ref(branch)
+    chosen: list[ObjectID] = []
+
+    def determine_wants(refs: Mapping[Ref, ObjectID], depth: int | None = None) -> list[ObjectID]:
+        sha = refs.get(wanted)
+        if sha is None:
+            raise CloneFailedError(
+                f"Remote branch {branch} not found in upstream origin"
+                if branch is not None
+                else "the remote repository has no HEAD (is it empty?)",
+                details={"branch": branch},
+            )
+        chosen.append(sha)
+        return [sha]
+
+    spool_dir = repo.controldir()
+    with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024, dir=spool_dir) as pack:
+
+        def pack_data(chunk: bytes) -> int:
+            budget.take(len(chunk))
+            return pack.write(chunk)
+
+        result = client.fetch_pack(
+            "/" + remote.path,
+            determine_wants,
+            repo.get_graph_walker(),
+            pack_data,
+            depth=1,
+            ref_prefix=[wanted],
+        )
+        budget.check_time()
+        if pack.tell():
+            pack.seek(0)
+            repo.object_store.add_thin_pack(pack.read, None)
+    repo.update_shallow(result.new_shallow, result.new_unshallow)
+    return chosen[0]
+
+
+def _clone_errors() -> tuple[type[BaseException], ...]:
+    """What a failed fetch raises: dulwich's protocol, auth and object errors, urllib3's, the OS's."""
+    import urllib3.exceptions
+    from dulwich.client import HTTPProxyUnauthorized, HTTPUnauthorized
+    from dulwich.errors import (
+        ApplyDeltaError,
+        ChecksumMismatch,
+        FileFormatException,
+        GitProtocolError,
+        NotGitRepository,
+        ObjectMissing,
+        WrongObjectException,
+    )
+
+    return (
+        GitProtocolError,
+        NotGitRepository,
+        HTTPUnauthorized,
+        HTTPProxyUnauthorized,
+        ChecksumMismatch,
+        ApplyDeltaError,
+        FileFormatException,
+        ObjectMissing,
+        WrongObjectException,
+        urllib3.exceptions.HTTPError,
+        OSError,
+    )
+
+
+def _failure(error: BaseException, secrets: list[str], budget: _Budget) -> Exception:
+    """The error to raise for what dulwich or the network raised, told apart by type."""
+    import urllib3.exceptions
+    from dulwich.client import HTTPUnauthorized
+    from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
+
+    cause = error.__cause__ if isinstance(error, GitProtocolError) and error.__cause__ is not None else error
+    if isinstance(cause, urllib3.exceptions.TimeoutError | TimeoutError):
+        return budget.too_slow()
+    if isinstance(error, HTTPUnauthorized):
+        message = "the server refused the credentials" if secrets else "the repository needs credentials"
+        return CloneFailedError(
+            f"git clone failed: {message} (authentication required): give the project's git secret a token"
+        )
+    if isinstance(error, NotGitRepository):
+        return CloneFailedError("git clone failed: repository not found (or no access to it)")
+    if isinstance(error, HangupException):
+        return CloneFailedError(f"git clone failed: the remote hung up: {_scrub(str(error), secrets)}")
+    if not isinstance(error, GitProtocolError | OSError | urllib3.exceptions.HTTPError):
+        return CloneFailedError(f"git clone failed: the repository's data is invalid ({type(error).__name__})")
+    return CloneFailedError(f"git clone failed: {_scrub(str(error), secrets)[:_MAX_ERROR_CHARS]}")
 
 
 def _scrub(text: str, secrets: list[str]) -> str:
@@ -186,18 +327,15 @@ def _scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
-def _git_error(stderr: str, secrets: list[str]) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip() and not line.startswith("Cloning into")]
-    message = "; ".join(lines[-3:]) or "git exited without a message"
-    return _scrub(message, secrets)[:_MAX_ERROR_CHARS]
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
+def _directory_size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += (Path(root) / name).lstat().st_size
+            except OSError:
+                continue
+    return total
 
 
 def clone_repository(
@@ -209,91 +347,55 @@ def clone_repository(
     limits: CloneLimits | None = None,
     ca_file: str | None = None,
 ) -> ClonedRepository:
-    """Clone `remote` into `dest` (which must not exist or be empty) within `limits`.
+    """Clone one commit of `remote` into `dest` (which must not exist or be empty) within `limits`, with no git binary.
 
-    CloneFailedError when git fails (its last message, credentials scrubbed); CloneLimitError when a limit is hit.
+    CloneFailedError when the clone fails (the reason, credentials scrubbed); CloneLimitError when a limit is hit.
     `ca_file` adds a CA bundle for HTTPS (a private Git server, or the local cloud's self-signed stand-in).
     """
+    from dulwich.refs import Ref
+    from dulwich.repo import Repo
+
     limits = limits or CloneLimits()
     if branch is not None:
         check_branch(branch)
-    from git.cmd import Git
-
-    # GitPython's own guard, as a second opinion on what the URL policy accepted.
-    Git.check_unsafe_protocols(remote.url)
+    if remote.scheme not in ("https", "ssh"):  # the URL policy allows no other; this is the belt to its braces
+        raise CloneFailedError(f"the {remote.scheme} transport is not allowed", details={"field": "repoUrl"})
     dest.mkdir(parents=True, exist_ok=True)
     if any(dest.iterdir()):
         raise CloneFailedError(f"clone destination {dest} is not empty")
-    with tempfile.TemporaryDirectory(prefix="perceo-git-home-") as scratch_dir:
-        scratch = Path(scratch_dir)
-        with _credentials_env(remote, credentials, scratch) as creds:
-            argv = ["git"]
-            for setting in HARDENING_CONFIG:
-                argv += ["-c", setting]
-            argv += [
-                "clone",
-                "--depth",
-                "1",
-                "--single-branch",
-                "--no-tags",
-                "--no-checkout",
-                "--no-recurse-submodules",
-                "--template=",
-                "--quiet",
-            ]
-            if branch is not None:
-                argv += ["--branch", branch]
-            argv += ["--", remote.url, str(dest)]
-            env = {**_base_env(scratch, ca_file), **creds.env}
-            _run_clone(argv, env, dest, limits, creds.secrets, stderr_path=scratch / "stderr")
-    import git
-
-    repo = git.Repo(dest)
+    budget = _Budget(limits)
+    secrets: list[str] = []
+    if credentials is not None and credentials.token is not None:
+        secrets.append(credentials.token.get_secret_value())
+    if credentials is not None and credentials.ssh_private_key is not None:
+        secrets.append(credentials.ssh_private_key.get_secret_value())
+    started = time.monotonic()
+    repo = Repo.init(str(dest), mkdir=False)
     try:
-        commit = repo.head.commit.hexsha
+        with tempfile.TemporaryDirectory(prefix="perceo-clone-") as scratch:
+            with _client(remote, credentials, ca_file, budget, Path(scratch)) as client:
+                try:
+                    commit = _fetch(client, remote, repo, branch, budget)
+                except (CloneFailedError, CloneLimitError):
+                    raise
+                except _clone_errors() as error:
+                    raise _failure(error, secrets, budget) from None
+        head = Ref(b"HEAD")
+        repo.refs.set_symbolic_ref(head, Ref(b"refs/heads/" + (branch or "main").encode()))
+        repo.refs[head] = commit
     finally:
         repo.close()
-    return ClonedRepository(path=dest, commit=commit, size_bytes=_directory_size(dest))
+    size = _directory_size(dest)
+    logger.info("cloned in %.1fs (%d bytes received)", time.monotonic() - started, budget.received)
+    return ClonedRepository(path=dest, commit=commit.decode("ascii"), size_bytes=size)
 
 
-def _run_clone(
-    argv: list[str], env: dict[str, str], dest: Path, limits: CloneLimits, secrets: list[str], *, stderr_path: Path
-) -> None:
-    started = time.monotonic()
-    with stderr_path.open("wb") as stderr:
-        proc = subprocess.Popen(  # noqa: S603 - argument list, fixed program, no shell
-            argv,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
-        )
-        while True:
-            try:
-                proc.wait(timeout=_POLL_S)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            if time.monotonic() - started > limits.timeout_s:
-                _kill(proc)
-                raise CloneLimitError(
-                    f"the clone took longer than {limits.timeout_s:g}s and was stopped",
-                    details={"limit": "timeoutS", "value": limits.timeout_s},
-                )
-            size = _directory_size(dest)
-            if size > limits.max_bytes:
-                _kill(proc)
-                raise CloneLimitError(
-                    f"the repository is larger than {limits.max_bytes // (1024 * 1024)} MB (shallow); clone stopped",
-                    details={"limit": "maxBytes", "value": limits.max_bytes},
-                )
-    if proc.returncode != 0:
-        message = _git_error(stderr_path.read_text("utf-8", "replace"), secrets)
-        raise CloneFailedError(f"git clone failed: {message}")
-    if _directory_size(dest) > limits.max_bytes:
-        raise CloneLimitError(
-            f"the repository is larger than {limits.max_bytes // (1024 * 1024)} MB (shallow)",
-            details={"limit": "maxBytes", "value": limits.max_bytes},
-        )
-    logger.info("cloned in %.1fs", time.monotonic() - started)
+@contextmanager
+def _client(
+    remote: GitRemote, credentials: GitCredentials | None, ca_file: str | None, budget: _Budget, scratch: Path
+) -> Iterator[GitClient]:
+    if remote.scheme == "https":
+        yield _https_client(remote, credentials, ca_file, budget)
+        return
+    with _ssh_client(remote, credentials, scratch) as client:
+        yield client

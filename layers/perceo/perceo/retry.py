@@ -1,4 +1,10 @@
-"""When to retry a failed request and how long to wait: exponential backoff with jitter, `Retry-After` honoured."""
+"""How long to wait before retrying an HTTP call: exponential backoff with jitter, `Retry-After` honoured.
+
+The LLM client and the CLI's API client retry with tenacity; this module is the one waiting policy they share
+(`Backoff.wait` is a tenacity `wait=`), and the one reader of `Retry-After`. What is worth retrying differs per
+caller (an LLM call may be repeated, a POST to our API only when the server cannot have acted), so each caller
+gives tenacity its own `retry=` predicate.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-#: HTTP statuses worth another try: timeouts, conflicts, rate limits and server errors.
+from tenacity import RetryCallState
+
+#: HTTP statuses an LLM call is worth another try after: timeouts, conflicts, rate limits and server errors.
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+#: Reads the server's requested wait (seconds) from a failed attempt's outcome, or None.
+RetryAfterOf = Callable[[RetryCallState], float | None]
 
 
 def is_retryable_status(status: int) -> bool:
@@ -33,6 +44,14 @@ class Backoff:
         ceiling = min(self.cap_s, self.base_s * (2.0**attempt))
         return ceiling / 2 + random() * ceiling / 2
 
+    def wait(self, retry_after_of: RetryAfterOf, *, random: Callable[[], float]) -> Callable[[RetryCallState], float]:
+        """This backoff as tenacity's `wait=`: the server's `Retry-After` (read by `retry_after_of`) or the backoff."""
+
+        def wait(state: RetryCallState) -> float:
+            return self.delay(state.attempt_number - 1, retry_after_s=retry_after_of(state), random=random)
+
+        return wait
+
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: Callable[[], float] = time.time) -> float | None:
     """Seconds to wait from `retry-after-ms` (OpenAI) or `Retry-After` (seconds or an HTTP date), else None."""
@@ -46,6 +65,7 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: Callable[[], float] 
     value = lowered.get("retry-after")
     if value is None:
         return None
+    value = value.strip()
     try:
         return max(float(value), 0.0)
     except ValueError:

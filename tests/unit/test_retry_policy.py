@@ -1,10 +1,10 @@
-"""Backoff with jitter and Retry-After parsing: the waiting policy of the LLM client."""
+"""Backoff with jitter and Retry-After parsing: the waiting policy of the LLM client and the CLI API client."""
 
 from __future__ import annotations
 
 import pytest
 
-from perceo.llm.retry import Backoff, is_retryable_status, retry_after_seconds
+from perceo.retry import Backoff, is_retryable_status, retry_after_seconds
 
 
 def test_backoff_doubles_per_attempt_with_half_of_it_jittered() -> None:
