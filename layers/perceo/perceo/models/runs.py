@@ -19,7 +19,6 @@ from perceo.models.vocab import (
     TestTrigger,
 )
 
-
 #: Longest failure message kept per test or run (runners can print megabytes; the head says what broke).
 MAX_MESSAGE_CHARS = 4000
 #: Most test cases kept on one TestRun (the rest are counted, not listed).
