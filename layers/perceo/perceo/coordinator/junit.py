@@ -53,10 +53,19 @@ def parse_junit(data: bytes | str, *, source: str = "the JUnit report") -> list[
             details={"source": source},
         )
     attempts: dict[str, list[TestCase]] = defaultdict(list)
-    for element in root.iter("testcase"):
-        case = _case(element, source)
+    for element, suite_file in _testcases(root, None):
+        case = _case(element, source, suite_file)
         attempts[case.id].append(case)
     return [merge_attempts(cases) for cases in attempts.values()]
+
+
+def _testcases(element: Element, suite_file: str | None) -> Iterable[tuple[Element, str | None]]:
+    """Every <testcase> with the `file` of its nearest enclosing suite (Mocha/Cypress name the file there)."""
+    for child in element:
+        if child.tag == "testcase":
+            yield child, suite_file
+        elif child.tag in ("testsuite", "testsuites"):
+            yield from _testcases(child, child.get("file") or suite_file)
 
 
 def merge_attempts(cases: list[TestCase]) -> TestCase:
@@ -77,10 +86,10 @@ def merge_attempts(cases: list[TestCase]) -> TestCase:
     )
 
 
-def _case(element: Element, source: str) -> TestCase:
+def _case(element: Element, source: str, suite_file: str | None) -> TestCase:
     name = element.get("name") or ""
     classname = element.get("classname") or ""
-    file = element.get("file") or None
+    file = element.get("file") or suite_file or None
     status: TestOutcome = "passed"
     message: str | None = None
     flaky_attempts = rerun_attempts = 0
