@@ -19,7 +19,8 @@ PAGES = {
     "/": "<h1>Shoe shop</h1><a id='to-products' href='/products'>All products</a>",
     "/products": (
         "<h1>Products</h1><ul><li class='product'>Runner 42</li></ul>"
-        "<form action='/search' method='get'><input name='q' id='q'><button id='go' type='submit'>Search</button></form>"
+        "<form action='/search' method='get'><input name='q' id='q'>"
+        "<button id='go' type='submit'>Search</button></form>"
         "<a id='to-cart' href='/cart'>Cart</a>"
     ),
     "/cart": "<h1>Your cart</h1><p id='empty'>Your cart is empty</p>",
