@@ -6,14 +6,18 @@ from __future__ import annotations
 import html
 import os
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from falkordb import FalkorDB
 
 from perceo.coordinator.synthetic import find_chromium
 from perceo.errors import RunnerNotInstalledError
+from perceo.graph.falkor import FalkorFlowGraph
+from perceo.local.server import ServerProcess
 
 PAGES = {
     "/": "<h1>Shoe shop</h1><a id='to-products' href='/products'>All products</a>",
@@ -69,3 +73,17 @@ def chromium() -> str:
         return find_chromium(os.environ)
     except RunnerNotInstalledError as error:
         pytest.skip(f"no Chromium binary on this machine: {error.message}")
+
+
+@pytest.fixture
+def flow_graph(falkordb_server: ServerProcess) -> Iterator[FalkorFlowGraph]:
+    """FalkorFlowGraph on the session's FalkorDB server, a fresh graph key per test."""
+    client = FalkorDB(host=falkordb_server.host, port=falkordb_server.port)
+    name = f"coordinator-test-{uuid.uuid4().hex[:12]}"
+    graph = FalkorFlowGraph(client, name)
+    graph.ensure_schema()
+    try:
+        yield graph
+    finally:
+        client.connection.delete(name)
+        client.close()

@@ -145,3 +145,14 @@ class FlowRunResult(Model):
     failure_message: str | None = Field(default=None, max_length=MAX_MESSAGE_CHARS)
     artifacts: list[str] = Field(default_factory=list)
     test_run_id: EntityId | None = None
+
+
+class SyntheticReport(Model):
+    """Flows executed in a browser in one invocation (`flows run`, `ci test --synthetic`, a RunTests execution)."""
+
+    schema_version: int = SCHEMA_VERSION
+    suite_id: EntityId
+    base_url: str
+    status: TestRunStatus
+    duration_ms: int = Field(default=0, ge=0)
+    flows: list[FlowRunResult] = Field(default_factory=list)
