@@ -64,10 +64,10 @@ def render_markdown(report: SuiteReport) -> str:
 
 
 def _failure(test: TestCase) -> list[str]:
-    where = f" ({test.file}{f':{test.line}' if test.line else ''})" if test.file else ""
+    where = f" ({_inline(test.file)}{f':{test.line}' if test.line else ''})" if test.file else ""
     message = (test.message or test.status).splitlines()[:_MESSAGE_LINES]
     body = "\n".join(message).replace("```", "ʼʼʼ")
-    return [f"**{_inline(test.name)}**{_inline(where)}", "", "```", body, "```", ""]
+    return [f"**{_inline(test.name)}**{where}", "", "```", body, "```", ""]
 
 
 def _seconds(ms: int) -> str:
