@@ -28,11 +28,13 @@ from perceo.coordinator.playwright_report import ListedSpec, list_playwright_spe
 from perceo.errors import InvalidReportError, TestMappingError
 from perceo.models.common import EntityId, Model
 from perceo.models.entities import FlowView
-from perceo.observer.routematch import routes_match
+from perceo.observer.routematch import route_segments, routes_match
 from perceo_cli.coordinator.scan import TestFile, TestTitle, discover_test_files, is_test_file, scan_test_file
 
 Rule = Literal["config-file", "config-glob", "config-tag", "url"]
 _GLOB_CHARS = frozenset("*?[")
+#: Characters of route parameters and catch-alls (`:id`, `[id]`, `{id}`, `$id`, `<id>`, `*`).
+_DYNAMIC = frozenset(":[]{}$<>*")
 #: How long `playwright test --list` may take before the spec files are read instead.
 PLAYWRIGHT_LIST_TIMEOUT_S = 120
 
@@ -195,13 +197,25 @@ def _url_links(flows: Sequence[FlowView], test_files: Sequence[TestFile], routes
         for route in dict.fromkeys([*flow.pages, *([flow.entry_point] if flow.entry_point else [])]):
             flows_at[route].append(flow)
     known = list(dict.fromkeys([*routes, *flows_at]))
+    # Static routes match a static path only when equal: look those up; pattern-match only the dynamic ones.
+    static: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    dynamic = []
+    for route in known:
+        if _is_static(route):
+            static[route_segments(route)].append(route)
+        else:
+            dynamic.append(route)
     matched: dict[str, list[str]] = {}  # visited path -> routes it matches (cached: tests repeat URLs)
     links = []
     for file in test_files:
         for visit in file.visits:
             hits = matched.get(visit.path)
             if hits is None:
-                hits = matched[visit.path] = [r for r in known if routes_match(visit.path, r)]
+                if _is_static(visit.path):
+                    candidates = [*static.get(route_segments(visit.path), ()), *dynamic]
+                else:
+                    candidates = known
+                hits = matched[visit.path] = [r for r in candidates if routes_match(visit.path, r)]
             for route in hits:
                 for flow in flows_at.get(route, ()):
                     links.append(
@@ -211,6 +225,10 @@ def _url_links(flows: Sequence[FlowView], test_files: Sequence[TestFile], routes
                         )
                     )  # fmt: skip
     return links
+
+
+def _is_static(route: str) -> bool:
+    return not _DYNAMIC & set(route)
 
 
 def _unique(links: list[TestLink]) -> list[TestLink]:
