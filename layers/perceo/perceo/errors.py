@@ -113,12 +113,6 @@ class RunnerNotInstalledError(PerceoError):
     code = "runner_not_installed"
 
 
-class RunnerFailedError(PerceoError):
-    """A runner ended without results (it crashed, or could not start the tests)."""
-
-    code = "runner_failed"
-
-
 class TestMappingError(ValidationFailed):
     """The flow -> test mapping in the config names files, globs or flows that do not exist."""
 
