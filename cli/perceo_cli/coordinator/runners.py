@@ -103,7 +103,7 @@ class PytestRunner:
         self, files: Sequence[str], greps: Sequence[str], out: Path, *, retry: Sequence[TestCase] = (), retries: int = 0
     ) -> Invocation:
         report = out / "junit.xml"
-        targets = [t.id for t in retry] if retry else list(files)
+        targets = [_node_id(t, files) for t in retry] if retry else list(files)
         argv = [*self.command(), "-o", "junit_family=xunit1", f"--junitxml={report}", "-q", "-p", "no:cacheprovider"]
         return Invocation([*argv, *targets], report, "junit")
 
@@ -111,6 +111,17 @@ class PytestRunner:
         if exit_code in (3, 4):  # pytest: internal error, usage error: whatever it wrote is not the tests' outcome
             return None
         return _read_report(invocation)
+
+
+def _node_id(test: TestCase, files: Sequence[str]) -> str:
+    """A failed test's node id as the command line needs it: relative to where pytest runs. pytest names files
+    relative to its rootdir, which is a subfolder when the tests have their own pytest.ini (`backend/`)."""
+    if not test.file or test.file in files:
+        return test.id
+    for file in files:
+        if file.endswith("/" + test.file):
+            return file[: -len(test.file)] + test.id
+    return test.id
 
 
 class PlaywrightRunner:

@@ -188,3 +188,33 @@ def test_shards_balance_by_past_durations() -> None:
     assert make_shards(files, 2, durations) == [["a", "d"], ["b", "c", "e"]]  # 110 ms each
     assert make_shards(files, 10, {}) == [["a"], ["b"], ["c"], ["d"], ["e"]]
     assert make_shards(["x", "y", "z", "w"], 2, {}) == [["w", "y"], ["x", "z"]]
+
+
+def test_retries_find_tests_of_a_subproject_with_its_own_pytest_rootdir(tmp_path: Path) -> None:
+    root = project(
+        tmp_path, {f"backend/{name}": text for name, text in SUITE.items()} | {"backend/pytest.ini": "[pytest]\n"}
+    )
+    engine = TestEngine(PytestRunner(PYTEST), root, parallelism=1, retries=1)
+
+    report = engine.run(TestPlan(files=["backend/tests/test_flaky.py"], flows_of={"backend/tests/test_flaky.py": ["b"]},
+                                 flow_names={"b": "Browse"}))  # fmt: skip
+
+    flaky = next(t for t in report.tests if t.name == "test_sometimes")
+    assert (flaky.file, flaky.status, flaky.flaky) == ("tests/test_flaky.py", "passed", True)
+    assert [(f.name, f.status, f.flaky) for f in report.flows] == [("Browse", "passed", True)]
+
+
+def test_templates_and_runner_choice_are_checked() -> None:
+    from perceo.errors import ConfigError
+    from perceo_cli.coordinator.runners import CypressRunner, PlaywrightRunner, runner_for
+
+    with pytest.raises(ConfigError, match="argument of its own"):
+        CommandRunner(["pytest", "--files={files}"])
+    with pytest.raises(ConfigError, match="testCommand is not set"):
+        runner_for("command", Path("."))
+    assert isinstance(runner_for("auto", Path("."), test_command=["make", "e2e"]), CommandRunner)
+    assert isinstance(runner_for("auto", Path("."), kinds=["playwright", "pytest"]), PlaywrightRunner)
+    assert isinstance(runner_for("auto", Path("."), kinds=["cypress"]), CypressRunner)
+    assert isinstance(runner_for("auto", Path("."), kinds=["pytest"]), PytestRunner)
+    with pytest.raises(RunnerNotInstalledError, match="npm install -D @playwright/test"):
+        PlaywrightRunner(Path("/nonexistent")).check()
