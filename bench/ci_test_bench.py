@@ -11,7 +11,8 @@ Timed, median of `--runs` (runs interleaved, all in this process):
 - full run: discovery + mapping + the engine on all 50 files (`ci test --all`), `--parallelism` shards;
 - selected run: discovery + mapping + selection + the engine on the affected flows' files, same shards;
 - overhead: the selected run with one shard, plus the JSON, JUnit and Markdown outputs, minus a bare
-  `python -m pytest` subprocess on the same files with the same arguments (the runner itself); target ≤ 1 s.
+  `python -m pytest` subprocess on the same files with the same arguments (the runner itself); target ≤ 1 s;
+  and the CPU time the engine's own process spends on that run (steady when the machine is loaded).
 
 Run: .venv/bin/python bench/ci_test_bench.py [--runs 5] [--parallelism 2]
 (about a minute on two idle cores).
@@ -20,6 +21,7 @@ Run: .venv/bin/python bench/ci_test_bench.py [--runs 5] [--parallelism 2]
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -108,6 +110,14 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - began
 
 
+def own_cpu(action: Callable[[], object]) -> float:
+    """CPU seconds this process spent (the engine, not the runner processes): steady on a loaded machine."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    action()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -123,13 +133,16 @@ def main() -> None:
         print(f"suite: {tests} tests in {mapping.test_files} files, {len(flows)} flows; change: {len(changed)} files")
         print(f"selection: {len(selected)} affected flows -> {len(files)} test files")
         engine_run(root, flows, selected, args.parallelism)  # warm the imports and the file cache
-        samples: dict[str, list[float]] = {"full": [], "selected": [], "selected_1": [], "bare_1": [], "mapping": []}
+        samples: dict[str, list[float]] = {
+            "full": [], "selected": [], "selected_1": [], "bare_1": [], "mapping": [], "engine_cpu": [],
+        }  # fmt: skip
         for _ in range(args.runs):
             samples["full"].append(timed(lambda: engine_run(root, flows, None, args.parallelism)))
             samples["selected"].append(timed(lambda: engine_run(root, flows, selected, args.parallelism)))
             samples["selected_1"].append(timed(lambda: engine_run(root, flows, selected, 1)))
             samples["bare_1"].append(timed(lambda: bare_pytest(root, files)))
             samples["mapping"].append(timed(lambda: build_mapping(root, flows, {}, discover_test_files(root))))
+            samples["engine_cpu"].append(own_cpu(lambda: engine_run(root, flows, selected, 1)))
         median = {name: statistics.median(values) for name, values in samples.items()}
         report = engine_run(root, flows, selected, args.parallelism)
         print(f"selected run: {report.totals.total} tests, status {report.status}")
@@ -144,6 +157,7 @@ def main() -> None:
         overhead = median["selected_1"] - median["bare_1"]
         verdict = "ok" if overhead <= 1.0 else "over target"
         print(f"engine overhead           {overhead:7.2f} s   (target <= 1 s: {verdict})")
+        print(f"engine CPU, selected run  {median['engine_cpu']:7.2f} s   (this process only; the runner excluded)")
 
 
 if __name__ == "__main__":
