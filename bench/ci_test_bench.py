@@ -34,8 +34,9 @@ from perceo.coordinator.junit import write_junit
 from perceo.coordinator.markdown import render_markdown
 from perceo.coordinator.model import SuiteReport
 from perceo.models import FlowView
-from perceo_cli.coordinator.engine import TestEngine, TestPlan
+from perceo_cli.coordinator.engine import TestEngine
 from perceo_cli.coordinator.mapping import build_mapping
+from perceo_cli.coordinator.plan import plan_tests
 from perceo_cli.coordinator.runners import PytestRunner
 from perceo_cli.coordinator.scan import discover_test_files
 
@@ -87,10 +88,7 @@ def affected_flows(flows: list[FlowView], changed: list[str]) -> list[str]:
 def engine_run(root: Path, flows: list[FlowView], flow_ids: list[str] | None, parallelism: int) -> SuiteReport:
     """What `ci test` does after the analysis: find tests, map them, select, run, and write its outputs."""
     mapping = build_mapping(root, flows, {}, discover_test_files(root))
-    wanted = flow_ids if flow_ids is not None else [f.id for f in flows]
-    files = mapping.files_for(wanted)
-    names = {f.id: f.name for f in flows if f.id in set(wanted)}
-    plan = TestPlan(files=files, flows_of=mapping.flows_of(), flow_names=names, selection="affected")
+    plan = plan_tests(mapping, flows, flow_ids, selection="affected" if flow_ids is not None else "all")
     report = TestEngine(PytestRunner(PYTEST), root, parallelism=parallelism, retries=1).run(plan)
     report.model_dump_json()
     write_junit(report)

@@ -209,3 +209,29 @@ def test_a_playwright_that_cannot_list_falls_back_to_the_source(project: Path) -
     files, how = find_tests(project)
 
     assert how == "source" and len(files) == 4
+
+
+def test_a_plan_holds_the_selected_flows_files_or_all_files_with_past_durations(project: Path) -> None:
+    from perceo.models import TestCase, TestRun
+    from perceo_cli.coordinator.plan import plan_tests
+
+    mapping = build_mapping(project, flows(), {}, discover_test_files(project))
+    history = [
+        TestRun(project_id="p", created_at=1, tests=[
+            TestCase(id="x", name="x", file="e2e/cart.spec.ts", status="passed", duration_ms=900),
+        ]),
+        TestRun(project_id="p", created_at=2, tests=[
+            TestCase(id="y", name="y", file="e2e/cart.spec.ts", status="passed", duration_ms=300),
+            TestCase(id="z", name="z", file="e2e/cart.spec.ts", status="passed", duration_ms=200),
+        ]),
+    ]  # fmt: skip
+
+    selected = plan_tests(mapping, flows(), ["f-search"], selection="flows", commit_sha="abc1234", history=history)
+    everything = plan_tests(mapping, flows(), None, selection="all")
+
+    assert selected.files == ["cypress/e2e/search.cy.js"]
+    assert dict(selected.flow_names) == {"f-search": "Search"} and selected.commit_sha == "abc1234"
+    assert selected.durations == {"e2e/cart.spec.ts": 500}
+    assert everything.files == ["cypress/e2e/search.cy.js", "e2e/cart.spec.ts", "tests/test_home.py",
+                                "tests/test_unrelated.py"]  # fmt: skip
+    assert set(everything.flow_names) == {"f-checkout", "f-browse", "f-search", "f-admin", "f-old"}
