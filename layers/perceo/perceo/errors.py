@@ -102,3 +102,31 @@ class BackendUnavailableError(PerceoError):
 
 class LLMError(PerceoError):
     code = "llm_error"
+
+
+# Coordinator: running tests and flows
+
+
+class RunnerNotInstalledError(PerceoError):
+    """The test runner (Playwright, Cypress, pytest, a configured command) or the browser is not installed."""
+
+    code = "runner_not_installed"
+
+
+class TestMappingError(ValidationFailed):
+    """The flow -> test mapping in the config names files, globs or flows that do not exist."""
+
+    __test__ = False  # not a pytest test class
+    code = "invalid_test_mapping"
+
+
+class InvalidReportError(ValidationFailed):
+    """A JUnit XML or Playwright JSON report that cannot be read."""
+
+    code = "invalid_report"
+
+
+class BaseUrlUnreachableError(PerceoError):
+    """The app under test refuses connections (or does not answer) at the base URL."""
+
+    code = "base_url_unreachable"

@@ -162,8 +162,25 @@ class AnalyticsSection(Model):
 
 
 class CoordinatorSection(Model):
+    #: Which runner `ci test` uses; `auto` picks Playwright, then Cypress, then pytest by what the project has,
+    #: and `command` runs `testCommand`.
+    runner: Literal["auto", "playwright", "cypress", "pytest", "command"] = "auto"
+    #: Any test command as an argument list (never a shell string): `{files}` (one argument per test file),
+    #: `{grep}` (the tags of the selected tests; an argument holding it is dropped when there is none) and
+    #: `{junit}` (where the command writes its JUnit XML).
     test_command: list[str] | None = None
+    #: Time limit of one shard (one runner process and its retries), in seconds: a hung shard is killed.
     timeout_s: int = Field(default=600, ge=1)
+    #: Extra attempts for a failing test; a test that passes on one is reported flaky, not passed.
+    retries: int = Field(default=1, ge=0, le=5)
+
+
+class FlowTestsSection(Model):
+    """`flows.<flow name>`: what guards the flow, besides what is found automatically."""
+
+    #: Test files (relative to the project root), globs (`e2e/checkout/**/*.spec.ts`), or tags found in test
+    #: titles (`@flow:checkout`, or `grep:<text>` for any text).
+    tests: list[str] = Field(default_factory=list)
 
 
 class SlackSection(Model):
@@ -190,4 +207,6 @@ class PerceoConfig(Model):
     analyzer: AnalyzerSection = Field(default_factory=AnalyzerSection)
     analytics: AnalyticsSection = Field(default_factory=AnalyticsSection)
     coordinator: CoordinatorSection = Field(default_factory=CoordinatorSection)
+    #: Per flow (by name): its tests, for the flow -> test mapping of `ci test`.
+    flows: dict[str, FlowTestsSection] = Field(default_factory=dict)
     notifications: NotificationsSection = Field(default_factory=NotificationsSection)

@@ -35,6 +35,7 @@ from perceo.graph.mapping import (
     step_row,
 )
 from perceo.graph.port import MAX_PAGE_SIZE, FlowPage
+from perceo.graph.runs import TestRunRecords
 from perceo.models import (
     ChangeAnalysis,
     Flow,
@@ -57,11 +58,12 @@ DEFAULT_BATCH_SIZE = 1000
 MAX_ANALYSES = 500
 
 
-class CypherFlowGraph(ABC):
+class CypherFlowGraph(TestRunRecords, ABC):
     """FlowGraph on a Cypher engine. Subclasses run queries; this class knows what they mean.
 
     Upserts go in batches of `batch_size` rows (one query each). Everything that must be atomic (a flow's
     steps, a flow's personas/pages/connections, an analysis with its AFFECTS edges) is a single query.
+    The coordinator's records (test runs, coverage scores, predictions) come from `TestRunRecords`.
     """
 
     def __init__(self, *, batch_size: int = DEFAULT_BATCH_SIZE, clock: Callable[[], int] = now_ms) -> None:

@@ -19,9 +19,12 @@ from perceo.models import (
     Page,
     PageLink,
     Persona,
+    Prediction,
     Project,
     Step,
+    TestRun,
 )
+from perceo.models.vocab import TestOutcome
 
 #: How many flows `list_flows_page` returns at most, whatever the caller asks.
 MAX_PAGE_SIZE = 500
@@ -147,3 +150,45 @@ class FlowGraph(Protocol):
 
     def get_analysis(self, project_id: str, analysis_id: str) -> ChangeAnalysis | None: ...
     def list_analyses(self, project_id: str, *, limit: int = 20) -> list[ChangeAnalysis]: ...
+
+    # Coordinator: test runs `(:TestRun)-[:TESTS]->(:Flow)`, coverage scores, predictions `-[:ABOUT]->(:Flow)`
+    def record_test_runs(self, project_id: str, runs: Sequence[TestRun]) -> list[TestRun]:
+        """Store runs (an id again replaces it), each linked TESTS to its flow when the project has that flow
+        (else stored with flowId None). ConflictError names ids of another project's runs (the rest are kept)."""
+
+    def list_test_runs(
+        self,
+        project_id: str,
+        *,
+        flow_id: str | None = None,
+        commit_sha: str | None = None,
+        suite_id: str | None = None,
+        since: int = 0,
+        limit: int = 100,
+    ) -> list[TestRun]:
+        """The project's runs, newest first, filtered by flow, commit, invocation and createdAt >= since."""
+
+    def latest_test_runs(self, project_id: str) -> dict[str, TestRun]:
+        """The newest run of each tested flow, by flow id."""
+
+    def set_coverage_scores(self, project_id: str, scores: Mapping[str, float | None]) -> int:
+        """Set flows' coverageScore (None clears it); returns how many flows were set."""
+
+    def record_predictions(self, project_id: str, predictions: Sequence[Prediction]) -> int:
+        """Store predictions, each linked ABOUT to its flow; returns how many were written."""
+
+    def list_predictions(
+        self,
+        project_id: str,
+        *,
+        analysis_id: str | None = None,
+        validated_only: bool = False,
+        since: int = 0,
+        limit: int = 1000,
+    ) -> list[Prediction]:
+        """The project's predictions, newest first."""
+
+    def validate_predictions(
+        self, project_id: str, outcomes: Sequence[tuple[str, str, TestOutcome]], *, validated_at: int | None = None
+    ) -> int:
+        """Fill actualResult/predictionCorrect of the unvalidated predictions of each (flow, commit, result)."""

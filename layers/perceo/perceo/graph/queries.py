@@ -489,3 +489,101 @@ LIMIT $limit
 # Health
 
 PING = "RETURN 1 AS ok"
+
+# --------------------------------------------------------------------------------------------------
+# Coordinator: test runs `(:TestRun)-[:TESTS]->(:Flow)` and predictions `(:Prediction)-[:ABOUT]->(:Flow)`.
+# Ids are unique across projects; a row whose id belongs to another project's node is skipped (no row back).
+
+#: Stores (or re-stores) test runs `$rows` ([{id, flowId, props}]) and links each to its flow when the project
+#: has it (else its flowId is cleared). One row per run written: its id and the flows it was linked to.
+RECORD_TEST_RUNS = """
+MATCH (project:Project {id: $projectId})
+UNWIND $rows AS row
+MERGE (r:TestRun {id: row.id})
+ON CREATE SET r.projectId = $projectId
+WITH r, row
+WHERE r.projectId = $projectId
+SET r += row.props
+WITH r, row
+OPTIONAL MATCH (r)-[old:TESTS]->()
+WITH r, row, collect(old) AS olds
+FOREACH (e IN olds | DELETE e)
+WITH r, row
+OPTIONAL MATCH (f:Flow {projectId: $projectId})
+WHERE f.id = row.flowId
+WITH r, collect(f) AS flows
+FOREACH (f IN flows | CREATE (r)-[:TESTS]->(f))
+SET r.flowId = CASE WHEN size(flows) = 0 THEN null ELSE flows[0].id END
+RETURN r.id AS id, [f IN flows | f.id] AS linked
+"""
+
+#: The project's runs, newest first, optionally of one flow / commit / invocation, created at or after `$since`.
+LIST_TEST_RUNS = """
+MATCH (r:TestRun {projectId: $projectId})
+WHERE ($flowId IS NULL OR r.flowId = $flowId)
+  AND ($commitSha IS NULL OR r.commitSha = $commitSha)
+  AND ($suiteId IS NULL OR r.suiteId = $suiteId)
+  AND r.createdAt >= $since
+RETURN properties(r) AS run
+ORDER BY r.createdAt DESC, r.id DESC
+LIMIT $limit
+"""
+
+#: The newest run of each flow of the project (ties at the same createdAt all come back; the caller picks).
+LATEST_TEST_RUNS = """
+MATCH (r:TestRun {projectId: $projectId})
+WHERE r.flowId IS NOT NULL
+WITH r.flowId AS flowId, max(r.createdAt) AS last
+MATCH (x:TestRun {projectId: $projectId})
+WHERE x.flowId = flowId AND x.createdAt = last
+RETURN properties(x) AS run
+"""
+
+#: Sets each flow's coverageScore (`$rows`: [{flowId, score}], score may be null) and updatedAt.
+SET_COVERAGE_SCORES = """
+UNWIND $rows AS row
+MATCH (f:Flow {projectId: $projectId})
+WHERE f.id = row.flowId
+SET f.coverageScore = row.score, f.updatedAt = $now
+RETURN count(f) AS updated
+"""
+
+#: Stores predictions `$rows` ([{id, flowId, props}]) with an ABOUT edge to their flow. Returns how many.
+RECORD_PREDICTIONS = """
+MATCH (project:Project {id: $projectId})
+UNWIND $rows AS row
+MERGE (p:Prediction {id: row.id})
+ON CREATE SET p.projectId = $projectId
+WITH p, row
+WHERE p.projectId = $projectId
+SET p += row.props
+WITH p, row
+OPTIONAL MATCH (f:Flow {projectId: $projectId})
+WHERE f.id = row.flowId
+WITH p, collect(f) AS flows
+FOREACH (f IN flows | MERGE (p)-[:ABOUT]->(f))
+RETURN count(p) AS written
+"""
+
+#: The project's predictions, newest first: optionally of one analysis, optionally only validated ones.
+LIST_PREDICTIONS = """
+MATCH (p:Prediction {projectId: $projectId})
+WHERE ($analysisId IS NULL OR p.analysisId = $analysisId)
+  AND ($validatedOnly = false OR p.actualResult IS NOT NULL)
+  AND p.createdAt >= $since
+RETURN properties(p) AS prediction
+ORDER BY p.createdAt DESC, p.id DESC
+LIMIT $limit
+"""
+
+#: Fills the outcome of the not yet validated predictions of each (flow, commit) in `$rows` ([{flowId, commitSha,
+#: result, decided, failed, validatedAt}]): correct = (affected and failed) or (not affected and passed), null when
+#: the outcome decides nothing (error, skipped). Returns how many predictions it validated.
+VALIDATE_PREDICTIONS = """
+UNWIND $rows AS row
+MATCH (p:Prediction {projectId: $projectId})
+WHERE p.flowId = row.flowId AND p.commitSha = row.commitSha AND p.actualResult IS NULL
+SET p.actualResult = row.result, p.validatedAt = row.validatedAt,
+    p.predictionCorrect = CASE WHEN row.decided THEN p.affected = row.failed ELSE null END
+RETURN count(p) AS validated
+"""

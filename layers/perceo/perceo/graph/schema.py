@@ -39,6 +39,9 @@ UNIQUE_KEYS: tuple[Key, ...] = (
     Key("Step", ("flowId", "order")),
     Key("Page", ("projectId", "route")),
     Key("ChangeAnalysis", ("id",)),
+    # coordinator
+    Key("TestRun", ("id",)),
+    Key("Prediction", ("id",)),
 )
 
 #: Lookups every query starts from: all of a project's nodes of one label.
@@ -49,6 +52,9 @@ LOOKUP_INDEXES: tuple[Key, ...] = (
     Key("Step", ("flowId",)),
     Key("Page", ("projectId",)),
     Key("ChangeAnalysis", ("projectId",)),
+    # coordinator
+    Key("TestRun", ("projectId",)),
+    Key("Prediction", ("projectId",)),
 )
 
 

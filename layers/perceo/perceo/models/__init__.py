@@ -27,7 +27,15 @@ if TYPE_CHECKING:
     )
     from perceo.models.events import EventType, PerceoEvent
     from perceo.models.keys import ApiKey, KeyAuditEntry
-    from perceo.models.runs import AnalyticsEvent, FlowMetrics, Insight, Prediction, RevenueImpact, TestRun
+    from perceo.models.runs import (
+        AnalyticsEvent,
+        FlowMetrics,
+        Insight,
+        Prediction,
+        RevenueImpact,
+        TestCase,
+        TestRun,
+    )
 
 #: Public name -> the submodule that defines it.
 _EXPORTS: dict[str, str] = {
@@ -52,7 +60,9 @@ _EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(["EventType", "PerceoEvent"], "events"),
     **dict.fromkeys(["ApiKey", "KeyAuditEntry"], "keys"),
-    **dict.fromkeys(["AnalyticsEvent", "FlowMetrics", "Insight", "Prediction", "RevenueImpact", "TestRun"], "runs"),
+    **dict.fromkeys(
+        ["AnalyticsEvent", "FlowMetrics", "Insight", "Prediction", "RevenueImpact", "TestCase", "TestRun"], "runs"
+    ),
 }
 
 __all__ = [
@@ -81,6 +91,7 @@ __all__ = [
     "RevenueImpact",
     "Step",
     "StepAction",
+    "TestCase",
     "TestRun",
     "new_id",
     "now_ms",

@@ -19,17 +19,61 @@ from perceo.models.vocab import (
     TestTrigger,
 )
 
+#: Longest failure message kept per test or run (runners can print megabytes; the head says what broke).
+MAX_MESSAGE_CHARS = 4000
+#: Most test cases kept on one TestRun (the rest are counted, not listed).
+MAX_TESTS_PER_RUN = 500
+
+
+class TestCase(Model):
+    """One test's outcome in a run: what a runner's report says, after retries.
+
+    `flaky` marks a test that failed and then passed on a retry: its status is `passed`, and it is reported as
+    flaky, never as a plain pass. `attempts` counts every run of it (1 = no retry).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    id: str = Field(min_length=1, max_length=2048)
+    name: str = Field(max_length=2048)
+    file: str | None = None
+    line: int | None = Field(default=None, ge=0)
+    status: TestOutcome
+    flaky: bool = False
+    attempts: int = Field(default=1, ge=1)
+    duration_ms: int = Field(default=0, ge=0)
+    message: str | None = Field(default=None, max_length=MAX_MESSAGE_CHARS)
+    #: Files the runner attached (screenshots, traces, videos), as paths or object keys.
+    artifacts: list[str] = Field(default_factory=list)
+    #: The flows this test guards (from the flow -> test mapping); empty when unmapped.
+    flow_ids: list[EntityId] = Field(default_factory=list)
+
 
 class TestRun(Model):
+    """One flow tested once: the outcome of the flow's tests (or of its synthetic steps) in one invocation.
+
+    `(:TestRun)-[:TESTS]->(:Flow)`. Statuses and triggers are the original's vocabularies; a flaky result is a
+    flag (`flaky`) on a passed run, not a status of its own.
+    """
+
     __test__ = False  # not a pytest test class
 
     id: EntityId = Field(default_factory=new_id)
     project_id: ProjectId
     flow_id: EntityId | None = None
+    #: The invocation (one `ci test`, one report upload, one synthetic run) this run belongs to.
+    suite_id: EntityId | None = None
     status: TestRunStatus = "pending"
     duration_ms: int | None = Field(default=None, ge=0)
-    error_message: str | None = None
+    #: Extra attempts its tests needed (0: every test ran once).
+    retries: int = Field(default=0, ge=0)
+    flaky: bool = False
+    #: playwright | cypress | pytest | command | synthetic | junit | playwright-json
+    runner: str = "synthetic"
+    failure_message: str | None = Field(default=None, max_length=MAX_MESSAGE_CHARS)
     failed_step_id: EntityId | None = None
+    artifacts: list[str] = Field(default_factory=list)
+    tests: list[TestCase] = Field(default_factory=list)
     triggered_by: TestTrigger = "manual"
     pr_number: int | None = None
     commit_sha: str | None = None
@@ -62,9 +106,18 @@ class Insight(Model):
 
 
 class Prediction(Model):
+    """What a change analysis said about one flow, checked later against the flow's test outcome.
+
+    `affected` is the analysis's verdict and `probability` its risk score for the flow (0 when not affected).
+    `actual_result` / `prediction_correct` are filled when a run of the flow at `commit_sha` completes:
+    correct means affected and failed, or not affected and passed.
+    """
+
     id: EntityId = Field(default_factory=new_id)
     project_id: ProjectId
     flow_id: EntityId
+    analysis_id: EntityId | None = None
+    affected: bool = False
     probability: UnitFloat
     confidence: UnitFloat
     reasoning: str = ""
@@ -74,6 +127,7 @@ class Prediction(Model):
     actual_result: TestOutcome | None = None
     prediction_correct: bool | None = None
     created_at: EpochMs = Field(default_factory=now_ms)
+    validated_at: EpochMs | None = None
 
 
 class FlowMetrics(Model):

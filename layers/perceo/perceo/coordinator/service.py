@@ -1,0 +1,328 @@
+"""The coordinator's domain service: record test results, run flows in a browser, check predictions.
+
+Everything it needs comes through its constructor (ports only): the flow graph, the event bus, a synthetic
+runner, a clock. The CLI (`ci test`, `ci report`, `flows run`, `flows tests`, `analyze predictions`), the
+`/coordinator/…` routes and the `RunTests` state machine's task call it; none of them records or publishes
+anything itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+from perceo.bus.port import EventBus
+from perceo.coordinator.junit import parse_junit
+from perceo.coordinator.model import (
+    FlowRunResult,
+    Selection,
+    SuiteReport,
+    SyntheticReport,
+    Totals,
+    outcome_status,
+)
+from perceo.coordinator.observation import ObservationReport, observe
+from perceo.coordinator.outcomes import (
+    FlakyReport,
+    RunContext,
+    flaky_from_history,
+    flow_outcomes,
+    run_from_synthetic,
+    runs_from_report,
+)
+from perceo.coordinator.playwright_report import parse_playwright_json
+from perceo.coordinator.predictions import PredictionQuality, prediction_quality, predictions_from
+from perceo.coordinator.synthetic import SyntheticRunner
+from perceo.errors import FlowNotFoundError, ValidationFailed
+from perceo.graph.port import FlowGraph
+from perceo.models import ChangeAnalysis, EventType, FlowView, PerceoEvent, TestRun, new_id, now_ms
+from perceo.models.vocab import TestOutcome
+
+log = logging.getLogger(__name__)
+
+ReportFormat = Literal["junit", "playwright-json"]
+#: Flows listed in one `coordinator.tests.completed` event (the rest are counted).
+MAX_FLOWS_IN_EVENT = 100
+#: History read for flaky tests and prediction quality, by default (90 days).
+DEFAULT_HISTORY_MS = 90 * 24 * 3600 * 1000
+
+
+class CoordinatorService:
+    def __init__(
+        self,
+        graph: FlowGraph,
+        bus: EventBus | None = None,
+        *,
+        synthetic: SyntheticRunner | None = None,
+        clock: Callable[[], int] = now_ms,
+        new_suite_id: Callable[[], str] = new_id,
+    ) -> None:
+        self.graph = graph
+        self.bus = bus
+        self.synthetic = synthetic
+        self.clock = clock
+        self.new_suite_id = new_suite_id
+
+    # -- test suites (ci test, ci report)
+
+    def tests_started(
+        self, project_id: str, suite_id: str, *, runner: str, selection: Selection, flow_ids: Sequence[str], files: int
+    ) -> None:
+        """Publish `coordinator.tests.started` for an invocation about to run."""
+        self._publish(
+            project_id,
+            EventType.TESTS_STARTED,
+            {"suiteId": suite_id, "runner": runner, "selection": selection, "flowIds": list(flow_ids)[:500],
+             "files": files},
+        )  # fmt: skip
+
+    def record_suite(
+        self, project_id: str, report: SuiteReport, context: RunContext, *, coverage: Mapping[str, float] | None = None
+    ) -> SuiteReport:
+        """Record one TestRun per tested flow, validate the predictions made for those flows at the run's commit,
+        set the flows' coverage scores (when given), and publish `coordinator.test.failed` per failed flow and
+        `coordinator.tests.completed`. Returns the report with each flow's `testRunId`."""
+        completed_at = self.clock()
+        runs = self.graph.record_test_runs(
+            project_id, runs_from_report(report, project_id, context, completed_at=completed_at)
+        )
+        run_of = {run.flow_id: run.id for run in runs if run.flow_id}
+        flows = [f.model_copy(update={"test_run_id": run_of.get(f.flow_id)}) for f in report.flows]
+        recorded = report.model_copy(update={"flows": flows})
+        self._validate(project_id, runs, context)
+        if coverage:
+            self.graph.set_coverage_scores(project_id, dict(coverage))
+        for flow in flows:
+            if flow.status in ("failed", "error"):
+                self._publish(
+                    project_id,
+                    EventType.TEST_FAILED,
+                    {"suiteId": report.id, "testRunId": flow.test_run_id, "flowId": flow.flow_id, "flowName": flow.name,
+                     "status": flow.status, "failureMessage": flow.failure_message, "commitSha": context.commit_sha},
+                )  # fmt: skip
+        self._publish(project_id, EventType.TESTS_COMPLETED, _completed(recorded, context))
+        return recorded
+
+    def ingest_report(
+        self,
+        project_id: str,
+        data: bytes,
+        fmt: ReportFormat,
+        context: RunContext,
+        *,
+        flows_of: Mapping[str, Sequence[str]],
+        source: str = "the uploaded report",
+    ) -> SuiteReport:
+        """Results produced elsewhere (`ci report --junit FILE`, an upload to the API): parse, map each test to
+        flows by its file (`flows_of`: test file -> flow ids, from the mapping), record as `record_suite` does."""
+        tests = parse_junit(data, source=source) if fmt == "junit" else parse_playwright_json(data, source=source)
+        names = {f.id: f.name for f in self.graph.list_flows(project_id)}
+        mapped = [
+            t.model_copy(update={"flow_ids": [i for i in _flows_for(t.file, flows_of) if i in names]}) for t in tests
+        ]
+        used = {i for t in mapped for i in t.flow_ids}
+        now = self.clock()
+        report = SuiteReport(
+            id=self.new_suite_id(),
+            runner=fmt,
+            selection="report",
+            status=outcome_status([t.status for t in mapped]),
+            commit_sha=context.commit_sha,
+            started_at=now,
+            duration_ms=sum(t.duration_ms for t in mapped),
+            totals=Totals.of(mapped),
+            tests=mapped,
+            flows=flow_outcomes(mapped, {i: n for i, n in names.items() if i in used}),
+        )
+        return self.record_suite(project_id, report, context)
+
+    # -- synthetic runs (flows run, ci test --synthetic, the RunTests Map iteration)
+
+    def run_synthetic_flow(
+        self, project_id: str, flow_id: str, base_url: str, artifacts_dir: Path, context: RunContext, *, suite_id: str
+    ) -> FlowRunResult:
+        """Run one flow's steps in the browser and record the run (one RunTests iteration)."""
+        runner = self._runner()
+        flow = self.graph.get_flow(project_id, flow_id)
+        if flow is None:
+            raise FlowNotFoundError(f"no flow {flow_id} in this project", details={"flowId": flow_id})
+        return self._run_one(project_id, flow, runner, base_url, artifacts_dir, context, suite_id)
+
+    def run_synthetic(
+        self,
+        project_id: str,
+        flow_ids: Sequence[str] | None,
+        base_url: str,
+        artifacts_dir: Path,
+        context: RunContext,
+        *,
+        on_result: Callable[[FlowRunResult], None] | None = None,
+    ) -> SyntheticReport:
+        """Run flows (all active flows with steps when `flow_ids` is None) one after the other, record each."""
+        runner = self._runner()
+        flows = self._flows_to_run(project_id, flow_ids)
+        suite_id = self.new_suite_id()
+        began = self.clock()
+        self.tests_started(
+            project_id, suite_id, runner="synthetic", selection="flows" if flow_ids else "all",
+            flow_ids=[f.id for f in flows], files=0,
+        )  # fmt: skip
+        results = []
+        for flow in flows:
+            result = self._run_one(project_id, flow, runner, base_url, artifacts_dir, context, suite_id, publish=False)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+        report = SyntheticReport(
+            suite_id=suite_id,
+            base_url=base_url,
+            status=outcome_status([r.status for r in results if r.status in ("passed", "failed", "error", "skipped")]),
+            duration_ms=max(0, self.clock() - began),
+            flows=results,
+        )
+        self._publish(
+            project_id,
+            EventType.TESTS_COMPLETED,
+            {"suiteId": suite_id, "runner": "synthetic", "status": report.status, "commitSha": context.commit_sha,
+             "flows": [{"flowId": r.flow_id, "status": r.status, "testRunId": r.test_run_id} for r in results][
+                 :MAX_FLOWS_IN_EVENT]},
+        )  # fmt: skip
+        return report
+
+    def _flows_to_run(self, project_id: str, flow_ids: Sequence[str] | None) -> list[FlowView]:
+        if flow_ids is None:
+            return [f for f in self.graph.list_flows(project_id, include_steps=True) if f.is_active and f.steps]
+        flows = []
+        missing = []
+        for flow_id in dict.fromkeys(flow_ids):
+            flow = self.graph.get_flow(project_id, flow_id)
+            if flow is None:
+                missing.append(flow_id)
+            else:
+                flows.append(flow)
+        if missing:
+            raise FlowNotFoundError(f"no flow {', '.join(missing)} in this project", details={"flowIds": missing})
+        return flows
+
+    def _run_one(
+        self,
+        project_id: str,
+        flow: FlowView,
+        runner: SyntheticRunner,
+        base_url: str,
+        artifacts_dir: Path,
+        context: RunContext,
+        suite_id: str,
+        *,
+        publish: bool = True,
+    ) -> FlowRunResult:
+        if not flow.steps:
+            raise ValidationFailed(
+                f"flow {flow.name!r} has no steps to run: run perceo init to extract them, or add them",
+                details={"flowId": flow.id},
+            )
+        started = self.clock()
+        result = runner.run_flow(flow, base_url, artifacts_dir)
+        run = run_from_synthetic(result, project_id, suite_id, context, started_at=started)
+        (stored,) = self.graph.record_test_runs(project_id, [run])
+        result = result.model_copy(update={"test_run_id": stored.id})
+        self._validate(project_id, [stored], context)
+        if result.status in ("failed", "error"):
+            self._publish(
+                project_id,
+                EventType.TEST_FAILED,
+                {"suiteId": suite_id, "testRunId": stored.id, "flowId": flow.id, "flowName": flow.name,
+                 "status": result.status, "failureMessage": result.failure_message,
+                 "failedStepId": result.failed_step_id, "commitSha": context.commit_sha},
+            )  # fmt: skip
+        if publish:
+            self._publish(
+                project_id,
+                EventType.TESTS_COMPLETED,
+                {"suiteId": suite_id, "runner": "synthetic", "status": result.status, "commitSha": context.commit_sha,
+                 "flows": [{"flowId": flow.id, "status": result.status, "testRunId": stored.id}]},
+            )  # fmt: skip
+        return result
+
+    def _runner(self) -> SyntheticRunner:
+        if self.synthetic is None:
+            raise ValidationFailed("this deployment has no browser for synthetic runs")
+        return self.synthetic
+
+    # -- history: results, flaky tests, predictions
+
+    def latest_results(self, project_id: str) -> dict[str, TestRun]:
+        """The newest run of each tested flow."""
+        return self.graph.latest_test_runs(project_id)
+
+    def flaky_tests(self, project_id: str, *, since: int | None = None, limit: int = 5000) -> FlakyReport:
+        """Tests that passed and failed on the same commit (or passed on a retry) in the recorded runs."""
+        start = self.clock() - DEFAULT_HISTORY_MS if since is None else since
+        return flaky_from_history(self.graph.list_test_runs(project_id, since=max(0, start), limit=limit))
+
+    def record_predictions(self, analysis: ChangeAnalysis, *, pr_number: int | None = None) -> int:
+        """One prediction per active flow of the analysis's project (affected or not) at its head commit."""
+        flows = self.graph.list_flows(analysis.project_id)
+        return self.graph.record_predictions(
+            analysis.project_id, predictions_from(analysis, flows, pr_number=pr_number, created_at=self.clock())
+        )
+
+    def prediction_quality(self, project_id: str, *, since: int | None = None) -> PredictionQuality:
+        """Precision/recall of `affected` vs failed, Brier score and reliability table over validated predictions."""
+        start = self.clock() - DEFAULT_HISTORY_MS if since is None else since
+        validated = self.graph.list_predictions(project_id, validated_only=True, since=max(0, start), limit=5000)
+        return prediction_quality(validated)
+
+    @staticmethod
+    def observe(
+        full: SuiteReport, selected_files: Sequence[str], selected_flows: Sequence[str], names: Mapping[str, str]
+    ) -> ObservationReport:
+        """Observation mode: what the selection would have caught and saved, over a full run."""
+        return observe(full, selected_files, selected_flows, names)
+
+    # -- helpers
+
+    def _validate(self, project_id: str, runs: Sequence[TestRun], context: RunContext) -> None:
+        if not context.commit_sha:
+            return
+        outcomes: dict[str, TestOutcome] = {}
+        for run in runs:
+            if run.flow_id and run.status in ("passed", "failed", "error", "skipped"):
+                outcomes[run.flow_id] = run.status
+        if outcomes:
+            rows = [(flow_id, context.commit_sha, status) for flow_id, status in outcomes.items()]
+            self.graph.validate_predictions(project_id, rows, validated_at=self.clock())
+
+    def _publish(self, project_id: str, event_type: EventType, data: dict[str, object]) -> None:
+        if self.bus is None:
+            return
+        self.bus.publish(PerceoEvent(type=event_type, source="coordinator", project_id=project_id, data=data))
+
+
+def _flows_for(file: str | None, flows_of: Mapping[str, Sequence[str]]) -> Sequence[str]:
+    if not file:
+        return ()
+    if file in flows_of:
+        return flows_of[file]
+    for candidate, ids in flows_of.items():
+        if candidate.endswith("/" + file) or file.endswith("/" + candidate):
+            return ids
+    return ()
+
+
+def _completed(report: SuiteReport, context: RunContext) -> dict[str, object]:
+    return {
+        "suiteId": report.id,
+        "runner": report.runner,
+        "selection": report.selection,
+        "status": report.status,
+        "commitSha": context.commit_sha,
+        "totals": report.totals.model_dump(mode="json"),
+        "durationMs": report.duration_ms,
+        "flows": [
+            {"flowId": f.flow_id, "status": f.status, "testRunId": f.test_run_id, "flaky": f.flaky}
+            for f in report.flows[:MAX_FLOWS_IN_EVENT]
+        ],
+    }
