@@ -35,15 +35,9 @@ from pydantic import SecretStr
 from perceo.auth.service import ApiKeyService
 from perceo.auth.store import InMemoryKeyStore
 from perceo.bootstrap.pipeline import BootstrapDeps, BootstrapInput, run_bootstrap
-from perceo.demo import build_demo_app
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo.llm.client import StructuredLLM
 from perceo.llm.settings import LLMSettings
-from perceo.local.aws import LocalAws
-from perceo.local.lambdas import LambdaRuntime
-from perceo.local.server import start_server, stop_server
-from perceo.local.sfn import start_workflows, workflow_physical_ids
-from perceo.local.template import Intrinsics, load_template, read_functions
 from perceo.models import Project, new_id
 from perceo.workflows.bundle import S3BundleStore
 from perceo.workflows.clone import clone_repository
@@ -54,6 +48,12 @@ from perceo.workflows.progress import RedisProgressStore
 from perceo.workflows.runtime import StepRuntime, install_step_runtime
 from perceo.workflows.service import WorkflowService
 from perceo.workflows.settings import WorkflowSettings
+from perceo_cli.demo.shop import build_demo_app
+from perceo_cli.local.aws import LocalAws
+from perceo_cli.local.lambdas import LambdaRuntime
+from perceo_cli.local.server import start_server, stop_server
+from perceo_cli.local.sfn import start_workflows, workflow_physical_ids
+from perceo_cli.local.template import Intrinsics, load_template, read_functions
 
 RUNS = 5
 REPO = Path(__file__).resolve().parents[1]

@@ -31,7 +31,7 @@ class LocalBackend:
         needs_embedded = self.config.flow_graph.type == "embedded" or self.config.event_bus.type == "embedded"
         if not needs_embedded:
             return None
-        from perceo.local.store import EmbeddedStore
+        from perceo_cli.local.store import EmbeddedStore
 
         return EmbeddedStore(self.data_dir).ensure_running().url
 

@@ -74,7 +74,7 @@ def analyze(
     fmt = ReportFormat.json if as_json else report_format
     config = app_ctx.config
     from perceo.observer.analyze import analyze_checkout
-    from perceo.observer.report import analysis_contract, render_markdown, render_text
+    from perceo_cli.report import analysis_contract, render_markdown, render_text
 
     change_set, affected = analyze_checkout(
         app_ctx.project_dir,

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from perceo.demo import build_demo_app
 from perceo_cli.context import AppContext, app_context
+from perceo_cli.demo.shop import build_demo_app
 from perceo_cli.exit import ExitStatus
 from perceo_cli.output import Output
 

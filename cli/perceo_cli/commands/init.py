@@ -263,7 +263,7 @@ def _open_llm(app_ctx: AppContext, output: Output) -> Any:
         return None
 
     def embedded_url() -> str:
-        from perceo.local.store import EmbeddedStore, project_data_dir
+        from perceo_cli.local.store import EmbeddedStore, project_data_dir
 
         return EmbeddedStore(project_data_dir(app_ctx.project_dir)).ensure_running().url
 

@@ -36,7 +36,7 @@ ADMIN_KEY_ENV = "PERCEO_ADMIN_KEY"
 
 def local_cloud_admin_key(project_dir: Path, url: str) -> str | None:
     """The admin key of this project's local cloud when `url` is its running API, else None."""
-    from perceo.local.cloud import read_secrets, read_state
+    from perceo_cli.local.cloud import read_secrets, read_state
 
     state = read_state(project_dir)
     if state is None or normalize_api_url(state.api_url) != url:

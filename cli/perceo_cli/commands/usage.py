@@ -66,7 +66,7 @@ def _open_redis(config: PerceoConfig, project_dir: Path) -> redis.Redis:
     from perceo.llm.factory import llm_redis_url
 
     def embedded_url() -> str:
-        from perceo.local.store import EmbeddedStore, project_data_dir
+        from perceo_cli.local.store import EmbeddedStore, project_data_dir
 
         return EmbeddedStore(project_data_dir(project_dir)).ensure_running().url
 

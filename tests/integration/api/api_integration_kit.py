@@ -9,7 +9,7 @@ from typing import Any
 from api_handlers import as_caller, body_of, invoke, load_event, with_body, with_path, with_query
 
 from perceo.config.settings import Settings
-from perceo.local.server import ServerProcess
+from perceo_cli.local.server import ServerProcess
 
 ADMIN_KEY = "integration-admin-key-0123456789-abcdefghij"
 PEPPER = b"integration-api-pepper-0123456789abcdef"

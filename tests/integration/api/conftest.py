@@ -12,7 +12,7 @@ from api_integration_kit import ADMIN_KEY, PEPPER, api_settings
 from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo.graph.port import FlowGraph
-from perceo.local.server import ServerProcess
+from perceo_cli.local.server import ServerProcess
 
 
 @pytest.fixture

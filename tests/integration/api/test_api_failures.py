@@ -13,7 +13,7 @@ from api_integration_kit import PEPPER, api_settings, call, create_project
 
 from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
 from perceo.graph.port import FlowGraph
-from perceo.local.server import ServerProcess, free_port
+from perceo_cli.local.server import ServerProcess, free_port
 
 
 def _dead_redis() -> redis.Redis:

@@ -9,7 +9,7 @@ from api_integration_kit import api_settings
 from perceo import __version__
 from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
 from perceo.graph.port import FlowGraph
-from perceo.local.server import ServerProcess, free_port
+from perceo_cli.local.server import ServerProcess, free_port
 
 
 def test_health_is_ok_when_graph_and_redis_answer(api: Dependencies) -> None:

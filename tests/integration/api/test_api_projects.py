@@ -18,9 +18,9 @@ from perceo.errors import AuthenticationError
 from perceo.graph.port import FlowGraph
 from perceo.llm.model import LLMCall
 from perceo.llm.usage import RedisUsageStore
-from perceo.local.server import ServerProcess
 from perceo.models.common import now_ms
 from perceo.models.vocab import SCOPES
+from perceo_cli.local.server import ServerProcess
 
 
 def _create(body: object, authorization: str | None) -> dict[str, object]:

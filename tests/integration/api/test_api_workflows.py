@@ -15,8 +15,8 @@ from api_integration_kit import PEPPER, Caller, api_settings, call, create_proje
 from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
 from perceo.config.settings import reset_settings
 from perceo.graph.port import FlowGraph
-from perceo.local.server import ServerProcess
 from perceo.workflows.runtime import reset_workflow_service
+from perceo_cli.local.server import ServerProcess
 
 ROLE = "arn:aws:iam::123456789012:role/perceo-test"
 DEFINITION = '{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}'

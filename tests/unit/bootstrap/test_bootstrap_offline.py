@@ -10,9 +10,9 @@ import pytest
 from fakes.memory_graph import MemoryFlowGraph
 
 from perceo.bootstrap.pipeline import STAGES, BootstrapDeps, BootstrapInput, BootstrapLimits, run_bootstrap
-from perceo.demo import SIGNED_IN_APP, STOREFRONT
 from perceo.models import Project
 from perceo.observer.snapshot import RepoSnapshot
+from perceo_cli.demo.shop import SIGNED_IN_APP, STOREFRONT
 
 PROJECT = "proj-offline"
 

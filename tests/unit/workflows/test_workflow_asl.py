@@ -15,8 +15,8 @@ import pytest
 import perceo.errors
 import perceo.workflows.errors
 from perceo.bootstrap.pipeline import STAGES
-from perceo.local.template import Intrinsics, load_template
-from perceo.workflows.asl import (
+from perceo.workflows.model import ExecutionInput
+from perceo_cli.local.asl import (
     BOOTSTRAP_STAGE_BY_FUNCTION,
     all_states,
     load_definition,
@@ -25,7 +25,7 @@ from perceo.workflows.asl import (
     substitute,
     task_resources,
 )
-from perceo.workflows.model import ExecutionInput
+from perceo_cli.local.template import Intrinsics, load_template
 
 REPO = Path(__file__).resolve().parents[3]
 MACHINES = {

@@ -42,8 +42,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from perceo.errors import ConfigError
-from perceo.local.lambdas import Invoker, LambdaInvocationError
-from perceo.local.template import DEFAULT_ACCOUNT, DEFAULT_REGION, NO_VALUE, FunctionSpec, Intrinsics
+from perceo_cli.local.lambdas import Invoker, LambdaInvocationError
+from perceo_cli.local.template import DEFAULT_ACCOUNT, DEFAULT_REGION, NO_VALUE, FunctionSpec, Intrinsics
 
 logger = logging.getLogger(__name__)
 
