@@ -32,6 +32,7 @@ from fakes.git_https import GitHttpsServer, publish_repository
 from fakes.openai_server import FakeOpenAI, Reply
 from pydantic import SecretStr
 
+from perceo import wiring
 from perceo.auth.service import ApiKeyService
 from perceo.auth.store import InMemoryKeyStore
 from perceo.bootstrap.pipeline import BootstrapDeps, BootstrapInput, run_bootstrap
@@ -45,7 +46,7 @@ from perceo.workflows.credentials import NoGitCredentials
 from perceo.workflows.gitremote import parse_git_remote
 from perceo.workflows.model import TERMINAL_STATUSES, BootstrapRequest
 from perceo.workflows.progress import RedisProgressStore
-from perceo.workflows.runtime import StepRuntime, install_step_runtime
+from perceo.workflows.runtime import StepRuntime
 from perceo.workflows.service import WorkflowService
 from perceo.workflows.settings import WorkflowSettings
 from perceo_cli.demo.shop import build_demo_app
@@ -200,7 +201,7 @@ def run(root: Path, url: str, aws: LocalAws, git: GitHttpsServer, fake: FakeOpen
         llm_factory=lambda: llm_holder["llm"],
         work_dir=root,
     )
-    install_step_runtime(step_runtime)
+    wiring.install(wiring.build_services(settings, step_runtime=step_runtime))
     sfn = aws.client("stepfunctions")
     service = WorkflowService(
         sfn,

@@ -2,8 +2,8 @@
 interpreter, their task Lambdas' real handlers run in process by `perceo_cli.local.sfn`, S3 in moto as the bundle
 store, Redis (the FalkorDB test server) as the progress store, git over HTTPS on loopback, the fake OpenAI server.
 
-What a test swaps per run (the installed `StepRuntime`): the flow graph (a FalkorDB graph of its own), the LLM,
-the key lookup.
+What a test swaps per run (the step runtime of the installed `perceo.wiring` services): the flow graph (a FalkorDB
+graph of its own), the LLM, the key lookup.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from fakes.git_https import GitHttpsServer, publish_repository
 from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
 from pydantic import SecretStr
 
+from perceo import wiring
 from perceo.auth.service import ApiKeyService
 from perceo.auth.store import InMemoryKeyStore
 from perceo.graph.falkor import FalkorFlowGraph
@@ -37,7 +38,7 @@ from perceo.workflows.bundle import S3BundleStore
 from perceo.workflows.credentials import GitCredentialSource, NoGitCredentials
 from perceo.workflows.model import TERMINAL_STATUSES, BootstrapRequest, WorkflowView
 from perceo.workflows.progress import RedisProgressStore
-from perceo.workflows.runtime import StepRuntime, install_step_runtime, reset_step_runtime
+from perceo.workflows.runtime import StepRuntime
 from perceo.workflows.service import WorkflowService
 from perceo.workflows.settings import WorkflowSettings
 from perceo_cli.demo.shop import build_demo_app
@@ -318,7 +319,7 @@ def make_harness(
         llm_factory=llm,
         work_dir=work_dir,
     )
-    install_step_runtime(step_runtime)
+    wiring.install(wiring.build_services(settings, step_runtime=step_runtime))
     service = WorkflowService(
         session.aws.client("stepfunctions"),
         progress,
@@ -345,5 +346,5 @@ def make_harness(
 
 def teardown_harness(harness: Harness) -> None:
     wait_for_in_flight_task(harness.session.runtime)
-    reset_step_runtime()
+    wiring.reset()
     harness.graph.close()

@@ -41,11 +41,15 @@ from perceo.models.common import now_ms
 from perceo.workflows.bundle import (
     BundleStore,
     bundle_uri,
+    files_key,
     get_files,
     get_json,
     parse_bundle_uri,
     put_files,
     put_json,
+    request_key,
+    state_key,
+    step_result_key,
     workflow_prefix,
 )
 from perceo.workflows.failures import StrictLLM
@@ -74,23 +78,7 @@ PROGRESS = {
 EXTRACT_SPAN = 35
 
 
-# ------------------------------------------------------------------------------------------------ bundle keys
-
-
-def request_key(project_id: str, workflow_id: str) -> str:
-    return workflow_prefix(project_id, workflow_id) + "request.json"
-
-
-def state_key(project_id: str, workflow_id: str) -> str:
-    return workflow_prefix(project_id, workflow_id) + "state.json"
-
-
-def files_key(project_id: str, workflow_id: str) -> str:
-    return workflow_prefix(project_id, workflow_id) + "files.json.gz"
-
-
-def step_result_key(project_id: str, workflow_id: str, index: int) -> str:
-    return workflow_prefix(project_id, workflow_id) + f"steps/{index}.json"
+# ------------------------------------------------------------------------------------------------ bundle state
 
 
 def _load(store: BundleStore, key: str, model: type[T]) -> T:
