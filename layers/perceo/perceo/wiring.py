@@ -35,11 +35,11 @@ from perceo.errors import BackendUnavailableError, ConfigError
 if TYPE_CHECKING:
     import redis as redis_lib
 
-    from perceo.api.secrets import SecretReader
     from perceo.auth.ratelimit import RateLimiterPort
     from perceo.auth.service import ApiKeyService
     from perceo.bus.port import EventBus
     from perceo.config.model import PerceoConfig
+    from perceo.config.secrets import SecretReader
     from perceo.config.settings import Settings
     from perceo.graph.port import FlowGraph
     from perceo.llm.port import LLM, UsageStore
@@ -108,7 +108,7 @@ class Services:
         """Secrets Manager / SSM through powertools `parameters`, cached for the settings' `max_age`."""
 
         def build() -> SecretReader:
-            from perceo.api.secrets import ParametersSecretReader
+            from perceo.config.secrets import ParametersSecretReader
 
             return ParametersSecretReader(max_age_s=self.settings.secrets_max_age_s)
 

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from perceo import wiring
 from perceo.api.authorizer import Unauthorized
-from perceo.api.secrets import ParametersSecretReader
+from perceo.config.secrets import ParametersSecretReader
 from perceo.errors import AuthenticationError
 from perceo.graph.port import FlowGraph
 from perceo.llm.model import LLMCall
