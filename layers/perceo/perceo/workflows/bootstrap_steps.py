@@ -36,6 +36,13 @@ from perceo.bootstrap.pipeline import (
     BootstrapState,
     StepResult,
 )
+from perceo.bootstrap.stages import (
+    CLONE_PROGRESS,
+    COMPLETE_PROGRESS,
+    EXTRACT_SPAN,
+    FLOWS_PERSISTED_PROGRESS,
+    STAGE_PROGRESS,
+)
 from perceo.errors import AuthenticationError, PermissionDeniedError
 from perceo.models.common import now_ms
 from perceo.workflows.bundle import (
@@ -61,21 +68,14 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
 
-#: Progress when each task starts (the original's model: 5/8/12/20/35/45/55/60–95/100).
+#: Progress when each task starts, and at the points within stages the cloud reports (the clone, the flows stored,
+#: the end): `perceo.bootstrap.stages`.
 PROGRESS = {
-    "validate": 5,
-    "clone": 8,
-    "discover": 12,
-    "identify_flows": 20,
-    "assign_personas": 35,
-    "refine": 40,
-    "persist_flows": 45,
-    "flows_persisted": 55,
-    "extract_steps": 60,
-    "persist_steps": 95,
-    "complete": 100,
+    **STAGE_PROGRESS,
+    "clone": CLONE_PROGRESS,
+    "flows_persisted": FLOWS_PERSISTED_PROGRESS,
+    "complete": COMPLETE_PROGRESS,
 }
-EXTRACT_SPAN = 35
 
 
 # ------------------------------------------------------------------------------------------------ bundle state
