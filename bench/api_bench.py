@@ -184,8 +184,8 @@ def seed_flows(store_url: str, project_id: str, count: int) -> float:
     """N flows straight into the cloud's graph: batched upserts, then each flow's two pages."""
     from perceo.config.model import FlowGraphSection
     from perceo.graph.factory import open_flow_graph
-    from perceo.local.cloud import GRAPH_NAME
     from perceo.models import Flow
+    from perceo_cli.local.cloud import GRAPH_NAME
 
     graph = open_flow_graph(FlowGraphSection(type="falkordb", uri=store_url, database=GRAPH_NAME), embedded_url=None)
     started = time.perf_counter()
@@ -237,7 +237,7 @@ def analyze_body() -> dict[str, Any]:
 
 
 def main() -> int:
-    from perceo.local.cloud import DEFAULT_WORKERS
+    from perceo_cli.local.cloud import DEFAULT_WORKERS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=20.0)
@@ -252,8 +252,8 @@ def main() -> int:
     if not options.skip_imports:
         import_times(options.import_runs)
 
-    from perceo.local.apigw import GatewayRequest
-    from perceo.local.cloud import LocalCloud, default_template, down, up
+    from perceo_cli.local.apigw import GatewayRequest
+    from perceo_cli.local.cloud import LocalCloud, default_template, down, up
 
     template = default_template()
     assert template is not None, "run from a Perceo checkout"
@@ -267,7 +267,7 @@ def main() -> int:
         )
         in_process: LocalCloud | None = None
         try:
-            from perceo.local.cloud import load_or_create_secrets
+            from perceo_cli.local.cloud import load_or_create_secrets
 
             admin_key = load_or_create_secrets(project_dir)[0].admin_key
             with httpx.Client(base_url=state.api_url + "/", timeout=30) as admin:

@@ -16,7 +16,7 @@ from pathlib import Path
 import redis
 
 from perceo.auth import ApiKeyService, InMemoryKeyStore, RateLimiter, RedisKeyStore
-from perceo.local.server import start_server, stop_server
+from perceo_cli.local.server import start_server, stop_server
 
 RUNS, CALLS = 5, 2_000
 

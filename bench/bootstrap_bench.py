@@ -40,8 +40,8 @@ from perceo.bootstrap.pipeline import (
 )
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo.llm.model import LLMRequest
-from perceo.local.server import start_server, stop_server
 from perceo.models import Project
+from perceo_cli.local.server import start_server, stop_server
 
 T = TypeVar("T", bound=BaseModel)
 SECTIONS = ["shop", "account", "admin", "projects", "teams", "reports", "billing", "docs", "blog", "support"]

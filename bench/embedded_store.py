@@ -20,9 +20,9 @@ import redis
 
 from perceo.bus.memory import InMemoryBus
 from perceo.bus.redis import RedisBus
-from perceo.local.server import start_server, stop_server
-from perceo.local.store import EmbeddedStore
 from perceo.models import EventType, PerceoEvent
+from perceo_cli.local.server import start_server, stop_server
+from perceo_cli.local.store import EmbeddedStore
 
 RUNS = 7
 
@@ -77,7 +77,7 @@ def bench_cli_process(root: Path) -> None:
     store = EmbeddedStore(root / "cli")
     store.ensure_running()
     script = (
-        "from pathlib import Path; from perceo.local.store import EmbeddedStore; "
+        "from pathlib import Path; from perceo_cli.local.store import EmbeddedStore; "
         f"EmbeddedStore(Path({str(store.data_dir)!r})).ensure_running()"
     )
     bare = [timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True)) for _ in range(RUNS)]

@@ -1,6 +1,6 @@
 """Flow graph on the embedded FalkorDB: bulk upsert of a large project and the impact lookup.
 
-Starts its own FalkorDB (`perceo.local.server.start_server`, a temp dir, no persistence) and, per run, a
+Starts its own FalkorDB (`perceo_cli.local.server.start_server`, a temp dir, no persistence) and, per run, a
 fresh graph with the schema in place:
 
 - upsert: 2,000 pages, 1,000 flows, each flow's VISITS edges (5 pages per flow) and 10 steps per flow
@@ -37,8 +37,8 @@ from redis.utils import HIREDIS_AVAILABLE
 
 from perceo.graph import queries as q
 from perceo.graph.falkor import FalkorFlowGraph, _plain
-from perceo.local.server import start_server, stop_server
 from perceo.models import ExpectedState, Flow, Page, Project, Step, StepAction
+from perceo_cli.local.server import start_server, stop_server
 
 STEPS_PER_FLOW = 10
 PAGES_PER_FLOW = 5

@@ -30,7 +30,7 @@ from perceo.llm import (
     map_bounded,
     response_format,
 )
-from perceo.local.server import start_server, stop_server
+from perceo_cli.local.server import start_server, stop_server
 
 RUNS = 5
 CALLS = 200

@@ -32,18 +32,13 @@ from fakes.git_https import GitHttpsServer, publish_repository
 from fakes.openai_server import FakeOpenAI, Reply
 from pydantic import SecretStr
 
+from perceo import wiring
 from perceo.auth.service import ApiKeyService
 from perceo.auth.store import InMemoryKeyStore
 from perceo.bootstrap.pipeline import BootstrapDeps, BootstrapInput, run_bootstrap
-from perceo.demo import build_demo_app
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo.llm.client import StructuredLLM
 from perceo.llm.settings import LLMSettings
-from perceo.local.aws import LocalAws
-from perceo.local.lambdas import LambdaRuntime
-from perceo.local.server import start_server, stop_server
-from perceo.local.sfn import start_workflows, workflow_physical_ids
-from perceo.local.template import Intrinsics, load_template, read_functions
 from perceo.models import Project, new_id
 from perceo.workflows.bundle import S3BundleStore
 from perceo.workflows.clone import clone_repository
@@ -51,9 +46,15 @@ from perceo.workflows.credentials import NoGitCredentials
 from perceo.workflows.gitremote import parse_git_remote
 from perceo.workflows.model import TERMINAL_STATUSES, BootstrapRequest
 from perceo.workflows.progress import RedisProgressStore
-from perceo.workflows.runtime import StepRuntime, install_step_runtime
+from perceo.workflows.runtime import StepRuntime
 from perceo.workflows.service import WorkflowService
 from perceo.workflows.settings import WorkflowSettings
+from perceo_cli.demo.shop import build_demo_app
+from perceo_cli.local.aws import LocalAws
+from perceo_cli.local.lambdas import LambdaRuntime
+from perceo_cli.local.server import start_server, stop_server
+from perceo_cli.local.sfn import start_workflows, workflow_physical_ids
+from perceo_cli.local.template import Intrinsics, load_template, read_functions
 
 RUNS = 5
 REPO = Path(__file__).resolve().parents[1]
@@ -200,7 +201,7 @@ def run(root: Path, url: str, aws: LocalAws, git: GitHttpsServer, fake: FakeOpen
         llm_factory=lambda: llm_holder["llm"],
         work_dir=root,
     )
-    install_step_runtime(step_runtime)
+    wiring.install(wiring.build_services(settings, step_runtime=step_runtime))
     sfn = aws.client("stepfunctions")
     service = WorkflowService(
         sfn,

@@ -19,7 +19,7 @@ from typing import Any
 from falkordb import FalkorDB
 
 from perceo.graph.falkor import FalkorFlowGraph
-from perceo.local.server import ServerProcess
+from perceo_cli.local.server import ServerProcess
 
 
 class RecordingFalkorGraph(FalkorFlowGraph):

@@ -1,4 +1,4 @@
-"""A running local cloud for tests: `perceo.local.cloud.up()` in a temporary project dir, `down()` afterwards.
+"""A running local cloud for tests: `perceo_cli.local.cloud.up()` in a temporary project dir, `down()` afterwards.
 
 The cloud runs in its own process, exactly as `perceo local up` starts it (the real template, the real handlers,
 its own FalkorDB/Redis and moto), so tests see it only over HTTP and nothing leaks into the test process's
@@ -18,7 +18,7 @@ import redis
 
 from perceo.auth.redis_store import RedisKeyStore
 from perceo.auth.service import ApiKeyService
-from perceo.local.cloud import CloudState, default_template, down, load_or_create_secrets, up
+from perceo_cli.local.cloud import CloudState, default_template, down, load_or_create_secrets, up
 
 #: Per-key limits high enough for tests that call the API in quick succession (the default is 10/s, burst 40).
 #: Git on loopback only: a bootstrap started by a test fails fast (connection refused) instead of going online.

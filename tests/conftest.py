@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from perceo.local.server import ServerProcess, start_server, stop_server
+from perceo_cli.local.server import ServerProcess, start_server, stop_server
 
 #: `tests/` is on sys.path (rootdir conftest), so the fakes package imports as `fakes`.
 pytest_plugins = ["fakes.plugin"]

@@ -25,15 +25,15 @@ import redis
 from cloud_harness import RunningCloud, running_cloud
 
 from perceo.config.loader import load_config
-from perceo.demo import DemoApp, build_demo_app
 from perceo.llm.model import LLMCall
 from perceo.llm.usage import RedisUsageStore
-from perceo.local.store import EmbeddedStore, project_data_dir
 from perceo.models import Project
 from perceo.models.api import CreateFlowRequest, CreatePersonaRequest
 from perceo.models.common import now_ms
 from perceo_cli.backend.local import LocalBackend
 from perceo_cli.context import AppContext
+from perceo_cli.demo.shop import DemoApp, build_demo_app
+from perceo_cli.local.store import EmbeddedStore, project_data_dir
 from perceo_cli.main import main
 from perceo_cli.output import Output
 

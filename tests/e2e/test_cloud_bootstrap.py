@@ -22,9 +22,9 @@ from cloud_harness import RunningCloud, start_cloud
 from fakes.git_https import GitHttpsServer, publish_repository
 from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
 
-from perceo.demo import build_demo_app
-from perceo.local.cloud import down
 from perceo_cli.context import AppContext
+from perceo_cli.demo.shop import build_demo_app
+from perceo_cli.local.cloud import down
 from perceo_cli.main import main
 from perceo_cli.output import Output
 
@@ -124,7 +124,7 @@ def checkout(cloud: RunningCloud, git: GitHttpsServer, tmp_path: Path, monkeypat
     PERCEO_API_KEY holds a key of a fresh project. A page of its own (in the first commit) makes the LLM prompts,
     and so the cloud's LLM cache keys, unique to the test."""
     marker = f"only-{tmp_path.name[-8:]}".replace("_", "-")
-    from perceo import demo
+    from perceo_cli.demo import shop as demo
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(demo.STOREFRONT, f"app/{marker}/page.tsx", "export default function P() { return <main/> }\n")

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from perceo.demo import DemoApp, build_demo_app
-from perceo.local.server import stop_server
-from perceo.local.store import EmbeddedStore, project_data_dir
 from perceo_cli.context import AppContext
+from perceo_cli.demo.shop import DemoApp, build_demo_app
+from perceo_cli.local.server import stop_server
+from perceo_cli.local.store import EmbeddedStore, project_data_dir
 from perceo_cli.main import main
 from perceo_cli.output import Output
 

@@ -153,7 +153,7 @@ def test_samconfig_has_one_environment_per_stage() -> None:
         assert config[stage]["global"]["parameters"]["stack_name"] == f"perceo-{stage}"
 
 
-#: Variables the API's Lambdas read through Settings (perceo.api.deps, serve, the routers).
+#: Variables the API's Lambdas read through Settings (perceo.wiring, serve, the routers).
 API_VARIABLES = {
     "STAGE",
     "POWERTOOLS_SERVICE_NAME",

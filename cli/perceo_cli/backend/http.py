@@ -19,7 +19,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -46,17 +46,24 @@ from perceo.models import AffectedRoute, ApiKey, ChangeAnalysis, ChangeSet, Flow
 from perceo.models.api import (
     ID_PATTERN,
     AnalysisList,
+    AnalysisReview,
     AnalyzeRequest,
     AnalyzeResponse,
     ChangeSetInput,
     CreatedKey,
     CreateKeyRequest,
+    DeleteProjectResponse,
     FlowList,
     KeyList,
     PersonaList,
     UpdateFlowRequest,
 )
 from perceo.retry import Backoff, retry_after_seconds
+from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
+from perceo_cli.backend.port import LOCAL_BOOTSTRAP_ONLY, NotOnThisBackendError, Progress
+
+if TYPE_CHECKING:
+    from perceo.bootstrap.pipeline import BootstrapInput
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -272,7 +279,7 @@ def _segment(value: str) -> str:
 
 
 class HttpBackend:
-    """The Backend port (plus API keys) over the Perceo API."""
+    """The Backend port over the Perceo API."""
 
     def __init__(self, client: ApiClient) -> None:
         self.client = client
@@ -289,9 +296,26 @@ class HttpBackend:
             self._project = self.client.get_model(Project, "/projects/me")
         return self._project
 
+    def key_project(self) -> Project:
+        return self.project()
+
+    def delete_project(self, project_id: str) -> DeleteProjectResponse:
+        return self.client.send_model(DeleteProjectResponse, "DELETE", f"/projects/{_segment(project_id)}")
+
     def usage(self, days: int) -> UsageReport:
         """The project's LLM usage over the last `days` UTC days (`GET /usage`)."""
         return self.client.get_model(UsageReport, "/usage", params={"days": days})
+
+    def bootstrap(
+        self,
+        request: BootstrapInput,
+        *,
+        project: Project,
+        config_path: str,
+        progress: Progress | None = None,
+        notice: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        raise NotOnThisBackendError(LOCAL_BOOTSTRAP_ONLY)
 
     # -- flows ---------------------------------------------------------------------------------------------------
 
@@ -380,6 +404,13 @@ class HttpBackend:
         )
         return self.client.send_model(AnalyzeResponse, "POST", "/observer/analyze", request)
 
+    def analyze_with_review(
+        self, change_set: ChangeSet, affected_routes: Sequence[AffectedRoute], *, llm_threshold: float
+    ) -> tuple[AnalyzeResponse, AnalysisReview | None]:
+        """The API starts the review (the slow path) itself, after the fast answer."""
+        response = self.analyze(change_set, affected_routes, use_llm=True, llm_threshold=llm_threshold)
+        return response, response.review
+
     def get_analysis(self, analysis_id: str) -> ChangeAnalysis:
         if not _ID.fullmatch(analysis_id):
             raise AnalysisNotFoundError(f"analysis {analysis_id} not found")
@@ -412,6 +443,17 @@ class HttpBackend:
         params = {"reason": reason} if reason else None
         data = self.client.request("DELETE", f"/keys/{_segment(prefix)}", params=params)
         return self.client.parse(ApiKey, data)
+
+    # -- workflows -----------------------------------------------------------------------------------------------
+
+    def start_bootstrap(self, request: BootstrapRequest) -> WorkflowStarted:
+        return self.client.send_model(WorkflowStarted, "POST", "/observer/bootstrap", request)
+
+    def start_review(self, analysis_id: str, request: ReviewRequest) -> WorkflowStarted:
+        return self.client.send_model(WorkflowStarted, "POST", f"/analyses/{_segment(analysis_id)}/review", request)
+
+    def workflow_status(self, workflow_id: str) -> WorkflowView:
+        return self.client.get_model(WorkflowView, f"/workflows/{_segment(workflow_id)}")
 
     def close(self) -> None:
         self.client.close()

@@ -1,60 +1,83 @@
-"""The embedded default: the domain in-process, against the embedded FalkorDB store under `.perceo/data/`."""
+"""The embedded default: the domain in-process, against the embedded FalkorDB store under `.perceo/data/`.
+
+Its services come from the composition root (`perceo.wiring.build_local_services`) with the project's config and
+the embedded store's URL; the store is started only when the config asks for it, and only when first needed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from perceo.bus.port import EventBus
 from perceo.config.model import PerceoConfig
 from perceo.errors import ConfigError
 from perceo.graph.port import FlowGraph
-from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet, Flow, FlowUpdate, FlowView, Persona, Project
+from perceo.models import (
+    AffectedRoute,
+    ApiKey,
+    ChangeAnalysis,
+    ChangeSet,
+    Flow,
+    FlowUpdate,
+    FlowView,
+    Persona,
+    Project,
+)
 from perceo.service import ProjectService
+from perceo.wiring import Services, build_local_services
+from perceo_cli.backend.port import (
+    API_KEYS_ONLY_ON_THE_API,
+    WORKFLOWS_ONLY_ON_THE_API,
+    NotOnThisBackendError,
+    Progress,
+)
+
+if TYPE_CHECKING:
+    from perceo.bootstrap.pipeline import BootstrapInput
+    from perceo.llm.model import UsageReport
+    from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
+    from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
 
 NO_PROJECT = "no Perceo project here: run `perceo init` first (or pass --project-dir)"
+NO_PROJECT_ID = "no project id: set project.id in .perceo/config.json (run `perceo init` first)"
+NO_LLM_KEY = "No LLM API key configured: using the offline heuristic (set llm.apiKey or PERCEO_LLM_API_KEY)."
 
 
 class LocalBackend:
-    def __init__(self, project_dir: Path, config: PerceoConfig) -> None:
+    def __init__(self, project_dir: Path, config: PerceoConfig, *, services: Services | None = None) -> None:
         self.project_dir = project_dir
         self.config = config
-        self._graph: FlowGraph | None = None
-        self._bus: EventBus | None = None
-        self._service: ProjectService | None = None
+        self._given = services
+        self._services: Services | None = services
 
     @property
     def data_dir(self) -> Path:
         return self.project_dir / ".perceo" / "data"
 
-    def _embedded_url(self) -> str | None:
-        needs_embedded = self.config.flow_graph.type == "embedded" or self.config.event_bus.type == "embedded"
-        if not needs_embedded:
-            return None
-        from perceo.local.store import EmbeddedStore
+    def _embedded_url(self) -> str:
+        from perceo_cli.local.store import EmbeddedStore
 
         return EmbeddedStore(self.data_dir).ensure_running().url
 
     @property
-    def service(self) -> ProjectService:
-        if self._service is None:
-            from perceo.bus.factory import open_event_bus
-            from perceo.graph.factory import open_flow_graph
+    def services(self) -> Services:
+        if self._services is None:
+            self._services = build_local_services(self.config, embedded_url=self._embedded_url)
+        return self._services
 
-            url = self._embedded_url()
-            self._graph = open_flow_graph(self.config.flow_graph, embedded_url=url)
-            self._graph.ensure_schema()
-            self._bus = open_event_bus(self.config.event_bus, embedded_url=url)
-            self._service = ProjectService(self._graph, self._bus)
-        return self._service
+    @property
+    def service(self) -> ProjectService:
+        return self.services.projects
 
     @property
     def graph(self) -> FlowGraph:
-        return self.service.graph
+        return self.services.graph
 
     @property
     def bus(self) -> EventBus | None:
-        return self.service.bus
+        return self.services.bus
 
     @property
     def project_id(self) -> str:
@@ -84,16 +107,80 @@ class LocalBackend:
     def analyze(self, change_set: ChangeSet, affected_routes: Sequence[AffectedRoute]) -> ChangeAnalysis:
         return self.service.analyze(self.project_id, change_set, affected_routes)
 
+    def analyze_with_review(
+        self, change_set: ChangeSet, affected_routes: Sequence[AffectedRoute], *, llm_threshold: float
+    ) -> tuple[ChangeAnalysis, AnalysisReview | None]:
+        raise NotOnThisBackendError(WORKFLOWS_ONLY_ON_THE_API)
+
     def get_analysis(self, analysis_id: str) -> ChangeAnalysis:
         return self.service.get_analysis(self.project_id, analysis_id)
 
     def list_analyses(self, limit: int = 20) -> list[ChangeAnalysis]:
         return self.service.list_analyses(self.project_id, limit=limit)
 
+    def usage(self, days: int) -> UsageReport:
+        """From the Redis of the project's LLM cache (its event bus's); the graph is not opened."""
+        from perceo.llm.usage import usage_report
+
+        project_id = self.config.project.id
+        if not project_id:
+            raise ConfigError(NO_PROJECT_ID, details={"where": "project.id"})
+        return usage_report(self.services.usage, project_id, days)
+
+    def bootstrap(
+        self,
+        request: BootstrapInput,
+        *,
+        project: Project,
+        config_path: str,
+        progress: Progress | None = None,
+        notice: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        from perceo.bootstrap.pipeline import BootstrapDeps, run_bootstrap
+        from perceo.bootstrap.summary import bootstrap_summary
+
+        services = self.services
+        graph = services.graph
+        self.service.ensure_project(project)
+        llm = services.llm if request.use_llm else None
+        if request.use_llm and llm is None and notice is not None:
+            notice(NO_LLM_KEY)
+        deps = BootstrapDeps(
+            graph=graph,
+            llm=llm,
+            bus=services.bus,
+            progress=progress,
+            max_concurrency=getattr(llm, "max_concurrency", 4),
+        )
+        state = run_bootstrap(request.model_copy(update={"use_llm": llm is not None}), deps)
+        return bootstrap_summary(state, graph, project_name=project.name, config_path=config_path)
+
+    # -- only on the API -----------------------------------------------------------------------------------------
+    def key_project(self) -> Project:
+        raise NotOnThisBackendError(API_KEYS_ONLY_ON_THE_API)
+
+    def list_keys(self, *, include_inactive: bool = False) -> list[ApiKey]:
+        raise NotOnThisBackendError(API_KEYS_ONLY_ON_THE_API)
+
+    def create_key(self, name: str, scopes: Iterable[str], *, expires_in_days: int | None = None) -> CreatedKey:
+        raise NotOnThisBackendError(API_KEYS_ONLY_ON_THE_API)
+
+    def revoke_key(self, prefix: str, *, reason: str | None = None) -> ApiKey:
+        raise NotOnThisBackendError(API_KEYS_ONLY_ON_THE_API)
+
+    def delete_project(self, project_id: str) -> DeleteProjectResponse:
+        raise NotOnThisBackendError(API_KEYS_ONLY_ON_THE_API)
+
+    def start_bootstrap(self, request: BootstrapRequest) -> WorkflowStarted:
+        raise NotOnThisBackendError(WORKFLOWS_ONLY_ON_THE_API)
+
+    def start_review(self, analysis_id: str, request: ReviewRequest) -> WorkflowStarted:
+        raise NotOnThisBackendError(WORKFLOWS_ONLY_ON_THE_API)
+
+    def workflow_status(self, workflow_id: str) -> WorkflowView:
+        raise NotOnThisBackendError(WORKFLOWS_ONLY_ON_THE_API)
+
     def close(self) -> None:
-        if self._graph is not None:
-            self._graph.close()
-        bus_close = getattr(self._bus, "close", None)
-        if callable(bus_close):
-            bus_close()
-        self._graph = self._bus = self._service = None
+        if self._services is not None and self._given is None:
+            self._services.close()
+        self._services = self._given

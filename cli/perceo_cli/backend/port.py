@@ -1,15 +1,49 @@
 """The Backend port: what the CLI asks of Perceo, whether it runs in-process or behind the API.
 
-`LocalBackend` runs the domain against the embedded store; `HttpBackend` calls the API. The same
-command gives the same output on both.
+`LocalBackend` runs the domain against the embedded store; `HttpBackend` calls the API. The same command gives
+the same output on both. What exists on one side only (API keys and workflows in the API; the in-process bootstrap
+on the embedded default) the other side answers with `NotOnThisBackendError`, whose message says what to do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet, Flow, FlowUpdate, FlowView, Persona, Project
+from perceo.errors import ConfigError
+from perceo.models import AffectedRoute, ApiKey, ChangeAnalysis, ChangeSet, Flow, FlowUpdate, FlowView, Persona, Project
+
+if TYPE_CHECKING:
+    from perceo.bootstrap.pipeline import BootstrapInput
+    from perceo.llm.model import UsageReport
+    from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
+    from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
+
+#: `(stage, percentage, message)` as a bootstrap advances.
+Progress = Callable[[str, int, str], None]
+
+#: Said when an API-only command runs on the embedded default (a project without `observer.apiBaseUrl`).
+API_KEYS_ONLY_ON_THE_API = (
+    "API keys live in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
+    "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
+)
+WORKFLOWS_ONLY_ON_THE_API = (
+    "workflows run in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
+    "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
+)
+LOCAL_BOOTSTRAP_ONLY = (
+    "this project uses the Perceo API (observer.apiBaseUrl is set): run `perceo init --remote` to "
+    "bootstrap it in the cloud, or unset observer.apiBaseUrl to bootstrap into the embedded store"
+)
+
+
+class NotOnThisBackendError(ConfigError):
+    """The command needs what only the other backend has (exit 2: the project's config decides the backend)."""
+
+    code = "not_on_this_backend"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, details={"where": "observer.apiBaseUrl"})
 
 
 class Backend(Protocol):
@@ -26,6 +60,44 @@ class Backend(Protocol):
     def analyze(self, change_set: ChangeSet, affected_routes: Sequence[AffectedRoute]) -> ChangeAnalysis:
         """Map routes the CLI found affected to this project's flows; score, store and publish the analysis."""
 
+    def analyze_with_review(
+        self, change_set: ChangeSet, affected_routes: Sequence[AffectedRoute], *, llm_threshold: float
+    ) -> tuple[ChangeAnalysis, AnalysisReview | None]:
+        """`analyze`, and start the LLM review of the flows below `llm_threshold` (None: no flow is below it).
+        NotOnThisBackendError, before anything is stored, where reviews do not run (the embedded default)."""
+
     def get_analysis(self, analysis_id: str) -> ChangeAnalysis: ...
     def list_analyses(self, limit: int = 20) -> list[ChangeAnalysis]: ...
+    def usage(self, days: int) -> UsageReport:
+        """The project's LLM calls, tokens and estimated cost over the last `days` UTC days."""
+
+    def bootstrap(
+        self,
+        request: BootstrapInput,
+        *,
+        project: Project,
+        config_path: str,
+        progress: Progress | None = None,
+        notice: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """Discover the workspace and store its flows, personas and steps in this process (`perceo init`).
+
+        Creates `project` when missing; `notice` hears what the user should know before it runs (no LLM key).
+        Returns the `init --json` document. NotOnThisBackendError on the API (`perceo init --remote` instead).
+        """
+
+    # -- API keys and projects on the API ------------------------------------------------------------------------
+    def key_project(self) -> Project:
+        """The project of the API key in use."""
+
+    def list_keys(self, *, include_inactive: bool = False) -> list[ApiKey]: ...
+    def create_key(self, name: str, scopes: Iterable[str], *, expires_in_days: int | None = None) -> CreatedKey: ...
+    def revoke_key(self, prefix: str, *, reason: str | None = None) -> ApiKey: ...
+    def delete_project(self, project_id: str) -> DeleteProjectResponse: ...
+
+    # -- workflows (the API's Step Functions) --------------------------------------------------------------------
+    def start_bootstrap(self, request: BootstrapRequest) -> WorkflowStarted: ...
+    def start_review(self, analysis_id: str, request: ReviewRequest) -> WorkflowStarted: ...
+    def workflow_status(self, workflow_id: str) -> WorkflowView: ...
+
     def close(self) -> None: ...

@@ -23,6 +23,7 @@ from perceo_cli.exit import ExitStatus
 
 if TYPE_CHECKING:  # discovery (tree-sitter) loads only when a command runs, not on every `perceo` start
     from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet
+    from perceo.models.api import AnalysisReview
 
 app = typer.Typer(help="Commands for CI pipelines.", no_args_is_help=True)
 
@@ -74,7 +75,7 @@ def analyze(
     fmt = ReportFormat.json if as_json else report_format
     config = app_ctx.config
     from perceo.observer.analyze import analyze_checkout
-    from perceo.observer.report import analysis_contract, render_markdown, render_text
+    from perceo_cli.report import analysis_contract, render_markdown, render_text
 
     change_set, affected = analyze_checkout(
         app_ctx.project_dir,
@@ -85,8 +86,8 @@ def analyze(
         framework=config.project.framework or "auto",
         cache_dir=discovery_cache_dir(app_ctx.project_dir),
     )
-    analysis, project_name = _analysis(app_ctx, change_set, affected)
-    asked, review = _report_review(app_ctx, analysis)
+    analysis, project_name, asked, started_review = _analysis(app_ctx, change_set, affected)
+    review = _report_review(app_ctx, started_review) if asked else None
 
     if fmt is ReportFormat.json:
         document = analysis_contract(analysis, project_name=project_name, working_tree=working_tree)
@@ -115,36 +116,36 @@ def fails(analysis: ChangeAnalysis, fail_on: FailOn) -> bool:
     return LEVEL_RANK[analysis.risk_level] >= LEVEL_RANK[fail_on.value]
 
 
-def _analysis(app_ctx: AppContext, change_set: ChangeSet, affected: list[AffectedRoute]) -> tuple[ChangeAnalysis, str]:
+def _analysis(
+    app_ctx: AppContext, change_set: ChangeSet, affected: list[AffectedRoute]
+) -> tuple[ChangeAnalysis, str, bool, AnalysisReview | None]:
+    """The analysis, the project's name, whether an LLM review was asked of the API, and the review it started."""
     config = app_ctx.config
     if config.project.id:
         backend = app_ctx.backend
         wanted = config.observer.analysis
-        if wanted.use_llm and config.observer.api_base_url:
-            from perceo_cli.backend.http import HttpBackend
+        if wanted.use_llm:  # the API starts the LLM review (the slow path) itself; the embedded default has none
+            from perceo_cli.backend.port import NotOnThisBackendError
 
-            if isinstance(backend, HttpBackend):  # the API starts the LLM review (the slow path) itself
-                reviewed = backend.analyze(change_set, affected, use_llm=True, llm_threshold=wanted.llm_threshold)
-                return reviewed, backend.project().name
+            try:
+                reviewed, review = backend.analyze_with_review(change_set, affected, llm_threshold=wanted.llm_threshold)
+                return reviewed, backend.project().name, True, review
+            except NotOnThisBackendError:
+                pass
         analysis = backend.analyze(change_set, affected)
-        return analysis, backend.project().name
+        return analysis, backend.project().name, False, None
     # Before `perceo init`: routes only, nothing stored or published.
     from perceo.observer.analyze import analyze_change
 
     name = config.project.name or app_ctx.project_dir.resolve().name or "project"
-    return analyze_change(LOCAL_PROJECT_ID, change_set, affected, graph=None, bus=None), name
+    return analyze_change(LOCAL_PROJECT_ID, change_set, affected, graph=None, bus=None), name, False, None
 
 
-def _report_review(app_ctx: AppContext, analysis: ChangeAnalysis) -> tuple[bool, dict[str, Any] | None]:
-    """Say on stderr which LLM review the API started. Returns whether the API was asked to start one (config
-    `observer.analysis.useLlm`) and the review as --json shows it (None: no flow was below the threshold)."""
-    from perceo.models.api import AnalyzeResponse
-
-    if not (app_ctx.config.observer.analysis.use_llm and isinstance(analysis, AnalyzeResponse)):
-        return False, None
-    review = analysis.review
+def _report_review(app_ctx: AppContext, review: AnalysisReview | None) -> dict[str, Any] | None:
+    """Say on stderr which LLM review the API started; the review as --json shows it (None: no flow was below
+    the threshold)."""
     if review is None:
-        return True, None
+        return None
     if review.status == "RUNNING":
         app_ctx.output.info(
             f"LLM review of the flows below confidence {app_ctx.config.observer.analysis.llm_threshold:g} started: "
@@ -152,7 +153,7 @@ def _report_review(app_ctx: AppContext, analysis: ChangeAnalysis) -> tuple[bool,
         )
     elif review.error is not None:
         app_ctx.output.warn(f"the LLM review did not start ({review.error.type}): {review.error.message}")
-    return True, review.model_dump(mode="json")
+    return review.model_dump(mode="json")
 
 
 def discovery_cache_dir(project_dir: Path) -> Path:

@@ -12,16 +12,17 @@ from typing import Annotated, Any
 
 import typer
 
-from perceo.demo import build_demo_app
 from perceo_cli.context import AppContext, app_context
+from perceo_cli.demo.shop import build_demo_app
 from perceo_cli.exit import ExitStatus
 from perceo_cli.output import Output
 
 
-def _run(argv: list[str], project_dir: Path, output: Output) -> int:
-    from perceo_cli.main import main
+def _run(ctx: typer.Context, argv: list[str], project_dir: Path, output: Output) -> int:
+    """Run another `perceo` command on the demo app, through this command tree's own root."""
+    from perceo_cli.runner import run_commands
 
-    return main(argv, context=AppContext(output=output, project_dir=project_dir))
+    return run_commands(ctx.find_root().command, argv, AppContext(output=output, project_dir=project_dir))
 
 
 def demo(
@@ -44,7 +45,7 @@ def demo(
         output.text(f"[bold]Demo app[/bold] created in {target} ({len(demo_app.commits)} commits)")
         for _name, argv in steps:
             output.text(f"\n[bold]$ perceo {' '.join(argv)}[/bold]")
-            code = _run(argv, target, output)
+            code = _run(ctx, argv, target, output)
             if code != ExitStatus.OK:
                 raise typer.Exit(code)
         output.info(f"\nThe embedded store keeps running for this app; stop it with `perceo -C {target} local stop`.")
@@ -52,7 +53,7 @@ def demo(
     document: dict[str, Any] = {"app": {"path": str(target), "commits": demo_app.commits}}
     for name, argv in steps:
         buffer = io.StringIO()
-        code = _run([*argv, "--json"], target, Output(buffer, output.err.file))
+        code = _run(ctx, [*argv, "--json"], target, Output(buffer, output.err.file))
         if code != ExitStatus.OK:
             raise typer.Exit(code)
         document[name] = json.loads(buffer.getvalue())

@@ -17,23 +17,12 @@ import typer
 from perceo.bootstrap.model import PersonaSpec
 from perceo.errors import ConfigError, ValidationFailed
 from perceo.models import new_id
+from perceo_cli.backend.port import LOCAL_BOOTSTRAP_ONLY
 from perceo_cli.context import AppContext, app_context
 from perceo_cli.output import Output
+from perceo_cli.project_files import set_project_value, write_gitignore
 
-GITIGNORE_ENTRIES = ("config.local.json", "data/", "cache/", "secrets/")
 FRAMEWORK_CHOICES = ("auto", "nextjs", "remix", "react-router", "react", "vue", "nuxt", "sveltekit", "angular")
-
-
-def write_gitignore(perceo_dir: Path) -> bool:
-    """Make `.perceo/.gitignore` list the local-only entries, keeping lines already there. True if written."""
-    path = perceo_dir / ".gitignore"
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    missing = [e for e in GITIGNORE_ENTRIES if e not in {line.strip() for line in lines}]
-    if not missing:
-        return False
-    header = [] if lines else ["# Local to this machine: never commit (written by perceo init)"]
-    path.write_text("\n".join([*lines, *header, *missing]) + "\n", encoding="utf-8")
-    return True
 
 
 def read_personas_file(path: Path) -> list[PersonaSpec]:
@@ -88,16 +77,6 @@ def _detect_framework(project_dir: Path) -> str:
         snapshot = RepoSnapshot.directory(project_dir)
     with snapshot:
         return detect_framework(snapshot)
-
-
-def _set(project_dir: Path, raw: dict[str, Any], key: str, value: str) -> None:
-    """Write `project.<key>` only when it differs, so a re-run leaves the config file byte-identical."""
-    from perceo.config.loader import save_config_value
-
-    section = raw.get("project")
-    current = section.get(key) if isinstance(section, dict) else None
-    if current != value:
-        save_config_value(project_dir, f"project.{key}", json.dumps(value))
 
 
 def init(
@@ -179,100 +158,53 @@ def run_init(
     personas: list[PersonaSpec],
 ) -> dict[str, Any]:
     """Config, project and bootstrap. Returns the `init --json` document."""
-    from perceo.bootstrap.pipeline import BootstrapDeps, BootstrapInput, BootstrapLimits, run_bootstrap
-    from perceo.bootstrap.service import ensure_project
-    from perceo.bootstrap.summary import bootstrap_summary
+    from perceo.bootstrap.pipeline import BootstrapInput, BootstrapLimits
     from perceo.config.loader import load_config
+    from perceo.models import Project
 
     output = app_ctx.output
     perceo_dir = project_dir / ".perceo"
     loaded = load_config(project_dir)
     config = loaded.config
     if config.observer.api_base_url:  # checked before anything is written
-        raise ValidationFailed(
-            "this project uses the Perceo API (observer.apiBaseUrl is set): run `perceo init --remote` to "
-            "bootstrap it in the cloud, or unset observer.apiBaseUrl to bootstrap into the embedded store",
-            details={"where": "observer.apiBaseUrl"},
-        )
+        raise ValidationFailed(LOCAL_BOOTSTRAP_ONLY, details={"where": "observer.apiBaseUrl"})
     perceo_dir.mkdir(exist_ok=True)
     write_gitignore(perceo_dir)
     detected = framework if framework != "auto" else (config.project.framework or _detect_framework(project_dir))
     project_name = _project_name(project_dir, name or config.project.name)
     project_id = config.project.id or new_id()
-    _set(project_dir, loaded.raw, "id", project_id)
-    _set(project_dir, loaded.raw, "name", project_name)
-    _set(project_dir, loaded.raw, "framework", detected)
+    set_project_value(project_dir, loaded.raw, "id", project_id)
+    set_project_value(project_dir, loaded.raw, "name", project_name)
+    set_project_value(project_dir, loaded.raw, "framework", detected)
     # The backend and the LLM read the config written above.
     if app_ctx.project_dir.resolve() != project_dir:
         app_ctx.project_dir = project_dir
     app_ctx._config = None
     config = app_ctx.config
 
-    backend = app_ctx.backend
-    graph = getattr(backend, "graph", None)
-    if graph is None:
-        raise ValidationFailed("perceo init runs against the embedded store or a configured graph, not the API yet")
-    ensure_project(graph, project_id=project_id, name=project_name, framework=detected)
-
-    llm = _open_llm(app_ctx, output) if use_llm else None
-    limits = BootstrapLimits.model_validate(config.bootstrap.model_dump())
     request = BootstrapInput(
         project_id=project_id,
         workspace=str(project_dir),
         framework=framework,
-        use_llm=llm is not None,
+        use_llm=use_llm,
         personas=personas,
-        limits=limits,
+        limits=BootstrapLimits.model_validate(config.bootstrap.model_dump()),
         cache_dir=str(perceo_dir / "cache"),
     )
-    try:
-        with output.progress() as progress:
-            task = progress.add_task("bootstrap", total=100, message="")
+    with output.progress() as progress:
+        task = progress.add_task("bootstrap", total=100, message="")
 
-            def report(stage: str, percent: int, message: str) -> None:
-                progress.update(task, description=stage.replace("_", " "), completed=percent, message=message)
-                progress.refresh()  # show each stage as it starts, not at the next timer tick
+        def report(stage: str, percent: int, message: str) -> None:
+            progress.update(task, description=stage.replace("_", " "), completed=percent, message=message)
+            progress.refresh()  # show each stage as it starts, not at the next timer tick
 
-            deps = BootstrapDeps(
-                graph=graph,
-                llm=llm,
-                bus=getattr(backend, "bus", None),
-                progress=report,
-                max_concurrency=getattr(llm, "max_concurrency", 4),
-            )
-            state = run_bootstrap(request, deps)
-    finally:
-        close = getattr(llm, "close", None)
-        if callable(close):
-            close()
-    return bootstrap_summary(state, graph, project_name=project_name, config_path=str(loaded.path))
-
-
-def _open_llm(app_ctx: AppContext, output: Output) -> Any:
-    """The configured LLM, or None (offline heuristic) when no API key is set."""
-    from perceo.llm.factory import llm_redis_url, open_llm
-    from perceo.llm.settings import load_llm_settings
-
-    config = app_ctx.config
-    try:
-        settings = load_llm_settings(config.llm)
-    except ConfigError as error:
-        if error.details.get("where") != "llm.apiKey":
-            raise
-        output.info("No LLM API key configured: using the offline heuristic (set llm.apiKey or PERCEO_LLM_API_KEY).")
-        return None
-
-    def embedded_url() -> str:
-        from perceo.local.store import EmbeddedStore, project_data_dir
-
-        return EmbeddedStore(project_data_dir(app_ctx.project_dir)).ensure_running().url
-
-    url = llm_redis_url(config, embedded_url=embedded_url)
-    if url is None:
-        return open_llm(settings)
-    import redis
-
-    return open_llm(settings, redis_client=redis.Redis.from_url(url))
+        return app_ctx.backend.bootstrap(
+            request,
+            project=Project(id=project_id, name=project_name, framework=detected),
+            config_path=str(loaded.path),
+            progress=report,
+            notice=output.info,
+        )
 
 
 _PRIORITY_STYLE = {"critical": "red", "high": "yellow", "medium": "cyan", "low": "dim"}

@@ -1,48 +1,27 @@
 """`perceo keys list|create|revoke`: the project's API keys, managed through the API (scope keys:manage).
 
 A new key is printed once, on stdout, and never again (`keys list` shows prefixes only). Keys exist only in
-the API: with the embedded default (no `observer.apiBaseUrl`) these commands explain how to point the CLI
-at an API instead.
+the API: with the embedded default (no `observer.apiBaseUrl`) the backend answers `NotOnThisBackendError`, which
+explains how to point the CLI at an API instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from perceo.errors import ConfigError
 from perceo.models import ApiKey
 from perceo.models.common import now_ms
 from perceo.models.vocab import CI_KEY_SCOPES, SCOPES
-from perceo_cli.context import AppContext, app_context
-
-if TYPE_CHECKING:  # httpx is imported by the commands that call the API, not by every `perceo` run
-    from perceo_cli.backend.http import HttpBackend
+from perceo_cli.context import app_context
 
 app = typer.Typer(help="The project's API keys (through the API).", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
-
-NOT_AN_API = (
-    "API keys live in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
-    "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
-)
-
-
-def api_backend(app_ctx: AppContext) -> HttpBackend:
-    """The project's API backend; ConfigError when the project has no `observer.apiBaseUrl`."""
-    from perceo_cli.backend.http import HttpBackend
-
-    if not app_ctx.config.observer.api_base_url:
-        raise ConfigError(NOT_AN_API, details={"where": "observer.apiBaseUrl"})
-    backend = app_ctx.backend
-    if not isinstance(backend, HttpBackend):
-        raise ConfigError(NOT_AN_API, details={"where": "observer.apiBaseUrl"})
-    return backend
 
 
 def _scopes(scopes: Sequence[str]) -> str:
@@ -64,7 +43,7 @@ def list_keys(
 ) -> None:
     """The project's API keys: prefix, name, scopes, status, dates (never the keys themselves)."""
     app_ctx = app_context(ctx)
-    keys = api_backend(app_ctx).list_keys(include_inactive=include_inactive)
+    keys = app_ctx.backend.list_keys(include_inactive=include_inactive)
     if as_json:
         app_ctx.output.json({"keys": keys})
         return
@@ -113,7 +92,7 @@ def create_key(
     """Create an API key. It is printed this once: store it now (a CI secret, a password manager)."""
     app_ctx = app_context(ctx)
     granted = list(scopes) if scopes else list(CI_KEY_SCOPES)
-    created = api_backend(app_ctx).create_key(name, granted, expires_in_days=expires_in_days)
+    created = app_ctx.backend.create_key(name, granted, expires_in_days=expires_in_days)
     if as_json:
         app_ctx.output.json(created)
         return
@@ -135,7 +114,7 @@ def revoke_key(
 ) -> None:
     """Revoke an API key of the project (it stops working at once, give or take the API's authorizer cache)."""
     app_ctx = app_context(ctx)
-    revoked: ApiKey = api_backend(app_ctx).revoke_key(prefix, reason=reason)
+    revoked: ApiKey = app_ctx.backend.revoke_key(prefix, reason=reason)
     if as_json:
         app_ctx.output.json(revoked)
         return

@@ -32,7 +32,7 @@ def _human_size(size: int) -> str:
 @app.command("status")
 def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show whether the embedded store of this project runs, where, and how much data it holds."""
-    from perceo.local.store import EmbeddedStore, project_data_dir
+    from perceo_cli.local.store import EmbeddedStore, project_data_dir
 
     context = app_context(ctx)
     report = EmbeddedStore(project_data_dir(context.project_dir)).status()
@@ -51,7 +51,7 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @app.command("stop")
 def stop(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Stop the embedded store of this project. Its data is saved and kept; the next command restarts it."""
-    from perceo.local.store import EmbeddedStore, project_data_dir
+    from perceo_cli.local.store import EmbeddedStore, project_data_dir
 
     context = app_context(ctx)
     store = EmbeddedStore(project_data_dir(context.project_dir))

@@ -46,8 +46,8 @@ def up(
     as_json: JsonFlag = False,
 ) -> None:
     """Start the local cloud in the background: prints the API URL and, the first time, the admin key."""
-    from perceo.local.cloud import default_template
-    from perceo.local.cloud import up as start_cloud
+    from perceo_cli.local.cloud import default_template
+    from perceo_cli.local.cloud import up as start_cloud
 
     app_ctx = app_context(ctx)
     chosen = template or default_template()
@@ -99,7 +99,7 @@ def up(
 
 def down(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Stop the local cloud of this project and the store it started (data is kept)."""
-    from perceo.local.cloud import down as stop_cloud
+    from perceo_cli.local.cloud import down as stop_cloud
 
     app_ctx = app_context(ctx)
     result = stop_cloud(app_ctx.project_dir)

@@ -14,15 +14,13 @@ import os
 import sys
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
 
 import typer
 
 from perceo.errors import AuthenticationError, ValidationFailed
 from perceo.models import Project
-from perceo.models.api import CreateProjectRequest, CreateProjectResponse, DeleteProjectResponse
+from perceo.models.api import CreateProjectRequest, CreateProjectResponse
 from perceo.models.common import now_ms
-from perceo_cli.commands.keys import api_backend
 from perceo_cli.commands.login import ApiUrlOption, JsonFlag, api_url_of, read_key
 from perceo_cli.context import app_context
 from perceo_cli.credentials import CredentialStore, SavedCredential, normalize_api_url
@@ -36,7 +34,7 @@ ADMIN_KEY_ENV = "PERCEO_ADMIN_KEY"
 
 def local_cloud_admin_key(project_dir: Path, url: str) -> str | None:
     """The admin key of this project's local cloud when `url` is its running API, else None."""
-    from perceo.local.cloud import read_secrets, read_state
+    from perceo_cli.local.cloud import read_secrets, read_state
 
     state = read_state(project_dir)
     if state is None or normalize_api_url(state.api_url) != url:
@@ -117,7 +115,7 @@ def create_project(
 def show_project(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """The project of the API key in use."""
     app_ctx = app_context(ctx)
-    project: Project = api_backend(app_ctx).project()
+    project: Project = app_ctx.backend.key_project()
     if as_json:
         app_ctx.output.json(project)
         return
@@ -133,12 +131,12 @@ def delete_project(
 ) -> None:
     """Delete the key's project with its flows, personas, analyses and API keys (scope project:admin)."""
     app_ctx = app_context(ctx)
-    backend = api_backend(app_ctx)
+    backend = app_ctx.backend
     if not yes:
         if not sys.stdin.isatty():
             raise ValidationFailed("deleting a project cannot be undone: pass --yes to confirm")
         typer.confirm(f"Delete project {project_id} and everything in it?", default=False, abort=True, err=True)
-    deleted = backend.client.send_model(DeleteProjectResponse, "DELETE", f"/projects/{quote(project_id, safe='')}")
+    deleted = backend.delete_project(project_id)
     if as_json:
         app_ctx.output.json(deleted)
         return

@@ -9,9 +9,9 @@ import typer
 
 from perceo.errors import NotAGitRepositoryError
 from perceo.observer.model import DiscoveryResult
-from perceo.observer.report import render_routes_text, routes_contract
 from perceo_cli.commands.ci import discovery_cache_dir
 from perceo_cli.context import app_context
+from perceo_cli.report import render_routes_text, routes_contract
 
 app = typer.Typer(help="Routes, their files and navigation edges discovered in the code.")
 

@@ -5,25 +5,18 @@ A plain command (no subcommands): registered with `app.command(name="usage")(usa
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.measure import Measurement
 from rich.table import Table
 
-from perceo.config.model import PerceoConfig
-from perceo.errors import ConfigError
 from perceo.llm.model import MAX_REPORT_DAYS  # the models only: no openai, no redis
 from perceo_cli.context import app_context
 from perceo_cli.output import Output
 
 if TYPE_CHECKING:  # the LLM client imports openai (~0.5 s): only the command itself pays for it
-    import redis
-
     from perceo.llm.model import UsageReport
-
-NO_PROJECT_ID = "no project id: set project.id in .perceo/config.json (run `perceo init` first)"
 
 
 def usage(
@@ -35,48 +28,12 @@ def usage(
 ) -> None:
     """LLM usage of this project per day and model: calls, tokens and estimated cost (USD)."""
     app_ctx = app_context(ctx)
-    config = app_ctx.config
-    if config.observer.api_base_url:  # the cloud: its workflows' LLM calls, for the key's project
-        from perceo_cli.commands.keys import api_backend
-
-        report = api_backend(app_ctx).usage(days)
-    else:
-        if not config.project.id:
-            raise ConfigError(NO_PROJECT_ID, details={"where": "project.id"})
-        report = _local_report(config, app_ctx.project_dir, config.project.id, days)
+    # The embedded default reads the project's store; the API its workflows' LLM calls, for the key's project.
+    report = app_ctx.backend.usage(days)
     if as_json:
         app_ctx.output.json(report)
     else:
         print_report(app_ctx.output, report)
-
-
-def _local_report(config: PerceoConfig, project_dir: Path, project_id: str, days: int) -> UsageReport:
-    from perceo.llm.usage import RedisUsageStore, usage_report
-
-    client = _open_redis(config, project_dir)
-    try:
-        return usage_report(RedisUsageStore(client), project_id, days)
-    finally:
-        client.close()
-
-
-def _open_redis(config: PerceoConfig, project_dir: Path) -> redis.Redis:
-    import redis
-
-    from perceo.llm.factory import llm_redis_url
-
-    def embedded_url() -> str:
-        from perceo.local.store import EmbeddedStore, project_data_dir
-
-        return EmbeddedStore(project_data_dir(project_dir)).ensure_running().url
-
-    url = llm_redis_url(config, embedded_url=embedded_url)
-    if url is None:
-        raise ConfigError(
-            "no store holds LLM usage: set eventBus.type to 'embedded' or 'redis' (with eventBus.redisUrl)",
-            details={"where": "eventBus"},
-        )
-    return redis.Redis.from_url(url, decode_responses=True)
 
 
 def _cost(value: float | None) -> str:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import typer
 
@@ -24,13 +22,14 @@ from perceo.workflows.model import (
     TERMINAL_STATUSES,
     BootstrapRequest,
     ReviewRequest,
-    WorkflowStarted,
     WorkflowView,
     is_workflow_id,
 )
+from perceo_cli.backend.port import Backend
 from perceo_cli.context import AppContext, app_context
 from perceo_cli.exit import ExitStatus
 from perceo_cli.output import Output
+from perceo_cli.project_files import set_project_value, write_gitignore
 
 app = typer.Typer(
     help="Cloud workflows: the remote bootstrap and analysis reviews (through the API).", no_args_is_help=True
@@ -39,11 +38,6 @@ app = typer.Typer(
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
 DEFAULT_TIMEOUT_S = 30 * 60.0
 DEFAULT_INTERVAL_S = 1.0
-
-NOT_AN_API = (
-    "workflows run in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
-    "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
-)
 
 
 class WorkflowFailedError(PerceoError):
@@ -56,37 +50,6 @@ class WorkflowWaitTimeoutError(PerceoError):
     code = "workflow_wait_timeout"
 
 
-@dataclass
-class WorkflowClient:
-    """The two workflow routes over the CLI's API client."""
-
-    api: Any  # perceo_cli.backend.http.ApiClient
-
-    def start_bootstrap(self, request: BootstrapRequest) -> WorkflowStarted:
-        started: WorkflowStarted = self.api.send_model(WorkflowStarted, "POST", "/observer/bootstrap", request)
-        return started
-
-    def start_review(self, analysis_id: str, request: ReviewRequest) -> WorkflowStarted:
-        path = f"/analyses/{quote(analysis_id, safe='')}/review"
-        started: WorkflowStarted = self.api.send_model(WorkflowStarted, "POST", path, request)
-        return started
-
-    def status(self, workflow_id: str) -> WorkflowView:
-        view: WorkflowView = self.api.get_model(WorkflowView, f"/workflows/{quote(workflow_id, safe='')}")
-        return view
-
-
-def workflow_client(app_ctx: AppContext) -> WorkflowClient:
-    from perceo_cli.backend.http import HttpBackend
-
-    if not app_ctx.config.observer.api_base_url:
-        raise ConfigError(NOT_AN_API, details={"where": "observer.apiBaseUrl"})
-    backend = app_ctx.backend
-    if not isinstance(backend, HttpBackend):
-        raise ConfigError(NOT_AN_API, details={"where": "observer.apiBaseUrl"})
-    return WorkflowClient(backend.client)
-
-
 def describe_failure(view: WorkflowView) -> str:
     error = view.error
     what = f"{error.type}: {error.message}" if error is not None else "no error was recorded"
@@ -95,7 +58,7 @@ def describe_failure(view: WorkflowView) -> str:
 
 
 def follow(
-    client: WorkflowClient,
+    backend: Backend,
     workflow_id: str,
     output: Output,
     *,
@@ -113,7 +76,7 @@ def follow(
     with output.progress(enabled=show_progress) as progress:
         task = progress.add_task("starting", total=100, message="")
         while True:
-            view = client.status(workflow_id)
+            view = backend.workflow_status(workflow_id)
             stage = view.progress.stage.replace("_", " ")
             progress.update(task, description=stage, completed=view.progress.percentage, message=view.progress.message)
             if view.status in TERMINAL_STATUSES:
@@ -163,13 +126,13 @@ def status(
     app_ctx = app_context(ctx)
     if not is_workflow_id(workflow_id):
         raise ValidationFailed(f"{workflow_id!r} is not a workflow id (wf- and 32 hex characters)")
-    client = workflow_client(app_ctx)
+    backend = app_ctx.backend
     output = app_ctx.output
     try:
         view = (
-            follow(client, workflow_id, output, timeout_s=timeout, interval_s=interval, show_progress=not as_json)
+            follow(backend, workflow_id, output, timeout_s=timeout, interval_s=interval, show_progress=not as_json)
             if watch
-            else client.status(workflow_id)
+            else backend.workflow_status(workflow_id)
         )
     except KeyboardInterrupt:
         return _stopped_following(output, workflow_id)
@@ -214,10 +177,10 @@ def review(
 ) -> int:
     """Have the LLM review an analysis's low-confidence flows in the cloud (the slow path of `ci analyze`)."""
     app_ctx = app_context(ctx)
-    client = workflow_client(app_ctx)
+    backend = app_ctx.backend
     output = app_ctx.output
     chosen = threshold if threshold is not None else app_ctx.config.observer.analysis.llm_threshold
-    started = client.start_review(analysis_id, ReviewRequest(llm_threshold=chosen))
+    started = backend.start_review(analysis_id, ReviewRequest(llm_threshold=chosen))
     if not watch:
         if as_json:
             output.json(started)
@@ -226,7 +189,7 @@ def review(
             output.info(f"Follow it with `perceo workflows status {started.workflow_id} --watch`.")
         return ExitStatus.OK
     try:
-        view = follow(client, started.workflow_id, output, timeout_s=timeout, show_progress=not as_json)
+        view = follow(backend, started.workflow_id, output, timeout_s=timeout, show_progress=not as_json)
     except KeyboardInterrupt:
         return _stopped_following(output, started.workflow_id)
     return _finish(output, view, as_json=as_json)
@@ -268,17 +231,22 @@ def run_remote_init(
             f"{project_dir} has no `origin` remote: pass --repo-url https://host/owner/repo (the cloud clones it)",
             details={"where": "--repo-url"},
         )
-    client = workflow_client(app_ctx)
+    backend = app_ctx.backend
     output = app_ctx.output
     request = BootstrapRequest(repo_url=url, branch=branch, framework=framework, use_llm=use_llm, personas=personas)
-    started = client.start_bootstrap(request)
+    started = backend.start_bootstrap(request)
     output.info(
         f"Started cloud bootstrap {started.workflow_id} (follow it elsewhere: "
         f"`perceo workflows status {started.workflow_id} --watch`)"
     )
     try:
         view = follow(
-            client, started.workflow_id, output, timeout_s=timeout_s, interval_s=interval_s, show_progress=show_progress
+            backend,
+            started.workflow_id,
+            output,
+            timeout_s=timeout_s,
+            interval_s=interval_s,
+            show_progress=show_progress,
         )
     except KeyboardInterrupt:
         _stopped_following(output, started.workflow_id)
@@ -294,7 +262,6 @@ def _remember_project(project_dir: Path, result: dict[str, Any]) -> str | None:
     """Write the cloud project's id, name and framework to `.perceo/config.json`, as a local init does, so the
     commands that need a project (`ci analyze`, `flows`) find it."""
     from perceo.config.loader import load_config
-    from perceo_cli.commands.init import _set, write_gitignore
 
     perceo_dir = project_dir / ".perceo"
     perceo_dir.mkdir(exist_ok=True)
@@ -303,5 +270,5 @@ def _remember_project(project_dir: Path, result: dict[str, Any]) -> str | None:
     for key, field in (("id", "projectId"), ("name", "projectName"), ("framework", "framework")):
         value = result.get(field)
         if isinstance(value, str) and value:
-            _set(project_dir, loaded.raw, key, value)
+            set_project_value(project_dir, loaded.raw, key, value)
     return str(loaded.path)

@@ -9,9 +9,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from perceo.api.observability import instrument_logger
+from perceo.wiring import services
 from perceo.workflows import analyze_steps, bootstrap_steps
 from perceo.workflows.model import CleanupInput
-from perceo.workflows.runtime import step_runtime
 
 logger = instrument_logger(Logger())
 
@@ -21,5 +21,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     task = CleanupInput.model_validate(event)
     step, succeeded = task.step(), task.outcome == "succeeded"
     if task.kind == "analyze":
-        return analyze_steps.cleanup(step, step_runtime(), succeeded=succeeded)
-    return bootstrap_steps.cleanup(step, step_runtime(), succeeded=succeeded)
+        return analyze_steps.cleanup(step, services().step_runtime, succeeded=succeeded)
+    return bootstrap_steps.cleanup(step, services().step_runtime, succeeded=succeeded)

@@ -9,13 +9,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from perceo.api.observability import instrument_logger
+from perceo.wiring import services
 from perceo.workflows import bootstrap_steps
 from perceo.workflows.model import StepInput
-from perceo.workflows.runtime import step_runtime
 
 logger = instrument_logger(Logger())
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return bootstrap_steps.persist_flows(StepInput.model_validate(event), step_runtime())
+    return bootstrap_steps.persist_flows(StepInput.model_validate(event), services().step_runtime)

@@ -6,10 +6,13 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from api_handlers import as_caller, body_of, invoke, load_event, with_body, with_path, with_query
 
+from perceo import wiring
 from perceo.config.settings import Settings
-from perceo.local.server import ServerProcess
+from perceo.graph.port import FlowGraph
+from perceo_cli.local.server import ServerProcess
 
 ADMIN_KEY = "integration-admin-key-0123456789-abcdefghij"
 PEPPER = b"integration-api-pepper-0123456789abcdef"
@@ -104,3 +107,14 @@ def api_settings(server: ServerProcess, graph_name: str, **extra: str) -> Settin
         **extra,
     }
     return Settings.from_env(env)
+
+
+def api_services(
+    server: ServerProcess, graph_name: str, graph: FlowGraph, redis_client: redis.Redis, **overrides: Any
+) -> wiring.Services:
+    """The API's services over the test's graph and Redis: real keys and rate limits (Redis), the test pepper and
+    admin key, and whatever else the test passes."""
+    return wiring.build_services(
+        api_settings(server, graph_name), graph=graph, redis=redis_client, pepper=PEPPER, admin_key=ADMIN_KEY,
+        **overrides,
+    )  # fmt: skip

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from api_integration_kit import ADMIN_KEY, PEPPER, api_settings
+from api_integration_kit import api_services
 
-from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
+from perceo import wiring
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo.graph.port import FlowGraph
-from perceo.local.server import ServerProcess
+from perceo_cli.local.server import ServerProcess
 
 
 @pytest.fixture
@@ -34,27 +34,26 @@ def graph(falkordb_server: ServerProcess, graph_name: str, redis_client: redis.R
 @pytest.fixture
 def api(
     falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph, redis_client: redis.Redis
-) -> Iterator[Dependencies]:
+) -> Iterator[wiring.Services]:
     """Every handler in this process uses the test's graph and Redis; keys and limits are real (Redis)."""
-    deps = Dependencies(
-        api_settings(falkordb_server, graph_name), graph=graph, redis=redis_client, pepper=PEPPER, admin_key=ADMIN_KEY
-    )
-    install_dependencies(deps)
+    services = api_services(falkordb_server, graph_name, graph, redis_client)
+    wiring.install(services)
     try:
-        yield deps
+        yield services
     finally:
-        reset_dependencies()
+        wiring.reset()
 
 
 @pytest.fixture
-def workflows(api: Dependencies, redis_client: redis.Redis) -> Iterator[None]:
+def workflows(
+    api: wiring.Services, falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph, redis_client: redis.Redis
+) -> Iterator[None]:
     """Workflow routes over moto Step Functions (executions recorded, not run), Redis progress, in-memory bundles."""
     import boto3
     from moto import mock_aws
 
     from perceo.workflows.bundle import InMemoryBundleStore
     from perceo.workflows.progress import RedisProgressStore
-    from perceo.workflows.runtime import install_workflow_service, reset_workflow_service
     from perceo.workflows.service import WorkflowService
 
     with mock_aws():
@@ -62,16 +61,15 @@ def workflows(api: Dependencies, redis_client: redis.Redis) -> Iterator[None]:
         definition = '{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}'
         role = "arn:aws:iam::123456789012:role/perceo-test"
         arn = sfn.create_state_machine(name="bootstrap", definition=definition, roleArn=role)["stateMachineArn"]
-        install_workflow_service(
-            WorkflowService(
-                sfn,
-                RedisProgressStore(redis_client),
-                InMemoryBundleStore(),
-                bootstrap_state_machine_arn=arn,
-                allowed_git_hosts=("github.com",),
-            )
+        service = WorkflowService(
+            sfn,
+            RedisProgressStore(redis_client),
+            InMemoryBundleStore(),
+            bootstrap_state_machine_arn=arn,
+            allowed_git_hosts=("github.com",),
         )
+        wiring.install(api_services(falkordb_server, graph_name, graph, redis_client, workflows=service))
         try:
             yield
         finally:
-            reset_workflow_service()
+            wiring.install(api)

@@ -11,9 +11,9 @@ import redis
 from api_handlers import body_of, invoke, load_event, load_handler
 from api_integration_kit import PEPPER, api_settings, call, create_project
 
-from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
+from perceo import wiring
 from perceo.graph.port import FlowGraph
-from perceo.local.server import ServerProcess, free_port
+from perceo_cli.local.server import ServerProcess, free_port
 
 
 def _dead_redis() -> redis.Redis:
@@ -21,14 +21,14 @@ def _dead_redis() -> redis.Redis:
 
 
 def test_a_request_while_redis_is_down_is_503_naming_no_address(
-    api: Dependencies, falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph
+    api: wiring.Services, falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph
 ) -> None:
     caller = create_project("Shop")
-    install_dependencies(Dependencies(api_settings(falkordb_server, graph_name), graph=graph, redis=_dead_redis()))
+    wiring.install(wiring.build_services(api_settings(falkordb_server, graph_name), graph=graph, redis=_dead_redis()))
     try:
         response = call("flows/list-flows", caller)
     finally:
-        reset_dependencies()
+        wiring.reset()
 
     assert response["statusCode"] == 503
     error = body_of(response)["error"]
@@ -39,8 +39,10 @@ def test_a_request_while_redis_is_down_is_503_naming_no_address(
 def test_the_authorizer_fails_closed_when_redis_is_down(
     falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    install_dependencies(
-        Dependencies(api_settings(falkordb_server, graph_name), graph=graph, redis=_dead_redis(), pepper=PEPPER)
+    wiring.install(
+        wiring.build_services(
+            api_settings(falkordb_server, graph_name), graph=graph, redis=_dead_redis(), pepper=PEPPER
+        )
     )
     event = load_event("authorizer/bearer-key.json")
     # Loaded first: its Logger keeps the stream stdout is at import, which must outlive this test.
@@ -51,7 +53,7 @@ def test_the_authorizer_fails_closed_when_redis_is_down(
         with pytest.raises(Exception) as raised:
             invoke("authorizer", event)
     finally:
-        reset_dependencies()
+        wiring.reset()
         monkeypatch.undo()
 
     assert "Unauthorized" not in str(raised.value)  # an error (API Gateway answers 500), never an Allow

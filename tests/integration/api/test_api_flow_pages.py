@@ -9,13 +9,13 @@ import pytest
 from api_handlers import body_of
 from api_integration_kit import Caller, call, create_project
 
-from perceo.api.deps import Dependencies
+from perceo import wiring
 from perceo.graph.port import FlowGraph
 from perceo.models import Flow
 
 
 @pytest.fixture
-def owner(api: Dependencies) -> Caller:
+def owner(api: wiring.Services) -> Caller:
     return create_project("Shop")
 
 

@@ -6,14 +6,14 @@ import pytest
 from api_handlers import body_of
 from api_integration_kit import Caller, call, create_project, error_code, key_for
 
-from perceo.api.deps import Dependencies
+from perceo import wiring
 from perceo.graph.port import FlowGraph
 
 STEP = {"name": "Open the cart", "actions": [{"type": "navigate", "value": "/cart"}]}
 
 
 @pytest.fixture
-def owner(api: Dependencies) -> Caller:
+def owner(api: wiring.Services) -> Caller:
     return create_project("Shop")
 
 

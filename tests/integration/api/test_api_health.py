@@ -6,13 +6,12 @@ import redis
 from api_handlers import body_of, invoke, load_event
 from api_integration_kit import api_settings
 
-from perceo import __version__
-from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
+from perceo import __version__, wiring
 from perceo.graph.port import FlowGraph
-from perceo.local.server import ServerProcess, free_port
+from perceo_cli.local.server import ServerProcess, free_port
 
 
-def test_health_is_ok_when_graph_and_redis_answer(api: Dependencies) -> None:
+def test_health_is_ok_when_graph_and_redis_answer(api: wiring.Services) -> None:
     response = invoke("api/health", load_event("api/health/get-health.json"))
 
     assert response["statusCode"] == 200
@@ -26,11 +25,11 @@ def test_health_is_503_naming_what_is_down_but_not_where(
     falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph
 ) -> None:
     dead = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
-    install_dependencies(Dependencies(api_settings(falkordb_server, graph_name), graph=graph, redis=dead))
+    wiring.install(wiring.build_services(api_settings(falkordb_server, graph_name), graph=graph, redis=dead))
     try:
         response = invoke("api/health", load_event("api/health/get-health.json"))
     finally:
-        reset_dependencies()
+        wiring.reset()
 
     assert response["statusCode"] == 503
     health = body_of(response)
@@ -43,12 +42,12 @@ def test_health_is_503_naming_what_is_down_but_not_where(
 def test_dependencies_built_from_settings_alone_reach_the_graph_and_redis(
     falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph
 ) -> None:
-    deps = Dependencies(api_settings(falkordb_server, graph_name))  # GRAPH_URI and REDIS_URL, nothing injected
-    install_dependencies(deps)
+    deps = wiring.build_services(api_settings(falkordb_server, graph_name))  # GRAPH_URI and REDIS_URL, nothing injected
+    wiring.install(deps)
     try:
         response = invoke("api/health", load_event("api/health/get-health.json"))
     finally:
-        reset_dependencies()
+        wiring.reset()
 
     assert response["statusCode"] == 200, response["body"]
     assert body_of(response)["checks"]["graph"]["ok"] is True

@@ -7,17 +7,18 @@ from collections.abc import Iterator
 import pytest
 import redis
 from api_handlers import body_of, load_event
-from api_integration_kit import Caller, call, create_project, key_for
+from api_integration_kit import Caller, api_services, call, create_project, key_for
 
-from perceo.api.deps import Dependencies
+from perceo import wiring
 from perceo.graph.port import FlowGraph
 from perceo.models import EventType
+from perceo_cli.local.server import ServerProcess
 
 ANALYZE = load_event("api/observer/analyze.json")
 
 
 @pytest.fixture
-def owner(api: Dependencies) -> Caller:
+def owner(api: wiring.Services) -> Caller:
     caller = create_project("Shop")
     for name, pages in (("Sign in", ["/login", "/account"]), ("Browse", ["/products"])):
         created = call("flows/create-flow", caller, body={"name": name, "pages": pages, "entryPoint": pages[0]})
@@ -33,7 +34,7 @@ def _analyze_body() -> dict[str, object]:
 
 
 def test_an_analysis_names_the_flows_behind_the_affected_routes_and_is_stored_and_published(
-    api: Dependencies, owner: Caller, graph: FlowGraph
+    api: wiring.Services, owner: Caller, graph: FlowGraph
 ) -> None:
     ci = key_for(owner, ["ci:analyze"], "ci")
 
@@ -88,7 +89,9 @@ def test_an_unknown_analysis_is_404(owner: Caller) -> None:
 
 
 @pytest.fixture
-def review_refused(api: Dependencies, redis_client: redis.Redis) -> Iterator[str]:
+def review_refused(
+    api: wiring.Services, falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph, redis_client: redis.Redis
+) -> Iterator[str]:
     """A workflow service whose AnalyzeChanges state machine Step Functions does not know (moto): every start of a
     review is refused. Yields that state machine's ARN."""
     import boto3
@@ -96,26 +99,24 @@ def review_refused(api: Dependencies, redis_client: redis.Redis) -> Iterator[str
 
     from perceo.workflows.bundle import InMemoryBundleStore
     from perceo.workflows.progress import RedisProgressStore
-    from perceo.workflows.runtime import install_workflow_service, reset_workflow_service
     from perceo.workflows.service import WorkflowService
 
     missing = "arn:aws:states:us-east-1:123456789012:stateMachine:perceo-test-analyze-gone"
     with mock_aws():
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        install_workflow_service(
-            WorkflowService(
-                sfn,
-                RedisProgressStore(redis_client),
-                InMemoryBundleStore(),
-                bootstrap_state_machine_arn=None,
-                analyze_state_machine_arn=missing,
-                allowed_git_hosts=("github.com",),
-            )
+        service = WorkflowService(
+            sfn,
+            RedisProgressStore(redis_client),
+            InMemoryBundleStore(),
+            bootstrap_state_machine_arn=None,
+            analyze_state_machine_arn=missing,
+            allowed_git_hosts=("github.com",),
         )
+        wiring.install(api_services(falkordb_server, graph_name, graph, redis_client, workflows=service))
         try:
             yield missing
         finally:
-            reset_workflow_service()
+            wiring.install(api)
 
 
 def test_a_review_step_functions_refuses_is_reported_and_the_analysis_stands(

@@ -11,16 +11,16 @@ from api_handlers import body_of, invoke, load_event, with_body
 from api_integration_kit import ADMIN_KEY, PEPPER, api_settings, call, create_project, error_code, key_for
 from moto import mock_aws
 
+from perceo import wiring
 from perceo.api.authorizer import Unauthorized
-from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
-from perceo.api.secrets import ParametersSecretReader
+from perceo.config.secrets import ParametersSecretReader
 from perceo.errors import AuthenticationError
 from perceo.graph.port import FlowGraph
 from perceo.llm.model import LLMCall
 from perceo.llm.usage import RedisUsageStore
-from perceo.local.server import ServerProcess
 from perceo.models.common import now_ms
 from perceo.models.vocab import SCOPES
+from perceo_cli.local.server import ServerProcess
 
 
 def _create(body: object, authorization: str | None) -> dict[str, object]:
@@ -32,7 +32,7 @@ def _create(body: object, authorization: str | None) -> dict[str, object]:
     return invoke("api/projects", event)
 
 
-def test_the_admin_key_creates_a_project_whose_first_key_has_every_scope(api: Dependencies) -> None:
+def test_the_admin_key_creates_a_project_whose_first_key_has_every_scope(api: wiring.Services) -> None:
     response = _create({"name": "Storefront", "framework": "nextjs"}, f"Bearer {ADMIN_KEY}")
 
     assert response["statusCode"] == 201
@@ -43,7 +43,7 @@ def test_the_admin_key_creates_a_project_whose_first_key_has_every_scope(api: De
     assert api.graph.get_project(principal.project_id) is not None
 
 
-def test_the_first_key_can_have_chosen_scopes(api: Dependencies) -> None:
+def test_the_first_key_can_have_chosen_scopes(api: wiring.Services) -> None:
     caller = create_project("CI only", scopes=["ci:analyze", "flows:read"])
 
     assert caller.context["scopes"] == "ci:analyze flows:read"
@@ -52,7 +52,7 @@ def test_the_first_key_can_have_chosen_scopes(api: Dependencies) -> None:
 @pytest.mark.parametrize(
     "authorization", [None, "Bearer wrong-admin-key", f"Basic {ADMIN_KEY}", f"Bearer {ADMIN_KEY}x"]
 )
-def test_without_the_admin_key_no_project_is_created(api: Dependencies, authorization: str | None) -> None:
+def test_without_the_admin_key_no_project_is_created(api: wiring.Services, authorization: str | None) -> None:
     before = len(api.graph.list_projects())
 
     response = _create({"name": "Sneaky"}, authorization)
@@ -71,7 +71,7 @@ def test_without_the_admin_key_no_project_is_created(api: Dependencies, authoriz
         {"name": "x", "expiresInDays": 0},
     ],
 )
-def test_an_invalid_request_creates_nothing(api: Dependencies, body: dict[str, object]) -> None:
+def test_an_invalid_request_creates_nothing(api: wiring.Services, body: dict[str, object]) -> None:
     before = len(api.graph.list_projects())
 
     response = _create(body, f"Bearer {ADMIN_KEY}")
@@ -80,7 +80,7 @@ def test_an_invalid_request_creates_nothing(api: Dependencies, body: dict[str, o
     assert len(api.graph.list_projects()) == before
 
 
-def test_me_is_the_callers_project(api: Dependencies) -> None:
+def test_me_is_the_callers_project(api: wiring.Services) -> None:
     caller = create_project("Mine")
 
     response = call("projects/get-my-project", caller)
@@ -90,7 +90,7 @@ def test_me_is_the_callers_project(api: Dependencies) -> None:
     assert body_of(response)["name"] == "Mine"
 
 
-def test_deleting_a_project_removes_its_graph_data_and_every_key(api: Dependencies, graph: FlowGraph) -> None:
+def test_deleting_a_project_removes_its_graph_data_and_every_key(api: wiring.Services, graph: FlowGraph) -> None:
     caller = create_project("Doomed")
     persona = call("flows/create-persona", caller, body={"name": "Shopper"})
     flow = call("flows/create-flow", caller, body={"name": "Checkout", "personas": ["Shopper"], "pages": ["/cart"]})
@@ -110,7 +110,7 @@ def test_deleting_a_project_removes_its_graph_data_and_every_key(api: Dependenci
         invoke("authorizer", event)
 
 
-def test_a_project_is_deleted_only_by_its_own_admin_key(api: Dependencies) -> None:
+def test_a_project_is_deleted_only_by_its_own_admin_key(api: wiring.Services) -> None:
     owner = create_project("Owner")
     other = create_project("Other")
     reader = create_project("Reader", scopes=["flows:read"])
@@ -133,15 +133,15 @@ def test_secrets_come_from_secrets_manager_when_not_injected(
         settings = api_settings(
             falkordb_server, graph_name, API_KEY_PEPPER_SECRET_ARN=pepper_arn, ADMIN_KEY_SECRET_ARN=admin_arn
         )
-        deps = Dependencies(
+        deps = wiring.build_services(
             settings, secrets=ParametersSecretReader(secrets_client=client), graph=graph, redis=redis_client
         )
-        install_dependencies(deps)
+        wiring.install(deps)
         try:
             refused = _create({"name": "Nope"}, "Bearer not-the-admin-key")
             created = _create({"name": "From secrets"}, f"Bearer {ADMIN_KEY}")
         finally:
-            reset_dependencies()
+            wiring.reset()
 
     assert refused["statusCode"] == 401
     assert created["statusCode"] == 201
@@ -165,7 +165,7 @@ def _llm_call(project_id: str, model: str, **counts: object) -> LLMCall:
     )
 
 
-def test_usage_is_the_calling_keys_projects_llm_usage_only(api: Dependencies) -> None:
+def test_usage_is_the_calling_keys_projects_llm_usage_only(api: wiring.Services) -> None:
     a, b = create_project("Uses the LLM"), create_project("Does not")
     store = RedisUsageStore(api.redis)
     store.record(_llm_call(a.project_id, "gpt-4.1-mini", tokens_in=1200, tokens_out=300, cost_usd=0.0012, requests=1))
@@ -186,7 +186,7 @@ def test_usage_is_the_calling_keys_projects_llm_usage_only(api: Dependencies) ->
     assert a.project_id not in theirs["body"]
 
 
-def test_usage_needs_insights_read_and_a_sane_number_of_days(api: Dependencies) -> None:
+def test_usage_needs_insights_read_and_a_sane_number_of_days(api: wiring.Services) -> None:
     owner = create_project("Usage scopes")
     ci_only = key_for(owner, ["ci:analyze"], "ci")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from api_handlers import EVENTS, body_of, invoke, load_event
 from api_integration_kit import create_project, function_of
 
-from perceo.api.deps import Dependencies
+from perceo import wiring
 
 
-def test_every_sample_event_is_served_by_its_function(api: Dependencies, workflows: None) -> None:
+def test_every_sample_event_is_served_by_its_function(api: wiring.Services, workflows: None) -> None:
     caller = create_project("Routing")
     for path in sorted((EVENTS / "api").rglob("*.json")):
         sample = str(path.relative_to(EVENTS))

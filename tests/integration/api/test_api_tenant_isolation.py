@@ -7,7 +7,7 @@ import json
 from api_handlers import EVENTS, as_caller, body_of, invoke, load_event, with_path
 from api_integration_kit import Caller, call, create_project, function_of
 
-from perceo.api.deps import Dependencies
+from perceo import wiring
 from perceo.graph.port import FlowGraph
 
 #: Routes that do not take a project API key.
@@ -55,7 +55,7 @@ def _target(resource: str, a: Caller, ids: dict[str, str]) -> dict[str, str]:
 
 
 def test_another_projects_key_gets_403_or_404_on_every_route_and_never_sees_or_changes_data(
-    api: Dependencies, graph: FlowGraph, workflows: None
+    api: wiring.Services, graph: FlowGraph, workflows: None
 ) -> None:
     a, b = create_project("Tenant A"), create_project("Tenant B")
     ids = _seed(a)

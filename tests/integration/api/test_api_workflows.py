@@ -1,5 +1,5 @@
-"""The workflow routes build their service from the API's injected dependencies (settings included), never from
-the process environment: the local API Gateway and tests configure them by injection alone."""
+"""The workflow routes build their service from the installed services' settings (injected ones included), never
+from the process environment behind them: tests configure them by injection alone."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ import redis
 from api_handlers import body_of
 from api_integration_kit import PEPPER, Caller, api_settings, call, create_project
 
-from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
+from perceo import wiring
 from perceo.config.settings import reset_settings
 from perceo.graph.port import FlowGraph
-from perceo.local.server import ServerProcess
-from perceo.workflows.runtime import reset_workflow_service
+from perceo_cli.local.server import ServerProcess
 
 ROLE = "arn:aws:iam::123456789012:role/perceo-test"
 DEFINITION = '{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}'
@@ -56,8 +55,8 @@ def test_the_workflow_service_uses_the_injected_settings_and_not_the_environment
         ALLOWED_GIT_HOSTS="git.example.com",
         WORKFLOW_MAX_CONCURRENCY="7",
     )
-    install_dependencies(
-        Dependencies(
+    wiring.install(
+        wiring.build_services(
             settings,
             graph=graph,
             redis=redis_client,
@@ -65,7 +64,6 @@ def test_the_workflow_service_uses_the_injected_settings_and_not_the_environment
             admin_key="integration-admin-key-0123456789-abcdefghij",
         )
     )
-    reset_workflow_service()
     try:
         owner: Caller = create_project("Shop", scopes=["workflows:start", "flows:read"])
 
@@ -89,5 +87,4 @@ def test_the_workflow_service_uses_the_injected_settings_and_not_the_environment
         listed = s3.list_objects_v2(Bucket=graph_name)["Contents"]
         assert [o["Key"].rsplit("/", 1)[-1] for o in listed] == ["request.json"]
     finally:
-        reset_workflow_service()
-        reset_dependencies()
+        wiring.reset()

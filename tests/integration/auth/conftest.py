@@ -7,7 +7,7 @@ import redis
 from auth_redis_testkit import PEPPER, SteppedClock
 
 from perceo.auth import ApiKeyService, RedisKeyStore
-from perceo.local.server import ServerProcess
+from perceo_cli.local.server import ServerProcess
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from bootstrap_kit import fresh_graph
 
 from perceo.bootstrap.pipeline import BootstrapDeps, BootstrapInput, run_bootstrap
 from perceo.graph.falkor import FalkorFlowGraph
-from perceo.local.server import ServerProcess
 from perceo.models import FlowView, Project, new_id
+from perceo_cli.local.server import ServerProcess
 
 #: builder -> the routes whose code requires a session (a guard, a redirect to the login page).
 BUILDERS: dict[str, tuple[Callable[[Path], AppSpec], set[str]]] = {

@@ -16,14 +16,14 @@ from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
 from pydantic import SecretStr
 
 from perceo.bootstrap.pipeline import BootstrapDeps, BootstrapInput, BootstrapState, run_bootstrap
-from perceo.demo import SIGNED_IN_APP, STOREFRONT
 from perceo.llm.cache import RedisResponseCache
 from perceo.llm.client import StructuredLLM
 from perceo.llm.settings import LLMSettings
 from perceo.llm.usage import RedisUsageStore, day_of
-from perceo.local.server import ServerProcess
 from perceo.models import Project, new_id
 from perceo.observer.snapshot import RepoSnapshot
+from perceo_cli.demo.shop import SIGNED_IN_APP, STOREFRONT
+from perceo_cli.local.server import ServerProcess
 
 NOW_MS = 1_790_000_000_000
 SECRET = "sk-proj-THISMUSTNEVERLEAVETHEMACHINE0123"

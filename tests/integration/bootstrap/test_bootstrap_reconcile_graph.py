@@ -25,12 +25,12 @@ from perceo.bootstrap.pipeline import (
     validate,
 )
 from perceo.bus.memory import InMemoryBus
-from perceo.demo import SIGNED_IN_APP, STOREFRONT
 from perceo.graph import queries as q
-from perceo.local.server import ServerProcess
 from perceo.models import EventType, FlowUpdate, Project, new_id
 from perceo.observer.snapshot import RepoSnapshot
 from perceo.service import ProjectService
+from perceo_cli.demo.shop import SIGNED_IN_APP, STOREFRONT
+from perceo_cli.local.server import ServerProcess
 
 
 @pytest.fixture

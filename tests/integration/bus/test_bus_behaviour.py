@@ -18,8 +18,8 @@ from perceo.bus.memory import InMemoryBus
 from perceo.bus.port import DurableEventBus
 from perceo.bus.redis import RedisBus
 from perceo.errors import NotFoundError
-from perceo.local.server import ServerProcess
 from perceo.models import EventType, PerceoEvent
+from perceo_cli.local.server import ServerProcess
 
 WAIT_S = 5.0
 BusFactory = Callable[..., DurableEventBus]

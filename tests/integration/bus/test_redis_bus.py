@@ -18,9 +18,9 @@ from perceo.bus.memory import InMemoryBus
 from perceo.bus.redis import RedisBus
 from perceo.config.model import EventBusSection
 from perceo.errors import BackendUnavailableError, ConfigError, ValidationFailed
-from perceo.local.server import ServerProcess, free_port, stop_server
-from perceo.local.store import EmbeddedStore
 from perceo.models import EventType, PerceoEvent
+from perceo_cli.local.server import ServerProcess, free_port, stop_server
+from perceo_cli.local.store import EmbeddedStore
 
 WAIT_S = 5.0
 

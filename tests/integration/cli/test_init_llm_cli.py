@@ -20,11 +20,11 @@ from bootstrap_kit import graph_name, snapshot, updated_at
 from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
 from falkordb import FalkorDB
 
-from perceo.demo import build_demo_app
 from perceo.graph.falkor import FalkorFlowGraph
-from perceo.local.server import ServerProcess
 from perceo.models import new_id
 from perceo_cli.context import AppContext
+from perceo_cli.demo.shop import build_demo_app
+from perceo_cli.local.server import ServerProcess
 from perceo_cli.main import main
 from perceo_cli.output import Output
 

@@ -17,7 +17,7 @@ from falkordb import FalkorDB
 from perceo.coordinator.synthetic import find_chromium
 from perceo.errors import RunnerNotInstalledError
 from perceo.graph.falkor import FalkorFlowGraph
-from perceo.local.server import ServerProcess
+from perceo_cli.local.server import ServerProcess
 
 PAGES = {
     "/": "<h1>Shoe shop</h1><a id='to-products' href='/products'>All products</a>",

@@ -36,7 +36,7 @@ from perceo.errors import BackendUnavailableError
 from perceo.graph.cypher import CypherFlowGraph
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo.graph.neo4j import Neo4jFlowGraph
-from perceo.local.server import MAX_BOLT_PORT, ServerProcess, start_server, stop_server
+from perceo_cli.local.server import MAX_BOLT_PORT, ServerProcess, start_server, stop_server
 
 #: The graph key FalkorDB's Bolt listener reads and writes, whatever database the client names.
 BOLT_GRAPH = "falkordb"

@@ -13,8 +13,8 @@ from perceo.config.model import FlowGraphSection
 from perceo.errors import BackendUnavailableError
 from perceo.graph.factory import open_flow_graph
 from perceo.graph.falkor import FalkorFlowGraph
-from perceo.local.server import ServerProcess, free_port
 from perceo.models import Project
+from perceo_cli.local.server import ServerProcess, free_port
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from redis.retry import Retry
 
 from perceo.llm.client import StructuredLLM
 from perceo.llm.model import LLMRequest
-from perceo.local.server import free_port
 from perceo.models.common import Model
+from perceo_cli.local.server import free_port
 
 #: The clock the tests' clients use: usage lands on this UTC day.
 DAY = "2026-03-02"

@@ -13,7 +13,7 @@ from perceo.llm.concurrency import map_bounded
 from perceo.llm.model import LLMCall, LLMRequest
 from perceo.llm.pricing import estimate_cost
 from perceo.llm.usage import InMemoryUsageStore
-from perceo.local.server import free_port
+from perceo_cli.local.server import free_port
 
 
 def only_call(usage: InMemoryUsageStore, project_id: str) -> LLMCall:

@@ -12,7 +12,7 @@ from perceo.errors import BackendUnavailableError
 from perceo.llm.cache import RedisResponseCache
 from perceo.llm.model import LLMCall
 from perceo.llm.usage import RedisUsageStore, recent_key, usage_key, usage_report
-from perceo.local.server import ServerProcess
+from perceo_cli.local.server import ServerProcess
 
 
 def a_call(project_id: str, *, model: str = "gpt-4.1-mini", cost: float | None = 0.5, at: int = NOW_MS) -> LLMCall:

@@ -14,10 +14,10 @@ from llm_support import new_project_id
 from perceo.config.model import EventBusSection, ObserverSection, PerceoConfig, ProjectSection
 from perceo.llm.model import LLMCall
 from perceo.llm.usage import RedisUsageStore
-from perceo.local.server import ServerProcess
-from perceo.local.store import EmbeddedStore, project_data_dir
 from perceo.models.common import now_ms
 from perceo_cli.context import AppContext
+from perceo_cli.local.server import ServerProcess
+from perceo_cli.local.store import EmbeddedStore, project_data_dir
 from perceo_cli.main import main
 from perceo_cli.output import Output
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from local_store_support import StoreTracker, kill_servers_of
 
-from perceo.local.store import EmbeddedStore
+from perceo_cli.local.store import EmbeddedStore
 
 
 @pytest.fixture

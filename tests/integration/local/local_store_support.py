@@ -6,8 +6,8 @@ import contextlib
 import json
 from pathlib import Path
 
-from perceo.local.server import is_server_for, pid_alive, stop_server
-from perceo.local.store import SERVER_PIDFILE, STATE_FILE, EmbeddedStore, project_data_dir
+from perceo_cli.local.server import is_server_for, pid_alive, stop_server
+from perceo_cli.local.store import SERVER_PIDFILE, STATE_FILE, EmbeddedStore, project_data_dir
 
 
 def kill_servers_of(data_dir: Path, extra_pids: set[int]) -> None:

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from perceo.local.store import EmbeddedStore
+from perceo_cli.local.store import EmbeddedStore
 
 store = EmbeddedStore(Path(sys.argv[1]))
 print("ready", flush=True)

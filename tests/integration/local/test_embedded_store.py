@@ -16,8 +16,8 @@ from falkordb import FalkorDB
 from local_store_support import StoreTracker, servers_started_for
 
 from perceo.errors import BackendUnavailableError
-from perceo.local.server import LOOPBACK, ServerProcess, free_port, is_server_for, pid_alive, wait_for_exit
-from perceo.local.store import SERVER_PIDFILE, STATE_FILE, EmbeddedStore, StoreState
+from perceo_cli.local.server import LOOPBACK, ServerProcess, free_port, is_server_for, pid_alive, wait_for_exit
+from perceo_cli.local.store import SERVER_PIDFILE, STATE_FILE, EmbeddedStore, StoreState
 
 START_SCRIPT = Path(__file__).with_name("start_store_process.py")
 

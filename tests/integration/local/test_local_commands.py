@@ -10,10 +10,10 @@ from pathlib import Path
 
 from local_store_support import StoreTracker
 
-from perceo.local.server import pid_alive
-from perceo.local.store import EmbeddedStore
 from perceo_cli.context import AppContext
 from perceo_cli.exit import ExitStatus
+from perceo_cli.local.server import pid_alive
+from perceo_cli.local.store import EmbeddedStore
 from perceo_cli.main import main
 from perceo_cli.output import Output
 

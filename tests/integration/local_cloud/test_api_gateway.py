@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from perceo.errors import ConfigError
-from perceo.local.apigw import ApiServer, Gateway, GatewayRequest, GatewayResponse, read_rest_api
-from perceo.local.lambdas import LambdaInvocationError, LambdaRuntime, LambdaWorkerPool
-from perceo.local.template import Intrinsics, load_template, read_functions
+from perceo_cli.local.apigw import ApiServer, Gateway, GatewayRequest, GatewayResponse, read_rest_api
+from perceo_cli.local.lambdas import LambdaInvocationError, LambdaRuntime, LambdaWorkerPool
+from perceo_cli.local.template import Intrinsics, load_template, read_functions
 
 TEMPLATE = Path(__file__).parent / "fake_app" / "template.yaml"
 ORIGIN = "https://app.example"

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from cloud_harness import RunningCloud
 
-from perceo.local.server import pid_alive
 from perceo_cli.context import AppContext
 from perceo_cli.exit import ExitStatus
+from perceo_cli.local.server import pid_alive
 from perceo_cli.main import main
 from perceo_cli.output import Output
 

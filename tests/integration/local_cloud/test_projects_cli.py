@@ -11,9 +11,9 @@ from cloud_harness import RunningCloud
 
 from perceo.config.model import FlowGraphSection
 from perceo.graph.factory import open_flow_graph
-from perceo.local.cloud import GRAPH_NAME
 from perceo_cli.context import AppContext
 from perceo_cli.exit import ExitStatus
+from perceo_cli.local.cloud import GRAPH_NAME
 from perceo_cli.main import main
 from perceo_cli.output import Output
 

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from cloud_harness import RunningCloud
 
-from perceo.local.apigw import read_rest_api
-from perceo.local.cloud import default_template
-from perceo.local.template import Intrinsics, load_template, read_functions
+from perceo_cli.local.apigw import read_rest_api
+from perceo_cli.local.cloud import default_template
+from perceo_cli.local.template import Intrinsics, load_template, read_functions
 
 #: A valid body for the routes that need one, so that validation (422) cannot mask a missing tenant check.
 BODIES = {

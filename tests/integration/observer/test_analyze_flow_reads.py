@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from perceo.graph.falkor import FalkorFlowGraph
-from perceo.local.server import ServerProcess
 from perceo.models import AffectedRoute, ChangedFile, ChangeSet, Flow, Project, Reason
 from perceo.observer.analyze import analyze_change, flows_to_match
+from perceo_cli.local.server import ServerProcess
 
 CHANGE = ChangeSet(
     base_sha="a" * 40,

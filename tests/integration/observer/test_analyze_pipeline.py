@@ -14,12 +14,12 @@ from apps import AppSpec, build_nextjs_app, git, git_commit_all
 
 from perceo.bus.redis import RedisBus
 from perceo.graph.falkor import FalkorFlowGraph
-from perceo.local.server import ServerProcess
 from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet, EventType, Flow, Project
 from perceo.observer.analyze import affected_routes_in_checkout, analyze_change, analyze_checkout
 from perceo.observer.changes import compute_change_set
 from perceo.service import ProjectService
 from perceo_cli.context import AppContext
+from perceo_cli.local.server import ServerProcess
 from perceo_cli.main import main
 from perceo_cli.output import Output
 

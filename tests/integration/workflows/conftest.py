@@ -11,7 +11,7 @@ import pytest
 import redis
 from workflow_support import Harness, Session, make_harness, start_session, teardown_harness
 
-from perceo.local.server import ServerProcess
+from perceo_cli.local.server import ServerProcess
 
 
 @pytest.fixture(scope="session")

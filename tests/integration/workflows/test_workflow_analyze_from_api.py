@@ -15,18 +15,18 @@ from api_handlers import as_caller, body_of, invoke, load_event, with_body, with
 from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
 from workflow_support import PEPPER, Harness, make_llm
 
-from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
+from perceo import wiring
 from perceo.config.settings import Settings
 from perceo.models import Flow
-from perceo.workflows.runtime import install_workflow_service, reset_workflow_service
 
 #: The sample body: `src/components/LoginForm.tsx` changed, `/login` imports it (distance 1: confidence 0.85).
 SAMPLE = json.loads(load_event("api/observer/analyze.json")["body"])
 
 
 @pytest.fixture
-def api(harness: Harness, redis_client: redis.Redis) -> Iterator[Dependencies]:
-    """The API Lambdas in this process use the harness's graph, Redis and workflow service (moto)."""
+def api(harness: Harness, redis_client: redis.Redis) -> Iterator[wiring.Services]:
+    """The API Lambdas in this process use the harness's graph, Redis and workflow service (moto); its steps
+    still run on the harness's step runtime."""
     url = harness.session.redis_url
     settings = Settings.from_env(
         {
@@ -37,14 +37,21 @@ def api(harness: Harness, redis_client: redis.Redis) -> Iterator[Dependencies]:
             "KEY_RATE_LIMIT_PER_SECOND": "1000",
         }
     )
-    deps = Dependencies(settings, graph=harness.graph, redis=redis_client, pepper=PEPPER, admin_key="unused-admin")
-    install_dependencies(deps)
-    install_workflow_service(harness.service)
+    steps = wiring.services()  # the harness's: the step Lambdas run in this process too
+    api_side = wiring.build_services(
+        settings,
+        graph=harness.graph,
+        redis=redis_client,
+        pepper=PEPPER,
+        admin_key="unused-admin",
+        workflows=harness.service,
+        step_runtime=harness.step_runtime,
+    )
+    wiring.install(api_side)
     try:
-        yield deps
+        yield api_side
     finally:
-        reset_workflow_service()
-        reset_dependencies()
+        wiring.install(steps)
 
 
 def _ci_caller(harness: Harness) -> tuple[str, dict[str, str]]:
@@ -76,7 +83,7 @@ def _analyze(context: dict[str, str], **options: Any) -> dict[str, Any]:
 
 
 def test_analyze_with_use_llm_answers_at_once_and_the_review_it_started_succeeds(
-    harness: Harness, api: Dependencies, fake_openai: FakeOpenAI, redis_client: redis.Redis
+    harness: Harness, api: wiring.Services, fake_openai: FakeOpenAI, redis_client: redis.Redis
 ) -> None:
     # Given an LLM that does not answer until the test lets it
     released = threading.Event()
@@ -120,7 +127,7 @@ def test_analyze_with_use_llm_answers_at_once_and_the_review_it_started_succeeds
     assert [r.schema_name for r in fake_openai.requests] == ["flow_review"]
 
 
-def test_analyze_without_use_llm_starts_no_workflow(harness: Harness, api: Dependencies) -> None:
+def test_analyze_without_use_llm_starts_no_workflow(harness: Harness, api: wiring.Services) -> None:
     _, context = _ci_caller(harness)
     before = _analyze_executions(harness)
 
@@ -132,7 +139,7 @@ def test_analyze_without_use_llm_starts_no_workflow(harness: Harness, api: Depen
 
 
 def test_analyze_with_use_llm_starts_nothing_when_every_flow_is_above_the_threshold(
-    harness: Harness, api: Dependencies
+    harness: Harness, api: wiring.Services
 ) -> None:
     _, context = _ci_caller(harness)
     before = _analyze_executions(harness)

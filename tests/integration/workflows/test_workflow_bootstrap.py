@@ -15,11 +15,11 @@ from workflow_support import Harness, make_llm, scripted
 
 from perceo.bootstrap import pipeline
 from perceo.errors import ConflictError
-from perceo.local.server import free_port
 from perceo.workflows.bundle import workflow_prefix
 from perceo.workflows.clone import GitCredentials
 from perceo.workflows.errors import GitUrlRejectedError, WorkflowNotFoundError
 from perceo.workflows.model import BootstrapRequest
+from perceo_cli.local.server import free_port
 
 
 def _failures(history: list[dict[str, Any]]) -> list[str]:

@@ -1,9 +1,9 @@
 """The workflows on moto in this process: the real template's state machines (substituted ASL) executed by moto's
-interpreter, their task Lambdas' real handlers run in process by `perceo.local.sfn`, S3 in moto as the bundle
+interpreter, their task Lambdas' real handlers run in process by `perceo_cli.local.sfn`, S3 in moto as the bundle
 store, Redis (the FalkorDB test server) as the progress store, git over HTTPS on loopback, the fake OpenAI server.
 
-What a test swaps per run (the installed `StepRuntime`): the flow graph (a FalkorDB graph of its own), the LLM,
-the key lookup.
+What a test swaps per run (the step runtime of the installed `perceo.wiring` services): the flow graph (a FalkorDB
+graph of its own), the LLM, the key lookup.
 """
 
 from __future__ import annotations
@@ -24,27 +24,28 @@ from fakes.git_https import GitHttpsServer, publish_repository
 from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
 from pydantic import SecretStr
 
+from perceo import wiring
 from perceo.auth.service import ApiKeyService
 from perceo.auth.store import InMemoryKeyStore
-from perceo.demo import build_demo_app
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo.graph.port import FlowGraph
 from perceo.llm.cache import RedisResponseCache
 from perceo.llm.client import StructuredLLM
 from perceo.llm.settings import LLMSettings
 from perceo.llm.usage import RedisUsageStore
-from perceo.local.aws import LocalAws
-from perceo.local.lambdas import LambdaRuntime
-from perceo.local.sfn import start_workflows, workflow_physical_ids
-from perceo.local.template import Intrinsics, load_template, read_functions
 from perceo.models import Project, new_id
 from perceo.workflows.bundle import S3BundleStore
 from perceo.workflows.credentials import GitCredentialSource, NoGitCredentials
 from perceo.workflows.model import TERMINAL_STATUSES, BootstrapRequest, WorkflowView
 from perceo.workflows.progress import RedisProgressStore
-from perceo.workflows.runtime import StepRuntime, install_step_runtime, reset_step_runtime
+from perceo.workflows.runtime import StepRuntime
 from perceo.workflows.service import WorkflowService
 from perceo.workflows.settings import WorkflowSettings
+from perceo_cli.demo.shop import build_demo_app
+from perceo_cli.local.aws import LocalAws
+from perceo_cli.local.lambdas import LambdaRuntime
+from perceo_cli.local.sfn import start_workflows, workflow_physical_ids
+from perceo_cli.local.template import Intrinsics, load_template, read_functions
 
 REPO = Path(__file__).resolve().parents[3]
 PEPPER = b"w" * 48
@@ -318,7 +319,7 @@ def make_harness(
         llm_factory=llm,
         work_dir=work_dir,
     )
-    install_step_runtime(step_runtime)
+    wiring.install(wiring.build_services(settings, step_runtime=step_runtime))
     service = WorkflowService(
         session.aws.client("stepfunctions"),
         progress,
@@ -345,5 +346,5 @@ def make_harness(
 
 def teardown_harness(harness: Harness) -> None:
     wait_for_in_flight_task(harness.session.runtime)
-    reset_step_runtime()
+    wiring.reset()
     harness.graph.close()

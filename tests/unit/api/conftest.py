@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from api_unit_kit import ADMIN_KEY, ORIGIN, PEPPER, MakeKey, SteppedClock
 
-from perceo.api.deps import Dependencies, install_dependencies, reset_dependencies
+from perceo import wiring
 from perceo.auth import ApiKeyService, InMemoryKeyStore, InMemoryRateLimiter, Principal
 from perceo.config.settings import Settings
 from perceo.models.vocab import Scope
@@ -43,13 +43,13 @@ def limiter(clock: SteppedClock) -> InMemoryRateLimiter:
 
 
 @pytest.fixture
-def deps(settings: Settings, keys: ApiKeyService, limiter: InMemoryRateLimiter) -> Iterator[Dependencies]:
-    installed = Dependencies(settings, keys=keys, limiter=limiter, admin_key=ADMIN_KEY)
-    install_dependencies(installed)
+def deps(settings: Settings, keys: ApiKeyService, limiter: InMemoryRateLimiter) -> Iterator[wiring.Services]:
+    installed = wiring.build_services(settings, keys=keys, limiter=limiter, admin_key=ADMIN_KEY)
+    wiring.install(installed)
     try:
         yield installed
     finally:
-        reset_dependencies()
+        wiring.reset()
 
 
 @pytest.fixture

@@ -11,15 +11,15 @@ from api_handlers import invoke, load_event, load_handler
 from api_unit_kit import MakeKey
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import APIGatewayAuthorizerResponse
 
+from perceo import wiring
 from perceo.api.authorizer import Unauthorized, allow_policy, authorize_request
-from perceo.api.deps import Dependencies
 from perceo.auth import ApiKeyService, Principal
 
 STAGE_ARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/*/*"
 
 
 def test_a_bearer_key_gets_an_allow_on_the_whole_stage_with_the_callers_context(
-    deps: Dependencies, make_key: MakeKey, keys: ApiKeyService
+    deps: wiring.Services, make_key: MakeKey, keys: ApiKeyService
 ) -> None:
     raw, principal = make_key(["flows:read", "ci:analyze"])
     event = load_event("authorizer/bearer-key.json")
@@ -42,7 +42,7 @@ def test_a_bearer_key_gets_an_allow_on_the_whole_stage_with_the_callers_context(
 
 
 def test_a_valid_key_in_x_api_key_is_not_a_credential(
-    deps: Dependencies, make_key: MakeKey, keys: ApiKeyService
+    deps: wiring.Services, make_key: MakeKey, keys: ApiKeyService
 ) -> None:
     # `Authorization: Bearer` is the one way: API Gateway caches the answer by it and refuses requests without it.
     raw, _ = make_key(["flows:read"])
@@ -65,7 +65,7 @@ def test_a_valid_key_in_x_api_key_is_not_a_credential(
     ],
 )
 def test_missing_or_invalid_keys_are_unauthorized(
-    deps: Dependencies, keys: ApiKeyService, headers: dict[str, str]
+    deps: wiring.Services, keys: ApiKeyService, headers: dict[str, str]
 ) -> None:
     event = load_event("authorizer/no-key.json")
     event["headers"] = {**event["headers"], **headers}
@@ -76,7 +76,7 @@ def test_missing_or_invalid_keys_are_unauthorized(
     assert str(raised.value) == "Unauthorized"  # API Gateway's contract for a 401
 
 
-def test_a_revoked_key_is_unauthorized(deps: Dependencies, make_key: MakeKey, keys: ApiKeyService) -> None:
+def test_a_revoked_key_is_unauthorized(deps: wiring.Services, make_key: MakeKey, keys: ApiKeyService) -> None:
     raw, principal = make_key(["flows:read"])
     keys.revoke(principal.project_id, principal.prefix, reason="leaked", actor="test")
     event = load_event("authorizer/bearer-key.json")
@@ -113,7 +113,7 @@ def lambda_log() -> Iterator[io.StringIO]:
 
 
 def test_the_authorizer_lambda_answers_and_never_logs_the_key(
-    deps: Dependencies, make_key: MakeKey, lambda_log: io.StringIO
+    deps: wiring.Services, make_key: MakeKey, lambda_log: io.StringIO
 ) -> None:
     raw, principal = make_key(["flows:read"])
     accepted = load_event("authorizer/bearer-key.json")
@@ -179,7 +179,7 @@ def test_a_malformed_method_arn_is_an_error_not_a_policy(method_arn: str) -> Non
 
 
 def test_a_key_logged_by_mistake_reaches_the_log_redacted(
-    deps: Dependencies, make_key: MakeKey, lambda_log: io.StringIO
+    deps: wiring.Services, make_key: MakeKey, lambda_log: io.StringIO
 ) -> None:
     raw, principal = make_key(["flows:read"])
 

@@ -9,7 +9,7 @@ import pytest
 from api_handlers import as_caller, body_of, header_of, invoke, load_event, with_body, with_path, with_query
 from api_unit_kit import ORIGIN, PEPPER, MakeKey, SteppedClock
 
-from perceo.api.deps import Dependencies, install_dependencies
+from perceo import wiring
 from perceo.auth import ApiKeyService, InMemoryKeyStore
 from perceo.errors import AuthenticationError
 from perceo.models import ApiKey
@@ -18,7 +18,9 @@ from perceo.models.api import MAX_BODY_BYTES
 KEYS = "api/keys"
 
 
-def test_listing_keys_shows_only_the_callers_project_and_never_a_secret(deps: Dependencies, make_key: MakeKey) -> None:
+def test_listing_keys_shows_only_the_callers_project_and_never_a_secret(
+    deps: wiring.Services, make_key: MakeKey
+) -> None:
     raw_a, admin_a = make_key(["keys:manage"], "proj-a")
     make_key(["flows:read"], "proj-b")
 
@@ -32,7 +34,7 @@ def test_listing_keys_shows_only_the_callers_project_and_never_a_secret(deps: De
 
 
 def test_a_created_key_is_shown_once_and_authenticates(
-    deps: Dependencies, make_key: MakeKey, keys: ApiKeyService
+    deps: wiring.Services, make_key: MakeKey, keys: ApiKeyService
 ) -> None:
     _, admin = make_key(["project:admin"])
     event = with_body(load_event(f"{KEYS}/create-key.json"), {"name": "ci", "scopes": ["ci:analyze", "flows:read"]})
@@ -45,7 +47,7 @@ def test_a_created_key_is_shown_once_and_authenticates(
     assert keys.authenticate(created["key"]).project_id == admin.project_id
 
 
-def test_a_key_cannot_grant_scopes_it_does_not_hold(deps: Dependencies, make_key: MakeKey) -> None:
+def test_a_key_cannot_grant_scopes_it_does_not_hold(deps: wiring.Services, make_key: MakeKey) -> None:
     _, manager = make_key(["keys:manage", "flows:read"])
     event = with_body(load_event(f"{KEYS}/create-key.json"), {"name": "escalate", "scopes": ["project:admin"]})
 
@@ -69,7 +71,7 @@ def test_a_key_cannot_grant_scopes_it_does_not_hold(deps: Dependencies, make_key
     ],
 )
 def test_bad_bodies_are_422_naming_the_field_and_create_nothing(
-    deps: Dependencies, make_key: MakeKey, keys: ApiKeyService, body: str, field: str, words: str
+    deps: wiring.Services, make_key: MakeKey, keys: ApiKeyService, body: str, field: str, words: str
 ) -> None:
     _, admin = make_key(["project:admin"])
     event = with_body(load_event(f"{KEYS}/create-key.json"), body, raw=True)
@@ -85,7 +87,7 @@ def test_bad_bodies_are_422_naming_the_field_and_create_nothing(
 
 
 def test_revoking_a_key_stops_it_and_another_projects_prefix_is_not_found(
-    deps: Dependencies, make_key: MakeKey, keys: ApiKeyService
+    deps: wiring.Services, make_key: MakeKey, keys: ApiKeyService
 ) -> None:
     _, admin = make_key(["keys:manage"], "proj-a")
     raw_victim, victim = make_key(["flows:read"], "proj-a")
@@ -114,7 +116,7 @@ def test_revoking_a_key_stops_it_and_another_projects_prefix_is_not_found(
 
 @pytest.mark.parametrize("prefix", ["prc_'; DROP--", "prc_short", "../../etc", "prc_AbCdEfGh%00"])
 def test_prefixes_that_are_not_prefixes_are_rejected_before_any_lookup(
-    deps: Dependencies, make_key: MakeKey, prefix: str
+    deps: wiring.Services, make_key: MakeKey, prefix: str
 ) -> None:
     _, admin = make_key(["keys:manage"])
     event = with_path(load_event(f"{KEYS}/revoke-key.json"), prefix=prefix)
@@ -125,7 +127,7 @@ def test_prefixes_that_are_not_prefixes_are_rejected_before_any_lookup(
     assert body_of(response)["error"]["code"] in ("validation_failed", "route_not_found")
 
 
-def test_no_key_is_401_and_a_key_without_the_scope_is_403(deps: Dependencies, make_key: MakeKey) -> None:
+def test_no_key_is_401_and_a_key_without_the_scope_is_403(deps: wiring.Services, make_key: MakeKey) -> None:
     _, reader = make_key(["flows:read"])
 
     anonymous = invoke(KEYS, as_caller(load_event(f"{KEYS}/list-keys.json"), None))
@@ -140,7 +142,7 @@ def test_no_key_is_401_and_a_key_without_the_scope_is_403(deps: Dependencies, ma
 
 @pytest.mark.parametrize("encoded", [False, True])
 def test_a_body_over_5_mb_is_413_before_parsing(
-    deps: Dependencies, make_key: MakeKey, keys: ApiKeyService, encoded: bool
+    deps: wiring.Services, make_key: MakeKey, keys: ApiKeyService, encoded: bool
 ) -> None:
     _, admin = make_key(["project:admin"])
     huge = json.dumps({"name": "big", "scopes": ["flows:read"], "pad": "x" * MAX_BODY_BYTES})
@@ -155,7 +157,7 @@ def test_a_body_over_5_mb_is_413_before_parsing(
     assert len(keys.list_keys(admin.project_id)) == 1
 
 
-def test_a_body_just_under_the_limit_is_parsed(deps: Dependencies, make_key: MakeKey) -> None:
+def test_a_body_just_under_the_limit_is_parsed(deps: wiring.Services, make_key: MakeKey) -> None:
     _, admin = make_key(["project:admin"])
     body = json.dumps({"name": "x" * 10, "scopes": ["flows:read"]})
     event = with_body(load_event(f"{KEYS}/create-key.json"), body + " " * (MAX_BODY_BYTES - len(body)), raw=True)
@@ -166,7 +168,7 @@ def test_a_body_just_under_the_limit_is_parsed(deps: Dependencies, make_key: Mak
 
 
 def test_a_key_over_its_rate_gets_429_with_retry_after_until_tokens_refill(
-    deps: Dependencies, make_key: MakeKey, clock: SteppedClock
+    deps: wiring.Services, make_key: MakeKey, clock: SteppedClock
 ) -> None:
     _, admin = make_key(["keys:manage"])
     context = admin.to_authorizer_context()
@@ -183,7 +185,7 @@ def test_a_key_over_its_rate_gets_429_with_retry_after_until_tokens_refill(
     assert again["statusCode"] == 200
 
 
-def test_cors_headers_only_for_the_allowed_origin(deps: Dependencies, make_key: MakeKey) -> None:
+def test_cors_headers_only_for_the_allowed_origin(deps: wiring.Services, make_key: MakeKey) -> None:
     _, admin = make_key(["keys:manage"])
     allowed = load_event(f"{KEYS}/list-keys.json")
     allowed["headers"]["Origin"] = ORIGIN
@@ -197,7 +199,9 @@ def test_cors_headers_only_for_the_allowed_origin(deps: Dependencies, make_key: 
     assert header_of(no, "Access-Control-Allow-Origin") is None
 
 
-def test_every_answer_carries_the_request_id_and_unknown_routes_are_404(deps: Dependencies, make_key: MakeKey) -> None:
+def test_every_answer_carries_the_request_id_and_unknown_routes_are_404(
+    deps: wiring.Services, make_key: MakeKey
+) -> None:
     _, admin = make_key(["keys:manage"])
     event = as_caller(load_event(f"{KEYS}/list-keys.json"), admin.to_authorizer_context())
     event["path"] = event["resource"] = "/keys/extra/segments"
@@ -217,11 +221,11 @@ class _BrokenKeys(ApiKeyService):
 
 
 def test_an_unexpected_error_is_a_generic_500_with_the_request_id_and_is_logged(
-    deps: Dependencies, make_key: MakeKey, keys: ApiKeyService, caplog: pytest.LogCaptureFixture
+    deps: wiring.Services, make_key: MakeKey, keys: ApiKeyService, caplog: pytest.LogCaptureFixture
 ) -> None:
     _, admin = make_key(["keys:manage"])
-    install_dependencies(
-        Dependencies(deps.settings, keys=_BrokenKeys(InMemoryKeyStore(), PEPPER), limiter=deps.limiter)
+    wiring.install(
+        wiring.build_services(deps.settings, keys=_BrokenKeys(InMemoryKeyStore(), PEPPER), limiter=deps.limiter)
     )
     event = as_caller(load_event(f"{KEYS}/list-keys.json"), admin.to_authorizer_context())
 

@@ -6,7 +6,7 @@ import json
 
 from api_handlers import REPO, body_of, invoke, load_event
 
-from perceo.api.deps import Dependencies
+from perceo import wiring
 from perceo.api.openapi import openapi_json
 
 CHECKED_IN = REPO / "openapi.json"
@@ -18,7 +18,7 @@ def test_the_checked_in_document_equals_the_generated_one() -> None:
     )
 
 
-def test_the_health_lambda_serves_the_same_document_without_a_key(deps: Dependencies) -> None:
+def test_the_health_lambda_serves_the_same_document_without_a_key(deps: wiring.Services) -> None:
     response = invoke("api/health", load_event("api/health/get-openapi.json"))
 
     assert response["statusCode"] == 200

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fakes.memory_graph import MemoryFlowGraph
 
-from perceo.bootstrap.pipeline import STAGES, BootstrapDeps, BootstrapInput, BootstrapLimits, run_bootstrap
-from perceo.demo import SIGNED_IN_APP, STOREFRONT
+from perceo.bootstrap.pipeline import BootstrapDeps, BootstrapInput, BootstrapLimits, run_bootstrap
 from perceo.models import Project
 from perceo.observer.snapshot import RepoSnapshot
+from perceo_cli.demo.shop import SIGNED_IN_APP, STOREFRONT
 
 PROJECT = "proj-offline"
 
@@ -33,20 +33,6 @@ def graph() -> MemoryFlowGraph:
 @pytest.fixture
 def shop() -> dict[str, str]:
     return {**STOREFRONT, **SIGNED_IN_APP}
-
-
-def test_the_stage_order_is_the_documented_one() -> None:
-    assert STAGES == (
-        "validate",
-        "discover",
-        "identify_flows",
-        "assign_personas",
-        "refine",
-        "persist_flows",
-        "extract_steps",
-        "persist_steps",
-        "cleanup",
-    )
 
 
 def test_offline_bootstrap_maps_the_shop_into_multi_page_flows_personas_and_typed_steps(

@@ -6,7 +6,7 @@ import json
 
 from perceo.models import AffectedRoute, ChangeAnalysis, ChangedFile, ImpactedFlow, Reason
 from perceo.observer.model import DiscoveryResult, NavEdge, RouteEntry
-from perceo.observer.report import (
+from perceo_cli.report import (
     MARKDOWN_MARKER,
     analysis_contract,
     render_markdown,

@@ -1,6 +1,6 @@
-"""The state machine definitions: task order held equal to the in-process pipeline, Retry and Catch everywhere,
-failures always recorded and cleaned up, only what runs the same on moto and AWS, and statelint-clean once the
-template's DefinitionSubstitutions are applied."""
+"""The state machine definitions: Retry and Catch everywhere, failures always recorded and cleaned up, only what
+runs the same on moto and AWS, and statelint-clean once the template's DefinitionSubstitutions are applied. (Their
+task order is held to the stage list in tests/unit/bootstrap/test_bootstrap_stages.py.)"""
 
 from __future__ import annotations
 
@@ -14,18 +14,15 @@ import pytest
 
 import perceo.errors
 import perceo.workflows.errors
-from perceo.bootstrap.pipeline import STAGES
-from perceo.local.template import Intrinsics, load_template
-from perceo.workflows.asl import (
-    BOOTSTRAP_STAGE_BY_FUNCTION,
+from perceo.workflows.model import ExecutionInput
+from perceo_cli.local.asl import (
     all_states,
     load_definition,
     main_path,
     placeholders,
     substitute,
-    task_resources,
 )
-from perceo.workflows.model import ExecutionInput
+from perceo_cli.local.template import Intrinsics, load_template
 
 REPO = Path(__file__).resolve().parents[3]
 MACHINES = {
@@ -57,14 +54,6 @@ def _substitutions(template: dict[str, Any], logical_id: str) -> dict[str, str]:
 def _identity(path: Path) -> dict[str, Any]:
     """The definition with each placeholder replaced by its own name (to read which function a task calls)."""
     return load_definition(path, {name: name for name in placeholders(path.read_text())})
-
-
-def test_the_bootstrap_tasks_run_in_the_order_of_the_in_process_pipeline() -> None:
-    definition = _identity(MACHINES["BootstrapStateMachine"])
-
-    stages = [BOOTSTRAP_STAGE_BY_FUNCTION[resource] for resource in task_resources(definition)]
-
-    assert stages == list(STAGES)
 
 
 @pytest.mark.parametrize("path", MACHINES.values(), ids=MACHINES.keys())

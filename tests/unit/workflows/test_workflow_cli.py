@@ -116,10 +116,12 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run(project: Path, api: Api, *argv: str) -> tuple[int, str, str]:
+def run(project: Path, api: Api | None, *argv: str) -> tuple[int, str, str]:
+    """Run `perceo` in `project` against `api` (None: the backend the project's config picks)."""
     out, err = io.StringIO(), io.StringIO()
     ctx = AppContext(output=Output(out, err), project_dir=project)
-    ctx.use_backend(HttpBackend(ApiClient(BASE, KEY, transport=httpx.MockTransport(api), sleep=lambda _s: None)))
+    if api is not None:
+        ctx.use_backend(HttpBackend(ApiClient(BASE, KEY, transport=httpx.MockTransport(api), sleep=lambda _s: None)))
     code = main(["-C", str(project), *argv], context=ctx)
     return code, out.getvalue(), err.getvalue()
 
@@ -208,8 +210,9 @@ def test_a_malformed_id_and_a_project_without_an_api_are_usage_errors(project: P
 
     plain = tmp_path / "plain"
     plain.mkdir()
-    code, _, err = run(plain, Api([view("RUNNING", "validate", 5)]), "workflows", "status", WF)
+    code, _, err = run(plain, None, "workflows", "status", WF)  # the embedded default: no workflows there
     assert code == 2 and "observer.apiBaseUrl" in err
+    assert not (plain / ".perceo").exists()  # and no embedded store was started to say so
 
 
 def test_init_remote_starts_the_cloud_bootstrap_follows_it_and_prints_the_init_summary(project: Path) -> None:

@@ -10,8 +10,7 @@ import botocore.exceptions
 import pytest
 
 from perceo.errors import ConflictError
-from perceo.workflows.bootstrap_steps import request_key
-from perceo.workflows.bundle import InMemoryBundleStore, get_json
+from perceo.workflows.bundle import InMemoryBundleStore, get_json, request_key
 from perceo.workflows.errors import (
     GitUrlRejectedError,
     LLMOutputError,

@@ -34,12 +34,12 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from perceo.api.deps import dependencies
 from perceo.api.errors import domain_error_response, internal_error_response
 from perceo.api.request import RequestScope, header, request_scope
 from perceo.errors import PayloadTooLargeError, PerceoError, RateLimitedError
 from perceo.heap import freeze_startup_heap_once
 from perceo.models.api import MAX_BODY_BYTES
+from perceo.wiring import services
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def _early_answer(event: Mapping[str, Any], scope: RequestScope) -> Response[str
         )
     principal = scope.principal
     if principal is not None:
-        decision = dependencies().limiter.check(principal.key_id)
+        decision = services().limiter.check(principal.key_id)
         if not decision.allowed:
             raise RateLimitedError(
                 f"too many requests for API key {principal.prefix}; retry after {decision.retry_after_header} s",
@@ -150,7 +150,7 @@ def _cors_config(allowed_origin: str | None) -> CORSConfig | None:
 
 def _allowed_origin() -> str | None:
     try:
-        return dependencies().settings.allowed_cors_origin
+        return services().settings.allowed_cors_origin
     except PerceoError:  # settings that do not load are reported by the route that needs them
         return None
 

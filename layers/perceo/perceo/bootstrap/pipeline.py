@@ -4,8 +4,9 @@
              → extract_steps (one task per flow, bounded concurrency) → persist_steps → cleanup
 
 The CLI runs them in-process with `run_bootstrap`; the cloud runs the same functions as Step Functions
-tasks (the ASL's task order is held equal to `STAGES` by a test). Each stage takes the state model (and,
-for `extract_steps`, one `StepTask`) plus `BootstrapDeps` (ports, never serialised) and returns a model.
+tasks. Their order is `perceo.bootstrap.stages.BOOTSTRAP_STAGES` (tests hold the ASL and `run_bootstrap` to it).
+Each stage takes the state model (and, for `extract_steps`, one `StepTask`) plus `BootstrapDeps` (ports, never
+serialised) and returns a model.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from perceo.bootstrap.model import FlowDraft, PersonaDraft, PersonaSpec, StepDra
 from perceo.bootstrap.pagecode import PageReader, heuristic_steps
 from perceo.bootstrap.reconcile import Reconciler, ReconcileReport
 from perceo.bootstrap.routes import RouteGraph
+from perceo.bootstrap.stages import STAGE_NAMES, STAGE_PROGRESS
 from perceo.bus.port import EventBus
 from perceo.errors import LLMError, PerceoError, ProjectNotFoundError, ValidationFailed
 from perceo.graph.port import FlowGraph
@@ -43,30 +45,8 @@ from perceo.observer.model import DiscoveryResult, NavEdge, RouteEntry
 
 logger = logging.getLogger(__name__)
 
-STAGES: tuple[str, ...] = (
-    "validate",
-    "discover",
-    "identify_flows",
-    "assign_personas",
-    "refine",
-    "persist_flows",
-    "extract_steps",
-    "persist_steps",
-    "cleanup",
-)
-
-#: Percentages reported when each stage starts (the original's progress model).
-STAGE_PROGRESS: dict[str, int] = {
-    "validate": 5,
-    "discover": 12,
-    "identify_flows": 20,
-    "assign_personas": 35,
-    "refine": 40,
-    "persist_flows": 45,
-    "extract_steps": 60,
-    "persist_steps": 95,
-    "cleanup": 98,
-}
+#: The stage order, from the one list (`perceo.bootstrap.stages`).
+STAGES = STAGE_NAMES
 
 
 class BootstrapLimits(Model):

@@ -1,4 +1,4 @@
-"""Cloud workflows (Step Functions): clone safety, ASL loading, the progress store, the task steps and the
+"""Cloud workflows (Step Functions): clone safety, the bundle and progress stores, the task steps and the
 service that starts executions and reports their status.
 
 The steps are thin wrappers over the same domain functions `perceo init` runs in-process

@@ -22,10 +22,10 @@ from perceo.llm.model import LLMRequest
 from perceo.models import ChangeAnalysis, FlowView
 from perceo.models.change import ImpactedFlow
 from perceo.models.common import Model, UnitFloat
-from perceo.workflows.bundle import get_json, put_json, workflow_prefix
+from perceo.workflows.bundle import get_json, put_json, review_request_key, workflow_prefix
 from perceo.workflows.errors import WorkflowStateMissingError
 from perceo.workflows.failures import StrictLLM
-from perceo.workflows.model import AnalyzeReviewRequest, StepInput
+from perceo.workflows.model import AnalyzeReviewRequest, StepInput, flows_to_review
 from perceo.workflows.runtime import StepRuntime
 
 SCHEMA_NAME = "flow_review"
@@ -69,10 +69,6 @@ class ReviewPlan(Model):
     candidates: list[ImpactedFlow]
 
 
-def review_request_key(project_id: str, workflow_id: str) -> str:
-    return workflow_prefix(project_id, workflow_id) + "review-request.json"
-
-
 def _plan_key(step: StepInput) -> str:
     return workflow_prefix(step.project_id, step.workflow_id) + "review-plan.json"
 
@@ -88,11 +84,6 @@ def _analysis(runtime: StepRuntime, project_id: str, analysis_id: str) -> Change
     if analysis is None:
         raise AnalysisNotFoundError(f"analysis {analysis_id} not found in this project")
     return analysis
-
-
-def flows_to_review(analysis: ChangeAnalysis, llm_threshold: float) -> list[ImpactedFlow]:
-    """The impacted flows the LLM reviews: those whose confidence is below the threshold."""
-    return [flow for flow in analysis.flows if flow.confidence < llm_threshold]
 
 
 def select(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:

@@ -36,16 +36,27 @@ from perceo.bootstrap.pipeline import (
     BootstrapState,
     StepResult,
 )
+from perceo.bootstrap.stages import (
+    CLONE_PROGRESS,
+    COMPLETE_PROGRESS,
+    EXTRACT_SPAN,
+    FLOWS_PERSISTED_PROGRESS,
+    STAGE_PROGRESS,
+)
 from perceo.errors import AuthenticationError, PermissionDeniedError
 from perceo.models.common import now_ms
 from perceo.workflows.bundle import (
     BundleStore,
     bundle_uri,
+    files_key,
     get_files,
     get_json,
     parse_bundle_uri,
     put_files,
     put_json,
+    request_key,
+    state_key,
+    step_result_key,
     workflow_prefix,
 )
 from perceo.workflows.failures import StrictLLM
@@ -57,40 +68,17 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
 
-#: Progress when each task starts (the original's model: 5/8/12/20/35/45/55/60–95/100).
+#: Progress when each task starts, and at the points within stages the cloud reports (the clone, the flows stored,
+#: the end): `perceo.bootstrap.stages`.
 PROGRESS = {
-    "validate": 5,
-    "clone": 8,
-    "discover": 12,
-    "identify_flows": 20,
-    "assign_personas": 35,
-    "refine": 40,
-    "persist_flows": 45,
-    "flows_persisted": 55,
-    "extract_steps": 60,
-    "persist_steps": 95,
-    "complete": 100,
+    **STAGE_PROGRESS,
+    "clone": CLONE_PROGRESS,
+    "flows_persisted": FLOWS_PERSISTED_PROGRESS,
+    "complete": COMPLETE_PROGRESS,
 }
-EXTRACT_SPAN = 35
 
 
-# ------------------------------------------------------------------------------------------------ bundle keys
-
-
-def request_key(project_id: str, workflow_id: str) -> str:
-    return workflow_prefix(project_id, workflow_id) + "request.json"
-
-
-def state_key(project_id: str, workflow_id: str) -> str:
-    return workflow_prefix(project_id, workflow_id) + "state.json"
-
-
-def files_key(project_id: str, workflow_id: str) -> str:
-    return workflow_prefix(project_id, workflow_id) + "files.json.gz"
-
-
-def step_result_key(project_id: str, workflow_id: str, index: int) -> str:
-    return workflow_prefix(project_id, workflow_id) + f"steps/{index}.json"
+# ------------------------------------------------------------------------------------------------ bundle state
 
 
 def _load(store: BundleStore, key: str, model: type[T]) -> T:

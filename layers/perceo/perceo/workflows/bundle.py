@@ -6,6 +6,7 @@ Per execution, under `workflows/{projectId}/{workflowId}/`:
 - `state.json`         the pipeline state after the last finished stage (`BootstrapState`)
 - `files.json.gz`      the source files discovery and the later stages read (path -> text), from the clone
 - `steps/{index}.json` one map item's result (a flow's steps)
+- `review-request.json`, `review-plan.json`, `reviews/{index}.json`: the same for an analysis review
 
 Clean-up deletes the prefix on success and on failure. Objects are small JSON; nothing here is a secret (the
 clone's credentials never reach it). The S3 client is injected; the in-memory store serves unit tests.
@@ -26,6 +27,26 @@ BUNDLE_SCHEME = "bundle://"
 
 def workflow_prefix(project_id: str, workflow_id: str) -> str:
     return f"workflows/{project_id}/{workflow_id}/"
+
+
+def request_key(project_id: str, workflow_id: str) -> str:
+    return workflow_prefix(project_id, workflow_id) + "request.json"
+
+
+def state_key(project_id: str, workflow_id: str) -> str:
+    return workflow_prefix(project_id, workflow_id) + "state.json"
+
+
+def files_key(project_id: str, workflow_id: str) -> str:
+    return workflow_prefix(project_id, workflow_id) + "files.json.gz"
+
+
+def step_result_key(project_id: str, workflow_id: str, index: int) -> str:
+    return workflow_prefix(project_id, workflow_id) + f"steps/{index}.json"
+
+
+def review_request_key(project_id: str, workflow_id: str) -> str:
+    return workflow_prefix(project_id, workflow_id) + "review-request.json"
 
 
 def bundle_uri(project_id: str, workflow_id: str) -> str:

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from perceo.bootstrap.model import PersonaSpec
+from perceo.models import ChangeAnalysis
+from perceo.models.change import ImpactedFlow
 from perceo.models.common import EpochMs, Model, ProjectId, now_ms
 
 WorkflowKind = Literal["bootstrap", "analyze"]
@@ -159,3 +161,8 @@ class CleanupInput(Model):
 
     def step(self) -> StepInput:
         return StepInput(project_id=self.project_id, workflow_id=self.workflow_id)
+
+
+def flows_to_review(analysis: ChangeAnalysis, llm_threshold: float) -> list[ImpactedFlow]:
+    """The impacted flows an analysis review (AnalyzeChanges) asks the LLM about: those below the threshold."""
+    return [flow for flow in analysis.flows if flow.confidence < llm_threshold]

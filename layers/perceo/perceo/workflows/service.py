@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from perceo.errors import ConflictError
+from perceo.errors import ConfigError, ConflictError, PerceoError
 from perceo.models.common import now_ms
-from perceo.workflows.bundle import BundleStore, put_json, workflow_prefix
+from perceo.workflows.bundle import BundleStore, put_json, request_key, review_request_key, workflow_prefix
 from perceo.workflows.errors import WorkflowBackendError, WorkflowNotFoundError
 from perceo.workflows.gitremote import check_branch, parse_git_remote
 from perceo.workflows.model import (
@@ -33,10 +33,15 @@ from perceo.workflows.model import (
     WorkflowRecord,
     WorkflowStarted,
     WorkflowView,
+    flows_to_review,
     is_workflow_id,
     new_workflow_id,
 )
 from perceo.workflows.progress import ProgressStore
+
+if TYPE_CHECKING:
+    from perceo.models import ChangeAnalysis
+    from perceo.models.api import AnalysisReview
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +88,6 @@ class WorkflowService:
     def _state_machine(self, kind: WorkflowKind) -> str:
         arn = self._arns[kind]
         if arn is None:
-            from perceo.errors import ConfigError
-
             variable = "BOOTSTRAP_STATE_MACHINE_ARN" if kind == "bootstrap" else "ANALYZE_STATE_MACHINE_ARN"
             raise ConfigError(f"environment variable {variable} is not set (needed to start {kind} workflows)")
         return arn
@@ -108,8 +111,6 @@ class WorkflowService:
             self._progress.release(project_id, "bootstrap", holder)
             if self._progress.claim(project_id, "bootstrap", workflow_id, self._claim_ttl_s) is not None:
                 raise ConflictError("a bootstrap of this project was started at the same moment")
-        from perceo.workflows.bootstrap_steps import request_key
-
         stored = StoredBootstrapRequest(
             **request.model_dump(), project_id=project_id, workflow_id=workflow_id, key_prefix=key_prefix
         )
@@ -123,7 +124,6 @@ class WorkflowService:
 
     def start_analyze_review(self, project_id: str, analysis_id: str, llm_threshold: float) -> WorkflowStarted:
         """Start AnalyzeChanges: the LLM review of an analysis's low-confidence flows (the slow path)."""
-        from perceo.workflows.analyze_steps import review_request_key
         from perceo.workflows.model import AnalyzeReviewRequest
 
         arn = self._state_machine("analyze")
@@ -239,3 +239,35 @@ def _client_error_code(error: Exception) -> str | None:
     if isinstance(error, botocore.exceptions.BotoCoreError):
         return type(error).__name__
     return None
+
+
+def start_analysis_review(
+    analysis: ChangeAnalysis, llm_threshold: float, workflows: Callable[[], WorkflowService]
+) -> AnalysisReview | None:
+    """Start the LLM review of a just-recorded analysis (the slow path of `POST /observer/analyze`).
+
+    None when no impacted flow is below `llm_threshold` (nothing to review, no execution; `workflows()` is not
+    even built). A review that cannot start is reported in the answer (status FAILED, the error's type and
+    message), never by failing the analysis: it is already stored and published, and a client retrying the POST
+    would record it twice.
+    """
+    from perceo.models.api import AnalysisReview, ReviewStartError
+
+    if not flows_to_review(analysis, llm_threshold):
+        return None
+    try:
+        started = workflows().start_analyze_review(analysis.project_id, analysis.id, llm_threshold)
+    except PerceoError as error:
+        logger.error(
+            "the LLM review of analysis %s did not start (%s): %s", analysis.id, type(error).__name__, error.message
+        )
+        message = error.message
+        if isinstance(error, ConfigError):  # names the deployment's settings: for operators, not clients
+            message = "the API is not configured to start workflows; see its logs"
+        workflow_id = error.details.get("workflowId")
+        return AnalysisReview(
+            workflow_id=workflow_id if isinstance(workflow_id, str) else None,
+            status="FAILED",
+            error=ReviewStartError(type=type(error).__name__, message=message),
+        )
+    return AnalysisReview(workflow_id=started.workflow_id, status="RUNNING")

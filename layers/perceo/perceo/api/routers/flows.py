@@ -7,7 +7,6 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from perceo.api.deps import dependencies
 from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import API_KEY
@@ -22,6 +21,7 @@ from perceo.models.api import (
     StepList,
     UpdateFlowRequest,
 )
+from perceo.wiring import services
 
 router = Router()
 
@@ -46,7 +46,7 @@ def list_flows(
     ] = None,
 ) -> FlowList:
     principal = authorize("flows:read")
-    flows, next_cursor = dependencies().service.list_flows_page(
+    flows, next_cursor = services().projects.list_flows_page(
         principal.project_id, limit=limit, cursor=cursor, include_steps=include_steps
     )
     return FlowList(flows=flows, next_cursor=next_cursor)
@@ -64,7 +64,7 @@ def create_flow(body: CreateFlowRequest) -> FlowView:
     principal = authorize("flows:write")
     flow = body.to_flow(principal.project_id)
     steps = [step.to_step(flow.id, order) for order, step in enumerate(body.steps, start=1)]
-    return dependencies().service.create_flow(
+    return services().projects.create_flow(
         principal.project_id, flow, personas=body.personas, pages=body.pages, steps=steps
     )
 
@@ -74,7 +74,7 @@ def create_flow(body: CreateFlowRequest) -> FlowView:
 )
 def get_flow(id: FlowRef) -> FlowView:
     principal = authorize("flows:read")
-    return dependencies().service.get_flow(principal.project_id, id)
+    return services().projects.get_flow(principal.project_id, id)
 
 
 @router.patch(
@@ -86,7 +86,7 @@ def get_flow(id: FlowRef) -> FlowView:
 )
 def update_flow(id: FlowRef, body: UpdateFlowRequest) -> FlowView:
     principal = authorize("flows:write")
-    return dependencies().service.edit_flow(
+    return services().projects.edit_flow(
         principal.project_id, id, body.to_update(), personas=body.personas, pages=body.pages
     )
 
@@ -101,7 +101,7 @@ def update_flow(id: FlowRef, body: UpdateFlowRequest) -> FlowView:
 )
 def delete_flow(id: FlowRef) -> None:
     principal = authorize("flows:write")
-    dependencies().service.delete_flow(principal.project_id, id)
+    services().projects.delete_flow(principal.project_id, id)
 
 
 @router.get(
@@ -113,8 +113,8 @@ def delete_flow(id: FlowRef) -> None:
 )
 def list_steps(id: FlowRef) -> StepList:
     principal = authorize("flows:read")
-    flow = dependencies().service.get_flow(principal.project_id, id)
-    return StepList(flow_id=flow.id, steps=dependencies().service.list_steps(principal.project_id, flow.id))
+    flow = services().projects.get_flow(principal.project_id, id)
+    return StepList(flow_id=flow.id, steps=services().projects.list_steps(principal.project_id, flow.id))
 
 
 @router.put(
@@ -126,7 +126,7 @@ def list_steps(id: FlowRef) -> StepList:
 )
 def replace_steps(id: FlowRef, body: ReplaceStepsRequest) -> StepList:
     principal = authorize("flows:write")
-    service = dependencies().service
+    service = services().projects
     flow = service.get_flow(principal.project_id, id)
     steps = [step.to_step(flow.id, order) for order, step in enumerate(body.steps, start=1)]
     return StepList(flow_id=flow.id, steps=service.replace_steps(principal.project_id, flow.id, steps))

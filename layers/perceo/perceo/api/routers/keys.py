@@ -7,13 +7,13 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from perceo.api.deps import dependencies
 from perceo.api.request import authorize, current_request
 from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import API_KEY
 from perceo.errors import PermissionDeniedError
 from perceo.models import ApiKey
 from perceo.models.api import KEY_PREFIX_PATTERN, CreatedKey, CreateKeyRequest, KeyList
+from perceo.wiring import services
 
 router = Router()
 
@@ -35,7 +35,7 @@ def list_keys(
     ] = False,
 ) -> KeyList:
     principal = authorize("keys:manage")
-    return KeyList(keys=dependencies().keys.list_keys(principal.project_id, include_inactive=include_inactive))
+    return KeyList(keys=services().keys.list_keys(principal.project_id, include_inactive=include_inactive))
 
 
 @router.post(
@@ -56,7 +56,7 @@ def create_key(body: CreateKeyRequest) -> CreatedKey:
             details={"scopes": beyond},
         )
     request = current_request()
-    raw_key, record = dependencies().keys.create(
+    raw_key, record = services().keys.create(
         principal.project_id,
         body.name,
         body.scopes,
@@ -81,7 +81,7 @@ def revoke_key(
 ) -> ApiKey:
     principal = authorize("keys:manage")
     request = current_request()
-    return dependencies().keys.revoke(
+    return services().keys.revoke(
         principal.project_id,
         prefix,
         reason=reason,

@@ -7,12 +7,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from perceo.api.deps import dependencies
 from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import API_KEY
 from perceo.models import ChangeAnalysis
 from perceo.models.api import ID_PATTERN, AnalysisList, AnalyzeRequest, AnalyzeResponse
+from perceo.wiring import services
 
 router = Router()
 
@@ -37,12 +37,12 @@ AnalysisId = Annotated[str, Path(pattern=ID_PATTERN, description="The analysis i
 def analyze_change(body: AnalyzeRequest) -> AnalyzeResponse:
     principal = authorize("ci:analyze")
     change = body.change_set.to_change_set()
-    analysis = dependencies().service.analyze(principal.project_id, change, body.affected_routes)
+    analysis = services().projects.analyze(principal.project_id, change, body.affected_routes)
     review = None
     if body.use_llm:
-        from perceo.workflows.runtime import start_analysis_review  # boto3 and the workflow code load only here
+        from perceo.workflows.service import start_analysis_review  # boto3 and the workflow code load only here
 
-        review = start_analysis_review(analysis, body.llm_threshold)
+        review = start_analysis_review(analysis, body.llm_threshold, lambda: services().workflows)
     return AnalyzeResponse.of(analysis, review)
 
 
@@ -55,7 +55,7 @@ def analyze_change(body: AnalyzeRequest) -> AnalyzeResponse:
 )
 def list_analyses(limit: Annotated[int, Query(ge=1, le=100, description="How many")] = 20) -> AnalysisList:
     principal = authorize("flows:read", "ci:analyze")
-    return AnalysisList(analyses=dependencies().service.list_analyses(principal.project_id, limit=limit))
+    return AnalysisList(analyses=services().projects.list_analyses(principal.project_id, limit=limit))
 
 
 @router.get(
@@ -67,4 +67,4 @@ def list_analyses(limit: Annotated[int, Query(ge=1, le=100, description="How man
 )
 def get_analysis(id: AnalysisId) -> ChangeAnalysis:
     principal = authorize("flows:read", "ci:analyze")
-    return dependencies().service.get_analysis(principal.project_id, id)
+    return services().projects.get_analysis(principal.project_id, id)

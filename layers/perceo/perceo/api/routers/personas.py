@@ -7,12 +7,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from perceo.api.deps import dependencies
 from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import API_KEY
 from perceo.models import Persona
 from perceo.models.api import ID_PATTERN, CreatePersonaRequest, PersonaList, UpdatePersonaRequest
+from perceo.wiring import services
 
 router = Router()
 
@@ -28,7 +28,7 @@ PersonaId = Annotated[str, Path(pattern=ID_PATTERN, description="The persona's i
 )
 def list_personas() -> PersonaList:
     principal = authorize("flows:read")
-    return PersonaList(personas=dependencies().service.list_personas(principal.project_id))
+    return PersonaList(personas=services().projects.list_personas(principal.project_id))
 
 
 @router.post(
@@ -41,7 +41,7 @@ def list_personas() -> PersonaList:
 )
 def create_persona(body: CreatePersonaRequest) -> Persona:
     principal = authorize("flows:write")
-    return dependencies().service.create_persona(principal.project_id, body.to_persona(principal.project_id))
+    return services().projects.create_persona(principal.project_id, body.to_persona(principal.project_id))
 
 
 @router.get(
@@ -53,7 +53,7 @@ def create_persona(body: CreatePersonaRequest) -> Persona:
 )
 def get_persona(id: PersonaId) -> Persona:
     principal = authorize("flows:read")
-    return dependencies().service.get_persona(principal.project_id, id)
+    return services().projects.get_persona(principal.project_id, id)
 
 
 @router.patch(
@@ -65,7 +65,7 @@ def get_persona(id: PersonaId) -> Persona:
 )
 def update_persona(id: PersonaId, body: UpdatePersonaRequest) -> Persona:
     principal = authorize("flows:write")
-    return dependencies().service.update_persona(
+    return services().projects.update_persona(
         principal.project_id, id, description=body.description, behaviors=body.behaviors
     )
 
@@ -80,4 +80,4 @@ def update_persona(id: PersonaId, body: UpdatePersonaRequest) -> Persona:
 )
 def delete_persona(id: PersonaId) -> None:
     principal = authorize("flows:write")
-    dependencies().service.delete_persona(principal.project_id, id)
+    services().projects.delete_persona(principal.project_id, id)

@@ -8,7 +8,6 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from perceo.api.deps import dependencies
 from perceo.api.request import authorize, current_request, header, require_own_project
 from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import ADMIN_KEY, API_KEY
@@ -24,6 +23,7 @@ from perceo.models.api import (
     DeleteProjectResponse,
 )
 from perceo.models.vocab import SCOPES
+from perceo.wiring import services
 
 router = Router()
 
@@ -41,10 +41,10 @@ ProjectIdParam = Annotated[str, Path(pattern=PROJECT_ID_PATTERN, description="Th
 )
 def create_project(body: CreateProjectRequest) -> CreateProjectResponse:
     require_admin_key()
-    deps, request = dependencies(), current_request()
-    project = deps.service.create_project(body.to_project())
+    wired, request = services(), current_request()
+    project = wired.projects.create_project(body.to_project())
     try:
-        raw_key, record = deps.keys.create(
+        raw_key, record = wired.keys.create(
             project.id,
             body.key_name,
             body.scopes or SCOPES,
@@ -54,7 +54,7 @@ def create_project(body: CreateProjectRequest) -> CreateProjectResponse:
             user_agent=request.user_agent,
         )
     except BaseException:
-        deps.service.delete_project(project.id)  # no project without a way in
+        wired.projects.delete_project(project.id)  # no project without a way in
         raise
     return CreateProjectResponse(project=project, api_key=CreatedKey(key=raw_key, api_key=record))
 
@@ -68,7 +68,7 @@ def create_project(body: CreateProjectRequest) -> CreateProjectResponse:
 )
 def get_my_project() -> Project:
     principal = authorize()
-    return dependencies().service.get_project(principal.project_id)
+    return services().projects.get_project(principal.project_id)
 
 
 @router.get(
@@ -87,9 +87,9 @@ def get_usage(
     days: Annotated[int, Query(ge=1, le=MAX_REPORT_DAYS, description="How many days back, today (UTC) included")] = 7,
 ) -> UsageReport:
     principal = authorize("insights:read")
-    from perceo.llm.usage import RedisUsageStore, usage_report  # redis: imported by the requests that use it
+    from perceo.llm.usage import usage_report  # redis: imported by the requests that use it
 
-    return usage_report(RedisUsageStore(dependencies().redis), principal.project_id, days)
+    return usage_report(services().usage, principal.project_id, days)
 
 
 @router.delete(
@@ -102,10 +102,10 @@ def get_usage(
 def delete_project(id: ProjectIdParam) -> DeleteProjectResponse:
     principal = authorize("project:admin")
     require_own_project(principal, id)
-    deps = dependencies()
+    wired = services()
     # Graph first, keys last: if anything fails half-way, the caller's key still works and a retry finishes.
-    graph_deleted = deps.service.delete_project(id, missing_ok=True)
-    keys_deleted = deps.keys.delete_project_keys(id)
+    graph_deleted = wired.projects.delete_project(id, missing_ok=True)
+    keys_deleted = wired.keys.delete_project_keys(id)
     if not graph_deleted and not keys_deleted:
         raise ProjectNotFoundError(f"project {id} not found")
     return DeleteProjectResponse(project_id=id, deleted=True, keys_deleted=keys_deleted)
@@ -114,7 +114,7 @@ def delete_project(id: ProjectIdParam) -> DeleteProjectResponse:
 def require_admin_key() -> None:
     """AuthenticationError unless the request carries the deployment's admin key as a bearer token."""
     presented = bearer_token(header(current_request().event, "Authorization"))
-    if not verify_admin_key(presented, dependencies().admin_key()):
+    if not verify_admin_key(presented, services().admin_key()):
         raise AuthenticationError("missing or invalid admin key: send `Authorization: Bearer <admin key>`")
 
 

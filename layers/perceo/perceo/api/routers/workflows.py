@@ -8,11 +8,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from perceo.api.deps import dependencies
 from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import API_KEY
 from perceo.models.api import ID_PATTERN
+from perceo.wiring import services
 from perceo.workflows.model import (
     WORKFLOW_ID_PATTERN,
     BootstrapRequest,
@@ -20,7 +20,6 @@ from perceo.workflows.model import (
     WorkflowStarted,
     WorkflowView,
 )
-from perceo.workflows.runtime import workflow_service
 
 router = Router()
 
@@ -44,8 +43,8 @@ AnalysisIdParam = Annotated[str, Path(pattern=ID_PATTERN, description="The analy
 )
 def start_bootstrap(body: BootstrapRequest) -> WorkflowStarted:
     principal = authorize("workflows:start")
-    dependencies().service.get_project(principal.project_id)
-    started: WorkflowStarted = workflow_service().start_bootstrap(principal.project_id, principal.prefix, body)
+    services().projects.get_project(principal.project_id)
+    started: WorkflowStarted = services().workflows.start_bootstrap(principal.project_id, principal.prefix, body)
     return started
 
 
@@ -64,8 +63,8 @@ def start_bootstrap(body: BootstrapRequest) -> WorkflowStarted:
 )
 def start_analysis_review(id: AnalysisIdParam, body: ReviewRequest) -> WorkflowStarted:
     principal = authorize("ci:analyze", "workflows:start")
-    dependencies().service.get_analysis(principal.project_id, id)
-    started: WorkflowStarted = workflow_service().start_analyze_review(principal.project_id, id, body.llm_threshold)
+    services().projects.get_analysis(principal.project_id, id)
+    started: WorkflowStarted = services().workflows.start_analyze_review(principal.project_id, id, body.llm_threshold)
     return started
 
 
@@ -82,5 +81,5 @@ def start_analysis_review(id: AnalysisIdParam, body: ReviewRequest) -> WorkflowS
 )
 def get_workflow(id: WorkflowIdParam) -> WorkflowView:
     principal = authorize("workflows:start", "flows:read", "ci:analyze")
-    view: WorkflowView = workflow_service().status(principal.project_id, id)
+    view: WorkflowView = services().workflows.status(principal.project_id, id)
     return view

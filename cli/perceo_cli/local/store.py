@@ -21,7 +21,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from perceo.errors import BackendUnavailableError
-from perceo.local.server import (
+from perceo.models.common import EpochMs, Model, now_ms
+from perceo_cli.local.server import (
     LOGFILE_NAME,
     LOOPBACK,
     PIDFILE_NAME,
@@ -37,7 +38,6 @@ from perceo.local.server import (
     stop_server,
     wait_for_exit,
 )
-from perceo.models.common import EpochMs, Model, now_ms
 
 logger = logging.getLogger(__name__)
 

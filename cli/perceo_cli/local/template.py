@@ -32,6 +32,7 @@ _SHORT_TAGS = {
 _SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
 
 
+# Our own tag constructor: samtranslator's pins pydantic below our lock's, and cfn-lint's costs ~5 s of imports.
 class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
     """YAML loader that turns CloudFormation short tags into their long forms."""
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from perceo.errors import BackendUnavailableError
-from perceo.local.server import LOOPBACK
+from perceo_cli.local.server import LOOPBACK
 
 logger = logging.getLogger(__name__)
 

@@ -1,13 +1,13 @@
 """The local cloud: the API of `template.yaml` on one machine, with the real handlers, and no Docker.
 
-`perceo local up` starts, in one background process (`python -m perceo.local.cloud serve`):
+`perceo local up` starts, in one background process (`python -m perceo_cli.local.cloud serve`):
 
 - the embedded FalkorDB/Redis (its own process, data under `.perceo/data/cloud/`) as the flow graph, the key
   store, the rate limiter and the bus;
 - a moto server (Secrets Manager, SSM, S3, Step Functions) seeded with the local secrets: the API key pepper,
   the admin key and the Neo4j credentials secret the template's parameters name; the template's state machines
-  run in it, their Lambda tasks by the real handlers in this process (`perceo.local.sfn`);
-- the local API Gateway (`perceo.local.apigw`) serving the template's routes through the real handlers, which
+  run in it, their Lambda tasks by the real handlers in this process (`perceo_cli.local.sfn`);
+- the local API Gateway (`perceo_cli.local.apigw`) serving the template's routes through the real handlers, which
   read their settings from the environment the template gives them, pointed at the store and moto. Requests run
   on worker processes (`LambdaWorkerPool`, `--workers`), each like a Lambda execution environment.
 
@@ -38,14 +38,14 @@ from pydantic import ValidationError
 
 from perceo.errors import BackendUnavailableError, ConfigError
 from perceo.heap import freeze_startup_heap
-from perceo.local.apigw import ApiServer, Gateway, read_rest_api
-from perceo.local.aws import LocalAws
-from perceo.local.lambdas import Invoker, LambdaRuntime, LambdaWorkerPool
-from perceo.local.server import LOOPBACK, command_line, pid_alive, stop_server, wait_for_exit
-from perceo.local.sfn import LocalWorkflows, start_workflows, uninstall_task_runner, workflow_physical_ids
-from perceo.local.store import EmbeddedStore, project_data_dir
-from perceo.local.template import Intrinsics, load_template, read_functions
 from perceo.models.common import EpochMs, Model, now_ms
+from perceo_cli.local.apigw import ApiServer, Gateway, read_rest_api
+from perceo_cli.local.aws import LocalAws
+from perceo_cli.local.lambdas import Invoker, LambdaRuntime, LambdaWorkerPool
+from perceo_cli.local.server import LOOPBACK, command_line, pid_alive, stop_server, wait_for_exit
+from perceo_cli.local.sfn import LocalWorkflows, start_workflows, uninstall_task_runner, workflow_physical_ids
+from perceo_cli.local.store import EmbeddedStore, project_data_dir
+from perceo_cli.local.template import Intrinsics, load_template, read_functions
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ START_TIMEOUT_S = 90.0
 #: Worker processes serving API requests in parallel (each one like a Lambda execution environment).
 DEFAULT_WORKERS = 2
 STOP_TIMEOUT_S = 15.0
-_SERVE_MODULE = "perceo.local.cloud"
+_SERVE_MODULE = "perceo_cli.local.cloud"
 
 
 def secrets_dir(project_dir: Path) -> Path:
@@ -78,7 +78,7 @@ def state_path(project_dir: Path) -> Path:
 
 def default_template() -> Path | None:
     """`template.yaml` of the Perceo checkout this package runs from (an editable install), if there is one."""
-    candidate = Path(__file__).resolve().parents[4] / "template.yaml"
+    candidate = Path(__file__).resolve().parents[3] / "template.yaml"
     return candidate if candidate.is_file() else None
 
 
@@ -271,7 +271,7 @@ class LocalCloud:
         }
         self.runtime = LambdaRuntime(functions, extra_environment=extra)
         self._apply_environment(self.runtime.environment)
-        # Step Functions under moto, their Lambda tasks run by this runtime (perceo.local.sfn).
+        # Step Functions under moto, their Lambda tasks run by this runtime (perceo_cli.local.sfn).
         self.workflows = start_workflows(self.aws, self.runtime, intrinsics)
         api = read_rest_api(intrinsics, functions)
         invoker: Invoker = self.runtime
@@ -385,7 +385,7 @@ def read_state(project_dir: Path) -> CloudState | None:
 
 
 def is_cloud_process(pid: int, project_dir: Path) -> bool:
-    """True when `pid` is a `perceo.local.cloud serve` process for this project (judged by its command line)."""
+    """True when `pid` is a `perceo_cli.local.cloud serve` process for this project (judged by its command line)."""
     if not pid_alive(pid):
         return False
     args = command_line(pid) or []
@@ -487,8 +487,8 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 def serve(argv: Sequence[str] | None = None) -> int:
-    """`python -m perceo.local.cloud serve ...`: run the local cloud until SIGTERM/SIGINT."""
-    parser = argparse.ArgumentParser(prog="python -m perceo.local.cloud")
+    """`python -m perceo_cli.local.cloud serve ...`: run the local cloud until SIGTERM/SIGINT."""
+    parser = argparse.ArgumentParser(prog="python -m perceo_cli.local.cloud")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("serve", help="run the local cloud in the foreground")
     run.add_argument("--project-dir", type=Path, required=True)

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from perceo.errors import BackendUnavailableError, ConfigError
 from perceo.heap import freeze_startup_heap
-from perceo.local.template import FunctionSpec
+from perceo_cli.local.template import FunctionSpec
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ Task handlers are called without the API runtime's one-at-a-time lock: the Map s
 does on AWS, and a long task (a clone, an LLM call) does not hold up `GET /workflows/{id}`. The lock exists for
 powertools' API resolvers, which step handlers do not use.
 
-Integration with the local cloud (`perceo.local.cloud.LocalCloud._start`):
+Integration with the local cloud (`perceo_cli.local.cloud.LocalCloud._start`):
 
     physical_ids = {**secrets_arns, **workflow_physical_ids(intrinsics)}   # what !Ref gives the SMs and the bucket
     ...                                                                    # LambdaRuntime(...) and its environment
@@ -42,10 +42,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from perceo.errors import ConfigError
-from perceo.local.aws import LocalAws
-from perceo.local.lambdas import LambdaContext, LambdaInvocationError, LambdaRuntime
-from perceo.local.template import DEFAULT_ACCOUNT, DEFAULT_REGION, Intrinsics
-from perceo.workflows.asl import substitute
+from perceo_cli.local.asl import substitute
+from perceo_cli.local.aws import LocalAws
+from perceo_cli.local.lambdas import LambdaContext, LambdaInvocationError, LambdaRuntime
+from perceo_cli.local.template import DEFAULT_ACCOUNT, DEFAULT_REGION, Intrinsics
 
 logger = logging.getLogger(__name__)
 

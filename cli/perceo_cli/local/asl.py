@@ -1,5 +1,6 @@
 """State machine definitions: read `statemachines/*.asl.json`, fill `${Placeholders}` (the template's
-DefinitionSubstitutions), and read back what the tests and the local cloud need (the task order).
+DefinitionSubstitutions), and read back what the tests and the local cloud need (the task order:
+`perceo.bootstrap.stages` says which task runs which stage).
 
 The substitution is textual, like CloudFormation's: every `${Name}` is replaced by its value. A placeholder
 without a value is an error that names it, so a definition never reaches Step Functions half-filled.
@@ -16,20 +17,6 @@ from typing import Any
 from perceo.errors import ConfigError
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
-
-#: Which Lambda placeholder runs which stage of `perceo.bootstrap.pipeline.STAGES` (the ASL's task order is held
-#: equal to STAGES through this table).
-BOOTSTRAP_STAGE_BY_FUNCTION: dict[str, str] = {
-    "ValidateProjectFunctionArn": "validate",
-    "CloneAndDiscoverFunctionArn": "discover",
-    "IdentifyFlowsFunctionArn": "identify_flows",
-    "AssignPersonasFunctionArn": "assign_personas",
-    "RefineFunctionArn": "refine",
-    "PersistFlowsFunctionArn": "persist_flows",
-    "ExtractStepsFunctionArn": "extract_steps",
-    "PersistStepsFunctionArn": "persist_steps",
-    "CleanupFunctionArn": "cleanup",
-}
 
 
 def placeholders(text: str) -> set[str]:

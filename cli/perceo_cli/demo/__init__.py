@@ -1,0 +1,1 @@
+"""The demo app behind `perceo demo` (and the tests' sample shop): a development tool, never in the Lambda layer."""
