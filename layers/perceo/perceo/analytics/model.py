@@ -10,9 +10,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints
 
-from perceo.models.common import EntityId, EpochMs, Model, Route, UnitFloat
+from perceo.models.common import EntityId, EpochMs, Model, UnitFloat
 
 #: Providers Perceo pulls from.
 ProviderName = Literal["ga4", "mixpanel", "amplitude"]
@@ -56,50 +56,7 @@ def days_between(first: str, last: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Our own ingest: what a browser (the snippet) or a server sends to POST /analytics/events
-
-
-class IngestEvent(Model):
-    """One event as sent to the ingest endpoint. `timestamp` is epoch ms or an ISO-8601 time with a zone."""
-
-    event_id: EventId
-    anonymous_id: Identity | None = None
-    user_id: Identity | None = None
-    session_id: Identity | None = None
-    name: EventName
-    url: Annotated[str, StringConstraints(max_length=2048)] | None = None
-    path: Route | None = None
-    timestamp: EpochMs
-    properties: dict[str, Any] = Field(default_factory=dict, max_length=100)
-
-    @field_validator("timestamp", mode="before")
-    @classmethod
-    def _epoch_ms(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.isdigit():
-            try:
-                moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                raise ValueError("timestamp must be epoch milliseconds or an ISO-8601 time") from None
-            if moment.tzinfo is None:
-                raise ValueError("an ISO-8601 timestamp needs a time zone (Z or +hh:mm)")
-            return int(moment.timestamp() * 1000)
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        return value
-
-    @model_validator(mode="after")
-    def _who_and_where(self) -> IngestEvent:
-        if self.anonymous_id is None and self.user_id is None:
-            raise ValueError("an event needs anonymousId or userId")
-        return self
-
-
-class IngestBatch(Model):
-    """The body of POST /analytics/events: up to 1,000 events (checked item by item) and the client's send time."""
-
-    events: list[Any] = Field(max_length=1000)
-    #: When the client sent the batch (epoch ms): timestamps are shifted by the client clock's offset from ours.
-    sent_at: EpochMs | None = None
+# Our own ingest: what POST /analytics/events answers (the request models are in `ingest.py`)
 
 
 RejectReason = Literal["invalid", "timestamp_in_future", "timestamp_too_old"]
@@ -307,8 +264,6 @@ __all__ = [
     "FlowImpact",
     "FlowMatch",
     "GapsReport",
-    "IngestBatch",
-    "IngestEvent",
     "IngestResult",
     "PageTraffic",
     "Provider",

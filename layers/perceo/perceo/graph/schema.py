@@ -39,6 +39,7 @@ UNIQUE_KEYS: tuple[Key, ...] = (
     Key("Step", ("flowId", "order")),
     Key("Page", ("projectId", "route")),
     Key("ChangeAnalysis", ("id",)),
+    Key("FlowMetrics", ("projectId", "flowId", "day")),
 )
 
 #: Lookups every query starts from: all of a project's nodes of one label.
@@ -49,6 +50,7 @@ LOOKUP_INDEXES: tuple[Key, ...] = (
     Key("Step", ("flowId",)),
     Key("Page", ("projectId",)),
     Key("ChangeAnalysis", ("projectId",)),
+    Key("FlowMetrics", ("projectId",)),
 )
 
 
