@@ -226,7 +226,8 @@ class FlowImpact(Model):
     success_rate: UnitFloat | None
     users_per_day: float
     top_drop_off_step: int | None
-    top_drop_off_step_name: str | None
+    #: The route of that step (the flow's journey page), when known.
+    top_drop_off_route: str | None
     drop_off: dict[str, int]
     median_duration_ms: float | None
     revenue_at_risk: float | None

@@ -54,9 +54,12 @@ class CredentialStore(Protocol):
 class ProviderClient(Protocol):
     """One provider's export, for one project's credentials."""
 
-    name: ProviderName
-    #: How long after an event the provider serves it for good: windows ending later are fetched but not final.
-    settle_ms: int
+    @property
+    def name(self) -> ProviderName: ...
+
+    @property
+    def settle_ms(self) -> int:
+        """How long after an event the provider serves it for good: windows ending later are fetched but not final."""
 
     def check(self) -> str:
         """Ask the provider whether the credentials work (a cheap request). Returns what was checked;
