@@ -142,5 +142,7 @@ class MixpanelClient:
             timestamp=timestamp,
             user_id=distinct[:128],
             path=path_of(url) if isinstance(url, str) else None,
-            properties={k: v for k, v in props.items() if not k.startswith(("$", "mp_")) and k != "time"},
+            properties={
+                k: v for k, v in props.items() if not k.startswith(("$", "mp_")) and k not in ("time", "distinct_id")
+            },
         )

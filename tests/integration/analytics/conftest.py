@@ -1,0 +1,74 @@
+"""Fixtures for the analytics engine: provider clients pointed at the fake providers, a GA4 service-account key
+(a real RSA key made here, its public half given to the fake token endpoint), and a recording sleep."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fakes.analytics_providers import FakeProviders
+
+from perceo.analytics.providers import HttpProviderClients, RetryPolicy
+from perceo.llm.retry import Backoff
+
+#: 2026-03-10 12:00 UTC: "now" for every provider test.
+NOW = 1_773_144_000_000
+DAY = 86_400_000
+
+
+@dataclass
+class Sleeps:
+    """Stands in for time.sleep: records each wait (the retry schedule) without waiting."""
+
+    waits: list[float] = field(default_factory=list)
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def clients(fake_providers: FakeProviders, sleeps: Sleeps) -> Iterator[HttpProviderClients]:
+    base = fake_providers.base_url
+    made = HttpProviderClients(
+        http=httpx.Client(timeout=httpx.Timeout(10.0)),
+        policy=RetryPolicy(attempts=4, max_wait_s=60.0, backoff=Backoff(base_s=0.5, cap_s=4.0, retry_after_cap_s=10.0)),
+        clock=lambda: NOW,
+        sleep=sleeps,
+        jitter=lambda: 0.5,
+        base_urls={"mixpanel": base, "amplitude": base, "ga4": base},
+        ga4_token_uris=(f"{base}/token",),
+        ga4_page_size=3,
+    )
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture
+def ga4_key(fake_providers: FakeProviders) -> dict[str, Any]:
+    """A service-account key whose token_uri is the fake's token endpoint; the fake knows its public key."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    fake_providers.ga4_public_key = private.public_key()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return {
+        "type": "service_account",
+        "project_id": "perceo-test",
+        "private_key_id": "k1",
+        "private_key": pem,
+        "client_email": "reader@perceo-test.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": f"{fake_providers.base_url}/token",
+    }
