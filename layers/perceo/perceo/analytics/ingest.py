@@ -220,6 +220,8 @@ def store_events(
 ) -> int:
     """Store the events not stored before (by source and id), one object per day; returns how many were new.
 
+    Each object holds its events in time order and is named `{its first event's time}-{name}`, so a day's objects
+    list in about the order of their events (what the sessionizer wants), whatever order they arrived in.
     The ids are claimed first; if writing a day's object fails, that day's claims are released before the error
     goes up, so a retry of the same events stores them."""
     if not events:
@@ -235,7 +237,9 @@ def store_events(
     written: list[str] = []
     try:
         for day, day_events in sorted(by_day.items()):
-            store.put(events_key(project_id, day, source, name), encode_events(day_events))
+            day_events.sort(key=lambda e: e.timestamp)
+            object_name = f"{day_events[0].timestamp:013d}-{name}"
+            store.put(events_key(project_id, day, source, object_name), encode_events(day_events))
             written.append(day)
     except Exception:
         seen.release(project_id, [k for day, ks in claimed.items() if day not in written for k in ks])

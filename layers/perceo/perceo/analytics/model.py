@@ -7,6 +7,7 @@ memory; a `Session` is what the sessionizer hands to the aligner.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -41,7 +42,13 @@ DAY_MS = 86_400_000
 
 def day_of(timestamp_ms: int) -> str:
     """The UTC day (YYYY-MM-DD) of an epoch-ms timestamp."""
-    return dt.datetime.fromtimestamp(timestamp_ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d")
+    return _day_name(timestamp_ms // DAY_MS)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_name(days_since_epoch: int) -> str:
+    # called per event: the name of a day is worked out once
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=days_since_epoch)).isoformat()
 
 
 def day_start(day: str) -> int:
@@ -82,7 +89,7 @@ class IngestResult(Model):
 # Stored events and aggregates
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TrackedEvent:
     """An event as stored (one JSON line): ours or a provider's, normalized. `path` has no query or fragment."""
 

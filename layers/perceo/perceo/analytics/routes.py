@@ -32,16 +32,25 @@ def _is_open_ended(segment: str) -> bool:
 
 
 def path_of(url_or_path: str) -> str | None:
-    """The path of a URL or path (query and fragment dropped), or None when there is none."""
+    """The path of a URL or path (query and fragment dropped, no trailing or doubled slashes), or None when there
+    is none."""
     text = url_or_path.strip()
     if not text:
         return None
-    if not text.startswith("/"):
+    if text.startswith(("https://", "http://")):
+        rest = text[text.index("//") + 2 :].split("?", 1)[0].split("#", 1)[0]
+        start = rest.find("/")
+        text = rest[start:] if start >= 0 else "/"
+    elif not text.startswith("/"):
         parts = urlsplit(text)
         if not parts.scheme and not parts.netloc:
             return None
         text = parts.path or "/"
-    return "/" + "/".join(route_segments(text))
+    else:
+        text = text.split("?", 1)[0].split("#", 1)[0]
+    if "//" in text or (text.endswith("/") and text != "/"):
+        return "/" + "/".join(s for s in text.split("/") if s)
+    return text
 
 
 class RouteMapper:
@@ -49,16 +58,18 @@ class RouteMapper:
 
     def __init__(self, routes: Iterable[str]) -> None:
         self.routes = sorted(set(routes))
-        fixed: dict[int, list[str]] = {}
+        fixed: dict[int, list[tuple[str, tuple[str | None, ...]]]] = {}
         open_ended: list[str] = []
-        for route in self.routes:
+        for route in sorted(self.routes, key=_specificity):
             segments = route_segments(route)
             if any(_is_open_ended(s) for s in segments):
                 open_ended.append(route)
             else:
-                fixed.setdefault(len(segments), []).append(route)
-        self._fixed = {n: sorted(rs, key=_specificity) for n, rs in fixed.items()}
-        self._open_ended = sorted(open_ended, key=_specificity)
+                # fixed-length patterns, most specific first: None stands for a parameter segment
+                shape = tuple(None if _is_variable(s) else s for s in segments)
+                fixed.setdefault(len(segments), []).append((route, shape))
+        self._fixed = fixed
+        self._open_ended = open_ended
         self._cache: dict[str, str | None] = {}
 
     def route_of(self, path: str) -> str | None:
@@ -74,9 +85,13 @@ class RouteMapper:
 
     def _match(self, path: str) -> str | None:
         segments = route_segments(path)
-        candidates = [*self._fixed.get(len(segments), []), *self._open_ended]
-        best = [route for route in candidates if routes_match(route, path)]
-        return min(best, key=_specificity) if best else None
+        found = [
+            route
+            for route, shape in self._fixed.get(len(segments), ())
+            if all(want is None or want == have for want, have in zip(shape, segments, strict=True))
+        ]
+        found += [route for route in self._open_ended if routes_match(route, path)]
+        return min(found, key=_specificity) if found else None
 
 
 _MISSING = object()

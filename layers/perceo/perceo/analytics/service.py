@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -237,10 +238,9 @@ class AnalyticsService:
             nonlocal part, events
             if not events:
                 return
-            events.sort(key=lambda e: e.timestamp)
-            stored = store_events(
-                self.store, self.seen, project_id, provider, events, f"{start:013d}-{end:013d}-{part:05d}"
-            )
+            # unique per run: a later sync of the same window adds an object, never replaces what this one stored
+            name = f"{self._object_name()}-{part:05d}"
+            stored = store_events(self.store, self.seen, project_id, provider, events, name)
             counts["accepted"] += stored
             counts["duplicates"] += len(events) - stored
             days.update(e.day for e in events)
@@ -400,10 +400,9 @@ class AnalyticsService:
         if self.bus is not None:
             self.bus.publish(PerceoEvent(type=kind, source="analytics", project_id=project_id, data=data))
 
-    def _object_name(self) -> str:
-        import uuid
-
-        return f"{self.clock():013d}-{uuid.uuid4().hex[:12]}"
+    @staticmethod
+    def _object_name() -> str:
+        return uuid.uuid4().hex[:16]
 
 
 def _check_days(days: Sequence[str]) -> list[str]:

@@ -159,6 +159,15 @@ class MemoryObjectStore:
 # Idempotency
 
 
+#: KEYS[1] the day's set; ARGV[1] its TTL in seconds, then the ids. Answers 1 (new) or 0 (seen) per id.
+_CLAIM = """
+local added = {}
+for i = 2, #ARGV do added[i - 1] = redis.call('SADD', KEYS[1], ARGV[i]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return added
+"""
+
+
 def seen_key(project_id: str, day: str) -> str:
     return f"perceo:analytics:{project_id}:seen:{day}"
 
@@ -169,22 +178,31 @@ class RedisSeenEvents:
     def __init__(self, client: redis.Redis, *, ttl_s: int) -> None:
         self._redis = client
         self.ttl_s = ttl_s
+        self._claim = client.register_script(_CLAIM)
 
     def claim(self, project_id: str, keys: Sequence[tuple[str, str]]) -> list[bool]:
         if not keys:
             return []
         import redis.exceptions
 
+        by_day: dict[str, list[int]] = {}
+        for n, (day, _) in enumerate(keys):
+            by_day.setdefault(day, []).append(n)
         pipe = self._redis.pipeline(transaction=False)
-        for day, event_id in keys:
-            pipe.sadd(seen_key(project_id, day), event_id)
-        for day in {day for day, _ in keys}:
-            pipe.expire(seen_key(project_id, day), self.ttl_s)
+        for day, positions in by_day.items():
+            # one script call per day: a SADD per id (1 = new), then the day's expiry (one command, not 1,000)
+            self._claim(
+                keys=[seen_key(project_id, day)], args=[self.ttl_s, *(keys[n][1] for n in positions)], client=pipe
+            )
         try:
             answers = pipe.execute()
         except redis.exceptions.RedisError as error:
             raise BackendUnavailableError(f"the idempotency store (Redis) failed: {type(error).__name__}") from None
-        return [bool(a) for a in answers[: len(keys)]]
+        fresh = [False] * len(keys)
+        for positions, answer in zip(by_day.values(), answers, strict=True):
+            for n, added in zip(positions, answer, strict=True):
+                fresh[n] = bool(added)
+        return fresh
 
     def release(self, project_id: str, keys: Sequence[tuple[str, str]]) -> None:
         if not keys:
