@@ -3,17 +3,25 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import redis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fakes.analytics_providers import FakeProviders
+from falkordb import FalkorDB
 
 from perceo.analytics.providers import HttpProviderClients, RetryPolicy
+from perceo.analytics.service import AnalyticsOptions, AnalyticsService
+from perceo.analytics.stores import LocalObjectStore, MemoryCredentialStore, RedisCursorStore, RedisSeenEvents
+from perceo.bus.memory import InMemoryBus
+from perceo.graph.falkor import FalkorFlowGraph
 from perceo.llm.retry import Backoff
 
 #: 2026-03-10 12:00 UTC: "now" for every provider test.
@@ -72,3 +80,51 @@ def ga4_key(fake_providers: FakeProviders) -> dict[str, Any]:
         "client_id": "1",
         "token_uri": f"{fake_providers.base_url}/token",
     }
+
+
+@pytest.fixture
+def graph(falkordb_server: Any) -> Iterator[FalkorFlowGraph]:
+    """A fresh graph key on the session's FalkorDB server, with the schema in place."""
+    client = FalkorDB(host=falkordb_server.host, port=falkordb_server.port)
+    name = f"analytics-{uuid.uuid4().hex[:12]}"
+    falkor = FalkorFlowGraph(client, name)
+    falkor.ensure_schema()
+    try:
+        yield falkor
+    finally:
+        client.connection.delete(name)
+        client.close()
+
+
+@dataclass
+class Analytics:
+    service: AnalyticsService
+    store: LocalObjectStore
+    bus: InMemoryBus
+    credentials: MemoryCredentialStore
+    cursors: RedisCursorStore
+    clock: list[int]
+
+
+@pytest.fixture
+def analytics(
+    graph: FalkorFlowGraph, redis_client: redis.Redis, tmp_path: Path, clients: HttpProviderClients
+) -> Analytics:
+    """The service as the embedded mode builds it: FalkorDB graph, Redis idempotency and cursors, a local data dir."""
+    store = LocalObjectStore(tmp_path / ".perceo" / "data")
+    bus = InMemoryBus()
+    credentials = MemoryCredentialStore()
+    cursors = RedisCursorStore(redis_client)
+    clock = [NOW]
+    service = AnalyticsService(
+        graph,
+        store,
+        RedisSeenEvents(redis_client, ttl_s=40 * 86_400),
+        cursors,
+        credentials,
+        clients,
+        bus,
+        clock=lambda: clock[0],
+        options=AnalyticsOptions(average_order_value=25.0),
+    )
+    return Analytics(service, store, bus, credentials, cursors, clock)

@@ -22,6 +22,8 @@ from perceo.analytics.model import PAGE_VIEW_EVENTS, Session, TrackedEvent
 from perceo.analytics.routes import RouteMapper, RouteTokens
 
 DEFAULT_TIMEOUT_MS = 30 * 60 * 1000
+#: Idle sessions are closed every this many events (the open ones are at most the active users plus this many)
+_EXPIRY_EVERY = 256
 
 
 @dataclass(slots=True)
@@ -132,7 +134,7 @@ class Sessionizer:
         if ts > self._clock:
             self._clock = ts
         self._since_expiry += 1
-        if self._since_expiry >= 1024:
+        if self._since_expiry >= _EXPIRY_EVERY:
             self._since_expiry = 0
             closed.extend(self._expire())
         return closed
