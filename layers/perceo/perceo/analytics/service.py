@@ -36,7 +36,6 @@ from perceo.analytics.codec import (
     pages_key,
     pages_prefix,
 )
-from perceo.analytics.correlation import Correlator, flow_specs, pages_metrics
 from perceo.analytics.errors import (
     ProviderCredentialsError,
     ProviderNotConnectedError,
@@ -67,6 +66,7 @@ from perceo.analytics.ports import CredentialStore, CursorStore, ObjectStore, Pr
 from perceo.analytics.routes import RouteMapper, RouteTokens
 from perceo.analytics.sessions import DEFAULT_TIMEOUT_MS, Sessionizer
 from perceo.bus.port import EventBus
+from perceo.config.model import AnalyticsSection
 from perceo.errors import FlowNotFoundError, ProjectNotFoundError, ValidationFailed
 from perceo.graph.port import FlowGraph
 from perceo.models import EventType, FlowMetrics, FlowView, PerceoEvent, now_ms
@@ -98,6 +98,16 @@ class AnalyticsOptions:
     initial_sync_days: int = 7
     ingest: IngestLimits = field(default_factory=IngestLimits)
     batch_sessions: int = 20_000
+
+    @classmethod
+    def from_config(cls, section: AnalyticsSection) -> AnalyticsOptions:
+        """The options `.perceo/config.json` sets today: `analytics.correlation.minSimilarity` and
+        `analytics.revenueTracking.avgOrderValue` (when `enabled`)."""
+        revenue = section.revenue_tracking
+        return cls(
+            min_similarity=section.correlation.min_similarity,
+            average_order_value=revenue.avg_order_value if revenue.enabled else None,
+        )
 
 
 class AnalyticsService:
@@ -279,6 +289,9 @@ class AnalyticsService:
 
     def correlate(self, project_id: str, days: Sequence[str]) -> CorrelationReport:
         """Sessions of `days` aligned to the project's active flows; writes every flow's metrics of each day."""
+        # numpy loads with the aligner, here and not at import: the ingest route never pays for it
+        from perceo.analytics.correlation import Correlator, flow_specs
+
         self._require_project(project_id)
         days = _check_days(days)
         flows = self.graph.list_flows(project_id)
@@ -350,6 +363,8 @@ class AnalyticsService:
             rows.extend(decode_pages(self.store.read_lines(key), where=key))
         if not rows:
             return []
+        from perceo.analytics.correlation import pages_metrics
+
         return pages_metrics(
             project_id, specs, mapper, rows, day, average_order_value=self.options.average_order_value, updated_at=now
         )
