@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from perceo.analytics.codec import (
     decode_events,
@@ -62,7 +62,14 @@ from perceo.analytics.model import (
     day_of,
     day_start,
 )
-from perceo.analytics.ports import CredentialStore, CursorStore, ObjectStore, ProviderClients, SeenEvents
+from perceo.analytics.ports import (
+    CredentialStore,
+    CursorStore,
+    ObjectStore,
+    ProviderClient,
+    ProviderClients,
+    SeenEvents,
+)
 from perceo.analytics.routes import RouteMapper, RouteTokens
 from perceo.analytics.sessions import DEFAULT_TIMEOUT_MS, Sessionizer
 from perceo.bus.port import EventBus
@@ -70,6 +77,9 @@ from perceo.config.model import AnalyticsSection
 from perceo.errors import FlowNotFoundError, ProjectNotFoundError, ValidationFailed
 from perceo.graph.port import FlowGraph
 from perceo.models import EventType, FlowMetrics, FlowView, PerceoEvent, now_ms
+
+if TYPE_CHECKING:
+    from perceo.analytics.correlation import FlowSpec
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +202,8 @@ class AnalyticsService:
         windows = client.windows(start, end)
         counts = {"accepted": 0, "duplicates": 0, "pages": 0}
         days: set[str] = set()
-        status, message = "success", None
+        status: Literal["success", "partial"] = "success"
+        message: str | None = None
         done = 0
         for window_start, window_end in windows:
             try:
@@ -218,7 +229,7 @@ class AnalyticsService:
             since=start,
             until=end,
             synced_until=position,
-            status="partial" if status == "partial" else "success",
+            status=status,
             windows=done,
             accepted=counts["accepted"],
             duplicates=counts["duplicates"],
@@ -234,7 +245,7 @@ class AnalyticsService:
         self,
         project_id: str,
         provider: ProviderName,
-        client: Any,
+        client: ProviderClient,
         start: int,
         end: int,
         counts: dict[str, int],
@@ -271,7 +282,13 @@ class AnalyticsService:
             days.add(day)
 
     def _save_cursor(
-        self, project_id: str, provider: ProviderName, position: int, total: int, status: Any, message: str | None
+        self,
+        project_id: str,
+        provider: ProviderName,
+        position: int,
+        total: int,
+        status: Literal["success", "failed", "partial"],
+        message: str | None,
     ) -> None:
         self.cursors.put(
             project_id,
@@ -356,7 +373,7 @@ class AnalyticsService:
             yield from decode_events(self.store.read_lines(key), where=key)
 
     def _page_metrics(
-        self, project_id: str, specs: Sequence[Any], mapper: RouteMapper, day: str, now: int
+        self, project_id: str, specs: Sequence[FlowSpec], mapper: RouteMapper, day: str, now: int
     ) -> list[FlowMetrics]:
         rows: list[PageTraffic] = []
         for key in self.store.list(pages_prefix(project_id, day)):
