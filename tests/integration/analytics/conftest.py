@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import redis
+from analytics_kit import NOW, Analytics, Sleeps
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fakes.analytics_providers import FakeProviders
@@ -23,20 +23,6 @@ from perceo.analytics.stores import LocalObjectStore, MemoryCredentialStore, Red
 from perceo.bus.memory import InMemoryBus
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo.llm.retry import Backoff
-
-#: 2026-03-10 12:00 UTC: "now" for every provider test.
-NOW = 1_773_144_000_000
-DAY = 86_400_000
-
-
-@dataclass
-class Sleeps:
-    """Stands in for time.sleep: records each wait (the retry schedule) without waiting."""
-
-    waits: list[float] = field(default_factory=list)
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture
@@ -94,16 +80,6 @@ def graph(falkordb_server: Any) -> Iterator[FalkorFlowGraph]:
     finally:
         client.connection.delete(name)
         client.close()
-
-
-@dataclass
-class Analytics:
-    service: AnalyticsService
-    store: LocalObjectStore
-    bus: InMemoryBus
-    credentials: MemoryCredentialStore
-    cursors: RedisCursorStore
-    clock: list[int]
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import DAY, Sleeps
+from analytics_kit import DAY, Sleeps
 from fakes.analytics_providers import AMPLITUDE_EXPORT, GA4_REPORT, MIXPANEL_EXPORT, FakeProviders, Fault
 
 from perceo.analytics.errors import (

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import DAY, Analytics
+from analytics_kit import DAY, Analytics
 from fakes.analytics_providers import MIXPANEL_EXPORT, FakeProviders, Fault
 
 from perceo.analytics.codec import decode_events
