@@ -7,7 +7,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from perceo.graph.port import MAX_PAGE_SIZE, FlowPage
-from perceo.models import ChangeAnalysis, Flow, FlowUpdate, FlowView, Page, PageLink, Persona, Project, Step, now_ms
+from perceo.models import (
+    ChangeAnalysis,
+    Flow,
+    FlowMetrics,
+    FlowUpdate,
+    FlowView,
+    Page,
+    PageLink,
+    Persona,
+    Project,
+    Step,
+    now_ms,
+)
 
 
 class MemoryFlowGraph:
@@ -21,6 +33,7 @@ class MemoryFlowGraph:
         self.steps: dict[str, list[Step]] = {}
         self.pages: dict[tuple[str, str], Page] = {}
         self.links: set[tuple[str, str, str]] = set()
+        self.metrics: dict[tuple[str, str, str], FlowMetrics] = {}
         self.writes: list[str] = []
 
     def ensure_schema(self) -> None: ...
@@ -243,3 +256,28 @@ class MemoryFlowGraph:
 
     def list_analyses(self, project_id: str, *, limit: int = 20) -> list[ChangeAnalysis]:
         return []
+
+    def upsert_flow_metrics(self, project_id: str, metrics: Sequence[FlowMetrics]) -> int:
+        self.writes.append("upsert_flow_metrics")
+        written = 0
+        for m in metrics:
+            flow = self.flows.get(m.flow_id)
+            if flow is not None and flow.project_id == project_id and m.project_id == project_id:
+                self.metrics[(project_id, m.flow_id, m.day)] = m
+                written += 1
+        return written
+
+    def list_flow_metrics(
+        self, project_id: str, *, since: str, until: str, flow_ids: Sequence[str] | None = None
+    ) -> list[FlowMetrics]:
+        return sorted(
+            (
+                m
+                for (pid, flow_id, day), m in self.metrics.items()
+                if pid == project_id
+                and since <= day <= until
+                and flow_id in self.flows
+                and (flow_ids is None or flow_id in flow_ids)
+            ),
+            key=lambda m: (m.day, m.flow_id),
+        )

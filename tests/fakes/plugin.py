@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from fakes.analytics_providers import FakeProviders
 from fakes.openai_server import FakeOpenAI
 
 
@@ -13,4 +14,11 @@ from fakes.openai_server import FakeOpenAI
 def fake_openai() -> Iterator[FakeOpenAI]:
     """A fake OpenAI-compatible server on a free loopback port; `base_url` ends in `/v1`."""
     with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_providers() -> Iterator[FakeProviders]:
+    """Fake GA4, Mixpanel and Amplitude export servers on one free loopback port (`base_url`)."""
+    with FakeProviders() as server:
         yield server

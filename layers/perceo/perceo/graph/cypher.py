@@ -25,6 +25,8 @@ from perceo.graph.mapping import (
     flow_update_props,
     flow_views_from,
     flows_with_pages_from,
+    metrics_from,
+    metrics_row,
     page_from,
     page_row,
     persona_from,
@@ -39,6 +41,7 @@ from perceo.graph.runs import TestRunRecords
 from perceo.models import (
     ChangeAnalysis,
     Flow,
+    FlowMetrics,
     FlowUpdate,
     FlowView,
     Page,
@@ -410,6 +413,32 @@ class CypherFlowGraph(TestRunRecords, ABC):
         rows = self._read(q.LIST_ANALYSES, {"projectId": project_id, "limit": min(limit, MAX_ANALYSES)})
         analyses = [analysis_from(row) for row in rows]
         return sorted(analyses, key=lambda a: (a.created_at, a.id), reverse=True)
+
+    # -- Flow metrics
+
+    def upsert_flow_metrics(self, project_id: str, metrics: Sequence[FlowMetrics]) -> int:
+        """Create or replace each flow's metrics of a day (one node per flow and day, linked HAS_METRICS from the
+        flow), in batches. Metrics of flows the project does not have are skipped; returns how many were written."""
+        strangers = sorted({m.project_id for m in metrics if m.project_id != project_id})
+        if strangers:
+            raise ValidationFailed(
+                f"flow metrics of project {', '.join(strangers)} cannot be written to project {project_id}",
+                details={"field": "projectId"},
+            )
+        _check_unique([f"{m.flow_id}/{m.day}" for m in metrics], "flow metrics (flow/day)")
+        written = 0
+        for batch in _batches([metrics_row(m) for m in metrics], self.batch_size):
+            written += len(self._write(q.UPSERT_FLOW_METRICS, {"projectId": project_id, "rows": batch}))
+        return written
+
+    def list_flow_metrics(
+        self, project_id: str, *, since: str, until: str, flow_ids: Sequence[str] | None = None
+    ) -> list[FlowMetrics]:
+        """The metrics from `since` to `until` (inclusive) of these flows (every flow when None), by day and flow."""
+        params = {"projectId": project_id, "since": since, "until": until, "flowIds": list(flow_ids or [])}
+        if flow_ids is not None and not flow_ids:
+            return []
+        return [metrics_from(row["metrics"]) for row in self._read(q.LIST_FLOW_METRICS, params)]
 
     # -- helpers
 

@@ -8,6 +8,7 @@ one column per property), so nothing here knows which engine answered.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from perceo.models import (
     ChangedFile,
     ExpectedState,
     Flow,
+    FlowMetrics,
     FlowUpdate,
     FlowView,
     ImpactedFlow,
@@ -270,3 +272,26 @@ def _impacted_from(flow_id: str, edge: Mapping[str, Any]) -> ImpactedFlow:
         affected_pages=list(edge.get("affectedPages") or []),
         reasons=_REASONS.validate_json(edge.get("reasons") or "[]"),
     )
+
+
+# -- Flow metrics
+
+_METRICS_FIELDS = _aliases(FlowMetrics)
+#: Map- and list-valued metrics (the list holds nulls, which Neo4j lists cannot): JSON strings in the graph.
+_METRICS_JSON = ("dropOff", "stepMedianMs")
+
+
+def metrics_row(metrics: FlowMetrics) -> Row:
+    """{flowId, day, props} for UPSERT_FLOW_METRICS; every field is written (None clears it)."""
+    props = metrics.model_dump(by_alias=True, mode="json")
+    for key in _METRICS_JSON:
+        props[key] = json.dumps(props[key], separators=(",", ":"))
+    return {"flowId": metrics.flow_id, "day": metrics.day, "props": props}
+
+
+def metrics_from(props: Mapping[str, Any]) -> FlowMetrics:
+    values = _pick(props, _METRICS_FIELDS)
+    for key in _METRICS_JSON:
+        if isinstance(values.get(key), str):
+            values[key] = json.loads(values[key])
+    return FlowMetrics.model_validate(values)

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 from perceo.models import (
     ChangeAnalysis,
     Flow,
+    FlowMetrics,
     FlowUpdate,
     FlowView,
     Page,
@@ -192,3 +193,14 @@ class FlowGraph(Protocol):
         self, project_id: str, outcomes: Sequence[tuple[str, str, TestOutcome]], *, validated_at: int | None = None
     ) -> int:
         """Fill actualResult/predictionCorrect of the unvalidated predictions of each (flow, commit, result)."""
+
+    # Flow metrics, keyed by (project_id, flow_id, day)
+    def upsert_flow_metrics(self, project_id: str, metrics: Sequence[FlowMetrics]) -> int:
+        """Create or replace each flow's metrics of a day, linked HAS_METRICS from the flow. Metrics of flows the
+        project does not have are skipped. Returns how many were written."""
+
+    def list_flow_metrics(
+        self, project_id: str, *, since: str, until: str, flow_ids: Sequence[str] | None = None
+    ) -> list[FlowMetrics]:
+        """The metrics from day `since` to `until` (inclusive, YYYY-MM-DD) of these flows (all when None), by day
+        then flow id."""

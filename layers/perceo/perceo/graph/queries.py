@@ -486,6 +486,29 @@ LIMIT $limit
 )
 
 # --------------------------------------------------------------------------------------------------
+# Flow metrics: one (:FlowMetrics {projectId, flowId, day}) per flow and UTC day, linked (f)-[:HAS_METRICS]->(m).
+
+#: Creates or replaces the metrics of `$rows` ([{flowId, day, props}]) for flows of the project; rows of flows
+#: the project does not have are skipped. One row per metrics node written.
+UPSERT_FLOW_METRICS = """
+UNWIND $rows AS row
+MATCH (f:Flow {projectId: $projectId, id: row.flowId})
+MERGE (m:FlowMetrics {projectId: $projectId, flowId: row.flowId, day: row.day})
+SET m += row.props
+MERGE (f)-[:HAS_METRICS]->(m)
+RETURN row.flowId AS flowId, row.day AS day
+"""
+
+#: The metrics of the project's flows from `$since` to `$until` (days, inclusive), of the flows `$flowIds` or of
+#: every flow when it is empty. Metrics of deleted flows are not read (they hang off no flow).
+LIST_FLOW_METRICS = """
+MATCH (f:Flow {projectId: $projectId})-[:HAS_METRICS]->(m:FlowMetrics)
+WHERE m.projectId = $projectId AND m.day >= $since AND m.day <= $until AND (size($flowIds) = 0 OR f.id IN $flowIds)
+RETURN properties(m) AS metrics
+ORDER BY m.day, m.flowId
+"""
+
+# --------------------------------------------------------------------------------------------------
 # Health
 
 PING = "RETURN 1 AS ok"

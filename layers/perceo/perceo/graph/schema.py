@@ -42,6 +42,7 @@ UNIQUE_KEYS: tuple[Key, ...] = (
     # coordinator
     Key("TestRun", ("id",)),
     Key("Prediction", ("id",)),
+    Key("FlowMetrics", ("projectId", "flowId", "day")),
 )
 
 #: Lookups every query starts from: all of a project's nodes of one label.
@@ -55,6 +56,7 @@ LOOKUP_INDEXES: tuple[Key, ...] = (
     # coordinator
     Key("TestRun", ("projectId",)),
     Key("Prediction", ("projectId",)),
+    Key("FlowMetrics", ("projectId",)),
 )
 
 

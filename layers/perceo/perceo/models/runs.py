@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -131,18 +131,44 @@ class Prediction(Model):
 
 
 class FlowMetrics(Model):
+    """One flow's production figures for one UTC day (`(:FlowMetrics {projectId, flowId, day})` in the graph).
+
+    `basis` says where they come from: aligned sessions (raw events: ingest, Mixpanel, Amplitude) or page
+    aggregates (GA4 without raw events: walks estimated from the flow's pages' sessions, step by step).
+    """
+
     project_id: ProjectId
     flow_id: EntityId
     day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    basis: Literal["sessions", "pages"] = "sessions"
     synthetic_success_rate: UnitFloat | None = None
     synthetic_run_count: int = Field(default=0, ge=0)
+    #: Sessions that walked the flow (at least its first steps, at minSimilarity).
+    sessions: int = Field(default=0, ge=0)
+    #: Sessions that walked it to its last step.
+    completions: int = Field(default=0, ge=0)
+    #: completions / sessions (None without sessions).
     prod_success_rate: UnitFloat | None = None
+    #: Distinct users who walked the flow that day.
     prod_daily_users: int | None = Field(default=None, ge=0)
+    #: The step most sessions dropped off at (never reached), None when none dropped off.
     prod_top_exit_step: int | None = None
+    #: Mean time from the first to the last matched step of completed walks.
     prod_avg_duration_ms: float | None = None
+    median_duration_ms: float | None = None
+    #: Sessions that dropped off at each step ("3": sessions that reached step 2 and never step 3).
+    drop_off: dict[str, int] = Field(default_factory=dict)
+    #: Median time from step k-1 to step k (index k-1; None for step 1 and steps no walk timed).
+    step_median_ms: list[float | None] = Field(default_factory=list)
+    #: Dropped sessions x the value of a completion (revenue property or configured value), None when unknown.
+    revenue_at_risk: float | None = Field(default=None, ge=0)
+    #: How much of the project's production traffic walks this flow without a test covering it (0..1).
+    gap_score: UnitFloat = 0.0
+    updated_at: EpochMs = Field(default_factory=now_ms)
 
     @property
-    def gap_score(self) -> float | None:
+    def success_gap(self) -> float | None:
+        """|synthetic - production| success rate, when both are known."""
         if self.synthetic_success_rate is None or self.prod_success_rate is None:
             return None
         return abs(self.synthetic_success_rate - self.prod_success_rate)

@@ -1,0 +1,290 @@
+"""Adapters of the analytics ports that are not providers: object stores (local directory, S3, memory), the
+idempotency set and sync cursors (Redis, memory), credentials (memory; the secrets-backed ones come with the wiring).
+
+Redis keys, all under the project: `perceo:analytics:{projectId}:seen:{day}` (a set of `source:eventId`, expiring
+`ttl_s` after its day's last write) and `perceo:analytics:{projectId}:cursor:{provider}` (the cursor as JSON).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from perceo.analytics.model import ProviderName, SyncCursor
+from perceo.errors import BackendUnavailableError, ValidationFailed
+
+if TYPE_CHECKING:
+    import redis
+
+
+def _check_key(key: str) -> None:
+    """Keys are made by `codec.py` from validated ids; a key that could leave its prefix is a bug, not data."""
+    if not key or key.startswith("/") or ".." in key.split("/") or "\\" in key or "\x00" in key:
+        raise ValidationFailed(f"not a storable object key: {key!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Object stores
+
+
+class LocalObjectStore:
+    """Objects as files under `root` (the embedded mode: `.perceo/data`). Writes are atomic (temp file + rename)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def put(self, key: str, data: bytes) -> None:
+        _check_key(key)
+        target = self.root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            Path(temp).replace(target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                Path(temp).unlink()
+            raise
+
+    def read_lines(self, key: str) -> Iterator[bytes]:
+        _check_key(key)
+        try:
+            handle = (self.root / key).open("rb")
+        except FileNotFoundError:
+            return
+        with handle:
+            for line in handle:
+                yield line.rstrip(b"\r\n")
+
+    def list(self, prefix: str) -> list[str]:
+        _check_key(prefix.rstrip("/") or "x")
+        base = self.root / prefix
+        folder = base if prefix.endswith("/") else base.parent
+        if not folder.is_dir():
+            return []
+        keys = (path.relative_to(self.root).as_posix() for path in folder.rglob("*") if path.is_file())
+        return sorted(k for k in keys if k.startswith(prefix) and not Path(k).name.startswith(".tmp-"))
+
+    def delete(self, keys: Sequence[str]) -> int:
+        deleted = 0
+        for key in keys:
+            _check_key(key)
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / key).unlink()
+                deleted += 1
+        return deleted
+
+
+class S3ObjectStore:
+    """Objects in an S3 bucket (encrypted at rest with SSE-S3). The boto3 client is injected."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._s3 = client
+        self.bucket = bucket
+
+    def put(self, key: str, data: bytes) -> None:
+        _check_key(key)
+        with self._errors("write", key):
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ServerSideEncryption="AES256")
+
+    def read_lines(self, key: str) -> Iterator[bytes]:
+        _check_key(key)
+        import botocore.exceptions
+
+        try:
+            body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return
+            raise self._failure("read", key, error) from None
+        with contextlib.closing(body):
+            yield from body.iter_lines()
+
+    def list(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        with self._errors("list", prefix):
+            for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        return sorted(keys)
+
+    def delete(self, keys: Sequence[str]) -> int:
+        deleted = 0
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            with self._errors("delete", batch[0]["Key"]):
+                self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            deleted += len(batch)
+        return deleted
+
+    @contextlib.contextmanager
+    def _errors(self, action: str, key: str) -> Iterator[None]:
+        import botocore.exceptions
+
+        try:
+            yield
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+            raise self._failure(action, key, error) from None
+
+    @staticmethod
+    def _failure(action: str, key: str, error: Exception) -> BackendUnavailableError:
+        response = getattr(error, "response", None)
+        code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+        return BackendUnavailableError(f"the event store (S3) failed to {action} {key}: {code or type(error).__name__}")
+
+
+class MemoryObjectStore:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put(self, key: str, data: bytes) -> None:
+        _check_key(key)
+        self.objects[key] = bytes(data)
+
+    def read_lines(self, key: str) -> Iterator[bytes]:
+        yield from self.objects.get(key, b"").splitlines()
+
+    def list(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.objects if k.startswith(prefix))
+
+    def delete(self, keys: Sequence[str]) -> int:
+        return sum(self.objects.pop(k, None) is not None for k in keys)
+
+
+# --------------------------------------------------------------------------------------------------
+# Idempotency
+
+
+#: KEYS[1] the day's set; ARGV[1] its TTL in seconds, then the ids. Answers 1 (new) or 0 (seen) per id.
+_CLAIM = """
+local added = {}
+for i = 2, #ARGV do added[i - 1] = redis.call('SADD', KEYS[1], ARGV[i]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return added
+"""
+
+
+def seen_key(project_id: str, day: str) -> str:
+    return f"perceo:analytics:{project_id}:seen:{day}"
+
+
+class RedisSeenEvents:
+    """Stored event ids per project and day in Redis sets: SADD answers, per id, whether it was new."""
+
+    def __init__(self, client: redis.Redis, *, ttl_s: int) -> None:
+        self._redis = client
+        self.ttl_s = ttl_s
+        self._claim = client.register_script(_CLAIM)
+
+    def claim(self, project_id: str, keys: Sequence[tuple[str, str]]) -> list[bool]:
+        if not keys:
+            return []
+        import redis.exceptions
+
+        by_day: dict[str, list[int]] = {}
+        for n, (day, _) in enumerate(keys):
+            by_day.setdefault(day, []).append(n)
+        pipe = self._redis.pipeline(transaction=False)
+        for day, positions in by_day.items():
+            # one script call per day: a SADD per id (1 = new), then the day's expiry (one command, not 1,000)
+            self._claim(
+                keys=[seen_key(project_id, day)], args=[self.ttl_s, *(keys[n][1] for n in positions)], client=pipe
+            )
+        try:
+            answers = pipe.execute()
+        except redis.exceptions.RedisError as error:
+            raise BackendUnavailableError(f"the idempotency store (Redis) failed: {type(error).__name__}") from None
+        fresh = [False] * len(keys)
+        for positions, answer in zip(by_day.values(), answers, strict=True):
+            for n, added in zip(positions, answer, strict=True):
+                fresh[n] = bool(added)
+        return fresh
+
+    def release(self, project_id: str, keys: Sequence[tuple[str, str]]) -> None:
+        if not keys:
+            return
+        import redis.exceptions
+
+        by_day: dict[str, list[str]] = {}
+        for day, event_id in keys:
+            by_day.setdefault(day, []).append(event_id)
+        pipe = self._redis.pipeline(transaction=False)
+        for day, ids in by_day.items():
+            pipe.srem(seen_key(project_id, day), *ids)
+        try:
+            pipe.execute()
+        except redis.exceptions.RedisError as error:
+            raise BackendUnavailableError(f"the idempotency store (Redis) failed: {type(error).__name__}") from None
+
+
+class MemorySeenEvents:
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str, str]] = set()
+
+    def claim(self, project_id: str, keys: Sequence[tuple[str, str]]) -> list[bool]:
+        out = []
+        for day, event_id in keys:
+            key = (project_id, day, event_id)
+            out.append(key not in self.seen)
+            self.seen.add(key)
+        return out
+
+    def release(self, project_id: str, keys: Sequence[tuple[str, str]]) -> None:
+        for day, event_id in keys:
+            self.seen.discard((project_id, day, event_id))
+
+
+# --------------------------------------------------------------------------------------------------
+# Cursors and credentials
+
+
+def cursor_key(project_id: str, provider: str) -> str:
+    return f"perceo:analytics:{project_id}:cursor:{provider}"
+
+
+class RedisCursorStore:
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+
+    def get(self, project_id: str, provider: ProviderName) -> SyncCursor | None:
+        import redis.exceptions
+
+        try:
+            raw = self._redis.get(cursor_key(project_id, provider))
+        except redis.exceptions.RedisError as error:
+            raise BackendUnavailableError(f"the cursor store (Redis) failed: {type(error).__name__}") from None
+        return SyncCursor.model_validate_json(raw) if raw else None
+
+    def put(self, project_id: str, cursor: SyncCursor) -> None:
+        import redis.exceptions
+
+        try:
+            self._redis.set(cursor_key(project_id, cursor.provider), cursor.model_dump_json(by_alias=True))
+        except redis.exceptions.RedisError as error:
+            raise BackendUnavailableError(f"the cursor store (Redis) failed: {type(error).__name__}") from None
+
+
+class MemoryCursorStore:
+    def __init__(self) -> None:
+        self.cursors: dict[tuple[str, str], SyncCursor] = {}
+
+    def get(self, project_id: str, provider: ProviderName) -> SyncCursor | None:
+        return self.cursors.get((project_id, provider))
+
+    def put(self, project_id: str, cursor: SyncCursor) -> None:
+        self.cursors[(project_id, cursor.provider)] = cursor
+
+
+class MemoryCredentialStore:
+    def __init__(self) -> None:
+        self.credentials: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def get(self, project_id: str, provider: ProviderName) -> Mapping[str, Any] | None:
+        return self.credentials.get((project_id, provider))
+
+    def put(self, project_id: str, provider: ProviderName, credentials: Mapping[str, Any]) -> None:
+        self.credentials[(project_id, provider)] = dict(credentials)
