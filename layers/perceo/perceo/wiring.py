@@ -171,16 +171,25 @@ class Services:
         Its browser is found when a flow first runs, so recording results never needs one."""
 
         def build() -> CoordinatorService:
-            import os
-
             from perceo.coordinator.service import CoordinatorService
 
-            synthetic = _BrowserOnFirstUse(lambda: build_synthetic_runner(os.environ))
             if self._clock is None:
-                return CoordinatorService(self.graph, self.bus, synthetic=synthetic)
-            return CoordinatorService(self.graph, self.bus, synthetic=synthetic, clock=self._clock)
+                return CoordinatorService(self.graph, self.bus, synthetic=self.synthetic)
+            return CoordinatorService(self.graph, self.bus, synthetic=self.synthetic, clock=self._clock)
 
         return self._get("coordinator", build)
+
+    @property
+    def synthetic(self) -> SyntheticRunner:
+        """The browser that runs flows (the RunTests task): Chromium found in the environment when a flow first
+        runs, so a process that only records results never looks for one."""
+
+        def build() -> SyntheticRunner:
+            import os
+
+            return _BrowserOnFirstUse(lambda: build_synthetic_runner(os.environ))
+
+        return self._get("synthetic", build)
 
     @property
     def keys(self) -> ApiKeyService:
@@ -227,6 +236,7 @@ class Services:
                 self.bundles,
                 bootstrap_state_machine_arn=settings.bootstrap_state_machine_arn,
                 analyze_state_machine_arn=settings.analyze_state_machine_arn,
+                run_tests_state_machine_arn=settings.run_tests_state_machine_arn,
                 allowed_git_hosts=settings.allowed_git_hosts,
                 max_concurrency=settings.workflow_max_concurrency,
                 claim_ttl_s=settings.workflow_claim_ttl_s,

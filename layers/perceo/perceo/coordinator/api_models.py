@@ -13,7 +13,7 @@ from pydantic import Field, StringConstraints
 from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
 from perceo.coordinator.outcomes import FlakyReport, RunContext
 from perceo.coordinator.predictions import PredictionQuality
-from perceo.models.common import EntityId, Model, UnitFloat
+from perceo.models.common import EntityId, Model, ProjectId, UnitFloat
 from perceo.models.runs import TestRun
 from perceo.models.vocab import TestTrigger
 from perceo.workflows.model import WorkflowView
@@ -91,6 +91,15 @@ class StartRunRequest(Model):
     #: The flows to run (all active flows with steps when absent).
     flow_ids: list[EntityId] | None = Field(default=None, max_length=MAX_FLOWS)
     context: RunContextInput = Field(default_factory=RunContextInput)
+    #: Flows run at the same time (the Map's MaxConcurrency; `observer.ci.parallelism`), capped by the deployment.
+    parallelism: int = Field(default=4, ge=1, le=40)
+
+
+class RunTestsRequest(StartRunRequest):
+    """What a RunTests execution reads from the bundle store (the execution input carries ids only)."""
+
+    project_id: ProjectId | None = None
+    workflow_id: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
 class TestRunList(Model):
@@ -113,6 +122,7 @@ __all__ = [
     "RecordSuiteRequest",
     "RecordSyntheticRequest",
     "RunContextInput",
+    "RunTestsRequest",
     "StartRunRequest",
     "TestRunList",
     "TestsStartedRequest",

@@ -142,14 +142,25 @@ class CoordinatorService:
     # -- synthetic runs (flows run, ci test --synthetic, the RunTests Map iteration)
 
     def run_synthetic_flow(
-        self, project_id: str, flow_id: str, base_url: str, artifacts_dir: Path, context: RunContext, *, suite_id: str
+        self,
+        project_id: str,
+        flow_id: str,
+        base_url: str,
+        artifacts_dir: Path,
+        context: RunContext,
+        *,
+        suite_id: str,
+        publish_completed: bool = True,
     ) -> FlowRunResult:
-        """Run one flow's steps in the browser and record the run (one RunTests iteration)."""
+        """Run one flow's steps in the browser and record the run (one RunTests iteration; the workflow publishes
+        `coordinator.tests.completed` once for all its flows, so it passes `publish_completed=False`)."""
         runner = self._runner()
         flow = self.graph.get_flow(project_id, flow_id)
         if flow is None:
             raise FlowNotFoundError(f"no flow {flow_id} in this project", details={"flowId": flow_id})
-        return self._run_one(project_id, flow, runner, base_url, artifacts_dir, context, suite_id)
+        return self._run_one(
+            project_id, flow, runner, base_url, artifacts_dir, context, suite_id, publish=publish_completed
+        )
 
     def run_synthetic(
         self,
