@@ -60,11 +60,26 @@ def mapping_document(mapping: TestMapping, titles_from: str) -> dict[str, Any]:
     return document
 
 
+def last_results(app_ctx: AppContext) -> dict[str, dict[str, Any]]:
+    """The newest recorded run of each flow (among the last HISTORY_RUNS runs): status, commit, when, runner."""
+    latest: dict[str, dict[str, Any]] = {}
+    for run in app_ctx.backend.list_test_runs(limit=HISTORY_RUNS):  # newest first
+        if run.flow_id and run.flow_id not in latest:
+            latest[run.flow_id] = {
+                "status": run.status, "flaky": run.flaky, "runner": run.runner, "commitSha": run.commit_sha,
+                "createdAt": run.created_at, "testRunId": run.id,
+            }  # fmt: skip
+    return latest
+
+
 def flows_tests(app_ctx: AppContext, *, as_json: bool) -> None:
     flows = app_ctx.backend.list_flows()
     mapping, titles_from = load_mapping(app_ctx, flows)
+    latest = last_results(app_ctx)
     if as_json:
-        app_ctx.output.json(mapping_document(mapping, titles_from))
+        document = mapping_document(mapping, titles_from)
+        document["lastResults"] = latest
+        app_ctx.output.json(document)
         return
     out = app_ctx.output
     out.text(f"{mapping.test_files} test file(s) found (titles read from {titles_from})", markup=False)
@@ -72,7 +87,11 @@ def flows_tests(app_ctx: AppContext, *, as_json: bool) -> None:
     for link in mapping.links:
         by_flow.setdefault(link.flow_id, []).append(link.evidence)
     for summary in mapping.flows:
-        out.text(f"\n{summary.name}  coverage {summary.coverage:.0%}  {len(summary.files)} file(s)", markup=False)
+        last = latest.get(summary.flow_id)
+        result = f"  last run {last['status']}" + (" (flaky)" if last["flaky"] else "") if last else ""
+        out.text(
+            f"\n{summary.name}  coverage {summary.coverage:.0%}  {len(summary.files)} file(s){result}", markup=False
+        )
         for evidence in by_flow.get(summary.flow_id, []):
             out.text(f"  {evidence}", markup=False)
     if mapping.uncovered:
@@ -508,6 +527,8 @@ def run_flows_in_browser(
             result = runner.run_flow(flow, base_url, artifacts)
             results.append(result)
             bar.update(task, advance=1)
+            if not app_ctx.output.interactive:
+                app_ctx.output.info(f"{flow.name}: {result.status} ({result.duration_ms / 1000:.1f} s)")
             if on_result is not None:
                 on_result(result)
     report = SyntheticReport(

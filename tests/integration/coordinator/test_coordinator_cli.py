@@ -125,7 +125,7 @@ def test_flows_tests_shows_each_link_with_its_evidence_and_the_flows_no_test_cov
     line = next(n for n, text in enumerate(SUITE["qa/test_checkout.py"].splitlines(), 1) if '"/cart"' in text)
     assert cart["evidence"] == f"qa/test_checkout.py:{line} visits /cart (route /cart)"
     assert {f["name"] for f in mapping["uncovered"]} == {"Sign up", "Update settings"}
-    assert mapping["unmappedFiles"] == ["qa/test_unmapped.py"]
+    assert mapping["unmappedFiles"] == ["qa/test_unmapped.py"] and mapping["lastResults"] == {}
     checkout = next(f for f in mapping["flows"] if f["name"] == "Checkout")
     assert checkout["coverage"] == 0.4 and checkout["pagesVisited"] == ["/cart", "/checkout"]
 
@@ -171,6 +171,11 @@ def test_ci_test_runs_only_the_affected_flows_tests_records_them_and_exits_4_on_
     (run,) = graph.list_test_runs(project_id, commit_sha=shop.head)
     assert run.id == flow["testRunId"] and run.status == "failed" and run.runner == "pytest"
     assert graph.get_flow(project_id, flow["flowId"]).coverage_score == 0.4  # type: ignore[union-attr]
+    code, out, err = run_cli(["flows", "tests", "--json"], shop.path)
+    assert code == 0, err
+    last = as_json(out)["lastResults"]
+    assert set(last) == {flow["flowId"]} and last[flow["flowId"]]["status"] == "failed"
+    assert last[flow["flowId"]]["testRunId"] == run.id and last[flow["flowId"]]["commitSha"] == shop.head
     cases = parse_junit(junit.read_bytes())
     assert sorted(c.status for c in cases) == ["failed", "passed"]
     assert markdown.read_text().startswith("<!-- perceo:ci-test -->\n### ❌ Perceo: flow tests failed")
