@@ -42,7 +42,11 @@ def ci_test(
         bool, typer.Option("--synthetic", help="Run the flows' own steps in headless Chromium instead of tests.")
     ] = False,
     base_url: Annotated[
-        str | None, typer.Option("--base-url", help="URL of the running app (required by --synthetic).")
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="URL of the running app: checked first, given to tests as PERCEO_BASE_URL (needed by --synthetic).",
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report as JSON on stdout, and nothing else.")

@@ -262,10 +262,10 @@ def ci_test(
     report: SuiteReport
     observation: ObservationReport | None = None
     if note is not None and selection == "affected":
-        report = _nothing_ran(backend.project().id, context, note)
+        report = _nothing_ran(context, note)
     else:
         run_ids = None if selection in ("all", "observe") else selected
-        report = _run_tests(app_ctx, mapping, flows, run_ids, selection, context)
+        report = _run_tests(app_ctx, mapping, flows, run_ids, selection, context, base_url=options.base_url)
         if note:
             report = report.model_copy(update={"note": note})
         if selection == "observe":
@@ -288,7 +288,7 @@ def ci_test(
     return _exit_code(app_ctx, report.status, analysis, options.fail_on)
 
 
-def _nothing_ran(project_id: str, context: RunContext, note: str) -> SuiteReport:
+def _nothing_ran(context: RunContext, note: str) -> SuiteReport:
     from perceo.coordinator.model import SuiteReport
 
     return SuiteReport(runner="none", selection="affected", status="skipped", commit_sha=context.commit_sha, note=note)
@@ -301,8 +301,11 @@ def _run_tests(
     flow_ids: Sequence[str] | None,
     selection: Selection,
     context: RunContext,
+    *,
+    base_url: str | None,
 ) -> SuiteReport:
     from perceo.coordinator.model import SuiteReport
+    from perceo.models.common import new_id
     from perceo_cli.coordinator.engine import TestEngine
     from perceo_cli.coordinator.plan import plan_tests
     from perceo_cli.coordinator.runners import runner_for
@@ -315,6 +318,7 @@ def _run_tests(
         flow_ids,
         selection=selection,
         commit_sha=context.commit_sha,
+        base_url=base_url,
         history=backend.list_test_runs(limit=HISTORY_RUNS),
     )
     if not plan.files:
@@ -330,12 +334,9 @@ def _run_tests(
     section = config.coordinator
     runner = runner_for(section.runner, app_ctx.project_dir, test_command=section.test_command, kinds=kinds)
     runner.check()
-    engine_flow_ids = list(plan.flow_names)
-    from perceo.models.common import new_id
-
     suite_id = new_id()
     backend.tests_started(
-        suite_id, runner=runner.name, selection=plan.selection, flow_ids=engine_flow_ids, files=len(plan.files)
+        suite_id, runner=runner.name, selection=plan.selection, flow_ids=list(plan.flow_names), files=len(plan.files)
     )
     display = ShardDisplay(app_ctx.output)
     with display:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from falkordb import FalkorDB
 from perceo.coordinator.junit import parse_junit
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo_cli.context import AppContext
+from perceo_cli.demo.server import DemoServer
 from perceo_cli.demo.shop import DemoApp, build_demo_app
 from perceo_cli.exit import ExitStatus
 from perceo_cli.local.server import ServerProcess
@@ -294,3 +296,25 @@ def test_a_runner_that_is_not_installed_is_a_clear_error(shop: DemoApp) -> None:
     assert code == ExitStatus.ERROR and out == ""
     assert "the test command 'no-such-test-tool' is not installed or not on PATH" in err
     assert sys.executable  # the suite itself runs with this interpreter's pytest
+
+
+def test_the_base_url_is_checked_first_and_given_to_the_tests(shop: DemoApp) -> None:
+    (shop.path / "qa" / "test_checkout.py").write_text(
+        "import os\n\n\ndef test_cart():\n"
+        '    assert os.environ["PERCEO_BASE_URL"].startswith("http://127.0.0.1:"), "no base URL"\n'
+        '    assert "/cart"\n'
+    )
+    config = json.loads((shop.path / ".perceo" / "config.json").read_text())
+    config["flows"]["Checkout"] = {"tests": ["qa/test_checkout.py"]}
+    (shop.path / ".perceo" / "config.json").write_text(json.dumps(config))
+    with DemoServer() as app:
+        code, out, err = run_cli(["ci", "test", "--flows", "Checkout", "--base-url", app.url, "--json"], shop.path)
+    assert code == 0, err
+    assert as_json(out)["totals"]["passed"] == 1
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    down = f"http://127.0.0.1:{closed}"
+    code, out, err = run_cli(["ci", "test", "--flows", "Checkout", "--base-url", down], shop.path)
+    assert code == ExitStatus.ERROR and out == "" and "refused the connection" in err
