@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -318,3 +319,90 @@ def test_the_base_url_is_checked_first_and_given_to_the_tests(shop: DemoApp) -> 
     down = f"http://127.0.0.1:{closed}"
     code, out, err = run_cli(["ci", "test", "--flows", "Checkout", "--base-url", down], shop.path)
     assert code == ExitStatus.ERROR and out == "" and "refused the connection" in err
+
+
+HISTORY_SUITE = {
+    # Each test reads the file a change can break; the URL it visits links it to its flow.
+    "qa/test_checkout.py": CLIENT
+    + """
+from pathlib import Path
+
+
+def test_prices_are_in_dollars():
+    client.get("/cart")
+    assert "USD" in Path("components/PriceTag.tsx").read_text()
+""",
+    "qa/test_projects.py": CLIENT
+    + """
+from pathlib import Path
+
+
+def test_the_new_project_form_has_its_button():
+    client.get("/projects/new")
+    assert "Create project" in Path("app/(app)/projects/new/page.tsx").read_text()
+""",
+    # A hidden dependency: the settings test reads the catalog, which no settings page imports.
+    "qa/test_settings.py": CLIENT
+    + """
+from pathlib import Path
+
+
+def test_settings_show_the_featured_product():
+    client.get("/settings")
+    assert "Coffee mug" in Path("lib/catalog.ts").read_text()
+""",
+}
+
+
+def _commit(repo: Path, message: str, edits: dict[str, tuple[str, str]]) -> None:
+    for name, (old, new) in edits.items():
+        path = repo / name
+        text = path.read_text()
+        assert old in text, (name, old)
+        path.write_text(text.replace(old, new))
+    identity = ["-c", "user.name=Test", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", *identity, "add", "-A", "--", ".", ":!.perceo"], cwd=repo, check=True)
+    subprocess.run(["git", *identity, "commit", "-qm", message], cwd=repo, check=True)
+
+
+def test_observation_over_a_history_of_failing_commits_measures_selection_recall(shop: DemoApp) -> None:
+    config = json.loads((shop.path / ".perceo" / "config.json").read_text())
+    config["flows"] = {}
+    (shop.path / ".perceo" / "config.json").write_text(json.dumps(config))
+    for name in SUITE:
+        (shop.path / name).unlink()
+    for name, text in HISTORY_SUITE.items():
+        (shop.path / name).write_text(text)
+    _commit(shop.path, "Add the QA suite", {})
+    price, form, catalog = "components/PriceTag.tsx", "app/(app)/projects/new/page.tsx", "lib/catalog.ts"
+    _commit(shop.path, "Prices in euros", {price: ('currency = "USD"', 'currency = "EUR"')})
+    _commit(
+        shop.path,
+        "Back to dollars; rename the create button",
+        {price: ('currency = "EUR"', 'currency = "USD"'), form: (">Create project<", ">Make project<")},
+    )
+    _commit(
+        shop.path,
+        "Restore the button; rename the mug",
+        {form: (">Make project<", ">Create project<"), catalog: ('"Coffee mug"', '"Tea mug"')},
+    )
+
+    observed = []
+    for back in (2, 1, 0):  # the three failing commits, oldest first, each against its parent
+        subprocess.run(["git", "checkout", "-q", f"main~{back}"], cwd=shop.path, check=True)
+        code, out, err = run_cli(["ci", "test", "--base", "HEAD~1", "--head", "HEAD", "--observe", "--json"], shop.path)
+        assert code == ExitStatus.TESTS_FAILED, err
+        report = as_json(out)
+        assert report["selection"] == "observe" and report["totals"]["total"] == 3  # the full suite ran
+        observed.append(report["observation"])
+
+    euros, button, mug = observed
+    assert (euros["failures"], euros["caught"], euros["recall"]) == (1, 1, 1.0)
+    assert euros["missed"] == []
+    assert (button["failures"], button["caught"], button["recall"]) == (1, 1, 1.0)
+    # the catalog change affects the product pages, not the settings page: the selection misses that failure
+    assert (mug["failures"], mug["caught"], mug["recall"]) == (1, 0, 0.0)
+    assert mug["missed"] == ["qa/test_settings.py::test_settings_show_the_featured_product"]
+    settings = next(f for f in mug["flows"] if f["name"] == "Update settings")
+    assert not settings["selected"] and settings["recall"] == 0.0
+    assert all(o["selectedTests"] < o["tests"] and o["savedDurationMs"] >= 0 for o in observed)
