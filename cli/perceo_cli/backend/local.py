@@ -192,7 +192,7 @@ class LocalBackend:
         suite_id: str | None = None,
         limit: int = 100,
     ) -> list[TestRun]:
-        return self.graph.list_test_runs(
+        return self.services.coordinator.results(
             self.project_id, flow_id=flow_id, commit_sha=commit_sha, suite_id=suite_id, limit=limit
         )
 

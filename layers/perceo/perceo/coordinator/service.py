@@ -305,6 +305,20 @@ class CoordinatorService:
 
     # -- history: results, flaky tests, predictions
 
+    def results(
+        self,
+        project_id: str,
+        *,
+        flow_id: str | None = None,
+        commit_sha: str | None = None,
+        suite_id: str | None = None,
+        limit: int = 100,
+    ) -> list[TestRun]:
+        """The project's recorded runs, newest first, by flow, commit or invocation (a RunTests run's id)."""
+        return self.graph.list_test_runs(
+            project_id, flow_id=flow_id, commit_sha=commit_sha, suite_id=suite_id, limit=limit
+        )
+
     def latest_results(self, project_id: str) -> dict[str, TestRun]:
         """The newest run of each tested flow."""
         return self.graph.latest_test_runs(project_id)
