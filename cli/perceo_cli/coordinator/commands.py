@@ -245,8 +245,9 @@ def ci_test(
     if options.synthetic:
         assert options.base_url is not None  # TestsOptions requires it with --synthetic
         return _synthetic_test(
-            app_ctx, flows, flow_ids, analysis, context, base_url=options.base_url, as_json=as_json, markdown=markdown
-        )
+            app_ctx, flows, flow_ids, analysis, context, base_url=options.base_url, as_json=as_json, junit=junit,
+            markdown=markdown,
+        )  # fmt: skip
 
     mapping, _ = load_mapping(app_ctx, flows)
     note = None
@@ -551,6 +552,7 @@ def _synthetic_test(
     *,
     base_url: str,
     as_json: bool,
+    junit: Path | None,
     markdown: Path | None,
 ) -> int:
     if flow_ids is None:
@@ -567,10 +569,43 @@ def _synthetic_test(
             app_ctx.output.text(note, markup=False)
         return ExitStatus.OK
     report = run_flows_in_browser(app_ctx, chosen, base_url, context, selection="flows" if flow_ids else "all")
+    if junit is not None:
+        from perceo.coordinator.junit import write_junit
+
+        _write(junit, write_junit(synthetic_as_suite(report)))
     if markdown is not None:
         _write(markdown, render_synthetic_markdown(report).encode("utf-8"))
     print_synthetic(app_ctx.output, report, as_json=as_json, analysis=analysis)
     return ExitStatus.TESTS_FAILED if report.status in ("failed", "error") else ExitStatus.OK
+
+
+def synthetic_as_suite(report: SyntheticReport) -> SuiteReport:
+    """Flows run in a browser as a test report (each step a test case named after its flow), for JUnit."""
+    from perceo.coordinator.model import SuiteReport, Totals
+    from perceo.models.runs import TestCase
+
+    tests = [
+        TestCase(
+            id=f"{flow.flow_id}::step-{step.order}",
+            name=f"{flow.name} › {step.order}. {step.name}",
+            status=step.status,
+            duration_ms=step.duration_ms,
+            message=step.message,
+            artifacts=step.artifacts,
+            flow_ids=[flow.flow_id],
+        )
+        for flow in report.flows
+        for step in flow.steps
+    ]
+    return SuiteReport(
+        id=report.suite_id,
+        runner="synthetic",
+        selection="flows",
+        status=report.status,
+        duration_ms=report.duration_ms,
+        totals=Totals.of(tests),
+        tests=tests,
+    )
 
 
 def print_synthetic(
