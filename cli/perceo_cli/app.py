@@ -58,6 +58,7 @@ def register_commands() -> None:
     from perceo_cli.commands import projects as projects_cmd
     from perceo_cli.commands import routes as routes_cmd
     from perceo_cli.commands import usage as usage_cmd
+    from perceo_cli.commands import watch as watch_cmd
     from perceo_cli.commands import workflows as workflows_cmd
 
     app.add_typer(ci_cmd.app, name="ci")
@@ -74,6 +75,7 @@ def register_commands() -> None:
     app.add_typer(routes_cmd.app, name="routes")
     app.command(name="usage")(usage_cmd.usage)
     app.add_typer(workflows_cmd.app, name="workflows")
+    app.command(name="watch")(watch_cmd.watch)
 
 
 register_commands()

@@ -64,6 +64,7 @@ from perceo_cli.backend.port import LOCAL_BOOTSTRAP_ONLY, NotOnThisBackendError,
 
 if TYPE_CHECKING:
     from perceo.bootstrap.pipeline import BootstrapInput
+    from perceo.bus.port import EventBus
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -454,6 +455,9 @@ class HttpBackend:
 
     def workflow_status(self, workflow_id: str) -> WorkflowView:
         return self.client.get_model(WorkflowView, f"/workflows/{_segment(workflow_id)}")
+
+    def event_bus(self) -> EventBus | None:
+        return None  # the API publishes its own events (EventBridge); a laptop has no access to that bus
 
     def close(self) -> None:
         self.client.close()

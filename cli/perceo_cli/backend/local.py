@@ -79,6 +79,9 @@ class LocalBackend:
     def bus(self) -> EventBus | None:
         return self.services.bus
 
+    def event_bus(self) -> EventBus | None:
+        return self.bus
+
     @property
     def project_id(self) -> str:
         project_id = self.config.project.id

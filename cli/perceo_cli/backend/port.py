@@ -15,6 +15,7 @@ from perceo.models import AffectedRoute, ApiKey, ChangeAnalysis, ChangeSet, Flow
 
 if TYPE_CHECKING:
     from perceo.bootstrap.pipeline import BootstrapInput
+    from perceo.bus.port import EventBus
     from perceo.llm.model import UsageReport
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
     from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
@@ -99,5 +100,10 @@ class Backend(Protocol):
     def start_bootstrap(self, request: BootstrapRequest) -> WorkflowStarted: ...
     def start_review(self, analysis_id: str, request: ReviewRequest) -> WorkflowStarted: ...
     def workflow_status(self, workflow_id: str) -> WorkflowView: ...
+
+    # -- the event bus -------------------------------------------------------------------------------------------
+    def event_bus(self) -> EventBus | None:
+        """The bus this process may publish to (`perceo watch`): the embedded or configured Redis bus; None on the
+        API, whose bus (EventBridge) only the API's own handlers publish to."""
 
     def close(self) -> None: ...
