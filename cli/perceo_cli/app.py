@@ -48,6 +48,7 @@ def register_commands() -> None:
     """Attach every command group. Each module under `commands/` owns one noun."""
     from perceo_cli.commands import ci as ci_cmd
     from perceo_cli.commands import config as config_cmd
+    from perceo_cli.commands import dashboard as dashboard_cmd
     from perceo_cli.commands import demo as demo_cmd
     from perceo_cli.commands import flows as flows_cmd
     from perceo_cli.commands import init as init_cmd
@@ -63,6 +64,7 @@ def register_commands() -> None:
 
     app.add_typer(ci_cmd.app, name="ci")
     app.add_typer(config_cmd.app, name="config")
+    app.command(name="dashboard")(dashboard_cmd.dashboard)
     app.command(name="init")(init_cmd.init)
     app.add_typer(flows_cmd.app, name="flows")
     app.command(name="demo")(demo_cmd.demo)

@@ -60,11 +60,12 @@ from perceo.models.api import (
 )
 from perceo.retry import Backoff, retry_after_seconds
 from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
-from perceo_cli.backend.port import LOCAL_BOOTSTRAP_ONLY, NotOnThisBackendError, Progress
+from perceo_cli.backend.port import LOCAL_BOOTSTRAP_ONLY, NOT_ON_THE_API_YET, NotOnThisBackendError, Progress
 
 if TYPE_CHECKING:
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.bus.port import EventBus
+    from perceo.models.runs import FlowMetrics, TestRun
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -455,6 +456,12 @@ class HttpBackend:
 
     def workflow_status(self, workflow_id: str) -> WorkflowView:
         return self.client.get_model(WorkflowView, f"/workflows/{_segment(workflow_id)}")
+
+    def list_flow_metrics(self, *, since: str, until: str) -> list[FlowMetrics]:
+        raise NotOnThisBackendError(NOT_ON_THE_API_YET.format(what="Production metrics"))
+
+    def list_test_runs(self, *, flow_id: str | None = None, limit: int = 100) -> list[TestRun]:
+        raise NotOnThisBackendError(NOT_ON_THE_API_YET.format(what="The test run history"))
 
     def event_bus(self) -> EventBus | None:
         return None  # the API publishes its own events (EventBridge); a laptop has no access to that bus

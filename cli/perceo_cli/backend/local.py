@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.llm.model import UsageReport
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
+    from perceo.models.runs import FlowMetrics, TestRun
     from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
 
 NO_PROJECT = "no Perceo project here: run `perceo init` first (or pass --project-dir)"
@@ -81,6 +82,12 @@ class LocalBackend:
 
     def event_bus(self) -> EventBus | None:
         return self.bus
+
+    def list_flow_metrics(self, *, since: str, until: str) -> list[FlowMetrics]:
+        return self.graph.list_flow_metrics(self.project_id, since=since, until=until)
+
+    def list_test_runs(self, *, flow_id: str | None = None, limit: int = 100) -> list[TestRun]:
+        return self.graph.list_test_runs(self.project_id, flow_id=flow_id, limit=limit)
 
     @property
     def project_id(self) -> str:

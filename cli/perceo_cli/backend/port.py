@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from perceo.bus.port import EventBus
     from perceo.llm.model import UsageReport
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
+    from perceo.models.runs import FlowMetrics, TestRun
     from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
 
 #: `(stage, percentage, message)` as a bootstrap advances.
@@ -27,6 +28,10 @@ Progress = Callable[[str, int, str], None]
 API_KEYS_ONLY_ON_THE_API = (
     "API keys live in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
     "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
+)
+NOT_ON_THE_API_YET = (
+    "{what} is not served by the Perceo API yet: unset observer.apiBaseUrl to read the embedded store, "
+    "or upgrade the stack when a newer release adds it"
 )
 WORKFLOWS_ONLY_ON_THE_API = (
     "workflows run in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
@@ -100,6 +105,13 @@ class Backend(Protocol):
     def start_bootstrap(self, request: BootstrapRequest) -> WorkflowStarted: ...
     def start_review(self, analysis_id: str, request: ReviewRequest) -> WorkflowStarted: ...
     def workflow_status(self, workflow_id: str) -> WorkflowView: ...
+
+    # -- production metrics and test runs (the dashboard) --------------------------------------------------------
+    def list_flow_metrics(self, *, since: str, until: str) -> list[FlowMetrics]:
+        """Every flow's daily production metrics from day `since` to `until` (YYYY-MM-DD, inclusive)."""
+
+    def list_test_runs(self, *, flow_id: str | None = None, limit: int = 100) -> list[TestRun]:
+        """The project's test runs, newest first (one flow's with `flow_id`)."""
 
     # -- the event bus -------------------------------------------------------------------------------------------
     def event_bus(self) -> EventBus | None:
