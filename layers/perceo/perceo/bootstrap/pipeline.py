@@ -403,6 +403,38 @@ def _context_files(pages: list[str], graph: RouteGraph, imports: dict[str, list[
     return ordered
 
 
+def plan_step_tasks(state: BootstrapState, flow_ids: dict[str, str]) -> list[StepTask]:
+    """One `extract_steps` task per flow of `state.flows` whose stored id is in `flow_ids` (flow name -> id)."""
+    graph = _route_graph(state)
+    assert state.discovery is not None
+    imports = state.discovery.imports
+    ids = {name.casefold(): flow_id for name, flow_id in flow_ids.items()}
+    tasks: list[StepTask] = []
+    for flow in state.flows:
+        flow_id = ids.get(flow.name.casefold())
+        if flow_id is None:
+            continue
+        files = _context_files(flow.pages, graph, imports)
+        tasks.append(
+            StepTask(
+                project_id=state.input.project_id,
+                workspace=state.input.workspace,
+                framework=state.framework,
+                use_llm=state.flow_source == "llm" and state.input.use_llm,
+                flow_id=flow_id,
+                flow_name=flow.name,
+                flow_description=flow.description,
+                pages=flow.pages,
+                page_files={p: list(graph.by_route[p].entry_files) for p in flow.pages if p in graph.by_route},
+                context_files=files,
+                imports={f: [d for d in imports.get(f, []) if d in files] for f in files if imports.get(f)},
+                links=[e for p in flow.pages for e in graph.out_edges.get(p, []) if e.target in flow.pages],
+                limits=state.input.limits,
+            )
+        )
+    return tasks
+
+
 def persist_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     """Reconcile pages, personas and flows with the graph; plan one step task per flow the pipeline owns."""
     deps.report("persist_flows", f"storing {len(state.flows)} flows and {len(state.personas)} personas")
@@ -419,30 +451,7 @@ def persist_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     names = reconciler.personas(state.personas, referenced_by_user_flows=reconciler.user_flow_personas())
     owned = reconciler.flows(state.flows, names)
     reconciler.prune_pages(reconciler.visited_routes(state.flows))
-    imports = state.discovery.imports
-    tasks: list[StepTask] = []
-    for flow in state.flows:
-        flow_id = next((i for n, i in owned.items() if n.casefold() == flow.name.casefold()), None)
-        if flow_id is None:
-            continue
-        files = _context_files(flow.pages, graph, imports)
-        tasks.append(
-            StepTask(
-                project_id=project_id,
-                workspace=state.input.workspace,
-                framework=state.framework,
-                use_llm=state.flow_source == "llm" and state.input.use_llm,
-                flow_id=flow_id,
-                flow_name=flow.name,
-                flow_description=flow.description,
-                pages=flow.pages,
-                page_files={p: list(graph.by_route[p].entry_files) for p in flow.pages if p in graph.by_route},
-                context_files=files,
-                imports={f: [d for d in imports.get(f, []) if d in files] for f in files if imports.get(f)},
-                links=[e for p in flow.pages for e in graph.out_edges.get(p, []) if e.target in flow.pages],
-                limits=state.input.limits,
-            )
-        )
+    tasks = plan_step_tasks(state, owned)
     return state.model_copy(update={"report": reconciler.report, "step_tasks": tasks})
 
 
