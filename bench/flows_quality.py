@@ -111,6 +111,7 @@ _ROLE_TAGS = {
     "link": r"<(?:a|Link|NuxtLink|RouterLink|router-link|nuxt-link)\b",
     "textbox": r"<(?:input|textarea|Input|Textarea|TextArea|TextField|[\w.-]*Input)\b",
     "checkbox": r"type=[\"']checkbox|<(?:Checkbox|[\w.-]*Checkbox)\b|role=[\"']checkbox",
+    "radio": r"type=[\"']radio|<(?:Radio|[\w.-]*Radio)\b|role=[\"']radio",
     "heading": r"<(?:h[1-6]|[\w.-]*(?:Title|Heading))\b|role=[\"']heading",
     "combobox": r"<(?:select|Select|[\w.-]*Select)\b|role=[\"']combobox",
 }
@@ -146,7 +147,8 @@ def selector_found(selector: str, sources: list[str]) -> bool:
     if match:
         tag, attr, prefix, value = match.group(1), match.group(2), bool(match.group(3)), _quoted(match.group(4))
         names = _ATTR_ALIASES.get(attr, (re.escape(attr),))
-        found = any(re.search(r"(?<![\w-])" + name + _value_pattern(value, prefix), text) for name in names)
+        # HTML attribute names are case-insensitive (`formControlName` renders as `formcontrolname`).
+        found = any(re.search(r"(?<![\w-])" + name + _value_pattern(value, prefix), text, re.I) for name in names)
         if not found and attr == "href" and value.startswith("/"):
             # Hash routing renders `href="#/x"` for a link written `to="/x"`.
             found = any(re.search(r"(?<![\w-])" + n + _value_pattern(value.lstrip("#"), prefix), text) for n in names)

@@ -12,6 +12,7 @@ serialised) and returns a model.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from perceo.bootstrap.llm_stages import (
     identify_flows_llm,
     refine_llm,
 )
+from perceo.bootstrap.markup import uses_hash_routing
 from perceo.bootstrap.model import FlowDraft, PersonaDraft, PersonaSpec, StepDraft
 from perceo.bootstrap.pagecode import PageReader, heuristic_steps
 from perceo.bootstrap.reconcile import Reconciler, ReconcileReport
@@ -50,7 +52,7 @@ STAGES = STAGE_NAMES
 
 
 class BootstrapLimits(Model):
-    max_flows: int = Field(default=10, ge=1, le=200)
+    max_flows: int = Field(default=15, ge=1, le=200)
     max_steps_per_flow: int = Field(default=15, ge=1, le=100)
     code_token_budget: int = Field(default=12_000, ge=500)
     prompt_token_budget: int = Field(default=24_000, ge=1_000)
@@ -87,6 +89,10 @@ class StepTask(Model):
     imports: dict[str, list[str]] = Field(default_factory=dict)
     links: list[NavEdge] = Field(default_factory=list)
     limits: BootstrapLimits = Field(default_factory=BootstrapLimits)
+    #: The app routes in the URL's fragment (`/#/login`): navigate steps and link selectors follow.
+    hash_routing: bool = False
+    #: Every page route of the app, so a link to `/projects/new` is never taken for one to `/projects/:id`.
+    routes: list[str] = Field(default_factory=list)
 
 
 class StepResult(Model):
@@ -106,6 +112,7 @@ class BootstrapState(Model):
     discovery: DiscoveryResult | None = None
     auth_snippets: list[str] = Field(default_factory=list)
     protected_routes: dict[str, str] = Field(default_factory=dict)
+    hash_routing: bool = False
     flows: list[FlowDraft] = Field(default_factory=list)
     personas: list[PersonaDraft] = Field(default_factory=list)
     flow_source: Literal["llm", "heuristic"] = "heuristic"
@@ -225,9 +232,25 @@ def discover(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
             "discovery": result,
             "auth_snippets": auth.snippets,
             "protected_routes": auth.protected,
+            "hash_routing": _hash_routing(snapshot.files(), deps.read_text(request.workspace)),
             "warnings": warnings,
         }
     )
+
+
+#: Names of the heuristic's flows whose last page is the form they are about (`Create project`, `Submit … form`).
+FORM_FLOW_PREFIXES = ("Submit ", "Use ", "Work ", "Create ", "Edit ", "Update ", "Delete ", "Reset ", "Checkout")
+
+_ROUTER_SETUP = re.compile(
+    r"(?:^|/)(?:router|routes|routing|app\.config|app\.module|app-routing\.module|main|app|index)(?:/index)?\.[jt]sx?$",
+    re.I,
+)
+
+
+def _hash_routing(files: list[str], read: Callable[[str], str | None]) -> bool:
+    """True when the app's router setup routes in the URL's fragment (read from the few files that set it up)."""
+    setup = [f for f in files if _ROUTER_SETUP.search(f) and "node_modules/" not in f and "/test" not in f][:200]
+    return any(uses_hash_routing(read(f) or "") for f in setup)
 
 
 def _route_graph(state: BootstrapState) -> RouteGraph:
@@ -430,6 +453,8 @@ def plan_step_tasks(state: BootstrapState, flow_ids: dict[str, str]) -> list[Ste
                 imports={f: [d for d in imports.get(f, []) if d in files] for f in files if imports.get(f)},
                 links=[e for p in flow.pages for e in graph.out_edges.get(p, []) if e.target in flow.pages],
                 limits=state.input.limits,
+                hash_routing=state.hash_routing,
+                routes=[r.route for r in graph.routes],
             )
         )
     return tasks
@@ -456,15 +481,13 @@ def persist_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
 
 
 def _task_graph(task: StepTask) -> RouteGraph:
-    discovery = DiscoveryResult(
-        framework=task.framework,
-        routes=[
-            RouteEntry(route=page, framework=task.framework, entry_files=files)
-            for page, files in task.page_files.items()
-        ],
-        navigation=task.links,
-    )
-    return RouteGraph.build(discovery)
+    routes = [
+        RouteEntry(route=page, framework=task.framework, entry_files=files) for page, files in task.page_files.items()
+    ]
+    routes += [
+        RouteEntry(route=route, framework=task.framework) for route in task.routes if route not in task.page_files
+    ]
+    return RouteGraph.build(DiscoveryResult(framework=task.framework, routes=routes, navigation=task.links))
 
 
 def extract_steps(task: StepTask, deps: BootstrapDeps) -> StepResult:
@@ -473,7 +496,14 @@ def extract_steps(task: StepTask, deps: BootstrapDeps) -> StepResult:
     read = deps.read_text(task.workspace)
     graph = _task_graph(task)
     reader = PageReader(graph, task.imports, read)
-    offline, truncated = heuristic_steps(task.pages, reader, max_steps=task.limits.max_steps_per_flow)
+    offline, truncated = heuristic_steps(
+        task.pages,
+        reader,
+        max_steps=task.limits.max_steps_per_flow,
+        hash_routing=task.hash_routing,
+        # Flows about a page's form end by submitting it; others (sign in, browsing) end by looking.
+        fill_last=task.flow_name.startswith(FORM_FLOW_PREFIXES),
+    )
     if truncated:
         notes.limits.append(
             f"bootstrap.maxStepsPerFlow: '{task.flow_name}' needed more than {task.limits.max_steps_per_flow} steps"
