@@ -20,6 +20,7 @@ from perceo.bootstrap.guards import (
 )
 from perceo.bootstrap.model import FlowDraft, PersonaDraft, PersonaSpec
 from perceo.bootstrap.pagecode import PageReader
+from perceo.bootstrap.roles import RoleModel
 from perceo.bootstrap.routes import (
     RouteGraph,
     has_params,
@@ -182,10 +183,13 @@ class HeuristicResult:
 class FlowFinder:
     """Finds multi-page journeys in a route graph by what the routes are for."""
 
-    def __init__(self, graph: RouteGraph, auth: AuthModel, reader: PageReader | None = None) -> None:
+    def __init__(
+        self, graph: RouteGraph, auth: AuthModel, reader: PageReader | None = None, roles: RoleModel | None = None
+    ) -> None:
         self.graph = graph
         self.auth = auth
         self.reader = reader
+        self.roles = roles or RoleModel()
         shells = _layout_shells(graph)
         self.routes = [r.route for r in graph.routes if not _has_word(r.route, SKIP_WORDS) and r.route not in shells]
 
@@ -676,15 +680,99 @@ def _match_user_persona(role: str, user_personas: Sequence[PersonaSpec]) -> str 
     return best[1] if best else None
 
 
+def _role_persona_of(role: str, evidence: str, flows: list[str]) -> PersonaDraft:
+    title = role.replace("-", " ").replace("_", " ").title()
+    return PersonaDraft(
+        name=title,
+        description=f"A signed-in user with the '{role}' role ({evidence}).",
+        behaviors=[f"Signs in as {role}", *[f"Walks '{name}'" for name in flows[:5]]],
+    )
+
+
+def _roles_for(cand: _Candidate, finder: FlowFinder) -> list[str]:
+    """The roles that can walk a flow: those every restricted page on it allows, else every role."""
+    model, auth = finder.roles, finder.auth
+    if cand.kind in ("auth", "signup", "password"):
+        return ["visitor"]
+    allowed: set[str] | None = None
+    for page in cand.pages:
+        if page in model.restricted:
+            allowed = model.restricted[page] if allowed is None else allowed & model.restricted[page]
+    if allowed:
+        return [r for r in model.roles if r in allowed]
+    protected = any(p in auth.protected for p in cand.pages) or cand.kind == "settings"
+    if auth.has_auth and not protected:
+        return ["visitor"]
+    # A page no role restricts is open to every signed-in role; an app whose only role is its admin's has other
+    # users too.
+    if all(r in ("admin", "administrator", "superadmin") for r in model.roles):
+        return ["signed-in", *model.roles]
+    return list(model.roles)
+
+
+def _personas_from_roles(flows: list[FlowDraft], finder: FlowFinder, kept: list[_Candidate]) -> list[PersonaDraft]:
+    """One persona per role the code names (plus Visitor for public flows), each listing the flows it can walk."""
+    walked: dict[str, list[str]] = {}
+    for cand, flow in zip(kept, flows, strict=True):
+        roles = _roles_for(cand, finder)
+        for role in roles:
+            walked.setdefault(role, []).append(flow.name)
+        flow.personas = [_persona_name(r) for r in roles]
+    personas: list[PersonaDraft] = []
+    for role in ["visitor", *finder.roles.roles, "signed-in"]:
+        names = walked.get(role)
+        if not names or any(p.name == _persona_name(role) for p in personas):
+            continue
+        if role == "visitor":
+            personas.append(VISITOR)
+        elif role == "signed-in":
+            personas.append(SIGNED_IN)
+        else:
+            personas.append(_role_persona_of(role, finder.roles.evidence.get(role, "in the code"), names))
+    return personas
+
+
+def _persona_name(role: str) -> str:
+    if role == "visitor":
+        return VISITOR.name
+    if role == "signed-in":
+        return SIGNED_IN.name
+    return role.replace("-", " ").replace("_", " ").title()
+
+
 def derive_flows_and_personas(
     finder: FlowFinder, *, max_flows: int, user_personas: Sequence[PersonaSpec] = ()
 ) -> HeuristicResult:
-    """Flows (at most `max_flows`) and personas, each flow assigned to the persona its pages call for."""
+    """Flows (at most `max_flows`) and personas, each flow assigned to the personas that can walk it: the roles
+    the code names (route metadata, role guards, role checks), else Visitor / Signed-in user."""
     kept, limits = _select(finder.candidates(), max_flows)
+    flows = [
+        FlowDraft(
+            name=cand.name,
+            description=cand.description,
+            pages=cand.pages,
+            priority=priority_for(cand.name, cand.description),
+        )
+        for cand in kept
+    ]
+    if finder.roles.roles and not user_personas:
+        personas = _personas_from_roles(flows, finder, kept)
+    else:
+        personas = _canned_personas(flows, finder, kept, user_personas)
+    # Flows that lead into one another: the end page of one is the start page of the other.
+    for flow in flows:
+        flow.connected_flows = [o.name for o in flows if o is not flow and o.pages[0] == flow.pages[-1]]
+    warnings = [] if flows else ["the offline heuristic found no multi-page flow in the route graph"]
+    return HeuristicResult(flows=flows, personas=personas, warnings=warnings, limits=limits)
+
+
+def _canned_personas(
+    flows: list[FlowDraft], finder: FlowFinder, kept: list[_Candidate], user_personas: Sequence[PersonaSpec]
+) -> list[PersonaDraft]:
+    """Visitor / Signed-in user / Administrator / User, when the code names no role (or the user gave personas)."""
     role_to_persona: dict[str, str] = {}
     personas: list[PersonaDraft] = []
-    flows: list[FlowDraft] = []
-    for cand in kept:
+    for cand, flow in zip(kept, flows, strict=True):
         role = _role_of_flow(cand, finder.auth)
         if role not in role_to_persona:
             user_name = _match_user_persona(role, user_personas)
@@ -694,17 +782,5 @@ def derive_flows_and_personas(
                 persona = _role_persona(role)
                 role_to_persona[role] = persona.name
                 personas.append(persona)
-        flows.append(
-            FlowDraft(
-                name=cand.name,
-                description=cand.description,
-                pages=cand.pages,
-                priority=priority_for(cand.name, cand.description),
-                personas=[role_to_persona[role]],
-            )
-        )
-    # Flows that lead into one another: the end page of one is the start page of the other.
-    for flow in flows:
-        flow.connected_flows = [o.name for o in flows if o is not flow and o.pages[0] == flow.pages[-1]]
-    warnings = [] if flows else ["the offline heuristic found no multi-page flow in the route graph"]
-    return HeuristicResult(flows=flows, personas=personas, warnings=warnings, limits=limits)
+        flow.personas = [role_to_persona[role]]
+    return personas

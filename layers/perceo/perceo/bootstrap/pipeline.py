@@ -34,6 +34,7 @@ from perceo.bootstrap.markup import uses_hash_routing
 from perceo.bootstrap.model import FlowDraft, PersonaDraft, PersonaSpec, StepDraft
 from perceo.bootstrap.pagecode import PageReader, heuristic_steps
 from perceo.bootstrap.reconcile import Reconciler, ReconcileReport
+from perceo.bootstrap.roles import detect_roles
 from perceo.bootstrap.routes import RouteGraph
 from perceo.bootstrap.stages import STAGE_NAMES, STAGE_PROGRESS
 from perceo.bus.port import EventBus
@@ -272,7 +273,8 @@ def _heuristic(state: BootstrapState, deps: BootstrapDeps) -> tuple[list[FlowDra
         admin_routes=[r.route for r in graph.routes if "admin" in r.route.casefold().split("/")],
         snippets=list(state.auth_snippets),
     )
-    finder = FlowFinder(graph, auth, PageReader(graph, state.discovery.imports, read))
+    roles = detect_roles(graph, deps.snapshot(state.input.workspace).files(), read)
+    finder = FlowFinder(graph, auth, PageReader(graph, state.discovery.imports, read), roles)
     result = derive_flows_and_personas(
         finder, max_flows=state.input.limits.max_flows, user_personas=state.input.personas
     )
