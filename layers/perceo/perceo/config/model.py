@@ -84,7 +84,7 @@ class LLMSection(Model):
 
 
 class BootstrapSection(Model):
-    max_flows: int = Field(default=10, ge=1, le=200)
+    max_flows: int = Field(default=15, ge=1, le=200)
     max_steps_per_flow: int = Field(default=15, ge=1, le=100)
     code_token_budget: int = Field(default=12_000, ge=500)
     prompt_token_budget: int = Field(default=24_000, ge=1_000)
