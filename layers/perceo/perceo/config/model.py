@@ -174,6 +174,8 @@ class CoordinatorSection(Model):
     timeout_s: int = Field(default=600, ge=1)
     #: Extra attempts for a failing test; a test that passes on one is reported flaky, not passed.
     retries: int = Field(default=1, ge=0, le=5)
+    #: Flows (by name) whose tests `ci test` runs when a change affects no flow; empty: it runs nothing then.
+    smoke_flows: list[str] = Field(default_factory=list)
 
 
 class FlowTestsSection(Model):
