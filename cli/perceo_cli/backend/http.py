@@ -60,15 +60,17 @@ from perceo.models.api import (
 )
 from perceo.retry import Backoff, retry_after_seconds
 from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
-from perceo_cli.backend.port import LOCAL_BOOTSTRAP_ONLY, NotOnThisBackendError, Progress
+from perceo_cli.backend.port import LOCAL_BOOTSTRAP_ONLY, NOT_ON_THE_API_YET, NotOnThisBackendError, Progress
 
 if TYPE_CHECKING:
     from perceo.bootstrap.pipeline import BootstrapInput
+    from perceo.bus.port import EventBus
     from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
     from perceo.coordinator.outcomes import FlakyReport, RunContext
     from perceo.coordinator.predictions import PredictionQuality
     from perceo.coordinator.service import ReportFormat
     from perceo.models import TestRun
+    from perceo.models.runs import FlowMetrics
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -532,6 +534,12 @@ class HttpBackend:
         from perceo.coordinator.predictions import PredictionQuality
 
         return self.client.get_model(PredictionQuality, "/coordinator/predictions")
+
+    def list_flow_metrics(self, *, since: str, until: str) -> list[FlowMetrics]:
+        raise NotOnThisBackendError(NOT_ON_THE_API_YET.format(what="Production metrics"))
+
+    def event_bus(self) -> EventBus | None:
+        return None  # the API publishes its own events (EventBridge); a laptop has no access to that bus
 
     def close(self) -> None:
         self.client.close()

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from perceo.llm.model import UsageReport
     from perceo.models import TestRun
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
+    from perceo.models.runs import FlowMetrics
     from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
 
 NO_PROJECT = "no Perceo project here: run `perceo init` first (or pass --project-dir)"
@@ -83,6 +84,12 @@ class LocalBackend:
     @property
     def bus(self) -> EventBus | None:
         return self.services.bus
+
+    def event_bus(self) -> EventBus | None:
+        return self.bus
+
+    def list_flow_metrics(self, *, since: str, until: str) -> list[FlowMetrics]:
+        return self.graph.list_flow_metrics(self.project_id, since=since, until=until)
 
     @property
     def project_id(self) -> str:

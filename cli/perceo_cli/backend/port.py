@@ -15,6 +15,7 @@ from perceo.models import AffectedRoute, ApiKey, ChangeAnalysis, ChangeSet, Flow
 
 if TYPE_CHECKING:
     from perceo.bootstrap.pipeline import BootstrapInput
+    from perceo.bus.port import EventBus
     from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
     from perceo.coordinator.outcomes import FlakyReport, RunContext
     from perceo.coordinator.predictions import PredictionQuality
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from perceo.llm.model import UsageReport
     from perceo.models import TestRun
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
+    from perceo.models.runs import FlowMetrics
     from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
 
 #: `(stage, percentage, message)` as a bootstrap advances.
@@ -31,6 +33,10 @@ Progress = Callable[[str, int, str], None]
 API_KEYS_ONLY_ON_THE_API = (
     "API keys live in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
     "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
+)
+NOT_ON_THE_API_YET = (
+    "{what} is not served by the Perceo API yet: unset observer.apiBaseUrl to read the embedded store, "
+    "or upgrade the stack when a newer release adds it"
 )
 WORKFLOWS_ONLY_ON_THE_API = (
     "workflows run in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
@@ -140,5 +146,14 @@ class Backend(Protocol):
 
     def prediction_quality(self) -> PredictionQuality:
         """How `ci analyze`'s predictions held against test outcomes over the last 90 days."""
+
+    # -- production metrics (the dashboard) --------------------------------------------------------
+    def list_flow_metrics(self, *, since: str, until: str) -> list[FlowMetrics]:
+        """Every flow's daily production metrics from day `since` to `until` (YYYY-MM-DD, inclusive)."""
+
+    # -- the event bus -------------------------------------------------------------------------------------------
+    def event_bus(self) -> EventBus | None:
+        """The bus this process may publish to (`perceo watch`): the embedded or configured Redis bus; None on the
+        API, whose bus (EventBridge) only the API's own handlers publish to."""
 
     def close(self) -> None: ...
