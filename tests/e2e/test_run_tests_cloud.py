@@ -69,3 +69,48 @@ def test_a_run_started_through_the_api_runs_each_flow_in_chromium_and_reports_it
     assert view["workflow"]["result"]["status"] == "failed"
     failed = next(r for r in view["results"] if r["status"] == "failed")
     assert "/checkout/pay" in failed["failureMessage"] and failed["suiteId"] == run_id
+
+
+def _cli(argv: list[str], project_dir: Path) -> tuple[int, str, str]:
+    import io
+
+    from perceo_cli.context import AppContext
+    from perceo_cli.main import main
+    from perceo_cli.output import Output
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = main(argv, context=AppContext(output=Output(stdout, stderr), project_dir=project_dir))
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def test_ci_test_synthetic_remote_runs_the_flows_in_the_clouds_browser_and_reports_like_a_local_run(
+    cloud: RunningCloud, tmp_path: Path
+) -> None:
+    import json
+
+    project, key = cloud.create_project("run-tests-cli")
+    with cloud.http(key) as client:
+        for flow in FLOWS:
+            assert client.post("flows", json=flow).status_code == 201
+    (tmp_path / ".perceo").mkdir()
+    config = {"project": {"id": project["id"], "name": "shop"}, "observer": {"apiBaseUrl": cloud.api_url,
+              "apiKey": key, "ci": {"parallelism": 2}}}  # fmt: skip
+    (tmp_path / ".perceo" / "config.json").write_text(json.dumps(config))
+    junit = tmp_path / "out" / "flows.xml"
+
+    with DemoServer() as shop:
+        argv = ["ci", "test", "--synthetic", "--remote", "--flows", "Sign in,Checkout", "--base-url", shop.url]
+        code, out, err = _cli([*argv, "--json", "--junit", str(junit), "--timeout", "240"], tmp_path)
+
+    assert code == 4, err
+    report = json.loads(out)
+    assert [(f["name"], f["status"]) for f in report["flows"]] == [("Sign in", "passed"), ("Checkout", "failed")]
+    assert report["status"] == "failed" and report["suiteId"].startswith("wf-")
+    checkout = report["flows"][1]
+    assert [s["status"] for s in checkout["steps"]] == ["passed", "failed"]
+    assert "/checkout/pay" in checkout["failureMessage"]
+    assert junit.read_text().count("<testcase") == 4
+
+    # --remote needs --synthetic (checked before anything is read)
+    code, _, err = _cli(["ci", "test", "--remote", "--flows", "Sign in"], tmp_path)
+    assert code == 2 and "use it with --synthetic" in err

@@ -36,6 +36,7 @@ from perceo_cli.backend.port import (
 
 if TYPE_CHECKING:
     from perceo.bootstrap.pipeline import BootstrapInput
+    from perceo.coordinator.api_models import CoordinatorRunView, StartRunRequest
     from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
     from perceo.coordinator.outcomes import FlakyReport, RunContext
     from perceo.coordinator.predictions import PredictionQuality
@@ -208,6 +209,12 @@ class LocalBackend:
 
     def prediction_quality(self) -> PredictionQuality:
         return self.services.coordinator.prediction_quality(self.project_id)
+
+    def start_run_tests(self, request: StartRunRequest) -> WorkflowStarted:
+        raise NotOnThisBackendError(WORKFLOWS_ONLY_ON_THE_API)
+
+    def run_tests_status(self, run_id: str) -> CoordinatorRunView:
+        raise NotOnThisBackendError(WORKFLOWS_ONLY_ON_THE_API)
 
     # -- only on the API -----------------------------------------------------------------------------------------
     def key_project(self) -> Project:
