@@ -46,6 +46,7 @@ def root(
 
 def register_commands() -> None:
     """Attach every command group. Each module under `commands/` owns one noun."""
+    from perceo_cli.commands import analytics as analytics_cmd
     from perceo_cli.commands import ci as ci_cmd
     from perceo_cli.commands import config as config_cmd
     from perceo_cli.commands import demo as demo_cmd
@@ -60,6 +61,7 @@ def register_commands() -> None:
     from perceo_cli.commands import usage as usage_cmd
     from perceo_cli.commands import workflows as workflows_cmd
 
+    app.add_typer(analytics_cmd.app, name="analytics")
     app.add_typer(ci_cmd.app, name="ci")
     app.add_typer(config_cmd.app, name="config")
     app.command(name="init")(init_cmd.init)
