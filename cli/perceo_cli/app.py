@@ -55,6 +55,7 @@ def register_commands() -> None:
     from perceo_cli.commands import keys as keys_cmd
     from perceo_cli.commands import local as local_cmd
     from perceo_cli.commands import local_cloud as local_cloud_cmd
+    from perceo_cli.commands import local_schedule as local_schedule_cmd
     from perceo_cli.commands import login as login_cmd
     from perceo_cli.commands import projects as projects_cmd
     from perceo_cli.commands import routes as routes_cmd
@@ -69,6 +70,7 @@ def register_commands() -> None:
     app.command(name="demo")(demo_cmd.demo)
     app.add_typer(local_cmd.app, name="local")
     local_cloud_cmd.register(local_cmd.app)
+    local_schedule_cmd.register(local_cmd.app)
     app.command(name="login")(login_cmd.login)
     app.command(name="logout")(login_cmd.logout)
     app.add_typer(keys_cmd.app, name="keys")

@@ -438,11 +438,30 @@ class AnalyticsService:
         until: int | None = None,
         progress: Progress | None = None,
     ) -> SyncRun:
-        """Pull `provider` (default: every connected provider) and correlate the days touched into flow metrics.
+        """Pull `provider` (default: every connected provider) and correlate the days touched into flow metrics:
+        `sync_providers` then `correlate`, as the AnalyticsSync workflow's two tasks do."""
+        run = self.sync_providers(project_id, provider, since=since, until=until, progress=progress)
+        if progress is not None:
+            progress("correlating", 0, 1)
+        correlation = self.correlate(project_id, run.days) if run.days else None
+        if progress is not None:
+            progress("correlated", 1, 1)
+        return run.model_copy(update={"correlation": correlation})
 
-        The days correlated are those the providers stored something for, plus the days of [since, until] (default:
-        yesterday and today, which is where our own ingest adds events), the latest `MAX_DAYS` of them. A provider
-        named but not connected is a ProviderNotConnectedError; unnamed ones without credentials are listed."""
+    def sync_providers(
+        self,
+        project_id: str,
+        provider: ProviderName | None = None,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        progress: Progress | None = None,
+    ) -> SyncRun:
+        """Pull `provider` (default: every connected provider); `days` of the answer are the days to correlate.
+
+        Those are the days the providers stored something for, plus the days of [since, until] (default: yesterday
+        and today, which is where our own ingest adds events), the latest `MAX_DAYS` of them. A provider named but
+        not connected is a ProviderNotConnectedError; unnamed ones without credentials are listed."""
         self._require_project(project_id)
         now = self.clock()
         if provider is not None:
@@ -467,13 +486,7 @@ class AnalyticsService:
         last = min(until if until is not None else now, now)
         if first <= last:
             days.update(days_between(day_of(first), day_of(last)))
-        ordered = sorted(days)[-MAX_DAYS:]
-        if progress is not None:
-            progress("correlating", 0, 1)
-        correlation = self.correlate(project_id, ordered) if ordered else None
-        if progress is not None:
-            progress("correlated", 1, 1)
-        return SyncRun(providers=reports, not_connected=missing, days=ordered, correlation=correlation)
+        return SyncRun(providers=reports, not_connected=missing, days=sorted(days)[-MAX_DAYS:])
 
     def status(self, project_id: str, days: Sequence[str], *, flow: str | None = None) -> AnalyticsStatus:
         """Each provider's connection and cursor, and each flow's production figures over `days` (flows with
