@@ -63,7 +63,14 @@ from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStar
 from perceo_cli.backend.port import LOCAL_BOOTSTRAP_ONLY, NotOnThisBackendError, Progress, SyncProgress
 
 if TYPE_CHECKING:
-    from perceo.analytics.model import AnalyticsStatus, ConnectionCheck, FlowTraffic, ProviderName, SyncRun
+    from perceo.analytics.model import (
+        AnalyticsStatus,
+        ConnectionCheck,
+        FlowTraffic,
+        IngestResult,
+        ProviderName,
+        SyncRun,
+    )
     from perceo.bootstrap.pipeline import BootstrapInput
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -463,6 +470,11 @@ class HttpBackend:
 
         body = {"provider": provider, "credentials": credentials}
         return self.client.parse(ConnectionCheck, self.client.request("POST", "/analytics/connect", json=body))
+
+    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
+        from perceo.analytics.model import IngestResult
+
+        return self.client.parse(IngestResult, self.client.request("POST", "/analytics/events", json=batch))
 
     def analytics_sync(
         self,

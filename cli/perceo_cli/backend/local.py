@@ -36,7 +36,14 @@ from perceo_cli.backend.port import (
 )
 
 if TYPE_CHECKING:
-    from perceo.analytics.model import AnalyticsStatus, ConnectionCheck, FlowTraffic, ProviderName, SyncRun
+    from perceo.analytics.model import (
+        AnalyticsStatus,
+        ConnectionCheck,
+        FlowTraffic,
+        IngestResult,
+        ProviderName,
+        SyncRun,
+    )
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.llm.model import UsageReport
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
@@ -162,6 +169,9 @@ class LocalBackend:
     # -- production analytics ----------------------------------------------------------------------------------
     def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:
         return self.services.analytics.connect(self.project_id, provider, credentials)
+
+    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
+        return self.services.analytics.ingest(self.project_id, batch)
 
     def analytics_sync(
         self,

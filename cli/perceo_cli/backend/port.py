@@ -14,7 +14,14 @@ from perceo.errors import ConfigError
 from perceo.models import AffectedRoute, ApiKey, ChangeAnalysis, ChangeSet, Flow, FlowUpdate, FlowView, Persona, Project
 
 if TYPE_CHECKING:
-    from perceo.analytics.model import AnalyticsStatus, ConnectionCheck, FlowTraffic, ProviderName, SyncRun
+    from perceo.analytics.model import (
+        AnalyticsStatus,
+        ConnectionCheck,
+        FlowTraffic,
+        IngestResult,
+        ProviderName,
+        SyncRun,
+    )
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.llm.model import UsageReport
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
@@ -106,6 +113,9 @@ class Backend(Protocol):
     # -- production analytics ----------------------------------------------------------------------------------
     def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:
         """Check the credentials with the provider and keep them in the secrets store (never the config)."""
+
+    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
+        """Store a batch of our own events (`POST /analytics/events`; the demo's synthetic traffic)."""
 
     def analytics_sync(
         self,

@@ -1,5 +1,6 @@
 """`perceo demo`: build the sample app in a fresh git repository, then run the real job on it:
-`perceo init --yes --no-llm` and `perceo ci analyze` on its last commit. A plain command.
+`perceo init --yes --no-llm`, synthetic production traffic ingested and `perceo analytics sync`, then
+`perceo ci analyze` on its last commit (its flows weighed by that traffic). A plain command.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import typer
 
 from perceo_cli.context import AppContext, app_context
 from perceo_cli.demo.shop import build_demo_app
+from perceo_cli.demo.traffic import DROP_OFF_SHARE, batches, demo_events
 from perceo_cli.exit import ExitStatus
 from perceo_cli.output import Output
 
@@ -39,11 +41,20 @@ def demo(
     demo_app = build_demo_app(target)
     steps = [
         ("init", ["init", "--yes", "--no-llm"]),
+        ("traffic", []),
+        ("sync", ["analytics", "sync"]),
         ("analysis", ["ci", "analyze", "--base", demo_app.base, "--head", demo_app.head]),
     ]
     if not as_json:
         output.text(f"[bold]Demo app[/bold] created in {target} ({len(demo_app.commits)} commits)")
-        for _name, argv in steps:
+        for name, argv in steps:
+            if name == "traffic":
+                traffic = _ingest_traffic(target)
+                output.text(
+                    f"\n[bold]Production traffic[/bold]: {traffic['events']} synthetic page views ingested "
+                    f"({traffic['dropOffFlow']}: {DROP_OFF_SHARE:.0%} of its users leave before its last step)"
+                )
+                continue
             output.text(f"\n[bold]$ perceo {' '.join(argv)}[/bold]")
             code = _run(ctx, argv, target, output)
             if code != ExitStatus.OK:
@@ -52,9 +63,27 @@ def demo(
         return
     document: dict[str, Any] = {"app": {"path": str(target), "commits": demo_app.commits}}
     for name, argv in steps:
+        if name == "traffic":
+            document[name] = _ingest_traffic(target)
+            continue
         buffer = io.StringIO()
         code = _run(ctx, [*argv, "--json"], target, Output(buffer, output.err.file))
         if code != ExitStatus.OK:
             raise typer.Exit(code)
         document[name] = json.loads(buffer.getvalue())
     output.json(document)
+
+
+def _ingest_traffic(target: Path) -> dict[str, Any]:
+    """The demo's synthetic production traffic, through the project's backend (as `POST /analytics/events`)."""
+    from perceo.config.loader import load_config
+    from perceo.models import now_ms
+    from perceo_cli.backend.factory import make_backend
+
+    backend = make_backend(target, load_config(target).config)
+    try:
+        events, dropping = demo_events(backend.list_flows(), now=now_ms())
+        accepted = sum(backend.analytics_ingest(batch).accepted for batch in batches(events))
+    finally:
+        backend.close()
+    return {"events": len(events), "accepted": accepted, "dropOffFlow": dropping}

@@ -515,22 +515,10 @@ class AnalyticsService:
     def traffic(self, project_id: str, days: Sequence[str]) -> dict[str, FlowTraffic]:
         """Per flow with metrics in `days`: mean users and sessions per day and the success rate over them (what
         change analysis weighs a flow by). Empty when no metrics exist."""
+        from perceo.analytics.traffic import traffic_of
+
         days = _check_days(days)
-        by_flow: dict[str, list[FlowMetrics]] = {}
-        for m in self.graph.list_flow_metrics(project_id, since=days[0], until=days[-1]):
-            by_flow.setdefault(m.flow_id, []).append(m)
-        traffic: dict[str, FlowTraffic] = {}
-        for flow_id, ms in by_flow.items():
-            sessions = sum(m.sessions for m in ms)
-            completions = sum(m.completions for m in ms)
-            traffic[flow_id] = FlowTraffic(
-                flow_id=flow_id,
-                users_per_day=round(sum(m.prod_daily_users or 0 for m in ms) / len(ms), 2),
-                sessions_per_day=round(sessions / len(ms), 2),
-                success_rate=round(completions / sessions, 4) if sessions else None,
-                days=len(ms),
-            )
-        return traffic
+        return traffic_of(self.graph.list_flow_metrics(project_id, since=days[0], until=days[-1]))
 
     # -- helpers
 
