@@ -231,7 +231,7 @@ def test_an_unknown_flow_is_an_error_as_in_flows_show(repo: Path, backend: Local
 def test_snippet_prints_the_browser_snippet(repo: Path) -> None:
     code, out, err = cli(["analytics", "snippet"], repo)
     assert code == ExitStatus.OK, err
-    assert "sendBeacon" in out and "/analytics/events" in out
+    assert "sendBeacon" in out and "/analytics/beacon?writeKey=" in out
 
     code, out, _ = cli(["analytics", "snippet", "--json"], repo)
     assert code == ExitStatus.OK and "sendBeacon" in json.loads(out)["snippet"]

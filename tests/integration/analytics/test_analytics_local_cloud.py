@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +96,80 @@ def test_ingest_sync_status_and_the_scheduled_workflow_through_the_local_cloud(
 
     code, _, err = cli(cloud.project_dir, "local", "run-schedule", "NoSuchSchedule")
     assert code == ExitStatus.ERROR and "AnalyticsSyncSchedule" in err
+
+
+class _Site(ThreadingHTTPServer):
+    page = b""
+    script = b""
+
+
+class _SiteHandler(BaseHTTPRequestHandler):
+    """A single-page app on another origin than the API: every path serves the page, which loads the snippet."""
+
+    server: _Site
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        is_script = self.path == "/perceo-analytics.js"
+        body = self.server.script if is_script else self.server.page
+        self.send_response(200)
+        self.send_header("Content-Type", "text/javascript" if is_script else "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_the_browser_snippet_sends_page_views_from_another_origin_in_headless_chromium(cloud: RunningCloud) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from perceo.analytics.service import AnalyticsService
+    from perceo.coordinator.synthetic import find_chromium
+
+    project, key = cloud.create_project("snippet-shop")
+    with cloud.http(key) as client:
+        client.post("flows", json={"name": "Checkout", "pages": PAGES}).raise_for_status()
+        ingest_key = client.post("keys", json={"name": "web", "scopes": ["ingest"]}).json()["key"]
+    site = _Site(("127.0.0.1", 0), _SiteHandler)
+    site.script = AnalyticsService.snippet().encode()
+    site.page = (
+        '<!doctype html><html><head><title>Shop</title><script src="/perceo-analytics.js" '
+        f'data-endpoint="{cloud.api_url}" data-key="{ingest_key}" data-flush-ms="100" defer></script></head>'
+        '<body><a id="buy" href="/checkout">Buy</a></body></html>'
+    ).encode()
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{site.server_address[1]}"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=find_chromium(os.environ))
+            try:
+                page = browser.new_page()
+                page.goto(origin + "/")  # a page view, flushed by fetch(keepalive) after 100 ms
+                page.wait_for_timeout(400)
+                page.evaluate("history.pushState({}, '', '/products/9')")  # SPA navigation
+                page.wait_for_timeout(400)
+                page.goto(origin + "/cart")  # leaving /products/9: what is queued goes by sendBeacon
+                page.click("#buy")  # a click event, then /checkout loads
+                page.wait_for_url(origin + "/checkout")
+                page.wait_for_timeout(400)
+                page.close(run_before_unload=True)
+            finally:
+                browser.close()
+    finally:
+        site.shutdown()
+        site.server_close()
+
+    deadline = time.monotonic() + 15
+    with cloud.http(key) as client:
+        while True:
+            run = client.post("analytics/sync", json={}).json()
+            if run["correlation"]["pageViews"] >= 4 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        metrics = client.get("analytics/metrics", params={"days": 1}).json()
+    assert run["correlation"]["pageViews"] == 4 and run["correlation"]["events"] >= 5, run  # 4 views + the click
+    assert run["correlation"]["sessions"] == 1, run
+    (walked,) = metrics["flows"]
+    assert (walked["flowName"], walked["sessions"], walked["completions"]) == ("Checkout", 1, 1)
+    assert project["id"] == metrics["projectId"]

@@ -148,3 +148,31 @@ def test_connect_checks_credentials_with_the_provider_and_keeps_them_per_project
     assert mixpanel_of(a)["connected"] is True and mixpanel_of(b)["connected"] is False
     response = call("analytics/sync", b, body={"provider": "mixpanel"})
     assert response["statusCode"] == 422 and error_code(response) == "provider_not_connected"
+
+
+def test_the_beacon_route_takes_an_ingest_key_from_write_key_and_nothing_else(api: wiring.Services) -> None:
+    from api_handlers import invoke, load_event, with_body, with_query
+
+    owner = create_project("Shop")
+    writer = key_for(owner, ["ingest"], "web")
+    reader = key_for(owner, ["flows:read", "insights:read"], "ci")
+    batch = json.dumps({"events": page_views("b", 2, ["/", "/cart"], finishing=2), "sentAt": now_ms()})
+
+    def beacon(write_key: str | None, body: str = batch) -> dict[str, Any]:
+        event = with_body(load_event("api/analytics/ingest-beacon.json"), body, raw=True)
+        with_query(event, **({"writeKey": write_key} if write_key is not None else {}))
+        return invoke("api/analytics", event)
+
+    sent = beacon(writer.key)
+    again = beacon(writer.key)
+
+    assert sent["statusCode"] == 202 and body_of(sent)["accepted"] == 4, sent["body"]
+    assert body_of(again)["duplicates"] == 4
+    refused = beacon(reader.key)
+    assert refused["statusCode"] == 403 and writer.key not in refused["body"]
+    invalid = beacon("prc_" + "x" * 43)
+    assert invalid["statusCode"] == 401 and "ingest scope" in invalid["body"]
+    assert beacon(None)["statusCode"] == 422
+    # what the beacon stored is the writer's project's: its sync sees the events
+    run = body_of(call("analytics/sync", owner, body={}))
+    assert run["correlation"]["events"] == 4

@@ -22,9 +22,11 @@ from perceo.analytics.model import (
     SyncRequest,
     SyncRun,
 )
-from perceo.api.request import authorize
+from perceo.api.request import authorize, current_request
 from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import API_KEY
+from perceo.auth.model import Principal
+from perceo.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from perceo.models.common import Model
 from perceo.wiring import services
 
@@ -76,6 +78,53 @@ def ingest_events(body: IngestBody) -> IngestResult:
     raw = router.current_event.decoded_body or ""
     result: IngestResult = services().analytics.ingest(principal.project_id, raw)
     return result
+
+
+@router.post(
+    "/analytics/beacon",
+    status_code=202,
+    summary="Ingest a batch from a browser: the key in ?writeKey= (scope ingest), any body type (no CORS preflight)",
+    description=(
+        "What the browser snippet sends with navigator.sendBeacon or fetch(keepalive): the same batch and answer as "
+        "POST /analytics/events, as text/plain so a page of any origin can send it without a CORS preflight. "
+        "Beacons cannot set headers, so this route takes the key from the writeKey query parameter (not from "
+        "Authorization) and checks it itself: use a key with only the ingest scope, which can read nothing. The "
+        "query string is not in the access log."
+    ),
+    tags=["analytics"],
+    responses=responses(401, 403, 413, 422, 429, 503, ok=202, ok_description="Accepted"),
+)
+def ingest_beacon(
+    write_key: Annotated[
+        str, Query(alias="writeKey", min_length=8, max_length=256, description="An API key with the ingest scope")
+    ],
+) -> IngestResult:
+    principal = _write_key_principal(write_key)
+    raw = router.current_event.decoded_body or ""
+    result: IngestResult = services().analytics.ingest(principal.project_id, raw)
+    return result
+
+
+def _write_key_principal(raw_key: str) -> Principal:
+    """The key's principal, as the authorizer and the per-key limit would give it: 401 for a key that is not valid,
+    403 without the ingest scope, 429 when its bucket is empty."""
+    scope = current_request()
+    try:
+        principal = services().keys.authenticate(raw_key, ip=scope.source_ip, user_agent=scope.user_agent)
+    except AuthenticationError:
+        raise AuthenticationError("invalid writeKey: send an API key with the ingest scope") from None
+    if not principal.has_scope("ingest"):
+        raise PermissionDeniedError(
+            f"API key {principal.prefix} lacks the scope 'ingest'",
+            details={"requiredScopes": ["ingest"], "keyPrefix": principal.prefix},
+        )
+    decision = services().limiter.check(principal.key_id)
+    if not decision.allowed:
+        raise RateLimitedError(
+            f"too many requests for API key {principal.prefix}; retry after {decision.retry_after_header} s",
+            retry_after_s=decision.retry_after_s,
+        )
+    return principal
 
 
 @router.post(
