@@ -23,6 +23,7 @@ Last line: `flows: journeys <r>; selectors <s>; error-asserting <n>`.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import subprocess
@@ -123,7 +124,8 @@ def _quoted(text: str) -> str:
 
 def selector_found(selector: str, sources: list[str]) -> bool:
     """True when the markup in `sources` holds an element `selector` would find (checked on the source text)."""
-    text = "\n".join(sources)
+    # The page shows entities decoded (`Don&apos;t` reads "Don't").
+    text = html.unescape("\n".join(sources))
     selector = selector.strip()
     match = re.fullmatch(r'role=(\w+)(?:\[name="(.*)"i?\])?', selector)
     if match:

@@ -13,6 +13,7 @@ Every element records where it was written (`path:line`).
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,10 +25,13 @@ _ATTR = re.compile(
 )
 #: A tag's attributes, allowing `{...}` expressions (one level of nesting) that contain `>` (`=>`).
 _ATTRS = r"((?:[^<>{}]|\{(?:[^{}]|\{[^{}]*\})*\})*?)"
-_INPUT_NAME = r"[\w.-]*(?:Input|TextField|Textarea|TextArea|Select|Checkbox|Switch|Radio|Combobox|DatePicker)"
+# Not `Switch`: React Router's `<Switch>` is no field; kebab-case `el-switch` is.
+_INPUT_NAME = r"[\w.-]*(?:Input|TextField|Textarea|TextArea|Select|Checkbox|Radio|Combobox|DatePicker)"
 _KEBAB_INPUT = r"[a-z]+-(?:input|textarea|select|checkbox|switch|radio|date-picker|autocomplete|input-number)"
-FIELD = re.compile(r"<(input|textarea|select|" + _INPUT_NAME + "|" + _KEBAB_INPUT + r")\b" + _ATTRS + r"/?>", re.S)
-BUTTON = re.compile(r"<(button|[\w.]*Button|[a-z]+-button)\b" + _ATTRS + r">(.*?)</\1\s*>", re.S)
+#: The tag name ends where its attributes start (`<c-input-group>` is not a `<c-input>`).
+_END = r"(?=[\s/>])"
+FIELD = re.compile(r"<(input|textarea|select|" + _INPUT_NAME + "|" + _KEBAB_INPUT + ")" + _END + _ATTRS + r"/?>", re.S)
+BUTTON = re.compile(r"<(button|[\w.]*Button|[a-z]+-button)" + _END + _ATTRS + r">(.*?)</\1\s*>", re.S)
 LINK = re.compile(r"<(a|Link|NuxtLink|RouterLink|router-link|nuxt-link)\b" + _ATTRS + r">(.*?)</\1\s*>", re.S)
 HEADING = re.compile(r"<(h[1-3])\b[^>]*>(.*?)</\1>", re.S)
 _LABEL_BLOCK = re.compile(r"<(label|Label|FormLabel|mat-label)\b" + _ATTRS + r">(.*?)</\1>", re.S)
@@ -56,6 +60,10 @@ ERROR_TEXT = re.compile(
     r"\b(error|invalid|incorrect|wrong|failed|failure|denied|unauthori[sz]ed|forbidden|not found|unknown|expired)\b",
     re.I,
 )
+
+
+#: Text shown while a page loads: gone by the time a check runs.
+_TRANSIENT_TEXT = re.compile(r"(?i)^\s*(?:loading|please wait|saving|submitting)\b|\.\.\.\s*$|…\s*$")
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,7 @@ def visible_text(raw: str) -> str:
     text = re.sub(r"\{\{.*?\}\}", " ", raw, flags=re.S)
     text = _EXPR.sub(" ", _TAGS.sub(" ", text))
     text = re.sub(r"\(\s*\)|\[\s*\]", " ", text)
-    return re.sub(r"\s+", " ", text).strip()[:80]
+    return html.unescape(re.sub(r"\s+", " ", text).strip())[:80]
 
 
 def quote(value: str) -> str:
@@ -177,7 +185,10 @@ class MarkupScanner:
     def fields(self) -> list[Element]:
         out: list[Element] = []
         for match in FIELD.finditer(self.text):
-            element = self._field(match.group(1), attrs_of(match.group(2)), match.start())
+            attrs = attrs_of(match.group(2))
+            if _FORWARDS.search(match.group(2)) and not any(_literal(attrs, a) for a in ("name", *_TEST_ATTRS)):
+                continue  # a component's own field, filled in with what its users pass (seen where it is used)
+            element = self._field(match.group(1), attrs, match.start())
             if element is not None and element not in out:
                 out.append(element)
         return out
@@ -233,7 +244,7 @@ class MarkupScanner:
         if placeholder:
             return f'{prefix}[placeholder="{quote(placeholder)}"]'
         written_type = _literal(attrs, "type")
-        if written_type and written_type not in ("text",):
+        if written_type:
             return f'{prefix or "input"}[type="{quote(written_type)}"]'
         return None
 
@@ -292,7 +303,7 @@ class MarkupScanner:
         out: list[Element] = []
         for match in HEADING.finditer(self.text):
             text = visible_text(match.group(2))
-            if len(text) > 1 and not ERROR_TEXT.search(text):
+            if len(text) > 1 and not ERROR_TEXT.search(text) and not _TRANSIENT_TEXT.search(text):
                 element = Element(
                     selector=f'role=heading[name="{quote(text)}"]',
                     label=text,

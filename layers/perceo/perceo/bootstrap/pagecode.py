@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from perceo.bootstrap.guards import LOGIN_WORDS, PASSWORD_WORDS, SIGNUP_WORDS
 from perceo.bootstrap.markup import MarkupScanner, ResolveComponent, RootElement, component_root, quote
 from perceo.bootstrap.model import StepDraft
-from perceo.bootstrap.routes import RouteGraph, concrete_url, normalize_target, static_segments, title_of
+from perceo.bootstrap.routes import (
+    RouteGraph,
+    concrete_url,
+    is_param,
+    normalize_target,
+    segments,
+    static_segments,
+    title_of,
+)
 from perceo.models.entities import ExpectedState, StepAction
 
 _FORM = re.compile(
@@ -143,6 +151,8 @@ class PageReader:
         self.read_text = read_text
         self._file_facts: dict[str, PageFacts] = {}
         self._page_facts: dict[str, PageFacts] = {}
+        #: Files the reader can read (an edge found in another file cannot be checked).
+        self.known: set[str] = {f for entry in graph.routes for f in entry.files} | set(imports)
 
     def component_files(self, route: str) -> list[str]:
         """The route's own files, the modules they import, and beyond those the forms and editors they import
@@ -166,6 +176,10 @@ class PageReader:
                     nxt.append(dep)
             frontier = nxt
         return list(dict.fromkeys(seen))
+
+    def sits_with_form(self, path: str) -> bool:
+        """The file holds a form (or cannot be read here: then it is given the benefit of the doubt)."""
+        return path not in self.known or self.file_facts(path).has_form
 
     def _templates(self, path: str) -> list[str]:
         if not path.endswith(".ts"):
@@ -274,10 +288,10 @@ _FORM_PAGE_WORDS = frozenset(
 )
 
 
-def _button_to(graph: RouteGraph, route: str, facts: PageFacts, target: str) -> Button | None:
+def _button_to(reader: PageReader, route: str, facts: PageFacts, target: str) -> Button | None:
     """The button that takes the user from `route` to `target` when code navigates there (`router.push` in a
-    click handler, a redirect after a form action): the one whose text names the target, else the submit
-    button, else the page's only button."""
+    click handler, a redirect after a form action): the one whose text names the target."""
+    graph = reader.graph
     buttons = [b for b in facts.buttons if b.selector]
     if not buttons or not any(e.target == target and e.kind in _PROGRAMMATIC for e in graph.out_edges.get(route, [])):
         return None
@@ -285,10 +299,11 @@ def _button_to(graph: RouteGraph, route: str, facts: PageFacts, target: str) -> 
     named = next((b for b in buttons if words & set(b.text.casefold().split())), None)
     if named is not None:
         return named
-    submit = next((b for b in buttons if b.submit), None)
-    if submit is not None:
-        return submit
-    return buttons[0] if len(buttons) == 1 else None
+    # Else the submit button, when the navigation follows a form's submission; never a guess among other buttons.
+    edges = [e for e in graph.out_edges.get(route, []) if e.target == target and e.kind in _PROGRAMMATIC]
+    if any(reader.sits_with_form(e.file) for e in edges):
+        return next((b for b in buttons if b.submit), None)
+    return None
 
 
 def _link_selector(href: str, hash_routing: bool) -> str:
@@ -306,7 +321,16 @@ def page_url(route: str, hash_routing: bool) -> str:
 
 
 def _is_form_page(route: str) -> bool:
-    return any(s in _FORM_PAGE_WORDS for s in static_segments(route))
+    """The page's own name says it is a form (`/projects/new`, `/login`, `/settings/billing`), not a section it
+    sits in (`/account/my-models/:id` is a record's page)."""
+    statics = [s for s in static_segments(route) if s != "index"]
+    if not statics:
+        return False
+    last_is_param = bool(segments(route)) and is_param(segments(route)[-1])
+    in_settings = any(s in ("settings", "preferences") for s in statics) and not last_is_param
+    return (
+        statics[-1] in _FORM_PAGE_WORDS and not (last_is_param and statics[-1] not in ("edit", "update")) or in_settings
+    )
 
 
 def _source(value: str | None) -> dict[str, str]:
@@ -355,8 +379,13 @@ def heuristic_steps(
         fields = facts.fields[:6]
         submit = next((b for b in facts.buttons if b.submit and b.selector), None)
         link = _link_to(graph, facts, nxt) if nxt else None
+        # The form leads on when the code that navigates to the next page sits with a form (its submit handler or
+        # the action after it), not when a list row's click handler does.
         leads_on = nxt is not None and any(
-            e.target == nxt and e.kind in _PROGRAMMATIC for e in graph.out_edges.get(route, [])
+            e.target == nxt
+            and e.kind in _PROGRAMMATIC
+            and (reader.file_facts(e.file).has_form or e.file not in reader.known)
+            for e in graph.out_edges.get(route, [])
         )
         form_here = _is_form_page(route) and (nxt is None or link is None or leads_on)
         use_form = bool(fields) and (leads_on or form_here or (nxt is None and fill_last))
@@ -370,7 +399,7 @@ def heuristic_steps(
                     ExpectedState(),
                 )
             break
-        button = None if link is not None else _button_to(graph, route, facts, nxt)
+        button = None if link is not None else _button_to(reader, route, facts, nxt)
         if use_form and submit is not None:
             add(
                 f'Click "{submit.text}"',
