@@ -473,7 +473,9 @@ class FlowFinder:
                 pages = ordered_unique([source, target, *([land] if land else [])])
                 title = _label(source)
                 out.append(
-                    _Candidate("journey", f"{verb} from {title}", f"A visitor on {source} {verb.lower()}s.", pages, 6)
+                    _Candidate(
+                        "conversion", f"{verb} from {title}", f"A visitor on {source} {verb.lower()}s.", pages, 6
+                    )
                 )
         return out
 
@@ -609,8 +611,9 @@ def _select(candidates: list[_Candidate], max_flows: int) -> tuple[list[_Candida
         # A browsing journey that another flow already walks (product list -> product inside checkout).
         # A browsing flow's entry page does not count (how one reaches the list is not the journey).
         core = set(cand.pages[1:]) if cand.kind == "browse" and len(cand.pages) > 2 else set(cand.pages)
-        if cand.kind in ("browse", "journey") and any(
-            o is not cand and core <= set(o.pages) and o.kind not in ("browse", "journey") for o in candidates
+        if cand.kind in ("browse", "journey", "conversion") and any(
+            o is not cand and core <= set(o.pages) and o.kind not in ("browse", "journey", "conversion")
+            for o in candidates
         ):
             continue
         seen_sets.add(key)
@@ -658,7 +661,7 @@ def _role_of_flow(cand: _Candidate, auth: AuthModel) -> str:
         return "user"
     if cand.kind == "admin" or any("admin" in static_segments(p) for p in cand.pages):
         return "admin"
-    if cand.kind in ("auth", "signup", "password"):
+    if cand.kind in ("auth", "signup", "password", "conversion"):
         return "visitor"
     if any(p in auth.protected for p in cand.pages) or cand.kind == "settings":
         return "signed-in"
@@ -692,7 +695,7 @@ def _role_persona_of(role: str, evidence: str, flows: list[str]) -> PersonaDraft
 def _roles_for(cand: _Candidate, finder: FlowFinder) -> list[str]:
     """The roles that can walk a flow: those every restricted page on it allows, else every role."""
     model, auth = finder.roles, finder.auth
-    if cand.kind in ("auth", "signup", "password"):
+    if cand.kind in ("auth", "signup", "password", "conversion"):
         return ["visitor"]
     allowed: set[str] | None = None
     for page in cand.pages:

@@ -222,6 +222,16 @@ class PageReader:
 
         return resolve
 
+    def layout_links(self, route: str) -> list[Link]:
+        """The links of the layouts around a page and the navigation components they import (a sidebar, a header)."""
+        entry = self.graph.by_route.get(route)
+        files = list(entry.layout_files) if entry else []
+        files += [d for f in list(files) for d in self.imports.get(f, []) if _is_ui_file(d) and d not in files]
+        links: list[Link] = []
+        for path in files:
+            links += [link for link in self.file_facts(path).links if link not in links]
+        return links
+
     def facts(self, route: str) -> PageFacts:
         if route not in self._page_facts:
             merged = PageFacts()
@@ -254,8 +264,8 @@ def _visible_source(facts: PageFacts) -> str | None:
     return None
 
 
-def _link_to(graph: RouteGraph, facts: PageFacts, target_route: str) -> Link | None:
-    for link in facts.links:
+def _link_to(graph: RouteGraph, links: list[Link], target_route: str) -> Link | None:
+    for link in links:
         if graph.resolve(link.href) == target_route:
             return link
     return None
@@ -378,7 +388,7 @@ def heuristic_steps(
         arrive = ExpectedState(url=url(nxt), visible=_visible(reader.facts(nxt))) if nxt else ExpectedState()
         fields = facts.fields[:6]
         submit = next((b for b in facts.buttons if b.submit and b.selector), None)
-        link = _link_to(graph, facts, nxt) if nxt else None
+        link = _link_to(graph, facts.links, nxt) or _link_to(graph, reader.layout_links(route), nxt) if nxt else None
         # The form leads on when the code that navigates to the next page sits with a form (its submit handler or
         # the action after it), not when a list row's click handler does.
         leads_on = nxt is not None and any(
