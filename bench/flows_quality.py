@@ -118,6 +118,32 @@ _ROLE_TAGS = {
 }
 
 
+#: Elements whose text is their accessible name: open-tag pattern per role.
+_ELEMENT_TAGS = {
+    "button": r"(?:button|[\w.]*Button|[a-z]+-button)",
+    "link": r"(?:a|Link|NuxtLink|RouterLink|router-link|nuxt-link)",
+    "heading": r"(?:h[1-6])",
+}
+_LABEL_TAGS = r"(?:label|Label|FormLabel|mat-label)"
+_FIELD_ROLES = frozenset({"textbox", "checkbox", "radio", "combobox"})
+
+
+def _inside_element(text: str, needle: str, tag: str) -> bool:
+    """True when `needle` occurs between an opening `<tag ...>` and its closing `</tag>` (the element's text)."""
+    opening = re.compile(r"<" + tag + r"(?=[\s/>])")
+    closing = re.compile(r"</" + tag + r"\s*>")
+    lowered, wanted = text.casefold(), needle.casefold()
+    start = lowered.find(wanted)
+    while start >= 0:
+        before = text[max(0, start - 2000) : start]
+        opens = [m.start() for m in opening.finditer(before)]
+        closes = [m.start() for m in closing.finditer(before)]
+        if opens and (not closes or opens[-1] > closes[-1]):
+            return True
+        start = lowered.find(wanted, start + 1)
+    return False
+
+
 def _quoted(text: str) -> str:
     return text.replace('\\"', '"')
 
@@ -133,7 +159,16 @@ def selector_found(selector: str, sources: list[str]) -> bool:
         tags = _ROLE_TAGS.get(role)
         if tags is None or not re.search(tags, text):
             return False
-        return name is None or _quoted(name).casefold() in text.casefold()
+        if name is None:
+            return True
+        name = _quoted(name)
+        if _ELEMENT_TAGS.get(role) and _inside_element(text, name, _ELEMENT_TAGS[role]):
+            return True
+        # A field's name is its label (`<label>`, `aria-label`, a form library's label bound to it); any
+        # element's `aria-label` names it too.
+        if re.search(r"aria-label\s*=\s*\{?[\"'`]" + re.escape(name), text):
+            return True
+        return role in _FIELD_ROLES and _inside_element(text, name, _LABEL_TAGS)
     match = re.fullmatch(r'text="(.*)"', selector) or re.fullmatch(r"text=(.*)", selector)
     if match:
         return _quoted(match.group(1)).casefold() in _text_only(text).casefold()
