@@ -496,7 +496,7 @@ class FlowFinder:
                 key=lambda t: (-self._card_reach(t), -len(segments(t)), t),
             )
             # A list page leading to records ranks above a record's page leading to another record.
-            rank = 8 if has_params(source) else 7
+            rank = 9 if has_params(source) else 7
             if details:
                 detail = details[0]
                 entry = self._opener_of(source)
@@ -520,7 +520,7 @@ class FlowFinder:
                             f"Open {_label(source)} {_label(sub)}",
                             f"A user opens a {_label(source)} and then its {_label(sub)}.",
                             [source, sub],
-                            8,
+                            9,
                         )
                     )
         return out
@@ -585,8 +585,10 @@ class FlowFinder:
             title = _label(route)
             name = f"Submit {title} form" if form else f"Use {title}"
             what = "submits the form" if form else "uses the page"
+            # Submitting a form is core work; trying a page's widgets ranks below the lists that lead to records.
+            rank = 6 if form else 8
             out.append(
-                _Candidate("journey", name, f"A user goes from {_label(entry)} to {title} and {what}.", pages, 6)
+                _Candidate("journey", name, f"A user goes from {_label(entry)} to {title} and {what}.", pages, rank)
             )
         return out
 

@@ -323,6 +323,8 @@ class MarkupScanner:
         )
         for match in pattern.finditer(self.text):
             value = match.group(2) or match.group(3) or match.group(4)
+            if ERROR_TEXT.search(value.replace("-", " ").replace("_", " ")):
+                continue  # `data-testid="error-message"` shows a failure, never that the page is there
             element = Element(
                 selector=f'[{match.group(1)}="{quote(value)}"]',
                 label=value,
