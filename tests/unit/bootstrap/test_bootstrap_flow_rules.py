@@ -177,3 +177,19 @@ def test_a_marketing_pages_call_to_action_is_a_visitors_journey() -> None:
 
     flow = next(f for f in result.flows if f.name == "Sign in from pricing")
     assert flow.pages == ["/pricing", "/login", "/dashboard"] and flow.personas == ["Visitor"]
+
+
+def test_a_form_that_sends_the_user_back_to_the_list_ends_the_flow_there() -> None:
+    finder = _finder(
+        {"/tasks": "tasks.tsx", "/tasks/create": "create.tsx", "/tasks/:task/delete": "delete.tsx"},
+        [
+            ("/tasks", "/tasks/create", "link", "tasks.tsx"),
+            ("/tasks/create", "/tasks", "redirect", "create.tsx"),  # `redirectWithSuccess('/tasks')` in the action
+            ("/tasks/:task/delete", "/tasks", "redirect", "delete.tsx"),
+        ],
+    )
+
+    flows = _flows(finder)
+
+    assert flows["Create task"] == ["/tasks", "/tasks/create", "/tasks"]
+    assert flows["Delete task"] == ["/tasks", "/tasks/:task/delete", "/tasks"]

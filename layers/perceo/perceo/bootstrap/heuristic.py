@@ -145,6 +145,16 @@ def _layout_shells(graph: RouteGraph) -> set[str]:
     return shells
 
 
+def _then(pages: list[str], after: str | None) -> list[str]:
+    """`pages`, then where the code sends the user after success: back to the list they started from counts (create
+    a task on `/tasks/create`, land on `/tasks` again), staying where they are does not."""
+    if after is None or after == pages[-1]:
+        return pages
+    if after in pages and after != pages[0]:
+        return pages
+    return [*pages, after]
+
+
 def _ends_in_param(route: str) -> bool:
     segs = segments(route)
     return bool(segs) and is_param(segs[-1])
@@ -385,19 +395,19 @@ class FlowFinder:
             if create:
                 after = self.after_submit(create)
                 lead = [lst] if lst else [e for e in [self.entry_for(create)] if e]
-                pages = ordered_unique([*lead, create, *([after] if after else [])])
+                pages = _then(ordered_unique([*lead, create]), after)
                 desc = f"A user creates a {noun}" + (f" and lands on {after}." if after else " and sees it saved.")
                 out.append(_Candidate(kind, f"Create {noun}", desc, pages, 2))
             if edit:
                 after = self.after_submit(edit)
                 via = [detail] if detail and self.graph.linked(detail, edit) else []
                 lead = [lst] if lst else [e for e in [self.entry_for(via[0] if via else edit)] if e]
-                pages = ordered_unique([*lead, *via, edit, *([after] if after else [])])
+                pages = _then(ordered_unique([*lead, *via, edit]), after)
                 out.append(_Candidate(kind, f"Edit {noun}", f"A user changes a {noun} and saves it.", pages, 2))
             if delete:
                 lead = [lst] if lst else ([detail] if detail else [])
                 after = self.after_submit(delete)
-                pages = ordered_unique([*lead, delete, *([after] if after else [])])
+                pages = _then(ordered_unique([*lead, delete]), after)
                 out.append(_Candidate(kind, f"Delete {noun}", f"A user deletes a {noun}.", pages, 3))
             if lst and detail:
                 pages = [lst, detail]
@@ -581,7 +591,7 @@ class FlowFinder:
             if entry is None or entry == route:
                 continue
             after = self.after_submit(route) if form else None
-            pages = ordered_unique([entry, route, *([after] if after and after != entry else [])])
+            pages = _then([entry, route], after)
             title = _label(route)
             name = f"Submit {title} form" if form else f"Use {title}"
             what = "submits the form" if form else "uses the page"
