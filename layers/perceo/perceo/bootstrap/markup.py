@@ -26,7 +26,7 @@ _ATTR = re.compile(
 #: A tag's attributes, allowing `{...}` expressions (one level of nesting) that contain `>` (`=>`).
 _ATTRS = r"((?:[^<>{}]|\{(?:[^{}]|\{[^{}]*\})*\})*?)"
 # Not `Switch`: React Router's `<Switch>` is no field; kebab-case `el-switch` is.
-_INPUT_NAME = r"[\w.-]*(?:Input|TextField|Textarea|TextArea|Select|Checkbox|Radio|Combobox|DatePicker)"
+_INPUT_NAME = r"[\w.-]*(?:Input|TextField|Textarea|TextArea|Select|Checkbox|Radio|Combobox|DatePicker)(?:Autosize)?"
 _KEBAB_INPUT = r"[a-z]+-(?:input|textarea|select|checkbox|switch|radio|date-picker|autocomplete|input-number)"
 #: The tag name ends where its attributes start (`<c-input-group>` is not a `<c-input>`).
 _END = r"(?=[\s/>])"

@@ -357,6 +357,76 @@ def _field_action(f: Field_) -> StepAction:
     return StepAction(type="fill", target=f.selector, value=f.sample_value, options=_source(f.source))
 
 
+class _Steps:
+    """The steps of one flow as they are written (names flagged when a target could not be found)."""
+
+    def __init__(self, reader: PageReader, hash_routing: bool) -> None:
+        self.reader = reader
+        self.hash_routing = hash_routing
+        self.steps: list[StepDraft] = []
+
+    def url(self, route: str) -> str:
+        return page_url(route, self.hash_routing)
+
+    def add(self, name: str, actions: list[StepAction], expected: ExpectedState) -> None:
+        if any(a.options.get("confidence") == "low" for a in actions):
+            name = f"{name} (confidence: low)"
+        self.steps.append(
+            StepDraft(order=len(self.steps) + 1, name=name[:200], actions=actions, expected_state=expected)
+        )
+
+    def fill(self, fields: list[Field_]) -> None:
+        self.add("Fill in " + ", ".join(f.label for f in fields), [_field_action(f) for f in fields], ExpectedState())
+
+    def click(self, label: str, target: str | None, source: str, expected: ExpectedState) -> None:
+        self.add(f'Click "{label}"', [StepAction(type="click", target=target, options=_source(source))], expected)
+
+    def go(self, route: str, expected: ExpectedState) -> None:
+        url = self.url(route)
+        self.add(f"Go to {title_of(route)} ({route})", [StepAction(type="navigate", target=url, value=url)], expected)
+
+
+def _page_steps(out: _Steps, pages: Sequence[str], index: int, *, fill_last: bool) -> None:
+    """The steps on `pages[index]`: its form where the flow is about it, then the way to the next page."""
+    reader, graph, route = out.reader, out.reader.graph, pages[index]
+    facts = reader.facts(route)
+    nxt = pages[index + 1] if index + 1 < len(pages) else None
+    arrive = ExpectedState(url=out.url(nxt), visible=_visible(reader.facts(nxt))) if nxt else ExpectedState()
+    fields = facts.fields[:6]
+    submit = next((b for b in facts.buttons if b.submit and b.selector), None)
+    link = (_link_to(graph, facts.links, nxt) or _link_to(graph, reader.layout_links(route), nxt)) if nxt else None
+    # The form leads on when the code that navigates to the next page sits with a form (its submit handler or the
+    # action after it), not when a list row's click handler does.
+    leads_on = nxt is not None and any(
+        e.target == nxt and e.kind in _PROGRAMMATIC and reader.sits_with_form(e.file)
+        for e in graph.out_edges.get(route, [])
+    )
+    form_here = _is_form_page(route) and (nxt is None or link is None or leads_on)
+    # Back on a page the flow started from (the list after a create): the user checks it, fills nothing.
+    revisit = route in pages[:index]
+    use_form = bool(fields) and not revisit and (leads_on or form_here or (nxt is None and fill_last))
+    # A round trip through a record's form (open the post, edit, save, go back): save before leaving.
+    round_trip = nxt in pages[:index] and not use_form and facts.has_form and bool(fields or submit)
+    if use_form or (round_trip and fields):
+        out.fill(fields)
+    if nxt is None:
+        if use_form and submit is not None:
+            out.click(submit.text, submit.selector, submit.source, ExpectedState())
+        return
+    if round_trip and submit is not None:
+        out.click(submit.text, submit.selector, submit.source, ExpectedState())
+    button = None if link is not None else _button_to(reader, route, facts, nxt)
+    if use_form and submit is not None:
+        out.click(submit.text, submit.selector, submit.source, arrive)
+    elif link is not None:
+        target = link.selector or _link_selector(link.href, out.hash_routing)
+        out.click(link.text or title_of(nxt), target, link.source, arrive)
+    elif button is not None:
+        out.click(button.text, button.selector, button.source, arrive)
+    else:
+        out.go(nxt, arrive)
+
+
 def heuristic_steps(
     pages: Sequence[str], reader: PageReader, *, max_steps: int, hash_routing: bool = False, fill_last: bool = True
 ) -> tuple[list[StepDraft], bool]:
@@ -365,78 +435,20 @@ def heuristic_steps(
     A page's form is filled where the flow is about it: a sign-in, sign-up, create, edit or settings page, a page
     whose submission leads to the next page, or the flow's last page (unless `fill_last` is False: a browsing
     flow looks, it does not submit). Every selector records its `path:line` in the action's options."""
-    graph = reader.graph
-    steps: list[StepDraft] = []
-
-    def add(name: str, actions: list[StepAction], expected: ExpectedState) -> None:
-        if any(a.options.get("confidence") == "low" for a in actions):
-            name = f"{name} (confidence: low)"
-        steps.append(StepDraft(order=len(steps) + 1, name=name[:200], actions=actions, expected_state=expected))
-
-    def url(route: str) -> str:
-        return page_url(route, hash_routing)
-
+    out = _Steps(reader, hash_routing)
     first = pages[0]
-    add(
+    out.add(
         f"Open {title_of(first)} ({first})",
-        [StepAction(type="navigate", target=url(first), value=url(first))],
-        ExpectedState(url=url(first), visible=_visible(reader.facts(first))),
+        [StepAction(type="navigate", target=out.url(first), value=out.url(first))],
+        ExpectedState(url=out.url(first), visible=_visible(reader.facts(first))),
     )
-    for index, route in enumerate(pages):
-        facts = reader.facts(route)
-        nxt = pages[index + 1] if index + 1 < len(pages) else None
-        arrive = ExpectedState(url=url(nxt), visible=_visible(reader.facts(nxt))) if nxt else ExpectedState()
-        fields = facts.fields[:6]
-        submit = next((b for b in facts.buttons if b.submit and b.selector), None)
-        link = _link_to(graph, facts.links, nxt) or _link_to(graph, reader.layout_links(route), nxt) if nxt else None
-        # The form leads on when the code that navigates to the next page sits with a form (its submit handler or
-        # the action after it), not when a list row's click handler does.
-        leads_on = nxt is not None and any(
-            e.target == nxt
-            and e.kind in _PROGRAMMATIC
-            and (reader.file_facts(e.file).has_form or e.file not in reader.known)
-            for e in graph.out_edges.get(route, [])
-        )
-        form_here = _is_form_page(route) and (nxt is None or link is None or leads_on)
-        use_form = bool(fields) and (leads_on or form_here or (nxt is None and fill_last))
-        if use_form:
-            add("Fill in " + ", ".join(f.label for f in fields), [_field_action(f) for f in fields], ExpectedState())
-        if nxt is None:
-            if use_form and submit is not None:
-                add(
-                    f'Click "{submit.text}"',
-                    [StepAction(type="click", target=submit.selector, options=_source(submit.source))],
-                    ExpectedState(),
-                )
-            break
-        button = None if link is not None else _button_to(reader, route, facts, nxt)
-        if use_form and submit is not None:
-            add(
-                f'Click "{submit.text}"',
-                [StepAction(type="click", target=submit.selector, options=_source(submit.source))],
-                arrive,
-            )
-        elif link is not None:
-            label = link.text or title_of(nxt)
-            target = link.selector or _link_selector(link.href, hash_routing)
-            add(f'Click "{label}"', [StepAction(type="click", target=target, options=_source(link.source))], arrive)
-        elif button is not None:
-            add(
-                f'Click "{button.text}"',
-                [StepAction(type="click", target=button.selector, options=_source(button.source))],
-                arrive,
-            )
-        else:
-            add(
-                f"Go to {title_of(nxt)} ({nxt})",
-                [StepAction(type="navigate", target=url(nxt), value=url(nxt))],
-                arrive,
-            )
+    for index in range(len(pages)):
+        _page_steps(out, pages, index, fill_last=fill_last)
     last_facts = reader.facts(pages[-1])
     final_visible = _visible(last_facts)
     if final_visible:
         what = last_facts.headings[0] if last_facts.headings else last_facts.test_ids[0]
-        add(
+        out.add(
             f'See "{what}"',
             [
                 StepAction(
@@ -446,14 +458,15 @@ def heuristic_steps(
                     options=_source(_visible_source(last_facts)),
                 )
             ],
-            ExpectedState(url=url(pages[-1]), visible=final_visible),
+            ExpectedState(url=out.url(pages[-1]), visible=final_visible),
         )
     else:
-        add(
+        out.add(
             f"See the {title_of(pages[-1])} page",
-            [StepAction(type="assert", target="url", value=url(pages[-1]))],
-            ExpectedState(url=url(pages[-1])),
+            [StepAction(type="assert", target="url", value=out.url(pages[-1]))],
+            ExpectedState(url=out.url(pages[-1])),
         )
+    steps = out.steps
     truncated = len(steps) > max_steps
     if truncated:
         # Keep the opening steps and the final check: a truncated flow still says where it should end.
