@@ -12,20 +12,23 @@ from perceo.observer.model import DiscoveryResult, NavEdge, RouteEntry
 
 def _finder(
     routes: dict[str, str],
-    edges: list[tuple[str, str, str, str]],
+    edges: list[tuple[str, ...]],
     files: dict[str, str] | None = None,
     *,
     protected: set[str] = frozenset(),  # type: ignore[assignment]
     layouts: dict[str, list[str]] | None = None,
 ) -> FlowFinder:
-    """routes: route -> its page file; edges: (source, target, kind, file)."""
+    """routes: route -> its page file; edges: (source, target, kind, file[, line])."""
     discovery = DiscoveryResult(
         framework="test",
         routes=[
             RouteEntry(route=r, framework="test", entry_files=[f], layout_files=(layouts or {}).get(r, []))
             for r, f in routes.items()
         ],
-        navigation=[NavEdge(source=s, target=t, kind=k, file=f, line=1) for s, t, k, f in edges],  # type: ignore[arg-type]
+        navigation=[
+            NavEdge(source=e[0], target=e[1], kind=e[2], file=e[3], line=int(e[4]) if len(e) > 4 else 1)  # type: ignore[arg-type]
+            for e in edges
+        ],
     )
     graph = RouteGraph.build(discovery)
     texts = files or {}
@@ -193,3 +196,27 @@ def test_a_form_that_sends_the_user_back_to_the_list_ends_the_flow_there() -> No
 
     assert flows["Create task"] == ["/tasks", "/tasks/create", "/tasks"]
     assert flows["Delete task"] == ["/tasks", "/tasks/:task/delete", "/tasks"]
+
+
+def test_a_redirect_in_the_loader_turns_visitors_away_and_is_not_where_the_form_leads() -> None:
+    new_page = (
+        "export const loader = async () => {\n"
+        "  if (!user) return redirect('/');\n"  # line 2: the guard
+        "};\n"
+        "export const action = async () => {\n"
+        "  return redirect(`/models/${id}`);\n"  # line 5: after the form succeeds
+        "};\n"
+    )
+    finder = _finder(
+        {"/": "home.tsx", "/models/new": "new.tsx", "/models/:id": "model.tsx"},
+        [("/", "/models/new", "link", "home.tsx"), ("/models/new", "/", "redirect", "new.tsx", "2")],
+        {"new.tsx": new_page},
+    )
+    assert finder.after_submit("/models/new") is None
+
+    finder = _finder(
+        {"/": "home.tsx", "/models/new": "new.tsx", "/models/:id": "model.tsx"},
+        [("/models/new", "/models/:id", "redirect", "new.tsx", "5")],
+        {"new.tsx": new_page.replace("redirect('/')", "redirect('/models/1')")},
+    )
+    assert finder.after_submit("/models/new") == "/models/:id"

@@ -37,6 +37,8 @@ from perceo.models.vocab import PRIORITIES, Priority
 MAX_PAGES_PER_FLOW = 5
 #: Navigation a user makes by clicking a link, and navigation code makes (after a submit, in a guard).
 _CLICK_KINDS = frozenset({"link", "href", "to", "routerLink"})
+_EXPORTED_FUNCTION = re.compile(r"^export\s+(?:const|let|async\s+function|function)\s+(\w+)", re.M)
+_LOAD_FUNCTIONS = frozenset({"loader", "load", "getServerSideProps", "getStaticProps", "clientLoader", "beforeLoad"})
 _PROGRAMMATIC_KINDS = frozenset({"push", "replace", "navigate", "redirect"})
 
 HOME_WORDS = ("dashboard", "home", "overview", "app", "feed", "inbox", "workspace", "portal")
@@ -246,11 +248,26 @@ class FlowFinder:
             and not e.from_layout
             and e.target in self.routes
             and not _has_word(e.target, PUBLIC_AUTH_WORDS)
+            and not self._on_load(e.file, e.line)
         ]
         targets = ordered_unique(targets)
         specific = [t for t in targets if t != "/"]
         chosen = specific or targets
         return chosen[0] if chosen else None
+
+    def _on_load(self, path: str, line: int | None) -> bool:
+        """The redirect runs when the page loads (a Remix/React Router `loader`, SvelteKit `load`, Next's
+        `getServerSideProps`): it turns visitors away, it is not where a submitted form leads."""
+        if self.reader is None or line is None:
+            return False
+        text = self.reader.read_text(path) or ""
+        offset = sum(len(row) + 1 for row in text.splitlines()[: line - 1])
+        owner = None
+        for match in _EXPORTED_FUNCTION.finditer(text):
+            if match.start() > offset:
+                break
+            owner = match.group(1)
+        return owner in _LOAD_FUNCTIONS
 
     def entry_for(self, route: str) -> str | None:
         """A page that leads to `route`: a linker, preferring the app home, then the landing page."""
