@@ -220,3 +220,15 @@ def test_a_redirect_in_the_loader_turns_visitors_away_and_is_not_where_the_form_
         {"new.tsx": new_page.replace("redirect('/')", "redirect('/models/1')")},
     )
     assert finder.after_submit("/models/new") == "/models/:id"
+
+
+def test_the_record_a_form_creates_is_its_success_state_not_the_list_its_cancel_returns_to() -> None:
+    finder = _finder(
+        {"/patients": "list.tsx", "/patients/new": "new.tsx", "/patients/:id": "view.tsx"},
+        [
+            ("/patients/new", "/patients", "push", "new.tsx", "46"),  # onCancel
+            ("/patients/new", "/patients/:id", "push", "new.tsx", "50"),  # onSuccess
+        ],
+    )
+
+    assert _flows(finder)["Create patient"] == ["/patients", "/patients/new", "/patients/:id"]

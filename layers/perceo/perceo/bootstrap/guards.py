@@ -57,10 +57,14 @@ _PROTECTED_GROUPS = frozenset(
         "logged-in",
         "signed-in",
         "console",
+        "auth-required",
+        "protected-routes",
     }
 )
 _PUBLIC_GROUPS = frozenset({"auth", "marketing", "public", "site", "landing", "www", "unauthenticated", "guest"})
-_GROUP = re.compile(r"(?:^|/)\(([\w-]+)\)(?=/)")
+#: Route groups: Next.js `(app)`, and the pathless layout folders of Remix / React Router file routes
+#: (`_authenticated/`, `__account/`).
+_GROUP = re.compile(r"(?:^|/)(?:\(([\w-]+)\)|_{1,2}([A-Za-z][\w-]*))(?=/)")
 _MATCHER = re.compile(r"matcher\s*:\s*(\[[^\]]*\]|[\"'][^\"']*[\"'])", re.S)
 _QUOTED = re.compile(r"""["'`]([^"'`]+)["'`]""")
 #: Router config: a route object with a guard (`{ path: 'admin', canActivate: [...] }`, `meta: { requiresAuth }`).
@@ -120,7 +124,7 @@ def is_public_auth_route(route: str) -> bool:
 
 
 def _group_of(path: str) -> list[str]:
-    return [g.casefold() for g in _GROUP.findall(path)]
+    return [(a or b).casefold() for a, b in _GROUP.findall(path)]
 
 
 #: Reading the session is not requiring it (a public page shows "Sign in" or the user's avatar): these reasons

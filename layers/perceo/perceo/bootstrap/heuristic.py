@@ -251,9 +251,10 @@ class FlowFinder:
             and not self._on_load(e.file, e.line)
         ]
         targets = ordered_unique(targets)
-        specific = [t for t in targets if t != "/"]
-        chosen = specific or targets
-        return chosen[0] if chosen else None
+        # The record just made or saved (`/patients/${id}`) is the success state; a list the page also goes back to
+        # is often its Cancel; the landing page is the last resort.
+        ranked = sorted(targets, key=lambda t: (t == "/", not _ends_in_param(t)))
+        return ranked[0] if ranked else None
 
     def _on_load(self, path: str, line: int | None) -> bool:
         """The redirect runs when the page loads (a Remix/React Router `loader`, SvelteKit `load`, Next's
@@ -598,7 +599,8 @@ class FlowFinder:
         out: list[_Candidate] = []
         home = self.app_home()
         for route in self.routes:
-            if route in covered or has_params(route) or route == home or _has_word(route, PUBLIC_AUTH_WORDS):
+            landing = route == "/"  # the landing page is where journeys start, not one to go to
+            if route in covered or has_params(route) or route == home or landing or _has_word(route, PUBLIC_AUTH_WORDS):
                 continue
             facts = self.reader.facts(route)
             form = facts.has_form and (bool(facts.fields) or any(b.submit for b in facts.buttons))

@@ -101,7 +101,14 @@ def attrs_of(raw: str) -> dict[str, str | None]:
 def visible_text(raw: str) -> str:
     """The text a user reads inside an element (template interpolation and JSX expressions left out)."""
     text = re.sub(r"\{\{.*?\}\}", " ", raw, flags=re.S)
-    text = _EXPR.sub(" ", _TAGS.sub(" ", text))
+    # Expressions first, innermost out (`{`Welcome ${user.name}`}`, `onChange={(e) => set(e.target.value)}`), so
+    # an arrow's `>` never ends a tag early; then the tags.
+    for _ in range(4):
+        stripped = _EXPR.sub(" ", text)
+        if stripped == text:
+            break
+        text = stripped
+    text = _TAGS.sub(" ", text)
     text = re.sub(r"\(\s*\)|\[\s*\]", " ", text)
     return html.unescape(re.sub(r"\s+", " ", text).strip())[:80]
 
