@@ -256,6 +256,14 @@ class FlowFinder:
         ranked = sorted(targets, key=lambda t: (t == "/", not _ends_in_param(t)))
         return ranked[0] if ranked else None
 
+    def _after_any(self, route: str) -> str | None:
+        """Like `after_submit`, but the next page may be a sign-in page too (`/forgot-password` -> `/otp`)."""
+        for e in self.graph.out_edges.get(route, []):
+            if e.kind in _PROGRAMMATIC_KINDS and not e.from_layout and e.target in self.routes:
+                if not self._on_load(e.file, e.line) and e.target != route:
+                    return e.target
+        return None
+
     def _on_load(self, path: str, line: int | None) -> bool:
         """The redirect runs when the page loads (a Remix/React Router `loader`, SvelteKit `load`, Next's
         `getServerSideProps`): it turns visitors away, it is not where a submitted form leads."""
@@ -342,6 +350,9 @@ class FlowFinder:
         if resets:
             resets = sorted(resets, key=lambda r: (0 if "forgot" in r else 1, len(segments(r)), r))
             pages = ordered_unique([*(logins[:1]), *resets[:2]])
+            # Where the request form sends the user next (a code to enter, a "check your email" page).
+            after = next((a for a in [self._after_any(pages[-1])] if a and a not in pages), None)
+            pages = [*pages, *([after] if after else [])]
             if len(pages) >= 2:
                 out.append(
                     _Candidate(
