@@ -110,7 +110,28 @@ def test_perceo_demo_builds_the_app_maps_it_and_analyzes_its_last_commit(tmp_pat
         assert document["analysis"]["headSha"] == document["app"]["commits"][-1]
         assert [f["name"] for f in document["analysis"]["flows"]] == ["Checkout"]
         assert (target / ".perceo" / "config.json").is_file()
+        # the flows ran in Chromium against the demo shop; Checkout fails there on purpose (its payment is down)
+        if _has_chromium():
+            flows = {f["name"]: f for f in document["synthetic"]["flows"]}
+            assert flows["Checkout"]["status"] == "failed"
+            assert "the page is /checkout/pay" in flows["Checkout"]["failureMessage"]
+            assert [n for n, f in flows.items() if f["status"] != "passed"] == ["Checkout"]
+        else:
+            assert document["synthetic"] is None
     finally:
         status = EmbeddedStore(project_data_dir(target)).status()
         if status.pid is not None:
             stop_server(status.pid)
+
+
+def _has_chromium() -> bool:
+    import os
+
+    from perceo.coordinator.synthetic import find_chromium
+    from perceo.errors import RunnerNotInstalledError
+
+    try:
+        find_chromium(os.environ)
+    except RunnerNotInstalledError:
+        return False
+    return True

@@ -233,7 +233,13 @@ class ProjectService:
         from perceo.observer.analyze import analyze_change
 
         self.get_project(project_id)
-        return analyze_change(project_id, change_set, list(affected), graph=self.graph, bus=self.bus)
+        analysis = analyze_change(project_id, change_set, list(affected), graph=self.graph, bus=self.bus)
+        if not change_set.working_tree:
+            # One prediction per active flow at the head commit, checked later against that commit's test runs.
+            from perceo.coordinator.service import CoordinatorService
+
+            CoordinatorService(self.graph, clock=self.clock).record_predictions(analysis)
+        return analysis
 
     def get_analysis(self, project_id: str, analysis_id: str) -> ChangeAnalysis:
         analysis = self.graph.get_analysis(project_id, analysis_id)

@@ -8,63 +8,15 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from bootstrap_kit import graph_name, snapshot, updated_at
-from falkordb import FalkorDB
-from rich.console import Console
+from bootstrap_kit import snapshot, updated_at
+from cli_kit import init_json, run_cli
 
 from perceo.graph.falkor import FalkorFlowGraph
-from perceo_cli.context import AppContext
 from perceo_cli.demo.shop import build_demo_app
 from perceo_cli.exit import ExitStatus
-from perceo_cli.local.server import ServerProcess
-from perceo_cli.main import main
-from perceo_cli.output import Output
-
-
-@pytest.fixture
-def graph(falkordb_server: ServerProcess) -> Iterator[FalkorFlowGraph]:
-    """The graph key the CLI will write to, read by the test."""
-    client = FalkorDB(host=falkordb_server.host, port=falkordb_server.port)
-    name = graph_name()
-    try:
-        yield FalkorFlowGraph(client, name)
-    finally:
-        client.connection.delete(name)
-        client.close()
-
-
-@pytest.fixture
-def repo(tmp_path: Path, falkordb_server: ServerProcess, graph: FalkorFlowGraph) -> Path:
-    """The demo shop, configured to use the session's FalkorDB for its flow graph and event bus."""
-    root = build_demo_app(tmp_path / "shop").path
-    url = f"redis://{falkordb_server.host}:{falkordb_server.port}"
-    (root / ".perceo").mkdir()
-    config = {
-        "flowGraph": {"type": "falkordb", "uri": url, "database": graph.graph_name},
-        "eventBus": {"type": "redis", "redisUrl": url},
-    }
-    (root / ".perceo" / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    return root
-
-
-def run_cli(argv: list[str], repo: Path, *, tty: bool = False) -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    output = Output(stdout, stderr)
-    if tty:  # stderr is a terminal: prompts and progress are allowed
-        output.err = Console(file=stderr, force_terminal=True, width=120, highlight=False, soft_wrap=True)
-    code = main(argv, context=AppContext(output=output, project_dir=repo))
-    return code, stdout.getvalue(), stderr.getvalue()
-
-
-def init_json(repo: Path, *extra: str) -> dict[str, Any]:
-    code, out, err = run_cli(["init", "--yes", "--no-llm", "--json", *extra], repo)
-    assert code == 0, err
-    return dict(json.loads(out))
 
 
 def test_init_writes_config_and_gitignore_and_stores_the_map_it_prints(repo: Path, graph: FalkorFlowGraph) -> None:

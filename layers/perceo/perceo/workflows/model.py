@@ -14,7 +14,7 @@ from perceo.models import ChangeAnalysis
 from perceo.models.change import ImpactedFlow
 from perceo.models.common import EpochMs, Model, ProjectId, now_ms
 
-WorkflowKind = Literal["bootstrap", "analyze"]
+WorkflowKind = Literal["bootstrap", "analyze", "tests"]
 WorkflowStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
