@@ -153,9 +153,11 @@ def selector_found(selector: str, sources: list[str]) -> bool:
     # The page shows entities decoded (`Don&apos;t` reads "Don't").
     text = html.unescape("\n".join(sources))
     selector = selector.strip()
-    match = re.fullmatch(r'role=(\w+)(?:\[name="(.*)"i?\])?', selector)
+    match = re.fullmatch(r'role=(\w+)(?:\[name=(?:"(.*)"|/(.*)/)i?\])?', selector)
     if match:
-        role, name = match.group(1), match.group(2)
+        role = match.group(1)
+        # `[name=/Project/]`: a name with a dynamic part, matched on its written part (regex escapes undone).
+        name = match.group(2) if match.group(3) is None else re.sub(r"\\(.)", r"\1", match.group(3))
         tags = _ROLE_TAGS.get(role)
         if tags is None or not re.search(tags, text):
             return False

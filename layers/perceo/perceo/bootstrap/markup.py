@@ -117,6 +117,23 @@ def quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
+_REGEX_SPECIAL = re.compile(r"[.*+?^${}()|\[\]\\/]")
+
+
+def is_static(raw: str) -> bool:
+    """The element's text is all written in the markup (no `{expression}` or `{{ interpolation }}` in it)."""
+    return "{" not in raw
+
+
+def role_selector(role: str, name: str, *, static: bool) -> str:
+    """Playwright's role selector. Its `name` must equal the whole accessible name, so a name written in full is
+    given as is; one that has a dynamic part at run time (`Project {id}`) is matched as a substring (`/Project/`)."""
+    if static:
+        return f'role={role}[name="{quote(name)}"]'
+    pattern = _REGEX_SPECIAL.sub(r"\\\g<0>", name)
+    return f"role={role}[name=/{pattern}/]"
+
+
 def _literal(attrs: dict[str, str | None], name: str) -> str | None:
     value = attrs.get(name)
     if not value or "{" in value or "$" in value:
@@ -160,29 +177,31 @@ class MarkupScanner:
         self.text = text
         self.path = path
         self.resolve = resolve
-        self._labels_by_id: dict[str, str] = {}
-        self._label_spans: list[tuple[int, int, str]] = []
+        self._labels_by_id: dict[str, tuple[str, bool]] = {}
+        self._label_spans: list[tuple[int, int, tuple[str, bool]]] = []
         for match in _LABEL_BLOCK.finditer(text):
             attrs = attrs_of(match.group(2))
             label = visible_text(match.group(3))
             if not label:
                 continue
+            # A label wrapping its field: the field's own markup is not the label's text.
+            named = (label, is_static(FIELD.sub("", match.group(3))))
             target = _literal(attrs, "for") or _literal(attrs, "htmlFor")
             if target:
-                self._labels_by_id[target] = label
+                self._labels_by_id[target] = named
             elif match.group(1) in ("label", "Label"):
-                self._label_spans.append((match.start(), match.end(), label))
+                self._label_spans.append((match.start(), match.end(), named))
             else:
                 # FormLabel (react-hook-form / shadcn) and mat-label are bound to the control after them.
-                self._label_spans.append((match.start(), match.end() + 600, label))
+                self._label_spans.append((match.start(), match.end() + 600, named))
 
     def source(self, index: int) -> str:
         return f"{self.path}:{line_of(self.text, index)}"
 
-    def _label_for(self, attrs: dict[str, str | None], index: int) -> str | None:
+    def _label_for(self, attrs: dict[str, str | None], index: int) -> tuple[str, bool] | None:
         aria = _literal(attrs, "aria-label")
         if aria:
-            return aria
+            return aria, True
         element_id = _literal(attrs, "id")
         if element_id and element_id in self._labels_by_id:
             return self._labels_by_id[element_id]
@@ -217,7 +236,8 @@ class MarkupScanner:
             kind = "checkbox"
         elif "select" in lowered or "combobox" in lowered:
             kind = "select"
-        label = self._label_for(attrs, index)
+        named = self._label_for(attrs, index)
+        label = named[0] if named else None
         model = next(
             (attrs[k] for k in ("v-model", "[(ngModel)]", "bind:value", "formControlName") if attrs.get(k)), None
         )
@@ -225,11 +245,11 @@ class MarkupScanner:
         name = (name or tag).rsplit(".", 1)[-1]
         source = self.source(index)
         selector = test_id_selector(attrs)
-        if selector is None and label:
+        if selector is None and named:
             role = {"checkbox": "radio" if written_type == "radio" else "checkbox", "select": "combobox"}.get(
                 kind, "textbox"
             )
-            selector = f'role={role}[name="{quote(label)}"]'
+            selector = role_selector(role, named[0], static=named[1])
         if selector is None:
             selector = self._attribute_selector(attrs, rendered)
         return Element(selector=selector, label=name, kind=kind, source=source)
@@ -274,11 +294,11 @@ class MarkupScanner:
             )
             selector = test_id_selector(attrs)
             if selector is None and label:
-                selector = f'role=button[name="{quote(label)}"]'
+                selector = role_selector("button", label, static=is_static(match.group(3)))
             if selector is None:
                 aria = _literal(attrs, "aria-label")
                 if aria:
-                    selector = f'role=button[name="{quote(aria)}"]'
+                    selector = role_selector("button", aria, static=True)
             if selector is None and submit and (native or written_type == "submit"):
                 selector = 'button[type="submit"]'
             element = Element(
@@ -302,7 +322,8 @@ class MarkupScanner:
                 continue
             text = visible_text(match.group(3))
             test_id = test_id_selector(attrs)
-            selector = test_id or (f'role=link[name="{quote(text)}"]' if text else None)
+            named = role_selector("link", text, static=is_static(match.group(3))) if text else None
+            selector = test_id or named
             out.append((href, Element(selector=selector, label=text, kind="link", source=self.source(match.start()))))
         return out
 
@@ -312,7 +333,7 @@ class MarkupScanner:
             text = visible_text(match.group(2))
             if len(text) > 1 and not ERROR_TEXT.search(text) and not _TRANSIENT_TEXT.search(text):
                 element = Element(
-                    selector=f'role=heading[name="{quote(text)}"]',
+                    selector=role_selector("heading", text, static=is_static(match.group(2))),
                     label=text,
                     kind="heading",
                     source=self.source(match.start()),

@@ -100,6 +100,8 @@ class PageFacts:
     editable: bool = False
     #: selector -> `path:line` for the headings and test ids.
     sources: dict[str, str] = field(default_factory=dict)
+    #: heading text -> the role selector that finds it.
+    heading_selectors: dict[str, str] = field(default_factory=dict)
 
     def merge(self, other: PageFacts) -> None:
         for name in ("fields", "buttons", "links", "headings", "test_ids"):
@@ -111,6 +113,8 @@ class PageFacts:
         self.editable = self.editable or other.editable
         for key, value in other.sources.items():
             self.sources.setdefault(key, value)
+        for key, value in other.heading_selectors.items():
+            self.heading_selectors.setdefault(key, value)
 
 
 def scan_page(text: str, path: str = "", resolve: ResolveComponent | None = None) -> PageFacts:
@@ -135,6 +139,7 @@ def scan_page(text: str, path: str = "", resolve: ResolveComponent | None = None
         if heading.label not in facts.headings:
             facts.headings.append(heading.label)
             facts.sources.setdefault(f"heading:{heading.label}", heading.source)
+            facts.heading_selectors.setdefault(heading.label, heading.selector or "")
     for test_id in scanner.test_ids():
         if test_id.selector and test_id.selector not in facts.test_ids:
             facts.test_ids.append(test_id.selector or "")
@@ -250,7 +255,8 @@ def _is_ui_file(path: str) -> bool:
 def _visible(facts: PageFacts) -> list[str]:
     """What shows the page is there: its first heading (never an error's), else its first test id."""
     if facts.headings:
-        return [f'role=heading[name="{quote(facts.headings[0])}"]']
+        heading = facts.headings[0]
+        return [facts.heading_selectors.get(heading) or f'role=heading[name="{quote(heading)}"]']
     if facts.test_ids:
         return [facts.test_ids[0]]
     return []
