@@ -188,6 +188,10 @@ def selector_found(selector: str, sources: list[str]) -> bool:
         names = _ATTR_ALIASES.get(attr, (re.escape(attr),))
         # HTML attribute names are case-insensitive (`formControlName` renders as `formcontrolname`).
         found = any(re.search(r"(?<![\w-])" + name + _value_pattern(value, prefix), text, re.I) for name in names)
+        if not found and attr == "name":
+            # react-hook-form: `register('title')` gives the field `name="title"` (spread on it or handed to an
+            # input component that spreads it).
+            found = bool(re.search(r"""\bregister\(\s*["'`]""" + re.escape(value) + r"""["'`]""", text))
         if not found and attr == "href" and value.startswith("/"):
             # Hash routing renders `href="#/x"` for a link written `to="/x"`.
             found = any(re.search(r"(?<![\w-])" + n + _value_pattern(value.lstrip("#"), prefix), text) for n in names)

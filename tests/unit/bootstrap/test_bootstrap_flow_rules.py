@@ -232,3 +232,21 @@ def test_the_record_a_form_creates_is_its_success_state_not_the_list_its_cancel_
     )
 
     assert _flows(finder)["Create patient"] == ["/patients", "/patients/new", "/patients/:id"]
+
+
+def test_a_list_that_creates_its_records_in_a_drawer_has_a_create_flow() -> None:
+    finder = _finder(
+        {"/app": "dashboard.tsx", "/app/discussions": "discussions.tsx", "/app/discussions/:id": "discussion.tsx"},
+        [("/app", "/app/discussions", "link", "layout.tsx"), ("/app/discussions", "/app/discussions/:id", "link", "x")],
+        {
+            "discussions.tsx": (
+                "export default function D() { return <Form onSubmit={create}>"
+                "<Input label='Title' registration={register('title')} /><Button type='submit'>Submit</Button></Form> }"
+            )
+        },
+    )
+
+    flows = _flows(finder)
+
+    assert flows["Create discussion"] == ["/app", "/app/discussions"]
+    assert flows["Browse discussions"] == ["/app", "/app/discussions", "/app/discussions/:id"]

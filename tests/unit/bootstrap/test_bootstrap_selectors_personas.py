@@ -205,3 +205,9 @@ def test_reading_the_session_is_not_requiring_it() -> None:
     auth = detect_auth(RouteGraph.build(discovery), list(files), files.get)
 
     assert set(auth.protected) == {"/feed"}
+
+
+def test_a_react_hook_form_registration_names_the_field() -> None:
+    markup = "<Input label='Title' registration={register('title')} />\n<input {...register('email')} />"
+
+    assert [s for s, _ in _fields(markup)] == ['[name="title"]', 'input[name="email"]']

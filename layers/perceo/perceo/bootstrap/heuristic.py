@@ -415,44 +415,53 @@ class FlowFinder:
                 bases.setdefault("/" + "/".join(segs[:-2]), {})["delete"] = route
             elif is_param(segs[-1]) and not is_param(segs[-2]) and prev not in EDIT_WORDS | DELETE_WORDS:
                 bases.setdefault("/" + "/".join(segs[:-1]), {}).setdefault("detail", route)
-        out: list[_Candidate] = []
-        for base, parts in sorted(bases.items()):
-            noun = singular(_last_static(base) or "item")
-            lst = next((r for r in (*(f"{base}/{w}" for w in LIST_WORDS), base) if r in self.routes), None)
-            detail, create, edit, delete = (parts.get(k) for k in ("detail", "create", "edit", "delete"))
-            kind = "admin" if "admin" in static_segments(base) else "crud"
-            if create:
-                after = self.after_submit(create)
-                lead = [lst] if lst else [e for e in [self.entry_for(create)] if e]
-                pages = _then(ordered_unique([*lead, create]), after)
-                desc = f"A user creates a {noun}" + (f" and lands on {after}." if after else " and sees it saved.")
-                out.append(_Candidate(kind, f"Create {noun}", desc, pages, 2))
-            if edit:
-                after = self.after_submit(edit)
-                via = [detail] if detail and self.graph.linked(detail, edit) else []
-                lead = [lst] if lst else [e for e in [self.entry_for(via[0] if via else edit)] if e]
-                pages = _then(ordered_unique([*lead, *via, edit]), after)
-                out.append(_Candidate(kind, f"Edit {noun}", f"A user changes a {noun} and saves it.", pages, 2))
-            if delete:
-                lead = [lst] if lst else ([detail] if detail else [])
-                after = self.after_submit(delete)
-                pages = _then(ordered_unique([*lead, delete]), after)
-                out.append(_Candidate(kind, f"Delete {noun}", f"A user deletes a {noun}.", pages, 3))
-            if lst and detail:
-                pages = [lst, detail]
-                entry = self.entry_for(lst)
-                if entry and entry not in pages:
-                    pages = [entry, *pages]
-                out.append(
-                    _Candidate(
-                        "browse",
-                        f"Browse {_last_static(base).replace('-', ' ')}",
-                        f"A user opens the {_last_static(base)} list and looks at one {noun}.",
-                        pages,
-                        5,
-                    )
-                )
+        out = [c for base, parts in sorted(bases.items()) for c in self._resource_candidates(base, parts)]
         return [c for c in out if len(set(c.pages)) >= 2]
+
+    def _resource_candidates(self, base: str, parts: dict[str, str]) -> list[_Candidate]:
+        """The flows of one resource (`/projects`): create, edit, delete, browse."""
+        out: list[_Candidate] = []
+        noun = singular(_last_static(base) or "item")
+        lst = next((r for r in (*(f"{base}/{w}" for w in LIST_WORDS), base) if r in self.routes), None)
+        detail, create, edit, delete = (parts.get(k) for k in ("detail", "create", "edit", "delete"))
+        kind = "admin" if "admin" in static_segments(base) else "crud"
+        if not create and lst and self._creates_in_place(lst):
+            # A list that creates its records in a drawer or dialog (no page of its own for "new").
+            entry = self.entry_for(lst) or self.app_home()
+            pages = ordered_unique([*([entry] if entry else []), lst])
+            out.append(_Candidate(kind, f"Create {noun}", f"A user creates a {noun} from the list.", pages, 2))
+        if create:
+            after = self.after_submit(create)
+            lead = [lst] if lst else [e for e in [self.entry_for(create)] if e]
+            pages = _then(ordered_unique([*lead, create]), after)
+            desc = f"A user creates a {noun}" + (f" and lands on {after}." if after else " and sees it saved.")
+            out.append(_Candidate(kind, f"Create {noun}", desc, pages, 2))
+        if edit:
+            after = self.after_submit(edit)
+            via = [detail] if detail and self.graph.linked(detail, edit) else []
+            lead = [lst] if lst else [e for e in [self.entry_for(via[0] if via else edit)] if e]
+            pages = _then(ordered_unique([*lead, *via, edit]), after)
+            out.append(_Candidate(kind, f"Edit {noun}", f"A user changes a {noun} and saves it.", pages, 2))
+        if delete:
+            lead = [lst] if lst else ([detail] if detail else [])
+            after = self.after_submit(delete)
+            pages = _then(ordered_unique([*lead, delete]), after)
+            out.append(_Candidate(kind, f"Delete {noun}", f"A user deletes a {noun}.", pages, 3))
+        if lst and detail:
+            pages = [lst, detail]
+            entry = self.entry_for(lst)
+            if entry and entry not in pages:
+                pages = [entry, *pages]
+            out.append(
+                _Candidate(
+                    "browse",
+                    f"Browse {_last_static(base).replace('-', ' ')}",
+                    f"A user opens the {_last_static(base)} list and looks at one {noun}.",
+                    pages,
+                    5,
+                )
+            )
+        return out
 
     def _settings_flows(self) -> list[_Candidate]:
         # `/settings/:section?` is the settings page too (its section is optional).
@@ -573,6 +582,13 @@ class FlowFinder:
                 if e.target == route and e.kind in _CLICK_KINDS and not e.from_layout:
                     sites.setdefault((e.file, e.line), set()).add(source)
         return max((len(v) for v in sites.values()), default=0)
+
+    def _creates_in_place(self, route: str) -> bool:
+        """The page's own components hold a form with fields and a submit button (a create drawer or dialog)."""
+        if self.reader is None:
+            return False
+        facts = self.reader.facts(route)
+        return facts.has_form and bool(facts.fields) and any(b.submit for b in facts.buttons)
 
     def _works_on(self, route: str) -> bool:
         """The page is where users change something: a form with fields or a submit, or an editor."""

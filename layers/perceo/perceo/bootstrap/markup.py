@@ -36,7 +36,9 @@ LINK = re.compile(r"<(a|Link|NuxtLink|RouterLink|router-link|nuxt-link)\b" + _AT
 HEADING = re.compile(r"<(h[1-3])\b[^>]*>(.*?)</\1>", re.S)
 _LABEL_BLOCK = re.compile(r"<(label|Label|FormLabel|mat-label)\b" + _ATTRS + r">(.*?)</\1>", re.S)
 _TEST_ATTRS = ("data-testid", "data-test-id", "data-test", "data-cy", "data-qa")
-_REGISTER = re.compile(r"""\{\s*\.\.\.\s*register\(\s*["'](\w+)["']""")
+#: react-hook-form's `register('title')` gives the field `name="title"`, spread directly (`{...register('title')}`)
+#: or handed to an input component that spreads it (`registration={register('title')}`).
+_REGISTER = re.compile(r"""\bregister\(\s*["'](\w+)["']""")
 _FORWARDS = re.compile(r"\{\s*\.\.\.\s*(?:props|rest|others|attrs|inputProps|field)\b|v-bind=\"\$attrs\"|\$\$restProps")
 _NATIVE_FIELD = re.compile(r"<(input|textarea|select)\b" + _ATTRS + r"/?>", re.S)
 _TAGS = re.compile(r"<[^>]*>")
