@@ -46,6 +46,7 @@ def root(
 
 def register_commands() -> None:
     """Attach every command group. Each module under `commands/` owns one noun."""
+    from perceo_cli.commands import analytics as analytics_cmd
     from perceo_cli.commands import analyze as analyze_cmd
     from perceo_cli.commands import ci as ci_cmd
     from perceo_cli.commands import config as config_cmd
@@ -56,6 +57,7 @@ def register_commands() -> None:
     from perceo_cli.commands import keys as keys_cmd
     from perceo_cli.commands import local as local_cmd
     from perceo_cli.commands import local_cloud as local_cloud_cmd
+    from perceo_cli.commands import local_schedule as local_schedule_cmd
     from perceo_cli.commands import login as login_cmd
     from perceo_cli.commands import projects as projects_cmd
     from perceo_cli.commands import routes as routes_cmd
@@ -64,6 +66,7 @@ def register_commands() -> None:
     from perceo_cli.commands import workflows as workflows_cmd
 
     app.add_typer(analyze_cmd.app, name="analyze")
+    app.add_typer(analytics_cmd.app, name="analytics")
     app.add_typer(ci_cmd.app, name="ci")
     app.add_typer(config_cmd.app, name="config")
     app.command(name="dashboard")(dashboard_cmd.dashboard)
@@ -72,6 +75,7 @@ def register_commands() -> None:
     app.command(name="demo")(demo_cmd.demo)
     app.add_typer(local_cmd.app, name="local")
     local_cloud_cmd.register(local_cmd.app)
+    local_schedule_cmd.register(local_cmd.app)
     app.command(name="login")(login_cmd.login)
     app.command(name="logout")(login_cmd.logout)
     app.add_typer(keys_cmd.app, name="keys")

@@ -32,9 +32,18 @@ from perceo_cli.backend.port import (
     WORKFLOWS_ONLY_ON_THE_API,
     NotOnThisBackendError,
     Progress,
+    SyncProgress,
 )
 
 if TYPE_CHECKING:
+    from perceo.analytics.model import (
+        AnalyticsStatus,
+        ConnectionCheck,
+        FlowTraffic,
+        IngestResult,
+        ProviderName,
+        SyncRun,
+    )
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.coordinator.api_models import CoordinatorRunView, StartRunRequest
     from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
@@ -71,7 +80,9 @@ class LocalBackend:
     @property
     def services(self) -> Services:
         if self._services is None:
-            self._services = build_local_services(self.config, embedded_url=self._embedded_url)
+            self._services = build_local_services(
+                self.config, embedded_url=self._embedded_url, project_dir=self.project_dir
+            )
         return self._services
 
     @property
@@ -215,6 +226,40 @@ class LocalBackend:
 
     def run_tests_status(self, run_id: str) -> CoordinatorRunView:
         raise NotOnThisBackendError(WORKFLOWS_ONLY_ON_THE_API)
+
+    # -- production analytics ----------------------------------------------------------------------------------
+    def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:
+        return self.services.analytics.connect(self.project_id, provider, credentials)
+
+    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
+        return self.services.analytics.ingest(self.project_id, batch)
+
+    def analytics_sync(
+        self,
+        provider: ProviderName | None = None,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        progress: SyncProgress | None = None,
+    ) -> SyncRun:
+        return self.services.analytics.run_sync(self.project_id, provider, since=since, until=until, progress=progress)
+
+    def analytics_status(self, days: int, *, flow: str | None = None) -> AnalyticsStatus:
+        from perceo.analytics.service import last_days
+
+        analytics = self.services.analytics
+        return analytics.status(self.project_id, last_days(analytics.clock(), days), flow=flow)
+
+    def analytics_traffic(self, days: int) -> dict[str, FlowTraffic]:
+        from perceo.analytics.service import last_days
+
+        analytics = self.services.analytics
+        return analytics.traffic(self.project_id, last_days(analytics.clock(), days))
+
+    def analytics_snippet(self) -> str:
+        from perceo.analytics.service import AnalyticsService
+
+        return AnalyticsService.snippet()
 
     # -- only on the API -----------------------------------------------------------------------------------------
     def key_project(self) -> Project:

@@ -14,6 +14,14 @@ from perceo.errors import ConfigError
 from perceo.models import AffectedRoute, ApiKey, ChangeAnalysis, ChangeSet, Flow, FlowUpdate, FlowView, Persona, Project
 
 if TYPE_CHECKING:
+    from perceo.analytics.model import (
+        AnalyticsStatus,
+        ConnectionCheck,
+        FlowTraffic,
+        IngestResult,
+        ProviderName,
+        SyncRun,
+    )
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.bus.port import EventBus
     from perceo.coordinator.api_models import CoordinatorRunView, StartRunRequest
@@ -29,6 +37,8 @@ if TYPE_CHECKING:
 
 #: `(stage, percentage, message)` as a bootstrap advances.
 Progress = Callable[[str, int, str], None]
+#: `(what, done, total)` as an analytics sync advances.
+SyncProgress = Callable[[str, int, int], None]
 
 #: Said when an API-only command runs on the embedded default (a project without `observer.apiBaseUrl`).
 API_KEYS_ONLY_ON_THE_API = (
@@ -163,5 +173,31 @@ class Backend(Protocol):
     def event_bus(self) -> EventBus | None:
         """The bus this process may publish to (`perceo watch`): the embedded or configured Redis bus; None on the
         API, whose bus (EventBridge) only the API's own handlers publish to."""
+
+    # -- production analytics ----------------------------------------------------------------------------------
+    def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:
+        """Check the credentials with the provider and keep them in the secrets store (never the config)."""
+
+    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
+        """Store a batch of our own events (`POST /analytics/events`; the demo's synthetic traffic)."""
+
+    def analytics_sync(
+        self,
+        provider: ProviderName | None = None,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        progress: SyncProgress | None = None,
+    ) -> SyncRun:
+        """Pull the providers (or one), then correlate the days touched into flow metrics."""
+
+    def analytics_status(self, days: int, *, flow: str | None = None) -> AnalyticsStatus:
+        """Providers and each flow's production figures over the last `days` UTC days."""
+
+    def analytics_traffic(self, days: int) -> dict[str, FlowTraffic]:
+        """Users and sessions per day and success rate per flow with metrics (empty when none exist)."""
+
+    def analytics_snippet(self) -> str:
+        """The browser snippet that sends page views and clicks to POST /analytics/events."""
 
     def close(self) -> None: ...

@@ -1,6 +1,7 @@
 """`perceo demo`: build the sample app in a fresh git repository, then run the real job on it:
-`perceo init --yes --no-llm`, `perceo ci analyze` on its last commit, and `perceo flows run --all` in headless
-Chromium against the demo shop served on loopback (one flow fails on purpose). A plain command.
+`perceo init --yes --no-llm`, synthetic production traffic ingested and `perceo analytics sync`, `perceo ci analyze`
+on its last commit (its flows weighed by that traffic), and `perceo flows run --all` in headless Chromium against
+the demo shop served on loopback (one flow fails on purpose). A plain command.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import typer
 
 from perceo_cli.context import AppContext, app_context
 from perceo_cli.demo.shop import build_demo_app
+from perceo_cli.demo.traffic import DROP_OFF_SHARE, batches, demo_events
 from perceo_cli.exit import ExitStatus
 from perceo_cli.output import Output
 
@@ -50,7 +52,7 @@ def demo(
         Path | None, typer.Option("--dir", "-d", help="Where to create the app (a new or empty folder).")
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print {app, init, analysis, synthetic} as JSON on stdout.")
+        bool, typer.Option("--json", help="Print {app, init, traffic, sync, analysis, synthetic} as JSON on stdout.")
     ] = False,
     serve: Annotated[
         bool, typer.Option("--serve", help="Keep serving the demo shop afterwards, until Ctrl-C.")
@@ -69,6 +71,8 @@ def demo(
     with DemoServer() as server:
         steps = [
             ("init", ["init", "--yes", "--no-llm"]),
+            ("traffic", []),
+            ("sync", ["analytics", "sync"]),
             ("analysis", ["ci", "analyze", "--base", demo_app.base, "--head", demo_app.head]),
         ]
         if not no_browser and missing is None:
@@ -78,6 +82,13 @@ def demo(
         if not as_json:
             output.text(f"[bold]Demo app[/bold] created in {target} ({len(demo_app.commits)} commits)")
             for name, argv in steps:
+                if name == "traffic":
+                    traffic = _ingest_traffic(target)
+                    output.text(
+                        f"\n[bold]Production traffic[/bold]: {traffic['events']} synthetic page views ingested "
+                        f"({traffic['dropOffFlow']}: {DROP_OFF_SHARE:.0%} of its users leave before its last step)"
+                    )
+                    continue
                 output.text(f"\n[bold]$ perceo {' '.join(argv)}[/bold]")
                 code = _run(ctx, argv, target, output)
                 if code not in expected.get(name, (ExitStatus.OK,)):
@@ -93,6 +104,9 @@ def demo(
         else:
             document: dict[str, Any] = {"app": {"path": str(target), "commits": demo_app.commits}}
             for name, argv in steps:
+                if name == "traffic":
+                    document[name] = _ingest_traffic(target)
+                    continue
                 buffer = io.StringIO()
                 code = _run(ctx, [*argv, "--json"], target, Output(buffer, output.err.file))
                 if code not in expected.get(name, (ExitStatus.OK,)):
@@ -108,3 +122,18 @@ def demo(
                     time.sleep(3600)
             except KeyboardInterrupt:
                 output.info("stopped")
+
+
+def _ingest_traffic(target: Path) -> dict[str, Any]:
+    """The demo's synthetic production traffic, through the project's backend (as `POST /analytics/events`)."""
+    from perceo.config.loader import load_config
+    from perceo.models import now_ms
+    from perceo_cli.backend.factory import make_backend
+
+    backend = make_backend(target, load_config(target).config)
+    try:
+        events, dropping = demo_events(backend.list_flows(), now=now_ms())
+        accepted = sum(backend.analytics_ingest(batch).accepted for batch in batches(events))
+    finally:
+        backend.close()
+    return {"events": len(events), "accepted": accepted, "dropOffFlow": dropping}

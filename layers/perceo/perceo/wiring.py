@@ -35,6 +35,8 @@ from perceo.errors import BackendUnavailableError, ConfigError
 if TYPE_CHECKING:
     import redis as redis_lib
 
+    from perceo.analytics.ports import CredentialStore, ObjectStore, ProviderClients
+    from perceo.analytics.service import AnalyticsService
     from perceo.auth.ratelimit import RateLimiterPort
     from perceo.auth.service import ApiKeyService
     from perceo.bus.port import EventBus
@@ -59,6 +61,8 @@ if TYPE_CHECKING:
 REDIS_TIMEOUT_S = 2.0
 REDIS_HEALTH_CHECK_INTERVAL_S = 30
 BUS_STREAM_MAX_LEN = 10_000
+#: Ingested event ids are remembered a little longer than the oldest event ingest accepts (30 days).
+ANALYTICS_SEEN_TTL_S = 40 * 86_400
 
 T = TypeVar("T")
 
@@ -190,6 +194,35 @@ class Services:
             return _BrowserOnFirstUse(lambda: build_synthetic_runner(os.environ))
 
         return self._get("synthetic", build)
+
+    @property
+    def analytics(self) -> AnalyticsService:
+        """Production analytics: events (S3 / `.perceo/data`), ids and cursors (Redis), provider credentials (Secrets
+        Manager / `.perceo/secrets`), provider clients (httpx), metrics in the graph."""
+
+        def build() -> AnalyticsService:
+            from perceo.analytics.service import AnalyticsService
+            from perceo.analytics.stores import RedisCursorStore, RedisSeenEvents
+
+            store = self._values.get("analytics_store") or self._adapters.analytics_store(self)
+            credentials = self._values.get("analytics_credentials") or self._adapters.analytics_credentials(self)
+            providers = self._values.get("analytics_providers") or self._get(
+                "analytics_http", _provider_clients, owned=True
+            )
+            extra: dict[str, Any] = {} if self._clock is None else {"clock": self._clock}
+            return AnalyticsService(
+                self.graph,
+                store,
+                RedisSeenEvents(self.redis, ttl_s=ANALYTICS_SEEN_TTL_S),
+                RedisCursorStore(self.redis),
+                credentials,
+                providers,
+                self.bus,
+                options=self._adapters.analytics_options(),
+                **extra,
+            )
+
+        return self._get("analytics", build)
 
     @property
     def keys(self) -> ApiKeyService:
@@ -432,6 +465,24 @@ class _CloudAdapters:
     def no_redis(self) -> ConfigError:
         return ConfigError("environment variable REDIS_URL is not set")
 
+    def analytics_store(self, services: Services) -> ObjectStore:
+        """Raw events in the bundle bucket under `events/` and `pages/` (SSE-S3)."""
+        from perceo.analytics.stores import S3ObjectStore
+
+        return S3ObjectStore(services._aws_client("s3"), services.settings.require("bundle_bucket"))
+
+    def analytics_credentials(self, services: Services) -> CredentialStore:
+        """One secret per project: `perceo/<stage>/analytics/<projectId>`."""
+        from perceo.analytics.stores import SecretsManagerCredentialStore
+
+        prefix = f"perceo/{services.settings.stage}/analytics/"
+        return SecretsManagerCredentialStore(services._aws_client("secretsmanager"), prefix)
+
+    def analytics_options(self) -> Any:
+        from perceo.analytics.service import AnalyticsOptions
+
+        return AnalyticsOptions()
+
     def bus(self, services: Services) -> EventBus:
         from perceo.bus.redis import RedisBus
 
@@ -473,6 +524,9 @@ def build_services(
     admin_key: str | None = None,
     workflows: WorkflowService | None = None,
     step_runtime: StepRuntime | None = None,
+    analytics_store: ObjectStore | None = None,
+    analytics_credentials: CredentialStore | None = None,
+    analytics_providers: ProviderClients | None = None,
     clock: Callable[[], int] | None = None,
 ) -> Services:
     """The cloud's services. `settings` default to the environment's (read on first use); every keyword given is
@@ -488,6 +542,9 @@ def build_services(
         "admin_key": admin_key,
         "workflows": workflows,
         "step_runtime": step_runtime,
+        "analytics_store": analytics_store,
+        "analytics_credentials": analytics_credentials,
+        "analytics_providers": analytics_providers,
     }
     provided = {name: value for name, value in given.items() if value is not None}
     if llm is not NOT_GIVEN:
@@ -503,9 +560,12 @@ def build_services(
 class _LocalAdapters:
     """The CLI's adapters, from `.perceo/config.json` (`flowGraph`, `eventBus`, `llm`) and the embedded store."""
 
-    def __init__(self, config: PerceoConfig, embedded_url: Callable[[], str] | None) -> None:
+    def __init__(
+        self, config: PerceoConfig, embedded_url: Callable[[], str] | None, project_dir: Path | None = None
+    ) -> None:
         self._config = config
         self._embedded_url = embedded_url
+        self._project_dir = project_dir
         self._url: str | None = None
         self._lock = threading.Lock()
 
@@ -552,6 +612,28 @@ class _LocalAdapters:
             details={"where": "eventBus"},
         )
 
+    def _perceo_dir(self) -> Path:
+        if self._project_dir is None:
+            raise ConfigError("analytics needs the project's directory (its .perceo/data and .perceo/secrets)")
+        return self._project_dir / ".perceo"
+
+    def analytics_store(self, services: Services) -> ObjectStore:
+        """Raw events under `.perceo/data/events/` (and GA4 pages under `.perceo/data/pages/`)."""
+        from perceo.analytics.stores import LocalObjectStore
+
+        return LocalObjectStore(self._perceo_dir() / "data")
+
+    def analytics_credentials(self, services: Services) -> CredentialStore:
+        """`.perceo/secrets/analytics.json` (mode 0600): never the config file."""
+        from perceo.analytics.stores import FileCredentialStore
+
+        return FileCredentialStore(self._perceo_dir() / "secrets" / "analytics.json")
+
+    def analytics_options(self) -> Any:
+        from perceo.analytics.service import AnalyticsOptions
+
+        return AnalyticsOptions.from_config(self._config.analytics)
+
     def bus(self, services: Services) -> EventBus:
         from perceo.bus.factory import open_event_bus
 
@@ -580,15 +662,29 @@ def build_local_services(
     bus: EventBus | None = None,
     redis: redis_lib.Redis | None = None,
     llm: LLM | None | Literal[_NotGiven.NOT_GIVEN] = NOT_GIVEN,
+    project_dir: Path | None = None,
+    analytics_providers: ProviderClients | None = None,
     clock: Callable[[], int] | None = None,
 ) -> Services:
     """The CLI's services for a project's config. `embedded_url()` starts (or finds) the embedded store and
-    returns its URL; it is called only when the config asks for the embedded store, and at most once."""
-    given: dict[str, Any] = {"graph": graph, "bus": bus, "redis": redis}
+    returns its URL; it is called only when the config asks for the embedded store, and at most once.
+    `project_dir` is where analytics keeps events (`.perceo/data`) and provider credentials (`.perceo/secrets`)."""
+    given: dict[str, Any] = {
+        "graph": graph,
+        "bus": bus,
+        "redis": redis,
+        "analytics_providers": analytics_providers,
+    }
     provided = {name: value for name, value in given.items() if value is not None}
     if llm is not NOT_GIVEN:
         provided["llm"] = llm
-    return Services(_LocalAdapters(config, embedded_url), provided, clock)
+    return Services(_LocalAdapters(config, embedded_url, project_dir), provided, clock)
+
+
+def _provider_clients() -> ProviderClients:
+    from perceo.analytics.providers import HttpProviderClients
+
+    return HttpProviderClients()
 
 
 # ------------------------------------------------------------------------------------------------ this process
