@@ -14,7 +14,10 @@ PACKAGE = REPO / "layers" / "perceo" / "perceo"
 WIRING = PACKAGE / "wiring.py"
 
 #: Constructors of adapters (and of the Redis client they share), by the last parts of the called name.
-ADAPTERS = {"FalkorFlowGraph", "Neo4jFlowGraph", "RedisBus", "InMemoryBus", "StructuredLLM", "Redis", "Redis.from_url"}
+ADAPTERS = {
+    "FalkorFlowGraph", "Neo4jFlowGraph", "RedisBus", "InMemoryBus", "StructuredLLM", "Redis", "Redis.from_url",
+    "PlaywrightSyntheticRunner",
+}  # fmt: skip
 #: The adapter-selection helpers: called by the composition root only.
 FACTORIES = {"open_flow_graph", "open_event_bus", "open_llm"}
 #: Where an adapter is made by its own selection helper (and nowhere else).

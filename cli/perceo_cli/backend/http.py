@@ -79,6 +79,7 @@ if TYPE_CHECKING:
     )
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.bus.port import EventBus
+    from perceo.coordinator.api_models import CoordinatorRunView, StartRunRequest
     from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
     from perceo.coordinator.outcomes import FlakyReport, RunContext
     from perceo.coordinator.predictions import PredictionQuality
@@ -554,6 +555,14 @@ class HttpBackend:
 
     def event_bus(self) -> EventBus | None:
         return None  # the API publishes its own events (EventBridge); a laptop has no access to that bus
+
+    def start_run_tests(self, request: StartRunRequest) -> WorkflowStarted:
+        return self.client.send_model(WorkflowStarted, "POST", "/coordinator/runs", request)
+
+    def run_tests_status(self, run_id: str) -> CoordinatorRunView:
+        from perceo.coordinator.api_models import CoordinatorRunView
+
+        return self.client.get_model(CoordinatorRunView, f"/coordinator/runs/{_segment(run_id)}")
 
     # -- production analytics ----------------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         SyncRun,
     )
     from perceo.bootstrap.pipeline import BootstrapInput
+    from perceo.coordinator.api_models import CoordinatorRunView, StartRunRequest
     from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
     from perceo.coordinator.outcomes import FlakyReport, RunContext
     from perceo.coordinator.predictions import PredictionQuality
@@ -210,7 +211,7 @@ class LocalBackend:
         suite_id: str | None = None,
         limit: int = 100,
     ) -> list[TestRun]:
-        return self.graph.list_test_runs(
+        return self.services.coordinator.results(
             self.project_id, flow_id=flow_id, commit_sha=commit_sha, suite_id=suite_id, limit=limit
         )
 
@@ -219,6 +220,12 @@ class LocalBackend:
 
     def prediction_quality(self) -> PredictionQuality:
         return self.services.coordinator.prediction_quality(self.project_id)
+
+    def start_run_tests(self, request: StartRunRequest) -> WorkflowStarted:
+        raise NotOnThisBackendError(WORKFLOWS_ONLY_ON_THE_API)
+
+    def run_tests_status(self, run_id: str) -> CoordinatorRunView:
+        raise NotOnThisBackendError(WORKFLOWS_ONLY_ON_THE_API)
 
     # -- production analytics ----------------------------------------------------------------------------------
     def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:

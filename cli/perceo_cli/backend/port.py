@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     )
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.bus.port import EventBus
+    from perceo.coordinator.api_models import CoordinatorRunView, StartRunRequest
     from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
     from perceo.coordinator.outcomes import FlakyReport, RunContext
     from perceo.coordinator.predictions import PredictionQuality
@@ -156,6 +157,13 @@ class Backend(Protocol):
 
     def prediction_quality(self) -> PredictionQuality:
         """How `ci analyze`'s predictions held against test outcomes over the last 90 days."""
+
+    def start_run_tests(self, request: StartRunRequest) -> WorkflowStarted:
+        """Start RunTests in the cloud (the flows' steps in its browser). NotOnThisBackendError on the embedded
+        default."""
+
+    def run_tests_status(self, run_id: str) -> CoordinatorRunView:
+        """A RunTests workflow's status and the runs it recorded so far."""
 
     # -- production metrics (the dashboard) --------------------------------------------------------
     def list_flow_metrics(self, *, since: str, until: str) -> list[FlowMetrics]:

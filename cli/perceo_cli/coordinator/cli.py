@@ -48,6 +48,12 @@ def ci_test(
             help="URL of the running app: checked first, given to tests as PERCEO_BASE_URL (needed by --synthetic).",
         ),
     ] = None,
+    remote: Annotated[
+        bool, typer.Option("--remote", help="With --synthetic: run the flows in the cloud's browser (RunTests).")
+    ] = False,
+    timeout_s: Annotated[
+        float, typer.Option("--timeout", help="With --remote: how long to wait for RunTests, in seconds.")
+    ] = 1800.0,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report as JSON on stdout, and nothing else.")
     ] = False,
@@ -69,7 +75,7 @@ def ci_test(
 
     options = TestsOptions(
         base=base, head=head, flows=flows, run_all=run_all, observe=observe, synthetic=synthetic,
-        base_url=base_url, fail_on=fail_on.value, deepen=deepen,
+        base_url=base_url, fail_on=fail_on.value, deepen=deepen, remote=remote, timeout_s=timeout_s,
     )  # fmt: skip
     code = run(app_context(ctx), options, as_json=as_json, junit=junit, markdown=markdown)
     if code:

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perceo.errors import FlowNotFoundError, ValidationFailed
+from perceo.errors import FlowNotFoundError, PerceoError, ValidationFailed
 from perceo_cli.context import AppContext
 from perceo_cli.exit import ExitStatus
 from perceo_cli.output import Output
@@ -25,6 +25,7 @@ from perceo_cli.output import Output
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from perceo.coordinator.api_models import CoordinatorRunView
     from perceo.coordinator.model import FlowRunResult, Selection, SuiteReport, SyntheticReport
     from perceo.coordinator.observation import ObservationReport
     from perceo.coordinator.outcomes import RunContext
@@ -160,6 +161,8 @@ class TestsOptions:
         base_url: str | None,
         fail_on: str,
         deepen: bool,
+        remote: bool = False,
+        timeout_s: float = 1800.0,
     ) -> None:
         chosen = [
             flag for flag, on in (("--flows", flows is not None), ("--all", run_all), ("--observe", observe)) if on
@@ -168,6 +171,10 @@ class TestsOptions:
             raise ValidationFailed(f"{' and '.join(chosen)} cannot be combined: pick one selection")
         if synthetic and observe:
             raise ValidationFailed("--observe compares test selections; it does not apply to --synthetic runs")
+        if remote and not synthetic:
+            raise ValidationFailed("--remote runs flows in the cloud's browser: use it with --synthetic")
+        if timeout_s <= 0:
+            raise ValidationFailed("--timeout must be a positive number of seconds")
         if synthetic and not base_url:
             raise ValidationFailed("--synthetic runs flows in a browser: pass --base-url URL of the running app")
         if flows is None and not run_all and not base:
@@ -183,6 +190,8 @@ class TestsOptions:
         self.base_url = base_url
         self.fail_on = fail_on
         self.deepen = deepen
+        self.remote = remote
+        self.timeout_s = timeout_s
 
 
 def _analysis(app_ctx: AppContext, options: TestsOptions) -> ChangeAnalysis:
@@ -244,9 +253,15 @@ def ci_test(
     context = run_context(app_ctx.project_dir, commit_sha=analysis.head_sha if analysis else None, env=os.environ)
     if options.synthetic:
         assert options.base_url is not None  # TestsOptions requires it with --synthetic
+        if options.remote:
+            return _remote_synthetic(
+                app_ctx, flow_ids, analysis, context, base_url=options.base_url, timeout_s=options.timeout_s,
+                as_json=as_json, junit=junit, markdown=markdown,
+            )  # fmt: skip
         return _synthetic_test(
-            app_ctx, flows, flow_ids, analysis, context, base_url=options.base_url, as_json=as_json, markdown=markdown
-        )
+            app_ctx, flows, flow_ids, analysis, context, base_url=options.base_url, as_json=as_json, junit=junit,
+            markdown=markdown,
+        )  # fmt: skip
 
     mapping, _ = load_mapping(app_ctx, flows)
     note = None
@@ -551,6 +566,7 @@ def _synthetic_test(
     *,
     base_url: str,
     as_json: bool,
+    junit: Path | None,
     markdown: Path | None,
 ) -> int:
     if flow_ids is None:
@@ -567,10 +583,161 @@ def _synthetic_test(
             app_ctx.output.text(note, markup=False)
         return ExitStatus.OK
     report = run_flows_in_browser(app_ctx, chosen, base_url, context, selection="flows" if flow_ids else "all")
+    if junit is not None:
+        from perceo.coordinator.junit import write_junit
+
+        _write(junit, write_junit(synthetic_as_suite(report)))
     if markdown is not None:
         _write(markdown, render_synthetic_markdown(report).encode("utf-8"))
     print_synthetic(app_ctx.output, report, as_json=as_json, analysis=analysis)
     return ExitStatus.TESTS_FAILED if report.status in ("failed", "error") else ExitStatus.OK
+
+
+#: How often `ci test --synthetic --remote` asks for the RunTests status.
+POLL_INTERVAL_S = 2.0
+
+
+def _remote_synthetic(
+    app_ctx: AppContext,
+    flow_ids: Sequence[str] | None,
+    analysis: ChangeAnalysis | None,
+    context: RunContext,
+    *,
+    base_url: str,
+    timeout_s: float,
+    as_json: bool,
+    junit: Path | None,
+    markdown: Path | None,
+) -> int:
+    """RunTests in the cloud: start it, follow it (at most `timeout_s`), report its flows as `--synthetic` does."""
+    import time
+
+    from perceo.coordinator.api_models import RunContextInput, StartRunRequest
+
+    if flow_ids is not None and not flow_ids:
+        note = "no flow is affected by this change: no flow was run"
+        if as_json:
+            app_ctx.output.json({"schemaVersion": 1, "status": "skipped", "flows": [], "note": note,
+                                 "analysisId": analysis.id if analysis else None})  # fmt: skip
+        else:
+            app_ctx.output.text(note, markup=False)
+        return ExitStatus.OK
+    backend = app_ctx.backend
+    request = StartRunRequest(
+        base_url=base_url,
+        flow_ids=list(flow_ids) if flow_ids is not None else None,
+        context=RunContextInput.of(context),
+        parallelism=app_ctx.config.observer.ci.parallelism,
+    )
+    started = backend.start_run_tests(request)
+    app_ctx.output.info(f"RunTests {started.workflow_id} started in the cloud")
+    deadline = time.monotonic() + timeout_s
+    with app_ctx.output.progress() as bar:
+        task = bar.add_task("Running flows in the cloud", total=100, message="")
+        while True:
+            view = backend.run_tests_status(started.workflow_id)
+            progress = view.workflow.progress
+            bar.update(task, completed=progress.percentage, message=progress.message)
+            if view.workflow.status != "RUNNING":
+                break
+            if time.monotonic() >= deadline:
+                raise PerceoError(
+                    f"RunTests {started.workflow_id} is still running after {timeout_s:g} s: follow it with "
+                    f"`perceo workflows status {started.workflow_id} --watch`"
+                )
+            time.sleep(POLL_INTERVAL_S)
+    if view.workflow.status != "SUCCEEDED":
+        error = view.workflow.error
+        raise _workflow_error(
+            error.type if error else view.workflow.status,
+            f"RunTests {started.workflow_id} {view.workflow.status.lower()}: "
+            + (error.message if error else "no reason was recorded"),
+        )
+    report = _synthetic_from_runs(started.workflow_id, base_url, view)
+    if junit is not None:
+        from perceo.coordinator.junit import write_junit
+
+        _write(junit, write_junit(synthetic_as_suite(report)))
+    if markdown is not None:
+        _write(markdown, render_synthetic_markdown(report).encode("utf-8"))
+    print_synthetic(app_ctx.output, report, as_json=as_json, analysis=analysis)
+    return ExitStatus.TESTS_FAILED if report.status in ("failed", "error") else ExitStatus.OK
+
+
+def _workflow_error(type_name: str, message: str) -> PerceoError:
+    """The domain error a failed workflow names (the same exit code as when the CLI runs the flows itself)."""
+    pending: list[type[PerceoError]] = [PerceoError]
+    while pending:
+        cls = pending.pop()
+        if cls.__name__ == type_name:
+            return cls(message)
+        pending.extend(cls.__subclasses__())
+    return PerceoError(message)
+
+
+def _synthetic_from_runs(run_id: str, base_url: str, view: CoordinatorRunView) -> SyntheticReport:
+    """The `--synthetic` report from the runs a RunTests workflow recorded (their tests are the flows' steps), in
+    the workflow's flow order."""
+    from perceo.coordinator.model import FlowRunResult, StepResult, SyntheticReport, outcome_status
+
+    planned = [f for f in (view.workflow.result or {}).get("flows", []) if isinstance(f, dict)]
+    names = {str(f.get("flowId")): str(f.get("name")) for f in planned}
+    order = list(names)
+    runs = [r for r in view.results if r.flow_id is not None and r.status in ("passed", "failed", "error", "skipped")]
+    runs.sort(key=lambda r: order.index(r.flow_id) if r.flow_id in names else len(order))
+    flows = []
+    for run in runs:
+        assert run.flow_id is not None
+        steps = [
+            StepResult(
+                step_id=test.id, order=number, name=test.name.split(". ", 1)[-1], status=test.status,
+                duration_ms=test.duration_ms, message=test.message, artifacts=test.artifacts,
+            )
+            for number, test in enumerate(run.tests, start=1)
+        ]  # fmt: skip
+        flows.append(
+            FlowRunResult(
+                flow_id=run.flow_id, name=names.get(run.flow_id, run.flow_id), status=run.status, base_url=base_url,
+                duration_ms=run.duration_ms or 0, steps=steps, failed_step_id=run.failed_step_id,
+                failure_message=run.failure_message, artifacts=run.artifacts, test_run_id=run.id,
+            )
+        )  # fmt: skip
+    return SyntheticReport(
+        suite_id=run_id,
+        base_url=base_url,
+        status=outcome_status([f.status for f in flows if f.status in ("passed", "failed", "error", "skipped")]),
+        duration_ms=sum(f.duration_ms for f in flows),
+        flows=flows,
+    )
+
+
+def synthetic_as_suite(report: SyntheticReport) -> SuiteReport:
+    """Flows run in a browser as a test report (each step a test case named after its flow), for JUnit."""
+    from perceo.coordinator.model import SuiteReport, Totals
+    from perceo.models.runs import TestCase
+
+    tests = [
+        TestCase(
+            id=f"{flow.flow_id}::step-{step.order}",
+            name=f"{flow.name} › {step.order}. {step.name}",
+            status=step.status,
+            duration_ms=step.duration_ms,
+            message=step.message,
+            artifacts=step.artifacts,
+            flow_ids=[flow.flow_id],
+        )
+        for flow in report.flows
+        for step in flow.steps
+    ]
+    return SuiteReport(
+        id=report.suite_id,
+        runner="synthetic",
+        selection="flows",
+        status=report.status,
+        duration_ms=report.duration_ms,
+        totals=Totals.of(tests),
+        tests=tests,
+    )
 
 
 def print_synthetic(

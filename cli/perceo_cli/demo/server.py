@@ -95,7 +95,7 @@ def _edit_project(path: str, query: dict[str, list[str]]) -> tuple[int, str]:
 def _project(path: str, query: dict[str, list[str]]) -> tuple[int, str]:
     project_id = html.escape(path.rsplit("/", 1)[1])
     return 200, (
-        f"<p class='kind'>Project</p><h1>Project {project_id}</h1><a href='/projects/{project_id}/edit'>Edit</a>"
+        f"<h1>Project</h1><p class='subtitle'>Project {project_id}</p><a href='/projects/{project_id}/edit'>Edit</a>"
     )
 
 

@@ -15,6 +15,7 @@ import pytest
 from bootstrap_kit import graph_name
 from falkordb import FalkorDB
 
+from perceo.coordinator.junit import parse_junit
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo_cli.context import AppContext
 from perceo_cli.demo.server import DemoServer
@@ -90,14 +91,19 @@ def test_flows_run_executes_a_flow_in_chromium_and_records_the_failure_with_a_sc
 
 
 def test_ci_test_synthetic_runs_only_the_affected_flows_steps(chromium: str, shop: DemoApp, server: DemoServer) -> None:
+    junit = shop.path.parent / "synthetic.xml"
     code, out, err = run_cli(
-        ["ci", "test", "--synthetic", "--base", shop.base, "--head", shop.head, "--base-url", server.url, "--json"],
+        ["ci", "test", "--synthetic", "--base", shop.base, "--head", shop.head, "--base-url", server.url, "--json",
+         "--junit", str(junit)],
         shop.path,
-    )
+    )  # fmt: skip
 
     assert code == ExitStatus.TESTS_FAILED, err
     report = json.loads(out)
     assert [f["name"] for f in report["flows"]] == ["Checkout"] and report["analysisId"]
+    cases = parse_junit(junit.read_bytes())
+    assert [c.status for c in cases] == ["passed"] * 5 + ["failed", "skipped"]
+    assert cases[5].name.startswith("Checkout › 6.")
 
     code, out, err = run_cli(["ci", "test", "--synthetic", "--flows", "Sign in,Sign up", "--base-url", server.url],
                              shop.path)  # fmt: skip

@@ -34,6 +34,7 @@ class ProjectA:
     persona_id: str
     analysis_id: str
     workflow_id: str
+    run_id: str
 
     def ids(self) -> dict[str, str]:
         """A's id for each resource that takes one, by the resource's path prefix."""
@@ -46,6 +47,7 @@ class ProjectA:
             "/analyses/{id}/review": self.analysis_id,
             "/keys/{prefix}": self.key[:12],
             "/workflows/{id}": self.workflow_id,
+            "/coordinator/runs/{id}": self.run_id,
         }
 
 
@@ -87,8 +89,14 @@ def project_a(cloud: RunningCloud) -> Iterator[ProjectA]:
         workflow = client.post(
             "observer/bootstrap", json={"repoUrl": "https://127.0.0.1:9/nobody/nothing.git", "useLlm": False}
         )
+        # A RunTests of a flow A does not have: it fails at once in the background, but the run is A's.
+        run = client.post("coordinator/runs", json={"baseUrl": "http://93.184.216.34", "flowIds": ["nope"]})
     assert workflow.status_code == 202, workflow.text
-    yield ProjectA(project["id"], key, flow["id"], persona["id"], analysis["id"], workflow.json()["workflowId"])
+    assert run.status_code == 202, run.text
+    yield ProjectA(
+        project["id"], key, flow["id"], persona["id"], analysis["id"], workflow.json()["workflowId"],
+        run.json()["workflowId"],
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

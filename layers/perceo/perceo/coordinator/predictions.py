@@ -17,6 +17,7 @@ from perceo.models.change import ChangeAnalysis
 from perceo.models.common import Model
 from perceo.models.entities import Flow
 from perceo.models.runs import Prediction
+from perceo.models.vocab import TestOutcome
 
 #: Upper bounds of the reliability table's risk buckets: [0, 0.2), [0.2, 0.4), … [0.8, 1.0].
 BUCKET_EDGES = (0.2, 0.4, 0.6, 0.8, 1.0)
@@ -49,6 +50,52 @@ def predictions_from(
             )
         )
     return predictions
+
+
+def affected_predictions(
+    analysis: ChangeAnalysis, *, pr_number: int | None = None, created_at: int | None = None
+) -> list[Prediction]:
+    """One prediction per flow the analysis names (affected, its risk as the probability): what is stored when the
+    analysis is made. A flow it does not name gets its "not affected" prediction when a run of it at the analysis's
+    commit is recorded (`unaffected_prediction`), so an analysis writes a handful of predictions, not one per flow."""
+    return [
+        Prediction(
+            project_id=analysis.project_id,
+            flow_id=hit.id,
+            analysis_id=analysis.id,
+            affected=True,
+            probability=hit.risk_score,
+            confidence=hit.confidence,
+            reasoning="changed: " + "; ".join(sorted({r.changed_file for r in hit.reasons})[:5]),
+            based_on="heuristic",
+            commit_sha=analysis.head_sha,
+            pr_number=pr_number,
+            created_at=created_at if created_at is not None else analysis.created_at,
+        )
+        for hit in analysis.flows
+    ]
+
+
+def unaffected_prediction(
+    analysis: ChangeAnalysis, flow_id: str, result: TestOutcome, *, validated_at: int
+) -> Prediction:
+    """The "not affected" prediction of a flow the analysis did not name, validated by the run that tested it."""
+    decided = result in ("passed", "failed")
+    return Prediction(
+        project_id=analysis.project_id,
+        flow_id=flow_id,
+        analysis_id=analysis.id,
+        affected=False,
+        probability=0.0,
+        confidence=1.0,
+        reasoning="not reached by the change",
+        based_on="heuristic",
+        commit_sha=analysis.head_sha,
+        actual_result=result,
+        prediction_correct=(result == "passed") if decided else None,
+        created_at=analysis.created_at,
+        validated_at=validated_at,
+    )
 
 
 class ReliabilityBucket(Model):

@@ -34,7 +34,12 @@ from perceo.coordinator.outcomes import (
     runs_from_report,
 )
 from perceo.coordinator.playwright_report import parse_playwright_json
-from perceo.coordinator.predictions import PredictionQuality, prediction_quality, predictions_from
+from perceo.coordinator.predictions import (
+    PredictionQuality,
+    affected_predictions,
+    prediction_quality,
+    unaffected_prediction,
+)
 from perceo.coordinator.synthetic import SyntheticRunner
 from perceo.errors import FlowNotFoundError, ValidationFailed
 from perceo.graph.port import FlowGraph
@@ -48,6 +53,8 @@ ReportFormat = Literal["junit", "playwright-json"]
 MAX_FLOWS_IN_EVENT = 100
 #: History read for flaky tests and prediction quality, by default (90 days).
 DEFAULT_HISTORY_MS = 90 * 24 * 3600 * 1000
+#: Recent analyses searched for the one of a run's commit (CI tests right after it analyses).
+ANALYSES_SEARCHED = 50
 
 
 class CoordinatorService:
@@ -298,6 +305,20 @@ class CoordinatorService:
 
     # -- history: results, flaky tests, predictions
 
+    def results(
+        self,
+        project_id: str,
+        *,
+        flow_id: str | None = None,
+        commit_sha: str | None = None,
+        suite_id: str | None = None,
+        limit: int = 100,
+    ) -> list[TestRun]:
+        """The project's recorded runs, newest first, by flow, commit or invocation (a RunTests run's id)."""
+        return self.graph.list_test_runs(
+            project_id, flow_id=flow_id, commit_sha=commit_sha, suite_id=suite_id, limit=limit
+        )
+
     def latest_results(self, project_id: str) -> dict[str, TestRun]:
         """The newest run of each tested flow."""
         return self.graph.latest_test_runs(project_id)
@@ -308,12 +329,12 @@ class CoordinatorService:
         return flaky_from_history(self.graph.list_test_runs(project_id, since=max(0, start), limit=limit))
 
     def record_predictions(self, analysis: ChangeAnalysis, *, pr_number: int | None = None) -> int:
-        """One prediction per active flow of the analysis's project (affected or not) at its head commit.
+        """The analysis's predictions at its head commit: one per flow it names (affected). Flows it does not name
+        get their "not affected" prediction when a run of them at that commit is recorded (`_validate`).
 
         A prediction's id is derived from (project, flow, commit), so analysing a commit again (a CI retry) replaces
         its predictions instead of counting them twice."""
-        flows = self.graph.list_flows(analysis.project_id)
-        made = predictions_from(analysis, flows, pr_number=pr_number, created_at=self.clock())
+        made = affected_predictions(analysis, pr_number=pr_number, created_at=self.clock())
         keyed = [p.model_copy(update={"id": _prediction_id(p.project_id, p.flow_id, p.commit_sha)}) for p in made]
         return self.graph.record_predictions(analysis.project_id, keyed)
 
@@ -339,9 +360,33 @@ class CoordinatorService:
         for run in runs:
             if run.flow_id and run.status in ("passed", "failed", "error", "skipped"):
                 outcomes[run.flow_id] = run.status
-        if outcomes:
-            rows = [(flow_id, context.commit_sha, status) for flow_id, status in outcomes.items()]
-            self.graph.validate_predictions(project_id, rows, validated_at=self.clock())
+        if not outcomes:
+            return
+        now = self.clock()
+        rows = [(flow_id, context.commit_sha, status) for flow_id, status in outcomes.items()]
+        self.graph.validate_predictions(project_id, rows, validated_at=now)
+        analysis = self._analysis_at(project_id, context.commit_sha)
+        if analysis is None:
+            return
+        # Flows the analysis did not name: their "not affected" prediction, checked by this run (the first run at
+        # the commit decides, as for the affected ones).
+        have = {p.flow_id for p in self.graph.list_predictions(project_id, analysis_id=analysis.id, limit=5000)}
+        negatives = [
+            unaffected_prediction(analysis, flow_id, status, validated_at=now).model_copy(
+                update={"id": _prediction_id(project_id, flow_id, analysis.head_sha)}
+            )
+            for flow_id, status in outcomes.items()
+            if flow_id not in have
+        ]
+        if negatives:
+            self.graph.record_predictions(project_id, negatives)
+
+    def _analysis_at(self, project_id: str, commit_sha: str) -> ChangeAnalysis | None:
+        """The newest recent analysis whose head is this commit."""
+        for analysis in self.graph.list_analyses(project_id, limit=ANALYSES_SEARCHED):
+            if analysis.head_sha == commit_sha:
+                return analysis
+        return None
 
     def _publish(self, project_id: str, event_type: EventType, data: dict[str, object]) -> None:
         if self.bus is None:

@@ -145,7 +145,7 @@ def start_run(body: StartRunRequest) -> WorkflowStarted:
 def get_run(id: RunIdParam) -> CoordinatorRunView:
     principal = authorize("ci:test", "flows:read", "workflows:start")
     view = services().workflows.status(principal.project_id, id)
-    runs = services().graph.list_test_runs(principal.project_id, suite_id=id, limit=500)
+    runs = services().coordinator.results(principal.project_id, suite_id=id, limit=500)
     return CoordinatorRunView(workflow=view, results=runs)
 
 
@@ -167,7 +167,7 @@ def list_results(
     limit: Annotated[int, Query(ge=1, le=500, description="How many")] = 100,
 ) -> TestRunList:
     principal = authorize("flows:read", "ci:test")
-    runs = services().graph.list_test_runs(
+    runs = services().coordinator.results(
         principal.project_id, flow_id=flow_id, commit_sha=commit_sha, suite_id=suite_id, limit=limit
     )
     return TestRunList(runs=runs)
