@@ -108,6 +108,11 @@ def _flow(flow: ImpactedFlow) -> dict[str, Any]:
     }
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 file`, `2 files` (`many` for an irregular plural)."""
+    return f"{count} {noun if count == 1 else (many or noun + 's')}"
+
+
 def _short(sha: str) -> str:
     return sha[:10]
 

@@ -6,7 +6,7 @@ the embedded store's URL; the store is started only when the config asks for it,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,8 +45,14 @@ if TYPE_CHECKING:
         SyncRun,
     )
     from perceo.bootstrap.pipeline import BootstrapInput
+    from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
+    from perceo.coordinator.outcomes import FlakyReport, RunContext
+    from perceo.coordinator.predictions import PredictionQuality
+    from perceo.coordinator.service import ReportFormat
     from perceo.llm.model import UsageReport
+    from perceo.models import TestRun
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
+    from perceo.models.runs import FlowMetrics
     from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
 
 NO_PROJECT = "no Perceo project here: run `perceo init` first (or pass --project-dir)"
@@ -89,6 +95,12 @@ class LocalBackend:
     @property
     def bus(self) -> EventBus | None:
         return self.services.bus
+
+    def event_bus(self) -> EventBus | None:
+        return self.bus
+
+    def list_flow_metrics(self, *, since: str, until: str) -> list[FlowMetrics]:
+        return self.graph.list_flow_metrics(self.project_id, since=since, until=until)
 
     @property
     def project_id(self) -> str:
@@ -199,6 +211,48 @@ class LocalBackend:
         from perceo.analytics.service import AnalyticsService
 
         return AnalyticsService.snippet()
+
+    # -- the coordinator -----------------------------------------------------------------------------------------
+    def tests_started(
+        self, suite_id: str, *, runner: str, selection: Selection, flow_ids: Sequence[str], files: int
+    ) -> None:
+        self.services.coordinator.tests_started(
+            self.project_id, suite_id, runner=runner, selection=selection, flow_ids=flow_ids, files=files
+        )
+
+    def record_test_suite(
+        self, report: SuiteReport, context: RunContext, *, coverage: Mapping[str, float] | None = None
+    ) -> SuiteReport:
+        self.project()
+        return self.services.coordinator.record_suite(self.project_id, report, context, coverage=coverage)
+
+    def upload_test_report(
+        self, data: bytes, fmt: ReportFormat, context: RunContext, *, flows_of: Mapping[str, Sequence[str]]
+    ) -> SuiteReport:
+        self.project()
+        return self.services.coordinator.ingest_report(self.project_id, data, fmt, context, flows_of=flows_of)
+
+    def record_synthetic(self, report: SyntheticReport, context: RunContext) -> SyntheticReport:
+        self.project()
+        return self.services.coordinator.record_synthetic(self.project_id, report, context)
+
+    def list_test_runs(
+        self,
+        *,
+        flow_id: str | None = None,
+        commit_sha: str | None = None,
+        suite_id: str | None = None,
+        limit: int = 100,
+    ) -> list[TestRun]:
+        return self.graph.list_test_runs(
+            self.project_id, flow_id=flow_id, commit_sha=commit_sha, suite_id=suite_id, limit=limit
+        )
+
+    def flaky_tests(self) -> FlakyReport:
+        return self.services.coordinator.flaky_tests(self.project_id)
+
+    def prediction_quality(self) -> PredictionQuality:
+        return self.services.coordinator.prediction_quality(self.project_id)
 
     # -- only on the API -----------------------------------------------------------------------------------------
     def key_project(self) -> Project:

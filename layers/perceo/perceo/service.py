@@ -236,7 +236,7 @@ class ProjectService:
 
         self.get_project(project_id)
         traffic = recent_traffic(self.graph, project_id, now=self.clock()) if affected else {}
-        return analyze_change(
+        analysis = analyze_change(
             project_id,
             change_set,
             list(affected),
@@ -245,6 +245,12 @@ class ProjectService:
             metrics={flow_id: t.users_per_day for flow_id, t in traffic.items()} or None,
             success_rates={flow_id: t.success_rate for flow_id, t in traffic.items()} or None,
         )
+        if not change_set.working_tree:
+            # One prediction per active flow at the head commit, checked later against that commit's test runs.
+            from perceo.coordinator.service import CoordinatorService
+
+            CoordinatorService(self.graph, clock=self.clock).record_predictions(analysis)
+        return analysis
 
     def get_analysis(self, project_id: str, analysis_id: str) -> ChangeAnalysis:
         analysis = self.graph.get_analysis(project_id, analysis_id)

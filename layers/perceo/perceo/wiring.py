@@ -26,7 +26,7 @@ from __future__ import annotations
 import enum
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
 
@@ -43,8 +43,12 @@ if TYPE_CHECKING:
     from perceo.config.model import PerceoConfig
     from perceo.config.secrets import SecretReader
     from perceo.config.settings import Settings
+    from perceo.coordinator.model import FlowRunResult
+    from perceo.coordinator.service import CoordinatorService
+    from perceo.coordinator.synthetic import SyntheticRunner
     from perceo.graph.port import FlowGraph
     from perceo.llm.port import LLM, UsageStore
+    from perceo.models.entities import FlowView
     from perceo.service import ProjectService
     from perceo.workflows.bundle import BundleStore
     from perceo.workflows.credentials import GitCredentialSource
@@ -195,6 +199,32 @@ class Services:
         return self._get("analytics", build)
 
     @property
+    def coordinator(self) -> CoordinatorService:
+        """Test results, flows run in a browser, predictions (`ci test`, `/coordinator/…`, the RunTests task).
+        Its browser is found when a flow first runs, so recording results never needs one."""
+
+        def build() -> CoordinatorService:
+            from perceo.coordinator.service import CoordinatorService
+
+            if self._clock is None:
+                return CoordinatorService(self.graph, self.bus, synthetic=self.synthetic)
+            return CoordinatorService(self.graph, self.bus, synthetic=self.synthetic, clock=self._clock)
+
+        return self._get("coordinator", build)
+
+    @property
+    def synthetic(self) -> SyntheticRunner:
+        """The browser that runs flows (the RunTests task): Chromium found in the environment when a flow first
+        runs, so a process that only records results never looks for one."""
+
+        def build() -> SyntheticRunner:
+            import os
+
+            return _BrowserOnFirstUse(lambda: build_synthetic_runner(os.environ))
+
+        return self._get("synthetic", build)
+
+    @property
     def keys(self) -> ApiKeyService:
         """Project API keys in Redis, hashed with the deployment's pepper."""
 
@@ -239,6 +269,7 @@ class Services:
                 self.bundles,
                 bootstrap_state_machine_arn=settings.bootstrap_state_machine_arn,
                 analyze_state_machine_arn=settings.analyze_state_machine_arn,
+                run_tests_state_machine_arn=settings.run_tests_state_machine_arn,
                 allowed_git_hosts=settings.allowed_git_hosts,
                 max_concurrency=settings.workflow_max_concurrency,
                 claim_ttl_s=settings.workflow_claim_ttl_s,
@@ -335,6 +366,29 @@ class Services:
             close = getattr(resource, "close", None)
             if callable(close):
                 close()
+
+
+def build_synthetic_runner(env: Mapping[str, str]) -> SyntheticRunner:
+    """The browser that runs flows step by step: playwright-python driving the system Chromium found in `env`
+    (`PERCEO_CHROMIUM`, Debian's paths, PATH). RunnerNotInstalledError, saying how to install one, without it."""
+    from perceo.coordinator.browser import PlaywrightSyntheticRunner
+    from perceo.coordinator.synthetic import find_chromium
+
+    return PlaywrightSyntheticRunner(find_chromium(env))
+
+
+class _BrowserOnFirstUse:
+    """A SyntheticRunner that finds its browser when the first flow runs (a process that only records results
+    never looks for one)."""
+
+    def __init__(self, build: Callable[[], SyntheticRunner]) -> None:
+        self._build = build
+        self._runner: SyntheticRunner | None = None
+
+    def run_flow(self, flow: FlowView, base_url: str, artifacts_dir: Path) -> FlowRunResult:
+        if self._runner is None:
+            self._runner = self._build()
+        return self._runner.run_flow(flow, base_url, artifacts_dir)
 
 
 # ------------------------------------------------------------------------------------------------ the cloud

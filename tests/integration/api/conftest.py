@@ -83,11 +83,13 @@ def workflows(
         definition = '{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}'
         role = "arn:aws:iam::123456789012:role/perceo-test"
         arn = sfn.create_state_machine(name="bootstrap", definition=definition, roleArn=role)["stateMachineArn"]
+        tests_arn = sfn.create_state_machine(name="run-tests", definition=definition, roleArn=role)["stateMachineArn"]
         service = WorkflowService(
             sfn,
             RedisProgressStore(redis_client),
             InMemoryBundleStore(),
             bootstrap_state_machine_arn=arn,
+            run_tests_state_machine_arn=tests_arn,
             allowed_git_hosts=("github.com",),
         )
         wiring.install(

@@ -35,11 +35,14 @@ def _seed(owner: Caller) -> dict[str, str]:
     started = call("workflows/start-bootstrap", owner, body={"repoUrl": "https://github.com/acme/a.git"})
     assert started["statusCode"] == 202, started["body"]
     workflow = body_of(started)
+    run = call("coordinator/start-run", owner, body={"baseUrl": "http://93.184.216.34", "flowIds": [flow["id"]]})
+    assert run["statusCode"] == 202, run["body"]
     return {
         "flow": flow["id"],
         "persona": persona["id"],
         "analysis": analysis["id"],
         "workflow": workflow["workflowId"],
+        "run": body_of(run)["workflowId"],
     }
 
 
@@ -54,6 +57,8 @@ def _target(resource: str, a: Caller, ids: dict[str, str]) -> dict[str, str]:
         return {"id": a.project_id}
     if resource == "/keys/{prefix}":
         return {"prefix": a.context["prefix"]}
+    if resource == "/coordinator/runs/{id}":
+        return {"id": ids["run"]}
     area = resource.strip("/").split("/")[0]
     assert resource.startswith(f"/{area}/{{id}}") and area in ID_OF, f"no target for {resource}: add one here"
     return {"id": ids[ID_OF[area]]}

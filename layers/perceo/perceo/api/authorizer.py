@@ -90,8 +90,7 @@ def allow_policy(principal: Principal, method_arn: str) -> dict[str, Any]:
 
     The same document as powertools' `APIGatewayAuthorizerResponse.from_route_arn(...)` + `allow_all_routes()`
     (a test holds them equal), built here because importing that class loads every powertools event data class
-    (+~30% on this Lambda's cold import, bench/handler_import_bench.py) and it writes the `aws` partition whatever
-    the ARN's. ValueError for a malformed `method_arn`.
+    (+~30% on this Lambda's cold import, bench/handler_import_bench.py). ValueError for a malformed `method_arn`.
     """
     return {
         "principalId": principal.key_id,

@@ -180,7 +180,26 @@ class _AuthScan:
                 self._scan_middleware(path)
         for path in dict.fromkeys([*configs, *self._route_configs]):
             self._scan_router_config(path)
+        for path in files:
+            if path.endswith((".ts", ".js", ".tsx", ".jsx")) and "node_modules/" not in path:
+                self._scan_global_guard(path)
         return self.model
+
+    def _scan_global_guard(self, path: str) -> None:
+        """A router-wide guard (`router.beforeEach` sending users without a session to the login page) protects
+        every page except the ones it lets through (its allow list) and the sign-in pages."""
+        name = path.rsplit("/", 1)[-1].casefold()
+        if not any(k in name for k in ("permission", "guard", "router", "route", "auth", "main", "index")):
+            return
+        text = self.read_text(path) or ""
+        hook = _GLOBAL_GUARD.search(text)
+        if not hook or not _NEXT_TO_LOGIN.search(text):
+            return
+        self._note(path, text, text.count("\n", 0, hook.start()) + 1)
+        allowed = {route for raw in _ALLOW_LIST.findall(text) for route in _QUOTED.findall(raw)}
+        for entry in self.graph.routes:
+            if entry.route not in allowed:
+                self._protect(entry.route, f"router guard in {path}")
 
     def _note(self, path: str, text: str, line: int) -> None:
         snippet = _snippet(path, text, line)
@@ -247,6 +266,11 @@ class _AuthScan:
         found = _guard_reason(text) if guarded else None
         if found:
             self._note(path, text, found[1])
+
+
+_GLOBAL_GUARD = re.compile(r"\.beforeEach\s*\(|\bcanActivate\s*\(\s*\)|\bonBeforeRouteUpdate\b")
+_NEXT_TO_LOGIN = re.compile(r"""\bnext\s*\(\s*(?:\{\s*path\s*:\s*)?["'`]""" + _LOGIN_PATH)
+_ALLOW_LIST = re.compile(r"""(?i)\b(?:white_?list|allow_?list|public_?(?:routes|paths|pages))\s*=\s*\[([^\]]*)\]""")
 
 
 def _is_router_config(path: str) -> bool:
