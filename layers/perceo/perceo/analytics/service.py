@@ -516,6 +516,15 @@ class AnalyticsService:
             flows.sort(key=lambda f: (-f.users_per_day, -f.sessions, f.flow_name))
         return AnalyticsStatus(project_id=project_id, days=list(days), providers=providers, flows=flows)
 
+    def flow_metrics(self, project_id: str, since: str, until: str) -> list[FlowMetrics]:
+        """Every flow's stored daily metrics from `since` to `until` (inclusive, at most MAX_DAYS days)."""
+        self._require_project(project_id)
+        if _check_days([since])[0] > _check_days([until])[0]:
+            raise ValidationFailed("since must not be after until", details={"field": "since"})
+        if len(days_between(since, until)) > MAX_DAYS:
+            raise ValidationFailed(f"at most {MAX_DAYS} days at a time", details={"field": "until"})
+        return self.graph.list_flow_metrics(project_id, since=since, until=until)
+
     def traffic(self, project_id: str, days: Sequence[str]) -> dict[str, FlowTraffic]:
         """Per flow with metrics in `days`: mean users and sessions per day and the success rate over them (what
         change analysis weighs a flow by). Empty when no metrics exist."""
