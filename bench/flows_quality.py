@@ -23,6 +23,7 @@ Last line: `flows: journeys <r>; selectors <s>; error-asserting <n>`.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import subprocess
@@ -117,21 +118,59 @@ _ROLE_TAGS = {
 }
 
 
+#: Elements whose text is their accessible name: open-tag pattern per role.
+_ELEMENT_TAGS = {
+    "button": r"(?:button|[\w.]*Button|[a-z]+-button)",
+    "link": r"(?:a|Link|NuxtLink|RouterLink|router-link|nuxt-link)",
+    "heading": r"(?:h[1-6])",
+}
+_LABEL_TAGS = r"(?:label|Label|FormLabel|mat-label)"
+_FIELD_ROLES = frozenset({"textbox", "checkbox", "radio", "combobox"})
+
+
+def _inside_element(text: str, needle: str, tag: str) -> bool:
+    """True when `needle` occurs between an opening `<tag ...>` and its closing `</tag>` (the element's text)."""
+    opening = re.compile(r"<" + tag + r"(?=[\s/>])")
+    closing = re.compile(r"</" + tag + r"\s*>")
+    lowered, wanted = text.casefold(), needle.casefold()
+    start = lowered.find(wanted)
+    while start >= 0:
+        before = text[max(0, start - 2000) : start]
+        opens = [m.start() for m in opening.finditer(before)]
+        closes = [m.start() for m in closing.finditer(before)]
+        if opens and (not closes or opens[-1] > closes[-1]):
+            return True
+        start = lowered.find(wanted, start + 1)
+    return False
+
+
 def _quoted(text: str) -> str:
     return text.replace('\\"', '"')
 
 
 def selector_found(selector: str, sources: list[str]) -> bool:
     """True when the markup in `sources` holds an element `selector` would find (checked on the source text)."""
-    text = "\n".join(sources)
+    # The page shows entities decoded (`Don&apos;t` reads "Don't").
+    text = html.unescape("\n".join(sources))
     selector = selector.strip()
-    match = re.fullmatch(r'role=(\w+)(?:\[name="(.*)"i?\])?', selector)
+    match = re.fullmatch(r'role=(\w+)(?:\[name=(?:"(.*)"|/(.*)/)i?\])?', selector)
     if match:
-        role, name = match.group(1), match.group(2)
+        role = match.group(1)
+        # `[name=/Project/]`: a name with a dynamic part, matched on its written part (regex escapes undone).
+        name = match.group(2) if match.group(3) is None else re.sub(r"\\(.)", r"\1", match.group(3))
         tags = _ROLE_TAGS.get(role)
         if tags is None or not re.search(tags, text):
             return False
-        return name is None or _quoted(name).casefold() in text.casefold()
+        if name is None:
+            return True
+        name = _quoted(name)
+        if _ELEMENT_TAGS.get(role) and _inside_element(text, name, _ELEMENT_TAGS[role]):
+            return True
+        # A field's name is its label (`<label>`, `aria-label`, a form library's label bound to it); any
+        # element's `aria-label` names it too.
+        if re.search(r"aria-label\s*=\s*\{?[\"'`]" + re.escape(name), text):
+            return True
+        return role in _FIELD_ROLES and _inside_element(text, name, _LABEL_TAGS)
     match = re.fullmatch(r'text="(.*)"', selector) or re.fullmatch(r"text=(.*)", selector)
     if match:
         return _quoted(match.group(1)).casefold() in _text_only(text).casefold()
@@ -149,6 +188,10 @@ def selector_found(selector: str, sources: list[str]) -> bool:
         names = _ATTR_ALIASES.get(attr, (re.escape(attr),))
         # HTML attribute names are case-insensitive (`formControlName` renders as `formcontrolname`).
         found = any(re.search(r"(?<![\w-])" + name + _value_pattern(value, prefix), text, re.I) for name in names)
+        if not found and attr == "name":
+            # react-hook-form: `register('title')` gives the field `name="title"` (spread on it or handed to an
+            # input component that spreads it).
+            found = bool(re.search(r"""\bregister\(\s*["'`]""" + re.escape(value) + r"""["'`]""", text))
         if not found and attr == "href" and value.startswith("/"):
             # Hash routing renders `href="#/x"` for a link written `to="/x"`.
             found = any(re.search(r"(?<![\w-])" + n + _value_pattern(value.lstrip("#"), prefix), text) for n in names)

@@ -65,8 +65,8 @@ def register_commands() -> None:
     from perceo_cli.commands import watch as watch_cmd
     from perceo_cli.commands import workflows as workflows_cmd
 
-    app.add_typer(analytics_cmd.app, name="analytics")
     app.add_typer(analyze_cmd.app, name="analyze")
+    app.add_typer(analytics_cmd.app, name="analytics")
     app.add_typer(ci_cmd.app, name="ci")
     app.add_typer(config_cmd.app, name="config")
     app.command(name="dashboard")(dashboard_cmd.dashboard)

@@ -475,62 +475,6 @@ class HttpBackend:
     def workflow_status(self, workflow_id: str) -> WorkflowView:
         return self.client.get_model(WorkflowView, f"/workflows/{_segment(workflow_id)}")
 
-    # -- production analytics ----------------------------------------------------------------------------------
-
-    def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:
-        from perceo.analytics.model import ConnectionCheck
-
-        body = {"provider": provider, "credentials": credentials}
-        return self.client.parse(ConnectionCheck, self.client.request("POST", "/analytics/connect", json=body))
-
-    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
-        from perceo.analytics.model import IngestResult
-
-        return self.client.parse(IngestResult, self.client.request("POST", "/analytics/events", json=batch))
-
-    def analytics_sync(
-        self,
-        provider: ProviderName | None = None,
-        *,
-        since: int | None = None,
-        until: int | None = None,
-        progress: SyncProgress | None = None,
-    ) -> SyncRun:
-        """One request: the API syncs and correlates within it (the progress is the request itself)."""
-        from perceo.analytics.model import SyncRequest, SyncRun
-
-        if progress is not None:
-            progress("syncing on the API", 0, 1)
-        run = self.client.send_model(
-            SyncRun, "POST", "/analytics/sync", SyncRequest(provider=provider, since=since, until=until)
-        )
-        if progress is not None:
-            progress("synced", 1, 1)
-        return run
-
-    def analytics_status(self, days: int, *, flow: str | None = None) -> AnalyticsStatus:
-        from perceo.analytics.model import AnalyticsStatus
-
-        params: dict[str, str | int | bool] = {"days": days}
-        if flow is not None:
-            params["flow"] = flow
-        return self.client.get_model(AnalyticsStatus, "/analytics/metrics", params=params)
-
-    def analytics_traffic(self, days: int) -> dict[str, FlowTraffic]:
-        from perceo.analytics.model import FlowTraffic
-
-        data = self.client.request("GET", "/analytics/traffic", params={"days": days})
-        flows = data.get("flows") if isinstance(data, dict) else None
-        if not isinstance(flows, list):
-            raise BackendUnavailableError(f"the Perceo API at {self.api_url} answered GET /analytics/traffic oddly")
-        parsed = [self.client.parse(FlowTraffic, item) for item in flows]
-        return {t.flow_id: t for t in parsed}
-
-    def analytics_snippet(self) -> str:
-        from perceo.analytics.service import AnalyticsService
-
-        return AnalyticsService.snippet()
-
     # -- the coordinator (`/coordinator/…`) ----------------------------------------------------------------------
 
     def tests_started(
@@ -618,6 +562,62 @@ class HttpBackend:
 
     def event_bus(self) -> EventBus | None:
         return None  # the API publishes its own events (EventBridge); a laptop has no access to that bus
+
+    # -- production analytics ----------------------------------------------------------------------------------
+
+    def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:
+        from perceo.analytics.model import ConnectionCheck
+
+        body = {"provider": provider, "credentials": credentials}
+        return self.client.parse(ConnectionCheck, self.client.request("POST", "/analytics/connect", json=body))
+
+    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
+        from perceo.analytics.model import IngestResult
+
+        return self.client.parse(IngestResult, self.client.request("POST", "/analytics/events", json=batch))
+
+    def analytics_sync(
+        self,
+        provider: ProviderName | None = None,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        progress: SyncProgress | None = None,
+    ) -> SyncRun:
+        """One request: the API syncs and correlates within it (the progress is the request itself)."""
+        from perceo.analytics.model import SyncRequest, SyncRun
+
+        if progress is not None:
+            progress("syncing on the API", 0, 1)
+        run = self.client.send_model(
+            SyncRun, "POST", "/analytics/sync", SyncRequest(provider=provider, since=since, until=until)
+        )
+        if progress is not None:
+            progress("synced", 1, 1)
+        return run
+
+    def analytics_status(self, days: int, *, flow: str | None = None) -> AnalyticsStatus:
+        from perceo.analytics.model import AnalyticsStatus
+
+        params: dict[str, str | int | bool] = {"days": days}
+        if flow is not None:
+            params["flow"] = flow
+        return self.client.get_model(AnalyticsStatus, "/analytics/metrics", params=params)
+
+    def analytics_traffic(self, days: int) -> dict[str, FlowTraffic]:
+        from perceo.analytics.model import FlowTraffic
+
+        data = self.client.request("GET", "/analytics/traffic", params={"days": days})
+        flows = data.get("flows") if isinstance(data, dict) else None
+        if not isinstance(flows, list):
+            raise BackendUnavailableError(f"the Perceo API at {self.api_url} answered GET /analytics/traffic oddly")
+        parsed = [self.client.parse(FlowTraffic, item) for item in flows]
+        return {t.flow_id: t for t in parsed}
+
+    def analytics_snippet(self) -> str:
+        from perceo.analytics.service import AnalyticsService
+
+        return AnalyticsService.snippet()
 
     def close(self) -> None:
         self.client.close()

@@ -178,40 +178,6 @@ class LocalBackend:
         state = run_bootstrap(request.model_copy(update={"use_llm": llm is not None}), deps)
         return bootstrap_summary(state, graph, project_name=project.name, config_path=config_path)
 
-    # -- production analytics ----------------------------------------------------------------------------------
-    def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:
-        return self.services.analytics.connect(self.project_id, provider, credentials)
-
-    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
-        return self.services.analytics.ingest(self.project_id, batch)
-
-    def analytics_sync(
-        self,
-        provider: ProviderName | None = None,
-        *,
-        since: int | None = None,
-        until: int | None = None,
-        progress: SyncProgress | None = None,
-    ) -> SyncRun:
-        return self.services.analytics.run_sync(self.project_id, provider, since=since, until=until, progress=progress)
-
-    def analytics_status(self, days: int, *, flow: str | None = None) -> AnalyticsStatus:
-        from perceo.analytics.service import last_days
-
-        analytics = self.services.analytics
-        return analytics.status(self.project_id, last_days(analytics.clock(), days), flow=flow)
-
-    def analytics_traffic(self, days: int) -> dict[str, FlowTraffic]:
-        from perceo.analytics.service import last_days
-
-        analytics = self.services.analytics
-        return analytics.traffic(self.project_id, last_days(analytics.clock(), days))
-
-    def analytics_snippet(self) -> str:
-        from perceo.analytics.service import AnalyticsService
-
-        return AnalyticsService.snippet()
-
     # -- the coordinator -----------------------------------------------------------------------------------------
     def tests_started(
         self, suite_id: str, *, runner: str, selection: Selection, flow_ids: Sequence[str], files: int
@@ -253,6 +219,40 @@ class LocalBackend:
 
     def prediction_quality(self) -> PredictionQuality:
         return self.services.coordinator.prediction_quality(self.project_id)
+
+    # -- production analytics ----------------------------------------------------------------------------------
+    def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:
+        return self.services.analytics.connect(self.project_id, provider, credentials)
+
+    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
+        return self.services.analytics.ingest(self.project_id, batch)
+
+    def analytics_sync(
+        self,
+        provider: ProviderName | None = None,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        progress: SyncProgress | None = None,
+    ) -> SyncRun:
+        return self.services.analytics.run_sync(self.project_id, provider, since=since, until=until, progress=progress)
+
+    def analytics_status(self, days: int, *, flow: str | None = None) -> AnalyticsStatus:
+        from perceo.analytics.service import last_days
+
+        analytics = self.services.analytics
+        return analytics.status(self.project_id, last_days(analytics.clock(), days), flow=flow)
+
+    def analytics_traffic(self, days: int) -> dict[str, FlowTraffic]:
+        from perceo.analytics.service import last_days
+
+        analytics = self.services.analytics
+        return analytics.traffic(self.project_id, last_days(analytics.clock(), days))
+
+    def analytics_snippet(self) -> str:
+        from perceo.analytics.service import AnalyticsService
+
+        return AnalyticsService.snippet()
 
     # -- only on the API -----------------------------------------------------------------------------------------
     def key_project(self) -> Project:

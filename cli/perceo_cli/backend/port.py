@@ -121,32 +121,6 @@ class Backend(Protocol):
     def start_review(self, analysis_id: str, request: ReviewRequest) -> WorkflowStarted: ...
     def workflow_status(self, workflow_id: str) -> WorkflowView: ...
 
-    # -- production analytics ----------------------------------------------------------------------------------
-    def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:
-        """Check the credentials with the provider and keep them in the secrets store (never the config)."""
-
-    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
-        """Store a batch of our own events (`POST /analytics/events`; the demo's synthetic traffic)."""
-
-    def analytics_sync(
-        self,
-        provider: ProviderName | None = None,
-        *,
-        since: int | None = None,
-        until: int | None = None,
-        progress: SyncProgress | None = None,
-    ) -> SyncRun:
-        """Pull the providers (or one), then correlate the days touched into flow metrics."""
-
-    def analytics_status(self, days: int, *, flow: str | None = None) -> AnalyticsStatus:
-        """Providers and each flow's production figures over the last `days` UTC days."""
-
-    def analytics_traffic(self, days: int) -> dict[str, FlowTraffic]:
-        """Users and sessions per day and success rate per flow with metrics (empty when none exist)."""
-
-    def analytics_snippet(self) -> str:
-        """The browser snippet that sends page views and clicks to POST /analytics/events."""
-
     # -- the coordinator: test results, flows run in a browser, predictions --------------------------------------
     def tests_started(
         self, suite_id: str, *, runner: str, selection: Selection, flow_ids: Sequence[str], files: int
@@ -191,5 +165,31 @@ class Backend(Protocol):
     def event_bus(self) -> EventBus | None:
         """The bus this process may publish to (`perceo watch`): the embedded or configured Redis bus; None on the
         API, whose bus (EventBridge) only the API's own handlers publish to."""
+
+    # -- production analytics ----------------------------------------------------------------------------------
+    def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:
+        """Check the credentials with the provider and keep them in the secrets store (never the config)."""
+
+    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
+        """Store a batch of our own events (`POST /analytics/events`; the demo's synthetic traffic)."""
+
+    def analytics_sync(
+        self,
+        provider: ProviderName | None = None,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        progress: SyncProgress | None = None,
+    ) -> SyncRun:
+        """Pull the providers (or one), then correlate the days touched into flow metrics."""
+
+    def analytics_status(self, days: int, *, flow: str | None = None) -> AnalyticsStatus:
+        """Providers and each flow's production figures over the last `days` UTC days."""
+
+    def analytics_traffic(self, days: int) -> dict[str, FlowTraffic]:
+        """Users and sessions per day and success rate per flow with metrics (empty when none exist)."""
+
+    def analytics_snippet(self) -> str:
+        """The browser snippet that sends page views and clicks to POST /analytics/events."""
 
     def close(self) -> None: ...

@@ -52,7 +52,7 @@ def demo(
         Path | None, typer.Option("--dir", "-d", help="Where to create the app (a new or empty folder).")
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print {app, init, analysis, synthetic} as JSON on stdout.")
+        bool, typer.Option("--json", help="Print {app, init, traffic, sync, analysis, synthetic} as JSON on stdout.")
     ] = False,
     serve: Annotated[
         bool, typer.Option("--serve", help="Keep serving the demo shop afterwards, until Ctrl-C.")

@@ -170,6 +170,32 @@ class Services:
         return self._get("projects", build)
 
     @property
+    def coordinator(self) -> CoordinatorService:
+        """Test results, flows run in a browser, predictions (`ci test`, `/coordinator/…`, the RunTests task).
+        Its browser is found when a flow first runs, so recording results never needs one."""
+
+        def build() -> CoordinatorService:
+            from perceo.coordinator.service import CoordinatorService
+
+            if self._clock is None:
+                return CoordinatorService(self.graph, self.bus, synthetic=self.synthetic)
+            return CoordinatorService(self.graph, self.bus, synthetic=self.synthetic, clock=self._clock)
+
+        return self._get("coordinator", build)
+
+    @property
+    def synthetic(self) -> SyntheticRunner:
+        """The browser that runs flows (the RunTests task): Chromium found in the environment when a flow first
+        runs, so a process that only records results never looks for one."""
+
+        def build() -> SyntheticRunner:
+            import os
+
+            return _BrowserOnFirstUse(lambda: build_synthetic_runner(os.environ))
+
+        return self._get("synthetic", build)
+
+    @property
     def analytics(self) -> AnalyticsService:
         """Production analytics: events (S3 / `.perceo/data`), ids and cursors (Redis), provider credentials (Secrets
         Manager / `.perceo/secrets`), provider clients (httpx), metrics in the graph."""
@@ -197,32 +223,6 @@ class Services:
             )
 
         return self._get("analytics", build)
-
-    @property
-    def coordinator(self) -> CoordinatorService:
-        """Test results, flows run in a browser, predictions (`ci test`, `/coordinator/…`, the RunTests task).
-        Its browser is found when a flow first runs, so recording results never needs one."""
-
-        def build() -> CoordinatorService:
-            from perceo.coordinator.service import CoordinatorService
-
-            if self._clock is None:
-                return CoordinatorService(self.graph, self.bus, synthetic=self.synthetic)
-            return CoordinatorService(self.graph, self.bus, synthetic=self.synthetic, clock=self._clock)
-
-        return self._get("coordinator", build)
-
-    @property
-    def synthetic(self) -> SyntheticRunner:
-        """The browser that runs flows (the RunTests task): Chromium found in the environment when a flow first
-        runs, so a process that only records results never looks for one."""
-
-        def build() -> SyntheticRunner:
-            import os
-
-            return _BrowserOnFirstUse(lambda: build_synthetic_runner(os.environ))
-
-        return self._get("synthetic", build)
 
     @property
     def keys(self) -> ApiKeyService:

@@ -180,3 +180,34 @@ def test_a_vue_admin_gets_personas_from_its_route_roles_hash_urls_and_rendered_s
     assert fills == ['[name="username"]', '[name="password"]']  # from `name`, never from `v-model`
     click = next(a for a in actions if a.type == "click")
     assert click.target == 'role=button[name="Login"]' and click.options["source"] == "src/views/login/index.vue:6"
+
+
+def test_reading_the_session_is_not_requiring_it() -> None:
+    from perceo.bootstrap.guards import detect_auth
+    from perceo.bootstrap.routes import RouteGraph
+    from perceo.observer.model import DiscoveryResult, RouteEntry
+
+    files = {
+        # A public page that shows the user when there is one (Remix `root.tsx`-style loader).
+        "app/routes/all.tsx": "const { session } = await getSession(request);\nif (!session) { return json({}) }\n",
+        # A page that turns a missing session away.
+        "app/routes/feed.tsx": (
+            "const { session } = await getSession(request);\nif (!session?.user) { return redirect('/all') }\n"
+        ),
+    }
+    discovery = DiscoveryResult(
+        framework="remix",
+        routes=[
+            RouteEntry(route=f"/{n}", framework="remix", entry_files=[f"app/routes/{n}.tsx"]) for n in ("all", "feed")
+        ],
+    )
+
+    auth = detect_auth(RouteGraph.build(discovery), list(files), files.get)
+
+    assert set(auth.protected) == {"/feed"}
+
+
+def test_a_react_hook_form_registration_names_the_field() -> None:
+    markup = "<Input label='Title' registration={register('title')} />\n<input {...register('email')} />"
+
+    assert [s for s, _ in _fields(markup)] == ['[name="title"]', 'input[name="email"]']

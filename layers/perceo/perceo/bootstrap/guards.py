@@ -57,10 +57,14 @@ _PROTECTED_GROUPS = frozenset(
         "logged-in",
         "signed-in",
         "console",
+        "auth-required",
+        "protected-routes",
     }
 )
 _PUBLIC_GROUPS = frozenset({"auth", "marketing", "public", "site", "landing", "www", "unauthenticated", "guest"})
-_GROUP = re.compile(r"(?:^|/)\(([\w-]+)\)(?=/)")
+#: Route groups: Next.js `(app)`, and the pathless layout folders of Remix / React Router file routes
+#: (`_authenticated/`, `__account/`).
+_GROUP = re.compile(r"(?:^|/)(?:\(([\w-]+)\)|_{1,2}([A-Za-z][\w-]*))(?=/)")
 _MATCHER = re.compile(r"matcher\s*:\s*(\[[^\]]*\]|[\"'][^\"']*[\"'])", re.S)
 _QUOTED = re.compile(r"""["'`]([^"'`]+)["'`]""")
 #: Router config: a route object with a guard (`{ path: 'admin', canActivate: [...] }`, `meta: { requiresAuth }`).
@@ -120,13 +124,24 @@ def is_public_auth_route(route: str) -> bool:
 
 
 def _group_of(path: str) -> list[str]:
-    return [g.casefold() for g in _GROUP.findall(path)]
+    return [(a or b).casefold() for a, b in _GROUP.findall(path)]
+
+
+#: Reading the session is not requiring it (a public page shows "Sign in" or the user's avatar): these reasons
+#: guard a page only when the same code turns a missing session away.
+_SOFT_REASONS = frozenset({"session hook", "auth() call", "locals.user"})
+_REFUSES = re.compile(
+    r"""if\s*\(\s*!\s*[\w.?]*(?:session|user|auth|token)[\w.?]*\s*\)\s*\{?\s*(?:throw\b|(?:return\s+)?"""
+    r"""(?:redirect|navigate|push|replace|goto|navigateTo|notFound|unauthorized|error)\b)"""
+    r"""|status\s*:\s*40[13]\b|\b(?:requireUser|requireAuth|withPageAuthRequired|withAuth)\s*\(""",
+    re.I,
+)
 
 
 def _guard_reason(text: str) -> tuple[str, int] | None:
     for reason, pattern in _GUARD_PATTERNS:
         match = pattern.search(text)
-        if match:
+        if match and (reason not in _SOFT_REASONS or _REFUSES.search(text)):
             return reason, text.count("\n", 0, match.start()) + 1
     return None
 

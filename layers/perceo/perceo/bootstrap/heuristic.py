@@ -37,6 +37,8 @@ from perceo.models.vocab import PRIORITIES, Priority
 MAX_PAGES_PER_FLOW = 5
 #: Navigation a user makes by clicking a link, and navigation code makes (after a submit, in a guard).
 _CLICK_KINDS = frozenset({"link", "href", "to", "routerLink"})
+_EXPORTED_FUNCTION = re.compile(r"^export\s+(?:const|let|async\s+function|function)\s+(\w+)", re.M)
+_LOAD_FUNCTIONS = frozenset({"loader", "load", "getServerSideProps", "getStaticProps", "clientLoader", "beforeLoad"})
 _PROGRAMMATIC_KINDS = frozenset({"push", "replace", "navigate", "redirect"})
 
 HOME_WORDS = ("dashboard", "home", "overview", "app", "feed", "inbox", "workspace", "portal")
@@ -145,6 +147,16 @@ def _layout_shells(graph: RouteGraph) -> set[str]:
     return shells
 
 
+def _then(pages: list[str], after: str | None) -> list[str]:
+    """`pages`, then where the code sends the user after success: back to the list they started from counts (create
+    a task on `/tasks/create`, land on `/tasks` again), staying where they are does not."""
+    if after is None or after == pages[-1]:
+        return pages
+    if after in pages and after != pages[0]:
+        return pages
+    return [*pages, after]
+
+
 def _ends_in_param(route: str) -> bool:
     segs = segments(route)
     return bool(segs) and is_param(segs[-1])
@@ -236,11 +248,35 @@ class FlowFinder:
             and not e.from_layout
             and e.target in self.routes
             and not _has_word(e.target, PUBLIC_AUTH_WORDS)
+            and not self._on_load(e.file, e.line)
         ]
         targets = ordered_unique(targets)
-        specific = [t for t in targets if t != "/"]
-        chosen = specific or targets
-        return chosen[0] if chosen else None
+        # The record just made or saved (`/patients/${id}`) is the success state; a list the page also goes back to
+        # is often its Cancel; the landing page is the last resort.
+        ranked = sorted(targets, key=lambda t: (t == "/", not _ends_in_param(t)))
+        return ranked[0] if ranked else None
+
+    def _after_any(self, route: str) -> str | None:
+        """Like `after_submit`, but the next page may be a sign-in page too (`/forgot-password` -> `/otp`)."""
+        for e in self.graph.out_edges.get(route, []):
+            if e.kind in _PROGRAMMATIC_KINDS and not e.from_layout and e.target in self.routes:
+                if not self._on_load(e.file, e.line) and e.target != route:
+                    return e.target
+        return None
+
+    def _on_load(self, path: str, line: int | None) -> bool:
+        """The redirect runs when the page loads (a Remix/React Router `loader`, SvelteKit `load`, Next's
+        `getServerSideProps`): it turns visitors away, it is not where a submitted form leads."""
+        if self.reader is None or line is None:
+            return False
+        text = self.reader.read_text(path) or ""
+        offset = sum(len(row) + 1 for row in text.splitlines()[: line - 1])
+        owner = None
+        for match in _EXPORTED_FUNCTION.finditer(text):
+            if match.start() > offset:
+                break
+            owner = match.group(1)
+        return owner in _LOAD_FUNCTIONS
 
     def entry_for(self, route: str) -> str | None:
         """A page that leads to `route`: a linker, preferring the app home, then the landing page."""
@@ -314,6 +350,9 @@ class FlowFinder:
         if resets:
             resets = sorted(resets, key=lambda r: (0 if "forgot" in r else 1, len(segments(r)), r))
             pages = ordered_unique([*(logins[:1]), *resets[:2]])
+            # Where the request form sends the user next (a code to enter, a "check your email" page).
+            after = next((a for a in [self._after_any(pages[-1])] if a and a not in pages), None)
+            pages = [*pages, *([after] if after else [])]
             if len(pages) >= 2:
                 out.append(
                     _Candidate(
@@ -376,44 +415,53 @@ class FlowFinder:
                 bases.setdefault("/" + "/".join(segs[:-2]), {})["delete"] = route
             elif is_param(segs[-1]) and not is_param(segs[-2]) and prev not in EDIT_WORDS | DELETE_WORDS:
                 bases.setdefault("/" + "/".join(segs[:-1]), {}).setdefault("detail", route)
-        out: list[_Candidate] = []
-        for base, parts in sorted(bases.items()):
-            noun = singular(_last_static(base) or "item")
-            lst = next((r for r in (*(f"{base}/{w}" for w in LIST_WORDS), base) if r in self.routes), None)
-            detail, create, edit, delete = (parts.get(k) for k in ("detail", "create", "edit", "delete"))
-            kind = "admin" if "admin" in static_segments(base) else "crud"
-            if create:
-                after = self.after_submit(create)
-                lead = [lst] if lst else [e for e in [self.entry_for(create)] if e]
-                pages = ordered_unique([*lead, create, *([after] if after else [])])
-                desc = f"A user creates a {noun}" + (f" and lands on {after}." if after else " and sees it saved.")
-                out.append(_Candidate(kind, f"Create {noun}", desc, pages, 2))
-            if edit:
-                after = self.after_submit(edit)
-                via = [detail] if detail and self.graph.linked(detail, edit) else []
-                lead = [lst] if lst else [e for e in [self.entry_for(via[0] if via else edit)] if e]
-                pages = ordered_unique([*lead, *via, edit, *([after] if after else [])])
-                out.append(_Candidate(kind, f"Edit {noun}", f"A user changes a {noun} and saves it.", pages, 2))
-            if delete:
-                lead = [lst] if lst else ([detail] if detail else [])
-                after = self.after_submit(delete)
-                pages = ordered_unique([*lead, delete, *([after] if after else [])])
-                out.append(_Candidate(kind, f"Delete {noun}", f"A user deletes a {noun}.", pages, 3))
-            if lst and detail:
-                pages = [lst, detail]
-                entry = self.entry_for(lst)
-                if entry and entry not in pages:
-                    pages = [entry, *pages]
-                out.append(
-                    _Candidate(
-                        "browse",
-                        f"Browse {_last_static(base).replace('-', ' ')}",
-                        f"A user opens the {_last_static(base)} list and looks at one {noun}.",
-                        pages,
-                        5,
-                    )
-                )
+        out = [c for base, parts in sorted(bases.items()) for c in self._resource_candidates(base, parts)]
         return [c for c in out if len(set(c.pages)) >= 2]
+
+    def _resource_candidates(self, base: str, parts: dict[str, str]) -> list[_Candidate]:
+        """The flows of one resource (`/projects`): create, edit, delete, browse."""
+        out: list[_Candidate] = []
+        noun = singular(_last_static(base) or "item")
+        lst = next((r for r in (*(f"{base}/{w}" for w in LIST_WORDS), base) if r in self.routes), None)
+        detail, create, edit, delete = (parts.get(k) for k in ("detail", "create", "edit", "delete"))
+        kind = "admin" if "admin" in static_segments(base) else "crud"
+        if not create and lst and self._creates_in_place(lst):
+            # A list that creates its records in a drawer or dialog (no page of its own for "new").
+            entry = self.entry_for(lst) or self.app_home()
+            pages = ordered_unique([*([entry] if entry else []), lst])
+            out.append(_Candidate(kind, f"Create {noun}", f"A user creates a {noun} from the list.", pages, 2))
+        if create:
+            after = self.after_submit(create)
+            lead = [lst] if lst else [e for e in [self.entry_for(create)] if e]
+            pages = _then(ordered_unique([*lead, create]), after)
+            desc = f"A user creates a {noun}" + (f" and lands on {after}." if after else " and sees it saved.")
+            out.append(_Candidate(kind, f"Create {noun}", desc, pages, 2))
+        if edit:
+            after = self.after_submit(edit)
+            via = [detail] if detail and self.graph.linked(detail, edit) else []
+            lead = [lst] if lst else [e for e in [self.entry_for(via[0] if via else edit)] if e]
+            pages = _then(ordered_unique([*lead, *via, edit]), after)
+            out.append(_Candidate(kind, f"Edit {noun}", f"A user changes a {noun} and saves it.", pages, 2))
+        if delete:
+            lead = [lst] if lst else ([detail] if detail else [])
+            after = self.after_submit(delete)
+            pages = _then(ordered_unique([*lead, delete]), after)
+            out.append(_Candidate(kind, f"Delete {noun}", f"A user deletes a {noun}.", pages, 3))
+        if lst and detail:
+            pages = [lst, detail]
+            entry = self.entry_for(lst)
+            if entry and entry not in pages:
+                pages = [entry, *pages]
+            out.append(
+                _Candidate(
+                    "browse",
+                    f"Browse {_last_static(base).replace('-', ' ')}",
+                    f"A user opens the {_last_static(base)} list and looks at one {noun}.",
+                    pages,
+                    5,
+                )
+            )
+        return out
 
     def _settings_flows(self) -> list[_Candidate]:
         # `/settings/:section?` is the settings page too (its section is optional).
@@ -473,7 +521,9 @@ class FlowFinder:
                 pages = ordered_unique([source, target, *([land] if land else [])])
                 title = _label(source)
                 out.append(
-                    _Candidate("journey", f"{verb} from {title}", f"A visitor on {source} {verb.lower()}s.", pages, 6)
+                    _Candidate(
+                        "conversion", f"{verb} from {title}", f"A visitor on {source} {verb.lower()}s.", pages, 6
+                    )
                 )
         return out
 
@@ -494,7 +544,7 @@ class FlowFinder:
                 key=lambda t: (-self._card_reach(t), -len(segments(t)), t),
             )
             # A list page leading to records ranks above a record's page leading to another record.
-            rank = 8 if has_params(source) else 7
+            rank = 9 if has_params(source) else 7
             if details:
                 detail = details[0]
                 entry = self._opener_of(source)
@@ -518,7 +568,7 @@ class FlowFinder:
                             f"Open {_label(source)} {_label(sub)}",
                             f"A user opens a {_label(source)} and then its {_label(sub)}.",
                             [source, sub],
-                            8,
+                            9,
                         )
                     )
         return out
@@ -532,6 +582,13 @@ class FlowFinder:
                 if e.target == route and e.kind in _CLICK_KINDS and not e.from_layout:
                     sites.setdefault((e.file, e.line), set()).add(source)
         return max((len(v) for v in sites.values()), default=0)
+
+    def _creates_in_place(self, route: str) -> bool:
+        """The page's own components hold a form with fields and a submit button (a create drawer or dialog)."""
+        if self.reader is None:
+            return False
+        facts = self.reader.facts(route)
+        return facts.has_form and bool(facts.fields) and any(b.submit for b in facts.buttons)
 
     def _works_on(self, route: str) -> bool:
         """The page is where users change something: a form with fields or a submit, or an editor."""
@@ -569,7 +626,8 @@ class FlowFinder:
         out: list[_Candidate] = []
         home = self.app_home()
         for route in self.routes:
-            if route in covered or has_params(route) or route == home or _has_word(route, PUBLIC_AUTH_WORDS):
+            landing = route == "/"  # the landing page is where journeys start, not one to go to
+            if route in covered or has_params(route) or route == home or landing or _has_word(route, PUBLIC_AUTH_WORDS):
                 continue
             facts = self.reader.facts(route)
             form = facts.has_form and (bool(facts.fields) or any(b.submit for b in facts.buttons))
@@ -579,12 +637,14 @@ class FlowFinder:
             if entry is None or entry == route:
                 continue
             after = self.after_submit(route) if form else None
-            pages = ordered_unique([entry, route, *([after] if after and after != entry else [])])
+            pages = _then([entry, route], after)
             title = _label(route)
             name = f"Submit {title} form" if form else f"Use {title}"
             what = "submits the form" if form else "uses the page"
+            # Submitting a form is core work; trying a page's widgets ranks below the lists that lead to records.
+            rank = 6 if form else 8
             out.append(
-                _Candidate("journey", name, f"A user goes from {_label(entry)} to {title} and {what}.", pages, 6)
+                _Candidate("journey", name, f"A user goes from {_label(entry)} to {title} and {what}.", pages, rank)
             )
         return out
 
@@ -609,8 +669,9 @@ def _select(candidates: list[_Candidate], max_flows: int) -> tuple[list[_Candida
         # A browsing journey that another flow already walks (product list -> product inside checkout).
         # A browsing flow's entry page does not count (how one reaches the list is not the journey).
         core = set(cand.pages[1:]) if cand.kind == "browse" and len(cand.pages) > 2 else set(cand.pages)
-        if cand.kind in ("browse", "journey") and any(
-            o is not cand and core <= set(o.pages) and o.kind not in ("browse", "journey") for o in candidates
+        if cand.kind in ("browse", "journey", "conversion") and any(
+            o is not cand and core <= set(o.pages) and o.kind not in ("browse", "journey", "conversion")
+            for o in candidates
         ):
             continue
         seen_sets.add(key)
@@ -658,7 +719,7 @@ def _role_of_flow(cand: _Candidate, auth: AuthModel) -> str:
         return "user"
     if cand.kind == "admin" or any("admin" in static_segments(p) for p in cand.pages):
         return "admin"
-    if cand.kind in ("auth", "signup", "password"):
+    if cand.kind in ("auth", "signup", "password", "conversion"):
         return "visitor"
     if any(p in auth.protected for p in cand.pages) or cand.kind == "settings":
         return "signed-in"
@@ -692,7 +753,7 @@ def _role_persona_of(role: str, evidence: str, flows: list[str]) -> PersonaDraft
 def _roles_for(cand: _Candidate, finder: FlowFinder) -> list[str]:
     """The roles that can walk a flow: those every restricted page on it allows, else every role."""
     model, auth = finder.roles, finder.auth
-    if cand.kind in ("auth", "signup", "password"):
+    if cand.kind in ("auth", "signup", "password", "conversion"):
         return ["visitor"]
     allowed: set[str] | None = None
     for page in cand.pages:

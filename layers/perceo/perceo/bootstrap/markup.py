@@ -13,6 +13,7 @@ Every element records where it was written (`path:line`).
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,15 +25,20 @@ _ATTR = re.compile(
 )
 #: A tag's attributes, allowing `{...}` expressions (one level of nesting) that contain `>` (`=>`).
 _ATTRS = r"((?:[^<>{}]|\{(?:[^{}]|\{[^{}]*\})*\})*?)"
-_INPUT_NAME = r"[\w.-]*(?:Input|TextField|Textarea|TextArea|Select|Checkbox|Switch|Radio|Combobox|DatePicker)"
+# Not `Switch`: React Router's `<Switch>` is no field; kebab-case `el-switch` is.
+_INPUT_NAME = r"[\w.-]*(?:Input|TextField|Textarea|TextArea|Select|Checkbox|Radio|Combobox|DatePicker)(?:Autosize)?"
 _KEBAB_INPUT = r"[a-z]+-(?:input|textarea|select|checkbox|switch|radio|date-picker|autocomplete|input-number)"
-FIELD = re.compile(r"<(input|textarea|select|" + _INPUT_NAME + "|" + _KEBAB_INPUT + r")\b" + _ATTRS + r"/?>", re.S)
-BUTTON = re.compile(r"<(button|[\w.]*Button|[a-z]+-button)\b" + _ATTRS + r">(.*?)</\1\s*>", re.S)
+#: The tag name ends where its attributes start (`<c-input-group>` is not a `<c-input>`).
+_END = r"(?=[\s/>])"
+FIELD = re.compile(r"<(input|textarea|select|" + _INPUT_NAME + "|" + _KEBAB_INPUT + ")" + _END + _ATTRS + r"/?>", re.S)
+BUTTON = re.compile(r"<(button|[\w.]*Button|[a-z]+-button)" + _END + _ATTRS + r">(.*?)</\1\s*>", re.S)
 LINK = re.compile(r"<(a|Link|NuxtLink|RouterLink|router-link|nuxt-link)\b" + _ATTRS + r">(.*?)</\1\s*>", re.S)
 HEADING = re.compile(r"<(h[1-3])\b[^>]*>(.*?)</\1>", re.S)
 _LABEL_BLOCK = re.compile(r"<(label|Label|FormLabel|mat-label)\b" + _ATTRS + r">(.*?)</\1>", re.S)
 _TEST_ATTRS = ("data-testid", "data-test-id", "data-test", "data-cy", "data-qa")
-_REGISTER = re.compile(r"""\{\s*\.\.\.\s*register\(\s*["'](\w+)["']""")
+#: react-hook-form's `register('title')` gives the field `name="title"`, spread directly (`{...register('title')}`)
+#: or handed to an input component that spreads it (`registration={register('title')}`).
+_REGISTER = re.compile(r"""\bregister\(\s*["'](\w+)["']""")
 _FORWARDS = re.compile(r"\{\s*\.\.\.\s*(?:props|rest|others|attrs|inputProps|field)\b|v-bind=\"\$attrs\"|\$\$restProps")
 _NATIVE_FIELD = re.compile(r"<(input|textarea|select)\b" + _ATTRS + r"/?>", re.S)
 _TAGS = re.compile(r"<[^>]*>")
@@ -56,6 +62,10 @@ ERROR_TEXT = re.compile(
     r"\b(error|invalid|incorrect|wrong|failed|failure|denied|unauthori[sz]ed|forbidden|not found|unknown|expired)\b",
     re.I,
 )
+
+
+#: Text shown while a page loads: gone by the time a check runs.
+_TRANSIENT_TEXT = re.compile(r"(?i)^\s*(?:loading|please wait|saving|submitting)\b|\.\.\.\s*$|…\s*$")
 
 
 @dataclass(frozen=True)
@@ -93,13 +103,37 @@ def attrs_of(raw: str) -> dict[str, str | None]:
 def visible_text(raw: str) -> str:
     """The text a user reads inside an element (template interpolation and JSX expressions left out)."""
     text = re.sub(r"\{\{.*?\}\}", " ", raw, flags=re.S)
-    text = _EXPR.sub(" ", _TAGS.sub(" ", text))
+    # Expressions first, innermost out (`{`Welcome ${user.name}`}`, `onChange={(e) => set(e.target.value)}`), so
+    # an arrow's `>` never ends a tag early; then the tags.
+    for _ in range(4):
+        stripped = _EXPR.sub(" ", text)
+        if stripped == text:
+            break
+        text = stripped
+    text = _TAGS.sub(" ", text)
     text = re.sub(r"\(\s*\)|\[\s*\]", " ", text)
-    return re.sub(r"\s+", " ", text).strip()[:80]
+    return html.unescape(re.sub(r"\s+", " ", text).strip())[:80]
 
 
 def quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+_REGEX_SPECIAL = re.compile(r"[.*+?^${}()|\[\]\\/]")
+
+
+def is_static(raw: str) -> bool:
+    """The element's text is all written in the markup (no `{expression}` or `{{ interpolation }}` in it)."""
+    return "{" not in raw
+
+
+def role_selector(role: str, name: str, *, static: bool) -> str:
+    """Playwright's role selector. Its `name` must equal the whole accessible name, so a name written in full is
+    given as is; one that has a dynamic part at run time (`Project {id}`) is matched as a substring (`/Project/`)."""
+    if static:
+        return f'role={role}[name="{quote(name)}"]'
+    pattern = _REGEX_SPECIAL.sub(r"\\\g<0>", name)
+    return f"role={role}[name=/{pattern}/]"
 
 
 def _literal(attrs: dict[str, str | None], name: str) -> str | None:
@@ -145,29 +179,31 @@ class MarkupScanner:
         self.text = text
         self.path = path
         self.resolve = resolve
-        self._labels_by_id: dict[str, str] = {}
-        self._label_spans: list[tuple[int, int, str]] = []
+        self._labels_by_id: dict[str, tuple[str, bool]] = {}
+        self._label_spans: list[tuple[int, int, tuple[str, bool]]] = []
         for match in _LABEL_BLOCK.finditer(text):
             attrs = attrs_of(match.group(2))
             label = visible_text(match.group(3))
             if not label:
                 continue
+            # A label wrapping its field: the field's own markup is not the label's text.
+            named = (label, is_static(FIELD.sub("", match.group(3))))
             target = _literal(attrs, "for") or _literal(attrs, "htmlFor")
             if target:
-                self._labels_by_id[target] = label
+                self._labels_by_id[target] = named
             elif match.group(1) in ("label", "Label"):
-                self._label_spans.append((match.start(), match.end(), label))
+                self._label_spans.append((match.start(), match.end(), named))
             else:
                 # FormLabel (react-hook-form / shadcn) and mat-label are bound to the control after them.
-                self._label_spans.append((match.start(), match.end() + 600, label))
+                self._label_spans.append((match.start(), match.end() + 600, named))
 
     def source(self, index: int) -> str:
         return f"{self.path}:{line_of(self.text, index)}"
 
-    def _label_for(self, attrs: dict[str, str | None], index: int) -> str | None:
+    def _label_for(self, attrs: dict[str, str | None], index: int) -> tuple[str, bool] | None:
         aria = _literal(attrs, "aria-label")
         if aria:
-            return aria
+            return aria, True
         element_id = _literal(attrs, "id")
         if element_id and element_id in self._labels_by_id:
             return self._labels_by_id[element_id]
@@ -177,7 +213,10 @@ class MarkupScanner:
     def fields(self) -> list[Element]:
         out: list[Element] = []
         for match in FIELD.finditer(self.text):
-            element = self._field(match.group(1), attrs_of(match.group(2)), match.start())
+            attrs = attrs_of(match.group(2))
+            if _FORWARDS.search(match.group(2)) and not any(_literal(attrs, a) for a in ("name", *_TEST_ATTRS)):
+                continue  # a component's own field, filled in with what its users pass (seen where it is used)
+            element = self._field(match.group(1), attrs, match.start())
             if element is not None and element not in out:
                 out.append(element)
         return out
@@ -199,7 +238,8 @@ class MarkupScanner:
             kind = "checkbox"
         elif "select" in lowered or "combobox" in lowered:
             kind = "select"
-        label = self._label_for(attrs, index)
+        named = self._label_for(attrs, index)
+        label = named[0] if named else None
         model = next(
             (attrs[k] for k in ("v-model", "[(ngModel)]", "bind:value", "formControlName") if attrs.get(k)), None
         )
@@ -207,11 +247,11 @@ class MarkupScanner:
         name = (name or tag).rsplit(".", 1)[-1]
         source = self.source(index)
         selector = test_id_selector(attrs)
-        if selector is None and label:
+        if selector is None and named:
             role = {"checkbox": "radio" if written_type == "radio" else "checkbox", "select": "combobox"}.get(
                 kind, "textbox"
             )
-            selector = f'role={role}[name="{quote(label)}"]'
+            selector = role_selector(role, named[0], static=named[1])
         if selector is None:
             selector = self._attribute_selector(attrs, rendered)
         return Element(selector=selector, label=name, kind=kind, source=source)
@@ -233,7 +273,7 @@ class MarkupScanner:
         if placeholder:
             return f'{prefix}[placeholder="{quote(placeholder)}"]'
         written_type = _literal(attrs, "type")
-        if written_type and written_type not in ("text",):
+        if written_type:
             return f'{prefix or "input"}[type="{quote(written_type)}"]'
         return None
 
@@ -256,11 +296,11 @@ class MarkupScanner:
             )
             selector = test_id_selector(attrs)
             if selector is None and label:
-                selector = f'role=button[name="{quote(label)}"]'
+                selector = role_selector("button", label, static=is_static(match.group(3)))
             if selector is None:
                 aria = _literal(attrs, "aria-label")
                 if aria:
-                    selector = f'role=button[name="{quote(aria)}"]'
+                    selector = role_selector("button", aria, static=True)
             if selector is None and submit and (native or written_type == "submit"):
                 selector = 'button[type="submit"]'
             element = Element(
@@ -284,7 +324,8 @@ class MarkupScanner:
                 continue
             text = visible_text(match.group(3))
             test_id = test_id_selector(attrs)
-            selector = test_id or (f'role=link[name="{quote(text)}"]' if text else None)
+            named = role_selector("link", text, static=is_static(match.group(3))) if text else None
+            selector = test_id or named
             out.append((href, Element(selector=selector, label=text, kind="link", source=self.source(match.start()))))
         return out
 
@@ -292,9 +333,9 @@ class MarkupScanner:
         out: list[Element] = []
         for match in HEADING.finditer(self.text):
             text = visible_text(match.group(2))
-            if len(text) > 1 and not ERROR_TEXT.search(text):
+            if len(text) > 1 and not ERROR_TEXT.search(text) and not _TRANSIENT_TEXT.search(text):
                 element = Element(
-                    selector=f'role=heading[name="{quote(text)}"]',
+                    selector=role_selector("heading", text, static=is_static(match.group(2))),
                     label=text,
                     kind="heading",
                     source=self.source(match.start()),
@@ -312,6 +353,8 @@ class MarkupScanner:
         )
         for match in pattern.finditer(self.text):
             value = match.group(2) or match.group(3) or match.group(4)
+            if ERROR_TEXT.search(value.replace("-", " ").replace("_", " ")):
+                continue  # `data-testid="error-message"` shows a failure, never that the page is there
             element = Element(
                 selector=f'[{match.group(1)}="{quote(value)}"]',
                 label=value,

@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from perceo.bootstrap.guards import LOGIN_WORDS, PASSWORD_WORDS, SIGNUP_WORDS
 from perceo.bootstrap.markup import MarkupScanner, ResolveComponent, RootElement, component_root, quote
 from perceo.bootstrap.model import StepDraft
-from perceo.bootstrap.routes import RouteGraph, concrete_url, normalize_target, static_segments, title_of
+from perceo.bootstrap.routes import (
+    RouteGraph,
+    concrete_url,
+    is_param,
+    normalize_target,
+    segments,
+    static_segments,
+    title_of,
+)
 from perceo.models.entities import ExpectedState, StepAction
 
 _FORM = re.compile(
@@ -92,6 +100,8 @@ class PageFacts:
     editable: bool = False
     #: selector -> `path:line` for the headings and test ids.
     sources: dict[str, str] = field(default_factory=dict)
+    #: heading text -> the role selector that finds it.
+    heading_selectors: dict[str, str] = field(default_factory=dict)
 
     def merge(self, other: PageFacts) -> None:
         for name in ("fields", "buttons", "links", "headings", "test_ids"):
@@ -103,6 +113,8 @@ class PageFacts:
         self.editable = self.editable or other.editable
         for key, value in other.sources.items():
             self.sources.setdefault(key, value)
+        for key, value in other.heading_selectors.items():
+            self.heading_selectors.setdefault(key, value)
 
 
 def scan_page(text: str, path: str = "", resolve: ResolveComponent | None = None) -> PageFacts:
@@ -127,6 +139,7 @@ def scan_page(text: str, path: str = "", resolve: ResolveComponent | None = None
         if heading.label not in facts.headings:
             facts.headings.append(heading.label)
             facts.sources.setdefault(f"heading:{heading.label}", heading.source)
+            facts.heading_selectors.setdefault(heading.label, heading.selector or "")
     for test_id in scanner.test_ids():
         if test_id.selector and test_id.selector not in facts.test_ids:
             facts.test_ids.append(test_id.selector or "")
@@ -143,6 +156,8 @@ class PageReader:
         self.read_text = read_text
         self._file_facts: dict[str, PageFacts] = {}
         self._page_facts: dict[str, PageFacts] = {}
+        #: Files the reader can read (an edge found in another file cannot be checked).
+        self.known: set[str] = {f for entry in graph.routes for f in entry.files} | set(imports)
 
     def component_files(self, route: str) -> list[str]:
         """The route's own files, the modules they import, and beyond those the forms and editors they import
@@ -166,6 +181,10 @@ class PageReader:
                     nxt.append(dep)
             frontier = nxt
         return list(dict.fromkeys(seen))
+
+    def sits_with_form(self, path: str) -> bool:
+        """The file holds a form (or cannot be read here: then it is given the benefit of the doubt)."""
+        return path not in self.known or self.file_facts(path).has_form
 
     def _templates(self, path: str) -> list[str]:
         if not path.endswith(".ts"):
@@ -208,6 +227,16 @@ class PageReader:
 
         return resolve
 
+    def layout_links(self, route: str) -> list[Link]:
+        """The links of the layouts around a page and the navigation components they import (a sidebar, a header)."""
+        entry = self.graph.by_route.get(route)
+        files = list(entry.layout_files) if entry else []
+        files += [d for f in list(files) for d in self.imports.get(f, []) if _is_ui_file(d) and d not in files]
+        links: list[Link] = []
+        for path in files:
+            links += [link for link in self.file_facts(path).links if link not in links]
+        return links
+
     def facts(self, route: str) -> PageFacts:
         if route not in self._page_facts:
             merged = PageFacts()
@@ -226,7 +255,8 @@ def _is_ui_file(path: str) -> bool:
 def _visible(facts: PageFacts) -> list[str]:
     """What shows the page is there: its first heading (never an error's), else its first test id."""
     if facts.headings:
-        return [f'role=heading[name="{quote(facts.headings[0])}"]']
+        heading = facts.headings[0]
+        return [facts.heading_selectors.get(heading) or f'role=heading[name="{quote(heading)}"]']
     if facts.test_ids:
         return [facts.test_ids[0]]
     return []
@@ -240,8 +270,8 @@ def _visible_source(facts: PageFacts) -> str | None:
     return None
 
 
-def _link_to(graph: RouteGraph, facts: PageFacts, target_route: str) -> Link | None:
-    for link in facts.links:
+def _link_to(graph: RouteGraph, links: list[Link], target_route: str) -> Link | None:
+    for link in links:
         if graph.resolve(link.href) == target_route:
             return link
     return None
@@ -274,10 +304,10 @@ _FORM_PAGE_WORDS = frozenset(
 )
 
 
-def _button_to(graph: RouteGraph, route: str, facts: PageFacts, target: str) -> Button | None:
+def _button_to(reader: PageReader, route: str, facts: PageFacts, target: str) -> Button | None:
     """The button that takes the user from `route` to `target` when code navigates there (`router.push` in a
-    click handler, a redirect after a form action): the one whose text names the target, else the submit
-    button, else the page's only button."""
+    click handler, a redirect after a form action): the one whose text names the target."""
+    graph = reader.graph
     buttons = [b for b in facts.buttons if b.selector]
     if not buttons or not any(e.target == target and e.kind in _PROGRAMMATIC for e in graph.out_edges.get(route, [])):
         return None
@@ -285,10 +315,11 @@ def _button_to(graph: RouteGraph, route: str, facts: PageFacts, target: str) -> 
     named = next((b for b in buttons if words & set(b.text.casefold().split())), None)
     if named is not None:
         return named
-    submit = next((b for b in buttons if b.submit), None)
-    if submit is not None:
-        return submit
-    return buttons[0] if len(buttons) == 1 else None
+    # Else the submit button, when the navigation follows a form's submission; never a guess among other buttons.
+    edges = [e for e in graph.out_edges.get(route, []) if e.target == target and e.kind in _PROGRAMMATIC]
+    if any(reader.sits_with_form(e.file) for e in edges):
+        return next((b for b in buttons if b.submit), None)
+    return None
 
 
 def _link_selector(href: str, hash_routing: bool) -> str:
@@ -306,7 +337,16 @@ def page_url(route: str, hash_routing: bool) -> str:
 
 
 def _is_form_page(route: str) -> bool:
-    return any(s in _FORM_PAGE_WORDS for s in static_segments(route))
+    """The page's own name says it is a form (`/projects/new`, `/login`, `/settings/billing`), not a section it
+    sits in (`/account/my-models/:id` is a record's page)."""
+    statics = [s for s in static_segments(route) if s != "index"]
+    if not statics:
+        return False
+    last_is_param = bool(segments(route)) and is_param(segments(route)[-1])
+    in_settings = any(s in ("settings", "preferences") for s in statics) and not last_is_param
+    return (
+        statics[-1] in _FORM_PAGE_WORDS and not (last_is_param and statics[-1] not in ("edit", "update")) or in_settings
+    )
 
 
 def _source(value: str | None) -> dict[str, str]:
@@ -323,6 +363,76 @@ def _field_action(f: Field_) -> StepAction:
     return StepAction(type="fill", target=f.selector, value=f.sample_value, options=_source(f.source))
 
 
+class _Steps:
+    """The steps of one flow as they are written (names flagged when a target could not be found)."""
+
+    def __init__(self, reader: PageReader, hash_routing: bool) -> None:
+        self.reader = reader
+        self.hash_routing = hash_routing
+        self.steps: list[StepDraft] = []
+
+    def url(self, route: str) -> str:
+        return page_url(route, self.hash_routing)
+
+    def add(self, name: str, actions: list[StepAction], expected: ExpectedState) -> None:
+        if any(a.options.get("confidence") == "low" for a in actions):
+            name = f"{name} (confidence: low)"
+        self.steps.append(
+            StepDraft(order=len(self.steps) + 1, name=name[:200], actions=actions, expected_state=expected)
+        )
+
+    def fill(self, fields: list[Field_]) -> None:
+        self.add("Fill in " + ", ".join(f.label for f in fields), [_field_action(f) for f in fields], ExpectedState())
+
+    def click(self, label: str, target: str | None, source: str, expected: ExpectedState) -> None:
+        self.add(f'Click "{label}"', [StepAction(type="click", target=target, options=_source(source))], expected)
+
+    def go(self, route: str, expected: ExpectedState) -> None:
+        url = self.url(route)
+        self.add(f"Go to {title_of(route)} ({route})", [StepAction(type="navigate", target=url, value=url)], expected)
+
+
+def _page_steps(out: _Steps, pages: Sequence[str], index: int, *, fill_last: bool) -> None:
+    """The steps on `pages[index]`: its form where the flow is about it, then the way to the next page."""
+    reader, graph, route = out.reader, out.reader.graph, pages[index]
+    facts = reader.facts(route)
+    nxt = pages[index + 1] if index + 1 < len(pages) else None
+    arrive = ExpectedState(url=out.url(nxt), visible=_visible(reader.facts(nxt))) if nxt else ExpectedState()
+    fields = facts.fields[:6]
+    submit = next((b for b in facts.buttons if b.submit and b.selector), None)
+    link = (_link_to(graph, facts.links, nxt) or _link_to(graph, reader.layout_links(route), nxt)) if nxt else None
+    # The form leads on when the code that navigates to the next page sits with a form (its submit handler or the
+    # action after it), not when a list row's click handler does.
+    leads_on = nxt is not None and any(
+        e.target == nxt and e.kind in _PROGRAMMATIC and reader.sits_with_form(e.file)
+        for e in graph.out_edges.get(route, [])
+    )
+    form_here = _is_form_page(route) and (nxt is None or link is None or leads_on)
+    # Back on a page the flow started from (the list after a create): the user checks it, fills nothing.
+    revisit = route in pages[:index]
+    use_form = bool(fields) and not revisit and (leads_on or form_here or (nxt is None and fill_last))
+    # A round trip through a record's form (open the post, edit, save, go back): save before leaving.
+    round_trip = nxt in pages[:index] and not use_form and facts.has_form and bool(fields or submit)
+    if use_form or (round_trip and fields):
+        out.fill(fields)
+    if nxt is None:
+        if use_form and submit is not None:
+            out.click(submit.text, submit.selector, submit.source, ExpectedState())
+        return
+    if round_trip and submit is not None:
+        out.click(submit.text, submit.selector, submit.source, ExpectedState())
+    button = None if link is not None else _button_to(reader, route, facts, nxt)
+    if use_form and submit is not None:
+        out.click(submit.text, submit.selector, submit.source, arrive)
+    elif link is not None:
+        target = link.selector or _link_selector(link.href, out.hash_routing)
+        out.click(link.text or title_of(nxt), target, link.source, arrive)
+    elif button is not None:
+        out.click(button.text, button.selector, button.source, arrive)
+    else:
+        out.go(nxt, arrive)
+
+
 def heuristic_steps(
     pages: Sequence[str], reader: PageReader, *, max_steps: int, hash_routing: bool = False, fill_last: bool = True
 ) -> tuple[list[StepDraft], bool]:
@@ -331,73 +441,20 @@ def heuristic_steps(
     A page's form is filled where the flow is about it: a sign-in, sign-up, create, edit or settings page, a page
     whose submission leads to the next page, or the flow's last page (unless `fill_last` is False: a browsing
     flow looks, it does not submit). Every selector records its `path:line` in the action's options."""
-    graph = reader.graph
-    steps: list[StepDraft] = []
-
-    def add(name: str, actions: list[StepAction], expected: ExpectedState) -> None:
-        if any(a.options.get("confidence") == "low" for a in actions):
-            name = f"{name} (confidence: low)"
-        steps.append(StepDraft(order=len(steps) + 1, name=name[:200], actions=actions, expected_state=expected))
-
-    def url(route: str) -> str:
-        return page_url(route, hash_routing)
-
+    out = _Steps(reader, hash_routing)
     first = pages[0]
-    add(
+    out.add(
         f"Open {title_of(first)} ({first})",
-        [StepAction(type="navigate", target=url(first), value=url(first))],
-        ExpectedState(url=url(first), visible=_visible(reader.facts(first))),
+        [StepAction(type="navigate", target=out.url(first), value=out.url(first))],
+        ExpectedState(url=out.url(first), visible=_visible(reader.facts(first))),
     )
-    for index, route in enumerate(pages):
-        facts = reader.facts(route)
-        nxt = pages[index + 1] if index + 1 < len(pages) else None
-        arrive = ExpectedState(url=url(nxt), visible=_visible(reader.facts(nxt))) if nxt else ExpectedState()
-        fields = facts.fields[:6]
-        submit = next((b for b in facts.buttons if b.submit and b.selector), None)
-        link = _link_to(graph, facts, nxt) if nxt else None
-        leads_on = nxt is not None and any(
-            e.target == nxt and e.kind in _PROGRAMMATIC for e in graph.out_edges.get(route, [])
-        )
-        form_here = _is_form_page(route) and (nxt is None or link is None or leads_on)
-        use_form = bool(fields) and (leads_on or form_here or (nxt is None and fill_last))
-        if use_form:
-            add("Fill in " + ", ".join(f.label for f in fields), [_field_action(f) for f in fields], ExpectedState())
-        if nxt is None:
-            if use_form and submit is not None:
-                add(
-                    f'Click "{submit.text}"',
-                    [StepAction(type="click", target=submit.selector, options=_source(submit.source))],
-                    ExpectedState(),
-                )
-            break
-        button = None if link is not None else _button_to(graph, route, facts, nxt)
-        if use_form and submit is not None:
-            add(
-                f'Click "{submit.text}"',
-                [StepAction(type="click", target=submit.selector, options=_source(submit.source))],
-                arrive,
-            )
-        elif link is not None:
-            label = link.text or title_of(nxt)
-            target = link.selector or _link_selector(link.href, hash_routing)
-            add(f'Click "{label}"', [StepAction(type="click", target=target, options=_source(link.source))], arrive)
-        elif button is not None:
-            add(
-                f'Click "{button.text}"',
-                [StepAction(type="click", target=button.selector, options=_source(button.source))],
-                arrive,
-            )
-        else:
-            add(
-                f"Go to {title_of(nxt)} ({nxt})",
-                [StepAction(type="navigate", target=url(nxt), value=url(nxt))],
-                arrive,
-            )
+    for index in range(len(pages)):
+        _page_steps(out, pages, index, fill_last=fill_last)
     last_facts = reader.facts(pages[-1])
     final_visible = _visible(last_facts)
     if final_visible:
         what = last_facts.headings[0] if last_facts.headings else last_facts.test_ids[0]
-        add(
+        out.add(
             f'See "{what}"',
             [
                 StepAction(
@@ -407,14 +464,15 @@ def heuristic_steps(
                     options=_source(_visible_source(last_facts)),
                 )
             ],
-            ExpectedState(url=url(pages[-1]), visible=final_visible),
+            ExpectedState(url=out.url(pages[-1]), visible=final_visible),
         )
     else:
-        add(
+        out.add(
             f"See the {title_of(pages[-1])} page",
-            [StepAction(type="assert", target="url", value=url(pages[-1]))],
-            ExpectedState(url=url(pages[-1])),
+            [StepAction(type="assert", target="url", value=out.url(pages[-1]))],
+            ExpectedState(url=out.url(pages[-1])),
         )
+    steps = out.steps
     truncated = len(steps) > max_steps
     if truncated:
         # Keep the opening steps and the final check: a truncated flow still says where it should end.

@@ -94,6 +94,8 @@ class StepTask(Model):
     hash_routing: bool = False
     #: Every page route of the app, so a link to `/projects/new` is never taken for one to `/projects/:id`.
     routes: list[str] = Field(default_factory=list)
+    #: Per page: the layouts around it (their navigation links are on the page too).
+    layout_files: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class StepResult(Model):
@@ -457,6 +459,7 @@ def plan_step_tasks(state: BootstrapState, flow_ids: dict[str, str]) -> list[Ste
                 limits=state.input.limits,
                 hash_routing=state.hash_routing,
                 routes=[r.route for r in graph.routes],
+                layout_files={p: list(graph.by_route[p].layout_files) for p in flow.pages if p in graph.by_route},
             )
         )
     return tasks
@@ -484,7 +487,10 @@ def persist_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
 
 def _task_graph(task: StepTask) -> RouteGraph:
     routes = [
-        RouteEntry(route=page, framework=task.framework, entry_files=files) for page, files in task.page_files.items()
+        RouteEntry(
+            route=page, framework=task.framework, entry_files=files, layout_files=task.layout_files.get(page, [])
+        )
+        for page, files in task.page_files.items()
     ]
     routes += [
         RouteEntry(route=route, framework=task.framework) for route in task.routes if route not in task.page_files
