@@ -62,7 +62,6 @@ from perceo.retry import Backoff, retry_after_seconds
 from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
 from perceo_cli.backend.port import (
     LOCAL_BOOTSTRAP_ONLY,
-    NOT_ON_THE_API_YET,
     NotOnThisBackendError,
     Progress,
     SyncProgress,
@@ -551,7 +550,16 @@ class HttpBackend:
         return self.client.get_model(PredictionQuality, "/coordinator/predictions")
 
     def list_flow_metrics(self, *, since: str, until: str) -> list[FlowMetrics]:
-        raise NotOnThisBackendError(NOT_ON_THE_API_YET.format(what="Production metrics"))
+        """`GET /analytics/flow-metrics` (the API answers at most 92 days at a time)."""
+        from perceo.models.runs import FlowMetrics
+
+        data = self.client.request("GET", "/analytics/flow-metrics", params={"since": since, "until": until})
+        items = data.get("metrics") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise BackendUnavailableError(
+                f"the Perceo API at {self.api_url} answered GET /analytics/flow-metrics oddly"
+            )
+        return [self.client.parse(FlowMetrics, item) for item in items]
 
     def event_bus(self) -> EventBus | None:
         return None  # the API publishes its own events (EventBridge); a laptop has no access to that bus

@@ -85,6 +85,16 @@ def test_ingest_sync_status_and_the_scheduled_workflow_through_the_local_cloud(
     assert (walked["flowId"], walked["sessions"], walked["completions"]) == (flow["id"], 5, 2)
     code, out, err = cli(work, "analytics", "impact", "Checkout", "--json")
     assert code == ExitStatus.OK and json.loads(out)["successRate"] == 0.4, err
+    # the dashboard's production view reads the same metrics through the HTTP backend
+    from perceo.analytics.model import day_of
+    from perceo_cli.backend.http import ApiClient, HttpBackend
+
+    backend = HttpBackend(ApiClient(cloud.api_url, key))
+    try:
+        (metrics,) = backend.list_flow_metrics(since=day_of(now_ms()), until=day_of(now_ms()))
+    finally:
+        backend.close()
+    assert (metrics.flow_id, metrics.sessions, metrics.completions) == (flow["id"], 5, 2)
 
     code, out, err = cli(cloud.project_dir, "local", "run-schedule", "AnalyticsSyncSchedule", "--json")
 

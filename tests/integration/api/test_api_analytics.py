@@ -176,3 +176,32 @@ def test_the_beacon_route_takes_an_ingest_key_from_write_key_and_nothing_else(ap
     # what the beacon stored is the writer's project's: its sync sees the events
     run = body_of(call("analytics/sync", owner, body={}))
     assert run["correlation"]["events"] == 4
+
+
+def test_flow_metrics_lists_the_callers_daily_metrics_only(api: wiring.Services) -> None:
+    from perceo.analytics.model import day_of
+
+    a, b = create_project("Tenant A"), create_project("Tenant B")
+    call("flows/create-flow", a, body={"name": "Checkout", "pages": ["/", "/cart"]})
+    a_writer = key_for(a, ["ingest"], "web")
+    ingest(a_writer, page_views("a", 3, ["/", "/cart"], finishing=3))
+    call("analytics/sync", a, body={})
+    today = day_of(now_ms())
+    window = {"since": day_of(now_ms() - 6 * 86_400_000), "until": today}
+
+    mine = call("analytics/get-flow-metrics", a, query=window)
+    theirs = call("analytics/get-flow-metrics", b, query=window)
+
+    assert mine["statusCode"] == 200, mine["body"]
+    (metrics,) = body_of(mine)["metrics"]
+    assert (metrics["projectId"], metrics["day"], metrics["sessions"], metrics["completions"]) == (
+        a.project_id,
+        today,
+        3,
+        3,
+    )
+    assert body_of(theirs) == {"metrics": []}
+    too_long = call("analytics/get-flow-metrics", a, query={"since": "2026-01-01", "until": "2026-12-31"})
+    backwards = call("analytics/get-flow-metrics", a, query={"since": today, "until": "2026-01-01"})
+    assert too_long["statusCode"] == backwards["statusCode"] == 422
+    assert call("analytics/get-flow-metrics", a, query={"since": "yesterday", "until": today})["statusCode"] == 422

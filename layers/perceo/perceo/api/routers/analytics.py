@@ -27,6 +27,7 @@ from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import API_KEY
 from perceo.auth.model import Principal
 from perceo.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
+from perceo.models import FlowMetrics
 from perceo.models.common import Model
 from perceo.wiring import services
 
@@ -51,6 +52,10 @@ class ConnectRequest(Model):
     provider: ProviderName
     #: The provider's credentials (kept in the project's secret, never echoed).
     credentials: dict[str, Any] = Field(min_length=1)
+
+
+class FlowMetricsList(Model):
+    metrics: list[FlowMetrics]
 
 
 class TrafficReport(Model):
@@ -193,3 +198,19 @@ def traffic(days: DaysParam = 7) -> TrafficReport:
     analytics = services().analytics
     flows = analytics.traffic(principal.project_id, last_days(analytics.clock(), days))
     return TrafficReport(days=days, flows=sorted(flows.values(), key=lambda t: t.flow_id))
+
+
+DayParam = Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A UTC day, YYYY-MM-DD")]
+
+
+@router.get(
+    "/analytics/flow-metrics",
+    summary="Every flow's daily production metrics from since to until (scope insights:read or flows:read)",
+    description="One FlowMetrics per flow and UTC day, by day then flow id; at most 92 days at a time.",
+    tags=["analytics"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED, 404),
+)
+def flow_metrics(since: DayParam, until: DayParam) -> FlowMetricsList:
+    principal = authorize("insights:read", "flows:read")
+    return FlowMetricsList(metrics=services().analytics.flow_metrics(principal.project_id, since, until))
