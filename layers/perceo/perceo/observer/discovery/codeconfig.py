@@ -7,10 +7,16 @@ module interprets those trees: it resolves component identifiers through the fil
 barrel re-exports), splices arrays referenced by name (`children: adminRoutes`, `...authRoutes`) or loaded
 lazily (`loadChildren: () => import("./admin.routes").then(m => m.ADMIN_ROUTES)`), and nests descendant
 `<Routes>` rendered under a `path="x/*"` route. Trees consumed that way are not roots.
+
+A route table is not a layout: the files whose trees declare a route are its `config_files`, not part of its
+code, and each route carries a fingerprint of its definition (its own options and its parents', without the
+children) so that impact can tell which routes a change to a route table really touched.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -48,6 +54,9 @@ class _Node:
     index: bool = False
     components: list[str] = field(default_factory=list)
     children: list[_Node] = field(default_factory=list)
+    #: The file whose route tree declares this node, and the fingerprint of the node's own definition.
+    file: str = ""
+    definition: str = ""
 
 
 @dataclass
@@ -100,9 +109,9 @@ class RouteConfigReader:
         for tree in self.trees:
             if id(tree) in self.consumed or not tree.nodes:
                 continue
-            layouts = [f for f in [tree.file, *self.root_layouts] if f]
+            layouts = [f for f in self.root_layouts if f]
             for node in tree.nodes:
-                self._flatten(node, "/", _unique(layouts), entries)
+                self._flatten(node, "/", _unique(layouts), [], "", entries)
         return entries
 
     # -- tree conversion ----------------------------------------------------------------------------------
@@ -151,7 +160,8 @@ class RouteConfigReader:
         if not any(key in props for key in _ROUTEISH_KEYS):
             return None  # `{ path, label }` menus and the like
         path = props.get("path")
-        node = _Node(path=path if isinstance(path, str) else None, index=props.get("index") is True)
+        node = _Node(path=path if isinstance(path, str) else None, index=props.get("index") is True, file=file)
+        node.definition = _fingerprint({key: value for key, value in props.items() if key != "children"})
         for key in _COMPONENT_KEYS:
             if key in props:
                 node.components.extend(self._component_files(file, props[key]))
@@ -176,7 +186,9 @@ class RouteConfigReader:
             return None
         props = value.get("p") or {}
         path = props.get("path")
-        node = _Node(path=path if isinstance(path, str) else None, index=props.get("index") is True)
+        node = _Node(path=path if isinstance(path, str) else None, index=props.get("index") is True, file=file)
+        wrapped = [c.get("n") for c in value.get("c") or [] if isinstance(c, dict) and c.get("n") != "Route"]
+        node.definition = _fingerprint([value.get("n"), props, wrapped])
         for key in _COMPONENT_KEYS:
             if key in props:
                 node.components.extend(self._component_files(file, props[key]))
@@ -329,21 +341,34 @@ class RouteConfigReader:
 
     # -- flattening -------------------------------------------------------------------------------------
 
-    def _flatten(self, node: _Node, parent_url: str, layouts: list[str], out: list[RouteEntry]) -> None:
+    def _flatten(
+        self,
+        node: _Node,
+        parent_url: str,
+        layouts: list[str],
+        configs: list[str],
+        definition: str,
+        out: list[RouteEntry],
+    ) -> None:
         pathless = node.index or not node.path
         url = parent_url if pathless else self._join(parent_url, node.path or "")
+        configs = _unique([*configs, node.file]) if node.file else configs
+        definition = _fingerprint([definition, node.definition]) if definition else node.definition
+
+        def entry() -> RouteEntry:
+            outer = [f for f in layouts if f not in node.components]
+            return self.scan.entry(url, "page", node.components, outer, config_files=configs, definition=definition)
+
         if node.children:
             child_layouts = _unique([*layouts, *node.components])
             for child in node.children:
-                self._flatten(child, url, child_layouts, out)
+                self._flatten(child, url, child_layouts, configs, definition, out)
             covered = any(c.index or not c.path for c in node.children)
             if node.components and not pathless and not covered:
-                out.append(
-                    self.scan.entry(url, "page", node.components, [f for f in layouts if f not in node.components])
-                )
+                out.append(entry())
             return
         if node.components:
-            out.append(self.scan.entry(url, "page", node.components, [f for f in layouts if f not in node.components]))
+            out.append(entry())
 
     def _join(self, parent: str, path: str) -> str:
         if path.startswith("/"):
@@ -364,6 +389,11 @@ def _normalise_segment(segment: str) -> str:
     if modifier in ("*", "+") or (regex is not None and ".*" in regex and modifier is None and name == "pathMatch"):
         return "*"
     return ":" + name + ("?" if modifier == "?" else "")
+
+
+def _fingerprint(value: Any) -> str:
+    raw = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 def _unique(items: list[str]) -> list[str]:
