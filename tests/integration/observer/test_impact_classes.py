@@ -151,3 +151,114 @@ def test_a_global_stylesheet_imported_by_the_entry_is_shell(tmp_path: Path) -> N
     base = _spa(tmp_path)
     head = _commit(tmp_path, {"src/index.css": "body { margin: 1px }\n"}, "css")
     assert set(_affected(tmp_path, base, head)) == {"/", "/users", "/billing", "/login"}
+
+
+# -- class 3: React Router v5, guard routes, routes declared inside components an outer route renders ---------
+
+
+def _v5(repo: Path) -> str:
+    files = {
+        **react_vite_files("v5"),
+        "src/index.tsx": """
+            import { render } from "react-dom";
+            import App from "./App";
+            render(<App />, document.getElementById("root"));
+        """,
+        "src/App.tsx": """
+            import { BrowserRouter, Route, Switch } from "react-router-dom";
+            import Main from "./Main";
+            export default function App() {
+              return <BrowserRouter><Switch><Route path="/" component={Main} /></Switch></BrowserRouter>;
+            }
+        """,
+        "src/Main.tsx": """
+            import { Route, Switch } from "react-router-dom";
+            import Sidebar from "./Sidebar";
+            import Dashboard from "./Dashboard";
+            import Patients from "./patients/Patients";
+            export default function Main() {
+              return (
+                <div>
+                  <Sidebar />
+                  <Switch>
+                    <Route exact path="/" component={Dashboard} />
+                    <Route path="/patients" component={Patients} />
+                  </Switch>
+                </div>
+              );
+            }
+        """,
+        "src/Sidebar.tsx": "export default function Sidebar() { return <aside />; }\n",
+        "src/Dashboard.tsx": "export default function Dashboard() { return <h1 />; }\n",
+        "src/PrivateRoute.tsx": """
+            import { Route } from "react-router-dom";
+            export default function PrivateRoute({ component, path, exact }: any) {
+              return <Route exact={exact} path={path} component={component} />;
+            }
+        """,
+        "src/patients/Patients.tsx": """
+            import { Switch } from "react-router-dom";
+            import PrivateRoute from "../PrivateRoute";
+            import NewPatient from "./NewPatient";
+            import PatientList from "./PatientList";
+            import ViewPatient from "./ViewPatient";
+            export default function Patients() {
+              return (
+                <Switch>
+                  <PrivateRoute exact path="/patients" component={PatientList} />
+                  <PrivateRoute exact path="/patients/new" component={NewPatient} />
+                  <PrivateRoute path="/patients/:id" component={ViewPatient} />
+                </Switch>
+              );
+            }
+        """,
+        "src/patients/NewPatient.tsx": "export default function NewPatient() { return <form />; }\n",
+        "src/patients/PatientList.tsx": "export default function PatientList() { return <table />; }\n",
+        "src/patients/ViewPatient.tsx": """
+            import { Route, useRouteMatch } from "react-router-dom";
+            import Header from "./Header";
+            import General from "./General";
+            import Notes from "./Notes";
+            export default function ViewPatient() {
+              const { path } = useRouteMatch();
+              return (
+                <>
+                  <Header />
+                  <Route exact path={path}><General /></Route>
+                  <Route exact path={`${path}/notes`}><Notes /></Route>
+                </>
+              );
+            }
+        """,
+        "src/patients/Header.tsx": "export default function Header() { return <header />; }\n",
+        "src/patients/General.tsx": "export default function General() { return <p />; }\n",
+        "src/patients/Notes.tsx": "export default function Notes() { return <ul />; }\n",
+    }
+    return _commit(repo, files, "v5 app")
+
+
+def test_v5_guard_routes_and_routes_declared_by_rendered_components_are_found(tmp_path: Path) -> None:
+    from perceo.observer.discovery import discover
+    from perceo.observer.snapshot import RepoSnapshot
+
+    _v5(tmp_path)
+    with RepoSnapshot.working_tree(tmp_path) as snapshot:
+        routes = {r.route: (r.entry_files, r.layout_files) for r in discover(snapshot).routes}
+    assert set(routes) == {"/", "/patients", "/patients/new", "/patients/:id", "/patients/:id/notes"}
+    assert routes["/patients/:id/notes"] == (
+        ["src/patients/Notes.tsx"],
+        ["src/Main.tsx", "src/patients/Patients.tsx", "src/patients/ViewPatient.tsx"],
+    )
+
+
+def test_v5_impact_follows_the_layouts_that_wrap_a_route(tmp_path: Path) -> None:
+    base = _v5(tmp_path)
+    head = _commit(tmp_path, {"src/patients/Header.tsx": "export default () => <header>x</header>;\n"}, "header")
+    assert set(_affected(tmp_path, base, head)) == {"/patients/:id", "/patients/:id/notes"}
+    head2 = _commit(tmp_path, {"src/patients/Notes.tsx": "export default () => <ol />;\n"}, "notes")
+    assert set(_affected(tmp_path, head, head2)) == {"/patients/:id/notes"}
+    head3 = _commit(tmp_path, {"src/Sidebar.tsx": "export default () => <nav />;\n"}, "sidebar")
+    every = {"/", "/patients", "/patients/new", "/patients/:id", "/patients/:id/notes"}
+    assert set(_affected(tmp_path, head2, head3)) == every
+    head4 = _commit(tmp_path, {".env.example": "API_URL=\n"}, "docs")
+    assert _affected(tmp_path, head3, head4) == {}

@@ -90,6 +90,8 @@ _GLOBAL_NAMES = frozenset(
 )
 _GLOBAL_STEMS = frozenset({"_app", "_document", "middleware", "instrumentation"})
 _GLOBAL_STYLE = re.compile(r"^_?globals?\.(css|scss|sass|less|styl)$")
+#: Documentation of the variables an app reads, never loaded by it.
+_ENV_EXAMPLES = frozenset({".env.example", ".env.sample", ".env.template", ".env.dist"})
 _SOURCE_SUFFIXES = frozenset({".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".mts", ".cts"})
 
 
@@ -98,7 +100,7 @@ def is_global_file(path: str) -> bool:
     name = PurePosixPath(path).name
     if name in _GLOBAL_NAMES or _CONFIG_FILE.match(name) or _GLOBAL_STYLE.match(name):
         return True
-    if name == ".env" or name.startswith(".env."):
+    if name == ".env" or (name.startswith(".env.") and name not in _ENV_EXAMPLES):
         return True
     if (name.startswith("tsconfig") or name.startswith("jsconfig")) and name.endswith(".json"):
         return True

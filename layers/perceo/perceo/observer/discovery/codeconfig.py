@@ -45,6 +45,9 @@ _ROUTEISH_KEYS = frozenset(
     }
 )
 _FRAGMENTS = frozenset({"Fragment", "React.Fragment", ""})
+_SWITCHES = frozenset({"Switch", "Routes"})
+#: Identifiers that stand for the path the enclosing route matched (React Router v5 `useRouteMatch()`).
+_MATCH_PATHS = frozenset({"path", "url", "match.path", "match.url", "routeMatch.path", "routeMatch.url"})
 _PARAM = re.compile(r"^:(\w+)(\([^/]*\))?([?*+])?$")
 
 
@@ -57,6 +60,8 @@ class _Node:
     #: The file whose route tree declares this node, and the fingerprint of the node's own definition.
     file: str = ""
     definition: str = ""
+    #: React Router v5 `exact`: the component renders for this path only, never for paths below it.
+    exact: bool = False
 
 
 @dataclass
@@ -185,8 +190,8 @@ class RouteConfigReader:
         if not isinstance(value, dict) or value.get("$") != "j":
             return None
         props = value.get("p") or {}
-        path = props.get("path")
-        node = _Node(path=path if isinstance(path, str) else None, index=props.get("index") is True, file=file)
+        node = _Node(path=_jsx_path(props.get("path")), index=props.get("index") is True, file=file)
+        node.exact = props.get("exact") is True
         wrapped = [c.get("n") for c in value.get("c") or [] if isinstance(c, dict) and c.get("n") != "Route"]
         node.definition = _fingerprint([value.get("n"), props, wrapped])
         for key in _COMPONENT_KEYS:
@@ -206,15 +211,21 @@ class RouteConfigReader:
             sub = self._jsx_node(file, child)
             if sub is not None:
                 node.children.append(sub)
-        elif name in _FRAGMENTS:
+        elif name in _FRAGMENTS or name in _SWITCHES:
             for grandchild in child.get("c") or []:
                 self._jsx_child(file, node, grandchild)
         else:  # React Router v5: <Route path="/x"><Page /></Route>
             node.components.extend(self._component_files(file, child))
 
     def _descendant_routes(self, file: str, node: _Node) -> None:
-        """`<Route path="app/*" element={<AppShell />}>` where AppShell renders its own `<Routes>`."""
-        if self.dialect != "react" or not node.path or not node.path.endswith("*"):
+        """`<Route path="app/*" element={<AppShell />}>` where AppShell renders its own `<Routes>`; in React
+        Router v5, any route that is not `exact` renders its component for the paths below it, and the routes
+        that component declares (`<Route path={`${match.path}/tab`}>`, `<PrivateRoute path="/x/new">`, absolute
+        or relative to the match) are its children."""
+        if self.dialect != "react" or node.path is None:
+            return
+        splat = node.path.endswith("*")
+        if not splat and node.exact:
             return
         for component in node.components:
             if component == file:
@@ -224,7 +235,7 @@ class RouteConfigReader:
                     continue
                 self.consumed.add(id(tree))
                 node.children.extend(self._convert(tree))
-        if node.children:
+        if node.children and splat:
             node.path = node.path[:-1].rstrip("/") or "/"
 
     # -- references ----------------------------------------------------------------------------------------
@@ -363,7 +374,7 @@ class RouteConfigReader:
             child_layouts = _unique([*layouts, *node.components])
             for child in node.children:
                 self._flatten(child, url, child_layouts, configs, definition, out)
-            covered = any(c.index or not c.path for c in node.children)
+            covered = any(c.index or not c.path or self._join(url, c.path) == url for c in node.children)
             if node.components and not pathless and not covered:
                 out.append(entry())
             return
@@ -376,6 +387,20 @@ class RouteConfigReader:
         else:
             raw = parent.rstrip("/") + "/" + path
         return join_route(*[_normalise_segment(s) for s in raw.split("/") if s])
+
+
+def _jsx_path(raw: Any) -> str | None:
+    """A `<Route path>`: a string, or the matched path (`{path}`, `` `${match.path}/tab` ``) made relative."""
+    if isinstance(raw, str):
+        return raw
+    if not isinstance(raw, dict):
+        return None
+    if raw.get("$") == "i" and raw.get("n") in _MATCH_PATHS:
+        return ""
+    template = raw.get("v") if raw.get("$") == "t" else None
+    if isinstance(template, str) and template.startswith("{}") and "{}" not in template[2:]:
+        return template[2:].lstrip("/")
+    return None
 
 
 def _normalise_segment(segment: str) -> str:

@@ -56,6 +56,10 @@ _JSX_PATTERNS = """
 (jsx_attribute (property_identifier) @name (#any-of? @name "href" "to" "routerLink")) @jsxattr
 (jsx_element open_tag: (jsx_opening_element name: (identifier) @name (#eq? @name "Route"))) @jsxroute
 (jsx_self_closing_element name: (identifier) @name (#eq? @name "Route")) @jsxroute
+(jsx_element open_tag: (jsx_opening_element name: (identifier) @name
+  (jsx_attribute (property_identifier) @attr (#eq? @attr "path")) (#match? @name "^[A-Z][A-Za-z0-9]*Route$"))) @jsxroute
+(jsx_self_closing_element name: (identifier) @name
+  (jsx_attribute (property_identifier) @attr (#eq? @attr "path")) (#match? @name "^[A-Z][A-Za-z0-9]*Route$")) @jsxroute
 """
 
 _CAPTURE_KINDS = (
@@ -86,6 +90,7 @@ _NAV_CALL_KINDS = {
 _NAV_OBJECT = re.compile(r"(router|history|navigation|navigator|nav)$", re.IGNORECASE)
 _LAZY_WRAPPERS = frozenset({"lazy", "React.lazy", "defineAsyncComponent", "loadable", "dynamic", "lazyWithPreload"})
 _ROUTE_ELEMENT_NAMES = frozenset({"Route", "Fragment", "React.Fragment"})
+_CUSTOM_ROUTE = re.compile(r"^[A-Z][A-Za-z0-9]*Route$")
 _WRAPPERS = frozenset(
     {
         "parenthesized_expression",
@@ -524,6 +529,10 @@ class Extractor:
         opening = node if node.type == "jsx_self_closing_element" else node.child_by_field_name("open_tag")
         name_node = opening.child_by_field_name("name") if opening is not None else None
         name = _text(name_node) if name_node is not None else ""
+        wrapper_of = None
+        if name not in _ROUTE_ELEMENT_NAMES and _CUSTOM_ROUTE.match(name) and _has_path(opening):
+            # a guard or wrapper route (`<PrivateRoute path component>`) declares a route like `<Route>`
+            wrapper_of, name = name, "Route"
         if name not in _ROUTE_ELEMENT_NAMES:
             # Wrappers (`<RequireAuth><Dashboard /></RequireAuth>`, `<Suspense>`) keep a shallow list of children.
             if node.type != "jsx_element" or wrap >= 2:
@@ -553,6 +562,8 @@ class Extractor:
             for child in node.named_children:
                 if child.type in ("jsx_element", "jsx_self_closing_element"):
                     children.append(self._jsx(child, depth + 1))
+        if wrapper_of is not None:
+            return {"$": "j", "n": name, "p": props, "c": children, "w": wrapper_of}
         return {"$": "j", "n": name, "p": props, "c": children}
 
     # -- components and markup ----------------------------------------------------------------------
@@ -720,6 +731,15 @@ def _declared_name(node: tree_sitter.Node) -> tuple[str | None, bool]:
     if parent.type == "export_statement":
         return "default", True
     return None, False
+
+
+def _has_path(opening: tree_sitter.Node | None) -> bool:
+    if opening is None:
+        return False
+    for attr in opening.named_children:
+        if attr.type == "jsx_attribute" and attr.named_children and _text(attr.named_children[0]) == "path":
+            return True
+    return False
 
 
 def _inside_default_array(node: tree_sitter.Node) -> bool:
