@@ -262,3 +262,79 @@ def test_v5_impact_follows_the_layouts_that_wrap_a_route(tmp_path: Path) -> None
     assert set(_affected(tmp_path, head2, head3)) == every
     head4 = _commit(tmp_path, {".env.example": "API_URL=\n"}, "docs")
     assert _affected(tmp_path, head3, head4) == {}
+
+
+# -- class 4: Vue route modules, shared layouts, global components ------------------------------------------
+
+
+def _vue(repo: Path) -> str:
+    files = {
+        "package.json": '{"name": "admin", "dependencies": {"vue": "^2.6.0", "vue-router": "^3.0.0"}}\n',
+        "src/main.js": """
+            import Vue from "vue";
+            import App from "./App.vue";
+            import router from "./router";
+            import "./icons";
+            new Vue({ router, render: (h) => h(App) }).$mount("#app");
+        """,
+        "src/App.vue": "<template><router-view /></template>\n",
+        "src/icons/index.js": """
+            import Vue from "vue";
+            import SvgIcon from "@/components/SvgIcon";
+            Vue.component("svg-icon", SvgIcon);
+        """,
+        "src/components/SvgIcon/index.vue": "<template><svg /></template>\n",
+        "src/layout/index.vue": "<template><div><svg-icon /><router-view /></div></template>\n",
+        "src/router/index.js": """
+            import Router from "vue-router";
+            import Layout from "@/layout";
+            import chartsRouter from "./modules/charts";
+            export const constantRoutes = [
+              { path: "/login", component: () => import("@/views/login/index") },
+              { path: "/", component: Layout, redirect: "/dashboard",
+                children: [{ path: "dashboard", component: () => import("@/views/dashboard/index") }] },
+              { path: "/guide", component: Layout,
+                children: [{ path: "index", component: () => import("@/views/guide/index") }] },
+              chartsRouter,
+              { path: "external-link", component: Layout, children: [{ path: "https://example.com" }] },
+            ];
+            export default new Router({ routes: constantRoutes });
+        """,
+        "src/router/modules/charts.js": """
+            import Layout from "@/layout";
+            const chartsRouter = {
+              path: "/charts",
+              component: Layout,
+              redirect: "noRedirect",
+              children: [{ path: "line", component: () => import("@/views/charts/line") }],
+            };
+            export default chartsRouter;
+        """,
+        "src/views/login/index.vue": "<template><form><svg-icon /></form></template>\n",
+        "src/views/dashboard/index.vue": "<template><h1 /></template>\n",
+        "src/views/guide/index.vue": "<template><p /></template>\n",
+        "src/views/charts/line.vue": "<template><canvas /></template>\n",
+        "jsconfig.json": '{"compilerOptions": {"baseUrl": ".", "paths": {"@/*": ["src/*"]}}}\n',
+    }
+    return _commit(repo, files, "vue app")
+
+
+def test_vue_route_modules_keep_their_prefix_and_shared_layouts_are_not_pages(tmp_path: Path) -> None:
+    from perceo.observer.discovery import discover
+    from perceo.observer.snapshot import RepoSnapshot
+
+    _vue(tmp_path)
+    with RepoSnapshot.working_tree(tmp_path) as snapshot:
+        routes = {r.route: r for r in discover(snapshot).routes}
+    assert set(routes) == {"/login", "/dashboard", "/guide/index", "/charts/line"}
+    assert routes["/charts/line"].layout_files == ["src/App.vue", "src/layout/index.vue"]
+    assert routes["/charts/line"].config_files == ["src/router/index.js", "src/router/modules/charts.js"]
+
+
+def test_a_globally_registered_component_affects_the_routes_whose_templates_use_it(tmp_path: Path) -> None:
+    base = _vue(tmp_path)
+    head = _commit(tmp_path, {"src/components/SvgIcon/index.vue": "<template><svg><g /></svg></template>\n"}, "icon")
+    # the login page uses <svg-icon>, and the shared Layout wraps every other route
+    assert set(_affected(tmp_path, base, head)) == {"/login", "/dashboard", "/guide/index", "/charts/line"}
+    head2 = _commit(tmp_path, {"src/views/guide/index.vue": "<template><p>x</p></template>\n"}, "guide")
+    assert set(_affected(tmp_path, head, head2)) == {"/guide/index"}

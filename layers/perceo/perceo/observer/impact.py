@@ -290,7 +290,9 @@ class _RouteCode:
                 prefix = app + "/" if app else ""
                 files = getattr(self.graph, "files", None) or imports  # an ImpactGraph lists every file
                 roots = [prefix + name for name in _SHELL_ROOTS if prefix + name in files]
-                stop = self.tables | self.route_files
+                # components registered globally are reached through the templates that use them, not the shell
+                auto = getattr(self.graph, "auto_imports", None) or {}
+                stop = self.tables | self.route_files | {f for targets in auto.values() for f in targets}
                 seen = set(roots)
                 pending = list(roots)
                 while pending:

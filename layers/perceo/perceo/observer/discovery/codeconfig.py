@@ -62,6 +62,8 @@ class _Node:
     definition: str = ""
     #: React Router v5 `exact`: the component renders for this path only, never for paths below it.
     exact: bool = False
+    #: The route redirects (Vue `redirect`, Angular `redirectTo`): with children, it is no page of its own.
+    redirect: bool = False
 
 
 @dataclass
@@ -99,24 +101,27 @@ class RouteConfigReader:
             if facts is None or not facts.routes or is_test_or_story(path.rsplit("/", 1)[-1]):
                 continue
             for record in facts.routes:
+                if record.get("k") == "component":
+                    continue  # a global component registration, see `nuxt.auto_imported_components`
                 tree = _Tree(path, record)
                 self.trees.append(tree)
                 self.by_file.setdefault(path, []).append(tree)
         self.consumed: set[int] = set()
         self._converting: set[int] = set()
+        self._layout_use: dict[str, int] = {}
 
     # -- public -------------------------------------------------------------------------------------------
 
     def routes(self) -> list[RouteEntry]:
         for tree in self.trees:
             self._convert(tree)
+        roots = [t for t in self.trees if id(t) not in self.consumed and t.nodes and t.record.get("k") != "object"]
+        self._layout_use = _layout_use([node for tree in roots for node in tree.nodes or []])
         entries: list[RouteEntry] = []
-        for tree in self.trees:
-            if id(tree) in self.consumed or not tree.nodes:
-                continue
+        for tree in roots:
             layouts = [f for f in self.root_layouts if f]
-            for node in tree.nodes:
-                self._flatten(node, "/", _unique(layouts), [], "", entries)
+            for node in tree.nodes or []:
+                self._flatten(node, "/", _unique(layouts), [tree.file], "", entries)
         return entries
 
     # -- tree conversion ----------------------------------------------------------------------------------
@@ -130,6 +135,10 @@ class RouteConfigReader:
         value = tree.record.get("v")
         if tree.record.get("k") == "jsx":
             node = self._jsx_node(tree.file, value)
+            nodes = [node] if node is not None else []
+        elif tree.record.get("k") == "object":  # `const adminRoutes = { path, component, children }`
+            props = value.get("p") if isinstance(value, dict) and value.get("$") == "o" else None
+            node = self._object_node(tree.file, props) if isinstance(props, dict) else None
             nodes = [node] if node is not None else []
         else:
             nodes = self._items(tree.file, value if isinstance(value, list) else [])
@@ -165,7 +174,10 @@ class RouteConfigReader:
         if not any(key in props for key in _ROUTEISH_KEYS):
             return None  # `{ path, label }` menus and the like
         path = props.get("path")
+        if isinstance(path, str) and "://" in path:
+            return None  # a menu entry linking outside the app
         node = _Node(path=path if isinstance(path, str) else None, index=props.get("index") is True, file=file)
+        node.redirect = "redirect" in props or "redirectTo" in props
         node.definition = _fingerprint({key: value for key, value in props.items() if key != "children"})
         for key in _COMPONENT_KEYS:
             if key in props:
@@ -177,6 +189,8 @@ class RouteConfigReader:
         children = props.get("children")
         if isinstance(children, list):
             node.children.extend(self._items(file, children))
+            if children and not node.children:
+                node.redirect = True  # a layout whose children are all links out of the app: no page
         elif isinstance(children, dict) and children.get("$") == "i":
             node.children.extend(self._array_ref(file, str(children.get("n"))))
         load_children = props.get("loadChildren")
@@ -348,6 +362,12 @@ class RouteConfigReader:
             if record_name == name or (name == "default" and tree.record.get("k") == "default"):
                 self.consumed.add(id(tree))
                 out.extend(self._convert(tree))
+        if not out and name == "default":
+            # `const componentsRouter = { path, children }; export default componentsRouter`
+            objects = [tree for tree in self.by_file.get(file, []) if tree.record.get("k") == "object"]
+            if len(objects) == 1:
+                self.consumed.add(id(objects[0]))
+                out.extend(self._convert(objects[0]))
         return out
 
     # -- flattening -------------------------------------------------------------------------------------
@@ -375,10 +395,11 @@ class RouteConfigReader:
             for child in node.children:
                 self._flatten(child, url, child_layouts, configs, definition, out)
             covered = any(c.index or not c.path or self._join(url, c.path) == url for c in node.children)
-            if node.components and not pathless and not covered:
+            shared_layout = any(self._layout_use.get(c, 0) > 1 for c in node.components)
+            if node.components and not pathless and not covered and not node.redirect and not shared_layout:
                 out.append(entry())
             return
-        if node.components:
+        if node.components and not node.redirect:
             out.append(entry())
 
     def _join(self, parent: str, path: str) -> str:
@@ -414,6 +435,20 @@ def _normalise_segment(segment: str) -> str:
     if modifier in ("*", "+") or (regex is not None and ".*" in regex and modifier is None and name == "pathMatch"):
         return "*"
     return ":" + name + ("?" if modifier == "?" else "")
+
+
+def _layout_use(nodes: list[_Node]) -> dict[str, int]:
+    """component file -> how many route records with children render it: a layout shared by several route
+    groups (vue-element-admin's `Layout`) is no page of its own under any of them."""
+    counts: dict[str, int] = {}
+    pending = list(nodes)
+    while pending:
+        node = pending.pop()
+        if node.children:
+            for component in node.components:
+                counts[component] = counts.get(component, 0) + 1
+            pending.extend(node.children)
+    return counts
 
 
 def _fingerprint(value: Any) -> str:

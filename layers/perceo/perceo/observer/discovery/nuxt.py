@@ -98,8 +98,8 @@ def auto_imported_components(scan: AppScan) -> dict[str, list[str]]:
     elif package is not None and "unplugin-vue-components" in package.dependencies:
         folders, nested_names = ["src/components"], False
     else:
-        return {}
-    registry: dict[str, str] = {}
+        folders, nested_names = [], False
+    registry: dict[str, str] = global_components(scan)
     for folder in folders:
         for rel in scan.under(folder):
             *dirs, filename = rel.split("/")
@@ -124,6 +124,26 @@ def auto_imported_components(scan: AppScan) -> dict[str, list[str]]:
         if targets:
             edges[path] = sorted(set(targets))
     return edges
+
+
+def global_components(scan: AppScan) -> dict[str, str]:
+    """Pascal-case tag name -> component file, for components registered globally (`Vue.component("svg-icon",
+    SvgIcon)`, `app.component("SvgIcon", SvgIcon)` in an entry or a plugin), which templates use without an
+    import."""
+    registry: dict[str, str] = {}
+    for path in scan.route_config_files:
+        facts = scan.facts.get(path)
+        if facts is None:
+            continue
+        for record in facts.routes:
+            if record.get("k") != "component" or not isinstance(record.get("n"), str):
+                continue
+            ident = (record.get("v") or {}).get("n")
+            binding = facts.bindings.get(ident) if isinstance(ident, str) else None
+            target = scan.resolver.resolve_file(path, binding[0]) if binding is not None else None
+            if target is not None:
+                registry.setdefault(_pascal(record["n"]), target)
+    return registry
 
 
 def _split_case(text: str) -> list[str]:

@@ -40,6 +40,10 @@ _COMMON_PATTERNS = """
   arguments: (arguments) @args
   (#any-of? @fn "push" "replace" "navigate" "navigateByUrl" "redirect" "permanentRedirect" "navigateTo")) @navmember
 (array (object (pair key: (property_identifier) @key (#eq? @key "path")))) @routearray
+(variable_declarator name: (identifier)
+  value: (object (pair key: (property_identifier) @key (#eq? @key "path"))) @routeobject)
+(call_expression function: (member_expression property: (property_identifier) @fn (#eq? @fn "component"))
+  arguments: (arguments . (string) @gname . (identifier) @gvalue)) @globalcomp
 (export_statement "default") @default
 (export_specifier alias: (_) @alias (#eq? @alias "default")) @defaultalias
 (pair key: (property_identifier) @key value: (_) @val
@@ -70,6 +74,8 @@ _CAPTURE_KINDS = (
     "navcall",
     "navmember",
     "routearray",
+    "routeobject",
+    "globalcomp",
     "default",
     "defaultalias",
     "component",
@@ -90,6 +96,7 @@ _NAV_CALL_KINDS = {
 _NAV_OBJECT = re.compile(r"(router|history|navigation|navigator|nav)$", re.IGNORECASE)
 _LAZY_WRAPPERS = frozenset({"lazy", "React.lazy", "defineAsyncComponent", "loadable", "dynamic", "lazyWithPreload"})
 _ROUTE_ELEMENT_NAMES = frozenset({"Route", "Fragment", "React.Fragment"})
+_TREE_KINDS = {"routearray": "array", "routeobject": "object", "jsxroute": "jsx"}
 _CUSTOM_ROUTE = re.compile(r"^[A-Z][A-Za-z0-9]*Route$")
 _WRAPPERS = frozenset(
     {
@@ -156,6 +163,7 @@ class Extractor:
             "defaultalias": lambda f, n, c, o: setattr(f, "has_default_export", True),
             "component": lambda f, n, c, o: self._component_option(f, c, o),
             "jsxattr": lambda f, n, c, o: self._jsx_attribute(f, n, c["name"][0], o),
+            "globalcomp": lambda f, n, c, o: self._global_component(f, n, c, o),
         }
 
     # -- entry point ---------------------------------------------------------------------------------
@@ -192,7 +200,7 @@ class Extractor:
             kind = next((k for k in _CAPTURE_KINDS if k in captures), None)
             if kind is None:
                 continue
-            if kind in ("routearray", "jsxroute"):
+            if kind in ("routearray", "routeobject", "jsxroute"):
                 pending_routes.append((kind, captures[kind][0]))
             else:
                 self._handlers[kind](facts, captures[kind][0], captures, line_offset)
@@ -207,7 +215,7 @@ class Extractor:
             name, exported = _declared_name(node)
             facts.routes.append(
                 {
-                    "k": "array" if kind == "routearray" else "jsx",
+                    "k": _TREE_KINDS[kind],
                     "n": name,
                     "x": exported,
                     "l": node.start_point.row + 1 + line_offset,
@@ -277,6 +285,21 @@ class Extractor:
         name = _lazy_binding_name(call)
         if name is not None:
             facts.bindings.setdefault(name, (spec, _then_member(call) or "default"))
+
+    def _global_component(
+        self, facts: FileFacts, call: tree_sitter.Node, captures: dict[str, list[tree_sitter.Node]], offset: int
+    ) -> None:
+        """`Vue.component("svg-icon", SvgIcon)`, `app.component("SvgIcon", SvgIcon)`: a component registered
+        globally, used in templates without an import (kept with the route trees, kind `component`)."""
+        facts.routes.append(
+            {
+                "k": "component",
+                "n": _string(captures["gname"][0]),
+                "x": False,
+                "l": call.start_point.row + 1 + offset,
+                "v": {"$": "i", "n": _text(captures["gvalue"][0])},
+            }
+        )
 
     def _default(self, facts: FileFacts, stmt: tree_sitter.Node, line_offset: int) -> None:
         first = stmt.children[1] if len(stmt.children) > 1 else None
