@@ -13,5 +13,8 @@ class ExitStatus(IntEnum):
     USAGE = 2
     #: `ci analyze --fail-on`: the change's risk is at or above the threshold.
     RISK = 3
+    #: `ci analyze`: changed source files reach no route (or no route was found), so the analysis cannot tell
+    #: what they affect; `--allow-unmapped` accepts that.
+    UNMAPPED = 4
     #: Interrupted by Ctrl-C.
     INTERRUPTED = 130

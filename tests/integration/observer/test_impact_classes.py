@@ -338,3 +338,40 @@ def test_a_globally_registered_component_affects_the_routes_whose_templates_use_
     assert set(_affected(tmp_path, base, head)) == {"/login", "/dashboard", "/guide/index", "/charts/line"}
     head2 = _commit(tmp_path, {"src/views/guide/index.vue": "<template><p>x</p></template>\n"}, "guide")
     assert set(_affected(tmp_path, head, head2)) == {"/guide/index"}
+
+
+def test_route_paths_given_as_constants_from_another_module_in_an_app_under_a_sub_folder(tmp_path: Path) -> None:
+    from perceo.observer.discovery import discover
+    from perceo.observer.snapshot import RepoSnapshot
+
+    files = {
+        "package.json": '{"name": "examples", "private": true}\n',  # a root manifest that is no app
+        **{f"apps/spa/{name}": content for name, content in react_vite_files("spa").items()},
+        "apps/spa/src/config/paths.ts": """
+            export const paths = {
+              home: { path: "/", getHref: () => "/" },
+              app: { root: { path: "/app" }, users: { path: "users" } },
+            } as const;
+        """,
+        "apps/spa/src/main.tsx": """
+            import { createBrowserRouter } from "react-router-dom";
+            import { paths } from "./config/paths";
+            import { ROUTES } from "./routes";
+            import Home from "./Home";
+            import Users from "./Users";
+            import Settings from "./Settings";
+            export const router = createBrowserRouter([
+              { path: paths.home.path, element: <Home /> },
+              { path: paths.app.root.path, children: [{ path: paths.app.users.path, element: <Users /> }] },
+              { path: ROUTES.settings, element: <Settings /> },
+            ]);
+        """,
+        "apps/spa/src/routes.ts": 'export const ROUTES = { settings: "/settings" };\n',
+        "apps/spa/src/Home.tsx": "export default () => null;\n",
+        "apps/spa/src/Users.tsx": "export default () => null;\n",
+        "apps/spa/src/Settings.tsx": "export default () => null;\n",
+    }
+    _commit(tmp_path, files, "app in a sub-folder")
+    with RepoSnapshot.working_tree(tmp_path) as snapshot:
+        routes = {(r.app, r.route) for r in discover(snapshot).routes}
+    assert routes == {("apps/spa", "/"), ("apps/spa", "/app/users"), ("apps/spa", "/settings")}

@@ -488,6 +488,33 @@ def affected_routes(
     return sorted((_affected(h) for h in hits.values()), key=lambda a: (a.distance, a.route))
 
 
+_NOT_APP_CODE = re.compile(
+    r"(^|/)(__tests__|__mocks__|tests?|e2e|cypress|playwright|\.storybook|stories|scripts|docs?)/"
+    r"|\.(test|spec|stories|story|cy|e2e)\.[^/]+$|\.config\.[^/]+$|(^|/)\.[^/]+$"
+)
+
+
+def unmapped_files(change_set: ChangeSet, affected: Sequence[AffectedRoute]) -> list[str]:
+    """Changed app source files that reach no affected route: outside every route's code and not app shell.
+
+    Tests, stories, scripts, docs, tool configuration, dependency manifests and global files (which reach every
+    route when there are routes) are left out: they are not expected to map to a route. A non-empty answer means
+    the analysis cannot tell what these files affect — never an all-clear.
+    """
+    from perceo.observer.facts.model import fact_kind
+
+    reached = {file for route in affected for file in route.files}
+    out: list[str] = []
+    for changed in change_set.files:
+        path = changed.path
+        if path in reached or fact_kind(path) is None or _NOT_APP_CODE.search(path):
+            continue
+        if is_dependency_file(path) or (is_global_file(path) and affected):
+            continue
+        out.append(path)
+    return out
+
+
 def _affected(hits: _RouteHits) -> AffectedRoute:
     ranked = sorted(hits.reasons.items(), key=lambda item: (item[1][0], item[0]))[:MAX_REASONS]
     reasons = [Reason(changed_file=file, chain=_built(pending), kind=kind) for file, (_, pending, kind) in ranked]

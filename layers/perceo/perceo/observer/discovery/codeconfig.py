@@ -101,8 +101,8 @@ class RouteConfigReader:
             if facts is None or not facts.routes or is_test_or_story(path.rsplit("/", 1)[-1]):
                 continue
             for record in facts.routes:
-                if record.get("k") == "component":
-                    continue  # a global component registration, see `nuxt.auto_imported_components`
+                if record.get("k") in ("component", "const"):
+                    continue  # a global component registration (`nuxt.auto_imported_components`), path constants
                 tree = _Tree(path, record)
                 self.trees.append(tree)
                 self.by_file.setdefault(path, []).append(tree)
@@ -173,7 +173,7 @@ class RouteConfigReader:
     def _object_node(self, file: str, props: dict[str, Any]) -> _Node | None:
         if not any(key in props for key in _ROUTEISH_KEYS):
             return None  # `{ path, label }` menus and the like
-        path = props.get("path")
+        path = self._path_value(file, props.get("path"))
         if isinstance(path, str) and "://" in path:
             return None  # a menu entry linking outside the app
         node = _Node(path=path if isinstance(path, str) else None, index=props.get("index") is True, file=file)
@@ -204,7 +204,11 @@ class RouteConfigReader:
         if not isinstance(value, dict) or value.get("$") != "j":
             return None
         props = value.get("p") or {}
-        node = _Node(path=_jsx_path(props.get("path")), index=props.get("index") is True, file=file)
+        raw_path = props.get("path")
+        path = _jsx_path(raw_path)
+        if path is None:
+            path = self._path_value(file, raw_path)
+        node = _Node(path=path, index=props.get("index") is True, file=file)
         node.exact = props.get("exact") is True
         wrapped = [c.get("n") for c in value.get("c") or [] if isinstance(c, dict) and c.get("n") != "Route"]
         node.definition = _fingerprint([value.get("n"), props, wrapped])
@@ -276,6 +280,39 @@ class RouteConfigReader:
                 out.extend(self._component_files(file, arg))
             return out
         return []
+
+    def _path_value(self, file: str, raw: Any) -> str | None:
+        """A route path: a string, or a constant from this module or another (`paths.app.users.path`,
+        `ROUTES.settings`) when it holds a string."""
+        if isinstance(raw, str):
+            return raw
+        if not isinstance(raw, dict) or raw.get("$") != "i" or not isinstance(raw.get("n"), str):
+            return None
+        base, *members = raw["n"].split(".")
+        facts = self.scan.facts.get(file)
+        if facts is None or not members:
+            return None
+        owner, name = file, base
+        if base in facts.bindings:
+            spec, imported = facts.bindings[base]
+            target = self.scan.resolver.resolve_file(file, spec)
+            if target is None or imported in ("*", "default"):
+                return None
+            owner, name = self._follow_export(target, imported, 0), imported
+        owner_facts = self.scan.facts.get(owner)
+        value: Any = next(
+            (
+                r.get("v")
+                for r in (owner_facts.routes if owner_facts else [])
+                if r.get("k") == "const" and r.get("n") == name
+            ),
+            None,
+        )
+        for member in members:
+            if not isinstance(value, dict) or value.get("$") != "o":
+                return None
+            value = (value.get("p") or {}).get(member)
+        return value if isinstance(value, str) else None
 
     def _identifier_file(self, file: str, name: str) -> str | None:
         base = name.split(".")[0]

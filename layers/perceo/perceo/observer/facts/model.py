@@ -69,7 +69,8 @@ class FileFacts:
     #: (url template with `{}` for dynamic parts, nav kind, line).
     nav: list[tuple[str, str, int]] = field(default_factory=list)
     #: route-config trees: {"k": array|object|jsx|default, "n": variable name, "x": exported, "l": line, "v": tree};
-    #: also global component registrations: {"k": "component", "n": tag name, "v": {"$": "i", "n": identifier}}.
+    #: also global component registrations: {"k": "component", "n": tag name, "v": {"$": "i", "n": identifier}},
+    #: and top-level constant objects holding URL paths: {"k": "const", "n": name, "x": exported, "v": tree}.
     routes: list[dict[str, Any]] = field(default_factory=list)
     has_default_export: bool = False
     #: names declared at the top level of the module (functions, classes, variables).

@@ -42,6 +42,9 @@ _COMMON_PATTERNS = """
 (array (object (pair key: (property_identifier) @key (#eq? @key "path")))) @routearray
 (variable_declarator name: (identifier)
   value: (object (pair key: (property_identifier) @key (#eq? @key "path"))) @routeobject)
+(program (lexical_declaration (variable_declarator name: (identifier) value: (_) @constobject)))
+(program (export_statement declaration: (lexical_declaration
+  (variable_declarator name: (identifier) value: (_) @constobject))))
 (call_expression function: (member_expression property: (property_identifier) @fn (#eq? @fn "component"))
   arguments: (arguments . (string) @gname . (identifier) @gvalue)) @globalcomp
 (export_statement "default") @default
@@ -76,6 +79,7 @@ _CAPTURE_KINDS = (
     "routearray",
     "routeobject",
     "globalcomp",
+    "constobject",
     "default",
     "defaultalias",
     "component",
@@ -164,6 +168,7 @@ class Extractor:
             "component": lambda f, n, c, o: self._component_option(f, c, o),
             "jsxattr": lambda f, n, c, o: self._jsx_attribute(f, n, c["name"][0], o),
             "globalcomp": lambda f, n, c, o: self._global_component(f, n, c, o),
+            "constobject": lambda f, n, c, o: self._path_constants(f, n, o),
         }
 
     # -- entry point ---------------------------------------------------------------------------------
@@ -298,6 +303,27 @@ class Extractor:
                 "x": False,
                 "l": call.start_point.row + 1 + offset,
                 "v": {"$": "i", "n": _text(captures["gvalue"][0])},
+            }
+        )
+
+    def _path_constants(self, facts: FileFacts, node: tree_sitter.Node, offset: int) -> None:
+        """A top-level constant object holding URL paths (`export const paths = { home: { path: "/" } }`),
+        which route tables reference (`path: paths.home.path`); kept with the route trees, kind `const`."""
+        if _unwrap(node).type != "object":
+            return
+        raw = node.text or b""
+        if len(raw) > 20_000 or not (b"'/" in raw or b'"/' in raw or b"`/" in raw):
+            return
+        name, exported = _declared_name(node)
+        if name is None:
+            return
+        facts.routes.append(
+            {
+                "k": "const",
+                "n": name,
+                "x": exported,
+                "l": node.start_point.row + 1 + offset,
+                "v": self.value(_unwrap(node)),
             }
         )
 
