@@ -375,3 +375,42 @@ def test_route_paths_given_as_constants_from_another_module_in_an_app_under_a_su
     with RepoSnapshot.working_tree(tmp_path) as snapshot:
         routes = {(r.app, r.route) for r in discover(snapshot).routes}
     assert routes == {("apps/spa", "/"), ("apps/spa", "/app/users"), ("apps/spa", "/settings")}
+
+
+# -- class 5: React Router 7 framework mode conventions ------------------------------------------------------
+
+
+def test_react_router_auto_routes_folder_conventions(tmp_path: Path) -> None:
+    from perceo.observer.discovery import discover
+    from perceo.observer.snapshot import RepoSnapshot
+
+    page = "export default function Page() { return null; }\n"
+    files = {
+        "package.json": '{"name": "admin", "dependencies": {"react-router": "^7", "@react-router/dev": "^7"}}\n',
+        "react-router.config.ts": "export default { ssr: false };\n",
+        "app/root.tsx": page,
+        "app/routes.ts": (
+            "import type { RouteConfig } from '@react-router/dev/routes';\n"
+            "import { autoRoutes } from 'react-router-auto-routes';\n"
+            "export default autoRoutes() satisfies RouteConfig;\n"
+        ),
+        "app/routes/_auth/_layout.tsx": page,
+        "app/routes/_auth/sign-in/index.tsx": page,
+        "app/routes/_auth/sign-in/+components/form.tsx": page,
+        "app/routes/_app/_layout.tsx": page,
+        "app/routes/_app/_index/index.tsx": page,
+        "app/routes/_app/tasks/_layout.tsx": page,
+        "app/routes/_app/tasks/_index/index.tsx": page,
+        "app/routes/_app/tasks/$task._index.tsx": page,
+        "app/routes/_app/tasks/$task.delete.ts": "export const action = () => null;\n",
+        "app/routes/_app/help-center.tsx": page,
+    }
+    _commit(tmp_path, files, "rr7")
+    with RepoSnapshot.working_tree(tmp_path) as snapshot:
+        routes = {r.route: (r.kind, r.layout_files) for r in discover(snapshot).routes}
+    assert set(routes) == {"/", "/sign-in", "/tasks", "/tasks/:task", "/tasks/:task/delete", "/help-center"}
+    assert routes["/tasks/:task"] == (
+        "page",
+        ["app/root.tsx", "app/routes/_app/_layout.tsx", "app/routes/_app/tasks/_layout.tsx"],
+    )
+    assert routes["/tasks/:task/delete"][0] == "api"

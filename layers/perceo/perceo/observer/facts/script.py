@@ -336,7 +336,8 @@ class Extractor:
         if value is None:
             return
         inner = _unwrap(value)
-        if inner.type == "array":
+        if inner.type == "array" or (inner.type == "call_expression" and _routes_call(inner)):
+            # `export default [...]`, or a convention helper: `export default flatRoutes()`, `autoRoutes()`
             facts.routes.append(
                 {
                     "k": "default",
@@ -547,12 +548,14 @@ class Extractor:
             return UNKNOWN
         if body.type != "statement_block":
             return self.value(body, depth + 1)
-        for statement in body.named_children:
-            if statement.type == "return_statement" and statement.named_children:
-                return self.value(statement.named_children[0], depth + 1)
+        # `lazy: async () => { const { Page } = await import("./page"); return { Component: Page }; }`: the module
+        # imported is what the function resolves to
         found = _find_import_call(body)
         if found is not None:
             return self.value(found, depth + 1)
+        for statement in body.named_children:
+            if statement.type == "return_statement" and statement.named_children:
+                return self.value(statement.named_children[0], depth + 1)
         return UNKNOWN
 
     def _call(self, node: tree_sitter.Node, depth: int) -> Value:
@@ -780,6 +783,11 @@ def _declared_name(node: tree_sitter.Node) -> tuple[str | None, bool]:
     if parent.type == "export_statement":
         return "default", True
     return None, False
+
+
+def _routes_call(call: tree_sitter.Node) -> bool:
+    fn = call.child_by_field_name("function")
+    return fn is not None and fn.type == "identifier" and _text(fn).endswith("Routes")
 
 
 def _has_path(opening: tree_sitter.Node | None) -> bool:
