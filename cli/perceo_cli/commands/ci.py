@@ -95,6 +95,11 @@ def analyze(
         framework=config.project.framework or "auto",
         cache_dir=discovery_cache_dir(app_ctx.project_dir),
     )
+    if not working_tree and change_set.head_sha and change_set.base_sha == change_set.head_sha:
+        app_ctx.output.warn(
+            "the merge base of --base and --head is --head itself: --base already contains every commit of --head "
+            "(were --base and --head swapped?); there is nothing to analyze"
+        )
     analysis, project_name, asked, started_review = _analysis(app_ctx, change_set, affected)
     review = _report_review(app_ctx, started_review) if asked else None
     unmapped = unmapped_files(change_set, affected)
