@@ -414,3 +414,20 @@ def test_react_router_auto_routes_folder_conventions(tmp_path: Path) -> None:
         ["app/root.tsx", "app/routes/_app/_layout.tsx", "app/routes/_app/tasks/_layout.tsx"],
     )
     assert routes["/tasks/:task/delete"][0] == "api"
+
+
+def test_nuxt_auto_imported_composables_reach_the_pages_that_call_them(tmp_path: Path) -> None:
+    files = {
+        "package.json": '{"name": "movies", "dependencies": {"nuxt": "^3.0.0"}}\n',
+        "nuxt.config.ts": "export default defineNuxtConfig({});\n",
+        "app.vue": "<template><NuxtPage /></template>\n",
+        "composables/tmdb.ts": "export async function listMedia(q: string) { return q; }\n",
+        "utils/format.ts": "export function formatDate(d: string) { return d; }\n",
+        "pages/index.vue": '<script setup lang="ts">\nconst list = await listMedia("x");\n</script>\n',
+        "pages/about.vue": '<script setup lang="ts">\nconst when = formatDate("now");\n</script>\n',
+    }
+    base = _commit(tmp_path, files, "nuxt")
+    head = _commit(
+        tmp_path, {"composables/tmdb.ts": "export async function listMedia(q: string) { return q + 1; }\n"}, "x"
+    )
+    assert set(_affected(tmp_path, base, head)) == {"/"}

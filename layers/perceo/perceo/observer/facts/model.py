@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+#: Prefix of the `FileFacts.tags` entries that name a function a Vue component calls without importing it.
+CALL_TAG = "fn:"
 #: Files larger than this are treated as generated (bundles) and not parsed.
 MAX_SOURCE_BYTES = 1_000_000
 
@@ -75,7 +77,8 @@ class FileFacts:
     has_default_export: bool = False
     #: names declared at the top level of the module (functions, classes, variables).
     local_names: list[str] = field(default_factory=list)
-    #: component tags used in a Vue template (`ProductCard`, `product-card`), for auto-imported components.
+    #: component tags used in a Vue template (`ProductCard`, `product-card`), for auto-imported components, and
+    #: `fn:name` for functions its scripts call without importing or defining them (auto-imported composables).
     tags: list[str] = field(default_factory=list)
 
     def to_json(self) -> list[Any]:

@@ -24,7 +24,7 @@ from perceo.observer.facts.markup import (
     scan_attributes,
     single_brace_pair,
 )
-from perceo.observer.facts.model import MAX_SOURCE_BYTES, FileFacts, Value
+from perceo.observer.facts.model import CALL_TAG, MAX_SOURCE_BYTES, FileFacts, Value
 
 # ---------------------------------------------------------------------------------------------------------
 # tree-sitter queries
@@ -45,6 +45,7 @@ _COMMON_PATTERNS = """
 (program (lexical_declaration (variable_declarator name: (identifier) value: (_) @constobject)))
 (program (export_statement declaration: (lexical_declaration
   (variable_declarator name: (identifier) value: (_) @constobject))))
+(call_expression function: (identifier) @callee) @call
 (call_expression function: (member_expression property: (property_identifier) @fn (#eq? @fn "component"))
   arguments: (arguments . (string) @gname . (identifier) @gvalue)) @globalcomp
 (export_statement "default") @default
@@ -80,6 +81,7 @@ _CAPTURE_KINDS = (
     "routeobject",
     "globalcomp",
     "constobject",
+    "call",
     "default",
     "defaultalias",
     "component",
@@ -149,6 +151,8 @@ class Extractor:
     def __init__(self) -> None:
         self.languages = _Languages()
         self.parse_count = 0
+        #: functions called by name in the scripts of the file being extracted (see `_component`)
+        self._calls: list[str] = []
         Handler = Callable[[FileFacts, tree_sitter.Node, dict[str, list[tree_sitter.Node]], int], None]
         self._url_builders: dict[str, Callable[[tree_sitter.Node, int], str | None]] = {
             "binary_expression": self._url_concat,
@@ -169,12 +173,14 @@ class Extractor:
             "jsxattr": lambda f, n, c, o: self._jsx_attribute(f, n, c["name"][0], o),
             "globalcomp": lambda f, n, c, o: self._global_component(f, n, c, o),
             "constobject": lambda f, n, c, o: self._path_constants(f, n, o),
+            "call": lambda f, n, c, o: self._calls.append(_text(c["callee"][0])),
         }
 
     # -- entry point ---------------------------------------------------------------------------------
 
     def extract(self, kind: str, data: bytes) -> FileFacts:
         facts = FileFacts()
+        self._calls = []
         if len(data) > MAX_SOURCE_BYTES:
             return facts
         self.parse_count += 1
@@ -645,7 +651,11 @@ class Extractor:
         markup = "".join(markup_parts)
         self._markup(facts, markup, 0)
         if kind == "vue":
-            facts.tags = sorted({m.group(1) for m in COMPONENT_TAG.finditer(markup)})
+            tags = {m.group(1) for m in COMPONENT_TAG.finditer(markup)}
+            # functions called without an import or a local definition: Nuxt's auto-imported composables and utils
+            known = set(facts.bindings) | set(facts.local_names)
+            tags.update(CALL_TAG + name for name in self._calls if name not in known and name[:1].islower())
+            facts.tags = sorted(tags)
         facts.has_default_export = True
 
     def _markup(self, facts: FileFacts, text: str, line_offset: int) -> None:
