@@ -1,7 +1,8 @@
 """A slice of `bench/quality.py` pinned: real apps from the corpus (git bundles in ../shared/corpus), their routes and
 some labelled commits (tests/corpus/<app>/labels.yaml) must come out exactly as labelled. The slice covers the
 route table that is not a layout (Angular, React Router v5), routes declared by guard routes and by rendered
-components (React Router v5), Vue route modules with shared layouts and global components, and the app shell."""
+components (React Router v5), Vue route modules with shared layouts and global components, Nuxt's auto-imported
+components and composables, and the app shell."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ SLICE = {
     "HospitalRun+hospitalrun-frontend": ["581b7d18", "eb36d3c7", "cfd924ea", "503813b6"],
     "PanJiaChen+vue-element-admin": ["9cc3fa73", "fe22b3cd", "c2a5a159", "4e7665c0", "a2784dd6"],
     "coreui+coreui-free-angular-admin-template": ["d6cc2c9c", "30e32dc3", "6652c25f", "ca21cce6"],
+    "nuxt+movies": ["040b6723", "d33872fb", "74ab6785", "b0955428"],
 }
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the corpus of real apps is not at {CORPUS}")
