@@ -45,7 +45,6 @@ _COMMON_PATTERNS = """
 (program (lexical_declaration (variable_declarator name: (identifier) value: (_) @constobject)))
 (program (export_statement declaration: (lexical_declaration
   (variable_declarator name: (identifier) value: (_) @constobject))))
-(call_expression function: (identifier) @callee) @call
 (call_expression function: (member_expression property: (property_identifier) @fn (#eq? @fn "component"))
   arguments: (arguments . (string) @gname . (identifier) @gvalue)) @globalcomp
 (export_statement "default") @default
@@ -81,7 +80,6 @@ _CAPTURE_KINDS = (
     "routeobject",
     "globalcomp",
     "constobject",
-    "call",
     "default",
     "defaultalias",
     "component",
@@ -124,6 +122,15 @@ class _Language:
         self.language = language
         self.parser = tree_sitter.Parser(language)
         self.query = tree_sitter.Query(language, _COMMON_PATTERNS + (_JSX_PATTERNS if jsx else ""))
+        self.language = language
+        self._calls: tree_sitter.Query | None = None
+
+    @property
+    def calls(self) -> tree_sitter.Query:
+        """Functions called by name; run on the scripts of Vue components only (auto-imported composables)."""
+        if self._calls is None:
+            self._calls = tree_sitter.Query(self.language, "(call_expression function: (identifier) @callee)")
+        return self._calls
 
 
 class _Languages(dict[str, _Language]):
@@ -173,7 +180,6 @@ class Extractor:
             "jsxattr": lambda f, n, c, o: self._jsx_attribute(f, n, c["name"][0], o),
             "globalcomp": lambda f, n, c, o: self._global_component(f, n, c, o),
             "constobject": lambda f, n, c, o: self._path_constants(f, n, o),
-            "call": lambda f, n, c, o: self._calls.append(_text(c["callee"][0])),
         }
 
     # -- entry point ---------------------------------------------------------------------------------
@@ -198,9 +204,12 @@ class Extractor:
 
     # -- scripts -------------------------------------------------------------------------------------
 
-    def _script(self, facts: FileFacts, lang: str, data: bytes, line_offset: int) -> None:
+    def _script(self, facts: FileFacts, lang: str, data: bytes, line_offset: int, *, calls: bool = False) -> None:
         language = self.languages[lang]
         tree = language.parser.parse(data)
+        if calls:
+            found = tree_sitter.QueryCursor(language.calls).captures(tree.root_node).get("callee", [])
+            self._calls.extend(_text(node) for node in found)
         cursor = tree_sitter.QueryCursor(language.query)
         route_ranges: list[tuple[int, int]] = []
         pending_routes: list[tuple[str, tree_sitter.Node]] = []
@@ -644,7 +653,7 @@ class Extractor:
                 lang = (lang_match.group(2) if lang_match else "js").lower()
                 parser_lang = "tsx" if lang in ("tsx", "jsx") else "ts"
                 offset = text.count("\n", 0, match.start(3))
-                self._script(facts, parser_lang, body.encode(), offset)
+                self._script(facts, parser_lang, body.encode(), offset, calls=kind == "vue")
             elif tag == "style":
                 self._stylesheet(facts, body)
         markup_parts.append(text[cursor:])
