@@ -808,7 +808,7 @@ def build_remix_app(root: Path) -> AppSpec:
 # React Router in code
 
 
-def _react_vite_files(name: str) -> dict[str, str]:
+def react_vite_files(name: str) -> dict[str, str]:
     return {
         "package.json": package_json(
             name,
@@ -831,7 +831,7 @@ def build_react_router_app(root: Path) -> AppSpec:
     write_files(
         root,
         {
-            **_react_vite_files("shop-react"),
+            **react_vite_files("shop-react"),
             "src/main.tsx": """
             import { createRoot } from "react-dom/client";
             import { BrowserRouter } from "react-router-dom";
@@ -975,7 +975,7 @@ def build_react_router_app(root: Path) -> AppSpec:
             "src/pages/settings/Billing.tsx": "export default function Billing() { return <h2>Billing</h2>; }\n",
         },
     )
-    config = ["src/App.tsx", "src/components/Layout.tsx"]
+    config = ["src/components/Layout.tsx"]  # App.tsx declares the routes: a route table, not a layout
     return AppSpec(
         root=root,
         framework="react-router",
@@ -995,7 +995,7 @@ def build_react_router_app(root: Path) -> AppSpec:
         layouts={
             "/": config,
             "/settings/billing": [*config, "src/pages/settings/Settings.tsx"],
-            "/login": ["src/App.tsx"],
+            "/login": [],
         },
         edges={
             ("/", "/products"),
@@ -1026,7 +1026,7 @@ def build_react_router_data_app(root: Path) -> AppSpec:
     write_files(
         root,
         {
-            **_react_vite_files("shop-data-router"),
+            **react_vite_files("shop-data-router"),
             "src/main.tsx": """
             import { createRoot } from "react-dom/client";
             import { createBrowserRouter, RouterProvider } from "react-router-dom";
@@ -1131,7 +1131,8 @@ def build_react_router_data_app(root: Path) -> AppSpec:
             "/dashboard": ["src/routes/dashboard.tsx"],
             "/settings": ["src/main.tsx"],
         },
-        layouts={"/": ["src/main.tsx", "src/routes/root.tsx"], "/cart": ["src/main.tsx", "src/routes/root.tsx"]},
+        # src/main.tsx declares the routes (createBrowserRouter): a route table, not a layout
+        layouts={"/": ["src/routes/root.tsx"], "/cart": ["src/routes/root.tsx"]},
         edges={
             ("/", "/products"),
             ("/login", "/dashboard"),
@@ -1346,7 +1347,7 @@ def build_vue_app(root: Path) -> AppSpec:
         """,
         },
     )
-    config = ["src/router/index.ts", "src/App.vue"]
+    config = ["src/App.vue"]  # src/router/index.ts is the route table, not a layout
     return AppSpec(
         root=root,
         framework="vue",
@@ -1869,7 +1870,7 @@ def build_angular_app(root: Path) -> AppSpec:
         """,
         },
     )
-    top = ["src/app/app.routes.ts", "src/app/app.component.ts"]
+    top = ["src/app/app.component.ts"]  # app.routes.ts is the route table, not a layout
     return AppSpec(
         root=root,
         framework="angular",
@@ -2061,7 +2062,7 @@ def build_monorepo(root: Path, manager: str = "pnpm") -> AppSpec:
             },
         },
         pages={},
-        layouts={"/users": ["apps/admin/src/main.tsx"]},
+        layouts={"/users": []},  # apps/admin/src/main.tsx is the route table, not a layout
         edges={
             ("/", "/products"),
             ("/products", "/products/:id"),

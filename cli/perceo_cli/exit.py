@@ -15,5 +15,8 @@ class ExitStatus(IntEnum):
     RISK = 3
     #: `ci test`, `ci report`, `flows run`: a test or a flow failed (or could not run: an error).
     TESTS_FAILED = 4
+    #: `ci analyze`: changed source files reach no route (or no route was found), so the analysis cannot tell
+    #: what they affect; `--allow-unmapped` accepts that.
+    UNMAPPED = 5
     #: Interrupted by Ctrl-C.
     INTERRUPTED = 130

@@ -5,7 +5,8 @@ scoring, storing and publishing happen in the backend (`Backend.analyze`), so th
 embedded store and the cloud API. Before `perceo init` (no project id) the analysis is computed locally, for routes
 only, and nothing is stored.
 
-Exit codes: 0 ok, 1 error, 2 usage or invalid ref, 3 risk at or above `--fail-on`.
+Exit codes: 0 ok, 1 error, 2 usage or invalid ref, 3 risk at or above `--fail-on`, 5 changed source files that
+reach no route (unless `--allow-unmapped`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def analyze(
         str | None,
         typer.Option("--base", help="Ref the change is compared with (the diff starts at its merge base with --head)."),
     ] = None,
-    head: Annotated[str, typer.Option("--head", help="Ref of the change.")] = "HEAD",
+    head: Annotated[str | None, typer.Option("--head", help="Ref of the change (default HEAD).")] = None,
     working_tree: Annotated[
         bool,
         typer.Option(
@@ -69,30 +70,45 @@ def analyze(
     deepen: Annotated[
         bool, typer.Option("--deepen", help="In a shallow clone, fetch history until the merge base is found.")
     ] = False,
+    allow_unmapped: Annotated[
+        bool,
+        typer.Option("--allow-unmapped", help="Exit 0 even when changed source files reach no route (else exit 5)."),
+    ] = False,
 ) -> None:
     """Diff → changed files → affected routes → flows at risk, each with a risk score and the chain of reasons."""
     app_ctx = app_context(ctx)
+    if working_tree and head is not None:
+        app_ctx.output.error("--working-tree analyzes the working tree against HEAD: it cannot be used with --head")
+        raise typer.Exit(ExitStatus.USAGE)
     fmt = ReportFormat.json if as_json else report_format
     config = app_ctx.config
     from perceo.observer.analyze import analyze_checkout
+    from perceo.observer.impact import unmapped_files
     from perceo_cli.report import analysis_contract, render_markdown, render_text
 
     change_set, affected = analyze_checkout(
         app_ctx.project_dir,
         base,
-        head,
+        head or "HEAD",
         working_tree=working_tree,
         deepen=deepen,
         framework=config.project.framework or "auto",
         cache_dir=discovery_cache_dir(app_ctx.project_dir),
     )
+    if not working_tree and change_set.head_sha and change_set.base_sha == change_set.head_sha:
+        app_ctx.output.warn(
+            "the merge base of --base and --head is --head itself: --base already contains every commit of --head "
+            "(were --base and --head swapped?); there is nothing to analyze"
+        )
     analysis, project_name, asked, started_review = _analysis(app_ctx, change_set, affected)
     review = _report_review(app_ctx, started_review) if asked else None
+    unmapped = unmapped_files(change_set, affected)
 
     if fmt is ReportFormat.json:
         document = analysis_contract(analysis, project_name=project_name, working_tree=working_tree)
         if asked:  # only then: without useLlm both backends print the same document
             document["review"] = review
+        document["unmappedFiles"] = unmapped
         app_ctx.output.json(document)
     elif fmt is ReportFormat.md:
         app_ctx.output.text(
@@ -105,6 +121,27 @@ def analyze(
     if fails(analysis, fail_on):
         app_ctx.output.info(f"risk {analysis.risk_level} is at or above --fail-on {fail_on.value}")
         raise typer.Exit(ExitStatus.RISK)
+    if unmapped:
+        _report_unmapped(app_ctx, unmapped, none_affected=not affected)
+        if not allow_unmapped:
+            raise typer.Exit(ExitStatus.UNMAPPED)
+
+
+def _report_unmapped(app_ctx: AppContext, unmapped: list[str], *, none_affected: bool) -> None:
+    """Never a silent all-clear: say which changed files the analysis could not map to a route, and why."""
+    why = (
+        "no route was found, or they are outside every route's code and not app shell"
+        if none_affected
+        else "they are outside every route's code and not app shell"
+    )
+    from rich.markup import escape
+
+    app_ctx.output.warn(f"{len(unmapped)} changed source file(s) reach no route ({why}):")
+    for path in unmapped[:50]:
+        app_ctx.output.info(f"  {escape(path)}")
+    if len(unmapped) > 50:
+        app_ctx.output.info(f"  ... and {len(unmapped) - 50} more")
+    app_ctx.output.info("what they affect is unknown; `--allow-unmapped` accepts this (exit 0 instead of 4)")
 
 
 def fails(analysis: ChangeAnalysis, fail_on: FailOn) -> bool:

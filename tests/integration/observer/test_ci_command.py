@@ -282,3 +282,26 @@ def test_routes_text(shop: Path) -> None:
     code, out, _ = run(shop, "routes")
     assert code == 0
     assert "/cart" in out and "app/cart/page.tsx" in out and "/ → /cart" in out
+
+
+def test_a_changed_source_file_that_reaches_no_route_is_never_a_silent_all_clear(shop: Path) -> None:
+    commit(shop, "orphan", {"lib/orphan.ts": "export const orphan = 1;\n", "README.md": "# shop\n"})
+    code, out, err = run(shop, "ci", "analyze", "--base", "main", "--json")
+    assert code == ExitStatus.UNMAPPED
+    doc = json.loads(out)
+    assert doc["affectedRoutes"] == [] and doc["unmappedFiles"] == ["lib/orphan.ts"]
+    assert "lib/orphan.ts" in err and "--allow-unmapped" in err
+    code, _out, _err = run(shop, "ci", "analyze", "--base", "main", "--json", "--allow-unmapped")
+    assert code == ExitStatus.OK
+
+
+def test_working_tree_with_head_is_a_usage_error(shop: Path) -> None:
+    code, out, err = run(shop, "ci", "analyze", "--working-tree", "--head", "main")
+    assert code == ExitStatus.USAGE and out == "" and "--head" in err
+
+
+def test_swapped_base_and_head_warn_instead_of_a_quiet_no_change(shop: Path) -> None:
+    commit(shop, "restyle", {"components/Button.tsx": SHOP["components/Button.tsx"] + "// restyled\n"})
+    code, out, err = run(shop, "ci", "analyze", "--base", "feature", "--head", "main", "--json")
+    assert code == ExitStatus.OK and json.loads(out)["changes"] == []
+    assert "swapped" in err

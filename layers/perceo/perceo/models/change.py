@@ -29,7 +29,7 @@ class Reason(Model):
 
     changed_file: str
     chain: list[str] = Field(default_factory=list)
-    kind: str = "import"  # import | entry | layout | global | dependency
+    kind: str = "import"  # import | entry | layout | route | dependency | shell | global
     #: The route the chain ends at (set on a flow's reasons, where several pages can be affected).
     route: Route | None = None
 

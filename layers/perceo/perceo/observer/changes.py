@@ -112,7 +112,11 @@ class Git:
         if result.returncode != 0:
             hint = ""
             if self.is_shallow():
-                hint = f" This is a shallow clone: fetch the ref first (`git fetch origin {ref}`)."
+                relative = re.search(r"[~^]", ref) is not None
+                if relative:  # `git fetch origin HEAD~1` is rejected: relative refs need more history instead
+                    hint = " This is a shallow clone: fetch more history first (`git fetch --deepen=50`)."
+                else:
+                    hint = f" This is a shallow clone: fetch the ref first (`git fetch origin {ref}`)."
             raise InvalidRefError(
                 f"{what} {ref!r} is not a commit in {self.repo_dir}.{hint}", details={"ref": ref, "what": what}
             )

@@ -11,7 +11,17 @@ shortest chain of files from the change to the route file (`Reason{changed_file,
   (`chain = [lockfile, importing file, …, route file]`); a bump affects only the importers of that package;
 - `global`: a file that shapes the whole app without being imported — tsconfig/jsconfig, framework and build
   config, `.env*` files, global stylesheets, `_app`/`_document`, middleware — affects every route of its app
-  (app-scoped in monorepos: a file under `apps/web/` reaches the routes of `apps/web` only).
+  (app-scoped in monorepos: a file under `apps/web/` reaches the routes of `apps/web` only);
+- `shell`: the app shell of a single-page app — its entry (`src/main.tsx`, `src/index.tsx`), root component
+  (`App`, `app.component.ts`, `app.config.ts`) and what they import outside every route (providers, store setup,
+  global styles, i18n) — affects every route of its app;
+- `route`: a route table (`router.ts`, `app.routes.ts`, a `<Routes>` tree) changed this route's definition.
+
+A route's code is its entry files' forward import closure plus the layouts that wrap it. A route table is not a
+layout: the import edges from a file that declares routes to the components of routes are not followed (the
+table imports every page; a change to one page is not a change to the others), and a change to a route table
+affects the routes whose definition differs between base and head (added, removed, or with another path,
+component or option) — every route it declares when there is no base to compare with.
 
 Deleted files and the old path of a rename are looked up in the BASE graph (what imported them before the
 change); everything else in the HEAD graph (a `CodeGraph`: a `DiscoveryResult` or an `impactgraph.ImpactGraph`).
@@ -29,7 +39,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Protocol
+from typing import Any, Protocol
 
 from perceo.models import AffectedRoute, ChangedFile, ChangeSet, FlowView, ImpactedFlow, Reason
 from perceo.observer.manifests import ManifestChange, is_dependency_file
@@ -39,7 +49,25 @@ from perceo.observer.routematch import route_segments, routes_match
 
 #: Reasons kept per affected route and per flow (nearest first); `files` always lists every changed file.
 MAX_REASONS = 20
-_KIND_RANK = {"entry": 0, "layout": 1, "import": 2, "dependency": 3, "global": 4}
+_KIND_RANK = {"entry": 0, "route": 1, "layout": 2, "import": 3, "dependency": 4, "shell": 5, "global": 6}
+#: Frameworks whose app shell (entry, root component) is code outside every route; file-system routers' shells are
+#: their root layouts, which are already every page's layout.
+_SHELL_FRAMEWORKS = frozenset({"react-router", "react", "vue", "angular", "unknown"})
+_SHELL_ROOTS = tuple(
+    f"{folder}{stem}.{ext}"
+    for folder in ("src/", "")
+    for stem in ("main", "index", "App", "app")
+    for ext in ("tsx", "ts", "jsx", "js", "mjs", "vue")
+) + (
+    "src/app/app.component.ts",
+    "src/app/app.ts",
+    "src/app/app.config.ts",
+    "src/app/app.module.ts",
+    "src/app/index.tsx",
+    "src/app/provider.tsx",
+    "src/app/providers.tsx",
+    "src/app/app.tsx",
+)
 
 _CONFIG_FILE = re.compile(
     r"^(next|vite|vitest|remix|astro|svelte|nuxt|vue|webpack|rollup|rspack|rsbuild|babel|postcss|tailwind|"
@@ -62,6 +90,8 @@ _GLOBAL_NAMES = frozenset(
 )
 _GLOBAL_STEMS = frozenset({"_app", "_document", "middleware", "instrumentation"})
 _GLOBAL_STYLE = re.compile(r"^_?globals?\.(css|scss|sass|less|styl)$")
+#: Documentation of the variables an app reads, never loaded by it.
+_ENV_EXAMPLES = frozenset({".env.example", ".env.sample", ".env.template", ".env.dist"})
 _SOURCE_SUFFIXES = frozenset({".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".mts", ".cts"})
 
 
@@ -70,7 +100,7 @@ def is_global_file(path: str) -> bool:
     name = PurePosixPath(path).name
     if name in _GLOBAL_NAMES or _CONFIG_FILE.match(name) or _GLOBAL_STYLE.match(name):
         return True
-    if name == ".env" or name.startswith(".env."):
+    if name == ".env" or (name.startswith(".env.") and name not in _ENV_EXAMPLES):
         return True
     if (name.startswith("tsconfig") or name.startswith("jsconfig")) and name.endswith(".json"):
         return True
@@ -230,6 +260,135 @@ def _importers_within_closure(imports: Mapping[str, Sequence[str]], roots: Itera
     return importers
 
 
+class _RouteCode:
+    """A graph's imports as route code sees them: without the edges from route tables to route components."""
+
+    def __init__(self, graph: CodeGraph) -> None:
+        self.graph = graph
+        self.routes = graph.routes
+        self.packages = graph.packages
+        self.tables = {f for route in graph.routes for f in route.config_files}
+        self.route_files = {f for route in graph.routes for f in route.files}
+        self._shell: dict[str, str] | None = None
+        imports = graph.imports
+        if not self.tables:
+            self.imports: Mapping[str, Sequence[str]] = imports
+            return
+        pruned = {
+            table: [dep for dep in imports.get(table, ()) if dep not in self.route_files or dep == table]
+            for table in self.tables
+        }
+        self.imports = _Overlay(imports, pruned)
+
+    def shell(self) -> dict[str, str]:
+        """file -> app root, for the app shell of each single-page app (see the module docstring)."""
+        if self._shell is None:
+            self._shell = {}
+            imports = self.imports
+            apps = {route.app for route in self.routes if route.framework in _SHELL_FRAMEWORKS}
+            for app in sorted(apps):
+                prefix = app + "/" if app else ""
+                files = getattr(self.graph, "files", None) or imports  # an ImpactGraph lists every file
+                roots = [prefix + name for name in _SHELL_ROOTS if prefix + name in files]
+                # components registered globally are reached through the templates that use them, not the shell
+                auto = getattr(self.graph, "auto_imports", None) or {}
+                stop = self.tables | self.route_files | {f for targets in auto.values() for f in targets}
+                seen = set(roots)
+                pending = list(roots)
+                while pending:
+                    file = pending.pop()
+                    for dep in imports.get(file, ()):
+                        if dep not in seen and dep not in stop and dep.startswith(prefix):
+                            seen.add(dep)
+                            pending.append(dep)
+                for file in seen:
+                    self._shell.setdefault(file, app)
+        return self._shell
+
+
+class _Overlay(Mapping[str, Sequence[str]]):
+    """`base` with some keys replaced, without copying a large mapping."""
+
+    def __init__(self, base: Mapping[str, Sequence[str]], replaced: Mapping[str, Sequence[str]]) -> None:
+        self.base = base
+        self.replaced = replaced
+
+    def __getitem__(self, key: str) -> Sequence[str]:
+        if key in self.replaced:
+            return self.replaced[key]
+        return self.base[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self.replaced:
+            return self.replaced[key]
+        return self.base.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.replaced or key in self.base
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.base
+        yield from (key for key in self.replaced if key not in self.base)
+
+    def __len__(self) -> int:
+        return len(self.base) + sum(1 for key in self.replaced if key not in self.base)
+
+
+def _collect_route_table_hits(
+    change_set: ChangeSet, head: CodeGraph, base: CodeGraph | None, hits: dict[str, _RouteHits]
+) -> None:
+    """Routes whose definition a changed route table altered: new, removed, or declared differently."""
+    changed_tables: dict[str, str] = {}
+    for changed in change_set.files:
+        changed_tables[changed.path] = changed.path
+        if changed.status == "renamed" and changed.old_path:
+            changed_tables[changed.old_path] = changed.path
+    before = {(r.app, r.route, r.kind): r for r in base.routes} if base is not None else {}
+    after = {(r.app, r.route, r.kind): r for r in head.routes}
+    for key, route in after.items():
+        tables = [changed_tables[f] for f in route.config_files if f in changed_tables]
+        if not tables:
+            continue
+        old = before.get(key)
+        if base is not None and old is not None and _same_definition(old, route):
+            continue
+        anchor = (route.entry_files or route.layout_files or [tables[0]])[0]
+        for table in tables:
+            _hits_for(hits, route).offer(table, 1, "route", [table, anchor])
+    for key, route in before.items():
+        if key in after:
+            continue
+        tables = [changed_tables[f] for f in route.config_files if f in changed_tables]
+        anchor = (route.entry_files or route.layout_files or [""])[0]
+        for table in tables:
+            _hits_for(hits, route).offer(table, 1, "route", [table, anchor] if anchor else [table])
+
+
+def _collect_shell_hits(
+    change_set: ChangeSet, head: CodeGraph, head_view: _RouteCode, base_view: _RouteCode, hits: dict[str, _RouteHits]
+) -> None:
+    """A change to an app's shell affects every route of that app."""
+    shell, base_shell = head_view.shell(), base_view.shell()
+    for changed in change_set.files:
+        app = shell.get(changed.path)
+        if app is None and changed.old_path:
+            app = base_shell.get(changed.old_path)
+        if app is None and changed.status == "deleted":
+            app = base_shell.get(changed.path)
+        if app is None:
+            continue
+        for route in head.routes:
+            if route.app == app:
+                anchor = (route.entry_files or route.layout_files or [changed.path])[0]
+                _hits_for(hits, route).offer(changed.path, 2, "shell", [changed.path, anchor])
+
+
+def _same_definition(old: RouteEntry, new: RouteEntry) -> bool:
+    return (
+        old.definition == new.definition and old.entry_files == new.entry_files and old.layout_files == new.layout_files
+    )
+
+
 def _collect_import_hits(graph: CodeGraph, seeds: Mapping[str, list[_Origin]], hits: dict[str, _RouteHits]) -> None:
     if not seeds:
         return
@@ -313,9 +472,13 @@ def affected_routes(
         head_seeds.setdefault(file, []).extend(origins)
 
     hits: dict[str, _RouteHits] = {}
-    _collect_import_hits(head, head_seeds, hits)
+    head_view = _RouteCode(head)
+    base_view = _RouteCode(base) if base is not None else head_view
+    _collect_import_hits(head_view, head_seeds, hits)
     # without a base graph, deleted files can only be found where head still refers to them
-    _collect_import_hits(base if base is not None else head, base_seeds, hits)
+    _collect_import_hits(base_view, base_seeds, hits)
+    _collect_route_table_hits(change_set, head, base, hits)
+    _collect_shell_hits(change_set, head, head_view, base_view, hits)
     for changed in global_files:
         scope = _directory(changed.path)
         for route in head.routes:
@@ -323,6 +486,33 @@ def affected_routes(
                 anchor = (route.entry_files or route.layout_files or [changed.path])[0]
                 _hits_for(hits, route).offer(changed.path, 2, "global", [changed.path, anchor])
     return sorted((_affected(h) for h in hits.values()), key=lambda a: (a.distance, a.route))
+
+
+_NOT_APP_CODE = re.compile(
+    r"(^|/)(__tests__|__mocks__|tests?|e2e|cypress|playwright|\.storybook|stories|scripts|docs?)/"
+    r"|\.(test|spec|stories|story|cy|e2e)\.[^/]+$|\.config\.[^/]+$|(^|/)\.[^/]+$"
+)
+
+
+def unmapped_files(change_set: ChangeSet, affected: Sequence[AffectedRoute]) -> list[str]:
+    """Changed app source files that reach no affected route: outside every route's code and not app shell.
+
+    Tests, stories, scripts, docs, tool configuration, dependency manifests and global files (which reach every
+    route when there are routes) are left out: they are not expected to map to a route. A non-empty answer means
+    the analysis cannot tell what these files affect — never an all-clear.
+    """
+    from perceo.observer.facts.model import fact_kind
+
+    reached = {file for route in affected for file in route.files}
+    out: list[str] = []
+    for changed in change_set.files:
+        path = changed.path
+        if path in reached or fact_kind(path) is None or _NOT_APP_CODE.search(path):
+            continue
+        if is_dependency_file(path) or (is_global_file(path) and affected):
+            continue
+        out.append(path)
+    return out
 
 
 def _affected(hits: _RouteHits) -> AffectedRoute:

@@ -55,7 +55,7 @@ from perceo.observer.snapshot import BlobReader, RepoSnapshot, git_blob_sha
 logger = logging.getLogger(__name__)
 
 #: Bump when what a graph holds, or how it is stored, changes.
-IMPACT_GRAPH_VERSION = 1
+IMPACT_GRAPH_VERSION = 2
 GRAPHS_KEPT = 4
 _MAGIC = b"PERCEO-IMPACT-GRAPH\n"
 _MARSHAL_VERSION = 4
@@ -533,7 +533,11 @@ def _encode(graph: ImpactGraph) -> bytes:
 
     body = (
         graph.files,
-        [(r.route, r.kind, r.framework, paths(r.entry_files), paths(r.layout_files), r.app) for r in graph.routes],
+        [
+            (r.route, r.kind, r.framework, paths(r.entry_files), paths(r.layout_files), r.app)
+            + (paths(r.config_files), r.definition)
+            for r in graph.routes
+        ],
         {canonical.get(k, k): paths(v) for k, v in graph.resolved.items()},
         {canonical.get(k, k): v for k, v in graph.packages.items()},
         {canonical.get(k, k): v for k, v in graph.probes.items()},
@@ -598,8 +602,10 @@ def _decode(raw: bytes, commit: str, framework: str) -> ImpactGraph | None:
         return None
     try:
         entries = [
-            RouteEntry(route=r, kind=k, framework=f, entry_files=e, layout_files=lf, app=a)
-            for r, k, f, e, lf, a in routes
+            RouteEntry(
+                route=r, kind=k, framework=f, entry_files=e, layout_files=lf, app=a, config_files=c, definition=d
+            )
+            for r, k, f, e, lf, a, c, d in routes
         ]
     except (ValueError, TypeError):
         return None

@@ -24,6 +24,12 @@ class RouteEntry(Model):
     layout_files: list[str] = Field(default_factory=list)
     #: Workspace app directory the route belongs to ("" for a single-app repo).
     app: str = ""
+    #: Files that declare this route in code (route tables: `router.ts`, `app.routes.ts`, a `<Routes>` tree). They
+    #: are not the route's code: a change to one affects the route only when its definition changed.
+    config_files: list[str] = Field(default_factory=list)
+    #: Fingerprint of the route's definition in those files (its path, component and options, and its parents'),
+    #: compared between the base and head of a change; empty for file-system routes.
+    definition: str = ""
 
     @property
     def files(self) -> list[str]:

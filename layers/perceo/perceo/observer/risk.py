@@ -38,7 +38,15 @@ from perceo.models.vocab import Priority, RiskLevel
 from perceo.observer.routematch import routes_match
 
 PRIORITY_WEIGHT: dict[str, float] = {"critical": 1.0, "high": 0.75, "medium": 0.5, "low": 0.25}
-KIND_FACTOR: dict[str, float] = {"entry": 1.0, "import": 1.0, "layout": 0.9, "dependency": 0.7, "global": 0.5}
+KIND_FACTOR: dict[str, float] = {
+    "entry": 1.0,
+    "route": 1.0,
+    "import": 1.0,
+    "layout": 0.9,
+    "dependency": 0.7,
+    "shell": 0.6,
+    "global": 0.5,
+}
 HOP_DECAY = 0.85
 MIN_PROXIMITY = 0.3
 UNKNOWN_CHURN_LINES = 10

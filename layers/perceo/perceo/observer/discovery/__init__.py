@@ -286,8 +286,9 @@ def _import_graph(
 def find_apps(layout: ProjectLayout, framework: str = "auto") -> list[AppInfo]:
     """The web apps of the repository: workspace packages that are apps, else the root."""
     candidates = [""] + [d for d in layout.workspace_dirs if d]
-    if not layout.workspace_dirs and layout.package("") is None:
-        # No workspaces and no root manifest: apps may sit in sub-folders (`frontend/`, `web/`).
+    if not layout.workspace_dirs and (layout.package("") is None or detect_in_layout(layout, "") == "unknown"):
+        # No workspaces and no app at the root (no manifest, or one without a framework): apps may sit in
+        # sub-folders (`frontend/`, `web/`, `apps/react-vite/`).
         candidates += [d for d in layout.package_dirs if d and d.count("/") < 3]
     apps: list[AppInfo] = []
     for root in candidates:

@@ -61,7 +61,16 @@ class AppScan:
         end = bisect.bisect_left(self.files, prefix[:-1] + "0", start)  # "0" is the character after "/"
         return [f[len(prefix) :] for f in self.files[start:end]]
 
-    def entry(self, route: str, kind: str, entry_files: list[str], layout_files: list[str]) -> RouteEntry:
+    def entry(
+        self,
+        route: str,
+        kind: str,
+        entry_files: list[str],
+        layout_files: list[str],
+        *,
+        config_files: list[str] | None = None,
+        definition: str = "",
+    ) -> RouteEntry:
         return RouteEntry(
             route=route,
             kind="api" if kind == "api" else "page",
@@ -69,6 +78,8 @@ class AppScan:
             entry_files=entry_files,
             layout_files=layout_files,
             app=self.root,
+            config_files=config_files or [],
+            definition=definition,
         )
 
 
@@ -91,9 +102,18 @@ def merge_routes(entries: list[RouteEntry]) -> list[RouteEntry]:
         existing = merged.get(key)
         if existing is None:
             merged[key] = entry.model_copy(
-                update={"entry_files": list(entry.entry_files), "layout_files": list(entry.layout_files)}
+                update={
+                    "entry_files": list(entry.entry_files),
+                    "layout_files": list(entry.layout_files),
+                    "config_files": list(entry.config_files),
+                }
             )
             continue
+        for f in entry.config_files:
+            if f not in existing.config_files:
+                existing.config_files.append(f)
+        if entry.definition and entry.definition not in existing.definition:
+            existing.definition = "+".join(sorted(filter(None, [*existing.definition.split("+"), entry.definition])))
         for f in entry.entry_files:
             if f not in existing.entry_files:
                 existing.entry_files.append(f)

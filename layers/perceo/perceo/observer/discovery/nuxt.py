@@ -8,6 +8,7 @@ import re
 
 from perceo.observer.discovery.context import AppScan, is_test_or_story, split_name
 from perceo.observer.discovery.patterns import join_route
+from perceo.observer.facts.model import CALL_TAG
 from perceo.observer.model import RouteEntry
 
 _PAGE_EXTS = frozenset({"vue", "tsx", "jsx", "ts", "js"})
@@ -98,8 +99,9 @@ def auto_imported_components(scan: AppScan) -> dict[str, list[str]]:
     elif package is not None and "unplugin-vue-components" in package.dependencies:
         folders, nested_names = ["src/components"], False
     else:
-        return {}
-    registry: dict[str, str] = {}
+        folders, nested_names = [], False
+    registry: dict[str, str] = global_components(scan)
+    functions = _auto_imported_functions(scan) if scan.app.framework == "nuxt" else {}
     for folder in folders:
         for rel in scan.under(folder):
             *dirs, filename = rel.split("/")
@@ -108,7 +110,7 @@ def auto_imported_components(scan: AppScan) -> dict[str, list[str]]:
                 continue
             name = _nuxt_component_name(dirs, stem) if nested_names else _pascal(stem)
             registry.setdefault(name, scan.path(f"{folder}/{rel}"))
-    if not registry:
+    if not registry and not functions:
         return {}
     edges: dict[str, list[str]] = {}
     for path in scan.tagged_files:
@@ -117,6 +119,11 @@ def auto_imported_components(scan: AppScan) -> dict[str, list[str]]:
             continue
         targets = []
         for tag in facts.tags:
+            if tag.startswith(CALL_TAG):
+                called = functions.get(tag[len(CALL_TAG) :])
+                if called is not None and called != path:
+                    targets.append(called)
+                continue
             name = _pascal(tag)
             found = registry.get(name) or (registry.get(name[4:]) if name.startswith("Lazy") else None)
             if found is not None and found != path:
@@ -124,6 +131,40 @@ def auto_imported_components(scan: AppScan) -> dict[str, list[str]]:
         if targets:
             edges[path] = sorted(set(targets))
     return edges
+
+
+def _auto_imported_functions(scan: AppScan) -> dict[str, str]:
+    """Function name -> file, for what Nuxt auto-imports: the top-level modules of `composables/` and `utils/`."""
+    found: dict[str, str] = {}
+    for folder in ("app/composables", "composables", "app/utils", "utils"):
+        for rel in scan.under(folder):
+            if "/" in rel or split_name(rel)[1] not in ("ts", "js", "mjs", "mts"):
+                continue
+            path = scan.path(f"{folder}/{rel}")
+            facts = scan.facts.get(path)
+            for name in facts.local_names if facts is not None else []:
+                found.setdefault(name, path)
+    return found
+
+
+def global_components(scan: AppScan) -> dict[str, str]:
+    """Pascal-case tag name -> component file, for components registered globally (`Vue.component("svg-icon",
+    SvgIcon)`, `app.component("SvgIcon", SvgIcon)` in an entry or a plugin), which templates use without an
+    import."""
+    registry: dict[str, str] = {}
+    for path in scan.route_config_files:
+        facts = scan.facts.get(path)
+        if facts is None:
+            continue
+        for record in facts.routes:
+            if record.get("k") != "component" or not isinstance(record.get("n"), str):
+                continue
+            ident = (record.get("v") or {}).get("n")
+            binding = facts.bindings.get(ident) if isinstance(ident, str) else None
+            target = scan.resolver.resolve_file(path, binding[0]) if binding is not None else None
+            if target is not None:
+                registry.setdefault(_pascal(record["n"]), target)
+    return registry
 
 
 def _split_case(text: str) -> list[str]:

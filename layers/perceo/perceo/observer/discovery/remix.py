@@ -131,6 +131,40 @@ def _file_modules(scan: AppScan, routes_dir: str, *, nested: bool) -> list[_Modu
     return _nest(modules, separator="/" if nested else ".")
 
 
+def _auto_modules(scan: AppScan, routes_dir: str) -> list[_Module]:
+    """react-router-auto-routes (and remix-flat-routes' hybrid folders): folders and dotted names are segments,
+    `_layout` is its folder's layout, `index` its folder's own module, `_index` an index route, `_x` pathless,
+    `$p` a parameter; files and folders starting with `+` are colocated modules, not routes."""
+    modules: list[_Module] = []
+    for rel in scan.under(routes_dir):
+        parts = rel.split("/")
+        stem, ext = split_name(parts[-1])
+        if ext not in _ROUTE_EXTS or is_test_or_story(parts[-1]) or any(p.startswith("+") for p in parts):
+            continue
+        folders = parts[:-1]
+        if stem in ("_layout", "index") and folders:
+            route_id = "/".join(folders)
+            if stem == "index" and scan.exists(f"{routes_dir}/{route_id}/_layout.{ext}"):
+                route_id += "/_index"
+        else:
+            route_id = "/".join([*folders, stem])
+        modules.append(_module_for(scan.path(f"{routes_dir}/{rel}"), route_id, v1=False))
+    by_key = {tuple(_segments(m.id)): m for m in modules}
+    roots: list[_Module] = []
+    for module in sorted(modules, key=lambda m: m.id):
+        pieces = _segments(module.id)
+        parent = next(
+            (by_key[tuple(pieces[:cut])] for cut in range(len(pieces) - 1, 0, -1) if tuple(pieces[:cut]) in by_key),
+            None,
+        )
+        (parent.children if parent is not None else roots).append(module)
+    return roots
+
+
+def _segments(route_id: str) -> list[str]:
+    return [s for part in route_id.split("/") for s in _split_flat(part)]
+
+
 def _module_for(file: str, route_id: str, *, v1: bool) -> _Module:
     raw_segments = [s for part in route_id.split("/") for s in _split_flat(part)]
     pieces: list[str] = []
@@ -167,6 +201,8 @@ def _nest(modules: list[_Module], separator: str) -> list[_Module]:
 def _from_config(scan: AppScan, app_dir: str, config: str) -> list[_Module]:
     facts = scan.facts.get(config)
     tree = next((r["v"] for r in facts.routes if r["k"] == "default"), None) if facts is not None else None
+    if isinstance(tree, dict) and tree.get("$") == "c":
+        tree = [tree]  # `export default flatRoutes()` / `autoRoutes()`
     if not isinstance(tree, list):
         scan.warnings.append(f"{config}: no `export default [...]` route config found")
         return []
@@ -187,7 +223,11 @@ def _config_items(scan: AppScan, app_dir: str, items: list[Any], prefix: str, co
         fn = str(item.get("f", "")).rsplit(".", 1)[-1]
         args = item.get("a") or []
         counter[0] += 1
-        if fn == "flatRoutes":
+        if fn == "autoRoutes":  # react-router-auto-routes
+            options = args[0] if args and isinstance(args[0], dict) else {}
+            root_dir = (options.get("p") or {}).get("routesDir", "routes")
+            modules.extend(_prefixed(m, prefix) for m in _auto_modules(scan, f"{app_dir}/{root_dir}"))
+        elif fn == "flatRoutes":
             options = args[0] if args and isinstance(args[0], dict) else {}
             root_dir = (options.get("p") or {}).get("rootDirectory", "routes")
             for module in _file_modules(scan, f"{app_dir}/{root_dir}", nested=False):

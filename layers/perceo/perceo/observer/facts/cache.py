@@ -16,7 +16,7 @@ from perceo.observer.facts.model import FileFacts
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever extraction changes, so older caches are rebuilt rather than trusted.
-FACTS_VERSION = 8
+FACTS_VERSION = 14
 CACHE_FILE_NAME = "facts-v2.sqlite"
 #: The modules whose source decides what facts are extracted (see `cache_version`).
 _EXTRACTION_MODULES = ("model.py", "markup.py", "script.py")

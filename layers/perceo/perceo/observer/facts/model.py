@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+#: Prefix of the `FileFacts.tags` entries that name a function a Vue component calls without importing it.
+CALL_TAG = "fn:"
 #: Files larger than this are treated as generated (bundles) and not parsed.
 MAX_SOURCE_BYTES = 1_000_000
 
@@ -68,12 +70,15 @@ class FileFacts:
     star_exports: list[str] = field(default_factory=list)
     #: (url template with `{}` for dynamic parts, nav kind, line).
     nav: list[tuple[str, str, int]] = field(default_factory=list)
-    #: route-config trees: {"k": array|jsx|default, "n": variable name, "x": exported, "l": line, "v": tree}.
+    #: route-config trees: {"k": array|object|jsx|default, "n": variable name, "x": exported, "l": line, "v": tree};
+    #: also global component registrations: {"k": "component", "n": tag name, "v": {"$": "i", "n": identifier}},
+    #: and top-level constant objects holding URL paths: {"k": "const", "n": name, "x": exported, "v": tree}.
     routes: list[dict[str, Any]] = field(default_factory=list)
     has_default_export: bool = False
     #: names declared at the top level of the module (functions, classes, variables).
     local_names: list[str] = field(default_factory=list)
-    #: component tags used in a Vue template (`ProductCard`, `product-card`), for auto-imported components.
+    #: component tags used in a Vue template (`ProductCard`, `product-card`), for auto-imported components, and
+    #: `fn:name` for functions its scripts call without importing or defining them (auto-imported composables).
     tags: list[str] = field(default_factory=list)
 
     def to_json(self) -> list[Any]:

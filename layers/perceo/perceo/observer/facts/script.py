@@ -24,7 +24,7 @@ from perceo.observer.facts.markup import (
     scan_attributes,
     single_brace_pair,
 )
-from perceo.observer.facts.model import MAX_SOURCE_BYTES, FileFacts, Value
+from perceo.observer.facts.model import CALL_TAG, MAX_SOURCE_BYTES, FileFacts, Value
 
 # ---------------------------------------------------------------------------------------------------------
 # tree-sitter queries
@@ -40,6 +40,13 @@ _COMMON_PATTERNS = """
   arguments: (arguments) @args
   (#any-of? @fn "push" "replace" "navigate" "navigateByUrl" "redirect" "permanentRedirect" "navigateTo")) @navmember
 (array (object (pair key: (property_identifier) @key (#eq? @key "path")))) @routearray
+(variable_declarator name: (identifier)
+  value: (object (pair key: (property_identifier) @key (#eq? @key "path"))) @routeobject)
+(program (lexical_declaration (variable_declarator name: (identifier) value: (_) @constobject)))
+(program (export_statement declaration: (lexical_declaration
+  (variable_declarator name: (identifier) value: (_) @constobject))))
+(call_expression function: (member_expression property: (property_identifier) @fn (#eq? @fn "component"))
+  arguments: (arguments . (string) @gname . (identifier) @gvalue)) @globalcomp
 (export_statement "default") @default
 (export_specifier alias: (_) @alias (#eq? @alias "default")) @defaultalias
 (pair key: (property_identifier) @key value: (_) @val
@@ -56,6 +63,10 @@ _JSX_PATTERNS = """
 (jsx_attribute (property_identifier) @name (#any-of? @name "href" "to" "routerLink")) @jsxattr
 (jsx_element open_tag: (jsx_opening_element name: (identifier) @name (#eq? @name "Route"))) @jsxroute
 (jsx_self_closing_element name: (identifier) @name (#eq? @name "Route")) @jsxroute
+(jsx_element open_tag: (jsx_opening_element name: (identifier) @name
+  (jsx_attribute (property_identifier) @attr (#eq? @attr "path")) (#match? @name "^[A-Z][A-Za-z0-9]*Route$"))) @jsxroute
+(jsx_self_closing_element name: (identifier) @name
+  (jsx_attribute (property_identifier) @attr (#eq? @attr "path")) (#match? @name "^[A-Z][A-Za-z0-9]*Route$")) @jsxroute
 """
 
 _CAPTURE_KINDS = (
@@ -66,6 +77,9 @@ _CAPTURE_KINDS = (
     "navcall",
     "navmember",
     "routearray",
+    "routeobject",
+    "globalcomp",
+    "constobject",
     "default",
     "defaultalias",
     "component",
@@ -86,6 +100,8 @@ _NAV_CALL_KINDS = {
 _NAV_OBJECT = re.compile(r"(router|history|navigation|navigator|nav)$", re.IGNORECASE)
 _LAZY_WRAPPERS = frozenset({"lazy", "React.lazy", "defineAsyncComponent", "loadable", "dynamic", "lazyWithPreload"})
 _ROUTE_ELEMENT_NAMES = frozenset({"Route", "Fragment", "React.Fragment"})
+_TREE_KINDS = {"routearray": "array", "routeobject": "object", "jsxroute": "jsx"}
+_CUSTOM_ROUTE = re.compile(r"^[A-Z][A-Za-z0-9]*Route$")
 _WRAPPERS = frozenset(
     {
         "parenthesized_expression",
@@ -106,6 +122,15 @@ class _Language:
         self.language = language
         self.parser = tree_sitter.Parser(language)
         self.query = tree_sitter.Query(language, _COMMON_PATTERNS + (_JSX_PATTERNS if jsx else ""))
+        self.language = language
+        self._calls: tree_sitter.Query | None = None
+
+    @property
+    def calls(self) -> tree_sitter.Query:
+        """Functions called by name; run on the scripts of Vue components only (auto-imported composables)."""
+        if self._calls is None:
+            self._calls = tree_sitter.Query(self.language, "(call_expression function: (identifier) @callee)")
+        return self._calls
 
 
 class _Languages(dict[str, _Language]):
@@ -133,6 +158,8 @@ class Extractor:
     def __init__(self) -> None:
         self.languages = _Languages()
         self.parse_count = 0
+        #: functions called by name in the scripts of the file being extracted (see `_component`)
+        self._calls: list[str] = []
         Handler = Callable[[FileFacts, tree_sitter.Node, dict[str, list[tree_sitter.Node]], int], None]
         self._url_builders: dict[str, Callable[[tree_sitter.Node, int], str | None]] = {
             "binary_expression": self._url_concat,
@@ -151,12 +178,15 @@ class Extractor:
             "defaultalias": lambda f, n, c, o: setattr(f, "has_default_export", True),
             "component": lambda f, n, c, o: self._component_option(f, c, o),
             "jsxattr": lambda f, n, c, o: self._jsx_attribute(f, n, c["name"][0], o),
+            "globalcomp": lambda f, n, c, o: self._global_component(f, n, c, o),
+            "constobject": lambda f, n, c, o: self._path_constants(f, n, o),
         }
 
     # -- entry point ---------------------------------------------------------------------------------
 
     def extract(self, kind: str, data: bytes) -> FileFacts:
         facts = FileFacts()
+        self._calls = []
         if len(data) > MAX_SOURCE_BYTES:
             return facts
         self.parse_count += 1
@@ -174,9 +204,12 @@ class Extractor:
 
     # -- scripts -------------------------------------------------------------------------------------
 
-    def _script(self, facts: FileFacts, lang: str, data: bytes, line_offset: int) -> None:
+    def _script(self, facts: FileFacts, lang: str, data: bytes, line_offset: int, *, calls: bool = False) -> None:
         language = self.languages[lang]
         tree = language.parser.parse(data)
+        if calls:
+            found = tree_sitter.QueryCursor(language.calls).captures(tree.root_node).get("callee", [])
+            self._calls.extend(_text(node) for node in found)
         cursor = tree_sitter.QueryCursor(language.query)
         route_ranges: list[tuple[int, int]] = []
         pending_routes: list[tuple[str, tree_sitter.Node]] = []
@@ -187,7 +220,7 @@ class Extractor:
             kind = next((k for k in _CAPTURE_KINDS if k in captures), None)
             if kind is None:
                 continue
-            if kind in ("routearray", "jsxroute"):
+            if kind in ("routearray", "routeobject", "jsxroute"):
                 pending_routes.append((kind, captures[kind][0]))
             else:
                 self._handlers[kind](facts, captures[kind][0], captures, line_offset)
@@ -202,7 +235,7 @@ class Extractor:
             name, exported = _declared_name(node)
             facts.routes.append(
                 {
-                    "k": "array" if kind == "routearray" else "jsx",
+                    "k": _TREE_KINDS[kind],
                     "n": name,
                     "x": exported,
                     "l": node.start_point.row + 1 + line_offset,
@@ -273,6 +306,42 @@ class Extractor:
         if name is not None:
             facts.bindings.setdefault(name, (spec, _then_member(call) or "default"))
 
+    def _global_component(
+        self, facts: FileFacts, call: tree_sitter.Node, captures: dict[str, list[tree_sitter.Node]], offset: int
+    ) -> None:
+        """`Vue.component("svg-icon", SvgIcon)`, `app.component("SvgIcon", SvgIcon)`: a component registered
+        globally, used in templates without an import (kept with the route trees, kind `component`)."""
+        facts.routes.append(
+            {
+                "k": "component",
+                "n": _string(captures["gname"][0]),
+                "x": False,
+                "l": call.start_point.row + 1 + offset,
+                "v": {"$": "i", "n": _text(captures["gvalue"][0])},
+            }
+        )
+
+    def _path_constants(self, facts: FileFacts, node: tree_sitter.Node, offset: int) -> None:
+        """A top-level constant object holding URL paths (`export const paths = { home: { path: "/" } }`),
+        which route tables reference (`path: paths.home.path`); kept with the route trees, kind `const`."""
+        if _unwrap(node).type != "object":
+            return
+        raw = node.text or b""
+        if len(raw) > 20_000 or not (b"'/" in raw or b'"/' in raw or b"`/" in raw):
+            return
+        name, exported = _declared_name(node)
+        if name is None:
+            return
+        facts.routes.append(
+            {
+                "k": "const",
+                "n": name,
+                "x": exported,
+                "l": node.start_point.row + 1 + offset,
+                "v": self.value(_unwrap(node)),
+            }
+        )
+
     def _default(self, facts: FileFacts, stmt: tree_sitter.Node, line_offset: int) -> None:
         first = stmt.children[1] if len(stmt.children) > 1 else None
         if first is not None and first.type in ("interface_declaration", "type_alias_declaration"):
@@ -282,7 +351,8 @@ class Extractor:
         if value is None:
             return
         inner = _unwrap(value)
-        if inner.type == "array":
+        if inner.type == "array" or (inner.type == "call_expression" and _routes_call(inner)):
+            # `export default [...]`, or a convention helper: `export default flatRoutes()`, `autoRoutes()`
             facts.routes.append(
                 {
                     "k": "default",
@@ -493,12 +563,14 @@ class Extractor:
             return UNKNOWN
         if body.type != "statement_block":
             return self.value(body, depth + 1)
-        for statement in body.named_children:
-            if statement.type == "return_statement" and statement.named_children:
-                return self.value(statement.named_children[0], depth + 1)
+        # `lazy: async () => { const { Page } = await import("./page"); return { Component: Page }; }`: the module
+        # imported is what the function resolves to
         found = _find_import_call(body)
         if found is not None:
             return self.value(found, depth + 1)
+        for statement in body.named_children:
+            if statement.type == "return_statement" and statement.named_children:
+                return self.value(statement.named_children[0], depth + 1)
         return UNKNOWN
 
     def _call(self, node: tree_sitter.Node, depth: int) -> Value:
@@ -524,6 +596,10 @@ class Extractor:
         opening = node if node.type == "jsx_self_closing_element" else node.child_by_field_name("open_tag")
         name_node = opening.child_by_field_name("name") if opening is not None else None
         name = _text(name_node) if name_node is not None else ""
+        wrapper_of = None
+        if name not in _ROUTE_ELEMENT_NAMES and _CUSTOM_ROUTE.match(name) and _has_path(opening):
+            # a guard or wrapper route (`<PrivateRoute path component>`) declares a route like `<Route>`
+            wrapper_of, name = name, "Route"
         if name not in _ROUTE_ELEMENT_NAMES:
             # Wrappers (`<RequireAuth><Dashboard /></RequireAuth>`, `<Suspense>`) keep a shallow list of children.
             if node.type != "jsx_element" or wrap >= 2:
@@ -553,6 +629,8 @@ class Extractor:
             for child in node.named_children:
                 if child.type in ("jsx_element", "jsx_self_closing_element"):
                     children.append(self._jsx(child, depth + 1))
+        if wrapper_of is not None:
+            return {"$": "j", "n": name, "p": props, "c": children, "w": wrapper_of}
         return {"$": "j", "n": name, "p": props, "c": children}
 
     # -- components and markup ----------------------------------------------------------------------
@@ -575,14 +653,18 @@ class Extractor:
                 lang = (lang_match.group(2) if lang_match else "js").lower()
                 parser_lang = "tsx" if lang in ("tsx", "jsx") else "ts"
                 offset = text.count("\n", 0, match.start(3))
-                self._script(facts, parser_lang, body.encode(), offset)
+                self._script(facts, parser_lang, body.encode(), offset, calls=kind == "vue")
             elif tag == "style":
                 self._stylesheet(facts, body)
         markup_parts.append(text[cursor:])
         markup = "".join(markup_parts)
         self._markup(facts, markup, 0)
         if kind == "vue":
-            facts.tags = sorted({m.group(1) for m in COMPONENT_TAG.finditer(markup)})
+            tags = {m.group(1) for m in COMPONENT_TAG.finditer(markup)}
+            # functions called without an import or a local definition: Nuxt's auto-imported composables and utils
+            known = set(facts.bindings) | set(facts.local_names)
+            tags.update(CALL_TAG + name for name in self._calls if name not in known and name[:1].islower())
+            facts.tags = sorted(tags)
         facts.has_default_export = True
 
     def _markup(self, facts: FileFacts, text: str, line_offset: int) -> None:
@@ -720,6 +802,20 @@ def _declared_name(node: tree_sitter.Node) -> tuple[str | None, bool]:
     if parent.type == "export_statement":
         return "default", True
     return None, False
+
+
+def _routes_call(call: tree_sitter.Node) -> bool:
+    fn = call.child_by_field_name("function")
+    return fn is not None and fn.type == "identifier" and _text(fn).endswith("Routes")
+
+
+def _has_path(opening: tree_sitter.Node | None) -> bool:
+    if opening is None:
+        return False
+    for attr in opening.named_children:
+        if attr.type == "jsx_attribute" and attr.named_children and _text(attr.named_children[0]) == "path":
+            return True
+    return False
 
 
 def _inside_default_array(node: tree_sitter.Node) -> bool:
