@@ -45,10 +45,6 @@ API_KEYS_ONLY_ON_THE_API = (
     "API keys live in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
     "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
 )
-NOT_ON_THE_API_YET = (
-    "{what} is not served by the Perceo API yet: unset observer.apiBaseUrl to read the embedded store, "
-    "or upgrade the stack when a newer release adds it"
-)
 WORKFLOWS_ONLY_ON_THE_API = (
     "workflows run in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
     "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
