@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from perceo import __version__
-from perceo_cli.context import AppContext
+from perceo_cli.context import AppContext, project_dir_from
 from perceo_cli.output import Output
 
 app = typer.Typer(
@@ -32,7 +32,12 @@ def root(
     ctx: typer.Context,
     project_dir: Annotated[
         Path | None,
-        typer.Option("--project-dir", "-C", help="Run as if started in this directory.", show_default=False),
+        typer.Option(
+            "--project-dir",
+            "-C",
+            help="Run as if started in this directory (the project is the nearest folder upwards with .perceo/).",
+            show_default=False,
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
@@ -41,7 +46,7 @@ def root(
     if not isinstance(ctx.obj, AppContext):
         ctx.obj = AppContext(output=Output())
     if project_dir is not None:
-        ctx.obj.project_dir = project_dir.resolve()
+        ctx.obj.project_dir = project_dir_from(project_dir)
 
 
 def register_commands() -> None:

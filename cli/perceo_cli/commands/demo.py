@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from perceo.errors import ValidationFailed
 from perceo_cli.context import AppContext, app_context
 from perceo_cli.demo.shop import build_demo_app
 from perceo_cli.exit import ExitStatus
@@ -36,6 +37,8 @@ def demo(
     app_ctx = app_context(ctx)
     output = app_ctx.output
     target = (directory or Path(tempfile.mkdtemp(prefix="perceo-demo-")) / "shop").resolve()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ValidationFailed(f"{target} is not empty: choose a new or empty folder for the demo app (--dir)")
     demo_app = build_demo_app(target)
     steps = [
         ("init", ["init", "--yes", "--no-llm"]),

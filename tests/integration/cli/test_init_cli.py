@@ -226,12 +226,12 @@ def test_a_broken_personas_file_is_a_clear_usage_error(repo: Path, tmp_path: Pat
     assert "persona [0] name: Field required" in err and "Traceback" not in err
 
 
-def test_flows_show_of_an_unknown_flow_is_an_error_without_traceback(repo: Path) -> None:
+def test_flows_show_of_an_unknown_flow_is_bad_input_without_traceback(repo: Path) -> None:
     init_json(repo)
 
     code, out, err = run_cli(["flows", "show", "Nope"], repo)
 
-    assert code == 1 and out == "" and "no flow 'Nope'" in err
+    assert code == ExitStatus.USAGE and out == "" and "no flow 'Nope'" in err
 
 
 def test_init_shows_its_stages_as_progress_on_a_terminal_and_nothing_otherwise(repo: Path) -> None:

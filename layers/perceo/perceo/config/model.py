@@ -31,6 +31,9 @@ class FlowGraphSection(Model):
     database: str | None = None
     username: str | None = None
     password: SecretStr | None = None
+    #: `embedded` only: stop the store after this many seconds without a client (0: keep it until
+    #: `perceo local stop`). A command that needs it starts it again.
+    idle_stop_s: int = Field(default=600, ge=0, le=7 * 24 * 3600)
 
 
 class EventBusSection(Model):
