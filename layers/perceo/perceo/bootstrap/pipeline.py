@@ -11,14 +11,15 @@ serialised) and returns a model.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from perceo.bootstrap.guards import detect_auth
 from perceo.bootstrap.heuristic import FlowFinder, derive_flows_and_personas
@@ -38,6 +39,7 @@ from perceo.bus.port import EventBus
 from perceo.errors import LLMError, PerceoError, ProjectNotFoundError, ValidationFailed
 from perceo.graph.port import FlowGraph
 from perceo.llm.concurrency import map_bounded
+from perceo.llm.model import LLMRequest
 from perceo.llm.port import LLM
 from perceo.models import Page, PageLink
 from perceo.models.common import Model
@@ -54,6 +56,8 @@ class BootstrapLimits(Model):
     max_steps_per_flow: int = Field(default=15, ge=1, le=100)
     code_token_budget: int = Field(default=12_000, ge=500)
     prompt_token_budget: int = Field(default=24_000, ge=1_000)
+    llm_max_tokens: int = Field(default=2_048, ge=64, le=32_768)
+    llm_stage_timeout_s: float = Field(default=180.0, gt=0, le=3_600)
 
 
 class BootstrapInput(Model):
@@ -124,6 +128,8 @@ class Snapshot(Protocol):
     def close(self) -> None: ...
 
 
+T = TypeVar("T", bound=BaseModel)
+
 Discover = Callable[[Any, str, Path | None], DiscoveryResult]
 Progress = Callable[[str, int, str], None]
 
@@ -145,6 +151,25 @@ def _default_discover(snapshot: Any, framework: str, cache_dir: Path | None) -> 
     return result
 
 
+@dataclass(frozen=True)
+class _StageLLM:
+    """An LLM whose requests carry a stage's token bound, deadline and retry reporting."""
+
+    llm: LLM
+    max_tokens: int
+    deadline: float
+    on_retry: Callable[[str], None]
+
+    def complete(self, request: LLMRequest, response_model: type[T]) -> T:
+        bounded = dataclasses.replace(
+            request,
+            max_tokens=request.max_tokens or self.max_tokens,
+            deadline=min(request.deadline or self.deadline, self.deadline),
+            on_retry=request.on_retry or self.on_retry,
+        )
+        return self.llm.complete(bounded, response_model)
+
+
 @dataclass
 class BootstrapDeps:
     """The ports the stages use. Nothing here is serialised; each runtime builds its own."""
@@ -157,6 +182,7 @@ class BootstrapDeps:
     max_concurrency: int = 4
     progress: Progress | None = None
     _snapshots: dict[str, Snapshot] = field(default_factory=dict)
+    _deadlines: dict[str, float] = field(default_factory=dict)
 
     def snapshot(self, workspace: str) -> Snapshot:
         if workspace not in self._snapshots:
@@ -182,6 +208,13 @@ class BootstrapDeps:
     def report(self, stage: str, message: str) -> None:
         if self.progress is not None:
             self.progress(stage, STAGE_PROGRESS.get(stage, 0), message)
+
+    def stage_llm(self, stage: str, limits: BootstrapLimits) -> LLM:
+        """The LLM as one stage uses it: every answer bounded by `llmMaxTokens`, every call (retries included)
+        by the stage's deadline (`llmStageTimeoutS` from the stage's first call), retries shown as progress."""
+        assert self.llm is not None
+        deadline = self._deadlines.setdefault(stage, time.monotonic() + limits.llm_stage_timeout_s)
+        return _StageLLM(self.llm, limits.llm_max_tokens, deadline, lambda message: self.report(stage, message))
 
     def require_graph(self) -> FlowGraph:
         if self.graph is None:
@@ -285,7 +318,7 @@ def identify_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState
     llm_notes = Notes()
     try:
         llm_flows = identify_flows_llm(
-            deps.llm,
+            deps.stage_llm("identify_flows", state.input.limits),
             project_id=state.input.project_id,
             framework=state.framework,
             graph=_route_graph(state),
@@ -321,7 +354,7 @@ def assign_personas(state: BootstrapState, deps: BootstrapDeps) -> BootstrapStat
     notes = Notes()
     try:
         personas = assign_personas_llm(
-            deps.llm,
+            deps.stage_llm("assign_personas", state.input.limits),
             project_id=state.input.project_id,
             framework=state.framework,
             flows=flows,
@@ -363,7 +396,7 @@ def refine(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     notes = Notes()
     try:
         flows, personas = refine_llm(
-            deps.llm,
+            deps.stage_llm("refine", state.input.limits),
             project_id=state.input.project_id,
             framework=state.framework,
             graph=_route_graph(state),
@@ -474,7 +507,7 @@ def extract_steps(task: StepTask, deps: BootstrapDeps) -> StepResult:
         llm_notes = Notes()
         try:
             steps = extract_steps_llm(
-                deps.llm,
+                deps.stage_llm("extract_steps", task.limits),
                 project_id=task.project_id,
                 framework=task.framework,
                 flow_name=task.flow_name,

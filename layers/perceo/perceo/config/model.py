@@ -80,7 +80,8 @@ class LLMSection(Model):
     api_key: SecretStr | None = None
     model: str = "gpt-4.1-mini"
     max_concurrency: int = Field(default=4, ge=1, le=32)
-    timeout_s: float = Field(default=60.0, gt=0)
+    #: One request's time limit; a stage's calls together are bounded by bootstrap.llmStageTimeoutS.
+    timeout_s: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     cache_ttl_s: int = Field(default=7 * 24 * 3600, ge=0)
 
@@ -90,6 +91,11 @@ class BootstrapSection(Model):
     max_steps_per_flow: int = Field(default=15, ge=1, le=100)
     code_token_budget: int = Field(default=12_000, ge=500)
     prompt_token_budget: int = Field(default=24_000, ge=1_000)
+    #: The most tokens one LLM answer may have (`max_tokens` of every bootstrap call).
+    llm_max_tokens: int = Field(default=2_048, ge=64, le=32_768)
+    #: The time limit of one LLM stage (flows, personas, refine, the steps of all flows), retries included;
+    #: past it the stage keeps the offline heuristic's result.
+    llm_stage_timeout_s: float = Field(default=180.0, gt=0, le=3_600)
 
 
 class InsightsSection(Model):
