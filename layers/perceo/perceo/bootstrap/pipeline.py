@@ -27,6 +27,7 @@ from perceo.bootstrap.llm_stages import (
     Notes,
     assign_personas_llm,
     extract_steps_llm,
+    ground_steps,
     identify_flows_llm,
     refine_llm,
 )
@@ -100,6 +101,7 @@ class StepResult(Model):
     source: Literal["llm", "heuristic"] = "heuristic"
     warnings: list[str] = Field(default_factory=list)
     limits: list[str] = Field(default_factory=list)
+    dropped: int = 0
 
 
 class BootstrapState(Model):
@@ -120,6 +122,10 @@ class BootstrapState(Model):
     limits_hit: list[str] = Field(default_factory=list)
     stage_ms: dict[str, int] = Field(default_factory=dict)
     llm_units_failed: int = 0
+    #: Items of the model's answers dropped because the code does not have them (pages, flows, selectors).
+    llm_dropped: int = 0
+    #: Offline heuristic flows (or flows' steps) kept because the model's answer covered less.
+    heuristic_kept: int = 0
 
 
 class Snapshot(Protocol):
@@ -304,6 +310,7 @@ def _merge_notes(state: BootstrapState, notes: Notes, **update: Any) -> Bootstra
         update={
             "warnings": [*state.warnings, *notes.warnings],
             "limits_hit": [*state.limits_hit, *notes.limits],
+            "llm_dropped": state.llm_dropped + notes.dropped,
             **update,
         }
     )
@@ -342,7 +349,34 @@ def identify_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState
         return _merge_notes(
             _merge_notes(state, llm_notes), notes, flows=flows, personas=personas, flow_source="heuristic"
         )
-    return _merge_notes(state, llm_notes, flows=llm_flows, personas=[], flow_source="llm")
+    kept, added = not_worse_than_heuristic(llm_flows, flows, max_flows=state.input.limits.max_flows, notes=llm_notes)
+    return _merge_notes(
+        state, llm_notes, flows=kept, personas=[], flow_source="llm", heuristic_kept=state.heuristic_kept + added
+    )
+
+
+def not_worse_than_heuristic(
+    candidate: list[FlowDraft], heuristic: list[FlowDraft], *, max_flows: int, notes: Notes
+) -> tuple[list[FlowDraft], int]:
+    """The model's flows plus every offline heuristic flow that none of them covers (no model flow visits all of
+    its pages): the model refines what the code gives, it never loses a flow the code shows. The heuristic's
+    flows come first when `max_flows` cuts. Returns the flows and how many heuristic flows were added."""
+    covered = [set(f.pages) for f in candidate]
+    missing = [h for h in heuristic if not any(set(h.pages) <= pages for pages in covered)]
+    if not missing:
+        return candidate, 0
+    names = {f.name.casefold() for f in candidate}
+    added = []
+    for flow in missing:
+        name = flow.name if flow.name.casefold() not in names else f"{flow.name} (from code)"
+        names.add(name.casefold())
+        added.append(flow.model_copy(update={"name": name}))
+    shown = ", ".join(f"'{f.name}'" for f in added[:5])
+    notes.warnings.append(
+        f"flows: the LLM's answer covers less than the offline heuristic; kept {len(added)} of its flows ({shown})"
+    )
+    room = max(0, max_flows - len(added))
+    return [*added, *candidate[:room]][:max_flows], len(added)
 
 
 def assign_personas(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
@@ -410,7 +444,9 @@ def refine(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     except LLMError as error:
         notes.warnings.append(f"refine: the LLM failed ({error.message}); kept the flows and personas unrefined")
         return _merge_notes(state, notes, llm_units_failed=state.llm_units_failed + 1)
-    return _merge_notes(state, notes, flows=flows, personas=personas)
+    heuristic_flows, _, _ = _heuristic(state, deps)
+    flows, added = not_worse_than_heuristic(flows, heuristic_flows, max_flows=state.input.limits.max_flows, notes=notes)
+    return _merge_notes(state, notes, flows=flows, personas=personas, heuristic_kept=max(state.heuristic_kept, added))
 
 
 def _context_files(pages: list[str], graph: RouteGraph, imports: dict[str, list[str]]) -> list[str]:
@@ -524,9 +560,22 @@ def extract_steps(task: StepTask, deps: BootstrapDeps) -> StepResult:
                 f"steps:{task.flow_name}: the LLM failed ({error.message}); used steps from the page code instead"
             )
             return result.model_copy(update={"warnings": notes.warnings, "limits": notes.limits})
+        code = "\n".join(read(path) or "" for path in task.context_files)
+        known = {t for step in offline for a in step.actions if (t := a.target)} | {
+            v for step in offline for v in step.expected_state.visible
+        }
+        steps = ground_steps(
+            steps, code=code, known=known, resolve=graph.resolve, notes=llm_notes, what=f"steps:{task.flow_name}"
+        )
         if steps:
             return result.model_copy(
-                update={"steps": steps, "source": "llm", "warnings": llm_notes.warnings, "limits": llm_notes.limits}
+                update={
+                    "steps": steps,
+                    "source": "llm",
+                    "warnings": llm_notes.warnings,
+                    "limits": llm_notes.limits,
+                    "dropped": llm_notes.dropped,
+                }
             )
         llm_notes.warnings.append(
             f"steps:{task.flow_name}: the LLM returned no steps; used steps from the page code instead"
@@ -588,7 +637,12 @@ def run_extract_steps(state: BootstrapState, deps: BootstrapDeps) -> BootstrapSt
             warnings.append(f"steps:{outcome.item.flow_name}: failed ({outcome.error}); its steps were not updated")
     failed = sum(1 for r in results if any("the LLM failed" in w for w in r.warnings))
     return state.model_copy(
-        update={"step_results": results, "warnings": warnings, "llm_units_failed": state.llm_units_failed + failed}
+        update={
+            "step_results": results,
+            "warnings": warnings,
+            "llm_units_failed": state.llm_units_failed + failed,
+            "llm_dropped": state.llm_dropped + sum(r.dropped for r in results),
+        }
     )
 
 
