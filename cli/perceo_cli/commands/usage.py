@@ -36,8 +36,11 @@ def usage(
         print_report(app_ctx.output, report)
 
 
-def _cost(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.4f}"
+def _cost(value: float | None, unpriced_calls: int = 0) -> str:
+    """A model without a known price costs "unknown", never "$0.0000"; a sum missing some calls says so."""
+    if value is None:
+        return "unknown"
+    return f"${value:.4f} + unknown" if unpriced_calls else f"${value:.4f}"
 
 
 def print_report(output: Output, report: UsageReport) -> None:
@@ -59,7 +62,7 @@ def print_report(output: Output, report: UsageReport) -> None:
             str(row.failed_calls),
             f"{row.tokens_in:,}",
             f"{row.tokens_out:,}",
-            _cost(row.cost_usd),
+            _cost(row.cost_usd, row.unpriced_calls),
         )
     totals = report.totals
     table.add_section()
@@ -71,7 +74,7 @@ def print_report(output: Output, report: UsageReport) -> None:
         str(totals.failed_calls),
         f"{totals.tokens_in:,}",
         f"{totals.tokens_out:,}",
-        _cost(totals.cost_usd),
+        _cost(totals.cost_usd, totals.unpriced_calls),
     )
     console = output.out
     if not console.is_terminal:

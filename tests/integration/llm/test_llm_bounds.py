@@ -100,3 +100,30 @@ def test_a_call_whose_stage_has_no_time_left_sends_nothing(fake_openai: FakeOpen
     assert raised.value.details["reason"] == "deadline"
     assert "m1" in raised.value.message and "bootstrap.llmStageTimeoutS" in raised.value.message
     assert fake_openai.requests == []
+
+
+def test_a_cached_rerun_of_a_model_without_a_price_stays_unknown_not_free(
+    fake_openai: FakeOpenAI, make_llm: MakeLLM
+) -> None:
+    from datetime import date
+
+    from llm_support import DAY
+
+    from perceo.llm.cache import InMemoryResponseCache
+    from perceo.llm.usage import InMemoryUsageStore, usage_report
+    from perceo_cli.commands.usage import _cost
+
+    usage, cache = InMemoryUsageStore(), InMemoryResponseCache(ttl_s=3600)
+    fake_openai.enqueue(Reply.json(GOOD_ANSWER))
+    request = flows_request()
+    llm = make_llm(model="my-local-gemma", usage=usage, cache=cache)
+    llm.complete(request, FlowsAnswer)
+    llm.complete(request, FlowsAnswer)  # from the cache
+
+    report = usage_report(usage, request.project_id, 1, today=date.fromisoformat(DAY))
+
+    assert (report.totals.calls, report.totals.cached_calls) == (2, 1)
+    assert report.totals.cost_usd is None and report.rows[0].cost_usd is None
+    assert _cost(report.totals.cost_usd, report.totals.unpriced_calls) == "unknown"
+    # A priced model's cache hit is free, and a sum that misses unpriced calls says so.
+    assert _cost(0.0125, 0) == "$0.0125" and _cost(0.0125, 1) == "$0.0125 + unknown"

@@ -403,7 +403,11 @@ class StructuredLLM:
 
     def _record(self, request: LLMRequest, outcome: CallOutcome, tally: _Tally, started: float) -> None:
         cached = outcome == "cached"
-        cost = 0.0 if cached else estimate_cost(self.model, tally.tokens_in, tally.tokens_out, self._prices)
+        # A cache hit costs nothing, but of a model without a price it stays "unknown": a report of cached re-runs
+        # must not show the model's calls as free.
+        cost = estimate_cost(
+            self.model, 0 if cached else tally.tokens_in, 0 if cached else tally.tokens_out, self._prices
+        )
         call = LLMCall(
             project_id=request.project_id,
             model=self.model,

@@ -54,7 +54,8 @@ class LLMCall(Model):
     tokens_in: int = Field(default=0, ge=0)
     tokens_out: int = Field(default=0, ge=0)
     latency_ms: int = Field(default=0, ge=0)
-    #: Estimated from `perceo.llm.pricing`; null when the model's price is unknown; 0 for cache hits.
+    #: Estimated from `perceo.llm.pricing`; null when the model's price is unknown (cache hits too); 0 for cache
+    #: hits of a priced model.
     cost_usd: float | None = None
     #: HTTP requests made (retries and the repair retry included); 0 for cache hits.
     requests: int = Field(default=0, ge=0)
