@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -81,4 +81,76 @@ def register_commands() -> None:
     app.add_typer(workflows_cmd.app, name="workflows")
 
 
+#: One example per command, shown at the end of its `--help` (commands keyed by their path).
+EXAMPLES: dict[str, str] = {
+    "init": "perceo init --yes            # map this app's flows (asks nothing)",
+    "demo": "perceo demo --dir /tmp/shop   # a sample app, mapped and analyzed",
+    "login": "perceo login --api-url https://api.example.com",
+    "logout": "perceo logout --api-url https://api.example.com",
+    "usage": "perceo usage --days 7 --json",
+    "ci analyze": "perceo ci analyze --base origin/main --fail-on high",
+    "config show": "perceo config show --json",
+    "config get": "perceo config get llm.model",
+    "config set": "perceo config set bootstrap.maxFlows 20",
+    "flows list": "perceo flows list --json",
+    "flows show": 'perceo flows show "Sign in"',
+    "flows edit": 'perceo flows edit "Checkout" --priority critical',
+    "flows delete": 'perceo flows delete "Browse products" --yes',
+    "local status": "perceo local status --json",
+    "local stop": "perceo local stop",
+    "local up": "perceo local up",
+    "local down": "perceo local down",
+    "keys list": "perceo keys list --all",
+    "keys create": "perceo keys create ci --scope ci:analyze",
+    "keys revoke": "perceo keys revoke pk_live_ab12cd34",
+    "projects create": "perceo projects create shop --admin-key-stdin < admin.key",
+    "projects show": "perceo projects show --json",
+    "projects delete": "perceo projects delete 0f3c... --yes",
+    "routes": "perceo routes --json",
+    "workflows status": "perceo workflows status 7d1e... --watch",
+    "workflows review": "perceo workflows review 5a9b...",
+}
+
+
+def _unset(value: object) -> bool:
+    from typer.models import DefaultPlaceholder
+
+    return value is None or isinstance(value, DefaultPlaceholder)
+
+
+def _add_examples() -> None:
+    """Every command's `--help` ends with its example (`EXAMPLES`); a command without one is a test failure."""
+    for command in app.registered_commands:
+        name = command.name or ""
+        if name in EXAMPLES and command.epilog is None:
+            command.epilog = f"Example: {EXAMPLES[name]}"
+    for group in app.registered_groups:
+        sub = group.typer_instance
+        if sub is None:
+            continue
+        if group.name in EXAMPLES and _unset(group.epilog):  # a group that is itself the command (`routes`)
+            group.epilog = f"Example: {EXAMPLES[group.name or '']}"
+        for command in sub.registered_commands:
+            key = f"{group.name} {command.name}"
+            if key in EXAMPLES and command.epilog is None:
+                command.epilog = f"Example: {EXAMPLES[key]}"
+
+
+def _flags_without_a_value_type() -> None:
+    """Help shows a flag as a flag (`--json`, `--active/--inactive`), never as an option taking `<bool>`."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_perceo_flags", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._perceo_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
 register_commands()
+_add_examples()
+_flags_without_a_value_type()

@@ -16,7 +16,7 @@ from perceo.errors import ValidationFailed
 from perceo_cli.context import AppContext, app_context
 from perceo_cli.demo.shop import build_demo_app
 from perceo_cli.exit import ExitStatus
-from perceo_cli.output import Output
+from perceo_cli.output import Output, esc, plural
 
 
 def _run(ctx: typer.Context, argv: list[str], project_dir: Path, output: Output) -> int:
@@ -45,9 +45,9 @@ def demo(
         ("analysis", ["ci", "analyze", "--base", demo_app.base, "--head", demo_app.head]),
     ]
     if not as_json:
-        output.text(f"[bold]Demo app[/bold] created in {target} ({len(demo_app.commits)} commits)")
+        output.text(f"[bold]Demo app[/bold] created in {esc(target)} ({plural(len(demo_app.commits), 'commit')})")
         for _name, argv in steps:
-            output.text(f"\n[bold]$ perceo {' '.join(argv)}[/bold]")
+            output.text(f"\n[bold]$ perceo {esc(' '.join(argv))}[/bold]")
             code = _run(ctx, argv, target, output)
             if code != ExitStatus.OK:
                 raise typer.Exit(code)

@@ -14,7 +14,7 @@ from perceo.errors import ValidationFailed
 from perceo.models import FlowUpdate, FlowView
 from perceo.models.vocab import PRIORITIES
 from perceo_cli.context import app_context
-from perceo_cli.output import Output
+from perceo_cli.output import Output, esc
 
 app = typer.Typer(help="List, show, edit and delete the project's flows.", no_args_is_help=True)
 
@@ -47,7 +47,9 @@ def list_flows(
         table.add_column(column)
     for f in flows:
         source = "user-edited" if f.user_edited else f.source.replace("_", "-")
-        table.add_row(f.name, f.priority, ", ".join(f.personas), " → ".join(f.pages), str(len(f.steps)), source)
+        table.add_row(
+            *(esc(v) for v in (f.name, f.priority, ", ".join(f.personas), " → ".join(f.pages), len(f.steps), source))
+        )
     app_ctx.output.out.print(table)
 
 
@@ -68,16 +70,18 @@ def show_flow(
 
 def print_flow(output: Output, flow: FlowView) -> None:
     owned = " · user-edited" if flow.user_edited else ""
-    output.text(f"[bold]{flow.name}[/bold] · {flow.priority} · {flow.source.replace('_', '-')}{owned} · id {flow.id}")
+    output.text(
+        f"[bold]{esc(flow.name)}[/bold] · {flow.priority} · {flow.source.replace('_', '-')}{owned} · id {flow.id}"
+    )
     if flow.description:
-        output.text(flow.description)
-    output.text(f"Personas: {', '.join(flow.personas) or '-'}")
-    output.text(f"Pages: {' → '.join(flow.pages) or '-'}")
+        output.text(flow.description, markup=False)
+    output.text(f"Personas: {', '.join(flow.personas) or '-'}", markup=False)
+    output.text(f"Pages: {' → '.join(flow.pages) or '-'}", markup=False)
     for step in flow.steps:
         actions = "; ".join(
             " ".join(x for x in (a.type, a.target or "", repr(a.value) if a.value else "") if x) for a in step.actions
         )
-        output.text(f"  {step.order}. {step.name}  [dim]{actions}[/dim]")
+        output.text(f"  {step.order}. {esc(step.name)}  [dim]{esc(actions)}[/dim]")
 
 
 @app.command("edit")
@@ -115,7 +119,7 @@ def edit_flow(
     if as_json:
         app_ctx.output.json(flow_json(flow, with_steps=False))
     else:
-        app_ctx.output.text(f"Updated {flow.name} (now user-edited: `perceo init` will not change it).")
+        app_ctx.output.text(f"Updated {flow.name} (now user-edited: `perceo init` will not change it).", markup=False)
 
 
 @app.command("delete")

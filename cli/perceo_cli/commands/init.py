@@ -19,7 +19,7 @@ from perceo.errors import ConfigError, ValidationFailed
 from perceo.models import new_id
 from perceo_cli.backend.port import LOCAL_BOOTSTRAP_ONLY
 from perceo_cli.context import AppContext, app_context
-from perceo_cli.output import Output
+from perceo_cli.output import Output, esc, plural
 from perceo_cli.project_files import init_lock, set_project_value, write_gitignore
 
 FRAMEWORK_CHOICES = ("auto", "nextjs", "remix", "react-router", "react", "vue", "nuxt", "sveltekit", "angular")
@@ -272,7 +272,7 @@ _PRIORITY_STYLE = {"critical": "red", "high": "yellow", "medium": "cyan", "low":
 def print_summary(output: Output, summary: dict[str, Any]) -> None:
     counts = summary["counts"]
     mode = "LLM" if summary["mode"] == "llm" else "offline heuristic"
-    output.text(f"[bold]{summary['projectName']}[/bold] ({summary['framework']}) · project {summary['projectId']}")
+    output.text(f"[bold]{esc(summary['projectName'])}[/bold] ({summary['framework']}) · project {summary['projectId']}")
     output.text(f"Routes: {counts['routes']} · navigation edges: {counts['navigationEdges']} · mode: {mode}")
     for what in ("flows", "personas"):
         c = counts[what]
@@ -287,7 +287,7 @@ def print_summary(output: Output, summary: dict[str, Any]) -> None:
     )
     for kind, names in summary["removed"].items():
         if names:
-            output.text(f"Removed {kind} (no longer found): {', '.join(names)}")
+            output.text(f"Removed {kind} (no longer found): {', '.join(names)}", markup=False)
     output.text("")
     flows_by_persona: dict[str, list[dict[str, Any]]] = {}
     for flow in summary["flows"]:
@@ -297,15 +297,15 @@ def print_summary(output: Output, summary: dict[str, Any]) -> None:
         flows = flows_by_persona.get(persona)
         if not flows:
             continue
-        output.text(f"[bold]▸ {persona}[/bold]")
+        output.text(f"[bold]▸ {esc(persona)}[/bold]")
         for index, flow in enumerate(flows):
             branch = "└─" if index == len(flows) - 1 else "├─"
             style = _PRIORITY_STYLE.get(flow["priority"], "")
             owned = " (user-owned)" if flow["userEdited"] or flow["source"] == "user_configured" else ""
             priority = f"[{style}]{flow['priority']}[/{style}]"
-            output.text(f"  {branch} {flow['name']} {priority}{owned} · {flow['steps']} steps")
+            output.text(f"  {branch} {esc(flow['name'])} {priority}{owned} · {plural(flow['steps'], 'step')}")
             pad = "   " if index == len(flows) - 1 else "│  "
-            output.text(f"  {pad} {' → '.join(flow['pages'])}")
+            output.text(f"  {pad} {' → '.join(flow['pages'])}", markup=False)
     for warning in summary["warnings"]:
         output.warn(warning)
     for limit in summary["limits"]:

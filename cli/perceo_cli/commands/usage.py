@@ -13,7 +13,7 @@ from rich.table import Table
 
 from perceo.llm.model import MAX_REPORT_DAYS  # the models only: no openai, no redis
 from perceo_cli.context import app_context
-from perceo_cli.output import Output
+from perceo_cli.output import Output, esc, plural
 
 if TYPE_CHECKING:  # the LLM client imports openai (~0.5 s): only the command itself pays for it
     from perceo.llm.model import UsageReport
@@ -46,7 +46,7 @@ def _cost(value: float | None, unpriced_calls: int = 0) -> str:
 def print_report(output: Output, report: UsageReport) -> None:
     period = f"{report.since} to {report.until} (UTC)"
     if not report.rows:
-        output.text(f"No LLM calls for project {report.project_id} from {period}.")
+        output.text(f"No LLM calls for project {report.project_id} from {period}.", markup=False)
         return
     table = Table(title=f"LLM usage of {report.project_id}, {period}; costs are estimates", title_justify="left")
     for column in ("Day", "Model"):
@@ -56,7 +56,7 @@ def print_report(output: Output, report: UsageReport) -> None:
     for row in report.rows:
         table.add_row(
             row.day,
-            row.model,
+            esc(row.model),
             str(row.calls),
             str(row.cached_calls),
             str(row.failed_calls),
@@ -82,4 +82,5 @@ def print_report(output: Output, report: UsageReport) -> None:
         table.width = Measurement.get(console, console.options.update_width(1_000), table).maximum
     console.print(table)
     if totals.unpriced_calls:
-        output.info(f"{totals.unpriced_calls} call(s) use a model without a known price: their cost is not included.")
+        calls = plural(totals.unpriced_calls, "call")
+        output.info(f"{calls} of a model without a known price: their cost is not included.")
