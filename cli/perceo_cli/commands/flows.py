@@ -13,8 +13,8 @@ from rich.table import Table
 from perceo.errors import ValidationFailed
 from perceo.models import FlowUpdate, FlowView
 from perceo.models.vocab import PRIORITIES
-from perceo_cli.context import app_context
-from perceo_cli.output import Output, esc
+from perceo_cli.context import AppContext, app_context
+from perceo_cli.output import Output, esc, plural
 
 app = typer.Typer(help="List, show, edit and delete the project's flows.", no_args_is_help=True)
 
@@ -129,13 +129,35 @@ def delete_flow(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
-    """Delete a flow and its steps. An auto-generated flow comes back on the next `perceo init`."""
+    """Delete a flow and its steps. An auto-generated flow stays deleted: its name goes to bootstrap.excludeFlows
+    in .perceo/config.json, so `perceo init` does not create it again (remove it there to get it back)."""
     app_ctx = app_context(ctx)
     flow = app_ctx.backend.get_flow(ref)
     if not yes and not as_json and app_ctx.output.interactive:
-        typer.confirm(f"Delete flow '{flow.name}' and its {len(flow.steps)} steps?", abort=True, err=True)
+        steps = plural(len(flow.steps), "step")
+        typer.confirm(f"Delete flow '{flow.name}' and its {steps}?", abort=True, err=True)
+    excluded = _exclude_from_init(app_ctx, flow) if flow.source == "auto_generated" else False
     app_ctx.backend.delete_flow(flow.id)
     if as_json:
-        app_ctx.output.json({"deleted": {"id": flow.id, "name": flow.name}})
-    else:
-        app_ctx.output.text(f"Deleted {flow.name}.")
+        app_ctx.output.json({"deleted": {"id": flow.id, "name": flow.name}, "excludedFromInit": excluded})
+        return
+    app_ctx.output.text(f"Deleted {flow.name}.", markup=False)
+    if excluded:
+        app_ctx.output.info(
+            "`perceo init` will not create it again (bootstrap.excludeFlows in .perceo/config.json; "
+            "remove the name there to get it back)."
+        )
+
+
+def _exclude_from_init(app_ctx: AppContext, flow: FlowView) -> bool:
+    """Add the flow's name to bootstrap.excludeFlows (the local config; the API keeps no config). True if added."""
+    import json
+
+    from perceo.config.loader import save_config_value
+
+    if app_ctx.config.observer.api_base_url:
+        return False
+    names = list(app_ctx.config.bootstrap.exclude_flows)
+    if flow.name.casefold() not in {n.casefold() for n in names}:
+        save_config_value(app_ctx.project_dir, "bootstrap.excludeFlows", json.dumps([*names, flow.name]))
+    return True

@@ -247,8 +247,9 @@ def _bootstrap(
         framework=framework,
         use_llm=use_llm,
         personas=personas,
-        limits=BootstrapLimits.model_validate(config.bootstrap.model_dump()),
+        limits=BootstrapLimits.model_validate(config.bootstrap.model_dump(exclude={"exclude_flows"})),
         cache_dir=str(perceo_dir / "cache"),
+        excluded_flows=config.bootstrap.exclude_flows,
     )
     with output.progress() as progress:
         task = progress.add_task("bootstrap", total=100, message="")

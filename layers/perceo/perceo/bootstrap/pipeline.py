@@ -71,6 +71,8 @@ class BootstrapInput(Model):
     limits: BootstrapLimits = Field(default_factory=BootstrapLimits)
     #: Where discovery keeps its per-file cache (optional).
     cache_dir: str | None = None
+    #: Flow names never (re)created: the team deleted them (`bootstrap.excludeFlows`).
+    excluded_flows: list[str] = Field(default_factory=list)
 
 
 class StepTask(Model):
@@ -474,6 +476,9 @@ def _context_files(pages: list[str], graph: RouteGraph, imports: dict[str, list[
 
 def persist_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     """Reconcile pages, personas and flows with the graph; plan one step task per flow the pipeline owns."""
+    excluded = {name.casefold() for name in state.input.excluded_flows}
+    if excluded:
+        state = state.model_copy(update={"flows": [f for f in state.flows if f.name.casefold() not in excluded]})
     deps.report("persist_flows", f"storing {len(state.flows)} flows and {len(state.personas)} personas")
     graph_port = deps.require_graph()
     project_id = state.input.project_id

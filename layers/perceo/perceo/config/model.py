@@ -96,6 +96,8 @@ class BootstrapSection(Model):
     #: The time limit of one LLM stage (flows, personas, refine, the steps of all flows), retries included;
     #: past it the stage keeps the offline heuristic's result.
     llm_stage_timeout_s: float = Field(default=180.0, gt=0, le=3_600)
+    #: Flows `perceo init` never creates again (by name): `perceo flows delete` adds an auto-generated flow here.
+    exclude_flows: list[str] = Field(default_factory=list)
 
 
 class InsightsSection(Model):
