@@ -32,7 +32,7 @@ from perceo_cli.output import Output
 
 pytestmark = pytest.mark.real_llm
 
-MAX_TOKENS = 128
+MAX_TOKENS = 256
 
 
 @pytest.fixture(scope="module")
