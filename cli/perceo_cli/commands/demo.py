@@ -51,7 +51,10 @@ def demo(
             code = _run(ctx, argv, target, output)
             if code != ExitStatus.OK:
                 raise typer.Exit(code)
-        output.info(f"\nThe embedded store keeps running for this app; stop it with `perceo -C {target} local stop`.")
+        output.info(
+            f"\nThe demo app's embedded store stops by itself when idle (flowGraph.idleStopS); "
+            f"stop it now with `perceo -C {target} local stop`."
+        )
         return
     document: dict[str, Any] = {"app": {"path": str(target), "commits": demo_app.commits}}
     for name, argv in steps:
