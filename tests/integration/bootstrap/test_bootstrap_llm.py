@@ -173,13 +173,20 @@ def shop_files(project_id: str) -> dict[str, str]:
     return files
 
 
-def run(graph: RecordingFalkorGraph, llm: StructuredLLM, project_id: str, workspace: Path) -> BootstrapState:
+def run(
+    graph: RecordingFalkorGraph,
+    llm: StructuredLLM,
+    project_id: str,
+    workspace: Path,
+    progress: list[tuple[str, str]] | None = None,
+) -> BootstrapState:
     files = shop_files(project_id)
     deps = BootstrapDeps(
         graph=graph,
         llm=llm,
         max_concurrency=2,
         open_snapshot=lambda _ws: RepoSnapshot.from_files(dict(files), root=workspace),
+        progress=None if progress is None else lambda stage, _pct, message: progress.append((stage, message)),
     )
     return run_bootstrap(BootstrapInput(project_id=project_id, workspace=str(workspace), use_llm=True), deps)
 
@@ -256,10 +263,14 @@ def test_rate_limits_and_malformed_json_are_retried_and_repaired(
         Reply.json(PERSONAS),  # personas: broken, then repaired
     )
     fake_openai.respond_with(scripted)
+    progress: list[tuple[str, str]] = []
 
-    state = run(graph, make_llm(), project_id, tmp_path)
+    state = run(graph, make_llm(), project_id, tmp_path, progress)
 
     assert sleeps == [0.01]
+    # The progress display shows each retry of the stage it belongs to.
+    assert ("identify_flows", "flows: HTTP 429; attempt 2 of 3, waiting 0 s") in progress
+    assert any(stage == "assign_personas" and "asking once for a repair" in m for stage, m in progress)
     assert state.llm_units_failed == 0
     assert {"Buy a product", "Sign in"} <= {f.name for f in graph.list_flows(project_id)}
     schema_names = [r.schema_name for r in fake_openai.requests]
