@@ -41,7 +41,9 @@ def perceo(cwd: Path, *argv: str, timeout: float = 180) -> subprocess.CompletedP
 @pytest.fixture
 def shop(tmp_path: Path, falkordb_server: ServerProcess) -> Any:
     """The demo shop with its flow graph in the session's FalkorDB (a graph key of its own)."""
-    root = build_demo_app(tmp_path / "shop").path
+    demo = build_demo_app(tmp_path / "shop")
+    root = demo.path
+    (root / ".git" / "perceo-demo").write_text(f"{demo.base} {demo.head}")  # the refs `ci analyze` compares
     name = graph_name()
     url = f"redis://{falkordb_server.host}:{falkordb_server.port}"
     (root / ".perceo").mkdir()
@@ -83,6 +85,21 @@ def test_commands_in_a_subfolder_use_the_project_at_the_root(shop: Any) -> None:
     assert json.loads(perceo(root.parent, "-C", str(sub), "flows", "list", "--json").stdout) == json.loads(
         at_root.stdout
     )
+
+
+def test_ci_analyze_in_a_subfolder_reports_what_it_reports_at_the_root(shop: Any) -> None:
+    root, _graph = shop
+    assert perceo(root, "init", "--yes", "--no-llm").returncode == 0
+    base, head = (root / ".git" / "perceo-demo").read_text().split()
+    argv = ["ci", "analyze", "--base", base, "--head", head, "--json", "--fail-on", "low"]
+
+    at_root = perceo(root, *argv)
+    below = perceo(root / "app" / "products", *argv)
+
+    assert at_root.returncode == below.returncode == ExitStatus.RISK, (at_root.stderr, below.stderr)
+    root_doc, below_doc = json.loads(at_root.stdout), json.loads(below.stdout)
+    assert below_doc["riskLevel"] == root_doc["riskLevel"] and below_doc["flows"] == root_doc["flows"]
+    assert root_doc["flows"]
 
 
 def test_two_inits_at_once_make_one_project(shop: Any) -> None:
