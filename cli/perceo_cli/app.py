@@ -136,21 +136,40 @@ def _add_examples() -> None:
                 command.epilog = f"Example: {EXAMPLES[key]}"
 
 
-def _flags_without_a_value_type() -> None:
-    """Help shows a flag as a flag (`--json`, `--active/--inactive`), never as an option taking `<bool>`."""
+def _flags_shown_as_flags() -> None:
+    """Help shows a boolean flag as `--flag/--no-flag`, never as an option taking `<bool>`.
+
+    Every boolean flag declared with one long name (`--json`) also accepts its negation (`--no-json`); eager
+    options (`--help`, `--version`) and names that are already negations (`--no-llm`) are left as they are.
+    """
     from typer.core import TyperOption
 
-    shown = TyperOption.display_type_rich
-    if getattr(shown, "_perceo_flags", False):
+    if getattr(TyperOption, "_perceo_flags", False):
         return
+    shown = TyperOption.display_type_rich
+    created = TyperOption.__init__
 
     def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
         return None if self.is_flag else shown(self, ctx)
 
-    display_type_rich._perceo_flags = True  # type: ignore[attr-defined]
+    def __init__(self: TyperOption, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - the patched constructor
+        created(self, *args, **kwargs)
+        long_names = [o for o in self.opts if o.startswith("--")]
+        if (
+            self.is_bool_flag
+            and not self.secondary_opts
+            and not self.is_eager
+            and len(long_names) == 1
+            and not long_names[0].startswith("--no-")
+        ):
+            self.secondary_opts = ["--no-" + long_names[0][2:]]
+            self.show_default = False  # "[default: no-json]" says nothing the pair does not
+
     TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    TyperOption.__init__ = __init__  # type: ignore[method-assign]
+    TyperOption._perceo_flags = True  # type: ignore[attr-defined]
 
 
+_flags_shown_as_flags()
 register_commands()
 _add_examples()
-_flags_without_a_value_type()

@@ -47,7 +47,7 @@ def test_every_command_has_an_example_and_its_flags_take_no_value(path: list[str
 
     assert "Example: perceo " + key in " ".join(shown.split())
     assert "<bool>" not in shown
-    assert "--json" in shown  # every command speaks JSON
+    assert "--json" in shown and "--no-json" in shown  # every command speaks JSON; a flag shows its negation
 
 
 def test_flows_show_keeps_brackets_in_selectors_and_names() -> None:
