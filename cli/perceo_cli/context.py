@@ -1,4 +1,8 @@
-"""What every command gets: where the project is, its config, the output, and a backend — all lazy."""
+"""What every command gets: where the project is, its config, the output, and a backend — all lazy.
+
+The project is the nearest folder, from the current one upwards, that holds a `.perceo/` folder, as git finds
+`.git`: a command run in `app/login` works on the project at the repository's root, never on a second one.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,34 @@ if TYPE_CHECKING:
     from perceo_cli.backend.port import Backend
 
 
+PROJECT_MARKER = ".perceo"
+
+
+def find_project_root(start: Path) -> Path | None:
+    """The nearest folder from `start` upwards (itself included) that holds a `.perceo/` folder; None if none."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        try:
+            if (folder / PROJECT_MARKER).is_dir():
+                return folder
+        except OSError:  # a folder above that this user may not look into: not a project of theirs
+            continue
+    return None
+
+
+def project_dir_from(start: Path) -> Path:
+    """Where a command run in `start` works: the project found upwards, else `start` itself (for `perceo init`)."""
+    return find_project_root(start) or start.resolve()
+
+
+def _current_project_dir() -> Path:
+    return project_dir_from(Path.cwd())
+
+
 @dataclass
 class AppContext:
     output: Output
-    project_dir: Path = field(default_factory=Path.cwd)
+    project_dir: Path = field(default_factory=_current_project_dir)
     _config: PerceoConfig | None = None
     _backend: Backend | None = None
 
@@ -35,7 +63,7 @@ class AppContext:
         if self._backend is None:
             from perceo_cli.backend.factory import make_backend
 
-            self._backend = make_backend(self.project_dir, self.config)
+            self._backend = make_backend(self.project_dir, self.config, notice=self.output.info)
         return self._backend
 
     def use_backend(self, backend: Backend) -> None:

@@ -13,7 +13,18 @@ from typing import IO, Any
 
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """`1 changed file`, `2 changed files`: the count with the word in the right number."""
+    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
+def esc(value: object) -> str:
+    """A value for a rich-markup line: `[name=email]` or `[bold]` in a flow, a selector or a path stay text."""
+    return escape(str(value))
 
 
 def to_jsonable(value: Any) -> Any:
@@ -47,13 +58,14 @@ class Output:
         self.out.print(message, **kwargs)
 
     def info(self, message: str) -> None:
-        self.err.print(message)
+        """A plain line for humans on stderr: never read as markup (it often carries paths, names, selectors)."""
+        self.err.print(message, markup=False)
 
     def warn(self, message: str) -> None:
-        self.err.print(f"[yellow]warning:[/yellow] {message}")
+        self.err.print(f"[yellow]warning:[/yellow] {escape(message)}")
 
     def error(self, message: str) -> None:
-        self.err.print(f"[red]error:[/red] {message}", markup=True)
+        self.err.print(f"[red]error:[/red] {escape(message)}", markup=True)
 
     @contextmanager
     def progress(self, *, enabled: bool = True) -> Iterator[Progress]:

@@ -38,6 +38,7 @@ from typing import Any
 from perceo.models import AffectedRoute, ChangeAnalysis, ChangedFile, ImpactedFlow, Reason
 from perceo.observer.model import DiscoveryResult
 from perceo.observer.risk import route_confidence
+from perceo_cli.output import plural
 
 SCHEMA_VERSION = 1
 ROUTES_SCHEMA_VERSION = 1
@@ -108,11 +109,6 @@ def _flow(flow: ImpactedFlow) -> dict[str, Any]:
     }
 
 
-def plural(count: int, noun: str, many: str | None = None) -> str:
-    """`1 file`, `2 files` (`many` for an irregular plural)."""
-    return f"{count} {noun if count == 1 else (many or noun + 's')}"
-
-
 def _short(sha: str) -> str:
     return sha[:10]
 
@@ -143,7 +139,7 @@ def render_text(analysis: ChangeAnalysis, *, project_name: str, working_tree: bo
     head = "working tree" if working_tree else _short(analysis.head_sha)
     lines = [
         f"Perceo change analysis — {project_name}",
-        f"Diff: {_short(analysis.base_sha)}...{head}  ({len(analysis.files)} changed files)",
+        f"Diff: {_short(analysis.base_sha)}...{head}  ({plural(len(analysis.files), 'changed file')})",
         f"Overall risk: {analysis.risk_level.upper()} ({analysis.risk_score:.2f})",
         "",
     ]
@@ -217,8 +213,9 @@ def render_markdown(analysis: ChangeAnalysis, *, project_name: str, working_tree
         MARKDOWN_MARKER,
         f"## {_LEVEL_BADGE[level]} Perceo: {level} risk ({analysis.risk_score:.2f})",
         "",
-        f"**{_md(project_name)}** · `{_short(analysis.base_sha)}...{head}` · {len(analysis.files)} changed files · "
-        f"{len(analysis.affected_routes)} affected routes · {len(analysis.flows)} flows at risk",
+        f"**{_md(project_name)}** · `{_short(analysis.base_sha)}...{head}` · "
+        f"{plural(len(analysis.files), 'changed file')} · {plural(len(analysis.affected_routes), 'affected route')} · "
+        f"{plural(len(analysis.flows), 'flow')} at risk",
         "",
     ]
     if analysis.flows:

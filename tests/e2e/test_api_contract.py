@@ -182,7 +182,7 @@ def test_flows_show_of_a_missing_flow_fails_the_same_way(embedded: Side, api: Si
     remote = api.run("flows", "show", "No such flow")
 
     assert local == remote
-    assert local[0] == 1 and "no flow 'No such flow' in this project" in local[2]
+    assert local[0] == 2 and "no flow 'No such flow' in this project" in local[2]  # bad input, both sides
 
 
 def test_ci_analyze_gives_the_same_report(embedded: Side, api: Side, demo: DemoApp) -> None:

@@ -24,7 +24,7 @@ from perceo.errors import (
 )
 from perceo.models import ChangeSet, FlowUpdate
 from perceo_cli.backend.http import ApiClient, HttpBackend
-from perceo_cli.main import exit_status_for
+from perceo_cli.runner import exit_status_for
 
 BASE = "https://api.example.test/dev"
 KEY = "prc_" + "A" * 43
@@ -93,7 +93,7 @@ def test_same_error_type_gives_the_same_exit_code_as_the_local_backend() -> None
     with pytest.raises(ValidationFailed) as invalid:
         client(Api(error(422, "validation_failed", "bad"))).request("POST", "/flows")
 
-    assert exit_status_for(not_found.value) == exit_status_for(FlowNotFoundError("x")) == 1
+    assert exit_status_for(not_found.value) == exit_status_for(FlowNotFoundError("x")) == 2  # a name that is not there
     assert exit_status_for(invalid.value) == exit_status_for(ValidationFailed("x")) == 2
 
 

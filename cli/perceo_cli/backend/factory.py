@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +14,13 @@ if TYPE_CHECKING:
     from perceo_cli.credentials import CredentialStore
 
 
-def make_backend(project_dir: Path, config: PerceoConfig, *, env: Mapping[str, str] | None = None) -> Backend:
+def make_backend(
+    project_dir: Path,
+    config: PerceoConfig,
+    *,
+    env: Mapping[str, str] | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> Backend:
     if config.observer.api_base_url:
         api_key = config.observer.api_key
         return make_http_backend(
@@ -24,7 +30,7 @@ def make_backend(project_dir: Path, config: PerceoConfig, *, env: Mapping[str, s
         )
     from perceo_cli.backend.local import LocalBackend
 
-    return LocalBackend(project_dir, config)
+    return LocalBackend(project_dir, config, notice=notice)
 
 
 def make_http_backend(

@@ -55,6 +55,8 @@ if TYPE_CHECKING:
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
     from perceo.models.runs import FlowMetrics
     from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
+    from perceo_cli.local.server import ServerProcess
+    from perceo_cli.local.store import Lease
 
 NO_PROJECT = "no Perceo project here: run `perceo init` first (or pass --project-dir)"
 NO_PROJECT_ID = "no project id: set project.id in .perceo/config.json (run `perceo init` first)"
@@ -62,9 +64,18 @@ NO_LLM_KEY = "No LLM API key configured: using the offline heuristic (set llm.ap
 
 
 class LocalBackend:
-    def __init__(self, project_dir: Path, config: PerceoConfig, *, services: Services | None = None) -> None:
+    def __init__(
+        self,
+        project_dir: Path,
+        config: PerceoConfig,
+        *,
+        services: Services | None = None,
+        notice: Callable[[str], None] | None = None,
+    ) -> None:
         self.project_dir = project_dir
         self.config = config
+        self.notice = notice
+        self._lease: Lease | None = None
         self._given = services
         self._services: Services | None = services
 
@@ -75,7 +86,21 @@ class LocalBackend:
     def _embedded_url(self) -> str:
         from perceo_cli.local.store import EmbeddedStore
 
-        return EmbeddedStore(self.data_dir).ensure_running().url
+        idle_s = self.config.flow_graph.idle_stop_s
+
+        def started(server: ServerProcess) -> None:
+            if self.notice is None:
+                return
+            lasts = f"stops after {idle_s} s without a client" if idle_s else "runs until stopped"
+            self.notice(
+                f"Started the embedded store (pid {server.pid}, {server.url}); data in {self.data_dir}. "
+                f"It {lasts} (flowGraph.idleStopS); stop it now with `perceo local stop`."
+            )
+
+        store = EmbeddedStore(self.data_dir, idle_stop_s=idle_s, on_start=started)
+        if self._lease is None:
+            self._lease = store.lease()
+        return store.ensure_running().url
 
     @property
     def services(self) -> Services:
@@ -105,31 +130,39 @@ class LocalBackend:
 
     @property
     def project_id(self) -> str:
+        """The configured project; read before `services`, so a folder without a project never starts a store."""
         project_id = self.config.project.id
         if not project_id:
             raise ConfigError(NO_PROJECT)
         return project_id
 
     def project(self) -> Project:
-        return self.service.get_project(self.project_id)
+        project_id = self.project_id
+        return self.service.get_project(project_id)
 
     def list_flows(self) -> list[FlowView]:
-        return self.service.list_flows(self.project_id, include_steps=True)
+        project_id = self.project_id
+        return self.service.list_flows(project_id, include_steps=True)
 
     def get_flow(self, ref: str) -> FlowView:
-        return self.service.get_flow(self.project_id, ref)
+        project_id = self.project_id
+        return self.service.get_flow(project_id, ref)
 
     def update_flow(self, ref: str, update: FlowUpdate) -> Flow:
-        return self.service.update_flow(self.project_id, ref, update)
+        project_id = self.project_id
+        return self.service.update_flow(project_id, ref, update)
 
     def delete_flow(self, ref: str) -> None:
-        self.service.delete_flow(self.project_id, ref)
+        project_id = self.project_id
+        self.service.delete_flow(project_id, ref)
 
     def list_personas(self) -> list[Persona]:
-        return self.service.list_personas(self.project_id)
+        project_id = self.project_id
+        return self.service.list_personas(project_id)
 
     def analyze(self, change_set: ChangeSet, affected_routes: Sequence[AffectedRoute]) -> ChangeAnalysis:
-        return self.service.analyze(self.project_id, change_set, affected_routes)
+        project_id = self.project_id
+        return self.service.analyze(project_id, change_set, affected_routes)
 
     def analyze_with_review(
         self, change_set: ChangeSet, affected_routes: Sequence[AffectedRoute], *, llm_threshold: float
@@ -137,10 +170,12 @@ class LocalBackend:
         raise NotOnThisBackendError(WORKFLOWS_ONLY_ON_THE_API)
 
     def get_analysis(self, analysis_id: str) -> ChangeAnalysis:
-        return self.service.get_analysis(self.project_id, analysis_id)
+        project_id = self.project_id
+        return self.service.get_analysis(project_id, analysis_id)
 
     def list_analyses(self, limit: int = 20) -> list[ChangeAnalysis]:
-        return self.service.list_analyses(self.project_id, limit=limit)
+        project_id = self.project_id
+        return self.service.list_analyses(project_id, limit=limit)
 
     def usage(self, days: int) -> UsageReport:
         """From the Redis of the project's LLM cache (its event bus's); the graph is not opened."""
@@ -290,3 +325,6 @@ class LocalBackend:
         if self._services is not None and self._given is None:
             self._services.close()
         self._services = self._given
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None

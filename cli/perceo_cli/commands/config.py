@@ -102,6 +102,7 @@ def set_(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="camelCase dotted key, e.g. observer.ci.parallelism.")],
     value: Annotated[str, typer.Argument(help="JSON (8, true, null, '[\"src/\"]') or else a plain string.")],
+    as_json: JsonFlag = False,
 ) -> None:
     """Set one key in the base config file (not config.local.json). The whole result is validated first."""
     app_ctx = app_context(ctx)
@@ -112,9 +113,20 @@ def set_(
     def shown_value(item: Any) -> str:
         return _as_text(mask_value(item) if secret else item)
 
-    old = shown_value(change.old) if change.had_value else "(unset)"
-    _print(app_ctx, f"{change.key}: {old} → {shown_value(change.new)}")
     file = _shown(change.path, app_ctx.project_dir)
+    if as_json:
+        app_ctx.output.json(
+            {
+                "key": change.key,
+                "old": (mask_value(change.old) if secret else change.old) if change.had_value else None,
+                "hadValue": change.had_value,
+                "new": mask_value(change.new) if secret else change.new,
+                "file": file,
+            }
+        )
+    else:
+        old = shown_value(change.old) if change.had_value else "(unset)"
+        _print(app_ctx, f"{change.key}: {old} → {shown_value(change.new)}")
     app_ctx.output.info(f"written to {file}")
     if not change.comments_kept:
         app_ctx.output.warn(f"{file} was rewritten as plain JSON; its comments were not kept")

@@ -15,11 +15,12 @@ from typing import Annotated, Any
 
 import typer
 
+from perceo.errors import ValidationFailed
 from perceo_cli.context import AppContext, app_context
 from perceo_cli.demo.shop import build_demo_app
 from perceo_cli.demo.traffic import DROP_OFF_SHARE, batches, demo_events
 from perceo_cli.exit import ExitStatus
-from perceo_cli.output import Output
+from perceo_cli.output import Output, esc, plural
 
 #: The flow the demo shop breaks on purpose (its payment endpoint answers 503).
 FAILING_FLOW = "Checkout"
@@ -66,10 +67,12 @@ def demo(
     app_ctx = app_context(ctx)
     output = app_ctx.output
     target = (directory or Path(tempfile.mkdtemp(prefix="perceo-demo-")) / "shop").resolve()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ValidationFailed(f"{target} is not empty: choose a new or empty folder for the demo app (--dir)")
     demo_app = build_demo_app(target)
     missing = None if no_browser else _browser_missing()
     with DemoServer() as server:
-        steps = [
+        steps: Steps = [
             ("init", ["init", "--yes", "--no-llm"]),
             ("traffic", []),
             ("sync", ["analytics", "sync"]),
@@ -78,21 +81,9 @@ def demo(
         if not no_browser and missing is None:
             steps.append(("synthetic", ["flows", "run", "--all", "--base-url", server.url]))
         # A failing flow is the point of the synthetic step: exit 4 there is what the demo shows.
-        expected = {"synthetic": (ExitStatus.OK, ExitStatus.TESTS_FAILED)}
+        expected: Expected = {"synthetic": (ExitStatus.OK, ExitStatus.TESTS_FAILED)}
         if not as_json:
-            output.text(f"[bold]Demo app[/bold] created in {target} ({len(demo_app.commits)} commits)")
-            for name, argv in steps:
-                if name == "traffic":
-                    traffic = _ingest_traffic(target)
-                    output.text(
-                        f"\n[bold]Production traffic[/bold]: {traffic['events']} synthetic page views ingested "
-                        f"({traffic['dropOffFlow']}: {DROP_OFF_SHARE:.0%} of its users leave before its last step)"
-                    )
-                    continue
-                output.text(f"\n[bold]$ perceo {' '.join(argv)}[/bold]")
-                code = _run(ctx, argv, target, output)
-                if code not in expected.get(name, (ExitStatus.OK,)):
-                    raise typer.Exit(code)
+            _print_steps(ctx, steps, expected, target, output, commits=len(demo_app.commits))
             if missing is not None:
                 output.info(f"\nFlows were not run in a browser: {missing}")
             elif not no_browser:
@@ -100,20 +91,13 @@ def demo(
                     f"\n{FAILING_FLOW} fails on purpose: the demo shop's payment endpoint answers 503 "
                     "(see the failure's screenshot above)."
                 )
-            output.info(f"The embedded store keeps running for this app; stop it with `perceo -C {target} local stop`.")
+            output.info(
+                "The demo app's embedded store stops by itself when idle (flowGraph.idleStopS); "
+                f"stop it now with `perceo -C {target} local stop`."
+            )
         else:
-            document: dict[str, Any] = {"app": {"path": str(target), "commits": demo_app.commits}}
-            for name, argv in steps:
-                if name == "traffic":
-                    document[name] = _ingest_traffic(target)
-                    continue
-                buffer = io.StringIO()
-                code = _run(ctx, [*argv, "--json"], target, Output(buffer, output.err.file))
-                if code not in expected.get(name, (ExitStatus.OK,)):
-                    raise typer.Exit(code)
-                document[name] = json.loads(buffer.getvalue())
-            document.setdefault("synthetic", None)
-            output.json(document)
+            document = _json_steps(ctx, steps, expected, target, output)
+            output.json({"app": {"path": str(target), "commits": demo_app.commits}, **document})
         if serve:
             output.info(f"\nThe demo shop is at {server.url} (Ctrl-C to stop). Try:")
             output.info(f"  perceo -C {target} flows run Checkout --base-url {server.url}")
@@ -122,6 +106,43 @@ def demo(
                     time.sleep(3600)
             except KeyboardInterrupt:
                 output.info("stopped")
+
+
+Steps = list[tuple[str, list[str]]]
+Expected = dict[str, tuple[ExitStatus, ...]]
+
+
+def _print_steps(
+    ctx: typer.Context, steps: Steps, expected: Expected, target: Path, output: Output, *, commits: int
+) -> None:
+    output.text(f"[bold]Demo app[/bold] created in {esc(target)} ({plural(commits, 'commit')})")
+    for name, argv in steps:
+        if name == "traffic":
+            traffic = _ingest_traffic(target)
+            output.text(
+                f"\n[bold]Production traffic[/bold]: {traffic['events']} synthetic page views ingested "
+                f"({esc(traffic['dropOffFlow'])}: {DROP_OFF_SHARE:.0%} of its users leave before its last step)"
+            )
+            continue
+        output.text(f"\n[bold]$ perceo {esc(' '.join(argv))}[/bold]")
+        code = _run(ctx, argv, target, output)
+        if code not in expected.get(name, (ExitStatus.OK,)):
+            raise typer.Exit(code)
+
+
+def _json_steps(ctx: typer.Context, steps: Steps, expected: Expected, target: Path, output: Output) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for name, argv in steps:
+        if name == "traffic":
+            document[name] = _ingest_traffic(target)
+            continue
+        buffer = io.StringIO()
+        code = _run(ctx, [*argv, "--json"], target, Output(buffer, output.err.file))
+        if code not in expected.get(name, (ExitStatus.OK,)):
+            raise typer.Exit(code)
+        document[name] = json.loads(buffer.getvalue())
+    document.setdefault("synthetic", None)
+    return document
 
 
 def _ingest_traffic(target: Path) -> dict[str, Any]:

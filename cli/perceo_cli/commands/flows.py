@@ -13,8 +13,8 @@ from rich.table import Table
 from perceo.errors import ValidationFailed
 from perceo.models import FlowUpdate, FlowView
 from perceo.models.vocab import PRIORITIES
-from perceo_cli.context import app_context
-from perceo_cli.output import Output
+from perceo_cli.context import AppContext, app_context
+from perceo_cli.output import Output, esc, plural
 
 app = typer.Typer(help="List, show, edit and delete the project's flows.", no_args_is_help=True)
 
@@ -47,7 +47,9 @@ def list_flows(
         table.add_column(column)
     for f in flows:
         source = "user-edited" if f.user_edited else f.source.replace("_", "-")
-        table.add_row(f.name, f.priority, ", ".join(f.personas), " → ".join(f.pages), str(len(f.steps)), source)
+        table.add_row(
+            *(esc(v) for v in (f.name, f.priority, ", ".join(f.personas), " → ".join(f.pages), len(f.steps), source))
+        )
     app_ctx.output.out.print(table)
 
 
@@ -68,16 +70,18 @@ def show_flow(
 
 def print_flow(output: Output, flow: FlowView) -> None:
     owned = " · user-edited" if flow.user_edited else ""
-    output.text(f"[bold]{flow.name}[/bold] · {flow.priority} · {flow.source.replace('_', '-')}{owned} · id {flow.id}")
+    output.text(
+        f"[bold]{esc(flow.name)}[/bold] · {flow.priority} · {flow.source.replace('_', '-')}{owned} · id {flow.id}"
+    )
     if flow.description:
-        output.text(flow.description)
-    output.text(f"Personas: {', '.join(flow.personas) or '-'}")
-    output.text(f"Pages: {' → '.join(flow.pages) or '-'}")
+        output.text(flow.description, markup=False)
+    output.text(f"Personas: {', '.join(flow.personas) or '-'}", markup=False)
+    output.text(f"Pages: {' → '.join(flow.pages) or '-'}", markup=False)
     for step in flow.steps:
         actions = "; ".join(
             " ".join(x for x in (a.type, a.target or "", repr(a.value) if a.value else "") if x) for a in step.actions
         )
-        output.text(f"  {step.order}. {step.name}  [dim]{actions}[/dim]")
+        output.text(f"  {step.order}. {esc(step.name)}  [dim]{esc(actions)}[/dim]")
 
 
 @app.command("edit")
@@ -115,7 +119,7 @@ def edit_flow(
     if as_json:
         app_ctx.output.json(flow_json(flow, with_steps=False))
     else:
-        app_ctx.output.text(f"Updated {flow.name} (now user-edited: `perceo init` will not change it).")
+        app_ctx.output.text(f"Updated {flow.name} (now user-edited: `perceo init` will not change it).", markup=False)
 
 
 @app.command("delete")
@@ -125,16 +129,38 @@ def delete_flow(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
-    """Delete a flow and its steps. An auto-generated flow comes back on the next `perceo init`."""
+    """Delete a flow and its steps. An auto-generated flow stays deleted: its name goes to bootstrap.excludeFlows
+    in .perceo/config.json, so `perceo init` does not create it again (remove it there to get it back)."""
     app_ctx = app_context(ctx)
     flow = app_ctx.backend.get_flow(ref)
     if not yes and not as_json and app_ctx.output.interactive:
-        typer.confirm(f"Delete flow '{flow.name}' and its {len(flow.steps)} steps?", abort=True, err=True)
+        steps = plural(len(flow.steps), "step")
+        typer.confirm(f"Delete flow '{flow.name}' and its {steps}?", abort=True, err=True)
+    excluded = _exclude_from_init(app_ctx, flow) if flow.source == "auto_generated" else False
     app_ctx.backend.delete_flow(flow.id)
     if as_json:
-        app_ctx.output.json({"deleted": {"id": flow.id, "name": flow.name}})
-    else:
-        app_ctx.output.text(f"Deleted {flow.name}.")
+        app_ctx.output.json({"deleted": {"id": flow.id, "name": flow.name}, "excludedFromInit": excluded})
+        return
+    app_ctx.output.text(f"Deleted {flow.name}.", markup=False)
+    if excluded:
+        app_ctx.output.info(
+            "`perceo init` will not create it again (bootstrap.excludeFlows in .perceo/config.json; "
+            "remove the name there to get it back)."
+        )
+
+
+def _exclude_from_init(app_ctx: AppContext, flow: FlowView) -> bool:
+    """Add the flow's name to bootstrap.excludeFlows (the local config; the API keeps no config). True if added."""
+    import json
+
+    from perceo.config.loader import save_config_value
+
+    if app_ctx.config.observer.api_base_url:
+        return False
+    names = list(app_ctx.config.bootstrap.exclude_flows)
+    if flow.name.casefold() not in {n.casefold() for n in names}:
+        save_config_value(app_ctx.project_dir, "bootstrap.excludeFlows", json.dumps([*names, flow.name]))
+    return True
 
 
 # `flows tests` and `flows run` live with the coordinator.

@@ -19,8 +19,8 @@ from perceo.errors import ConfigError, ValidationFailed
 from perceo.models import new_id
 from perceo_cli.backend.port import LOCAL_BOOTSTRAP_ONLY
 from perceo_cli.context import AppContext, app_context
-from perceo_cli.output import Output
-from perceo_cli.project_files import set_project_value, write_gitignore
+from perceo_cli.output import Output, esc, plural
+from perceo_cli.project_files import init_lock, set_project_value, write_gitignore
 
 FRAMEWORK_CHOICES = ("auto", "nextjs", "remix", "react-router", "react", "vue", "nuxt", "sveltekit", "angular")
 
@@ -158,38 +158,98 @@ def run_init(
     personas: list[PersonaSpec],
 ) -> dict[str, Any]:
     """Config, project and bootstrap. Returns the `init --json` document."""
-    from perceo.bootstrap.pipeline import BootstrapInput, BootstrapLimits
     from perceo.config.loader import load_config
-    from perceo.models import Project
 
     output = app_ctx.output
     perceo_dir = project_dir / ".perceo"
-    loaded = load_config(project_dir)
-    config = loaded.config
-    if config.observer.api_base_url:  # checked before anything is written
+    if load_config(project_dir).config.observer.api_base_url:  # checked before anything is written
         raise ValidationFailed(LOCAL_BOOTSTRAP_ONLY, details={"where": "observer.apiBaseUrl"})
+    _check_writable(project_dir)
     perceo_dir.mkdir(exist_ok=True)
-    write_gitignore(perceo_dir)
-    detected = framework if framework != "auto" else (config.project.framework or _detect_framework(project_dir))
-    project_name = _project_name(project_dir, name or config.project.name)
-    project_id = config.project.id or new_id()
-    set_project_value(project_dir, loaded.raw, "id", project_id)
-    set_project_value(project_dir, loaded.raw, "name", project_name)
-    set_project_value(project_dir, loaded.raw, "framework", detected)
-    # The backend and the LLM read the config written above.
-    if app_ctx.project_dir.resolve() != project_dir:
-        app_ctx.project_dir = project_dir
-    app_ctx._config = None
-    config = app_ctx.config
+    with init_lock(perceo_dir, on_wait=output.info):
+        # Read under the lock: a second `init` started at once sees the project id the first one wrote.
+        loaded = load_config(project_dir)
+        config = loaded.config
+        if config.observer.api_base_url:  # set meanwhile by another process
+            raise ValidationFailed(LOCAL_BOOTSTRAP_ONLY, details={"where": "observer.apiBaseUrl"})
+        if app_ctx.project_dir.resolve() != project_dir:
+            app_ctx.project_dir = project_dir
+        app_ctx._config = config
+        write_gitignore(perceo_dir)
+        detected = framework if framework != "auto" else (config.project.framework or _detect_framework(project_dir))
+        project_name = _project_name(project_dir, name or config.project.name)
+        project_id = config.project.id or _stored_project_id(app_ctx, project_name) or new_id()
+        set_project_value(project_dir, loaded.raw, "id", project_id)
+        set_project_value(project_dir, loaded.raw, "name", project_name)
+        set_project_value(project_dir, loaded.raw, "framework", detected)
+        app_ctx._config = None  # the bootstrap reads the config written above
+        return _bootstrap(app_ctx, project_dir, project_id, project_name, detected, framework, use_llm, personas)
 
+
+def _check_writable(project_dir: Path) -> None:
+    """A folder Perceo cannot write to says so before anything starts."""
+    import os
+
+    perceo_dir = project_dir / ".perceo"
+    target = perceo_dir if perceo_dir.is_dir() else project_dir
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise ValidationFailed(
+            f"{target} is read-only: `perceo init` writes .perceo/config.json and keeps its data under .perceo/; "
+            "run it in a writable checkout",
+            details={"path": str(target)},
+        )
+
+
+def _stored_project_id(app_ctx: AppContext, project_name: str) -> str | None:
+    """The project the store already holds for this folder when the config lost its id (emptied, restored
+    from an old copy): the project is found by its natural key, its name, never created a second time."""
+    from perceo_cli.backend.local import LocalBackend
+
+    backend = app_ctx.backend
+    if not isinstance(backend, LocalBackend):
+        return None
+    same_name = [p for p in backend.graph.list_projects() if p.name.casefold() == project_name.casefold()]
+    if len(same_name) > 1:
+        ids = ", ".join(sorted(p.id for p in same_name))
+        raise ValidationFailed(
+            f"the config has no project.id and the store holds {len(same_name)} projects named {project_name!r} "
+            f"({ids}): set project.id in .perceo/config.json to the one to keep",
+            details={"where": "project.id"},
+        )
+    if same_name:
+        app_ctx.output.warn(
+            f"the config has no project.id: using the project {same_name[0].id} ({project_name!r}) the store holds"
+        )
+        return same_name[0].id
+    return None
+
+
+def _bootstrap(
+    app_ctx: AppContext,
+    project_dir: Path,
+    project_id: str,
+    project_name: str,
+    detected: str,
+    framework: str,
+    use_llm: bool,
+    personas: list[PersonaSpec],
+) -> dict[str, Any]:
+    from perceo.bootstrap.pipeline import BootstrapInput, BootstrapLimits
+    from perceo.config.loader import config_file_path
+    from perceo.models import Project
+
+    output = app_ctx.output
+    config = app_ctx.config
+    perceo_dir = project_dir / ".perceo"
     request = BootstrapInput(
         project_id=project_id,
         workspace=str(project_dir),
         framework=framework,
         use_llm=use_llm,
         personas=personas,
-        limits=BootstrapLimits.model_validate(config.bootstrap.model_dump()),
+        limits=BootstrapLimits.model_validate(config.bootstrap.model_dump(exclude={"exclude_flows"})),
         cache_dir=str(perceo_dir / "cache"),
+        excluded_flows=config.bootstrap.exclude_flows,
     )
     with output.progress() as progress:
         task = progress.add_task("bootstrap", total=100, message="")
@@ -201,7 +261,7 @@ def run_init(
         return app_ctx.backend.bootstrap(
             request,
             project=Project(id=project_id, name=project_name, framework=detected),
-            config_path=str(loaded.path),
+            config_path=str(config_file_path(project_dir)),
             progress=report,
             notice=output.info,
         )
@@ -213,7 +273,7 @@ _PRIORITY_STYLE = {"critical": "red", "high": "yellow", "medium": "cyan", "low":
 def print_summary(output: Output, summary: dict[str, Any]) -> None:
     counts = summary["counts"]
     mode = "LLM" if summary["mode"] == "llm" else "offline heuristic"
-    output.text(f"[bold]{summary['projectName']}[/bold] ({summary['framework']}) · project {summary['projectId']}")
+    output.text(f"[bold]{esc(summary['projectName'])}[/bold] ({summary['framework']}) · project {summary['projectId']}")
     output.text(f"Routes: {counts['routes']} · navigation edges: {counts['navigationEdges']} · mode: {mode}")
     for what in ("flows", "personas"):
         c = counts[what]
@@ -228,7 +288,7 @@ def print_summary(output: Output, summary: dict[str, Any]) -> None:
     )
     for kind, names in summary["removed"].items():
         if names:
-            output.text(f"Removed {kind} (no longer found): {', '.join(names)}")
+            output.text(f"Removed {kind} (no longer found): {', '.join(names)}", markup=False)
     output.text("")
     flows_by_persona: dict[str, list[dict[str, Any]]] = {}
     for flow in summary["flows"]:
@@ -238,15 +298,15 @@ def print_summary(output: Output, summary: dict[str, Any]) -> None:
         flows = flows_by_persona.get(persona)
         if not flows:
             continue
-        output.text(f"[bold]▸ {persona}[/bold]")
+        output.text(f"[bold]▸ {esc(persona)}[/bold]")
         for index, flow in enumerate(flows):
             branch = "└─" if index == len(flows) - 1 else "├─"
             style = _PRIORITY_STYLE.get(flow["priority"], "")
             owned = " (user-owned)" if flow["userEdited"] or flow["source"] == "user_configured" else ""
             priority = f"[{style}]{flow['priority']}[/{style}]"
-            output.text(f"  {branch} {flow['name']} {priority}{owned} · {flow['steps']} steps")
+            output.text(f"  {branch} {esc(flow['name'])} {priority}{owned} · {plural(flow['steps'], 'step')}")
             pad = "   " if index == len(flows) - 1 else "│  "
-            output.text(f"  {pad} {' → '.join(flow['pages'])}")
+            output.text(f"  {pad} {' → '.join(flow['pages'])}", markup=False)
     for warning in summary["warnings"]:
         output.warn(warning)
     for limit in summary["limits"]:

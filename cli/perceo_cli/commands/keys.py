@@ -18,6 +18,7 @@ from perceo.models import ApiKey
 from perceo.models.common import now_ms
 from perceo.models.vocab import CI_KEY_SCOPES, SCOPES
 from perceo_cli.context import app_context
+from perceo_cli.output import esc
 
 app = typer.Typer(help="The project's API keys (through the API).", no_args_is_help=True)
 
@@ -60,7 +61,7 @@ def list_keys(
     for key in keys:
         table.add_row(
             key.prefix,
-            key.name,
+            esc(key.name),
             _scopes(key.scopes),
             key.status(now),
             _when(key.created_at),
@@ -118,4 +119,4 @@ def revoke_key(
     if as_json:
         app_ctx.output.json(revoked)
         return
-    app_ctx.output.text(f"Revoked API key {revoked.prefix} ({revoked.name})")
+    app_ctx.output.text(f"Revoked API key {revoked.prefix} ({revoked.name})", markup=False)

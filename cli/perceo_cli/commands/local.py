@@ -45,7 +45,7 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             f"embedded store: running (pid {report.pid}, {report.url}), data {report.data_dir} ({size})"
         )
     else:
-        context.output.text(f"embedded store: not running, data {report.data_dir} ({size})")
+        context.output.text(f"embedded store: not running, data {report.data_dir} ({size})", markup=False)
 
 
 @app.command("stop")
@@ -61,6 +61,6 @@ def stop(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         context.output.json({"stopped": stopped, "pid": pid if stopped else None, "dataDir": str(store.data_dir)})
         return
     if stopped:
-        context.output.text(f"embedded store: stopped (pid {pid}), data kept in {store.data_dir}")
+        context.output.text(f"embedded store: stopped (pid {pid}), data kept in {store.data_dir}", markup=False)
     else:
         context.output.text("embedded store: was not running")

@@ -107,7 +107,7 @@ def down(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         app_ctx.output.json(result)
         return
     if result.stopped:
-        app_ctx.output.text(f"local cloud: stopped (pid {result.pid})")
+        app_ctx.output.text(f"local cloud: stopped (pid {result.pid})", markup=False)
     else:
         app_ctx.output.text("local cloud: was not running")
     if result.store_stopped:

@@ -98,7 +98,9 @@ def login(
             }
         )
     else:
-        app_ctx.output.text(f"Logged in to {url} as project {project.name} ({project.id}) with key {key_prefix(key)}")
+        app_ctx.output.text(
+            f"Logged in to {url} as project {project.name} ({project.id}) with key {key_prefix(key)}", markup=False
+        )
         app_ctx.output.info(f"Key saved in {store.path}")
     if os.environ.get(API_KEY_ENV):
         app_ctx.output.warn(f"{API_KEY_ENV} is set: it wins over the saved key until you unset it")
@@ -116,8 +118,8 @@ def logout(ctx: typer.Context, api_url: ApiUrlOption = None, as_json: JsonFlag =
     if as_json:
         app_ctx.output.json({"apiUrl": url, "removed": removed})
     elif removed:
-        app_ctx.output.text(f"Logged out of {url} (its saved key is removed from {store.path})")
+        app_ctx.output.text(f"Logged out of {url} (its saved key is removed from {store.path})", markup=False)
     else:
-        app_ctx.output.text(f"No key was saved for {url}")
+        app_ctx.output.text(f"No key was saved for {url}", markup=False)
     if os.environ.get(API_KEY_ENV):
         app_ctx.output.warn(f"{API_KEY_ENV} is still set: commands keep using it")

@@ -24,6 +24,7 @@ from perceo.models.common import now_ms
 from perceo_cli.commands.login import ApiUrlOption, JsonFlag, api_url_of, read_key
 from perceo_cli.context import app_context
 from perceo_cli.credentials import CredentialStore, SavedCredential, normalize_api_url
+from perceo_cli.output import plural
 
 app = typer.Typer(
     help="Projects on the Perceo API: create one (admin key), show yours, delete it.", no_args_is_help=True
@@ -140,4 +141,6 @@ def delete_project(
     if as_json:
         app_ctx.output.json(deleted)
         return
-    app_ctx.output.text(f"Deleted project {deleted.project_id} and its {deleted.keys_deleted} API key(s).")
+    app_ctx.output.text(
+        f"Deleted project {deleted.project_id} and its {plural(deleted.keys_deleted, 'API key')}.", markup=False
+    )

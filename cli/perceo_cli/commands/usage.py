@@ -13,7 +13,7 @@ from rich.table import Table
 
 from perceo.llm.model import MAX_REPORT_DAYS  # the models only: no openai, no redis
 from perceo_cli.context import app_context
-from perceo_cli.output import Output
+from perceo_cli.output import Output, esc, plural
 
 if TYPE_CHECKING:  # the LLM client imports openai (~0.5 s): only the command itself pays for it
     from perceo.llm.model import UsageReport
@@ -36,14 +36,17 @@ def usage(
         print_report(app_ctx.output, report)
 
 
-def _cost(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.4f}"
+def _cost(value: float | None, unpriced_calls: int = 0) -> str:
+    """A model without a known price costs "unknown", never "$0.0000"; a sum missing some calls says so."""
+    if value is None:
+        return "unknown"
+    return f"${value:.4f} + unknown" if unpriced_calls else f"${value:.4f}"
 
 
 def print_report(output: Output, report: UsageReport) -> None:
     period = f"{report.since} to {report.until} (UTC)"
     if not report.rows:
-        output.text(f"No LLM calls for project {report.project_id} from {period}.")
+        output.text(f"No LLM calls for project {report.project_id} from {period}.", markup=False)
         return
     table = Table(title=f"LLM usage of {report.project_id}, {period}; costs are estimates", title_justify="left")
     for column in ("Day", "Model"):
@@ -53,13 +56,13 @@ def print_report(output: Output, report: UsageReport) -> None:
     for row in report.rows:
         table.add_row(
             row.day,
-            row.model,
+            esc(row.model),
             str(row.calls),
             str(row.cached_calls),
             str(row.failed_calls),
             f"{row.tokens_in:,}",
             f"{row.tokens_out:,}",
-            _cost(row.cost_usd),
+            _cost(row.cost_usd, row.unpriced_calls),
         )
     totals = report.totals
     table.add_section()
@@ -71,7 +74,7 @@ def print_report(output: Output, report: UsageReport) -> None:
         str(totals.failed_calls),
         f"{totals.tokens_in:,}",
         f"{totals.tokens_out:,}",
-        _cost(totals.cost_usd),
+        _cost(totals.cost_usd, totals.unpriced_calls),
     )
     console = output.out
     if not console.is_terminal:
@@ -79,4 +82,5 @@ def print_report(output: Output, report: UsageReport) -> None:
         table.width = Measurement.get(console, console.options.update_width(1_000), table).maximum
     console.print(table)
     if totals.unpriced_calls:
-        output.info(f"{totals.unpriced_calls} call(s) use a model without a known price: their cost is not included.")
+        calls = plural(totals.unpriced_calls, "call")
+        output.info(f"{calls} of a model without a known price: their cost is not included.")

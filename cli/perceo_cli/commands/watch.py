@@ -132,7 +132,7 @@ def _document(result: WatchResult, project_name: str) -> dict[str, object]:
 
 
 def _render(result: WatchResult, *, reasons: bool) -> str:
-    from perceo_cli.report import plural
+    from perceo_cli.output import plural
 
     stamp = time.strftime("%H:%M:%S")
     files = ", ".join(result.changed[:3]) + (f", +{len(result.changed) - 3} more" if len(result.changed) > 3 else "")

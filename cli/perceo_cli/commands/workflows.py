@@ -28,7 +28,7 @@ from perceo.workflows.model import (
 from perceo_cli.backend.port import Backend
 from perceo_cli.context import AppContext, app_context
 from perceo_cli.exit import ExitStatus
-from perceo_cli.output import Output
+from perceo_cli.output import Output, esc
 from perceo_cli.project_files import set_project_value, write_gitignore
 
 app = typer.Typer(
@@ -101,10 +101,12 @@ def _stopped_following(output: Output, workflow_id: str) -> int:
 
 def print_view(output: Output, view: WorkflowView) -> None:
     progress = view.progress
-    output.text(f"{view.workflow_id} ({view.kind}): [bold]{view.status}[/bold]")
+    output.text(f"{esc(view.workflow_id)} ({view.kind}): [bold]{view.status}[/bold]")
     output.text(f"  {progress.stage.replace('_', ' ')} · {progress.percentage}% · {progress.message}", markup=False)
     if progress.counts:
-        output.text("  " + " · ".join(f"{name} {value}" for name, value in sorted(progress.counts.items())))
+        output.text(
+            "  " + " · ".join(f"{name} {value}" for name, value in sorted(progress.counts.items())), markup=False
+        )
     if view.error is not None:
         output.text(f"  error: {view.error.type}: {view.error.message}", markup=False)
 
@@ -185,7 +187,7 @@ def review(
         if as_json:
             output.json(started)
         else:
-            output.text(started.workflow_id)
+            output.text(started.workflow_id, markup=False)
             output.info(f"Follow it with `perceo workflows status {started.workflow_id} --watch`.")
         return ExitStatus.OK
     try:

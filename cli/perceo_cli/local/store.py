@@ -6,6 +6,9 @@ serves the data dir (pid, port); it is trusted only after the server on that por
 that its working directory is this data dir. A dead pid, a recycled pid or a port taken by something
 else is therefore a stale record, replaced at the next start, never fatal. A start prefers the recorded
 port when it is free, so clients that hold the store's URL reconnect after a restart.
+
+With `idle_stop_s`, a watcher process started next to the server stops it after that long without a client
+(`perceo_cli.local.idle_stop`); its pid is recorded too, and a store adopted without a live watcher gets one.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ import contextlib
 import fcntl
 import logging
 import os
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import ValidationError
 
@@ -29,6 +35,7 @@ from perceo_cli.local.server import (
     RespError,
     ServerProcess,
     command,
+    command_line,
     free_port,
     is_server_for,
     pid_alive,
@@ -41,8 +48,12 @@ from perceo_cli.local.server import (
 
 logger = logging.getLogger(__name__)
 
+WATCHER_MODULE = "perceo_cli.local.idle_stop"
+
 STATE_FILE = "store.json"
 LOCK_FILE = "store.lock"
+#: Every CLI process that uses the store holds a shared lock on this file (see `EmbeddedStore.lease`).
+CLIENTS_LOCK_FILE = "clients.lock"
 SERVER_PIDFILE = PIDFILE_NAME
 SERVER_LOGFILE = LOGFILE_NAME
 
@@ -67,6 +78,8 @@ class StoreState(Model):
     port: int
     data_dir: Path
     started_at: EpochMs
+    #: The idle-stop watcher's pid, when the store has one.
+    watcher_pid: int | None = None
 
 
 class StoreStatus(Model):
@@ -80,6 +93,7 @@ class StoreStatus(Model):
     data_dir: Path
     size_bytes: int
     started_at: EpochMs | None = None
+    watcher_pid: int | None = None
 
 
 class EmbeddedStore:
@@ -91,10 +105,16 @@ class EmbeddedStore:
         *,
         lock_timeout_s: float = LOCK_TIMEOUT_S,
         unresponsive_grace_s: float = UNRESPONSIVE_GRACE_S,
+        idle_stop_s: float | None = None,
+        on_start: Callable[[ServerProcess], None] | None = None,
     ) -> None:
         self.data_dir = data_dir.expanduser().resolve()
         self.lock_timeout_s = lock_timeout_s
         self.unresponsive_grace_s = unresponsive_grace_s
+        #: Stop the server after this many seconds without a client (None or 0: never).
+        self.idle_stop_s = idle_stop_s
+        #: Told when this call started the server (the CLI says where its data lives and how to stop it).
+        self.on_start = on_start
 
     @property
     def state_file(self) -> Path:
@@ -113,6 +133,28 @@ class EmbeddedStore:
             preferred = state.port if state is not None else None
             return self._start(preferred_port=preferred)
 
+    def lease(self) -> Lease:
+        """Mark this process as a user of the store until `Lease.release()` or its exit, however it exits.
+
+        A shared flock on `clients.lock`: the idle-stop watcher stops the store only when it can take the lock
+        exclusively, so a command that started the store and has not connected yet is never cut off. Taken
+        before `ensure_running()`; waits (bounded) while a stop is under way, then the command starts a new store.
+        """
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle = (self.data_dir / CLIENTS_LOCK_FILE).open("a+b")
+        deadline = time.monotonic() + self.lock_timeout_s
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return Lease(handle)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    raise BackendUnavailableError(
+                        f"the embedded store in {self.data_dir} has been stopping for {self.lock_timeout_s:.0f}s"
+                    ) from None
+                time.sleep(0.05)
+
     def status(self) -> StoreStatus:
         """Whether the server runs, where, and how much the data dir holds. Starts and locks nothing."""
         state = self._read_state()
@@ -130,6 +172,7 @@ class EmbeddedStore:
             data_dir=self.data_dir,
             size_bytes=size,
             started_at=state.started_at,
+            watcher_pid=state.watcher_pid if state.watcher_pid and pid_alive(state.watcher_pid) else None,
         )
 
     def stop(self, *, timeout_s: float = 10.0) -> bool:
@@ -171,6 +214,9 @@ class EmbeddedStore:
             state = state.model_copy(update={"pid": server_pid})
             self._write_state(state)
         self._wait_until_ready(state.port)
+        if self.idle_stop_s and not (state.watcher_pid and is_watcher_for(state.watcher_pid, self.data_dir)):
+            watcher = self._start_watcher(state.port, server_pid)
+            self._write_state(state.model_copy(update={"watcher_pid": watcher}))
         return ServerProcess(pid=server_pid, host=state.host, port=state.port, data_dir=self.data_dir)
 
     def _start(self, *, preferred_port: int | None) -> ServerProcess:
@@ -184,11 +230,31 @@ class EmbeddedStore:
                     raise  # the server failed for another reason than a lost race for the port
                 last_error = error
                 continue
-            self._write_state(StoreState(pid=server.pid, port=server.port, data_dir=self.data_dir, started_at=now_ms()))
+            watcher = self._start_watcher(server.port, server.pid) if self.idle_stop_s else None
+            self._write_state(
+                StoreState(
+                    pid=server.pid, port=server.port, data_dir=self.data_dir, started_at=now_ms(), watcher_pid=watcher
+                )
+            )
             logger.info("embedded store: started pid %s on %s", server.pid, server.url)
+            if self.on_start is not None:
+                self.on_start(server)
             return server
         assert last_error is not None
         raise last_error
+
+    def _start_watcher(self, port: int, pid: int) -> int:
+        """Start the idle-stop watcher for the server `pid` on `port`, detached like the server; its pid."""
+        with (self.data_dir / SERVER_LOGFILE).open("ab") as log:
+            proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+                [sys.executable, "-m", WATCHER_MODULE, str(self.data_dir), str(port), str(pid), str(self.idle_stop_s)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+                close_fds=True,
+            )
+        return proc.pid
 
     def _stop_orphan(self, *, timeout_s: float = 10.0) -> bool:
         """Stop a server of ours that runs without a record (say, `store.json` was deleted)."""
@@ -280,6 +346,39 @@ class EmbeddedStore:
                 yield
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class Lease:
+    """A process's claim on the store (see `EmbeddedStore.lease`)."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle: BinaryIO | None = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file drops the flock
+            self._handle = None
+
+
+@contextlib.contextmanager
+def unused(data_dir: Path) -> Iterator[bool]:
+    """Yields True, holding every new lease off, when no process holds a lease on the store; else False."""
+    with (data_dir / CLIENTS_LOCK_FILE).open("a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def is_watcher_for(pid: int, data_dir: Path) -> bool:
+    """True when `pid` is the idle-stop watcher of `data_dir` (judged by its command line)."""
+    args = command_line(pid) or []
+    return WATCHER_MODULE in args and str(data_dir) in args
 
 
 def _read_pid(pidfile: Path) -> int | None:

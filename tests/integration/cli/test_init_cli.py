@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bootstrap_kit import snapshot, updated_at
@@ -120,7 +121,7 @@ def test_an_edited_flow_survives_init_and_a_vanished_auto_flow_is_removed_and_re
     assert "/projects" not in {p.route for p in graph.list_pages(first["projectId"])}
 
 
-def test_flows_list_show_edit_delete_and_a_deleted_auto_flow_comes_back(repo: Path) -> None:
+def test_flows_list_show_edit_delete_and_a_deleted_auto_flow_stays_deleted(repo: Path) -> None:
     init_json(repo)
 
     code, out, _ = run_cli(["flows", "list", "--json"], repo)
@@ -133,14 +134,30 @@ def test_flows_list_show_edit_delete_and_a_deleted_auto_flow_comes_back(repo: Pa
     code, out, _ = run_cli(["flows", "edit", "Sign in", "--priority", "critical", "--json"], repo)
     assert code == 0 and json.loads(out)["userEdited"] is True
     code, out, _ = run_cli(["flows", "delete", "Sign up", "--json"], repo)
-    assert code == 0 and json.loads(out)["deleted"]["name"] == "Sign up"
+    assert code == 0 and json.loads(out) == {
+        "deleted": {"id": listed_id(listed, "Sign up"), "name": "Sign up"},
+        "excludedFromInit": True,
+    }
+    config = json.loads((repo / ".perceo" / "config.json").read_text())
+    assert config["bootstrap"]["excludeFlows"] == ["Sign up"]  # the user's other keys are kept
+    assert config["flowGraph"]["type"] == "falkordb"
 
     summary = init_json(repo)
 
-    assert summary["counts"]["flows"]["skipped"] == 1 and summary["counts"]["flows"]["created"] == 1
+    assert summary["counts"]["flows"]["skipped"] == 1 and summary["counts"]["flows"]["created"] == 0
     sign_in = next(f for f in summary["flows"] if f["name"] == "Sign in")
     assert sign_in["priority"] == "critical" and sign_in["status"] == "skipped" and sign_in["userEdited"]
-    assert next(f for f in summary["flows"] if f["name"] == "Sign up")["status"] == "created"
+    assert "Sign up" not in {f["name"] for f in summary["flows"]}
+    code, out, _ = run_cli(["flows", "list", "--json"], repo)
+    assert "Sign up" not in {f["name"] for f in json.loads(out)["flows"]}
+    # Taking the name out of bootstrap.excludeFlows brings the flow back.
+    code, _, err = run_cli(["config", "set", "bootstrap.excludeFlows", "[]"], repo)
+    assert code == 0, err
+    assert next(f for f in init_json(repo)["flows"] if f["name"] == "Sign up")["status"] == "created"
+
+
+def listed_id(listed: list[dict[str, Any]], name: str) -> str:
+    return str(next(f["id"] for f in listed if f["name"] == name))
 
 
 def test_init_prints_a_persona_flow_page_tree_for_people(repo: Path) -> None:
@@ -179,12 +196,12 @@ def test_a_broken_personas_file_is_a_clear_usage_error(repo: Path, tmp_path: Pat
     assert "persona [0] name: Field required" in err and "Traceback" not in err
 
 
-def test_flows_show_of_an_unknown_flow_is_an_error_without_traceback(repo: Path) -> None:
+def test_flows_show_of_an_unknown_flow_is_bad_input_without_traceback(repo: Path) -> None:
     init_json(repo)
 
     code, out, err = run_cli(["flows", "show", "Nope"], repo)
 
-    assert code == 1 and out == "" and "no flow 'Nope'" in err
+    assert code == ExitStatus.USAGE and out == "" and "no flow 'Nope'" in err
 
 
 def test_init_shows_its_stages_as_progress_on_a_terminal_and_nothing_otherwise(repo: Path) -> None:

@@ -163,12 +163,14 @@ def test_llm_init_stores_the_llm_map_records_usage_and_an_unchanged_rerun_makes_
 
     first = cli_json(["init", "--yes"], repo)
 
-    assert first["mode"] == "llm" and first["llm"] == {"failedUnits": 0}
-    assert [r.schema_name for r in fake_openai.requests].count("steps_extraction") == 2
-    assert len(fake_openai.requests) == 5  # flows, personas, refine, then one per flow
-    assert all(r.headers.get("authorization") == f"Bearer {LLM_KEY}" for r in fake_openai.requests)
+    assert first["mode"] == "llm" and first["llm"]["failedUnits"] == 0
     flows = {f.name: f for f in graph.list_flows(first["projectId"], include_steps=True)}
-    assert set(flows) == {"Buy a product", "Sign in"}
+    assert [r.schema_name for r in fake_openai.requests].count("steps_extraction") == len(flows)
+    assert len(fake_openai.requests) == 3 + len(flows)  # flows, personas, refine, then one per flow
+    assert all(r.headers.get("authorization") == f"Bearer {LLM_KEY}" for r in fake_openai.requests)
+    # The model's two flows, and the offline heuristic's flows its answer does not cover.
+    assert {"Buy a product", "Sign in"} <= set(flows)
+    assert first["llm"]["heuristicFlowsKept"] == len(flows) - 2
     assert flows["Buy a product"].pages == ["/products", "/products/:id", "/cart", "/checkout", "/checkout/success"]
     assert flows["Buy a product"].personas == ["Shopper"] and flows["Sign in"].personas == ["Member"]
     assert flows["Buy a product"].connected_flows == [flows["Sign in"].id]
@@ -179,17 +181,20 @@ def test_llm_init_stores_the_llm_map_records_usage_and_an_unchanged_rerun_makes_
     }
     usage = cli_json(["usage"], repo)
     assert usage["projectId"] == first["projectId"]
-    assert [(r["model"], r["calls"], r["cachedCalls"], r["failedCalls"]) for r in usage["rows"]] == [(MODEL, 5, 0, 0)]
-    assert usage["totals"]["tokensIn"] == 5 * 120 and usage["totals"]["costUsd"] > 0
+    calls = 3 + len(flows)
+    assert [(r["model"], r["calls"], r["cachedCalls"], r["failedCalls"]) for r in usage["rows"]] == [
+        (MODEL, calls, 0, 0)
+    ]
+    assert usage["totals"]["tokensIn"] == calls * 120 and usage["totals"]["costUsd"] > 0
     before, stamps = snapshot(graph), updated_at(graph, first["projectId"])
 
     second = cli_json(["init", "--yes"], repo)
 
-    assert len(fake_openai.requests) == 5  # every answer came from the cache: zero HTTP calls
-    assert second["mode"] == "llm" and second["counts"]["flows"]["unchanged"] == 2
+    assert len(fake_openai.requests) == calls  # every answer came from the cache: zero HTTP calls
+    assert second["mode"] == "llm" and second["counts"]["flows"]["unchanged"] == len(flows)
     assert snapshot(graph) == before and updated_at(graph, first["projectId"]) == stamps
     usage = cli_json(["usage"], repo)
-    assert [(r["calls"], r["cachedCalls"]) for r in usage["rows"]] == [(10, 5)]
+    assert [(r["calls"], r["cachedCalls"]) for r in usage["rows"]] == [(2 * calls, calls)]
 
 
 def test_rate_limits_are_retried_broken_json_repaired_and_a_truncated_unit_is_a_warning(
@@ -215,13 +220,14 @@ def test_rate_limits_are_retried_broken_json_repaired_and_a_truncated_unit_is_a_
 
     names = [r.schema_name for r in fake_openai.requests]
     assert names[:4] == ["flows_from_graph", "flows_from_graph", "personas_assign", "personas_assign"]
-    assert summary["mode"] == "llm" and summary["llm"] == {"failedUnits": 1}
+    assert summary["mode"] == "llm" and summary["llm"]["failedUnits"] == 1
     assert any(w.startswith("steps:Buy a product: the LLM failed") for w in summary["warnings"])
     buy = graph.get_flow_by_name(summary["projectId"], "Buy a product")
     assert buy is not None and buy.steps[0].actions[0].type == "navigate"  # from the page code instead
     assert buy.steps[0].actions[0].target == "/products"
     usage = cli_json(["usage"], repo)
-    assert usage["totals"]["failedCalls"] == 1 and usage["totals"]["calls"] == 5
+    flows_stored = len(graph.list_flows(summary["projectId"]))
+    assert usage["totals"]["failedCalls"] == 1 and usage["totals"]["calls"] == 3 + flows_stored
 
 
 def test_an_llm_that_times_out_leaves_the_offline_map_and_says_so(

@@ -85,10 +85,10 @@ def test_usage_prints_one_row_per_day_and_model_with_totals(
         [today(), "gpt-4.1-mini", "2", "0", "0", "2,400", "680", "$0.0250"],
         [today(), "my-local-llama", "1", "0", "0", "1,200", "340", "unknown"],
         [today(1), "gpt-4.1-mini", "1", "0", "0", "1,200", "340", "$0.0125"],
-        ["Total", "", "4", "0", "0", "4,800", "1,360", "$0.0375"],
+        ["Total", "", "4", "0", "0", "4,800", "1,360", "$0.0375 + unknown"],
     ]
     assert "gpt-4o" not in out
-    assert "1 call(s) use a model without a known price" in err
+    assert "1 call of a model without a known price" in err
 
 
 def test_usage_json_is_the_report_and_nothing_else(

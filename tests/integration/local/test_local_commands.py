@@ -37,6 +37,7 @@ def test_status_json_of_a_project_whose_store_never_ran(project_dir: Path) -> No
         "dataDir": str((project_dir / ".perceo" / "data").resolve()),
         "sizeBytes": 0,
         "startedAt": None,
+        "watcherPid": None,
     }
     assert err == ""
     assert not (project_dir / ".perceo").exists()

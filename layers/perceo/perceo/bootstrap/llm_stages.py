@@ -8,7 +8,8 @@ and falls back to the offline result for that unit.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 
 from perceo.bootstrap.context import ReadText, pack_code, pack_json_items, pack_lines
 from perceo.bootstrap.heuristic import priority_for
@@ -37,11 +38,13 @@ PROMPT_LIMIT = "bootstrap.promptTokenBudget"
 
 
 class Notes:
-    """Warnings and limits hit, collected by a stage."""
+    """Warnings and limits hit, collected by a stage, and how many of the model's items failed the facts."""
 
     def __init__(self) -> None:
         self.warnings: list[str] = []
         self.limits: list[str] = []
+        #: Items of the model's answer dropped because the code does not have them (pages, flows, selectors).
+        self.dropped: int = 0
 
 
 def _user_persona_rule(user_personas: Sequence[PersonaSpec]) -> str:
@@ -74,8 +77,10 @@ def check_flows(
                 pages.append(route)
         pages = ordered_unique(pages)[:MAX_PAGES_PER_FLOW]
         if unknown:
+            notes.dropped += len(unknown)
             notes.warnings.append(f"{what}: flow '{name}' names pages that do not exist: {', '.join(unknown[:5])}")
         if len(pages) < 2:
+            notes.dropped += 1
             notes.warnings.append(f"{what}: flow '{name}' dropped: it does not span two known pages")
             continue
         key = page_set_key(pages)
@@ -368,3 +373,77 @@ def steps_from_answer(answer: StepsOutput, *, flow_name: str, max_steps: int, no
         )
         drafts = drafts[:max_steps]
     return drafts
+
+
+# --- the model's answer against the facts the code gives --------------------------------------------------
+
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
+_ATTRIBUTE_VALUE = re.compile(r"""=\s*([^\]"'\s)]+)""")
+_ID_OR_CLASS = re.compile(r"(?:^|[\s>+~])[#.]([A-Za-z_][\w-]*)")
+_TEXT_ENGINE = re.compile(r"^(?:text|label|placeholder|role|testid|data-testid)\s*=\s*(.+)$", re.IGNORECASE)
+
+
+def selector_tokens(selector: str) -> list[str]:
+    """What must be written in the code for `selector` to exist: quoted names, attribute values, ids and classes,
+    the text of `text=`/`label=` selectors; the selector itself when it has none of these (a tag, a bare word)."""
+    text = selector.strip()
+    engine = _TEXT_ENGINE.match(text)
+    if engine is not None:
+        value = engine.group(1).strip().strip("\"'")
+        return [value] if value else []
+    tokens = _QUOTED.findall(text) + _ATTRIBUTE_VALUE.findall(text) + _ID_OR_CLASS.findall(text)
+    return [t.strip() for t in tokens if t.strip()] or [text]
+
+
+def grounded(selector: str, code: str, known: set[str]) -> bool:
+    """True when the selector was found by the offline reading of the page code, or everything it names is
+    written in the code of the flow's files."""
+    if selector in known:
+        return True
+    tokens = selector_tokens(selector)
+    return bool(tokens) and all(token in code for token in tokens)
+
+
+def ground_steps(
+    steps: Sequence[StepDraft],
+    *,
+    code: str,
+    known: set[str],
+    resolve: Callable[[str], str | None],
+    notes: Notes,
+    what: str,
+) -> list[StepDraft]:
+    """The model's steps without what the code does not have: a `navigate` to a page that is not a route, a
+    target or an expected selector that names nothing in the code. A step left without actions is dropped.
+    Every drop is counted (`notes.dropped`) and the first few are named."""
+    out: list[StepDraft] = []
+    named: list[str] = []
+    for step in steps:
+        actions = []
+        for action in step.actions:
+            target = action.target
+            if action.type == "navigate" and target is not None and not target.startswith(("http://", "https://")):
+                ok = resolve(target.split("?")[0].split("#")[-1] or "/") is not None or resolve(target) is not None
+            else:
+                ok = target is None or grounded(target, code, known)
+            if ok:
+                actions.append(action)
+            else:
+                notes.dropped += 1
+                named.append(target or action.type)
+        visible = []
+        for selector in step.expected_state.visible:
+            if grounded(selector, code, known):
+                visible.append(selector)
+            else:
+                notes.dropped += 1
+                named.append(selector)
+        if not actions:
+            notes.dropped += 1
+            continue
+        expected = step.expected_state.model_copy(update={"visible": visible})
+        out.append(step.model_copy(update={"order": len(out) + 1, "actions": actions, "expected_state": expected}))
+    if named:
+        shown = ", ".join(repr(n) for n in named[:5])
+        notes.warnings.append(f"{what}: {len(named)} targets the code does not have were dropped ({shown})")
+    return out

@@ -11,15 +11,16 @@ serialised) and returns a model.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from perceo.bootstrap.guards import detect_auth
 from perceo.bootstrap.heuristic import FlowFinder, derive_flows_and_personas
@@ -27,6 +28,7 @@ from perceo.bootstrap.llm_stages import (
     Notes,
     assign_personas_llm,
     extract_steps_llm,
+    ground_steps,
     identify_flows_llm,
     refine_llm,
 )
@@ -41,6 +43,7 @@ from perceo.bus.port import EventBus
 from perceo.errors import LLMError, PerceoError, ProjectNotFoundError, ValidationFailed
 from perceo.graph.port import FlowGraph
 from perceo.llm.concurrency import map_bounded
+from perceo.llm.model import LLMRequest
 from perceo.llm.port import LLM
 from perceo.models import Page, PageLink
 from perceo.models.common import Model
@@ -57,6 +60,8 @@ class BootstrapLimits(Model):
     max_steps_per_flow: int = Field(default=15, ge=1, le=100)
     code_token_budget: int = Field(default=12_000, ge=500)
     prompt_token_budget: int = Field(default=24_000, ge=1_000)
+    llm_max_tokens: int = Field(default=2_048, ge=64, le=32_768)
+    llm_stage_timeout_s: float = Field(default=180.0, gt=0, le=3_600)
 
 
 class BootstrapInput(Model):
@@ -69,6 +74,8 @@ class BootstrapInput(Model):
     limits: BootstrapLimits = Field(default_factory=BootstrapLimits)
     #: Where discovery keeps its per-file cache (optional).
     cache_dir: str | None = None
+    #: Flow names never (re)created: the team deleted them (`bootstrap.excludeFlows`).
+    excluded_flows: list[str] = Field(default_factory=list)
 
 
 class StepTask(Model):
@@ -105,6 +112,7 @@ class StepResult(Model):
     source: Literal["llm", "heuristic"] = "heuristic"
     warnings: list[str] = Field(default_factory=list)
     limits: list[str] = Field(default_factory=list)
+    dropped: int = 0
 
 
 class BootstrapState(Model):
@@ -126,6 +134,10 @@ class BootstrapState(Model):
     limits_hit: list[str] = Field(default_factory=list)
     stage_ms: dict[str, int] = Field(default_factory=dict)
     llm_units_failed: int = 0
+    #: Items of the model's answers dropped because the code does not have them (pages, flows, selectors).
+    llm_dropped: int = 0
+    #: Offline heuristic flows (or flows' steps) kept because the model's answer covered less.
+    heuristic_kept: int = 0
 
 
 class Snapshot(Protocol):
@@ -133,6 +145,8 @@ class Snapshot(Protocol):
     def read_text(self, path: str) -> str: ...
     def close(self) -> None: ...
 
+
+T = TypeVar("T", bound=BaseModel)
 
 Discover = Callable[[Any, str, Path | None], DiscoveryResult]
 Progress = Callable[[str, int, str], None]
@@ -155,6 +169,25 @@ def _default_discover(snapshot: Any, framework: str, cache_dir: Path | None) -> 
     return result
 
 
+@dataclass(frozen=True)
+class _StageLLM:
+    """An LLM whose requests carry a stage's token bound, deadline and retry reporting."""
+
+    llm: LLM
+    max_tokens: int
+    deadline: float
+    on_retry: Callable[[str], None]
+
+    def complete(self, request: LLMRequest, response_model: type[T]) -> T:
+        bounded = dataclasses.replace(
+            request,
+            max_tokens=request.max_tokens or self.max_tokens,
+            deadline=min(request.deadline or self.deadline, self.deadline),
+            on_retry=request.on_retry or self.on_retry,
+        )
+        return self.llm.complete(bounded, response_model)
+
+
 @dataclass
 class BootstrapDeps:
     """The ports the stages use. Nothing here is serialised; each runtime builds its own."""
@@ -167,6 +200,7 @@ class BootstrapDeps:
     max_concurrency: int = 4
     progress: Progress | None = None
     _snapshots: dict[str, Snapshot] = field(default_factory=dict)
+    _deadlines: dict[str, float] = field(default_factory=dict)
 
     def snapshot(self, workspace: str) -> Snapshot:
         if workspace not in self._snapshots:
@@ -192,6 +226,13 @@ class BootstrapDeps:
     def report(self, stage: str, message: str) -> None:
         if self.progress is not None:
             self.progress(stage, STAGE_PROGRESS.get(stage, 0), message)
+
+    def stage_llm(self, stage: str, limits: BootstrapLimits) -> LLM:
+        """The LLM as one stage uses it: every answer bounded by `llmMaxTokens`, every call (retries included)
+        by the stage's deadline (`llmStageTimeoutS` from the stage's first call), retries shown as progress."""
+        assert self.llm is not None
+        deadline = self._deadlines.setdefault(stage, time.monotonic() + limits.llm_stage_timeout_s)
+        return _StageLLM(self.llm, limits.llm_max_tokens, deadline, lambda message: self.report(stage, message))
 
     def require_graph(self) -> FlowGraph:
         if self.graph is None:
@@ -298,6 +339,7 @@ def _merge_notes(state: BootstrapState, notes: Notes, **update: Any) -> Bootstra
         update={
             "warnings": [*state.warnings, *notes.warnings],
             "limits_hit": [*state.limits_hit, *notes.limits],
+            "llm_dropped": state.llm_dropped + notes.dropped,
             **update,
         }
     )
@@ -312,7 +354,7 @@ def identify_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState
     llm_notes = Notes()
     try:
         llm_flows = identify_flows_llm(
-            deps.llm,
+            deps.stage_llm("identify_flows", state.input.limits),
             project_id=state.input.project_id,
             framework=state.framework,
             graph=_route_graph(state),
@@ -336,7 +378,34 @@ def identify_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState
         return _merge_notes(
             _merge_notes(state, llm_notes), notes, flows=flows, personas=personas, flow_source="heuristic"
         )
-    return _merge_notes(state, llm_notes, flows=llm_flows, personas=[], flow_source="llm")
+    kept, added = not_worse_than_heuristic(llm_flows, flows, max_flows=state.input.limits.max_flows, notes=llm_notes)
+    return _merge_notes(
+        state, llm_notes, flows=kept, personas=[], flow_source="llm", heuristic_kept=state.heuristic_kept + added
+    )
+
+
+def not_worse_than_heuristic(
+    candidate: list[FlowDraft], heuristic: list[FlowDraft], *, max_flows: int, notes: Notes
+) -> tuple[list[FlowDraft], int]:
+    """The model's flows plus every offline heuristic flow that none of them covers (no model flow visits all of
+    its pages): the model refines what the code gives, it never loses a flow the code shows. The heuristic's
+    flows come first when `max_flows` cuts. Returns the flows and how many heuristic flows were added."""
+    covered = [set(f.pages) for f in candidate]
+    missing = [h for h in heuristic if not any(set(h.pages) <= pages for pages in covered)]
+    if not missing:
+        return candidate, 0
+    names = {f.name.casefold() for f in candidate}
+    added = []
+    for flow in missing:
+        name = flow.name if flow.name.casefold() not in names else f"{flow.name} (from code)"
+        names.add(name.casefold())
+        added.append(flow.model_copy(update={"name": name}))
+    shown = ", ".join(f"'{f.name}'" for f in added[:5])
+    notes.warnings.append(
+        f"flows: the LLM's answer covers less than the offline heuristic; kept {len(added)} of its flows ({shown})"
+    )
+    room = max(0, max_flows - len(added))
+    return [*added, *candidate[:room]][:max_flows], len(added)
 
 
 def assign_personas(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
@@ -348,7 +417,7 @@ def assign_personas(state: BootstrapState, deps: BootstrapDeps) -> BootstrapStat
     notes = Notes()
     try:
         personas = assign_personas_llm(
-            deps.llm,
+            deps.stage_llm("assign_personas", state.input.limits),
             project_id=state.input.project_id,
             framework=state.framework,
             flows=flows,
@@ -390,7 +459,7 @@ def refine(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     notes = Notes()
     try:
         flows, personas = refine_llm(
-            deps.llm,
+            deps.stage_llm("refine", state.input.limits),
             project_id=state.input.project_id,
             framework=state.framework,
             graph=_route_graph(state),
@@ -404,7 +473,9 @@ def refine(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     except LLMError as error:
         notes.warnings.append(f"refine: the LLM failed ({error.message}); kept the flows and personas unrefined")
         return _merge_notes(state, notes, llm_units_failed=state.llm_units_failed + 1)
-    return _merge_notes(state, notes, flows=flows, personas=personas)
+    heuristic_flows, _, _ = _heuristic(state, deps)
+    flows, added = not_worse_than_heuristic(flows, heuristic_flows, max_flows=state.input.limits.max_flows, notes=notes)
+    return _merge_notes(state, notes, flows=flows, personas=personas, heuristic_kept=max(state.heuristic_kept, added))
 
 
 def _context_files(pages: list[str], graph: RouteGraph, imports: dict[str, list[str]]) -> list[str]:
@@ -467,6 +538,9 @@ def plan_step_tasks(state: BootstrapState, flow_ids: dict[str, str]) -> list[Ste
 
 def persist_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     """Reconcile pages, personas and flows with the graph; plan one step task per flow the pipeline owns."""
+    excluded = {name.casefold() for name in state.input.excluded_flows}
+    if excluded:
+        state = state.model_copy(update={"flows": [f for f in state.flows if f.name.casefold() not in excluded]})
     deps.report("persist_flows", f"storing {len(state.flows)} flows and {len(state.personas)} personas")
     graph_port = deps.require_graph()
     project_id = state.input.project_id
@@ -521,7 +595,7 @@ def extract_steps(task: StepTask, deps: BootstrapDeps) -> StepResult:
         llm_notes = Notes()
         try:
             steps = extract_steps_llm(
-                deps.llm,
+                deps.stage_llm("extract_steps", task.limits),
                 project_id=task.project_id,
                 framework=task.framework,
                 flow_name=task.flow_name,
@@ -538,9 +612,22 @@ def extract_steps(task: StepTask, deps: BootstrapDeps) -> StepResult:
                 f"steps:{task.flow_name}: the LLM failed ({error.message}); used steps from the page code instead"
             )
             return result.model_copy(update={"warnings": notes.warnings, "limits": notes.limits})
+        code = "\n".join(read(path) or "" for path in task.context_files)
+        known = {t for step in offline for a in step.actions if (t := a.target)} | {
+            v for step in offline for v in step.expected_state.visible
+        }
+        steps = ground_steps(
+            steps, code=code, known=known, resolve=graph.resolve, notes=llm_notes, what=f"steps:{task.flow_name}"
+        )
         if steps:
             return result.model_copy(
-                update={"steps": steps, "source": "llm", "warnings": llm_notes.warnings, "limits": llm_notes.limits}
+                update={
+                    "steps": steps,
+                    "source": "llm",
+                    "warnings": llm_notes.warnings,
+                    "limits": llm_notes.limits,
+                    "dropped": llm_notes.dropped,
+                }
             )
         llm_notes.warnings.append(
             f"steps:{task.flow_name}: the LLM returned no steps; used steps from the page code instead"
@@ -602,7 +689,12 @@ def run_extract_steps(state: BootstrapState, deps: BootstrapDeps) -> BootstrapSt
             warnings.append(f"steps:{outcome.item.flow_name}: failed ({outcome.error}); its steps were not updated")
     failed = sum(1 for r in results if any("the LLM failed" in w for w in r.warnings))
     return state.model_copy(
-        update={"step_results": results, "warnings": warnings, "llm_units_failed": state.llm_units_failed + failed}
+        update={
+            "step_results": results,
+            "warnings": warnings,
+            "llm_units_failed": state.llm_units_failed + failed,
+            "llm_dropped": state.llm_dropped + sum(r.dropped for r in results),
+        }
     )
 
 

@@ -64,6 +64,10 @@ def bootstrap_summary(
         "removed": {"flows": report.removed_flows, "personas": report.removed_personas, "pages": report.removed_pages},
         "warnings": state.warnings,
         "limits": state.limits_hit,
-        "llm": {"failedUnits": state.llm_units_failed},
+        "llm": {
+            "failedUnits": state.llm_units_failed,
+            "droppedItems": state.llm_dropped,
+            "heuristicFlowsKept": state.heuristic_kept,
+        },
         "timingsMs": state.stage_ms,
     }

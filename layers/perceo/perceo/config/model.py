@@ -31,6 +31,9 @@ class FlowGraphSection(Model):
     database: str | None = None
     username: str | None = None
     password: SecretStr | None = None
+    #: `embedded` only: stop the store after this many seconds without a client (0: keep it until
+    #: `perceo local stop`). A command that needs it starts it again.
+    idle_stop_s: int = Field(default=600, ge=0, le=7 * 24 * 3600)
 
 
 class EventBusSection(Model):
@@ -78,7 +81,8 @@ class LLMSection(Model):
     api_key: SecretStr | None = None
     model: str = "gpt-4.1-mini"
     max_concurrency: int = Field(default=4, ge=1, le=32)
-    timeout_s: float = Field(default=60.0, gt=0)
+    #: One request's time limit; a stage's calls together are bounded by bootstrap.llmStageTimeoutS.
+    timeout_s: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     cache_ttl_s: int = Field(default=7 * 24 * 3600, ge=0)
 
@@ -88,6 +92,13 @@ class BootstrapSection(Model):
     max_steps_per_flow: int = Field(default=15, ge=1, le=100)
     code_token_budget: int = Field(default=12_000, ge=500)
     prompt_token_budget: int = Field(default=24_000, ge=1_000)
+    #: The most tokens one LLM answer may have (`max_tokens` of every bootstrap call).
+    llm_max_tokens: int = Field(default=2_048, ge=64, le=32_768)
+    #: The time limit of one LLM stage (flows, personas, refine, the steps of all flows), retries included;
+    #: past it the stage keeps the offline heuristic's result.
+    llm_stage_timeout_s: float = Field(default=180.0, gt=0, le=3_600)
+    #: Flows `perceo init` never creates again (by name): `perceo flows delete` adds an auto-generated flow here.
+    exclude_flows: list[str] = Field(default_factory=list)
 
 
 class InsightsSection(Model):

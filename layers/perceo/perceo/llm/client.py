@@ -8,7 +8,10 @@ only, and remembered as such. Replies the helper cannot parse (Markdown fences, 
 read leniently from the raw answer. Transport failures (429, 5xx, timeouts, connection errors) are retried by
 tenacity with `perceo.retry.Backoff` (injectable sleep and randomness, every request counted in telemetry).
 An unusable answer (not JSON, cut off, not matching the schema) gets one repair retry; then the unit fails
-with `LLMError`. Every call is recorded as usage telemetry, cache hits included.
+with `LLMError` naming the model, the call and the start of the answer. Each call's answer is bounded
+(`LLMRequest.max_tokens`) and so is its time (`LLMRequest.deadline`: no request, retry or wait goes past it);
+retries are told to `LLMRequest.on_retry` ("attempt 2 of 4, waiting 4 s"). Every call is recorded as usage
+telemetry, cache hits included.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from perceo.errors import BackendUnavailableError, LLMError
 from perceo.llm.cache import cache_key
@@ -183,6 +187,8 @@ class StructuredLLM:
             return value, "ok"
 
         logger.warning("LLM answer for %s unusable (%s); asking once for a corrected JSON", request.unit, first_problem)
+        if request.on_retry is not None:
+            request.on_retry(f"{request.unit}: unusable answer ({first_problem[:80]}); asking once for a repair")
         repair = REPAIR_INSTRUCTION.format(error=first_problem, schema_name=request.schema_name)
         messages += [{"role": "assistant", "content": first.content or ""}, {"role": "user", "content": repair}]
         second = self._send(question, messages, tally)
@@ -190,7 +196,8 @@ class StructuredLLM:
         if value is not None:
             return value, "repaired"
         raise self._error(
-            f"LLM answer for {request.unit} is still invalid after a repair retry: {problem}",
+            f"LLM output error: {self.model}'s answer for {request.unit} is still invalid after a repair retry: "
+            f"{problem}; the answer began {_excerpt(second.content)!r}",
             request,
             tally,
             reason="invalid_output",
@@ -204,11 +211,19 @@ class StructuredLLM:
         A server that refuses the answer format gets the next one (`_FORMATS`) at once: that is not a retry.
         """
         request = question.request
+        if request.deadline is not None and time.monotonic() >= request.deadline:
+            raise self._error(
+                f"LLM ({self.model}) call {request.unit}: the stage's time limit ran out after "
+                f"{tally.requests} requests (bootstrap.llmStageTimeoutS)",
+                request,
+                tally,
+                reason="deadline",
+            )
         retrying = Retrying(
-            stop=stop_after_attempt(self._settings.max_retries + 1),
+            stop=stop_after_attempt(self._settings.max_retries + 1) | _DeadlinePassed(request.deadline),
             retry=retry_if_exception(_is_transient),
             wait=self._backoff.wait(_retry_after, random=self._random),
-            sleep=self._sleep,
+            sleep=lambda seconds: self._sleep(_within(request.deadline, seconds)),
             before_sleep=lambda state: self._log_retry(request, state),
             reraise=True,
         )
@@ -280,7 +295,13 @@ class StructuredLLM:
 
     def _call_options(self, request: LLMRequest) -> dict[str, Any]:
         """The per-call arguments of a chat completion besides messages and format (one place to add more)."""
-        return {"model": self.model}
+        options: dict[str, Any] = {"model": self.model}
+        if request.max_tokens is not None:
+            options["max_tokens"] = request.max_tokens
+        if request.deadline is not None:
+            left = request.deadline - time.monotonic()
+            options["timeout"] = max(_MIN_REQUEST_TIMEOUT_S, min(self._settings.timeout_s, left))
+        return options
 
     def _answer_format(self) -> AnswerFormat:
         with self._format_lock:
@@ -310,14 +331,20 @@ class StructuredLLM:
             cause = "timeout"
         else:
             cause = "connection error"
+        wait_s = _within(request.deadline, state.upcoming_sleep)
         logger.warning(
             "LLM request for %s failed (%s); retry %d of %d in %.2fs",
             request.unit,
             cause,
             state.attempt_number,
             self._settings.max_retries,
-            state.upcoming_sleep,
+            wait_s,
         )
+        if request.on_retry is not None:
+            request.on_retry(
+                f"{request.unit}: {cause}; attempt {state.attempt_number + 1} of {self._settings.max_retries + 1}, "
+                f"waiting {wait_s:.0f} s"
+            )
 
     def _api_error(
         self, request: LLMRequest, tally: _Tally, exc: openai.APIStatusError, retrying: Retrying
@@ -376,7 +403,11 @@ class StructuredLLM:
 
     def _record(self, request: LLMRequest, outcome: CallOutcome, tally: _Tally, started: float) -> None:
         cached = outcome == "cached"
-        cost = 0.0 if cached else estimate_cost(self.model, tally.tokens_in, tally.tokens_out, self._prices)
+        # A cache hit costs nothing, but of a model without a price it stays "unknown": a report of cached re-runs
+        # must not show the model's calls as free.
+        cost = estimate_cost(
+            self.model, 0 if cached else tally.tokens_in, 0 if cached else tally.tokens_out, self._prices
+        )
         call = LLMCall(
             project_id=request.project_id,
             model=self.model,
@@ -479,6 +510,33 @@ def _strip_fences(text: str) -> str:
         return stripped
     fenced = _FENCED.search(stripped)
     return fenced.group(1).strip() if fenced is not None else stripped
+
+
+#: A request never gets less time than this, even right before the deadline (the deadline check comes first).
+_MIN_REQUEST_TIMEOUT_S = 1.0
+_EXCERPT_CHARS = 80
+
+
+class _DeadlinePassed(stop_base):
+    """Stop retrying once the request's deadline has passed."""
+
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+def _within(deadline: float | None, seconds: float) -> float:
+    """`seconds`, cut to the time left before `deadline`."""
+    if deadline is None:
+        return seconds
+    return max(0.0, min(seconds, deadline - time.monotonic()))
+
+
+def _excerpt(content: str | None) -> str:
+    text = " ".join((content or "").split())
+    return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "…"
 
 
 def _preview(content: str | None) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import Field
@@ -28,6 +29,13 @@ class LLMRequest:
     schema_name: str
     project_id: str
     unit: str
+    #: The most tokens the answer may have (`max_tokens`): a model that never closes its JSON stops there.
+    max_tokens: int | None = None
+    #: `time.monotonic()` by which the call must be over, retries and the repair retry included (the stage's
+    #: time limit); each request's timeout is cut to what is left.
+    deadline: float | None = None
+    #: Told about each retry, e.g. "attempt 2 of 4, waiting 4 s (HTTP 429)" (progress displays).
+    on_retry: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
 
 #: The longest usage report: usage is kept 90 days after its last write.
@@ -46,7 +54,8 @@ class LLMCall(Model):
     tokens_in: int = Field(default=0, ge=0)
     tokens_out: int = Field(default=0, ge=0)
     latency_ms: int = Field(default=0, ge=0)
-    #: Estimated from `perceo.llm.pricing`; null when the model's price is unknown; 0 for cache hits.
+    #: Estimated from `perceo.llm.pricing`; null when the model's price is unknown (cache hits too); 0 for cache
+    #: hits of a priced model.
     cost_usd: float | None = None
     #: HTTP requests made (retries and the repair retry included); 0 for cache hits.
     requests: int = Field(default=0, ge=0)

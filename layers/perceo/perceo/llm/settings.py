@@ -38,7 +38,8 @@ class LLMSettings(BaseModel):
     api_key: SecretStr
     model: str = Field(min_length=1)
     max_concurrency: int = Field(default=4, ge=1, le=32)
-    timeout_s: float = Field(default=60.0, gt=0)
+    #: One request's time limit; a stage's calls together are bounded by bootstrap.llmStageTimeoutS.
+    timeout_s: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     cache_ttl_s: int = Field(default=7 * 24 * 3600, ge=0)
 
