@@ -10,7 +10,7 @@ _DESCRIPTIONS: dict[int, str] = {
     401: "No API key, or one that is not valid (unknown, revoked, expired)",
     403: "A valid key without the scope the route needs, or for another project",
     404: "No such resource in the caller's project",
-    409: "Conflicts with what exists (a name already taken, a key already revoked)",
+    409: "Conflicts with what exists (a name already taken, a key already revoked, the calling key itself)",
     413: "Request body over 5 MB",
     422: "The request does not match the schema; the message names each field",
     429: "Too many requests for this key; see Retry-After",
