@@ -17,12 +17,16 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from perceo.api.request import current_request_id
 from perceo.errors import (
     AuthenticationError,
     BackendUnavailableError,
+    BadRequestError,
     ConfigError,
     ConflictError,
     InvalidRefError,
@@ -32,6 +36,7 @@ from perceo.errors import (
     PerceoError,
     PermissionDeniedError,
     RateLimitedError,
+    UnsupportedMediaTypeError,
     ValidationFailed,
 )
 
@@ -46,6 +51,8 @@ STATUS_BY_ERROR: tuple[tuple[type[PerceoError], HTTPStatus], ...] = (
     (NotFoundError, HTTPStatus.NOT_FOUND),
     (ConflictError, HTTPStatus.CONFLICT),
     (PayloadTooLargeError, HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+    (BadRequestError, HTTPStatus.BAD_REQUEST),
+    (UnsupportedMediaTypeError, HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
     (ValidationFailed, HTTPStatus.UNPROCESSABLE_ENTITY),
     (InvalidRefError, HTTPStatus.UNPROCESSABLE_ENTITY),
     (RateLimitedError, HTTPStatus.TOO_MANY_REQUESTS),
@@ -161,6 +168,15 @@ def register_error_handlers(
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response[str]:
         return validation_error_response(list(error.errors()))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(_: RequestUnsupportedContentType) -> Response[str]:
+        # `serve` answers this before the resolver does (perceo.api.body); kept so no path to a 500 remains.
+        return error_response(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            UnsupportedMediaTypeError.code,
+            "request bodies must be JSON: send Content-Type: application/json",
+        )
 
     @app.not_found
     def _no_route(_: RouteNotFoundError) -> Response[str]:

@@ -7,18 +7,20 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from perceo.models.api import ErrorResponse
 
 _DESCRIPTIONS: dict[int, str] = {
+    400: "The request cannot be read: a body that is not UTF-8, JSON nested too deeply, a huge number, a NUL character",
     401: "No API key, or one that is not valid (unknown, revoked, expired)",
     403: "A valid key without the scope the route needs, or for another project",
     404: "No such resource in the caller's project",
     409: "Conflicts with what exists (a name already taken, a key already revoked, the calling key itself)",
     413: "Request body over 5 MB",
+    415: "A request body that is not JSON (Content-Type must be application/json)",
     422: "The request does not match the schema; the message names each field",
     429: "Too many requests for this key; see Retry-After",
     503: "A backing store cannot be reached",
 }
 
 #: Every authenticated route can answer these.
-AUTHENTICATED = (401, 403, 413, 422, 429, 503)
+AUTHENTICATED = (400, 401, 403, 413, 415, 422, 429, 503)
 
 
 def responses(*error_statuses: int, ok: int = 200, ok_description: str = "Success") -> dict[int, OpenAPIResponse]:

@@ -8,6 +8,8 @@
    `Retry-After` when it is empty. The REQUEST authorizer's answer is cached by API Gateway for minutes, so it
    cannot count requests nor see a revocation; every request passes through here, so the per-key limit and the
    key's status (a key revoked, expired or deleted with its project since is a 401 at once) live here;
+   then answers 400 / 415 for a request no route can read (`perceo.api.body`: not UTF-8, not JSON by its
+   Content-Type, nested too deeply, huge numbers, NUL characters);
 4. adds `X-Request-Id`, and the CORS headers (powertools `CORSConfig`) when the request comes from the allowed
    origin, on every answer: routed, early (413/429) or failed.
 
@@ -35,6 +37,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from perceo.api.body import check_request
 from perceo.api.errors import domain_error_response, internal_error_response
 from perceo.api.request import RequestScope, header, request_scope
 from perceo.errors import PayloadTooLargeError, PerceoError, RateLimitedError
@@ -108,6 +111,7 @@ def _early_answer(event: Mapping[str, Any], scope: RequestScope) -> Response[str
                 f"too many requests for API key {principal.prefix}; retry after {decision.retry_after_header} s",
                 retry_after_s=decision.retry_after_s,
             )
+    check_request(event)
     return None
 
 

@@ -24,6 +24,7 @@ from perceo.models.api import (
 )
 from perceo.models.vocab import SCOPES
 from perceo.wiring import services
+from perceo.workflows.gitremote import parse_git_remote
 
 router = Router()
 
@@ -37,11 +38,14 @@ ProjectIdParam = Annotated[str, Path(pattern=PROJECT_ID_PATTERN, description="Th
     description="The key in the answer is shown once. Scopes default to all of them, project:admin included.",
     tags=["projects"],
     security=ADMIN_KEY,
-    responses=responses(401, 409, 413, 422, 503, ok=201),
+    responses=responses(400, 401, 409, 413, 415, 422, 503, ok=201),
 )
 def create_project(body: CreateProjectRequest) -> CreateProjectResponse:
     require_admin_key()
     wired, request = services(), current_request()
+    if body.git_remote_url is not None:
+        # The same policy as a bootstrap's repoUrl: the stored URL is what a later clone would be handed.
+        parse_git_remote(body.git_remote_url, wired.settings.allowed_git_hosts, field="gitRemoteUrl")
     project = wired.projects.create_project(body.to_project())
     try:
         raw_key, record = wired.keys.create(
