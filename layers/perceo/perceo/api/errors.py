@@ -65,6 +65,10 @@ _INTERNAL: tuple[type[PerceoError], ...] = (ConfigError,)
 
 _MAX_VALIDATION_ERRORS = 20
 
+#: `Retry-After` (seconds) of a 503: stores that restart (the local cloud's supervisor, a Redis failover) are back
+#: within a few seconds. The template's authorizer gateway responses say the same.
+RETRY_AFTER_UNAVAILABLE_S = 2
+
 
 def status_for(error: PerceoError) -> HTTPStatus:
     if isinstance(error, _INTERNAL):
@@ -106,7 +110,12 @@ def domain_error_response(error: PerceoError, *, request_id: str | None) -> Resp
         logger.error("dependency failure (%s): %s", type(error).__name__, error.message)
         unavailable = status == HTTPStatus.SERVICE_UNAVAILABLE
         message = "a backing service is unavailable; try again shortly" if unavailable else "the LLM call failed"
-        return error_response(status, error.code, message, {"requestId": request_id} if request_id else None)
+        failure: dict[str, Any] = {"requestId": request_id} if request_id else {}
+        retry: dict[str, str] = {}
+        if unavailable:
+            retry["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
+            failure["retryAfterSeconds"] = RETRY_AFTER_UNAVAILABLE_S
+        return error_response(status, error.code, message, failure, headers=retry)
     headers: dict[str, str] = {}
     details = dict(error.details)
     if isinstance(error, AuthenticationError):
