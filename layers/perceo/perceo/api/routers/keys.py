@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from perceo.api.request import authorize, current_request
 from perceo.api.responses import AUTHENTICATED, responses
-from perceo.api.security import API_KEY
+from perceo.api.security import requires
 from perceo.errors import ConflictError, PermissionDeniedError
 from perceo.models import ApiKey
 from perceo.models.api import KEY_PREFIX_PATTERN, CreatedKey, CreateKeyRequest, KeyList
@@ -26,7 +26,7 @@ PrefixParam = Annotated[
     "/keys",
     summary="The project's API keys (never the keys themselves)",
     tags=["keys"],
-    security=API_KEY,
+    security=requires("keys:manage"),
     responses=responses(*AUTHENTICATED),
 )
 def list_keys(
@@ -44,7 +44,7 @@ def list_keys(
     summary="Create an API key (the answer shows it once)",
     description="A key can only grant scopes the calling key has.",
     tags=["keys"],
-    security=API_KEY,
+    security=requires("keys:manage"),
     responses=responses(*AUTHENTICATED, 409, ok=201),
 )
 def create_key(body: CreateKeyRequest) -> CreatedKey:
@@ -76,7 +76,7 @@ def create_key(body: CreateKeyRequest) -> CreatedKey:
         "(409 otherwise), so a typo cannot lock a client out."
     ),
     tags=["keys"],
-    security=API_KEY,
+    security=requires("keys:manage"),
     responses=responses(*AUTHENTICATED, 404, 409),
 )
 def revoke_key(

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from perceo.api.request import authorize, current_request, header, require_own_project
 from perceo.api.responses import AUTHENTICATED, responses
-from perceo.api.security import ADMIN_KEY, API_KEY
+from perceo.api.security import ADMIN_KEY, requires
 from perceo.auth.keyformat import verify_admin_key
 from perceo.errors import AuthenticationError, ProjectNotFoundError
 from perceo.llm.model import MAX_REPORT_DAYS, UsageReport
@@ -67,7 +67,7 @@ def create_project(body: CreateProjectRequest) -> CreateProjectResponse:
     "/projects/me",
     summary="The project of the calling key",
     tags=["projects"],
-    security=API_KEY,
+    security=requires(),
     responses=responses(*AUTHENTICATED, 404),
 )
 def get_my_project() -> Project:
@@ -84,7 +84,7 @@ def get_my_project() -> Project:
         "no call had a known price."
     ),
     tags=["projects"],
-    security=API_KEY,
+    security=requires("insights:read"),
     responses=responses(*AUTHENTICATED),
 )
 def get_usage(
@@ -100,7 +100,7 @@ def get_usage(
     "/projects/<id>",
     summary="Delete the project with its flows, personas, analyses and API keys (scope project:admin)",
     tags=["projects"],
-    security=API_KEY,
+    security=requires("project:admin"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def delete_project(id: ProjectIdParam) -> DeleteProjectResponse:
