@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 
 import httpx
 import pytest
@@ -119,6 +120,17 @@ def test_oversized_headers_are_431_with_a_json_body(cloud: RunningCloud, key: st
 
     assert response.status_code == 431
     assert _documented_error(response)["message"].startswith("Request Header Fields Too Large")
+
+
+def test_a_request_line_over_the_gateway_quota_is_a_documented_414(cloud: RunningCloud, key: str) -> None:
+    """Found by the nightly fuzzing: a cursor of 2,048 emoji is 24 kB once percent-encoded."""
+    with cloud.http(key) as client:
+        response = client.get("flows", params={"cursor": "\U0001f60d" * 2048})
+
+    assert response.status_code == 414
+    assert _documented_error(response)["message"].startswith("URI Too Long")
+    documented = json.loads((Path(__file__).parents[3] / "openapi.json").read_text())
+    assert "414" in documented["paths"]["/flows"]["get"]["responses"]
 
 
 def test_a_request_the_http_server_cannot_parse_is_a_json_400(cloud: RunningCloud) -> None:

@@ -27,6 +27,7 @@ from perceo_cli.local.apigw.responses import (
     preflight,
     proxy_response,
     standard_headers,
+    uri_too_long,
 )
 from perceo_cli.local.apigw.routing import match_route, method_arn, route_for
 from perceo_cli.local.lambdas import Invoker, LambdaInvocationError
@@ -80,6 +81,8 @@ class Gateway:
         segments = [unquote(s) for s in raw_segments[1:]]
         path = "/" + "/".join(segments)
         request_line = len(request.method) + len(request.target) + len(request.protocol) + 2
+        if request_line > MAX_HEADER_BYTES:
+            raise uri_too_long(MAX_HEADER_BYTES)
         if request_line + sum(len(value) for _, value in request.headers) > MAX_HEADER_BYTES:
             raise headers_too_large(MAX_HEADER_BYTES)
         if len(request.body) > MAX_PAYLOAD_BYTES:

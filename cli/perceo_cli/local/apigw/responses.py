@@ -47,6 +47,10 @@ def method_not_allowed(allowed: list[str]) -> GatewayError:
     return GatewayError("DEFAULT_4XX", 405, {"message": "Method Not Allowed"}, headers=[("Allow", ", ".join(allowed))])
 
 
+def uri_too_long(limit: int) -> GatewayError:
+    return GatewayError("DEFAULT_4XX", 414, {"message": f"URI Too Long: the request line may be {limit} bytes"})
+
+
 def headers_too_large(limit: int) -> GatewayError:
     message = f"Request Header Fields Too Large: the request line and headers may total {limit} bytes"
     return GatewayError("DEFAULT_4XX", 431, {"message": message})
@@ -115,9 +119,11 @@ def error_type(error: GatewayError) -> str:
         return known[error.kind]
     if error.status >= 500:
         return "InternalServerErrorException"
-    return {405: "MethodNotAllowedException", 431: "RequestHeaderFieldsTooLargeException"}.get(
-        error.status, "ForbiddenException"
-    )
+    return {
+        405: "MethodNotAllowedException",
+        414: "RequestUriTooLongException",
+        431: "RequestHeaderFieldsTooLargeException",
+    }.get(error.status, "ForbiddenException")
 
 
 def proxy_response(result: Any, function: str) -> tuple[int, list[tuple[str, str]], bytes]:

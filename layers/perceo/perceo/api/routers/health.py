@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from perceo import __version__
 from perceo.api.errors import JSON, RETRY_AFTER_UNAVAILABLE_S
+from perceo.api.responses import GATEWAY, responses
 from perceo.models.api import DependencyCheck, HealthChecks, HealthResponse
 from perceo.models.common import now_ms
 from perceo.wiring import services
@@ -28,6 +29,7 @@ router = Router()
     responses={
         200: {"description": "The graph and Redis answer"},
         503: {"description": "A backing store does not answer", "content": {JSON: {"model": HealthResponse}}},
+        **{status: answer for status, answer in responses(*GATEWAY).items() if status != 200},
     },
 )
 def get_health() -> Response[HealthResponse]:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from perceo.api.request import authorize, current_request, header, require_own_project
-from perceo.api.responses import AUTHENTICATED, responses
+from perceo.api.responses import AUTHENTICATED, GATEWAY, responses
 from perceo.api.security import ADMIN_KEY, requires
 from perceo.auth.keyformat import verify_admin_key
 from perceo.errors import AuthenticationError, ProjectNotFoundError
@@ -38,7 +38,7 @@ ProjectIdParam = Annotated[str, Path(pattern=PROJECT_ID_PATTERN, description="Th
     description="The key in the answer is shown once. Scopes default to all of them, project:admin included.",
     tags=["projects"],
     security=ADMIN_KEY,
-    responses=responses(400, 401, 409, 413, 415, 422, 503, ok=201),
+    responses=responses(400, 401, 409, 413, 415, 422, 503, *GATEWAY, ok=201),
 )
 def create_project(body: CreateProjectRequest) -> CreateProjectResponse:
     require_admin_key()
