@@ -19,7 +19,7 @@ import pytest
 from cloud_harness import RunningCloud
 from openapi_routes import REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reliability-cloud")]  # one worker, one cloud
 
 SEED = int(os.environ.get("PERCEO_FUZZ_SEED", "20261207"))
 EXAMPLES = int(os.environ.get("PERCEO_FUZZ_EXAMPLES", "40"))

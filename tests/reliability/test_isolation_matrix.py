@@ -19,7 +19,7 @@ from openapi_routes import Operation, operations, valid_body
 
 from perceo.models.vocab import SCOPES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reliability-cloud")]  # one worker, one cloud
 
 OPERATIONS = operations()
 KEYED = [op for op in OPERATIONS if op.scheme == "apiKey"]
