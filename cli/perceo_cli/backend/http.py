@@ -460,9 +460,11 @@ class HttpBackend:
             raise ValidationFailed(f"invalid key request: {problems}") from None
         return self.client.send_model(CreatedKey, "POST", "/keys", request)
 
-    def revoke_key(self, prefix: str, *, reason: str | None = None) -> ApiKey:
-        params = {"reason": reason} if reason else None
-        data = self.client.request("DELETE", f"/keys/{_segment(prefix)}", params=params)
+    def revoke_key(self, prefix: str, *, reason: str | None = None, allow_self: bool = False) -> ApiKey:
+        params = {"reason": reason} if reason else {}
+        if allow_self:
+            params["allowSelf"] = "true"
+        data = self.client.request("DELETE", f"/keys/{_segment(prefix)}", params=params or None)
         return self.client.parse(ApiKey, data)
 
     # -- workflows -----------------------------------------------------------------------------------------------

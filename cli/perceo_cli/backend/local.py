@@ -306,7 +306,7 @@ class LocalBackend:
     def create_key(self, name: str, scopes: Iterable[str], *, expires_in_days: int | None = None) -> CreatedKey:
         raise NotOnThisBackendError(API_KEYS_ONLY_ON_THE_API)
 
-    def revoke_key(self, prefix: str, *, reason: str | None = None) -> ApiKey:
+    def revoke_key(self, prefix: str, *, reason: str | None = None, allow_self: bool = False) -> ApiKey:
         raise NotOnThisBackendError(API_KEYS_ONLY_ON_THE_API)
 
     def delete_project(self, project_id: str) -> DeleteProjectResponse:

@@ -111,11 +111,14 @@ def revoke_key(
     ctx: typer.Context,
     prefix: Annotated[str, typer.Argument(help="The key's 12-character prefix, as `perceo keys list` shows it.")],
     reason: Annotated[str | None, typer.Option("--reason", help="Why (kept in the audit trail).")] = None,
+    allow_self: Annotated[
+        bool, typer.Option("--allow-self", help="Allow revoking the key this command itself uses.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Revoke an API key of the project (it stops working at once, give or take the API's authorizer cache)."""
+    """Revoke an API key of the project (it stops working at once)."""
     app_ctx = app_context(ctx)
-    revoked: ApiKey = app_ctx.backend.revoke_key(prefix, reason=reason)
+    revoked: ApiKey = app_ctx.backend.revoke_key(prefix, reason=reason, allow_self=allow_self)
     if as_json:
         app_ctx.output.json(revoked)
         return

@@ -74,6 +74,7 @@ def up(
                 "apiUrl": state.api_url,
                 "pid": state.pid,
                 "alreadyRunning": result.already_running,
+                "storeRestarted": result.store_restarted,
                 "motoUrl": state.moto_url,
                 "storeUrl": state.store_url,
                 "adminKey": result.admin_key,
@@ -83,6 +84,8 @@ def up(
         )
         return
     status = "already running" if result.already_running else "started"
+    if result.store_restarted:
+        status += "; its store had stopped and was started again (same data)"
     app_ctx.output.info(f"local cloud: {status} (pid {state.pid}); log {state.log_file}")
     app_ctx.output.text(f"API        {state.api_url}", markup=False)
     if result.admin_key is not None:

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -43,9 +43,18 @@ from perceo_cli.local.apigw import ApiServer, Gateway, read_rest_api
 from perceo_cli.local.aws import LocalAws
 from perceo_cli.local.lambdas import Invoker, LambdaRuntime, LambdaWorkerPool
 from perceo_cli.local.schedules import LocalScheduler, read_schedules
-from perceo_cli.local.server import LOOPBACK, command_line, pid_alive, stop_server, wait_for_exit
+from perceo_cli.local.server import (
+    LOOPBACK,
+    ServerProcess,
+    command_line,
+    pid_alive,
+    ping,
+    stop_server,
+    wait_for_exit,
+)
 from perceo_cli.local.sfn import LocalWorkflows, start_workflows, uninstall_task_runner, workflow_physical_ids
 from perceo_cli.local.store import EmbeddedStore, project_data_dir
+from perceo_cli.local.supervisor import StoreSupervisor
 from perceo_cli.local.template import Intrinsics, load_template, read_functions
 
 logger = logging.getLogger(__name__)
@@ -208,6 +217,9 @@ class LocalCloud:
         self.scheduler: LocalScheduler | None = None
         self.pool: LambdaWorkerPool | None = None
         self.functions_init_ms: dict[str, float] = {}
+        self.supervisor: StoreSupervisor | None = None
+        #: Called after the supervisor restarted the store (`serve` rewrites the state file with the new pid).
+        self.on_store_restart: Callable[[], None] | None = None
 
     @property
     def api_url(self) -> str:
@@ -297,6 +309,19 @@ class LocalCloud:
         self.gateway = Gateway(api, invoker, throttle=self.throttle)
         self.server = ApiServer(self.gateway, host=self.host, port=self.port).start()
         logger.info("local cloud: API on %s", self.server.url)
+        if self.store_started_here:
+            host, _, port_text = self._store_url.removeprefix("redis://").partition(":")
+            self.supervisor = StoreSupervisor(
+                EmbeddedStore(cloud_data_dir(self.project_dir)),
+                host,
+                int(port_text.split("/")[0]),
+                on_restart=self._store_restarted,
+            ).start()
+
+    def _store_restarted(self, server: ServerProcess) -> None:
+        self.store_pid = server.pid
+        if self.on_store_restart is not None:
+            self.on_store_restart()
 
     def _seed_template_secrets(self, intrinsics: Intrinsics) -> dict[str, str]:
         """Create the template's own secrets in moto with the local values; their ARNs by logical id."""
@@ -323,6 +348,9 @@ class LocalCloud:
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None
+        if self.supervisor is not None:  # first: a store stopped below must not be "restarted"
+            self.supervisor.stop()
+            self.supervisor = None
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -371,6 +399,8 @@ class LocalCloud:
 class UpResult(Model):
     state: CloudState
     already_running: bool
+    #: The running cloud's store had died and was started again (same data dir and port) by this `up`.
+    store_restarted: bool = False
     #: The admin key, only when it was created by this `up` (it is shown once; the file keeps it).
     admin_key: str | None = None
 
@@ -420,8 +450,14 @@ def up(
     """Start the local cloud in a background process (or find the running one) and wait until it serves."""
     project_dir = project_dir.resolve()
     existing = running_state(project_dir)
+    store_restarted = False
     if existing is not None:
-        return UpResult(state=existing, already_running=True)
+        healthy, store_restarted = _revive_store(project_dir, existing)
+        if healthy is not None:
+            return UpResult(state=healthy, already_running=True, store_restarted=store_restarted)
+        # The store could not come back where the running cloud's functions look for it: start everything anew.
+        logger.warning("local cloud: its store cannot be brought back on %s; restarting the cloud", existing.store_url)
+        down(project_dir)
     if not template.is_file():
         raise ConfigError(f"SAM template {template} does not exist")
     _, created = load_or_create_secrets(project_dir)
@@ -450,7 +486,7 @@ def up(
         state = read_state(project_dir)
         if state is not None and state.pid == process.pid:
             admin_key = load_or_create_secrets(project_dir)[0].admin_key if created else None
-            return UpResult(state=state, already_running=False, admin_key=admin_key)
+            return UpResult(state=state, already_running=False, admin_key=admin_key, store_restarted=store_restarted)
         if process.poll() is not None:
             raise BackendUnavailableError(
                 f"the local cloud exited while starting (exit code {process.returncode}):\n{_tail(log_file)}"
@@ -458,6 +494,24 @@ def up(
         time.sleep(0.05)
     stop_server(process.pid, timeout_s=STOP_TIMEOUT_S)
     raise BackendUnavailableError(f"the local cloud did not start within {timeout_s:.0f}s; see {log_file}")
+
+
+def _revive_store(project_dir: Path, state: CloudState) -> tuple[CloudState | None, bool]:
+    """(the state to report, whether the store was restarted) for a running cloud; (None, True/False) when its store
+    cannot answer at the URL the cloud's functions use. A running cloud is never reported with a dead store."""
+    host, _, port_text = state.store_url.removeprefix("redis://").partition(":")
+    port = int(port_text.split("/")[0])
+    if ping(host, port):
+        return state, False
+    logger.warning("local cloud: its store on %s does not answer; starting it again", state.store_url)
+    try:
+        server = EmbeddedStore(cloud_data_dir(project_dir)).ensure_running()
+    except BackendUnavailableError as error:
+        logger.error("local cloud: the store could not be started again: %s", error.message)
+        return None, False
+    if server.port != port or not ping(host, port):
+        return None, True
+    return state.model_copy(update={"store_pid": server.pid}), True
 
 
 def down(project_dir: Path, *, timeout_s: float = STOP_TIMEOUT_S) -> DownResult:
@@ -547,12 +601,18 @@ def serve(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def _state_file(cloud: LocalCloud) -> Iterator[None]:
+def _write_state_file(cloud: LocalCloud) -> None:
     path = state_path(cloud.project_dir)
     scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     scratch.write_text(cloud.state().model_dump_json(indent=2) + "\n", encoding="utf-8")
     scratch.replace(path)
+
+
+@contextlib.contextmanager
+def _state_file(cloud: LocalCloud) -> Iterator[None]:
+    path = state_path(cloud.project_dir)
+    _write_state_file(cloud)
+    cloud.on_store_restart = lambda: _write_state_file(cloud)  # the store's new pid
     try:
         yield
     finally:

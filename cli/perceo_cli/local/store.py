@@ -175,6 +175,12 @@ class EmbeddedStore:
             watcher_pid=state.watcher_pid if state.watcher_pid and pid_alive(state.watcher_pid) else None,
         )
 
+    def process_alive(self) -> bool:
+        """Whether the recorded server process of this data dir still runs (answering or not: a frozen or loading
+        server is alive). Starts and locks nothing."""
+        state = self._read_state()
+        return state is not None and pid_alive(state.pid) and is_server_for(state.pid, self.data_dir)
+
     def stop(self, *, timeout_s: float = 10.0) -> bool:
         """Shut the server down cleanly (its data is saved and kept). False when none was running."""
         if not self.data_dir.is_dir():

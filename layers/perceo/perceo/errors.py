@@ -94,6 +94,19 @@ class PayloadTooLargeError(PerceoError):
     code = "payload_too_large"
 
 
+class BadRequestError(PerceoError):
+    """A request that cannot be read at all: a body that is not UTF-8, JSON nested too deeply, a NUL character
+    (HTTP 400). A readable request with wrong values is ValidationFailed (422)."""
+
+    code = "bad_request"
+
+
+class UnsupportedMediaTypeError(PerceoError):
+    """A request body that is not JSON by its Content-Type (HTTP 415)."""
+
+    code = "unsupported_media_type"
+
+
 class BackendUnavailableError(PerceoError):
     """A store (graph, Redis) or a remote API cannot be reached."""
 

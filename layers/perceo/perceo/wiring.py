@@ -233,10 +233,11 @@ class Services:
             from perceo.auth.service import ApiKeyService
 
             store = RedisKeyStore(self.redis)
+            # The pepper is read when a key is created or authenticated, not for the status check of each request.
             return (
-                ApiKeyService(store, self.pepper())
+                ApiKeyService(store, self.pepper)
                 if self._clock is None
-                else ApiKeyService(store, self.pepper(), self._clock)
+                else ApiKeyService(store, self.pepper, self._clock)
             )
 
         return self._get("keys", build)

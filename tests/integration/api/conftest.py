@@ -70,7 +70,28 @@ def workflows(
     redis_client: redis.Redis,
     analytics_clients: HttpProviderClients,
 ) -> Iterator[None]:
-    """Workflow routes over moto Step Functions (executions recorded, not run), Redis progress, in-memory bundles."""
+    """Workflow routes over moto Step Functions (executions recorded, not run), Redis progress, in-memory bundles;
+    the bootstrap state machine only (the review one is not configured)."""
+    yield from _workflows(api, falkordb_server, graph_name, graph, redis_client, review=False)
+
+
+@pytest.fixture
+def all_workflows(
+    api: wiring.Services, falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph, redis_client: redis.Redis
+) -> Iterator[None]:
+    """As `workflows`, with the analysis review state machine too."""
+    yield from _workflows(api, falkordb_server, graph_name, graph, redis_client, review=True)
+
+
+def _workflows(
+    api: wiring.Services,
+    falkordb_server: ServerProcess,
+    graph_name: str,
+    graph: FlowGraph,
+    redis_client: redis.Redis,
+    *,
+    review: bool,
+) -> Iterator[None]:
     import boto3
     from moto import mock_aws
 
@@ -84,12 +105,18 @@ def workflows(
         role = "arn:aws:iam::123456789012:role/perceo-test"
         arn = sfn.create_state_machine(name="bootstrap", definition=definition, roleArn=role)["stateMachineArn"]
         tests_arn = sfn.create_state_machine(name="run-tests", definition=definition, roleArn=role)["stateMachineArn"]
+        review_arn = (
+            sfn.create_state_machine(name="analyze", definition=definition, roleArn=role)["stateMachineArn"]
+            if review
+            else None
+        )
         service = WorkflowService(
             sfn,
             RedisProgressStore(redis_client),
             InMemoryBundleStore(),
             bootstrap_state_machine_arn=arn,
             run_tests_state_machine_arn=tests_arn,
+            analyze_state_machine_arn=review_arn,
             allowed_git_hosts=("github.com",),
         )
         wiring.install(

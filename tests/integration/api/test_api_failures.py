@@ -5,15 +5,16 @@ from __future__ import annotations
 import io
 import json
 import sys
+from pathlib import Path
 
 import pytest
 import redis
-from api_handlers import body_of, invoke, load_event, load_handler
+from api_handlers import body_of, header_of, invoke, load_event, load_handler
 from api_integration_kit import PEPPER, api_settings, call, create_project
 
 from perceo import wiring
 from perceo.graph.port import FlowGraph
-from perceo_cli.local.server import ServerProcess, free_port
+from perceo_cli.local.server import ServerProcess, free_port, start_server, stop_server
 
 
 def _dead_redis() -> redis.Redis:
@@ -31,9 +32,44 @@ def test_a_request_while_redis_is_down_is_503_naming_no_address(
         wiring.reset()
 
     assert response["statusCode"] == 503
+    assert header_of(response, "Retry-After") == "2"
     error = body_of(response)["error"]
     assert error["code"] == "backend_unavailable"
     assert "127.0.0.1" not in response["body"]
+
+
+def test_a_write_while_the_graph_is_down_and_redis_up_is_503_and_writes_nothing(
+    api: wiring.Services,
+    falkordb_server: ServerProcess,
+    graph_name: str,
+    graph: FlowGraph,
+    redis_client: redis.Redis,
+    tmp_path: Path,
+) -> None:
+    from perceo.graph.falkor import FalkorFlowGraph
+
+    caller = create_project("Shop")
+    doomed = start_server(tmp_path, persistent=False)  # a graph of its own, stopped under the API
+    dead_graph = FalkorFlowGraph(doomed.url, graph_name)
+    stop_server(doomed.pid)
+    wiring.install(
+        wiring.build_services(
+            api_settings(falkordb_server, graph_name), graph=dead_graph, redis=redis_client, pepper=PEPPER
+        )
+    )
+    try:
+        write = call("flows/create-flow", caller, body={"name": "Lost"})
+        health = invoke("api/health", load_event("api/health/get-health.json"))
+    finally:
+        wiring.reset()
+        dead_graph.close()
+
+    assert (write["statusCode"], header_of(write, "Retry-After")) == (503, "2")
+    assert body_of(write)["error"]["code"] == "backend_unavailable"
+    assert health["statusCode"] == 503
+    checks = body_of(health)["checks"]
+    assert (checks["graph"]["ok"], checks["redis"]["ok"]) == (False, True)
+    assert graph.list_flows(caller.project_id) == []
 
 
 def test_the_authorizer_fails_closed_when_redis_is_down(

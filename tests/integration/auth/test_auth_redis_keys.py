@@ -189,3 +189,28 @@ def test_the_audit_stream_is_capped(key_redis: redis.Redis, clock: SteppedClock)
     # Trimming is approximate (whole stream nodes), so the stream stays near the cap, far below 501 entries.
     assert key_redis.xlen(f"perceo:keyaudit:{project}") < 200
     assert len(service.audit(project, limit=1000)) == key_redis.xlen(f"perceo:keyaudit:{project}")
+
+
+def test_a_key_made_while_its_project_is_deleted_is_refused_not_left_behind(
+    service: ApiKeyService, redis_store: RedisKeyStore, key_redis: redis.Redis
+) -> None:
+    """The deletion's tombstone fails an insert that read the project as live (it watches the tombstone)."""
+    project = unique_project()
+    service.create(project, "first", ["flows:read"], created_by="user-1")
+    original = redis_store._optimistic
+    deleted: list[int] = []
+
+    def delete_in_between(watch: list[str], body):  # type: ignore[no-untyped-def]
+        def racing(pipe):  # type: ignore[no-untyped-def]
+            if not deleted:  # the project is deleted after the insert watched its keys, before it commits
+                deleted.append(RedisKeyStore(key_redis).delete_project(project))
+            return body(pipe)
+
+        return original(watch, racing)
+
+    redis_store._optimistic = delete_in_between  # type: ignore[method-assign]
+    with pytest.raises(NotFoundError, match="was deleted"):
+        service.create(project, "racing", ["flows:read"], created_by="user-1")
+
+    assert deleted == [1]
+    assert redis_store.list_project(project) == []

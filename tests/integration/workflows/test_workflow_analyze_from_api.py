@@ -43,6 +43,7 @@ def api(harness: Harness, redis_client: redis.Redis) -> Iterator[wiring.Services
         graph=harness.graph,
         redis=redis_client,
         pepper=PEPPER,
+        keys=harness.keys,  # the API checks each caller's key where the tests made it
         admin_key="unused-admin",
         workflows=harness.service,
         step_runtime=harness.step_runtime,

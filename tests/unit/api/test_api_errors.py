@@ -78,9 +78,10 @@ def test_internal_errors_say_nothing_but_the_request_id(error: PerceoError) -> N
 
 
 def test_unavailable_backends_are_named_by_kind_not_address() -> None:
-    _, body, _ = _body(BackendUnavailableError("redis at 10.0.0.1:6379 refused"))
+    status, body, headers = _body(BackendUnavailableError("redis at 10.0.0.1:6379 refused"))
 
     assert "10.0.0.1" not in json.dumps(body)
+    assert (status, headers["Retry-After"], body["details"]["retryAfterSeconds"]) == (503, "2", 2)
 
 
 def test_validation_errors_name_each_field_without_echoing_input() -> None:

@@ -223,10 +223,10 @@ class _BrokenKeys(ApiKeyService):
 def test_an_unexpected_error_is_a_generic_500_with_the_request_id_and_is_logged(
     deps: wiring.Services, make_key: MakeKey, keys: ApiKeyService, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _, admin = make_key(["keys:manage"])
-    wiring.install(
-        wiring.build_services(deps.settings, keys=_BrokenKeys(InMemoryKeyStore(), PEPPER), limiter=deps.limiter)
-    )
+    broken = _BrokenKeys(InMemoryKeyStore(), PEPPER)
+    raw, _ = broken.create("proj-a", "admin", ["keys:manage"], created_by="test")
+    admin = broken.authenticate(raw)
+    wiring.install(wiring.build_services(deps.settings, keys=broken, limiter=deps.limiter))
     event = as_caller(load_event(f"{KEYS}/list-keys.json"), admin.to_authorizer_context())
 
     response = invoke(KEYS, event)

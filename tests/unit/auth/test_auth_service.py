@@ -328,3 +328,52 @@ def test_authenticate_compares_hashes_in_constant_time(
     service.authenticate(raw)
 
     assert compared == [(stored.key_hash.encode(), stored.key_hash.encode())]
+
+
+def test_require_active_rejects_a_principal_whose_key_was_revoked_expired_or_deleted_since(
+    service: ApiKeyService, clock: SteppedClock
+) -> None:
+    revoked_raw, revoked_prefix = _create(service, name="revoked")
+    expiring_raw, _ = _create(service, name="expiring", expires_in_days=1)
+    doomed_raw, _ = _create(service, project_id="proj-b", name="doomed")
+    live_raw, _ = _create(service, name="live")
+    principals = {raw: service.authenticate(raw) for raw in (revoked_raw, expiring_raw, doomed_raw, live_raw)}
+
+    service.revoke("proj-a", revoked_prefix, reason=None, actor="user-1")
+    clock.advance(DAY_MS)
+    service.delete_project_keys("proj-b")
+
+    service.require_active(principals[live_raw])
+    for raw in (revoked_raw, expiring_raw, doomed_raw):
+        with pytest.raises(AuthenticationError, match="^invalid API key$"):
+            service.require_active(principals[raw])
+    # A principal naming an existing prefix with another key's id (a forged or stale context) is no caller either.
+    forged = principals[live_raw].model_copy(update={"key_id": principals[revoked_raw].key_id})
+    with pytest.raises(AuthenticationError):
+        service.require_active(forged)
+
+
+def test_a_deleted_projects_keys_cannot_be_recreated(service: ApiKeyService) -> None:
+    _create(service, project_id="proj-gone")
+    service.delete_project_keys("proj-gone")
+
+    with pytest.raises(NotFoundError, match="was deleted"):
+        _create(service, project_id="proj-gone", name="again")
+    assert service.list_keys("proj-gone", include_inactive=True) == []
+
+
+def test_the_pepper_may_be_a_function_read_only_when_a_key_is_hashed(store: InMemoryKeyStore) -> None:
+    reads: list[int] = []
+
+    def pepper() -> bytes:
+        reads.append(1)
+        return PEPPER
+
+    lazy = ApiKeyService(store, pepper)
+    raw, _ = ApiKeyService(store, PEPPER).create("proj-a", "ci", ["flows:read"], created_by="user-1")
+    principal = ApiKeyService(store, PEPPER).authenticate(raw)
+
+    lazy.require_active(principal)
+    assert reads == []
+    assert lazy.authenticate(raw) == principal and lazy.authenticate(raw) == principal
+    assert reads == [1]

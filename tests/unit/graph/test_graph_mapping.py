@@ -154,5 +154,23 @@ def test_an_analysis_round_trips_through_node_properties_and_affects_edges() -> 
     assert all(is_primitive_property(v) for v in props.values())
     assert all(is_primitive_property(v) for edge in edges for v in edge.values())
     node = {**props, "id": analysis.id, "projectId": "p1"}
-    rows = [{"flowId": e["flowId"], "edge": {k: v for k, v in e.items() if k != "flowId"}} for e in reversed(edges)]
-    assert analysis_from({"analysis": node, "flows": rows}) == analysis
+    assert analysis_from({"analysis": node, "flows": list(reversed(edges))}) == analysis
+
+
+def test_an_affects_entry_that_comes_back_empty_is_left_out_not_a_failure() -> None:
+    """An engine answering null for an edge (FalkorDB did, under a sort) costs that flow, not the whole list."""
+    analysis = ChangeAnalysis(
+        project_id="p1",
+        base_sha="a" * 40,
+        head_sha="b" * 40,
+        risk_level="low",
+        risk_score=0.1,
+        flows=[ImpactedFlow(id="f1", name="A", risk_score=0.2, confidence=0.5)],
+        created_at=42,
+    )
+    node = {**analysis_props(analysis), "id": analysis.id, "projectId": "p1"}
+    broken = [None, {"flowId": "f9"}, {"flowId": "f8", "name": None, "riskScore": 0.1, "confidence": 1.0}]
+
+    read = analysis_from({"analysis": node, "flows": [*broken, *affects_rows(analysis.flows)]})
+
+    assert [flow.id for flow in read.flows] == ["f1"]

@@ -21,15 +21,23 @@ from perceo_cli.local.apigw.responses import (
     GatewayError,
     bad_gateway,
     gateway_response,
+    headers_too_large,
+    method_not_allowed,
     missing_token,
     preflight,
     proxy_response,
     standard_headers,
+    uri_too_long,
 )
 from perceo_cli.local.apigw.routing import match_route, method_arn, route_for
 from perceo_cli.local.lambdas import Invoker, LambdaInvocationError
 
 logger = logging.getLogger(__name__)
+
+#: The methods a REST API routes; anything else (TRACE, CONNECT, made-up ones) is a 405 naming what the resource has.
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+#: API Gateway's quota for REST APIs: the request line and header values together, in bytes.
+MAX_HEADER_BYTES = 10240
 
 
 class Gateway:
@@ -72,6 +80,11 @@ class Gateway:
             raise GatewayError("DEFAULT_4XX", 403, {"message": "Forbidden"})
         segments = [unquote(s) for s in raw_segments[1:]]
         path = "/" + "/".join(segments)
+        request_line = len(request.method) + len(request.target) + len(request.protocol) + 2
+        if request_line > MAX_HEADER_BYTES:
+            raise uri_too_long(MAX_HEADER_BYTES)
+        if request_line + sum(len(value) for _, value in request.headers) > MAX_HEADER_BYTES:
+            raise headers_too_large(MAX_HEADER_BYTES)
         if len(request.body) > MAX_PAYLOAD_BYTES:
             raise GatewayError("REQUEST_TOO_LARGE", 413, {"message": "Request Too Long"})
         if self._throttle is not None and not self._throttle.check("stage").allowed:
@@ -81,6 +94,11 @@ class Gateway:
         if matched is None:
             raise missing_token()
         resource, path_params = matched
+        if method not in HTTP_METHODS:
+            allowed = list(self.api.methods_on(resource))
+            if self.api.cors is not None and "OPTIONS" not in allowed:
+                allowed.append("OPTIONS")
+            raise method_not_allowed(allowed)
         if method == "OPTIONS" and self.api.cors is not None and not route_for(self.api, resource, "OPTIONS"):
             if self.api.add_authorizer_to_preflight:
                 self._authorizers.authorize_preflight(request, resource, path, path_params, request_id)

@@ -18,11 +18,15 @@ logger = logging.getLogger(__name__)
 class GatewayError(Exception):
     """A response API Gateway makes itself (a gateway response type), not the integration."""
 
-    def __init__(self, kind: str, status: int, body: dict[str, Any]) -> None:
+    def __init__(
+        self, kind: str, status: int, body: dict[str, Any], *, headers: list[tuple[str, str]] | None = None
+    ) -> None:
         super().__init__(kind)
         self.kind = kind
         self.status = status
         self.body = body
+        #: Headers this answer needs besides the template's (`Allow` on a 405).
+        self.headers = list(headers or [])
         #: `$context.error.message`: None for the errors API Gateway answers with `{"message": null}`.
         self.message: str | None = next(iter(body.values()), None)
 
@@ -37,6 +41,19 @@ def unauthorized() -> GatewayError:
 
 def authorizer_error() -> GatewayError:
     return GatewayError("AUTHORIZER_CONFIGURATION_ERROR", 500, {"message": None})
+
+
+def method_not_allowed(allowed: list[str]) -> GatewayError:
+    return GatewayError("DEFAULT_4XX", 405, {"message": "Method Not Allowed"}, headers=[("Allow", ", ".join(allowed))])
+
+
+def uri_too_long(limit: int) -> GatewayError:
+    return GatewayError("DEFAULT_4XX", 414, {"message": f"URI Too Long: the request line may be {limit} bytes"})
+
+
+def headers_too_large(limit: int) -> GatewayError:
+    message = f"Request Header Fields Too Large: the request line and headers may total {limit} bytes"
+    return GatewayError("DEFAULT_4XX", 431, {"message": message})
 
 
 def bad_gateway() -> GatewayError:
@@ -85,19 +102,28 @@ def gateway_response(
     headers = [("Content-Type", "application/json")]
     if spec is not None:
         headers += list(spec.headers.items())
-    headers += [("x-amzn-ErrorType", error_type(error)), *standard]
+    headers += [*error.headers, ("x-amzn-ErrorType", error_type(error)), *standard]
     return GatewayResponse(status=status, headers=headers, body=body.encode("utf-8"))
 
 
 def error_type(error: GatewayError) -> str:
-    return {
+    known = {
         "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
         "UNAUTHORIZED": "UnauthorizedException",
         "ACCESS_DENIED": "AccessDeniedException",
         "AUTHORIZER_CONFIGURATION_ERROR": "AuthorizerConfigurationException",
         "THROTTLED": "TooManyRequestsException",
         "REQUEST_TOO_LARGE": "RequestTooLargeException",
-    }.get(error.kind, "InternalServerErrorException" if error.status >= 500 else "ForbiddenException")
+    }
+    if error.kind in known:
+        return known[error.kind]
+    if error.status >= 500:
+        return "InternalServerErrorException"
+    return {
+        405: "MethodNotAllowedException",
+        414: "RequestUriTooLongException",
+        431: "RequestHeaderFieldsTooLargeException",
+    }.get(error.status, "ForbiddenException")
 
 
 def proxy_response(result: Any, function: str) -> tuple[int, list[tuple[str, str]], bytes]:

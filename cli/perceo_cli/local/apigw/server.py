@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +15,16 @@ from perceo_cli.local.apigw.gateway import Gateway
 from perceo_cli.local.apigw.messages import MAX_PAYLOAD_BYTES, GatewayRequest
 
 logger = logging.getLogger(__name__)
+
+#: `error.code` of the answers the HTTP server makes itself, before the gateway sees the request.
+_ERROR_CODES = {
+    400: "bad_request",
+    413: "payload_too_large",
+    414: "uri_too_long",
+    431: "request_header_fields_too_large",
+    501: "not_implemented",
+    505: "http_version_not_supported",
+}
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -85,6 +97,35 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, made-up ones) goes to the gateway too, which answers 405 with `Allow`,
+        # instead of the stdlib's 501 HTML page.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What the stdlib answers itself (a malformed request line, a header line over 64 KiB or over 100 headers:
+        431, a bad body length), as a JSON error of the API's shape rather than an HTML page."""
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        said = f"{phrase}: {message}" if message and message != phrase else phrase
+        body = json.dumps(
+            {"error": {"code": _ERROR_CODES.get(code, "bad_request"), "message": said, "details": {}}},
+            separators=(",", ":"),
+        ).encode("utf-8")
+        self.log_error("code %d, message %s", code, message)
+        self.send_response(code, phrase)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.close_connection = True
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
         logger.debug("http: " + format, *args)

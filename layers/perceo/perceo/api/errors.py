@@ -17,12 +17,16 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from perceo.api.request import current_request_id
 from perceo.errors import (
     AuthenticationError,
     BackendUnavailableError,
+    BadRequestError,
     ConfigError,
     ConflictError,
     InvalidRefError,
@@ -32,6 +36,7 @@ from perceo.errors import (
     PerceoError,
     PermissionDeniedError,
     RateLimitedError,
+    UnsupportedMediaTypeError,
     ValidationFailed,
 )
 
@@ -46,6 +51,8 @@ STATUS_BY_ERROR: tuple[tuple[type[PerceoError], HTTPStatus], ...] = (
     (NotFoundError, HTTPStatus.NOT_FOUND),
     (ConflictError, HTTPStatus.CONFLICT),
     (PayloadTooLargeError, HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+    (BadRequestError, HTTPStatus.BAD_REQUEST),
+    (UnsupportedMediaTypeError, HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
     (ValidationFailed, HTTPStatus.UNPROCESSABLE_ENTITY),
     (InvalidRefError, HTTPStatus.UNPROCESSABLE_ENTITY),
     (RateLimitedError, HTTPStatus.TOO_MANY_REQUESTS),
@@ -57,6 +64,10 @@ STATUS_BY_ERROR: tuple[tuple[type[PerceoError], HTTPStatus], ...] = (
 _INTERNAL: tuple[type[PerceoError], ...] = (ConfigError,)
 
 _MAX_VALIDATION_ERRORS = 20
+
+#: `Retry-After` (seconds) of a 503: stores that restart (the local cloud's supervisor, a Redis failover) are back
+#: within a few seconds. The template's authorizer gateway responses say the same.
+RETRY_AFTER_UNAVAILABLE_S = 2
 
 
 def status_for(error: PerceoError) -> HTTPStatus:
@@ -99,7 +110,12 @@ def domain_error_response(error: PerceoError, *, request_id: str | None) -> Resp
         logger.error("dependency failure (%s): %s", type(error).__name__, error.message)
         unavailable = status == HTTPStatus.SERVICE_UNAVAILABLE
         message = "a backing service is unavailable; try again shortly" if unavailable else "the LLM call failed"
-        return error_response(status, error.code, message, {"requestId": request_id} if request_id else None)
+        failure: dict[str, Any] = {"requestId": request_id} if request_id else {}
+        retry: dict[str, str] = {}
+        if unavailable:
+            retry["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
+            failure["retryAfterSeconds"] = RETRY_AFTER_UNAVAILABLE_S
+        return error_response(status, error.code, message, failure, headers=retry)
     headers: dict[str, str] = {}
     details = dict(error.details)
     if isinstance(error, AuthenticationError):
@@ -161,6 +177,15 @@ def register_error_handlers(
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response[str]:
         return validation_error_response(list(error.errors()))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(_: RequestUnsupportedContentType) -> Response[str]:
+        # `serve` answers this before the resolver does (perceo.api.body); kept so no path to a 500 remains.
+        return error_response(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            UnsupportedMediaTypeError.code,
+            "request bodies must be JSON: send Content-Type: application/json",
+        )
 
     @app.not_found
     def _no_route(_: RouteNotFoundError) -> Response[str]:

@@ -1,6 +1,9 @@
 """OpenAPI security schemes: project API keys (checked by the REQUEST authorizer) and the admin key.
 
-Routes name them with `API_KEY` / `ADMIN_KEY`; the schemes themselves are built only for the OpenAPI document
+Routes name them with `requires(scope, …)` / `ADMIN_KEY`: a route's `security` lists the scopes that let a key in,
+one requirement per scope (any one suffices; OpenAPI 3.1 lets a requirement carry the roles a scheme needs), the
+same scopes its `authorize(...)` checks (tests/reliability holds the two equal for every scope and route). The
+schemes themselves are built only for the OpenAPI document
 (their powertools models are not needed to serve a request, so a Lambda's cold start does not import them).
 """
 
@@ -13,6 +16,11 @@ if TYPE_CHECKING:
 
 API_KEY: list[dict[str, list[str]]] = [{"apiKey": []}]
 ADMIN_KEY: list[dict[str, list[str]]] = [{"adminKey": []}]
+
+
+def requires(*any_of: str) -> list[dict[str, list[str]]]:
+    """A project API key with any one of these scopes (`project:admin` grants all); any valid key when none."""
+    return [{"apiKey": [scope]} for scope in any_of] or API_KEY
 
 
 def security_schemes() -> dict[str, SecurityScheme]:

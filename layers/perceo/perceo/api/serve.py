@@ -4,9 +4,12 @@
 
 1. opens the request scope (request id, the caller the authorizer vouched for);
 2. answers 413 for a body over `MAX_BODY_BYTES` (after base64 decoding) before anything parses it;
-3. takes a token from the calling key's bucket and answers 429 with `Retry-After` when it is empty. The REQUEST
-   authorizer's answer is cached by API Gateway for minutes, so it cannot count requests; every request passes
-   through here, so the per-key limit lives here;
+3. checks that the calling key is still active, then takes a token from its bucket and answers 429 with
+   `Retry-After` when it is empty. The REQUEST authorizer's answer is cached by API Gateway for minutes, so it
+   cannot count requests nor see a revocation; every request passes through here, so the per-key limit and the
+   key's status (a key revoked, expired or deleted with its project since is a 401 at once) live here;
+   then answers 400 / 415 for a request no route can read (`perceo.api.body`: not UTF-8, not JSON by its
+   Content-Type, nested too deeply, huge numbers, NUL characters);
 4. adds `X-Request-Id`, and the CORS headers (powertools `CORSConfig`) when the request comes from the allowed
    origin, on every answer: routed, early (413/429) or failed.
 
@@ -34,6 +37,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from perceo.api.body import check_request
 from perceo.api.errors import domain_error_response, internal_error_response
 from perceo.api.request import RequestScope, header, request_scope
 from perceo.errors import PayloadTooLargeError, PerceoError, RateLimitedError
@@ -98,12 +102,16 @@ def _early_answer(event: Mapping[str, Any], scope: RequestScope) -> Response[str
         )
     principal = scope.principal
     if principal is not None:
+        # The authorizer's answer may be cached from before a revocation or the project's deletion: the key's
+        # status is read on every request (one key-store read), so neither waits for the cache to expire.
+        services().keys.require_active(principal)
         decision = services().limiter.check(principal.key_id)
         if not decision.allowed:
             raise RateLimitedError(
                 f"too many requests for API key {principal.prefix}; retry after {decision.retry_after_header} s",
                 retry_after_s=decision.retry_after_s,
             )
+    check_request(event)
     return None
 
 

@@ -7,6 +7,8 @@ Layout (`ns` defaults to `perceo`):
 - `ns:keys:{projectId}`     set of the project's prefixes
 - `ns:keynames:{projectId}` hash casefolded name -> prefix, non-revoked keys only (name uniqueness)
 - `ns:keyaudit:{projectId}` capped stream of audit entries, one JSON field `entry` each
+- `ns:keysdeleted:{projectId}` tombstone of a deleted project: no key is added to it any more (expires after
+                            `DELETED_PROJECT_TTL_S`, longer than any request that started before the deletion)
 
 Multi-key writes use WATCH/MULTI transactions, so this needs a non-cluster Redis (ElastiCache with cluster
 mode off, or the embedded FalkorDB); on a cluster they fail loudly with CROSSSLOT rather than half-write.
@@ -24,10 +26,12 @@ from redis.client import Pipeline
 from perceo.auth.model import StoredKey, name_key
 from perceo.auth.store import (
     DEFAULT_AUDIT_MAXLEN,
+    DELETED_PROJECT_TTL_S,
     PrefixCollisionError,
     already_revoked,
     key_not_found,
     name_taken,
+    project_deleted,
     revoked_copy,
 )
 from perceo.errors import BackendUnavailableError
@@ -86,6 +90,9 @@ class RedisKeyStore:
     def _audit_key(self, project_id: str) -> str:
         return f"{self._ns}:keyaudit:{project_id}"
 
+    def _deleted_key(self, project_id: str) -> str:
+        return f"{self._ns}:keysdeleted:{project_id}"
+
     def _optimistic(self, watch: list[str], body: Callable[[Pipeline], T]) -> T:
         """Run `body` under WATCH until no watched key changed in between (bounded)."""
         with _redis_errors(), self._redis.pipeline() as pipe:
@@ -101,10 +108,13 @@ class RedisKeyStore:
 
     def insert(self, record: StoredKey) -> None:
         record_key, names_key = self._record_key(record.prefix), self._names_key(record.project_id)
+        deleted_key = self._deleted_key(record.project_id)
         field = name_key(record.name)
         payload = record.model_dump_json(exclude=_USAGE_FIELDS)
 
         def body(pipe: Pipeline) -> None:
+            if pipe.exists(deleted_key):
+                raise project_deleted(record.project_id)
             if pipe.exists(record_key):
                 raise PrefixCollisionError(record.prefix)
             if pipe.hexists(names_key, field):
@@ -115,7 +125,7 @@ class RedisKeyStore:
             pipe.sadd(self._index_key(record.project_id), record.prefix)
             pipe.execute()
 
-        self._optimistic([record_key, names_key], body)
+        self._optimistic([record_key, names_key, deleted_key], body)
 
     def get(self, prefix: str) -> StoredKey | None:
         with _redis_errors(), self._redis.pipeline(transaction=False) as pipe:
@@ -187,6 +197,9 @@ class RedisKeyStore:
     def delete_project(self, project_id: str) -> int:
         index_key = self._index_key(project_id)
         with _redis_errors():
+            # The tombstone first: an insert that read the project as live fails its transaction (it watches the
+            # tombstone), so no key is added behind the deletion.
+            self._redis.set(self._deleted_key(project_id), "1", ex=DELETED_PROJECT_TTL_S)
             prefixes = [_text(p) for p in self._redis.smembers(index_key)]
             with self._redis.pipeline(transaction=True) as pipe:
                 for prefix in prefixes:

@@ -64,7 +64,9 @@ def _valid_prefix(prefix: str) -> str:
 
 
 class ApiKeyService:
-    """Project API keys over a KeyStore. `pepper` is the server-side HMAC secret (bytes, at least 32)."""
+    """Project API keys over a KeyStore. `pepper` is the server-side HMAC secret (bytes, at least 32), or a function
+    that returns it: then it is read on the first create or authenticate, so checking a key's status (every API
+    request does) never fetches the secret."""
 
     require_scope = staticmethod(require_scope)
     require_project = staticmethod(require_project)
@@ -72,15 +74,23 @@ class ApiKeyService:
     def __init__(
         self,
         store: KeyStore,
-        pepper: bytes,
+        pepper: bytes | Callable[[], bytes],
         clock: Callable[[], int] = now_ms,
         *,
         random_bytes: RandomBytes = secrets.token_bytes,
     ) -> None:
         self._store = store
-        self._pepper = check_pepper(pepper)
+        self._pepper_source = pepper
+        self._checked_pepper: bytes | None = None if callable(pepper) else check_pepper(pepper)
         self._clock = clock
         self._random_bytes = random_bytes
+
+    @property
+    def _pepper(self) -> bytes:
+        if self._checked_pepper is None:
+            source = self._pepper_source
+            self._checked_pepper = check_pepper(source() if callable(source) else source)
+        return self._checked_pepper
 
     def create(
         self,
@@ -188,6 +198,24 @@ class ApiKeyService:
             name=record.name,
             scopes=tuple(record.scopes),
         )
+
+    def require_active(self, principal: Principal) -> None:
+        """AuthenticationError unless the principal's key still exists as that key, unrevoked and unexpired.
+
+        The authorizer's answer is cached by API Gateway (up to `ReauthorizeEvery`); every API request makes this
+        check (one read of the key store, no hashing), so a revocation, a project's deletion or an expiry takes
+        effect at once, whatever the cache holds.
+        """
+        record = self._store.get(principal.prefix)
+        reason: str | None = None
+        if record is None or record.id != principal.key_id or record.project_id != principal.project_id:
+            reason = "deleted"
+        elif record.is_revoked():
+            reason = "revoked"
+        elif record.is_expired(self._clock()):
+            reason = "expired"
+        if reason is not None:
+            raise self._rejected(reason, prefix=principal.prefix)
 
     def get(self, project_id: str, prefix: str) -> ApiKey:
         """The project's key with exactly this prefix; NotFoundError if it is not this project's."""

@@ -13,6 +13,19 @@ from perceo.models.keys import KeyAuditEntry
 DEFAULT_AUDIT_MAXLEN = 10_000
 
 
+#: How long a deleted project refuses new keys: longer than any request that started before the deletion can run
+#: (a Lambda runs 15 minutes at most). Project ids are random, so no project ever takes the id again.
+DELETED_PROJECT_TTL_S = 24 * 3600
+
+
+class ProjectDeletedError(NotFoundError):
+    """A key for a project whose keys were deleted with it."""
+
+
+def project_deleted(project_id: str) -> ProjectDeletedError:
+    return ProjectDeletedError(f"project {project_id} was deleted", details={"projectId": project_id})
+
+
 class PrefixCollisionError(Exception):
     """The display prefix of a freshly generated key is already taken. Internal: the service retries."""
 
@@ -22,7 +35,8 @@ class KeyStore(Protocol):
 
     def insert(self, record: StoredKey) -> None:
         """Store a new key atomically. PrefixCollisionError if the prefix exists anywhere; ConflictError if
-        a non-revoked key of the same project has the same name (see `name_key`)."""
+        a non-revoked key of the same project has the same name (see `name_key`); ProjectDeletedError if the
+        project's keys were deleted (`delete_project`), even by a deletion that ran while this key was made."""
 
     def get(self, prefix: str) -> StoredKey | None:
         """The key with exactly this prefix, usage included, or None."""
@@ -44,7 +58,8 @@ class KeyStore(Protocol):
         """The project's most recent audit entries, newest first."""
 
     def delete_project(self, project_id: str) -> int:
-        """Remove every key, usage record, index and the audit trail of a project; the number of keys removed."""
+        """Remove every key, usage record, index and the audit trail of a project; the number of keys removed.
+        From then on no key can be added to the project (a tombstone, kept for `DELETED_PROJECT_TTL_S`)."""
 
 
 def name_taken(record: StoredKey) -> ConflictError:
@@ -81,9 +96,12 @@ class InMemoryKeyStore:
         self._names: dict[tuple[str, str], str] = {}
         self._audit: dict[str, deque[KeyAuditEntry]] = {}
         self._audit_maxlen = audit_maxlen
+        self._deleted_projects: set[str] = set()
 
     def insert(self, record: StoredKey) -> None:
         with self._lock:
+            if record.project_id in self._deleted_projects:
+                raise project_deleted(record.project_id)
             if record.prefix in self._records:
                 raise PrefixCollisionError(record.prefix)
             name = (record.project_id, name_key(record.name))
@@ -140,4 +158,5 @@ class InMemoryKeyStore:
             for name in [n for n in self._names if n[0] == project_id]:
                 del self._names[name]
             self._audit.pop(project_id, None)
+            self._deleted_projects.add(project_id)
             return len(prefixes)

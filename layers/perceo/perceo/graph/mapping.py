@@ -9,6 +9,7 @@ one column per property), so nothing here knows which engine answered.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,6 +34,8 @@ from perceo.models import (
 )
 
 Row = dict[str, Any]
+
+logger = logging.getLogger(__name__)
 
 _ACTIONS = TypeAdapter(list[StepAction])
 _FILES = TypeAdapter(list[ChangedFile])
@@ -250,8 +253,14 @@ def affects_rows(flows: Sequence[ImpactedFlow]) -> list[Row]:
 
 
 def analysis_from(row: Mapping[str, Any]) -> ChangeAnalysis:
+    """An analysis from its node's properties and its AFFECTS entries ({flowId, rank, name, …}, any order).
+
+    An entry that comes back without what an impacted flow needs (an engine answering null for an edge) is left
+    out and logged, rather than failing every read of the project's analyses.
+    """
     props = row["analysis"]
-    edges = sorted(row.get("flows") or [], key=lambda f: _order(f["edge"].get("rank")))
+    entries = [entry for entry in row.get("flows") or [] if _is_affects_entry(entry, props.get("id"))]
+    entries.sort(key=lambda entry: _order(entry.get("rank")))
     return ChangeAnalysis(
         id=props["id"],
         project_id=props["projectId"],
@@ -261,23 +270,34 @@ def analysis_from(row: Mapping[str, Any]) -> ChangeAnalysis:
         risk_score=props["riskScore"],
         files=_FILES.validate_json(props.get("files") or "[]"),
         affected_routes=_ROUTES.validate_json(props.get("affectedRoutes") or "[]"),
-        flows=[_impacted_from(f["flowId"], f["edge"]) for f in edges],
+        flows=[_impacted_from(entry) for entry in entries],
         created_at=props["createdAt"],
         production_traffic=bool(props.get("productionTraffic", False)),
     )
 
 
-def _impacted_from(flow_id: str, edge: Mapping[str, Any]) -> ImpactedFlow:
+_AFFECTS_REQUIRED = ("flowId", "name", "riskScore", "confidence")
+
+
+def _is_affects_entry(entry: Any, analysis_id: object) -> bool:
+    if isinstance(entry, Mapping) and all(entry.get(key) is not None for key in _AFFECTS_REQUIRED):
+        return True
+    flow_id = entry.get("flowId") if isinstance(entry, Mapping) else None
+    logger.warning("analysis %s: an AFFECTS edge to flow %s came back incomplete; left out", analysis_id, flow_id)
+    return False
+
+
+def _impacted_from(entry: Mapping[str, Any]) -> ImpactedFlow:
     return ImpactedFlow(
-        id=flow_id,
-        name=edge["name"],
-        priority=edge.get("priority") or "medium",
-        risk_score=edge["riskScore"],
-        confidence=edge["confidence"],
-        affected_pages=list(edge.get("affectedPages") or []),
-        reasons=_REASONS.validate_json(edge.get("reasons") or "[]"),
-        users_per_day=edge.get("usersPerDay"),
-        prod_success_rate=edge.get("prodSuccessRate"),
+        id=entry["flowId"],
+        name=entry["name"],
+        priority=entry.get("priority") or "medium",
+        risk_score=entry["riskScore"],
+        confidence=entry["confidence"],
+        affected_pages=list(entry.get("affectedPages") or []),
+        reasons=_REASONS.validate_json(entry.get("reasons") or "[]"),
+        users_per_day=entry.get("usersPerDay"),
+        prod_success_rate=entry.get("prodSuccessRate"),
     )
 
 

@@ -463,9 +463,27 @@ FOREACH (f IN flows |
 RETURN a.id AS id, [f IN flows | f.id] AS linked
 """
 
-_ANALYSIS_VIEW = """
-RETURN properties(a) AS analysis,
-  [(a)-[e:AFFECTS]->(f:Flow) WHERE f.projectId = $projectId | {flowId: f.id, edge: properties(e)}] AS flows
+#: An analysis and its AFFECTS edges, one map per edge ({flowId, rank, name, …}; collect() skips the null of an
+#: analysis without flows). An OPTIONAL MATCH, not a pattern comprehension: once edge ids had been reused after
+#: deletions, FalkorDB answered null for every property of the edge in `[(a)-[e:AFFECTS]->(f) | e.rank…]` while a
+#: MATCH read them (tests/integration/api/test_api_analyses_stateful.py found the sequence).
+AFFECTS_PROPERTIES = (
+    "rank",
+    "name",
+    "priority",
+    "confidence",
+    "riskScore",
+    "affectedPages",
+    "reasons",
+    "usersPerDay",
+    "prodSuccessRate",
+)
+_AFFECTS_ENTRY = ", ".join(["flowId: f.id", *(f"{name}: e.{name}" for name in AFFECTS_PROPERTIES)])
+
+_ANALYSIS_VIEW = f"""
+OPTIONAL MATCH (a)-[e:AFFECTS]->(f:Flow {{projectId: $projectId}})
+WITH a, collect(CASE WHEN f IS NULL THEN NULL ELSE {{{_AFFECTS_ENTRY}}} END) AS flows
+RETURN properties(a) AS analysis, flows
 """
 
 GET_ANALYSIS = (
@@ -475,6 +493,7 @@ MATCH (a:ChangeAnalysis {projectId: $projectId, id: $analysisId})
     + _ANALYSIS_VIEW
 )
 
+#: The newest `$limit` analyses (the adapter sorts the rows again: the aggregation does not keep the order).
 LIST_ANALYSES = (
     """
 MATCH (a:ChangeAnalysis {projectId: $projectId})
@@ -483,7 +502,6 @@ ORDER BY a.createdAt DESC, a.id DESC
 LIMIT $limit
 """
     + _ANALYSIS_VIEW
-    + "ORDER BY a.createdAt DESC, a.id DESC\n"
 )
 
 # --------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, field_validator
 
 from perceo.models.change import AffectedRoute, ChangeAnalysis, ChangedFile, ChangeSet
-from perceo.models.common import EntityId, Model, Name, ProjectId, Route, Sha
+from perceo.models.common import EntityId, EpochMs, Model, Name, ProjectId, Route, Sha
 from perceo.models.entities import ExpectedState, Flow, FlowUpdate, FlowView, Persona, Project, Step, StepAction
 from perceo.models.keys import ApiKey
 from perceo.models.vocab import Priority, Scope
@@ -49,9 +49,13 @@ class ErrorResponse(Model):
 
 class DependencyCheck(Model):
     ok: bool
+    #: How long this check took (failed ones too: a timeout shows as its length).
     latency_ms: float | None = None
-    #: What failed (the kind of error, never a connection string or a secret).
+    #: What failed now (the kind of error, never a connection string or a secret).
     error: str | None = None
+    #: The last failure this process saw, and when (epoch ms); kept after the dependency recovers.
+    last_error: str | None = None
+    last_error_at: EpochMs | None = None
 
 
 class HealthChecks(Model):

@@ -89,8 +89,17 @@ def _clean_path(raw: str) -> str:
     return path
 
 
-def parse_git_remote(url: str, allowed_hosts: Iterable[str]) -> GitRemote:
-    """The remote `url` names, if the policy accepts it; else GitUrlRejectedError saying why."""
+def parse_git_remote(url: str, allowed_hosts: Iterable[str], *, field: str = "repoUrl") -> GitRemote:
+    """The remote `url` names, if the policy accepts it; else GitUrlRejectedError saying why (naming `field`)."""
+    try:
+        return _parse_git_remote(url, allowed_hosts)
+    except GitUrlRejectedError as error:
+        if field != "repoUrl":
+            error.details["field"] = field
+        raise
+
+
+def _parse_git_remote(url: str, allowed_hosts: Iterable[str]) -> GitRemote:
     hosts = [h for h in allowed_hosts if h.strip()]
     if not url or len(url) > MAX_URL_LENGTH:
         raise _reject(f"it must be 1-{MAX_URL_LENGTH} characters")

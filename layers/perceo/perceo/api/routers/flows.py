@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
-from perceo.api.security import API_KEY
+from perceo.api.security import requires
 from perceo.graph.paging import MAX_CURSOR_LENGTH
 from perceo.graph.port import MAX_PAGE_SIZE
 from perceo.models import FlowView
@@ -35,7 +35,7 @@ FlowRef = Annotated[str, Path(pattern=ID_PATTERN, description="The flow's id (or
     "/flows",
     summary="The project's flows, a page at a time (by name; follow nextCursor)",
     tags=["flows"],
-    security=API_KEY,
+    security=requires("flows:read"),
     responses=responses(*AUTHENTICATED),
 )
 def list_flows(
@@ -57,7 +57,7 @@ def list_flows(
     status_code=201,
     summary="Create a flow (with its personas, pages and steps)",
     tags=["flows"],
-    security=API_KEY,
+    security=requires("flows:write"),
     responses=responses(*AUTHENTICATED, 409, ok=201),
 )
 def create_flow(body: CreateFlowRequest) -> FlowView:
@@ -70,7 +70,11 @@ def create_flow(body: CreateFlowRequest) -> FlowView:
 
 
 @router.get(
-    "/flows/<id>", summary="One flow", tags=["flows"], security=API_KEY, responses=responses(*AUTHENTICATED, 404)
+    "/flows/<id>",
+    summary="One flow",
+    tags=["flows"],
+    security=requires("flows:read"),
+    responses=responses(*AUTHENTICATED, 404),
 )
 def get_flow(id: FlowRef) -> FlowView:
     principal = authorize("flows:read")
@@ -81,7 +85,7 @@ def get_flow(id: FlowRef) -> FlowView:
     "/flows/<id>",
     summary="Change a flow (marks it user-edited)",
     tags=["flows"],
-    security=API_KEY,
+    security=requires("flows:write"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def update_flow(id: FlowRef, body: UpdateFlowRequest) -> FlowView:
@@ -96,7 +100,7 @@ def update_flow(id: FlowRef, body: UpdateFlowRequest) -> FlowView:
     status_code=204,
     summary="Delete a flow and its steps",
     tags=["flows"],
-    security=API_KEY,
+    security=requires("flows:write"),
     responses=responses(*AUTHENTICATED, 404, ok=204),
 )
 def delete_flow(id: FlowRef) -> None:
@@ -108,7 +112,7 @@ def delete_flow(id: FlowRef) -> None:
     "/flows/<id>/steps",
     summary="A flow's steps, in order",
     tags=["flows"],
-    security=API_KEY,
+    security=requires("flows:read"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def list_steps(id: FlowRef) -> StepList:
@@ -121,7 +125,7 @@ def list_steps(id: FlowRef) -> StepList:
     "/flows/<id>/steps",
     summary="Replace a flow's steps (their order is their position; marks the flow user-edited)",
     tags=["flows"],
-    security=API_KEY,
+    security=requires("flows:write"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def replace_steps(id: FlowRef, body: ReplaceStepsRequest) -> StepList:

@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from perceo.api.request import authorize, current_request
 from perceo.api.responses import AUTHENTICATED, responses
-from perceo.api.security import API_KEY
-from perceo.errors import PermissionDeniedError
+from perceo.api.security import requires
+from perceo.errors import ConflictError, PermissionDeniedError
 from perceo.models import ApiKey
 from perceo.models.api import KEY_PREFIX_PATTERN, CreatedKey, CreateKeyRequest, KeyList
 from perceo.wiring import services
@@ -26,7 +26,7 @@ PrefixParam = Annotated[
     "/keys",
     summary="The project's API keys (never the keys themselves)",
     tags=["keys"],
-    security=API_KEY,
+    security=requires("keys:manage"),
     responses=responses(*AUTHENTICATED),
 )
 def list_keys(
@@ -44,7 +44,7 @@ def list_keys(
     summary="Create an API key (the answer shows it once)",
     description="A key can only grant scopes the calling key has.",
     tags=["keys"],
-    security=API_KEY,
+    security=requires("keys:manage"),
     responses=responses(*AUTHENTICATED, 409, ok=201),
 )
 def create_key(body: CreateKeyRequest) -> CreatedKey:
@@ -71,15 +71,27 @@ def create_key(body: CreateKeyRequest) -> CreatedKey:
 @router.delete(
     "/keys/<prefix>",
     summary="Revoke an API key of the project",
+    description=(
+        "The key stops working at once. The key making the request revokes itself only with allowSelf=true "
+        "(409 otherwise), so a typo cannot lock a client out."
+    ),
     tags=["keys"],
-    security=API_KEY,
+    security=requires("keys:manage"),
     responses=responses(*AUTHENTICATED, 404, 409),
 )
 def revoke_key(
     prefix: PrefixParam,
     reason: Annotated[str | None, Query(max_length=500, description="Why (kept in the audit trail)")] = None,
+    allow_self: Annotated[
+        bool, Query(alias="allowSelf", description="Allow revoking the key that makes this request")
+    ] = False,
 ) -> ApiKey:
     principal = authorize("keys:manage")
+    if prefix == principal.prefix and not allow_self:
+        raise ConflictError(
+            f"API key {prefix} is the key making this request; pass allowSelf=true to revoke it anyway",
+            details={"prefix": prefix, "allowSelf": False},
+        )
     request = current_request()
     return services().keys.revoke(
         principal.project_id,

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
-from perceo.api.security import API_KEY
+from perceo.api.security import requires
 from perceo.models import ChangeAnalysis
 from perceo.models.api import ID_PATTERN, AnalysisList, AnalyzeRequest, AnalyzeResponse
 from perceo.wiring import services
@@ -31,7 +31,7 @@ AnalysisId = Annotated[str, Path(pattern=ID_PATTERN, description="The analysis i
         "POST /analyses/{id}/review starts a review again."
     ),
     tags=["observer"],
-    security=API_KEY,
+    security=requires("ci:analyze"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def analyze_change(body: AnalyzeRequest) -> AnalyzeResponse:
@@ -50,7 +50,7 @@ def analyze_change(body: AnalyzeRequest) -> AnalyzeResponse:
     "/analyses",
     summary="Recent change analyses, newest first",
     tags=["observer"],
-    security=API_KEY,
+    security=requires("flows:read", "ci:analyze"),
     responses=responses(*AUTHENTICATED),
 )
 def list_analyses(limit: Annotated[int, Query(ge=1, le=100, description="How many")] = 20) -> AnalysisList:
@@ -62,7 +62,7 @@ def list_analyses(limit: Annotated[int, Query(ge=1, le=100, description="How man
     "/analyses/<id>",
     summary="One change analysis",
     tags=["observer"],
-    security=API_KEY,
+    security=requires("flows:read", "ci:analyze"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def get_analysis(id: AnalysisId) -> ChangeAnalysis:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
-from perceo.api.security import API_KEY
+from perceo.api.security import requires
 from perceo.models import Persona
 from perceo.models.api import ID_PATTERN, CreatePersonaRequest, PersonaList, UpdatePersonaRequest
 from perceo.wiring import services
@@ -23,7 +23,7 @@ PersonaId = Annotated[str, Path(pattern=ID_PATTERN, description="The persona's i
     "/personas",
     summary="The project's personas",
     tags=["personas"],
-    security=API_KEY,
+    security=requires("flows:read"),
     responses=responses(*AUTHENTICATED),
 )
 def list_personas() -> PersonaList:
@@ -36,7 +36,7 @@ def list_personas() -> PersonaList:
     status_code=201,
     summary="Create a persona",
     tags=["personas"],
-    security=API_KEY,
+    security=requires("flows:write"),
     responses=responses(*AUTHENTICATED, 409, ok=201),
 )
 def create_persona(body: CreatePersonaRequest) -> Persona:
@@ -48,7 +48,7 @@ def create_persona(body: CreatePersonaRequest) -> Persona:
     "/personas/<id>",
     summary="One persona",
     tags=["personas"],
-    security=API_KEY,
+    security=requires("flows:read"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def get_persona(id: PersonaId) -> Persona:
@@ -60,7 +60,7 @@ def get_persona(id: PersonaId) -> Persona:
     "/personas/<id>",
     summary="Change a persona's description or behaviours",
     tags=["personas"],
-    security=API_KEY,
+    security=requires("flows:write"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def update_persona(id: PersonaId, body: UpdatePersonaRequest) -> Persona:
@@ -75,7 +75,7 @@ def update_persona(id: PersonaId, body: UpdatePersonaRequest) -> Persona:
     status_code=204,
     summary="Delete a persona",
     tags=["personas"],
-    security=API_KEY,
+    security=requires("flows:write"),
     responses=responses(*AUTHENTICATED, 404, ok=204),
 )
 def delete_persona(id: PersonaId) -> None:

@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from perceo.api.request import authorize, current_request, header, require_own_project
-from perceo.api.responses import AUTHENTICATED, responses
-from perceo.api.security import ADMIN_KEY, API_KEY
+from perceo.api.responses import AUTHENTICATED, GATEWAY, responses
+from perceo.api.security import ADMIN_KEY, requires
 from perceo.auth.keyformat import verify_admin_key
 from perceo.errors import AuthenticationError, ProjectNotFoundError
 from perceo.llm.model import MAX_REPORT_DAYS, UsageReport
@@ -24,6 +24,7 @@ from perceo.models.api import (
 )
 from perceo.models.vocab import SCOPES
 from perceo.wiring import services
+from perceo.workflows.gitremote import parse_git_remote
 
 router = Router()
 
@@ -37,11 +38,14 @@ ProjectIdParam = Annotated[str, Path(pattern=PROJECT_ID_PATTERN, description="Th
     description="The key in the answer is shown once. Scopes default to all of them, project:admin included.",
     tags=["projects"],
     security=ADMIN_KEY,
-    responses=responses(401, 409, 413, 422, 503, ok=201),
+    responses=responses(400, 401, 409, 413, 415, 422, 503, *GATEWAY, ok=201),
 )
 def create_project(body: CreateProjectRequest) -> CreateProjectResponse:
     require_admin_key()
     wired, request = services(), current_request()
+    if body.git_remote_url is not None:
+        # The same policy as a bootstrap's repoUrl: the stored URL is what a later clone would be handed.
+        parse_git_remote(body.git_remote_url, wired.settings.allowed_git_hosts, field="gitRemoteUrl")
     project = wired.projects.create_project(body.to_project())
     try:
         raw_key, record = wired.keys.create(
@@ -63,7 +67,7 @@ def create_project(body: CreateProjectRequest) -> CreateProjectResponse:
     "/projects/me",
     summary="The project of the calling key",
     tags=["projects"],
-    security=API_KEY,
+    security=requires(),
     responses=responses(*AUTHENTICATED, 404),
 )
 def get_my_project() -> Project:
@@ -80,7 +84,7 @@ def get_my_project() -> Project:
         "no call had a known price."
     ),
     tags=["projects"],
-    security=API_KEY,
+    security=requires("insights:read"),
     responses=responses(*AUTHENTICATED),
 )
 def get_usage(
@@ -96,7 +100,7 @@ def get_usage(
     "/projects/<id>",
     summary="Delete the project with its flows, personas, analyses and API keys (scope project:admin)",
     tags=["projects"],
-    security=API_KEY,
+    security=requires("project:admin"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def delete_project(id: ProjectIdParam) -> DeleteProjectResponse:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
-from perceo.api.security import API_KEY
+from perceo.api.security import requires
 from perceo.models.api import ID_PATTERN
 from perceo.wiring import services
 from perceo.workflows.model import (
@@ -38,7 +38,7 @@ AnalysisIdParam = Annotated[str, Path(pattern=ID_PATTERN, description="The analy
         "runs at a time (409 otherwise)."
     ),
     tags=["workflows"],
-    security=API_KEY,
+    security=requires("workflows:start"),
     responses=responses(*AUTHENTICATED, 404, 409, ok=202, ok_description="Started"),
 )
 def start_bootstrap(body: BootstrapRequest) -> WorkflowStarted:
@@ -58,7 +58,7 @@ def start_bootstrap(body: BootstrapRequest) -> WorkflowStarted:
         "confidences. Answers at once with the workflow id; follow it with GET /workflows/{id}."
     ),
     tags=["workflows"],
-    security=API_KEY,
+    security=requires("ci:analyze", "workflows:start"),
     responses=responses(*AUTHENTICATED, 404, ok=202, ok_description="Started"),
 )
 def start_analysis_review(id: AnalysisIdParam, body: ReviewRequest) -> WorkflowStarted:
@@ -76,7 +76,7 @@ def start_analysis_review(id: AnalysisIdParam, body: ReviewRequest) -> WorkflowS
         "and counts; error names the failure's type and message. A workflow of another project is not found."
     ),
     tags=["workflows"],
-    security=API_KEY,
+    security=requires("workflows:start", "flows:read", "ci:analyze"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def get_workflow(id: WorkflowIdParam) -> WorkflowView:

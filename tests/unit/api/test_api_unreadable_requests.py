@@ -1,0 +1,113 @@
+"""Requests no route can read get a 400 / 415 of the documented shape from `serve`, before any parser, driver or
+store sees them (each kind was a 500 before: the fuzzing suite in tests/reliability found them)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from api_handlers import as_caller, body_of, invoke, load_event, with_body, with_query
+from api_unit_kit import MakeKey
+
+from perceo import wiring
+from perceo.api.body import MAX_INT_DIGITS, MAX_JSON_DEPTH
+
+KEYS = "api/keys"
+
+
+def _create_key_event(body: str, *, content_type: str | None = "application/json") -> dict:
+    event = with_body(load_event(f"{KEYS}/create-key.json"), body, raw=True)
+    for headers in (event["headers"], event["multiValueHeaders"]):
+        for name in [n for n in headers if n.lower() == "content-type"]:
+            del headers[name]
+    if content_type is not None:
+        event["headers"]["Content-Type"] = content_type
+        event["multiValueHeaders"]["Content-Type"] = [content_type]
+    return event
+
+
+def _answer(event: dict, make_key: MakeKey) -> tuple[int, dict]:
+    _, admin = make_key(["keys:manage", "flows:read"])
+    response = invoke(KEYS, as_caller(event, admin.to_authorizer_context()))
+    body = body_of(response)
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+    assert "Traceback" not in response["body"]
+    return response["statusCode"], body["error"]
+
+
+DEEP = "[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1)
+VERY_DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ('{"name": "a\\u0000b", "scopes": ["flows:read"]}', "NUL"),
+        ('{"name": "ok", "scopes": ["flows:read"], "x\\u0000": 1}', "NUL"),
+        ('{"name": "\\ud800", "scopes": ["flows:read"]}', "lone surrogate"),
+        ('{"name": "n", "scopes": ["flows:read"], "expiresInDays": ' + "9" * 5001 + "}", "digits"),
+        ('{"name": "n", "scopes": ["flows:read"], "expiresInDays": -' + "1" * (MAX_INT_DIGITS + 1) + "}", "digits"),
+        ('{"name": "n", "scopes": ["flows:read"], "expiresInDays": NaN}', "NaN"),
+        ('{"name": "n", "scopes": ["flows:read"], "expiresInDays": -Infinity}', "Infinity"),
+        ('{"name": "n", "scopes": ' + DEEP + "}", "nested"),
+        ('{"name": "n", "scopes": ' + VERY_DEEP + "}", "nested"),
+    ],
+    ids=["nul-value", "nul-field-name", "lone-surrogate", "5001-digits", "negative-21-digits", "nan", "infinity",
+         "depth-33", "depth-100000"],
+)  # fmt: skip
+def test_json_no_store_can_hold_is_400(deps: wiring.Services, make_key: MakeKey, body: str, says: str) -> None:
+    status, error = _answer(_create_key_event(body), make_key)
+
+    assert (status, error["code"]) == (400, "bad_request")
+    assert says in error["message"]
+
+
+def test_a_body_that_is_not_utf8_is_400_naming_the_offset(deps: wiring.Services, make_key: MakeKey) -> None:
+    event = _create_key_event("")
+    event["body"] = base64.b64encode(b'{"name": "\xff\xfe"}').decode()
+    event["isBase64Encoded"] = True
+
+    status, error = _answer(event, make_key)
+
+    assert (status, error["code"]) == (400, "bad_request")
+    assert "not UTF-8" in error["message"] and error["details"] == {"offset": 10}
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/merge-patch+json", "", None]
+)
+def test_a_body_that_is_not_json_by_its_content_type_is_415(
+    deps: wiring.Services, make_key: MakeKey, content_type: str | None
+) -> None:
+    event = _create_key_event('{"name": "ok", "scopes": ["flows:read"]}', content_type=content_type)
+
+    status, error = _answer(event, make_key)
+
+    assert (status, error["code"]) == (415, "unsupported_media_type")
+    assert "application/json" in error["message"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON"])
+def test_json_with_parameters_or_in_any_case_is_read(
+    deps: wiring.Services, make_key: MakeKey, content_type: str
+) -> None:
+    _, admin = make_key(["keys:manage", "flows:read"])
+    event = _create_key_event('{"name": "ok", "scopes": ["flows:read"]}', content_type=content_type)
+
+    assert invoke(KEYS, as_caller(event, admin.to_authorizer_context()))["statusCode"] == 201
+
+
+def test_a_nul_in_the_query_string_is_400(deps: wiring.Services, make_key: MakeKey) -> None:
+    event = with_query(load_event(f"{KEYS}/list-keys.json"), includeInactive="true\x00")
+
+    status, error = _answer(event, make_key)
+
+    assert (status, error["code"]) == (400, "bad_request")
+    assert "includeInactive" in error["message"]
+
+
+def test_text_that_is_not_json_at_all_stays_a_422_naming_the_body(deps: wiring.Services, make_key: MakeKey) -> None:
+    status, error = _answer(_create_key_event("{nope"), make_key)
+
+    assert (status, error["code"]) == (422, "validation_failed")
+    assert "not valid JSON" in error["message"]
