@@ -196,7 +196,9 @@ class InsightRecords(ABC):
             result = self._write(STORE_INSIGHTS, {"projectId": project_id, "rows": batch, "now": self.clock()})
             if not result:
                 raise ProjectNotFoundError(f"project {project_id} not found", details={"projectId": project_id})
-            for row, written in zip(batch, result, strict=True):
+            by_key = {row["key"]: row for row in batch}
+            for written in result:  # rows come back in any order (the ABOUT edges are grouped per insight)
+                row = by_key[written["insight"]["key"]]
                 insight = insight_from(written["insight"])
                 created = insight.subject not in existing and insight.id == row["id"]
                 out.append(StoredInsight(insight=insight, created=created))
