@@ -46,11 +46,13 @@ def root(
 
 def register_commands() -> None:
     """Attach every command group. Each module under `commands/` owns one noun."""
+    from perceo_cli.commands import analyze as analyze_cmd
     from perceo_cli.commands import ci as ci_cmd
     from perceo_cli.commands import config as config_cmd
     from perceo_cli.commands import demo as demo_cmd
     from perceo_cli.commands import flows as flows_cmd
     from perceo_cli.commands import init as init_cmd
+    from perceo_cli.commands import insights as insights_cmd
     from perceo_cli.commands import keys as keys_cmd
     from perceo_cli.commands import local as local_cmd
     from perceo_cli.commands import local_cloud as local_cloud_cmd
@@ -60,10 +62,12 @@ def register_commands() -> None:
     from perceo_cli.commands import usage as usage_cmd
     from perceo_cli.commands import workflows as workflows_cmd
 
+    app.add_typer(analyze_cmd.app, name="analyze")
     app.add_typer(ci_cmd.app, name="ci")
     app.add_typer(config_cmd.app, name="config")
     app.command(name="init")(init_cmd.init)
     app.add_typer(flows_cmd.app, name="flows")
+    app.add_typer(insights_cmd.app, name="insights")
     app.command(name="demo")(demo_cmd.demo)
     app.add_typer(local_cmd.app, name="local")
     local_cloud_cmd.register(local_cmd.app)

@@ -60,10 +60,18 @@ from perceo.models.api import (
 )
 from perceo.retry import Backoff, retry_after_seconds
 from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
-from perceo_cli.backend.port import LOCAL_BOOTSTRAP_ONLY, NotOnThisBackendError, Progress
+from perceo_cli.backend.port import (
+    ANALYZER_NOT_ON_THE_API_YET,
+    LOCAL_BOOTSTRAP_ONLY,
+    NotOnThisBackendError,
+    Progress,
+)
 
 if TYPE_CHECKING:
+    from perceo.analyzer.insights import AnalyzerRun, CoverageReport
     from perceo.bootstrap.pipeline import BootstrapInput
+    from perceo.models import Insight
+    from perceo.models.vocab import InsightStatus, InsightType, Severity
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -454,6 +462,27 @@ class HttpBackend:
 
     def workflow_status(self, workflow_id: str) -> WorkflowView:
         return self.client.get_model(WorkflowView, f"/workflows/{_segment(workflow_id)}")
+
+    # -- the analyzer: its /analyzer routes are not built yet --------------------------------------------------
+    def run_analyzer(self) -> AnalyzerRun:
+        raise NotOnThisBackendError(ANALYZER_NOT_ON_THE_API_YET)
+
+    def list_insights(
+        self,
+        *,
+        types: Sequence[InsightType] = (),
+        statuses: Sequence[InsightStatus] = (),
+        min_severity: Severity | None = None,
+        since_day: str = "",
+        limit: int = 200,
+    ) -> list[Insight]:
+        raise NotOnThisBackendError(ANALYZER_NOT_ON_THE_API_YET)
+
+    def set_insight_status(self, ref: str, status: InsightStatus) -> Insight:
+        raise NotOnThisBackendError(ANALYZER_NOT_ON_THE_API_YET)
+
+    def coverage(self) -> CoverageReport:
+        raise NotOnThisBackendError(ANALYZER_NOT_ON_THE_API_YET)
 
     def close(self) -> None:
         self.client.close()

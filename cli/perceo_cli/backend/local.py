@@ -22,9 +22,11 @@ from perceo.models import (
     Flow,
     FlowUpdate,
     FlowView,
+    Insight,
     Persona,
     Project,
 )
+from perceo.models.vocab import InsightStatus, InsightType, Severity
 from perceo.service import ProjectService
 from perceo.wiring import Services, build_local_services
 from perceo_cli.backend.port import (
@@ -35,6 +37,7 @@ from perceo_cli.backend.port import (
 )
 
 if TYPE_CHECKING:
+    from perceo.analyzer.insights import AnalyzerRun, CoverageReport
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.llm.model import UsageReport
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
@@ -154,6 +157,34 @@ class LocalBackend:
         )
         state = run_bootstrap(request.model_copy(update={"use_llm": llm is not None}), deps)
         return bootstrap_summary(state, graph, project_name=project.name, config_path=config_path)
+
+    # -- the analyzer (insights are stored in the embedded graph) -----------------------------------------------
+    def run_analyzer(self) -> AnalyzerRun:
+        return self.services.analyzer.run(self.project_id)
+
+    def list_insights(
+        self,
+        *,
+        types: Sequence[InsightType] = (),
+        statuses: Sequence[InsightStatus] = (),
+        min_severity: Severity | None = None,
+        since_day: str = "",
+        limit: int = 200,
+    ) -> list[Insight]:
+        return self.services.analyzer.insights(
+            self.project_id,
+            types=types,
+            statuses=statuses,
+            min_severity=min_severity,
+            since_day=since_day,
+            limit=limit,
+        )
+
+    def set_insight_status(self, ref: str, status: InsightStatus) -> Insight:
+        return self.services.analyzer.store.set_insight_status(self.project_id, ref, status)
+
+    def coverage(self) -> CoverageReport:
+        return self.services.analyzer.coverage(self.project_id)
 
     # -- only on the API -----------------------------------------------------------------------------------------
     def key_project(self) -> Project:

@@ -11,9 +11,22 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from perceo.errors import ConfigError
-from perceo.models import AffectedRoute, ApiKey, ChangeAnalysis, ChangeSet, Flow, FlowUpdate, FlowView, Persona, Project
+from perceo.models import (
+    AffectedRoute,
+    ApiKey,
+    ChangeAnalysis,
+    ChangeSet,
+    Flow,
+    FlowUpdate,
+    FlowView,
+    Insight,
+    Persona,
+    Project,
+)
+from perceo.models.vocab import InsightStatus, InsightType, Severity
 
 if TYPE_CHECKING:
+    from perceo.analyzer.insights import AnalyzerRun, CoverageReport
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.llm.model import UsageReport
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
@@ -30,6 +43,10 @@ API_KEYS_ONLY_ON_THE_API = (
 WORKFLOWS_ONLY_ON_THE_API = (
     "workflows run in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
     "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
+)
+ANALYZER_NOT_ON_THE_API_YET = (
+    "the analyzer runs on the embedded store only for now (its /analyzer API routes are not built yet): "
+    "unset observer.apiBaseUrl to analyze the project locally"
 )
 LOCAL_BOOTSTRAP_ONLY = (
     "this project uses the Perceo API (observer.apiBaseUrl is set): run `perceo init --remote` to "
@@ -85,6 +102,27 @@ class Backend(Protocol):
         Creates `project` when missing; `notice` hears what the user should know before it runs (no LLM key).
         Returns the `init --json` document. NotOnThisBackendError on the API (`perceo init --remote` instead).
         """
+
+    # -- the analyzer ---------------------------------------------------------------------------------------------
+    def run_analyzer(self) -> AnalyzerRun:
+        """Detect anomalies and run every insight rule now; store the insights (one per subject and day)."""
+
+    def list_insights(
+        self,
+        *,
+        types: Sequence[InsightType] = (),
+        statuses: Sequence[InsightStatus] = (),
+        min_severity: Severity | None = None,
+        since_day: str = "",
+        limit: int = 200,
+    ) -> list[Insight]:
+        """Stored insights last seen on or after `since_day`, most severe first."""
+
+    def set_insight_status(self, ref: str, status: InsightStatus) -> Insight:
+        """Acknowledge or resolve an insight by id or unique id prefix (InsightNotFoundError)."""
+
+    def coverage(self) -> CoverageReport:
+        """Flows x tests x traffic, ranked by the users a day no recent test guards."""
 
     # -- API keys and projects on the API ------------------------------------------------------------------------
     def key_project(self) -> Project:

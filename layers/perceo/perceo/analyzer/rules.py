@@ -484,8 +484,8 @@ def _test_regressions(snapshot: Snapshot, t: Thresholds) -> list[Insight]:
                 severity=_for_priority("high", flow.priority),
                 title=f"{flow.name} fails since commit {commit[:12]}",
                 message=(
-                    f"The tests of {flow.name} passed at {runs[last_pass].commit_sha or 'the previous run'} and have "
-                    f"failed in all {len(failing)} run(s) since {commit}"
+                    f"The tests of {flow.name} passed at {(runs[last_pass].commit_sha or 'the previous run')[:12]} and "
+                    f"have failed in all {len(failing)} run(s) since {commit[:12]}"
                     + (f": {first_fail.failure_message[:200]}" if first_fail.failure_message else ".")
                 ),
                 suggested_action=f"Look at what commit {commit[:12]} changed in the files behind {flow.name} "
@@ -517,7 +517,7 @@ def _production_regressions(snapshot: Snapshot, t: Thresholds) -> list[Insight]:
             else "Check the deploys and configuration changes of that day"
         )
         severity: Severity = "critical" if worst.change <= -0.3 else "high"
-        title = f"{flow.name}: success rate fell {_pct(-worst.change)} on {first.at}" + (
+        title = f"{flow.name}: success rate fell {_pct(-worst.change)} since {first.at}" + (
             f" after commit {str(named)[:12]}" if named else ""
         )
         found.append(
