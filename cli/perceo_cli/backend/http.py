@@ -60,12 +60,7 @@ from perceo.models.api import (
 )
 from perceo.retry import Backoff, retry_after_seconds
 from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
-from perceo_cli.backend.port import (
-    ANALYZER_NOT_ON_THE_API_YET,
-    LOCAL_BOOTSTRAP_ONLY,
-    NotOnThisBackendError,
-    Progress,
-)
+from perceo_cli.backend.port import LOCAL_BOOTSTRAP_ONLY, NotOnThisBackendError, Progress
 
 if TYPE_CHECKING:
     from perceo.analyzer.insights import AnalyzerRun, CoverageReport
@@ -463,9 +458,11 @@ class HttpBackend:
     def workflow_status(self, workflow_id: str) -> WorkflowView:
         return self.client.get_model(WorkflowView, f"/workflows/{_segment(workflow_id)}")
 
-    # -- the analyzer: its /analyzer routes are not built yet --------------------------------------------------
+    # -- the analyzer ---------------------------------------------------------------------------------------------
     def run_analyzer(self) -> AnalyzerRun:
-        raise NotOnThisBackendError(ANALYZER_NOT_ON_THE_API_YET)
+        from perceo.analyzer.insights import AnalyzerRun
+
+        return self.client.send_model(AnalyzerRun, "POST", "/analyzer/run")
 
     def list_insights(
         self,
@@ -476,13 +473,31 @@ class HttpBackend:
         since_day: str = "",
         limit: int = 200,
     ) -> list[Insight]:
-        raise NotOnThisBackendError(ANALYZER_NOT_ON_THE_API_YET)
+        from perceo.analyzer.insights import InsightList
+
+        params: dict[str, str | int] = {"limit": max(1, min(limit, 1000))}
+        if types:
+            params["type"] = ",".join(types)
+        if statuses:
+            params["status"] = ",".join(statuses)
+        if min_severity:
+            params["severity"] = min_severity
+        if since_day:
+            params["since"] = since_day
+        return self.client.get_model(InsightList, "/analyzer/insights", params=params).insights
 
     def set_insight_status(self, ref: str, status: InsightStatus) -> Insight:
-        raise NotOnThisBackendError(ANALYZER_NOT_ON_THE_API_YET)
+        from perceo.models import Insight
+
+        action = {"acknowledged": "ack", "resolved": "resolve"}.get(status)
+        if action is None:
+            raise ValidationFailed(f"an insight can be acknowledged or resolved here, not set to {status!r}")
+        return self.client.send_model(Insight, "POST", f"/analyzer/insights/{_segment(ref)}/{action}")
 
     def coverage(self) -> CoverageReport:
-        raise NotOnThisBackendError(ANALYZER_NOT_ON_THE_API_YET)
+        from perceo.analyzer.insights import CoverageReport
+
+        return self.client.get_model(CoverageReport, "/analyzer/coverage")
 
     def close(self) -> None:
         self.client.close()

@@ -44,10 +44,6 @@ WORKFLOWS_ONLY_ON_THE_API = (
     "workflows run in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
     "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
 )
-ANALYZER_NOT_ON_THE_API_YET = (
-    "the analyzer runs on the embedded store only for now (its /analyzer API routes are not built yet): "
-    "unset observer.apiBaseUrl to analyze the project locally"
-)
 LOCAL_BOOTSTRAP_ONLY = (
     "this project uses the Perceo API (observer.apiBaseUrl is set): run `perceo init --remote` to "
     "bootstrap it in the cloud, or unset observer.apiBaseUrl to bootstrap into the embedded store"

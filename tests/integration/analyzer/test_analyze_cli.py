@@ -11,10 +11,9 @@ import pytest
 from analyzer_kit import Clock, Shop, build_shop
 
 from perceo.bus.memory import InMemoryBus
-from perceo.config.model import ObserverSection, PerceoConfig, ProjectSection
+from perceo.config.model import PerceoConfig, ProjectSection
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo.wiring import build_local_services
-from perceo_cli.backend.http import ApiClient, HttpBackend
 from perceo_cli.backend.local import LocalBackend
 from perceo_cli.context import AppContext
 from perceo_cli.main import main
@@ -109,14 +108,3 @@ def test_coverage_ranks_untested_flows_first(cli) -> None:  # type: ignore[no-un
 
     code, out, _ = cli("analyze", "coverage")
     assert code == 0 and "Search" in out and "users a day walk untested flows" in out
-
-
-def test_on_the_api_the_commands_say_the_routes_are_not_there_yet(tmp_path: Path) -> None:
-    config = PerceoConfig(project=ProjectSection(id="p1"), observer=ObserverSection(api_base_url="http://127.0.0.1:9"))
-    out, err = io.StringIO(), io.StringIO()
-    context = AppContext(output=Output(out, err), project_dir=tmp_path, _config=config)
-    context.use_backend(HttpBackend(ApiClient("http://127.0.0.1:9", "prc_test")))
-
-    code = main(["analyze", "insights", "--json"], context=context)
-
-    assert code == 2 and "observer.apiBaseUrl" in err.getvalue() and out.getvalue() == ""

@@ -3,13 +3,15 @@ rule's insight out, with evidence; re-running never duplicates; events published
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from analyzer_kit import TODAY, Clock, build_shop
 
 from perceo.analyzer.insights import Analyzer
 from perceo.bus.memory import InMemoryBus
 from perceo.graph.falkor import FalkorFlowGraph
-from perceo.models import EventType
+from perceo.models import ChangeAnalysis, EventType, Flow, ImpactedFlow, Project
 
 
 @pytest.fixture
@@ -132,3 +134,19 @@ def test_another_project_sees_none_of_the_insights(graph: FalkorFlowGraph, analy
 
     assert analyzer.insights(other.project.id) == []
     assert analyzer.coverage(other.project.id, today=TODAY).flows[0].flow_id in {f.id for f in other.flows.values()}
+
+
+def test_running_before_any_change_analysis_leaves_later_analyses_whole(
+    graph: FalkorFlowGraph, analyzer: Analyzer
+) -> None:
+    """FalkorDB caches query plans: reading analyses before any AFFECTS edge existed once made every later read of
+    them lose their flows (the schema bootstrap now registers every relationship type)."""
+    project = graph.create_project(Project(id=f"p-{uuid.uuid4().hex[:10]}", name="Fresh"))
+    (flow,) = graph.upsert_flows(project.id, [Flow(project_id=project.id, name="Checkout")])
+    analyzer.run(project.id, today=TODAY)  # reads the (no) analyses first
+    impacted = ImpactedFlow(id=flow.id, name="Checkout", risk_score=0.5, confidence=0.5)
+    graph.record_analysis(ChangeAnalysis(project_id=project.id, base_sha="a" * 40, head_sha="b" * 40, flows=[impacted]))
+
+    [analysis] = graph.list_analyses(project.id)
+
+    assert [f.id for f in analysis.flows] == [flow.id]

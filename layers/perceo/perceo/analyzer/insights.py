@@ -54,6 +54,12 @@ class AnalyzerRun(Model):
     insights: list[Insight] = Field(default_factory=list)
 
 
+class InsightList(Model):
+    """`GET /analyzer/insights`."""
+
+    insights: list[Insight] = Field(default_factory=list)
+
+
 class CoverageRow(Model):
     flow_id: str
     name: str
