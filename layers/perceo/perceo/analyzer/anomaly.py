@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -232,15 +233,19 @@ class _Baseline:
     """The seasonal offsets, the level and the robust spread of one history (`pos`: the points' indexes)."""
 
     def __init__(self, y: FloatArray, season: IntArray, pos: IntArray, config: DetectorConfig) -> None:
-        overall = float(np.median(y))
+        values = y.tolist()
+        overall = statistics.median(values)
+        groups: dict[int, list[float]] = {}
+        for value, key in zip(values, season.tolist(), strict=True):
+            groups.setdefault(key, []).append(value)
         offsets = np.zeros(config.period)
-        sizes = np.bincount(season, minlength=config.period)
-        for key in np.flatnonzero(sizes >= 2):
-            offsets[key] = float(np.median(y[season == key])) - overall
+        for key, members in groups.items():
+            if len(members) >= 2:
+                offsets[key] = statistics.median(members) - overall
         self.offsets = offsets
         residual = y - offsets[season]
         self.residual = residual
-        self.level = float(np.median(residual[-config.level_window :]))
+        self.level = _median(residual[-config.level_window :])
         # Season-over-season differences read the noise without the trend; residuals around offsets fitted on
         # a few points each understate it, but hold the trend. The larger of the two (module docstring, 3.).
         earlier = np.searchsorted(pos, pos - config.period)
@@ -259,8 +264,14 @@ class _Baseline:
 _MIN_PAIRS = 8
 
 
+def _median(values: FloatArray) -> float:
+    # numpy's median costs ~50 us of overhead per call; on the few dozen points of a history, sorting a list is
+    # ten times faster (same result: the mean of the two middle values for an even count)
+    return float(statistics.median(values.tolist()))
+
+
 def _mad(values: FloatArray) -> float:
-    return float(np.median(np.abs(values - np.median(values))))
+    return _median(np.abs(values - _median(values)))
 
 
 def _noise(metric: Metric, expected: float, volume: int) -> float:
@@ -289,7 +300,7 @@ def _may_drift(
     older = baseline.residual[(hist < t - config.drift_gap) & (hist >= t - config.drift_gap - config.drift_reference)]
     if len(older) == 0:
         return False
-    old_y = float(np.median(older)) + baseline.offset(key)
+    old_y = _median(older) + baseline.offset(key)
     old = float(np.expm1(old_y)) if log_scale else old_y
     return abs(_change(value, old)) >= 0.8 * config.min_drift_effect
 
@@ -316,8 +327,8 @@ def _drift(
     if len(recent) < max(3, config.drift_window // 2):
         return None
     base = _Baseline(y[reference], season[reference], reference, config)
-    old_level = float(np.median(base.residual))
-    new_level = float(np.median(y[recent] - base.offsets[season[recent]]))
+    old_level = _median(base.residual)
+    new_level = _median(y[recent] - base.offsets[season[recent]])
     noise = max(base.spread, spread) * _MEDIAN_EFFICIENCY * math.sqrt(1 / len(recent) + 1 / len(reference))
     if abs(new_level - old_level) / noise < config.drift_z:
         return None
