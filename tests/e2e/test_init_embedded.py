@@ -109,6 +109,11 @@ def test_perceo_demo_builds_the_app_maps_it_and_analyzes_its_last_commit(tmp_pat
         assert document["init"]["counts"]["flows"]["created"] == 5
         assert document["analysis"]["headSha"] == document["app"]["commits"][-1]
         assert [f["name"] for f in document["analysis"]["flows"]] == ["Checkout"]
+        # No production metrics or test runs in the demo: the one insight its data supports is the prediction.
+        assert document["insights"]["run"]["analyses"] == 1
+        [prediction] = document["insights"]["insights"]
+        assert prediction["type"] == "prediction" and prediction["evidence"]["flow"]["name"] == "Checkout"
+        assert prediction["evidence"]["commit"] == document["app"]["commits"][-1]
         assert (target / ".perceo" / "config.json").is_file()
     finally:
         status = EmbeddedStore(project_data_dir(target)).status()

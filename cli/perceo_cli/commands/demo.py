@@ -1,5 +1,5 @@
 """`perceo demo`: build the sample app in a fresh git repository, then run the real job on it:
-`perceo init --yes --no-llm` and `perceo ci analyze` on its last commit. A plain command.
+`perceo init --yes --no-llm`, `perceo ci analyze` on its last commit and `perceo analyze insights`. A plain command.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ def demo(
     directory: Annotated[
         Path | None, typer.Option("--dir", "-d", help="Where to create the app (a new or empty folder).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {app, init, analysis} as JSON on stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {app, init, analysis, insights} as JSON.")] = False,
 ) -> None:
-    """Create a sample Next.js shop with three commits, map its flows, and analyze its last commit."""
+    """Create a sample Next.js shop with three commits, map its flows, analyze its last commit, list insights."""
     app_ctx = app_context(ctx)
     output = app_ctx.output
     target = (directory or Path(tempfile.mkdtemp(prefix="perceo-demo-")) / "shop").resolve()
@@ -40,6 +40,7 @@ def demo(
     steps = [
         ("init", ["init", "--yes", "--no-llm"]),
         ("analysis", ["ci", "analyze", "--base", demo_app.base, "--head", demo_app.head]),
+        ("insights", ["analyze", "insights"]),
     ]
     if not as_json:
         output.text(f"[bold]Demo app[/bold] created in {target} ({len(demo_app.commits)} commits)")
