@@ -46,6 +46,7 @@ def root(
 
 def register_commands() -> None:
     """Attach every command group. Each module under `commands/` owns one noun."""
+    from perceo_cli.commands import alerts as alerts_cmd
     from perceo_cli.commands import analyze as analyze_cmd
     from perceo_cli.commands import ci as ci_cmd
     from perceo_cli.commands import config as config_cmd
@@ -62,6 +63,7 @@ def register_commands() -> None:
     from perceo_cli.commands import usage as usage_cmd
     from perceo_cli.commands import workflows as workflows_cmd
 
+    app.add_typer(alerts_cmd.app, name="alerts")
     app.add_typer(analyze_cmd.app, name="analyze")
     app.add_typer(ci_cmd.app, name="ci")
     app.add_typer(config_cmd.app, name="config")

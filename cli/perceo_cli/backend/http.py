@@ -60,9 +60,11 @@ from perceo.models.api import (
 )
 from perceo.retry import Backoff, retry_after_seconds
 from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
-from perceo_cli.backend.port import LOCAL_BOOTSTRAP_ONLY, NotOnThisBackendError, Progress
+from perceo_cli.backend.port import ALERTS_ONLY_EMBEDDED, LOCAL_BOOTSTRAP_ONLY, NotOnThisBackendError, Progress
 
 if TYPE_CHECKING:
+    from perceo.analyzer.alertrules import AlertRule
+    from perceo.analyzer.alerts import Channel, Delivery
     from perceo.analyzer.insights import AnalyzerRun, CoverageReport
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.models import Insight
@@ -498,6 +500,19 @@ class HttpBackend:
         from perceo.analyzer.insights import CoverageReport
 
         return self.client.get_model(CoverageReport, "/analyzer/coverage")
+
+    # -- alerts: kept with the embedded store for now ----------------------------------------------------------
+    def add_alert(self, rule: AlertRule, channel: Channel) -> AlertRule:
+        raise NotOnThisBackendError(ALERTS_ONLY_EMBEDDED)
+
+    def list_alerts(self) -> list[AlertRule]:
+        raise NotOnThisBackendError(ALERTS_ONLY_EMBEDDED)
+
+    def remove_alert(self, name: str) -> None:
+        raise NotOnThisBackendError(ALERTS_ONLY_EMBEDDED)
+
+    def test_alert(self, name: str) -> Delivery:
+        raise NotOnThisBackendError(ALERTS_ONLY_EMBEDDED)
 
     def close(self) -> None:
         self.client.close()

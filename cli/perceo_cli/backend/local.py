@@ -37,6 +37,8 @@ from perceo_cli.backend.port import (
 )
 
 if TYPE_CHECKING:
+    from perceo.analyzer.alertrules import AlertRule
+    from perceo.analyzer.alerts import Alerts, Channel, Delivery
     from perceo.analyzer.insights import AnalyzerRun, CoverageReport
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.llm.model import UsageReport
@@ -54,6 +56,7 @@ class LocalBackend:
         self.config = config
         self._given = services
         self._services: Services | None = services
+        self._alerts: Alerts | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -160,7 +163,45 @@ class LocalBackend:
 
     # -- the analyzer (insights are stored in the embedded graph) -----------------------------------------------
     def run_analyzer(self) -> AnalyzerRun:
-        return self.services.analyzer.run(self.project_id)
+        """Run the analyzer, then send the alerts its rules ask for (only when the project has rules)."""
+        run = self.services.analyzer.run(self.project_id)
+        if not run.insights or not self.list_alerts():
+            return run
+        sent = self.alerts.send(self.project_id, run.insights)
+        return run.model_copy(update={"alerts": [d.model_dump(mode="json") for d in sent]})
+
+    @property
+    def alerts(self) -> Alerts:
+        if self._alerts is None:
+            import httpx
+
+            from perceo.analyzer.alerts import Alerts, AlertSender, RedisSentAlerts
+            from perceo.analyzer.channels import FileChannelStore
+            from perceo.graph.alerts import AlertRuleStore
+
+            graph = self.graph
+            if not isinstance(graph, AlertRuleStore):
+                raise ConfigError("the flow graph in use cannot store alert rules")
+            sender = AlertSender(http=httpx.Client(), sent=RedisSentAlerts(self.services.redis))
+            self._alerts = Alerts(rules=graph, channels=FileChannelStore(self.data_dir / "alert-channels.json"),
+                                  sender=sender)  # fmt: skip
+        return self._alerts
+
+    def add_alert(self, rule: AlertRule, channel: Channel) -> AlertRule:
+        self.service.get_project(self.project_id)
+        return self.alerts.add(rule, channel)
+
+    def list_alerts(self) -> list[AlertRule]:
+        from perceo.graph.alerts import AlertRuleStore
+
+        graph = self.graph
+        return graph.list_alert_rules(self.project_id) if isinstance(graph, AlertRuleStore) else []
+
+    def remove_alert(self, name: str) -> None:
+        self.alerts.remove(self.project_id, name)
+
+    def test_alert(self, name: str) -> Delivery:
+        return self.alerts.test(self.project_id, name)
 
     def list_insights(
         self,
@@ -212,6 +253,9 @@ class LocalBackend:
         raise NotOnThisBackendError(WORKFLOWS_ONLY_ON_THE_API)
 
     def close(self) -> None:
+        if self._alerts is not None:
+            self._alerts.sender.http.close()
+            self._alerts = None
         if self._services is not None and self._given is None:
             self._services.close()
         self._services = self._given

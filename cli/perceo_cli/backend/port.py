@@ -26,6 +26,8 @@ from perceo.models import (
 from perceo.models.vocab import InsightStatus, InsightType, Severity
 
 if TYPE_CHECKING:
+    from perceo.analyzer.alertrules import AlertRule
+    from perceo.analyzer.alerts import Channel, Delivery
     from perceo.analyzer.insights import AnalyzerRun, CoverageReport
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.llm.model import UsageReport
@@ -43,6 +45,10 @@ API_KEYS_ONLY_ON_THE_API = (
 WORKFLOWS_ONLY_ON_THE_API = (
     "workflows run in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
     "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
+)
+ALERTS_ONLY_EMBEDDED = (
+    "alert rules are kept with the embedded store for now (their API routes are not built yet): unset "
+    "observer.apiBaseUrl to configure alerts for the local project"
 )
 LOCAL_BOOTSTRAP_ONLY = (
     "this project uses the Perceo API (observer.apiBaseUrl is set): run `perceo init --remote` to "
@@ -119,6 +125,17 @@ class Backend(Protocol):
 
     def coverage(self) -> CoverageReport:
         """Flows x tests x traffic, ranked by the users a day no recent test guards."""
+
+    # -- alerts (the embedded default only, for now) ---------------------------------------------------------------
+    def add_alert(self, rule: AlertRule, channel: Channel) -> AlertRule:
+        """Keep the channel in the secrets store and save the rule (replacing one of the same name)."""
+
+    def list_alerts(self) -> list[AlertRule]: ...
+    def remove_alert(self, name: str) -> None:
+        """AlertRuleNotFoundError when there is no rule of that name."""
+
+    def test_alert(self, name: str) -> Delivery:
+        """Send a sample insight to the rule's channel now."""
 
     # -- API keys and projects on the API ------------------------------------------------------------------------
     def key_project(self) -> Project:

@@ -116,6 +116,7 @@ def insights_document(done: AnalyzerRun | None, found: list[Insight], *, since_d
             "created": done.created,
             "updated": done.updated,
             "anomalies": done.anomalies,
+            "alerts": done.alerts,
         },
         "insights": [i.model_dump(mode="json") for i in found],
     }
@@ -132,6 +133,14 @@ def print_insights(output: Output, done: AnalyzerRun | None, found: list[Insight
             f"{done.analyses} change analyses: {done.created} new insight(s), {done.updated} updated, "
             f"{len(done.anomalies)} anomaly point(s) in the last days."
         )
+        if done.alerts:
+            failed = [a for a in done.alerts if a.get("status") == "failed"]
+            sent = sum(a.get("status") == "delivered" for a in done.alerts)
+            output.info(
+                f"Alerts: {sent} sent, {len(failed)} failed"
+                + (f" ({', '.join(sorted({str(a.get('reason')) for a in failed}))})" if failed else "")
+                + "."
+            )
     if not found:
         output.text(f"No insights since {since_day}.")
         return

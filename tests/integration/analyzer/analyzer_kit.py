@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -124,3 +124,20 @@ def build_shop(graph: CypherFlowGraph, *, seed: int = 11) -> Shop:
                        created_at=at(0, hour=9))
     )  # fmt: skip
     return Shop(project=project, flows=flows)
+
+
+# --------------------------------------------------------------------------------------------------
+# Alert receivers on loopback
+
+SECRET = "whsec-test-0123456789"
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver: verifies signatures (when it has a secret) and answers the next planned statuses."""
+
+    secret: str | None = None
+    statuses: list[int] = field(default_factory=list)
+    received: list[dict[str, object]] = field(default_factory=list)
+    refused: int = 0
+    url: str = ""

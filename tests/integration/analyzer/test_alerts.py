@@ -4,77 +4,14 @@ still delivered, and each (rule, insight, severity) sent once (claims in real Re
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import httpx
 import pytest
 import redis
+from analyzer_kit import SECRET, Receiver
 
-from perceo.analyzer.alerts import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    AlertRule,
-    AlertSender,
-    Channel,
-    RedisSentAlerts,
-    verify_signature,
-)
+from perceo.analyzer.alertrules import AlertRule
+from perceo.analyzer.alerts import AlertSender, Channel, RedisSentAlerts, verify_signature
 from perceo.models import Insight
-
-SECRET = "whsec-test-0123456789"
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver: verifies signatures (when it has a secret) and answers the next planned statuses."""
-
-    secret: str | None = None
-    statuses: list[int] = field(default_factory=list)
-    received: list[dict[str, object]] = field(default_factory=list)
-    refused: int = 0
-    url: str = ""
-
-
-@pytest.fixture
-def receivers() -> Iterator[dict[str, Receiver]]:
-    made: dict[str, Receiver] = {"webhook": Receiver(secret=SECRET), "slack": Receiver()}
-    servers = []
-    for name, receiver in made.items():
-
-        class Handler(BaseHTTPRequestHandler):
-            target = receiver
-
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                raw = self.rfile.read(int(self.headers["Content-Length"]))
-                me = self.target
-                ok = me.secret is None or verify_signature(
-                    me.secret, self.headers.get(TIMESTAMP_HEADER, ""), self.headers.get(SIGNATURE_HEADER, ""), raw
-                )
-                status = me.statuses.pop(0) if me.statuses else 200
-                if not ok:
-                    me.refused += 1
-                    status = 401
-                elif status == 200:
-                    me.received.append(json.loads(raw))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook/{name}"
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-    yield made
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

@@ -28,18 +28,21 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 import httpx
-from pydantic import Field
 
-from perceo.analyzer.rules import SEVERITIES
+from perceo.analyzer.alertrules import AlertRule
+from perceo.errors import NotFoundError, ValidationFailed
 from perceo.models import Insight
-from perceo.models.common import Model, new_id
-from perceo.models.vocab import InsightType, Severity
+from perceo.models.common import Model
 from perceo.retry import Backoff, is_retryable_status, retry_after_seconds
 
 if TYPE_CHECKING:
     import redis
+
+    from perceo.analyzer.channels import ChannelStore
+    from perceo.graph.alerts import AlertRuleStore
 
 log = logging.getLogger(__name__)
 
@@ -56,25 +59,6 @@ REQUEST_TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=5.0)
 SENT_TTL_S = 90 * 86_400
 
 
-class AlertRule(Model):
-    """When to alert, and where: insights of `types` (every type when empty) at `min_severity` or worse."""
-
-    id: str = Field(default_factory=new_id)
-    project_id: str
-    name: str = Field(min_length=1, max_length=200)
-    types: list[InsightType] = Field(default_factory=list)
-    min_severity: Severity = "high"
-    #: The channel's name in the project's secrets store (its URL and signing secret live there).
-    channel: str = Field(min_length=1, max_length=200)
-
-    def matches(self, insight: Insight) -> bool:
-        if insight.project_id != self.project_id:
-            return False
-        if self.types and insight.type not in self.types:
-            return False
-        return SEVERITIES.index(insight.severity) <= SEVERITIES.index(self.min_severity)
-
-
 @dataclass(frozen=True)
 class Channel:
     """A resolved channel (from the secrets store). `repr` never shows the URL or the secret."""
@@ -83,6 +67,10 @@ class Channel:
     kind: ChannelKind
     url: str = field(repr=False)
     secret: str | None = field(default=None, repr=False)
+
+
+class AlertRuleNotFoundError(NotFoundError):
+    code = "alert_rule_not_found"
 
 
 class Delivery(Model):
@@ -191,14 +179,15 @@ class AlertSender:
         key = f"{rule.id}:{insight.id}:{insight.severity}"
         if not self.sent.claim(rule.project_id, key):
             return Delivery(**base, status="duplicate")
-        attempts, reason = self._post(channel, insight)
+        attempts, reason = self.post(channel, insight)
         if reason is None:
             return Delivery(**base, status="delivered", attempts=attempts)
         self.sent.release(rule.project_id, key)
         log.warning("alert %s for insight %s to channel %s failed: %s", rule.id, insight.id, channel.name, reason)
         return Delivery(**base, status="failed", attempts=attempts, reason=reason)
 
-    def _post(self, channel: Channel, insight: Insight) -> tuple[int, str | None]:
+    def post(self, channel: Channel, insight: Insight) -> tuple[int, str | None]:
+        """Send one insight to one channel with retries: (attempts, None) or (attempts, why it failed)."""
         payload = slack_payload(insight) if channel.kind == "slack" else webhook_payload(insight)
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         reason: str | None = None
@@ -223,3 +212,64 @@ class AlertSender:
             if attempt < self.attempts:
                 self.sleep(self.backoff.delay(attempt - 1, retry_after_s=retry_after, random=self.jitter))
         return self.attempts, reason
+
+
+def check_channel_url(kind: ChannelKind, url: str) -> None:
+    """HTTPS only (plain HTTP to this machine is allowed, for local receivers). ValidationFailed otherwise; the
+    message never repeats the URL (it may be a secret)."""
+    parts = urlsplit(url)
+    local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.hostname or not (parts.scheme == "https" or local):
+        raise ValidationFailed(
+            f"the {kind} URL must be an https:// URL (http:// only to this machine)", details={"field": "url"}
+        )
+
+
+@dataclass
+class Alerts:
+    """A project's alert rules (in the graph) and channels (in a secrets store), and sending to them."""
+
+    rules: AlertRuleStore
+    channels: ChannelStore
+    sender: AlertSender
+
+    def add(self, rule: AlertRule, channel: Channel) -> AlertRule:
+        check_channel_url(channel.kind, channel.url)
+        if channel.kind == "webhook" and not channel.secret:
+            raise ValidationFailed("a webhook channel needs a signing secret", details={"field": "secret"})
+        self.channels.put(rule.project_id, channel)
+        return self.rules.save_alert_rule(rule.project_id, rule)
+
+    def rules_of(self, project_id: str) -> list[AlertRule]:
+        return self.rules.list_alert_rules(project_id)
+
+    def remove(self, project_id: str, name: str) -> None:
+        rules = {r.name: r for r in self.rules.list_alert_rules(project_id)}
+        if name not in rules:
+            raise AlertRuleNotFoundError(f"no alert rule {name!r} in this project", details={"name": name})
+        self.rules.delete_alert_rule(project_id, name)
+        if all(r.channel != rules[name].channel for r in rules.values() if r.name != name):
+            self.channels.delete(project_id, rules[name].channel)
+
+    def test(self, project_id: str, name: str) -> Delivery:
+        """Send a sample insight to the rule's channel now (whatever the rule's filter; never deduplicated)."""
+        rule = next((r for r in self.rules.list_alert_rules(project_id) if r.name == name), None)
+        if rule is None:
+            raise AlertRuleNotFoundError(f"no alert rule {name!r} in this project", details={"name": name})
+        sample = Insight(project_id=project_id, type="coverage-gap", severity="info", subject="test:alert",
+                         day="1970-01-01", title=f"Test alert from Perceo (rule {name})",
+                         message="This is a test: the alert channel works.")  # fmt: skip
+        channel = self.channels.get(project_id, rule.channel)
+        base = {"rule_id": rule.id, "insight_id": sample.id, "channel": rule.channel}
+        if channel is None:
+            return Delivery(**base, status="failed", reason="unknown channel")
+        attempts, reason = self.sender.post(channel, sample)
+        return Delivery(**base, status="failed" if reason else "delivered", attempts=attempts, reason=reason)
+
+    def send(self, project_id: str, insights: Sequence[Insight]) -> list[Delivery]:
+        rules = self.rules.list_alert_rules(project_id)
+        if not rules or not insights:
+            return []
+        names = {r.channel for r in rules}
+        channels = {n: c for n in names if (c := self.channels.get(project_id, n)) is not None}
+        return self.sender.deliver(insights, rules, channels)

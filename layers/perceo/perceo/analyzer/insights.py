@@ -52,6 +52,8 @@ class AnalyzerRun(Model):
     created: int = 0
     updated: int = 0
     insights: list[Insight] = Field(default_factory=list)
+    #: The alerts this run sent (`perceo.analyzer.alerts.Delivery` as JSON); empty where no rule is set.
+    alerts: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class InsightList(Model):

@@ -46,6 +46,8 @@ UNIQUE_KEYS: tuple[Key, ...] = (
     # analyzer: one insight per subject and day (key = "<subject>@<day>")
     Key("Insight", ("id",)),
     Key("Insight", ("projectId", "key")),
+    Key("AlertRule", ("id",)),
+    Key("AlertRule", ("projectId", "name")),
 )
 
 #: Lookups every query starts from: all of a project's nodes of one label.
@@ -62,6 +64,7 @@ LOOKUP_INDEXES: tuple[Key, ...] = (
     Key("FlowMetrics", ("projectId",)),
     # analyzer
     Key("Insight", ("projectId",)),
+    Key("AlertRule", ("projectId",)),
 )
 
 
