@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 
+import numpy as np
 import pytest
 from analyzer_kit import TODAY, Clock, build_shop
 
 from perceo.analyzer.insights import Analyzer
 from perceo.bus.memory import InMemoryBus
 from perceo.graph.falkor import FalkorFlowGraph
-from perceo.models import ChangeAnalysis, EventType, Flow, ImpactedFlow, Project
+from perceo.models import ChangeAnalysis, EventType, Flow, ImpactedFlow, Prediction, Project
 
 
 @pytest.fixture
@@ -150,3 +151,26 @@ def test_running_before_any_change_analysis_leaves_later_analyses_whole(
     [analysis] = graph.list_analyses(project.id)
 
     assert [f.id for f in analysis.flows] == [flow.id]
+
+
+def test_predictions_use_the_model_fitted_on_the_projects_outcomes(graph: FalkorFlowGraph, analyzer: Analyzer) -> None:
+    shop = build_shop(graph)
+    checkout = shop.flows["Checkout"]
+    rng = np.random.default_rng(3)
+    outcomes = []
+    for i in range(120):  # past changes of Checkout: the risky ones broke it
+        risk = float(rng.uniform(0, 1))
+        failed = bool(rng.random() < (0.9 if risk > 0.6 else 0.05))
+        outcomes.append(Prediction(project_id=shop.project.id, flow_id=checkout.id, probability=risk, confidence=0.85,
+                                   affected=True, commit_sha=f"{i:040x}", created_at=1_000_000 + i,
+                                   actual_result="failed" if failed else "passed"))  # fmt: skip
+    graph.record_predictions(shop.project.id, outcomes)
+
+    run = analyzer.run(shop.project.id, today=TODAY)
+
+    [prediction] = [i for i in run.insights if i.type == "prediction" and i.evidence["commit"] == "c" * 40]
+    calibration = prediction.evidence["calibration"]
+    assert prediction.evidence["model"] == "logistic" and calibration["outcomes"] == 120
+    assert calibration["brier"] < calibration["heuristicBrier"]
+    heuristic = 1 - (1 - 0.6 * 0.9) * (1 - prediction.evidence["features"]["pastFailureRate"])
+    assert prediction.evidence["probability"] > max(0.7, heuristic + 0.1)  # risky changes did break Checkout

@@ -22,12 +22,13 @@ from typing import Any
 from pydantic import Field
 
 from perceo.analyzer.anomaly import DAILY, Anomaly, DetectorConfig, daily_series, detect
+from perceo.analyzer.learning import PredictionModel, fit_model
 from perceo.analyzer.rules import RULES, SEVERITIES, Rule, Snapshot, Thresholds, daily_users
 from perceo.bus.port import EventBus
 from perceo.errors import ProjectNotFoundError, ValidationFailed
 from perceo.graph.insights import InsightStore, StoredInsight
 from perceo.graph.port import FlowGraph
-from perceo.models import EventType, Insight, PerceoEvent, now_ms
+from perceo.models import EventType, Insight, PerceoEvent, TestRun, now_ms
 from perceo.models.common import Model
 from perceo.models.vocab import InsightStatus, InsightType, Severity
 
@@ -123,7 +124,18 @@ class Analyzer:
         runs = self.graph.list_test_runs(project_id, since=since_ms, limit=5000)
         analyses = [a for a in self.graph.list_analyses(project_id, limit=200) if a.created_at >= since_ms]
         anomalies = self.anomalies(metrics, until=day)
-        return Snapshot(project_id, day, flows, metrics, runs, analyses, anomalies)
+        return Snapshot(project_id, day, flows, metrics, runs, analyses, anomalies, model=self.model(project_id))
+
+    def model(self, project_id: str) -> PredictionModel:
+        """The project's failure-probability model, fitted on its validated predictions (`learning.py`)."""
+        outcomes = self.graph.list_predictions(project_id, validated_only=True, limit=5000)
+        if not outcomes:
+            return PredictionModel("heuristic", 0, None, None)
+        runs: dict[str, list[TestRun]] = {}
+        for run in self.graph.list_test_runs(project_id, limit=5000):
+            if run.flow_id is not None:
+                runs.setdefault(run.flow_id, []).append(run)
+        return fit_model(outcomes, runs)
 
     def anomalies(self, metrics: Sequence[Any], *, until: str) -> list[Anomaly]:
         found: list[Anomaly] = []

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from perceo.analyzer.anomaly import Anomaly
+from perceo.analyzer.learning import PredictionModel, heuristic, past_failure_rate
 from perceo.models import ChangeAnalysis, FlowMetrics, FlowView, Insight, TestRun
 from perceo.models.vocab import InsightType, Priority, Severity
 
@@ -85,6 +86,8 @@ class Snapshot:
     runs: Sequence[TestRun]
     analyses: Sequence[ChangeAnalysis]
     anomalies: Sequence[Anomaly]
+    #: What answers failure probabilities: the project's fitted model, or the heuristic (None).
+    model: PredictionModel | None = None
     #: Derived lookups (built once).
     metrics_by_flow: dict[str, list[FlowMetrics]] = field(default_factory=dict)
     runs_by_flow: dict[str, list[TestRun]] = field(default_factory=dict)
@@ -557,21 +560,13 @@ def _commits_before(snapshot: Snapshot, flow_id: str, day: str) -> list[dict[str
 # --------------------------------------------------------------------------------------------------
 # prediction
 
-#: The heuristic risk score is not a probability: scaled by this before it is combined with history.
-RISK_TO_PROBABILITY = 0.6
-#: Pseudo-runs of the failure-rate prior (10%): a flow with few runs stays near it.
-PRIOR_RUNS = 10
-PRIOR_FAILURE_RATE = 0.1
-
 
 def failure_probability(risk_score: float, runs: Sequence[TestRun]) -> tuple[float, float]:
-    """(probability that the flow's tests fail for the change, the flow's smoothed past failure rate).
+    """The heuristic: (probability that the flow's tests fail for the change, its smoothed past failure rate).
 
     p = 1 - (1 - 0.6 x risk) x (1 - h), where h = (failed + 0.1 x 10) / (decided runs + 10)."""
-    decided = [r for r in runs if r.status in DECIDED]
-    failed = sum(r.status != "passed" for r in decided)
-    history = (failed + PRIOR_FAILURE_RATE * PRIOR_RUNS) / (len(decided) + PRIOR_RUNS)
-    return 1 - (1 - RISK_TO_PROBABILITY * risk_score) * (1 - history), history
+    history = past_failure_rate(runs)
+    return heuristic(risk_score, history), history
 
 
 def predictions(snapshot: Snapshot, t: Thresholds) -> list[Insight]:
@@ -579,6 +574,7 @@ def predictions(snapshot: Snapshot, t: Thresholds) -> list[Insight]:
     since = _day_ms(snapshot.day_ago(t.prediction_window_days - 1))
     flows = {f.id: f for f in snapshot.flows}
     tested = {(r.flow_id, r.commit_sha) for r in snapshot.runs if r.commit_sha}
+    model = snapshot.model or PredictionModel("heuristic", 0, None, None)
     latest: dict[str, ChangeAnalysis] = {}
     for analysis in sorted(snapshot.analyses, key=lambda a: a.created_at):
         if analysis.created_at >= since:
@@ -589,7 +585,8 @@ def predictions(snapshot: Snapshot, t: Thresholds) -> list[Insight]:
             if flow is None or (flow.id, analysis.head_sha) in tested:
                 continue  # gone, or already tested at that commit (the outcome is known)
             runs = snapshot.runs_by_flow.get(flow.id, [])
-            probability, history = failure_probability(impacted.risk_score, runs)
+            history = past_failure_rate(runs)
+            probability = model.probability(impacted.risk_score, impacted.confidence, history)
             if probability < t.prediction_min_probability:
                 continue
             severity: Severity = "high" if probability >= 0.75 else "medium"
@@ -601,7 +598,7 @@ def predictions(snapshot: Snapshot, t: Thresholds) -> list[Insight]:
                     message=(
                         f"The change {analysis.base_sha[:12]}..{analysis.head_sha[:12]} reaches {flow.name} "
                         f"(risk {impacted.risk_score:.2f}, confidence {impacted.confidence:.2f}); its tests failed in "
-                        f"{_pct(history)} of past runs (smoothed)."
+                        f"{_pct(history)} of past runs (smoothed); {model.kind} model."
                     ),
                     suggested_action=f"Run the tests of {flow.name} on this change before merging (`perceo ci test`) "
                     "and review the files in the evidence.",
@@ -610,7 +607,8 @@ def predictions(snapshot: Snapshot, t: Thresholds) -> list[Insight]:
                         "baseSha": analysis.base_sha,
                         "analysisId": analysis.id,
                         "probability": round(probability, 3),
-                        "model": "heuristic",
+                        "model": model.kind,
+                        "calibration": model.to_json(),
                         "features": {"riskScore": impacted.risk_score, "confidence": impacted.confidence,
                                      "pastFailureRate": round(history, 3), "pastRuns": len(runs)},
                         "reasons": [r.model_dump(mode="json") for r in impacted.reasons[:5]],
