@@ -60,12 +60,18 @@ from perceo.models.api import (
 )
 from perceo.retry import Backoff, retry_after_seconds
 from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
-from perceo_cli.backend.port import ALERTS_ONLY_EMBEDDED, LOCAL_BOOTSTRAP_ONLY, NotOnThisBackendError, Progress
+from perceo_cli.backend.port import (
+    ALERTS_ONLY_EMBEDDED,
+    LOCAL_BOOTSTRAP_ONLY,
+    PREDICT_ONLY_EMBEDDED,
+    NotOnThisBackendError,
+    Progress,
+)
 
 if TYPE_CHECKING:
     from perceo.analyzer.alertrules import AlertRule
     from perceo.analyzer.alerts import Channel, Delivery
-    from perceo.analyzer.insights import AnalyzerRun, CoverageReport
+    from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.models import Insight
     from perceo.models.vocab import InsightStatus, InsightType, Severity
@@ -500,6 +506,9 @@ class HttpBackend:
         from perceo.analyzer.insights import CoverageReport
 
         return self.client.get_model(CoverageReport, "/analyzer/coverage")
+
+    def predict(self, analysis_id: str) -> PredictionReport:
+        raise NotOnThisBackendError(PREDICT_ONLY_EMBEDDED)
 
     # -- alerts: kept with the embedded store for now ----------------------------------------------------------
     def add_alert(self, rule: AlertRule, channel: Channel) -> AlertRule:

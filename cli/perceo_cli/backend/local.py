@@ -39,7 +39,7 @@ from perceo_cli.backend.port import (
 if TYPE_CHECKING:
     from perceo.analyzer.alertrules import AlertRule
     from perceo.analyzer.alerts import Alerts, Channel, Delivery
-    from perceo.analyzer.insights import AnalyzerRun, CoverageReport
+    from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.llm.model import UsageReport
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
@@ -226,6 +226,9 @@ class LocalBackend:
 
     def coverage(self) -> CoverageReport:
         return self.services.analyzer.coverage(self.project_id)
+
+    def predict(self, analysis_id: str) -> PredictionReport:
+        return self.services.analyzer.predict(self.project_id, analysis_id)
 
     # -- only on the API -----------------------------------------------------------------------------------------
     def key_project(self) -> Project:

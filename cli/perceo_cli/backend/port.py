@@ -28,7 +28,7 @@ from perceo.models.vocab import InsightStatus, InsightType, Severity
 if TYPE_CHECKING:
     from perceo.analyzer.alertrules import AlertRule
     from perceo.analyzer.alerts import Channel, Delivery
-    from perceo.analyzer.insights import AnalyzerRun, CoverageReport
+    from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.llm.model import UsageReport
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
@@ -45,6 +45,10 @@ API_KEYS_ONLY_ON_THE_API = (
 WORKFLOWS_ONLY_ON_THE_API = (
     "workflows run in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
     "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
+)
+PREDICT_ONLY_EMBEDDED = (
+    "`analyze predict` runs on the embedded store only for now (its API route is not built yet): unset "
+    "observer.apiBaseUrl to predict for the local project"
 )
 ALERTS_ONLY_EMBEDDED = (
     "alert rules are kept with the embedded store for now (their API routes are not built yet): unset "
@@ -125,6 +129,9 @@ class Backend(Protocol):
 
     def coverage(self) -> CoverageReport:
         """Flows x tests x traffic, ranked by the users a day no recent test guards."""
+
+    def predict(self, analysis_id: str) -> PredictionReport:
+        """Failure probabilities of the flows a stored analysis reaches (the project's model or the heuristic)."""
 
     # -- alerts (the embedded default only, for now) ---------------------------------------------------------------
     def add_alert(self, rule: AlertRule, channel: Channel) -> AlertRule:

@@ -208,3 +208,48 @@ def print_coverage(output: Output, report: CoverageReport) -> None:
         f"{report.covered} covered, {report.uncovered} not; "
         f"{report.users_at_risk:,.0f} users a day walk untested flows."
     )
+
+
+@app.command("predict")
+def predict(
+    ctx: typer.Context,
+    base: Annotated[str, typer.Option("--base", help="Base ref (the merge base with HEAD is used).")] = "origin/main",
+    head: Annotated[str, typer.Option("--head", help="Head ref.")] = "HEAD",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """The flows a change reaches, each with a failure probability, the model that gave it and its calibration."""
+    from perceo.observer.analyze import analyze_checkout
+    from perceo_cli.commands.ci import discovery_cache_dir
+
+    app_ctx = app_context(ctx)
+    config = app_ctx.config
+    change_set, affected = analyze_checkout(
+        app_ctx.project_dir,
+        base,
+        head,
+        working_tree=False,
+        deepen=False,
+        framework=config.project.framework or "auto",
+        cache_dir=discovery_cache_dir(app_ctx.project_dir),
+    )
+    backend = app_ctx.backend
+    analysis = backend.analyze(change_set, affected)
+    report = backend.predict(analysis.id)
+    if as_json:
+        app_ctx.output.json({"version": CONTRACT_VERSION, **report.model_dump(mode="json")})
+        return
+    model = report.model
+    calibration = (
+        f"Brier {model['brier']} on {model['outcomes']} outcomes (heuristic {model['heuristicBrier']})"
+        if model.get("outcomes")
+        else "no recorded outcomes yet"
+    )
+    app_ctx.output.text(
+        f"Change {report.base_sha[:12]}..{report.head_sha[:12]}: {len(report.flows)} flow(s) reached; "
+        f"{model['model']} model, {calibration}."
+    )
+    for flow in report.flows:
+        app_ctx.output.text(
+            f"  {flow.probability:>4.0%}  {flow.name} ({flow.priority})  risk {flow.risk_score:.2f}, "
+            f"past failures {flow.past_failure_rate:.0%} of {flow.past_runs} run(s)"
+        )

@@ -22,10 +22,10 @@ from typing import Any
 from pydantic import Field
 
 from perceo.analyzer.anomaly import DAILY, Anomaly, DetectorConfig, daily_series, detect
-from perceo.analyzer.learning import PredictionModel, fit_model
+from perceo.analyzer.learning import PredictionModel, fit_model, past_failure_rate
 from perceo.analyzer.rules import RULES, SEVERITIES, Rule, Snapshot, Thresholds, daily_users
 from perceo.bus.port import EventBus
-from perceo.errors import ProjectNotFoundError, ValidationFailed
+from perceo.errors import AnalysisNotFoundError, ProjectNotFoundError, ValidationFailed
 from perceo.graph.insights import InsightStore, StoredInsight
 from perceo.graph.port import FlowGraph
 from perceo.models import EventType, Insight, PerceoEvent, TestRun, now_ms
@@ -61,6 +61,31 @@ class InsightList(Model):
     """`GET /analyzer/insights`."""
 
     insights: list[Insight] = Field(default_factory=list)
+
+
+class FlowPrediction(Model):
+    flow_id: str
+    name: str
+    priority: str
+    risk_score: float
+    confidence: float
+    past_failure_rate: float
+    past_runs: int
+    #: The probability that the flow's tests fail for this change.
+    probability: float
+    reasons: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class PredictionReport(Model):
+    """`analyze predict`: the flows a change reaches, each with a failure probability and what it rests on."""
+
+    project_id: str
+    analysis_id: str
+    base_sha: str
+    head_sha: str
+    #: Which model answered and its measured calibration: {model, outcomes, brier, heuristicBrier}.
+    model: dict[str, Any]
+    flows: list[FlowPrediction] = Field(default_factory=list)
 
 
 class CoverageRow(Model):
@@ -184,6 +209,47 @@ class Analyzer:
             self.bus.publish(PerceoEvent(type=kind, source="analyzer", project_id=project_id, data=data))
         except Exception:  # the insights are stored; a bus outage must not fail the run
             log.warning("could not publish %s for project %s", kind.value, project_id, exc_info=True)
+
+    # -- predictions
+
+    def predict(self, project_id: str, analysis_id: str) -> PredictionReport:
+        """Failure probabilities of the flows a stored change analysis reaches, most likely first."""
+        self._require_project(project_id)
+        analysis = self.graph.get_analysis(project_id, analysis_id)
+        if analysis is None:
+            raise AnalysisNotFoundError(
+                f"no analysis {analysis_id} in this project", details={"analysisId": analysis_id}
+            )
+        model = self.model(project_id)
+        runs: dict[str, list[TestRun]] = {}
+        for run in self.graph.list_test_runs(project_id, limit=5000):
+            if run.flow_id is not None:
+                runs.setdefault(run.flow_id, []).append(run)
+        flows: list[FlowPrediction] = []
+        for impacted in analysis.flows:
+            history = past_failure_rate(runs.get(impacted.id, []))
+            flows.append(
+                FlowPrediction(
+                    flow_id=impacted.id,
+                    name=impacted.name,
+                    priority=impacted.priority,
+                    risk_score=impacted.risk_score,
+                    confidence=impacted.confidence,
+                    past_failure_rate=round(history, 4),
+                    past_runs=len(runs.get(impacted.id, [])),
+                    probability=round(model.probability(impacted.risk_score, impacted.confidence, history), 4),
+                    reasons=[r.model_dump(mode="json") for r in impacted.reasons[:5]],
+                )
+            )
+        flows.sort(key=lambda f: (-f.probability, f.name.casefold()))
+        return PredictionReport(
+            project_id=project_id,
+            analysis_id=analysis.id,
+            base_sha=analysis.base_sha,
+            head_sha=analysis.head_sha,
+            model=model.to_json(),
+            flows=flows,
+        )
 
     # -- reading and triage
 
