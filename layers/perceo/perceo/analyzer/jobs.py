@@ -11,10 +11,12 @@ next run resumes after the last project done, then starts over from the first. A
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import Field
 
@@ -25,9 +27,11 @@ from perceo.models.common import Model
 if TYPE_CHECKING:
     import redis
 
+    from perceo.analytics.ports import ObjectStore
+
 log = logging.getLogger(__name__)
 
-JobName = Literal["detect-anomalies"]
+JobName = Literal["detect-anomalies", "cleanup"]
 Outcome = Literal["running", "succeeded", "partial", "failed", "interrupted"]
 
 DEFAULT_PAGE_SIZE = 50
@@ -50,6 +54,8 @@ class JobRecord(Model):
     projects: int = 0
     created: int = 0
     updated: int = 0
+    #: Nodes and raw-event objects the cleanup deleted.
+    deleted: int = 0
     failures: list[ProjectFailure] = Field(default_factory=list)
     #: The last project done while running or when the run stopped short of time (the next run resumes after
     #: it); None once a run got through every project.
@@ -91,6 +97,15 @@ class MemoryJobLog:
         self.records[record.job] = record.model_dump_json()
 
 
+@dataclass(frozen=True)
+class Done:
+    """What one project's work did."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
 def run_detect_anomalies(
     analyzer: Analyzer,
     job_log: JobLog,
@@ -100,29 +115,52 @@ def run_detect_anomalies(
     stop_with_ms: int = DEFAULT_STOP_WITH_MS,
     clock: Callable[[], int] = now_ms,
 ) -> JobRecord:
-    """Analyze every project (resuming after the last run's cursor) and record the run.
+    """Analyze every project (resuming after the last run's cursor) and record the run."""
+
+    def analyze(project_id: str) -> Done:
+        run = analyzer.run(project_id)
+        return Done(created=run.created, updated=run.updated)
+
+    ids = [p.id for p in analyzer.graph.list_projects()]
+    return run_over_projects("detect-anomalies", ids, analyze, job_log, remaining_ms=remaining_ms,
+                             page_size=page_size, stop_with_ms=stop_with_ms, clock=clock)  # fmt: skip
+
+
+def run_over_projects(
+    job: JobName,
+    project_ids: Sequence[str],
+    work: Callable[[str], Done],
+    job_log: JobLog,
+    *,
+    remaining_ms: Callable[[], int] | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    stop_with_ms: int = DEFAULT_STOP_WITH_MS,
+    clock: Callable[[], int] = now_ms,
+) -> JobRecord:
+    """`work` on each project in id order, resuming after the last run's cursor; the run is recorded.
 
     After each page of `page_size` projects a `running` record with the cursor is written, so a run killed without
-    warning (the Lambda's hard timeout) resumes from its last page: at most one page is analyzed twice, which
-    changes nothing (the analysis is idempotent)."""
+    warning (the Lambda's hard timeout) resumes from its last page: at most one page is done twice, which changes
+    nothing (every job's work is idempotent)."""
     started = clock()
-    previous = job_log.last("detect-anomalies")
+    previous = job_log.last(job)
     after = previous.cursor if previous is not None else None
-    todo = sorted(p.id for p in analyzer.graph.list_projects() if after is None or p.id > after)
-    record = JobRecord(job="detect-anomalies", started_at=started, finished_at=started, outcome="running")
+    todo = sorted(i for i in project_ids if after is None or i > after)
+    record = JobRecord(job=job, started_at=started, finished_at=started, outcome="running")
     stopped = False
     for index, project_id in enumerate(todo):
         if remaining_ms is not None and remaining_ms() < stop_with_ms:
             stopped = True
             break
         try:
-            run = analyzer.run(project_id)
+            done = work(project_id)
         except Exception as error:  # one project's failure must not stop the others
-            log.warning("detect-anomalies: project %s failed: %s", project_id, type(error).__name__)
+            log.warning("%s: project %s failed: %s", job, project_id, type(error).__name__)
             record.failures.append(ProjectFailure(project_id=project_id, error=type(error).__name__))
         else:
-            record.created += run.created
-            record.updated += run.updated
+            record.created += done.created
+            record.updated += done.updated
+            record.deleted += done.deleted
         record.projects += 1
         after = project_id
         if (index + 1) % page_size == 0 and index + 1 < len(todo):
@@ -135,3 +173,71 @@ def run_detect_anomalies(
     final = record.model_copy(update={"finished_at": clock(), "outcome": outcome, "cursor": after if stopped else None})
     job_log.record(final)
     return final
+
+
+# --------------------------------------------------------------------------------------------------
+# cleanup: retention per project
+
+
+class Retention(Model):
+    """How long each kind of record is kept, in days (the defaults are the README's)."""
+
+    analyses_days: int = Field(default=180, ge=1)
+    test_runs_days: int = Field(default=180, ge=1)
+    #: Longer: the failure-probability model learns from them.
+    predictions_days: int = Field(default=365, ge=1)
+    #: Resolved, dismissed or false-positive insights (open and acknowledged ones are never deleted).
+    closed_insights_days: int = Field(default=90, ge=1)
+    #: A year and a bit: the anomaly baseline needs 8 weeks, the seasonal comparisons a year.
+    flow_metrics_days: int = Field(default=400, ge=1)
+    #: Raw event batches (ingest accepts events up to 30 days old).
+    raw_events_days: int = Field(default=35, ge=1)
+
+
+class RetentionStore(Protocol):
+    def delete_older(self, project_id: str, what: str, *, before: int, before_day: str = "") -> int: ...
+    def list_projects(self) -> Sequence[Any]: ...
+
+
+def cleanup_project(
+    graph: RetentionStore, project_id: str, retention: Retention, now: int, objects: ObjectStore | None = None
+) -> Done:
+    """Delete one project's records older than their retention. Idempotent."""
+    day_ms = 86_400_000
+    deleted = 0
+    for what, days in (
+        ("analyses", retention.analyses_days),
+        ("test_runs", retention.test_runs_days),
+        ("predictions", retention.predictions_days),
+        ("closed_insights", retention.closed_insights_days),
+    ):
+        deleted += graph.delete_older(project_id, what, before=now - days * day_ms)
+    metrics_day = _day(now - retention.flow_metrics_days * day_ms)
+    deleted += graph.delete_older(project_id, "flow_metrics", before=0, before_day=metrics_day)
+    if objects is not None:
+        oldest_kept = _day(now - retention.raw_events_days * day_ms)
+        for prefix in (f"events/{project_id}/", f"pages/{project_id}/"):
+            old = [k for k in objects.list(prefix) if k[len(prefix) : len(prefix) + 10] < oldest_kept]
+            deleted += objects.delete(old) if old else 0
+    return Done(deleted=deleted)
+
+
+def run_cleanup(
+    graph: RetentionStore,
+    job_log: JobLog,
+    *,
+    retention: Retention | None = None,
+    objects: ObjectStore | None = None,
+    remaining_ms: Callable[[], int] | None = None,
+    clock: Callable[[], int] = now_ms,
+) -> JobRecord:
+    """The `cleanup` job: every project's old records (and raw events when `objects` is given)."""
+    kept = retention or Retention()
+    now = clock()
+    ids = [p.id for p in graph.list_projects()]
+    return run_over_projects("cleanup", ids, lambda pid: cleanup_project(graph, pid, kept, now, objects), job_log,
+                             remaining_ms=remaining_ms, clock=clock)  # fmt: skip
+
+
+def _day(epoch_ms: int) -> str:
+    return dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC).date().isoformat()

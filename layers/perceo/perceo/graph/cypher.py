@@ -39,6 +39,7 @@ from perceo.graph.mapping import (
     step_row,
 )
 from perceo.graph.port import MAX_PAGE_SIZE, FlowPage
+from perceo.graph.retention import RetentionRecords
 from perceo.graph.runs import TestRunRecords
 from perceo.models import (
     ChangeAnalysis,
@@ -63,7 +64,7 @@ DEFAULT_BATCH_SIZE = 1000
 MAX_ANALYSES = 500
 
 
-class CypherFlowGraph(TestRunRecords, InsightRecords, AlertRuleRecords, ABC):
+class CypherFlowGraph(TestRunRecords, InsightRecords, AlertRuleRecords, RetentionRecords, ABC):
     """FlowGraph on a Cypher engine. Subclasses run queries; this class knows what they mean.
 
     Upserts go in batches of `batch_size` rows (one query each). Everything that must be atomic (a flow's
