@@ -13,5 +13,7 @@ class ExitStatus(IntEnum):
     USAGE = 2
     #: `ci analyze --fail-on`: the change's risk is at or above the threshold.
     RISK = 3
+    #: `ci test`, `ci report`, `flows run`: a test or a flow failed (or could not run: an error).
+    TESTS_FAILED = 4
     #: Interrupted by Ctrl-C.
     INTERRUPTED = 130

@@ -17,10 +17,13 @@ or renamed within a schema version; new optional keys may be added.
                           "reasons": [{"changedFile": str, "chain": [str], "kind": str}]}],
       "flows": [{"id": str, "name": str, "priority": "critical|high|medium|low", "riskScore": float,
                  "confidence": float, "affectedPages": [str],
-                 "reasons": [{"changedFile": str, "chain": [str], "kind": str, "route": str}]}],
+                 "reasons": [{"changedFile": str, "chain": [str], "kind": str, "route": str}],
+                 "usersPerDay": float|null,        # production users per day (last week's flow metrics)
+                 "prodSuccessRate": float|null}],  # production sessions that completed the flow
       "riskLevel": "critical|high|medium|low",
       "riskScore": float,
-      "createdAt": int           # epoch milliseconds
+      "createdAt": int,          # epoch milliseconds
+      "productionTraffic": bool  # whether flow metrics weighed the flows (false: none exist yet)
     }
 
 `chain` runs from the changed file to the route's entry or layout file; `kind` is entry|layout|import|dependency|
@@ -60,6 +63,7 @@ def analysis_contract(analysis: ChangeAnalysis, *, project_name: str, working_tr
         "riskLevel": analysis.risk_level,
         "riskScore": analysis.risk_score,
         "createdAt": analysis.created_at,
+        "productionTraffic": analysis.production_traffic,
     }
 
 
@@ -99,7 +103,14 @@ def _flow(flow: ImpactedFlow) -> dict[str, Any]:
         "confidence": flow.confidence,
         "affectedPages": list(flow.affected_pages),
         "reasons": [_reason(r, with_route=True) for r in flow.reasons],
+        "usersPerDay": flow.users_per_day,
+        "prodSuccessRate": flow.prod_success_rate,
     }
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 file`, `2 files` (`many` for an irregular plural)."""
+    return f"{count} {noun if count == 1 else (many or noun + 's')}"
 
 
 def _short(sha: str) -> str:
@@ -112,6 +123,19 @@ def _chain(reason: Reason) -> str:
 
 def _more(total: int, shown: int) -> str:
     return f" (+{total - shown} more)" if total > shown else ""
+
+
+def _traffic(flow: ImpactedFlow) -> str:
+    if flow.users_per_day is None:
+        return ""
+    rate = "" if flow.prod_success_rate is None else f", {flow.prod_success_rate:.0%} complete"
+    return f"  users/day {flow.users_per_day:g}{rate}"
+
+
+def _traffic_note(analysis: ChangeAnalysis) -> str:
+    if analysis.production_traffic:
+        return "  Weighed by production traffic (users/day over the last 7 days of flow metrics)."
+    return "  No production traffic known: flows weighed by priority only (`perceo analytics sync` adds it)."
 
 
 def render_text(analysis: ChangeAnalysis, *, project_name: str, working_tree: bool = False) -> str:
@@ -128,11 +152,12 @@ def render_text(analysis: ChangeAnalysis, *, project_name: str, working_tree: bo
         for flow in analysis.flows[:20]:
             lines.append(
                 f"  {flow.risk_score:.2f}  {flow.name}  [{flow.priority}]  confidence {flow.confidence:.2f}"
-                f"  pages: {', '.join(flow.affected_pages)}"
+                f"{_traffic(flow)}  pages: {', '.join(flow.affected_pages)}"
             )
             lines += [f"        {_chain(reason)}  ({reason.kind}, {reason.route})" for reason in flow.reasons[:3]]
         if len(analysis.flows) > 20:
             lines.append(f"  …{_more(len(analysis.flows), 20)}")
+        lines.append(_traffic_note(analysis))
     else:
         lines.append("Flows at risk: none" + ("" if analysis.affected_routes else " (no route is affected)"))
     lines.append("")
@@ -203,6 +228,7 @@ def render_markdown(analysis: ChangeAnalysis, *, project_name: str, working_tree
             out.append(
                 f"| {_md(flow.name)} | {flow.priority} | {flow.risk_score:.2f} | {flow.confidence:.2f} | {pages} |"
             )
+        out += ["", _traffic_note(analysis).strip()]
         out += ["", "<details><summary>Why these flows</summary>", ""]
         for flow in analysis.flows[:50]:
             for reason in flow.reasons[:3]:

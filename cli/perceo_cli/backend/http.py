@@ -63,17 +63,33 @@ from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStar
 from perceo_cli.backend.port import (
     ALERTS_ONLY_EMBEDDED,
     LOCAL_BOOTSTRAP_ONLY,
+    NOT_ON_THE_API_YET,
     PREDICT_ONLY_EMBEDDED,
     NotOnThisBackendError,
     Progress,
+    SyncProgress,
 )
 
 if TYPE_CHECKING:
+    from perceo.analytics.model import (
+        AnalyticsStatus,
+        ConnectionCheck,
+        FlowTraffic,
+        IngestResult,
+        ProviderName,
+        SyncRun,
+    )
     from perceo.analyzer.alertrules import AlertRule
     from perceo.analyzer.alerts import Channel, Delivery
     from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
     from perceo.bootstrap.pipeline import BootstrapInput
-    from perceo.models import Insight
+    from perceo.bus.port import EventBus
+    from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
+    from perceo.coordinator.outcomes import FlakyReport, RunContext
+    from perceo.coordinator.predictions import PredictionQuality
+    from perceo.coordinator.service import ReportFormat
+    from perceo.models import Insight, TestRun
+    from perceo.models.runs import FlowMetrics
     from perceo.models.vocab import InsightStatus, InsightType, Severity
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -522,6 +538,141 @@ class HttpBackend:
 
     def test_alert(self, name: str) -> Delivery:
         raise NotOnThisBackendError(ALERTS_ONLY_EMBEDDED)
+
+    # -- the coordinator (`/coordinator/…`) ----------------------------------------------------------------------
+
+    def tests_started(
+        self, suite_id: str, *, runner: str, selection: Selection, flow_ids: Sequence[str], files: int
+    ) -> None:
+        from perceo.coordinator.api_models import TestsStartedRequest
+
+        request = TestsStartedRequest(
+            suite_id=suite_id, runner=runner, selection=selection, flow_ids=list(flow_ids)[:500], files=files
+        )
+        self.client.request("POST", "/coordinator/suites/started", json=request.model_dump(mode="json"))
+
+    def record_test_suite(
+        self, report: SuiteReport, context: RunContext, *, coverage: Mapping[str, float] | None = None
+    ) -> SuiteReport:
+        from perceo.coordinator.api_models import RecordSuiteRequest, RunContextInput
+        from perceo.coordinator.model import SuiteReport
+
+        request = RecordSuiteRequest(report=report, context=RunContextInput.of(context), coverage=dict(coverage or {}))
+        return self.client.send_model(SuiteReport, "POST", "/coordinator/suites", request)
+
+    def upload_test_report(
+        self, data: bytes, fmt: ReportFormat, context: RunContext, *, flows_of: Mapping[str, Sequence[str]]
+    ) -> SuiteReport:
+        from perceo.coordinator.api_models import MAX_REPORT_CHARS, RunContextInput, UploadReportRequest
+        from perceo.coordinator.model import SuiteReport
+
+        content = data.decode("utf-8", errors="replace")
+        if len(content) > MAX_REPORT_CHARS:
+            raise PayloadTooLargeError(
+                f"the report is {len(content):,} characters; the API reads at most {MAX_REPORT_CHARS:,} per upload"
+            )
+        request = UploadReportRequest(
+            format=fmt,
+            content=content,
+            context=RunContextInput.of(context),
+            flows_of={file: list(ids) for file, ids in flows_of.items()},
+        )
+        return self.client.send_model(SuiteReport, "POST", "/coordinator/reports", request)
+
+    def record_synthetic(self, report: SyntheticReport, context: RunContext) -> SyntheticReport:
+        from perceo.coordinator.api_models import RecordSyntheticRequest, RunContextInput
+        from perceo.coordinator.model import SyntheticReport
+
+        request = RecordSyntheticRequest(report=report, context=RunContextInput.of(context))
+        return self.client.send_model(SyntheticReport, "POST", "/coordinator/synthetic", request)
+
+    def list_test_runs(
+        self,
+        *,
+        flow_id: str | None = None,
+        commit_sha: str | None = None,
+        suite_id: str | None = None,
+        limit: int = 100,
+    ) -> list[TestRun]:
+        from perceo.coordinator.api_models import TestRunList
+
+        params: dict[str, str | int | bool] = {"limit": max(1, min(limit, 500))}
+        for name, value in (("flowId", flow_id), ("commitSha", commit_sha), ("suiteId", suite_id)):
+            if value is not None:
+                params[name] = value
+        return self.client.get_model(TestRunList, "/coordinator/results", params=params).runs
+
+    def flaky_tests(self) -> FlakyReport:
+        from perceo.coordinator.outcomes import FlakyReport
+
+        return self.client.get_model(FlakyReport, "/coordinator/flaky")
+
+    def prediction_quality(self) -> PredictionQuality:
+        from perceo.coordinator.predictions import PredictionQuality
+
+        return self.client.get_model(PredictionQuality, "/coordinator/predictions")
+
+    def list_flow_metrics(self, *, since: str, until: str) -> list[FlowMetrics]:
+        raise NotOnThisBackendError(NOT_ON_THE_API_YET.format(what="Production metrics"))
+
+    def event_bus(self) -> EventBus | None:
+        return None  # the API publishes its own events (EventBridge); a laptop has no access to that bus
+
+    # -- production analytics ----------------------------------------------------------------------------------
+
+    def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:
+        from perceo.analytics.model import ConnectionCheck
+
+        body = {"provider": provider, "credentials": credentials}
+        return self.client.parse(ConnectionCheck, self.client.request("POST", "/analytics/connect", json=body))
+
+    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
+        from perceo.analytics.model import IngestResult
+
+        return self.client.parse(IngestResult, self.client.request("POST", "/analytics/events", json=batch))
+
+    def analytics_sync(
+        self,
+        provider: ProviderName | None = None,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        progress: SyncProgress | None = None,
+    ) -> SyncRun:
+        """One request: the API syncs and correlates within it (the progress is the request itself)."""
+        from perceo.analytics.model import SyncRequest, SyncRun
+
+        if progress is not None:
+            progress("syncing on the API", 0, 1)
+        run = self.client.send_model(
+            SyncRun, "POST", "/analytics/sync", SyncRequest(provider=provider, since=since, until=until)
+        )
+        if progress is not None:
+            progress("synced", 1, 1)
+        return run
+
+    def analytics_status(self, days: int, *, flow: str | None = None) -> AnalyticsStatus:
+        from perceo.analytics.model import AnalyticsStatus
+
+        params: dict[str, str | int | bool] = {"days": days}
+        if flow is not None:
+            params["flow"] = flow
+        return self.client.get_model(AnalyticsStatus, "/analytics/metrics", params=params)
+
+    def analytics_traffic(self, days: int) -> dict[str, FlowTraffic]:
+        from perceo.analytics.model import FlowTraffic
+
+        data = self.client.request("GET", "/analytics/traffic", params={"days": days})
+        flows = data.get("flows") if isinstance(data, dict) else None
+        if not isinstance(flows, list):
+            raise BackendUnavailableError(f"the Perceo API at {self.api_url} answered GET /analytics/traffic oddly")
+        parsed = [self.client.parse(FlowTraffic, item) for item in flows]
+        return {t.flow_id: t for t in parsed}
+
+    def analytics_snippet(self) -> str:
+        from perceo.analytics.service import AnalyticsService
+
+        return AnalyticsService.snippet()
 
     def close(self) -> None:
         self.client.close()

@@ -6,7 +6,7 @@ the embedded store's URL; the store is started only when the config asks for it,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,15 +34,30 @@ from perceo_cli.backend.port import (
     WORKFLOWS_ONLY_ON_THE_API,
     NotOnThisBackendError,
     Progress,
+    SyncProgress,
 )
 
 if TYPE_CHECKING:
+    from perceo.analytics.model import (
+        AnalyticsStatus,
+        ConnectionCheck,
+        FlowTraffic,
+        IngestResult,
+        ProviderName,
+        SyncRun,
+    )
     from perceo.analyzer.alertrules import AlertRule
     from perceo.analyzer.alerts import Alerts, Channel, Delivery
     from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
     from perceo.bootstrap.pipeline import BootstrapInput
+    from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
+    from perceo.coordinator.outcomes import FlakyReport, RunContext
+    from perceo.coordinator.predictions import PredictionQuality
+    from perceo.coordinator.service import ReportFormat
     from perceo.llm.model import UsageReport
+    from perceo.models import TestRun
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
+    from perceo.models.runs import FlowMetrics
     from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
 
 NO_PROJECT = "no Perceo project here: run `perceo init` first (or pass --project-dir)"
@@ -70,7 +85,9 @@ class LocalBackend:
     @property
     def services(self) -> Services:
         if self._services is None:
-            self._services = build_local_services(self.config, embedded_url=self._embedded_url)
+            self._services = build_local_services(
+                self.config, embedded_url=self._embedded_url, project_dir=self.project_dir
+            )
         return self._services
 
     @property
@@ -84,6 +101,12 @@ class LocalBackend:
     @property
     def bus(self) -> EventBus | None:
         return self.services.bus
+
+    def event_bus(self) -> EventBus | None:
+        return self.bus
+
+    def list_flow_metrics(self, *, since: str, until: str) -> list[FlowMetrics]:
+        return self.graph.list_flow_metrics(self.project_id, since=since, until=until)
 
     @property
     def project_id(self) -> str:
@@ -229,6 +252,82 @@ class LocalBackend:
 
     def predict(self, analysis_id: str) -> PredictionReport:
         return self.services.analyzer.predict(self.project_id, analysis_id)
+
+    # -- the coordinator -----------------------------------------------------------------------------------------
+    def tests_started(
+        self, suite_id: str, *, runner: str, selection: Selection, flow_ids: Sequence[str], files: int
+    ) -> None:
+        self.services.coordinator.tests_started(
+            self.project_id, suite_id, runner=runner, selection=selection, flow_ids=flow_ids, files=files
+        )
+
+    def record_test_suite(
+        self, report: SuiteReport, context: RunContext, *, coverage: Mapping[str, float] | None = None
+    ) -> SuiteReport:
+        self.project()
+        return self.services.coordinator.record_suite(self.project_id, report, context, coverage=coverage)
+
+    def upload_test_report(
+        self, data: bytes, fmt: ReportFormat, context: RunContext, *, flows_of: Mapping[str, Sequence[str]]
+    ) -> SuiteReport:
+        self.project()
+        return self.services.coordinator.ingest_report(self.project_id, data, fmt, context, flows_of=flows_of)
+
+    def record_synthetic(self, report: SyntheticReport, context: RunContext) -> SyntheticReport:
+        self.project()
+        return self.services.coordinator.record_synthetic(self.project_id, report, context)
+
+    def list_test_runs(
+        self,
+        *,
+        flow_id: str | None = None,
+        commit_sha: str | None = None,
+        suite_id: str | None = None,
+        limit: int = 100,
+    ) -> list[TestRun]:
+        return self.graph.list_test_runs(
+            self.project_id, flow_id=flow_id, commit_sha=commit_sha, suite_id=suite_id, limit=limit
+        )
+
+    def flaky_tests(self) -> FlakyReport:
+        return self.services.coordinator.flaky_tests(self.project_id)
+
+    def prediction_quality(self) -> PredictionQuality:
+        return self.services.coordinator.prediction_quality(self.project_id)
+
+    # -- production analytics ----------------------------------------------------------------------------------
+    def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:
+        return self.services.analytics.connect(self.project_id, provider, credentials)
+
+    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
+        return self.services.analytics.ingest(self.project_id, batch)
+
+    def analytics_sync(
+        self,
+        provider: ProviderName | None = None,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        progress: SyncProgress | None = None,
+    ) -> SyncRun:
+        return self.services.analytics.run_sync(self.project_id, provider, since=since, until=until, progress=progress)
+
+    def analytics_status(self, days: int, *, flow: str | None = None) -> AnalyticsStatus:
+        from perceo.analytics.service import last_days
+
+        analytics = self.services.analytics
+        return analytics.status(self.project_id, last_days(analytics.clock(), days), flow=flow)
+
+    def analytics_traffic(self, days: int) -> dict[str, FlowTraffic]:
+        from perceo.analytics.service import last_days
+
+        analytics = self.services.analytics
+        return analytics.traffic(self.project_id, last_days(analytics.clock(), days))
+
+    def analytics_snippet(self) -> str:
+        from perceo.analytics.service import AnalyticsService
+
+        return AnalyticsService.snippet()
 
     # -- only on the API -----------------------------------------------------------------------------------------
     def key_project(self) -> Project:

@@ -7,7 +7,7 @@ on the embedded default) the other side answers with `NotOnThisBackendError`, wh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from perceo.errors import ConfigError
@@ -26,21 +26,42 @@ from perceo.models import (
 from perceo.models.vocab import InsightStatus, InsightType, Severity
 
 if TYPE_CHECKING:
+    from perceo.analytics.model import (
+        AnalyticsStatus,
+        ConnectionCheck,
+        FlowTraffic,
+        IngestResult,
+        ProviderName,
+        SyncRun,
+    )
     from perceo.analyzer.alertrules import AlertRule
     from perceo.analyzer.alerts import Channel, Delivery
     from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
     from perceo.bootstrap.pipeline import BootstrapInput
+    from perceo.bus.port import EventBus
+    from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
+    from perceo.coordinator.outcomes import FlakyReport, RunContext
+    from perceo.coordinator.predictions import PredictionQuality
+    from perceo.coordinator.service import ReportFormat
     from perceo.llm.model import UsageReport
+    from perceo.models import TestRun
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
+    from perceo.models.runs import FlowMetrics
     from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
 
 #: `(stage, percentage, message)` as a bootstrap advances.
 Progress = Callable[[str, int, str], None]
+#: `(what, done, total)` as an analytics sync advances.
+SyncProgress = Callable[[str, int, int], None]
 
 #: Said when an API-only command runs on the embedded default (a project without `observer.apiBaseUrl`).
 API_KEYS_ONLY_ON_THE_API = (
     "API keys live in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
     "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
+)
+NOT_ON_THE_API_YET = (
+    "{what} is not served by the Perceo API yet: unset observer.apiBaseUrl to read the embedded store, "
+    "or upgrade the stack when a newer release adds it"
 )
 WORKFLOWS_ONLY_ON_THE_API = (
     "workflows run in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
@@ -157,5 +178,76 @@ class Backend(Protocol):
     def start_bootstrap(self, request: BootstrapRequest) -> WorkflowStarted: ...
     def start_review(self, analysis_id: str, request: ReviewRequest) -> WorkflowStarted: ...
     def workflow_status(self, workflow_id: str) -> WorkflowView: ...
+
+    # -- the coordinator: test results, flows run in a browser, predictions --------------------------------------
+    def tests_started(
+        self, suite_id: str, *, runner: str, selection: Selection, flow_ids: Sequence[str], files: int
+    ) -> None:
+        """Announce an invocation about to run (`coordinator.tests.started`)."""
+
+    def record_test_suite(
+        self, report: SuiteReport, context: RunContext, *, coverage: Mapping[str, float] | None = None
+    ) -> SuiteReport:
+        """Record one TestRun per tested flow, validate predictions, set coverage scores, publish the events.
+        Returns the report with each flow's `testRunId`."""
+
+    def upload_test_report(
+        self, data: bytes, fmt: ReportFormat, context: RunContext, *, flows_of: Mapping[str, Sequence[str]]
+    ) -> SuiteReport:
+        """Results produced elsewhere (JUnit XML, Playwright JSON), mapped to flows by test file and recorded."""
+
+    def record_synthetic(self, report: SyntheticReport, context: RunContext) -> SyntheticReport:
+        """Record flows run in a browser by this CLI: one TestRun per flow, the events."""
+
+    def list_test_runs(
+        self,
+        *,
+        flow_id: str | None = None,
+        commit_sha: str | None = None,
+        suite_id: str | None = None,
+        limit: int = 100,
+    ) -> list[TestRun]:
+        """The project's recorded runs, newest first."""
+
+    def flaky_tests(self) -> FlakyReport:
+        """Tests that passed and failed on one commit (or passed on a retry) over the last 90 days."""
+
+    def prediction_quality(self) -> PredictionQuality:
+        """How `ci analyze`'s predictions held against test outcomes over the last 90 days."""
+
+    # -- production metrics (the dashboard) --------------------------------------------------------
+    def list_flow_metrics(self, *, since: str, until: str) -> list[FlowMetrics]:
+        """Every flow's daily production metrics from day `since` to `until` (YYYY-MM-DD, inclusive)."""
+
+    # -- the event bus -------------------------------------------------------------------------------------------
+    def event_bus(self) -> EventBus | None:
+        """The bus this process may publish to (`perceo watch`): the embedded or configured Redis bus; None on the
+        API, whose bus (EventBridge) only the API's own handlers publish to."""
+
+    # -- production analytics ----------------------------------------------------------------------------------
+    def analytics_connect(self, provider: ProviderName, credentials: dict[str, Any]) -> ConnectionCheck:
+        """Check the credentials with the provider and keep them in the secrets store (never the config)."""
+
+    def analytics_ingest(self, batch: dict[str, Any]) -> IngestResult:
+        """Store a batch of our own events (`POST /analytics/events`; the demo's synthetic traffic)."""
+
+    def analytics_sync(
+        self,
+        provider: ProviderName | None = None,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        progress: SyncProgress | None = None,
+    ) -> SyncRun:
+        """Pull the providers (or one), then correlate the days touched into flow metrics."""
+
+    def analytics_status(self, days: int, *, flow: str | None = None) -> AnalyticsStatus:
+        """Providers and each flow's production figures over the last `days` UTC days."""
+
+    def analytics_traffic(self, days: int) -> dict[str, FlowTraffic]:
+        """Users and sessions per day and success rate per flow with metrics (empty when none exist)."""
+
+    def analytics_snippet(self) -> str:
+        """The browser snippet that sends page views and clicks to POST /analytics/events."""
 
     def close(self) -> None: ...

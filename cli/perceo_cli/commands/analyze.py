@@ -1,8 +1,9 @@
-"""`perceo analyze insights|coverage`: what Perceo tells the team to do, through the Backend port.
+"""`perceo analyze insights|coverage|predict|predictions`: what Perceo tells the team to do, through the Backend port.
 
 `analyze insights` runs the analyzer (anomaly detection and every insight rule, stored one per subject and day)
 and lists the insights; `analyze coverage` ranks the flows by the users a day no recent test guards. The JSON
 documents are versioned contracts (`version` 1; keys are only ever added), described in the README.
+`analyze predictions` reports how `ci analyze`'s predictions held against test outcomes (the coordinator's).
 """
 
 from __future__ import annotations
@@ -253,3 +254,15 @@ def predict(
             f"  {flow.probability:>4.0%}  {flow.name} ({flow.priority})  risk {flow.risk_score:.2f}, "
             f"past failures {flow.past_failure_rate:.0%} of {flow.past_runs} run(s)"
         )
+
+
+@app.command("predictions")
+def predictions(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """How `ci analyze`'s predictions held against test outcomes: precision and recall of "affected" vs
+    "failed", the Brier score and a reliability table by risk bucket (the last 90 days)."""
+    from perceo_cli.coordinator.commands import predictions as report
+
+    report(app_context(ctx), as_json=as_json)

@@ -165,3 +165,9 @@ def discovery_cache_dir(project_dir: Path) -> Path:
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     key = hashlib.sha256(str(project_dir.resolve()).encode()).hexdigest()[:16]
     return root / "perceo" / "repos" / key
+
+
+# The coordinator's commands (`ci test`, `ci report`, `ci flaky`) live with the coordinator.
+from perceo_cli.coordinator.cli import register_ci  # noqa: E402 - registered after the group exists
+
+register_ci(app)

@@ -135,3 +135,9 @@ def delete_flow(
         app_ctx.output.json({"deleted": {"id": flow.id, "name": flow.name}})
     else:
         app_ctx.output.text(f"Deleted {flow.name}.")
+
+
+# `flows tests` and `flows run` live with the coordinator.
+from perceo_cli.coordinator.cli import register_flows  # noqa: E402 - registered after the group exists
+
+register_flows(app)

@@ -42,6 +42,7 @@ from perceo.models.common import EpochMs, Model, now_ms
 from perceo_cli.local.apigw import ApiServer, Gateway, read_rest_api
 from perceo_cli.local.aws import LocalAws
 from perceo_cli.local.lambdas import Invoker, LambdaRuntime, LambdaWorkerPool
+from perceo_cli.local.schedules import LocalScheduler, read_schedules
 from perceo_cli.local.server import LOOPBACK, command_line, pid_alive, stop_server, wait_for_exit
 from perceo_cli.local.sfn import LocalWorkflows, start_workflows, uninstall_task_runner, workflow_physical_ids
 from perceo_cli.local.store import EmbeddedStore, project_data_dir
@@ -204,6 +205,7 @@ class LocalCloud:
         self.gateway: Gateway | None = None
         self.server: ApiServer | None = None
         self.workflows: LocalWorkflows | None = None
+        self.scheduler: LocalScheduler | None = None
         self.pool: LambdaWorkerPool | None = None
         self.functions_init_ms: dict[str, float] = {}
 
@@ -273,6 +275,10 @@ class LocalCloud:
         self._apply_environment(self.runtime.environment)
         # Step Functions under moto, their Lambda tasks run by this runtime (perceo_cli.local.sfn).
         self.workflows = start_workflows(self.aws, self.runtime, intrinsics)
+        # The template's schedules (EventBridge in AWS) fire here at their rate (perceo_cli.local.schedules).
+        self.scheduler = LocalScheduler(
+            read_schedules(intrinsics), self.aws.client("stepfunctions"), invoke=self.runtime.invoke
+        ).start()
         api = read_rest_api(intrinsics, functions)
         invoker: Invoker = self.runtime
         if self.workers > 0:
@@ -316,6 +322,9 @@ class LocalCloud:
 
     def stop(self) -> None:
         """Stop what `start` started (the store only if it started it), and restore the environment."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         if self.server is not None:
             self.server.stop()
             self.server = None

@@ -20,6 +20,10 @@ logger = instrument_logger(Logger())
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = CleanupInput.model_validate(event)
     step, succeeded = task.step(), task.outcome == "succeeded"
+    if task.kind == "tests":
+        from perceo.coordinator import run_tests_steps
+
+        return run_tests_steps.cleanup(step, services().step_runtime, succeeded=succeeded)
     if task.kind == "analyze":
         return analyze_steps.cleanup(step, services().step_runtime, succeeded=succeeded)
     return bootstrap_steps.cleanup(step, services().step_runtime, succeeded=succeeded)

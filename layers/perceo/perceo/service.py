@@ -229,11 +229,28 @@ class ProjectService:
 
     # Change analysis
     def analyze(self, project_id: str, change_set: ChangeSet, affected: Sequence[AffectedRoute]) -> ChangeAnalysis:
-        """Map locally computed affected routes to this project's flows, score, store and publish."""
+        """Map locally computed affected routes to this project's flows, score, store and publish. Flows are
+        weighed by their production users per day when the last week has flow metrics (`perceo analytics`)."""
+        from perceo.analytics.traffic import recent_traffic
         from perceo.observer.analyze import analyze_change
 
         self.get_project(project_id)
-        return analyze_change(project_id, change_set, list(affected), graph=self.graph, bus=self.bus)
+        traffic = recent_traffic(self.graph, project_id, now=self.clock()) if affected else {}
+        analysis = analyze_change(
+            project_id,
+            change_set,
+            list(affected),
+            graph=self.graph,
+            bus=self.bus,
+            metrics={flow_id: t.users_per_day for flow_id, t in traffic.items()} or None,
+            success_rates={flow_id: t.success_rate for flow_id, t in traffic.items()} or None,
+        )
+        if not change_set.working_tree:
+            # One prediction per active flow at the head commit, checked later against that commit's test runs.
+            from perceo.coordinator.service import CoordinatorService
+
+            CoordinatorService(self.graph, clock=self.clock).record_predictions(analysis)
+        return analysis
 
     def get_analysis(self, project_id: str, analysis_id: str) -> ChangeAnalysis:
         analysis = self.graph.get_analysis(project_id, analysis_id)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import enum
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
 
@@ -35,6 +35,8 @@ from perceo.errors import BackendUnavailableError, ConfigError
 if TYPE_CHECKING:
     import redis as redis_lib
 
+    from perceo.analytics.ports import CredentialStore, ObjectStore, ProviderClients
+    from perceo.analytics.service import AnalyticsService
     from perceo.analyzer.insights import Analyzer
     from perceo.auth.ratelimit import RateLimiterPort
     from perceo.auth.service import ApiKeyService
@@ -42,8 +44,12 @@ if TYPE_CHECKING:
     from perceo.config.model import PerceoConfig
     from perceo.config.secrets import SecretReader
     from perceo.config.settings import Settings
+    from perceo.coordinator.model import FlowRunResult
+    from perceo.coordinator.service import CoordinatorService
+    from perceo.coordinator.synthetic import SyntheticRunner
     from perceo.graph.port import FlowGraph
     from perceo.llm.port import LLM, UsageStore
+    from perceo.models.entities import FlowView
     from perceo.service import ProjectService
     from perceo.workflows.bundle import BundleStore
     from perceo.workflows.credentials import GitCredentialSource
@@ -56,6 +62,8 @@ if TYPE_CHECKING:
 REDIS_TIMEOUT_S = 2.0
 REDIS_HEALTH_CHECK_INTERVAL_S = 30
 BUS_STREAM_MAX_LEN = 10_000
+#: Ingested event ids are remembered a little longer than the oldest event ingest accepts (30 days).
+ANALYTICS_SEEN_TTL_S = 40 * 86_400
 
 T = TypeVar("T")
 
@@ -180,6 +188,61 @@ class Services:
         return self._get("projects", build)
 
     @property
+    def coordinator(self) -> CoordinatorService:
+        """Test results, flows run in a browser, predictions (`ci test`, `/coordinator/…`, the RunTests task).
+        Its browser is found when a flow first runs, so recording results never needs one."""
+
+        def build() -> CoordinatorService:
+            from perceo.coordinator.service import CoordinatorService
+
+            if self._clock is None:
+                return CoordinatorService(self.graph, self.bus, synthetic=self.synthetic)
+            return CoordinatorService(self.graph, self.bus, synthetic=self.synthetic, clock=self._clock)
+
+        return self._get("coordinator", build)
+
+    @property
+    def synthetic(self) -> SyntheticRunner:
+        """The browser that runs flows (the RunTests task): Chromium found in the environment when a flow first
+        runs, so a process that only records results never looks for one."""
+
+        def build() -> SyntheticRunner:
+            import os
+
+            return _BrowserOnFirstUse(lambda: build_synthetic_runner(os.environ))
+
+        return self._get("synthetic", build)
+
+    @property
+    def analytics(self) -> AnalyticsService:
+        """Production analytics: events (S3 / `.perceo/data`), ids and cursors (Redis), provider credentials (Secrets
+        Manager / `.perceo/secrets`), provider clients (httpx), metrics in the graph."""
+
+        def build() -> AnalyticsService:
+            from perceo.analytics.service import AnalyticsService
+            from perceo.analytics.stores import RedisCursorStore, RedisSeenEvents
+
+            store = self._values.get("analytics_store") or self._adapters.analytics_store(self)
+            credentials = self._values.get("analytics_credentials") or self._adapters.analytics_credentials(self)
+            providers = self._values.get("analytics_providers") or self._get(
+                "analytics_http", _provider_clients, owned=True
+            )
+            extra: dict[str, Any] = {} if self._clock is None else {"clock": self._clock}
+            return AnalyticsService(
+                self.graph,
+                store,
+                RedisSeenEvents(self.redis, ttl_s=ANALYTICS_SEEN_TTL_S),
+                RedisCursorStore(self.redis),
+                credentials,
+                providers,
+                self.bus,
+                options=self._adapters.analytics_options(),
+                **extra,
+            )
+
+        return self._get("analytics", build)
+
+    @property
     def keys(self) -> ApiKeyService:
         """Project API keys in Redis, hashed with the deployment's pepper."""
 
@@ -224,6 +287,7 @@ class Services:
                 self.bundles,
                 bootstrap_state_machine_arn=settings.bootstrap_state_machine_arn,
                 analyze_state_machine_arn=settings.analyze_state_machine_arn,
+                run_tests_state_machine_arn=settings.run_tests_state_machine_arn,
                 allowed_git_hosts=settings.allowed_git_hosts,
                 max_concurrency=settings.workflow_max_concurrency,
                 claim_ttl_s=settings.workflow_claim_ttl_s,
@@ -322,6 +386,29 @@ class Services:
                 close()
 
 
+def build_synthetic_runner(env: Mapping[str, str]) -> SyntheticRunner:
+    """The browser that runs flows step by step: playwright-python driving the system Chromium found in `env`
+    (`PERCEO_CHROMIUM`, Debian's paths, PATH). RunnerNotInstalledError, saying how to install one, without it."""
+    from perceo.coordinator.browser import PlaywrightSyntheticRunner
+    from perceo.coordinator.synthetic import find_chromium
+
+    return PlaywrightSyntheticRunner(find_chromium(env))
+
+
+class _BrowserOnFirstUse:
+    """A SyntheticRunner that finds its browser when the first flow runs (a process that only records results
+    never looks for one)."""
+
+    def __init__(self, build: Callable[[], SyntheticRunner]) -> None:
+        self._build = build
+        self._runner: SyntheticRunner | None = None
+
+    def run_flow(self, flow: FlowView, base_url: str, artifacts_dir: Path) -> FlowRunResult:
+        if self._runner is None:
+            self._runner = self._build()
+        return self._runner.run_flow(flow, base_url, artifacts_dir)
+
+
 # ------------------------------------------------------------------------------------------------ the cloud
 
 
@@ -396,6 +483,24 @@ class _CloudAdapters:
     def no_redis(self) -> ConfigError:
         return ConfigError("environment variable REDIS_URL is not set")
 
+    def analytics_store(self, services: Services) -> ObjectStore:
+        """Raw events in the bundle bucket under `events/` and `pages/` (SSE-S3)."""
+        from perceo.analytics.stores import S3ObjectStore
+
+        return S3ObjectStore(services._aws_client("s3"), services.settings.require("bundle_bucket"))
+
+    def analytics_credentials(self, services: Services) -> CredentialStore:
+        """One secret per project: `perceo/<stage>/analytics/<projectId>`."""
+        from perceo.analytics.stores import SecretsManagerCredentialStore
+
+        prefix = f"perceo/{services.settings.stage}/analytics/"
+        return SecretsManagerCredentialStore(services._aws_client("secretsmanager"), prefix)
+
+    def analytics_options(self) -> Any:
+        from perceo.analytics.service import AnalyticsOptions
+
+        return AnalyticsOptions()
+
     def bus(self, services: Services) -> EventBus:
         from perceo.bus.redis import RedisBus
 
@@ -437,6 +542,9 @@ def build_services(
     admin_key: str | None = None,
     workflows: WorkflowService | None = None,
     step_runtime: StepRuntime | None = None,
+    analytics_store: ObjectStore | None = None,
+    analytics_credentials: CredentialStore | None = None,
+    analytics_providers: ProviderClients | None = None,
     clock: Callable[[], int] | None = None,
 ) -> Services:
     """The cloud's services. `settings` default to the environment's (read on first use); every keyword given is
@@ -452,6 +560,9 @@ def build_services(
         "admin_key": admin_key,
         "workflows": workflows,
         "step_runtime": step_runtime,
+        "analytics_store": analytics_store,
+        "analytics_credentials": analytics_credentials,
+        "analytics_providers": analytics_providers,
     }
     provided = {name: value for name, value in given.items() if value is not None}
     if llm is not NOT_GIVEN:
@@ -467,9 +578,12 @@ def build_services(
 class _LocalAdapters:
     """The CLI's adapters, from `.perceo/config.json` (`flowGraph`, `eventBus`, `llm`) and the embedded store."""
 
-    def __init__(self, config: PerceoConfig, embedded_url: Callable[[], str] | None) -> None:
+    def __init__(
+        self, config: PerceoConfig, embedded_url: Callable[[], str] | None, project_dir: Path | None = None
+    ) -> None:
         self._config = config
         self._embedded_url = embedded_url
+        self._project_dir = project_dir
         self._url: str | None = None
         self._lock = threading.Lock()
 
@@ -516,6 +630,28 @@ class _LocalAdapters:
             details={"where": "eventBus"},
         )
 
+    def _perceo_dir(self) -> Path:
+        if self._project_dir is None:
+            raise ConfigError("analytics needs the project's directory (its .perceo/data and .perceo/secrets)")
+        return self._project_dir / ".perceo"
+
+    def analytics_store(self, services: Services) -> ObjectStore:
+        """Raw events under `.perceo/data/events/` (and GA4 pages under `.perceo/data/pages/`)."""
+        from perceo.analytics.stores import LocalObjectStore
+
+        return LocalObjectStore(self._perceo_dir() / "data")
+
+    def analytics_credentials(self, services: Services) -> CredentialStore:
+        """`.perceo/secrets/analytics.json` (mode 0600): never the config file."""
+        from perceo.analytics.stores import FileCredentialStore
+
+        return FileCredentialStore(self._perceo_dir() / "secrets" / "analytics.json")
+
+    def analytics_options(self) -> Any:
+        from perceo.analytics.service import AnalyticsOptions
+
+        return AnalyticsOptions.from_config(self._config.analytics)
+
     def bus(self, services: Services) -> EventBus:
         from perceo.bus.factory import open_event_bus
 
@@ -544,15 +680,29 @@ def build_local_services(
     bus: EventBus | None = None,
     redis: redis_lib.Redis | None = None,
     llm: LLM | None | Literal[_NotGiven.NOT_GIVEN] = NOT_GIVEN,
+    project_dir: Path | None = None,
+    analytics_providers: ProviderClients | None = None,
     clock: Callable[[], int] | None = None,
 ) -> Services:
     """The CLI's services for a project's config. `embedded_url()` starts (or finds) the embedded store and
-    returns its URL; it is called only when the config asks for the embedded store, and at most once."""
-    given: dict[str, Any] = {"graph": graph, "bus": bus, "redis": redis}
+    returns its URL; it is called only when the config asks for the embedded store, and at most once.
+    `project_dir` is where analytics keeps events (`.perceo/data`) and provider credentials (`.perceo/secrets`)."""
+    given: dict[str, Any] = {
+        "graph": graph,
+        "bus": bus,
+        "redis": redis,
+        "analytics_providers": analytics_providers,
+    }
     provided = {name: value for name, value in given.items() if value is not None}
     if llm is not NOT_GIVEN:
         provided["llm"] = llm
-    return Services(_LocalAdapters(config, embedded_url), provided, clock)
+    return Services(_LocalAdapters(config, embedded_url, project_dir), provided, clock)
+
+
+def _provider_clients() -> ProviderClients:
+    from perceo.analytics.providers import HttpProviderClients
+
+    return HttpProviderClients()
 
 
 # ------------------------------------------------------------------------------------------------ this process

@@ -8,8 +8,10 @@ from collections.abc import Iterator
 import pytest
 import redis
 from api_integration_kit import api_services
+from fakes.analytics_providers import FakeProviders
 
 from perceo import wiring
+from perceo.analytics.providers import HttpProviderClients
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo.graph.port import FlowGraph
 from perceo_cli.local.server import ServerProcess
@@ -32,11 +34,26 @@ def graph(falkordb_server: ServerProcess, graph_name: str, redis_client: redis.R
 
 
 @pytest.fixture
+def analytics_clients(fake_providers: FakeProviders) -> Iterator[HttpProviderClients]:
+    """Analytics provider clients whose hosts are the fake providers on loopback (real HTTP)."""
+    base = fake_providers.base_url
+    clients = HttpProviderClients(base_urls={"mixpanel": base, "amplitude": base, "ga4": base})
+    try:
+        yield clients
+    finally:
+        clients.close()
+
+
+@pytest.fixture
 def api(
-    falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph, redis_client: redis.Redis
+    falkordb_server: ServerProcess,
+    graph_name: str,
+    graph: FlowGraph,
+    redis_client: redis.Redis,
+    analytics_clients: HttpProviderClients,
 ) -> Iterator[wiring.Services]:
     """Every handler in this process uses the test's graph and Redis; keys and limits are real (Redis)."""
-    services = api_services(falkordb_server, graph_name, graph, redis_client)
+    services = api_services(falkordb_server, graph_name, graph, redis_client, analytics_providers=analytics_clients)
     wiring.install(services)
     try:
         yield services
@@ -46,7 +63,12 @@ def api(
 
 @pytest.fixture
 def workflows(
-    api: wiring.Services, falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph, redis_client: redis.Redis
+    api: wiring.Services,
+    falkordb_server: ServerProcess,
+    graph_name: str,
+    graph: FlowGraph,
+    redis_client: redis.Redis,
+    analytics_clients: HttpProviderClients,
 ) -> Iterator[None]:
     """Workflow routes over moto Step Functions (executions recorded, not run), Redis progress, in-memory bundles."""
     import boto3
@@ -61,14 +83,25 @@ def workflows(
         definition = '{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}'
         role = "arn:aws:iam::123456789012:role/perceo-test"
         arn = sfn.create_state_machine(name="bootstrap", definition=definition, roleArn=role)["stateMachineArn"]
+        tests_arn = sfn.create_state_machine(name="run-tests", definition=definition, roleArn=role)["stateMachineArn"]
         service = WorkflowService(
             sfn,
             RedisProgressStore(redis_client),
             InMemoryBundleStore(),
             bootstrap_state_machine_arn=arn,
+            run_tests_state_machine_arn=tests_arn,
             allowed_git_hosts=("github.com",),
         )
-        wiring.install(api_services(falkordb_server, graph_name, graph, redis_client, workflows=service))
+        wiring.install(
+            api_services(
+                falkordb_server,
+                graph_name,
+                graph,
+                redis_client,
+                workflows=service,
+                analytics_providers=analytics_clients,
+            )
+        )
         try:
             yield
         finally:

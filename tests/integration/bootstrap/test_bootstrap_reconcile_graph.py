@@ -75,7 +75,7 @@ def test_the_shop_is_stored_as_multi_page_flows_with_personas_typed_steps_pages_
     state = run(graph, project_id, shop, tmp_path)
 
     flows = {f.name: f for f in graph.list_flows(project_id, include_steps=True)}
-    assert set(flows) == {"Sign in", "Sign up", "Checkout", "Create and edit project", "Update settings"}
+    assert set(flows) == {"Sign in", "Sign up", "Checkout", "Create project", "Edit project", "Update settings"}
     assert flows["Checkout"].pages == ["/products", "/products/:id", "/cart", "/checkout", "/checkout/success"]
     assert all(len(f.pages) >= 2 and f.source == "auto_generated" for f in flows.values())
     assert {p.name: p.source for p in graph.list_personas(project_id)} == {
@@ -94,7 +94,7 @@ def test_the_shop_is_stored_as_multi_page_flows_with_personas_typed_steps_pages_
     assert pages["/cart"] == ["app/cart/page.tsx", "app/layout.tsx"]
     assert ("/cart", "/checkout") in links(graph, project_id)
     assert state.report.links_written == len(links(graph, project_id)) > 10
-    assert state.report.flows.created == 5 and state.warnings == []
+    assert state.report.flows.created == 6 and state.warnings == []
 
 
 def test_an_unchanged_rerun_sends_no_write_and_leaves_the_graph_exactly_as_it_was(
@@ -112,8 +112,8 @@ def test_an_unchanged_rerun_sends_no_write_and_leaves_the_graph_exactly_as_it_wa
     assert (after.nodes, after.edges) == (before.nodes, before.edges)
     assert after.rows == before.rows
     assert updated_at(graph, project_id) == stamps
-    assert state.report.flows.unchanged == 5 and state.report.personas.unchanged == 2
-    assert state.report.steps.flows_unchanged == 5 and not state.report.wrote_anything
+    assert state.report.flows.unchanged == 6 and state.report.personas.unchanged == 2
+    assert state.report.steps.flows_unchanged == 6 and not state.report.wrote_anything
     assert bus.replay(project_id) == []
 
 
@@ -140,7 +140,8 @@ def test_adding_a_page_rewrites_only_the_flows_that_visit_it(
         "Sign in": "unchanged",
         "Sign up": "unchanged",
         "Checkout": "unchanged",
-        "Create and edit project": "unchanged",
+        "Create project": "unchanged",
+        "Edit project": "unchanged",
         "Update settings": "updated",
     }
     settings = graph.get_flow_by_name(project_id, "Update settings")
@@ -168,7 +169,10 @@ def test_a_page_that_opens_a_new_journey_adds_its_flow_and_leaves_the_others_alo
     run(graph, project_id, shop, tmp_path)
     stamps = updated_at(graph, project_id)
     shop["app/(auth)/login/page.tsx"] = shop["app/(auth)/login/page.tsx"].replace(
-        "</form>", '</form>\n      <Link href="/forgot-password">Forgot your password?</Link>', 1
+        # On the same line: steps record `file:line`, so moving the lines below would update the flows using them.
+        "</form>",
+        '</form> <Link href="/forgot-password">Forgot your password?</Link>',
+        1,
     )
     shop["app/(auth)/forgot-password/page.tsx"] = (
         "export default function Forgot() { return <main><h1>Reset your password</h1>"
@@ -177,7 +181,7 @@ def test_a_page_that_opens_a_new_journey_adds_its_flow_and_leaves_the_others_alo
 
     state = run(graph, project_id, shop, tmp_path)
 
-    assert state.report.flows.created == 1 and state.report.flows.unchanged == 5
+    assert state.report.flows.created == 1 and state.report.flows.unchanged == 6
     assert {n for n, s in state.report.flow_status.items() if s != "unchanged"} == {"Reset password"}
     reset = graph.get_flow_by_name(project_id, "Reset password")
     assert reset is not None and reset.pages == ["/login", "/forgot-password"] and reset.personas == ["Visitor"]
@@ -199,8 +203,8 @@ def test_user_edited_flows_survive_and_vanished_auto_flows_pages_and_links_are_r
 
     state = run(graph, project_id, shop, tmp_path)
 
-    assert state.report.removed_flows == ["Create and edit project"]
-    assert graph.get_flow_by_name(project_id, "Create and edit project") is None
+    assert state.report.removed_flows == ["Create project", "Edit project"]
+    assert graph.get_flow_by_name(project_id, "Create project") is None
     assert state.report.flows.skipped == 1 and state.report.flow_status["Update settings"] == "skipped"
     survivor = graph.get_flow_by_name(project_id, "Update settings")
     assert survivor is not None
@@ -308,7 +312,7 @@ def test_a_flow_deleted_while_its_steps_are_extracted_is_a_warning_and_the_other
     state = STATE_STAGES["persist_steps"](state, deps)
 
     assert "steps:Sign up: the flow was deleted while the bootstrap ran; its steps were not written" in state.warnings
-    assert state.report.steps.flows_replaced == 4
+    assert state.report.steps.flows_replaced == 5
     assert all(f.steps for f in graph.list_flows(project_id, include_steps=True))
     assert graph.get_flow_by_name(project_id, "Sign up") is None
     deps.close()

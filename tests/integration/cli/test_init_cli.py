@@ -8,63 +8,15 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from bootstrap_kit import graph_name, snapshot, updated_at
-from falkordb import FalkorDB
-from rich.console import Console
+from bootstrap_kit import snapshot, updated_at
+from cli_kit import init_json, run_cli
 
 from perceo.graph.falkor import FalkorFlowGraph
-from perceo_cli.context import AppContext
 from perceo_cli.demo.shop import build_demo_app
 from perceo_cli.exit import ExitStatus
-from perceo_cli.local.server import ServerProcess
-from perceo_cli.main import main
-from perceo_cli.output import Output
-
-
-@pytest.fixture
-def graph(falkordb_server: ServerProcess) -> Iterator[FalkorFlowGraph]:
-    """The graph key the CLI will write to, read by the test."""
-    client = FalkorDB(host=falkordb_server.host, port=falkordb_server.port)
-    name = graph_name()
-    try:
-        yield FalkorFlowGraph(client, name)
-    finally:
-        client.connection.delete(name)
-        client.close()
-
-
-@pytest.fixture
-def repo(tmp_path: Path, falkordb_server: ServerProcess, graph: FalkorFlowGraph) -> Path:
-    """The demo shop, configured to use the session's FalkorDB for its flow graph and event bus."""
-    root = build_demo_app(tmp_path / "shop").path
-    url = f"redis://{falkordb_server.host}:{falkordb_server.port}"
-    (root / ".perceo").mkdir()
-    config = {
-        "flowGraph": {"type": "falkordb", "uri": url, "database": graph.graph_name},
-        "eventBus": {"type": "redis", "redisUrl": url},
-    }
-    (root / ".perceo" / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    return root
-
-
-def run_cli(argv: list[str], repo: Path, *, tty: bool = False) -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    output = Output(stdout, stderr)
-    if tty:  # stderr is a terminal: prompts and progress are allowed
-        output.err = Console(file=stderr, force_terminal=True, width=120, highlight=False, soft_wrap=True)
-    code = main(argv, context=AppContext(output=output, project_dir=repo))
-    return code, stdout.getvalue(), stderr.getvalue()
-
-
-def init_json(repo: Path, *extra: str) -> dict[str, Any]:
-    code, out, err = run_cli(["init", "--yes", "--no-llm", "--json", *extra], repo)
-    assert code == 0, err
-    return dict(json.loads(out))
 
 
 def test_init_writes_config_and_gitignore_and_stores_the_map_it_prints(repo: Path, graph: FalkorFlowGraph) -> None:
@@ -77,10 +29,10 @@ def test_init_writes_config_and_gitignore_and_stores_the_map_it_prints(repo: Pat
     assert {"config.local.json", "data/", "cache/", "secrets/"} <= set(ignored)
     assert summary["version"] == 1 and summary["mode"] == "heuristic" and summary["framework"] == "nextjs"
     assert summary["counts"]["routes"] == 14
-    assert summary["counts"]["flows"] == {"created": 5, "updated": 0, "removed": 0, "unchanged": 0, "skipped": 0}
+    assert summary["counts"]["flows"] == {"created": 6, "updated": 0, "removed": 0, "unchanged": 0, "skipped": 0}
     tree = {p["name"]: p["flows"] for p in summary["personas"]}
     assert tree == {
-        "Signed-in user": ["Create and edit project", "Update settings"],
+        "Signed-in user": ["Create project", "Edit project", "Update settings"],
         "Visitor": ["Checkout", "Sign in", "Sign up"],
     }
     stored = {f.name: f for f in graph.list_flows(summary["projectId"], include_steps=True)}
@@ -103,9 +55,9 @@ def test_a_second_init_on_unchanged_code_keeps_the_config_and_changes_nothing_in
 
     assert second["projectId"] == first["projectId"]
     assert (repo / ".perceo" / "config.json").read_bytes() == config_before
-    assert second["counts"]["flows"] == {"created": 0, "updated": 0, "removed": 0, "unchanged": 5, "skipped": 0}
+    assert second["counts"]["flows"] == {"created": 0, "updated": 0, "removed": 0, "unchanged": 6, "skipped": 0}
     assert second["counts"]["personas"]["unchanged"] == 2 and second["counts"]["pagesWritten"] == 0
-    assert second["counts"]["steps"] == {"flowsReplaced": 0, "flowsUnchanged": 5, "stepsWritten": 0}
+    assert second["counts"]["steps"] == {"flowsReplaced": 0, "flowsUnchanged": 6, "stepsWritten": 0}
     after = snapshot(graph)
     assert (after.nodes, after.edges) == (before.nodes, before.edges)
     assert after.rows == before.rows
@@ -127,7 +79,8 @@ def test_a_new_page_makes_the_next_init_update_only_the_flows_that_visit_it(repo
     status = {f["name"]: f["status"] for f in second["flows"]}
     assert status == {
         "Checkout": "unchanged",
-        "Create and edit project": "unchanged",
+        "Create project": "unchanged",
+        "Edit project": "unchanged",
         "Sign in": "unchanged",
         "Sign up": "unchanged",
         "Update settings": "updated",
@@ -157,11 +110,11 @@ def test_an_edited_flow_survives_init_and_a_vanished_auto_flow_is_removed_and_re
     code, out, err = run_cli(["init", "--yes", "--no-llm"], repo)
 
     assert code == 0, err
-    assert "Removed flows (no longer found): Create and edit project" in out
+    assert "Removed flows (no longer found): Create project, Edit project" in out
     summary = init_json(repo)  # and the JSON of a run that has nothing left to remove
     assert summary["removed"] == {"flows": [], "personas": [], "pages": []}
     names = {f["name"]: f for f in summary["flows"]}
-    assert "Create and edit project" not in names
+    assert "Create project" not in names and "Edit project" not in names
     assert names["Update settings"]["status"] == "skipped" and names["Update settings"]["priority"] == "critical"
     assert graph.get_flow_by_name(first["projectId"], "Update settings") == edited
     assert "/projects" not in {p.route for p in graph.list_pages(first["projectId"])}
@@ -194,7 +147,7 @@ def test_init_prints_a_persona_flow_page_tree_for_people(repo: Path) -> None:
     code, out, _ = run_cli(["init", "--yes", "--no-llm"], repo)
 
     assert code == 0
-    assert "▸ Visitor" in out and "Flows: 5 created, 0 updated, 0 removed, 0 unchanged, 0 skipped" in out
+    assert "▸ Visitor" in out and "Flows: 6 created, 0 updated, 0 removed, 0 unchanged, 0 skipped" in out
     assert "/products → /products/:id → /cart → /checkout → /checkout/success" in out
 
 
@@ -238,7 +191,7 @@ def test_init_shows_its_stages_as_progress_on_a_terminal_and_nothing_otherwise(r
     code, out, err = run_cli(["init", "--yes", "--no-llm", "--json"], repo, tty=True)
 
     assert code == 0, err
-    assert json.loads(out)["counts"]["flows"]["created"] == 5  # stdout stays pure JSON
+    assert json.loads(out)["counts"]["flows"]["created"] == 6  # stdout stays pure JSON
     shown = [
         stage
         for stage in ("validate", "discover", "identify flows", "persist flows", "extract steps", "persist steps")

@@ -87,7 +87,7 @@ def test_show_text_prints_one_dotted_key_per_line(project: Path) -> None:
     lines = run.out.splitlines()
     assert "observer.ci.parallelism = 4" in lines
     assert 'observer.apiKey = "****"' in lines
-    assert 'observer.watch.paths = ["src/", "app/", "pages/", "components/"]' in lines
+    assert "observer.watch.paths = []" in lines
     assert "notifications.slack = null" in lines
     for secret in SECRETS:
         assert secret not in run.out
@@ -107,7 +107,7 @@ def test_get_prints_strings_bare_and_other_values_as_json(project: Path) -> None
     assert perceo(project, "get", "project.name").out == "shop\n"
     assert perceo(project, "get", "observer.ci.parallelism").out == "4\n"
     assert json.loads(perceo(project, "get", "observer.ci").out) == {"strategy": "affected-flows", "parallelism": 4}
-    assert perceo(project, "get", "observer.watch.paths[1]").out == "app/\n"
+    assert perceo(project, "get", "observer.watch.ignore[1]").out == ".next/\n"
     assert perceo(project, "get", "project.name", "--json").out == '"shop"\n'
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from apps import build_nextjs_app, build_react_router_app, git, git_commit_all
 
 from perceo.observer.discovery import FactStats, discover
-from perceo.observer.facts import CACHE_FILE_NAME
+from perceo.observer.facts.cache import CACHE_FILE_NAME
 from perceo.observer.model import DiscoveryResult
 from perceo.observer.snapshot import RepoSnapshot
 

@@ -21,7 +21,7 @@ from apps import (
 
 from perceo.observer.analyze import analyze_checkout
 from perceo.observer.changes import Git, compute_change_delta
-from perceo.observer.facts import FactIndex
+from perceo.observer.facts.index import FactIndex
 from perceo.observer.impactgraph import (
     ImpactGraph,
     ImpactGraphStore,

@@ -131,6 +131,18 @@ def test_sent_at_shifts_timestamps_by_the_client_clocks_offset(ingestor: Ingesto
     assert result.accepted == 1 and stored(store)[0].timestamp == NOW - 10 * MINUTE
 
 
+def test_a_sent_at_within_the_skew_tolerance_is_transit_time_and_moves_nothing(
+    ingestor: Ingestor, store: MemoryObjectStore
+) -> None:
+    # two batches of one user, sent 2 s and 20 s before they were processed (queueing, a slow network): shifting
+    # each by its own delay would put the second batch's page view before the first's
+    first = ingestor.ingest("shop", body(event(1, timestamp=NOW - 3_000), sentAt=NOW - 2_000))
+    second = ingestor.ingest("shop", body(event(2, timestamp=NOW - 2_500), sentAt=NOW - 20_000))
+
+    assert first.accepted == second.accepted == 1
+    assert {e.id: e.timestamp for e in stored(store)} == {"ev-1": NOW - 3_000, "ev-2": NOW - 2_500}
+
+
 def test_oversized_batches_are_refused_whole(ingestor: Ingestor, store: MemoryObjectStore) -> None:
     with pytest.raises(PayloadTooLargeError, match="at most 1000 events"):
         ingestor.ingest("shop", body(*[event(n) for n in range(1001)]))

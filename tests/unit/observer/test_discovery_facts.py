@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from perceo.observer.facts import FileFacts, _Extractor, fact_kind
+from perceo.observer.facts.model import FileFacts, fact_kind
+from perceo.observer.facts.script import Extractor
 
-EXTRACTOR = _Extractor()
+EXTRACTOR = Extractor()
 
 
 def facts(kind: str, source: str) -> FileFacts:

@@ -61,6 +61,7 @@ def test_json_contract_has_the_documented_keys_and_is_serialisable() -> None:
         "riskLevel",
         "riskScore",
         "createdAt",
+        "productionTraffic",  # added within version 1 (production analytics)
     ]
     assert doc["schemaVersion"] == 1
     assert doc["project"] == {"id": "p1", "name": "Shop"}
@@ -75,7 +76,18 @@ def test_json_contract_has_the_documented_keys_and_is_serialisable() -> None:
     assert set(route) == {"route", "distance", "confidence", "files", "reasons"}
     assert route["reasons"][0] == {"changedFile": REASON.changed_file, "chain": REASON.chain, "kind": "import"}
     flow = doc["flows"][0]
-    assert set(flow) == {"id", "name", "priority", "riskScore", "confidence", "affectedPages", "reasons"}
+    assert set(flow) == {
+        "id",
+        "name",
+        "priority",
+        "riskScore",
+        "confidence",
+        "affectedPages",
+        "reasons",
+        "usersPerDay",
+        "prodSuccessRate",
+    }
+    assert (flow["usersPerDay"], doc["productionTraffic"]) == (None, False)
     assert flow["reasons"][0]["route"] == "/pay"
     assert (doc["riskLevel"], doc["riskScore"], doc["createdAt"]) == ("high", 0.72, 1700000000000)
     json.dumps(doc)

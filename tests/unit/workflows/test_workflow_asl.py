@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[3]
 MACHINES = {
     "BootstrapStateMachine": REPO / "statemachines" / "bootstrap_project.asl.json",
     "AnalyzeStateMachine": REPO / "statemachines" / "analyze_changes.asl.json",
+    "RunTestsStateMachine": REPO / "statemachines" / "run_tests.asl.json",
 }
 STATELINT = Path(sys.executable).parent / "statelint"
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from perceo.errors import BackendUnavailableError, PerceoError, RateLimitedError
+from perceo.errors import BackendUnavailableError, RateLimitedError, ValidationFailed
 
 
-class ProviderCredentialsError(PerceoError):
+class ProviderCredentialsError(ValidationFailed):
     """A provider refused the credentials (or the access they grant). The message names the provider and what was
-    refused, never a secret."""
+    refused, never a secret. Bad input: 422 on the API, exit 2 in the CLI."""
 
     code = "provider_credentials_refused"
 
@@ -30,13 +30,13 @@ class ProviderUnavailableError(BackendUnavailableError):
     code = "provider_unavailable"
 
 
-class ProviderResponseError(PerceoError):
+class ProviderResponseError(BackendUnavailableError):
     """A provider answered something this client cannot use (an unexpected status or shape)."""
 
     code = "provider_bad_response"
 
 
-class ProviderNotConnectedError(PerceoError):
-    """The project has no credentials stored for this provider."""
+class ProviderNotConnectedError(ValidationFailed):
+    """The project has no credentials stored for this provider (connect it first: 422, exit 2)."""
 
     code = "provider_not_connected"

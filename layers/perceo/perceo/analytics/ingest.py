@@ -4,9 +4,11 @@
   object with an `events` list is a ValidationFailed.
 - Each event is validated on its own: the valid ones are stored, each invalid one is rejected with a reason
   (`invalid` + what is wrong, `timestamp_in_future`, `timestamp_too_old`) and its index in the batch.
-- Timestamps: when the batch carries `sentAt` (the client's clock when it sent), every timestamp is shifted by
-  the client clock's offset from ours. Then an event up to `future_tolerance_ms` (5 min) in the future is clamped to
-  now; further in the future it is rejected; older than `max_age_ms` (30 days) it is rejected.
+- Timestamps: when the batch carries `sentAt` (the client's clock when it sent) and it is more than
+  `skew_tolerance_ms` (30 s) away from our clock, every timestamp is shifted by that offset. A smaller difference is
+  transit time (and queueing), not a wrong clock: shifting by it would move each batch by a different amount and
+  could reorder a user's events across batches. Then an event up to `future_tolerance_ms` (5 min) in the future is
+  clamped to now; further in the future it is rejected; older than `max_age_ms` (30 days) it is rejected.
 - Idempotent by event id: an id the project already stored (for that day, within the idempotency store's TTL), or
   one repeated within the batch, counts as a duplicate and is not stored again.
 - Stored as JSON lines, one object per batch and day of its events. If an object cannot be written, the ids of
@@ -53,6 +55,8 @@ class IngestLimits:
     future_tolerance_ms: int = 5 * 60 * 1000
     #: Events older than this are rejected (and the idempotency store keeps ids a little longer than this).
     max_age_ms: int = 30 * DAY_MS
+    #: A client clock within this of ours is taken as right (the difference is transit time).
+    skew_tolerance_ms: int = 30_000
 
 
 class IngestEvent(BaseModel):
@@ -115,6 +119,8 @@ class Ingestor:
         now = self.clock()
         events, sent_at, rejected = self._parse(body)
         offset = now - sent_at if sent_at is not None else 0
+        if abs(offset) <= self.limits.skew_tolerance_ms:
+            offset = 0
         accepted: list[TrackedEvent] = []
         duplicates = 0
         in_batch: set[str] = set()

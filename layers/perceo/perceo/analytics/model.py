@@ -261,9 +261,63 @@ class ConnectionCheck(Model):
     detail: str
 
 
+# --------------------------------------------------------------------------------------------------
+# What the commands and routes answer: a sync run, the status of a project's analytics, traffic per flow
+
+
+class SyncRequest(Model):
+    """The body of POST /analytics/sync: one provider (default: every connected one) and an optional window."""
+
+    provider: ProviderName | None = None
+    #: Epoch ms; default: each provider's cursor (or `initial_sync_days` back); correlation: the last day.
+    since: EpochMs | None = None
+    until: EpochMs | None = None
+
+
+class SyncRun(Model):
+    """`analytics sync`: every provider pulled, then the days touched correlated into flow metrics."""
+
+    providers: list[SyncReport] = Field(default_factory=list)
+    #: Providers skipped because they are not connected (only when none was named).
+    not_connected: list[ProviderName] = Field(default_factory=list)
+    days: list[Day] = Field(default_factory=list)
+    correlation: CorrelationReport | None = None
+
+
+class ProviderStatus(Model):
+    provider: ProviderName
+    connected: bool
+    cursor: SyncCursor | None = None
+
+
+class AnalyticsStatus(Model):
+    """`analytics status` / GET /analytics/metrics: providers, and each flow's production figures over `days`."""
+
+    project_id: str
+    days: list[Day]
+    providers: list[ProviderStatus]
+    #: Flows with metrics in the range, the most users first (one with `flow` asked: that flow, metrics or not).
+    flows: list[FlowImpact]
+
+
+class FlowTraffic(Model):
+    """A flow's production traffic as change analysis weighs it (mean over the days that have metrics)."""
+
+    flow_id: EntityId
+    users_per_day: float = Field(ge=0)
+    sessions_per_day: float = Field(ge=0)
+    success_rate: UnitFloat | None = None
+    days: int = Field(ge=0)
+
+
 Provider = ProviderName
 __all__ = [
     "PAGE_VIEW_EVENTS",
+    "AnalyticsStatus",
+    "FlowTraffic",
+    "ProviderStatus",
+    "SyncRequest",
+    "SyncRun",
     "ConnectionCheck",
     "CorrelationReport",
     "Day",

@@ -48,19 +48,24 @@ from perceo.analytics.model import (
     DAY_MS,
     PAGE_VIEW_EVENTS,
     PROVIDERS,
+    AnalyticsStatus,
     ConnectionCheck,
     CorrelationReport,
     FlowGap,
     FlowImpact,
+    FlowTraffic,
     GapsReport,
     IngestResult,
     PageTraffic,
     ProviderName,
+    ProviderStatus,
     SyncCursor,
     SyncReport,
+    SyncRun,
     TrackedEvent,
     day_of,
     day_start,
+    days_between,
 )
 from perceo.analytics.ports import (
     CredentialStore,
@@ -422,6 +427,99 @@ class AnalyticsService:
         gaps.sort(key=lambda g: (-g.gap_score, -g.users_per_day, g.flow_name))
         return GapsReport(days=list(days), flows=gaps[:limit])
 
+    # -- what the commands, routes and the scheduled workflow call
+
+    def run_sync(
+        self,
+        project_id: str,
+        provider: ProviderName | None = None,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        progress: Progress | None = None,
+    ) -> SyncRun:
+        """Pull `provider` (default: every connected provider) and correlate the days touched into flow metrics:
+        `sync_providers` then `correlate`, as the AnalyticsSync workflow's two tasks do."""
+        run = self.sync_providers(project_id, provider, since=since, until=until, progress=progress)
+        if progress is not None:
+            progress("correlating", 0, 1)
+        correlation = self.correlate(project_id, run.days) if run.days else None
+        if progress is not None:
+            progress("correlated", 1, 1)
+        return run.model_copy(update={"correlation": correlation})
+
+    def sync_providers(
+        self,
+        project_id: str,
+        provider: ProviderName | None = None,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        progress: Progress | None = None,
+    ) -> SyncRun:
+        """Pull `provider` (default: every connected provider); `days` of the answer are the days to correlate.
+
+        Those are the days the providers stored something for, plus the days of [since, until] (default: yesterday
+        and today, which is where our own ingest adds events), the latest `MAX_DAYS` of them. A provider named but
+        not connected is a ProviderNotConnectedError; unnamed ones without credentials are listed."""
+        self._require_project(project_id)
+        now = self.clock()
+        if provider is not None:
+            chosen: list[ProviderName] = [provider]
+            missing: list[ProviderName] = []
+        else:
+            connected = {name: self.credentials.get(project_id, name) is not None for name in PROVIDERS}
+            chosen = [name for name in PROVIDERS if connected[name]]
+            missing = [name for name in PROVIDERS if not connected[name]]
+        reports: list[SyncReport] = []
+        days: set[str] = set()
+        for name in chosen:
+
+            def tick(label: str, done: int, total: int, name: str = name) -> None:
+                if progress is not None:
+                    progress(f"{name} {label}", done, total)
+
+            report = self.sync(project_id, name, since=since, until=until, progress=tick)
+            reports.append(report)
+            days.update(report.days)
+        first = since if since is not None else now - DAY_MS
+        last = min(until if until is not None else now, now)
+        if first <= last:
+            days.update(days_between(day_of(first), day_of(last)))
+        return SyncRun(providers=reports, not_connected=missing, days=sorted(days)[-MAX_DAYS:])
+
+    def status(self, project_id: str, days: Sequence[str], *, flow: str | None = None) -> AnalyticsStatus:
+        """Each provider's connection and cursor, and each flow's production figures over `days` (flows with
+        metrics, the most users first; with `flow`, that flow only, with or without metrics)."""
+        self._require_project(project_id)
+        days = _check_days(days)
+        providers = [
+            ProviderStatus(
+                provider=name,
+                connected=self.credentials.get(project_id, name) is not None,
+                cursor=self.cursors.get(project_id, name),
+            )
+            for name in PROVIDERS
+        ]
+        if flow is not None:
+            flows = [self.impact(project_id, flow, days)]
+        else:
+            views = {f.id: f for f in self.graph.list_flows(project_id)}
+            by_flow: dict[str, list[FlowMetrics]] = {}
+            for m in self.graph.list_flow_metrics(project_id, since=days[0], until=days[-1]):
+                by_flow.setdefault(m.flow_id, []).append(m)
+            flows = [_impact(views[fid], ms, days) for fid, ms in by_flow.items() if fid in views]
+            flows.sort(key=lambda f: (-f.users_per_day, -f.sessions, f.flow_name))
+        return AnalyticsStatus(project_id=project_id, days=list(days), providers=providers, flows=flows)
+
+    def traffic(self, project_id: str, days: Sequence[str]) -> dict[str, FlowTraffic]:
+        """Per flow with metrics in `days`: mean users and sessions per day and the success rate over them (what
+        change analysis weighs a flow by). Empty when no metrics exist."""
+        from perceo.analytics.traffic import traffic_of
+
+        days = _check_days(days)
+        return traffic_of(self.graph.list_flow_metrics(project_id, since=days[0], until=days[-1]))
+
     # -- helpers
 
     def _require_project(self, project_id: str) -> None:
@@ -435,6 +533,13 @@ class AnalyticsService:
     @staticmethod
     def _object_name() -> str:
         return uuid.uuid4().hex[:16]
+
+
+def last_days(now_ms_: int, count: int) -> list[str]:
+    """The `count` UTC days up to and including the day of `now_ms_` (1 <= count <= MAX_DAYS)."""
+    if not 1 <= count <= MAX_DAYS:
+        raise ValidationFailed(f"days must be between 1 and {MAX_DAYS}", details={"field": "days"})
+    return days_between(day_of(now_ms_ - (count - 1) * DAY_MS), day_of(now_ms_))
 
 
 def _check_days(days: Sequence[str]) -> list[str]:

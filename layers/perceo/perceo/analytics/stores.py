@@ -288,3 +288,108 @@ class MemoryCredentialStore:
 
     def put(self, project_id: str, provider: ProviderName, credentials: Mapping[str, Any]) -> None:
         self.credentials[(project_id, provider)] = dict(credentials)
+
+
+class FileCredentialStore:
+    """The embedded mode's secrets: one JSON file (`.perceo/secrets/analytics.json`), mode 0600 in a 0700 folder,
+    written atomically; `{projectId: {provider: credentials}}`. Never the config file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> dict[str, dict[str, dict[str, Any]]]:
+        import json
+
+        try:
+            text = self.path.read_text("utf-8")
+        except FileNotFoundError:
+            return {}
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ValidationFailed(f"{self.path} is not valid JSON: fix or delete it") from None
+        return data if isinstance(data, dict) else {}
+
+    def get(self, project_id: str, provider: ProviderName) -> Mapping[str, Any] | None:
+        found = self._read().get(project_id, {}).get(provider)
+        return found if isinstance(found, dict) else None
+
+    def put(self, project_id: str, provider: ProviderName, credentials: Mapping[str, Any]) -> None:
+        import json
+
+        data = self._read()
+        data.setdefault(project_id, {})[provider] = dict(credentials)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".part")
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(data, out, indent=2)
+            Path(temp).replace(self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                Path(temp).unlink()
+            raise
+
+
+class SecretsManagerCredentialStore:
+    """The cloud's secrets: one Secrets Manager secret per project, `{prefix}{projectId}`, holding
+    `{provider: credentials}`. The boto3 client is injected; errors never carry the secret's value."""
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._sm = client
+        self.prefix = prefix
+
+    def _name(self, project_id: str) -> str:
+        return f"{self.prefix}{project_id}"
+
+    def _read(self, project_id: str) -> dict[str, Any] | None:
+        import json
+
+        import botocore.exceptions
+
+        try:
+            answer = self._sm.get_secret_value(SecretId=self._name(project_id))
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return None
+            raise self._failure("read", error) from None
+        except botocore.exceptions.BotoCoreError as error:
+            raise self._failure("read", error) from None
+        try:
+            data = json.loads(answer.get("SecretString") or "{}")
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def get(self, project_id: str, provider: ProviderName) -> Mapping[str, Any] | None:
+        found = (self._read(project_id) or {}).get(provider)
+        return found if isinstance(found, dict) else None
+
+    def put(self, project_id: str, provider: ProviderName, credentials: Mapping[str, Any]) -> None:
+        import json
+
+        import botocore.exceptions
+
+        current = self._read(project_id)
+        value = json.dumps({**(current or {}), provider: dict(credentials)})
+        try:
+            if current is None:
+                self._sm.create_secret(
+                    Name=self._name(project_id),
+                    SecretString=value,
+                    Description="Perceo analytics provider credentials",
+                    Tags=[{"Key": "perceo:projectId", "Value": project_id}],
+                )
+            else:
+                self._sm.put_secret_value(SecretId=self._name(project_id), SecretString=value)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+            raise self._failure("write", error) from None
+
+    @staticmethod
+    def _failure(action: str, error: Exception) -> BackendUnavailableError:
+        response = getattr(error, "response", None)
+        code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+        return BackendUnavailableError(
+            f"the credential store (Secrets Manager) failed to {action}: {code or type(error).__name__}"
+        )

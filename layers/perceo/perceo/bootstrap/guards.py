@@ -57,10 +57,14 @@ _PROTECTED_GROUPS = frozenset(
         "logged-in",
         "signed-in",
         "console",
+        "auth-required",
+        "protected-routes",
     }
 )
 _PUBLIC_GROUPS = frozenset({"auth", "marketing", "public", "site", "landing", "www", "unauthenticated", "guest"})
-_GROUP = re.compile(r"(?:^|/)\(([\w-]+)\)(?=/)")
+#: Route groups: Next.js `(app)`, and the pathless layout folders of Remix / React Router file routes
+#: (`_authenticated/`, `__account/`).
+_GROUP = re.compile(r"(?:^|/)(?:\(([\w-]+)\)|_{1,2}([A-Za-z][\w-]*))(?=/)")
 _MATCHER = re.compile(r"matcher\s*:\s*(\[[^\]]*\]|[\"'][^\"']*[\"'])", re.S)
 _QUOTED = re.compile(r"""["'`]([^"'`]+)["'`]""")
 #: Router config: a route object with a guard (`{ path: 'admin', canActivate: [...] }`, `meta: { requiresAuth }`).
@@ -120,13 +124,24 @@ def is_public_auth_route(route: str) -> bool:
 
 
 def _group_of(path: str) -> list[str]:
-    return [g.casefold() for g in _GROUP.findall(path)]
+    return [(a or b).casefold() for a, b in _GROUP.findall(path)]
+
+
+#: Reading the session is not requiring it (a public page shows "Sign in" or the user's avatar): these reasons
+#: guard a page only when the same code turns a missing session away.
+_SOFT_REASONS = frozenset({"session hook", "auth() call", "locals.user"})
+_REFUSES = re.compile(
+    r"""if\s*\(\s*!\s*[\w.?]*(?:session|user|auth|token)[\w.?]*\s*\)\s*\{?\s*(?:throw\b|(?:return\s+)?"""
+    r"""(?:redirect|navigate|push|replace|goto|navigateTo|notFound|unauthorized|error)\b)"""
+    r"""|status\s*:\s*40[13]\b|\b(?:requireUser|requireAuth|withPageAuthRequired|withAuth)\s*\(""",
+    re.I,
+)
 
 
 def _guard_reason(text: str) -> tuple[str, int] | None:
     for reason, pattern in _GUARD_PATTERNS:
         match = pattern.search(text)
-        if match:
+        if match and (reason not in _SOFT_REASONS or _REFUSES.search(text)):
             return reason, text.count("\n", 0, match.start()) + 1
     return None
 
@@ -180,7 +195,26 @@ class _AuthScan:
                 self._scan_middleware(path)
         for path in dict.fromkeys([*configs, *self._route_configs]):
             self._scan_router_config(path)
+        for path in files:
+            if path.endswith((".ts", ".js", ".tsx", ".jsx")) and "node_modules/" not in path:
+                self._scan_global_guard(path)
         return self.model
+
+    def _scan_global_guard(self, path: str) -> None:
+        """A router-wide guard (`router.beforeEach` sending users without a session to the login page) protects
+        every page except the ones it lets through (its allow list) and the sign-in pages."""
+        name = path.rsplit("/", 1)[-1].casefold()
+        if not any(k in name for k in ("permission", "guard", "router", "route", "auth", "main", "index")):
+            return
+        text = self.read_text(path) or ""
+        hook = _GLOBAL_GUARD.search(text)
+        if not hook or not _NEXT_TO_LOGIN.search(text):
+            return
+        self._note(path, text, text.count("\n", 0, hook.start()) + 1)
+        allowed = {route for raw in _ALLOW_LIST.findall(text) for route in _QUOTED.findall(raw)}
+        for entry in self.graph.routes:
+            if entry.route not in allowed:
+                self._protect(entry.route, f"router guard in {path}")
 
     def _note(self, path: str, text: str, line: int) -> None:
         snippet = _snippet(path, text, line)
@@ -247,6 +281,11 @@ class _AuthScan:
         found = _guard_reason(text) if guarded else None
         if found:
             self._note(path, text, found[1])
+
+
+_GLOBAL_GUARD = re.compile(r"\.beforeEach\s*\(|\bcanActivate\s*\(\s*\)|\bonBeforeRouteUpdate\b")
+_NEXT_TO_LOGIN = re.compile(r"""\bnext\s*\(\s*(?:\{\s*path\s*:\s*)?["'`]""" + _LOGIN_PATH)
+_ALLOW_LIST = re.compile(r"""(?i)\b(?:white_?list|allow_?list|public_?(?:routes|paths|pages))\s*=\s*\[([^\]]*)\]""")
 
 
 def _is_router_config(path: str) -> bool:

@@ -12,6 +12,7 @@ serialised) and returns a model.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,9 +30,11 @@ from perceo.bootstrap.llm_stages import (
     identify_flows_llm,
     refine_llm,
 )
+from perceo.bootstrap.markup import uses_hash_routing
 from perceo.bootstrap.model import FlowDraft, PersonaDraft, PersonaSpec, StepDraft
 from perceo.bootstrap.pagecode import PageReader, heuristic_steps
 from perceo.bootstrap.reconcile import Reconciler, ReconcileReport
+from perceo.bootstrap.roles import detect_roles
 from perceo.bootstrap.routes import RouteGraph
 from perceo.bootstrap.stages import STAGE_NAMES, STAGE_PROGRESS
 from perceo.bus.port import EventBus
@@ -50,7 +53,7 @@ STAGES = STAGE_NAMES
 
 
 class BootstrapLimits(Model):
-    max_flows: int = Field(default=10, ge=1, le=200)
+    max_flows: int = Field(default=15, ge=1, le=200)
     max_steps_per_flow: int = Field(default=15, ge=1, le=100)
     code_token_budget: int = Field(default=12_000, ge=500)
     prompt_token_budget: int = Field(default=24_000, ge=1_000)
@@ -87,6 +90,12 @@ class StepTask(Model):
     imports: dict[str, list[str]] = Field(default_factory=dict)
     links: list[NavEdge] = Field(default_factory=list)
     limits: BootstrapLimits = Field(default_factory=BootstrapLimits)
+    #: The app routes in the URL's fragment (`/#/login`): navigate steps and link selectors follow.
+    hash_routing: bool = False
+    #: Every page route of the app, so a link to `/projects/new` is never taken for one to `/projects/:id`.
+    routes: list[str] = Field(default_factory=list)
+    #: Per page: the layouts around it (their navigation links are on the page too).
+    layout_files: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class StepResult(Model):
@@ -106,6 +115,7 @@ class BootstrapState(Model):
     discovery: DiscoveryResult | None = None
     auth_snippets: list[str] = Field(default_factory=list)
     protected_routes: dict[str, str] = Field(default_factory=dict)
+    hash_routing: bool = False
     flows: list[FlowDraft] = Field(default_factory=list)
     personas: list[PersonaDraft] = Field(default_factory=list)
     flow_source: Literal["llm", "heuristic"] = "heuristic"
@@ -225,9 +235,25 @@ def discover(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
             "discovery": result,
             "auth_snippets": auth.snippets,
             "protected_routes": auth.protected,
+            "hash_routing": _hash_routing(snapshot.files(), deps.read_text(request.workspace)),
             "warnings": warnings,
         }
     )
+
+
+#: Names of the heuristic's flows whose last page is the form they are about (`Create project`, `Submit … form`).
+FORM_FLOW_PREFIXES = ("Submit ", "Use ", "Work ", "Create ", "Edit ", "Update ", "Delete ", "Reset ", "Checkout")
+
+_ROUTER_SETUP = re.compile(
+    r"(?:^|/)(?:router|routes|routing|app\.config|app\.module|app-routing\.module|main|app|index)(?:/index)?\.[jt]sx?$",
+    re.I,
+)
+
+
+def _hash_routing(files: list[str], read: Callable[[str], str | None]) -> bool:
+    """True when the app's router setup routes in the URL's fragment (read from the few files that set it up)."""
+    setup = [f for f in files if _ROUTER_SETUP.search(f) and "node_modules/" not in f and "/test" not in f][:200]
+    return any(uses_hash_routing(read(f) or "") for f in setup)
 
 
 def _route_graph(state: BootstrapState) -> RouteGraph:
@@ -249,7 +275,8 @@ def _heuristic(state: BootstrapState, deps: BootstrapDeps) -> tuple[list[FlowDra
         admin_routes=[r.route for r in graph.routes if "admin" in r.route.casefold().split("/")],
         snippets=list(state.auth_snippets),
     )
-    finder = FlowFinder(graph, auth, PageReader(graph, state.discovery.imports, read))
+    roles = detect_roles(graph, deps.snapshot(state.input.workspace).files(), read)
+    finder = FlowFinder(graph, auth, PageReader(graph, state.discovery.imports, read), roles)
     result = derive_flows_and_personas(
         finder, max_flows=state.input.limits.max_flows, user_personas=state.input.personas
     )
@@ -403,6 +430,41 @@ def _context_files(pages: list[str], graph: RouteGraph, imports: dict[str, list[
     return ordered
 
 
+def plan_step_tasks(state: BootstrapState, flow_ids: dict[str, str]) -> list[StepTask]:
+    """One `extract_steps` task per flow of `state.flows` whose stored id is in `flow_ids` (flow name -> id)."""
+    graph = _route_graph(state)
+    assert state.discovery is not None
+    imports = state.discovery.imports
+    ids = {name.casefold(): flow_id for name, flow_id in flow_ids.items()}
+    tasks: list[StepTask] = []
+    for flow in state.flows:
+        flow_id = ids.get(flow.name.casefold())
+        if flow_id is None:
+            continue
+        files = _context_files(flow.pages, graph, imports)
+        tasks.append(
+            StepTask(
+                project_id=state.input.project_id,
+                workspace=state.input.workspace,
+                framework=state.framework,
+                use_llm=state.flow_source == "llm" and state.input.use_llm,
+                flow_id=flow_id,
+                flow_name=flow.name,
+                flow_description=flow.description,
+                pages=flow.pages,
+                page_files={p: list(graph.by_route[p].entry_files) for p in flow.pages if p in graph.by_route},
+                context_files=files,
+                imports={f: [d for d in imports.get(f, []) if d in files] for f in files if imports.get(f)},
+                links=[e for p in flow.pages for e in graph.out_edges.get(p, []) if e.target in flow.pages],
+                limits=state.input.limits,
+                hash_routing=state.hash_routing,
+                routes=[r.route for r in graph.routes],
+                layout_files={p: list(graph.by_route[p].layout_files) for p in flow.pages if p in graph.by_route},
+            )
+        )
+    return tasks
+
+
 def persist_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     """Reconcile pages, personas and flows with the graph; plan one step task per flow the pipeline owns."""
     deps.report("persist_flows", f"storing {len(state.flows)} flows and {len(state.personas)} personas")
@@ -419,43 +481,21 @@ def persist_flows(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
     names = reconciler.personas(state.personas, referenced_by_user_flows=reconciler.user_flow_personas())
     owned = reconciler.flows(state.flows, names)
     reconciler.prune_pages(reconciler.visited_routes(state.flows))
-    imports = state.discovery.imports
-    tasks: list[StepTask] = []
-    for flow in state.flows:
-        flow_id = next((i for n, i in owned.items() if n.casefold() == flow.name.casefold()), None)
-        if flow_id is None:
-            continue
-        files = _context_files(flow.pages, graph, imports)
-        tasks.append(
-            StepTask(
-                project_id=project_id,
-                workspace=state.input.workspace,
-                framework=state.framework,
-                use_llm=state.flow_source == "llm" and state.input.use_llm,
-                flow_id=flow_id,
-                flow_name=flow.name,
-                flow_description=flow.description,
-                pages=flow.pages,
-                page_files={p: list(graph.by_route[p].entry_files) for p in flow.pages if p in graph.by_route},
-                context_files=files,
-                imports={f: [d for d in imports.get(f, []) if d in files] for f in files if imports.get(f)},
-                links=[e for p in flow.pages for e in graph.out_edges.get(p, []) if e.target in flow.pages],
-                limits=state.input.limits,
-            )
-        )
+    tasks = plan_step_tasks(state, owned)
     return state.model_copy(update={"report": reconciler.report, "step_tasks": tasks})
 
 
 def _task_graph(task: StepTask) -> RouteGraph:
-    discovery = DiscoveryResult(
-        framework=task.framework,
-        routes=[
-            RouteEntry(route=page, framework=task.framework, entry_files=files)
-            for page, files in task.page_files.items()
-        ],
-        navigation=task.links,
-    )
-    return RouteGraph.build(discovery)
+    routes = [
+        RouteEntry(
+            route=page, framework=task.framework, entry_files=files, layout_files=task.layout_files.get(page, [])
+        )
+        for page, files in task.page_files.items()
+    ]
+    routes += [
+        RouteEntry(route=route, framework=task.framework) for route in task.routes if route not in task.page_files
+    ]
+    return RouteGraph.build(DiscoveryResult(framework=task.framework, routes=routes, navigation=task.links))
 
 
 def extract_steps(task: StepTask, deps: BootstrapDeps) -> StepResult:
@@ -464,7 +504,14 @@ def extract_steps(task: StepTask, deps: BootstrapDeps) -> StepResult:
     read = deps.read_text(task.workspace)
     graph = _task_graph(task)
     reader = PageReader(graph, task.imports, read)
-    offline, truncated = heuristic_steps(task.pages, reader, max_steps=task.limits.max_steps_per_flow)
+    offline, truncated = heuristic_steps(
+        task.pages,
+        reader,
+        max_steps=task.limits.max_steps_per_flow,
+        hash_routing=task.hash_routing,
+        # Flows about a page's form end by submitting it; others (sign in, browsing) end by looking.
+        fill_last=task.flow_name.startswith(FORM_FLOW_PREFIXES),
+    )
     if truncated:
         notes.limits.append(
             f"bootstrap.maxStepsPerFlow: '{task.flow_name}' needed more than {task.limits.max_steps_per_flow} steps"

@@ -45,7 +45,8 @@ def _event_bus_value(value: Any) -> Any:
 
 
 class WatchSection(Model):
-    paths: list[str] = Field(default_factory=lambda: ["src/", "app/", "pages/", "components/"])
+    #: Folders `perceo watch` watches; empty: every top-level folder and file of the project that git does not ignore.
+    paths: list[str] = Field(default_factory=list)
     ignore: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCH_IGNORE))
     debounce_ms: int = Field(default=500, ge=0, le=60_000)
     auto_test: bool = False
@@ -83,7 +84,7 @@ class LLMSection(Model):
 
 
 class BootstrapSection(Model):
-    max_flows: int = Field(default=10, ge=1, le=200)
+    max_flows: int = Field(default=15, ge=1, le=200)
     max_steps_per_flow: int = Field(default=15, ge=1, le=100)
     code_token_budget: int = Field(default=12_000, ge=500)
     prompt_token_budget: int = Field(default=24_000, ge=1_000)
@@ -173,6 +174,8 @@ class CoordinatorSection(Model):
     timeout_s: int = Field(default=600, ge=1)
     #: Extra attempts for a failing test; a test that passes on one is reported flaky, not passed.
     retries: int = Field(default=1, ge=0, le=5)
+    #: Flows (by name) whose tests `ci test` runs when a change affects no flow; empty: it runs nothing then.
+    smoke_flows: list[str] = Field(default_factory=list)
 
 
 class FlowTestsSection(Model):

@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     bundle_bucket: NonEmpty | None = None
     bootstrap_state_machine_arn: NonEmpty | None = None
     analyze_state_machine_arn: NonEmpty | None = None
+    #: RunTests (the coordinator): flows run step by step in a browser, one Map iteration per flow.
+    run_tests_state_machine_arn: NonEmpty | None = None
+    #: RunTests may browse private, loopback and link-local addresses (the local cloud, a VPC-internal staging app).
+    run_tests_allow_private_urls: bool = False
     #: Workflows the API starts: flows whose steps are extracted at the same time (the Map state's MaxConcurrency,
     #: via the execution input), and how long a bootstrap keeps the project's "one at a time" claim at most.
     workflow_max_concurrency: int = Field(default=4, ge=1, le=40)

@@ -8,6 +8,7 @@ anything itself.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -141,14 +142,25 @@ class CoordinatorService:
     # -- synthetic runs (flows run, ci test --synthetic, the RunTests Map iteration)
 
     def run_synthetic_flow(
-        self, project_id: str, flow_id: str, base_url: str, artifacts_dir: Path, context: RunContext, *, suite_id: str
+        self,
+        project_id: str,
+        flow_id: str,
+        base_url: str,
+        artifacts_dir: Path,
+        context: RunContext,
+        *,
+        suite_id: str,
+        publish_completed: bool = True,
     ) -> FlowRunResult:
-        """Run one flow's steps in the browser and record the run (one RunTests iteration)."""
+        """Run one flow's steps in the browser and record the run (one RunTests iteration; the workflow publishes
+        `coordinator.tests.completed` once for all its flows, so it passes `publish_completed=False`)."""
         runner = self._runner()
         flow = self.graph.get_flow(project_id, flow_id)
         if flow is None:
             raise FlowNotFoundError(f"no flow {flow_id} in this project", details={"flowId": flow_id})
-        return self._run_one(project_id, flow, runner, base_url, artifacts_dir, context, suite_id)
+        return self._run_one(
+            project_id, flow, runner, base_url, artifacts_dir, context, suite_id, publish=publish_completed
+        )
 
     def run_synthetic(
         self,
@@ -225,6 +237,39 @@ class CoordinatorService:
             )
         started = self.clock()
         result = runner.run_flow(flow, base_url, artifacts_dir)
+        return self._record_flow_result(project_id, result, context, suite_id, started, publish=publish)
+
+    def record_synthetic(self, project_id: str, report: SyntheticReport, context: RunContext) -> SyntheticReport:
+        """Record flows run in a browser elsewhere (the CLI's `flows run` against the API): one TestRun per flow,
+        `coordinator.test.failed` per failed flow and one `coordinator.tests.completed`. Returns the report with
+        each flow's `testRunId`."""
+        now = self.clock()
+        flows = [
+            self._record_flow_result(
+                project_id, result, context, report.suite_id, max(0, now - result.duration_ms), publish=False
+            )
+            for result in report.flows
+        ]
+        self._publish(
+            project_id,
+            EventType.TESTS_COMPLETED,
+            {"suiteId": report.suite_id, "runner": "synthetic", "status": report.status,
+             "commitSha": context.commit_sha,
+             "flows": [{"flowId": r.flow_id, "status": r.status, "testRunId": r.test_run_id} for r in flows][
+                 :MAX_FLOWS_IN_EVENT]},
+        )  # fmt: skip
+        return report.model_copy(update={"flows": flows})
+
+    def _record_flow_result(
+        self,
+        project_id: str,
+        result: FlowRunResult,
+        context: RunContext,
+        suite_id: str,
+        started: int,
+        *,
+        publish: bool,
+    ) -> FlowRunResult:
         run = run_from_synthetic(result, project_id, suite_id, context, started_at=started)
         (stored,) = self.graph.record_test_runs(project_id, [run])
         result = result.model_copy(update={"test_run_id": stored.id})
@@ -233,7 +278,7 @@ class CoordinatorService:
             self._publish(
                 project_id,
                 EventType.TEST_FAILED,
-                {"suiteId": suite_id, "testRunId": stored.id, "flowId": flow.id, "flowName": flow.name,
+                {"suiteId": suite_id, "testRunId": stored.id, "flowId": result.flow_id, "flowName": result.name,
                  "status": result.status, "failureMessage": result.failure_message,
                  "failedStepId": result.failed_step_id, "commitSha": context.commit_sha},
             )  # fmt: skip
@@ -242,7 +287,7 @@ class CoordinatorService:
                 project_id,
                 EventType.TESTS_COMPLETED,
                 {"suiteId": suite_id, "runner": "synthetic", "status": result.status, "commitSha": context.commit_sha,
-                 "flows": [{"flowId": flow.id, "status": result.status, "testRunId": stored.id}]},
+                 "flows": [{"flowId": result.flow_id, "status": result.status, "testRunId": stored.id}]},
             )  # fmt: skip
         return result
 
@@ -263,11 +308,14 @@ class CoordinatorService:
         return flaky_from_history(self.graph.list_test_runs(project_id, since=max(0, start), limit=limit))
 
     def record_predictions(self, analysis: ChangeAnalysis, *, pr_number: int | None = None) -> int:
-        """One prediction per active flow of the analysis's project (affected or not) at its head commit."""
+        """One prediction per active flow of the analysis's project (affected or not) at its head commit.
+
+        A prediction's id is derived from (project, flow, commit), so analysing a commit again (a CI retry) replaces
+        its predictions instead of counting them twice."""
         flows = self.graph.list_flows(analysis.project_id)
-        return self.graph.record_predictions(
-            analysis.project_id, predictions_from(analysis, flows, pr_number=pr_number, created_at=self.clock())
-        )
+        made = predictions_from(analysis, flows, pr_number=pr_number, created_at=self.clock())
+        keyed = [p.model_copy(update={"id": _prediction_id(p.project_id, p.flow_id, p.commit_sha)}) for p in made]
+        return self.graph.record_predictions(analysis.project_id, keyed)
 
     def prediction_quality(self, project_id: str, *, since: int | None = None) -> PredictionQuality:
         """Precision/recall of `affected` vs failed, Brier score and reliability table over validated predictions."""
@@ -299,6 +347,11 @@ class CoordinatorService:
         if self.bus is None:
             return
         self.bus.publish(PerceoEvent(type=event_type, source="coordinator", project_id=project_id, data=data))
+
+
+def _prediction_id(project_id: str, flow_id: str, commit_sha: str | None) -> str:
+    key = f"{project_id}\0{flow_id}\0{commit_sha or ''}".encode()
+    return "pr-" + hashlib.sha256(key).hexdigest()[:40]
 
 
 def _flows_for(file: str | None, flows_of: Mapping[str, Sequence[str]]) -> Sequence[str]:

@@ -225,6 +225,7 @@ def analysis_props(analysis: ChangeAnalysis) -> Row:
         "files": _FILES.dump_json(analysis.files, by_alias=True).decode(),
         "affectedRoutes": _ROUTES.dump_json(analysis.affected_routes, by_alias=True).decode(),
         "createdAt": analysis.created_at,
+        "productionTraffic": analysis.production_traffic,
     }
 
 
@@ -240,6 +241,9 @@ def affects_rows(flows: Sequence[ImpactedFlow]) -> list[Row]:
             "riskScore": flow.risk_score,
             "affectedPages": list(flow.affected_pages),
             "reasons": _REASONS.dump_json(flow.reasons, by_alias=True).decode(),
+            # production traffic, when known (a missing key reads as null in the query: no property is set)
+            **({"usersPerDay": flow.users_per_day} if flow.users_per_day is not None else {}),
+            **({"prodSuccessRate": flow.prod_success_rate} if flow.prod_success_rate is not None else {}),
         }
         for rank, flow in enumerate(flows)
     ]
@@ -259,6 +263,7 @@ def analysis_from(row: Mapping[str, Any]) -> ChangeAnalysis:
         affected_routes=_ROUTES.validate_json(props.get("affectedRoutes") or "[]"),
         flows=[_impacted_from(f["flowId"], f["edge"]) for f in edges],
         created_at=props["createdAt"],
+        production_traffic=bool(props.get("productionTraffic", False)),
     )
 
 
@@ -271,6 +276,8 @@ def _impacted_from(flow_id: str, edge: Mapping[str, Any]) -> ImpactedFlow:
         confidence=edge["confidence"],
         affected_pages=list(edge.get("affectedPages") or []),
         reasons=_REASONS.validate_json(edge.get("reasons") or "[]"),
+        users_per_day=edge.get("usersPerDay"),
+        prod_success_rate=edge.get("prodSuccessRate"),
     )
 
 

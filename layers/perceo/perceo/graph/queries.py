@@ -459,7 +459,8 @@ FOREACH (f IN flows |
   FOREACH (row IN [r IN $rows WHERE r.flowId = f.id] |
     CREATE (a)-[:AFFECTS {
       rank: row.rank, name: row.name, priority: row.priority, confidence: row.confidence,
-      riskScore: row.riskScore, affectedPages: row.affectedPages, reasons: row.reasons
+      riskScore: row.riskScore, affectedPages: row.affectedPages, reasons: row.reasons,
+      usersPerDay: row.usersPerDay, prodSuccessRate: row.prodSuccessRate
     }]->(f)
   )
 )

@@ -49,6 +49,10 @@ class ImpactedFlow(Model):
     confidence: UnitFloat
     affected_pages: list[Route] = Field(default_factory=list)
     reasons: list[Reason] = Field(default_factory=list)
+    #: Production users per day walking the flow (mean over the last week of metrics); None when none is known.
+    users_per_day: float | None = Field(default=None, ge=0)
+    #: Production sessions that completed the flow / that walked it, over the same days.
+    prod_success_rate: UnitFloat | None = None
 
 
 class ChangeAnalysis(Model):
@@ -62,3 +66,5 @@ class ChangeAnalysis(Model):
     affected_routes: list[AffectedRoute] = Field(default_factory=list)
     flows: list[ImpactedFlow] = Field(default_factory=list)
     created_at: EpochMs = Field(default_factory=now_ms)
+    #: True when production traffic (flow metrics of the last week) weighed the flows; False when none exists.
+    production_traffic: bool = False

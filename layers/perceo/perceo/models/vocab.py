@@ -32,6 +32,8 @@ Scope = Literal[
     "flows:write",
     "insights:read",
     "events:publish",
+    # POST /analytics/events only (the browser snippet's key: it can read nothing)
+    "ingest",
     "workflows:start",
     "keys:manage",
     "project:admin",

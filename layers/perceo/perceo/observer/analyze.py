@@ -53,18 +53,20 @@ def analyze_change(
     *,
     flows: Sequence[FlowView] | None = None,
     metrics: Mapping[str, float] | None = None,
+    success_rates: Mapping[str, float | None] | None = None,
     clock: Callable[[], int] = now_ms,
 ) -> ChangeAnalysis:
     """Map affected routes to flows, score the change, record it and publish it.
 
     Flows come from `flows` when given, else from the graph (`flows_to_match`: the active flows at the routes that
     match, with their pages), else there are none (before `perceo init`: the analysis then covers routes only).
-    `metrics` maps flow id -> production users per day. Nothing is stored without a graph, nothing published
-    without a bus.
+    `metrics` maps flow id -> production users per day (`success_rates`: its production success rate); the analysis
+    says whether any was known (`production_traffic`). Nothing is stored without a graph, nothing published without
+    a bus.
     """
     if flows is None:
         flows = flows_to_match(graph, project_id, affected) if graph is not None and affected else []
-    impacted = impacted_flows(affected, flows, metrics, changes=change_set.files)
+    impacted = impacted_flows(affected, flows, metrics, changes=change_set.files, success_rates=success_rates)
     assessment = score(impacted, affected, changes=change_set.files)
     analysis = ChangeAnalysis(
         project_id=project_id,
@@ -76,6 +78,7 @@ def analyze_change(
         affected_routes=list(affected),
         flows=impacted,
         created_at=clock(),
+        production_traffic=bool(metrics),
     )
     if graph is not None:
         analysis = graph.record_analysis(analysis)

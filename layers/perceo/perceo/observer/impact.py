@@ -368,12 +368,14 @@ def impacted_flows(
     metrics: Mapping[str, float] | None = None,
     *,
     changes: Sequence[ChangedFile] = (),
+    success_rates: Mapping[str, float | None] | None = None,
 ) -> list[ImpactedFlow]:
     """Flows that visit an affected route, riskiest first.
 
     `metrics` maps flow id -> production traffic (users or sessions per day); when given, a flow's share of the
     busiest flow's traffic raises its weight (see `perceo.observer.risk`). `changes` gives line counts for the
-    change-size term.
+    change-size term. With `metrics`, each flow reports its users per day (and its production success rate from
+    `success_rates`), or None when the flow has no metrics.
     """
     if not affected:
         return []
@@ -409,6 +411,8 @@ def impacted_flows(
                 confidence=round(confidence, 3),
                 affected_pages=list(hit_pages),
                 reasons=_flow_reasons(routes.values()),
+                users_per_day=(metrics or {}).get(flow.id),
+                prod_success_rate=(success_rates or {}).get(flow.id),
             )
         )
     rank = {"critical": 0, "high": 1, "medium": 2, "low": 3}

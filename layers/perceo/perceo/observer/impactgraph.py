@@ -45,7 +45,8 @@ from perceo.observer.discovery import (
     paused_collector,
 )
 from perceo.observer.discovery.cache import code_version
-from perceo.observer.facts import FactIndex, FileFacts, fact_kind
+from perceo.observer.facts.index import FactIndex
+from perceo.observer.facts.model import FileFacts, fact_kind
 from perceo.observer.imports import ImportResolver, build_import_graph, candidate_bases
 from perceo.observer.model import AppInfo, RouteEntry
 from perceo.observer.project import ProjectLayout

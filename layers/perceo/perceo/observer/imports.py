@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from perceo.observer.facts import FileFacts
+from perceo.observer.facts.model import FileFacts
 from perceo.observer.project import ProjectLayout, join
 
 #: Extensions tried for a specifier without one, in bundler order.

@@ -49,6 +49,10 @@ def review_request_key(project_id: str, workflow_id: str) -> str:
     return workflow_prefix(project_id, workflow_id) + "review-request.json"
 
 
+def tests_request_key(project_id: str, workflow_id: str) -> str:
+    return workflow_prefix(project_id, workflow_id) + "tests-request.json"
+
+
 def bundle_uri(project_id: str, workflow_id: str) -> str:
     """How a workspace that lives in the bundle store is named in pipeline state (`BootstrapInput.workspace`)."""
     return f"{BUNDLE_SCHEME}{project_id}/{workflow_id}"

@@ -14,7 +14,7 @@ from perceo.models import ChangeAnalysis
 from perceo.models.change import ImpactedFlow
 from perceo.models.common import EpochMs, Model, ProjectId, now_ms
 
-WorkflowKind = Literal["bootstrap", "analyze"]
+WorkflowKind = Literal["bootstrap", "analyze", "tests"]
 WorkflowStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -105,7 +105,7 @@ class BootstrapRequest(Model):
     #: when the deployment has one, else the heuristic, as `perceo init` does locally.
     use_llm: bool | None = None
     personas: Annotated[list[PersonaSpec], Field(max_length=20)] = Field(default_factory=list)
-    max_flows: int = Field(default=10, ge=1, le=50)
+    max_flows: int = Field(default=15, ge=1, le=50)
 
 
 class StoredBootstrapRequest(BootstrapRequest):

@@ -40,6 +40,7 @@ from perceo.workflows.model import (
 from perceo.workflows.progress import ProgressStore
 
 if TYPE_CHECKING:
+    from perceo.coordinator.api_models import RunTestsRequest
     from perceo.models import ChangeAnalysis
     from perceo.models.api import AnalysisReview
 
@@ -66,6 +67,7 @@ class WorkflowService:
         *,
         bootstrap_state_machine_arn: str | None,
         analyze_state_machine_arn: str | None = None,
+        run_tests_state_machine_arn: str | None = None,
         allowed_git_hosts: tuple[str, ...],
         max_concurrency: int = 4,
         claim_ttl_s: int = 2 * 3600,
@@ -78,6 +80,7 @@ class WorkflowService:
         self._arns: dict[WorkflowKind, str | None] = {
             "bootstrap": bootstrap_state_machine_arn,
             "analyze": analyze_state_machine_arn,
+            "tests": run_tests_state_machine_arn,
         }
         self._allowed_git_hosts = allowed_git_hosts
         self._max_concurrency = max_concurrency
@@ -88,7 +91,9 @@ class WorkflowService:
     def _state_machine(self, kind: WorkflowKind) -> str:
         arn = self._arns[kind]
         if arn is None:
-            variable = "BOOTSTRAP_STATE_MACHINE_ARN" if kind == "bootstrap" else "ANALYZE_STATE_MACHINE_ARN"
+            variable = {"bootstrap": "BOOTSTRAP", "analyze": "ANALYZE", "tests": "RUN_TESTS"}[
+                kind
+            ] + "_STATE_MACHINE_ARN"
             raise ConfigError(f"environment variable {variable} is not set (needed to start {kind} workflows)")
         return arn
 
@@ -134,7 +139,21 @@ class WorkflowService:
         put_json(self._bundles, review_request_key(project_id, workflow_id), stored.model_dump(mode="json"))
         return self._start(project_id, workflow_id, "analyze", arn)
 
-    def _start(self, project_id: str, workflow_id: str, kind: WorkflowKind, arn: str) -> WorkflowStarted:
+    def start_tests(self, project_id: str, request: RunTestsRequest) -> WorkflowStarted:
+        """Start RunTests: the request (flows, base URL, run context) goes to the bundle store, the execution gets
+        ids and the Map's concurrency (the caller's `observer.ci.parallelism`, capped by the deployment's)."""
+        from perceo.workflows.bundle import tests_request_key
+
+        arn = self._state_machine("tests")
+        workflow_id = self._new_id()
+        stored = request.model_copy(update={"project_id": project_id, "workflow_id": workflow_id})
+        put_json(self._bundles, tests_request_key(project_id, workflow_id), stored.model_dump(mode="json"))
+        concurrency = max(1, min(request.parallelism, self._max_concurrency))
+        return self._start(project_id, workflow_id, "tests", arn, max_concurrency=concurrency)
+
+    def _start(
+        self, project_id: str, workflow_id: str, kind: WorkflowKind, arn: str, *, max_concurrency: int | None = None
+    ) -> WorkflowStarted:
         now = self._clock()
         record = WorkflowRecord(
             workflow_id=workflow_id,
@@ -146,7 +165,8 @@ class WorkflowService:
             updated_at=now,
         )
         self._progress.create(record)
-        payload = ExecutionInput(project_id=project_id, workflow_id=workflow_id, max_concurrency=self._max_concurrency)
+        concurrency = self._max_concurrency if max_concurrency is None else max_concurrency
+        payload = ExecutionInput(project_id=project_id, workflow_id=workflow_id, max_concurrency=concurrency)
         try:
             self._sfn.start_execution(stateMachineArn=arn, name=workflow_id, input=payload.model_dump_json())
         except Exception as error:

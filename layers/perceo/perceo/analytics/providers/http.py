@@ -1,8 +1,9 @@
 """What the provider clients share: requests with bounded retries, windows, and the typed errors they raise.
 
-- 429 and 5xx (and timeouts, refused or dropped connections) are retried with exponential backoff and jitter; a
-  `Retry-After` header wins (capped). At most `attempts` tries and `max_wait_s` of waiting in all, then
-  ProviderQuotaError (429) or ProviderUnavailableError. Waits go through the injected `sleep`.
+- 429 and 5xx (and timeouts, refused or dropped connections) are retried (tenacity) with the one waiting policy of
+  `perceo.retry.Backoff`: exponential backoff and jitter, a `Retry-After` header wins (capped). At most `attempts`
+  tries and `max_wait_s` of waiting in all, then ProviderQuotaError (429) or ProviderUnavailableError. Waits go
+  through the injected `sleep`.
 - 401 and 403 raise ProviderCredentialsError naming the provider and what it refused; no secret is echoed
   (request URLs never carry secrets: auth is in headers, which nothing here logs).
 - Any other status comes back to the client, which knows what it means (Amplitude's 404 is "no data").
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from perceo.analytics.errors import ProviderCredentialsError, ProviderQuotaError, ProviderUnavailableError
 from perceo.analytics.model import DAY_MS
@@ -66,39 +68,71 @@ class ProviderHttp:
             response.close()
 
     def _send(self, request: httpx.Request, *, refused: str, stream: bool) -> httpx.Response:
-        waited = 0.0
-        last = ""
-        for attempt in range(self.policy.attempts):
-            retry_after: float | None = None
-            try:
-                response = self.client.send(request, stream=stream)
-            except httpx.TimeoutException as error:
-                last = f"timed out ({type(error).__name__})"
-            except httpx.TransportError as error:
-                last = f"connection failed ({type(error).__name__})"
-            else:
-                if response.status_code in (401, 403):
-                    response.close()
-                    raise ProviderCredentialsError(self.provider, refused, details={"status": response.status_code})
-                if response.status_code != 429 and response.status_code < 500:
-                    return response
-                retry_after = retry_after_seconds(response.headers)
-                last = f"HTTP {response.status_code}"
-                if response.status_code == 429:
-                    last = "HTTP 429 (rate limit or quota)"
-                response.close()
-            if attempt + 1 >= self.policy.attempts:
-                break
-            delay = self.policy.backoff.delay(attempt, retry_after_s=retry_after, random=self.jitter)
-            if waited + delay > self.policy.max_wait_s:
-                break
-            log.info("%s answered %s; retry %d in %.1f s", self.provider, last, attempt + 1, delay)
-            self.sleep(delay)
-            waited += delay
-        message = f"{self.provider} kept failing: {last} after {self.policy.attempts} attempts"
-        if last.startswith("HTTP 429"):
-            raise ProviderQuotaError(message, retry_after_s=0.0, details={"provider": self.provider})
-        raise ProviderUnavailableError(message, details={"provider": self.provider})
+        retrying = Retrying(
+            stop=_out_of_budget(self.policy),
+            wait=self.policy.backoff.wait(lambda state: _failure(state).retry_after_s, random=self.jitter),
+            retry=retry_if_exception_type(_Transient),
+            sleep=self.sleep,
+            before_sleep=lambda state: log.info(
+                "%s answered %s; retry %d in %.1f s",
+                self.provider,
+                _failure(state).reason,
+                state.attempt_number,
+                state.upcoming_sleep,
+            ),
+            reraise=True,
+        )
+        try:
+            return retrying(self._once, request, refused=refused, stream=stream)
+        except _Transient as error:
+            message = f"{self.provider} kept failing: {error.reason} after {self.policy.attempts} attempts"
+            if error.reason.startswith("HTTP 429"):
+                raise ProviderQuotaError(message, retry_after_s=0.0, details={"provider": self.provider}) from None
+            raise ProviderUnavailableError(message, details={"provider": self.provider}) from None
+
+    def _once(self, request: httpx.Request, *, refused: str, stream: bool) -> httpx.Response:
+        """One try: the response, or _Transient (worth another try), or ProviderCredentialsError (never retried)."""
+        try:
+            response = self.client.send(request, stream=stream)
+        except httpx.TimeoutException as error:
+            raise _Transient(f"timed out ({type(error).__name__})") from None
+        except httpx.TransportError as error:
+            raise _Transient(f"connection failed ({type(error).__name__})") from None
+        if response.status_code in (401, 403):
+            response.close()
+            raise ProviderCredentialsError(self.provider, refused, details={"status": response.status_code})
+        if response.status_code != 429 and response.status_code < 500:
+            return response
+        retry_after = retry_after_seconds(response.headers)
+        reason = "HTTP 429 (rate limit or quota)" if response.status_code == 429 else f"HTTP {response.status_code}"
+        response.close()
+        raise _Transient(reason, retry_after)
+
+
+class _Transient(Exception):
+    """A try that failed in a way worth another (429, 5xx, timeout, dropped connection)."""
+
+    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+def _failure(state: RetryCallState) -> _Transient:
+    error = state.outcome.exception() if state.outcome is not None else None
+    return error if isinstance(error, _Transient) else _Transient("an error")
+
+
+def _out_of_budget(policy: RetryPolicy) -> Callable[[RetryCallState], bool]:
+    """tenacity's stop: after `attempts` tries, or when the coming wait (tenacity works it out before asking) would
+    take the total waiting past `max_wait_s`."""
+
+    def stop(state: RetryCallState) -> bool:
+        if state.attempt_number >= policy.attempts:
+            return True
+        return state.idle_for + (state.upcoming_sleep or 0.0) > policy.max_wait_s
+
+    return stop
 
 
 def day_windows(start: int, end: int, days: int = 1) -> list[tuple[int, int]]:

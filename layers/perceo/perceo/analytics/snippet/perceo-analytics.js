@@ -1,6 +1,6 @@
-/*! Perceo analytics snippet: page views and clicks, batched, to POST {endpoint}/analytics/events.
+/*! Perceo analytics snippet: page views and clicks, batched, to POST {endpoint}/analytics/beacon.
  *
- * <script src="perceo-analytics.js" data-endpoint="https://api.example.com" data-key="pk_ingest_..." defer></script>
+ * <script src="perceo-analytics.js" data-endpoint="https://api.example.com/prod" data-key="prc_..." defer></script>
  *
  * - data-endpoint: the Perceo API base URL; data-key: an API key with only the `ingest` scope (it can write events,
  *   never read anything, so it may sit in a page); optional data-flush-ms (default 5000), data-max-batch (20).
@@ -8,8 +8,8 @@
  *   buttons and elements with data-perceo-track (name = the attribute's value, else "click").
  * - Each event has an id (idempotent retries), the anonymous id (localStorage), a session id (new after 30 min idle),
  *   the path, the time; a batch carries sentAt so the server corrects the device clock.
- * - Batches go with fetch(keepalive) and the key as a Bearer token; when the page is hidden or left, what is queued
- *   goes with navigator.sendBeacon (which cannot set headers: the key travels as ?writeKey=).
+ * - Batches go as text/plain with the key as ?writeKey= (a "simple" request: no CORS preflight, so any origin can
+ *   send), with fetch(keepalive) while the page is shown and navigator.sendBeacon when it is hidden or left.
  * - window.perceo.track(name, properties) and window.perceo.identify(userId) for your own events.
  * No cookies, no third-party requests, no build step.
  */
@@ -20,7 +20,7 @@
   var endpoint = (script.getAttribute("data-endpoint") || "").replace(/\/+$/, "");
   var key = script.getAttribute("data-key") || "";
   if (!endpoint || !key) return;
-  var url = endpoint + "/analytics/events";
+  var url = endpoint + "/analytics/beacon?writeKey=" + encodeURIComponent(key);
   var flushMs = parseInt(script.getAttribute("data-flush-ms") || "5000", 10);
   var maxBatch = Math.min(parseInt(script.getAttribute("data-max-batch") || "20", 10), 1000);
   var SESSION_IDLE_MS = 30 * 60 * 1000;
@@ -92,14 +92,15 @@
       var batch = queue.splice(0, maxBatch);
       var body = JSON.stringify({ events: batch, sentAt: Date.now() });
       if (leaving && navigator.sendBeacon) {
-        var blob = new Blob([body], { type: "application/json" });
-        if (navigator.sendBeacon(url + "?writeKey=" + encodeURIComponent(key), blob)) continue;
+        if (navigator.sendBeacon(url, new Blob([body], { type: "text/plain;charset=UTF-8" }))) continue;
       }
       if (window.fetch) {
         fetch(url, {
           method: "POST",
+          mode: "no-cors",
           keepalive: true,
-          headers: { "Content-Type": "application/json", Authorization: "Bearer " + key },
+          credentials: "omit",
+          headers: { "Content-Type": "text/plain;charset=UTF-8" },
           body: body
         }).catch(function () {});
       }

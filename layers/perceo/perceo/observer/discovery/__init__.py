@@ -31,7 +31,9 @@ from perceo.observer.discovery.patterns import join_route
 from perceo.observer.discovery.remix import discover_remix
 from perceo.observer.discovery.sveltekit import discover_sveltekit
 from perceo.observer.discovery.viteconfig import vite_aliases
-from perceo.observer.facts import FactIndex, FactStats, FileFacts, _Extractor
+from perceo.observer.facts.index import FactIndex, FactStats
+from perceo.observer.facts.model import FileFacts
+from perceo.observer.facts.script import Extractor
 from perceo.observer.imports import ImportGraph, ImportResolver, build_import_graph
 from perceo.observer.model import AppInfo, DiscoveryResult, RouteEntry
 from perceo.observer.project import ProjectLayout
@@ -250,7 +252,7 @@ def files_with_tags(facts: Mapping[str, FileFacts]) -> list[str]:
 
 
 def app_aliases(
-    layout: ProjectLayout, apps: list[AppInfo], extractor: Callable[[], _Extractor]
+    layout: ProjectLayout, apps: list[AppInfo], extractor: Callable[[], Extractor]
 ) -> dict[str, list[tuple[str, str]]]:
     """app root -> its path aliases: the Vite config's `resolve.alias`, then the framework defaults. `extractor`
     is called only when an app has a Vite config (building one compiles every tree-sitter query)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from perceo.observer.facts import cache_version
+from perceo.observer.facts.cache import cache_version
 from perceo.observer.model import DiscoveryResult
 from perceo.observer.snapshot import RepoSnapshot
 

@@ -7,7 +7,7 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from perceo.observer.facts import FileFacts
+from perceo.observer.facts.model import FileFacts
 from perceo.observer.imports import ImportResolver
 from perceo.observer.model import AppInfo, RouteEntry
 from perceo.observer.project import ProjectLayout

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from perceo.observer.discovery.patterns import RouteMatcher, clean_url, join_route
-from perceo.observer.facts import FileFacts
+from perceo.observer.facts.model import FileFacts
 from perceo.observer.model import NavEdge, RouteEntry
 
 #: Kinds whose relative targets are resolved against the current route (React Router / Angular semantics).

@@ -14,7 +14,7 @@ from typing import Any
 
 import tree_sitter
 
-from perceo.observer.facts import _Extractor
+from perceo.observer.facts.script import Extractor
 from perceo.observer.project import ProjectLayout, join
 
 _CONFIG_NAMES = ("vite.config.ts", "vite.config.mts", "vite.config.js", "vite.config.mjs")
@@ -23,7 +23,7 @@ _ALIAS_QUERY = """
 """
 
 
-def vite_aliases(layout: ProjectLayout, extractor: Callable[[], _Extractor], app_root: str) -> list[tuple[str, str]]:
+def vite_aliases(layout: ProjectLayout, extractor: Callable[[], Extractor], app_root: str) -> list[tuple[str, str]]:
     for name in _CONFIG_NAMES:
         path = posixpath.join(app_root, name) if app_root else name
         if path in layout.file_set:
@@ -31,7 +31,7 @@ def vite_aliases(layout: ProjectLayout, extractor: Callable[[], _Extractor], app
     return []
 
 
-def _aliases_in(layout: ProjectLayout, extractor: _Extractor, path: str, app_root: str) -> list[tuple[str, str]]:
+def _aliases_in(layout: ProjectLayout, extractor: Extractor, path: str, app_root: str) -> list[tuple[str, str]]:
     language = extractor.languages["ts"]
     try:
         source = layout.snapshot.read_bytes(path)

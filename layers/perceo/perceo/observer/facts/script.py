@@ -1,141 +1,30 @@
-"""Per-file facts — import specifiers, navigation targets, route-config trees — and their blob-SHA cache.
+"""The tree-sitter extractor: facts of scripts, of `<script>` blocks of `.vue`/`.svelte` files, and of bound
+expressions in templates.
 
-Scripts (`.ts/.tsx/.js/.jsx/.mjs/.cjs`) and the `<script>` blocks of `.vue`/`.svelte` files are parsed with
-tree-sitter; a handful of queries run in C and Python only visits the captured nodes. Markup (Vue/Svelte
-templates, Angular `.html` and inline templates) is scanned tag by tag for `href`/`to`/`routerLink`
-attributes; bound expressions in it are parsed with tree-sitter too. Stylesheets contribute `@import`s.
-
-Facts depend on nothing but a file's bytes and its kind (extension family), so the cache key is
-`<kind>:<blob sha>`: it can never be stale after a checkout, and it is safe to delete.
+A handful of queries run in C and Python only visits the captured nodes. Route-config expressions become
+JSON-shaped trees (`Extractor.value`) that the discovery modules read.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import hashlib
-import logging
-import marshal
-import os
 import re
-import sqlite3
-import threading
-from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import tree_sitter
 import tree_sitter_javascript
 import tree_sitter_typescript
 
-logger = logging.getLogger(__name__)
-
-#: Bumped whenever extraction changes, so older caches are rebuilt rather than trusted.
-FACTS_VERSION = 8
-CACHE_FILE_NAME = "facts-v2.sqlite"
-#: Files larger than this are treated as generated (bundles) and not parsed.
-MAX_SOURCE_BYTES = 1_000_000
-
-_SCRIPT_KINDS = {
-    ".ts": "ts",
-    ".mts": "ts",
-    ".cts": "ts",
-    ".tsx": "tsx",
-    ".js": "js",
-    ".jsx": "js",
-    ".mjs": "js",
-    ".cjs": "js",
-}
-_OTHER_KINDS = {
-    ".vue": "vue",
-    ".svelte": "svelte",
-    ".html": "html",
-    ".css": "css",
-    ".scss": "css",
-    ".sass": "css",
-    ".less": "css",
-}
-#: Folders whose files are build output or dependencies, never sources of facts.
-SKIPPED_DIRS = frozenset(
-    {"node_modules", ".next", ".nuxt", ".output", ".svelte-kit", ".turbo", ".vercel", ".angular", ".perceo", ".git"}
+from perceo.observer.facts.markup import (
+    ATTR_LANG,
+    ATTR_SRC,
+    BLOCK,
+    COMPONENT_TAG,
+    CSS_IMPORT,
+    interpolated,
+    scan_attributes,
+    single_brace_pair,
 )
-
-ImportKind = str  # import | type | side | reexport | dynamic | require | style | template
-Value = Any  # JSON-shaped tree, see `_Extractor.value`
-
-
-def fact_kind(path: str) -> str | None:
-    """The extension family facts are extracted for, or None for files without facts."""
-    dot = path.rfind(".")
-    if dot < 0:
-        return None
-    ext = path[dot:].lower()
-    kind = _SCRIPT_KINDS.get(ext) or _OTHER_KINDS.get(ext)
-    if kind is None:
-        return None
-    if path.endswith((".d.ts", ".d.mts", ".d.cts", ".min.js")):
-        return None
-    if "/." in path or path.startswith(".") or "node_modules/" in path:
-        directory = path[: path.rfind("/") + 1]
-        if any(f"/{name}/" in "/" + directory for name in SKIPPED_DIRS):
-            return None
-    return kind
-
-
-@dataclass(slots=True)
-class FileFacts:
-    """What one file says about imports, navigation and routes."""
-
-    #: (specifier, kind) in source order.
-    imports: list[tuple[str, str]] = field(default_factory=list)
-    #: local name -> (specifier, imported name: `default`, `*` or the export name); includes `lazy(() => import())`.
-    bindings: dict[str, tuple[str, str]] = field(default_factory=dict)
-    #: exported name -> (specifier, imported name), from `export { a as b } from "x"`.
-    reexports: dict[str, tuple[str, str]] = field(default_factory=dict)
-    #: specifiers of `export * from "x"`.
-    star_exports: list[str] = field(default_factory=list)
-    #: (url template with `{}` for dynamic parts, nav kind, line).
-    nav: list[tuple[str, str, int]] = field(default_factory=list)
-    #: route-config trees: {"k": array|jsx|default, "n": variable name, "x": exported, "l": line, "v": tree}.
-    routes: list[dict[str, Any]] = field(default_factory=list)
-    has_default_export: bool = False
-    #: names declared at the top level of the module (functions, classes, variables).
-    local_names: list[str] = field(default_factory=list)
-    #: component tags used in a Vue template (`ProductCard`, `product-card`), for auto-imported components.
-    tags: list[str] = field(default_factory=list)
-
-    def to_json(self) -> list[Any]:
-        return [
-            self.imports,
-            self.bindings,
-            self.reexports,
-            self.star_exports,
-            self.nav,
-            self.routes,
-            int(self.has_default_export),
-            self.local_names,
-            self.tags,
-        ]
-
-    @classmethod
-    def from_json(cls, raw: list[Any]) -> FileFacts:
-        """Facts from their cached form. Pairs and triples stay JSON lists (they unpack like tuples): warm
-        runs load tens of thousands of entries and must not rebuild each one."""
-        imports, bindings, reexports, star, nav, routes, has_default, local_names, tags = raw
-        if not (
-            type(imports) is list
-            and type(bindings) is dict
-            and type(reexports) is dict
-            and type(star) is list
-            and type(nav) is list
-            and type(routes) is list
-            and type(local_names) is list
-            and type(tags) is list
-        ):
-            raise ValueError("facts entry has the wrong shape")
-        return cls(imports, bindings, reexports, star, nav, routes, bool(has_default), local_names, tags)
-
+from perceo.observer.facts.model import MAX_SOURCE_BYTES, FileFacts, Value
 
 # ---------------------------------------------------------------------------------------------------------
 # tree-sitter queries
@@ -238,7 +127,7 @@ class _Languages(dict[str, _Language]):
         return language
 
 
-class _Extractor:
+class Extractor:
     """Parsers and compiled queries for the script languages; one per process."""
 
     def __init__(self) -> None:
@@ -672,17 +561,17 @@ class _Extractor:
         text = data.decode("utf-8", "replace")
         markup_parts: list[str] = []
         cursor = 0
-        for match in _BLOCK.finditer(text):
+        for match in BLOCK.finditer(text):
             markup_parts.append(text[cursor : match.start()])
             blank = "\n" * match.group(0).count("\n")
             markup_parts.append(blank)
             cursor = match.end()
             tag, attrs, body = match.group(1).lower(), match.group(2), match.group(3)
-            src = _ATTR_SRC.search(attrs)
+            src = ATTR_SRC.search(attrs)
             if src is not None:
                 facts.imports.append((_relative(src.group(2)), "style" if tag == "style" else "import"))
             if tag == "script" and body.strip():
-                lang_match = _ATTR_LANG.search(attrs)
+                lang_match = ATTR_LANG.search(attrs)
                 lang = (lang_match.group(2) if lang_match else "js").lower()
                 parser_lang = "tsx" if lang in ("tsx", "jsx") else "ts"
                 offset = text.count("\n", 0, match.start(3))
@@ -693,17 +582,17 @@ class _Extractor:
         markup = "".join(markup_parts)
         self._markup(facts, markup, 0)
         if kind == "vue":
-            facts.tags = sorted({m.group(1) for m in _COMPONENT_TAG.finditer(markup)})
+            facts.tags = sorted({m.group(1) for m in COMPONENT_TAG.finditer(markup)})
         facts.has_default_export = True
 
     def _markup(self, facts: FileFacts, text: str, line_offset: int) -> None:
-        for tag, name, raw, braced, line in _scan_attributes(text):
+        for tag, name, raw, braced, line in scan_attributes(text):
             lname = name.lower()
             line += line_offset
             framework_binding = lname.startswith((":", "v-bind:", "[", "@", "v-on:", "("))
             # Svelte writes expressions as `{expr}` or `"{expr}"`; Vue/Angular bindings are expressions as-is.
-            bound = braced or framework_binding or _single_brace_pair(raw)
-            value = raw[1:-1] if not braced and not framework_binding and _single_brace_pair(raw) else raw
+            bound = braced or framework_binding or single_brace_pair(raw)
+            value = raw[1:-1] if not braced and not framework_binding and single_brace_pair(raw) else raw
             if lname.startswith(("@", "v-on:", "on:", "(")) or (lname.startswith("on") and bound):
                 if value and any(word in value for word in ("push", "replace", "navigate", "goto")):
                     self._expression_nav(facts, value, line)
@@ -714,7 +603,7 @@ class _Extractor:
             if bound:
                 target = self._expression_template(value)
             else:
-                target = _interpolated(value)
+                target = interpolated(value)
             if target is None:
                 continue
             if plain == "routerlink":
@@ -743,7 +632,7 @@ class _Extractor:
         facts.nav.extend(sub.nav)
 
     def _stylesheet(self, facts: FileFacts, text: str) -> None:
-        for match in _CSS_IMPORT.finditer(text):
+        for match in CSS_IMPORT.finditer(text):
             spec = match.group(2)
             if spec.startswith(("http:", "https:", "//", "data:")):
                 continue
@@ -906,415 +795,3 @@ def _find_import_call(node: tree_sitter.Node) -> tree_sitter.Node | None:
                 return current
         stack.extend(reversed(current.named_children))
     return None
-
-
-# ---------------------------------------------------------------------------------------------------------
-# markup scanning (templates are HTML-like, not JavaScript: a small tag/attribute lexer is enough here)
-
-_BLOCK = re.compile(r"<(script|style)\b([^>]*)>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
-_ATTR_SRC = re.compile(r"\bsrc\s*=\s*(['\"])(.*?)\1", re.IGNORECASE)
-_ATTR_LANG = re.compile(r"\blang\s*=\s*(['\"])(.*?)\1", re.IGNORECASE)
-_CSS_IMPORT = re.compile(r"@(?:import|use|forward)\s+(?:url\()?\s*(['\"])([^'\"]+)\1", re.IGNORECASE)
-_TAG_START = re.compile(r"<([A-Za-z][\w.:-]*)")
-_COMPONENT_TAG = re.compile(r"<([A-Z][A-Za-z0-9]*|[a-z][a-z0-9]*(?:-[a-z0-9]+)+)[\s/>]")
-_ATTR_NAME = re.compile(r"[^\s=/>\"']+")
-_UNQUOTED = re.compile(r"[^\s>]+")
-_INTERPOLATION = re.compile(r"\{\{.*?\}\}|\{[^{}]*\}")
-
-
-def _scan_attributes(text: str) -> Iterator[tuple[str, str, str, bool, int]]:
-    """(tag, attribute name, raw value, value was an unquoted `{expression}`, line) for every attribute."""
-    pos = 0
-    length = len(text)
-    while True:
-        start = text.find("<", pos)
-        if start < 0:
-            return
-        if text.startswith("<!--", start):
-            end = text.find("-->", start)
-            pos = length if end < 0 else end + 3
-            continue
-        match = _TAG_START.match(text, start)
-        if match is None:
-            pos = start + 1
-            continue
-        tag = match.group(1)
-        i = match.end()
-        while i < length:
-            while i < length and text[i].isspace():
-                i += 1
-            if i >= length or text[i] == ">" or text.startswith("/>", i):
-                break
-            if text[i] == "{":  # svelte shorthand `{href}` or spread
-                i = _matching_brace(text, i) + 1
-                continue
-            name_match = _ATTR_NAME.match(text, i)
-            if name_match is None:
-                i += 1
-                continue
-            line = text.count("\n", 0, i) + 1
-            value, bound, i = _attribute_value(text, name_match.end())
-            if value is not None:
-                yield tag, name_match.group(0), value, bound, line
-        pos = i
-
-
-def _attribute_value(text: str, i: int) -> tuple[str | None, bool, int]:
-    """(value, written as an unquoted `{expression}`, position after it) of the attribute whose name ends at `i`."""
-    length = len(text)
-    while i < length and text[i].isspace():
-        i += 1
-    if i >= length or text[i] != "=":
-        return None, False, i
-    i += 1
-    while i < length and text[i].isspace():
-        i += 1
-    if i >= length:
-        return None, False, i
-    quote = text[i]
-    if quote in "\"'":
-        close = text.find(quote, i + 1)
-        close = length if close < 0 else close
-        return text[i + 1 : close], False, close + 1
-    if quote == "{":
-        close = _matching_brace(text, i)
-        return text[i + 1 : close], True, close + 1
-    value_match = _UNQUOTED.match(text, i)
-    raw = value_match.group(0) if value_match else ""
-    return raw, False, i + (len(raw) or 1)
-
-
-def _single_brace_pair(value: str) -> bool:
-    """`"{url}"`: a whole attribute value that is one Svelte expression."""
-    return value.startswith("{") and value.endswith("}") and value.count("{") == 1 and not value.startswith("{{")
-
-
-def _matching_brace(text: str, start: int) -> int:
-    depth = 0
-    for i in range(start, len(text)):
-        char = text[i]
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-    return len(text) - 1
-
-
-def _interpolated(value: str) -> str | None:
-    """A static attribute value with `{x}` / `{{ x }}` interpolations turned into `{}`."""
-    value = value.strip()
-    if not value:
-        return None
-    return _INTERPOLATION.sub("{}", value)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# the cache
-
-
-class FactCache:
-    """Facts keyed by `<kind>:<blob sha>` in an SQLite file under the cache folder.
-
-    SQLite gives what a large repository needs: a warm run that looks up a thousand changed files reads a
-    thousand rows instead of the whole cache, writes are transactions (a crash never leaves a torn cache, two CI
-    jobs can share one), and a full scan is one query. Values are `marshal` dumps of plain lists (marshal cannot
-    run code, unlike pickle) and are checked for shape before use. A missing, unreadable, corrupt or
-    other-version file is an empty cache (rebuilt); an entry of the wrong shape is parsed again.
-    """
-
-    def __init__(self, cache_dir: Path | None) -> None:
-        self.path = cache_dir / CACHE_FILE_NAME if cache_dir is not None else None
-        self._db: sqlite3.Connection | None = None
-        self._opened = False
-        self._added: dict[str, bytes] = {}
-
-    def _connect(self) -> sqlite3.Connection | None:
-        if self._opened:
-            return self._db
-        self._opened = True
-        if self.path is None:
-            return None
-        for attempt in range(2):
-            try:
-                self._db = _open_store(self.path)
-                return self._db
-            except (sqlite3.Error, OSError) as exc:
-                if attempt == 0 and isinstance(exc, sqlite3.DatabaseError) and self.path.exists():
-                    logger.warning("rebuilding the unreadable facts cache %s: %s", self.path, exc)
-                    self.path.unlink(missing_ok=True)
-                    continue
-                logger.warning("running without the facts cache %s: %s", self.path, exc)
-        return None
-
-    def get_many(self, keys: Collection[str]) -> dict[str, FileFacts]:
-        """The cached facts of those keys that have a valid entry."""
-        db = self._connect() if keys else None
-        if db is None:
-            return {}
-        wanted = keys if isinstance(keys, (set, frozenset, dict)) else set(keys)
-        found: dict[str, FileFacts] = {}
-        try:
-            if len(wanted) > _SCAN_ABOVE:
-                rows: Iterable[tuple[str, bytes]] = db.execute("SELECT key, data FROM facts")
-                pairs = ((key, data) for key, data in rows if key in wanted)
-                found = _decode_rows(pairs)
-            else:
-                ordered = list(wanted)
-                for start in range(0, len(ordered), _LOOKUP_CHUNK):
-                    chunk = ordered[start : start + _LOOKUP_CHUNK]
-                    marks = ",".join("?" * len(chunk))
-                    found.update(_decode_rows(db.execute(f"SELECT key, data FROM facts WHERE key IN ({marks})", chunk)))
-        except sqlite3.Error as exc:
-            logger.warning("ignoring the unreadable facts cache %s: %s", self.path, exc)
-            return {}
-        return found
-
-    def get(self, key: str) -> FileFacts | None:
-        return self.get_many((key,)).get(key)
-
-    def put(self, key: str, facts: FileFacts) -> None:
-        if self.path is not None:
-            self._added[key] = marshal.dumps(facts.to_json(), _MARSHAL_VERSION)
-
-    @property
-    def dirty(self) -> bool:
-        return bool(self._added)
-
-    def save(self) -> None:
-        """Write what this run parsed, in one transaction."""
-        if not self._added:
-            return
-        db = self._connect()
-        if db is None:
-            self._added.clear()
-            return
-        try:
-            with _transaction(db):
-                db.executemany("INSERT OR REPLACE INTO facts (key, data) VALUES (?, ?)", self._added.items())
-        except sqlite3.Error as exc:
-            logger.warning("could not write the facts cache %s: %s", self.path, exc)
-        self._added.clear()
-
-    def prune(self, keep: Collection[str], limit: int) -> None:
-        """Above `limit` entries, drop every entry not in `keep` (the facts of the snapshot just read)."""
-        db = self._connect()
-        if db is None:
-            return
-        try:
-            (count,) = db.execute("SELECT count(*) FROM facts").fetchone()
-            if count <= limit:
-                return
-            with _transaction(db):
-                db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (key TEXT PRIMARY KEY) WITHOUT ROWID")
-                db.execute("DELETE FROM kept")
-                db.executemany("INSERT OR IGNORE INTO kept VALUES (?)", ((key,) for key in keep))
-                db.execute("DELETE FROM facts WHERE key NOT IN (SELECT key FROM kept)")
-        except sqlite3.Error as exc:
-            logger.warning("could not prune the facts cache %s: %s", self.path, exc)
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-        self._db = None
-        self._opened = False
-
-
-#: Above this many wanted keys one full scan beats keyed lookups.
-_SCAN_ABOVE = 20_000
-_LOOKUP_CHUNK = 500
-_MARSHAL_VERSION = 4
-
-
-def _open_store(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    try:
-        db.execute("PRAGMA synchronous=OFF")  # a cache: a crash at worst loses entries, SQLite keeps it consistent
-        db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        db.execute("CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID")
-        row = db.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
-        if row is None or row[0] != cache_version():
-            with _transaction(db):  # another extractor wrote these entries: start over
-                db.execute("DELETE FROM facts")
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (cache_version(),))
-    except BaseException:
-        db.close()
-        raise
-    return db
-
-
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """One transaction (the connection autocommits each statement otherwise: a journal per row)."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
-def _decode_rows(rows: Iterable[tuple[str, bytes]]) -> dict[str, FileFacts]:
-    found: dict[str, FileFacts] = {}
-    loads, from_json = marshal.loads, FileFacts.from_json
-    for key, data in rows:
-        try:
-            found[key] = from_json(loads(data))
-        except (ValueError, TypeError, EOFError):
-            continue  # a damaged entry: the file is parsed again
-    return found
-
-
-@functools.cache
-def cache_version() -> str:
-    """FACTS_VERSION plus a fingerprint of this module's source: editing the extractor invalidates caches
-    even when nobody remembers to bump the number."""
-    try:
-        source = Path(__file__).read_bytes()
-    except OSError:  # not on disk (zipped): the number alone
-        return str(FACTS_VERSION)
-    return f"{FACTS_VERSION}:{hashlib.sha256(source).hexdigest()[:16]}"
-
-
-# ---------------------------------------------------------------------------------------------------------
-# the index
-
-
-@dataclass
-class FactStats:
-    """How a run obtained its facts (tests assert on `parsed`, never on timings)."""
-
-    files: int = 0
-    cached: int = 0
-    parsed: int = 0
-    #: the whole discovery result was reused (same tree content seen before): nothing was read or parsed.
-    result_cached: bool = False
-
-
-class FactIndex:
-    """Facts for every source file of a snapshot, from the cache when the blob was seen before."""
-
-    def __init__(self, cache_dir: Path | None = None, *, workers: int | None = None) -> None:
-        self.cache = FactCache(cache_dir)
-        self.stats = FactStats()
-        self._extractor: _Extractor | None = None
-        self._workers = workers
-        self._keys: set[str] = set()
-
-    def extractor(self) -> _Extractor:
-        if self._extractor is None:
-            self._extractor = thread_extractor()
-        return self._extractor
-
-    def collect(
-        self, paths: Iterable[str], blob_sha: Callable[[str], str], read_bytes: Callable[[str], bytes]
-    ) -> dict[str, FileFacts]:
-        """Facts for every path that has a fact kind; parses only blobs missing from the cache."""
-        keyed: list[tuple[str, str, str]] = []
-        for path in paths:
-            kind = fact_kind(path)
-            if kind is not None:
-                keyed.append((path, kind, f"{kind}:{blob_sha(path)}"))
-        self.stats.files += len(keyed)
-        cached = self.cache.get_many({key for _path, _kind, key in keyed})
-        result: dict[str, FileFacts] = {}
-        missing: list[tuple[str, str, str]] = []
-        for path, kind, key in keyed:
-            facts = cached.get(key)
-            if facts is None:
-                missing.append((path, kind, key))
-            else:
-                result[path] = facts
-        self.stats.cached += len(keyed) - len(missing)
-        if missing:
-            for (path, _kind, key), facts in zip(missing, self._extract_all(missing, read_bytes), strict=True):
-                self.cache.put(key, facts)
-                result[path] = facts
-                cached[key] = facts  # the same blob at two paths is parsed once per run
-            self.stats.parsed += len(missing)
-        self._keys.update(key for _path, _kind, key in keyed)
-        return result
-
-    def _extract_all(self, missing: list[tuple[str, str, str]], read_bytes: Callable[[str], bytes]) -> list[FileFacts]:
-        workers = self._workers if self._workers is not None else min(os.cpu_count() or 1, 8)
-        if workers > 1 and len(missing) >= 2000 and "fork" in _start_methods():
-            return _extract_parallel(missing, read_bytes, workers)
-        extractor = self.extractor()
-        out: list[FileFacts] = []
-        for path, kind, _key in missing:
-            out.append(_safe_extract(extractor, path, kind, read_bytes(path)))
-        return out
-
-    def save(self, *, complete: bool = False) -> None:
-        """Persist what was parsed. `complete` says every file of a snapshot was collected: the cache is then
-        pruned down to those files' entries once it holds many more (older commits' files)."""
-        self.cache.save()
-        if complete:
-            self.cache.prune(self._keys, limit=max(_PRUNE_FLOOR, 3 * len(self._keys)))
-        self.cache.close()
-
-
-_PRUNE_FLOOR = 50_000
-
-
-def _safe_extract(extractor: _Extractor, path: str, kind: str, data: bytes) -> FileFacts:
-    try:
-        return extractor.extract(kind, data)
-    except (RecursionError, ValueError, UnicodeError) as exc:
-        logger.warning("could not extract facts from %s: %s", path, exc)
-        return FileFacts()
-
-
-_worker_extractor: _Extractor | None = None
-_per_thread = threading.local()
-
-
-def thread_extractor() -> _Extractor:
-    """This thread's extractor: parsers are not thread-safe, and compiled queries are worth keeping between runs."""
-    extractor: _Extractor | None = getattr(_per_thread, "extractor", None)
-    if extractor is None:
-        extractor = _per_thread.extractor = _Extractor()
-    return extractor
-
-
-def _start_methods() -> list[str]:
-    import multiprocessing
-
-    return multiprocessing.get_all_start_methods()
-
-
-def _worker_init() -> None:
-    global _worker_extractor
-    _worker_extractor = _Extractor()
-
-
-def _worker_extract(batch: list[tuple[str, str, bytes]]) -> list[list[Any]]:
-    assert _worker_extractor is not None
-    return [_safe_extract(_worker_extractor, path, kind, data).to_json() for path, kind, data in batch]
-
-
-def _extract_parallel(
-    missing: list[tuple[str, str, str]], read_bytes: Callable[[str], bytes], workers: int
-) -> list[FileFacts]:
-    """Cold runs on large repos: contents are read here (one git process) while a pool parses them."""
-    import multiprocessing
-
-    def batches() -> Iterator[list[tuple[str, str, bytes]]]:
-        current: list[tuple[str, str, bytes]] = []
-        for path, kind, _key in missing:
-            current.append((path, kind, read_bytes(path)))
-            if len(current) >= 256:
-                yield current
-                current = []
-        if current:
-            yield current
-
-    # `fork`: spawned or forkserver workers would re-import the caller's `__main__`, which a library cannot
-    # require to be guarded. Workers only receive bytes; the pool is gone before the snapshot closes.
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_worker_init) as pool:
-        results = list(pool.imap(_worker_extract, batches(), chunksize=1))
-    return [FileFacts.from_json(raw) for batch in results for raw in batch]

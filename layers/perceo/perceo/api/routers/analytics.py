@@ -1,0 +1,195 @@
+"""Production analytics: our own event ingest, provider connections, syncs, and each flow's production figures.
+
+The project is always the calling key's. `POST /analytics/events` takes an `ingest`-scoped key (what the browser
+snippet carries: it can write events and read nothing); reading needs insights:read or flows:read; a sync needs
+flows:write or workflows:start; connecting a provider needs project:admin.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import Field
+
+from perceo.analytics.model import (
+    AnalyticsStatus,
+    ConnectionCheck,
+    FlowTraffic,
+    IngestResult,
+    ProviderName,
+    SyncRequest,
+    SyncRun,
+)
+from perceo.api.request import authorize, current_request
+from perceo.api.responses import AUTHENTICATED, responses
+from perceo.api.security import API_KEY
+from perceo.auth.model import Principal
+from perceo.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
+from perceo.models.common import Model
+from perceo.wiring import services
+
+router = Router()
+
+#: The most days a report covers (the engine's limit).
+MAX_REPORT_DAYS = 92
+
+DaysParam = Annotated[int, Query(ge=1, le=MAX_REPORT_DAYS, description="How many UTC days back, today included")]
+
+
+class IngestBody(Model):
+    """`{events: [...], sentAt?}`: each event is checked on its own (see the 202 answer), so only the batch's shape
+    is checked here. Each event: eventId, anonymousId and/or userId, sessionId?, name, url or path, timestamp (epoch
+    ms or ISO-8601 with a zone), properties (at most 100 keys)."""
+
+    events: list[Any]
+    sent_at: int | None = None
+
+
+class ConnectRequest(Model):
+    provider: ProviderName
+    #: The provider's credentials (kept in the project's secret, never echoed).
+    credentials: dict[str, Any] = Field(min_length=1)
+
+
+class TrafficReport(Model):
+    days: int
+    flows: list[FlowTraffic]
+
+
+@router.post(
+    "/analytics/events",
+    status_code=202,
+    summary="Ingest a batch of production events (scope ingest)",
+    description=(
+        "At most 1,000 events and 1 MB per batch (413 otherwise, nothing stored). Idempotent by eventId: an id "
+        "already stored counts as a duplicate. Valid events are stored even when others are rejected; each rejected "
+        "event is listed with its index and reason (invalid, timestamp_in_future, timestamp_too_old). Events up to "
+        "5 minutes in the future are clamped to now; older than 30 days or further in the future they are rejected."
+    ),
+    tags=["analytics"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED, ok=202, ok_description="Accepted"),
+)
+def ingest_events(body: IngestBody) -> IngestResult:
+    principal = authorize("ingest")
+    # the batch as sent: the engine measures and parses it (per-event validation and limits)
+    raw = router.current_event.decoded_body or ""
+    result: IngestResult = services().analytics.ingest(principal.project_id, raw)
+    return result
+
+
+@router.post(
+    "/analytics/beacon",
+    status_code=202,
+    summary="Ingest a batch from a browser: the key in ?writeKey= (scope ingest), any body type (no CORS preflight)",
+    description=(
+        "What the browser snippet sends with navigator.sendBeacon or fetch(keepalive): the same batch and answer as "
+        "POST /analytics/events, as text/plain so a page of any origin can send it without a CORS preflight. "
+        "Beacons cannot set headers, so this route takes the key from the writeKey query parameter (not from "
+        "Authorization) and checks it itself: use a key with only the ingest scope, which can read nothing. The "
+        "query string is not in the access log."
+    ),
+    tags=["analytics"],
+    responses=responses(401, 403, 413, 422, 429, 503, ok=202, ok_description="Accepted"),
+)
+def ingest_beacon(
+    write_key: Annotated[
+        str, Query(alias="writeKey", min_length=8, max_length=256, description="An API key with the ingest scope")
+    ],
+) -> IngestResult:
+    principal = _write_key_principal(write_key)
+    raw = router.current_event.decoded_body or ""
+    result: IngestResult = services().analytics.ingest(principal.project_id, raw)
+    return result
+
+
+def _write_key_principal(raw_key: str) -> Principal:
+    """The key's principal, as the authorizer and the per-key limit would give it: 401 for a key that is not valid,
+    403 without the ingest scope, 429 when its bucket is empty."""
+    scope = current_request()
+    try:
+        principal = services().keys.authenticate(raw_key, ip=scope.source_ip, user_agent=scope.user_agent)
+    except AuthenticationError:
+        raise AuthenticationError("invalid writeKey: send an API key with the ingest scope") from None
+    if not principal.has_scope("ingest"):
+        raise PermissionDeniedError(
+            f"API key {principal.prefix} lacks the scope 'ingest'",
+            details={"requiredScopes": ["ingest"], "keyPrefix": principal.prefix},
+        )
+    decision = services().limiter.check(principal.key_id)
+    if not decision.allowed:
+        raise RateLimitedError(
+            f"too many requests for API key {principal.prefix}; retry after {decision.retry_after_header} s",
+            retry_after_s=decision.retry_after_s,
+        )
+    return principal
+
+
+@router.post(
+    "/analytics/sync",
+    summary="Sync the connected providers and update each flow's daily metrics (scope flows:write)",
+    description=(
+        "Pulls each connected provider (or the one named) from its cursor, then correlates the days touched and "
+        "today's ingested events into flow metrics. Runs within the request (bounded by the API's 29 s); the "
+        "scheduled AnalyticsSync workflow does the same for large windows."
+    ),
+    tags=["analytics"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED, 404),
+)
+def sync(body: SyncRequest) -> SyncRun:
+    principal = authorize("flows:write", "workflows:start")
+    run: SyncRun = services().analytics.run_sync(
+        principal.project_id, body.provider, since=body.since, until=body.until
+    )
+    return run
+
+
+@router.post(
+    "/analytics/connect",
+    summary="Connect an analytics provider: check the credentials with it, then keep them (scope project:admin)",
+    tags=["analytics"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED),
+)
+def connect(body: ConnectRequest) -> ConnectionCheck:
+    principal = authorize("project:admin")
+    check: ConnectionCheck = services().analytics.connect(principal.project_id, body.provider, body.credentials)
+    return check
+
+
+@router.get(
+    "/analytics/metrics",
+    summary="Providers, and each flow's production figures over the last days (scope insights:read or flows:read)",
+    tags=["analytics"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED, 404),
+)
+def metrics(
+    days: DaysParam = 7,
+    flow: Annotated[str | None, Query(max_length=200, description="One flow (id or name)")] = None,
+) -> AnalyticsStatus:
+    from perceo.analytics.service import last_days
+
+    principal = authorize("insights:read", "flows:read")
+    analytics = services().analytics
+    status: AnalyticsStatus = analytics.status(principal.project_id, last_days(analytics.clock(), days), flow=flow)
+    return status
+
+
+@router.get(
+    "/analytics/traffic",
+    summary="Users and sessions per day and success rate of each flow with metrics (scope ci:analyze)",
+    tags=["analytics"],
+    security=API_KEY,
+    responses=responses(*AUTHENTICATED),
+)
+def traffic(days: DaysParam = 7) -> TrafficReport:
+    from perceo.analytics.service import last_days
+
+    principal = authorize("ci:analyze", "insights:read", "flows:read")
+    analytics = services().analytics
+    flows = analytics.traffic(principal.project_id, last_days(analytics.clock(), days))
+    return TrafficReport(days=days, flows=sorted(flows.values(), key=lambda t: t.flow_id))

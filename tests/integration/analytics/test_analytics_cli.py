@@ -1,0 +1,237 @@
+"""`perceo analytics connect|sync|status|impact|snippet` through `main()` on the embedded backend: the demo shop
+bootstrapped into the session's FalkorDB, events ingested into `.perceo/data/events/`, Mixpanel served by the fake
+provider on loopback (the only injection: its base URL), provider credentials in `.perceo/secrets/analytics.json`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from bootstrap_kit import graph_name
+from fakes.analytics_providers import FakeProviders
+from falkordb import FalkorDB
+
+from perceo.analytics.model import day_of
+from perceo.analytics.providers import HttpProviderClients, RetryPolicy
+from perceo.config.loader import load_config
+from perceo.graph.falkor import FalkorFlowGraph
+from perceo.models import now_ms
+from perceo.retry import Backoff
+from perceo.wiring import build_local_services
+from perceo_cli.backend.local import LocalBackend
+from perceo_cli.context import AppContext
+from perceo_cli.demo.shop import build_demo_app
+from perceo_cli.exit import ExitStatus
+from perceo_cli.local.server import ServerProcess
+from perceo_cli.main import main
+from perceo_cli.output import Output
+
+HOUR = 3_600_000
+MIXPANEL = {"projectId": "1234", "username": "sa-user", "secret": "sa-secret"}
+
+
+@pytest.fixture
+def graph(falkordb_server: ServerProcess) -> Iterator[FalkorFlowGraph]:
+    client = FalkorDB(host=falkordb_server.host, port=falkordb_server.port)
+    name = graph_name()
+    try:
+        yield FalkorFlowGraph(client, name)
+    finally:
+        client.connection.delete(name)
+        client.close()
+
+
+@pytest.fixture
+def repo(tmp_path: Path, falkordb_server: ServerProcess, graph: FalkorFlowGraph) -> Path:
+    root = build_demo_app(tmp_path / "shop").path
+    url = f"redis://{falkordb_server.host}:{falkordb_server.port}"
+    (root / ".perceo").mkdir()
+    config = {
+        "flowGraph": {"type": "falkordb", "uri": url, "database": graph.graph_name},
+        "eventBus": {"type": "redis", "redisUrl": url},
+    }
+    (root / ".perceo" / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    code, _, err = cli(["init", "--yes", "--no-llm", "--json"], root)
+    assert code == 0, err
+    return root
+
+
+@pytest.fixture
+def backend(repo: Path, fake_providers: FakeProviders) -> Iterator[LocalBackend]:
+    """The backend `perceo` builds for the repo, with Mixpanel's host pointed at the fake (no waiting on retries)."""
+    clients = HttpProviderClients(
+        http=httpx.Client(timeout=httpx.Timeout(10.0)),
+        policy=RetryPolicy(attempts=2, max_wait_s=1.0, backoff=Backoff(base_s=0.01, cap_s=0.01)),
+        base_urls={"mixpanel": fake_providers.base_url},
+    )
+    config = load_config(repo).config
+    made = LocalBackend(
+        repo, config, services=build_local_services(config, project_dir=repo, analytics_providers=clients)
+    )
+    try:
+        yield made
+    finally:
+        made.services.close()
+        clients.close()
+
+
+def cli(argv: list[str], repo: Path, backend: LocalBackend | None = None) -> tuple[int, str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    context = AppContext(output=Output(stdout, stderr), project_dir=repo)
+    if backend is not None:
+        context.use_backend(backend)
+    code = main(argv, context=context)
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def concrete(route: str, n: int) -> str:
+    """A URL path a user would visit for a route pattern (`/products/:id` -> `/products/p3`)."""
+    return re.sub(r":\w+|\[\.*\w+\]", f"p{n}", route)
+
+
+def checkout_walks(backend: LocalBackend, users: int, finishing: int, start: int) -> tuple[dict[str, Any], str]:
+    """`users` sessions walking the demo's longest flow, `finishing` of them to its end; returns (batch, flow name)."""
+    flow = max(backend.list_flows(), key=lambda f: (len(f.pages), f.name))
+    assert len(flow.pages) >= 3, flow
+    events = []
+    for u in range(users):
+        pages = flow.pages if u < finishing else flow.pages[:-1]
+        for k, route in enumerate(pages):
+            events.append(
+                {
+                    "eventId": f"w-{u}-{k}",
+                    "anonymousId": f"user-{u}",
+                    "name": "page_view",
+                    "path": concrete(route, u),
+                    "timestamp": start + u * 60_000 + k * 5_000,
+                }
+            )
+    return {"events": events}, flow.name
+
+
+def test_sync_correlates_ingested_events_and_status_and_impact_show_each_flows_traffic(
+    repo: Path, backend: LocalBackend
+) -> None:
+    project_id = backend.project_id
+    batch, flow_name = checkout_walks(backend, users=5, finishing=2, start=now_ms() - 2 * HOUR)
+    result = backend.services.analytics.ingest(project_id, json.dumps(batch))
+    assert result.accepted == len(batch["events"]) and result.rejected_count == 0
+
+    code, out, err = cli(["analytics", "sync", "--json"], repo, backend)
+
+    assert code == ExitStatus.OK, err
+    run = json.loads(out)
+    assert run["providers"] == [] and run["notConnected"] == ["ga4", "mixpanel", "amplitude"]
+    assert day_of(now_ms()) in run["days"]
+    correlation = run["correlation"]
+    assert correlation["sessions"] == 5 and correlation["matchedSessions"] == 5 and correlation["metricsWritten"] >= 1
+
+    code, out, err = cli(["analytics", "status", "--days", "2", "--json"], repo, backend)
+    assert code == ExitStatus.OK, err
+    status = json.loads(out)
+    walked = {f["flowName"]: f for f in status["flows"]}
+    assert walked[flow_name]["sessions"] == 5 and walked[flow_name]["completions"] == 2
+    assert walked[flow_name]["usersPerDay"] == 2.5  # 5 users over the 2 days asked
+    assert [p["connected"] for p in status["providers"]] == [False, False, False]
+
+    code, out, err = cli(["analytics", "impact", flow_name, "--days", "1", "--json"], repo, backend)
+    assert code == ExitStatus.OK, err
+    impact = json.loads(out)
+    assert (impact["successRate"], impact["usersPerDay"]) == (0.4, 5.0)
+    assert impact["topDropOffStep"] == len(backend.get_flow(flow_name).pages)
+
+    code, text, err = cli(["analytics", "status"], repo, backend)
+    assert code == ExitStatus.OK, err
+    assert flow_name in text and "40%" in text and "mixpanel: not connected" in text
+
+    # the same sync again adds nothing and rewrites the same figures
+    code, out, _ = cli(["analytics", "sync", "--json"], repo, backend)
+    assert code == ExitStatus.OK and json.loads(out)["correlation"]["sessions"] == 5
+
+
+def test_connect_keeps_credentials_in_the_secrets_file_and_sync_pulls_the_provider(
+    repo: Path, backend: LocalBackend, fake_providers: FakeProviders, tmp_path: Path
+) -> None:
+    yesterday = day_of(now_ms() - 86_400_000)
+    fake_providers.mixpanel_events = {
+        yesterday: [
+            {
+                "event": "$mp_web_page_view",
+                "properties": {
+                    "time": (now_ms() - 86_400_000) // 1000 // 86_400 * 86_400 + 3600 + i,
+                    "distinct_id": f"u{i}",
+                    "$insert_id": f"ins-{i}",
+                    "$current_url": "https://shop.example/",
+                },
+            }
+            for i in range(3)
+        ]
+    }
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({**MIXPANEL, "secret": "not-it"}))
+
+    code, _, err = cli(["analytics", "connect", "mixpanel", "--credentials-file", str(wrong)], repo, backend)
+
+    assert code == ExitStatus.USAGE and "mixpanel refused" in err and "not-it" not in err
+    secrets = repo / ".perceo" / "secrets" / "analytics.json"
+    assert not secrets.exists()
+
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(MIXPANEL))
+    code, out, err = cli(["analytics", "connect", "mixpanel", "--credentials-file", str(good), "--json"], repo, backend)
+    assert code == ExitStatus.OK, err
+    assert json.loads(out)["ok"] is True
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+    assert "sa-secret" not in (repo / ".perceo" / "config.json").read_text()
+
+    code, out, err = cli(["analytics", "sync", "--provider", "mixpanel", "--since", "2d", "--json"], repo, backend)
+
+    assert code == ExitStatus.OK, err
+    (report,) = json.loads(out)["providers"]
+    assert (report["provider"], report["status"], report["accepted"]) == ("mixpanel", "success", 3)
+    code, out, _ = cli(["analytics", "status", "--json"], repo, backend)
+    mixpanel = next(p for p in json.loads(out)["providers"] if p["provider"] == "mixpanel")
+    assert mixpanel["connected"] and mixpanel["cursor"]["eventsTotal"] == 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["analytics", "sync", "--provider", "posthog"], "unknown provider"),
+        (["analytics", "sync", "--since", "last tuesday"], "is not a time"),
+        (["analytics", "sync", "--since", "2026-03-01T10:00:00"], "is not a time"),  # no zone
+        (["analytics", "sync", "--provider", "amplitude"], "perceo analytics connect amplitude"),
+        (["analytics", "connect", "mixpanel"], "exactly one of"),
+        (["analytics", "status", "--days", "0"], "--days"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_no_traceback(
+    repo: Path, backend: LocalBackend, argv: list[str], message: str
+) -> None:
+    code, out, err = cli(argv, repo, backend)
+
+    assert code == ExitStatus.USAGE, (code, err)
+    assert message in err and "Traceback" not in err and out == ""
+
+
+def test_an_unknown_flow_is_an_error_as_in_flows_show(repo: Path, backend: LocalBackend) -> None:
+    code, out, err = cli(["analytics", "impact", "No such flow"], repo, backend)
+
+    assert code == ExitStatus.ERROR and "no flow 'No such flow'" in err and out == ""
+
+
+def test_snippet_prints_the_browser_snippet(repo: Path) -> None:
+    code, out, err = cli(["analytics", "snippet"], repo)
+    assert code == ExitStatus.OK, err
+    assert "sendBeacon" in out and "/analytics/beacon?writeKey=" in out
+
+    code, out, _ = cli(["analytics", "snippet", "--json"], repo)
+    assert code == ExitStatus.OK and "sendBeacon" in json.loads(out)["snippet"]

@@ -1,0 +1,178 @@
+"""`/analytics/*` through the real analytics Lambda (authorizer context from real keys, FalkorDB graph, Redis
+idempotency, provider clients against the fake providers on loopback): ingest rules, scopes, and tenant isolation —
+a key of project A neither reads B's figures nor writes into B, and an ingest key reads nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from api_handlers import body_of
+from api_integration_kit import Caller, call, create_project, error_code, key_for
+
+from perceo import wiring
+from perceo.models import now_ms
+
+MIXPANEL = {"projectId": "1234", "username": "sa-user", "secret": "sa-secret"}
+
+
+def page_views(prefix: str, users: int, pages: list[str], *, finishing: int) -> list[dict[str, Any]]:
+    start = now_ms() - 3_600_000
+    events = []
+    for u in range(users):
+        walked = pages if u < finishing else pages[:-1]
+        for k, path in enumerate(walked):
+            events.append(
+                {
+                    "eventId": f"{prefix}-{u}-{k}",
+                    "anonymousId": f"{prefix}-user-{u}",
+                    "name": "page_view",
+                    "path": path,
+                    "timestamp": start + u * 60_000 + k * 10_000,
+                }
+            )
+    return events
+
+
+def ingest(caller: Caller, events: list[Any], **extra: Any) -> dict[str, Any]:
+    return call("analytics/ingest-events", caller, body={"events": events, **extra})
+
+
+def test_ingest_is_idempotent_checks_each_event_and_refuses_oversized_batches(api: wiring.Services) -> None:
+    owner = create_project("Shop")
+    writer = key_for(owner, ["ingest"], "web")
+    events = page_views("a", 2, ["/", "/cart"], finishing=2)
+
+    first = ingest(writer, events)
+    again = ingest(writer, events)
+
+    assert first["statusCode"] == 202, first["body"]
+    assert body_of(first) == {"accepted": 4, "duplicates": 0, "rejectedCount": 0, "rejected": []}
+    assert body_of(again)["accepted"] == 0 and body_of(again)["duplicates"] == 4
+
+    mixed = [
+        {**events[0], "eventId": "ok-1"},
+        {"eventId": "no-user", "name": "page_view", "path": "/", "timestamp": now_ms()},
+        {**events[0], "eventId": "future", "timestamp": now_ms() + 3_600_000},
+        {**events[0], "eventId": "old", "timestamp": now_ms() - 40 * 86_400_000},
+        "not an event",
+    ]
+    answer = body_of(ingest(writer, mixed))
+    assert answer["accepted"] == 1 and answer["rejectedCount"] == 4
+    assert [(r["index"], r["reason"]) for r in answer["rejected"]] == [
+        (1, "invalid"),
+        (2, "timestamp_in_future"),
+        (3, "timestamp_too_old"),
+        (4, "invalid"),
+    ]
+
+    too_many = [{**events[0], "eventId": f"n-{i}"} for i in range(1001)]
+    response = ingest(writer, too_many)
+    assert response["statusCode"] == 413 and error_code(response) == "payload_too_large"
+    big = [{**events[0], "eventId": f"b-{i}", "properties": {"blob": "x" * 2000}} for i in range(600)]
+    response = ingest(writer, big)
+    assert response["statusCode"] == 413 and "1000000 bytes" in body_of(response)["error"]["message"]
+    response = call("analytics/ingest-events", writer, raw_body="{not json")
+    assert response["statusCode"] == 422
+
+
+def test_an_ingest_key_reads_nothing_and_other_keys_cannot_ingest(api: wiring.Services) -> None:
+    owner = create_project("Shop")
+    writer = key_for(owner, ["ingest"], "web")
+    reader = key_for(owner, ["ci:analyze", "flows:read", "insights:read"], "ci")
+
+    for sample, body in [
+        ("analytics/get-metrics", None),
+        ("analytics/get-traffic", None),
+        ("analytics/sync", {}),
+        ("analytics/connect", {"provider": "mixpanel", "credentials": MIXPANEL}),
+        ("flows/list-flows", None),
+    ]:
+        response = call(sample, writer, body=body)
+        assert response["statusCode"] == 403, (sample, response["body"])
+    response = ingest(reader, page_views("r", 1, ["/"], finishing=1))
+    assert response["statusCode"] == 403 and "'ingest'" in body_of(response)["error"]["message"]
+
+
+def test_each_project_syncs_and_reads_only_its_own_traffic(api: wiring.Services) -> None:
+    a, b = create_project("Tenant A"), create_project("Tenant B")
+    flow = body_of(
+        call("flows/create-flow", a, body={"name": "Checkout", "pages": ["/", "/products/:id", "/cart", "/checkout"]})
+    )
+    call("flows/create-flow", b, body={"name": "Checkout", "pages": ["/", "/products/:id", "/cart", "/checkout"]})
+    a_writer = key_for(a, ["ingest"], "web")
+    events = page_views("a", 4, ["/", "/products/7", "/cart", "/checkout"], finishing=1)
+    assert body_of(ingest(a_writer, events))["accepted"] == 4 + 3 * 3
+
+    # B syncs first: A's events are not B's
+    b_run = body_of(call("analytics/sync", b, body={}))
+    assert b_run["correlation"]["events"] == 0 and b_run["correlation"]["metricsWritten"] == 0
+
+    a_run = call("analytics/sync", a, body={})
+    assert a_run["statusCode"] == 200, a_run["body"]
+    assert body_of(a_run)["correlation"]["matchedSessions"] == 4
+
+    metrics = body_of(call("analytics/get-metrics", a, query={"days": "1"}))
+    (walked,) = metrics["flows"]
+    assert (walked["flowId"], walked["sessions"], walked["completions"], walked["usersPerDay"]) == (flow["id"], 4, 1, 4)
+    traffic = body_of(call("analytics/get-traffic", a, query={"days": "1"}))
+    assert traffic["flows"] == [
+        {"flowId": flow["id"], "usersPerDay": 4.0, "sessionsPerDay": 4.0, "successRate": 0.25, "days": 1}
+    ]
+
+    b_metrics = body_of(call("analytics/get-metrics", b, query={"days": "7"}))
+    assert b_metrics["flows"] == [] and flow["id"] not in json.dumps(b_metrics)
+    assert body_of(call("analytics/get-traffic", b))["flows"] == []
+    # A's flow by id through B's key: not found, nothing of A's shown
+    response = call("analytics/get-metrics", b, query={"flow": flow["id"]})
+    assert response["statusCode"] == 404
+
+
+def test_connect_checks_credentials_with_the_provider_and_keeps_them_per_project(api: wiring.Services) -> None:
+    a, b = create_project("Tenant A"), create_project("Tenant B")
+
+    refused = call("analytics/connect", a, body={"provider": "mixpanel", "credentials": {**MIXPANEL, "secret": "x1"}})
+
+    assert refused["statusCode"] == 422 and error_code(refused) == "provider_credentials_refused"
+    assert "x1" not in refused["body"] and "mixpanel refused" in refused["body"]
+
+    connected = call("analytics/connect", a, body={"provider": "mixpanel", "credentials": MIXPANEL})
+
+    assert connected["statusCode"] == 200 and body_of(connected)["ok"] is True
+    assert "sa-secret" not in connected["body"]
+
+    def mixpanel_of(caller: Caller) -> dict[str, Any]:
+        providers = body_of(call("analytics/get-metrics", caller))["providers"]
+        return next(p for p in providers if p["provider"] == "mixpanel")
+
+    assert mixpanel_of(a)["connected"] is True and mixpanel_of(b)["connected"] is False
+    response = call("analytics/sync", b, body={"provider": "mixpanel"})
+    assert response["statusCode"] == 422 and error_code(response) == "provider_not_connected"
+
+
+def test_the_beacon_route_takes_an_ingest_key_from_write_key_and_nothing_else(api: wiring.Services) -> None:
+    from api_handlers import invoke, load_event, with_body, with_query
+
+    owner = create_project("Shop")
+    writer = key_for(owner, ["ingest"], "web")
+    reader = key_for(owner, ["flows:read", "insights:read"], "ci")
+    batch = json.dumps({"events": page_views("b", 2, ["/", "/cart"], finishing=2), "sentAt": now_ms()})
+
+    def beacon(write_key: str | None, body: str = batch) -> dict[str, Any]:
+        event = with_body(load_event("api/analytics/ingest-beacon.json"), body, raw=True)
+        with_query(event, **({"writeKey": write_key} if write_key is not None else {}))
+        return invoke("api/analytics", event)
+
+    sent = beacon(writer.key)
+    again = beacon(writer.key)
+
+    assert sent["statusCode"] == 202 and body_of(sent)["accepted"] == 4, sent["body"]
+    assert body_of(again)["duplicates"] == 4
+    refused = beacon(reader.key)
+    assert refused["statusCode"] == 403 and writer.key not in refused["body"]
+    invalid = beacon("prc_" + "x" * 43)
+    assert invalid["statusCode"] == 401 and "ingest scope" in invalid["body"]
+    assert beacon(None)["statusCode"] == 422
+    # what the beacon stored is the writer's project's: its sync sees the events
+    run = body_of(call("analytics/sync", owner, body={}))
+    assert run["correlation"]["events"] == 4

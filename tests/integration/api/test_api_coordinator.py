@@ -1,0 +1,103 @@
+"""The `/coordinator/…` routes through the real handlers (authorizer context as API Gateway forwards it) on the real
+FalkorDB and Redis: results recorded per project, never linked to or shown from another project's flows; scopes;
+uploaded reports; RunTests started only for browsable URLs."""
+
+from __future__ import annotations
+
+import json
+
+from api_handlers import body_of
+from api_integration_kit import call, create_project, error_code, key_for
+
+from perceo import wiring
+from perceo.graph.port import FlowGraph
+
+SHA = "9fceb02d0ae598e95dc970b74767f19372d61af8"
+
+
+def _suite(flow_id: str, status: str = "failed") -> dict[str, object]:
+    message = None if status == "passed" else "total is wrong"
+    test = {"id": "e2e/test_cart.py::test_total", "name": "test_total", "file": "e2e/test_cart.py",
+            "status": status, "flowIds": [flow_id], "message": message}  # fmt: skip
+    return {
+        "report": {
+            "runner": "pytest", "selection": "affected", "status": status, "commitSha": SHA, "tests": [test],
+            "flows": [{"flowId": flow_id, "name": "Checkout", "status": status, "tests": 1,
+                       "failed": 0 if status == "passed" else 1}],
+        },
+        "context": {"triggeredBy": "ci", "commitSha": SHA},
+        "coverage": {flow_id: 0.5},
+    }  # fmt: skip
+
+
+def test_results_are_recorded_per_project_and_another_project_never_sees_or_links_them(
+    api: wiring.Services, graph: FlowGraph, workflows: None
+) -> None:
+    a, b = create_project("Coordinator A"), create_project("Coordinator B")
+    flow = body_of(call("flows/create-flow", a, body={"name": "Checkout", "pages": ["/cart"]}))
+
+    recorded = call("coordinator/record-suite", a, body=_suite(flow["id"]))
+    assert recorded["statusCode"] == 201, recorded["body"]
+    (outcome,) = body_of(recorded)["flows"]
+    runs = body_of(call("coordinator/list-results", a, query={"commitSha": SHA}))["runs"]
+    assert [r["id"] for r in runs] == [outcome["testRunId"]] and runs[0]["flowId"] == flow["id"]
+    assert graph.get_flow(a.project_id, flow["id"]).coverage_score == 0.5  # type: ignore[union-attr]
+
+    # B names A's flow: its run is kept in B without a flow; A's flow and results are untouched
+    theirs = call("coordinator/record-suite", b, body=_suite(flow["id"], status="passed"))
+    assert theirs["statusCode"] == 201, theirs["body"]
+    assert body_of(call("coordinator/list-results", b, query={"flowId": flow["id"]}))["runs"] == []
+    (b_run,) = body_of(call("coordinator/list-results", b, query={"commitSha": SHA}))["runs"]
+    assert b_run["flowId"] is None
+    assert body_of(call("coordinator/list-results", a, query={"flowId": flow["id"]}))["runs"] == runs
+    assert flow["id"] not in json.dumps(body_of(call("coordinator/flaky", b)))
+    assert [r.id for r in graph.list_test_runs(a.project_id)] == [outcome["testRunId"]]
+
+
+def test_an_uploaded_report_is_mapped_by_file_and_a_second_one_on_the_same_commit_shows_a_flaky_test(
+    api: wiring.Services, workflows: None
+) -> None:
+    a = create_project("Coordinator reports")
+    flow = body_of(call("flows/create-flow", a, body={"name": "Checkout", "pages": ["/cart"]}))
+
+    def upload(xml: str) -> dict[str, object]:
+        body = {"format": "junit", "content": xml, "context": {"commitSha": SHA},
+                "flowsOf": {"e2e/test_cart.py": [flow["id"]]}}  # fmt: skip
+        response = call("coordinator/upload-report", a, body=body)
+        assert response["statusCode"] == 201, response["body"]
+        return dict(body_of(response))
+
+    failing = upload(
+        '<testsuite><testcase classname="e2e" name="total" file="e2e/test_cart.py"><failure message="no"/>'
+        "</testcase></testsuite>"
+    )
+    passing = upload('<testsuite><testcase classname="e2e" name="total" file="e2e/test_cart.py"/></testsuite>')
+
+    assert failing["status"] == "failed" and passing["status"] == "passed"
+    assert [f["flowId"] for f in failing["flows"]] == [flow["id"]]  # type: ignore[index]
+    (flaky,) = body_of(call("coordinator/flaky", a))["tests"]
+    assert flaky["commits"] == [SHA] and flaky["flowIds"] == [flow["id"]]
+
+    broken = call("coordinator/upload-report", a, body={"format": "junit", "content": "<testsuite><x"})
+    assert broken["statusCode"] == 422 and error_code(broken) == "invalid_report"
+
+
+def test_scopes_guard_the_routes_and_runs_start_only_for_public_urls(api: wiring.Services, workflows: None) -> None:
+    a = create_project("Coordinator scopes")
+    reader = key_for(a, ["flows:read"], "reader")
+
+    denied = call("coordinator/record-suite", reader, body=_suite("f1"))
+    assert denied["statusCode"] == 403 and error_code(denied) == "forbidden"
+    assert call("coordinator/list-results", reader)["statusCode"] == 200
+
+    local = call("coordinator/start-run", a, body={"baseUrl": "http://127.0.0.1:8080"})
+    assert local["statusCode"] == 422 and "private or local address" in body_of(local)["error"]["message"]
+    metadata = call("coordinator/start-run", a, body={"baseUrl": "http://169.254.169.254/latest"})
+    assert metadata["statusCode"] == 422
+    started = call("coordinator/start-run", a, body={"baseUrl": "http://93.184.216.34", "parallelism": 2})
+    assert started["statusCode"] == 202, started["body"]
+    view = body_of(call("coordinator/get-run", a, id=body_of(started)["workflowId"]))
+    assert view["workflow"]["kind"] == "tests" and view["results"] == []
+
+    quality = call("coordinator/predictions", a)
+    assert quality["statusCode"] == 200 and body_of(quality)["validated"] == 0
