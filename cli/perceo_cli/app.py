@@ -51,6 +51,7 @@ def root(
 
 def register_commands() -> None:
     """Attach every command group. Each module under `commands/` owns one noun."""
+    from perceo_cli.commands import alerts as alerts_cmd
     from perceo_cli.commands import analytics as analytics_cmd
     from perceo_cli.commands import analyze as analyze_cmd
     from perceo_cli.commands import ci as ci_cmd
@@ -59,6 +60,7 @@ def register_commands() -> None:
     from perceo_cli.commands import demo as demo_cmd
     from perceo_cli.commands import flows as flows_cmd
     from perceo_cli.commands import init as init_cmd
+    from perceo_cli.commands import insights as insights_cmd
     from perceo_cli.commands import keys as keys_cmd
     from perceo_cli.commands import local as local_cmd
     from perceo_cli.commands import local_cloud as local_cloud_cmd
@@ -70,6 +72,7 @@ def register_commands() -> None:
     from perceo_cli.commands import watch as watch_cmd
     from perceo_cli.commands import workflows as workflows_cmd
 
+    app.add_typer(alerts_cmd.app, name="alerts")
     app.add_typer(analyze_cmd.app, name="analyze")
     app.add_typer(analytics_cmd.app, name="analytics")
     app.add_typer(ci_cmd.app, name="ci")
@@ -77,6 +80,7 @@ def register_commands() -> None:
     app.command(name="dashboard")(dashboard_cmd.dashboard)
     app.command(name="init")(init_cmd.init)
     app.add_typer(flows_cmd.app, name="flows")
+    app.add_typer(insights_cmd.app, name="insights")
     app.command(name="demo")(demo_cmd.demo)
     app.add_typer(local_cmd.app, name="local")
     local_cloud_cmd.register(local_cmd.app)

@@ -212,6 +212,22 @@ def test_ci_analyze_with_a_bad_ref_fails_the_same_way(embedded: Side, api: Side)
     assert local[0] == 2
 
 
+def test_analyze_insights_and_coverage_are_the_same(embedded: Side, api: Side) -> None:
+    def comparable(document: Any) -> Any:
+        for insight in document.get("insights", []):
+            insight.pop("subject", None)  # holds the flow's id
+        return document
+
+    local, remote = both(embedded, api, "analyze", "insights")
+
+    assert (local[0], comparable(local[1])) == (remote[0], comparable(remote[1]))
+    assert local[0] == 0 and local[1]["run"]["analyses"] >= 1
+    coverage_local, coverage_remote = both(embedded, api, "analyze", "coverage")
+    assert coverage_local == coverage_remote and coverage_local[0] == 0
+    missing = embedded.run("insights", "ack", "ffffffffff"), api.run("insights", "ack", "ffffffffff")
+    assert missing[0] == missing[1] and missing[0][0] == 1
+
+
 def test_flows_edit_is_the_same(embedded: Side, api: Side) -> None:
     local, remote = both(embedded, api, "flows", "edit", "Browse products", "--priority", "low", "--trigger", "sale")
     after = both(embedded, api, "flows", "show", "Browse products")

@@ -109,6 +109,11 @@ def test_perceo_demo_builds_the_app_maps_it_and_analyzes_its_last_commit(tmp_pat
         assert document["init"]["counts"]["flows"]["created"] == 6
         assert document["analysis"]["headSha"] == document["app"]["commits"][-1]
         assert [f["name"] for f in document["analysis"]["flows"]] == ["Checkout"]
+        # The insights its one day of traffic supports: where Checkout's users drop off (40% before its last step).
+        assert document["insights"]["run"]["analyses"] == 1
+        found = document["insights"]["insights"]
+        dropoffs = {i["evidence"]["flow"]["name"]: i for i in found if i["type"] == "ux-issue"}
+        assert "Checkout" in dropoffs and dropoffs["Checkout"]["evidence"]["dropOff"]["rateOfSessions"] >= 0.3
         assert (target / ".perceo" / "config.json").is_file()
         # the flows ran in Chromium against the demo shop; Checkout fails there on purpose (its payment is down)
         if _has_chromium():

@@ -61,7 +61,9 @@ from perceo.models.api import (
 from perceo.retry import Backoff, retry_after_seconds
 from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
 from perceo_cli.backend.port import (
+    ALERTS_ONLY_EMBEDDED,
     LOCAL_BOOTSTRAP_ONLY,
+    PREDICT_ONLY_EMBEDDED,
     NotOnThisBackendError,
     Progress,
     SyncProgress,
@@ -76,6 +78,9 @@ if TYPE_CHECKING:
         ProviderName,
         SyncRun,
     )
+    from perceo.analyzer.alertrules import AlertRule
+    from perceo.analyzer.alerts import Channel, Delivery
+    from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.bus.port import EventBus
     from perceo.coordinator.api_models import CoordinatorRunView, StartRunRequest
@@ -83,8 +88,9 @@ if TYPE_CHECKING:
     from perceo.coordinator.outcomes import FlakyReport, RunContext
     from perceo.coordinator.predictions import PredictionQuality
     from perceo.coordinator.service import ReportFormat
-    from perceo.models import TestRun
+    from perceo.models import Insight, TestRun
     from perceo.models.runs import FlowMetrics
+    from perceo.models.vocab import InsightStatus, InsightType, Severity
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -477,6 +483,63 @@ class HttpBackend:
 
     def workflow_status(self, workflow_id: str) -> WorkflowView:
         return self.client.get_model(WorkflowView, f"/workflows/{_segment(workflow_id)}")
+
+    # -- the analyzer ---------------------------------------------------------------------------------------------
+    def run_analyzer(self) -> AnalyzerRun:
+        from perceo.analyzer.insights import AnalyzerRun
+
+        return self.client.send_model(AnalyzerRun, "POST", "/analyzer/run")
+
+    def list_insights(
+        self,
+        *,
+        types: Sequence[InsightType] = (),
+        statuses: Sequence[InsightStatus] = (),
+        min_severity: Severity | None = None,
+        since_day: str = "",
+        limit: int = 200,
+    ) -> list[Insight]:
+        from perceo.analyzer.insights import InsightList
+
+        params: dict[str, str | int] = {"limit": max(1, min(limit, 1000))}
+        if types:
+            params["type"] = ",".join(types)
+        if statuses:
+            params["status"] = ",".join(statuses)
+        if min_severity:
+            params["severity"] = min_severity
+        if since_day:
+            params["since"] = since_day
+        return self.client.get_model(InsightList, "/analyzer/insights", params=params).insights
+
+    def set_insight_status(self, ref: str, status: InsightStatus) -> Insight:
+        from perceo.models import Insight
+
+        action = {"acknowledged": "ack", "resolved": "resolve"}.get(status)
+        if action is None:
+            raise ValidationFailed(f"an insight can be acknowledged or resolved here, not set to {status!r}")
+        return self.client.send_model(Insight, "POST", f"/analyzer/insights/{_segment(ref)}/{action}")
+
+    def coverage(self) -> CoverageReport:
+        from perceo.analyzer.insights import CoverageReport
+
+        return self.client.get_model(CoverageReport, "/analyzer/coverage")
+
+    def predict(self, analysis_id: str) -> PredictionReport:
+        raise NotOnThisBackendError(PREDICT_ONLY_EMBEDDED)
+
+    # -- alerts: kept with the embedded store for now ----------------------------------------------------------
+    def add_alert(self, rule: AlertRule, channel: Channel) -> AlertRule:
+        raise NotOnThisBackendError(ALERTS_ONLY_EMBEDDED)
+
+    def list_alerts(self) -> list[AlertRule]:
+        raise NotOnThisBackendError(ALERTS_ONLY_EMBEDDED)
+
+    def remove_alert(self, name: str) -> None:
+        raise NotOnThisBackendError(ALERTS_ONLY_EMBEDDED)
+
+    def test_alert(self, name: str) -> Delivery:
+        raise NotOnThisBackendError(ALERTS_ONLY_EMBEDDED)
 
     # -- the coordinator (`/coordinator/…`) ----------------------------------------------------------------------
 

@@ -22,9 +22,11 @@ from perceo.models import (
     Flow,
     FlowUpdate,
     FlowView,
+    Insight,
     Persona,
     Project,
 )
+from perceo.models.vocab import InsightStatus, InsightType, Severity
 from perceo.service import ProjectService
 from perceo.wiring import Services, build_local_services
 from perceo_cli.backend.port import (
@@ -44,6 +46,9 @@ if TYPE_CHECKING:
         ProviderName,
         SyncRun,
     )
+    from perceo.analyzer.alertrules import AlertRule
+    from perceo.analyzer.alerts import Alerts, Channel, Delivery
+    from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.coordinator.api_models import CoordinatorRunView, StartRunRequest
     from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
@@ -78,6 +83,7 @@ class LocalBackend:
         self._lease: Lease | None = None
         self._given = services
         self._services: Services | None = services
+        self._alerts: Alerts | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -214,6 +220,75 @@ class LocalBackend:
         state = run_bootstrap(request.model_copy(update={"use_llm": llm is not None}), deps)
         return bootstrap_summary(state, graph, project_name=project.name, config_path=config_path)
 
+    # -- the analyzer (insights are stored in the embedded graph) -----------------------------------------------
+    def run_analyzer(self) -> AnalyzerRun:
+        """Run the analyzer, then send the alerts its rules ask for (only when the project has rules)."""
+        run = self.services.analyzer.run(self.project_id)
+        if not run.insights or not self.list_alerts():
+            return run
+        sent = self.alerts.send(self.project_id, run.insights)
+        return run.model_copy(update={"alerts": [d.model_dump(mode="json") for d in sent]})
+
+    @property
+    def alerts(self) -> Alerts:
+        if self._alerts is None:
+            import httpx
+
+            from perceo.analyzer.alerts import Alerts, AlertSender, RedisSentAlerts
+            from perceo.analyzer.channels import FileChannelStore
+            from perceo.graph.alerts import AlertRuleStore
+
+            graph = self.graph
+            if not isinstance(graph, AlertRuleStore):
+                raise ConfigError("the flow graph in use cannot store alert rules")
+            sender = AlertSender(http=httpx.Client(), sent=RedisSentAlerts(self.services.redis))
+            self._alerts = Alerts(rules=graph, channels=FileChannelStore(self.data_dir / "alert-channels.json"),
+                                  sender=sender)  # fmt: skip
+        return self._alerts
+
+    def add_alert(self, rule: AlertRule, channel: Channel) -> AlertRule:
+        self.service.get_project(self.project_id)
+        return self.alerts.add(rule, channel)
+
+    def list_alerts(self) -> list[AlertRule]:
+        from perceo.graph.alerts import AlertRuleStore
+
+        graph = self.graph
+        return graph.list_alert_rules(self.project_id) if isinstance(graph, AlertRuleStore) else []
+
+    def remove_alert(self, name: str) -> None:
+        self.alerts.remove(self.project_id, name)
+
+    def test_alert(self, name: str) -> Delivery:
+        return self.alerts.test(self.project_id, name)
+
+    def list_insights(
+        self,
+        *,
+        types: Sequence[InsightType] = (),
+        statuses: Sequence[InsightStatus] = (),
+        min_severity: Severity | None = None,
+        since_day: str = "",
+        limit: int = 200,
+    ) -> list[Insight]:
+        return self.services.analyzer.insights(
+            self.project_id,
+            types=types,
+            statuses=statuses,
+            min_severity=min_severity,
+            since_day=since_day,
+            limit=limit,
+        )
+
+    def set_insight_status(self, ref: str, status: InsightStatus) -> Insight:
+        return self.services.analyzer.store.set_insight_status(self.project_id, ref, status)
+
+    def coverage(self) -> CoverageReport:
+        return self.services.analyzer.coverage(self.project_id)
+
+    def predict(self, analysis_id: str) -> PredictionReport:
+        return self.services.analyzer.predict(self.project_id, analysis_id)
+
     # -- the coordinator -----------------------------------------------------------------------------------------
     def tests_started(
         self, suite_id: str, *, runner: str, selection: Selection, flow_ids: Sequence[str], files: int
@@ -322,6 +397,9 @@ class LocalBackend:
         raise NotOnThisBackendError(WORKFLOWS_ONLY_ON_THE_API)
 
     def close(self) -> None:
+        if self._alerts is not None:
+            self._alerts.sender.http.close()
+            self._alerts = None
         if self._services is not None and self._given is None:
             self._services.close()
         self._services = self._given

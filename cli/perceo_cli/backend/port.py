@@ -11,7 +11,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from perceo.errors import ConfigError
-from perceo.models import AffectedRoute, ApiKey, ChangeAnalysis, ChangeSet, Flow, FlowUpdate, FlowView, Persona, Project
+from perceo.models import (
+    AffectedRoute,
+    ApiKey,
+    ChangeAnalysis,
+    ChangeSet,
+    Flow,
+    FlowUpdate,
+    FlowView,
+    Insight,
+    Persona,
+    Project,
+)
+from perceo.models.vocab import InsightStatus, InsightType, Severity
 
 if TYPE_CHECKING:
     from perceo.analytics.model import (
@@ -22,6 +34,9 @@ if TYPE_CHECKING:
         ProviderName,
         SyncRun,
     )
+    from perceo.analyzer.alertrules import AlertRule
+    from perceo.analyzer.alerts import Channel, Delivery
+    from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.bus.port import EventBus
     from perceo.coordinator.api_models import CoordinatorRunView, StartRunRequest
@@ -48,6 +63,14 @@ API_KEYS_ONLY_ON_THE_API = (
 WORKFLOWS_ONLY_ON_THE_API = (
     "workflows run in the Perceo API, and this project uses the embedded store: set observer.apiBaseUrl "
     "(`perceo config set observer.apiBaseUrl URL`) and run `perceo login` first"
+)
+PREDICT_ONLY_EMBEDDED = (
+    "`analyze predict` runs on the embedded store only for now (its API route is not built yet): unset "
+    "observer.apiBaseUrl to predict for the local project"
+)
+ALERTS_ONLY_EMBEDDED = (
+    "alert rules are kept with the embedded store for now (their API routes are not built yet): unset "
+    "observer.apiBaseUrl to configure alerts for the local project"
 )
 LOCAL_BOOTSTRAP_ONLY = (
     "this project uses the Perceo API (observer.apiBaseUrl is set): run `perceo init --remote` to "
@@ -103,6 +126,41 @@ class Backend(Protocol):
         Creates `project` when missing; `notice` hears what the user should know before it runs (no LLM key).
         Returns the `init --json` document. NotOnThisBackendError on the API (`perceo init --remote` instead).
         """
+
+    # -- the analyzer ---------------------------------------------------------------------------------------------
+    def run_analyzer(self) -> AnalyzerRun:
+        """Detect anomalies and run every insight rule now; store the insights (one per subject and day)."""
+
+    def list_insights(
+        self,
+        *,
+        types: Sequence[InsightType] = (),
+        statuses: Sequence[InsightStatus] = (),
+        min_severity: Severity | None = None,
+        since_day: str = "",
+        limit: int = 200,
+    ) -> list[Insight]:
+        """Stored insights last seen on or after `since_day`, most severe first."""
+
+    def set_insight_status(self, ref: str, status: InsightStatus) -> Insight:
+        """Acknowledge or resolve an insight by id or unique id prefix (InsightNotFoundError)."""
+
+    def coverage(self) -> CoverageReport:
+        """Flows x tests x traffic, ranked by the users a day no recent test guards."""
+
+    def predict(self, analysis_id: str) -> PredictionReport:
+        """Failure probabilities of the flows a stored analysis reaches (the project's model or the heuristic)."""
+
+    # -- alerts (the embedded default only, for now) ---------------------------------------------------------------
+    def add_alert(self, rule: AlertRule, channel: Channel) -> AlertRule:
+        """Keep the channel in the secrets store and save the rule (replacing one of the same name)."""
+
+    def list_alerts(self) -> list[AlertRule]: ...
+    def remove_alert(self, name: str) -> None:
+        """AlertRuleNotFoundError when there is no rule of that name."""
+
+    def test_alert(self, name: str) -> Delivery:
+        """Send a sample insight to the rule's channel now."""
 
     # -- API keys and projects on the API ------------------------------------------------------------------------
     def key_project(self) -> Project:

@@ -1,7 +1,7 @@
 """`perceo demo`: build the sample app in a fresh git repository, then run the real job on it:
 `perceo init --yes --no-llm`, synthetic production traffic ingested and `perceo analytics sync`, `perceo ci analyze`
 on its last commit (its flows weighed by that traffic), and `perceo flows run --all` in headless Chromium against
-the demo shop served on loopback (one flow fails on purpose). A plain command.
+the demo shop served on loopback (one flow fails on purpose), then `perceo analyze insights`. A plain command.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def demo(
         Path | None, typer.Option("--dir", "-d", help="Where to create the app (a new or empty folder).")
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print {app, init, traffic, sync, analysis, synthetic} as JSON on stdout.")
+        bool, typer.Option("--json", help="Print {app, init, traffic, sync, analysis, synthetic, insights} as JSON.")
     ] = False,
     serve: Annotated[
         bool, typer.Option("--serve", help="Keep serving the demo shop afterwards, until Ctrl-C.")
@@ -80,6 +80,7 @@ def demo(
         ]
         if not no_browser and missing is None:
             steps.append(("synthetic", ["flows", "run", "--all", "--base-url", server.url]))
+        steps.append(("insights", ["analyze", "insights"]))
         # A failing flow is the point of the synthetic step: exit 4 there is what the demo shows.
         expected: Expected = {"synthetic": (ExitStatus.OK, ExitStatus.TESTS_FAILED)}
         if not as_json:

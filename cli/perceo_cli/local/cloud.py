@@ -288,7 +288,9 @@ class LocalCloud:
         # Step Functions under moto, their Lambda tasks run by this runtime (perceo_cli.local.sfn).
         self.workflows = start_workflows(self.aws, self.runtime, intrinsics)
         # The template's schedules (EventBridge in AWS) fire here at their rate (perceo_cli.local.schedules).
-        self.scheduler = LocalScheduler(read_schedules(intrinsics), self.aws.client("stepfunctions")).start()
+        self.scheduler = LocalScheduler(
+            read_schedules(intrinsics), self.aws.client("stepfunctions"), invoke=self.runtime.invoke
+        ).start()
         api = read_rest_api(intrinsics, functions)
         invoker: Invoker = self.runtime
         if self.workers > 0:

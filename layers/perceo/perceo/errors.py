@@ -50,6 +50,10 @@ class PersonaNotFoundError(NotFoundError):
     code = "persona_not_found"
 
 
+class InsightNotFoundError(NotFoundError):
+    code = "insight_not_found"
+
+
 class ConflictError(PerceoError):
     code = "conflict"
 

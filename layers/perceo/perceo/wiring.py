@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from perceo.analytics.ports import CredentialStore, ObjectStore, ProviderClients
     from perceo.analytics.service import AnalyticsService
+    from perceo.analyzer.insights import Analyzer
     from perceo.auth.ratelimit import RateLimiterPort
     from perceo.auth.service import ApiKeyService
     from perceo.bus.port import EventBus
@@ -156,6 +157,23 @@ class Services:
         return self._get("usage", build)
 
     # -- services ------------------------------------------------------------------------------------------------
+    @property
+    def analyzer(self) -> Analyzer:
+        """Insights, anomalies and coverage over the flow graph, which also stores the insights."""
+
+        def build() -> Analyzer:
+            from perceo.analyzer.insights import Analyzer
+            from perceo.graph.insights import InsightStore
+
+            graph = self.graph
+            if not isinstance(graph, InsightStore):
+                raise ConfigError("the flow graph in use cannot store insights (a Cypher graph is needed)")
+            if self._clock is None:
+                return Analyzer(graph, graph, bus=self.bus)
+            return Analyzer(graph, graph, bus=self.bus, clock=self._clock)
+
+        return self._get("analyzer", build)
+
     @property
     def projects(self) -> ProjectService:
         """Projects, flows, personas, steps and change analyses (one code path for the CLI and the API)."""

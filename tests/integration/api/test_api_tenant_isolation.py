@@ -8,7 +8,9 @@ from api_handlers import EVENTS, as_caller, body_of, invoke, load_event, with_pa
 from api_integration_kit import Caller, call, create_project, function_of
 
 from perceo import wiring
+from perceo.graph.insights import InsightStore
 from perceo.graph.port import FlowGraph
+from perceo.models import Insight
 
 #: Routes that do not take a project API key.
 NOT_KEYED = {
@@ -46,8 +48,19 @@ def _seed(owner: Caller) -> dict[str, str]:
     }
 
 
+def _seed_insight(graph: FlowGraph, owner: Caller, flow_id: str) -> str:
+    """An insight of A (the analyzer's rules need weeks of metrics; the store is what B must not reach)."""
+    assert isinstance(graph, InsightStore)
+    insight = Insight(project_id=owner.project_id, flow_id=flow_id, type="coverage-gap", severity="high",
+                      title="Sign in has no test", message="No test.", subject=f"coverage-gap:{flow_id}",
+                      day="2026-04-09")  # fmt: skip
+    return graph.store_insights(owner.project_id, [insight])[0].insight.id
+
+
 #: The first path segment of a route with an `{id}` → which of A's ids it takes (sub-routes included).
 ID_OF = {"flows": "flow", "personas": "persona", "analyses": "analysis", "workflows": "workflow"}
+#: Routes with an `{id}` deeper in the path → which of A's ids they take.
+NESTED_ID_OF = {"/analyzer/insights/{id}": "insight"}
 
 
 def _target(resource: str, a: Caller, ids: dict[str, str]) -> dict[str, str]:
@@ -57,6 +70,9 @@ def _target(resource: str, a: Caller, ids: dict[str, str]) -> dict[str, str]:
         return {"id": a.project_id}
     if resource == "/keys/{prefix}":
         return {"prefix": a.context["prefix"]}
+    for prefix, kind in NESTED_ID_OF.items():
+        if resource.startswith(prefix):
+            return {"id": ids[kind]}
     if resource == "/coordinator/runs/{id}":
         return {"id": ids["run"]}
     area = resource.strip("/").split("/")[0]
@@ -69,6 +85,9 @@ def test_another_projects_key_gets_403_or_404_on_every_route_and_never_sees_or_c
 ) -> None:
     a, b = create_project("Tenant A"), create_project("Tenant B")
     ids = _seed(a)
+    ids["insight"] = _seed_insight(graph, a, ids["flow"])
+    assert isinstance(graph, InsightStore)
+    insights_before = [i.model_dump() for i in graph.list_insights(a.project_id)]
     before = {
         "flows": [f.model_dump() for f in graph.list_flows(a.project_id, include_steps=True)],
         "personas": [p.model_dump() for p in graph.list_personas(a.project_id)],
@@ -100,5 +119,6 @@ def test_another_projects_key_gets_403_or_404_on_every_route_and_never_sees_or_c
     assert [f.model_dump() for f in graph.list_flows(a.project_id, include_steps=True)] == before["flows"]
     assert [p.model_dump() for p in graph.list_personas(a.project_id)] == before["personas"]
     assert [x.id for x in graph.list_analyses(a.project_id)] == before["analyses"]
+    assert [i.model_dump() for i in graph.list_insights(a.project_id)] == insights_before
     assert api.keys.authenticate(a.key).project_id == a.project_id
     assert graph.get_project(a.project_id) is not None

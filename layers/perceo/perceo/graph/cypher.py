@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 from perceo.errors import ConflictError, FlowNotFoundError, ProjectNotFoundError, ValidationFailed
 from perceo.graph import queries as q
+from perceo.graph.alerts import AlertRuleRecords
+from perceo.graph.insights import InsightRecords
 from perceo.graph.mapping import (
     Row,
     affects_rows,
@@ -37,6 +39,7 @@ from perceo.graph.mapping import (
     step_row,
 )
 from perceo.graph.port import MAX_PAGE_SIZE, FlowPage
+from perceo.graph.retention import RetentionRecords
 from perceo.graph.runs import TestRunRecords
 from perceo.models import (
     ChangeAnalysis,
@@ -61,12 +64,14 @@ DEFAULT_BATCH_SIZE = 1000
 MAX_ANALYSES = 500
 
 
-class CypherFlowGraph(TestRunRecords, ABC):
+class CypherFlowGraph(TestRunRecords, InsightRecords, AlertRuleRecords, RetentionRecords, ABC):
     """FlowGraph on a Cypher engine. Subclasses run queries; this class knows what they mean.
 
     Upserts go in batches of `batch_size` rows (one query each). Everything that must be atomic (a flow's
     steps, a flow's personas/pages/connections, an analysis with its AFFECTS edges) is a single query.
-    The coordinator's records (test runs, coverage scores, predictions) come from `TestRunRecords`.
+    The coordinator's records (test runs, coverage scores, predictions) come from `TestRunRecords`, the
+    analyzer's insights from `InsightRecords` (`perceo.graph.insights.InsightStore`) and its alert rules from
+    `AlertRuleRecords` (`perceo.graph.alerts.AlertRuleStore`).
     """
 
     def __init__(self, *, batch_size: int = DEFAULT_BATCH_SIZE, clock: Callable[[], int] = now_ms) -> None:

@@ -41,6 +41,21 @@ INDEX_STATEMENTS: tuple[str, ...] = tuple(
 )
 
 LIST_INDEXES = "CALL db.indexes() YIELD label, properties RETURN label, properties"
+
+#: Every relationship type the queries use. FalkorDB 4.16 caches each query's plan, and a plan compiled while a type
+#: did not exist yet in the graph keeps reading that type's edges as null afterwards: LIST_ANALYSES run before the
+#: first AFFECTS edge existed later returned `{flowId, edge: null}` for every flow. The schema bootstrap therefore
+#: makes each type exist once (an edge created and deleted at once; the type stays in the graph's schema).
+RELATIONSHIP_TYPES = (
+    "ABOUT", "AFFECTS", "CONNECTS_TO", "FOR_PERSONA", "HAS_FLOW", "HAS_METRICS", "HAS_PERSONA", "HAS_STEP",
+    "LINKS_TO", "NEXT", "TESTS", "VISITS",
+)  # fmt: skip
+LIST_RELATIONSHIP_TYPES = "CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType"
+REGISTER_RELATIONSHIP_TYPES = (
+    "CREATE (a:SchemaProbe), (b:SchemaProbe) "
+    + " ".join(f"CREATE (a)-[:{name}]->(b)" for name in RELATIONSHIP_TYPES)
+    + " WITH a, b DETACH DELETE a, b"
+)
 LIST_CONSTRAINTS = "CALL db.constraints() YIELD type, label, properties RETURN type, label, properties"
 
 #: FalkorDB's reply to a write that breaks a unique constraint. Its error replies carry no code (no `ERR`-style
@@ -146,6 +161,9 @@ class FalkorFlowGraph(CypherFlowGraph):
         for (label, prop), statement in zip(indexed_properties(), INDEX_STATEMENTS, strict=True):
             if (label, prop) not in indexed:
                 self._create_schema_item(functools.partial(self._has_index, label, prop), self._graph.query, statement)
+        known = {row["relationshipType"] for row in self._read(LIST_RELATIONSHIP_TYPES, {})}
+        if not set(RELATIONSHIP_TYPES) <= known:
+            self._write(REGISTER_RELATIONSHIP_TYPES, {})
         constrained = self._constrained()
         for key in UNIQUE_KEYS:
             if (key.label, key.properties) not in constrained:

@@ -96,6 +96,10 @@ OPTIONAL MATCH (i:Insight {projectId: $projectId})
 WITH p, collect(i) AS doomed
 FOREACH (n IN doomed | DETACH DELETE n)
 WITH DISTINCT p
+OPTIONAL MATCH (ar:AlertRule {projectId: $projectId})
+WITH p, collect(ar) AS doomed
+FOREACH (n IN doomed | DETACH DELETE n)
+WITH DISTINCT p
 OPTIONAL MATCH (pr:Prediction {projectId: $projectId})
 WITH p, collect(pr) AS doomed
 FOREACH (n IN doomed | DETACH DELETE n)

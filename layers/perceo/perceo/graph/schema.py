@@ -43,6 +43,11 @@ UNIQUE_KEYS: tuple[Key, ...] = (
     Key("TestRun", ("id",)),
     Key("Prediction", ("id",)),
     Key("FlowMetrics", ("projectId", "flowId", "day")),
+    # analyzer: one insight per subject and day (key = "<subject>@<day>")
+    Key("Insight", ("id",)),
+    Key("Insight", ("projectId", "key")),
+    Key("AlertRule", ("id",)),
+    Key("AlertRule", ("projectId", "name")),
 )
 
 #: Lookups every query starts from: all of a project's nodes of one label.
@@ -57,6 +62,9 @@ LOOKUP_INDEXES: tuple[Key, ...] = (
     Key("TestRun", ("projectId",)),
     Key("Prediction", ("projectId",)),
     Key("FlowMetrics", ("projectId",)),
+    # analyzer
+    Key("Insight", ("projectId",)),
+    Key("AlertRule", ("projectId",)),
 )
 
 

@@ -91,6 +91,13 @@ class RevenueImpact(Model):
 
 
 class Insight(Model):
+    """What the analyzer tells a team about a flow: a finding with its evidence and what to do about it.
+
+    `(:Insight {projectId, key})-[:ABOUT]->(:Flow)`. One insight per `subject` (what it is about, e.g.
+    `coverage-gap:<flow id>`) and day: while an insight of a subject is open or acknowledged, finding it again
+    updates it (evidence, severity, `last_seen_day`); a subject found again after it was resolved opens a new one.
+    """
+
     id: EntityId = Field(default_factory=new_id)
     project_id: ProjectId
     flow_id: EntityId | None = None
@@ -102,7 +109,15 @@ class Insight(Model):
     evidence: dict[str, Any] = Field(default_factory=dict)
     revenue_impact: RevenueImpact | None = None
     status: InsightStatus = "open"
+    #: What the insight is about: `<type>:<flow id>[:<detail>]`; the key of "one insight per subject and day".
+    subject: str = Field(default="", max_length=512)
+    #: The UTC day (YYYY-MM-DD) the insight was first found, and the last day it was found again.
+    day: str = Field(default="", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
+    last_seen_day: str | None = None
     created_at: EpochMs = Field(default_factory=now_ms)
+    updated_at: EpochMs | None = None
+    acknowledged_at: EpochMs | None = None
+    resolved_at: EpochMs | None = None
 
 
 class Prediction(Model):
