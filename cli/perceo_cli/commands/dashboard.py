@@ -35,10 +35,7 @@ def dashboard(
         bool, typer.Option("--json/--no-json", help="Print {url, host, port, tokenRequired} as one JSON line.")
     ] = False,
 ) -> None:
-    """Serve the dashboard until Ctrl-C: flows, analyses, production, tests, with live updates from the bus.
-
-    Example: perceo dashboard --open
-    """
+    """Serve the dashboard until Ctrl-C: flows, analyses, production, tests, with live updates from the bus."""
     import json
     import secrets
 

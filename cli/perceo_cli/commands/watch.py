@@ -18,8 +18,6 @@ from perceo_cli.exit import ExitStatus
 if TYPE_CHECKING:
     from perceo_cli.watch import Watcher, WatchResult
 
-EXAMPLE = "Example: perceo watch --dev --analyze --paths src --json"
-
 
 def watch(
     ctx: typer.Context,
@@ -49,10 +47,7 @@ def watch(
         False
     ),
 ) -> None:
-    """Watch the working tree and analyse each settled change against HEAD, as `ci analyze --working-tree` does.
-
-    Example: perceo watch --dev --analyze --paths src --json
-    """
+    """Watch the working tree and analyse each settled change against HEAD, as `ci analyze --working-tree` does."""
     app_ctx = app_context(ctx)
     if not dev:
         raise typer.BadParameter("only the working tree can be watched today (--dev)", param_hint="--dev")

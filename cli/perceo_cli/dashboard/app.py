@@ -61,7 +61,15 @@ CSP = (
 HEARTBEAT_S = 15.0
 #: Events kept for a slow page before the oldest are dropped.
 EVENT_QUEUE = 100
-VIEWS = (("flows", "Flows"), ("analyses", "Analyses"), ("production", "Production"), ("tests", "Tests"))
+VIEWS = (
+    ("flows", "Flows"),
+    ("analyses", "Analyses"),
+    ("production", "Production"),
+    ("tests", "Tests"),
+    ("insights", "Insights"),
+)
+#: The buttons of the insights view: the path's action -> the status it sets.
+INSIGHT_ACTIONS = {"acknowledge": "acknowledged", "resolve": "resolved"}
 
 
 def _templates() -> Environment:
@@ -111,10 +119,88 @@ def _same_origin(request: Request) -> bool:
 def _harden(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the page's own form posts
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+class Views:
+    """The pages and feeds of one project's dashboard (each handler reads through `DashboardData`)."""
+
+    def __init__(self, data: DashboardData, *, project_id: str, bus: EventBus | None) -> None:
+        self.data = data
+        self.project_id = project_id
+        self.bus = bus
+        self.env = _templates()
+
+    def page(self, template: str, view: str, *, status: int = 200, **values: Any) -> HTMLResponse:
+        body = self.env.get_template(template).render(
+            project_name=_safe(self.data.project_name, "project"),
+            views=VIEWS,
+            view=view,
+            live=self.bus is not None,
+            **values,
+        )
+        return HTMLResponse(body, status_code=status)
+
+    async def names(self) -> dict[str, str]:
+        return {f.id: f.name for f in await _run(self.data.flows)}
+
+    async def flows(self, request: Request) -> Response:
+        rows, notices = await _run(self.data.flow_rows)
+        return self.page("flows.html", "flows", rows=rows, notices=notices)
+
+    async def flow(self, request: Request) -> Response:
+        try:
+            flow = await _run(self.data.flow, request.path_params["flow_id"])
+        except PerceoError as error:
+            return self.page("missing.html", "flows", status=404, message=error.message)
+        analyses, runs = await _run(self.data.history, flow.id)
+        return self.page("flow.html", "flows", flow=flow, analyses=analyses, runs=runs)
+
+    async def analyses(self, request: Request) -> Response:
+        return self.page("analyses.html", "analyses", analyses=await _run(self.data.analyses, 20))
+
+    async def production(self, request: Request) -> Response:
+        series, notice = await _run(self.data.production)
+        return self.page("production.html", "production", series=series, notice=notice)
+
+    async def production_json(self, request: Request) -> Response:
+        series, notice = await _run(self.data.production)
+        return JSONResponse({"notice": notice, "series": [asdict(s) for s in series]})
+
+    async def tests(self, request: Request) -> Response:
+        summary, notice = await _run(self.data.tests)
+        return self.page("tests.html", "tests", summary=summary, notice=notice, names=await self.names())
+
+    async def insights(self, request: Request) -> Response:
+        found = await _run(self.data.insights)
+        return self.page(
+            "insights.html", "insights", insights=found.value, notice=found.missing, names=await self.names()
+        )
+
+    async def insight_action(self, request: Request) -> Response:
+        status = INSIGHT_ACTIONS.get(request.path_params["action"])
+        if status is None:
+            return PlainTextResponse("unknown action", status_code=404)
+        try:
+            await _run(self.data.set_insight_status, request.path_params["insight_id"], status)  # type: ignore[arg-type]
+        except PerceoError as error:
+            return self.page("missing.html", "insights", status=404, message=error.message)
+        return RedirectResponse("/insights", status_code=303)
+
+    async def events(self, request: Request) -> Response:
+        if self.bus is None:
+            return PlainTextResponse("no event bus for this project", status_code=404)
+        return StreamingResponse(_event_stream(request, self.bus, self.project_id), media_type="text/event-stream")
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def home(self, request: Request) -> Response:
+        return RedirectResponse("/flows", status_code=307)
 
 
 def create_app(
@@ -126,61 +212,19 @@ def create_app(
     token: str | None = None,
 ) -> Starlette:
     """The app for one project. `allowed_hosts`: the Host header values accepted (the listen address's)."""
-    env = _templates()
-
-    def page(request: Request, template: str, view: str, *, status: int = 200, **values: Any) -> HTMLResponse:
-        body = env.get_template(template).render(
-            project_name=_safe(data.project_name, "project"), views=VIEWS, view=view, live=bus is not None, **values
-        )
-        return HTMLResponse(body, status_code=status)
-
-    async def flows(request: Request) -> Response:
-        rows, notices = await _run(data.flow_rows)
-        return page(request, "flows.html", "flows", rows=rows, notices=notices)
-
-    async def flow(request: Request) -> Response:
-        flow_id = request.path_params["flow_id"]
-        try:
-            flow = await _run(data.flow, flow_id)
-        except PerceoError as error:
-            return page(request, "missing.html", "flows", status=404, message=error.message)
-        analyses, runs = await _run(data.history, flow.id)
-        return page(request, "flow.html", "flows", flow=flow, analyses=analyses, runs=runs)
-
-    async def analyses(request: Request) -> Response:
-        return page(request, "analyses.html", "analyses", analyses=await _run(data.analyses, 20))
-
-    async def production(request: Request) -> Response:
-        series, notice = await _run(data.production)
-        return page(request, "production.html", "production", series=series, notice=notice)
-
-    async def production_json(request: Request) -> Response:
-        series, notice = await _run(data.production)
-        return JSONResponse({"notice": notice, "series": [asdict(s) for s in series]})
-
-    async def tests(request: Request) -> Response:
-        summary, notice = await _run(data.tests)
-        names = {f.id: f.name for f in await _run(data.flows)}
-        return page(request, "tests.html", "tests", summary=summary, notice=notice, names=names)
-
-    async def events(request: Request) -> Response:
-        if bus is None:
-            return PlainTextResponse("no event bus for this project", status_code=404)
-        return StreamingResponse(_event_stream(request, bus, project_id), media_type="text/event-stream")
-
-    async def health(_request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
+    views = Views(data, project_id=project_id, bus=bus)
     routes = [
-        Route("/", lambda _r: RedirectResponse("/flows", status_code=307)),
-        Route("/flows", flows),
-        Route("/flows/{flow_id}", flow),
-        Route("/analyses", analyses),
-        Route("/production", production),
-        Route("/production.json", production_json),
-        Route("/tests", tests),
-        Route("/events", events),
-        Route("/healthz", health),
+        Route("/", views.home),
+        Route("/flows", views.flows),
+        Route("/flows/{flow_id}", views.flow),
+        Route("/analyses", views.analyses),
+        Route("/production", views.production),
+        Route("/production.json", views.production_json),
+        Route("/tests", views.tests),
+        Route("/insights", views.insights),
+        Route("/insights/{insight_id}/{action}", views.insight_action, methods=["POST"]),
+        Route("/events", views.events),
+        Route("/healthz", views.health),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

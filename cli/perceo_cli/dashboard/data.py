@@ -15,14 +15,17 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from perceo_cli.backend.port import NotOnThisBackendError
 
 if TYPE_CHECKING:
-    from perceo.models import ChangeAnalysis, FlowView
+    from perceo.models import ChangeAnalysis, FlowView, Insight
     from perceo.models.runs import FlowMetrics, TestRun
+    from perceo.models.vocab import InsightStatus
     from perceo_cli.backend.port import Backend
 
 T = TypeVar("T")
 
-#: Days of production history the views read.
+#: Days of production history the views show.
 HISTORY_DAYS = 30
+#: Days read to judge anomalies on the days shown: the detector's baseline needs weeks of history before a day.
+ANOMALY_HISTORY_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class Series:
     users: list[int | None]
     duration_ms: list[float | None]
     funnel: list[tuple[int, str, int]] = field(default_factory=list)
+    #: Anomalies on the days shown: {day, metric (success_rate | users | duration_ms), direction, kind}.
+    anomalies: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def has_data(self) -> bool:
@@ -96,9 +101,9 @@ class DashboardData:
     def flow(self, flow_id: str) -> FlowView:
         return self.backend.get_flow(flow_id)
 
-    def metrics(self) -> Part[list[FlowMetrics]]:
+    def metrics(self, days: int = HISTORY_DAYS) -> Part[list[FlowMetrics]]:
         until = self.today()
-        since = until - dt.timedelta(days=HISTORY_DAYS - 1)
+        since = until - dt.timedelta(days=days - 1)
         return part(lambda: self.backend.list_flow_metrics(since=since.isoformat(), until=until.isoformat()), [])
 
     def runs(self, flow_id: str | None = None, limit: int = 200) -> Part[list[TestRun]]:
@@ -142,12 +147,20 @@ class DashboardData:
         touched = [a for a in self.analyses(limit=100) if any(f.id == flow_id for f in a.flows)]
         return touched, self.runs(flow_id=flow_id, limit=50)
 
+    def insights(self) -> Part[list[Insight]]:
+        """Open and acknowledged insights, most severe first."""
+        return part(lambda: self.backend.list_insights(statuses=("open", "acknowledged")), [])
+
+    def set_insight_status(self, ref: str, status: InsightStatus) -> Insight:
+        return self.backend.set_insight_status(ref, status)
+
     def production(self) -> tuple[list[Series], str | None]:
-        metrics = self.metrics()
+        metrics = self.metrics(ANOMALY_HISTORY_DAYS)
         flows = self.flows()
         until = self.today()
         days = [(until - dt.timedelta(days=n)).isoformat() for n in range(HISTORY_DAYS - 1, -1, -1)]
         by_key = {(m.flow_id, m.day): m for m in metrics.value}
+        anomalies = anomalies_by_flow(metrics.value, until=days[-1])
         series = []
         for flow in flows:
             rows = [by_key.get((flow.id, day)) for day in days]
@@ -160,6 +173,7 @@ class DashboardData:
                     users=[r.prod_daily_users if r else None for r in rows],
                     duration_ms=[r.prod_avg_duration_ms if r else None for r in rows],
                     funnel=funnel(flow, [r for r in rows if r is not None]),
+                    anomalies=[a for a in anomalies.get(flow.id, []) if a["day"] >= days[0]],
                 )
             )
         series.sort(key=lambda s: (not s.has_data, -sum(u or 0 for u in s.users), s.name.lower()))
@@ -188,6 +202,25 @@ def _success_rate(days: Sequence[FlowMetrics]) -> float | None:
 def _users_per_day(days: Sequence[FlowMetrics]) -> float | None:
     users = [d.prod_daily_users for d in days if d.prod_daily_users is not None]
     return sum(users) / len(users) if users else None
+
+
+def anomalies_by_flow(metrics: Sequence[FlowMetrics], *, until: str) -> dict[str, list[dict[str, str]]]:
+    """The analyzer's anomaly detector (seasonal baseline, robust spread, volume gates) over each flow's daily
+    series, as the chart marks them."""
+    from perceo.analyzer.anomaly import daily_series, detect
+
+    found: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for series in daily_series(metrics, until=until):
+        for anomaly in detect(series):
+            found[anomaly.flow_id].append(
+                {
+                    "day": anomaly.at[:10],
+                    "metric": "duration_ms" if anomaly.metric == "duration" else anomaly.metric,
+                    "direction": str(anomaly.direction),
+                    "kind": str(anomaly.kind),
+                }
+            )
+    return found
 
 
 def funnel(flow: FlowView, days: Sequence[FlowMetrics]) -> list[tuple[int, str, int]]:

@@ -26,7 +26,7 @@ from perceo.coordinator.browser import CHROMIUM_ARGS
 from perceo.coordinator.synthetic import find_chromium
 from perceo.errors import PerceoError
 from perceo.graph.falkor import FalkorFlowGraph
-from perceo.models import EventType, Flow, PerceoEvent
+from perceo.models import EventType, Flow, Insight, PerceoEvent
 from perceo.models.runs import FlowMetrics, TestRun
 from perceo_cli.local.server import ServerProcess
 
@@ -87,11 +87,12 @@ def project(repo: Path, graph: FalkorFlowGraph) -> tuple[Path, str, int]:
     flows = {f.name: f for f in graph.list_flows(project_id, include_steps=True)}
     today = dt.datetime.now(dt.UTC).date()
     metrics = []
-    for back in range(14):
+    for back in range(63):  # nine weeks: the anomaly detector judges a day against weeks of its weekday
         day = (today - dt.timedelta(days=back)).isoformat()
         for index, flow in enumerate(flows.values()):
-            sessions = 100 + 10 * index + back
-            completions = sessions - 20 - (30 if back == 2 and flow.name == "Checkout" else 0)
+            sessions = 400 + 10 * index + (back % 7)
+            dip = back == 2 and flow.name == "Checkout"  # two days ago checkout broke for real users
+            completions = int(sessions * (0.30 if dip else 0.80))
             metrics.append(
                 FlowMetrics(
                     project_id=project_id,
@@ -101,7 +102,7 @@ def project(repo: Path, graph: FalkorFlowGraph) -> tuple[Path, str, int]:
                     completions=completions,
                     prod_success_rate=completions / sessions,
                     prod_daily_users=sessions - 5,
-                    prod_avg_duration_ms=12_000 + 100 * back,
+                    prod_avg_duration_ms=12_000 + 10 * (back % 7),
                     drop_off={"2": 12, "3": 8},
                 )
             )
@@ -118,6 +119,15 @@ def project(repo: Path, graph: FalkorFlowGraph) -> tuple[Path, str, int]:
     )  # fmt: skip
     (markup,) = graph.upsert_flows(project_id, [Flow(project_id=project_id, name=XSS, priority="critical")])
     graph.set_flow_pages(project_id, markup.id, ["/cart"])
+    graph.store_insights(
+        project_id,
+        [
+            Insight(project_id=project_id, flow_id=checkout.id, type="discrepancy", severity="high",
+                    title="Checkout fails for users while its tests pass", message=f"success fell to 30% {XSS}",
+                    suggested_action="Look at the payment step", evidence={"successRate": 0.3, "commit": XSS},
+                    subject=f"discrepancy:{checkout.id}", day=today.isoformat()),
+        ],
+    )  # fmt: skip
     return repo, project_id, len(flows)
 
 
@@ -191,11 +201,29 @@ def test_each_view_in_chromium_with_markup_shown_as_text_and_live_updates(
             page.screenshot(path=str(shots / "production.png"), full_page=True)
             page.screenshot(path=str(shots / "production-top.png"))
 
+            checkout_charts = page.locator("section.flow-prod", has=page.get_by_role("link", name="Checkout"))
+            expect(checkout_charts.locator(".anomaly-list").first).to_contain_text(
+                (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)).isoformat()
+            )  # the analyzer's detector marks the day checkout broke
             page.get_by_role("link", name="Tests").click()
             page.wait_for_url("**/tests")
             assert "expected the order confirmation" in page.locator("#failures").inner_text()
             assert "Checkout" in page.locator("#failures").inner_text()
             page.screenshot(path=str(shots / "tests.png"), full_page=True)
+
+            page.get_by_role("link", name="Insights").click()
+            page.wait_for_url("**/insights")
+            insight = page.locator("article.insight")
+            assert insight.count() == 1 and "Checkout fails for users" in insight.inner_text()
+            assert XSS in insight.inner_text() and page.locator("img").count() == 0
+            page.screenshot(path=str(shots / "insights.png"), full_page=True)
+            insight.get_by_role("button", name="Acknowledge").click()
+            page.wait_for_url("**/insights")
+            assert "status acknowledged" in page.locator("article.insight").inner_text()
+            assert page.get_by_role("button", name="Acknowledge").count() == 0
+            page.get_by_role("button", name="Resolve").click()
+            page.wait_for_url("**/insights")
+            assert page.locator("article.insight").count() == 0
 
             # the page's CSP forbids eval, so waits use locator assertions (no `wait_for_function` strings)
             expect(page.locator("#live")).to_have_class(re.compile(r"\bon\b"), timeout=15_000)
