@@ -189,6 +189,8 @@ class _AuthScan:
     def run(self, files: list[str]) -> AuthModel:
         for entry in self.graph.routes:
             self._scan_route(entry.route, entry.files)
+            # the modules that declare the route (a router config is not one of the route's own files)
+            self._route_configs.extend(entry.config_files)
         configs = [p for p in files if p.endswith((".ts", ".tsx", ".js", ".jsx", ".vue")) and _is_router_config(p)]
         for path in files:
             if _MIDDLEWARE_FILE.match(path):
