@@ -16,7 +16,7 @@ Timed, median of `--runs` saves (each save edits a different component, so no tw
 Memory: the process's resident set before the watcher starts and after the runs (the watcher, its caches and the
 first analysis' imports); target ≤ 300 ms median warm for save -> analysis beyond the quiet time.
 
-Run: .venv/bin/python bench/watch_bench.py [--runs 9]  (about a minute on two idle cores)
+Run: .venv/bin/python bench/watch_bench.py [--runs 9] [--debounce-ms 500]  (about a minute on two idle cores)
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ def rss_mib() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--debounce-ms", type=int, default=DEBOUNCE_MS, help="the quiet time (default: the config's)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "app"
@@ -85,7 +86,13 @@ def main() -> None:
         files = build_app(root)
         cache = Path(tmp) / "cache"
         settings = WatchSettings(
-            root=root, paths=(), ignore=(), debounce_ms=DEBOUNCE_MS, analyze=True, framework="auto", cache_dir=cache
+            root=root,
+            paths=(),
+            ignore=(),
+            debounce_ms=args.debounce_ms,
+            analyze=True,
+            framework="auto",
+            cache_dir=cache,
         )
         before = rss_mib()
         watcher = Watcher(settings, project_id="bench", flows=None)
@@ -121,8 +128,8 @@ def main() -> None:
             stop.set()
             thread.join(timeout=10)
         after = rss_mib()
-    beyond = [t - DEBOUNCE_MS for t in total]
-    print(f"app: {files} files, {PAGES} routes; quiet time {DEBOUNCE_MS} ms; {args.runs} saves (median)")
+    beyond = [t - args.debounce_ms for t in total]
+    print(f"app: {files} files, {PAGES} routes; quiet time {args.debounce_ms} ms; {args.runs} saves (median)")
     full, extra = statistics.median(total), statistics.median(beyond)
     print(f"save -> analysis: {full:.0f} ms in full, {extra:.0f} ms beyond the quiet time")
     print(f"analysis only: {statistics.median(analysis_only):.0f} ms")

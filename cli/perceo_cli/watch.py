@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 FLOWS_REFRESH_S = 30.0
 #: A git operation in progress (`.git/index.lock`) is waited for this long at most before analysing anyway.
 GIT_LOCK_WAIT_S = 5.0
+#: How often the file events gathered by watchfiles are looked at (the quiet time is counted in these steps).
+POLL_MS = 50
 #: The longest a burst of events is grouped, however busy the tree stays (a checkout of thousands of files).
 MAX_BATCH_MS = 10_000
 #: Folders never worth an event, whatever the config says (the rest comes from `observer.watch.ignore` and git).
@@ -191,22 +193,36 @@ class Watcher:
                 emit(result)
 
     def batches(self, *, stop: threading.Event | None = None) -> Iterator[set[str]]:
-        """Paths of each burst, yielded once the tree has been quiet for the debounce time (bounded by
-        `MAX_BATCH_MS`). Events that arrive while a batch is analysed come in the next batch, together."""
+        """Paths of each burst, yielded once the tree has been quiet for the debounce time (a burst is cut at
+        `MAX_BATCH_MS`). Events that arrive while a batch is analysed come in the next batch, together.
+
+        watchfiles hands over what it saw every `POLL_MS` (`yield_on_timeout` gives an empty set when nothing
+        moved), and the quiet time is counted here: with watchfiles' own `step` as the quiet time, a save waits
+        up to two steps."""
         from watchfiles import watch
 
-        quiet_ms = max(self.settings.debounce_ms, 50)
+        quiet_s = max(self.settings.debounce_ms, POLL_MS) / 1000
+        pending: set[str] = set()
+        first_at = last_at = 0.0
         for changes in watch(
             *self.watched_paths(),
             watch_filter=lambda _change, path: self.keep(path),
-            debounce=max(MAX_BATCH_MS, quiet_ms),
-            step=quiet_ms,
+            debounce=POLL_MS,
+            step=POLL_MS // 2,
             stop_event=stop,
             raise_interrupt=False,
-            rust_timeout=1_000,
-            yield_on_timeout=False,
+            rust_timeout=POLL_MS,
+            yield_on_timeout=True,
         ):
-            yield {path for _change, path in changes}
+            now = time.monotonic()
+            if changes:
+                if not pending:
+                    first_at = now
+                pending.update(path for _change, path in changes)
+                last_at = now
+            if pending and (now - last_at >= quiet_s or (now - first_at) * 1000 >= MAX_BATCH_MS):
+                batch, pending = pending, set()
+                yield batch
 
 
 def _ignored_by(relative: str, pattern: str) -> bool:
