@@ -37,6 +37,10 @@ from perceo_cli.local.store import EmbeddedStore, project_data_dir
 from perceo_cli.main import main
 from perceo_cli.output import Output
 
+#: The tests build on each other in file order (reads, `ci analyze`, then the analyzer's insights of those
+#: analyses, the edit, the delete), so under `pytest -n 2 --dist loadgroup` they all run on one worker.
+pytestmark = pytest.mark.xdist_group("e2e-api-contract")
+
 PERSONAS = [
     {"name": "Shopper", "description": "Buys things", "behaviors": ["compares prices", "pays by card"]},
     {"name": "New visitor", "description": "First time here", "behaviors": ["signs up"]},
