@@ -163,6 +163,7 @@ def test_init_remote_bootstraps_in_the_cloud_then_flows_and_ci_analyze_work_thro
     assert len(stored) == 2 + summary["llm"]["heuristicFlowsKept"]
     assert summary["counts"]["flows"]["created"] == len(stored) and summary["counts"]["personas"]["created"] == 2
     assert summary["counts"]["steps"]["stepsWritten"] == 2 * len(stored)
+    assert len(summary["warnings"]) == len(set(summary["warnings"]))  # refine's same note is not repeated
     workflow_id = summary["workflowId"]
 
     status_code, status_out, _ = perceo(checkout, "workflows", "status", workflow_id, "--json")
