@@ -225,7 +225,7 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(
 def test_an_unknown_flow_is_an_error_as_in_flows_show(repo: Path, backend: LocalBackend) -> None:
     code, out, err = cli(["analytics", "impact", "No such flow"], repo, backend)
 
-    assert code == ExitStatus.ERROR and "no flow 'No such flow'" in err and out == ""
+    assert code == ExitStatus.USAGE and "no flow 'No such flow'" in err and out == ""
 
 
 def test_snippet_prints_the_browser_snippet(repo: Path) -> None:

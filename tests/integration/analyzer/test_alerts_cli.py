@@ -96,6 +96,6 @@ def test_bad_alert_input_exits_2_and_stores_nothing(cli, monkeypatch: pytest.Mon
     assert code == 2 and "MISSING" in err
     assert json.loads(cli("alerts", "list", "--json")[1])["rules"] == []
     code, _, err = cli("alerts", "remove", "nope")
-    assert code == 1 and "no alert rule 'nope'" in err
+    assert code == 2 and "no alert rule 'nope'" in err
     code, _, err = cli("alerts", "test", "nope")
-    assert code == 1
+    assert code == 2 and "no alert rule 'nope'" in err

@@ -92,7 +92,7 @@ def test_ack_and_resolve_by_id_prefix(cli, graph: FalkorFlowGraph, shop: Shop) -
     code, _, err = cli("insights", "ack", target)
     assert code == 1 and "resolved" in err
     code, _, err = cli("insights", "resolve", "ffffffffff")
-    assert code == 1 and "no insight ffffffffff" in err
+    assert code == 2 and "no insight ffffffffff" in err
 
     _, out, _ = cli("analyze", "insights", "--no-run", "--since", "2026-02-20", "--json")
     assert target not in [i["id"] for i in json.loads(out)["insights"]]  # resolved: not listed by default

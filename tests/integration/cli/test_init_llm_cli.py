@@ -171,6 +171,7 @@ def test_llm_init_stores_the_llm_map_records_usage_and_an_unchanged_rerun_makes_
     # The model's two flows, and the offline heuristic's flows its answer does not cover.
     assert {"Buy a product", "Sign in"} <= set(flows)
     assert first["llm"]["heuristicFlowsKept"] == len(flows) - 2
+    assert len(first["warnings"]) == len(set(first["warnings"]))  # refine keeps them again: said once
     assert flows["Buy a product"].pages == ["/products", "/products/:id", "/cart", "/checkout", "/checkout/success"]
     assert flows["Buy a product"].personas == ["Shopper"] and flows["Sign in"].personas == ["Member"]
     assert flows["Buy a product"].connected_flows == [flows["Sign in"].id]

@@ -228,7 +228,7 @@ def test_named_flows_and_the_whole_suite_can_be_run(shop: DemoApp) -> None:
     assert {t["file"] for t in as_json(out)["tests"]} == set(SUITE)
 
     code, _, err = run_cli(["ci", "test", "--flows", "Nope"], shop.path)
-    assert code == ExitStatus.ERROR and "no flow 'Nope' in this project" in err
+    assert code == ExitStatus.USAGE and "no flow 'Nope' in this project" in err
     code, _, err = run_cli(["ci", "test", "--all", "--flows", "Checkout"], shop.path)
     assert code == ExitStatus.USAGE and "cannot be combined" in err
 

@@ -335,9 +335,11 @@ def _heuristic(state: BootstrapState, deps: BootstrapDeps) -> tuple[list[FlowDra
 
 
 def _merge_notes(state: BootstrapState, notes: Notes, **update: Any) -> BootstrapState:
+    """The stage's notes added to the state's; a warning a later stage repeats word for word is kept once (refine
+    keeps the heuristic's uncovered flows again, with the same message, when the model still leaves them out)."""
     return state.model_copy(
         update={
-            "warnings": [*state.warnings, *notes.warnings],
+            "warnings": list(dict.fromkeys([*state.warnings, *notes.warnings])),
             "limits_hit": [*state.limits_hit, *notes.limits],
             "llm_dropped": state.llm_dropped + notes.dropped,
             **update,
