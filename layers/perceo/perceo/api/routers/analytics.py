@@ -33,6 +33,10 @@ from perceo.wiring import services
 
 router = Router()
 
+#: Routes whose JSON body may come as `text/plain` (what sendBeacon and a no-cors fetch can send without a CORS
+#: preflight); every other route takes `application/json` only. The Lambda hands this to `serve`.
+TEXT_ROUTES = frozenset({("POST", "/analytics/beacon")})
+
 #: The most days a report covers (the engine's limit).
 MAX_REPORT_DAYS = 92
 
@@ -88,16 +92,17 @@ def ingest_events(body: IngestBody) -> IngestResult:
 @router.post(
     "/analytics/beacon",
     status_code=202,
-    summary="Ingest a batch from a browser: the key in ?writeKey= (scope ingest), any body type (no CORS preflight)",
+    summary="Ingest a batch from a browser: the key in ?writeKey= (scope ingest), JSON as text/plain (no preflight)",
     description=(
         "What the browser snippet sends with navigator.sendBeacon or fetch(keepalive): the same batch and answer as "
-        "POST /analytics/events, as text/plain so a page of any origin can send it without a CORS preflight. "
+        "POST /analytics/events, as text/plain (or application/json) so a page of any origin can send it without a "
+        "CORS preflight; any other Content-Type is a 415. "
         "Beacons cannot set headers, so this route takes the key from the writeKey query parameter (not from "
         "Authorization) and checks it itself: use a key with only the ingest scope, which can read nothing. The "
         "query string is not in the access log."
     ),
     tags=["analytics"],
-    responses=responses(401, 403, 413, 422, 429, 503, ok=202, ok_description="Accepted"),
+    responses=responses(400, 401, 403, 413, 415, 422, 429, 503, ok=202, ok_description="Accepted"),
 )
 def ingest_beacon(
     write_key: Annotated[
