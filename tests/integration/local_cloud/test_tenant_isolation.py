@@ -13,8 +13,11 @@ import httpx
 import pytest
 from cloud_harness import RunningCloud
 
+from perceo.graph.falkor import FalkorFlowGraph
+from perceo.graph.insights import InsightStore
+from perceo.models import Insight
 from perceo_cli.local.apigw import read_rest_api
-from perceo_cli.local.cloud import default_template
+from perceo_cli.local.cloud import GRAPH_NAME, default_template
 from perceo_cli.local.template import Intrinsics, load_template, read_functions
 
 #: A valid body for the routes that need one, so that validation (422) cannot mask a missing tenant check.
@@ -35,6 +38,7 @@ class ProjectA:
     analysis_id: str
     workflow_id: str
     run_id: str
+    insight_id: str
 
     def ids(self) -> dict[str, str]:
         """A's id for each resource that takes one, by the resource's path prefix."""
@@ -48,6 +52,8 @@ class ProjectA:
             "/keys/{prefix}": self.key[:12],
             "/workflows/{id}": self.workflow_id,
             "/coordinator/runs/{id}": self.run_id,
+            "/analyzer/insights/{id}/ack": self.insight_id,
+            "/analyzer/insights/{id}/resolve": self.insight_id,
         }
 
 
@@ -95,8 +101,22 @@ def project_a(cloud: RunningCloud) -> Iterator[ProjectA]:
     assert run.status_code == 202, run.text
     yield ProjectA(
         project["id"], key, flow["id"], persona["id"], analysis["id"], workflow.json()["workflowId"],
-        run.json()["workflowId"],
+        run.json()["workflowId"], _seed_insight(cloud, project["id"], flow["id"]),
     )  # fmt: skip
+
+
+def _seed_insight(cloud: RunningCloud, project_id: str, flow_id: str) -> str:
+    """An insight of A, stored in the cloud's graph (the analyzer's rules need weeks of production metrics; what B
+    must not reach is the stored insight, through the routes)."""
+    graph = FalkorFlowGraph(cloud.state.store_url, GRAPH_NAME)
+    try:
+        assert isinstance(graph, InsightStore)
+        insight = Insight(project_id=project_id, flow_id=flow_id, type="coverage-gap", severity="high",
+                          title="Checkout has no test", message="No test.", subject=f"coverage-gap:{flow_id}",
+                          day="2026-04-09")  # fmt: skip
+        return graph.store_insights(project_id, [insight])[0].insight.id
+    finally:
+        graph.close()
 
 
 @pytest.fixture(scope="module")
@@ -151,11 +171,13 @@ def test_project_a_is_untouched_after_bs_attempts(cloud: RunningCloud, project_a
         flow = client.get(f"flows/{project_a.flow_id}")
         steps = client.get(f"flows/{project_a.flow_id}/steps")
         persona = client.get(f"personas/{project_a.persona_id}")
+        insights = client.get("analyzer/insights")
         me = client.get("projects/me")
 
     assert flow.status_code == 200 and flow.json()["priority"] == "critical"
     assert [s["name"] for s in steps.json()["steps"]] == ["open the cart"]
     assert persona.status_code == 200 and persona.json()["description"] == ""
+    assert [(i["id"], i["status"]) for i in insights.json()["insights"]] == [(project_a.insight_id, "open")]
     assert me.status_code == 200 and me.json()["id"] == project_a.project_id
 
 
