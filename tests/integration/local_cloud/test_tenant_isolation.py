@@ -13,11 +13,8 @@ import httpx
 import pytest
 from cloud_harness import RunningCloud
 
-from perceo.graph.falkor import FalkorFlowGraph
-from perceo.graph.insights import InsightStore
-from perceo.models import Insight
 from perceo_cli.local.apigw import read_rest_api
-from perceo_cli.local.cloud import GRAPH_NAME, default_template
+from perceo_cli.local.cloud import default_template
 from perceo_cli.local.template import Intrinsics, load_template, read_functions
 
 #: A valid body for the routes that need one, so that validation (422) cannot mask a missing tenant check.
@@ -101,22 +98,8 @@ def project_a(cloud: RunningCloud) -> Iterator[ProjectA]:
     assert run.status_code == 202, run.text
     yield ProjectA(
         project["id"], key, flow["id"], persona["id"], analysis["id"], workflow.json()["workflowId"],
-        run.json()["workflowId"], _seed_insight(cloud, project["id"], flow["id"]),
+        run.json()["workflowId"], cloud.seed_insight(project["id"], flow["id"]),
     )  # fmt: skip
-
-
-def _seed_insight(cloud: RunningCloud, project_id: str, flow_id: str) -> str:
-    """An insight of A, stored in the cloud's graph (the analyzer's rules need weeks of production metrics; what B
-    must not reach is the stored insight, through the routes)."""
-    graph = FalkorFlowGraph(cloud.state.store_url, GRAPH_NAME)
-    try:
-        assert isinstance(graph, InsightStore)
-        insight = Insight(project_id=project_id, flow_id=flow_id, type="coverage-gap", severity="high",
-                          title="Checkout has no test", message="No test.", subject=f"coverage-gap:{flow_id}",
-                          day="2026-04-09")  # fmt: skip
-        return graph.store_insights(project_id, [insight])[0].insight.id
-    finally:
-        graph.close()
 
 
 @pytest.fixture(scope="module")
