@@ -2,7 +2,7 @@
 stateful sequences, with a fixed seed. Every answer must be a documented status with a body matching its schema,
 and never a server error.
 
-CI runs about 2,300 cases in well under a minute. A deeper run (README, "Reliability suite"):
+CI runs about 4,900 cases in about a minute. A deeper run (README, "Reliability suite"):
 `PERCEO_FUZZ_EXAMPLES=500 PERCEO_FUZZ_SEED=$RANDOM pytest tests/reliability/test_fuzz_api.py -s`.
 """
 
