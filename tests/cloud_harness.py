@@ -54,6 +54,22 @@ class RunningCloud:
         body = response.json()
         return body["project"], body["apiKey"]["key"]
 
+    def seed_insight(self, project_id: str, flow_id: str) -> str:
+        """An open insight of the project, stored straight in the cloud's graph (the analyzer's rules need weeks of
+        production metrics to find one); its id."""
+        from perceo.graph.falkor import FalkorFlowGraph
+        from perceo.models import Insight
+        from perceo_cli.local.cloud import GRAPH_NAME
+
+        graph = FalkorFlowGraph(self.state.store_url, GRAPH_NAME)
+        try:
+            insight = Insight(project_id=project_id, flow_id=flow_id, type="coverage-gap", severity="high",
+                              title="A flow has no test", message="No test.", subject=f"coverage-gap:{flow_id}",
+                              day="2026-04-09")  # fmt: skip
+            return graph.store_insights(project_id, [insight])[0].insight.id
+        finally:
+            graph.close()
+
     def key_service(self) -> ApiKeyService:
         """The cloud's key service, straight on its Redis (to seed keys without the API)."""
         client = redis.Redis.from_url(self.state.store_url, decode_responses=True)

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from cloud_harness import RunningCloud
-from openapi_routes import Operation, operations, valid_body
+from openapi_routes import Operation, operations, valid_body, valid_query
 
 from perceo.models.vocab import SCOPES
 
@@ -26,7 +26,7 @@ KEYED = [op for op in OPERATIONS if op.scheme == "apiKey"]
 
 
 def _send(client: httpx.Client, operation: Operation, values: dict[str, str], body: Any) -> httpx.Response:
-    return client.request(operation.method, operation.url(values), json=body)
+    return client.request(operation.method, operation.url(values), json=body, params=valid_query(operation))
 
 
 def _seed(cloud: RunningCloud) -> dict[str, Any]:
@@ -41,6 +41,9 @@ def _seed(cloud: RunningCloud) -> dict[str, Any]:
         analysis = client.post("observer/analyze", json=change).json()
         review = client.post(f"analyses/{analysis['id']}/review", json={})
         assert review.status_code == 202, review.text
+        # A RunTests of a flow A does not have: it fails at once in the background, but the run is A's.
+        run = client.post("coordinator/runs", json={"baseUrl": "http://93.184.216.34", "flowIds": ["nope"]})
+        assert run.status_code == 202, run.text
     return {
         "project": project,
         "key": key,
@@ -51,6 +54,8 @@ def _seed(cloud: RunningCloud) -> dict[str, Any]:
             "/workflows": review.json()["workflowId"],
             "/projects": project["id"],
             "/keys": key[:12],
+            "/coordinator": run.json()["workflowId"],
+            "/analyzer": cloud.seed_insight(project["id"], flow["id"]),
         },
         "names": {"/flows": flow["name"], "/personas": persona["name"]},
     }
@@ -67,6 +72,7 @@ def _snapshot(cloud: RunningCloud, key: str) -> dict[str, Any]:
                 for key_record in client.get("keys", params={"includeInactive": "true"}).json()["keys"]
             ],
             "project": client.get("projects/me").json(),
+            "insights": client.get("analyzer/insights").json(),
         }
 
 
@@ -124,6 +130,8 @@ def test_a_single_scope_key_gets_exactly_the_routes_its_scope_opens(cloud: Runni
         "/workflows": "wf-" + "0" * 32,
         "/projects": project["id"],
         "/keys": admin[:12],
+        "/coordinator": "wf-" + "0" * 32,
+        "/analyzer": cloud.seed_insight(project["id"], flow["id"]),
     }
     # The project's deletion last, by the last scope that may: nothing after it needs the project.
     ordered = sorted(KEYED, key=lambda op: op.name == "DELETE /projects/{id}")

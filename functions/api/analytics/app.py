@@ -1,4 +1,4 @@
-"""Lambda: analytics: `POST /analytics/events|sync|connect`, `GET /analytics/metrics|traffic`."""
+"""Lambda: analytics: `POST /analytics/events|beacon|sync|connect`, `GET /analytics/metrics|traffic`."""
 
 from __future__ import annotations
 
@@ -28,4 +28,4 @@ register_error_handlers(app)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return serve(app, event, context, metrics=metrics)
+    return serve(app, event, context, metrics=metrics, text_routes=analytics.TEXT_ROUTES)

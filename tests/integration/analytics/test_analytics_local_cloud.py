@@ -105,7 +105,8 @@ def test_ingest_sync_status_and_the_scheduled_workflow_through_the_local_cloud(
     assert mine["status"] == "succeeded" and mine["metricsWritten"] >= 1
 
     code, _, err = cli(cloud.project_dir, "local", "run-schedule", "NoSuchSchedule")
-    assert code == ExitStatus.ERROR and "AnalyticsSyncSchedule" in err
+    # a name the template does not have is bad input (exit 2, as for any thing that does not exist); the known listed
+    assert code == ExitStatus.USAGE and "AnalyticsSyncSchedule" in err
 
 
 class _Site(ThreadingHTTPServer):

@@ -72,15 +72,20 @@ def workflows(
 ) -> Iterator[None]:
     """Workflow routes over moto Step Functions (executions recorded, not run), Redis progress, in-memory bundles;
     the bootstrap state machine only (the review one is not configured)."""
-    yield from _workflows(api, falkordb_server, graph_name, graph, redis_client, review=False)
+    yield from _workflows(api, falkordb_server, graph_name, graph, redis_client, analytics_clients, review=False)
 
 
 @pytest.fixture
 def all_workflows(
-    api: wiring.Services, falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph, redis_client: redis.Redis
+    api: wiring.Services,
+    falkordb_server: ServerProcess,
+    graph_name: str,
+    graph: FlowGraph,
+    redis_client: redis.Redis,
+    analytics_clients: HttpProviderClients,
 ) -> Iterator[None]:
     """As `workflows`, with the analysis review state machine too."""
-    yield from _workflows(api, falkordb_server, graph_name, graph, redis_client, review=True)
+    yield from _workflows(api, falkordb_server, graph_name, graph, redis_client, analytics_clients, review=True)
 
 
 def _workflows(
@@ -89,6 +94,7 @@ def _workflows(
     graph_name: str,
     graph: FlowGraph,
     redis_client: redis.Redis,
+    analytics_clients: HttpProviderClients,
     *,
     review: bool,
 ) -> Iterator[None]:

@@ -101,3 +101,32 @@ def test_scopes_guard_the_routes_and_runs_start_only_for_public_urls(api: wiring
 
     quality = call("coordinator/predictions", a)
     assert quality["statusCode"] == 200 and body_of(quality)["validated"] == 0
+
+
+def test_reports_whose_numbers_or_names_no_test_run_can_hold_are_422_and_record_nothing(
+    api: wiring.Services, graph: FlowGraph, workflows: None
+) -> None:
+    """A negative duration, retry or count, or a step name too long for its test case: a 422 naming the field, not
+    a 500 from the TestRun built after validation (the fuzzing suite found the first)."""
+    a = create_project("Coordinator bad numbers")
+    flow = body_of(call("flows/create-flow", a, body={"name": "Checkout", "pages": ["/cart"]}))
+    bad_outcomes = [{"durationMs": -1}, {"retries": -1}, {"tests": -1}, {"failed": -1}]
+    for bad in bad_outcomes:
+        body = _suite(flow["id"])
+        body["report"]["flows"][0].update(bad)  # type: ignore[index]
+        response = call("coordinator/record-suite", a, body=body)
+        assert response["statusCode"] == 422 and error_code(response) == "validation_failed", (bad, response["body"])
+    body = _suite(flow["id"])
+    body["report"]["totals"] = {"total": -1}  # type: ignore[index]
+    assert call("coordinator/record-suite", a, body=body)["statusCode"] == 422
+
+    step = {"stepId": flow["id"], "order": 1, "name": "x" * 2100, "status": "passed"}
+    synthetic = {
+        "report": {"suiteId": flow["id"], "baseUrl": "https://staging.example.com", "status": "passed",
+                   "flows": [{"flowId": flow["id"], "name": "Checkout", "status": "passed",
+                              "baseUrl": "https://staging.example.com", "steps": [step]}]},
+    }  # fmt: skip
+    response = call("coordinator/record-synthetic", a, body=synthetic)
+    assert response["statusCode"] == 422 and error_code(response) == "validation_failed", response["body"]
+
+    assert body_of(call("coordinator/list-results", a))["runs"] == []

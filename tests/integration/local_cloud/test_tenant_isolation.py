@@ -35,6 +35,7 @@ class ProjectA:
     analysis_id: str
     workflow_id: str
     run_id: str
+    insight_id: str
 
     def ids(self) -> dict[str, str]:
         """A's id for each resource that takes one, by the resource's path prefix."""
@@ -48,6 +49,8 @@ class ProjectA:
             "/keys/{prefix}": self.key[:12],
             "/workflows/{id}": self.workflow_id,
             "/coordinator/runs/{id}": self.run_id,
+            "/analyzer/insights/{id}/ack": self.insight_id,
+            "/analyzer/insights/{id}/resolve": self.insight_id,
         }
 
 
@@ -95,7 +98,7 @@ def project_a(cloud: RunningCloud) -> Iterator[ProjectA]:
     assert run.status_code == 202, run.text
     yield ProjectA(
         project["id"], key, flow["id"], persona["id"], analysis["id"], workflow.json()["workflowId"],
-        run.json()["workflowId"],
+        run.json()["workflowId"], cloud.seed_insight(project["id"], flow["id"]),
     )  # fmt: skip
 
 
@@ -151,11 +154,13 @@ def test_project_a_is_untouched_after_bs_attempts(cloud: RunningCloud, project_a
         flow = client.get(f"flows/{project_a.flow_id}")
         steps = client.get(f"flows/{project_a.flow_id}/steps")
         persona = client.get(f"personas/{project_a.persona_id}")
+        insights = client.get("analyzer/insights")
         me = client.get("projects/me")
 
     assert flow.status_code == 200 and flow.json()["priority"] == "critical"
     assert [s["name"] for s in steps.json()["steps"]] == ["open the cart"]
     assert persona.status_code == 200 and persona.json()["description"] == ""
+    assert [(i["id"], i["status"]) for i in insights.json()["insights"]] == [(project_a.insight_id, "open")]
     assert me.status_code == 200 and me.json()["id"] == project_a.project_id
 
 

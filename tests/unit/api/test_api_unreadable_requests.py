@@ -10,7 +10,8 @@ from api_handlers import as_caller, body_of, invoke, load_event, with_body, with
 from api_unit_kit import MakeKey
 
 from perceo import wiring
-from perceo.api.body import MAX_INT_DIGITS, MAX_JSON_DEPTH
+from perceo.api.body import MAX_INT_DIGITS, MAX_JSON_DEPTH, check_request
+from perceo.errors import BadRequestError, UnsupportedMediaTypeError
 
 KEYS = "api/keys"
 
@@ -111,3 +112,36 @@ def test_text_that_is_not_json_at_all_stays_a_422_naming_the_body(deps: wiring.S
 
     assert (status, error["code"]) == (422, "validation_failed")
     assert "not valid JSON" in error["message"]
+
+
+BEACON = frozenset({("POST", "/analytics/beacon")})
+
+
+def _text_event(method: str, path: str, body: str, content_type: str) -> dict:
+    return {"httpMethod": method, "path": path, "headers": {"Content-Type": content_type}, "body": body}
+
+
+@pytest.mark.parametrize("content_type", ["text/plain;charset=UTF-8", "Text/Plain", "application/json"])
+def test_a_text_route_takes_its_json_as_text_plain_too(content_type: str) -> None:
+    check_request(_text_event("POST", "/analytics/beacon", '{"events": []}', content_type), text_routes=BEACON)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content_type"),
+    [
+        ("POST", "/analytics/events", "text/plain"),  # only the routes named take text
+        ("PUT", "/analytics/beacon", "text/plain"),  # the route is its method and path
+        ("POST", "/analytics/beacon", "application/x-www-form-urlencoded"),  # text/plain, not any type
+        ("POST", "/analytics/beacon", ""),
+    ],
+)
+def test_anything_else_stays_a_415_on_every_route(method: str, path: str, content_type: str) -> None:
+    with pytest.raises(UnsupportedMediaTypeError):
+        check_request(_text_event(method, path, '{"events": []}', content_type), text_routes=BEACON)
+
+
+def test_text_on_a_text_route_gets_the_json_checks_all_the_same() -> None:
+    event = _text_event("POST", "/analytics/beacon", '{"events": ["a\\u0000b"]}', "text/plain")
+
+    with pytest.raises(BadRequestError, match="NUL"):
+        check_request(event, text_routes=BEACON)

@@ -5,7 +5,8 @@
 
 - a body that is not UTF-8 (API Gateway passes such bytes base64-encoded) is a 400;
 - a body whose Content-Type is not `application/json` (parameters such as `charset` aside; a missing one included)
-  is a 415;
+  is a 415, except `text/plain` on the routes the Lambda names in `text_routes` (the browser beacon: sendBeacon
+  cannot send a JSON Content-Type); their text gets every check below all the same;
 - JSON nested deeper than `MAX_JSON_DEPTH`, an integer of more than `MAX_INT_DIGITS` digits, `NaN`/`Infinity`, and
   strings with a NUL character or a lone surrogate (neither can be stored: the graph engine rejects the query, UTF-8
   cannot encode the other) are a 400;
@@ -31,8 +32,13 @@ MAX_JSON_DEPTH = 32
 MAX_INT_DIGITS = 20
 
 
-def check_request(event: Mapping[str, Any]) -> None:
-    """BadRequestError (400) or UnsupportedMediaTypeError (415) for a request no route can read."""
+#: A route as the resolver matches it: (method in upper case, path).
+RouteKey = tuple[str, str]
+
+
+def check_request(event: Mapping[str, Any], *, text_routes: frozenset[RouteKey] = frozenset()) -> None:
+    """BadRequestError (400) or UnsupportedMediaTypeError (415) for a request no route can read. `text_routes` are
+    the routes that also take their JSON as `text/plain`."""
     _check_text("the path", event.get("path"))
     for name, value in _query_values(event):
         _check_text(f"query parameter {name}", value)
@@ -40,12 +46,13 @@ def check_request(event: Mapping[str, Any]) -> None:
     if text is None:
         return
     media_type = (header(event, "Content-Type") or "").split(";")[0].strip().lower()
-    if media_type != "application/json":
+    if media_type == "application/json":
+        _normalise_content_type(event)
+    elif media_type != "text/plain" or _route_of(event) not in text_routes:
         raise UnsupportedMediaTypeError(
             "request bodies must be JSON: send Content-Type: application/json",
             details={"contentType": media_type or None},
         )
-    _normalise_content_type(event)
     try:
         document = json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant)
     except RecursionError:
@@ -53,6 +60,11 @@ def check_request(event: Mapping[str, Any]) -> None:
     except json.JSONDecodeError:
         return  # not JSON at all: the resolver's 422 names the body
     _check_document(document)
+
+
+def _route_of(event: Mapping[str, Any]) -> RouteKey:
+    """The method and path the resolver routes on (API Gateway's `path`, without the stage)."""
+    return str(event.get("httpMethod") or "").upper(), str(event.get("path") or "")
 
 
 def _normalise_content_type(event: Mapping[str, Any]) -> None:

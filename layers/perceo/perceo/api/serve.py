@@ -9,7 +9,7 @@
    cannot count requests nor see a revocation; every request passes through here, so the per-key limit and the
    key's status (a key revoked, expired or deleted with its project since is a 401 at once) live here;
    then answers 400 / 415 for a request no route can read (`perceo.api.body`: not UTF-8, not JSON by its
-   Content-Type, nested too deeply, huge numbers, NUL characters);
+   Content-Type, nested too deeply, huge numbers, NUL characters; `text_routes` also take `text/plain`);
 4. adds `X-Request-Id`, and the CORS headers (powertools `CORSConfig`) when the request comes from the allowed
    origin, on every answer: routed, early (413/429) or failed.
 
@@ -37,7 +37,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from perceo.api.body import check_request
+from perceo.api.body import RouteKey, check_request
 from perceo.api.errors import domain_error_response, internal_error_response
 from perceo.api.request import RequestScope, header, request_scope
 from perceo.errors import PayloadTooLargeError, PerceoError, RateLimitedError
@@ -57,11 +57,13 @@ def serve(
     context: LambdaContext | None,
     *,
     metrics: Metrics | None = None,
+    text_routes: frozenset[RouteKey] = frozenset(),
 ) -> dict[str, Any]:
-    """The proxy response to one API Gateway REST event; counts it by status class (`Http2xx`…) in `metrics`."""
+    """The proxy response to one API Gateway REST event; counts it by status class (`Http2xx`…) in `metrics`.
+    `text_routes` are the app's routes that take their JSON body as `text/plain` too (`perceo.api.body`)."""
     with request_scope(event) as scope:
         try:
-            early = _early_answer(event, scope)
+            early = _early_answer(event, scope, text_routes)
         except PerceoError as error:
             early = domain_error_response(error, request_id=scope.request_id)
         except Exception:
@@ -93,7 +95,9 @@ def body_size(event: Mapping[str, Any]) -> int:
     return len(body.encode("utf-8"))
 
 
-def _early_answer(event: Mapping[str, Any], scope: RequestScope) -> Response[str] | None:
+def _early_answer(
+    event: Mapping[str, Any], scope: RequestScope, text_routes: frozenset[RouteKey]
+) -> Response[str] | None:
     size = body_size(event)
     if size > MAX_BODY_BYTES:
         raise PayloadTooLargeError(
@@ -111,7 +115,7 @@ def _early_answer(event: Mapping[str, Any], scope: RequestScope) -> Response[str
                 f"too many requests for API key {principal.prefix}; retry after {decision.retry_after_header} s",
                 retry_after_s=decision.retry_after_s,
             )
-    check_request(event)
+    check_request(event, text_routes=text_routes)
     return None
 
 

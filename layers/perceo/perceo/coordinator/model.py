@@ -45,12 +45,12 @@ class ShardResult(Model):
 
 
 class Totals(Model):
-    total: int = 0
-    passed: int = 0
-    failed: int = 0
-    error: int = 0
-    skipped: int = 0
-    flaky: int = 0
+    total: int = Field(default=0, ge=0)
+    passed: int = Field(default=0, ge=0)
+    failed: int = Field(default=0, ge=0)
+    error: int = Field(default=0, ge=0)
+    skipped: int = Field(default=0, ge=0)
+    flaky: int = Field(default=0, ge=0)
 
     @classmethod
     def of(cls, tests: Iterable[TestCase]) -> Totals:
@@ -69,11 +69,11 @@ class FlowOutcome(Model):
     flow_id: EntityId
     name: str
     status: TestRunStatus
-    tests: int = 0
-    failed: int = 0
+    tests: int = Field(default=0, ge=0)
+    failed: int = Field(default=0, ge=0)
     flaky: bool = False
-    retries: int = 0
-    duration_ms: int = 0
+    retries: int = Field(default=0, ge=0)
+    duration_ms: int = Field(default=0, ge=0)
     failure_message: str | None = Field(default=None, max_length=MAX_MESSAGE_CHARS)
     test_run_id: EntityId | None = None
 
@@ -109,6 +109,9 @@ def outcome_status(statuses: Sequence[TestOutcome]) -> TestRunStatus:
 # Synthetic runs: a flow's steps in a real browser
 
 StepStatus = Literal["passed", "failed", "error", "skipped"]
+#: Bounds that keep a step's TestCase name ("<order>. <name>") within a TestCase's 2,048 characters.
+MAX_STEP_ORDER = 100_000
+MAX_STEP_NAME_CHARS = 1024
 
 
 class ActionResult(Model):
@@ -121,8 +124,9 @@ class ActionResult(Model):
 
 class StepResult(Model):
     step_id: EntityId
-    order: int
-    name: str
+    #: The step's place in its flow (its TestCase is named "<order>. <name>").
+    order: int = Field(ge=0, le=MAX_STEP_ORDER)
+    name: str = Field(max_length=MAX_STEP_NAME_CHARS)
     status: StepStatus
     duration_ms: int = Field(default=0, ge=0)
     message: str | None = Field(default=None, max_length=MAX_MESSAGE_CHARS)

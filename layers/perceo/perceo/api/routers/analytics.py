@@ -24,7 +24,7 @@ from perceo.analytics.model import (
 )
 from perceo.api.request import authorize, current_request
 from perceo.api.responses import AUTHENTICATED, responses
-from perceo.api.security import API_KEY
+from perceo.api.security import requires
 from perceo.auth.model import Principal
 from perceo.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from perceo.models import FlowMetrics
@@ -32,6 +32,10 @@ from perceo.models.common import Model
 from perceo.wiring import services
 
 router = Router()
+
+#: Routes whose JSON body may come as `text/plain` (what sendBeacon and a no-cors fetch can send without a CORS
+#: preflight); every other route takes `application/json` only. The Lambda hands this to `serve`.
+TEXT_ROUTES = frozenset({("POST", "/analytics/beacon")})
 
 #: The most days a report covers (the engine's limit).
 MAX_REPORT_DAYS = 92
@@ -74,7 +78,7 @@ class TrafficReport(Model):
         "5 minutes in the future are clamped to now; older than 30 days or further in the future they are rejected."
     ),
     tags=["analytics"],
-    security=API_KEY,
+    security=requires("ingest"),
     responses=responses(*AUTHENTICATED, ok=202, ok_description="Accepted"),
 )
 def ingest_events(body: IngestBody) -> IngestResult:
@@ -88,16 +92,17 @@ def ingest_events(body: IngestBody) -> IngestResult:
 @router.post(
     "/analytics/beacon",
     status_code=202,
-    summary="Ingest a batch from a browser: the key in ?writeKey= (scope ingest), any body type (no CORS preflight)",
+    summary="Ingest a batch from a browser: the key in ?writeKey= (scope ingest), JSON as text/plain (no preflight)",
     description=(
         "What the browser snippet sends with navigator.sendBeacon or fetch(keepalive): the same batch and answer as "
-        "POST /analytics/events, as text/plain so a page of any origin can send it without a CORS preflight. "
+        "POST /analytics/events, as text/plain (or application/json) so a page of any origin can send it without a "
+        "CORS preflight; any other Content-Type is a 415. "
         "Beacons cannot set headers, so this route takes the key from the writeKey query parameter (not from "
         "Authorization) and checks it itself: use a key with only the ingest scope, which can read nothing. The "
         "query string is not in the access log."
     ),
     tags=["analytics"],
-    responses=responses(401, 403, 413, 422, 429, 503, ok=202, ok_description="Accepted"),
+    responses=responses(400, 401, 403, 413, 415, 422, 429, 503, ok=202, ok_description="Accepted"),
 )
 def ingest_beacon(
     write_key: Annotated[
@@ -141,7 +146,7 @@ def _write_key_principal(raw_key: str) -> Principal:
         "scheduled AnalyticsSync workflow does the same for large windows."
     ),
     tags=["analytics"],
-    security=API_KEY,
+    security=requires("flows:write", "workflows:start"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def sync(body: SyncRequest) -> SyncRun:
@@ -156,7 +161,7 @@ def sync(body: SyncRequest) -> SyncRun:
     "/analytics/connect",
     summary="Connect an analytics provider: check the credentials with it, then keep them (scope project:admin)",
     tags=["analytics"],
-    security=API_KEY,
+    security=requires("project:admin"),
     responses=responses(*AUTHENTICATED),
 )
 def connect(body: ConnectRequest) -> ConnectionCheck:
@@ -169,7 +174,7 @@ def connect(body: ConnectRequest) -> ConnectionCheck:
     "/analytics/metrics",
     summary="Providers, and each flow's production figures over the last days (scope insights:read or flows:read)",
     tags=["analytics"],
-    security=API_KEY,
+    security=requires("insights:read", "flows:read"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def metrics(
@@ -188,7 +193,7 @@ def metrics(
     "/analytics/traffic",
     summary="Users and sessions per day and success rate of each flow with metrics (scope ci:analyze)",
     tags=["analytics"],
-    security=API_KEY,
+    security=requires("ci:analyze", "insights:read", "flows:read"),
     responses=responses(*AUTHENTICATED),
 )
 def traffic(days: DaysParam = 7) -> TrafficReport:
@@ -208,7 +213,7 @@ DayParam = Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A U
     summary="Every flow's daily production metrics from since to until (scope insights:read or flows:read)",
     description="One FlowMetrics per flow and UTC day, by day then flow id; at most 92 days at a time.",
     tags=["analytics"],
-    security=API_KEY,
+    security=requires("insights:read", "flows:read"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def flow_metrics(since: DayParam, until: DayParam) -> FlowMetricsList:

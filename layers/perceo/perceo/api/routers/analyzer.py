@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from perceo.analyzer.insights import AnalyzerRun, CoverageReport, InsightList
 from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
-from perceo.api.security import API_KEY
+from perceo.api.security import requires
 from perceo.errors import ValidationFailed
 from perceo.models import Insight
 from perceo.models.api import ID_PATTERN
@@ -45,7 +45,7 @@ def _values(raw: str | None, allowed: tuple[str, ...], name: str) -> list[str]:
         "subject and day (running again updates them, never duplicates). Answers what it found."
     ),
     tags=["analyzer"],
-    security=API_KEY,
+    security=requires("insights:read"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def run_analyzer() -> AnalyzerRun:
@@ -58,7 +58,7 @@ def run_analyzer() -> AnalyzerRun:
     "/analyzer/insights",
     summary="The project's insights, most severe first (scope insights:read)",
     tags=["analyzer"],
-    security=API_KEY,
+    security=requires("insights:read"),
     responses=responses(*AUTHENTICATED),
 )
 def list_insights(
@@ -87,7 +87,7 @@ def list_insights(
     "/analyzer/insights/<id>/ack",
     summary="Acknowledge an insight (scope flows:write)",
     tags=["analyzer"],
-    security=API_KEY,
+    security=requires("flows:write"),
     responses=responses(*AUTHENTICATED, 404, 409),
 )
 def acknowledge_insight(id: InsightRef) -> Insight:
@@ -99,7 +99,7 @@ def acknowledge_insight(id: InsightRef) -> Insight:
     "/analyzer/insights/<id>/resolve",
     summary="Resolve an insight (scope flows:write)",
     tags=["analyzer"],
-    security=API_KEY,
+    security=requires("flows:write"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def resolve_insight(id: InsightRef) -> Insight:
@@ -111,7 +111,7 @@ def resolve_insight(id: InsightRef) -> Insight:
     "/analyzer/coverage",
     summary="Flows x tests x traffic, ranked by users a day no recent test guards (scope insights:read)",
     tags=["analyzer"],
-    security=API_KEY,
+    security=requires("insights:read"),
     responses=responses(*AUTHENTICATED),
 )
 def coverage() -> CoverageReport:

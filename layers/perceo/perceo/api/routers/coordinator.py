@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
-from perceo.api.security import API_KEY
+from perceo.api.security import requires
 from perceo.coordinator.api_models import (
     CoordinatorRunView,
     FlakyReport,
@@ -39,7 +39,7 @@ EntityIdQuery = Annotated[str | None, Query(pattern=ID_PATTERN, description="Onl
     status_code=202,
     summary="Announce a test invocation about to run: publishes coordinator.tests.started (scope ci:test)",
     tags=["coordinator"],
-    security=API_KEY,
+    security=requires("ci:test"),
     responses=responses(*AUTHENTICATED, 404, ok=202, ok_description="Published"),
 )
 def suite_started(body: TestsStartedRequest) -> TestsStartedRequest:
@@ -66,7 +66,7 @@ def suite_started(body: TestsStartedRequest) -> TestsStartedRequest:
         "flows at the commit are validated; coordinator.test.failed and coordinator.tests.completed are published."
     ),
     tags=["coordinator"],
-    security=API_KEY,
+    security=requires("ci:test"),
     responses=responses(*AUTHENTICATED, 404, 409, ok=201, ok_description="Recorded"),
 )
 def record_suite(body: RecordSuiteRequest) -> SuiteReport:
@@ -82,7 +82,7 @@ def record_suite(body: RecordSuiteRequest) -> SuiteReport:
     status_code=201,
     summary="Upload results produced elsewhere: JUnit XML or Playwright JSON, mapped to flows by file (scope ci:test)",
     tags=["coordinator"],
-    security=API_KEY,
+    security=requires("ci:test"),
     responses=responses(*AUTHENTICATED, 404, 409, ok=201, ok_description="Recorded"),
 )
 def upload_report(body: UploadReportRequest) -> SuiteReport:
@@ -102,7 +102,7 @@ def upload_report(body: UploadReportRequest) -> SuiteReport:
     status_code=201,
     summary="Record flows run in a browser by the CLI (`perceo flows run`): one TestRun per flow (scope ci:test)",
     tags=["coordinator"],
-    security=API_KEY,
+    security=requires("ci:test"),
     responses=responses(*AUTHENTICATED, 404, 409, ok=201, ok_description="Recorded"),
 )
 def record_synthetic(body: RecordSyntheticRequest) -> SyntheticReport:
@@ -121,7 +121,7 @@ def record_synthetic(body: RecordSyntheticRequest) -> SyntheticReport:
         "address unless the deployment allows private ones (RunTestsAllowPrivateUrls)."
     ),
     tags=["coordinator"],
-    security=API_KEY,
+    security=requires("ci:test", "workflows:start"),
     responses=responses(*AUTHENTICATED, 404, ok=202, ok_description="Started"),
 )
 def start_run(body: StartRunRequest) -> WorkflowStarted:
@@ -139,7 +139,7 @@ def start_run(body: StartRunRequest) -> WorkflowStarted:
     "/coordinator/runs/<id>",
     summary="A RunTests workflow: its status and progress, and the test runs it recorded so far",
     tags=["coordinator"],
-    security=API_KEY,
+    security=requires("ci:test", "flows:read", "workflows:start"),
     responses=responses(*AUTHENTICATED, 404),
 )
 def get_run(id: RunIdParam) -> CoordinatorRunView:
@@ -153,7 +153,7 @@ def get_run(id: RunIdParam) -> CoordinatorRunView:
     "/coordinator/results",
     summary="Recorded test runs, newest first, by flow, commit or invocation (scope flows:read or ci:test)",
     tags=["coordinator"],
-    security=API_KEY,
+    security=requires("flows:read", "ci:test"),
     responses=responses(*AUTHENTICATED),
 )
 def list_results(
@@ -177,7 +177,7 @@ def list_results(
     "/coordinator/flaky",
     summary="Tests that passed and failed on one commit, or passed only on a retry, in the last 90 days",
     tags=["coordinator"],
-    security=API_KEY,
+    security=requires("flows:read", "ci:test", "insights:read"),
     responses=responses(*AUTHENTICATED),
 )
 def flaky_tests() -> FlakyReport:
@@ -189,7 +189,7 @@ def flaky_tests() -> FlakyReport:
     "/coordinator/predictions",
     summary="How change analyses' predictions held against test outcomes: precision, recall, Brier score",
     tags=["coordinator"],
-    security=API_KEY,
+    security=requires("insights:read", "ci:analyze", "ci:test"),
     responses=responses(*AUTHENTICATED),
 )
 def prediction_quality() -> PredictionQuality:
