@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from perceo_cli.backend.port import NotOnThisBackendError
 
 if TYPE_CHECKING:
+    from perceo.coordinator.predictions import PredictionQuality
     from perceo.models import ChangeAnalysis, FlowView, Insight
     from perceo.models.runs import FlowMetrics, TestRun
     from perceo.models.vocab import InsightStatus
@@ -79,10 +80,13 @@ class Series:
 
 @dataclass(frozen=True)
 class TestSummary:
+    __test__ = False  # not a pytest test class
     runs: list[TestRun]
     failures: list[TestRun]
     flaky: list[TestRun]
     pass_rate: float | None
+    #: How `ci analyze`'s selection held against test outcomes (what `ci test --observe` measures), None if unknown.
+    selection: PredictionQuality | None = None
 
 
 class DashboardData:
@@ -181,12 +185,14 @@ class DashboardData:
 
     def tests(self) -> tuple[TestSummary, str | None]:
         runs = self.runs(limit=200)
+        quality = part(self.backend.prediction_quality, None)
         done = [r for r in runs.value if r.status in ("passed", "failed", "error")]
         summary = TestSummary(
             runs=runs.value,
             failures=[r for r in runs.value if r.status in ("failed", "error")],
             flaky=[r for r in runs.value if r.flaky],
             pass_rate=(sum(r.status == "passed" for r in done) / len(done)) if done else None,
+            selection=quality.value,
         )
         return summary, runs.missing
 

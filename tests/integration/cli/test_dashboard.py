@@ -209,6 +209,8 @@ def test_each_view_in_chromium_with_markup_shown_as_text_and_live_updates(
             page.wait_for_url("**/tests")
             assert "expected the order confirmation" in page.locator("#failures").inner_text()
             assert "Checkout" in page.locator("#failures").inner_text()
+            # runs recorded outside `ci test` validate no prediction: the view says how to get the figure
+            assert "ci test --observe" in page.locator("#selection").inner_text()
             page.screenshot(path=str(shots / "tests.png"), full_page=True)
 
             page.get_by_role("link", name="Insights").click()
