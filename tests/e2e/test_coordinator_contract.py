@@ -171,15 +171,22 @@ def test_ci_test_runs_records_and_reports_the_same(embedded: Side, api: Side, de
 
 
 def test_an_uploaded_report_and_flaky_tests_are_the_same(embedded: Side, api: Side, demo: DemoApp) -> None:
-    report = embedded.project_dir.parent / "junit.xml"
-    report.write_text(
+    # test_pay fails, then passes, at one commit: a flaky test (the test makes both runs itself, so it holds
+    # whichever tests of this module ran before it on this worker)
+    failing = embedded.project_dir.parent / "junit-failing.xml"
+    failing.write_text(
+        '<testsuite><testcase classname="qa.test_checkout" name="test_pay" file="qa/test_checkout.py">'
+        '<failure message="declined">assert "/checkout" == "/paid"</failure></testcase></testsuite>'
+    )
+    passing = embedded.project_dir.parent / "junit.xml"
+    passing.write_text(
         '<testsuite><testcase classname="qa.test_checkout" name="test_pay" file="qa/test_checkout.py"/></testsuite>'
     )
-    argv = ("ci", "report", "--junit", str(report), "--commit", demo.head)
-    local, remote = embedded.json(*argv), api.json(*argv)
-    assert local == remote and local[0] == 0
+    for report, code in ((failing, ExitStatus.TESTS_FAILED), (passing, ExitStatus.OK)):
+        argv = ("ci", "report", "--junit", str(report), "--commit", demo.head)
+        local, remote = embedded.json(*argv), api.json(*argv)
+        assert local == remote and local[0] == code
 
-    # test_pay failed at this commit in test_ci_test_runs_records_and_reports_the_same and passes in this report.
     local, remote = embedded.json("ci", "flaky"), api.json("ci", "flaky")
     assert local == remote
     assert [t["name"] for t in local[1]["tests"]] == ["test_pay"]
