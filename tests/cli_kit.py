@@ -1,4 +1,5 @@
-"""Running `perceo` through `main()` with captured output, for the CLI's integration tests."""
+"""Running `perceo` through `main()` with captured output, and pointing a project at the test session's store,
+for the CLI's integration tests."""
 
 from __future__ import annotations
 
@@ -27,3 +28,16 @@ def init_json(repo: Path, *extra: str) -> dict[str, Any]:
     code, out, err = run_cli(["init", "--yes", "--no-llm", "--json", *extra], repo)
     assert code == 0, err
     return dict(json.loads(out))
+
+
+def use_session_store(root: Path, host: str, port: int, graph_name: str, **extra: Any) -> None:
+    """Write `root/.perceo/config.json` so the project's flow graph (this graph key) and event bus are the session's
+    FalkorDB, with `extra` top-level config sections beside them."""
+    url = f"redis://{host}:{port}"
+    (root / ".perceo").mkdir(exist_ok=True)
+    config = {
+        "flowGraph": {"type": "falkordb", "uri": url, "database": graph_name},
+        "eventBus": {"type": "redis", "redisUrl": url},
+        **extra,
+    }
+    (root / ".perceo" / "config.json").write_text(json.dumps(config, indent=2) + "\n")

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 import redis
+from bootstrap_kit import graph_name
+from falkordb import FalkorDB
 
+from perceo.graph.falkor import FalkorFlowGraph
 from perceo_cli.local.server import ServerProcess, start_server, stop_server
 
 #: `tests/` is on sys.path (rootdir conftest), so the fakes package imports as `fakes`.
@@ -35,4 +38,17 @@ def redis_client(falkordb_server: ServerProcess) -> Iterator[redis.Redis]:
     try:
         yield client
     finally:
+        client.close()
+
+
+@pytest.fixture
+def graph(falkordb_server: ServerProcess) -> Iterator[FalkorFlowGraph]:
+    """A graph key of its own on the session's FalkorDB, deleted afterwards (the commands under test create the
+    schema; folders whose tests need it first override this fixture)."""
+    client = FalkorDB(host=falkordb_server.host, port=falkordb_server.port)
+    name = graph_name()
+    try:
+        yield FalkorFlowGraph(client, name)
+    finally:
+        client.connection.delete(name)
         client.close()

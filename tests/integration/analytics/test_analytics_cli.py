@@ -15,9 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from bootstrap_kit import graph_name
+from cli_kit import use_session_store
 from fakes.analytics_providers import FakeProviders
-from falkordb import FalkorDB
 
 from perceo.analytics.model import day_of
 from perceo.analytics.providers import HttpProviderClients, RetryPolicy
@@ -39,26 +38,9 @@ MIXPANEL = {"projectId": "1234", "username": "sa-user", "secret": "sa-secret"}
 
 
 @pytest.fixture
-def graph(falkordb_server: ServerProcess) -> Iterator[FalkorFlowGraph]:
-    client = FalkorDB(host=falkordb_server.host, port=falkordb_server.port)
-    name = graph_name()
-    try:
-        yield FalkorFlowGraph(client, name)
-    finally:
-        client.connection.delete(name)
-        client.close()
-
-
-@pytest.fixture
 def repo(tmp_path: Path, falkordb_server: ServerProcess, graph: FalkorFlowGraph) -> Path:
     root = build_demo_app(tmp_path / "shop").path
-    url = f"redis://{falkordb_server.host}:{falkordb_server.port}"
-    (root / ".perceo").mkdir()
-    config = {
-        "flowGraph": {"type": "falkordb", "uri": url, "database": graph.graph_name},
-        "eventBus": {"type": "redis", "redisUrl": url},
-    }
-    (root / ".perceo" / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    use_session_store(root, falkordb_server.host, falkordb_server.port, graph.graph_name)
     code, _, err = cli(["init", "--yes", "--no-llm", "--json"], root)
     assert code == 0, err
     return root

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bootstrap_kit import graph_name, snapshot, updated_at
+from bootstrap_kit import snapshot, updated_at
 from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
-from falkordb import FalkorDB
 
 from perceo.graph.falkor import FalkorFlowGraph
 from perceo.models import new_id
@@ -98,17 +96,6 @@ def no_llm_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
 @pytest.fixture
 def token() -> str:
     return new_id()[:12]
-
-
-@pytest.fixture
-def graph(falkordb_server: ServerProcess) -> Iterator[FalkorFlowGraph]:
-    client = FalkorDB(host=falkordb_server.host, port=falkordb_server.port)
-    name = graph_name()
-    try:
-        yield FalkorFlowGraph(client, name)
-    finally:
-        client.connection.delete(name)
-        client.close()
 
 
 def make_repo(

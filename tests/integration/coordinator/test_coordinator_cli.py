@@ -10,13 +10,11 @@ import json
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bootstrap_kit import graph_name
-from falkordb import FalkorDB
+from cli_kit import use_session_store
 
 from perceo.coordinator.junit import parse_junit
 from perceo.graph.falkor import FalkorFlowGraph
@@ -70,29 +68,17 @@ def test_signs_in_with_a_password():
 
 
 @pytest.fixture
-def graph(falkordb_server: ServerProcess) -> Iterator[FalkorFlowGraph]:
-    client = FalkorDB(host=falkordb_server.host, port=falkordb_server.port)
-    name = graph_name()
-    try:
-        yield FalkorFlowGraph(client, name)
-    finally:
-        client.connection.delete(name)
-        client.close()
-
-
-@pytest.fixture
 def shop(tmp_path: Path, falkordb_server: ServerProcess, graph: FalkorFlowGraph) -> DemoApp:
     """The demo shop mapped into the test's graph, with a pytest suite in its working tree."""
     demo = build_demo_app(tmp_path / "shop")
-    url = f"redis://{falkordb_server.host}:{falkordb_server.port}"
-    (demo.path / ".perceo").mkdir()
-    config = {
-        "flowGraph": {"type": "falkordb", "uri": url, "database": graph.graph_name},
-        "eventBus": {"type": "redis", "redisUrl": url},
-        "coordinator": {"runner": "pytest", "retries": 1, "timeoutS": 120},
-        "observer": {"ci": {"parallelism": 2}},
-    }
-    (demo.path / ".perceo" / "config.json").write_text(json.dumps(config))
+    use_session_store(
+        demo.path,
+        falkordb_server.host,
+        falkordb_server.port,
+        graph.graph_name,
+        coordinator={"runner": "pytest", "retries": 1, "timeoutS": 120},
+        observer={"ci": {"parallelism": 2}},
+    )
     code, _, err = run_cli(["init", "--yes", "--no-llm"], demo.path)
     assert code == 0, err
     config = json.loads((demo.path / ".perceo" / "config.json").read_text())

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bootstrap_kit import graph_name
-from falkordb import FalkorDB
+from cli_kit import use_session_store
 
 from perceo.coordinator.junit import parse_junit
 from perceo.graph.falkor import FalkorFlowGraph
@@ -29,26 +28,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def graph(falkordb_server: ServerProcess) -> Iterator[FalkorFlowGraph]:
-    client = FalkorDB(host=falkordb_server.host, port=falkordb_server.port)
-    name = graph_name()
-    try:
-        yield FalkorFlowGraph(client, name)
-    finally:
-        client.connection.delete(name)
-        client.close()
-
-
-@pytest.fixture
 def shop(tmp_path: Path, falkordb_server: ServerProcess, graph: FalkorFlowGraph) -> DemoApp:
     demo = build_demo_app(tmp_path / "shop")
-    url = f"redis://{falkordb_server.host}:{falkordb_server.port}"
-    (demo.path / ".perceo").mkdir()
-    config = {
-        "flowGraph": {"type": "falkordb", "uri": url, "database": graph.graph_name},
-        "eventBus": {"type": "redis", "redisUrl": url},
-    }
-    (demo.path / ".perceo" / "config.json").write_text(json.dumps(config))
+    use_session_store(demo.path, falkordb_server.host, falkordb_server.port, graph.graph_name)
     code, _, err = run_cli(["init", "--yes", "--no-llm"], demo.path)
     assert code == 0, err
     return demo
