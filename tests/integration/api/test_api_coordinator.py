@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 
 from api_handlers import body_of
-from api_integration_kit import call, create_project, error_code, key_for
+from api_integration_kit import api_services, call, create_project, error_code, key_for
+from redis import Redis
 
 from perceo import wiring
 from perceo.graph.port import FlowGraph
+from perceo.workflows.bundle import InMemoryBundleStore
+from perceo_cli.local.server import ServerProcess
 
 SHA = "9fceb02d0ae598e95dc970b74767f19372d61af8"
 
@@ -130,3 +133,26 @@ def test_reports_whose_numbers_or_names_no_test_run_can_hold_are_422_and_record_
     assert response["statusCode"] == 422 and error_code(response) == "validation_failed", response["body"]
 
     assert body_of(call("coordinator/list-results", a))["runs"] == []
+
+
+def test_a_stored_screenshot_is_linked_for_its_own_project_only(
+    api: wiring.Services, falkordb_server: ServerProcess, graph_name: str, graph: FlowGraph, redis_client: Redis
+) -> None:
+    bundles = InMemoryBundleStore()
+    wiring.install(api_services(falkordb_server, graph_name, graph, redis_client, bundles=bundles))
+    a, b = create_project("Artifacts A"), create_project("Artifacts B")
+    key = f"artifacts/{a.project_id}/wf-01hx5z8k2m3n4p5q6r7s8t9v0w/f-1/step-2-failure.png"
+    bundles.put_bytes(key, b"\x89PNG\r\n\x1a\n")
+
+    linked = call("coordinator/artifact", a, query={"key": key})
+    assert linked["statusCode"] == 200, linked["body"]
+    assert body_of(linked)["url"] == bundles.presigned_url(key, 300) and body_of(linked)["expiresInSeconds"] == 300
+
+    # another project's key, a key that names nothing, a way out of the prefix: all 404 (nothing revealed)
+    assert call("coordinator/artifact", b, query={"key": key})["statusCode"] == 404
+    assert call("coordinator/artifact", a, query={"key": key.replace("step-2", "step-3")})["statusCode"] == 404
+    sideways = f"artifacts/{a.project_id}/../{b.project_id}/wf-1/f-1/x.png"
+    assert call("coordinator/artifact", a, query={"key": sideways})["statusCode"] == 404
+    assert call("coordinator/artifact", a, query={"key": "workflows/x/request.json"})["statusCode"] == 422
+    ingest = key_for(a, ["ingest"], "ingest only")
+    assert call("coordinator/artifact", ingest, query={"key": key})["statusCode"] == 403

@@ -13,6 +13,7 @@ import pytest
 from workflow_support import Harness
 
 from perceo.coordinator.api_models import RunContextInput, RunTestsRequest
+from perceo.coordinator.service import artifact_link
 from perceo.coordinator.synthetic import find_chromium
 from perceo.errors import RunnerNotInstalledError
 from perceo.models import ExpectedState, Flow, Step, StepAction
@@ -116,6 +117,15 @@ def test_run_tests_runs_each_flow_in_chromium_and_records_the_results(
     failed = next(r for r in runs if r.status == "failed")
     assert "the page is /checkout/pay" in (failed.failure_message or "") and failed.commit_sha == SHA
     assert failed.runner == "synthetic" and failed.triggered_by == "ci"
+    # the failure's screenshot outlives the task's /tmp: stored in the bundle bucket, recorded by key, linked
+    # for this project only
+    prefix = f"artifacts/{project_id}/{started.workflow_id}/{ids['Checkout']}/"
+    (shot,) = [a for a in failed.artifacts if a.endswith("failure.png")]
+    assert shot.startswith(prefix), failed.artifacts
+    assert (harness.step_runtime.bundles.get_bytes(shot) or b"")[:8] == b"\x89PNG\r\n\x1a\n"
+    assert artifact_link(harness.step_runtime.bundles, project_id, shot) is not None
+    other, _ = harness.new_project()
+    assert artifact_link(harness.step_runtime.bundles, other, shot) is None
     # ids only in the execution input; the Map runs the caller's parallelism at a time
     assert harness.execution_input(project_id, started.workflow_id) == {
         "projectId": project_id, "workflowId": started.workflow_id, "maxConcurrency": 2,

@@ -115,7 +115,16 @@ class CoordinatorRunView(Model):
     results: list[TestRun] = Field(default_factory=list)
 
 
+class ArtifactLink(Model):
+    """A short-lived link to a screenshot a RunTests task stored (a TestRun's `artifacts` entry)."""
+
+    key: str
+    url: str
+    expires_in_seconds: int
+
+
 __all__ = [
+    "ArtifactLink",
     "CoordinatorRunView",
     "FlakyReport",
     "PredictionQuality",

@@ -6,7 +6,9 @@ Map(`Run flow in the browser`, MaxConcurrency = the caller's parallelism) → `S
 workflow's result, `coordinator.tests.completed`) → `Clean up`; failures are recorded like the other workflows'.
 
 The same `CoordinatorService` records each flow's TestRun as `flows run` does in the CLI, with the workflow id as
-the suite id, so `GET /coordinator/runs/{id}` reads the results by suite.
+the suite id, so `GET /coordinator/runs/{id}` reads the results by suite. Screenshots taken in the task's `/tmp` are
+copied to the bundle bucket under `artifacts/{projectId}/{workflowId}/` first and recorded by key
+(`GET /coordinator/artifacts?key=…` links to one).
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def run_flow(step: StepInput, runtime: StepRuntime, synthetic: SyntheticRunner) 
         raise ValueError("run_flow needs the map item's index")
     request = _request(step, runtime)
     plan = TestsPlan.model_validate(get_json(runtime.bundles, _plan_key(step)))
-    coordinator = CoordinatorService(runtime.graph, runtime.bus, synthetic=synthetic)
+    coordinator = CoordinatorService(runtime.graph, runtime.bus, synthetic=synthetic, artifacts=runtime.bundles)
     artifacts = Path(tempfile.gettempdir()) / "perceo-artifacts" / step.workflow_id
     result = coordinator.run_synthetic_flow(
         step.project_id,

@@ -1,7 +1,7 @@
 """The coordinator's domain service: record test results, run flows in a browser, check predictions.
 
 Everything it needs comes through its constructor (ports only): the flow graph, the event bus, a synthetic
-runner, a clock. The CLI (`ci test`, `ci report`, `flows run`, `flows tests`, `analyze predictions`), the
+runner, an artifact store (the cloud's, for screenshots), a clock. The CLI (`ci test`, `ci report`, `flows run`, `flows tests`, `analyze predictions`), the
 `/coordinator/…` routes and the `RunTests` state machine's task call it; none of them records or publishes
 anything itself.
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from perceo.bus.port import EventBus
+from perceo.coordinator.artifacts import ArtifactStore, upload_artifacts
 from perceo.coordinator.junit import parse_junit
 from perceo.coordinator.model import (
     FlowRunResult,
@@ -64,12 +65,15 @@ class CoordinatorService:
         bus: EventBus | None = None,
         *,
         synthetic: SyntheticRunner | None = None,
+        artifacts: ArtifactStore | None = None,
         clock: Callable[[], int] = now_ms,
         new_suite_id: Callable[[], str] = new_id,
     ) -> None:
         self.graph = graph
         self.bus = bus
         self.synthetic = synthetic
+        #: Where screenshots outlive the process that took them (the cloud's bundle bucket); None keeps paths.
+        self.artifacts = artifacts
         self.clock = clock
         self.new_suite_id = new_suite_id
 
@@ -244,6 +248,8 @@ class CoordinatorService:
             )
         started = self.clock()
         result = runner.run_flow(flow, base_url, artifacts_dir)
+        if self.artifacts is not None:
+            result = upload_artifacts(self.artifacts, project_id, suite_id, result)
         return self._record_flow_result(project_id, result, context, suite_id, started, publish=publish)
 
     def record_synthetic(self, project_id: str, report: SyntheticReport, context: RunContext) -> SyntheticReport:
@@ -424,3 +430,13 @@ def _completed(report: SuiteReport, context: RunContext) -> dict[str, object]:
             for f in report.flows[:MAX_FLOWS_IN_EVENT]
         ],
     }
+
+
+def artifact_link(store: ArtifactStore, project_id: str, key: str) -> str | None:
+    """A short-lived link to one of the project's stored screenshots; None for a key outside the project or
+    an object that does not exist (both answer 404: another project's keys are not revealed)."""
+    from perceo.coordinator.artifacts import LINK_SECONDS, is_project_artifact
+
+    if not is_project_artifact(project_id, key):
+        return None
+    return store.presigned_url(key, LINK_SECONDS)

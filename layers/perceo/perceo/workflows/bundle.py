@@ -71,6 +71,8 @@ class BundleStore(Protocol):
         """The object's bytes, or None when it does not exist."""
 
     def delete_prefix(self, prefix: str) -> int: ...
+    def presigned_url(self, key: str, expires_in: int) -> str | None:
+        """A link that reads the object for `expires_in` seconds, or None when it does not exist."""
 
 
 def put_json(store: BundleStore, key: str, document: Any) -> None:
@@ -142,6 +144,24 @@ class S3BundleStore:
         body: bytes = response["Body"].read()
         return body
 
+    def presigned_url(self, key: str, expires_in: int) -> str | None:
+        """A GET link for `expires_in` seconds (the coordinator's screenshots), or None when there is no object."""
+        import botocore.exceptions
+
+        try:
+            self._s3.head_object(Bucket=self._bucket, Key=key)
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise WorkflowBackendError(
+                f"the bundle store (S3) failed to read {key}: {exc.response.get('Error', {}).get('Code')}"
+            ) from None
+        with _s3_errors("sign a link to", key):
+            url: str = self._s3.generate_presigned_url(
+                "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
+            )
+        return url
+
     def delete_prefix(self, prefix: str) -> int:
         deleted = 0
         with _s3_errors("delete", prefix):
@@ -163,6 +183,9 @@ class InMemoryBundleStore:
 
     def get_bytes(self, key: str) -> bytes | None:
         return self.objects.get(key)
+
+    def presigned_url(self, key: str, expires_in: int) -> str | None:
+        return f"memory://{key}?expires={expires_in}" if key in self.objects else None
 
     def delete_prefix(self, prefix: str) -> int:
         keys = [k for k in self.objects if k.startswith(prefix)]

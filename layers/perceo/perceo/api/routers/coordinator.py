@@ -12,6 +12,7 @@ from perceo.api.request import authorize
 from perceo.api.responses import AUTHENTICATED, responses
 from perceo.api.security import requires
 from perceo.coordinator.api_models import (
+    ArtifactLink,
     CoordinatorRunView,
     FlakyReport,
     PredictionQuality,
@@ -23,7 +24,10 @@ from perceo.coordinator.api_models import (
     TestsStartedRequest,
     UploadReportRequest,
 )
+from perceo.coordinator.artifacts import LINK_SECONDS
 from perceo.coordinator.model import SuiteReport, SyntheticReport
+from perceo.coordinator.service import artifact_link
+from perceo.errors import NotFoundError
 from perceo.models.api import ID_PATTERN
 from perceo.wiring import services
 from perceo.workflows.model import WORKFLOW_ID_PATTERN, WorkflowStarted
@@ -147,6 +151,29 @@ def get_run(id: RunIdParam) -> CoordinatorRunView:
     view = services().workflows.status(principal.project_id, id)
     runs = services().coordinator.results(principal.project_id, suite_id=id, limit=500)
     return CoordinatorRunView(workflow=view, results=runs)
+
+
+@router.get(
+    "/coordinator/artifacts",
+    summary="A link (valid 5 minutes) to a screenshot a RunTests run stored: a TestRun's `artifacts` entry",
+    tags=["coordinator"],
+    security=requires("ci:test", "flows:read"),
+    responses=responses(*AUTHENTICATED, 404),
+)
+def artifact(
+    key: Annotated[
+        str,
+        Query(
+            pattern=r"^artifacts/[A-Za-z0-9_./:-]{1,400}$",
+            description="The artifact's key, as a TestRun of a RunTests run lists it (artifacts/{projectId}/…)",
+        ),
+    ],
+) -> ArtifactLink:
+    principal = authorize("ci:test", "flows:read")
+    url = artifact_link(services().bundles, principal.project_id, key)
+    if url is None:
+        raise NotFoundError("no such artifact in this project")
+    return ArtifactLink(key=key, url=url, expires_in_seconds=LINK_SECONDS)
 
 
 @router.get(
