@@ -138,6 +138,8 @@ def valid_query(operation: Operation) -> dict[str, str] | None:
         "GET /analytics/flow-metrics": {"since": week_ago.isoformat(), "until": today.isoformat()},
         # a key no project has: the route checks it itself (401)
         "POST /analytics/beacon": {"writeKey": "prc_" + "x" * 43},
+        # no project's artifact (404 for every key; another project's stored one: tests/integration/api)
+        "GET /coordinator/artifacts": {"key": "artifacts/p-none/wf-1/f-1/step-1-failure.png"},
     }
     if not operation.required_query:
         return None

@@ -1,9 +1,9 @@
 """The coordinator's domain service: record test results, run flows in a browser, check predictions.
 
 Everything it needs comes through its constructor (ports only): the flow graph, the event bus, a synthetic
-runner, an artifact store (the cloud's, for screenshots), a clock. The CLI (`ci test`, `ci report`, `flows run`, `flows tests`, `analyze predictions`), the
-`/coordinator/…` routes and the `RunTests` state machine's task call it; none of them records or publishes
-anything itself.
+runner, an artifact store (the cloud's, for screenshots), a clock. The CLI (`ci test`, `ci report`, `flows run`,
+`flows tests`, `analyze predictions`), the `/coordinator/…` routes and the `RunTests` state machine's task call it;
+none of them records or publishes anything itself.
 """
 
 from __future__ import annotations
