@@ -141,7 +141,9 @@ def _report_unmapped(app_ctx: AppContext, unmapped: list[str], *, none_affected:
         app_ctx.output.info(f"  {escape(path)}")
     if len(unmapped) > 50:
         app_ctx.output.info(f"  ... and {len(unmapped) - 50} more")
-    app_ctx.output.info("what they affect is unknown; `--allow-unmapped` accepts this (exit 0 instead of 4)")
+    app_ctx.output.info(
+        f"what they affect is unknown; `--allow-unmapped` accepts this (exit 0 instead of {int(ExitStatus.UNMAPPED)})"
+    )
 
 
 def fails(analysis: ChangeAnalysis, fail_on: FailOn) -> bool:
