@@ -1,6 +1,7 @@
 """Everything the CLI prints goes through here.
 
 stdout carries results only (JSON with `--json`); human text, warnings and progress go to stderr.
+rich and pydantic load on first use, not when the CLI starts (`perceo --version` never needs them).
 """
 
 from __future__ import annotations
@@ -9,12 +10,11 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
@@ -24,10 +24,14 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 
 def esc(value: object) -> str:
     """A value for a rich-markup line: `[name=email]` or `[bold]` in a flow, a selector or a path stay text."""
+    from rich.markup import escape
+
     return escape(str(value))
 
 
 def to_jsonable(value: Any) -> Any:
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     if isinstance(value, list | tuple):
@@ -41,8 +45,30 @@ class Output:
     def __init__(self, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> None:
         self._stdout = stdout or sys.stdout
         self._stderr = stderr or sys.stderr
-        self.out = Console(file=self._stdout, highlight=False, soft_wrap=True)
-        self.err = Console(file=self._stderr, highlight=False, soft_wrap=True)
+        self._out: Console | None = None
+        self._err: Console | None = None
+
+    @property
+    def out(self) -> Console:
+        """The rich console on stdout (created on first use)."""
+        if self._out is None:
+            self._out = _console(self._stdout)
+        return self._out
+
+    @out.setter
+    def out(self, console: Console) -> None:
+        self._out = console
+
+    @property
+    def err(self) -> Console:
+        """The rich console on stderr (created on first use)."""
+        if self._err is None:
+            self._err = _console(self._stderr)
+        return self._err
+
+    @err.setter
+    def err(self, console: Console) -> None:
+        self._err = console
 
     @property
     def interactive(self) -> bool:
@@ -62,14 +88,16 @@ class Output:
         self.err.print(message, markup=False)
 
     def warn(self, message: str) -> None:
-        self.err.print(f"[yellow]warning:[/yellow] {escape(message)}")
+        self.err.print(f"[yellow]warning:[/yellow] {esc(message)}")
 
     def error(self, message: str) -> None:
-        self.err.print(f"[red]error:[/red] {escape(message)}", markup=True)
+        self.err.print(f"[red]error:[/red] {esc(message)}", markup=True)
 
     @contextmanager
     def progress(self, *, enabled: bool = True) -> Iterator[Progress]:
         """A progress display on stderr; silent when stderr is not a terminal."""
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
+
         progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
@@ -82,3 +110,9 @@ class Output:
         )
         with progress:
             yield progress
+
+
+def _console(file: IO[str]) -> Console:
+    from rich.console import Console
+
+    return Console(file=file, highlight=False, soft_wrap=True)
