@@ -7,6 +7,7 @@ rich and pydantic load on first use, not when the CLI starts (`perceo --version`
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,10 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
+
+
+#: Variables with which rich styles output that is not a terminal.
+_COLOUR_FORCED = frozenset({"FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"})
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
@@ -85,13 +90,33 @@ class Output:
 
     def info(self, message: str) -> None:
         """A plain line for humans on stderr: never read as markup (it often carries paths, names, selectors)."""
+        if (plain := self._plain_stderr()) is not None:
+            plain.write(message + "\n")
+            return
         self.err.print(message, markup=False)
 
     def warn(self, message: str) -> None:
+        if (plain := self._plain_stderr()) is not None:
+            plain.write(f"warning: {message}\n")
+            return
         self.err.print(f"[yellow]warning:[/yellow] {esc(message)}")
 
     def error(self, message: str) -> None:
+        if (plain := self._plain_stderr()) is not None:
+            plain.write(f"error: {message}\n")
+            return
         self.err.print(f"[red]error:[/red] {esc(message)}", markup=True)
+
+    def _plain_stderr(self) -> IO[str] | None:
+        """stderr itself when lines need no console: not a terminal (CI, a pipe, a file), no colour forced, no console
+        made yet. What rich would print there is the same text without styles, so a warning in CI does not cost
+        loading rich."""
+        if self._err is not None or _COLOUR_FORCED & os.environ.keys():
+            return None
+        try:
+            return None if self._stderr.isatty() else self._stderr
+        except (AttributeError, ValueError):  # a closed or odd stream: let rich decide
+            return None
 
     @contextmanager
     def progress(self, *, enabled: bool = True) -> Iterator[Progress]:

@@ -131,3 +131,30 @@ def test_an_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
     code = main(["no-such-command"], context=AppContext(output=Output(stdout, stderr), project_dir=tmp_path))
 
     assert code == 2
+
+
+WARN_PROBE = """
+import io, json, sys
+from perceo_cli.output import Output
+err = io.StringIO()
+output = Output(io.StringIO(), err)
+output.info("  app/[id]/page.tsx :warning:")
+output.warn("9 changed source file(s) reach no route [see below]")
+output.error("bad [ref]")
+print(json.dumps({"err": err.getvalue(), "rich": "rich" in sys.modules}))
+"""
+
+
+def test_lines_on_a_stderr_that_is_no_terminal_are_plain_text_without_loading_rich() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")}
+    done = subprocess.run(
+        [sys.executable, "-c", WARN_PROBE], env=env, capture_output=True, text=True, check=True, timeout=60
+    )
+
+    result = json.loads(done.stdout)
+    assert result["err"] == (
+        "  app/[id]/page.tsx :warning:\n"  # as it is: no markup, no escaping, no emoji
+        "warning: 9 changed source file(s) reach no route [see below]\n"
+        "error: bad [ref]\n"
+    )
+    assert result["rich"] is False

@@ -139,11 +139,9 @@ def _report_unmapped(app_ctx: AppContext, unmapped: list[str], *, none_affected:
         if none_affected
         else "they are outside every route's code and not app shell"
     )
-    from rich.markup import escape
-
     app_ctx.output.warn(f"{len(unmapped)} changed source file(s) reach no route ({why}):")
     for path in unmapped[:50]:
-        app_ctx.output.info(f"  {escape(path)}")
+        app_ctx.output.info(f"  {path}")  # a plain line: `app/[id]/page.tsx` prints as it is
     if len(unmapped) > 50:
         app_ctx.output.info(f"  ... and {len(unmapped) - 50} more")
     app_ctx.output.info(
