@@ -28,10 +28,19 @@ What is timed (median of `--runs`; cold runs: `--cold-runs`):
 Each figure is printed with its CPU time (this process plus the children that ended meanwhile): on a loaded
 machine wall time grows, CPU time much less.
 
-Targets: large warm ≤ 2 s and cold ≤ 30 s; mid warm within 3x of git diff.
+- corpus (`--only corpus`, or with the others when `../shared/corpus` is there): every real app labelled under
+  `tests/corpus/` is cloned from its bundle; `perceo routes --json` and `perceo ci analyze --base C^ --head C --json`
+  for each labelled commit C run in a subprocess one after the other (one cache per app, as CI keeps it), each
+  timed: the slowest run is the figure.
 
-Run: .venv/bin/python bench/analyze_bench.py [--only mid|large] [--runs 5] [--cold-runs 3] [--keep DIR]
-(about 2 minutes on two cores, more on a loaded machine; `--only mid` takes about 15 seconds).
+Targets (issue 13, checked in the last line): CLI start-up (`perceo --version`) ≤ 150 ms; `ci analyze` warm on the
+mid app (CLI subprocess, new pair: the next push of a pull request) ≤ 400 ms; no corpus run slower than 5 s. Also
+large warm ≤ 2 s and cold ≤ 30 s in process.
+
+The last line: `analyze_bench: <figure> <value> (target <t>) ok|MISSED; ...`, with `git diff` of the same run.
+
+Run: .venv/bin/python bench/analyze_bench.py [--only mid|large|corpus] [--runs 5] [--cold-runs 3] [--keep DIR]
+[--corpus DIR] (about 4 minutes on two cores, more on a loaded machine; `--only mid` takes about 15 seconds).
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ import argparse
 import functools
 import gc
 import json
+import os
 import random
 import resource
 import shutil
@@ -338,7 +348,8 @@ def perceo_cli() -> str:
 def cli(repo: Path, head: str, cache_root: Path) -> None:
     env = {"XDG_CACHE_HOME": str(cache_root), "PATH": "/usr/bin:/bin", "HOME": str(cache_root)}
     done = subprocess.run(
-        [perceo_cli(), "-C", str(repo), "ci", "analyze", "--base", "main", "--head", head, "--json"],
+        [perceo_cli(), "-C", str(repo), "ci", "analyze", "--base", "main", "--head", head, "--json"]
+        + ["--allow-unmapped"],  # the generated app has components no route renders
         capture_output=True,
         env=env,
         check=False,
@@ -354,7 +365,7 @@ def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def bench(shape: Shape, root: Path, runs: int, cold_runs: int) -> None:
+def bench(shape: Shape, root: Path, runs: int, cold_runs: int) -> dict[str, Sample]:
     start = time.perf_counter()
     pushes = iter(f"push{n:02d}" for n in range(1, 2 * runs + 3))
     repo = generate_repo(shape, root, 2 * runs + 2)
@@ -438,24 +449,126 @@ def bench(shape: Shape, root: Path, runs: int, cold_runs: int) -> None:
     row("  warm, same pair", cli_same, ratio(cli_same))
     row("  warm, new pair main...pushNN", cli_new, ratio(cli_new))
     print("cache on disk: " + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in cache_bytes.items()))
+    return {
+        "git diff": baseline,
+        "version": version_start,
+        "cli warm same": cli_same,
+        "cli warm new": cli_new,
+        "in-process warm new": warm_new,
+        "in-process cold": cold,
+    }
+
+
+ROOT = Path(__file__).resolve().parent.parent
+LABELS = ROOT / "tests" / "corpus"
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def corpus_runs(corpus: Path, root: Path) -> list[tuple[str, str, float]]:
+    """(app, what, seconds) of every CLI run on the labelled real apps: `routes` at HEAD, then `ci analyze` of each
+    labelled commit, in order, with the app's cache kept between runs."""
+    import yaml
+
+    timings: list[tuple[str, str, float]] = []
+    names = sorted(
+        p.name for p in LABELS.iterdir() if (p / "labels.yaml").is_file() and (corpus / f"{p.name}.bundle").is_file()
+    )
+    for name in names:
+        labels = yaml.safe_load((LABELS / name / "labels.yaml").read_text())
+        repo = root / "corpus" / name
+        command = ["git", "-c", "advice.detachedHead=false", "clone", "-q", str(corpus / f"{name}.bundle"), str(repo)]
+        subprocess.run(command, check=True, timeout=120)
+        shallow = corpus / f"{name}.shallow"
+        if shallow.exists():
+            shutil.copyfile(shallow, repo / ".git" / "shallow")
+        env = {**os.environ, "XDG_CACHE_HOME": str(root / "corpus-cache" / name), "NO_COLOR": "1"}
+        env = {k: v for k, v in env.items() if not k.startswith("PERCEO_")}
+        runs = [("routes", ["routes", "--json"])] + [
+            (
+                c["sha"][:9],
+                ["ci", "analyze", "--base", f"{c['sha']}^", "--head", c["sha"], "--json", "--allow-unmapped"],
+            )
+            for c in labels["commits"]
+        ]
+        for what, args in runs:
+            start = time.perf_counter()
+            done = subprocess.run(
+                [perceo_cli(), *args], cwd=repo, capture_output=True, env=env, timeout=300, check=False
+            )
+            seconds = time.perf_counter() - start
+            note = "" if done.returncode in (0, 3) else f" exit {done.returncode}"
+            timings.append((name, what + note, seconds))
+        slowest = max(t for n, _, t in timings if n == name)
+        count = sum(1 for n, _, _ in timings if n == name)
+        print(f"  {name:45} {count:3d} runs, slowest {slowest * 1000:7.0f} ms")
+    return timings
+
+
+def bench_corpus(corpus: Path, root: Path) -> float | None:
+    if not corpus.is_dir():
+        print(f"\n== corpus: no corpus at {corpus}, skipped")
+        return None
+    print(f"\n== corpus: real apps from {corpus} (perceo routes, then ci analyze of each labelled commit)")
+    timings = corpus_runs(corpus, root)
+    if not timings:
+        print("  no labelled app with a bundle")
+        return None
+    seconds = sorted(t for _, _, t in timings)
+    app, what, slowest = max(timings, key=lambda t: t[2])
+    print(
+        f"runs {len(timings)}: median {statistics.median(seconds) * 1000:.0f} ms, "
+        f"slowest {slowest * 1000:.0f} ms ({app} {what})"
+    )
+    return slowest
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["mid", "large"])
+    parser.add_argument("--only", choices=["mid", "large", "corpus"])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of the git bundles")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="perceo-analyze-bench-"))
     root.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict[str, Sample]] = {}
+    slowest_corpus_run: float | None = None
     try:
         for shape in (MID, LARGE):
             if args.only in (None, shape.name):
-                bench(shape, root, args.runs, args.cold_runs)
+                results[shape.name] = bench(shape, root, args.runs, args.cold_runs)
+        if args.only in (None, "corpus"):
+            slowest_corpus_run = bench_corpus(args.corpus, root)
+        print(summary(results, slowest_corpus_run))
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def summary(results: dict[str, dict[str, Sample]], slowest_corpus_run: float | None) -> str:
+    """The last line: each target's figure (medians), whether it is met, and the baseline of the same run."""
+    parts: list[str] = []
+
+    def check(label: str, seconds: float, target: float, unit: str = "ms") -> None:
+        value, limit = (
+            (f"{seconds * 1000:.0f}", f"{target * 1000:g}") if unit == "ms" else (f"{seconds:.1f}", f"{target:g}")
+        )
+        verdict = "ok" if seconds <= target else "MISSED"
+        parts.append(f"{label} {value} {unit} (target ≤ {limit} {unit}) {verdict}")
+
+    mid = results.get("mid")
+    if mid is not None:
+        check("CLI start", mid["version"].wall, 0.150)
+        check("ci analyze warm mid", mid["cli warm new"].wall, 0.400)
+        parts.append(f"git diff {mid['git diff'].wall * 1000:.1f} ms")
+    large = results.get("large")
+    if large is not None:
+        check("large warm in-process", large["in-process warm new"].wall, 2.0)
+        check("large cold in-process", large["in-process cold"].wall, 30.0)
+    if slowest_corpus_run is not None:
+        check("slowest corpus run", slowest_corpus_run, 5.0, unit="s")
+    return "analyze_bench: " + "; ".join(parts)
 
 
 if __name__ == "__main__":

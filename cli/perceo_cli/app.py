@@ -1,18 +1,172 @@
-"""The typer application: global options and the command groups."""
+"""The typer application: global options and the command groups, each loaded when it runs.
+
+`perceo --version` and `perceo --help` load no command module: the root group (`LazyGroup`) knows every command by
+name, the `module:attribute` it lives at and its one-line help (`COMMANDS`), and imports the module only when the
+command runs (or its own `--help` is asked). A test renders the root help from the table and from the loaded
+commands and requires the two to be the same, so the table never drifts from the commands' docstrings.
+"""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from perceo import __version__
-from perceo_cli.context import AppContext, project_dir_from
-from perceo_cli.output import Output
+
+if TYPE_CHECKING:
+    from typer._click import Command, Context, HelpFormatter
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    #: `module:attribute` of a `typer.Typer` (a group of commands) or of a command function
+    target: str
+    #: what the root `--help` shows: the command's first paragraph of help (a test checks it against the command)
+    help: str
+    #: a Typer group whose module adds commands defined elsewhere: `module:function(group)` run once on load
+    extend: tuple[str, ...] = ()
+
+
+#: Every command of the root, in the order the root `--help` lists them (single commands, then groups).
+COMMANDS: dict[str, LazyCommand] = {
+    "dashboard": LazyCommand(
+        "perceo_cli.commands.dashboard:dashboard",
+        "Serve the dashboard until Ctrl-C: flows, analyses, production, tests, with live updates from the bus.",
+    ),
+    "init": LazyCommand(
+        "perceo_cli.commands.init:init",
+        "Discover the app's flows, personas and steps and store them in the flow graph.",
+    ),
+    "demo": LazyCommand(
+        "perceo_cli.commands.demo:demo",
+        "Create a sample shop with three commits, map its flows, analyze its last commit, and run its flows in a\n"
+        "browser against the shop served on loopback.",
+    ),
+    "login": LazyCommand(
+        "perceo_cli.commands.login:login",
+        "Check an API key against the API and save it for that API URL (mode 0600).",
+    ),
+    "logout": LazyCommand("perceo_cli.commands.login:logout", "Forget the API key saved for an API URL."),
+    "usage": LazyCommand(
+        "perceo_cli.commands.usage:usage",
+        "LLM usage of this project per day and model: calls, tokens and estimated cost (USD).",
+    ),
+    "watch": LazyCommand(
+        "perceo_cli.commands.watch:watch",
+        "Watch the working tree and analyse each settled change against HEAD, as `ci analyze --working-tree` does.",
+    ),
+    "alerts": LazyCommand(
+        "perceo_cli.commands.alerts:app", "Alert rules: send insights to Slack or to an HMAC-signed webhook."
+    ),
+    "analyze": LazyCommand(
+        "perceo_cli.commands.analyze:app",
+        "Insights, coverage and predictions from flows, production metrics and test runs.",
+    ),
+    "analytics": LazyCommand(
+        "perceo_cli.commands.analytics:app",
+        "Production analytics: connect providers, sync, and each flow's production figures.",
+    ),
+    "ci": LazyCommand("perceo_cli.commands.ci:app", "Commands for CI pipelines."),
+    "config": LazyCommand(
+        "perceo_cli.commands.config:app", "Show, get and set the project's configuration (.perceo/config.json)."
+    ),
+    "flows": LazyCommand("perceo_cli.commands.flows:app", "List, show, edit and delete the project's flows."),
+    "insights": LazyCommand(
+        "perceo_cli.commands.insights:app", "Acknowledge, resolve and show the analyzer's insights."
+    ),
+    "local": LazyCommand(
+        "perceo_cli.commands.local:app",
+        "Things Perceo runs on this machine: the embedded store, the local cloud.",
+        extend=("perceo_cli.commands.local_cloud:register", "perceo_cli.commands.local_schedule:register"),
+    ),
+    "keys": LazyCommand("perceo_cli.commands.keys:app", "The project's API keys (through the API)."),
+    "projects": LazyCommand(
+        "perceo_cli.commands.projects:app", "Projects on the Perceo API: create one (admin key), show yours, delete it."
+    ),
+    "routes": LazyCommand(
+        "perceo_cli.commands.routes:app", "Routes, their files and navigation edges discovered in the code."
+    ),
+    "workflows": LazyCommand(
+        "perceo_cli.commands.workflows:app",
+        "Cloud workflows: the remote bootstrap and analysis reviews (through the API).",
+    ),
+}
+
+
+def _attribute(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+#: The loaded command objects (a `typer.Typer` or a function), by command name: each module is set up once.
+_loaded: dict[str, Any] = {}
+
+
+def load(name: str) -> Any:
+    """The `typer.Typer` or the function of the root command `name`, its module imported and its examples added."""
+    if name not in _loaded:
+        spec = COMMANDS[name]
+        obj = _attribute(spec.target)
+        for extend in spec.extend:
+            _attribute(extend)(obj)
+        if isinstance(obj, typer.Typer):
+            _add_examples(name, obj)
+        _loaded[name] = obj
+    return _loaded[name]
+
+
+def click_command(name: str) -> Command:
+    """The click command `perceo <name>` runs (a group for a Typer with several commands)."""
+    obj = load(name)
+    if isinstance(obj, typer.Typer):
+        command = typer.main.get_command(obj)
+    else:
+        single = typer.Typer()
+        epilog = f"Example: {EXAMPLES[name]}" if name in EXAMPLES else None
+        single.command(name=name, epilog=epilog)(obj)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """The root group: commands are imported when they run; help lists them from `COMMANDS`."""
+
+    #: False renders the root help from the loaded commands (the test that keeps `COMMANDS` true does).
+    help_from_table = True
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self._listing = False
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        if self._listing and self.help_from_table:
+            return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name].help)
+        if cmd_name not in self.commands:
+            self.commands[cmd_name] = click_command(cmd_name)
+        return self.commands[cmd_name]
+
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
     name="perceo",
+    cls=LazyGroup,
     help="Which of your users' flows does this change put at risk — before the merge.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -43,56 +197,13 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
+    from perceo_cli.context import AppContext, project_dir_from
+    from perceo_cli.output import Output
+
     if not isinstance(ctx.obj, AppContext):
         ctx.obj = AppContext(output=Output())
     if project_dir is not None:
         ctx.obj.project_dir = project_dir_from(project_dir)
-
-
-def register_commands() -> None:
-    """Attach every command group. Each module under `commands/` owns one noun."""
-    from perceo_cli.commands import alerts as alerts_cmd
-    from perceo_cli.commands import analytics as analytics_cmd
-    from perceo_cli.commands import analyze as analyze_cmd
-    from perceo_cli.commands import ci as ci_cmd
-    from perceo_cli.commands import config as config_cmd
-    from perceo_cli.commands import dashboard as dashboard_cmd
-    from perceo_cli.commands import demo as demo_cmd
-    from perceo_cli.commands import flows as flows_cmd
-    from perceo_cli.commands import init as init_cmd
-    from perceo_cli.commands import insights as insights_cmd
-    from perceo_cli.commands import keys as keys_cmd
-    from perceo_cli.commands import local as local_cmd
-    from perceo_cli.commands import local_cloud as local_cloud_cmd
-    from perceo_cli.commands import local_schedule as local_schedule_cmd
-    from perceo_cli.commands import login as login_cmd
-    from perceo_cli.commands import projects as projects_cmd
-    from perceo_cli.commands import routes as routes_cmd
-    from perceo_cli.commands import usage as usage_cmd
-    from perceo_cli.commands import watch as watch_cmd
-    from perceo_cli.commands import workflows as workflows_cmd
-
-    app.add_typer(alerts_cmd.app, name="alerts")
-    app.add_typer(analyze_cmd.app, name="analyze")
-    app.add_typer(analytics_cmd.app, name="analytics")
-    app.add_typer(ci_cmd.app, name="ci")
-    app.add_typer(config_cmd.app, name="config")
-    app.command(name="dashboard")(dashboard_cmd.dashboard)
-    app.command(name="init")(init_cmd.init)
-    app.add_typer(flows_cmd.app, name="flows")
-    app.add_typer(insights_cmd.app, name="insights")
-    app.command(name="demo")(demo_cmd.demo)
-    app.add_typer(local_cmd.app, name="local")
-    local_cloud_cmd.register(local_cmd.app)
-    local_schedule_cmd.register(local_cmd.app)
-    app.command(name="login")(login_cmd.login)
-    app.command(name="logout")(login_cmd.logout)
-    app.add_typer(keys_cmd.app, name="keys")
-    app.add_typer(projects_cmd.app, name="projects")
-    app.add_typer(routes_cmd.app, name="routes")
-    app.command(name="usage")(usage_cmd.usage)
-    app.add_typer(workflows_cmd.app, name="workflows")
-    app.command(name="watch")(watch_cmd.watch)
 
 
 #: One example per command, shown at the end of its `--help` (commands keyed by their path).
@@ -155,22 +266,14 @@ def _unset(value: object) -> bool:
     return value is None or isinstance(value, DefaultPlaceholder)
 
 
-def _add_examples() -> None:
+def _add_examples(name: str, group: typer.Typer) -> None:
     """Every command's `--help` ends with its example (`EXAMPLES`); a command without one is a test failure."""
-    for command in app.registered_commands:
-        name = command.name or ""
-        if name in EXAMPLES and command.epilog is None:
-            command.epilog = f"Example: {EXAMPLES[name]}"
-    for group in app.registered_groups:
-        sub = group.typer_instance
-        if sub is None:
-            continue
-        if group.name in EXAMPLES and _unset(group.epilog):  # a group that is itself the command (`routes`)
-            group.epilog = f"Example: {EXAMPLES[group.name or '']}"
-        for command in sub.registered_commands:
-            key = f"{group.name} {command.name}"
-            if key in EXAMPLES and command.epilog is None:
-                command.epilog = f"Example: {EXAMPLES[key]}"
+    if name in EXAMPLES and _unset(group.info.epilog):  # a group that is itself the command (`routes`)
+        group.info.epilog = f"Example: {EXAMPLES[name]}"
+    for command in group.registered_commands:
+        key = f"{name} {command.name}"
+        if key in EXAMPLES and command.epilog is None:
+            command.epilog = f"Example: {EXAMPLES[key]}"
 
 
 def _flags_shown_as_flags() -> None:
@@ -208,5 +311,3 @@ def _flags_shown_as_flags() -> None:
 
 
 _flags_shown_as_flags()
-register_commands()
-_add_examples()

@@ -18,5 +18,8 @@ class ExitStatus(IntEnum):
     #: `ci analyze`: changed source files reach no route (or no route was found), so the analysis cannot tell
     #: what they affect; `--allow-unmapped` accepts that.
     UNMAPPED = 5
+    #: A git call ran past its timeout (`observer.git.localTimeoutSeconds`), or a fetch from the remote did
+    #: (`ci analyze --deepen`: `observer.git.fetchTimeoutSeconds`). The message says what to do.
+    TIMEOUT = 6
     #: Interrupted by Ctrl-C.
     INTERRUPTED = 130

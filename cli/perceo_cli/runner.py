@@ -16,6 +16,7 @@ from typer.exceptions import TyperException
 
 from perceo.errors import (
     ConfigError,
+    GitTimeoutError,
     InvalidRefError,
     NotAGitRepositoryError,
     NotFoundError,
@@ -41,6 +42,8 @@ NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 
 def exit_status_for(error: PerceoError) -> ExitStatus:
+    if isinstance(error, GitTimeoutError):
+        return ExitStatus.TIMEOUT
     return ExitStatus.USAGE if isinstance(error, USAGE_ERRORS) else ExitStatus.ERROR
 
 

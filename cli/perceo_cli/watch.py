@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from perceo.bus.port import EventBus
     from perceo.models import ChangeAnalysis, FlowView
+    from perceo.observer.gitproc import GitTimeouts
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class WatchSettings:
     analyze: bool
     framework: str
     cache_dir: Path | None
+    #: `observer.git` of the config; None: the defaults
+    git_timeouts: GitTimeouts | None = None
 
 
 @dataclass
@@ -165,6 +168,7 @@ class Watcher:
             working_tree=True,
             framework=self.settings.framework,
             cache_dir=self.settings.cache_dir,
+            git_timeouts=self.settings.git_timeouts,
         )
         flows = self.flows.get() if self.flows is not None and affected else []
         return analyze_change(self.project_id, change_set, affected, None, self.bus, flows=flows)

@@ -6,7 +6,8 @@ embedded store and the cloud API. Before `perceo init` (no project id) the analy
 only, and nothing is stored.
 
 Exit codes: 0 ok, 1 error, 2 usage or invalid ref, 3 risk at or above `--fail-on`, 5 changed source files that
-reach no route (unless `--allow-unmapped`).
+reach no route (unless `--allow-unmapped`), 6 a git call or a fetch (`--deepen`) ran past its timeout
+(`observer.git.localTimeoutSeconds`, `observer.git.fetchTimeoutSeconds`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from perceo_cli.context import AppContext, app_context
 from perceo_cli.exit import ExitStatus
 
 if TYPE_CHECKING:  # discovery (tree-sitter) loads only when a command runs, not on every `perceo` start
+    from perceo.config.model import PerceoConfig
     from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet
     from perceo.models.api import AnalysisReview
+    from perceo.observer.gitproc import GitTimeouts
 
 app = typer.Typer(help="Commands for CI pipelines.", no_args_is_help=True)
 
@@ -94,6 +97,8 @@ def analyze(
         deepen=deepen,
         framework=config.project.framework or "auto",
         cache_dir=discovery_cache_dir(app_ctx.project_dir),
+        git_timeouts=git_timeouts(config),
+        notice=app_ctx.output.info,
     )
     if not working_tree and change_set.head_sha and change_set.base_sha == change_set.head_sha:
         app_ctx.output.warn(
@@ -134,14 +139,22 @@ def _report_unmapped(app_ctx: AppContext, unmapped: list[str], *, none_affected:
         if none_affected
         else "they are outside every route's code and not app shell"
     )
-    from rich.markup import escape
-
     app_ctx.output.warn(f"{len(unmapped)} changed source file(s) reach no route ({why}):")
     for path in unmapped[:50]:
-        app_ctx.output.info(f"  {escape(path)}")
+        app_ctx.output.info(f"  {path}")  # a plain line: `app/[id]/page.tsx` prints as it is
     if len(unmapped) > 50:
         app_ctx.output.info(f"  ... and {len(unmapped) - 50} more")
-    app_ctx.output.info("what they affect is unknown; `--allow-unmapped` accepts this (exit 0 instead of 4)")
+    app_ctx.output.info(
+        f"what they affect is unknown; `--allow-unmapped` accepts this (exit 0 instead of {int(ExitStatus.UNMAPPED)})"
+    )
+
+
+def git_timeouts(config: PerceoConfig) -> GitTimeouts:
+    """The git timeouts of the project's config (`observer.git`)."""
+    from perceo.observer.gitproc import GitTimeouts
+
+    section = config.observer.git
+    return GitTimeouts(local_s=section.local_timeout_seconds, fetch_s=section.fetch_timeout_seconds)
 
 
 def fails(analysis: ChangeAnalysis, fail_on: FailOn) -> bool:

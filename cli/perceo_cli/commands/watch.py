@@ -72,7 +72,7 @@ def watch(
 
 
 def _watcher(app_ctx: AppContext, paths: list[str] | None, debounce_ms: int | None, analyze: bool) -> Watcher:
-    from perceo_cli.commands.ci import LOCAL_PROJECT_ID, discovery_cache_dir
+    from perceo_cli.commands.ci import LOCAL_PROJECT_ID, discovery_cache_dir, git_timeouts
     from perceo_cli.watch import FlowSource, Watcher, WatchSettings
 
     config = app_ctx.config
@@ -86,6 +86,7 @@ def _watcher(app_ctx: AppContext, paths: list[str] | None, debounce_ms: int | No
         analyze=analyze,
         framework=config.project.framework or "auto",
         cache_dir=discovery_cache_dir(app_ctx.project_dir),
+        git_timeouts=git_timeouts(config),
     )
     if config.project.id:
         backend = app_ctx.backend

@@ -204,9 +204,14 @@ def origin_url(project_dir: Path) -> str | None:
     """The checkout's `origin` remote URL, if it has one (the default repository for `init --remote`)."""
     try:
         proc = subprocess.run(
-            ["git", "-C", str(project_dir), "remote", "get-url", "origin"], capture_output=True, text=True, check=False
+            ["git", "-C", str(project_dir), "remote", "get-url", "origin"],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=10,  # reads the config: a hang means a stuck file system, and the URL can be given instead
         )
-    except FileNotFoundError:
+    except (FileNotFoundError, subprocess.TimeoutExpired):
         return None
     url = proc.stdout.strip()
     return url if proc.returncode == 0 and url else None

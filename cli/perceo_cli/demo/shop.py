@@ -342,11 +342,25 @@ class DemoApp:
         return self.commits[-2]
 
 
+#: The demo's git calls commit a few small files in a new folder: seconds at most, even on a slow disk.
+DEMO_GIT_TIMEOUT_S = 60.0
+
+
 def _git(repo: Path, *args: str) -> str:
     try:
-        proc = subprocess.run(["git", *_GIT_IDENTITY, *args], cwd=repo, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            ["git", *_GIT_IDENTITY, *args],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=DEMO_GIT_TIMEOUT_S,
+        )
     except FileNotFoundError as exc:
         raise PerceoError("perceo demo needs git on PATH") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise PerceoError(f"git {args[0]} did not finish within {DEMO_GIT_TIMEOUT_S:g} s in {repo}") from exc
     if proc.returncode != 0:
         raise PerceoError(f"git {args[0]} failed in {repo}: {proc.stderr.strip()}")
     return proc.stdout.strip()

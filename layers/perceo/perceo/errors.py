@@ -70,6 +70,13 @@ class ShallowCloneError(InvalidRefError):
     code = "shallow_clone"
 
 
+class GitTimeoutError(PerceoError):
+    """A git call did not finish within its timeout (`observer.git.localTimeoutSeconds`, or
+    `observer.git.fetchTimeoutSeconds` for a fetch); the message says what to do."""
+
+    code = "git_timeout"
+
+
 class NotAGitRepositoryError(PerceoError):
     code = "not_a_git_repository"
 

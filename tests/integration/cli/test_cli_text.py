@@ -7,11 +7,12 @@ import io
 from typing import Any
 
 import pytest
+import typer
 from rich.console import Console
 
 from perceo.models import FlowView
 from perceo.models.entities import Step, StepAction
-from perceo_cli.app import EXAMPLES, app
+from perceo_cli.app import COMMANDS, EXAMPLES, load
 from perceo_cli.commands.flows import print_flow
 from perceo_cli.context import AppContext
 from perceo_cli.main import main
@@ -19,12 +20,11 @@ from perceo_cli.output import Output, plural
 
 
 def _commands() -> list[list[str]]:
-    paths = [[c.name or ""] for c in app.registered_commands]
-    for group in app.registered_groups:
-        sub = group.typer_instance
-        assert sub is not None
-        names = [c.name or "" for c in sub.registered_commands]
-        paths += [[group.name or "", name] for name in names] if names else [[group.name or ""]]
+    paths: list[list[str]] = []
+    for name in COMMANDS:
+        loaded = load(name)
+        names = [c.name or "" for c in loaded.registered_commands] if isinstance(loaded, typer.Typer) else []
+        paths += [[name, sub] for sub in names] if names else [[name]]
     return paths
 
 

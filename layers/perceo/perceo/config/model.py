@@ -65,12 +65,22 @@ class AnalysisSection(Model):
     llm_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
 
 
+class GitSection(Model):
+    """How long the CLI waits for git (`ci analyze`, `perceo watch`): each call is killed after its timeout."""
+
+    #: One git call on the repository itself (rev-parse, diff, cat-file).
+    local_timeout_seconds: int = Field(default=60, ge=1, le=3600)
+    #: One fetch from the remote (`ci analyze --deepen` in a shallow clone).
+    fetch_timeout_seconds: int = Field(default=30, ge=1, le=3600)
+
+
 class ObserverSection(Model):
     api_base_url: str | None = None
     api_key: SecretStr | None = None
     watch: WatchSection = Field(default_factory=WatchSection)
     ci: CISection = Field(default_factory=CISection)
     analysis: AnalysisSection = Field(default_factory=AnalysisSection)
+    git: GitSection = Field(default_factory=GitSection)
     #: Hosts that remote bootstrap may clone from.
     allowed_git_hosts: list[str] = Field(default_factory=lambda: ["github.com", "gitlab.com", "bitbucket.org"])
 

@@ -23,9 +23,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import TypeAdapter
 
-from perceo.bus.port import EventBus
-from perceo.graph.port import FlowGraph
-from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet, EventType, FlowView, PerceoEvent, now_ms
+from perceo.models import AffectedRoute, ChangeAnalysis, ChangeSet, now_ms
 from perceo.observer.changes import (
     Git,
     TreeDelta,
@@ -34,11 +32,15 @@ from perceo.observer.changes import (
     resolve_commits,
     tree_delta_of,
 )
+from perceo.observer.gitproc import GitTimeouts
 from perceo.observer.impact import CodeGraph, RouteMatcher, affected_routes, impacted_flows
 from perceo.observer.manifests import ManifestChange, diff_manifest, is_dependency_file
 from perceo.observer.risk import score
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the flow and event models load only when a graph or a bus is given (not in `ci analyze`)
+    from perceo.bus.port import EventBus
+    from perceo.graph.port import FlowGraph
+    from perceo.models import FlowView
     from perceo.observer.snapshot import BlobReader
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,8 @@ def flows_to_match(graph: FlowGraph, project_id: str, affected: Sequence[Affecte
 
 
 def _publish(bus: EventBus, analysis: ChangeAnalysis) -> None:
+    from perceo.models import EventType, PerceoEvent
+
     summary = {
         "analysisId": analysis.id,
         "baseSha": analysis.base_sha,
@@ -138,7 +142,9 @@ def manifest_changes(repo_dir: Path, change_set: ChangeSet) -> dict[str, Manifes
     return _manifest_changes(Git.open(repo_dir).repo_dir, change_set)
 
 
-def _manifest_changes(root: Path, change_set: ChangeSet, reader: BlobReader | None = None) -> dict[str, ManifestChange]:
+def _manifest_changes(
+    root: Path, change_set: ChangeSet, reader: BlobReader | None = None, timeouts: GitTimeouts | None = None
+) -> dict[str, ManifestChange]:
     changed = [c for c in change_set.files if is_dependency_file(c.path)]
     if not changed:
         return {}
@@ -147,7 +153,11 @@ def _manifest_changes(root: Path, change_set: ChangeSet, reader: BlobReader | No
     if not change_set.working_tree:
         specs += [f"{change_set.head_sha}:{c.path}" for c in changed]
     # before and after in one git call (or through the analysis' own `git cat-file`)
-    contents = [reader.read_object(spec) for spec in specs] if reader is not None else read_blob_specs(root, specs)
+    contents = (
+        [reader.read_object(spec) for spec in specs]
+        if reader is not None
+        else read_blob_specs(root, specs, timeouts=timeouts)
+    )
     before = contents[: len(changed)]
     after = contents[len(changed) :] if not change_set.working_tree else [_read_disk(root / c.path) for c in changed]
     return {c.path: diff_manifest(c.path, old, new) for c, old, new in zip(changed, before, after, strict=True)}
@@ -200,7 +210,12 @@ def affected_routes_in_checkout(
 
 
 def _affected_routes(
-    root: Path, change_set: ChangeSet, delta: TreeDelta, framework: str, cache_dir: Path | None
+    root: Path,
+    change_set: ChangeSet,
+    delta: TreeDelta,
+    framework: str,
+    cache_dir: Path | None,
+    timeouts: GitTimeouts | None = None,
 ) -> list[AffectedRoute]:
     if not change_set.files:
         return []
@@ -209,11 +224,13 @@ def _affected_routes(
     from perceo.observer.snapshot import BlobReader
 
     # graphs of a large repository are millions of small acyclic objects: no cyclic collection meanwhile
-    with paused_collector(), BlobReader(root) as reader:
+    local_s = (timeouts or GitTimeouts()).local_s
+    with paused_collector(), BlobReader(root, timeout_s=local_s) as reader:
         head, base = impact_graphs_at_root(
             root, change_set, delta, framework=framework, cache_dir=cache_dir, blob_reader=reader
         )
-        return affected_routes(change_set, head, base, manifest_changes=_manifest_changes(root, change_set, reader))
+        manifests = _manifest_changes(root, change_set, reader, timeouts)
+        return affected_routes(change_set, head, base, manifest_changes=manifests)
 
 
 def analyze_checkout(
@@ -225,18 +242,26 @@ def analyze_checkout(
     deepen: bool = False,
     framework: str = "auto",
     cache_dir: Path | None = None,
+    git_timeouts: GitTimeouts | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> tuple[ChangeSet, list[AffectedRoute]]:
     """The whole client half for `ci analyze`: the change set and the routes it affects.
 
     For a commit pair already analysed (same merge base, head, framework and Perceo code) both come from the
     cache: two git calls and two small files, which is what a CI retry or a second job costs. For a new pair (the
     next push of a branch) the head's impact graph is derived from the base's kept one.
+
+    Each git call waits at most `git_timeouts` (a fetch for `deepen` too); `notice` hears what a fetch waits for.
     """
+    timeouts = git_timeouts or GitTimeouts()
     if working_tree:
-        change_set, delta = compute_change_delta(repo_dir, base, working_tree=True, deepen=deepen)
-        git = Git.open(repo_dir)
-        return change_set, _affected_routes(git.repo_dir, change_set, delta, framework, _trusted_cache(git, cache_dir))
-    commits = resolve_commits(repo_dir, base, head, deepen=deepen)
+        change_set, delta = compute_change_delta(
+            repo_dir, base, working_tree=True, deepen=deepen, timeouts=timeouts, notice=notice
+        )
+        git = Git.open(repo_dir, timeouts=timeouts, notice=notice)
+        trusted = _trusted_cache(git, cache_dir)
+        return change_set, _affected_routes(git.repo_dir, change_set, delta, framework, trusted, timeouts)
+    commits = resolve_commits(repo_dir, base, head, deepen=deepen, timeouts=timeouts, notice=notice)
     cache_dir = _trusted_cache(commits.git, cache_dir)
     pending = ChangeSet(base_sha=commits.merge_base, head_sha=commits.head_sha)
     entry = _pair_cache_entry(cache_dir, pending, framework)
@@ -250,7 +275,7 @@ def analyze_checkout(
                 log.warning("ignoring an unreadable cache entry %s", entry)
     files, delta = commits.git.diff_with_delta(commits.merge_base, commits.head_sha)
     change_set = pending.model_copy(update={"files": files})
-    affected = _affected_routes(commits.git.repo_dir, change_set, delta, framework, cache_dir)
+    affected = _affected_routes(commits.git.repo_dir, change_set, delta, framework, cache_dir, timeouts)
     if entry is not None:
         _write_atomically(entry, _AFFECTED_LIST.dump_json(affected, by_alias=True))
         _write_atomically(entry.with_suffix(".change.json"), change_set.model_dump_json(by_alias=True).encode())

@@ -19,14 +19,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from perceo.errors import InvalidRefError, NotAGitRepositoryError, PerceoError, ShallowCloneError
+from perceo.errors import GitTimeoutError, InvalidRefError, NotAGitRepositoryError, PerceoError, ShallowCloneError
 from perceo.models import ChangedFile, ChangeSet
 from perceo.models.vocab import ChangeStatus
+from perceo.observer.gitproc import GitTimeouts, run_git
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,11 @@ log = logging.getLogger(__name__)
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 #: How far `deepen=True` fetches, step by step, before it asks for the whole history.
 DEEPEN_STEPS = (50, 200, 1000)
-LOCAL_GIT_TIMEOUT_S = 300.0
-FETCH_TIMEOUT_S = 600.0
+#: What a local git call that runs out of time suggests.
+LOCAL_TIMEOUT_ADVICE = (
+    "Is the repository on a slow or stuck file system, or locked by another git process? If it is only large, raise "
+    "observer.git.localTimeoutSeconds in .perceo/config.json."
+)
 
 _STATUS: dict[str, ChangeStatus] = {
     "A": "added",
@@ -65,15 +68,27 @@ class GitResult:
     stderr: str
 
 
-class Git:
-    """A git repository driven through the git CLI, one argument list per call."""
+def _log_notice(message: str) -> None:
+    log.info("%s", message)
 
-    def __init__(self, repo_dir: Path) -> None:
+
+class Git:
+    """A git repository driven through the git CLI, one argument list per call, each bounded by `timeouts`.
+
+    `notice` receives what a long wait waits for (a fetch from a remote), before it starts."""
+
+    def __init__(
+        self, repo_dir: Path, *, timeouts: GitTimeouts | None = None, notice: Callable[[str], None] | None = None
+    ) -> None:
         self.repo_dir = repo_dir
+        self.timeouts = timeouts or GitTimeouts()
+        self.notice = notice or _log_notice
 
     @classmethod
-    def open(cls, repo_dir: Path) -> Git:
-        repo = cls(Path(repo_dir))
+    def open(
+        cls, repo_dir: Path, *, timeouts: GitTimeouts | None = None, notice: Callable[[str], None] | None = None
+    ) -> Git:
+        repo = cls(Path(repo_dir), timeouts=timeouts, notice=notice)
         if not repo.repo_dir.is_dir():
             raise NotAGitRepositoryError(f"{repo.repo_dir} is not a directory")
         result = repo.run("rev-parse", "--show-toplevel")
@@ -82,19 +97,21 @@ class Git:
                 f"{repo.repo_dir} is not inside a git repository (run `git init`, or pass --project-dir)"
             )
         # Paths are reported relative to the top of the repository, as discovery's snapshots list them.
-        return cls(Path(os.fsdecode(result.stdout.rstrip(b"\n"))))
+        return repo.at(Path(os.fsdecode(result.stdout.rstrip(b"\n"))))
 
-    def run(self, *args: str, timeout: float = LOCAL_GIT_TIMEOUT_S) -> GitResult:
+    def at(self, repo_dir: Path) -> Git:
+        """The same git settings in another folder (the repository's top folder)."""
+        return Git(repo_dir, timeouts=self.timeouts, notice=self.notice)
+
+    def run(self, *args: str, timeout: float | None = None, on_timeout: str = LOCAL_TIMEOUT_ADVICE) -> GitResult:
         # -c options keep output stable whatever the user's config says; paths come NUL-separated (-z) anyway.
-        command = ["git", "-c", "core.quotepath=off", "-c", "color.ui=never", "--no-optional-locks", *args]
-        try:
-            done = subprocess.run(
-                command, cwd=self.repo_dir, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False
-            )
-        except FileNotFoundError as error:
-            raise PerceoError("git is not installed (or not on PATH)") from error
-        except subprocess.TimeoutExpired as error:
-            raise PerceoError(f"git {args[0]} did not finish within {timeout:.0f} s in {self.repo_dir}") from error
+        command = ["-c", "core.quotepath=off", "-c", "color.ui=never", "--no-optional-locks", *args]
+        done = run_git(
+            command,
+            self.repo_dir,
+            timeout_s=self.timeouts.local_s if timeout is None else timeout,
+            on_timeout=on_timeout,
+        )
         return GitResult(done.returncode, done.stdout, done.stderr.decode("utf-8", "replace").strip())
 
     def output(self, *args: str) -> str:
@@ -149,12 +166,11 @@ class Git:
             )
         remote = self._remote()
         for step in (*DEEPEN_STEPS, 0):
-            args = ("fetch", "--quiet", "--unshallow" if step == 0 else f"--deepen={step}", remote)
-            log.info("shallow clone: git %s", " ".join(args))
-            fetched = self.run("-c", "core.askPass=false", *args, timeout=FETCH_TIMEOUT_S)
+            fetched = self._deepen(remote, step)
             if fetched.returncode != 0:
                 raise ShallowCloneError(
-                    f"could not deepen the shallow clone from {remote!r}: {fetched.stderr or 'git fetch failed'}",
+                    f"could not deepen the shallow clone from {remote!r}: {fetched.stderr or 'git fetch failed'}. "
+                    f"{_fetch_advice(remote)}",
                     details={"remote": remote},
                 )
             found = self._merge_base(base_sha, head_sha)
@@ -166,6 +182,22 @@ class Git:
                 details={"base": base_ref, "head": head_ref},
             )
         return found
+
+    def _deepen(self, remote: str, step: int) -> GitResult:
+        """One `git fetch --deepen=<step>` (`--unshallow` for 0) from `remote`, said beforehand and bounded by
+        `timeouts.fetch_s`."""
+        what = "the rest of the history" if step == 0 else f"{step} more commits"
+        timeout = self.timeouts.fetch_s
+        self.notice(f"shallow clone: fetching {what} from {remote} (timeout {timeout:g} s)…")
+        args = ("fetch", "--quiet", "--no-tags", "--unshallow" if step == 0 else f"--deepen={step}", remote)
+        try:
+            return self.run("-c", "core.askPass=false", *args, timeout=timeout, on_timeout=_fetch_advice(remote))
+        except GitTimeoutError as error:
+            raise GitTimeoutError(
+                f"fetching {what} from {remote!r} did not finish within {timeout:g} s (the remote is slow or does not "
+                f"answer). {_fetch_advice(remote)}",
+                details={**error.details, "remote": remote},
+            ) from error
 
     def _merge_base(self, a: str, b: str) -> str | None:
         result = self.run("merge-base", a, b)
@@ -207,6 +239,14 @@ class Git:
         if result.returncode != 0:
             raise PerceoError(f"git ls-files failed in {self.repo_dir}: {result.stderr or 'no message'}")
         return [_decode(p) for p in result.stdout.split(b"\0") if p]
+
+
+def _fetch_advice(remote: str) -> str:
+    return (
+        "Check out the history in CI instead (`fetch-depth: 0` in actions/checkout), or fetch it yourself "
+        f"(`git fetch --deepen=200 {remote}`) and run again without --deepen; if the remote is only slow, raise "
+        "observer.git.fetchTimeoutSeconds in .perceo/config.json."
+    )
 
 
 def _decode(raw: bytes) -> str:
@@ -313,11 +353,13 @@ def compute_change_delta(
     *,
     working_tree: bool = False,
     deepen: bool = False,
+    timeouts: GitTimeouts | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> tuple[ChangeSet, TreeDelta]:
     """`compute_change_set` and the tree delta from its base to its head (from the same git calls)."""
     if working_tree:
-        return working_tree_change_delta(Git.open(repo_dir), base, deepen=deepen)
-    commits = resolve_commits(repo_dir, base, head, deepen=deepen)
+        return working_tree_change_delta(Git.open(repo_dir, timeouts=timeouts, notice=notice), base, deepen=deepen)
+    commits = resolve_commits(repo_dir, base, head, deepen=deepen, timeouts=timeouts, notice=notice)
     files, delta = commits.git.diff_with_delta(commits.merge_base, commits.head_sha)
     return ChangeSet(base_sha=commits.merge_base, head_sha=commits.head_sha, files=files), delta
 
@@ -329,14 +371,24 @@ class CommitRange:
     head_sha: str
 
 
-def resolve_commits(repo_dir: Path, base: str | None, head: str = "HEAD", *, deepen: bool = False) -> CommitRange:
-    """The repository, the merge base of `base` and `head`, and head's commit — one git call when all is well."""
+def resolve_commits(
+    repo_dir: Path,
+    base: str | None,
+    head: str = "HEAD",
+    *,
+    deepen: bool = False,
+    timeouts: GitTimeouts | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> CommitRange:
+    """The repository, the merge base of `base` and `head`, and head's commit — one git call when all is well.
+
+    Every git call is bounded by `timeouts`; `notice` hears what a fetch (`deepen`) waits for."""
     if not base:
         raise InvalidRefError("a base ref is required (for example --base main), unless the working tree is compared")
     for ref, what in ((base, "base ref"), (head, "head ref")):
         if not ref or ref.startswith("-") or "\0" in ref:
             raise InvalidRefError(f"invalid {what} {ref!r}: not a git ref", details={"ref": ref})
-    probe = Git(Path(repo_dir))
+    probe = Git(Path(repo_dir), timeouts=timeouts, notice=notice)
     # One call for the top folder, both commits and the merge base (`base...head` lists it negated); on anything
     # unexpected the slow path says exactly what is wrong.
     lines: list[str] = []
@@ -358,12 +410,12 @@ def resolve_commits(repo_dir: Path, base: str | None, head: str = "HEAD", *, dee
             ]
     merge_bases = [line[1:] for line in lines[3:] if line.startswith("^")]
     if len(lines) >= 3 and _is_sha(lines[1]) and _is_sha(lines[2]):
-        git = Git(Path(os.fsdecode(lines[0].encode("utf-8", "surrogateescape"))))
+        git = probe.at(Path(os.fsdecode(lines[0].encode("utf-8", "surrogateescape"))))
         head_sha, base_sha = lines[1], lines[2]
         if len(merge_bases) == 1 and _is_sha(merge_bases[0]):
             return CommitRange(git, merge_bases[0], head_sha)
     else:
-        git = Git.open(repo_dir)
+        git = Git.open(repo_dir, timeouts=timeouts, notice=notice)
         head_sha = git.resolve(head, what="head ref")
         base_sha = git.resolve(base, what="base ref")
     merge_base = git.merge_base(base_sha, head_sha, base_ref=base, head_ref=head, deepen=deepen)
@@ -413,19 +465,18 @@ def read_blobs(repo_dir: Path, sha: str, paths: Sequence[str]) -> dict[str, byte
     return dict(zip(paths, read_blob_specs(git.repo_dir, [f"{sha}:{path}" for path in paths]), strict=True))
 
 
-def read_blob_specs(root: Path, specs: Sequence[str]) -> list[bytes | None]:
+def read_blob_specs(root: Path, specs: Sequence[str], *, timeouts: GitTimeouts | None = None) -> list[bytes | None]:
     """The content of each `<commit>:<path>` (None where there is no such file), in one git call at the top folder
     `root` of a repository."""
     if not specs:
         return []
     request = "".join(spec + "\n" for spec in specs).encode()
-    done = subprocess.run(
-        ["git", "--no-optional-locks", "cat-file", "--batch"],
-        cwd=root,
-        input=request,
-        capture_output=True,
-        timeout=LOCAL_GIT_TIMEOUT_S,
-        check=False,
+    done = run_git(
+        ["--no-optional-locks", "cat-file", "--batch"],
+        root,
+        input_bytes=request,
+        timeout_s=(timeouts or GitTimeouts()).local_s,
+        on_timeout=LOCAL_TIMEOUT_ADVICE,
     )
     if done.returncode != 0:
         raise PerceoError(f"git cat-file failed in {root}: {done.stderr.decode('utf-8', 'replace').strip()}")

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+import select
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from perceo.errors import InvalidRefError, NotAGitRepositoryError, PerceoError
+from perceo.errors import GitTimeoutError, InvalidRefError, NotAGitRepositoryError, PerceoError
+from perceo.observer.gitproc import DEFAULT_LOCAL_TIMEOUT_S, kill_group, run_git
 
 #: Folders never listed when walking a non-git directory (build output, dependencies, VCS data).
 DIRECTORY_IGNORES = frozenset(
@@ -52,11 +55,8 @@ def git_blob_sha(data: bytes) -> str:
     return digest.hexdigest()
 
 
-def _run_git(repo_dir: Path, args: list[str]) -> bytes:
-    try:
-        proc = subprocess.run(["git", *args], cwd=repo_dir, capture_output=True, check=False)
-    except FileNotFoundError as exc:  # pragma: no cover - git is a hard requirement
-        raise PerceoError("git is not installed or not on PATH") from exc
+def _run_git(repo_dir: Path, args: list[str], *, timeout_s: float = DEFAULT_LOCAL_TIMEOUT_S) -> bytes:
+    proc = run_git(args, repo_dir, timeout_s=timeout_s)
     if proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip()
         raise PerceoError(f"git {args[0]} failed in {repo_dir}: {message}")
@@ -67,7 +67,7 @@ def _ensure_repository(repo_dir: Path, *, bare_ok: bool = False) -> Path:
     """The top folder of the repository `repo_dir` is in (itself, for a bare repository when allowed)."""
     if not repo_dir.is_dir():
         raise NotAGitRepositoryError(f"{repo_dir} is not a directory")
-    proc = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=repo_dir, capture_output=True, check=False)
+    proc = run_git(["rev-parse", "--show-toplevel"], repo_dir, timeout_s=DEFAULT_LOCAL_TIMEOUT_S)
     if proc.returncode == 0:
         return Path(os.fsdecode(proc.stdout.rstrip(b"\n")))
     if _is_bare(repo_dir):
@@ -78,7 +78,7 @@ def _ensure_repository(repo_dir: Path, *, bare_ok: bool = False) -> Path:
 
 
 def _is_bare(repo_dir: Path) -> bool:
-    proc = subprocess.run(["git", "rev-parse", "--is-bare-repository"], cwd=repo_dir, capture_output=True, check=False)
+    proc = run_git(["rev-parse", "--is-bare-repository"], repo_dir, timeout_s=DEFAULT_LOCAL_TIMEOUT_S)
     return proc.returncode == 0 and proc.stdout.strip() == b"true"
 
 
@@ -87,11 +87,10 @@ def resolve_commit(repo_dir: Path, ref: str) -> str:
     if not ref or ref.startswith("-"):
         raise InvalidRefError(f"invalid git ref {ref!r}", details={"ref": ref})
     _ensure_repository(repo_dir, bare_ok=True)
-    proc = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
-        cwd=repo_dir,
-        capture_output=True,
-        check=False,
+    proc = run_git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+        repo_dir,
+        timeout_s=DEFAULT_LOCAL_TIMEOUT_S,
     )
     if proc.returncode != 0:
         raise InvalidRefError(
@@ -110,42 +109,35 @@ class BlobSource(Protocol):
 
 class BlobReader:
     """One long-lived `git cat-file --batch` process, shared by every read of a snapshot (or of an analysis: see
-    `RepoSnapshot.from_listing`). Close it, or use it as a context manager."""
+    `RepoSnapshot.from_listing`). Close it, or use it as a context manager.
 
-    def __init__(self, repo_dir: Path) -> None:
+    Each read waits at most `timeout_s` for git's answer (a stuck file system, or a partial clone fetching a
+    missing blob from a remote that does not answer): then git is killed and `GitTimeoutError` raised."""
+
+    def __init__(self, repo_dir: Path, *, timeout_s: float = DEFAULT_LOCAL_TIMEOUT_S) -> None:
         self._repo_dir = repo_dir
+        self._timeout_s = timeout_s
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        self._buffer = bytearray()
+        self._deadline = 0.0  # of the request being answered (time.monotonic)
 
     def read(self, sha: str) -> bytes:
         with self._lock:
-            proc = self._start()
-            assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write(sha.encode() + b"\n")
-            proc.stdin.flush()
-            header = proc.stdout.readline().split()
+            header = self._request(sha.encode())
             if len(header) != 3:
                 raise PerceoError(f"git cat-file could not read blob {sha}")
-            size = int(header[2])
-            data = proc.stdout.read(size)
-            proc.stdout.read(1)  # the newline after the content
-            return data
+            return self._content(int(header[2]))
 
     def read_object(self, name: str) -> bytes | None:
         """The content of a blob named any way git accepts (`<commit>:<path>`); None when there is no such blob."""
         if "\n" in name:
             return None  # the batch protocol is line-based
         with self._lock:
-            proc = self._start()
-            assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
-            proc.stdin.flush()
-            header = proc.stdout.readline().split()
+            header = self._request(name.encode("utf-8", "surrogateescape"))
             if len(header) != 3:
                 return None  # "<name> missing" or "ambiguous"
-            size = int(header[2])
-            data = proc.stdout.read(size)
-            proc.stdout.read(1)
+            data = self._content(int(header[2]))
             return data if header[1] == b"blob" else None
 
     def __enter__(self) -> BlobReader:
@@ -154,26 +146,85 @@ class BlobReader:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def _request(self, name: bytes) -> list[bytes]:
+        """Ask for one object; its header line, split."""
+        proc = self._start()
+        assert proc.stdin is not None
+        self._deadline = time.monotonic() + self._timeout_s
+        proc.stdin.write(name + b"\n")
+        proc.stdin.flush()
+        while (end := self._buffer.find(b"\n")) < 0:
+            self._fill()
+        header = bytes(self._buffer[:end]).split()
+        del self._buffer[: end + 1]
+        return header
+
+    def _content(self, size: int) -> bytes:
+        """The `size` bytes of content after a header, and the newline after them."""
+        while len(self._buffer) < size + 1:
+            self._fill()
+        data = bytes(self._buffer[:size])
+        del self._buffer[: size + 1]
+        return data
+
+    def _fill(self) -> None:
+        """Read what git has written so far, waiting until the request's deadline at most."""
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        fd = proc.stdout.fileno()
+        remaining = self._deadline - time.monotonic()
+        ready = select.select([fd], [], [], max(remaining, 0))[0] if remaining > 0 else []
+        if not ready:
+            self._stop()
+            raise GitTimeoutError(
+                f"`git cat-file` gave no answer within {self._timeout_s:g} s in {self._repo_dir}. Is the file system "
+                "stuck, or is this a partial clone fetching missing files from a remote that does not answer? "
+                "Raise observer.git.localTimeoutSeconds if the repository is only slow.",
+                details={"command": "cat-file --batch", "timeoutSeconds": self._timeout_s},
+            )
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            self._stop()
+            raise PerceoError(f"git cat-file stopped while reading objects in {self._repo_dir}")
+        self._buffer += chunk
+
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
+            self._buffer.clear()
             self._proc = subprocess.Popen(
                 ["git", "cat-file", "--batch"],
                 cwd=self._repo_dir,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: a timeout kills a lazy fetch's helpers too
             )
         return self._proc
+
+    def _stop(self) -> None:
+        if self._proc is not None:
+            kill_group(self._proc)
+            self._proc.wait()
+            for pipe in (self._proc.stdin, self._proc.stdout):
+                if pipe is not None:
+                    pipe.close()
+            self._proc = None
+            self._buffer.clear()
 
     def close(self) -> None:
         with self._lock:
             if self._proc is not None:
                 if self._proc.stdin is not None:
                     self._proc.stdin.close()
-                self._proc.wait()
+                try:
+                    self._proc.wait(timeout=self._timeout_s)
+                except subprocess.TimeoutExpired:
+                    kill_group(self._proc)
+                    self._proc.wait()
                 if self._proc.stdout is not None:
                     self._proc.stdout.close()
                 self._proc = None
+                self._buffer.clear()
 
 
 class RepoSnapshot:
