@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from perceo.analyzer.insights import Analyzer
     from perceo.auth.ratelimit import RateLimiterPort
     from perceo.auth.service import ApiKeyService
+    from perceo.backup.service import BackupService
     from perceo.bus.port import EventBus
     from perceo.config.model import PerceoConfig
     from perceo.config.secrets import SecretReader
@@ -186,6 +187,17 @@ class Services:
             return ProjectService(self.graph, self.bus, clock=self._clock)
 
         return self._get("projects", build)
+
+    def backups(self, *, with_keys: bool) -> BackupService:
+        """Export and import of whole projects; `with_keys` adds the projects' API key metadata (the API's key store)
+        to exports."""
+        from perceo.backup.service import BackupService, GraphBackup
+
+        graph = self.graph
+        if not isinstance(graph, GraphBackup):
+            raise ConfigError("the flow graph in use cannot export projects (a Cypher graph is needed)")
+        keys = self.keys if with_keys else None
+        return BackupService(graph, keys) if self._clock is None else BackupService(graph, keys, clock=self._clock)
 
     @property
     def coordinator(self) -> CoordinatorService:
