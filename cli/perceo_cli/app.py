@@ -57,6 +57,7 @@ def register_commands() -> None:
     from perceo_cli.commands import ci as ci_cmd
     from perceo_cli.commands import config as config_cmd
     from perceo_cli.commands import dashboard as dashboard_cmd
+    from perceo_cli.commands import backup as backup_cmd
     from perceo_cli.commands import demo as demo_cmd
     from perceo_cli.commands import flows as flows_cmd
     from perceo_cli.commands import init as init_cmd
@@ -82,6 +83,8 @@ def register_commands() -> None:
     app.add_typer(flows_cmd.app, name="flows")
     app.add_typer(insights_cmd.app, name="insights")
     app.command(name="demo")(demo_cmd.demo)
+    app.command(name="export")(backup_cmd.export)
+    app.command(name="import")(backup_cmd.import_)
     app.add_typer(local_cmd.app, name="local")
     local_cloud_cmd.register(local_cmd.app)
     local_schedule_cmd.register(local_cmd.app)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
+from pydantic import Field
+
 from perceo.backup.format import (
     ApiKeyMetadata,
     ApiKeyRecord,
@@ -33,6 +35,13 @@ class GraphBackup(Protocol):
 
 class KeyDirectory(Protocol):
     def list_keys(self, project_id: str, *, include_inactive: bool = False) -> list[ApiKey]: ...
+
+
+class ImportRequest(Model):
+    """`POST /projects/{id}/import`: an export file's text, restored as the path's project."""
+
+    export: str = Field(min_length=1, description="The export file's JSON Lines, as text")
+    replace: bool = Field(default=False, description="Overwrite the project when it already exists")
 
 
 class KeyToReissue(Model):
