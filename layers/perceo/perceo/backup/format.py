@@ -236,9 +236,31 @@ def read_export(lines: Iterable[str]) -> tuple[Header, ProjectExport]:
         raise ExportFileError(number + 1, "no end record: the file is cut short")
     if dict(end.counts) != export.counts():
         raise ExportFileError(number, f"the end record counts {dict(end.counts)} but the file holds {export.counts()}")
+    _check_unique_keys(export, where)
     if ("Project", header.project_id) not in where:
         raise ExportFileError(number, f"the file holds no Project node for {header.project_id}")
     return header, export
+
+
+def _check_unique_keys(export: ProjectExport, where: Mapping[tuple[str, str], int]) -> None:
+    """No two nodes of the file share a key the graph keeps unique (a name per project, a step order per flow)."""
+    from perceo.graph.schema import UNIQUE_KEYS  # the schema's own list: the file is held to what the graph holds
+
+    for key in UNIQUE_KEYS:
+        seen: dict[tuple[Any, ...], str] = {}
+        for node in export.nodes:
+            if node.type != key.label:
+                continue
+            values = tuple(_hashable(node.properties.get(name)) for name in key.properties)
+            if values in seen:
+                line = where[(node.type, node.id)]
+                names = ", ".join(key.properties)
+                raise ExportFileError(line, f"{node.type} '{node.id}' has the same ({names}) as '{seen[values]}'")
+            seen[values] = node.id
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _header(number: int, data: dict[str, Any]) -> Header:

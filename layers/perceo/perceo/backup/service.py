@@ -29,6 +29,7 @@ from perceo.models.common import Model, now_ms
 @runtime_checkable
 class GraphBackup(Protocol):
     def get_project(self, project_id: str) -> Project | None: ...
+    def project_exists(self, project_id: str) -> bool: ...
     def export_project(self, project_id: str) -> ProjectExport: ...
     def restore_project(self, export: ProjectExport, *, replace: bool) -> None: ...
 
@@ -91,7 +92,7 @@ class BackupService:
         `replace` is false, or when a node id is taken by another project in this store."""
         header, export = read_export(lines)
         target = rehome(export, into) if into else export
-        exists = self._graph.get_project(target.project_id) is not None
+        exists = self._graph.project_exists(target.project_id)
         if exists and not replace:
             raise ConflictError(
                 f"project {target.project_id} already exists here: pass --replace to overwrite it with the file",
