@@ -54,10 +54,10 @@ def register_commands() -> None:
     from perceo_cli.commands import alerts as alerts_cmd
     from perceo_cli.commands import analytics as analytics_cmd
     from perceo_cli.commands import analyze as analyze_cmd
+    from perceo_cli.commands import backup as backup_cmd
     from perceo_cli.commands import ci as ci_cmd
     from perceo_cli.commands import config as config_cmd
     from perceo_cli.commands import dashboard as dashboard_cmd
-    from perceo_cli.commands import backup as backup_cmd
     from perceo_cli.commands import demo as demo_cmd
     from perceo_cli.commands import flows as flows_cmd
     from perceo_cli.commands import init as init_cmd

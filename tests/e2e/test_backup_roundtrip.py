@@ -55,7 +55,8 @@ def _present(demo: Path, project_id: str) -> tuple[set[str], set[str]]:
     graph = FalkorFlowGraph(url, DEFAULT_GRAPH_NAME)
     try:
         mine = "n.projectId = $p OR (n:Project AND n.id = $p)"
-        labels = graph._read(f"MATCH (n) WHERE {mine} UNWIND labels(n) AS l RETURN DISTINCT l AS label", {"p": project_id})
+        query = f"MATCH (n) WHERE {mine} UNWIND labels(n) AS l RETURN DISTINCT l AS label"
+        labels = graph._read(query, {"p": project_id})
         types = graph._read(f"MATCH (n)-[r]->() WHERE {mine} RETURN DISTINCT type(r) AS type", {"p": project_id})
     finally:
         graph.close()

@@ -21,6 +21,7 @@ from perceo.errors import ConflictError
 from perceo.graph.cypher import CypherFlowGraph
 from perceo.models import FlowMetrics, Insight, Page, PageLink, Prediction, TestRun
 
+
 def populate(graph: CypherFlowGraph) -> str:
     """A project with a record of every kind the graph stores for it; its id."""
     project = new_project(graph)
@@ -37,8 +38,9 @@ def populate(graph: CypherFlowGraph) -> str:
     graph.record_test_runs(pid, [TestRun(project_id=pid, flow_id=cart.id, status="passed", created_at=5)])
     graph.record_predictions(pid, [Prediction(project_id=pid, flow_id=cart.id, probability=0.5, confidence=0.5)])
     graph.upsert_flow_metrics(pid, [FlowMetrics(project_id=pid, flow_id=cart.id, day="2026-01-02", sessions=3)])
-    graph.store_insights(pid, [Insight(project_id=pid, flow_id=cart.id, type="coverage-gap", severity="high",
-                                       title="t", message="m", subject=f"coverage-gap:{cart.id}", day="2026-01-02")])  # fmt: skip
+    gap = Insight(project_id=pid, flow_id=cart.id, type="coverage-gap", severity="high", title="t", message="m",
+                  subject=f"coverage-gap:{cart.id}", day="2026-01-02")  # fmt: skip
+    graph.store_insights(pid, [gap])
     graph.save_alert_rule(pid, AlertRule(project_id=pid, name="ops", channel="ops"))
     return pid
 
@@ -55,8 +57,9 @@ def test_a_project_exported_deleted_and_imported_exports_the_same(graph: CypherF
     service = BackupService(graph)
     first = list(service.export_lines(pid))
     kinds = {json.loads(line).get("type") for line in first[1:-1]}
-    assert {"Project", "Persona", "Flow", "Step", "Page", "ChangeAnalysis", "TestRun", "Prediction", "FlowMetrics",
-            "Insight", "AlertRule", "AFFECTS", "VISITS", "LINKS_TO", "NEXT", "HAS_METRICS", "ABOUT"} <= kinds  # fmt: skip
+    every = {"Project", "Persona", "Flow", "Step", "Page", "ChangeAnalysis", "TestRun", "Prediction", "FlowMetrics",
+             "Insight", "AlertRule", "AFFECTS", "VISITS", "LINKS_TO", "NEXT", "HAS_METRICS", "ABOUT"}  # fmt: skip
+    assert every <= kinds
 
     assert graph.delete_project(pid)
     graph._write("MATCH (n {projectId: $p}) DETACH DELETE n", {"p": pid})  # what delete_project may leave
@@ -168,7 +171,6 @@ def test_into_restores_under_another_project_id(graph: CypherFlowGraph) -> None:
     assert [line.replace(target, pid) for line in again[1:]] == lines[1:]
 
 
-
 def test_a_file_with_two_nodes_of_one_unique_key_is_refused_before_writing(graph: CypherFlowGraph) -> None:
     pid = populate(graph)
     service = BackupService(graph)
@@ -179,7 +181,6 @@ def test_a_file_with_two_nodes_of_one_unique_key_is_refused_before_writing(graph
     with pytest.raises(ExportFileError, match="same"):
         service.import_lines(renamed, replace=True)
     assert everything(graph) == before
-
 
 
 def test_falkordb_does_not_restore_deleted_edges_of_a_failed_restore(

@@ -198,7 +198,9 @@ class Retention(Model):
     @classmethod
     def from_settings(cls, analyses_days: int, workflow_records_days: int) -> Retention:
         """The deployment's retention: analyses and test runs, and workflow records, as configured; the rest default."""
-        return cls(analyses_days=analyses_days, test_runs_days=analyses_days, workflow_records_days=workflow_records_days)
+        return cls(
+            analyses_days=analyses_days, test_runs_days=analyses_days, workflow_records_days=workflow_records_days
+        )
 
 
 class WorkflowRecords(Protocol):

@@ -185,61 +185,79 @@ def export_lines(export: ProjectExport, *, exported_at: int) -> Iterator[str]:
 
 def read_export(lines: Iterable[str]) -> tuple[Header, ProjectExport]:
     """Parse and validate a whole export (see the module docstring). ExportFileError names the first bad line."""
-    header: Header | None = None
-    export: ProjectExport | None = None
-    end: EndRecord | None = None
-    where: dict[tuple[str, str], int] = {}
-    edge_lines: list[int] = []
+    reader = _Reader()
     number = 0
     for number, raw in enumerate(lines, start=1):
-        text = raw.rstrip("\r\n")
-        if end is not None:
+        reader.add(number, raw.rstrip("\r\n"))
+    return reader.finish(number)
+
+
+class _Reader:
+    """One pass over the lines, then the checks that need the whole file."""
+
+    def __init__(self) -> None:
+        self.header: Header | None = None
+        self.export: ProjectExport | None = None
+        self.end: EndRecord | None = None
+        self.where: dict[tuple[str, str], int] = {}
+        self.edge_lines: list[int] = []
+
+    def add(self, number: int, text: str) -> None:
+        if self.end is not None:
             raise ExportFileError(number, "a record after the end record")
-        if not text.strip():
-            raise ExportFileError(number, "an empty line")
-        try:
-            data = json.loads(text)
-        except ValueError as error:
-            raise ExportFileError(number, f"not JSON ({error.msg}); is the file cut short?") from None
-        if not isinstance(data, dict):
-            raise ExportFileError(number, "not a JSON object")
-        if header is None:
-            header = _header(number, data)
-            export = ProjectExport(project_id=header.project_id)
-            continue
-        assert export is not None
+        data = _json_object(number, text)
+        if self.header is None or self.export is None:
+            self.header = _header(number, data)
+            self.export = ProjectExport(project_id=self.header.project_id)
+            return
         try:
             record = _RECORD.validate_python(data)
         except ValidationError as error:
             raise ExportFileError(number, _problems(error)) from None
         if isinstance(record, NodeRecord):
-            _check_node(number, record, header.project_id)
+            _check_node(number, record, self.header.project_id)
             ref = (record.type, record.id)
-            if ref in where:
-                raise ExportFileError(number, f"{record.type} '{record.id}' is already on line {where[ref]}")
-            where[ref] = number
-            export.nodes.append(record)
+            if ref in self.where:
+                raise ExportFileError(number, f"{record.type} '{record.id}' is already on line {self.where[ref]}")
+            self.where[ref] = number
+            self.export.nodes.append(record)
         elif isinstance(record, EdgeRecord):
-            export.edges.append(record)
-            edge_lines.append(number)
+            self.export.edges.append(record)
+            self.edge_lines.append(number)
         elif isinstance(record, ApiKeyRecord):
-            export.api_keys.append(record)
+            self.export.api_keys.append(record)
         else:
-            end = record
-    if header is None or export is None:
-        raise ExportFileError(1, "the file is empty (no perceo-export header)")
-    for line, edge in zip(edge_lines, export.edges, strict=True):
-        for end_ref in (edge.from_, edge.to):
-            if (end_ref.type, end_ref.id) not in where:
-                raise ExportFileError(line, f"{edge.type} refers to {end_ref.type} '{end_ref.id}', not in the file")
-    if end is None:
-        raise ExportFileError(number + 1, "no end record: the file is cut short")
-    if dict(end.counts) != export.counts():
-        raise ExportFileError(number, f"the end record counts {dict(end.counts)} but the file holds {export.counts()}")
-    _check_unique_keys(export, where)
-    if ("Project", header.project_id) not in where:
-        raise ExportFileError(number, f"the file holds no Project node for {header.project_id}")
-    return header, export
+            self.end = record
+
+    def finish(self, last: int) -> tuple[Header, ProjectExport]:
+        header, export = self.header, self.export
+        if header is None or export is None:
+            raise ExportFileError(1, "the file is empty (no perceo-export header)")
+        for line, edge in zip(self.edge_lines, export.edges, strict=True):
+            for end_ref in (edge.from_, edge.to):
+                if (end_ref.type, end_ref.id) not in self.where:
+                    raise ExportFileError(line, f"{edge.type} refers to {end_ref.type} '{end_ref.id}', not in the file")
+        if self.end is None:
+            raise ExportFileError(last + 1, "no end record: the file is cut short")
+        if dict(self.end.counts) != export.counts():
+            counted, held = dict(self.end.counts), export.counts()
+            raise ExportFileError(last, f"the end record counts {counted}, the file holds {held}")
+        _check_unique_keys(export, self.where)
+        if ("Project", header.project_id) not in self.where:
+            raise ExportFileError(last, f"the file holds no Project node for {header.project_id}")
+        return header, export
+
+
+def _json_object(number: int, text: str) -> dict[str, Any]:
+    if not text.strip():
+        raise ExportFileError(number, "an empty line")
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ExportFileError(number, f"not JSON ({error.msg}); is the file cut short?") from None
+    if not isinstance(data, dict):
+        raise ExportFileError(number, "not a JSON object")
+    return data
 
 
 def _check_unique_keys(export: ProjectExport, where: Mapping[tuple[str, str], int]) -> None:

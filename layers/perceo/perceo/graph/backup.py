@@ -129,7 +129,6 @@ class BackupRecords(ABC):
             )
         self._write("\n".join(clauses), params)
 
-
     def _refuse_taken_ids(self, export: ProjectExport) -> None:
         ids: dict[str, list[str]] = {}
         for node in export.nodes:
