@@ -47,6 +47,15 @@ COMMANDS: dict[str, LazyCommand] = {
         "Create a sample shop with three commits, map its flows, analyze its last commit, and run its flows in a\n"
         "browser against the shop served on loopback.",
     ),
+    "export": LazyCommand(
+        "perceo_cli.commands.backup:export",
+        "Export a project (project, personas, flows, steps, pages, analyses, runs, metrics, insights, keys' metadata)\n"
+        "as JSON Lines.",
+    ),
+    "import": LazyCommand(
+        "perceo_cli.commands.backup:import_",
+        "Restore a project from an export, all or nothing: the whole file is checked first.",
+    ),
     "login": LazyCommand(
         "perceo_cli.commands.login:login",
         "Check an API key against the API and save it for that API URL (mode 0600).",

@@ -84,6 +84,11 @@ class Output:
         self._stdout.write(json.dumps(to_jsonable(value), indent=2, sort_keys=False, ensure_ascii=False) + "\n")
         self._stdout.flush()
 
+    def raw(self, text: str) -> None:
+        """Text on stdout exactly as given (a file's content: no markup, no wrapping)."""
+        self._stdout.write(text)
+        self._stdout.flush()
+
     def text(self, message: str = "", **kwargs: Any) -> None:
         """A result line for humans on stdout (rich markup allowed)."""
         self.out.print(message, **kwargs)

@@ -91,6 +91,9 @@ def valid_body(operation: Operation, *, scope: str = "flows:read", unique: str =
         "POST /analyses/{id}/review": {},
         "POST /observer/bootstrap": {"repoUrl": "https://127.0.0.1/acme/shop.git"},
         "POST /projects": {"name": f"matrix-{unique}"},
+        # A header without records: refused as a file (422, line 2), never written. A real export would replace the
+        # matrix's own project in the middle of the matrix.
+        "POST /projects/{id}/import": {"export": '{"format":"perceo-export","version":1}\n'},
         "POST /analytics/events": {"events": [_event(unique)]},
         "POST /analytics/sync": {},
         # A shape-valid key whose token_uri is not Google's: refused (422) before any request leaves the machine.

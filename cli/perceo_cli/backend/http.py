@@ -81,6 +81,7 @@ if TYPE_CHECKING:
     from perceo.analyzer.alertrules import AlertRule
     from perceo.analyzer.alerts import Channel, Delivery
     from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
+    from perceo.backup.service import ImportResult
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.bus.port import EventBus
     from perceo.coordinator.api_models import CoordinatorRunView, StartRunRequest
@@ -231,6 +232,15 @@ class ApiClient:
         params: Mapping[str, str | int | bool] | None = None,
     ) -> Any:
         """The decoded JSON answer (None for an empty one). Raises the mapped PerceoError on failure."""
+        return self._decode(self._send(method, path, json=json, params=params))
+
+    def request_text(self, method: str, path: str) -> str:
+        """The answer's body as text (an export's JSON Lines). Raises the mapped PerceoError on failure."""
+        return self._send(method, path, json=None, params=None).text
+
+    def _send(
+        self, method: str, path: str, *, json: Any, params: Mapping[str, str | int | bool] | None
+    ) -> httpx.Response:
         method = method.upper()
         url = path.lstrip("/")
         query = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in (params or {}).items()}
@@ -239,7 +249,7 @@ class ApiClient:
         except httpx.TransportError as error:
             raise self._transport_error(error) from None
         if response.status_code < 400:
-            return self._decode(response)
+            return response
         raise error_from_response(response, api_url=self.base_url)
 
     @staticmethod
@@ -325,6 +335,21 @@ class HttpBackend:
 
     def key_project(self) -> Project:
         return self.project()
+
+    def export_project(self, project_id: str | None = None) -> list[str]:
+        """`GET /projects/{id}/export` (the key's own project by default): JSON Lines, keys' metadata included."""
+        target = project_id or self.project().id
+        return self.client.request_text("GET", f"/projects/{_segment(target)}/export").splitlines()
+
+    def import_project(self, lines: list[str], *, into: str | None = None, replace: bool = False) -> ImportResult:
+        """`POST /projects/{id}/import`: the project is `into`, else the file's own (either must be the key's)."""
+        from perceo.backup.format import read_export
+        from perceo.backup.service import ImportRequest, ImportResult
+
+        header, _ = read_export(lines)
+        target = into or header.project_id
+        body = ImportRequest(export="".join(f"{line}\n" for line in lines), replace=replace)
+        return self.client.send_model(ImportResult, "POST", f"/projects/{_segment(target)}/import", body)
 
     def delete_project(self, project_id: str) -> DeleteProjectResponse:
         return self.client.send_model(DeleteProjectResponse, "DELETE", f"/projects/{_segment(project_id)}")

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from perceo.analyzer.alertrules import AlertRule
     from perceo.analyzer.alerts import Alerts, Channel, Delivery
     from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
+    from perceo.backup.service import ImportResult
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.coordinator.api_models import CoordinatorRunView, StartRunRequest
     from perceo.coordinator.model import Selection, SuiteReport, SyntheticReport
@@ -372,6 +373,13 @@ class LocalBackend:
         return AnalyticsService.snippet()
 
     # -- only on the API -----------------------------------------------------------------------------------------
+    def export_project(self, project_id: str | None = None) -> list[str]:
+        # The embedded store has no API keys: nothing of theirs to export.
+        return list(self.services.backups(with_keys=False).export_lines(project_id or self.project_id))
+
+    def import_project(self, lines: list[str], *, into: str | None = None, replace: bool = False) -> ImportResult:
+        return self.services.backups(with_keys=False).import_lines(lines, into=into, replace=replace)
+
     def key_project(self) -> Project:
         raise NotOnThisBackendError(API_KEYS_ONLY_ON_THE_API)
 

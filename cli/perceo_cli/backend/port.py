@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from perceo.analyzer.alertrules import AlertRule
     from perceo.analyzer.alerts import Channel, Delivery
     from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
+    from perceo.backup.service import ImportResult
     from perceo.bootstrap.pipeline import BootstrapInput
     from perceo.bus.port import EventBus
     from perceo.coordinator.api_models import CoordinatorRunView, StartRunRequest
@@ -253,5 +254,13 @@ class Backend(Protocol):
 
     def analytics_snippet(self) -> str:
         """The browser snippet that sends page views and clicks to POST /analytics/events."""
+
+    # Backups
+    def export_project(self, project_id: str | None = None) -> list[str]:
+        """The export file's lines (header first) of this project, or of `project_id` (the key's own on the API)."""
+
+    def import_project(self, lines: list[str], *, into: str | None = None, replace: bool = False) -> ImportResult:
+        """Restore an export (validated whole first; all or nothing). ConflictError when the project exists and
+        `replace` is false."""
 
     def close(self) -> None: ...

@@ -1,5 +1,6 @@
-"""EventBridge-scheduled job `cleanup`: a door onto `perceo.analyzer.jobs.run_cleanup` (each project's records past
-their retention; resumable, its last run recorded in Redis)."""
+"""EventBridge-scheduled job `cleanup`: a door onto `perceo.analyzer.jobs.run_cleanup` (each project's records and
+workflow records past their retention, `ANALYSES_RETENTION_DAYS` / `WORKFLOW_RECORDS_RETENTION_DAYS`; resumable,
+its last run recorded in Redis)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from perceo.analyzer.jobs import RedisJobLog, run_cleanup
+from perceo.analyzer.jobs import RedisJobLog, Retention, run_cleanup
 from perceo.api.observability import instrument_logger, lambda_tracer
 from perceo.errors import ConfigError
 from perceo.graph.cypher import CypherFlowGraph
@@ -26,5 +27,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     graph = ready.graph
     if not isinstance(graph, CypherFlowGraph):
         raise ConfigError("the cleanup job needs a Cypher flow graph")
-    record = run_cleanup(graph, RedisJobLog(ready.redis), remaining_ms=context.get_remaining_time_in_millis)
+    settings = ready.settings
+    retention = Retention.from_settings(settings.analyses_retention_days, settings.workflow_records_retention_days)
+    record = run_cleanup(
+        graph,
+        RedisJobLog(ready.redis),
+        retention=retention,
+        workflows=ready.progress,
+        remaining_ms=context.get_remaining_time_in_millis,
+    )
     return record.model_dump(mode="json")

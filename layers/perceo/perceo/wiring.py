@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from perceo.analyzer.insights import Analyzer
     from perceo.auth.ratelimit import RateLimiterPort
     from perceo.auth.service import ApiKeyService
+    from perceo.backup.service import BackupService
     from perceo.bus.port import EventBus
     from perceo.config.model import PerceoConfig
     from perceo.config.secrets import SecretReader
@@ -186,6 +187,22 @@ class Services:
             return ProjectService(self.graph, self.bus, clock=self._clock)
 
         return self._get("projects", build)
+
+    @property
+    def backup_store(self) -> ObjectStore:
+        """Where the scheduled `export` job writes each project's daily export (S3 `BackupBucket` in the cloud)."""
+        return self._get("backup_store", lambda: self._adapters.backup_store(self))
+
+    def backups(self, *, with_keys: bool) -> BackupService:
+        """Export and import of whole projects; `with_keys` adds the projects' API key metadata (the API's key store)
+        to exports."""
+        from perceo.backup.service import BackupService, GraphBackup
+
+        graph = self.graph
+        if not isinstance(graph, GraphBackup):
+            raise ConfigError("the flow graph in use cannot export projects (a Cypher graph is needed)")
+        keys = self.keys if with_keys else None
+        return BackupService(graph, keys) if self._clock is None else BackupService(graph, keys, clock=self._clock)
 
     @property
     def coordinator(self) -> CoordinatorService:
@@ -335,7 +352,7 @@ class Services:
         def build() -> ProgressStore:
             from perceo.workflows.progress import RedisProgressStore
 
-            return RedisProgressStore(self.redis)
+            return RedisProgressStore(self.redis, ttl_s=self.settings.workflow_records_retention_days * 86_400)
 
         return self._get("progress", build)
 
@@ -484,6 +501,11 @@ class _CloudAdapters:
     def no_redis(self) -> ConfigError:
         return ConfigError("environment variable REDIS_URL is not set")
 
+    def backup_store(self, services: Services) -> ObjectStore:
+        from perceo.analytics.stores import S3ObjectStore
+
+        return S3ObjectStore(services._aws_client("s3"), services.settings.require("backup_bucket"))
+
     def analytics_store(self, services: Services) -> ObjectStore:
         """Raw events in the bundle bucket under `events/` and `pages/` (SSE-S3)."""
         from perceo.analytics.stores import S3ObjectStore
@@ -547,6 +569,7 @@ def build_services(
     analytics_store: ObjectStore | None = None,
     analytics_credentials: CredentialStore | None = None,
     analytics_providers: ProviderClients | None = None,
+    backup_store: ObjectStore | None = None,
     clock: Callable[[], int] | None = None,
 ) -> Services:
     """The cloud's services. `settings` default to the environment's (read on first use); every keyword given is
@@ -566,6 +589,7 @@ def build_services(
         "analytics_store": analytics_store,
         "analytics_credentials": analytics_credentials,
         "analytics_providers": analytics_providers,
+        "backup_store": backup_store,
     }
     provided = {name: value for name, value in given.items() if value is not None}
     if llm is not NOT_GIVEN:
@@ -637,6 +661,11 @@ class _LocalAdapters:
         if self._project_dir is None:
             raise ConfigError("analytics needs the project's directory (its .perceo/data and .perceo/secrets)")
         return self._project_dir / ".perceo"
+
+    def backup_store(self, services: Services) -> ObjectStore:
+        from perceo.analytics.stores import LocalObjectStore
+
+        return LocalObjectStore(self._perceo_dir() / "data" / "backups")
 
     def analytics_store(self, services: Services) -> ObjectStore:
         """Raw events under `.perceo/data/events/` (and GA4 pages under `.perceo/data/pages/`)."""

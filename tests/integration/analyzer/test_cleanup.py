@@ -107,3 +107,52 @@ def test_cleaning_one_project_never_touches_another(graph: FalkorFlowGraph, cloc
 
     assert done.deleted == 6 and _counts(graph, other) == before
     assert len(objects.list(f"events/{other}/")) == 2
+
+
+def test_workflow_records_past_their_retention_go_and_other_projects_keep_theirs(
+    graph: FalkorFlowGraph, job_log: RedisJobLog, clock: Clock, redis_client: redis.Redis
+) -> None:
+    from perceo.workflows.model import WorkflowRecord
+    from perceo.workflows.progress import RedisProgressStore
+
+    progress = RedisProgressStore(redis_client)
+    mine = graph.create_project(Project(id=f"p-{uuid.uuid4().hex[:10]}", name="Shop")).id
+    other = graph.create_project(Project(id=f"p-{uuid.uuid4().hex[:10]}", name="Blog")).id
+    old, recent = "wf-" + "0" * 32, "wf-" + "1" * 32
+    ages = {old: 40, recent: 5}
+    for project_id in (mine, other):
+        for workflow_id, age in ages.items():
+            stamp = clock.now - age * DAY
+            progress.create(WorkflowRecord(workflow_id=workflow_id, project_id=project_id, kind="bootstrap",
+                                           execution_arn="arn:x", created_at=stamp, updated_at=stamp))  # fmt: skip
+            progress.plan_items(project_id, workflow_id, 3)
+
+    done = cleanup_project_records(graph, mine, clock.now, progress)
+
+    assert done == 1
+    assert progress.get(mine, old) is None and progress.get(mine, recent) is not None
+    assert progress.get(other, old) is not None  # another project's records are not this run's
+    assert not redis_client.exists(f"perceo:workflow:{{{mine}:{old}}}:items")
+
+    record = run_cleanup(graph, job_log, retention=Retention(workflow_records_days=3), workflows=progress, clock=clock)
+    assert record.deleted >= 3  # mine's recent one and both of the other project's are past 3 days
+    assert progress.get(mine, recent) is None and progress.get(other, recent) is None
+
+
+def cleanup_project_records(graph: FalkorFlowGraph, project_id: str, now: int, progress: object) -> int:
+    from perceo.analyzer.jobs import cleanup_project
+
+    return cleanup_project(graph, project_id, Retention(), now, workflows=progress).deleted  # type: ignore[arg-type]
+
+
+def test_retention_from_settings_defaults_to_the_documented_days() -> None:
+    from perceo.config.settings import Settings
+
+    env = {"STAGE": "test", "POWERTOOLS_SERVICE_NAME": "perceo", "GRAPH_URI": "redis://unused:1",
+           "REDIS_URL": "redis://unused:1"}  # fmt: skip
+    defaults = Settings.from_env(env)
+    retention = Retention.from_settings(defaults.analyses_retention_days, defaults.workflow_records_retention_days)
+    assert (retention.analyses_days, retention.test_runs_days, retention.workflow_records_days) == (180, 180, 30)
+
+    tuned = Settings.from_env({**env, "ANALYSES_RETENTION_DAYS": "90", "WORKFLOW_RECORDS_RETENTION_DAYS": "7"})
+    assert (tuned.analyses_retention_days, tuned.workflow_records_retention_days) == (90, 7)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-JobName = Literal["detect-anomalies", "cleanup"]
+JobName = Literal["detect-anomalies", "cleanup", "export"]
 Outcome = Literal["running", "succeeded", "partial", "failed", "interrupted"]
 
 DEFAULT_PAGE_SIZE = 50
@@ -192,6 +192,19 @@ class Retention(Model):
     flow_metrics_days: int = Field(default=400, ge=1)
     #: Raw event batches (ingest accepts events up to 30 days old).
     raw_events_days: int = Field(default=35, ge=1)
+    #: Workflow status and progress records (`GET /workflows/{id}`), after their last change.
+    workflow_records_days: int = Field(default=30, ge=1)
+
+    @classmethod
+    def from_settings(cls, analyses_days: int, workflow_records_days: int) -> Retention:
+        """The deployment's retention: analyses and test runs, and workflow records, as configured; the rest default."""
+        return cls(
+            analyses_days=analyses_days, test_runs_days=analyses_days, workflow_records_days=workflow_records_days
+        )
+
+
+class WorkflowRecords(Protocol):
+    def delete_older(self, project_id: str, *, before: int) -> int: ...
 
 
 class RetentionStore(Protocol):
@@ -200,7 +213,12 @@ class RetentionStore(Protocol):
 
 
 def cleanup_project(
-    graph: RetentionStore, project_id: str, retention: Retention, now: int, objects: ObjectStore | None = None
+    graph: RetentionStore,
+    project_id: str,
+    retention: Retention,
+    now: int,
+    objects: ObjectStore | None = None,
+    workflows: WorkflowRecords | None = None,
 ) -> Done:
     """Delete one project's records older than their retention. Idempotent."""
     day_ms = 86_400_000
@@ -219,6 +237,8 @@ def cleanup_project(
         for prefix in (f"events/{project_id}/", f"pages/{project_id}/"):
             old = [k for k in objects.list(prefix) if k[len(prefix) : len(prefix) + 10] < oldest_kept]
             deleted += objects.delete(old) if old else 0
+    if workflows is not None:
+        deleted += workflows.delete_older(project_id, before=now - retention.workflow_records_days * day_ms)
     return Done(deleted=deleted)
 
 
@@ -228,15 +248,20 @@ def run_cleanup(
     *,
     retention: Retention | None = None,
     objects: ObjectStore | None = None,
+    workflows: WorkflowRecords | None = None,
     remaining_ms: Callable[[], int] | None = None,
     clock: Callable[[], int] = now_ms,
 ) -> JobRecord:
-    """The `cleanup` job: every project's old records (and raw events when `objects` is given)."""
+    """The `cleanup` job: every project's old records (and raw events when `objects` is given, workflow records
+    when `workflows` is)."""
     kept = retention or Retention()
     now = clock()
     ids = [p.id for p in graph.list_projects()]
-    return run_over_projects("cleanup", ids, lambda pid: cleanup_project(graph, pid, kept, now, objects), job_log,
-                             remaining_ms=remaining_ms, clock=clock)  # fmt: skip
+
+    def clean(pid: str) -> Done:
+        return cleanup_project(graph, pid, kept, now, objects, workflows)
+
+    return run_over_projects("cleanup", ids, clean, job_log, remaining_ms=remaining_ms, clock=clock)
 
 
 def _day(epoch_ms: int) -> str:

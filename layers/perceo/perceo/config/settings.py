@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     admin_key_secret_arn: NonEmpty | None = None
     #: S3 bucket for uploaded bundles and raw analytics batches.
     bundle_bucket: NonEmpty | None = None
+    #: S3 bucket the scheduled `export` job writes daily project exports to (`exports/<project>/<day>.jsonl.gz`).
+    backup_bucket: NonEmpty | None = None
     bootstrap_state_machine_arn: NonEmpty | None = None
     analyze_state_machine_arn: NonEmpty | None = None
     #: RunTests (the coordinator): flows run step by step in a browser, one Map iteration per flow.
@@ -122,6 +124,10 @@ class Settings(BaseSettings):
     #: via the execution input), and how long a bootstrap keeps the project's "one at a time" claim at most.
     workflow_max_concurrency: int = Field(default=4, ge=1, le=40)
     workflow_claim_ttl_s: int = Field(default=2 * 3600, ge=60, le=7 * 86_400)
+    #: Retention (the `cleanup` job): days change analyses and test runs are kept, and days a workflow's status and
+    #: progress record is kept after its last change (also its time-to-live in Redis).
+    analyses_retention_days: int = Field(default=180, ge=1)
+    workflow_records_retention_days: int = Field(default=30, ge=1, le=365)
     #: Hosts remote bootstrap may clone from; comma-separated in the environment.
     allowed_git_hosts: Annotated[tuple[str, ...], NoDecode] = DEFAULT_ALLOWED_GIT_HOSTS
     #: How long fetched secrets are cached (powertools `parameters` max_age).

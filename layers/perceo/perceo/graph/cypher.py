@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from perceo.errors import ConflictError, FlowNotFoundError, ProjectNotFoundError, ValidationFailed
 from perceo.graph import queries as q
 from perceo.graph.alerts import AlertRuleRecords
+from perceo.graph.backup import BackupRecords
 from perceo.graph.insights import InsightRecords
 from perceo.graph.mapping import (
     Row,
@@ -64,7 +65,7 @@ DEFAULT_BATCH_SIZE = 1000
 MAX_ANALYSES = 500
 
 
-class CypherFlowGraph(TestRunRecords, InsightRecords, AlertRuleRecords, RetentionRecords, ABC):
+class CypherFlowGraph(TestRunRecords, InsightRecords, AlertRuleRecords, RetentionRecords, BackupRecords, ABC):
     """FlowGraph on a Cypher engine. Subclasses run queries; this class knows what they mean.
 
     Upserts go in batches of `batch_size` rows (one query each). Everything that must be atomic (a flow's

@@ -94,6 +94,9 @@ class ProgressStore(Protocol):
     def release(self, project_id: str, kind: str, workflow_id: str) -> None:
         """Give the claim up, if `workflow_id` still holds it."""
 
+    def delete_older(self, project_id: str, *, before: int) -> int:
+        """Delete the project's records last changed before `before` (epoch ms): the cleanup job's retention."""
+
 
 @contextmanager
 def _redis_errors() -> Iterator[None]:
@@ -118,6 +121,22 @@ class RedisProgressStore:
 
     def _key(self, project_id: str, workflow_id: str) -> str:
         return f"{self._ns}:workflow:{{{project_id}:{workflow_id}}}"
+
+    def delete_older(self, project_id: str, *, before: int) -> int:
+        """Delete the project's workflow records last changed before `before` (epoch ms), with their item sets;
+        how many records went. (Records also expire by themselves `ttl_s` after their last change: this applies a
+        retention shorter than the TTL they were written with.)"""
+        pattern = f"{self._ns}:workflow:\\{{{project_id}:*"
+        deleted = 0
+        with _redis_errors():
+            for raw in self._redis.scan_iter(match=pattern, count=500):
+                key = _text(raw)
+                if key.endswith(":items"):
+                    continue
+                updated = self._redis.hget(key, "updatedAt")
+                if updated is not None and int(_text(updated)) < before:
+                    deleted += int(self._redis.delete(key, f"{key}:items") > 0)
+        return deleted
 
     def create(self, record: WorkflowRecord) -> None:
         key = self._key(record.project_id, record.workflow_id)
@@ -245,6 +264,13 @@ class InMemoryProgressStore:
     def get(self, project_id: str, workflow_id: str) -> WorkflowRecord | None:
         record = self.records.get((project_id, workflow_id))
         return record.model_copy(deep=True) if record else None
+
+    def delete_older(self, project_id: str, *, before: int) -> int:
+        old = [key for key, r in self.records.items() if key[0] == project_id and r.updated_at < before]
+        for key in old:
+            del self.records[key]
+            self._items.pop(key, None)
+        return len(old)
 
     def _update(self, project_id: str, workflow_id: str, **changes: Any) -> None:
         record = self.records.get((project_id, workflow_id))

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from perceo.api.request import authorize, current_request, header, require_own_project
 from perceo.api.responses import AUTHENTICATED, GATEWAY, responses
 from perceo.api.security import ADMIN_KEY, requires
 from perceo.auth.keyformat import verify_admin_key
+from perceo.backup.service import ImportRequest, ImportResult
 from perceo.errors import AuthenticationError, ProjectNotFoundError
 from perceo.llm.model import MAX_REPORT_DAYS, UsageReport
 from perceo.models import Project
@@ -113,6 +114,50 @@ def delete_project(id: ProjectIdParam) -> DeleteProjectResponse:
     if not graph_deleted and not keys_deleted:
         raise ProjectNotFoundError(f"project {id} not found")
     return DeleteProjectResponse(project_id=id, deleted=True, keys_deleted=keys_deleted)
+
+
+#: The media type of an export (JSON Lines).
+JSON_LINES = "application/x-ndjson"
+
+
+@router.get(
+    "/projects/<id>/export",
+    summary="Export the project as JSON Lines: every node and relationship, keys' metadata (scope project:admin)",
+    description=(
+        "A `perceo-export` version 1 file: a header line, one line per node, relationship and API key (metadata only, "
+        "never a secret), each kind sorted, then an end line with the counts. `perceo import` restores it."
+    ),
+    tags=["projects"],
+    security=requires("project:admin"),
+    responses={
+        200: {"description": "The export", "content": {JSON_LINES: {"schema": {"type": "string"}}}},
+        **{status: answer for status, answer in responses(*AUTHENTICATED, 404).items() if status != 200},
+    },
+)
+def export_project(id: ProjectIdParam) -> Response[str]:
+    principal = authorize("project:admin")
+    require_own_project(principal, id)
+    lines = services().backups(with_keys=True).export_lines(id)
+    return Response(status_code=200, content_type=JSON_LINES, body="".join(f"{line}\n" for line in lines))
+
+
+@router.post(
+    "/projects/<id>/import",
+    summary="Restore an export as this project, all or nothing (scope project:admin)",
+    description=(
+        "The whole file is validated first (422 naming the line of the first problem; nothing written). An existing "
+        "project is a 409 unless `replace` is true. API keys are not restored (no export holds a secret): the "
+        "answer lists them as `keysToReissue`."
+    ),
+    tags=["projects"],
+    security=requires("project:admin"),
+    responses=responses(*AUTHENTICATED, 409),
+)
+def import_project(id: ProjectIdParam, body: ImportRequest) -> ImportResult:
+    principal = authorize("project:admin")
+    require_own_project(principal, id)
+    backups = services().backups(with_keys=False)
+    return backups.import_lines(body.export.splitlines(), into=id, replace=body.replace)
 
 
 def require_admin_key() -> None:

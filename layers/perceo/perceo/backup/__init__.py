@@ -1,0 +1,1 @@
+"""Backups: a project's whole graph as versioned JSON Lines (`perceo export` / `perceo import`)."""
