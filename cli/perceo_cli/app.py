@@ -222,6 +222,8 @@ EXAMPLES: dict[str, str] = {
     "login": "perceo login --api-url https://api.example.com",
     "logout": "perceo logout --api-url https://api.example.com",
     "usage": "perceo usage --days 7 --json",
+    "export": "perceo export --output backup.jsonl",
+    "import": "perceo import backup.jsonl --replace",
     "ci analyze": "perceo ci analyze --base origin/main --fail-on high",
     "config show": "perceo config show --json",
     "config get": "perceo config get llm.model",

@@ -114,6 +114,10 @@ def test_export_import_export_is_identical(
         code, out, err = run_cli(["import", str(tmp_path / "second.jsonl"), "--replace", "--json"], empty)
         assert code == 0 and json.loads(out)["replaced"] is True, err
         assert _export(empty, tmp_path / "third.jsonl", "--project", project_id)[1:] == first[1:]
+        code, out, err = run_cli(["export", "--project", project_id, "-o", str(tmp_path / "4.jsonl"), "--json"], empty)
+        summary = json.loads(out)
+        assert code == 0 and summary["records"] == len(first) - 2, err
+        assert summary["bytes"] == (tmp_path / "4.jsonl").stat().st_size
     finally:
         client.connection.delete(name)
         client.close()

@@ -31,6 +31,10 @@ def export(
     output_file: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the export to this file instead of stdout.")
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="With --output, print a summary as JSON (file, records, bytes) on stdout."),
+    ] = False,
 ) -> None:
     """Export a project (project, personas, flows, steps, pages, analyses, runs, metrics, insights, keys' metadata)
     as JSON Lines."""
@@ -43,6 +47,9 @@ def export(
     partial = output_file.with_name(output_file.name + ".partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(output_file)  # never a half-written backup under the final name
+    if as_json:
+        app_ctx.output.json({"file": str(output_file), "records": len(lines) - 2, "bytes": len(text.encode())})
+        return
     app_ctx.output.info(f"Exported {plural(len(lines) - 2, 'record')} to {output_file}")
 
 
