@@ -250,3 +250,54 @@ def test_a_list_that_creates_its_records_in_a_drawer_has_a_create_flow() -> None
 
     assert flows["Create discussion"] == ["/app", "/app/discussions"]
     assert flows["Browse discussions"] == ["/app", "/app/discussions", "/app/discussions/:id"]
+
+
+def test_a_record_page_that_is_its_edit_form_is_the_edit_flow_back_to_the_list() -> None:
+    # shadcn-admin: `/tasks/:task` renders the task's form; its action saves and redirects to `/tasks`.
+    finder = _finder(
+        {"/tasks": "tasks.tsx", "/tasks/:task": "task.tsx", "/tasks/create": "create.tsx"},
+        [
+            ("/tasks", "/tasks/:task", "to", "row-actions.tsx"),
+            ("/tasks", "/tasks/create", "to", "tasks.tsx"),
+            ("/tasks/:task", "/tasks", "redirect", "task.tsx"),
+            ("/tasks/create", "/tasks", "redirect", "create.tsx"),
+        ],
+        {"task.tsx": "export default function T() { return <Form method='post'><Input name='title' /></Form> }"},
+    )
+
+    flows = _flows(finder)
+
+    assert flows["Edit task"] == ["/tasks", "/tasks/:task", "/tasks"]
+    assert flows["Create task"] == ["/tasks", "/tasks/create", "/tasks"]
+    assert "Browse tasks" not in flows  # the edit flow walks it
+
+
+def test_a_record_page_without_a_form_is_browsed_not_edited() -> None:
+    finder = _finder(
+        {"/tasks": "tasks.tsx", "/tasks/:task": "task.tsx"},
+        [("/tasks", "/tasks/:task", "to", "tasks.tsx"), ("/tasks/:task", "/tasks", "redirect", "task.tsx")],
+        {"task.tsx": "export default function T() { return <h1>Task</h1> }"},
+    )
+
+    flows = _flows(finder)
+
+    assert "Edit task" not in flows and flows["Browse tasks"] == ["/tasks", "/tasks/:task"]
+
+
+def test_a_page_is_entered_from_above_not_from_its_own_sub_pages() -> None:
+    # The sidebar that links to `/settings` is built from data; only the settings sections link back to it.
+    finder = _finder(
+        {
+            "/": "home.tsx",
+            "/settings": "settings.tsx",
+            "/settings/account": "account.tsx",
+            "/settings/notifications": "notifications.tsx",
+        },
+        [
+            ("/settings/notifications", "/settings", "to", "notifications.tsx"),
+            ("/settings/account", "/settings", "to", "account.tsx"),
+        ],
+    )
+
+    assert finder.entry_for("/settings") is None
+    assert _flows(finder)["Update settings"][:2] == ["/", "/settings"]

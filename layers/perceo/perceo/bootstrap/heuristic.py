@@ -280,7 +280,11 @@ class FlowFinder:
 
     def entry_for(self, route: str) -> str | None:
         """A page that leads to `route`: a linker, preferring the app home, then the landing page."""
-        linkers = [r for r in self.graph.linkers_of(route) if r != route and r in self.routes]
+        # Not a page below it (a settings section linking back to the settings page): one comes down to a page.
+        below = route.rstrip("/") + "/"
+        linkers = [
+            r for r in self.graph.linkers_of(route) if r != route and r in self.routes and not r.startswith(below)
+        ]
         if not linkers:
             return None
         homes = [r for r in linkers if _last_static(r) in HOME_WORDS]
@@ -442,6 +446,12 @@ class FlowFinder:
             lead = [lst] if lst else [e for e in [self.entry_for(via[0] if via else edit)] if e]
             pages = _then(ordered_unique([*lead, *via, edit]), after)
             out.append(_Candidate(kind, f"Edit {noun}", f"A user changes a {noun} and saves it.", pages, 2))
+        elif detail and self._works_on(detail) and self.after_submit(detail):
+            # The record's page is its edit form (`/tasks/:task` saves and goes back to `/tasks`).
+            after = self.after_submit(detail)
+            lead = [lst] if lst else [e for e in [self.entry_for(detail)] if e]
+            pages = _then(ordered_unique([*lead, detail]), after)
+            out.append(_Candidate(kind, f"Edit {noun}", f"A user opens a {noun}, changes it and saves it.", pages, 2))
         if delete:
             lead = [lst] if lst else ([detail] if detail else [])
             after = self.after_submit(delete)
