@@ -17,6 +17,7 @@ def _finder(
     *,
     protected: set[str] = frozenset(),  # type: ignore[assignment]
     layouts: dict[str, list[str]] | None = None,
+    imports: dict[str, list[str]] | None = None,
 ) -> FlowFinder:
     """routes: route -> its page file; edges: (source, target, kind, file[, line])."""
     discovery = DiscoveryResult(
@@ -37,7 +38,7 @@ def _finder(
         login_routes=[r for r in routes if r.endswith("login")],
         signup_routes=[r for r in routes if r.endswith(("signup", "register"))],
     )
-    return FlowFinder(graph, auth, PageReader(graph, {}, texts.get))
+    return FlowFinder(graph, auth, PageReader(graph, imports or {}, texts.get))
 
 
 def _flows(finder: FlowFinder, max_flows: int = 15) -> dict[str, list[str]]:
@@ -301,3 +302,27 @@ def test_a_page_is_entered_from_above_not_from_its_own_sub_pages() -> None:
 
     assert finder.entry_for("/settings") is None
     assert _flows(finder)["Update settings"][:2] == ["/", "/settings"]
+
+
+def test_a_next_page_that_wraps_its_client_component_is_read_through_to_the_dialogs_it_opens() -> None:
+    # bulletproof-react's Next app: the server `page.tsx` renders `_components/users.tsx`, which renders the users
+    # list, whose rows open the delete dialog (`delete-user.tsx`); a drawer creates discussions the same way.
+    page, client = "src/app/app/users/page.tsx", "src/app/app/users/_components/users.tsx"
+    list_, delete = "src/features/users/components/users-list.tsx", "src/features/users/components/delete-user.tsx"
+    helper = "src/features/users/components/user-avatar.tsx"
+    finder = _finder(
+        {"/app": "src/app/app/page.tsx", "/app/users": page},
+        [("/app", "/app/users", "link", "src/app/app/page.tsx")],
+        {
+            page: "export default function Page() { return <Users /> }",
+            client: "export const Users = () => <UsersList />;",
+            list_: "export const UsersList = () => <table><tr><td><UserAvatar /><DeleteUser /></td></tr></table>;",
+            delete: "export const DeleteUser = () => <Button variant='destructive'>Delete</Button>;",
+            helper: "export const UserAvatar = () => <Button>Zoom</Button>;",
+        },
+        imports={page: [client], client: [list_], list_: [helper, delete]},
+    )
+
+    files = finder.reader.component_files("/app/users") if finder.reader else []
+    assert delete in files and helper not in files  # a row action, not every component the list uses
+    assert _flows(finder)["Use app users"] == ["/app", "/app/users"]
