@@ -326,3 +326,35 @@ def test_a_next_page_that_wraps_its_client_component_is_read_through_to_the_dial
     files = finder.reader.component_files("/app/users") if finder.reader else []
     assert delete in files and helper not in files  # a row action, not every component the list uses
     assert _flows(finder)["Use app users"] == ["/app", "/app/users"]
+
+
+def test_when_the_cap_bites_it_keeps_breadth_not_eleven_demos_of_one_section() -> None:
+    # An admin template: eleven pages under /base, one /widgets page, one /charts page, all with buttons, all in the
+    # layout of the dashboard (whose sidebar is built from the route table: no link in the code).
+    layout = ["src/app/layout/default-layout.component.ts"]
+    sections = [f"/base/{name}" for name in "abcdefghijk"] + ["/widgets", "/charts"]
+    routes = {"/dashboard": "dashboard.ts", **{r: f"{r.strip('/')}.ts" for r in sections}}
+    files = {f: "<button (click)='go()'>Go</button>" for r, f in routes.items() if r != "/dashboard"}
+    finder = _finder(routes, [], files, layouts={r: layout for r in routes})
+
+    flows = _flows(finder, max_flows=5)
+
+    assert len(flows) == 5
+    pages = {p for visited in flows.values() for p in visited}
+    assert {"/widgets", "/charts"} <= pages  # one section's demos do not crowd out the others
+    assert all(visited[0] == "/dashboard" for visited in flows.values())  # reached from the home, by the menu
+
+
+def test_when_the_cap_bites_lists_leading_to_one_record_page_count_as_one_journey() -> None:
+    lists = ["/all", "/popular", "/trending", "/favorites"]
+    routes = {"/": "home.tsx", "/:username": "user.tsx", "/:username/followers": "followers.tsx", "/:username/:id": "m"}
+    routes |= {r: f"{r.strip('/')}.tsx" for r in lists}
+    edges = [("/", r, "link", "home.tsx") for r in lists]
+    edges += [(r, "/:username/:id", "link", "model-card.tsx") for r in lists]
+    edges += [("/:username", "/:username/followers", "link", "user.tsx"), ("/:username", "/:username/:id", "to", "u")]
+    finder = _finder(routes, edges)
+    assert len(_flows(finder, max_flows=100)) > 4
+
+    flows = _flows(finder, max_flows=4)
+
+    assert ["/:username", "/:username/followers"] in flows.values()

@@ -617,6 +617,17 @@ class FlowFinder:
                 return ancestor
         return None
 
+    def _through_layout(self, route: str, home: str | None) -> str | None:
+        """The app home, when `route` sits in the same layout as the home: users reach it through the layout's menu
+        (an admin sidebar is often built from the route table, its links are not in the code as URLs), starting
+        from the home, not from some demo page that happens to link to it."""
+        if home is None or home == route:
+            return None
+        mine, theirs = self.graph.by_route.get(route), self.graph.by_route.get(home)
+        if mine is None or theirs is None or not mine.layout_files or mine.layout_files != theirs.layout_files:
+            return None
+        return home
+
     def _single_page_flows(self, found: list[_Candidate]) -> list[_Candidate]:
         """An app of one page (an editor, a tool): its work happens on that page, so that page is the flow."""
         if found or len(self.routes) != 1 or self.reader is None:
@@ -643,7 +654,7 @@ class FlowFinder:
             form = facts.has_form and (bool(facts.fields) or any(b.submit for b in facts.buttons))
             if not (form or facts.fields or any(not b.submit for b in facts.buttons) or facts.editable):
                 continue
-            entry = self.entry_for(route) or home
+            entry = self._opener_of(route) or self._through_layout(route, home) or self.entry_for(route) or home
             if entry is None or entry == route:
                 continue
             after = self.after_submit(route) if form else None
@@ -690,10 +701,37 @@ def _select(candidates: list[_Candidate], max_flows: int) -> tuple[list[_Candida
     limits: list[str] = []
     if len(kept) > max_flows:
         limits.append(f"bootstrap.maxFlows: found {len(kept)} flows, kept the {max_flows} most important")
-        order = sorted(range(len(kept)), key=lambda i: (kept[i].rank, PRIORITIES.index(priority_for(kept[i].name)), i))
-        keep = set(order[:max_flows])
+        keep = _most_valuable(kept, max_flows)
         kept = [c for i, c in enumerate(kept) if i in keep]
     return kept, limits
+
+
+def _area(cand: _Candidate) -> str:
+    """The part of the app a flow is about: the first word of the page it goes to (`/forms/validation` -> `forms`,
+    `/tasks/create` -> `tasks`), or that page's pattern when it has no word (`/:username/:modelId`)."""
+    pages = cand.pages[1:] or cand.pages
+    target = next((p for p in reversed(pages) if p != cand.pages[0]), pages[-1])
+    statics = static_segments(target)
+    return statics[0] if statics else target
+
+
+def _most_valuable(cands: list[_Candidate], max_flows: int) -> set[int]:
+    """The indexes of the `max_flows` candidates worth most, picked one at a time: journey value first (money,
+    access, the main objects' create/edit/delete, settings, search; then lists and pages' own work), and among
+    flows of like value, the one in a part of the app the picked flows cover least. Each flow already picked in
+    the same area costs one rank: eleven widget demos under `/base` do not crowd out `/widgets` or `/charts`,
+    and five lists leading to the same record page are variants of one journey, not five."""
+    picked: set[int] = set()
+    per_area: dict[str, int] = {}
+    areas = [_area(c) for c in cands]
+    while len(picked) < max_flows:
+        best = min(
+            (i for i in range(len(cands)) if i not in picked),
+            key=lambda i: (cands[i].rank + per_area.get(areas[i], 0), PRIORITIES.index(priority_for(cands[i].name)), i),
+        )
+        picked.add(best)
+        per_area[areas[best]] = per_area.get(areas[best], 0) + 1
+    return picked
 
 
 VISITOR = PersonaDraft(
