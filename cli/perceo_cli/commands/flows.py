@@ -81,7 +81,11 @@ def print_flow(output: Output, flow: FlowView) -> None:
         actions = "; ".join(
             " ".join(x for x in (a.type, a.target or "", repr(a.value) if a.value else "") if x) for a in step.actions
         )
-        output.text(f"  {step.order}. {esc(step.name)}  [dim]{esc(actions)}[/dim]")
+        # Where each element is written in the code, and the actions whose element nothing names.
+        notes = [str(a.options["source"]) for a in step.actions if a.options.get("source")]
+        notes += ["confidence: low" for a in step.actions if a.options.get("confidence") == "low"]
+        where = f"  [dim]({esc(', '.join(dict.fromkeys(notes)))})[/dim]" if notes else ""
+        output.text(f"  {step.order}. {esc(step.name)}  [dim]{esc(actions)}[/dim]{where}")
 
 
 @app.command("edit")

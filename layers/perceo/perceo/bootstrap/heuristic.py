@@ -162,6 +162,11 @@ def _ends_in_param(route: str) -> bool:
     return bool(segs) and is_param(segs[-1])
 
 
+def _a(noun: str) -> str:
+    """`editor` -> `an editor`, `task` -> `a task`."""
+    return f"{'an' if noun[:1].casefold() in 'aeiou' else 'a'} {noun}"
+
+
 def _label(route: str) -> str:
     """A short name for a page: its static words (`/genre/:no/movie` -> `genre movie`), else its parameters
     (`/:type/:id` -> `type id`), `/` -> `home`."""
@@ -433,30 +438,30 @@ class FlowFinder:
             # A list that creates its records in a drawer or dialog (no page of its own for "new").
             entry = self.entry_for(lst) or self.app_home()
             pages = ordered_unique([*([entry] if entry else []), lst])
-            out.append(_Candidate(kind, f"Create {noun}", f"A user creates a {noun} from the list.", pages, 2))
+            out.append(_Candidate(kind, f"Create {noun}", f"A user creates {_a(noun)} from the list.", pages, 2))
         if create:
             after = self.after_submit(create)
             lead = [lst] if lst else [e for e in [self.entry_for(create)] if e]
             pages = _then(ordered_unique([*lead, create]), after)
-            desc = f"A user creates a {noun}" + (f" and lands on {after}." if after else " and sees it saved.")
+            desc = f"A user creates {_a(noun)}" + (f" and lands on {after}." if after else " and sees it saved.")
             out.append(_Candidate(kind, f"Create {noun}", desc, pages, 2))
         if edit:
             after = self.after_submit(edit)
             via = [detail] if detail and self.graph.linked(detail, edit) else []
             lead = [lst] if lst else [e for e in [self.entry_for(via[0] if via else edit)] if e]
             pages = _then(ordered_unique([*lead, *via, edit]), after)
-            out.append(_Candidate(kind, f"Edit {noun}", f"A user changes a {noun} and saves it.", pages, 2))
+            out.append(_Candidate(kind, f"Edit {noun}", f"A user changes {_a(noun)} and saves it.", pages, 2))
         elif detail and self._works_on(detail) and self.after_submit(detail):
             # The record's page is its edit form (`/tasks/:task` saves and goes back to `/tasks`).
             after = self.after_submit(detail)
             lead = [lst] if lst else [e for e in [self.entry_for(detail)] if e]
             pages = _then(ordered_unique([*lead, detail]), after)
-            out.append(_Candidate(kind, f"Edit {noun}", f"A user opens a {noun}, changes it and saves it.", pages, 2))
+            out.append(_Candidate(kind, f"Edit {noun}", f"A user opens {_a(noun)}, changes it and saves it.", pages, 2))
         if delete:
             lead = [lst] if lst else ([detail] if detail else [])
             after = self.after_submit(delete)
             pages = _then(ordered_unique([*lead, delete]), after)
-            out.append(_Candidate(kind, f"Delete {noun}", f"A user deletes a {noun}.", pages, 3))
+            out.append(_Candidate(kind, f"Delete {noun}", f"A user deletes {_a(noun)}.", pages, 3))
         if lst and detail:
             pages = [lst, detail]
             entry = self.entry_for(lst)
@@ -565,7 +570,7 @@ class FlowFinder:
                 where = "the home page" if source == "/" else _label(source)
                 out.append(
                     _Candidate(
-                        "browse", f"Open {noun} from {where}", f"A user opens a {noun} from {where}.", pages, rank
+                        "browse", f"Open {noun} from {where}", f"A user opens {_a(noun)} from {where}.", pages, rank
                     )
                 )
             if _ends_in_param(source):
@@ -576,7 +581,7 @@ class FlowFinder:
                         _Candidate(
                             "browse",
                             f"Open {_label(source)} {_label(sub)}",
-                            f"A user opens a {_label(source)} and then its {_label(sub)}.",
+                            f"A user opens {_a(_label(source))} and then its {_label(sub)}.",
                             [source, sub],
                             9,
                         )
