@@ -80,7 +80,7 @@ def test_edit_pages_written_verb_first_and_lists_named_list_are_one_resource() -
     assert flows["Edit article"] == ["/article/list", "/article/edit/:id"]
 
 
-def test_sign_up_starts_at_the_sign_in_link_and_sign_in_at_the_landing_pages_link() -> None:
+def test_sign_up_goes_through_the_sign_in_link_and_both_start_at_the_landing_pages_link() -> None:
     finder = _finder(
         {"/": "home.tsx", "/login": "login.tsx", "/register": "register.tsx", "/dashboard": "dash.tsx"},
         [
@@ -95,7 +95,8 @@ def test_sign_up_starts_at_the_sign_in_link_and_sign_in_at_the_landing_pages_lin
     flows = _flows(finder)
 
     assert flows["Sign in"] == ["/", "/login", "/dashboard"]
-    assert flows["Sign up"] == ["/login", "/register", "/dashboard"]
+    # A visitor arrives on the landing page, follows its link to sign in, then "create an account".
+    assert flows["Sign up"] == ["/", "/login", "/register", "/dashboard"]
 
 
 def test_lists_lead_to_the_record_page_their_shared_card_links_to() -> None:
@@ -358,3 +359,37 @@ def test_when_the_cap_bites_lists_leading_to_one_record_page_count_as_one_journe
     flows = _flows(finder, max_flows=4)
 
     assert ["/:username", "/:username/followers"] in flows.values()
+
+
+def test_sign_up_starts_at_the_landing_pages_call_to_action_when_it_leads_to_sign_in() -> None:
+    home = (
+        "export default function Landing() {\n"
+        "  return <Button onClick={() => navigate('/auth/login')}>Start</Button>\n"
+        "}\n"
+    )
+    finder = _finder(
+        {"/": "landing.tsx", "/auth/login": "login.tsx", "/auth/register": "register.tsx", "/app": "dash.tsx"},
+        [
+            ("/", "/auth/login", "navigate", "landing.tsx", "2"),  # "Get started"
+            ("/auth/login", "/auth/register", "to", "login-form.tsx"),
+            ("/auth/register", "/app", "navigate", "register.tsx"),
+        ],
+        {"landing.tsx": home},
+        protected={"/app"},
+    )
+
+    assert _flows(finder)["Sign up"] == ["/", "/auth/login", "/auth/register", "/app"]
+
+
+def test_a_menu_item_many_pages_render_is_not_where_a_pages_form_leads() -> None:
+    # A dashboard shell imported by each page (not a layout route): its "Your profile" item pushes /app/profile.
+    shell = "src/components/layouts/dashboard-layout.tsx"
+    pages = {"/app": "app.tsx", "/app/discussions": "list.tsx", "/app/discussions/:id": "one.tsx", "/app/profile": "p"}
+    edges = [
+        (page, "/app/profile", "push", shell, "197") for page in ("/app", "/app/discussions", "/app/discussions/:id")
+    ]
+    edges += [("/app/discussions", "/app/discussions/:id", "link", "list.tsx")]
+    finder = _finder(pages, edges, {"one.tsx": "export default () => <form><textarea name='body' /></form>"})
+
+    assert finder.after_submit("/app/discussions/:id") is None
+    assert "Edit discussion" not in _flows(finder)

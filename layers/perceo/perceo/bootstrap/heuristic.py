@@ -40,6 +40,8 @@ _CLICK_KINDS = frozenset({"link", "href", "to", "routerLink"})
 _EXPORTED_FUNCTION = re.compile(r"^export\s+(?:const|let|async\s+function|function)\s+(\w+)", re.M)
 _LOAD_FUNCTIONS = frozenset({"loader", "load", "getServerSideProps", "getStaticProps", "clientLoader", "beforeLoad"})
 _PROGRAMMATIC_KINDS = frozenset({"push", "replace", "navigate", "redirect"})
+#: A navigation call found on this many pages is in a component they all render (the app's chrome).
+_SHARED_SITE_PAGES = 3
 
 HOME_WORDS = ("dashboard", "home", "overview", "app", "feed", "inbox", "workspace", "portal")
 ONBOARDING_WORDS = frozenset({"onboarding", "welcome", "getting-started", "setup", "verify", "verify-email"})
@@ -207,6 +209,7 @@ class FlowFinder:
         self.auth = auth
         self.reader = reader
         self.roles = roles or RoleModel()
+        self._sites: dict[tuple[str, int | None], int] | None = None
         shells = _layout_shells(graph)
         self.routes = [r.route for r in graph.routes if not _has_word(r.route, SKIP_WORDS) and r.route not in shells]
 
@@ -251,6 +254,7 @@ class FlowFinder:
             for e in self.graph.out_edges.get(route, [])
             if e.kind in _PROGRAMMATIC_KINDS
             and not e.from_layout
+            and not self._shared_site(e.file, e.line)
             and e.target in self.routes
             and not _has_word(e.target, PUBLIC_AUTH_WORDS)
             and not self._on_load(e.file, e.line)
@@ -264,10 +268,37 @@ class FlowFinder:
     def _after_any(self, route: str) -> str | None:
         """Like `after_submit`, but the next page may be a sign-in page too (`/forgot-password` -> `/otp`)."""
         for e in self.graph.out_edges.get(route, []):
-            if e.kind in _PROGRAMMATIC_KINDS and not e.from_layout and e.target in self.routes:
+            if (
+                e.kind in _PROGRAMMATIC_KINDS
+                and not e.from_layout
+                and not self._shared_site(e.file, e.line)
+                and e.target in self.routes
+            ):
                 if not self._on_load(e.file, e.line) and e.target != route:
                     return e.target
         return None
+
+    def _sends_to(self, route: str) -> bool:
+        """The landing page (`/`) takes a visitor to `route`: a link in its own markup, or its button's handler
+        (`navigate(paths.auth.login.getHref())` on "Get started"; not a redirect its loader makes)."""
+        return "/" in self.routes and any(
+            e.target == route
+            and not e.from_layout
+            and (e.kind in _CLICK_KINDS or (e.kind in ("navigate", "push") and not self._on_load(e.file, e.line)))
+            and not self._shared_site(e.file, e.line)
+            for e in self.graph.out_edges.get("/", [])
+        )
+
+    def _shared_site(self, path: str, line: int | None) -> bool:
+        """The navigation call sits in a component many pages render (a dashboard shell's "Your profile" menu item
+        imported by each page, not declared as a layout): it is the app's chrome, not where a page's work leads."""
+        if self._sites is None:
+            sites: dict[tuple[str, int | None], set[str]] = {}
+            for source, edges in self.graph.out_edges.items():
+                for e in edges:
+                    sites.setdefault((e.file, e.line), set()).add(source)
+            self._sites = {site: len(sources) for site, sources in sites.items()}
+        return self._sites.get((path, line), 0) >= _SHARED_SITE_PAGES
 
     def _on_load(self, path: str, line: int | None) -> bool:
         """The redirect runs when the page loads (a Remix/React Router `loader`, SvelteKit `load`, Next's
@@ -342,6 +373,8 @@ class FlowFinder:
             # Visitors reach sign-up from the sign-in page's "create an account" link, else from the landing page.
             sources = self.clicked_from(signup)
             lead = [login] if login in sources else (["/"] if "/" in sources else [])
+            if lead == [login] and login is not None and self._sends_to(login):
+                lead = ["/", login]  # the landing page's call to action leads to sign-in, and sign-in to sign-up
             pages = ordered_unique([*lead, signup, *middle, *([land] if land else [])])
             if len(pages) < 2 and logins:
                 pages = [signup, logins[0]]

@@ -24,7 +24,7 @@ from perceo.observer.facts.markup import (
     scan_attributes,
     single_brace_pair,
 )
-from perceo.observer.facts.model import CALL_TAG, MAX_SOURCE_BYTES, FileFacts, Value
+from perceo.observer.facts.model import CALL_REF, CALL_TAG, MAX_SOURCE_BYTES, FileFacts, Value
 
 # ---------------------------------------------------------------------------------------------------------
 # tree-sitter queries
@@ -419,9 +419,9 @@ class Extractor:
             target = self.url_template(arg)
             if target is None:
                 return
-            if kind == "navcall" and fn in ("push", "replace") and not target.startswith("/"):
+            if kind == "navcall" and fn in ("push", "replace") and not target.startswith(("/", CALL_REF)):
                 return
-            if not (target.startswith(("/", "./", "../")) or fn in ("navigate", "navigateTo")):
+            if not (target.startswith(("/", "./", "../", CALL_REF)) or fn in ("navigate", "navigateTo")):
                 return
             # `redirectWithSuccess(...)` (remix-toast), `redirectDocument(...)`: redirects too.
             nav_kind = _NAV_CALL_KINDS.get(fn, "redirect")
@@ -442,6 +442,8 @@ class Extractor:
             return _template(node, _route_builder_pattern)
         if t == "call_expression" and (pattern := _route_builder_pattern(node)) is not None:
             return pattern
+        if t == "call_expression" and depth == 0 and (ref := _member_call_ref(node)) is not None:
+            return ref
         if t in ("identifier", "member_expression", "call_expression", "subscript_expression"):
             return "{}" if depth > 0 else None
         builder = self._url_builders.get(t)
@@ -746,6 +748,23 @@ def _string(node: tree_sitter.Node) -> str:
     if "\\" in raw:
         raw = re.sub(r"\\(.)", r"\1", raw)
     return raw
+
+
+def _member_call_ref(node: tree_sitter.Node) -> str | None:
+    """`paths.auth.register.getHref(next)` -> `CALL_REF + "paths.auth.register.getHref"`: a URL helper on a constant
+    object, resolved by the navigation graph against the constant (`export const paths = {...}`)."""
+    fn = node.child_by_field_name("function")
+    if fn is None or fn.type != "member_expression":
+        return None
+    current: tree_sitter.Node | None = fn
+    while current is not None and current.type == "member_expression":
+        prop = current.child_by_field_name("property")
+        if prop is None or prop.type != "property_identifier":
+            return None
+        current = current.child_by_field_name("object")
+    if current is None or current.type != "identifier":
+        return None
+    return CALL_REF + _dotted(fn)
 
 
 def _route_builder_pattern(node: tree_sitter.Node) -> str | None:
