@@ -18,6 +18,7 @@ Per app it clones the bundle into a temporary folder, runs the bootstrap's stage
 Last line: `flows: journeys <r>; selectors <s>; error-asserting <n>`.
 
     .venv/bin/python bench/flows_quality.py [--corpus ../shared/corpus] [--apps tonehunt,taxonomy] [--json]
+        [--max-flows N] [--verbose]
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import yaml
 from perceo.bootstrap.pipeline import (
     BootstrapDeps,
     BootstrapInput,
+    BootstrapLimits,
     BootstrapState,
     StepResult,
     assign_personas,
@@ -270,11 +272,12 @@ def _closure(files: list[str], imports: dict[str, list[str]]) -> list[str]:
     return seen
 
 
-def run_offline(workspace: Path) -> tuple[BootstrapState, list[StepResult]]:
+def run_offline(workspace: Path, max_flows: int | None = None) -> tuple[BootstrapState, list[StepResult]]:
     """What `perceo init --no-llm` computes before it writes: flows, personas and every flow's steps."""
     deps = BootstrapDeps(graph=None)
+    limits = BootstrapLimits() if max_flows is None else BootstrapLimits(max_flows=max_flows)
     try:
-        state = validate(BootstrapInput(project_id="bench", workspace=str(workspace)), deps)
+        state = validate(BootstrapInput(project_id="bench", workspace=str(workspace), limits=limits), deps)
         for stage in (discover, identify_flows, assign_personas, refine):
             state = stage(state, deps)
         tasks = plan_step_tasks(state, {f.name: f"flow-{i}" for i, f in enumerate(state.flows)})
@@ -284,10 +287,10 @@ def run_offline(workspace: Path) -> tuple[BootstrapState, list[StepResult]]:
     return state, results
 
 
-def measure_app(app: str, clone: Path, labels: dict[str, Any]) -> AppFigures:
+def measure_app(app: str, clone: Path, labels: dict[str, Any], max_flows: int | None = None) -> AppFigures:
     figures = AppFigures(app=app)
     started = time.perf_counter()
-    state, results = run_offline(clone)
+    state, results = run_offline(clone, max_flows)
     figures.seconds = round(time.perf_counter() - started, 2)
     assert state.discovery is not None
     discovered = {normalize_route(r.route) for r in state.discovery.routes if r.kind == "page"}
@@ -343,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--apps", default="", help="comma-separated parts of app names (default: every labelled app)")
     parser.add_argument("--json", action="store_true", help="one JSON document instead of text")
+    parser.add_argument(
+        "--max-flows", type=int, default=None, help="bootstrap.maxFlows for every app (default: the product's)"
+    )
     parser.add_argument("--verbose", action="store_true", help="list missed journeys and unfound selectors")
     args = parser.parse_args(argv)
     wanted = [w for w in args.apps.split(",") if w]
@@ -360,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             labels = yaml.safe_load((args.labels / app / "journeys.yaml").read_text())
             clone = clone_bundle(bundle, Path(tmp) / app)
-            figures = measure_app(app, clone, labels)
+            figures = measure_app(app, clone, labels, args.max_flows)
             out.append(figures)
             if not args.json:
                 _print_app(figures, verbose=args.verbose)

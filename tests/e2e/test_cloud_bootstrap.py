@@ -219,6 +219,33 @@ def test_init_remote_bootstraps_in_the_cloud_then_flows_and_ci_analyze_work_thro
     assert all(r.headers.get("authorization") == f"Bearer {LLM_KEY}" for r in llm.requests)
 
 
+def test_a_flow_deleted_through_the_api_stays_deleted_at_the_next_cloud_bootstrap(checkout: Path) -> None:
+    code, out, err = perceo(checkout, "init", "--remote", "--no-llm", "--json")
+    assert code == 0, err
+    first = {f["name"] for f in json.loads(out)["flows"]}
+    assert "Sign up" in first, first
+
+    code, out, err = perceo(checkout, "flows", "delete", "Sign up", "--json")
+
+    assert code == 0, err
+    assert json.loads(out) == {"deleted": {"id": json.loads(out)["deleted"]["id"], "name": "Sign up"},
+                               "excludedFromInit": True}  # fmt: skip
+    config = json.loads((checkout / ".perceo" / "config.json").read_text())
+    assert config["bootstrap"]["excludeFlows"] == ["Sign up"]
+    assert config["observer"]["apiBaseUrl"]  # the user's other keys are kept
+
+    code, out, err = perceo(checkout, "init", "--remote", "--no-llm", "--json")
+
+    assert code == 0, err
+    summary = json.loads(out)
+    assert {f["name"] for f in summary["flows"]} == first - {"Sign up"}
+    assert summary["counts"]["flows"]["created"] == 0
+    list_code, listed, _ = perceo(checkout, "flows", "list", "--json")
+    flows = json.loads(listed)
+    assert list_code == 0
+    assert {f["name"] for f in (flows["flows"] if isinstance(flows, dict) else flows)} == first - {"Sign up"}
+
+
 def test_a_failing_cloud_bootstrap_exits_one_and_status_shows_the_specific_error(
     checkout: Path, llm: FakeOpenAI
 ) -> None:

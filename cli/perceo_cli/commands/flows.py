@@ -81,7 +81,11 @@ def print_flow(output: Output, flow: FlowView) -> None:
         actions = "; ".join(
             " ".join(x for x in (a.type, a.target or "", repr(a.value) if a.value else "") if x) for a in step.actions
         )
-        output.text(f"  {step.order}. {esc(step.name)}  [dim]{esc(actions)}[/dim]")
+        # Where each element is written in the code, and the actions whose element nothing names.
+        notes = [str(a.options["source"]) for a in step.actions if a.options.get("source")]
+        notes += ["confidence: low" for a in step.actions if a.options.get("confidence") == "low"]
+        where = f"  [dim]({esc(', '.join(dict.fromkeys(notes)))})[/dim]" if notes else ""
+        output.text(f"  {step.order}. {esc(step.name)}  [dim]{esc(actions)}[/dim]{where}")
 
 
 @app.command("edit")
@@ -150,13 +154,12 @@ def delete_flow(
 
 
 def _exclude_from_init(app_ctx: AppContext, flow: FlowView) -> bool:
-    """Add the flow's name to bootstrap.excludeFlows (the local config; the API keeps no config). True if added."""
+    """Add the flow's name to bootstrap.excludeFlows in the project's config (the API keeps no config: `perceo init
+    --remote` sends the list with the bootstrap request). True once the name is there."""
     import json
 
     from perceo.config.loader import save_config_value
 
-    if app_ctx.config.observer.api_base_url:
-        return False
     names = list(app_ctx.config.bootstrap.exclude_flows)
     if flow.name.casefold() not in {n.casefold() for n in names}:
         save_config_value(app_ctx.project_dir, "bootstrap.excludeFlows", json.dumps([*names, flow.name]))

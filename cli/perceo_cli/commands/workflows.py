@@ -19,6 +19,7 @@ import typer
 
 from perceo.errors import ConfigError, PerceoError
 from perceo.workflows.model import (
+    MAX_BOOTSTRAP_FLOWS,
     TERMINAL_STATUSES,
     BootstrapRequest,
     ReviewRequest,
@@ -240,7 +241,22 @@ def run_remote_init(
         )
     backend = app_ctx.backend
     output = app_ctx.output
-    request = BootstrapRequest(repo_url=url, branch=branch, framework=framework, use_llm=use_llm, personas=personas)
+    settings = app_ctx.config.bootstrap
+    max_flows = min(settings.max_flows, MAX_BOOTSTRAP_FLOWS)
+    if max_flows < settings.max_flows:
+        app_ctx.output.warn(
+            f"bootstrap.maxFlows is {settings.max_flows}; the cloud bootstrap keeps at most {MAX_BOOTSTRAP_FLOWS} flows"
+        )
+    # The flows the team deleted (`perceo flows delete` records them in the config) stay deleted in the cloud too.
+    request = BootstrapRequest(
+        repo_url=url,
+        branch=branch,
+        framework=framework,
+        use_llm=use_llm,
+        personas=personas,
+        max_flows=max_flows,
+        excluded_flows=settings.exclude_flows,
+    )
     started = backend.start_bootstrap(request)
     output.info(
         f"Started cloud bootstrap {started.workflow_id} (follow it elsewhere: "

@@ -61,8 +61,16 @@ def test_flows_show_keeps_brackets_in_selectors_and_names() -> None:
                 flow_id="f",
                 order=1,
                 name="Type [the] email",
-                actions=[StepAction(type="fill", target="[name=email]", value="a@b.c")],
-            )
+                actions=[
+                    StepAction(type="fill", target="[name=email]", value="a@b.c", options={"source": "app/[id].tsx:4"})
+                ],
+            ),
+            Step(
+                flow_id="f",
+                order=2,
+                name="Fill in code (confidence: low)",
+                actions=[StepAction(type="fill", value="123456", options={"confidence": "low"})],
+            ),
         ],
     )
     stdout = io.StringIO()
@@ -74,7 +82,8 @@ def test_flows_show_keeps_brackets_in_selectors_and_names() -> None:
     text = stdout.getvalue()
     assert "Sign in [beta]" in text
     assert "Uses [bold]real[/bold] markup-like text" in text
-    assert "1. Type [the] email  fill [name=email] 'a@b.c'" in text
+    assert "1. Type [the] email  fill [name=email] 'a@b.c'  (app/[id].tsx:4)" in text  # where the element is written
+    assert "2. Fill in code (confidence: low)  fill '123456'  (confidence: low)" in text
 
 
 def test_counts_have_the_right_plural() -> None:

@@ -17,6 +17,7 @@ def _finder(
     *,
     protected: set[str] = frozenset(),  # type: ignore[assignment]
     layouts: dict[str, list[str]] | None = None,
+    imports: dict[str, list[str]] | None = None,
 ) -> FlowFinder:
     """routes: route -> its page file; edges: (source, target, kind, file[, line])."""
     discovery = DiscoveryResult(
@@ -37,7 +38,7 @@ def _finder(
         login_routes=[r for r in routes if r.endswith("login")],
         signup_routes=[r for r in routes if r.endswith(("signup", "register"))],
     )
-    return FlowFinder(graph, auth, PageReader(graph, {}, texts.get))
+    return FlowFinder(graph, auth, PageReader(graph, imports or {}, texts.get))
 
 
 def _flows(finder: FlowFinder, max_flows: int = 15) -> dict[str, list[str]]:
@@ -79,7 +80,7 @@ def test_edit_pages_written_verb_first_and_lists_named_list_are_one_resource() -
     assert flows["Edit article"] == ["/article/list", "/article/edit/:id"]
 
 
-def test_sign_up_starts_at_the_sign_in_link_and_sign_in_at_the_landing_pages_link() -> None:
+def test_sign_up_goes_through_the_sign_in_link_and_both_start_at_the_landing_pages_link() -> None:
     finder = _finder(
         {"/": "home.tsx", "/login": "login.tsx", "/register": "register.tsx", "/dashboard": "dash.tsx"},
         [
@@ -94,7 +95,8 @@ def test_sign_up_starts_at_the_sign_in_link_and_sign_in_at_the_landing_pages_lin
     flows = _flows(finder)
 
     assert flows["Sign in"] == ["/", "/login", "/dashboard"]
-    assert flows["Sign up"] == ["/login", "/register", "/dashboard"]
+    # A visitor arrives on the landing page, follows its link to sign in, then "create an account".
+    assert flows["Sign up"] == ["/", "/login", "/register", "/dashboard"]
 
 
 def test_lists_lead_to_the_record_page_their_shared_card_links_to() -> None:
@@ -250,3 +252,144 @@ def test_a_list_that_creates_its_records_in_a_drawer_has_a_create_flow() -> None
 
     assert flows["Create discussion"] == ["/app", "/app/discussions"]
     assert flows["Browse discussions"] == ["/app", "/app/discussions", "/app/discussions/:id"]
+
+
+def test_a_record_page_that_is_its_edit_form_is_the_edit_flow_back_to_the_list() -> None:
+    # shadcn-admin: `/tasks/:task` renders the task's form; its action saves and redirects to `/tasks`.
+    finder = _finder(
+        {"/tasks": "tasks.tsx", "/tasks/:task": "task.tsx", "/tasks/create": "create.tsx"},
+        [
+            ("/tasks", "/tasks/:task", "to", "row-actions.tsx"),
+            ("/tasks", "/tasks/create", "to", "tasks.tsx"),
+            ("/tasks/:task", "/tasks", "redirect", "task.tsx"),
+            ("/tasks/create", "/tasks", "redirect", "create.tsx"),
+        ],
+        {"task.tsx": "export default function T() { return <Form method='post'><Input name='title' /></Form> }"},
+    )
+
+    flows = _flows(finder)
+
+    assert flows["Edit task"] == ["/tasks", "/tasks/:task", "/tasks"]
+    assert flows["Create task"] == ["/tasks", "/tasks/create", "/tasks"]
+    assert "Browse tasks" not in flows  # the edit flow walks it
+
+
+def test_a_record_page_without_a_form_is_browsed_not_edited() -> None:
+    finder = _finder(
+        {"/tasks": "tasks.tsx", "/tasks/:task": "task.tsx"},
+        [("/tasks", "/tasks/:task", "to", "tasks.tsx"), ("/tasks/:task", "/tasks", "redirect", "task.tsx")],
+        {"task.tsx": "export default function T() { return <h1>Task</h1> }"},
+    )
+
+    flows = _flows(finder)
+
+    assert "Edit task" not in flows and flows["Browse tasks"] == ["/tasks", "/tasks/:task"]
+
+
+def test_a_page_is_entered_from_above_not_from_its_own_sub_pages() -> None:
+    # The sidebar that links to `/settings` is built from data; only the settings sections link back to it.
+    finder = _finder(
+        {
+            "/": "home.tsx",
+            "/settings": "settings.tsx",
+            "/settings/account": "account.tsx",
+            "/settings/notifications": "notifications.tsx",
+        },
+        [
+            ("/settings/notifications", "/settings", "to", "notifications.tsx"),
+            ("/settings/account", "/settings", "to", "account.tsx"),
+        ],
+    )
+
+    assert finder.entry_for("/settings") is None
+    assert _flows(finder)["Update settings"][:2] == ["/", "/settings"]
+
+
+def test_a_next_page_that_wraps_its_client_component_is_read_through_to_the_dialogs_it_opens() -> None:
+    # bulletproof-react's Next app: the server `page.tsx` renders `_components/users.tsx`, which renders the users
+    # list, whose rows open the delete dialog (`delete-user.tsx`); a drawer creates discussions the same way.
+    page, client = "src/app/app/users/page.tsx", "src/app/app/users/_components/users.tsx"
+    list_, delete = "src/features/users/components/users-list.tsx", "src/features/users/components/delete-user.tsx"
+    helper = "src/features/users/components/user-avatar.tsx"
+    finder = _finder(
+        {"/app": "src/app/app/page.tsx", "/app/users": page},
+        [("/app", "/app/users", "link", "src/app/app/page.tsx")],
+        {
+            page: "export default function Page() { return <Users /> }",
+            client: "export const Users = () => <UsersList />;",
+            list_: "export const UsersList = () => <table><tr><td><UserAvatar /><DeleteUser /></td></tr></table>;",
+            delete: "export const DeleteUser = () => <Button variant='destructive'>Delete</Button>;",
+            helper: "export const UserAvatar = () => <Button>Zoom</Button>;",
+        },
+        imports={page: [client], client: [list_], list_: [helper, delete]},
+    )
+
+    files = finder.reader.component_files("/app/users") if finder.reader else []
+    assert delete in files and helper not in files  # a row action, not every component the list uses
+    assert _flows(finder)["Use app users"] == ["/app", "/app/users"]
+
+
+def test_when_the_cap_bites_it_keeps_breadth_not_eleven_demos_of_one_section() -> None:
+    # An admin template: eleven pages under /base, one /widgets page, one /charts page, all with buttons, all in the
+    # layout of the dashboard (whose sidebar is built from the route table: no link in the code).
+    layout = ["src/app/layout/default-layout.component.ts"]
+    sections = [f"/base/{name}" for name in "abcdefghijk"] + ["/widgets", "/charts"]
+    routes = {"/dashboard": "dashboard.ts", **{r: f"{r.strip('/')}.ts" for r in sections}}
+    files = {f: "<button (click)='go()'>Go</button>" for r, f in routes.items() if r != "/dashboard"}
+    finder = _finder(routes, [], files, layouts={r: layout for r in routes})
+
+    flows = _flows(finder, max_flows=5)
+
+    assert len(flows) == 5
+    pages = {p for visited in flows.values() for p in visited}
+    assert {"/widgets", "/charts"} <= pages  # one section's demos do not crowd out the others
+    assert all(visited[0] == "/dashboard" for visited in flows.values())  # reached from the home, by the menu
+
+
+def test_when_the_cap_bites_lists_leading_to_one_record_page_count_as_one_journey() -> None:
+    lists = ["/all", "/popular", "/trending", "/favorites"]
+    routes = {"/": "home.tsx", "/:username": "user.tsx", "/:username/followers": "followers.tsx", "/:username/:id": "m"}
+    routes |= {r: f"{r.strip('/')}.tsx" for r in lists}
+    edges = [("/", r, "link", "home.tsx") for r in lists]
+    edges += [(r, "/:username/:id", "link", "model-card.tsx") for r in lists]
+    edges += [("/:username", "/:username/followers", "link", "user.tsx"), ("/:username", "/:username/:id", "to", "u")]
+    finder = _finder(routes, edges)
+    assert len(_flows(finder, max_flows=100)) > 4
+
+    flows = _flows(finder, max_flows=4)
+
+    assert ["/:username", "/:username/followers"] in flows.values()
+
+
+def test_sign_up_starts_at_the_landing_pages_call_to_action_when_it_leads_to_sign_in() -> None:
+    home = (
+        "export default function Landing() {\n"
+        "  return <Button onClick={() => navigate('/auth/login')}>Start</Button>\n"
+        "}\n"
+    )
+    finder = _finder(
+        {"/": "landing.tsx", "/auth/login": "login.tsx", "/auth/register": "register.tsx", "/app": "dash.tsx"},
+        [
+            ("/", "/auth/login", "navigate", "landing.tsx", "2"),  # "Get started"
+            ("/auth/login", "/auth/register", "to", "login-form.tsx"),
+            ("/auth/register", "/app", "navigate", "register.tsx"),
+        ],
+        {"landing.tsx": home},
+        protected={"/app"},
+    )
+
+    assert _flows(finder)["Sign up"] == ["/", "/auth/login", "/auth/register", "/app"]
+
+
+def test_a_menu_item_many_pages_render_is_not_where_a_pages_form_leads() -> None:
+    # A dashboard shell imported by each page (not a layout route): its "Your profile" item pushes /app/profile.
+    shell = "src/components/layouts/dashboard-layout.tsx"
+    pages = {"/app": "app.tsx", "/app/discussions": "list.tsx", "/app/discussions/:id": "one.tsx", "/app/profile": "p"}
+    edges = [
+        (page, "/app/profile", "push", shell, "197") for page in ("/app", "/app/discussions", "/app/discussions/:id")
+    ]
+    edges += [("/app/discussions", "/app/discussions/:id", "link", "list.tsx")]
+    finder = _finder(pages, edges, {"one.tsx": "export default () => <form><textarea name='body' /></form>"})
+
+    assert finder.after_submit("/app/discussions/:id") is None
+    assert "Edit discussion" not in _flows(finder)

@@ -257,3 +257,29 @@ def test_only_source_files_outside_dependency_folders_have_a_fact_kind() -> None
     assert fact_kind("apps/web/.next/server/page.js") is None
     assert fact_kind("src/App.vue") == "vue"
     assert fact_kind("README.md") is None
+
+
+def test_route_builders_stand_for_their_route_and_toast_redirects_are_redirects() -> None:
+    # React Router 7's typed `href(pattern, params)`, React Router's `generatePath`, remix-toast's redirects.
+    found = facts(
+        "tsx",
+        """
+        export const action = async () => {
+          return redirectWithSuccess(href('/tasks'), { message: 'Task created' });
+        };
+        export const other = () => redirect(`${href('/users')}?${params}`);
+        export default function Row({ task }) {
+          navigate(generatePath('/projects/:id', { id }));
+          return <Link to={href('/tasks/:task', { task: task.id })}>Edit</Link>;
+        }
+        const notARoute = href(someVariable);
+        throw await redirectWithError(href('/sign-in'), 'Sign in first');
+    """,
+    )
+    assert found.nav == [
+        ("/tasks", "redirect", 3),
+        ("/users?{}", "redirect", 5),
+        ("/projects/:id", "navigate", 7),
+        ("/tasks/:task", "to", 8),
+        ("/sign-in", "redirect", 11),
+    ]

@@ -271,3 +271,43 @@ def test_a_resolution_reports_the_bases_it_probed() -> None:
     found, probed = resolver_.resolve_probed("src/Page.tsx", "./missing")
     assert found.file is None and probed == ("src/missing",)
     assert resolver_.resolve_probed("src/Page.tsx", "https://cdn.example/x.js")[1] == ()
+
+
+def test_links_built_by_a_paths_objects_helpers_are_navigation_edges() -> None:
+    # bulletproof-react: `to={paths.auth.register.getHref(redirectTo)}` with `export const paths = {...}`.
+    paths = """export const paths = {
+  home: { path: '/', getHref: () => '/' },
+  auth: {
+    login: {
+      path: '/auth/login',
+      getHref: (redirectTo?: string) => `/auth/login${redirectTo ? `?redirectTo=${redirectTo}` : ''}`,
+    },
+  },
+  discussion: { getHref: (id: string) => `/discussions/${id}` },
+} as const;
+"""
+    snapshot = RepoSnapshot.from_files(
+        {
+            "package.json": json.dumps({"name": "x", "dependencies": {"next": "14", "react": "18"}}),
+            "src/config/paths.ts": paths,
+            "src/app/page.tsx": (
+                "import { paths } from '../config/paths';\n"
+                "export default function P() { const router = useRouter();\n"
+                "  return <button onClick={() => router.push(paths.auth.login.getHref())}>Start</button> }\n"
+            ),
+            "src/app/auth/login/page.tsx": (
+                "import Link from 'next/link';\nimport { paths } from '../../../config/paths';\n"
+                "export default function L() { return <Link href={paths.discussion.getHref(id)}>x</Link> }\n"
+            ),
+            "src/app/discussions/[id]/page.tsx": (
+                "import { paths } from '../../../config/paths';\n"
+                "export default function D() { return <a href={paths.nowhere.getHref()}>y</a> }\n"
+            ),
+        }
+    )
+
+    result = discover(snapshot)
+
+    edges = {(e.source, e.target, e.kind) for e in result.navigation}
+    assert edges == {("/", "/auth/login", "push"), ("/auth/login", "/discussions/:id", "link")}
+    assert not any("match no route" in w for w in result.warnings)  # an unresolved helper is no unknown URL

@@ -244,6 +244,23 @@ def test_init_remote_starts_the_cloud_bootstrap_follows_it_and_prints_the_init_s
     assert f"Started cloud bootstrap {WF}" in err
 
 
+def test_init_remote_sends_the_configs_excluded_flows_and_flow_cap(project: Path) -> None:
+    config_path = project / ".perceo" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["bootstrap"] = {"excludeFlows": ["Sign up", "Browse guides"], "maxFlows": 120}
+    config_path.write_text(json.dumps(config))
+    api = Api([view("SUCCEEDED", "complete", 100, result=SUMMARY)])
+
+    code, _, err = run(project, api, "init", "--remote", "--repo-url", "https://github.com/acme/shop.git")
+
+    assert code == 0, err
+    (start,) = [r for r in api.requests if r.method == "POST"]
+    body = json.loads(start.content)
+    assert body["excludedFlows"] == ["Sign up", "Browse guides"]  # deleted flows stay deleted in the cloud
+    assert body["maxFlows"] == 50  # the cloud's ceiling; locally 120 would be kept
+    assert "bootstrap.maxFlows is 120" in err and "at most 50" in err
+
+
 def test_init_remote_that_fails_exits_one_with_the_workflows_error(project: Path) -> None:
     failed = view(
         "FAILED", "clone", 8, error={"type": "CloneFailedError", "message": "git clone failed: repository not found"}

@@ -40,6 +40,8 @@ _CLICK_KINDS = frozenset({"link", "href", "to", "routerLink"})
 _EXPORTED_FUNCTION = re.compile(r"^export\s+(?:const|let|async\s+function|function)\s+(\w+)", re.M)
 _LOAD_FUNCTIONS = frozenset({"loader", "load", "getServerSideProps", "getStaticProps", "clientLoader", "beforeLoad"})
 _PROGRAMMATIC_KINDS = frozenset({"push", "replace", "navigate", "redirect"})
+#: A navigation call found on this many pages is in a component they all render (the app's chrome).
+_SHARED_SITE_PAGES = 3
 
 HOME_WORDS = ("dashboard", "home", "overview", "app", "feed", "inbox", "workspace", "portal")
 ONBOARDING_WORDS = frozenset({"onboarding", "welcome", "getting-started", "setup", "verify", "verify-email"})
@@ -162,6 +164,11 @@ def _ends_in_param(route: str) -> bool:
     return bool(segs) and is_param(segs[-1])
 
 
+def _a(noun: str) -> str:
+    """`editor` -> `an editor`, `task` -> `a task`."""
+    return f"{'an' if noun[:1].casefold() in 'aeiou' else 'a'} {noun}"
+
+
 def _label(route: str) -> str:
     """A short name for a page: its static words (`/genre/:no/movie` -> `genre movie`), else its parameters
     (`/:type/:id` -> `type id`), `/` -> `home`."""
@@ -202,6 +209,7 @@ class FlowFinder:
         self.auth = auth
         self.reader = reader
         self.roles = roles or RoleModel()
+        self._sites: dict[tuple[str, int | None], int] | None = None
         shells = _layout_shells(graph)
         self.routes = [r.route for r in graph.routes if not _has_word(r.route, SKIP_WORDS) and r.route not in shells]
 
@@ -246,6 +254,7 @@ class FlowFinder:
             for e in self.graph.out_edges.get(route, [])
             if e.kind in _PROGRAMMATIC_KINDS
             and not e.from_layout
+            and not self._shared_site(e.file, e.line)
             and e.target in self.routes
             and not _has_word(e.target, PUBLIC_AUTH_WORDS)
             and not self._on_load(e.file, e.line)
@@ -259,10 +268,37 @@ class FlowFinder:
     def _after_any(self, route: str) -> str | None:
         """Like `after_submit`, but the next page may be a sign-in page too (`/forgot-password` -> `/otp`)."""
         for e in self.graph.out_edges.get(route, []):
-            if e.kind in _PROGRAMMATIC_KINDS and not e.from_layout and e.target in self.routes:
+            if (
+                e.kind in _PROGRAMMATIC_KINDS
+                and not e.from_layout
+                and not self._shared_site(e.file, e.line)
+                and e.target in self.routes
+            ):
                 if not self._on_load(e.file, e.line) and e.target != route:
                     return e.target
         return None
+
+    def _sends_to(self, route: str) -> bool:
+        """The landing page (`/`) takes a visitor to `route`: a link in its own markup, or its button's handler
+        (`navigate(paths.auth.login.getHref())` on "Get started"; not a redirect its loader makes)."""
+        return "/" in self.routes and any(
+            e.target == route
+            and not e.from_layout
+            and (e.kind in _CLICK_KINDS or (e.kind in ("navigate", "push") and not self._on_load(e.file, e.line)))
+            and not self._shared_site(e.file, e.line)
+            for e in self.graph.out_edges.get("/", [])
+        )
+
+    def _shared_site(self, path: str, line: int | None) -> bool:
+        """The navigation call sits in a component many pages render (a dashboard shell's "Your profile" menu item
+        imported by each page, not declared as a layout): it is the app's chrome, not where a page's work leads."""
+        if self._sites is None:
+            sites: dict[tuple[str, int | None], set[str]] = {}
+            for source, edges in self.graph.out_edges.items():
+                for e in edges:
+                    sites.setdefault((e.file, e.line), set()).add(source)
+            self._sites = {site: len(sources) for site, sources in sites.items()}
+        return self._sites.get((path, line), 0) >= _SHARED_SITE_PAGES
 
     def _on_load(self, path: str, line: int | None) -> bool:
         """The redirect runs when the page loads (a Remix/React Router `loader`, SvelteKit `load`, Next's
@@ -280,7 +316,11 @@ class FlowFinder:
 
     def entry_for(self, route: str) -> str | None:
         """A page that leads to `route`: a linker, preferring the app home, then the landing page."""
-        linkers = [r for r in self.graph.linkers_of(route) if r != route and r in self.routes]
+        # Not a page below it (a settings section linking back to the settings page): one comes down to a page.
+        below = route.rstrip("/") + "/"
+        linkers = [
+            r for r in self.graph.linkers_of(route) if r != route and r in self.routes and not r.startswith(below)
+        ]
         if not linkers:
             return None
         homes = [r for r in linkers if _last_static(r) in HOME_WORDS]
@@ -333,6 +373,8 @@ class FlowFinder:
             # Visitors reach sign-up from the sign-in page's "create an account" link, else from the landing page.
             sources = self.clicked_from(signup)
             lead = [login] if login in sources else (["/"] if "/" in sources else [])
+            if lead == [login] and login is not None and self._sends_to(login):
+                lead = ["/", login]  # the landing page's call to action leads to sign-in, and sign-in to sign-up
             pages = ordered_unique([*lead, signup, *middle, *([land] if land else [])])
             if len(pages) < 2 and logins:
                 pages = [signup, logins[0]]
@@ -429,24 +471,30 @@ class FlowFinder:
             # A list that creates its records in a drawer or dialog (no page of its own for "new").
             entry = self.entry_for(lst) or self.app_home()
             pages = ordered_unique([*([entry] if entry else []), lst])
-            out.append(_Candidate(kind, f"Create {noun}", f"A user creates a {noun} from the list.", pages, 2))
+            out.append(_Candidate(kind, f"Create {noun}", f"A user creates {_a(noun)} from the list.", pages, 2))
         if create:
             after = self.after_submit(create)
             lead = [lst] if lst else [e for e in [self.entry_for(create)] if e]
             pages = _then(ordered_unique([*lead, create]), after)
-            desc = f"A user creates a {noun}" + (f" and lands on {after}." if after else " and sees it saved.")
+            desc = f"A user creates {_a(noun)}" + (f" and lands on {after}." if after else " and sees it saved.")
             out.append(_Candidate(kind, f"Create {noun}", desc, pages, 2))
         if edit:
             after = self.after_submit(edit)
             via = [detail] if detail and self.graph.linked(detail, edit) else []
             lead = [lst] if lst else [e for e in [self.entry_for(via[0] if via else edit)] if e]
             pages = _then(ordered_unique([*lead, *via, edit]), after)
-            out.append(_Candidate(kind, f"Edit {noun}", f"A user changes a {noun} and saves it.", pages, 2))
+            out.append(_Candidate(kind, f"Edit {noun}", f"A user changes {_a(noun)} and saves it.", pages, 2))
+        elif detail and self._works_on(detail) and self.after_submit(detail):
+            # The record's page is its edit form (`/tasks/:task` saves and goes back to `/tasks`).
+            after = self.after_submit(detail)
+            lead = [lst] if lst else [e for e in [self.entry_for(detail)] if e]
+            pages = _then(ordered_unique([*lead, detail]), after)
+            out.append(_Candidate(kind, f"Edit {noun}", f"A user opens {_a(noun)}, changes it and saves it.", pages, 2))
         if delete:
             lead = [lst] if lst else ([detail] if detail else [])
             after = self.after_submit(delete)
             pages = _then(ordered_unique([*lead, delete]), after)
-            out.append(_Candidate(kind, f"Delete {noun}", f"A user deletes a {noun}.", pages, 3))
+            out.append(_Candidate(kind, f"Delete {noun}", f"A user deletes {_a(noun)}.", pages, 3))
         if lst and detail:
             pages = [lst, detail]
             entry = self.entry_for(lst)
@@ -555,7 +603,7 @@ class FlowFinder:
                 where = "the home page" if source == "/" else _label(source)
                 out.append(
                     _Candidate(
-                        "browse", f"Open {noun} from {where}", f"A user opens a {noun} from {where}.", pages, rank
+                        "browse", f"Open {noun} from {where}", f"A user opens {_a(noun)} from {where}.", pages, rank
                     )
                 )
             if _ends_in_param(source):
@@ -566,7 +614,7 @@ class FlowFinder:
                         _Candidate(
                             "browse",
                             f"Open {_label(source)} {_label(sub)}",
-                            f"A user opens a {_label(source)} and then its {_label(sub)}.",
+                            f"A user opens {_a(_label(source))} and then its {_label(sub)}.",
                             [source, sub],
                             9,
                         )
@@ -607,6 +655,17 @@ class FlowFinder:
                 return ancestor
         return None
 
+    def _through_layout(self, route: str, home: str | None) -> str | None:
+        """The app home, when `route` sits in the same layout as the home: users reach it through the layout's menu
+        (an admin sidebar is often built from the route table, its links are not in the code as URLs), starting
+        from the home, not from some demo page that happens to link to it."""
+        if home is None or home == route:
+            return None
+        mine, theirs = self.graph.by_route.get(route), self.graph.by_route.get(home)
+        if mine is None or theirs is None or not mine.layout_files or mine.layout_files != theirs.layout_files:
+            return None
+        return home
+
     def _single_page_flows(self, found: list[_Candidate]) -> list[_Candidate]:
         """An app of one page (an editor, a tool): its work happens on that page, so that page is the flow."""
         if found or len(self.routes) != 1 or self.reader is None:
@@ -633,7 +692,7 @@ class FlowFinder:
             form = facts.has_form and (bool(facts.fields) or any(b.submit for b in facts.buttons))
             if not (form or facts.fields or any(not b.submit for b in facts.buttons) or facts.editable):
                 continue
-            entry = self.entry_for(route) or home
+            entry = self._opener_of(route) or self._through_layout(route, home) or self.entry_for(route) or home
             if entry is None or entry == route:
                 continue
             after = self.after_submit(route) if form else None
@@ -680,10 +739,37 @@ def _select(candidates: list[_Candidate], max_flows: int) -> tuple[list[_Candida
     limits: list[str] = []
     if len(kept) > max_flows:
         limits.append(f"bootstrap.maxFlows: found {len(kept)} flows, kept the {max_flows} most important")
-        order = sorted(range(len(kept)), key=lambda i: (kept[i].rank, PRIORITIES.index(priority_for(kept[i].name)), i))
-        keep = set(order[:max_flows])
+        keep = _most_valuable(kept, max_flows)
         kept = [c for i, c in enumerate(kept) if i in keep]
     return kept, limits
+
+
+def _area(cand: _Candidate) -> str:
+    """The part of the app a flow is about: the first word of the page it goes to (`/forms/validation` -> `forms`,
+    `/tasks/create` -> `tasks`), or that page's pattern when it has no word (`/:username/:modelId`)."""
+    pages = cand.pages[1:] or cand.pages
+    target = next((p for p in reversed(pages) if p != cand.pages[0]), pages[-1])
+    statics = static_segments(target)
+    return statics[0] if statics else target
+
+
+def _most_valuable(cands: list[_Candidate], max_flows: int) -> set[int]:
+    """The indexes of the `max_flows` candidates worth most, picked one at a time: journey value first (money,
+    access, the main objects' create/edit/delete, settings, search; then lists and pages' own work), and among
+    flows of like value, the one in a part of the app the picked flows cover least. Each flow already picked in
+    the same area costs one rank: eleven widget demos under `/base` do not crowd out `/widgets` or `/charts`,
+    and five lists leading to the same record page are variants of one journey, not five."""
+    picked: set[int] = set()
+    per_area: dict[str, int] = {}
+    areas = [_area(c) for c in cands]
+    while len(picked) < max_flows:
+        best = min(
+            (i for i in range(len(cands)) if i not in picked),
+            key=lambda i: (cands[i].rank + per_area.get(areas[i], 0), PRIORITIES.index(priority_for(cands[i].name)), i),
+        )
+        picked.add(best)
+        per_area[areas[best]] = per_area.get(areas[best], 0) + 1
+    return picked
 
 
 VISITOR = PersonaDraft(

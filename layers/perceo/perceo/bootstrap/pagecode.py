@@ -147,6 +147,17 @@ def scan_page(text: str, path: str = "", resolve: ResolveComponent | None = None
     return facts
 
 
+#: Page files named by a file-routing convention (the folder is the route): `page.tsx`, `+page.svelte`, `index.vue`.
+_FILE_ROUTE_STEM = re.compile(r"^\+?(?:page|index)\.[jt]sx?$|^\+?(?:page|index)\.(?:vue|svelte|astro)$")
+
+
+#: Components a page's list or table opens to do its work: forms, editors, and the dialogs, drawers and row
+#: actions that create, edit or delete a record (`create-discussion.tsx`, `DeleteUser.vue`, `edit-dialog.tsx`).
+_ACTION_COMPONENT = re.compile(
+    r"form|editor|dialog|drawer|modal|sheet|create|delete|remove|edit|update|invite|(?:^|[-_])add|^new[-_A-Z.]"
+)
+
+
 class PageReader:
     """Reads and scans the files of each route once (the page files and the components they import)."""
 
@@ -166,20 +177,26 @@ class PageReader:
         entry = self.graph.by_route.get(route)
         own = list(entry.entry_files) if entry else []
         folders = tuple(p.rsplit("/", 1)[0] + "/" for p in own if "/" in p)
+        # A file-routed page (`page.tsx`, `index.vue`) that only wraps a component kept next to it (Next's server
+        # page rendering its client `_components/discussions.tsx`): that component is the page, so what it
+        # imports is one step from the page, not two.
+        wrappers = tuple(
+            p.rsplit("/", 1)[0] + "/" for p in own if _FILE_ROUTE_STEM.match(p.rsplit("/", 1)[-1]) and "/" in p
+        )
         seen = [*own, *[t for p in own for t in self._templates(p)]]
-        frontier = list(own)
-        for depth in range(2):
-            nxt: list[str] = []
-            for path in frontier:
-                for dep in self.imports.get(path, []):
-                    if dep in seen or not _is_ui_file(dep):
-                        continue
-                    name = dep.rsplit("/", 1)[-1].casefold()
-                    if depth == 1 and not (dep.startswith(folders) or "form" in name or "editor" in name):
-                        continue
-                    seen += [dep, *self._templates(dep)]
-                    nxt.append(dep)
-            frontier = nxt
+        queue = [(path, 0) for path in own]
+        for path, depth in queue:
+            if depth >= 2:
+                continue
+            for dep in self.imports.get(path, []):
+                if dep in seen or not _is_ui_file(dep):
+                    continue
+                name = dep.rsplit("/", 1)[-1].casefold()
+                if depth == 1 and not (dep.startswith(folders) or _ACTION_COMPONENT.search(name)):
+                    continue
+                seen += [dep, *self._templates(dep)]
+                wrapped = depth == 0 and bool(wrappers) and dep.startswith(wrappers)
+                queue.append((dep, depth if wrapped else depth + 1))
         return list(dict.fromkeys(seen))
 
     def sits_with_form(self, path: str) -> bool:

@@ -186,6 +186,7 @@ def validate(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
             use_llm=use_llm,
             personas=request.personas,
             limits=BootstrapLimits(max_flows=request.max_flows),
+            excluded_flows=request.excluded_flows,
         )
         with _deps(runtime, step, use_llm=use_llm) as (deps, _):
             state = pipeline.validate(bootstrap_input, deps)

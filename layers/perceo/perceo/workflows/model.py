@@ -12,7 +12,7 @@ from pydantic import Field, StringConstraints
 from perceo.bootstrap.model import PersonaSpec
 from perceo.models import ChangeAnalysis
 from perceo.models.change import ImpactedFlow
-from perceo.models.common import EpochMs, Model, ProjectId, now_ms
+from perceo.models.common import EpochMs, Model, Name, ProjectId, now_ms
 
 WorkflowKind = Literal["bootstrap", "analyze", "tests"]
 WorkflowStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
@@ -95,6 +95,10 @@ class WorkflowStarted(Model):
     status: WorkflowStatus = "RUNNING"
 
 
+#: The most flows a cloud bootstrap keeps (`max_flows`; a local `perceo init` allows `bootstrap.maxFlows` up to 200).
+MAX_BOOTSTRAP_FLOWS = 50
+
+
 class BootstrapRequest(Model):
     """What `POST /observer/bootstrap` accepts. No credentials: private repositories use the project's git secret."""
 
@@ -105,7 +109,10 @@ class BootstrapRequest(Model):
     #: when the deployment has one, else the heuristic, as `perceo init` does locally.
     use_llm: bool | None = None
     personas: Annotated[list[PersonaSpec], Field(max_length=20)] = Field(default_factory=list)
-    max_flows: int = Field(default=15, ge=1, le=50)
+    max_flows: int = Field(default=15, ge=1, le=MAX_BOOTSTRAP_FLOWS)
+    #: Flow names the bootstrap never (re)creates: the team deleted them (`bootstrap.excludeFlows`, which
+    #: `perceo init --remote` sends from the project's config).
+    excluded_flows: Annotated[list[Name], Field(max_length=500)] = Field(default_factory=list)
 
 
 class StoredBootstrapRequest(BootstrapRequest):

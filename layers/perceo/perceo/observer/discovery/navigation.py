@@ -7,11 +7,13 @@ count for every route wrapped by that layout, marked `from_layout`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from perceo.observer.discovery.patterns import RouteMatcher, clean_url, join_route
-from perceo.observer.facts.model import FileFacts
+from perceo.observer.facts.model import CALL_REF, FileFacts
 from perceo.observer.model import NavEdge, RouteEntry
 
 #: Kinds whose relative targets are resolved against the current route (React Router / Angular semantics).
@@ -83,6 +85,19 @@ class _Builder:
                         done.add(path)
                         self._links(prefix, matcher, route, path, layout_base[layout], from_layout=True)
 
+    def _resolve_ref(self, path: str, dotted: str) -> str | None:
+        """`paths.auth.register.getHref` called in `path`: the URL its constant (`export const paths = {...}` in this
+        file or one it imports) gives at that member, else None."""
+        base, *members = dotted.split(".")
+        if not members:
+            return None
+        value = _const_value(self.facts.get(path), base, exported=False)
+        for imported in self.imports.get(path, ()) if value is None else ():
+            value = _const_value(self.facts.get(imported), base, exported=True)
+            if value is not None:
+                break
+        return _walk(value, members) if value is not None else None
+
     def _layout_closure(self, layout: str) -> list[str]:
         if layout not in self._layout_closures:
             self._layout_closures[layout] = _closure([layout], self.imports, self.relevant, self.route_files - {layout})
@@ -94,7 +109,10 @@ class _Builder:
         file_facts = self.facts.get(path)
         if file_facts is None:
             return
-        for target, kind, line in file_facts.nav:
+        for raw, kind, line in file_facts.nav:
+            target = self._resolve_ref(path, raw[len(CALL_REF) :]) if raw.startswith(CALL_REF) else raw
+            if target is None:
+                continue  # a helper call this graph cannot resolve: no edge, and no unknown URL either
             relative = not target.startswith("/")
             url = clean_url(target, base if kind in _RELATIVE_KINDS else None)
             if url is None:
@@ -115,6 +133,31 @@ class _Builder:
             self.result.edges.append(
                 NavEdge(source=source, target=target_route, kind=kind, file=path, line=line, from_layout=from_layout)
             )
+
+
+_GLUED_SUFFIX = re.compile(r"(?<=[\w-])\{\}$")
+
+
+def _const_value(facts: FileFacts | None, name: str, *, exported: bool) -> Any:
+    for record in facts.routes if facts else []:
+        if record.get("k") == "const" and record.get("n") == name and (record.get("x") or not exported):
+            return record.get("v")
+    return None
+
+
+def _walk(value: Any, members: list[str]) -> str | None:
+    """The URL at `members` of a constant's tree: a string, or a template (`/app/discussions/{}`); a function's
+    tree is what it returns."""
+    for member in members:
+        if not isinstance(value, dict) or value.get("$") != "o":
+            return None
+        value = (value.get("p") or {}).get(member)
+    if isinstance(value, dict) and value.get("$") == "t":
+        value = value.get("v")
+    if not isinstance(value, str):
+        return None
+    # `/auth/login${redirectTo ? `?redirectTo=…` : ''}`: a part glued to the last word is a query, not the path.
+    return _GLUED_SUFFIX.sub("", value)
 
 
 def _common_prefix(urls: list[str]) -> str:

@@ -7,6 +7,9 @@ from typing import Any
 
 #: Prefix of the `FileFacts.tags` entries that name a function a Vue component calls without importing it.
 CALL_TAG = "fn:"
+#: Prefix of a `FileFacts.nav` target that is a call of a URL helper on a constant (`ref:paths.auth.login.getHref`):
+#: the navigation graph resolves it against that constant's tree (see `navigation`).
+CALL_REF = "ref:"
 #: Files larger than this are treated as generated (bundles) and not parsed.
 MAX_SOURCE_BYTES = 1_000_000
 
@@ -68,7 +71,7 @@ class FileFacts:
     reexports: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: specifiers of `export * from "x"`.
     star_exports: list[str] = field(default_factory=list)
-    #: (url template with `{}` for dynamic parts, nav kind, line).
+    #: (url template with `{}` for dynamic parts, or a `CALL_REF` helper call; nav kind, line).
     nav: list[tuple[str, str, int]] = field(default_factory=list)
     #: route-config trees: {"k": array|object|jsx|default, "n": variable name, "x": exported, "l": line, "v": tree};
     #: also global component registrations: {"k": "component", "n": tag name, "v": {"$": "i", "n": identifier}},

@@ -24,7 +24,7 @@ from perceo.observer.facts.markup import (
     scan_attributes,
     single_brace_pair,
 )
-from perceo.observer.facts.model import CALL_TAG, MAX_SOURCE_BYTES, FileFacts, Value
+from perceo.observer.facts.model import CALL_REF, CALL_TAG, MAX_SOURCE_BYTES, FileFacts, Value
 
 # ---------------------------------------------------------------------------------------------------------
 # tree-sitter queries
@@ -36,6 +36,8 @@ _COMMON_PATTERNS = """
 (call_expression function: (identifier) @fn arguments: (arguments . (string) @src) (#eq? @fn "require")) @require
 (call_expression function: (identifier) @fn arguments: (arguments) @args
   (#any-of? @fn "navigate" "redirect" "permanentRedirect" "goto" "navigateTo" "push" "replace")) @navcall
+(call_expression function: (identifier) @fn arguments: (arguments)  @args
+  (#match? @fn "^redirect(With[A-Z][A-Za-z]*|Document)$")) @navcall
 (call_expression function: (member_expression object: (_) @obj property: (property_identifier) @fn)
   arguments: (arguments) @args
   (#any-of? @fn "push" "replace" "navigate" "navigateByUrl" "redirect" "permanentRedirect" "navigateTo")) @navmember
@@ -97,6 +99,9 @@ _NAV_CALL_KINDS = {
     "redirect": "redirect",
     "permanentRedirect": "redirect",
 }
+#: Route builders whose first argument is a route pattern: React Router 7's typed `href("/users/:id", params)`,
+#: React Router's `generatePath`. The call stands for that route.
+_ROUTE_BUILDERS = frozenset({"href", "generatePath"})
 _NAV_OBJECT = re.compile(r"(router|history|navigation|navigator|nav)$", re.IGNORECASE)
 _LAZY_WRAPPERS = frozenset({"lazy", "React.lazy", "defineAsyncComponent", "loadable", "dynamic", "lazyWithPreload"})
 _ROUTE_ELEMENT_NAMES = frozenset({"Route", "Fragment", "React.Fragment"})
@@ -414,11 +419,13 @@ class Extractor:
             target = self.url_template(arg)
             if target is None:
                 return
-            if kind == "navcall" and fn in ("push", "replace") and not target.startswith("/"):
+            if kind == "navcall" and fn in ("push", "replace") and not target.startswith(("/", CALL_REF)):
                 return
-            if not (target.startswith(("/", "./", "../")) or fn in ("navigate", "navigateTo")):
+            if not (target.startswith(("/", "./", "../", CALL_REF)) or fn in ("navigate", "navigateTo")):
                 return
-            facts.nav.append((target, _NAV_CALL_KINDS[fn], captures[kind][0].start_point.row + 1 + offset))
+            # `redirectWithSuccess(...)` (remix-toast), `redirectDocument(...)`: redirects too.
+            nav_kind = _NAV_CALL_KINDS.get(fn, "redirect")
+            facts.nav.append((target, nav_kind, captures[kind][0].start_point.row + 1 + offset))
             return
 
     # -- values --------------------------------------------------------------------------------------
@@ -432,7 +439,11 @@ class Extractor:
         if t == "string":
             return _string(node)
         if t == "template_string":
-            return _template(node)
+            return _template(node, _route_builder_pattern)
+        if t == "call_expression" and (pattern := _route_builder_pattern(node)) is not None:
+            return pattern
+        if t == "call_expression" and depth == 0 and (ref := _member_call_ref(node)) is not None:
+            return ref
         if t in ("identifier", "member_expression", "call_expression", "subscript_expression"):
             return "{}" if depth > 0 else None
         builder = self._url_builders.get(t)
@@ -739,13 +750,50 @@ def _string(node: tree_sitter.Node) -> str:
     return raw
 
 
-def _template(node: tree_sitter.Node) -> str:
+def _member_call_ref(node: tree_sitter.Node) -> str | None:
+    """`paths.auth.register.getHref(next)` -> `CALL_REF + "paths.auth.register.getHref"`: a URL helper on a constant
+    object, resolved by the navigation graph against the constant (`export const paths = {...}`)."""
+    fn = node.child_by_field_name("function")
+    if fn is None or fn.type != "member_expression":
+        return None
+    current: tree_sitter.Node | None = fn
+    while current is not None and current.type == "member_expression":
+        prop = current.child_by_field_name("property")
+        if prop is None or prop.type != "property_identifier":
+            return None
+        current = current.child_by_field_name("object")
+    if current is None or current.type != "identifier":
+        return None
+    return CALL_REF + _dotted(fn)
+
+
+def _route_builder_pattern(node: tree_sitter.Node) -> str | None:
+    """`href("/tasks/:task", { task: id })` -> `/tasks/:task`: the route pattern a route builder is called with."""
+    node = _unwrap(node)
+    if node.type != "call_expression":
+        return None
+    fn = node.child_by_field_name("function")
+    args = node.child_by_field_name("arguments")
+    if fn is None or args is None or fn.type != "identifier" or _text(fn) not in _ROUTE_BUILDERS:
+        return None
+    first = args.named_children[0] if args.named_children else None
+    if first is None or first.type != "string":
+        return None
+    pattern = _string(first)
+    return pattern if pattern.startswith("/") else None
+
+
+def _template(node: tree_sitter.Node, substitution: Callable[[tree_sitter.Node], str | None] | None = None) -> str:
+    """The template's text with `{}` for each substitution; `substitution` may spell one out instead
+    (`${href("/users")}?page=2` -> `/users?page=2`)."""
     if not node.named_children:
         return _text(node)[1:-1]
     parts: list[str] = []
     for child in node.named_children:
         if child.type == "template_substitution":
-            parts.append("{}")
+            inner = child.named_children[0] if child.named_children else None
+            spelled = substitution(inner) if substitution is not None and inner is not None else None
+            parts.append("{}" if spelled is None else spelled)
         elif child.type in ("string_fragment", "escape_sequence"):
             parts.append(_text(child))
     return "".join(parts)
