@@ -39,7 +39,7 @@ large warm ≤ 2 s and cold ≤ 30 s in process.
 
 The last line: `analyze_bench: <figure> <value> (target <t>) ok|MISSED; ...`, with `git diff` of the same run.
 
-Run: .venv/bin/python bench/analyze_bench.py [--only mid|large|corpus] [--runs 5] [--cold-runs 3] [--keep DIR]
+Run: .venv/bin/python bench/analyze_bench.py [--only mid large corpus] [--runs 5] [--cold-runs 3] [--keep DIR]
 [--corpus DIR] (about 4 minutes on two cores, more on a loaded machine; `--only mid` takes about 15 seconds).
 """
 
@@ -524,7 +524,7 @@ def bench_corpus(corpus: Path, root: Path) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["mid", "large", "corpus"])
+    parser.add_argument("--only", nargs="+", choices=["mid", "large", "corpus"], help="only these parts (default: all)")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of the git bundles")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cold-runs", type=int, default=3)
@@ -536,9 +536,9 @@ def main() -> None:
     slowest_corpus_run: float | None = None
     try:
         for shape in (MID, LARGE):
-            if args.only in (None, shape.name):
+            if args.only is None or shape.name in args.only:
                 results[shape.name] = bench(shape, root, args.runs, args.cold_runs)
-        if args.only in (None, "corpus"):
+        if args.only is None or "corpus" in args.only:
             slowest_corpus_run = bench_corpus(args.corpus, root)
         print(summary(results, slowest_corpus_run))
     finally:
