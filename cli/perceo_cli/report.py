@@ -33,12 +33,14 @@ global. Flows are sorted riskiest first, routes nearest first. Reasons are cappe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perceo.models import AffectedRoute, ChangeAnalysis, ChangedFile, ImpactedFlow, Reason
-from perceo.observer.model import DiscoveryResult
 from perceo.observer.risk import route_confidence
 from perceo_cli.output import plural
+
+if TYPE_CHECKING:
+    from perceo.observer.model import DiscoveryResult
 
 SCHEMA_VERSION = 1
 ROUTES_SCHEMA_VERSION = 1

@@ -22,6 +22,7 @@ import pytest
 from perceo.errors import GitTimeoutError
 from perceo.observer.changes import Git
 from perceo.observer.gitproc import GitTimeouts
+from perceo.observer.snapshot import BlobReader
 from perceo_cli.context import AppContext
 from perceo_cli.exit import ExitStatus
 from perceo_cli.main import main
@@ -213,3 +214,43 @@ def _gone_within(pid: int, seconds: float) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_reading_a_blob_a_partial_clone_must_fetch_from_a_remote_that_never_answers_stops_at_the_timeout(
+    tmp_path: Path, silent_server: SilentServer
+) -> None:
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q", "-b", "main")
+    git(origin, "config", "user.email", "dev@example.com")
+    git(origin, "config", "user.name", "Dev")
+    git(origin, "config", "uploadpack.allowFilter", "true")
+    commit(origin, "app", {"app/page.tsx": "export default 1\n"})
+    blob = git(origin, "rev-parse", "HEAD:app/page.tsx")
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--filter=blob:none", "--no-checkout", f"file://{origin}", str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    git(clone, "remote", "set-url", "origin", f"http://127.0.0.1:{silent_server.port}/repo.git")
+
+    raised: list[BaseException] = []
+
+    def read() -> None:
+        with BlobReader(clone, timeout_s=1) as reader:
+            try:
+                reader.read(blob)  # missing here: git asks the promisor remote for it
+            except GitTimeoutError as error:
+                raised.append(error)
+
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    worker.join(GIVE_UP_S)
+
+    assert not worker.is_alive(), f"the read was still waiting after {GIVE_UP_S:g} s"
+    assert len(raised) == 1 and isinstance(raised[0], GitTimeoutError)
+    assert "gave no answer within 1 s" in raised[0].message
+    assert "partial clone" in raised[0].message
+    assert silent_server.accepted >= 1
+    assert silent_server.all_closed_within(10)  # the lazy fetch was killed with cat-file

@@ -43,12 +43,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from perceo.models import AffectedRoute, ChangedFile, ChangeSet, ImpactedFlow, Reason
 from perceo.observer.manifests import ManifestChange, is_dependency_file
-from perceo.observer.model import RouteEntry
 from perceo.observer.risk import churn_of, flow_risk, reason_confidence, route_confidence
 from perceo.observer.routematch import route_segments, routes_match
 
-if TYPE_CHECKING:  # the flow models load only where flows are matched
+if TYPE_CHECKING:  # the flow and discovery models load only where flows are matched or routes discovered
     from perceo.models import FlowView
+    from perceo.observer.model import RouteEntry
 
 #: Reasons kept per affected route and per flow (nearest first); `files` always lists every changed file.
 MAX_REASONS = 20
