@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -256,12 +257,19 @@ def test_a_second_bootstrap_while_one_runs_is_a_conflict_and_stopping_it_reports
     project_id, prefix = harness.new_project()
     url = harness.publish_demo_app(project_id)
     harness.session.git.hold()
+    seen = len(harness.session.git.requests)
     try:
         first = harness.start(project_id, prefix, BootstrapRequest(repo_url=url, use_llm=False))
         with pytest.raises(ConflictError) as conflict:
             harness.start(project_id, prefix, BootstrapRequest(repo_url=url, use_llm=False))
         record = harness.service._progress.get(project_id, first)
         assert record is not None
+        # moto refuses to stop an execution whose interpreter has not started yet (under load it can lag): wait
+        # until its clone reaches the held git server, so the stop lands on a running execution
+        deadline = time.monotonic() + 60
+        while len(harness.session.git.requests) == seen:
+            assert time.monotonic() < deadline, "the first bootstrap never reached the git server"
+            time.sleep(0.05)
         harness.sfn.stop_execution(executionArn=record.execution_arn, error="Stopped", cause="by the test")
     finally:
         harness.session.git.release()
