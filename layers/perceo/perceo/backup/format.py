@@ -180,7 +180,7 @@ def export_lines(export: ProjectExport, *, exported_at: int) -> Iterator[str]:
     yield _line(header.model_dump(mode="json", by_alias=True))
     for record in (*export.nodes, *export.edges, *export.api_keys):
         yield _line(record.model_dump(mode="json", by_alias=True, exclude_none=True))
-    yield _line(EndRecord(record="end", counts=export.counts()).model_dump(mode="json"))  # type: ignore[arg-type]
+    yield _line(EndRecord(record="end", counts=export.counts()).model_dump(mode="json"))
 
 
 def read_export(lines: Iterable[str]) -> tuple[Header, ProjectExport]:
@@ -253,7 +253,7 @@ def _json_object(number: int, text: str) -> dict[str, Any]:
         raise ExportFileError(number, "an empty line")
     try:
         data = json.loads(text)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise ExportFileError(number, f"not JSON ({error.msg}); is the file cut short?") from None
     if not isinstance(data, dict):
         raise ExportFileError(number, "not a JSON object")

@@ -78,7 +78,7 @@ class BackupRecords(ABC):
         for row in self._read(EXPORT_NODES, {"projectId": project_id}):
             label = _label(row["labels"])
             props = dict(row["props"])
-            export.nodes.append(NodeRecord(record="node", type=label, id=node_id(label, props), properties=props))  # type: ignore[arg-type]
+            export.nodes.append(NodeRecord(record="node", type=label, id=node_id(label, props), properties=props))
         for row in self._read(EXPORT_EDGES, {"projectId": project_id}):
             kind = row["type"]
             if kind not in EDGE_TYPES:
@@ -160,7 +160,7 @@ def _label(labels: list[str]) -> str:
 
 def _ref(labels: list[str], props: Mapping[str, Any]) -> NodeRef:
     label = _label(labels)
-    return NodeRef(type=label, id=node_id(label, props))  # type: ignore[arg-type]
+    return NodeRef(type=label, id=node_id(label, props))
 
 
 def _key_values(keys: Mapping[tuple[str, str], Mapping[str, Any]], ref: NodeRef) -> dict[str, Any]:
