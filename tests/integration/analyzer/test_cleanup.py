@@ -189,7 +189,8 @@ def test_the_scheduled_cleanup_handler_applies_the_deployment_s_retention(
     progress.create(WorkflowRecord(workflow_id=workflow, project_id=pid, kind="bootstrap", execution_arn="arn:x",
                                    created_at=stamp, updated_at=stamp))  # fmt: skip
     env = {"STAGE": "test", "POWERTOOLS_SERVICE_NAME": "perceo", "GRAPH_URI": "redis://unused:1",
-           "REDIS_URL": "redis://unused:1", "ANALYSES_RETENTION_DAYS": "7", "WORKFLOW_RECORDS_RETENTION_DAYS": "3"}  # fmt: skip
+           "REDIS_URL": "redis://unused:1", "ANALYSES_RETENTION_DAYS": "7",
+           "WORKFLOW_RECORDS_RETENTION_DAYS": "3"}  # fmt: skip
     wiring.install(wiring.build_services(Settings.from_env(env), graph=graph, redis=redis_client))
     try:
         answer = load_handler("jobs/cleanup").lambda_handler(load_event("jobs/cleanup/scheduled.json"), Context())
