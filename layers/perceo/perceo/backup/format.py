@@ -1,11 +1,11 @@
 """The export file: versioned JSON Lines, one record per line, in a deterministic order.
 
 ```
-{"format":"perceo-export","version":1,"projectId":"p1","exportedAt":1733616000000}     header (line 1)
-{"record":"node","type":"Flow","id":"f1","properties":{...}}                            nodes, by (type, id)
-{"record":"edge","type":"HAS_STEP","from":{"type":"Flow","id":"f1"},"to":{...},"properties":{}}   edges, sorted
-{"record":"apiKey","type":"ApiKey","id":"k1","properties":{...}}                         keys' metadata, by id
-{"record":"end","counts":{"node":12,"edge":30,"apiKey":1}}                               trailer (last line)
+{"exportedAt":1733616000000,"format":"perceo-export","projectId":"p1","version":1}     header (line 1)
+{"id":"f1","properties":{...},"record":"node","type":"Flow"}                            nodes, by (type, id)
+{"from":{"id":"f1","type":"Flow"},"properties":{},"record":"edge","to":{...},"type":"HAS_STEP"}   edges, sorted
+{"id":"k1","properties":{...},"record":"apiKey","type":"ApiKey"}                         keys' metadata, by id
+{"counts":{"apiKey":1,"edge":30,"node":12},"record":"end"}                               trailer (last line)
 ```
 
 Every line is a JSON object with sorted keys and no spaces, so two exports of the same data are byte-identical
