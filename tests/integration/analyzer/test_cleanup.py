@@ -156,3 +156,48 @@ def test_retention_from_settings_defaults_to_the_documented_days() -> None:
 
     tuned = Settings.from_env({**env, "ANALYSES_RETENTION_DAYS": "90", "WORKFLOW_RECORDS_RETENTION_DAYS": "7"})
     assert (tuned.analyses_retention_days, tuned.workflow_records_retention_days) == (90, 7)
+
+
+def test_the_scheduled_cleanup_handler_applies_the_deployment_s_retention(
+    graph: FalkorFlowGraph, job_log: RedisJobLog, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    from dataclasses import dataclass
+
+    from api_handlers import load_event, load_handler
+
+    from perceo import wiring
+    from perceo.config.settings import Settings
+    from perceo.models import now_ms
+    from perceo.workflows.model import WorkflowRecord
+    from perceo.workflows.progress import RedisProgressStore
+
+    @dataclass
+    class Context:
+        function_name: str = "perceo-test-job-cleanup"
+        memory_limit_in_mb: int = 1024
+        invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:perceo-test-job-cleanup"
+        aws_request_id: str = "cleanup-request"
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 800_000
+
+    now = now_ms()
+    pid, _ = _seed(graph, LocalObjectStore(tmp_path / "objects"), now)  # analyses 200 and 10 days old
+    progress = RedisProgressStore(redis_client)
+    workflow = "wf-" + "2" * 32
+    stamp = now - 5 * DAY
+    progress.create(WorkflowRecord(workflow_id=workflow, project_id=pid, kind="bootstrap", execution_arn="arn:x",
+                                   created_at=stamp, updated_at=stamp))  # fmt: skip
+    env = {"STAGE": "test", "POWERTOOLS_SERVICE_NAME": "perceo", "GRAPH_URI": "redis://unused:1",
+           "REDIS_URL": "redis://unused:1", "ANALYSES_RETENTION_DAYS": "7",
+           "WORKFLOW_RECORDS_RETENTION_DAYS": "3"}  # fmt: skip
+    wiring.install(wiring.build_services(Settings.from_env(env), graph=graph, redis=redis_client))
+    try:
+        answer = load_handler("jobs/cleanup").lambda_handler(load_event("jobs/cleanup/scheduled.json"), Context())
+    finally:
+        wiring.reset()
+
+    assert answer["outcome"] == "succeeded"
+    after = _counts(graph, pid)
+    assert "ChangeAnalysis" not in after and "TestRun" not in after  # both older than 7 days
+    assert progress.get(pid, workflow) is None  # 5 days since its last change, 3 kept

@@ -62,7 +62,6 @@ def test_a_project_exported_deleted_and_imported_exports_the_same(graph: CypherF
     assert every <= kinds
 
     assert graph.delete_project(pid)
-    graph._write("MATCH (n {projectId: $p}) DETACH DELETE n", {"p": pid})  # what delete_project may leave
     result = service.import_lines(first)
 
     assert (result.project_id, result.replaced, result.nodes + result.edges) == (pid, False, len(first) - 2)
@@ -112,7 +111,6 @@ def test_a_bad_file_names_its_line_and_leaves_the_store_untouched(graph: CypherF
     service = BackupService(graph)
     lines = list(service.export_lines(pid))
     graph.delete_project(pid)
-    graph._write("MATCH (n {projectId: $p}) DETACH DELETE n", {"p": pid})
     before = everything(graph)
 
     with pytest.raises(ExportFileError) as raised:
@@ -160,7 +158,6 @@ def test_into_restores_under_another_project_id(graph: CypherFlowGraph) -> None:
     service = BackupService(graph)
     lines = list(service.export_lines(pid))
     graph.delete_project(pid)
-    graph._write("MATCH (n {projectId: $p}) DETACH DELETE n", {"p": pid})
     target = f"p-{uuid.uuid4().hex[:12]}"
 
     result = service.import_lines(lines, into=target)

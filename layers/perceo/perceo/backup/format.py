@@ -1,11 +1,11 @@
 """The export file: versioned JSON Lines, one record per line, in a deterministic order.
 
 ```
-{"format":"perceo-export","version":1,"projectId":"p1","exportedAt":1733616000000}     header (line 1)
-{"record":"node","type":"Flow","id":"f1","properties":{...}}                            nodes, by (type, id)
-{"record":"edge","type":"HAS_STEP","from":{"type":"Flow","id":"f1"},"to":{...},"properties":{}}   edges, sorted
-{"record":"apiKey","type":"ApiKey","id":"k1","properties":{...}}                         keys' metadata, by id
-{"record":"end","counts":{"node":12,"edge":30,"apiKey":1}}                               trailer (last line)
+{"exportedAt":1733616000000,"format":"perceo-export","projectId":"p1","version":1}     header (line 1)
+{"id":"f1","properties":{...},"record":"node","type":"Flow"}                            nodes, by (type, id)
+{"from":{"id":"f1","type":"Flow"},"properties":{},"record":"edge","to":{...},"type":"HAS_STEP"}   edges, sorted
+{"id":"k1","properties":{...},"record":"apiKey","type":"ApiKey"}                         keys' metadata, by id
+{"counts":{"apiKey":1,"edge":30,"node":12},"record":"end"}                               trailer (last line)
 ```
 
 Every line is a JSON object with sorted keys and no spaces, so two exports of the same data are byte-identical
@@ -180,7 +180,7 @@ def export_lines(export: ProjectExport, *, exported_at: int) -> Iterator[str]:
     yield _line(header.model_dump(mode="json", by_alias=True))
     for record in (*export.nodes, *export.edges, *export.api_keys):
         yield _line(record.model_dump(mode="json", by_alias=True, exclude_none=True))
-    yield _line(EndRecord(record="end", counts=export.counts()).model_dump(mode="json"))  # type: ignore[arg-type]
+    yield _line(EndRecord(record="end", counts=export.counts()).model_dump(mode="json"))
 
 
 def read_export(lines: Iterable[str]) -> tuple[Header, ProjectExport]:
@@ -253,7 +253,7 @@ def _json_object(number: int, text: str) -> dict[str, Any]:
         raise ExportFileError(number, "an empty line")
     try:
         data = json.loads(text)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise ExportFileError(number, f"not JSON ({error.msg}); is the file cut short?") from None
     if not isinstance(data, dict):
         raise ExportFileError(number, "not a JSON object")

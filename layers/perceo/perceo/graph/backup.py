@@ -56,7 +56,8 @@ WHERE n.projectId = $projectId OR (n:Project AND n.id = $projectId)
 RETURN count(n) AS nodes
 """
 
-DELETE_PROJECT_NODES = """
+#: The head of a replacing restore (not a statement of its own: the creates follow its WITH).
+_DELETE_PROJECT_NODES = """
 OPTIONAL MATCH (n)
 WHERE n.projectId = $projectId OR (n:Project AND n.id = $projectId)
 WITH collect(n) AS doomed
@@ -78,7 +79,7 @@ class BackupRecords(ABC):
         for row in self._read(EXPORT_NODES, {"projectId": project_id}):
             label = _label(row["labels"])
             props = dict(row["props"])
-            export.nodes.append(NodeRecord(record="node", type=label, id=node_id(label, props), properties=props))  # type: ignore[arg-type]
+            export.nodes.append(NodeRecord(record="node", type=label, id=node_id(label, props), properties=props))
         for row in self._read(EXPORT_EDGES, {"projectId": project_id}):
             kind = row["type"]
             if kind not in EDGE_TYPES:
@@ -109,25 +110,8 @@ class BackupRecords(ABC):
         """Write the whole export in one query (deleting the project's nodes first when `replace`). ConflictError,
         with nothing written, when a node id of the file belongs to another project here."""
         self._refuse_taken_ids(export)
-        params: dict[str, Any] = {"projectId": export.project_id}
-        clauses = [DELETE_PROJECT_NODES] if replace else []
-        by_label: dict[str, list[dict[str, Any]]] = {}
-        keys: dict[tuple[str, str], dict[str, Any]] = {}
-        for node in export.nodes:
-            by_label.setdefault(node.type, []).append(node.properties)
-            keys[(node.type, node.id)] = node.properties
-        for label in sorted(by_label):
-            params[f"n_{label}"] = by_label[label]
-            clauses.append(f"FOREACH (row IN $n_{label} | CREATE (n:{label}) SET n = row)")
-        for index, ((kind, source, target), edges) in enumerate(sorted(edges_by_shape(export.edges).items())):
-            params[f"e_{index}"] = [
-                {"a": _key_values(keys, e.from_), "b": _key_values(keys, e.to), "p": e.properties} for e in edges
-            ]
-            clauses.append(
-                f"FOREACH (row IN $e_{index} | MERGE (a:{source} {{{_match(source, 'a')}}}) "
-                f"MERGE (b:{target} {{{_match(target, 'b')}}}) CREATE (a)-[r:{kind}]->(b) SET r = row.p)"
-            )
-        self._write("\n".join(clauses), params)
+        query, params = restore_statement(export, replace=replace)
+        self._write(query, params)
 
     def _refuse_taken_ids(self, export: ProjectExport) -> None:
         ids: dict[str, list[str]] = {}
@@ -148,6 +132,30 @@ class BackupRecords(ABC):
                 )
 
 
+def restore_statement(export: ProjectExport, *, replace: bool) -> tuple[str, dict[str, Any]]:
+    """The one query (and its parameters) that writes the export: each label's nodes, then each (type, from label,
+    to label) group of edges, after deleting the project's nodes when `replace`."""
+    params: dict[str, Any] = {"projectId": export.project_id}
+    clauses = [_DELETE_PROJECT_NODES] if replace else []
+    by_label: dict[str, list[dict[str, Any]]] = {}
+    keys: dict[tuple[str, str], dict[str, Any]] = {}
+    for node in export.nodes:
+        by_label.setdefault(node.type, []).append(node.properties)
+        keys[(node.type, node.id)] = node.properties
+    for label in sorted(by_label):
+        params[f"n_{label}"] = by_label[label]
+        clauses.append(f"FOREACH (row IN $n_{label} | CREATE (n:{label}) SET n = row)")
+    for index, ((kind, source, target), edges) in enumerate(sorted(edges_by_shape(export.edges).items())):
+        params[f"e_{index}"] = [
+            {"a": _key_values(keys, e.from_), "b": _key_values(keys, e.to), "p": e.properties} for e in edges
+        ]
+        clauses.append(
+            f"FOREACH (row IN $e_{index} | MERGE (a:{source} {{{_match(source, 'a')}}}) "
+            f"MERGE (b:{target} {{{_match(target, 'b')}}}) CREATE (a)-[r:{kind}]->(b) SET r = row.p)"
+        )
+    return "\n".join(clauses), params
+
+
 def _label(labels: list[str]) -> str:
     known = [label for label in labels if label in NODE_KEYS]
     if len(known) != 1 or len(labels) != 1:
@@ -160,7 +168,7 @@ def _label(labels: list[str]) -> str:
 
 def _ref(labels: list[str], props: Mapping[str, Any]) -> NodeRef:
     label = _label(labels)
-    return NodeRef(type=label, id=node_id(label, props))  # type: ignore[arg-type]
+    return NodeRef(type=label, id=node_id(label, props))
 
 
 def _key_values(keys: Mapping[tuple[str, str], Mapping[str, Any]], ref: NodeRef) -> dict[str, Any]:

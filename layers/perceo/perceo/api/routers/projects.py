@@ -151,7 +151,7 @@ def export_project(id: ProjectIdParam) -> Response[str]:
     ),
     tags=["projects"],
     security=requires("project:admin"),
-    responses=responses(*AUTHENTICATED, 409),
+    responses=responses(*AUTHENTICATED, 404, 409),
 )
 def import_project(id: ProjectIdParam, body: ImportRequest) -> ImportResult:
     principal = authorize("project:admin")
