@@ -54,4 +54,6 @@ def open_redis(url: str, *, where: str, **options: Any) -> RedisClient:
     except ValueError as error:
         raise ConfigError(f"{where} is not a valid Redis URL: {error}") from None
     except (redis.exceptions.RedisError, redis.exceptions.RedisClusterException) as error:
-        raise BackendUnavailableError(f"the Redis cluster at {where} cannot be reached: {type(error).__name__}") from None
+        raise BackendUnavailableError(
+            f"the Redis cluster at {where} cannot be reached: {type(error).__name__}"
+        ) from None

@@ -32,5 +32,7 @@ def _redis_bus(url: str, stream_max_len: int) -> DurableEventBus:
     from perceo.bus.redis import RedisBus
     from perceo.redis_client import open_redis
 
-    client = open_redis(url, where="eventBus.redisUrl", decode_responses=True, health_check_interval=HEALTH_CHECK_INTERVAL_S)
+    client = open_redis(
+        url, where="eventBus.redisUrl", decode_responses=True, health_check_interval=HEALTH_CHECK_INTERVAL_S
+    )
     return RedisBus(client, stream_max_len, owns_client=True)
