@@ -50,10 +50,11 @@ def open_redis(url: str, *, where: str, **options: Any) -> RedisClient:
             if not rest or rest.startswith("/"):
                 raise ValueError("a cluster URL names one of its nodes: rediss+cluster://host:port")
             return redis.RedisCluster.from_url(f"{CLUSTER_SCHEMES[scheme.lower()]}://{rest}", **options)
+        if not url.startswith(URL_SCHEMES[:3]):
+            raise ValueError(f"it must start with {', '.join(URL_SCHEMES)}")
         return redis.Redis.from_url(url, **options)
     except ValueError as error:
         raise ConfigError(f"{where} is not a valid Redis URL: {error}") from None
     except (redis.exceptions.RedisError, redis.exceptions.RedisClusterException) as error:
-        raise BackendUnavailableError(
-            f"the Redis cluster at {where} cannot be reached: {type(error).__name__}"
-        ) from None
+        reason = type(error).__name__
+        raise BackendUnavailableError(f"the Redis cluster of {where} cannot be reached: {reason}") from None

@@ -215,3 +215,29 @@ def test_on_a_cluster_the_migration_only_writes_the_marker(cluster_client: Redis
 
     assert store.migrate_legacy_layout() == 0
     assert cluster_client.get(store._layout_key()) == "2"
+
+
+def test_the_composition_root_builds_a_cluster_client_from_a_cluster_url(redis_cluster: LocalCluster) -> None:
+    """`REDIS_URL=redis+cluster://…` (what the template passes for ElastiCache Serverless) gives the key store and
+    the rate limiter a cluster client, and they work through it."""
+    from perceo import wiring
+    from perceo.config.settings import Settings
+
+    settings = Settings.model_validate(
+        {
+            "STAGE": "dev",
+            "POWERTOOLS_SERVICE_NAME": "perceo",
+            "GRAPH_URI": "redis://127.0.0.1:1",
+            "REDIS_URL": redis_cluster.url,
+        }
+    )
+    services = wiring.build_services(settings, pepper=PEPPER)
+    try:
+        raw, key = services.keys.create(unique_project(), "ci", ["flows:read"], created_by="u")
+
+        assert isinstance(services.redis, redis.RedisCluster)
+        assert services.keys.authenticate(raw).key_id == key.id
+        assert services.limiter.check(key.id).allowed
+        assert services.redis.get("perceo:keystore-layout") == "2"
+    finally:
+        services.close()

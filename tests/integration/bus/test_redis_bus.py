@@ -16,11 +16,11 @@ from redis_cluster_kit import LocalCluster
 
 from perceo.bus.factory import open_event_bus
 from perceo.bus.memory import InMemoryBus
-from perceo.bus.redis import RedisBus
+from perceo.bus.redis import RedisBus, _unavailable_as_domain_error
 from perceo.config.model import EventBusSection
 from perceo.errors import BackendUnavailableError, ConfigError, ValidationFailed
 from perceo.models import EventType, PerceoEvent
-from perceo.redis_client import RedisClient
+from perceo.redis_client import RedisClient, open_redis
 from perceo_cli.local.server import ServerProcess, free_port, stop_server
 from perceo_cli.local.store import EmbeddedStore
 
@@ -172,6 +172,16 @@ def test_factory_builds_a_cluster_bus_from_a_cluster_url(redis_cluster: LocalClu
         assert [e.data for _, e in bus.replay(project_id)] == [{"n": 1}]
     finally:
         bus.close()
+
+
+def test_a_cluster_outage_names_the_cluster_nodes(redis_cluster: LocalCluster) -> None:
+    client = open_redis(redis_cluster.url, where="eventBus.redisUrl")
+    try:
+        with pytest.raises(BackendUnavailableError, match=r"the event bus \(Redis at the cluster of 127\.0\.0\.1:\d+"):
+            with _unavailable_as_domain_error(client):
+                raise redis.ConnectionError("connection reset")
+    finally:
+        client.close()
 
 
 def test_factory_uses_the_embedded_store_url_for_the_embedded_type(

@@ -18,7 +18,7 @@ from perceo.analytics.model import ProviderName, SyncCursor
 from perceo.errors import BackendUnavailableError, ValidationFailed
 
 if TYPE_CHECKING:
-    import redis
+    from perceo.redis_client import RedisClient
 
 
 def _check_key(key: str) -> None:
@@ -175,7 +175,7 @@ def seen_key(project_id: str, day: str) -> str:
 class RedisSeenEvents:
     """Stored event ids per project and day in Redis sets: SADD answers, per id, whether it was new."""
 
-    def __init__(self, client: redis.Redis, *, ttl_s: int) -> None:
+    def __init__(self, client: RedisClient, *, ttl_s: int) -> None:
         self._redis = client
         self.ttl_s = ttl_s
         self._claim = client.register_script(_CLAIM)
@@ -189,7 +189,7 @@ class RedisSeenEvents:
         by_day: dict[str, list[int]] = {}
         for n, (day, _) in enumerate(keys):
             by_day.setdefault(day, []).append(n)
-        calls = [
+        calls: list[tuple[str, list[str | int]]] = [
             (seen_key(project_id, day), [self.ttl_s, *(keys[n][1] for n in positions)])
             for day, positions in by_day.items()
         ]
@@ -254,7 +254,7 @@ def cursor_key(project_id: str, provider: str) -> str:
 
 
 class RedisCursorStore:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._redis = client
 
     def get(self, project_id: str, provider: ProviderName) -> SyncCursor | None:

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 import redis.exceptions
@@ -33,6 +33,9 @@ from perceo.bus.codec import (
 from perceo.bus.port import Handler
 from perceo.errors import BackendUnavailableError, NotFoundError, ValidationFailed
 from perceo.models import EventType, PerceoEvent
+
+if TYPE_CHECKING:
+    from perceo.redis_client import RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +55,13 @@ def _text(value: str | bytes) -> str:
 
 
 @contextlib.contextmanager
-def _unavailable_as_domain_error(client: redis.Redis) -> Iterator[None]:
+def _unavailable_as_domain_error(client: RedisClient) -> Iterator[None]:
     try:
         yield
     except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.RedisClusterException) as error:
         if isinstance(client, redis.RedisCluster):
-            where = "the cluster of " + ", ".join(node.name for node in client.get_nodes()[:3])
+            nodes = client.get_nodes()  # type: ignore[no-untyped-call]
+            where = "the cluster of " + ", ".join(node.name for node in nodes[:3])
         else:
             kwargs = client.connection_pool.connection_kwargs
             where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
@@ -129,7 +133,7 @@ class RedisBus:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         stream_max_len: int = 10_000,
         *,
         poll_interval_s: float = 0.1,

@@ -14,13 +14,16 @@ from __future__ import annotations
 import threading
 from collections import deque
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
 from perceo.errors import BackendUnavailableError
 from perceo.llm.model import MAX_REPORT_DAYS, LLMCall, ModelUsage, UsageReport, UsageTotals
 from perceo.llm.port import UsageStore
+
+if TYPE_CHECKING:
+    from perceo.redis_client import RedisClient
 
 USAGE_PREFIX = "perceo:usage:"
 FAILED_OUTCOMES = frozenset({"invalid_output", "failed"})
@@ -81,7 +84,7 @@ def _text(value: Any) -> str:
 
 
 class RedisUsageStore:
-    def __init__(self, client: redis.Redis, *, recent_limit: int = 200, retention_days: int = MAX_REPORT_DAYS) -> None:
+    def __init__(self, client: RedisClient, *, recent_limit: int = 200, retention_days: int = MAX_REPORT_DAYS) -> None:
         self._redis = client
         self._recent_limit = recent_limit
         self._retention_s = retention_days * 24 * 3600
