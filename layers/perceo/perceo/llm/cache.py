@@ -44,7 +44,7 @@ class RedisResponseCache:
             return None
         try:
             value = self._redis.get(key)
-        except redis.RedisError as exc:
+        except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
             raise BackendUnavailableError(f"LLM cache unavailable: {type(exc).__name__}") from exc
         if value is None:
             return None
@@ -55,7 +55,7 @@ class RedisResponseCache:
             return
         try:
             self._redis.set(key, value, ex=self._ttl_s)
-        except redis.RedisError as exc:
+        except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
             raise BackendUnavailableError(f"LLM cache unavailable: {type(exc).__name__}") from exc
 
 

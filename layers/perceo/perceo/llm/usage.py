@@ -103,7 +103,7 @@ class RedisUsageStore:
                 pipe.expire(key, self._retention_s)
                 pipe.expire(recent, self._retention_s)
                 pipe.execute()
-        except redis.RedisError as exc:
+        except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
             raise BackendUnavailableError(f"usage store unavailable: {type(exc).__name__}") from exc
 
     def daily(self, project_id: str, day: str) -> list[ModelUsage]:
@@ -112,7 +112,7 @@ class RedisUsageStore:
                 pipe.hgetall(usage_key(project_id, day))
                 pipe.hgetall(legacy_usage_key(project_id, day))
                 replies = pipe.execute()
-        except redis.RedisError as exc:
+        except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
             raise BackendUnavailableError(f"usage store unavailable: {type(exc).__name__}") from exc
         per_model: dict[str, dict[str, float]] = {}
         for raw in replies:
@@ -130,7 +130,7 @@ class RedisUsageStore:
                 pipe.lrange(recent_key(project_id, day), 0, last)
                 pipe.lrange(f"{legacy_usage_key(project_id, day)}:recent", 0, last)
                 current, legacy = pipe.execute()
-        except redis.RedisError as exc:
+        except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
             raise BackendUnavailableError(f"usage store unavailable: {type(exc).__name__}") from exc
         return [LLMCall.model_validate_json(_text(item)) for item in [*current, *legacy][: last + 1]]
 

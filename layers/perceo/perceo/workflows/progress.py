@@ -102,7 +102,7 @@ class ProgressStore(Protocol):
 def _redis_errors() -> Iterator[None]:
     try:
         yield
-    except redis.RedisError as exc:
+    except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
         raise BackendUnavailableError(f"the workflow progress store (Redis) failed: {type(exc).__name__}") from exc
 
 
