@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -241,3 +243,32 @@ def test_the_composition_root_builds_a_cluster_client_from_a_cluster_url(redis_c
         assert services.redis.get("perceo:keystore-layout") == "2"
     finally:
         services.close()
+
+
+def test_concurrent_creates_of_one_name_give_one_key_and_leave_no_claimed_records(
+    key_redis: RedisClient, clock: SteppedClock
+) -> None:
+    store = RedisKeyStore(key_redis)
+    service = ApiKeyService(store, PEPPER, clock)
+    project = unique_project()
+    start = threading.Barrier(6)
+
+    def create() -> str:
+        start.wait(timeout=10)
+        try:
+            return service.create(project, "deploy", ["flows:read"], created_by="u")[1].prefix
+        except ConflictError:
+            return "conflict"
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(lambda _: create(), range(6)))
+
+    made = [o for o in outcomes if o != "conflict"]
+    records = [
+        name
+        for name in key_redis.scan_iter(match="perceo:key:{prc_*", count=1000)
+        if project in str(key_redis.get(name))
+    ]
+    assert len(made) == 1 and outcomes.count("conflict") == 5
+    assert [k.prefix for k in service.list_keys(project)] == made
+    assert len(records) == 1
