@@ -191,8 +191,10 @@ def test_the_serverless_cache_is_reached_with_a_cluster_client(template: dict[st
     from perceo.redis_client import is_cluster_url
 
     condition, created, given = template["Globals"]["Function"]["Environment"]["Variables"]["REDIS_URL"]["Fn::If"]
-    url = created["Fn::Sub"].replace("${RedisCache.Endpoint.Address}", "cache.example").replace(
-        "${RedisCache.Endpoint.Port}", "6379"
+    url = (
+        created["Fn::Sub"]
+        .replace("${RedisCache.Endpoint.Address}", "cache.example")
+        .replace("${RedisCache.Endpoint.Port}", "6379")
     )
     settings = Settings.model_validate(
         {"STAGE": "dev", "POWERTOOLS_SERVICE_NAME": "perceo", "GRAPH_URI": "redis://127.0.0.1:1", "REDIS_URL": url}

@@ -250,7 +250,6 @@ class Services:
             from perceo.auth.service import ApiKeyService
 
             store = RedisKeyStore(self.redis)
-            store.migrate_legacy_layout()  # one GET once migrated; renames the names of layout 1 the first time
             # The pepper is read when a key is created or authenticated, not for the status check of each request.
             return (
                 ApiKeyService(store, self.pepper)

@@ -25,7 +25,8 @@ between two steps leaves nothing a reader acts on:
 - delete_project: tombstone first, then each key's record and usage, then the project's index, names and audit.
   Re-running it finishes an interrupted deletion.
 
-Before version 2 the names had no hash tags (`ns:key:<prefix>`...); `migrate_legacy_layout` renames them once.
+Before version 2 the names had no hash tags (`ns:key:<prefix>`...); `migrate_legacy_layout` renames them once,
+run by each store before its first operation (afterwards that costs one GET per store).
 """
 
 from __future__ import annotations
@@ -105,6 +106,14 @@ class RedisKeyStore:
         self._ns = namespace
         self._record_use = client.register_script(_RECORD_USE)
         self._free_name = client.register_script(_FREE_NAME)
+        self._layout_current = False
+
+    def _ensure_layout(self) -> None:
+        """Before the first operation of this store: move layout-1 names if the marker says they may exist (one GET
+        once migrated). Inside the operation, so a Redis outage is that operation's BackendUnavailableError."""
+        if not self._layout_current:
+            self.migrate_legacy_layout()
+            self._layout_current = True
 
     # Key names: `{prefix}` for one key's data, `{projectId}` for the project's (see the module doc)
     def _record_key(self, prefix: str) -> str:
@@ -142,6 +151,7 @@ class RedisKeyStore:
         raise BackendUnavailableError("the API key store is too busy: a write kept conflicting; retry")
 
     def insert(self, record: StoredKey) -> None:
+        self._ensure_layout()
         record_key = self._record_key(record.prefix)
         with _redis_errors():
             claimed = self._redis.set(
@@ -191,6 +201,7 @@ class RedisKeyStore:
         return owner is not None and owner.project_id == project_id and not owner.is_revoked()
 
     def get(self, prefix: str) -> StoredKey | None:
+        self._ensure_layout()
         with _redis_errors(), self._redis.pipeline(transaction=False) as pipe:
             pipe.get(self._record_key(prefix))
             pipe.hgetall(self._usage_key(prefix))
@@ -198,6 +209,7 @@ class RedisKeyStore:
         return self._decode(raw, usage)
 
     def list_project(self, project_id: str) -> list[StoredKey]:
+        self._ensure_layout()
         with _redis_errors():
             prefixes = sorted(_text(p) for p in self._redis.smembers(self._index_key(project_id)))
             if not prefixes:
@@ -212,10 +224,12 @@ class RedisKeyStore:
         return sorted(found, key=lambda r: (r.created_at, r.prefix))
 
     def record_use(self, prefix: str, *, at_ms: int, ip: str | None) -> None:
+        self._ensure_layout()
         with _redis_errors():
             self._record_use(keys=[self._record_key(prefix), self._usage_key(prefix)], args=[at_ms, ip or ""])
 
     def revoke(self, project_id: str, prefix: str, *, at_ms: int, actor: str, reason: str | None) -> StoredKey:
+        self._ensure_layout()
         record_key = self._record_key(prefix)
 
         def body(pipe: Any) -> StoredKey:
@@ -236,6 +250,7 @@ class RedisKeyStore:
         return updated
 
     def append_audit(self, entry: KeyAuditEntry) -> None:
+        self._ensure_layout()
         with _redis_errors():
             self._redis.xadd(
                 self._audit_key(entry.project_id),
@@ -247,6 +262,7 @@ class RedisKeyStore:
     def read_audit(self, project_id: str, *, limit: int) -> list[KeyAuditEntry]:
         if limit <= 0:
             return []
+        self._ensure_layout()
         with _redis_errors():
             rows = self._redis.xrevrange(self._audit_key(project_id), count=limit)
         entries: list[KeyAuditEntry] = []
@@ -257,6 +273,7 @@ class RedisKeyStore:
         return entries
 
     def delete_project(self, project_id: str) -> int:
+        self._ensure_layout()
         index_key = self._index_key(project_id)
         with _redis_errors():
             # The tombstone first: an insert that read the project as live fails its registration (it watches the
