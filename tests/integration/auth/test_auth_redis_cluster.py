@@ -238,6 +238,7 @@ def test_the_composition_root_builds_a_cluster_client_from_a_cluster_url(redis_c
         raw, key = services.keys.create(unique_project(), "ci", ["flows:read"], created_by="u")
 
         assert isinstance(services.redis, redis.RedisCluster)
+        assert services.redis.ping() is True  # what GET /health checks
         assert services.keys.authenticate(raw).key_id == key.id
         assert services.limiter.check(key.id).allowed
         assert services.redis.get("perceo:keystore-layout") == "2"
