@@ -3,26 +3,24 @@ creating a key; then the same on a local three-node Redis Cluster (`tests/redis_
 
 Baseline: one PING round trip on the same connection (on the cluster: a GET, which goes to one node). Prints the
 median of several runs, per call.
-Run: .venv/bin/python bench/auth_keys.py
+Run: PYTHONPATH=tests .venv/bin/python bench/auth_keys.py
 """
 
 from __future__ import annotations
 
 import itertools
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from redis_cluster_kit import start_cluster, stop_cluster  # tests/ (run with PYTHONPATH=tests)
+
 from perceo.auth import ApiKeyService, InMemoryKeyStore, RateLimiter, RedisKeyStore
 from perceo.redis_client import RedisClient, open_redis
 from perceo_cli.local.server import start_server, stop_server
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from redis_cluster_kit import start_cluster, stop_cluster  # noqa: E402
 
 RUNS, CALLS = 5, 1_000
 
