@@ -9,8 +9,10 @@ import pytest
 import redis
 from bootstrap_kit import graph_name
 from falkordb import FalkorDB
+from redis_cluster_kit import REDIS_SHAPES, LocalCluster, open_test_redis, start_cluster, stop_cluster
 
 from perceo.graph.falkor import FalkorFlowGraph
+from perceo.redis_client import RedisClient
 from perceo_cli.local.server import ServerProcess, start_server, stop_server
 
 #: `tests/` is on sys.path (rootdir conftest), so the fakes package imports as `fakes`.
@@ -35,6 +37,26 @@ def falkordb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
 @pytest.fixture
 def redis_client(falkordb_server: ServerProcess) -> Iterator[redis.Redis]:
     client = redis.Redis(host=falkordb_server.host, port=falkordb_server.port, decode_responses=True)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A real three-master Redis Cluster on loopback for the session (started when a test first asks, ~2 s)."""
+    cluster = start_cluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        yield cluster
+    finally:
+        stop_cluster(cluster)
+
+
+@pytest.fixture(params=REDIS_SHAPES)
+def any_redis(request: pytest.FixtureRequest) -> Iterator[RedisClient]:
+    """A decoding client of the one-node Redis, then of the three-node cluster."""
+    client = open_test_redis(request, request.param)
     try:
         yield client
     finally:

@@ -16,14 +16,15 @@ WIRING = PACKAGE / "wiring.py"
 #: Constructors of adapters (and of the Redis client they share), by the last parts of the called name.
 ADAPTERS = {
     "FalkorFlowGraph", "Neo4jFlowGraph", "RedisBus", "InMemoryBus", "StructuredLLM", "Redis", "Redis.from_url",
-    "PlaywrightSyntheticRunner",
+    "PlaywrightSyntheticRunner", "RedisCluster", "RedisCluster.from_url", "open_redis",
 }  # fmt: skip
 #: The adapter-selection helpers: called by the composition root only.
 FACTORIES = {"open_flow_graph", "open_event_bus", "open_llm"}
 #: Where an adapter is made by its own selection helper (and nowhere else).
 FACTORY_MODULES = {
     PACKAGE / "graph" / "factory.py": {"FalkorFlowGraph", "Neo4jFlowGraph"},
-    PACKAGE / "bus" / "factory.py": {"InMemoryBus", "RedisBus", "Redis", "Redis.from_url"},
+    PACKAGE / "bus" / "factory.py": {"InMemoryBus", "RedisBus", "open_redis"},
+    PACKAGE / "redis_client.py": {"Redis.from_url", "RedisCluster.from_url"},
     PACKAGE / "llm" / "factory.py": {"StructuredLLM"},
 }
 
@@ -75,7 +76,7 @@ def test_only_the_composition_root_constructs_adapters(path: Path) -> None:
 def test_the_composition_root_does_construct_them() -> None:
     called = {name for _, name in _called_names(WIRING)}
 
-    assert {"open_flow_graph", "open_event_bus", "open_llm", "RedisBus", "from_url"} <= called
+    assert {"open_flow_graph", "open_event_bus", "open_llm", "RedisBus", "open_redis"} <= called
 
 
 def _rebound_globals(path: Path) -> set[str]:

@@ -185,6 +185,25 @@ def test_every_function_gets_the_variables_the_api_settings_read(template: dict[
     assert API_VARIABLES - set(variables) == set(), "Globals must set every variable the API reads"
 
 
+def test_the_serverless_cache_is_reached_with_a_cluster_client(template: dict[str, Any]) -> None:
+    """ElastiCache Serverless runs in cluster mode: the functions must get a cluster URL for it, one Settings takes."""
+    from perceo.config.settings import Settings
+    from perceo.redis_client import is_cluster_url
+
+    condition, created, given = template["Globals"]["Function"]["Environment"]["Variables"]["REDIS_URL"]["Fn::If"]
+    url = (
+        created["Fn::Sub"]
+        .replace("${RedisCache.Endpoint.Address}", "cache.example")
+        .replace("${RedisCache.Endpoint.Port}", "6379")
+    )
+    settings = Settings.model_validate(
+        {"STAGE": "dev", "POWERTOOLS_SERVICE_NAME": "perceo", "GRAPH_URI": "redis://127.0.0.1:1", "REDIS_URL": url}
+    )
+
+    assert (condition, given) == ("CreateCache", {"Ref": "RedisUrl"})
+    assert settings.redis_url == "rediss+cluster://cache.example:6379" and is_cluster_url(settings.redis_url)
+
+
 def test_mypy_checks_every_handler_strictly_under_a_name_of_its_own() -> None:
     """Every handler is an `app.py`; mypy sees them as `functions.<dir>.app` (the repository root is a package base),
     so CI's plain `mypy` type-checks them all, strictly, without clashing module names."""

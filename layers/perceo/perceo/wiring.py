@@ -33,8 +33,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
 from perceo.errors import BackendUnavailableError, ConfigError
 
 if TYPE_CHECKING:
-    import redis as redis_lib
-
     from perceo.analytics.ports import CredentialStore, ObjectStore, ProviderClients
     from perceo.analytics.service import AnalyticsService
     from perceo.analyzer.insights import Analyzer
@@ -51,6 +49,7 @@ if TYPE_CHECKING:
     from perceo.graph.port import FlowGraph
     from perceo.llm.port import LLM, UsageStore
     from perceo.models.entities import FlowView
+    from perceo.redis_client import RedisClient
     from perceo.service import ProjectService
     from perceo.workflows.bundle import BundleStore
     from perceo.workflows.credentials import GitCredentialSource
@@ -130,7 +129,7 @@ class Services:
         return self._get("graph", lambda: self._adapters.graph(self), owned=True)
 
     @property
-    def redis(self) -> redis_lib.Redis:
+    def redis(self) -> RedisClient:
         """The Redis of the cache, the key store, rate limits, progress and LLM usage."""
         client = self._get("redis", self._adapters.redis, owned=True)
         if client is None:
@@ -484,19 +483,18 @@ class _CloudAdapters:
         graph.ensure_schema()
         return graph
 
-    def redis(self) -> redis_lib.Redis:
-        import redis
+    def redis(self) -> RedisClient:
+        """One node, or a cluster for `redis+cluster://` / `rediss+cluster://` (ElastiCache Serverless)."""
+        from perceo.redis_client import open_redis
 
-        try:
-            return redis.Redis.from_url(
-                self.settings().redis_url,
-                decode_responses=True,
-                socket_timeout=REDIS_TIMEOUT_S,
-                socket_connect_timeout=REDIS_TIMEOUT_S,
-                health_check_interval=REDIS_HEALTH_CHECK_INTERVAL_S,
-            )
-        except ValueError as error:  # the message names the scheme problem, never the password
-            raise ConfigError(f"environment variable REDIS_URL is not a valid Redis URL: {error}") from None
+        return open_redis(
+            self.settings().redis_url,
+            where="environment variable REDIS_URL",
+            decode_responses=True,
+            socket_timeout=REDIS_TIMEOUT_S,
+            socket_connect_timeout=REDIS_TIMEOUT_S,
+            health_check_interval=REDIS_HEALTH_CHECK_INTERVAL_S,
+        )
 
     def no_redis(self) -> ConfigError:
         return ConfigError("environment variable REDIS_URL is not set")
@@ -556,7 +554,7 @@ def build_services(
     *,
     secrets: SecretReader | None = None,
     graph: FlowGraph | None = None,
-    redis: redis_lib.Redis | None = None,
+    redis: RedisClient | None = None,
     bus: EventBus | None = None,
     llm: LLM | None | Literal[_NotGiven.NOT_GIVEN] = NOT_GIVEN,
     keys: ApiKeyService | None = None,
@@ -642,14 +640,13 @@ class _LocalAdapters:
         graph.ensure_schema()
         return graph
 
-    def redis(self) -> redis_lib.Redis | None:
+    def redis(self) -> RedisClient | None:
         """The Redis of the project's LLM answers and usage: the same one as its event bus (see `llm_redis_url`)."""
-        import redis
-
         from perceo.llm.factory import llm_redis_url
+        from perceo.redis_client import open_redis
 
         url = llm_redis_url(self._config, embedded_url=self.embedded_url)
-        return None if url is None else redis.Redis.from_url(url, decode_responses=True)
+        return None if url is None else open_redis(url, where="eventBus.redisUrl", decode_responses=True)
 
     def no_redis(self) -> ConfigError:
         return ConfigError(
@@ -710,7 +707,7 @@ def build_local_services(
     embedded_url: Callable[[], str] | None = None,
     graph: FlowGraph | None = None,
     bus: EventBus | None = None,
-    redis: redis_lib.Redis | None = None,
+    redis: RedisClient | None = None,
     llm: LLM | None | Literal[_NotGiven.NOT_GIVEN] = NOT_GIVEN,
     project_dir: Path | None = None,
     analytics_providers: ProviderClients | None = None,

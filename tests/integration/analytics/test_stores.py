@@ -9,12 +9,12 @@ from pathlib import Path
 
 import boto3
 import pytest
-import redis
 from moto import mock_aws
 
 from perceo.analytics.model import SyncCursor
 from perceo.analytics.stores import LocalObjectStore, RedisCursorStore, RedisSeenEvents, S3ObjectStore, seen_key
 from perceo.errors import ValidationFailed
+from perceo.redis_client import RedisClient
 
 
 @pytest.fixture
@@ -22,8 +22,8 @@ def project() -> str:
     return f"p-{uuid.uuid4().hex[:10]}"
 
 
-def test_claims_say_which_ids_are_new_per_project_and_day_and_expire(redis_client: redis.Redis, project: str) -> None:
-    seen = RedisSeenEvents(redis_client, ttl_s=3600)
+def test_claims_say_which_ids_are_new_per_project_and_day_and_expire(any_redis: RedisClient, project: str) -> None:
+    seen = RedisSeenEvents(any_redis, ttl_s=3600)
     other = f"{project}-other"
 
     first = seen.claim(project, [("2026-03-09", "ingest:a"), ("2026-03-09", "ingest:b"), ("2026-03-10", "ingest:a")])
@@ -31,11 +31,11 @@ def test_claims_say_which_ids_are_new_per_project_and_day_and_expire(redis_clien
     elsewhere = seen.claim(other, [("2026-03-09", "ingest:a")])
 
     assert first == [True, True, True] and again == [False, True, False] and elsewhere == [True]
-    assert 0 < redis_client.ttl(seen_key(project, "2026-03-09")) <= 3600
+    assert 0 < any_redis.ttl(seen_key(project, "2026-03-09")) <= 3600
 
 
-def test_released_claims_can_be_claimed_again(redis_client: redis.Redis, project: str) -> None:
-    seen = RedisSeenEvents(redis_client, ttl_s=3600)
+def test_released_claims_can_be_claimed_again(any_redis: RedisClient, project: str) -> None:
+    seen = RedisSeenEvents(any_redis, ttl_s=3600)
     seen.claim(project, [("2026-03-09", "x"), ("2026-03-09", "y")])
 
     seen.release(project, [("2026-03-09", "x")])
@@ -43,8 +43,8 @@ def test_released_claims_can_be_claimed_again(redis_client: redis.Redis, project
     assert seen.claim(project, [("2026-03-09", "x"), ("2026-03-09", "y")]) == [True, False]
 
 
-def test_cursors_are_kept_per_project_and_provider(redis_client: redis.Redis, project: str) -> None:
-    cursors = RedisCursorStore(redis_client)
+def test_cursors_are_kept_per_project_and_provider(any_redis: RedisClient, project: str) -> None:
+    cursors = RedisCursorStore(any_redis)
     cursor = SyncCursor(provider="mixpanel", synced_until=1_000, updated_at=2_000, events_total=7)
 
     cursors.put(project, cursor)

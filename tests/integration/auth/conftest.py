@@ -3,11 +3,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import redis
 from auth_redis_testkit import PEPPER, SteppedClock
+from redis_cluster_kit import open_test_redis
 
 from perceo.auth import ApiKeyService, RedisKeyStore
-from perceo_cli.local.server import ServerProcess
+from perceo.redis_client import RedisClient
 
 
 @pytest.fixture
@@ -15,12 +15,12 @@ def clock() -> SteppedClock:
     return SteppedClock()
 
 
-@pytest.fixture(params=["str-replies", "byte-replies"])
-def key_redis(request: pytest.FixtureRequest, falkordb_server: ServerProcess) -> Iterator[redis.Redis]:
-    """The real Redis, through clients that decode replies and that do not (the store must handle both)."""
-    client = redis.Redis(
-        host=falkordb_server.host, port=falkordb_server.port, decode_responses=request.param == "str-replies"
-    )
+@pytest.fixture(params=["str-replies", "byte-replies", "cluster"])
+def key_redis(request: pytest.FixtureRequest) -> Iterator[RedisClient]:
+    """The real Redis, through clients that decode replies and that do not (the store must handle both), and a
+    real three-node cluster (ElastiCache Serverless runs in cluster mode)."""
+    shape = "cluster" if request.param == "cluster" else "node"
+    client = open_test_redis(request, shape, decode_responses=request.param != "byte-replies")
     try:
         yield client
     finally:
@@ -28,7 +28,7 @@ def key_redis(request: pytest.FixtureRequest, falkordb_server: ServerProcess) ->
 
 
 @pytest.fixture
-def redis_store(key_redis: redis.Redis) -> RedisKeyStore:
+def redis_store(key_redis: RedisClient) -> RedisKeyStore:
     return RedisKeyStore(key_redis)
 
 

@@ -5,12 +5,12 @@ import json
 import os
 
 import pytest
-import redis
 from auth_redis_testkit import PEPPER, SteppedClock, unique_project
 
 from perceo.auth import ApiKeyService, RedisKeyStore, hash_key
 from perceo.auth.service import DAY_MS
 from perceo.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError
+from perceo.redis_client import RedisClient
 
 
 def test_create_authenticate_list_revoke_audit_round_trip(service: ApiKeyService, clock: SteppedClock) -> None:
@@ -49,20 +49,20 @@ def test_create_authenticate_list_revoke_audit_round_trip(service: ApiKeyService
 
 
 def test_the_stored_record_holds_the_peppered_hash_and_never_the_key(
-    service: ApiKeyService, key_redis: redis.Redis
+    service: ApiKeyService, key_redis: RedisClient
 ) -> None:
     project = unique_project()
     raw, key = service.create(project, "ci", ["flows:read"], created_by="user-1")
 
-    stored = key_redis.get(f"perceo:key:{key.prefix}")
+    stored = key_redis.get(f"perceo:key:{{{key.prefix}}}")
 
     assert stored is not None
     record = json.loads(stored)
     assert record["keyHash"] == hash_key(raw, PEPPER) and record["projectId"] == project
     assert raw not in (stored.decode() if isinstance(stored, bytes) else stored)
-    members = {m.decode() if isinstance(m, bytes) else m for m in key_redis.smembers(f"perceo:keys:{project}")}
+    members = {m.decode() if isinstance(m, bytes) else m for m in key_redis.smembers(f"perceo:keys:{{{project}}}")}
     assert members == {key.prefix}
-    assert key_redis.xlen(f"perceo:keyaudit:{project}") == 1
+    assert key_redis.xlen(f"perceo:keyaudit:{{{project}}}") == 1
 
 
 def test_last_used_time_and_ip_are_updated_on_each_use(service: ApiKeyService, clock: SteppedClock) -> None:
@@ -155,7 +155,7 @@ def test_a_prefix_taken_in_another_project_forces_a_new_key(redis_store: RedisKe
     assert service.authenticate(raw_b).project_id == project_b
 
 
-def test_deleting_a_project_removes_its_keys_indexes_and_audit(service: ApiKeyService, key_redis: redis.Redis) -> None:
+def test_deleting_a_project_removes_its_keys_indexes_and_audit(service: ApiKeyService, key_redis: RedisClient) -> None:
     project, other = unique_project(), unique_project()
     raw, key = service.create(project, "ci", ["flows:read"], created_by="u")
     service.authenticate(raw, ip="203.0.113.1")
@@ -163,22 +163,20 @@ def test_deleting_a_project_removes_its_keys_indexes_and_audit(service: ApiKeySe
 
     assert service.delete_project_keys(project) == 1
 
-    assert (
-        key_redis.exists(
-            f"perceo:key:{key.prefix}",
-            f"perceo:keyuse:{key.prefix}",
-            f"perceo:keys:{project}",
-            f"perceo:keynames:{project}",
-            f"perceo:keyaudit:{project}",
-        )
-        == 0
-    )
+    gone = [
+        f"perceo:key:{{{key.prefix}}}",
+        f"perceo:keyuse:{{{key.prefix}}}",
+        f"perceo:keys:{{{project}}}",
+        f"perceo:keynames:{{{project}}}",
+        f"perceo:keyaudit:{{{project}}}",
+    ]
+    assert [name for name in gone if key_redis.exists(name)] == []
     with pytest.raises(AuthenticationError):
         service.authenticate(raw)
     assert [k.prefix for k in service.list_keys(other)] == [kept.prefix]
 
 
-def test_the_audit_stream_is_capped(key_redis: redis.Redis, clock: SteppedClock) -> None:
+def test_the_audit_stream_is_capped(key_redis: RedisClient, clock: SteppedClock) -> None:
     service = ApiKeyService(RedisKeyStore(key_redis, audit_maxlen=10), PEPPER, clock)
     project = unique_project()
     raw, _ = service.create(project, "ci", ["flows:read"], created_by="u")
@@ -187,12 +185,12 @@ def test_the_audit_stream_is_capped(key_redis: redis.Redis, clock: SteppedClock)
         service.authenticate(raw)
 
     # Trimming is approximate (whole stream nodes), so the stream stays near the cap, far below 501 entries.
-    assert key_redis.xlen(f"perceo:keyaudit:{project}") < 200
-    assert len(service.audit(project, limit=1000)) == key_redis.xlen(f"perceo:keyaudit:{project}")
+    assert key_redis.xlen(f"perceo:keyaudit:{{{project}}}") < 200
+    assert len(service.audit(project, limit=1000)) == key_redis.xlen(f"perceo:keyaudit:{{{project}}}")
 
 
 def test_a_key_made_while_its_project_is_deleted_is_refused_not_left_behind(
-    service: ApiKeyService, redis_store: RedisKeyStore, key_redis: redis.Redis
+    service: ApiKeyService, redis_store: RedisKeyStore, key_redis: RedisClient
 ) -> None:
     """The deletion's tombstone fails an insert that read the project as live (it watches the tombstone)."""
     project = unique_project()

@@ -1,7 +1,7 @@
 """The EventBus contract, held by both adapters: the same tests run on the in-memory bus and on Redis.
 
-Redis runs twice: with a client that decodes replies (RESP2, what the factory builds) and with a raw-bytes
-RESP3 client, since RedisBus accepts any client it is given.
+Redis runs three times: with a client that decodes replies (RESP2, what the factory builds), with a raw-bytes
+RESP3 client, since RedisBus accepts any client it is given, and on a real three-node Redis Cluster.
 """
 
 from __future__ import annotations
@@ -13,32 +13,38 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import redis
+from redis_cluster_kit import open_test_redis
 
 from perceo.bus.memory import InMemoryBus
 from perceo.bus.port import DurableEventBus
 from perceo.bus.redis import RedisBus
 from perceo.errors import NotFoundError
 from perceo.models import EventType, PerceoEvent
+from perceo.redis_client import RedisClient
 from perceo_cli.local.server import ServerProcess
 
 WAIT_S = 5.0
 BusFactory = Callable[..., DurableEventBus]
 
 
-@pytest.fixture(params=["memory", "redis", "redis-bytes-resp3"])
+@pytest.fixture(params=["memory", "redis", "redis-bytes-resp3", "redis-cluster"])
 def make_bus(request: pytest.FixtureRequest) -> Iterator[BusFactory]:
     buses: list[DurableEventBus] = []
-    clients: list[redis.Redis] = []
+    clients: list[RedisClient] = []
 
     def make(max_len: int = 10_000) -> DurableEventBus:
         if request.param == "memory":
             bus: DurableEventBus = InMemoryBus(max_len=max_len)
         else:
-            server: ServerProcess = request.getfixturevalue("falkordb_server")
-            if request.param == "redis":
-                client = redis.Redis(host=server.host, port=server.port, decode_responses=True)
+            client: RedisClient
+            if request.param == "redis-cluster":
+                client = open_test_redis(request, "cluster")
             else:
-                client = redis.Redis(host=server.host, port=server.port, protocol=3)
+                server: ServerProcess = request.getfixturevalue("falkordb_server")
+                if request.param == "redis":
+                    client = redis.Redis(host=server.host, port=server.port, decode_responses=True)
+                else:
+                    client = redis.Redis(host=server.host, port=server.port, protocol=3)
             clients.append(client)
             bus = RedisBus(client, stream_max_len=max_len, poll_interval_s=0.05)
         buses.append(bus)

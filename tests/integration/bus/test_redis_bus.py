@@ -12,13 +12,15 @@ import pytest
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from redis_cluster_kit import LocalCluster
 
 from perceo.bus.factory import open_event_bus
 from perceo.bus.memory import InMemoryBus
-from perceo.bus.redis import RedisBus
+from perceo.bus.redis import RedisBus, _unavailable_as_domain_error
 from perceo.config.model import EventBusSection
 from perceo.errors import BackendUnavailableError, ConfigError, ValidationFailed
 from perceo.models import EventType, PerceoEvent
+from perceo.redis_client import RedisClient, open_redis
 from perceo_cli.local.server import ServerProcess, free_port, stop_server
 from perceo_cli.local.store import EmbeddedStore
 
@@ -31,8 +33,9 @@ def project_id() -> str:
 
 
 @pytest.fixture
-def bus(redis_client: redis.Redis) -> Iterator[RedisBus]:
-    bus = RedisBus(redis_client, poll_interval_s=0.05)
+def bus(any_redis: RedisClient) -> Iterator[RedisBus]:
+    """On one node and on a three-node cluster."""
+    bus = RedisBus(any_redis, poll_interval_s=0.05)
     yield bus
     bus.close()
 
@@ -42,9 +45,9 @@ def event(project_id: str, type_: EventType = EventType.FLOW_CREATED, **data: ob
 
 
 def test_publish_writes_camel_case_json_to_the_documented_channel_and_stream(
-    bus: RedisBus, redis_client: redis.Redis, project_id: str
+    bus: RedisBus, any_redis: RedisClient, project_id: str
 ) -> None:
-    listener = redis_client.pubsub()
+    listener = any_redis.pubsub()
     listener.subscribe(f"perceo:events:{project_id}")
     assert listener.get_message(timeout=WAIT_S)["type"] == "subscribe"  # type: ignore[index]
     sent = event(project_id, flowId="checkout")
@@ -55,17 +58,17 @@ def test_publish_writes_camel_case_json_to_the_documented_channel_and_stream(
     listener.close()
     assert message is not None
     assert json.loads(message["data"])["projectId"] == project_id
-    [(_, fields)] = redis_client.xrange(f"perceo:stream:{project_id}")
+    [(_, fields)] = any_redis.xrange(f"perceo:stream:{project_id}")
     assert PerceoEvent.model_validate_json(fields["event"]) == sent
 
 
 def test_garbage_on_the_channel_does_not_end_a_subscription(
-    bus: RedisBus, redis_client: redis.Redis, project_id: str
+    bus: RedisBus, any_redis: RedisClient, project_id: str
 ) -> None:
     inbox: queue.Queue[PerceoEvent] = queue.Queue()
     bus.subscribe(project_id, inbox.put)
 
-    redis_client.publish(f"perceo:events:{project_id}", "{not an event")
+    any_redis.publish(f"perceo:events:{project_id}", "{not an event")
     bus.publish(event(project_id, n=1))
 
     assert inbox.get(timeout=WAIT_S).data == {"n": 1}
@@ -73,11 +76,11 @@ def test_garbage_on_the_channel_does_not_end_a_subscription(
 
 
 def test_garbage_in_the_stream_is_skipped_by_replay_and_not_left_pending_in_a_group(
-    bus: RedisBus, redis_client: redis.Redis, project_id: str
+    bus: RedisBus, any_redis: RedisClient, project_id: str
 ) -> None:
     bus.ensure_group(project_id, "g")
-    redis_client.xadd(f"perceo:stream:{project_id}", {"event": '{"type": "nope"}'})
-    redis_client.xadd(f"perceo:stream:{project_id}", {"other": "field"})
+    any_redis.xadd(f"perceo:stream:{project_id}", {"event": '{"type": "nope"}'})
+    any_redis.xadd(f"perceo:stream:{project_id}", {"other": "field"})
     bus.publish(event(project_id, n=1))
 
     assert [e.data for _, e in bus.replay(project_id)] == [{"n": 1}]
@@ -157,6 +160,28 @@ def test_factory_builds_a_redis_bus_from_the_configured_url(falkordb_server: Ser
         assert len(bus.replay(project_id)) == 1
     finally:
         bus.close()
+
+
+def test_factory_builds_a_cluster_bus_from_a_cluster_url(redis_cluster: LocalCluster, project_id: str) -> None:
+    bus = open_event_bus(EventBusSection(type="redis", redis_url=redis_cluster.url), embedded_url=None)
+    inbox: queue.Queue[PerceoEvent] = queue.Queue()
+    try:
+        bus.subscribe(project_id, inbox.put)
+        bus.publish(event(project_id, n=1))
+        assert inbox.get(timeout=WAIT_S).data == {"n": 1}
+        assert [e.data for _, e in bus.replay(project_id)] == [{"n": 1}]
+    finally:
+        bus.close()
+
+
+def test_a_cluster_outage_names_the_cluster_nodes(redis_cluster: LocalCluster) -> None:
+    client = open_redis(redis_cluster.url, where="eventBus.redisUrl")
+    try:
+        with pytest.raises(BackendUnavailableError, match=r"the event bus \(Redis at the cluster of 127\.0\.0\.1:\d+"):
+            with _unavailable_as_domain_error(client):
+                raise redis.ConnectionError("connection reset")
+    finally:
+        client.close()
 
 
 def test_factory_uses_the_embedded_store_url_for_the_embedded_type(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-import redis
 from fakes.openai_server import FakeOpenAI, Reply
 from llm_support import (
     API_KEY,
@@ -23,6 +22,7 @@ from perceo.llm.cache import RedisResponseCache, cache_key
 from perceo.llm.model import LLMRequest
 from perceo.llm.schema import strict_json_schema
 from perceo.llm.usage import RedisUsageStore, recent_key, usage_key
+from perceo.redis_client import RedisClient
 
 
 def key_of(request: LLMRequest) -> str:
@@ -33,10 +33,10 @@ def key_of(request: LLMRequest) -> str:
 
 
 def test_a_repeated_call_is_answered_from_the_cache_without_http(
-    fake_openai: FakeOpenAI, make_llm: MakeLLM, redis_client: redis.Redis
+    fake_openai: FakeOpenAI, make_llm: MakeLLM, any_redis: RedisClient
 ) -> None:
-    usage = RedisUsageStore(redis_client)
-    llm = make_llm(usage=usage, cache=RedisResponseCache(redis_client, ttl_s=3600))
+    usage = RedisUsageStore(any_redis)
+    llm = make_llm(usage=usage, cache=RedisResponseCache(any_redis, ttl_s=3600))
     fake_openai.enqueue(Reply.json(GOOD_ANSWER, prompt_tokens=500, completion_tokens=50))
     request = flows_request()
 
@@ -53,7 +53,7 @@ def test_a_repeated_call_is_answered_from_the_cache_without_http(
         "flows",
         strict_json_schema(FlowsAnswer),
     )
-    assert 3590 <= redis_client.ttl(key) <= 3600
+    assert 3590 <= any_redis.ttl(key) <= 3600
     cached_call, paid_call = usage.recent(request.project_id, DAY)
     assert (cached_call.cached, cached_call.outcome, cached_call.cost_usd, cached_call.requests) == (
         True,
@@ -68,9 +68,9 @@ def test_a_repeated_call_is_answered_from_the_cache_without_http(
 
 
 def test_a_changed_prompt_or_model_misses_the_cache(
-    fake_openai: FakeOpenAI, make_llm: MakeLLM, redis_client: redis.Redis
+    fake_openai: FakeOpenAI, make_llm: MakeLLM, any_redis: RedisClient
 ) -> None:
-    cache = RedisResponseCache(redis_client, ttl_s=3600)
+    cache = RedisResponseCache(any_redis, ttl_s=3600)
     request = flows_request()
     fake_openai.enqueue(Reply.json(GOOD_ANSWER), Reply.json(GOOD_ANSWER), Reply.json(GOOD_ANSWER))
 
@@ -81,8 +81,8 @@ def test_a_changed_prompt_or_model_misses_the_cache(
     assert len(fake_openai.requests) == 3
 
 
-def test_a_zero_ttl_disables_the_cache(fake_openai: FakeOpenAI, make_llm: MakeLLM, redis_client: redis.Redis) -> None:
-    llm = make_llm(cache=RedisResponseCache(redis_client, ttl_s=0))
+def test_a_zero_ttl_disables_the_cache(fake_openai: FakeOpenAI, make_llm: MakeLLM, any_redis: RedisClient) -> None:
+    llm = make_llm(cache=RedisResponseCache(any_redis, ttl_s=0))
     request = flows_request()
     fake_openai.enqueue(Reply.json(GOOD_ANSWER), Reply.json(GOOD_ANSWER))
 
@@ -92,8 +92,8 @@ def test_a_zero_ttl_disables_the_cache(fake_openai: FakeOpenAI, make_llm: MakeLL
     assert len(fake_openai.requests) == 2
 
 
-def test_failed_units_are_not_cached(fake_openai: FakeOpenAI, make_llm: MakeLLM, redis_client: redis.Redis) -> None:
-    llm = make_llm(cache=RedisResponseCache(redis_client, ttl_s=3600))
+def test_failed_units_are_not_cached(fake_openai: FakeOpenAI, make_llm: MakeLLM, any_redis: RedisClient) -> None:
+    llm = make_llm(cache=RedisResponseCache(any_redis, ttl_s=3600))
     request = flows_request()
     fake_openai.enqueue(Reply.text("{"), Reply.text("{"), Reply.json(GOOD_ANSWER))
 
@@ -106,7 +106,7 @@ def test_failed_units_are_not_cached(fake_openai: FakeOpenAI, make_llm: MakeLLM,
 
 
 def test_a_cached_answer_that_no_longer_validates_is_asked_again_and_replaced(
-    fake_openai: FakeOpenAI, make_llm: MakeLLM, redis_client: redis.Redis
+    fake_openai: FakeOpenAI, make_llm: MakeLLM, any_redis: RedisClient
 ) -> None:
     request = flows_request()
     key = cache_key(
@@ -117,20 +117,20 @@ def test_a_cached_answer_that_no_longer_validates_is_asked_again_and_replaced(
         "flows",
         strict_json_schema(FlowsAnswer),
     )
-    redis_client.set(key, '{"flows": [{"title": "written by an older model"}]}', ex=60)
+    any_redis.set(key, '{"flows": [{"title": "written by an older model"}]}', ex=60)
     fake_openai.enqueue(Reply.json(GOOD_ANSWER))
 
-    make_llm(cache=RedisResponseCache(redis_client, ttl_s=3600)).complete(request, FlowsAnswer)
+    make_llm(cache=RedisResponseCache(any_redis, ttl_s=3600)).complete(request, FlowsAnswer)
 
     assert len(fake_openai.requests) == 1
-    assert FlowsAnswer.model_validate_json(redis_client.get(key)) == FlowsAnswer.model_validate(GOOD_ANSWER)
+    assert FlowsAnswer.model_validate_json(any_redis.get(key)) == FlowsAnswer.model_validate(GOOD_ANSWER)
 
 
 def test_usage_is_stored_per_project_per_day_in_redis(
-    fake_openai: FakeOpenAI, make_llm: MakeLLM, redis_client: redis.Redis
+    fake_openai: FakeOpenAI, make_llm: MakeLLM, any_redis: RedisClient
 ) -> None:
     project_id, other_project = new_project_id(), new_project_id()
-    usage = RedisUsageStore(redis_client)
+    usage = RedisUsageStore(any_redis)
     llm = make_llm(usage=usage)
     fake_openai.enqueue(
         Reply.json(GOOD_ANSWER, prompt_tokens=1000, completion_tokens=100),
@@ -143,13 +143,13 @@ def test_usage_is_stored_per_project_per_day_in_redis(
     llm.complete(flows_request(project_id, unit="personas"), FlowsAnswer)  # repaired: 2 requests
     llm.complete(flows_request(other_project), FlowsAnswer)
 
-    stored = redis_client.hgetall(usage_key(project_id, DAY))
+    stored = any_redis.hgetall(usage_key(project_id, DAY))
     assert stored["gpt-4.1-mini|calls"] == "2"
     assert stored["gpt-4.1-mini|tokensIn"] == str(1000 + 120 + 2000)
     assert stored["gpt-4.1-mini|tokensOut"] == str(100 + 30 + 200)
     assert float(stored["gpt-4.1-mini|costUsd"]) == pytest.approx((3120 * 0.40 + 330 * 1.60) / 1e6)
-    assert 0 < redis_client.ttl(usage_key(project_id, DAY)) <= 90 * 86400
-    assert 0 < redis_client.ttl(recent_key(project_id, DAY)) <= 90 * 86400
+    assert 0 < any_redis.ttl(usage_key(project_id, DAY)) <= 90 * 86400
+    assert 0 < any_redis.ttl(recent_key(project_id, DAY)) <= 90 * 86400
     recent = usage.recent(project_id, DAY)
     assert [(c.unit, c.outcome, c.requests) for c in recent] == [("personas", "repaired", 2), ("flows", "ok", 1)]
     assert all(c.latency_ms >= 0 and c.model == "gpt-4.1-mini" for c in recent)
@@ -175,12 +175,12 @@ def test_an_unreachable_redis_costs_no_answer_only_a_warning(
 
 
 def test_the_api_key_never_reaches_logs_telemetry_or_errors(
-    fake_openai: FakeOpenAI, make_llm: MakeLLM, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
+    fake_openai: FakeOpenAI, make_llm: MakeLLM, any_redis: RedisClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     project_id = new_project_id()
-    usage = RedisUsageStore(redis_client)
-    llm = make_llm(usage=usage, cache=RedisResponseCache(redis_client, ttl_s=60))
+    usage = RedisUsageStore(any_redis)
+    llm = make_llm(usage=usage, cache=RedisResponseCache(any_redis, ttl_s=60))
     fake_openai.enqueue(
         Reply.rate_limited(retry_after="1"),
         Reply.text("{broken"),
@@ -200,7 +200,7 @@ def test_the_api_key_never_reaches_logs_telemetry_or_errors(
     assert API_KEY not in raised.value.message and API_KEY not in str(raised.value.details)
     assert "HTTP 401" in raised.value.message
     stored = [
-        *redis_client.hgetall(usage_key(project_id, DAY)).items(),
-        *redis_client.lrange(recent_key(project_id, DAY), 0, -1),
+        *any_redis.hgetall(usage_key(project_id, DAY)).items(),
+        *any_redis.lrange(recent_key(project_id, DAY), 0, -1),
     ]
     assert stored and API_KEY not in str(stored)

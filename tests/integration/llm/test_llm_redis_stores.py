@@ -11,7 +11,8 @@ from llm_support import DAY, NOW_MS, new_project_id, unreachable_redis
 from perceo.errors import BackendUnavailableError
 from perceo.llm.cache import RedisResponseCache
 from perceo.llm.model import LLMCall
-from perceo.llm.usage import RedisUsageStore, recent_key, usage_key, usage_report
+from perceo.llm.usage import RedisUsageStore, legacy_usage_key, recent_key, usage_key, usage_report
+from perceo.redis_client import RedisClient
 from perceo_cli.local.server import ServerProcess
 
 
@@ -31,9 +32,9 @@ def a_call(project_id: str, *, model: str = "gpt-4.1-mini", cost: float | None =
     )
 
 
-def test_usage_aggregates_per_model_with_odd_model_names(redis_client: redis.Redis) -> None:
+def test_usage_aggregates_per_model_with_odd_model_names(any_redis: RedisClient) -> None:
     project_id = new_project_id()
-    store = RedisUsageStore(redis_client)
+    store = RedisUsageStore(any_redis)
     for _ in range(3):
         store.record(a_call(project_id, model="meta-llama/llama-3.1-8b:free|beta", cost=None))
     store.record(a_call(project_id, cost=0.1))
@@ -46,13 +47,13 @@ def test_usage_aggregates_per_model_with_odd_model_names(redis_client: redis.Red
     assert (rows[1].calls, rows[1].cost_usd, rows[1].unpriced_calls) == (3, None, 3)
 
 
-def test_the_recent_list_is_capped_newest_first(redis_client: redis.Redis) -> None:
+def test_the_recent_list_is_capped_newest_first(any_redis: RedisClient) -> None:
     project_id = new_project_id()
-    store = RedisUsageStore(redis_client, recent_limit=2)
+    store = RedisUsageStore(any_redis, recent_limit=2)
     for offset in range(4):
         store.record(a_call(project_id, at=NOW_MS + offset))
 
-    assert redis_client.llen(recent_key(project_id, DAY)) == 2
+    assert any_redis.llen(recent_key(project_id, DAY)) == 2
     assert [c.at for c in store.recent(project_id, DAY)] == [NOW_MS + 3, NOW_MS + 2]
 
 
@@ -72,9 +73,9 @@ def test_a_client_without_decoded_responses_reads_the_same(falkordb_server: Serv
     assert (row.calls, recent.project_id) == (1, project_id)
 
 
-def test_the_report_reads_redis_over_several_days(redis_client: redis.Redis) -> None:
+def test_the_report_reads_redis_over_several_days(any_redis: RedisClient) -> None:
     project_id = new_project_id()
-    store = RedisUsageStore(redis_client)
+    store = RedisUsageStore(any_redis)
     day_ms = 86_400_000
     store.record(a_call(project_id, at=NOW_MS))
     store.record(a_call(project_id, at=NOW_MS - day_ms))
@@ -84,7 +85,24 @@ def test_the_report_reads_redis_over_several_days(redis_client: redis.Redis) -> 
 
     assert [r.day for r in report.rows] == ["2026-03-02", "2026-03-01"]
     assert report.totals.cost_usd == pytest.approx(1.0)
-    assert redis_client.exists(usage_key(project_id, "2026-02-27")) == 1
+    assert any_redis.exists(usage_key(project_id, "2026-02-27")) == 1
+
+
+def test_usage_recorded_under_the_names_before_hash_tags_is_still_reported(any_redis: RedisClient) -> None:
+    project_id = new_project_id()
+    store = RedisUsageStore(any_redis)
+    old_call = a_call(project_id, cost=0.25)
+    legacy = legacy_usage_key(project_id, DAY)  # as version 1 wrote it, without the hash tag
+    any_redis.hset(legacy, mapping={"gpt-4.1-mini|calls": 2, "gpt-4.1-mini|costUsd": 0.5, "gpt-4.1-mini|tokensIn": 20})
+    any_redis.lpush(f"{legacy}:recent", old_call.model_dump_json())
+    store.record(a_call(project_id, cost=0.1))
+
+    [row] = store.daily(project_id, DAY)
+    recent = store.recent(project_id, DAY)
+
+    assert legacy != usage_key(project_id, DAY)
+    assert (row.calls, row.tokens_in, row.cost_usd) == (3, 30, pytest.approx(0.6))
+    assert [c.cost_usd for c in recent] == [0.1, 0.25]
 
 
 def test_an_unreachable_redis_is_a_backend_unavailable_error() -> None:

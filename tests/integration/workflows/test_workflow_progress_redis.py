@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import redis
-
 from perceo.models import new_id
+from perceo.redis_client import RedisClient
 from perceo.workflows.model import WorkflowError, WorkflowRecord, new_workflow_id
 from perceo.workflows.progress import RedisProgressStore
 
@@ -18,8 +17,8 @@ def _record(project_id: str) -> WorkflowRecord:
     )
 
 
-def test_progress_moves_forward_only_and_counts_merge(redis_client: redis.Redis) -> None:
-    store = RedisProgressStore(redis_client)
+def test_progress_moves_forward_only_and_counts_merge(any_redis: RedisClient) -> None:
+    store = RedisProgressStore(any_redis)
     record = _record(f"p-{new_id()[:8]}")
     store.create(record)
     p, w = record.project_id, record.workflow_id
@@ -33,8 +32,8 @@ def test_progress_moves_forward_only_and_counts_merge(redis_client: redis.Redis)
     assert read.progress.counts == {"routes": 9, "files": 30}
 
 
-def test_map_items_count_once_each_and_drive_the_percentage(redis_client: redis.Redis) -> None:
-    store = RedisProgressStore(redis_client)
+def test_map_items_count_once_each_and_drive_the_percentage(any_redis: RedisClient) -> None:
+    store = RedisProgressStore(any_redis)
     record = _record(f"p-{new_id()[:8]}")
     store.create(record)
     p, w = record.project_id, record.workflow_id
@@ -49,9 +48,9 @@ def test_map_items_count_once_each_and_drive_the_percentage(redis_client: redis.
 
 
 def test_another_project_cannot_read_the_record_and_writes_to_missing_records_are_ignored(
-    redis_client: redis.Redis,
+    any_redis: RedisClient,
 ) -> None:
-    store = RedisProgressStore(redis_client)
+    store = RedisProgressStore(any_redis)
     record = _record(f"p-{new_id()[:8]}")
     store.create(record)
 
@@ -61,8 +60,8 @@ def test_another_project_cannot_read_the_record_and_writes_to_missing_records_ar
     assert store.get(record.project_id, record.workflow_id) is not None
 
 
-def test_result_error_and_terminal_status_round_trip(redis_client: redis.Redis) -> None:
-    store = RedisProgressStore(redis_client)
+def test_result_error_and_terminal_status_round_trip(any_redis: RedisClient) -> None:
+    store = RedisProgressStore(any_redis)
     record = _record(f"p-{new_id()[:8]}")
     store.create(record)
     p, w = record.project_id, record.workflow_id
@@ -76,11 +75,11 @@ def test_result_error_and_terminal_status_round_trip(redis_client: redis.Redis) 
     assert read is not None and read.status == "FAILED"
     assert read.result == {"flows": [{"name": "Checkout"}]}
     assert read.error == WorkflowError(type="CloneFailedError", message="not found")
-    assert 0 < redis_client.ttl(f"perceo:workflow:{{{p}:{w}}}") <= 30 * 24 * 3600
+    assert 0 < any_redis.ttl(f"perceo:workflow:{{{p}:{w}}}") <= 30 * 24 * 3600
 
 
-def test_one_claim_per_project_and_kind_released_only_by_its_holder(redis_client: redis.Redis) -> None:
-    store = RedisProgressStore(redis_client)
+def test_one_claim_per_project_and_kind_released_only_by_its_holder(any_redis: RedisClient) -> None:
+    store = RedisProgressStore(any_redis)
     project = f"p-{new_id()[:8]}"
     first, second = new_workflow_id(), new_workflow_id()
 

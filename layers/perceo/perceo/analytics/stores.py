@@ -18,7 +18,7 @@ from perceo.analytics.model import ProviderName, SyncCursor
 from perceo.errors import BackendUnavailableError, ValidationFailed
 
 if TYPE_CHECKING:
-    import redis
+    from perceo.redis_client import RedisClient
 
 
 def _check_key(key: str) -> None:
@@ -175,7 +175,7 @@ def seen_key(project_id: str, day: str) -> str:
 class RedisSeenEvents:
     """Stored event ids per project and day in Redis sets: SADD answers, per id, whether it was new."""
 
-    def __init__(self, client: redis.Redis, *, ttl_s: int) -> None:
+    def __init__(self, client: RedisClient, *, ttl_s: int) -> None:
         self._redis = client
         self.ttl_s = ttl_s
         self._claim = client.register_script(_CLAIM)
@@ -183,19 +183,26 @@ class RedisSeenEvents:
     def claim(self, project_id: str, keys: Sequence[tuple[str, str]]) -> list[bool]:
         if not keys:
             return []
+        import redis
         import redis.exceptions
 
         by_day: dict[str, list[int]] = {}
         for n, (day, _) in enumerate(keys):
             by_day.setdefault(day, []).append(n)
-        pipe = self._redis.pipeline(transaction=False)
-        for day, positions in by_day.items():
-            # one script call per day: a SADD per id (1 = new), then the day's expiry (one command, not 1,000)
-            self._claim(
-                keys=[seen_key(project_id, day)], args=[self.ttl_s, *(keys[n][1] for n in positions)], client=pipe
-            )
+        calls: list[tuple[str, list[str | int]]] = [
+            (seen_key(project_id, day), [self.ttl_s, *(keys[n][1] for n in positions)])
+            for day, positions in by_day.items()
+        ]
         try:
-            answers = pipe.execute()
+            # one script call per day: a SADD per id (1 = new), then the day's expiry (one command, not 1,000)
+            if isinstance(self._redis, redis.RedisCluster):
+                # a cluster pipeline does not load scripts (NoScriptError): one call per day, each on its key's node
+                answers = [self._claim(keys=[key], args=args) for key, args in calls]
+            else:
+                pipe = self._redis.pipeline(transaction=False)
+                for key, args in calls:
+                    self._claim(keys=[key], args=args, client=pipe)
+                answers = pipe.execute()
         except redis.exceptions.RedisError as error:
             raise BackendUnavailableError(f"the idempotency store (Redis) failed: {type(error).__name__}") from None
         fresh = [False] * len(keys)
@@ -247,7 +254,7 @@ def cursor_key(project_id: str, provider: str) -> str:
 
 
 class RedisCursorStore:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._redis = client
 
     def get(self, project_id: str, provider: ProviderName) -> SyncCursor | None:

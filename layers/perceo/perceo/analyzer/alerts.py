@@ -39,10 +39,9 @@ from perceo.models.common import Model
 from perceo.retry import Backoff, is_retryable_status, retry_after_seconds
 
 if TYPE_CHECKING:
-    import redis
-
     from perceo.analyzer.channels import ChannelStore
     from perceo.graph.alerts import AlertRuleStore
+    from perceo.redis_client import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ class SentAlerts(Protocol):
 
 
 class RedisSentAlerts:
-    def __init__(self, client: redis.Redis, *, ttl_s: int = SENT_TTL_S) -> None:
+    def __init__(self, client: RedisClient, *, ttl_s: int = SENT_TTL_S) -> None:
         self._client = client
         self._ttl_s = ttl_s
 

@@ -25,9 +25,8 @@ from perceo.models import now_ms
 from perceo.models.common import Model
 
 if TYPE_CHECKING:
-    import redis
-
     from perceo.analytics.ports import ObjectStore
+    from perceo.redis_client import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ class JobLog(Protocol):
 class RedisJobLog:
     """Job records in Redis (`perceo:jobs:<job>`), where `GET /health` and `perceo status` can read them."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._client = client
 
     @staticmethod

@@ -16,12 +16,15 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import redis
 
 from perceo.errors import BackendUnavailableError, ConfigError, RateLimitedError
 from perceo.models.common import now_ms
+
+if TYPE_CHECKING:
+    from perceo.redis_client import RedisClient
 
 # KEYS[1] bucket hash {tokens, ts}; ARGV rate per second, burst, now (epoch ms), cost.
 # Returns {allowed (0|1), tokens left, seconds until `cost` tokens are available} as strings (Lua numbers
@@ -85,7 +88,7 @@ class RateLimiter:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         rate_per_s: float,
         burst: int,
         *,
@@ -104,7 +107,7 @@ class RateLimiter:
             allowed, tokens, retry = self._script(
                 keys=[f"{self._namespace}:{key_id}"], args=[repr(self._rate), self._burst, self._clock(), cost]
             )
-        except redis.RedisError as exc:
+        except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
             raise BackendUnavailableError(f"the rate limiter (Redis) failed: {type(exc).__name__}: {exc}") from exc
         return RateDecision(
             allowed=int(allowed) == 1, retry_after_s=float(_text(retry)), remaining=math.floor(float(_text(tokens)))

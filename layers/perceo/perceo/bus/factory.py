@@ -28,12 +28,11 @@ def open_event_bus(section: EventBusSection, *, embedded_url: str | None) -> Dur
 
 
 def _redis_bus(url: str, stream_max_len: int) -> DurableEventBus:
-    import redis
-
+    """One node, or a cluster for `redis+cluster://` / `rediss+cluster://` (see `perceo.redis_client`)."""
     from perceo.bus.redis import RedisBus
+    from perceo.redis_client import open_redis
 
-    try:
-        client = redis.Redis.from_url(url, decode_responses=True, health_check_interval=HEALTH_CHECK_INTERVAL_S)
-    except ValueError as error:  # a malformed URL; the message names the scheme problem, never the password
-        raise ConfigError(f"eventBus.redisUrl is not a valid Redis URL: {error}") from error
+    client = open_redis(
+        url, where="eventBus.redisUrl", decode_responses=True, health_check_interval=HEALTH_CHECK_INTERVAL_S
+    )
     return RedisBus(client, stream_max_len, owns_client=True)

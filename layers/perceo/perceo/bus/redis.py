@@ -1,7 +1,9 @@
 """The event bus on Redis (ElastiCache in the cloud, the embedded FalkorDB server locally).
 
-publish = PUBLISH on `perceo:events:{projectId}` for live listeners + XADD to the capped stream
-`perceo:stream:{projectId}` for replay and consumer groups, in one MULTI so neither happens alone.
+publish = PUBLISH on `perceo:events:<projectId>` for live listeners + XADD to the capped stream
+`perceo:stream:<projectId>` for replay and consumer groups, in one script so neither happens alone. The script
+declares the stream as its one key (a channel is no key), so it runs on a Redis Cluster too, where a pipeline or
+MULTI cannot carry PUBLISH; a cluster forwards a PUBLISH to the subscribers on every node.
 A subscription owns one pub/sub connection and one daemon thread that calls the handler; handlers
 therefore run on that thread, one event at a time, in publish order.
 """
@@ -13,9 +15,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
+import redis.exceptions
 
 from perceo.bus.codec import (
     EVENT_FIELD,
@@ -31,10 +34,20 @@ from perceo.bus.port import Handler
 from perceo.errors import BackendUnavailableError, NotFoundError, ValidationFailed
 from perceo.models import EventType, PerceoEvent
 
+if TYPE_CHECKING:
+    from perceo.redis_client import RedisClient
+
 logger = logging.getLogger(__name__)
 
 #: How long subscribe() waits for the server to confirm SUBSCRIBE; after that, no published event is missed.
 SUBSCRIBE_TIMEOUT_S = 5.0
+
+
+#: KEYS[1] the stream; ARGV: its approximate max length, the event field, the event JSON, the channel.
+_PUBLISH = """
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[2], ARGV[3])
+return redis.call('PUBLISH', ARGV[4], ARGV[3])
+"""
 
 
 def _text(value: str | bytes) -> str:
@@ -42,12 +55,16 @@ def _text(value: str | bytes) -> str:
 
 
 @contextlib.contextmanager
-def _unavailable_as_domain_error(client: redis.Redis) -> Iterator[None]:
+def _unavailable_as_domain_error(client: RedisClient) -> Iterator[None]:
     try:
         yield
-    except (redis.ConnectionError, redis.TimeoutError) as error:
-        kwargs = client.connection_pool.connection_kwargs
-        where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+    except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.RedisClusterException) as error:
+        if isinstance(client, redis.RedisCluster):
+            nodes = client.get_nodes()  # type: ignore[no-untyped-call]
+            where = "the cluster of " + ", ".join(node.name for node in nodes[:3])
+        else:
+            kwargs = client.connection_pool.connection_kwargs
+            where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
         raise BackendUnavailableError(f"the event bus (Redis at {where}) cannot be reached: {error}") from error
 
 
@@ -116,7 +133,7 @@ class RedisBus:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         stream_max_len: int = 10_000,
         *,
         poll_interval_s: float = 0.1,
@@ -128,16 +145,15 @@ class RedisBus:
         self._owns_client = owns_client
         self._subscriptions: set[RedisSubscription] = set()
         self._lock = threading.Lock()
+        self._publish = client.register_script(_PUBLISH)
 
     def publish(self, event: PerceoEvent) -> None:
         payload = encode_event(event)
         with _unavailable_as_domain_error(self._client):
-            pipe = self._client.pipeline(transaction=True)
-            pipe.xadd(
-                stream_for(event.project_id), {EVENT_FIELD: payload}, maxlen=self.stream_max_len, approximate=True
+            self._publish(
+                keys=[stream_for(event.project_id)],
+                args=[self.stream_max_len, EVENT_FIELD, payload, channel_for(event.project_id)],
             )
-            pipe.publish(channel_for(event.project_id), payload)
-            pipe.execute()
 
     def subscribe(
         self, project_id: str, handler: Handler, *, types: Iterable[EventType] | None = None

@@ -51,6 +51,10 @@ Neo4jUri = Annotated[
     NonEmpty, _scheme_in("neo4j://", "neo4j+s://", "neo4j+ssc://", "bolt://", "bolt+s://", "bolt+ssc://")
 ]
 RedisUrl = Annotated[NonEmpty, _scheme_in("redis://", "rediss://", "unix://")]
+#: REDIS_URL may also name a cluster (`rediss+cluster://`, ElastiCache Serverless): see `perceo.redis_client`.
+RedisOrClusterUrl = Annotated[
+    NonEmpty, _scheme_in("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
+]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 DEFAULT_ALLOWED_GIT_HOSTS = ("github.com", "gitlab.com", "bitbucket.org")
@@ -102,7 +106,7 @@ class Settings(BaseSettings):
     graph_uri: RedisUrl | None = None
     #: The FalkorDB graph (key) that holds the flow graph when `GRAPH_URI` is set.
     graph_name: NonEmpty = "perceo"
-    redis_url: RedisUrl
+    redis_url: RedisOrClusterUrl
 
     #: Secrets Manager secret with the LLM API key (functions that call the LLM).
     llm_secret_arn: NonEmpty | None = None

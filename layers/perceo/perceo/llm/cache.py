@@ -12,11 +12,14 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
 from perceo.errors import BackendUnavailableError
+
+if TYPE_CHECKING:
+    from perceo.redis_client import RedisClient
 
 CACHE_PREFIX = "perceo:llm:cache:"
 
@@ -32,7 +35,7 @@ def cache_key(
 class RedisResponseCache:
     """Answers in Redis strings with a TTL (`llm.cacheTtlS`); a TTL of 0 turns caching off."""
 
-    def __init__(self, client: redis.Redis, ttl_s: int) -> None:
+    def __init__(self, client: RedisClient, ttl_s: int) -> None:
         self._redis = client
         self._ttl_s = ttl_s
 
@@ -41,7 +44,7 @@ class RedisResponseCache:
             return None
         try:
             value = self._redis.get(key)
-        except redis.RedisError as exc:
+        except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
             raise BackendUnavailableError(f"LLM cache unavailable: {type(exc).__name__}") from exc
         if value is None:
             return None
@@ -52,7 +55,7 @@ class RedisResponseCache:
             return
         try:
             self._redis.set(key, value, ex=self._ttl_s)
-        except redis.RedisError as exc:
+        except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
             raise BackendUnavailableError(f"LLM cache unavailable: {type(exc).__name__}") from exc
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import redis
+from typing import TYPE_CHECKING
 
 from perceo.config.model import PerceoConfig
 from perceo.llm.cache import InMemoryResponseCache, RedisResponseCache
@@ -12,8 +11,11 @@ from perceo.llm.client import StructuredLLM
 from perceo.llm.settings import LLMSettings
 from perceo.llm.usage import InMemoryUsageStore, RedisUsageStore
 
+if TYPE_CHECKING:
+    from perceo.redis_client import RedisClient
 
-def open_llm(settings: LLMSettings, *, redis_client: redis.Redis | None = None) -> StructuredLLM:
+
+def open_llm(settings: LLMSettings, *, redis_client: RedisClient | None = None) -> StructuredLLM:
     """A `StructuredLLM` caching answers (TTL `llm.cacheTtlS`) and recording usage in `redis_client`.
 
     Without Redis, cache and usage live in this process only (they vanish when it exits).

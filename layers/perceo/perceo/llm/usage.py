@@ -1,10 +1,12 @@
 """Usage telemetry per project per day (UTC): stores and the report `perceo usage` prints.
 
-Redis layout, per project and day:
-- hash `perceo:usage:{projectId}:{YYYY-MM-DD}` with fields `{model}|{counter}` (calls, cachedCalls,
+Redis layout, per project and day (the braces are literal: a Redis Cluster hash tag, so that the one MULTI that
+records a call writes both keys in one slot):
+- hash `perceo:usage:{<projectId>}:<YYYY-MM-DD>` with fields `<model>|<counter>` (calls, cachedCalls,
   failedCalls, unpricedCalls, tokensIn, tokensOut, latencyMs, costUsd);
-- list `perceo:usage:{projectId}:{YYYY-MM-DD}:recent`: the latest calls as JSON, newest first, capped.
-Both expire `retention_days` after the last write.
+- list `perceo:usage:{<projectId>}:<YYYY-MM-DD>:recent`: the latest calls as JSON, newest first, capped.
+Both expire `retention_days` after the last write. Until version 2 the names had no braces; reads add what is
+still stored under those (it expires with the retention), so a report spanning the upgrade stays whole.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from __future__ import annotations
 import threading
 from collections import deque
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
 from perceo.errors import BackendUnavailableError
 from perceo.llm.model import MAX_REPORT_DAYS, LLMCall, ModelUsage, UsageReport, UsageTotals
 from perceo.llm.port import UsageStore
+
+if TYPE_CHECKING:
+    from perceo.redis_client import RedisClient
 
 USAGE_PREFIX = "perceo:usage:"
 FAILED_OUTCOMES = frozenset({"invalid_output", "failed"})
@@ -32,11 +37,16 @@ def day_of(at_ms: int) -> str:
 
 
 def usage_key(project_id: str, day: str) -> str:
-    return f"{USAGE_PREFIX}{project_id}:{day}"
+    return f"{USAGE_PREFIX}{{{project_id}}}:{day}"
 
 
 def recent_key(project_id: str, day: str) -> str:
     return f"{usage_key(project_id, day)}:recent"
+
+
+def legacy_usage_key(project_id: str, day: str) -> str:
+    """The name of layout 1 (no hash tag), read until it expires."""
+    return f"{USAGE_PREFIX}{project_id}:{day}"
 
 
 def _increments(call: LLMCall) -> dict[str, int]:
@@ -74,7 +84,7 @@ def _text(value: Any) -> str:
 
 
 class RedisUsageStore:
-    def __init__(self, client: redis.Redis, *, recent_limit: int = 200, retention_days: int = MAX_REPORT_DAYS) -> None:
+    def __init__(self, client: RedisClient, *, recent_limit: int = 200, retention_days: int = MAX_REPORT_DAYS) -> None:
         self._redis = client
         self._recent_limit = recent_limit
         self._retention_s = retention_days * 24 * 3600
@@ -93,27 +103,36 @@ class RedisUsageStore:
                 pipe.expire(key, self._retention_s)
                 pipe.expire(recent, self._retention_s)
                 pipe.execute()
-        except redis.RedisError as exc:
+        except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
             raise BackendUnavailableError(f"usage store unavailable: {type(exc).__name__}") from exc
 
     def daily(self, project_id: str, day: str) -> list[ModelUsage]:
         try:
-            raw = self._redis.hgetall(usage_key(project_id, day))
-        except redis.RedisError as exc:
+            with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hgetall(usage_key(project_id, day))
+                pipe.hgetall(legacy_usage_key(project_id, day))
+                replies = pipe.execute()
+        except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
             raise BackendUnavailableError(f"usage store unavailable: {type(exc).__name__}") from exc
         per_model: dict[str, dict[str, float]] = {}
-        for field, value in raw.items():
-            model, _, counter = _text(field).rpartition("|")
-            if model:
-                per_model.setdefault(model, {})[counter] = float(_text(value))
+        for raw in replies:
+            for field, value in (raw or {}).items():
+                model, _, counter = _text(field).rpartition("|")
+                if model:
+                    counters = per_model.setdefault(model, {})
+                    counters[counter] = counters.get(counter, 0.0) + float(_text(value))
         return [_model_usage(day, model, per_model[model]) for model in sorted(per_model)]
 
     def recent(self, project_id: str, day: str, limit: int = 50) -> list[LLMCall]:
+        last = max(limit, 1) - 1
         try:
-            raw = self._redis.lrange(recent_key(project_id, day), 0, max(limit, 1) - 1)
-        except redis.RedisError as exc:
+            with self._redis.pipeline(transaction=False) as pipe:
+                pipe.lrange(recent_key(project_id, day), 0, last)
+                pipe.lrange(f"{legacy_usage_key(project_id, day)}:recent", 0, last)
+                current, legacy = pipe.execute()
+        except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
             raise BackendUnavailableError(f"usage store unavailable: {type(exc).__name__}") from exc
-        return [LLMCall.model_validate_json(_text(item)) for item in raw]
+        return [LLMCall.model_validate_json(_text(item)) for item in [*current, *legacy][: last + 1]]
 
 
 class InMemoryUsageStore:

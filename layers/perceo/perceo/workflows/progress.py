@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
 
@@ -29,6 +29,9 @@ from perceo.workflows.model import (
     WorkflowRecord,
     WorkflowStatus,
 )
+
+if TYPE_CHECKING:
+    from perceo.redis_client import RedisClient
 
 DEFAULT_TTL_S = 30 * 24 * 3600
 
@@ -102,7 +105,7 @@ class ProgressStore(Protocol):
 def _redis_errors() -> Iterator[None]:
     try:
         yield
-    except redis.RedisError as exc:
+    except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
         raise BackendUnavailableError(f"the workflow progress store (Redis) failed: {type(exc).__name__}") from exc
 
 
@@ -111,7 +114,7 @@ def _text(value: Any) -> str:
 
 
 class RedisProgressStore:
-    def __init__(self, client: redis.Redis, *, ttl_s: int = DEFAULT_TTL_S, namespace: str = "perceo") -> None:
+    def __init__(self, client: RedisClient, *, ttl_s: int = DEFAULT_TTL_S, namespace: str = "perceo") -> None:
         self._redis = client
         self._ttl_s = ttl_s
         self._ns = namespace
