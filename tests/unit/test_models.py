@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from perceo.models import ChangedFile, Flow, PerceoEvent
+from perceo.models import ChangedFile, Flow, PerceoEvent, Persona
+from perceo.models.common import Route
 from perceo.models.vocab import PRIORITIES, SCOPES
 
 
@@ -28,3 +29,16 @@ def test_vocabularies_match_the_stored_values() -> None:
 def test_event_type_must_be_a_known_name() -> None:
     with pytest.raises(ValidationError):
         PerceoEvent.model_validate({"type": "observer.unknown", "source": "observer", "projectId": "p"})
+
+
+@pytest.mark.parametrize("text", ["a\x01b", "\x01", "x\x1f"])
+def test_names_and_routes_hold_no_control_characters(text: str) -> None:
+    # U+0001 in a uniquely constrained property (a flow's name, a page's route) crashes the graph engine: no model
+    # that reaches the graph lets one through, whichever door (CLI, bootstrap, API) it came in by
+    with pytest.raises(ValidationError):
+        Flow(project_id="p", name=text)
+    with pytest.raises(ValidationError):
+        Persona(project_id="p", name=text)
+    with pytest.raises(ValidationError):
+        TypeAdapter(Route).validate_python("/" + text)
+    assert Flow(project_id="p", name="Line\tone\nline two").name == "Line\tone\nline two"

@@ -46,6 +46,9 @@ VERY_DEEP = "[" * 100_000 + "]" * 100_000
         ('{"name": "a\\u0000b", "scopes": ["flows:read"]}', "NUL"),
         ('{"name": "ok", "scopes": ["flows:read"], "x\\u0000": 1}', "NUL"),
         ('{"name": "\\ud800", "scopes": ["flows:read"]}', "lone surrogate"),
+        # U+0001 in a uniquely constrained graph property crashed the graph engine (found by the fuzzing suite)
+        ('{"name": "a\\u0001b", "scopes": ["flows:read"]}', "control character (\\u0001)"),
+        ('{"name": "ok", "scopes": ["flows:read"], "x": ["\\u001f"]}', "control character (\\u001f)"),
         ('{"name": "n", "scopes": ["flows:read"], "expiresInDays": ' + "9" * 5001 + "}", "digits"),
         ('{"name": "n", "scopes": ["flows:read"], "expiresInDays": -' + "1" * (MAX_INT_DIGITS + 1) + "}", "digits"),
         ('{"name": "n", "scopes": ["flows:read"], "expiresInDays": NaN}', "NaN"),
@@ -53,7 +56,7 @@ VERY_DEEP = "[" * 100_000 + "]" * 100_000
         ('{"name": "n", "scopes": ' + DEEP + "}", "nested"),
         ('{"name": "n", "scopes": ' + VERY_DEEP + "}", "nested"),
     ],
-    ids=["nul-value", "nul-field-name", "lone-surrogate", "5001-digits", "negative-21-digits", "nan", "infinity",
+    ids=["nul-value", "nul-field-name", "lone-surrogate", "control-u0001", "control-u001f", "5001-digits", "negative-21-digits", "nan", "infinity",
          "depth-33", "depth-100000"],
 )  # fmt: skip
 def test_json_no_store_can_hold_is_400(deps: wiring.Services, make_key: MakeKey, body: str, says: str) -> None:
@@ -105,6 +108,12 @@ def test_a_nul_in_the_query_string_is_400(deps: wiring.Services, make_key: MakeK
 
     assert (status, error["code"]) == (400, "bad_request")
     assert "includeInactive" in error["message"]
+
+
+def test_tab_newline_and_carriage_return_are_text_not_control_characters() -> None:
+    event = _text_event("POST", "/analytics/beacon", '{"events": ["a\\tb\\nc\\rd"]}', "text/plain")
+
+    check_request(event, text_routes=BEACON)  # nothing raised
 
 
 def test_text_that_is_not_json_at_all_stays_a_422_naming_the_body(deps: wiring.Services, make_key: MakeKey) -> None:

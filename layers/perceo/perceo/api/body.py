@@ -8,8 +8,9 @@
   is a 415, except `text/plain` on the routes the Lambda names in `text_routes` (the browser beacon: sendBeacon
   cannot send a JSON Content-Type); their text gets every check below all the same;
 - JSON nested deeper than `MAX_JSON_DEPTH`, an integer of more than `MAX_INT_DIGITS` digits, `NaN`/`Infinity`, and
-  strings with a NUL character or a lone surrogate (neither can be stored: the graph engine rejects the query, UTF-8
-  cannot encode the other) are a 400;
+  strings with a NUL character, another control character than tab, newline and carriage return, or a lone
+  surrogate (none can be stored: the graph engine rejects a query with NUL and crashes on U+0001 in a uniquely
+  constrained property, UTF-8 cannot encode a lone surrogate) are a 400;
 - the same characters in the path or the query string are a 400.
 
 Text that is not JSON at all is left to the resolver, which answers 422 naming the body, as for any invalid value.
@@ -20,12 +21,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from perceo.api.request import header
 from perceo.errors import BadRequestError, UnsupportedMediaTypeError
 
+#: C0 control characters other than tab, newline and carriage return (NUL has its own message).
+_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
 #: Deeper than any request model of the API (the deepest, a flow with steps and their actions, is 6).
 MAX_JSON_DEPTH = 32
 #: Every integer the API takes fits in 64 bits (19 digits); Python refuses to parse more than 4,300 at all.
@@ -157,6 +161,10 @@ def _check_text(where: str, value: object) -> None:
         return
     if "\x00" in value:
         raise BadRequestError(f"{where} contains a NUL character (\\u0000), which cannot be stored")
+    control = _CONTROL.search(value)
+    if control is not None:
+        code = f"\\u{ord(control.group()):04x}"
+        raise BadRequestError(f"{where} contains a control character ({code}), which cannot be stored")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
