@@ -56,7 +56,8 @@ VERY_DEEP = "[" * 100_000 + "]" * 100_000
         ('{"name": "n", "scopes": ' + DEEP + "}", "nested"),
         ('{"name": "n", "scopes": ' + VERY_DEEP + "}", "nested"),
     ],
-    ids=["nul-value", "nul-field-name", "lone-surrogate", "control-u0001", "control-u001f", "5001-digits", "negative-21-digits", "nan", "infinity",
+    ids=["nul-value", "nul-field-name", "lone-surrogate", "control-u0001", "control-u001f", "5001-digits",
+         "negative-21-digits", "nan", "infinity",
          "depth-33", "depth-100000"],
 )  # fmt: skip
 def test_json_no_store_can_hold_is_400(deps: wiring.Services, make_key: MakeKey, body: str, says: str) -> None:
