@@ -48,7 +48,9 @@ def _unavailable_as_domain_error(client: redis.Redis) -> Iterator[None]:
     except (redis.ConnectionError, redis.TimeoutError) as error:
         kwargs = client.connection_pool.connection_kwargs
         where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
-        raise BackendUnavailableError(f"the event bus (Redis at {where}) cannot be reached: {error}") from error
+        raise BackendUnavailableError(
+            f"the event bus (Redis at {where}) cannot be reached: {error}", dependency="the event bus (Redis)"
+        ) from error
 
 
 class RedisSubscription:

@@ -94,13 +94,17 @@ class RedisUsageStore:
                 pipe.expire(recent, self._retention_s)
                 pipe.execute()
         except redis.RedisError as exc:
-            raise BackendUnavailableError(f"usage store unavailable: {type(exc).__name__}") from exc
+            raise BackendUnavailableError(
+                f"usage store unavailable: {type(exc).__name__}", dependency="the LLM usage store (Redis)"
+            ) from exc
 
     def daily(self, project_id: str, day: str) -> list[ModelUsage]:
         try:
             raw = self._redis.hgetall(usage_key(project_id, day))
         except redis.RedisError as exc:
-            raise BackendUnavailableError(f"usage store unavailable: {type(exc).__name__}") from exc
+            raise BackendUnavailableError(
+                f"usage store unavailable: {type(exc).__name__}", dependency="the LLM usage store (Redis)"
+            ) from exc
         per_model: dict[str, dict[str, float]] = {}
         for field, value in raw.items():
             model, _, counter = _text(field).rpartition("|")
@@ -112,7 +116,9 @@ class RedisUsageStore:
         try:
             raw = self._redis.lrange(recent_key(project_id, day), 0, max(limit, 1) - 1)
         except redis.RedisError as exc:
-            raise BackendUnavailableError(f"usage store unavailable: {type(exc).__name__}") from exc
+            raise BackendUnavailableError(
+                f"usage store unavailable: {type(exc).__name__}", dependency="the LLM usage store (Redis)"
+            ) from exc
         return [LLMCall.model_validate_json(_text(item)) for item in raw]
 
 
