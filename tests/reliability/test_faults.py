@@ -37,9 +37,10 @@ from typing import Any
 import httpx
 import pytest
 from cloud_harness import RunningCloud, start_cloud
-from fakes.git_https import GitHttpsServer
+from fakes.git_https import GitHttpsServer, publish_repository
 from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
 
+from perceo_cli.demo.shop import build_demo_app
 from perceo_cli.local.cloud import cloud_data_dir, down
 from perceo_cli.local.server import ServerProcess, pid_alive, start_server, stop_server, wait_for_exit
 
@@ -302,3 +303,124 @@ def test_redis_down_with_the_graph_up_is_503_naming_redis_and_nothing_is_lost_wh
     assert (health.json()["checks"]["redis"]["ok"], health.json()["checks"]["graph"]["ok"]) == (False, True)
     assert after.status_code == 200 and fresh_after.status_code == 200  # the keys survived the restart
     assert [f["name"] for f in after.json()["flows"]] == ["Before Redis went down"]  # the 503 wrote nothing
+
+
+# ------------------------------------------------------------------------------------------------ the LLM
+
+
+def publish_app(git: GitHttpsServer, tmp_path: Path) -> str:
+    """The demo shop as a repository over HTTPS; its URL. A page of its own makes the prompts, and so the cloud's
+    LLM cache keys, unique to the test."""
+    from perceo_cli.demo import shop as demo
+
+    marker = f"only-{secrets.token_hex(4)}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(demo.STOREFRONT, f"app/{marker}/page.tsx", "export default function P() { return <main/> }\n")
+        app = build_demo_app(tmp_path / "shop")
+    name = f"acme/shop-{marker}.git"
+    publish_repository(app.path, git.root, name)
+    return git.url(name)
+
+
+def bootstrap(
+    client: httpx.Client, repo_url: str, *, timeout_s: float = 180.0
+) -> tuple[dict[str, Any], list[str], float]:
+    """Start a cloud bootstrap and follow it to its end: (its last view, every progress message seen, seconds)."""
+    started = time.monotonic()
+    answer_ = client.post("observer/bootstrap", json={"repoUrl": repo_url, "useLlm": True})
+    assert answer_.status_code == 202, answer_.text
+    workflow_id = answer_.json()["workflowId"]
+    messages: list[str] = []
+    deadline = started + timeout_s
+    while True:
+        view = client.get(f"workflows/{workflow_id}").json()
+        message = view["progress"]["message"]
+        if message and (not messages or messages[-1] != message):
+            messages.append(message)
+        if view["status"] != "RUNNING":
+            return view, messages, time.monotonic() - started
+        assert time.monotonic() < deadline, f"workflow {workflow_id} still running after {timeout_s} s: {view}"
+        time.sleep(0.1)
+
+
+def flow_names(client: httpx.Client) -> list[str]:
+    response = client.get("flows", params={"limit": 200})
+    assert response.status_code == 200, response.text
+    return [f["name"] for f in response.json()["flows"]]
+
+
+def test_llm_rate_limits_are_waited_out_as_retry_after_says_and_shown_in_progress_and_log(
+    cloud: RunningCloud, project: tuple[dict[str, Any], str], llm: FakeOpenAI, git: GitHttpsServer, tmp_path: Path
+) -> None:
+    _, key = project
+    url = publish_app(git, tmp_path)
+    llm.respond_with(answer)
+    llm.enqueue(Reply.rate_limited(retry_after="1"), Reply.rate_limited(retry_after="1"))
+    with cloud.http(key) as client:
+        view, messages, _ = bootstrap(client, url)
+        names = flow_names(client)
+
+    assert view["status"] == "SUCCEEDED", view
+    assert any("flows: HTTP 429; attempt 2 of 3, waiting 1 s" in m for m in messages), messages
+    assert "LLM request for flows failed (HTTP 429); retry 1 of 2 in 1.00s" in cloud_log(cloud)
+    assert {"Buy a product", "Sign in"} <= set(names) and len(names) == len(set(names))
+
+
+HANG_S = 3_600.0
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_type", "says", "requests_per_task"),
+    [
+        (Reply.server_error(500), "LLMUnavailableError", "HTTP 500", 3),
+        (Reply.text("Sure! Here are some flows: checkout, login."), "LLMOutputError", "not valid JSON", 2),
+        (Reply.json({"pages": ["/cart"]}), "LLMOutputError", "does not match the schema", 2),
+        (Reply.json(FLOWS).after(HANG_S), "LLMUnavailableError", "API timeout", 3),
+    ],
+    ids=["http-500", "garbage", "wrong-schema", "hanging"],
+)
+def test_an_llm_fault_fails_the_bootstrap_naming_model_and_call_with_nothing_stored_and_a_rerun_succeeds(
+    cloud: RunningCloud,
+    project: tuple[dict[str, Any], str],
+    llm: FakeOpenAI,
+    git: GitHttpsServer,
+    tmp_path: Path,
+    fault: Reply,
+    error_type: str,
+    says: str,
+    requests_per_task: int,
+) -> None:
+    _, key = project
+    url = publish_app(git, tmp_path)
+    before = len(llm.requests)
+    llm.respond_with(lambda request: fault)
+    try:
+        with cloud.http(key) as client:
+            failed, messages, took_s = bootstrap(client, url)
+            after_fault = flow_names(client)
+            sent = [r.schema_name for r in llm.requests[before:]]
+            llm.respond_with(answer)
+            rerun, _, _ = bootstrap(client, url)
+            names = flow_names(client)
+    finally:
+        llm.respond_with(answer)
+
+    assert failed["status"] == "FAILED", failed
+    error = failed["error"]
+    assert error["type"] == error_type
+    message = error["message"]
+    assert says in message, message
+    assert f"for flows ({MODEL})" in message or f"{MODEL}'s answer for flows" in message, message  # model, call
+    assert LLM_KEY not in json.dumps(failed) and "Traceback" not in json.dumps(failed)
+    assert failed["progress"]["stage"] == "identify_flows"  # the step that failed
+    # Transient faults are retried by the client (3 requests) and the task by Step Functions (3 attempts); an
+    # unusable answer gets one repair request and no task retry.
+    tasks = 3 if error_type == "LLMUnavailableError" else 1
+    assert sent == ["flows_from_graph"] * requests_per_task * tasks
+    if error_type == "LLMUnavailableError":
+        assert any("attempt 2 of 3" in m for m in messages) or "retry 1 of 2" in cloud_log(cloud)
+    budget = tasks * (requests_per_task * LLM_TIMEOUT_S + 10) + BOUND_S
+    assert took_s < budget  # a hang ends at the time limits, not after minutes
+    assert after_fault == []  # failed before anything was stored
+    assert rerun["status"] == "SUCCEEDED", rerun
+    assert {"Buy a product", "Sign in"} <= set(names) and len(names) == len(set(names))
