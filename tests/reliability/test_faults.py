@@ -39,6 +39,7 @@ import pytest
 from cloud_harness import RunningCloud, start_cloud
 from fakes.git_https import GitHttpsServer, publish_repository
 from fakes.openai_server import FakeOpenAI, RecordedRequest, Reply
+from fakes.silent_server import SilentServer
 
 from perceo_cli.demo.shop import build_demo_app
 from perceo_cli.local.cloud import cloud_data_dir, down
@@ -424,3 +425,55 @@ def test_an_llm_fault_fails_the_bootstrap_naming_model_and_call_with_nothing_sto
     assert after_fault == []  # failed before anything was stored
     assert rerun["status"] == "SUCCEEDED", rerun
     assert {"Buy a product", "Sign in"} <= set(names) and len(names) == len(set(names))
+
+
+def test_an_llm_dying_after_the_flows_are_stored_fails_at_the_steps_and_a_rerun_completes_them(
+    cloud: RunningCloud, project: tuple[dict[str, Any], str], llm: FakeOpenAI, git: GitHttpsServer, tmp_path: Path
+) -> None:
+    def dies_at_the_steps(request: RecordedRequest) -> Reply:
+        return Reply.server_error(500) if request.schema_name == "steps_extraction" else answer(request)
+
+    _, key = project
+    url = publish_app(git, tmp_path)
+    llm.respond_with(dies_at_the_steps)
+    try:
+        with cloud.http(key) as client:
+            failed, _, _ = bootstrap(client, url)
+            half = client.get("flows", params={"limit": 200, "includeSteps": "true"}).json()["flows"]
+            llm.respond_with(answer)
+            rerun, _, _ = bootstrap(client, url)
+            whole = client.get("flows", params={"limit": 200, "includeSteps": "true"}).json()["flows"]
+    finally:
+        llm.respond_with(answer)
+
+    assert failed["status"] == "FAILED" and failed["progress"]["stage"] == "extract_steps", failed
+    assert failed["error"]["type"] == "LLMUnavailableError"
+    assert "for steps:" in failed["error"]["message"] and f"({MODEL}): HTTP 500" in failed["error"]["message"]
+    # What the failure leaves: the flows persist_flows stored, each complete but without steps (the cloud keeps
+    # the LLM's failure rather than falling back to the page code as `perceo init` does); nothing duplicated.
+    assert half and all(not f.get("steps") for f in half)
+    assert rerun["status"] == "SUCCEEDED", rerun
+    assert rerun["result"]["counts"]["flows"]["created"] == 0  # the same flows, reconciled by name
+    assert sorted(f["name"] for f in whole) == sorted(f["name"] for f in half)
+    assert all(f.get("steps") for f in whole)
+
+
+# ------------------------------------------------------------------------------------------------ git
+
+
+def test_a_hanging_git_remote_fails_the_bootstrap_at_the_clone_within_its_time_limit(
+    cloud: RunningCloud, project: tuple[dict[str, Any], str]
+) -> None:
+    _, key = project
+    with SilentServer() as silent, cloud.http(key) as client:
+        view, _, took_s = bootstrap(client, f"https://127.0.0.1:{silent.port}/acme/shop.git")
+        accepted = silent.accepted
+        flows = flow_names(client)
+    assert view["status"] == "FAILED" and view["progress"]["stage"] == "clone", view
+    assert view["error"]["type"] == "CloneLimitError"
+    assert view["error"]["message"].startswith(
+        f"the clone from 127.0.0.1/acme/shop.git took longer than {CLONE_TIMEOUT_S}s and was stopped"
+    )
+    assert accepted >= 1  # it did connect: the remote hung, it was not refused
+    assert CLONE_TIMEOUT_S <= took_s < CLONE_TIMEOUT_S + BOUND_S
+    assert flows == []
