@@ -321,6 +321,15 @@ def extract_steps(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     """One map item: the steps of one flow, written to the bundle store for `persist_steps`."""
     if step.index is None:
         raise ValueError("extract_steps needs the map item's index")
+    # The stage from the first item's start (progress only moves forward: later items leave it as it is), so a
+    # failure before any item ends is told as the steps' failure, not the stored flows' (`workflows status`).
+    runtime.progress.report(
+        step.project_id,
+        step.workflow_id,
+        stage="extract_steps",
+        percentage=PROGRESS["extract_steps"],
+        message="writing the steps of each flow",
+    )
     state = load_state(runtime, step)
     task = state.step_tasks[step.index]
     with _deps(runtime, step, use_llm=task.use_llm, graph=False) as (deps, strict):
