@@ -328,9 +328,9 @@ def bootstrap(
 ) -> tuple[dict[str, Any], list[str], float]:
     """Start a cloud bootstrap and follow it to its end: (its last view, every progress message seen, seconds)."""
     started = time.monotonic()
-    answer_ = client.post("observer/bootstrap", json={"repoUrl": repo_url, "useLlm": True})
-    assert answer_.status_code == 202, answer_.text
-    workflow_id = answer_.json()["workflowId"]
+    response = client.post("observer/bootstrap", json={"repoUrl": repo_url, "useLlm": True})
+    assert response.status_code == 202, response.text
+    workflow_id = response.json()["workflowId"]
     messages: list[str] = []
     deadline = started + timeout_s
     while True:

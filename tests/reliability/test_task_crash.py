@@ -21,7 +21,7 @@ from perceo.workflows.model import BootstrapRequest
 from perceo_cli.commands.workflows import describe_failure
 from perceo_cli.local.server import ServerProcess
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("task-crash")]
 
 
 @pytest.fixture(scope="module")
