@@ -53,6 +53,16 @@ class LambdaInvocationError(Exception):
         return {"errorType": self.error_type, "errorMessage": self.error_message}
 
 
+def runtime_exit_error(function: str, exited: SystemExit, request_id: str) -> LambdaInvocationError:
+    """What Lambda reports when a handler ends its process (`sys.exit`, a library calling `exit()`): the error
+    `Runtime.ExitError`, which a state machine's Retry and Catch match like any other error. Left to propagate, the
+    SystemExit ended the thread serving the invocation and Step Functions saw a dropped connection instead."""
+    code = exited.code if isinstance(exited.code, int) else (0 if exited.code is None else 1)
+    return LambdaInvocationError(
+        function, "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}"
+    )
+
+
 @dataclass
 class LambdaContext:
     """The parts of the Lambda context object handlers and powertools read."""
@@ -166,6 +176,9 @@ class LambdaRuntime:
                 else:
                     logger.error("function %s failed: %s\n%s", logical_id, _describe(error), traceback.format_exc())
                 raise LambdaInvocationError(logical_id, type(error).__name__, str(error)) from error
+            except SystemExit as exited:
+                logger.error("function %s exited (%s)", logical_id, exited.code)
+                raise runtime_exit_error(logical_id, exited, context.aws_request_id) from None
             elapsed = time.monotonic() - started
         if elapsed > spec.timeout_s:
             raise LambdaInvocationError(

@@ -44,7 +44,7 @@ from typing import Any
 from perceo.errors import ConfigError
 from perceo_cli.local.asl import substitute
 from perceo_cli.local.aws import LocalAws
-from perceo_cli.local.lambdas import LambdaContext, LambdaInvocationError, LambdaRuntime
+from perceo_cli.local.lambdas import LambdaContext, LambdaInvocationError, LambdaRuntime, runtime_exit_error
 from perceo_cli.local.template import DEFAULT_ACCOUNT, DEFAULT_REGION, Intrinsics
 
 logger = logging.getLogger(__name__)
@@ -166,6 +166,9 @@ def invoke_task(runtime: LambdaRuntime, logical_id: str, event: Any) -> Any:
     except Exception as error:  # noqa: BLE001 - Lambda's unhandled-error contract
         logger.warning("task %s failed: %s: %s\n%s", logical_id, type(error).__name__, error, traceback.format_exc())
         raise LambdaInvocationError(logical_id, type(error).__name__, str(error)) from error
+    except SystemExit as exited:
+        logger.warning("task %s exited (%s)", logical_id, exited.code)
+        raise runtime_exit_error(logical_id, exited, context.aws_request_id) from None
     try:
         return json.loads(json.dumps(result))
     except (TypeError, ValueError) as error:

@@ -119,9 +119,17 @@ class UnsupportedMediaTypeError(PerceoError):
 
 
 class BackendUnavailableError(PerceoError):
-    """A store (graph, Redis) or a remote API cannot be reached."""
+    """A store (graph, Redis) or a remote API cannot be reached.
+
+    `dependency` names it for clients ("the flow graph", "Redis"): the API's 503 says which dependency failed but
+    never where it lives, so the message (which may hold an address) stays in the log.
+    """
 
     code = "backend_unavailable"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None, dependency: str | None = None) -> None:
+        super().__init__(message, details=details)
+        self.dependency = dependency
 
 
 class LLMError(PerceoError):

@@ -463,7 +463,12 @@ class _CloudAdapters:
 
         settings = services.settings
         if settings.graph_uri is not None:
-            section = FlowGraphSection(type="falkordb", uri=settings.graph_uri, database=settings.graph_name)
+            section = FlowGraphSection(
+                type="falkordb",
+                uri=settings.graph_uri,
+                database=settings.graph_name,
+                timeout_s=settings.graph_timeout_s,
+            )
         else:
             secret_arn = settings.require("neo4j_secret_arn")
             credentials = services.secrets.json(secret_arn)
@@ -478,6 +483,7 @@ class _CloudAdapters:
                 database=settings.neo4j_database,
                 username=username,
                 password=SecretStr(password),
+                timeout_s=settings.graph_timeout_s,
             )
         graph: FlowGraph = open_flow_graph(section, embedded_url=None)
         graph.ensure_schema()

@@ -35,6 +35,8 @@ def test_a_request_while_redis_is_down_is_503_naming_no_address(
     assert header_of(response, "Retry-After") == "2"
     error = body_of(response)["error"]
     assert error["code"] == "backend_unavailable"
+    assert error["message"].endswith("(Redis) is unavailable; try again shortly")  # which dependency, not where
+    assert error["details"]["dependency"].endswith("(Redis)")
     assert "127.0.0.1" not in response["body"]
 
 
@@ -66,6 +68,7 @@ def test_a_write_while_the_graph_is_down_and_redis_up_is_503_and_writes_nothing(
 
     assert (write["statusCode"], header_of(write, "Retry-After")) == (503, "2")
     assert body_of(write)["error"]["code"] == "backend_unavailable"
+    assert body_of(write)["error"]["message"] == "the flow graph is unavailable; try again shortly"
     assert health["statusCode"] == 503
     checks = body_of(health)["checks"]
     assert (checks["graph"]["ok"], checks["redis"]["ok"]) == (False, True)

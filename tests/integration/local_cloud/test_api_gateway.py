@@ -357,6 +357,18 @@ def test_handler_exception_is_reported_with_lambdas_error_contract(gateway: Gate
     assert raised.value.payload() == {"errorType": "ValueError", "errorMessage": "handler bug"}
 
 
+def test_a_handler_that_exits_is_a_runtime_exit_error_as_lambda_reports_it(gateway: Gateway) -> None:
+    with pytest.raises(LambdaInvocationError) as raised:
+        gateway.runtime.invoke("CrashFunction", {"path": "/exit"}, request_id="req-1")
+
+    assert raised.value.payload() == {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": "RequestId: req-1 Error: Runtime exited with error: exit status 7",
+    }
+    with pytest.raises(LambdaInvocationError, match="handler bug"):  # the runtime still serves the next call
+        gateway.runtime.invoke("CrashFunction", {"path": "/crash"})
+
+
 # ---------------------------------------------------------------------------------------------------- over HTTP
 
 

@@ -224,7 +224,7 @@ def test_a_repository_that_does_not_exist_ends_failed_with_gits_message(harness:
     assert "not found" in view.error.message
 
 
-def test_a_task_raising_ends_failed_and_a_rerun_reconciles_what_it_had_written(
+def test_a_task_raising_ends_failed_takes_back_its_unfinished_flows_and_a_rerun_reconciles(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(state: pipeline.BootstrapState, deps: pipeline.BootstrapDeps) -> pipeline.BootstrapState:
@@ -238,19 +238,22 @@ def test_a_task_raising_ends_failed_and_a_rerun_reconciles_what_it_had_written(
             project_id, harness.start(project_id, prefix, BootstrapRequest(repo_url=url, use_llm=False))
         )
     half = harness.graph.list_flows(project_id, include_steps=True)
+    personas = sorted(p.name for p in harness.graph.list_personas(project_id))
 
     rerun = harness.wait(project_id, harness.start(project_id, prefix, BootstrapRequest(repo_url=url, use_llm=False)))
 
     assert failed.status == "FAILED"
     assert failed.error is not None
     assert (failed.error.type, failed.error.message) == ("RuntimeError", "the graph write failed half-way")
-    assert half and not any(f.steps for f in half)  # flows were stored, their steps were not
+    assert half == []  # flows were stored, their steps were not: the failure path took them back
+    assert personas  # reconciled by name: kept for the re-run
     assert rerun.status == "SUCCEEDED"
     flows = harness.graph.list_flows(project_id, include_steps=True)
-    assert sorted(f.name for f in flows) == sorted(f.name for f in half)  # same flows, none duplicated
+    assert flows and len({f.name for f in flows}) == len(flows)  # none duplicated
     assert all(f.steps for f in flows)
     assert rerun.result is not None
-    assert rerun.result["counts"]["flows"]["created"] == 0 and rerun.result["counts"]["personas"]["created"] == 0
+    assert rerun.result["counts"]["flows"]["created"] == len(flows)
+    assert rerun.result["counts"]["personas"]["created"] == 0
 
 
 def test_a_second_bootstrap_while_one_runs_is_a_conflict_and_stopping_it_reports_aborted(harness: Harness) -> None:

@@ -134,7 +134,10 @@ class S3ObjectStore:
     def _failure(action: str, key: str, error: Exception) -> BackendUnavailableError:
         response = getattr(error, "response", None)
         code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-        return BackendUnavailableError(f"the event store (S3) failed to {action} {key}: {code or type(error).__name__}")
+        return BackendUnavailableError(
+            f"the event store (S3) failed to {action} {key}: {code or type(error).__name__}",
+            dependency="the event store (S3)",
+        )
 
 
 class MemoryObjectStore:
@@ -204,7 +207,10 @@ class RedisSeenEvents:
                     self._claim(keys=[key], args=args, client=pipe)
                 answers = pipe.execute()
         except redis.exceptions.RedisError as error:
-            raise BackendUnavailableError(f"the idempotency store (Redis) failed: {type(error).__name__}") from None
+            raise BackendUnavailableError(
+                f"the idempotency store (Redis) failed: {type(error).__name__}",
+                dependency="the idempotency store (Redis)",
+            ) from None
         fresh = [False] * len(keys)
         for positions, answer in zip(by_day.values(), answers, strict=True):
             for n, added in zip(positions, answer, strict=True):
@@ -225,7 +231,10 @@ class RedisSeenEvents:
         try:
             pipe.execute()
         except redis.exceptions.RedisError as error:
-            raise BackendUnavailableError(f"the idempotency store (Redis) failed: {type(error).__name__}") from None
+            raise BackendUnavailableError(
+                f"the idempotency store (Redis) failed: {type(error).__name__}",
+                dependency="the idempotency store (Redis)",
+            ) from None
 
 
 class MemorySeenEvents:
@@ -263,7 +272,9 @@ class RedisCursorStore:
         try:
             raw = self._redis.get(cursor_key(project_id, provider))
         except redis.exceptions.RedisError as error:
-            raise BackendUnavailableError(f"the cursor store (Redis) failed: {type(error).__name__}") from None
+            raise BackendUnavailableError(
+                f"the cursor store (Redis) failed: {type(error).__name__}", dependency="the cursor store (Redis)"
+            ) from None
         return SyncCursor.model_validate_json(raw) if raw else None
 
     def put(self, project_id: str, cursor: SyncCursor) -> None:
@@ -272,7 +283,9 @@ class RedisCursorStore:
         try:
             self._redis.set(cursor_key(project_id, cursor.provider), cursor.model_dump_json(by_alias=True))
         except redis.exceptions.RedisError as error:
-            raise BackendUnavailableError(f"the cursor store (Redis) failed: {type(error).__name__}") from None
+            raise BackendUnavailableError(
+                f"the cursor store (Redis) failed: {type(error).__name__}", dependency="the cursor store (Redis)"
+            ) from None
 
 
 class MemoryCursorStore:
@@ -398,5 +411,6 @@ class SecretsManagerCredentialStore:
         response = getattr(error, "response", None)
         code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
         return BackendUnavailableError(
-            f"the credential store (Secrets Manager) failed to {action}: {code or type(error).__name__}"
+            f"the credential store (Secrets Manager) failed to {action}: {code or type(error).__name__}",
+            dependency="the credential store (Secrets Manager)",
         )

@@ -109,8 +109,16 @@ def domain_error_response(error: PerceoError, *, request_id: str | None) -> Resp
         # 502/503: the message says which dependency, not where it lives; the full text goes to the log.
         logger.error("dependency failure (%s): %s", type(error).__name__, error.message)
         unavailable = status == HTTPStatus.SERVICE_UNAVAILABLE
-        message = "a backing service is unavailable; try again shortly" if unavailable else "the LLM call failed"
+        dependency = error.dependency if isinstance(error, BackendUnavailableError) else None
+        if not unavailable:
+            message = "the LLM call failed"
+        elif dependency:
+            message = f"{dependency} is unavailable; try again shortly"
+        else:
+            message = "a backing service is unavailable; try again shortly"
         failure: dict[str, Any] = {"requestId": request_id} if request_id else {}
+        if dependency:
+            failure["dependency"] = dependency
         retry: dict[str, str] = {}
         if unavailable:
             retry["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)

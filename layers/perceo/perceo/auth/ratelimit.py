@@ -108,7 +108,9 @@ class RateLimiter:
                 keys=[f"{self._namespace}:{key_id}"], args=[repr(self._rate), self._burst, self._clock(), cost]
             )
         except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
-            raise BackendUnavailableError(f"the rate limiter (Redis) failed: {type(exc).__name__}: {exc}") from exc
+            raise BackendUnavailableError(
+                f"the rate limiter (Redis) failed: {type(exc).__name__}: {exc}", dependency="the rate limiter (Redis)"
+            ) from exc
         return RateDecision(
             allowed=int(allowed) == 1, retry_after_s=float(_text(retry)), remaining=math.floor(float(_text(tokens)))
         )

@@ -98,7 +98,9 @@ def _redis_errors() -> Iterator[None]:
     except redis.WatchError:
         raise
     except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
-        raise BackendUnavailableError(f"the API key store (Redis) failed: {type(exc).__name__}: {exc}") from exc
+        raise BackendUnavailableError(
+            f"the API key store (Redis) failed: {type(exc).__name__}: {exc}", dependency="the API key store (Redis)"
+        ) from exc
 
 
 class RedisKeyStore:

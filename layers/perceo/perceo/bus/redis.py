@@ -65,7 +65,9 @@ def _unavailable_as_domain_error(client: RedisClient) -> Iterator[None]:
         else:
             kwargs = client.connection_pool.connection_kwargs
             where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
-        raise BackendUnavailableError(f"the event bus (Redis at {where}) cannot be reached: {error}") from error
+        raise BackendUnavailableError(
+            f"the event bus (Redis at {where}) cannot be reached: {error}", dependency="the event bus (Redis)"
+        ) from error
 
 
 class RedisSubscription:

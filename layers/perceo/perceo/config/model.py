@@ -34,6 +34,9 @@ class FlowGraphSection(Model):
     #: `embedded` only: stop the store after this many seconds without a client (0: keep it until
     #: `perceo local stop`). A command that needs it starts it again.
     idle_stop_s: int = Field(default=600, ge=0, le=7 * 24 * 3600)
+    #: How long one query may wait for the store's answer (FalkorDB: the socket's read time limit; Neo4j: the
+    #: connection's and the pool's), then the store counts as unavailable. The cloud's functions: `GRAPH_TIMEOUT_S`.
+    timeout_s: float = Field(default=120.0, gt=0, le=3_600)
 
 
 class EventBusSection(Model):

@@ -89,7 +89,9 @@ def _read_error(name: str, error: Exception) -> Exception:
         code = str(response.get("Error", {}).get("Code", "unknown"))
     if code in _UNREADABLE_CODES:
         return ConfigError(f"cannot read secret {name}: {code}", details={"where": name})
-    return BackendUnavailableError(f"cannot read secret {name}: {code or type(cause).__name__}")
+    return BackendUnavailableError(
+        f"cannot read secret {name}: {code or type(cause).__name__}", dependency="the secrets store"
+    )
 
 
 class StaticSecretReader:

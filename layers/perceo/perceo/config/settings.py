@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     graph_uri: RedisUrl | None = None
     #: The FalkorDB graph (key) that holds the flow graph when `GRAPH_URI` is set.
     graph_name: NonEmpty = "perceo"
+    #: How long a function waits for one graph answer before the graph counts as unavailable (503 with
+    #: Retry-After from the API, a retried task in a workflow): under API Gateway's 29 s integration limit.
+    graph_timeout_s: float = Field(default=20.0, gt=0, le=900)
     redis_url: RedisOrClusterUrl
 
     #: Secrets Manager secret with the LLM API key (functions that call the LLM).

@@ -30,13 +30,15 @@ def open_flow_graph(section: FlowGraphSection, *, embedded_url: str | None) -> F
     if section.type == "embedded":
         if not embedded_url:
             raise BackendUnavailableError("the embedded flow graph needs the embedded store; it is not running")
-        return FalkorFlowGraph(embedded_url, graph_name)
+        return FalkorFlowGraph(embedded_url, graph_name, timeout_s=section.timeout_s)
     if not section.uri:
         raise ConfigError(
             'flowGraph.uri is required when flowGraph.type is "falkordb"', details={"key": "flowGraph.uri"}
         )
     password = section.password.get_secret_value() if section.password else None
-    return FalkorFlowGraph(section.uri, graph_name, username=section.username, password=password)
+    return FalkorFlowGraph(
+        section.uri, graph_name, username=section.username, password=password, timeout_s=section.timeout_s
+    )
 
 
 def _neo4j(section: FlowGraphSection) -> FlowGraph:
@@ -60,6 +62,14 @@ def _neo4j(section: FlowGraphSection) -> FlowGraph:
     from perceo.graph.neo4j import DEFAULT_DATABASE, Neo4jFlowGraph
 
     try:
-        return Neo4jFlowGraph(uri, auth=(username, password), database=section.database or DEFAULT_DATABASE)
+        return Neo4jFlowGraph(
+            uri,
+            auth=(username, password),
+            database=section.database or DEFAULT_DATABASE,
+            driver_config={
+                "connection_timeout": section.timeout_s,
+                "connection_acquisition_timeout": section.timeout_s,
+            },
+        )
     except ValueError:  # a malformed URI; its text is not repeated, it may hold credentials
         raise ConfigError("flowGraph.uri is not a valid Neo4j URI", details={"key": "flowGraph.uri"}) from None

@@ -31,7 +31,10 @@ if TYPE_CHECKING:
 
 
 DEFAULT_GRAPH_NAME = "perceo"
-#: A query that takes longer than this is stuck; the embedded store answers in milliseconds.
+#: How an unavailable graph is named to clients (`BackendUnavailableError.dependency`).
+GRAPH_DEPENDENCY = "the flow graph"
+#: A query that takes longer than this is stuck; the embedded store answers in milliseconds. The default of
+#: `flowGraph.timeoutS`; the cloud's functions use `GRAPH_TIMEOUT_S` (under API Gateway's 29 s).
 SOCKET_TIMEOUT_S = 120.0
 CONNECT_TIMEOUT_S = 5.0
 
@@ -69,7 +72,9 @@ class FalkorFlowGraph(CypherFlowGraph):
     """FlowGraph on a FalkorDB server.
 
     `client` is a `falkordb.FalkorDB` (not closed by `close()`; its owner closes it) or a URL
-    (`redis://`, `rediss://`, `falkor://`, `falkors://`, `unix://`), which this graph opens and closes.
+    (`redis://`, `rediss://`, `falkor://`, `falkors://`, `unix://`), which this graph opens and closes, with
+    `timeout_s` as each reply's time limit: a store that stops answering (frozen, partitioned) is a
+    BackendUnavailableError after that long, never a wait without end.
     """
 
     def __init__(
@@ -81,12 +86,13 @@ class FalkorFlowGraph(CypherFlowGraph):
         password: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         clock: Callable[[], int] = now_ms,
+        timeout_s: float = SOCKET_TIMEOUT_S,
     ) -> None:
         super().__init__(batch_size=batch_size, clock=clock)
         if not graph_name:
             raise ValueError("graph_name must not be empty")
         if isinstance(client, str):
-            self._client = _open(client, username=username, password=password)
+            self._client = _open(client, username=username, password=password, timeout_s=timeout_s)
             self._owns_client = True
         else:
             self._client = client
@@ -211,7 +217,7 @@ class FalkorFlowGraph(CypherFlowGraph):
                 raise
 
 
-def _open(url: str, *, username: str | None, password: str | None) -> FalkorDB:
+def _open(url: str, *, username: str | None, password: str | None, timeout_s: float) -> FalkorDB:
     from falkordb import FalkorDB
 
     extra: dict[str, Any] = {}
@@ -222,7 +228,7 @@ def _open(url: str, *, username: str | None, password: str | None) -> FalkorDB:
     try:
         # The client asks the server for INFO while it is built (cluster/sentinel detection): this connects.
         return FalkorDB.from_url(
-            url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S, **extra
+            url, socket_timeout=timeout_s, socket_connect_timeout=min(CONNECT_TIMEOUT_S, timeout_s), **extra
         )
     except ValueError as error:  # the message names the scheme problem, never the password
         raise ConfigError(
@@ -231,7 +237,9 @@ def _open(url: str, *, username: str | None, password: str | None) -> FalkorDB:
     except redis.exceptions.RedisError as error:
         where = urlsplit(url)
         shown = f"{where.hostname}:{where.port or 6379}" if where.hostname else where.path or "the configured socket"
-        raise BackendUnavailableError(f"the flow graph (FalkorDB) at {shown} cannot be reached") from error
+        raise BackendUnavailableError(
+            f"the flow graph (FalkorDB) at {shown} cannot be reached", dependency=GRAPH_DEPENDENCY
+        ) from error
 
 
 #: Value types of FalkorDB's compact reply format (`falkordb.query_result.ResultSetScalarTypes`).
@@ -259,7 +267,9 @@ def _plain(value: Any) -> Any:
 
 def _translated(error: redis.exceptions.RedisError) -> Exception:
     if isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
-        return BackendUnavailableError(f"the flow graph (FalkorDB) cannot be reached: {type(error).__name__}")
+        return BackendUnavailableError(
+            f"the flow graph (FalkorDB) cannot be reached: {type(error).__name__}", dependency=GRAPH_DEPENDENCY
+        )
     if isinstance(error, redis.exceptions.ResponseError) and str(error).startswith(_UNIQUE_VIOLATION_PREFIX):
         return ConflictError(f"the flow graph refused a duplicate: {error}")
     return error

@@ -99,7 +99,7 @@ class Neo4jFlowGraph(CypherFlowGraph):
             ) from None
         except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired) as error:
             raise BackendUnavailableError(
-                f"the flow graph (Neo4j) cannot be reached: {type(error).__name__}"
+                f"the flow graph (Neo4j) cannot be reached: {type(error).__name__}", dependency="the flow graph"
             ) from error
         return [record.data() for record in records]
 

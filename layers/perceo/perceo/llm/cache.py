@@ -45,7 +45,9 @@ class RedisResponseCache:
         try:
             value = self._redis.get(key)
         except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
-            raise BackendUnavailableError(f"LLM cache unavailable: {type(exc).__name__}") from exc
+            raise BackendUnavailableError(
+                f"LLM cache unavailable: {type(exc).__name__}", dependency="the LLM cache (Redis)"
+            ) from exc
         if value is None:
             return None
         return value.decode("utf-8") if isinstance(value, bytes) else str(value)
@@ -56,7 +58,9 @@ class RedisResponseCache:
         try:
             self._redis.set(key, value, ex=self._ttl_s)
         except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
-            raise BackendUnavailableError(f"LLM cache unavailable: {type(exc).__name__}") from exc
+            raise BackendUnavailableError(
+                f"LLM cache unavailable: {type(exc).__name__}", dependency="the LLM cache (Redis)"
+            ) from exc
 
 
 class InMemoryResponseCache:

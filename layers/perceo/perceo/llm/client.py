@@ -240,7 +240,7 @@ class StructuredLLM:
             except openai.APIConnectionError as exc:
                 kind = "timeout" if isinstance(exc, openai.APITimeoutError) else "connection error"
                 raise self._error(
-                    f"LLM API {kind} for {request.unit} at {self._settings.base_url} "
+                    f"LLM API {kind} for {request.unit} ({self.model}) at {self._settings.base_url} "
                     f"after {_attempts(retrying)} attempts",
                     request,
                     tally,
@@ -248,7 +248,8 @@ class StructuredLLM:
                 ) from None
             except openai.OpenAIError as exc:
                 raise self._error(
-                    f"LLM API call for {request.unit} failed: {type(exc).__name__}: {self._scrub(str(exc))}",
+                    f"LLM API call for {request.unit} ({self.model}) failed: "
+                    f"{type(exc).__name__}: {self._scrub(str(exc))}",
                     request,
                     tally,
                     reason="api_error",
@@ -352,7 +353,7 @@ class StructuredLLM:
         status = exc.status_code
         attempts = _attempts(retrying)
         return self._error(
-            f"LLM API error for {request.unit}: HTTP {status} from {self._settings.base_url}"
+            f"LLM API error for {request.unit} ({self.model}): HTTP {status} from {self._settings.base_url}"
             f"{'' if attempts == 1 else f' after {attempts} attempts'}: {self._scrub(exc.message)}",
             request,
             tally,

@@ -104,7 +104,9 @@ class RedisUsageStore:
                 pipe.expire(recent, self._retention_s)
                 pipe.execute()
         except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
-            raise BackendUnavailableError(f"usage store unavailable: {type(exc).__name__}") from exc
+            raise BackendUnavailableError(
+                f"usage store unavailable: {type(exc).__name__}", dependency="the LLM usage store (Redis)"
+            ) from exc
 
     def daily(self, project_id: str, day: str) -> list[ModelUsage]:
         try:
@@ -113,7 +115,9 @@ class RedisUsageStore:
                 pipe.hgetall(legacy_usage_key(project_id, day))
                 replies = pipe.execute()
         except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
-            raise BackendUnavailableError(f"usage store unavailable: {type(exc).__name__}") from exc
+            raise BackendUnavailableError(
+                f"usage store unavailable: {type(exc).__name__}", dependency="the LLM usage store (Redis)"
+            ) from exc
         per_model: dict[str, dict[str, float]] = {}
         for raw in replies:
             for field, value in (raw or {}).items():
@@ -131,7 +135,9 @@ class RedisUsageStore:
                 pipe.lrange(f"{legacy_usage_key(project_id, day)}:recent", 0, last)
                 current, legacy = pipe.execute()
         except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
-            raise BackendUnavailableError(f"usage store unavailable: {type(exc).__name__}") from exc
+            raise BackendUnavailableError(
+                f"usage store unavailable: {type(exc).__name__}", dependency="the LLM usage store (Redis)"
+            ) from exc
         return [LLMCall.model_validate_json(_text(item)) for item in [*current, *legacy][: last + 1]]
 
 

@@ -43,7 +43,7 @@ from perceo.bootstrap.stages import (
     FLOWS_PERSISTED_PROGRESS,
     STAGE_PROGRESS,
 )
-from perceo.errors import AuthenticationError, PermissionDeniedError
+from perceo.errors import AuthenticationError, PerceoError, PermissionDeniedError
 from perceo.models.common import now_ms
 from perceo.workflows.bundle import (
     BundleStore,
@@ -59,6 +59,7 @@ from perceo.workflows.bundle import (
     step_result_key,
     workflow_prefix,
 )
+from perceo.workflows.errors import WorkflowStateMissingError
 from perceo.workflows.failures import StrictLLM
 from perceo.workflows.gitremote import check_branch, parse_git_remote
 from perceo.workflows.model import StepInput, StoredBootstrapRequest
@@ -322,6 +323,15 @@ def extract_steps(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     """One map item: the steps of one flow, written to the bundle store for `persist_steps`."""
     if step.index is None:
         raise ValueError("extract_steps needs the map item's index")
+    # The stage from the first item's start (progress only moves forward: later items leave it as it is), so a
+    # failure before any item ends is told as the steps' failure, not the stored flows' (`workflows status`).
+    runtime.progress.report(
+        step.project_id,
+        step.workflow_id,
+        stage="extract_steps",
+        percentage=PROGRESS["extract_steps"],
+        message="writing the steps of each flow",
+    )
     state = load_state(runtime, step)
     task = state.step_tasks[step.index]
     with _deps(runtime, step, use_llm=task.use_llm, graph=False) as (deps, strict):
@@ -371,8 +381,38 @@ def persist_steps(step: StepInput, runtime: StepRuntime) -> dict[str, Any]:
     return {"stage": "persist_steps", "steps": steps}
 
 
+def _take_back_unfinished_flows(runtime: StepRuntime, step: StepInput) -> int:
+    """A failed bootstrap leaves no flow half-written: the flows it created (stored by `persist_flows`) that have no
+    steps yet are deleted. Flows it only updated keep their earlier steps; personas and pages are reconciled by name
+    and stay for the re-run. Best effort: when the state or the graph cannot be read, the flows stay (the re-run
+    completes them) and the log says so. How many flows were deleted."""
+    try:
+        state = load_state(runtime, step)
+    except WorkflowStateMissingError:
+        return 0  # failed before anything was stored
+    except PerceoError as error:
+        logger.warning("workflow %s: its unfinished flows stay (%s)", step.workflow_id, error.message)
+        return 0
+    created = {name for name, status in state.report.flow_status.items() if status == "created"}
+    if not created:
+        return 0
+    try:
+        graph = runtime.graph
+        unfinished = [
+            f.id for f in graph.list_flows(step.project_id, include_steps=True) if f.name in created and not f.steps
+        ]
+        taken_back = graph.delete_flows(step.project_id, unfinished) if unfinished else 0
+    except PerceoError as error:
+        logger.warning("workflow %s: its unfinished flows stay (%s)", step.workflow_id, error.message)
+        return 0
+    if taken_back:
+        logger.info("workflow %s failed: took back %d flows it had created without steps", step.workflow_id, taken_back)
+    return taken_back
+
+
 def cleanup(step: StepInput, runtime: StepRuntime, *, succeeded: bool) -> dict[str, Any]:
-    """Release the workflow's bundle; on success, publish the result (the `perceo init --json` document)."""
+    """Release the workflow's bundle; on success, publish the result (the `perceo init --json` document), on failure
+    take back the flows this run created and never finished (`_take_back_unfinished_flows`)."""
     result: dict[str, Any] = {"projectId": step.project_id, "workflowId": step.workflow_id}
     if succeeded:
         from perceo.bootstrap.summary import bootstrap_summary
@@ -398,6 +438,8 @@ def cleanup(step: StepInput, runtime: StepRuntime, *, succeeded: bool) -> dict[s
             counts=counts,
         )
         result["counts"] = counts
+    else:
+        result["flowsTakenBack"] = _take_back_unfinished_flows(runtime, step)
     deleted = runtime.bundles.delete_prefix(workflow_prefix(step.project_id, step.workflow_id))
     runtime.progress.release(step.project_id, "bootstrap", step.workflow_id)
     result["bundleObjectsDeleted"] = deleted

@@ -119,8 +119,10 @@ class DulwichBlobReader:
 class _Budget:
     """The clone's size and time limits, checked on every chunk received."""
 
-    def __init__(self, limits: CloneLimits) -> None:
+    def __init__(self, limits: CloneLimits, remote: str = "the remote") -> None:
         self.limits = limits
+        #: `host/path`, to name the remote that is too slow (never the URL: it could carry a user name).
+        self.remote = remote
         self.deadline = time.monotonic() + limits.timeout_s
         self.received = 0
 
@@ -139,7 +141,8 @@ class _Budget:
 
     def too_slow(self) -> CloneLimitError:
         return CloneLimitError(
-            f"the clone took longer than {self.limits.timeout_s:g}s and was stopped",
+            f"the clone from {self.remote} took longer than {self.limits.timeout_s:g}s and was stopped (the git remote "
+            "answers too slowly or not at all; CLONE_TIMEOUT_S sets the limit)",
             details={"limit": "timeoutS", "value": self.limits.timeout_s},
         )
 
@@ -363,7 +366,7 @@ def clone_repository(
     dest.mkdir(parents=True, exist_ok=True)
     if any(dest.iterdir()):
         raise CloneFailedError(f"clone destination {dest} is not empty")
-    budget = _Budget(limits)
+    budget = _Budget(limits, f"{remote.host}/{remote.path}")
     secrets: list[str] = []
     if credentials is not None and credentials.token is not None:
         secrets.append(credentials.token.get_secret_value())

@@ -106,7 +106,10 @@ def _redis_errors() -> Iterator[None]:
     try:
         yield
     except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
-        raise BackendUnavailableError(f"the workflow progress store (Redis) failed: {type(exc).__name__}") from exc
+        raise BackendUnavailableError(
+            f"the workflow progress store (Redis) failed: {type(exc).__name__}",
+            dependency="the workflow progress store (Redis)",
+        ) from exc
 
 
 def _text(value: Any) -> str:
