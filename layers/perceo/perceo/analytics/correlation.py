@@ -25,8 +25,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from perceo.analytics.alignment import FlowAligner, Scoring, similarity
-from perceo.analytics.model import PageTraffic, Session, UntestedPath
+from perceo.analytics.alignment import FlowAligner, IntArray, Scoring, similarity
+from perceo.analytics.model import (
+    SIMILARITY_BUCKETS,
+    FlowCorrelation,
+    PageTraffic,
+    Session,
+    UntestedPath,
+)
 from perceo.analytics.routes import RouteMapper, RouteTokens
 from perceo.models import FlowMetrics, FlowView
 
@@ -81,6 +87,29 @@ class CorrelationTotals:
     sessions: int = 0
     matched_sessions: int = 0
     matches: int = 0
+    #: per flow (index into the flows): walks, completed walks, summed similarity of the walks
+    flow_matches: Counter[int] = field(default_factory=Counter)
+    flow_completions: Counter[int] = field(default_factory=Counter)
+    flow_similarity: dict[int, float] = field(default_factory=dict)
+    #: walks per similarity bucket (0.1 wide; the last includes 1.0)
+    similarity_histogram: list[int] = field(default_factory=lambda: [0] * SIMILARITY_BUCKETS)
+
+    def by_flow(self, flows: Sequence[FlowSpec]) -> list[FlowCorrelation]:
+        """Every flow's walks, completions and mean similarity, the most walked first (then by name)."""
+        rows = [
+            FlowCorrelation(
+                flow_id=flow.id,
+                flow_name=flow.name,
+                matches=self.flow_matches[f],
+                completions=self.flow_completions[f],
+                mean_similarity=round(self.flow_similarity.get(f, 0.0) / self.flow_matches[f], 4)
+                if self.flow_matches[f]
+                else None,
+            )
+            for f, flow in enumerate(flows)
+        ]
+        rows.sort(key=lambda r: (-r.matches, r.flow_name, r.flow_id))
+        return rows
 
 
 class Correlator:
@@ -158,7 +187,7 @@ class Correlator:
         if self._aligner is not None:
             found = self._aligner.align([s.tokens for s in batch])
             walked[found.session] = True
-            self.totals.matches += len(found)
+            self._count_walks(found.flow, found.reached, found.score)
             for s, f, reached, positions in zip(
                 found.session.tolist(), found.flow.tolist(), found.reached.tolist(), found.positions, strict=True
             ):
@@ -166,6 +195,27 @@ class Correlator:
         self.totals.matched_sessions += int(walked.sum())
         for s in np.flatnonzero(~walked).tolist():
             self._count_untested(batch[s])
+
+    def _count_walks(self, flows: IntArray, reached: IntArray, scores: IntArray) -> None:
+        """Walks per flow, completions, and the similarity of each walk (score over walking its steps perfectly)."""
+        totals = self.totals
+        totals.matches += len(flows)
+        if not len(flows):
+            return
+        lengths = np.array([len(f.routes) for f in self.flows], dtype=np.int64)
+        sims = np.clip(scores / (self.scoring.match * np.maximum(reached, 1)), 0.0, 1.0)
+        buckets = np.minimum((sims * SIMILARITY_BUCKETS).astype(np.int64), SIMILARITY_BUCKETS - 1)
+        for b, n in zip(*np.unique(buckets, return_counts=True), strict=True):
+            totals.similarity_histogram[int(b)] += int(n)
+        count = len(self.flows)
+        walks = np.bincount(flows, minlength=count).tolist()
+        done = np.bincount(flows[reached == lengths[flows]], minlength=count).tolist()
+        similarity_sums = np.bincount(flows, weights=sims, minlength=count).tolist()
+        for f in range(count):
+            if walks[f]:
+                totals.flow_matches[f] += walks[f]
+                totals.flow_completions[f] += done[f]
+                totals.flow_similarity[f] = totals.flow_similarity.get(f, 0.0) + similarity_sums[f]
 
     def _fold(self, session: Session, f: int, reached: int, positions: list[int]) -> None:
         flow = self.flows[f]

@@ -367,6 +367,9 @@ class AnalyticsService:
             flows=len(specs),
             metrics_written=written,
             untested=correlator.untested(),
+            unmapped_share=round(counts.unmapped_page_views / counts.page_views, 4) if counts.page_views else None,
+            by_flow=correlator.totals.by_flow(specs),
+            similarity_histogram=list(correlator.totals.similarity_histogram),
         )
         data = report.model_dump(by_alias=True, mode="json")
         self._publish(project_id, EventType.CORRELATION_COMPLETE, data)
@@ -408,27 +411,39 @@ class AnalyticsService:
         return _impact(view, metrics, days)
 
     def gaps(self, project_id: str, days: Sequence[str], *, limit: int = 20) -> GapsReport:
-        """Flows users walk that no test covers, the most walked first (mean gap score over `days`)."""
+        """Flows users walk that no test (fully) covers, ranked by users per day x (1 - coverage score) over `days`
+        (then by gap score and name); each with its mean gap score over those days."""
         self._require_project(project_id)
         days = _check_days(days)
+        if not 1 <= limit <= 500:
+            raise ValidationFailed("limit must be between 1 and 500", details={"field": "limit"})
         flows = {f.id: f for f in self.graph.list_flows(project_id)}
         metrics = self.graph.list_flow_metrics(project_id, since=days[0], until=days[-1])
         by_flow: dict[str, list[FlowMetrics]] = {}
         for m in metrics:
             by_flow.setdefault(m.flow_id, []).append(m)
-        gaps = [
-            FlowGap(
-                flow_id=flow_id,
-                flow_name=flows[flow_id].name,
-                gap_score=round(sum(m.gap_score for m in ms) / len(days), 4),
-                users_per_day=round(sum(m.prod_daily_users or 0 for m in ms) / len(days), 2),
-                coverage_score=flows[flow_id].coverage_score,
+        gaps: list[FlowGap] = []
+        for flow_id, ms in by_flow.items():
+            view = flows.get(flow_id)
+            if view is None:
+                continue
+            users_per_day = round(sum(m.prod_daily_users or 0 for m in ms) / len(days), 2)
+            coverage = view.coverage_score
+            priority = round(users_per_day * (1.0 - (coverage or 0.0)), 2)
+            if priority <= 0:
+                continue  # nobody walks it, or tests cover it fully
+            gaps.append(
+                FlowGap(
+                    flow_id=flow_id,
+                    flow_name=view.name,
+                    gap_score=round(sum(m.gap_score for m in ms) / len(days), 4),
+                    users_per_day=users_per_day,
+                    coverage_score=coverage,
+                    priority=priority,
+                    sessions=sum(m.sessions for m in ms),
+                )
             )
-            for flow_id, ms in by_flow.items()
-            if flow_id in flows
-        ]
-        gaps = [g for g in gaps if g.gap_score > 0]
-        gaps.sort(key=lambda g: (-g.gap_score, -g.users_per_day, g.flow_name))
+        gaps.sort(key=lambda g: (-g.priority, -g.gap_score, g.flow_name, g.flow_id))
         return GapsReport(days=list(days), flows=gaps[:limit])
 
     # -- what the commands, routes and the scheduled workflow call
@@ -568,6 +583,19 @@ def last_days(now_ms_: int, count: int) -> list[str]:
     if not 1 <= count <= MAX_DAYS:
         raise ValidationFailed(f"days must be between 1 and {MAX_DAYS}", details={"field": "days"})
     return days_between(day_of(now_ms_ - (count - 1) * DAY_MS), day_of(now_ms_))
+
+
+def window_days(now_ms_: int, since: str | None = None, until: str | None = None) -> list[str]:
+    """The days from `since` to `until` (inclusive): `until` defaults to the day of `now_ms_`, `since` to `until`.
+    ValidationFailed for a day that is not one, since after until, or more than MAX_DAYS days."""
+    last = _check_days([until])[0] if until is not None else day_of(now_ms_)
+    first = _check_days([since])[0] if since is not None else last
+    if first > last:
+        raise ValidationFailed("since must not be after until", details={"field": "since"})
+    days = days_between(first, last)
+    if len(days) > MAX_DAYS:
+        raise ValidationFailed(f"at most {MAX_DAYS} days at a time", details={"field": "since"})
+    return days
 
 
 def _check_days(days: Sequence[str]) -> list[str]:
