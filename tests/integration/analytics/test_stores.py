@@ -34,6 +34,20 @@ def test_claims_say_which_ids_are_new_per_project_and_day_and_expire(redis_clien
     assert 0 < redis_client.ttl(seen_key(project, "2026-03-09")) <= 3600
 
 
+def test_claims_of_provider_ids_with_newlines_or_non_ascii_keep_one_answer_per_id(
+    redis_client: redis.Redis, project: str
+) -> None:
+    seen = RedisSeenEvents(redis_client, ttl_s=3600)
+    odd = [("2026-03-09", "mixpanel:a\nb"), ("2026-03-09", "mixpanel:a"), ("2026-03-09", "mixpanel:b")]
+    plain = [("2026-03-10", "amplitude:é-1"), ("2026-03-10", "amplitude:ü-2"), ("2026-03-10", "amplitude:é-1")]
+
+    assert seen.claim(project, odd) == [True, True, True]
+    assert seen.claim(project, odd) == [False, False, False]
+    assert seen.claim(project, plain) == [True, True, False]
+    assert redis_client.smembers(seen_key(project, "2026-03-09")) == {"mixpanel:a\nb", "mixpanel:a", "mixpanel:b"}
+    assert redis_client.scard(seen_key(project, "2026-03-10")) == 2
+
+
 def test_released_claims_can_be_claimed_again(redis_client: redis.Redis, project: str) -> None:
     seen = RedisSeenEvents(redis_client, ttl_s=3600)
     seen.claim(project, [("2026-03-09", "x"), ("2026-03-09", "y")])

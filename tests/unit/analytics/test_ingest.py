@@ -186,3 +186,65 @@ def test_limits_are_configurable() -> None:
 
     with pytest.raises(PayloadTooLargeError):
         ingestor.ingest("shop", body(event(1), event(2), event(3)))
+
+
+VARIANTS: list[dict[str, Any]] = [
+    {},
+    {"properties": {"title": "Shop", "price": 12.5}},
+    {"userId": "u-1", "sessionId": "s-1", "anonymousId": None},
+    {"path": "/cart", "url": None},
+    {"name": " page_view "},  # pydantic strips it
+    {"name": ""},
+    {"timestamp": 1_773_143_000_000.0},  # a float with no fraction: pydantic takes it
+    {"timestamp": "2026-03-10T11:50:00+00:00"},
+    {"timestamp": "1773143000000"},
+    {"timestamp": True},
+    {"timestamp": -1},
+    {"eventId": "has space"},
+    {"eventId": "x" * 129},
+    {"eventId": 42},
+    {"anonymousId": ""},
+    {"anonymousId": "a" * 129},
+    {"path": "cart"},
+    {"url": "x" * 2049},
+    {"properties": {f"k{i}": i for i in range(101)}},
+    {"properties": []},
+    {"event_id": "snake-1"},  # by name: pydantic accepts it as well
+    {"surprise": 1},
+]
+
+
+@pytest.mark.parametrize("changes", VARIANTS, ids=[json.dumps(v)[:40] for v in VARIANTS])
+def test_the_fast_path_builds_what_pydantic_builds_or_leaves_the_event_to_it(changes: dict[str, Any]) -> None:
+    from pydantic import ValidationError
+
+    from perceo.analytics.ingest import _EVENT, CheckedEvent, _plain_event
+
+    item = {**event(1), **changes}
+    if "event_id" in changes:
+        del item["eventId"]
+
+    fast = _plain_event(item)
+    try:
+        checked = CheckedEvent.of(_EVENT.validate_python(item))
+    except ValidationError:
+        checked = None
+
+    if fast is not None:
+        assert checked is not None and fast == checked
+    # the plain shapes take the fast path; the unusual ones are left to pydantic
+    assert (fast is not None) == (changes in VARIANTS[:4])
+
+
+def test_a_batch_mixing_plain_and_unusual_events_keeps_each_reason_and_index(ingestor: Ingestor) -> None:
+    result = ingestor.ingest(
+        "p1",
+        body(event(1), event(2, name=" page_view "), event(3, timestamp="soon"), event(4, surprise=True), event(5)),
+    )
+
+    assert result.accepted == 3
+    assert [(r.index, r.event_id, r.reason) for r in result.rejected] == [
+        (2, "ev-3", "invalid"),
+        (3, "ev-4", "invalid"),
+    ]
+    assert result.rejected[0].message.startswith("timestamp") and result.rejected[1].message.startswith("surprise")

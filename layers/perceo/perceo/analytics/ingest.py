@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
+from pydantic_core import from_json
 
 from perceo.analytics.codec import encode_events, events_key
 from perceo.analytics.model import (
@@ -77,16 +78,10 @@ class IngestEvent(BaseModel):
     properties: dict[str, Any] = Field(default_factory=dict, max_length=100)
 
 
-class IngestBatch(BaseModel):
-    """The body of POST /analytics/events; `sentAt` is the client's clock when it sent the batch (epoch ms)."""
-
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, validate_by_name=True, validate_by_alias=True)
-
-    events: list[IngestEvent] = Field(max_length=MAX_BATCH_EVENTS)
-    sent_at: EpochMs | None = None
-
-
 class _LooseBatch(BaseModel):
+    """The body of POST /analytics/events: `{events: [...], sentAt?}` (`sentAt` is the client's clock when it sent
+    the batch, epoch ms); each event is then an `IngestEvent`, checked on its own."""
+
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, validate_by_name=True, validate_by_alias=True)
 
     events: list[Any]
@@ -94,6 +89,87 @@ class _LooseBatch(BaseModel):
 
 
 _EVENT = TypeAdapter(IngestEvent)
+
+#: What the fast path checks by hand (`_plain_event`): the fields of `IngestEvent` by their camelCase names.
+_EVENT_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
+_FIELDS = frozenset({"eventId", "anonymousId", "userId", "sessionId", "name", "url", "path", "timestamp", "properties"})
+_BATCH_KEYS = frozenset({"events", "sentAt"})
+
+
+def _identity(value: object) -> bool:
+    return value is None or (type(value) is str and 0 < len(value) <= 128)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedEvent:
+    """A valid event of a batch, as the ingest loop uses it (`timestamp` in epoch ms). A plain class: building a
+    pydantic model per event (even with `model_construct`) cost more than checking it."""
+
+    event_id: str
+    anonymous_id: str | None
+    user_id: str | None
+    session_id: str | None
+    name: str
+    url: str | None
+    path: str | None
+    timestamp: int
+    properties: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: IngestEvent) -> CheckedEvent:
+        return cls(
+            event.event_id,
+            event.anonymous_id,
+            event.user_id,
+            event.session_id,
+            event.name,
+            event.url,
+            event.path,
+            _epoch_ms(event.timestamp),
+            event.properties,
+        )
+
+
+def _plain_event(item: object) -> CheckedEvent | None:
+    """The event when `item` is plainly valid (camelCase keys, strings of the right length, an integer epoch-ms
+    timestamp, at most 100 properties): taken as it is, as `IngestEvent` would take it. None when anything is
+    unusual: then pydantic decides, and names what is wrong (the fast path never rejects)."""
+    if type(item) is not dict or not _FIELDS.issuperset(item):
+        return None
+    get = item.get
+    event_id, name, url, path = get("eventId"), get("name"), get("url"), get("path")
+    timestamp, properties = get("timestamp"), get("properties", _NO_PROPERTIES)
+    anonymous_id, user_id, session_id = get("anonymousId"), get("userId"), get("sessionId")
+    if (
+        type(event_id) is str
+        and _EVENT_ID.fullmatch(event_id)
+        and type(name) is str
+        and 0 < len(name) <= 200
+        and name == name.strip()
+        and type(timestamp) is int
+        and timestamp >= 0
+        and (url is None or (type(url) is str and len(url) <= 2048))
+        and (path is None or (type(path) is str and len(path) <= 2048 and path.startswith("/")))
+        and (properties is _NO_PROPERTIES or (type(properties) is dict and len(properties) <= 100))
+        and _identity(anonymous_id)
+        and _identity(user_id)
+        and _identity(session_id)
+    ):
+        return CheckedEvent(
+            event_id,
+            anonymous_id,
+            user_id,
+            session_id,
+            name,
+            url,
+            path,
+            timestamp,
+            {} if properties is _NO_PROPERTIES else properties,
+        )
+    return None
+
+
+_NO_PROPERTIES: dict[str, Any] = {}
 
 
 class Ingestor:
@@ -124,9 +200,11 @@ class Ingestor:
         accepted: list[TrackedEvent] = []
         duplicates = 0
         in_batch: set[str] = set()
+        # the plain window first (one comparison per event); `_timestamp_problem` says why for the others
+        earliest, latest = now - self.limits.max_age_ms, now + self.limits.future_tolerance_ms
         for index, event in events:
-            timestamp = _epoch_ms(event.timestamp) + offset
-            problem = self._timestamp_problem(timestamp, now)
+            timestamp = event.timestamp + offset
+            problem = None if earliest <= timestamp <= latest else self._timestamp_problem(timestamp, now)
             if problem is not None:
                 rejected.append(
                     RejectedEvent(index=index, event_id=event.event_id, reason=problem[0], message=problem[1])
@@ -143,17 +221,18 @@ class Ingestor:
                 duplicates += 1
                 continue
             in_batch.add(event.event_id)
+            where = event.path or event.url
             accepted.append(
                 TrackedEvent(
-                    id=event.event_id,
-                    source="ingest",
-                    name=event.name,
-                    timestamp=min(timestamp, now),
-                    user_id=event.user_id,
-                    anonymous_id=event.anonymous_id,
-                    session_id=event.session_id,
-                    path=path_of(event.path or event.url or "") if (event.path or event.url) else None,
-                    properties=event.properties,
+                    event.event_id,
+                    "ingest",
+                    event.name,
+                    timestamp if timestamp < now else now,
+                    event.user_id,
+                    event.anonymous_id,
+                    event.session_id,
+                    path_of(where) if where else None,
+                    event.properties,
                 )
             )
         stored = store_events(self.store, self.seen, project_id, "ingest", accepted, self.batch_names())
@@ -163,7 +242,7 @@ class Ingestor:
 
     def _parse(
         self, body: bytes | str | Mapping[str, Any]
-    ) -> tuple[list[tuple[int, IngestEvent]], int | None, list[RejectedEvent]]:
+    ) -> tuple[list[tuple[int, CheckedEvent]], int | None, list[RejectedEvent]]:
         """(index, event) of the valid events, the batch's sentAt, and a rejection for every invalid event."""
         if isinstance(body, bytes | str):
             size = len(body.encode("utf-8") if isinstance(body, str) else body)
@@ -173,17 +252,14 @@ class Ingestor:
                     details={"limit": self.limits.max_bytes},
                 )
             try:
-                batch = IngestBatch.model_validate_json(body)  # the fast path: every event valid
-                if len(batch.events) <= self.limits.max_events:
-                    return list(enumerate(batch.events)), batch.sent_at, []
-            except ValidationError:
-                pass
-            try:
-                document = json.loads(body)
+                document = from_json(body, cache_strings="keys")
             except ValueError:
                 raise ValidationFailed("the ingest body is not JSON", details={"field": "body"}) from None
         else:
             document = body
+        plain = self._plain_batch(document)
+        if plain is not None:
+            return plain
         try:
             loose = _LooseBatch.model_validate(document)
         except ValidationError as error:
@@ -196,22 +272,40 @@ class Ingestor:
                 f"an ingest batch holds at most {self.limits.max_events} events; this one has {len(loose.events)}",
                 details={"limit": self.limits.max_events},
             )
-        events: list[tuple[int, IngestEvent]] = []
+        events: list[tuple[int, CheckedEvent]] = []
         rejected: list[RejectedEvent] = []
         for index, item in enumerate(loose.events):
             try:
-                events.append((index, _EVENT.validate_python(item)))
+                events.append((index, CheckedEvent.of(_EVENT.validate_python(item))))
             except ValidationError as error:
-                event_id = item.get("eventId") if isinstance(item, dict) else None
-                rejected.append(
-                    RejectedEvent(
-                        index=index,
-                        event_id=event_id if isinstance(event_id, str) else None,
-                        reason="invalid",
-                        message=_first(error),
-                    )
-                )
+                rejected.append(_invalid(index, item, error))
         return events, loose.sent_at, rejected
+
+    def _plain_batch(
+        self, document: object
+    ) -> tuple[list[tuple[int, CheckedEvent]], int | None, list[RejectedEvent]] | None:
+        """The fast path for a batch of the usual shape: events checked by hand (`_plain_event`), pydantic only for
+        the ones that are not plainly valid (each keeps its own reason). None when the batch's own shape is unusual
+        (the general path then says what is wrong)."""
+        if not isinstance(document, dict) or not _BATCH_KEYS.issuperset(document):
+            return None
+        items, sent_at = document.get("events"), document.get("sentAt")
+        if type(items) is not list or len(items) > self.limits.max_events:
+            return None
+        if sent_at is not None and not (type(sent_at) is int and sent_at >= 0):
+            return None
+        events: list[tuple[int, CheckedEvent]] = []
+        rejected: list[RejectedEvent] = []
+        for index, item in enumerate(items):
+            event = _plain_event(item)
+            if event is None:
+                try:
+                    event = CheckedEvent.of(_EVENT.validate_python(item))
+                except ValidationError as error:
+                    rejected.append(_invalid(index, item, error))
+                    continue
+            events.append((index, event))
+        return events, sent_at, rejected
 
     def _timestamp_problem(self, timestamp: int, now: int) -> tuple[Any, str] | None:
         if timestamp > now + self.limits.future_tolerance_ms:
@@ -251,6 +345,13 @@ def store_events(
         seen.release(project_id, [k for day, ks in claimed.items() if day not in written for k in ks])
         raise
     return sum(len(v) for v in by_day.values())
+
+
+def _invalid(index: int, item: object, error: ValidationError) -> RejectedEvent:
+    event_id = item.get("eventId") if isinstance(item, dict) else None
+    return RejectedEvent(
+        index=index, event_id=event_id if isinstance(event_id, str) else None, reason="invalid", message=_first(error)
+    )
 
 
 def _epoch_ms(value: int | dt.datetime) -> int:
