@@ -22,6 +22,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -175,6 +176,83 @@ class Correlator:
         self._align()
         top = [(path, n) for path, n in self._untested.most_common(limit) if n >= min_sessions]
         return [UntestedPath(routes=[self.tokens.route(t) or "" for t in path], sessions=n) for path, n in top]
+
+    # -- partial results: a chunk's state, merged into another correlator (the cloud's fan-out, see `service.py`)
+
+    def export(self) -> dict[str, Any]:
+        """This correlator's state as JSON-ready data, flows by id and paths by route (token numbers differ from one
+        chunk to another). What `absorb` merges; every list sorted, so a chunk exports the same bytes each time."""
+        self._align()
+        totals = self.totals
+        flows = []
+        for (f, day), stats in sorted(self._days.items(), key=lambda item: (self.flows[item[0][0]].id, item[0][1])):
+            flows.append(
+                {
+                    "flowId": self.flows[f].id,
+                    "day": day,
+                    "sessions": stats.sessions,
+                    "completions": stats.completions,
+                    "dropOff": {str(k): n for k, n in sorted(stats.drop_off.items())},
+                    "users": sorted(stats.users),
+                    "durations": stats.durations,
+                    "stepTimes": {str(k): v for k, v in sorted(stats.step_times.items())},
+                    "revenue": stats.revenue,
+                }
+            )
+        return {
+            "flows": flows,
+            "untested": sorted(([self.tokens.route(t) or "" for t in path], n) for path, n in self._untested.items()),
+            "totals": {
+                "sessions": totals.sessions,
+                "matchedSessions": totals.matched_sessions,
+                "matches": totals.matches,
+                "similarityHistogram": totals.similarity_histogram,
+                "byFlow": [
+                    [
+                        self.flows[f].id,
+                        totals.flow_matches[f],
+                        totals.flow_completions[f],
+                        totals.flow_similarity.get(f, 0.0),
+                    ]
+                    for f in sorted(totals.flow_matches)
+                ],
+            },
+        }
+
+    def absorb(self, part: Mapping[str, Any]) -> None:
+        """Add a chunk's exported state to this one. Chunks hold disjoint users (chunked by user), so users, sessions
+        and walks add up; absorbing chunks in the same order gives the same figures every time."""
+        self._align()
+        index = {flow.id: f for f, flow in enumerate(self.flows)}
+        for row in part["flows"]:
+            f = index.get(row["flowId"])
+            if f is None:
+                continue  # a flow deleted between the chunk and the merge
+            stats = self._days.get((f, row["day"]))
+            if stats is None:
+                stats = self._days[(f, row["day"])] = _FlowDay()
+            stats.sessions += row["sessions"]
+            stats.completions += row["completions"]
+            stats.drop_off.update({int(k): n for k, n in row["dropOff"].items()})
+            stats.users.update(row["users"])
+            stats.durations.extend(row["durations"])
+            for k, times in row["stepTimes"].items():
+                stats.step_times.setdefault(int(k), []).extend(times)
+            stats.revenue += row["revenue"]
+        for routes, n in part["untested"]:
+            self._untested[tuple(self.tokens.token(r or None) for r in routes)] += n
+        totals, theirs = self.totals, part["totals"]
+        totals.sessions += theirs["sessions"]
+        totals.matched_sessions += theirs["matchedSessions"]
+        totals.matches += theirs["matches"]
+        for b, n in enumerate(theirs["similarityHistogram"]):
+            totals.similarity_histogram[b] += n
+        for flow_id, walks, done, similarity_sum in theirs["byFlow"]:
+            f = index.get(flow_id)
+            if f is not None:
+                totals.flow_matches[f] += walks
+                totals.flow_completions[f] += done
+                totals.flow_similarity[f] = totals.flow_similarity.get(f, 0.0) + similarity_sum
 
     # -- internals
 

@@ -21,10 +21,12 @@ after a correlation.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import logging
 import statistics
 import uuid
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -86,7 +88,7 @@ from perceo.graph.port import FlowGraph
 from perceo.models import EventType, FlowMetrics, FlowView, PerceoEvent, now_ms
 
 if TYPE_CHECKING:
-    from perceo.analytics.correlation import FlowSpec
+    from perceo.analytics.correlation import Correlator, FlowSpec
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,8 @@ log = logging.getLogger(__name__)
 _STORE_CHUNK = 10_000
 #: A correlation or a report covers at most this many days.
 MAX_DAYS = 92
+#: A correlation is spread over at most this many chunks (by user; see `correlate_chunk`).
+MAX_PARTS = 64
 
 Progress = Callable[[str, int, int], None]
 
@@ -313,17 +317,27 @@ class AnalyticsService:
     # -- correlate
 
     def correlate(self, project_id: str, days: Sequence[str]) -> CorrelationReport:
-        """Sessions of `days` aligned to the project's active flows; writes every flow's metrics of each day."""
-        # numpy loads with the aligner, here and not at import: the ingest route never pays for it
-        from perceo.analytics.correlation import Correlator, flow_specs
+        """Sessions of `days` aligned to the project's active flows; writes every flow's metrics of each day.
+
+        One chunk holding every user (`correlate_chunk`), merged (`merge_correlation`): the cloud's AnalyticsSync
+        runs the same two functions with the users spread over several chunks, one Lambda each."""
+        self._require_project(project_id)
+        days = _check_days(days)
+        return self.merge_correlation(project_id, days, [self.correlate_chunk(project_id, days)])
+
+    def correlate_chunk(self, project_id: str, days: Sequence[str], *, part: int = 0, parts: int = 1) -> dict[str, Any]:
+        """Sessions -> walks of one chunk of the days' events: the users whose id hashes to `part` (of `parts`;
+        events without a user go to chunk 0). Chunks are cut by user, never by time, so no session is split between
+        two: a user's sessions are the same in any chunking. Returns the chunk's partial result (JSON-ready), which
+        `merge_correlation` adds up. Each chunk reads the days' objects and keeps its own users' events."""
 
         self._require_project(project_id)
         days = _check_days(days)
-        flows = self.graph.list_flows(project_id)
-        specs = flow_specs(flows, self.options.flow_values)
-        routes = self.graph.matchable_routes(project_id)
-        mapper = RouteMapper([*routes, *(r for s in specs for r in s.routes)])
-        tokens = RouteTokens(r for s in specs for r in s.routes)
+        if not 0 <= part < parts <= MAX_PARTS:
+            raise ValidationFailed(
+                f"part must be in [0, parts) and parts in [1, {MAX_PARTS}]", details={"field": "part"}
+            )
+        specs, mapper, tokens = self._correlation_setup(project_id)
         sessionizer = Sessionizer(
             mapper,
             tokens,
@@ -331,43 +345,58 @@ class AnalyticsService:
             page_view_events=self.options.page_view_events,
             revenue_property=self.options.revenue_property,
         )
-        correlator = Correlator(
-            project_id,
-            specs,
-            tokens,
-            min_similarity=self.options.min_similarity,
-            min_steps=self.options.min_steps,
-            revenue_property=self.options.revenue_property,
-            average_order_value=self.options.average_order_value,
-            batch_sessions=self.options.batch_sessions,
-        )
+        correlator = self._correlator(project_id, specs, tokens)
         with_events: set[str] = set()
         with _no_cyclic_gc():
             for day in days:
                 for event in self._day_events(project_id, day):
                     with_events.add(day)
+                    if parts > 1 and part_of(event.user_id or event.anonymous_id, parts) != part:
+                        continue
                     for session in sessionizer.add(event):
                         correlator.add(session)
             correlator.add_all(sessionizer.flush())
+            state = correlator.export()
+        state["counts"] = dataclasses.asdict(sessionizer.counts)
+        state["daysWithEvents"] = sorted(with_events)
+        return state
+
+    def merge_correlation(
+        self, project_id: str, days: Sequence[str], parts: Sequence[Mapping[str, Any]]
+    ) -> CorrelationReport:
+        """The chunks' partial results added up (in the order given) into every flow's metrics of each day, written
+        to the graph; days without events get page-aggregate metrics (GA4) when there are some. Publishes
+        analytics.correlation.complete and analytics.metrics.updated."""
+        self._require_project(project_id)
+        days = _check_days(days)
+        specs, mapper, tokens = self._correlation_setup(project_id)
+        correlator = self._correlator(project_id, specs, tokens)
+        counts: dict[str, int] = {}
+        with_events: set[str] = set()
+        for part in parts:
+            correlator.absorb(part)
+            for name, n in part["counts"].items():
+                counts[name] = counts.get(name, 0) + n
+            with_events.update(part["daysWithEvents"])
         now = self.clock()
         metrics = [m for m in correlator.metrics(days, updated_at=now) if m.day in with_events]
         for day in days:
             if day not in with_events:
                 metrics.extend(self._page_metrics(project_id, specs, mapper, day, now))
         written = self.graph.upsert_flow_metrics(project_id, metrics) if metrics else 0
-        counts = sessionizer.counts
+        page_views, unmapped = counts.get("page_views", 0), counts.get("unmapped_page_views", 0)
         report = CorrelationReport(
             days=list(days),
-            events=counts.events,
-            page_views=counts.page_views,
-            unmapped_page_views=counts.unmapped_page_views,
+            events=counts.get("events", 0),
+            page_views=page_views,
+            unmapped_page_views=unmapped,
             sessions=correlator.totals.sessions,
             matched_sessions=correlator.totals.matched_sessions,
             matches=correlator.totals.matches,
             flows=len(specs),
             metrics_written=written,
             untested=correlator.untested(),
-            unmapped_share=round(counts.unmapped_page_views / counts.page_views, 4) if counts.page_views else None,
+            unmapped_share=round(unmapped / page_views, 4) if page_views else None,
             by_flow=correlator.totals.by_flow(specs),
             similarity_histogram=list(correlator.totals.similarity_histogram),
         )
@@ -377,6 +406,34 @@ class AnalyticsService:
             project_id, EventType.METRICS_UPDATED, {"days": list(days), "flows": len(specs), "metricsWritten": written}
         )
         return report
+
+    def correlation_parts(self, project_id: str, days: Sequence[str], *, objects_per_part: int) -> int:
+        """How many chunks to correlate `days` in: one per `objects_per_part` stored objects, 1 to MAX_PARTS."""
+        objects = sum(len(self.store.list(events_prefix(project_id, day))) for day in _check_days(days))
+        return max(1, min(MAX_PARTS, -(-objects // max(1, objects_per_part))))
+
+    def _correlation_setup(self, project_id: str) -> tuple[list[FlowSpec], RouteMapper, RouteTokens]:
+        from perceo.analytics.correlation import flow_specs
+
+        specs = flow_specs(self.graph.list_flows(project_id), self.options.flow_values)
+        routes = self.graph.matchable_routes(project_id)
+        mapper = RouteMapper([*routes, *(r for s in specs for r in s.routes)])
+        return specs, mapper, RouteTokens(r for s in specs for r in s.routes)
+
+    def _correlator(self, project_id: str, specs: Sequence[FlowSpec], tokens: RouteTokens) -> Correlator:
+        # numpy loads with the aligner, here and not at import: the ingest route never pays for it
+        from perceo.analytics.correlation import Correlator
+
+        return Correlator(
+            project_id,
+            specs,
+            tokens,
+            min_similarity=self.options.min_similarity,
+            min_steps=self.options.min_steps,
+            revenue_property=self.options.revenue_property,
+            average_order_value=self.options.average_order_value,
+            batch_sessions=self.options.batch_sessions,
+        )
 
     def _day_events(self, project_id: str, day: str) -> Iterator[TrackedEvent]:
         """A day's stored events, object by object in the order they were stored (names start with a time)."""
@@ -576,6 +633,12 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def part_of(user: str | None, parts: int) -> int:
+    """The chunk of a user's events: a stable hash of the user (CRC-32, the same in every process, unlike `hash`);
+    events without a user go to chunk 0."""
+    return zlib.crc32(user.encode("utf-8")) % parts if user else 0
 
 
 def last_days(now_ms_: int, count: int) -> list[str]:
