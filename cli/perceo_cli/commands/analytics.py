@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from perceo.analytics.model import (
     PROVIDERS,
@@ -256,7 +257,7 @@ def print_correlation(output: Output, report: CorrelationReport) -> None:
             table.add_column(column, justify="right", no_wrap=True)
         for flow in walked:
             similarity = "—" if flow.mean_similarity is None else f"{flow.mean_similarity:.2f}"
-            table.add_row(flow.flow_name, str(flow.matches), str(flow.completions), similarity)
+            table.add_row(Text(flow.flow_name), str(flow.matches), str(flow.completions), similarity)
         _print_table(output, table)
     else:
         output.text("No session walked a flow.")
@@ -327,7 +328,7 @@ def print_gaps(output: Output, report: GapsReport) -> None:
         table.add_column(column, justify="right", no_wrap=True)
     for gap in report.flows:
         table.add_row(
-            gap.flow_name,
+            Text(gap.flow_name),  # a name is data, never rich markup
             f"{gap.users_per_day:g}",
             _coverage(gap.coverage_score),
             f"{gap.priority:g}",
