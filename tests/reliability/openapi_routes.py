@@ -96,6 +96,7 @@ def valid_body(operation: Operation, *, scope: str = "flows:read", unique: str =
         "POST /projects/{id}/import": {"export": '{"format":"perceo-export","version":1}\n'},
         "POST /analytics/events": {"events": [_event(unique)]},
         "POST /analytics/sync": {},
+        "POST /analytics/correlate": {},
         # A shape-valid key whose token_uri is not Google's: refused (422) before any request leaves the machine.
         "POST /analytics/connect": {
             "provider": "ga4",

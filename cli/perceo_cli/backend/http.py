@@ -73,7 +73,9 @@ if TYPE_CHECKING:
     from perceo.analytics.model import (
         AnalyticsStatus,
         ConnectionCheck,
+        CorrelationReport,
         FlowTraffic,
+        GapsReport,
         IngestResult,
         ProviderName,
         SyncRun,
@@ -712,6 +714,18 @@ class HttpBackend:
             raise BackendUnavailableError(f"the Perceo API at {self.api_url} answered GET /analytics/traffic oddly")
         parsed = [self.client.parse(FlowTraffic, item) for item in flows]
         return {t.flow_id: t for t in parsed}
+
+    def analytics_correlate(self, *, since: str | None = None, until: str | None = None) -> CorrelationReport:
+        from perceo.analytics.model import CorrelateRequest, CorrelationReport
+
+        return self.client.send_model(
+            CorrelationReport, "POST", "/analytics/correlate", CorrelateRequest(since=since, until=until)
+        )
+
+    def analytics_gaps(self, days: int, *, limit: int = 20) -> GapsReport:
+        from perceo.analytics.model import GapsReport
+
+        return self.client.get_model(GapsReport, "/analytics/gaps", params={"days": days, "limit": limit})
 
     def analytics_snippet(self) -> str:
         from perceo.analytics.service import AnalyticsService

@@ -41,7 +41,9 @@ if TYPE_CHECKING:
     from perceo.analytics.model import (
         AnalyticsStatus,
         ConnectionCheck,
+        CorrelationReport,
         FlowTraffic,
+        GapsReport,
         IngestResult,
         ProviderName,
         SyncRun,
@@ -366,6 +368,18 @@ class LocalBackend:
 
         analytics = self.services.analytics
         return analytics.traffic(self.project_id, last_days(analytics.clock(), days))
+
+    def analytics_correlate(self, *, since: str | None = None, until: str | None = None) -> CorrelationReport:
+        from perceo.analytics.service import window_days
+
+        analytics = self.services.analytics
+        return analytics.correlate(self.project_id, window_days(analytics.clock(), since, until))
+
+    def analytics_gaps(self, days: int, *, limit: int = 20) -> GapsReport:
+        from perceo.analytics.service import last_days
+
+        analytics = self.services.analytics
+        return analytics.gaps(self.project_id, last_days(analytics.clock(), days), limit=limit)
 
     def analytics_snippet(self) -> str:
         from perceo.analytics.service import AnalyticsService

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from perceo.analytics.model import (
         AnalyticsStatus,
         ConnectionCheck,
+        CorrelationReport,
         FlowTraffic,
+        GapsReport,
         IngestResult,
         ProviderName,
         SyncRun,
@@ -251,6 +253,13 @@ class Backend(Protocol):
 
     def analytics_traffic(self, days: int) -> dict[str, FlowTraffic]:
         """Users and sessions per day and success rate per flow with metrics (empty when none exist)."""
+
+    def analytics_correlate(self, *, since: str | None = None, until: str | None = None) -> CorrelationReport:
+        """Sessions -> alignment -> daily metrics again over the UTC days since..until from the stored events (no
+        provider is asked); publishes analytics.correlation.complete."""
+
+    def analytics_gaps(self, days: int, *, limit: int = 20) -> GapsReport:
+        """Flows users walk that no test covers over the last `days` UTC days, ranked by users/day x (1 - coverage)."""
 
     def analytics_snippet(self) -> str:
         """The browser snippet that sends page views and clicks to POST /analytics/events."""

@@ -1,4 +1,4 @@
-"""`perceo analytics connect|sync|status|impact|snippet`: production traffic of the project's flows.
+"""`perceo analytics connect|sync|correlate|gaps|status|impact|snippet`: production traffic of the project's flows.
 
 Every command goes through the Backend port: the embedded default runs the engine in-process (events under
 `.perceo/data/events/`, provider credentials in `.perceo/secrets/analytics.json`), the API backend calls
@@ -11,14 +11,25 @@ import datetime as dt
 import json
 import re
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
-from perceo.analytics.model import PROVIDERS, AnalyticsStatus, FlowImpact, ProviderName, SyncRun
+from perceo.analytics.model import (
+    PROVIDERS,
+    SIMILARITY_BUCKETS,
+    AnalyticsStatus,
+    CorrelationReport,
+    FlowImpact,
+    GapsReport,
+    ProviderName,
+    SyncRun,
+)
 from perceo.errors import ValidationFailed
 from perceo.models.common import now_ms
 from perceo_cli.context import app_context
@@ -36,6 +47,18 @@ ProviderOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 DaysOption = Annotated[int, typer.Option("--days", min=1, max=MAX_DAYS, help="How many UTC days back, today included.")]
+#: The version of the `correlate --json` and `gaps --json` documents (keys are only ever added within a version).
+CONTRACT_VERSION = 1
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+    md = "md"
+
+
+FormatOption = Annotated[ReportFormat, typer.Option("--format", help="Output on stdout: text, json or md.")]
+FormatJsonOption = Annotated[bool, typer.Option("--json", help="Same as --format json: only JSON on stdout.")]
 
 
 def _provider(value: str | None) -> ProviderName | None:
@@ -160,6 +183,186 @@ def print_sync(output: Output, run: SyncRun) -> None:
     )
 
 
+def parse_day(value: str | None, *, option: str, now: int | None = None) -> str | None:
+    """A UTC day (YYYY-MM-DD) from `YYYY-MM-DD` or `Nd` (N days before today, UTC)."""
+    if value is None:
+        return None
+    text = value.strip()
+    relative = _RELATIVE.fullmatch(text)
+    current = now if now is not None else now_ms()
+    if relative:
+        when = current - int(relative.group(1)) * 86_400_000
+        return dt.datetime.fromtimestamp(when / 1000, tz=dt.UTC).date().isoformat()
+    try:
+        return dt.date.fromisoformat(text).isoformat() if len(text) == 10 else _not_a_day(value, option)
+    except ValueError:
+        return _not_a_day(value, option)
+
+
+def _not_a_day(value: str, option: str) -> str:
+    raise ValidationFailed(f"{option} {value!r} is not a day: use YYYY-MM-DD (UTC) or 7d", details={"field": option})
+
+
+@app.command("correlate")
+def correlate(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option("--since", help="First UTC day (YYYY-MM-DD or 7d); default: --until.")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Last UTC day (same forms); default: today.")] = None,
+    report_format: FormatOption = ReportFormat.text,
+    as_json: FormatJsonOption = False,
+) -> None:
+    """Re-run sessions -> alignment -> daily flow metrics over stored events (no provider is asked): matches per
+    flow, the similarity of the walks, the share of page views no route matched."""
+    app_ctx = app_context(ctx)
+    first, last = parse_day(since, option="--since"), parse_day(until, option="--until")
+    fmt = ReportFormat.json if as_json else report_format
+    report = app_ctx.backend.analytics_correlate(since=first, until=last)
+    if fmt == ReportFormat.json:
+        app_ctx.output.json(correlation_document(report))
+    elif fmt == ReportFormat.md:
+        app_ctx.output.text(correlation_markdown(report), markup=False, end="")
+    else:
+        print_correlation(app_ctx.output, report)
+
+
+def correlation_document(report: CorrelationReport) -> dict[str, Any]:
+    """The `correlate --json` contract (version 1)."""
+    return {"version": CONTRACT_VERSION, **report.model_dump(by_alias=True, mode="json")}
+
+
+def _buckets(report: CorrelationReport) -> list[tuple[str, int]]:
+    width = 1 / SIMILARITY_BUCKETS
+    return [(f"{i * width:.1f}–{(i + 1) * width:.1f}", n) for i, n in enumerate(report.similarity_histogram) if n]
+
+
+def _span(days: list[str]) -> str:
+    return days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+
+
+def print_correlation(output: Output, report: CorrelationReport) -> None:
+    unmapped = "—" if report.unmapped_share is None else f"{report.unmapped_share:.1%}"
+    output.text(
+        f"Correlated {_span(report.days)} (UTC): {report.events} event(s), {report.sessions} session(s), "
+        f"{report.matched_sessions} walked a flow ({report.matches} walk(s)); {report.metrics_written} daily flow "
+        f"metric(s) written."
+    )
+    output.text(f"Unmapped page views: {report.unmapped_page_views} of {report.page_views} ({unmapped}).")
+    walked = [f for f in report.by_flow if f.matches]
+    if walked:
+        table = Table(title="Walks per flow", title_justify="left")
+        table.add_column("Flow", no_wrap=True)
+        for column in ("Walks", "Completed", "Mean similarity"):
+            table.add_column(column, justify="right", no_wrap=True)
+        for flow in walked:
+            similarity = "—" if flow.mean_similarity is None else f"{flow.mean_similarity:.2f}"
+            table.add_row(Text(flow.flow_name), str(flow.matches), str(flow.completions), similarity)
+        _print_table(output, table)
+    else:
+        output.text("No session walked a flow.")
+    buckets = _buckets(report)
+    if buckets:
+        output.text("Similarity of the walks: " + ", ".join(f"{label}: {n}" for label, n in buckets))
+    for path in report.untested:
+        output.text(f"Walked by no flow ({path.sessions} sessions): {' → '.join(path.routes)}", markup=False)
+
+
+def correlation_markdown(report: CorrelationReport) -> str:
+    unmapped = "—" if report.unmapped_share is None else f"{report.unmapped_share:.1%}"
+    lines = [
+        f"## Correlation {_span(report.days)} (UTC)",
+        "",
+        f"- Events: {report.events}; sessions: {report.sessions}; walked a flow: {report.matched_sessions} "
+        f"({report.matches} walks); daily flow metrics written: {report.metrics_written}",
+        f"- Unmapped page views: {report.unmapped_page_views} of {report.page_views} ({unmapped})",
+        "",
+        "| Flow | Walks | Completed | Mean similarity |",
+        "|---|---:|---:|---:|",
+    ]
+    for flow in report.by_flow:
+        similarity = "—" if flow.mean_similarity is None else f"{flow.mean_similarity:.2f}"
+        lines.append(f"| {_md(flow.flow_name)} | {flow.matches} | {flow.completions} | {similarity} |")
+    lines += ["", "| Similarity | Walks |", "|---|---:|"]
+    lines += [f"| {label} | {n} |" for label, n in _buckets(report)]
+    return "\n".join(lines) + "\n"
+
+
+@app.command("gaps")
+def gaps(
+    ctx: typer.Context,
+    days: DaysOption = 7,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="At most this many flows.")] = 20,
+    report_format: FormatOption = ReportFormat.text,
+    as_json: FormatJsonOption = False,
+) -> None:
+    """Flows many users walk but no test covers, ranked by users/day x (1 - coverage), with their gap score."""
+    app_ctx = app_context(ctx)
+    fmt = ReportFormat.json if as_json else report_format
+    report = app_ctx.backend.analytics_gaps(days, limit=limit)
+    if fmt == ReportFormat.json:
+        app_ctx.output.json(gaps_document(report))
+    elif fmt == ReportFormat.md:
+        app_ctx.output.text(gaps_markdown(report), markup=False, end="")
+    else:
+        print_gaps(app_ctx.output, report)
+
+
+def gaps_document(report: GapsReport) -> dict[str, Any]:
+    """The `gaps --json` contract (version 1)."""
+    return {"version": CONTRACT_VERSION, **report.model_dump(by_alias=True, mode="json")}
+
+
+def _coverage(value: float | None) -> str:
+    return "none" if not value else f"{value:.0%}"
+
+
+def print_gaps(output: Output, report: GapsReport) -> None:
+    period = f"{_span(report.days)} (UTC)"
+    if not report.flows:
+        output.text(f"No gaps over {period}: every walked flow is covered, or no flow metrics yet.")
+        return
+    table = Table(title=f"Flows users walk without tests, {period}", title_justify="left")
+    table.add_column("Flow", no_wrap=True)
+    for column in ("Users/day", "Coverage", "Priority", "Gap score", "Sessions"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for gap in report.flows:
+        table.add_row(
+            Text(gap.flow_name),  # a name is data, never rich markup
+            f"{gap.users_per_day:g}",
+            _coverage(gap.coverage_score),
+            f"{gap.priority:g}",
+            f"{gap.gap_score:.2f}",
+            str(gap.sessions),
+        )
+    _print_table(output, table)
+
+
+def gaps_markdown(report: GapsReport) -> str:
+    lines = [f"## Flows users walk without tests, {_span(report.days)} (UTC)", ""]
+    if not report.flows:
+        return "\n".join([*lines, "No gaps: every walked flow is covered, or no flow metrics yet.", ""])
+    lines += ["| Flow | Users/day | Coverage | Priority | Gap score | Sessions |", "|---|---:|---:|---:|---:|---:|"]
+    for gap in report.flows:
+        lines.append(
+            f"| {_md(gap.flow_name)} | {gap.users_per_day:g} | {_coverage(gap.coverage_score)} | {gap.priority:g} "
+            f"| {gap.gap_score:.2f} | {gap.sessions} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    """A table cell: pipes escaped, no line breaks."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _print_table(output: Output, table: Table) -> None:
+    console = output.out
+    if not console.is_terminal:  # piped: no width to respect, never cut a flow name
+        table.width = Measurement.get(console, console.options.update_width(1_000), table).maximum
+    console.print(table)
+
+
 @app.command("status")
 def status(
     ctx: typer.Context,
@@ -231,10 +434,7 @@ def print_status(output: Output, report: AnalyticsStatus) -> None:
         table.add_column(column, justify="right", no_wrap=True)
     for flow in report.flows:
         table.add_row(*_impact_row(flow))
-    console = output.out
-    if not console.is_terminal:  # piped: no width to respect, never cut a flow name
-        table.width = Measurement.get(console, console.options.update_width(1_000), table).maximum
-    console.print(table)
+    _print_table(output, table)
 
 
 def _impact_row(flow: FlowImpact) -> list[str]:

@@ -1,4 +1,4 @@
-"""Lambda: analytics: `POST /analytics/events|beacon|sync|connect`, `GET /analytics/metrics|traffic`."""
+"""Lambda: analytics: `POST /analytics/events|beacon|sync|correlate|connect`, `GET /analytics/metrics|traffic|gaps`."""
 
 from __future__ import annotations
 

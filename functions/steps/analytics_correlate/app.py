@@ -1,4 +1,5 @@
-"""Step Functions task `Correlate` (AnalyticsSync): sessions -> alignment -> daily flow metrics of one project."""
+"""Step Functions task `Correlate part` (AnalyticsSync, in the Map over chunks): one chunk of users' sessions aligned
+to the flows, its partial result kept for the merge."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from perceo.analytics.jobs import CorrelateTask, correlate_project
+from perceo.analytics.jobs import PartTask, correlate_part
 from perceo.api.observability import instrument_logger
 from perceo.wiring import services
 
@@ -16,4 +17,4 @@ logger = instrument_logger(Logger())
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return correlate_project(services().analytics, CorrelateTask.model_validate(event))
+    return correlate_part(services().analytics, PartTask.model_validate(event))

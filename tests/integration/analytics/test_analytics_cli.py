@@ -193,6 +193,11 @@ def test_connect_keeps_credentials_in_the_secrets_file_and_sync_pulls_the_provid
         (["analytics", "sync", "--provider", "amplitude"], "perceo analytics connect amplitude"),
         (["analytics", "connect", "mixpanel"], "exactly one of"),
         (["analytics", "status", "--days", "0"], "--days"),
+        (["analytics", "correlate", "--since", "yesterday"], "is not a day"),
+        (["analytics", "correlate", "--since", "2026-03-09", "--until", "2026-03-01"], "since must not be after"),
+        (["analytics", "correlate", "--since", "2025-01-01", "--until", "2026-01-01"], "at most 92 days"),
+        (["analytics", "gaps", "--days", "93"], "--days"),
+        (["analytics", "gaps", "--format", "yaml"], "--format"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_no_traceback(
@@ -217,3 +222,54 @@ def test_snippet_prints_the_browser_snippet(repo: Path) -> None:
 
     code, out, _ = cli(["analytics", "snippet", "--json"], repo)
     assert code == ExitStatus.OK and "sendBeacon" in json.loads(out)["snippet"]
+
+
+def test_correlate_reruns_stored_events_and_gaps_rank_uncovered_flows_in_text_json_and_markdown(
+    repo: Path, backend: LocalBackend
+) -> None:
+    project_id = backend.project_id
+    batch, flow_name = checkout_walks(backend, users=5, finishing=2, start=now_ms() - 2 * HOUR)
+    stray = {"eventId": "stray", "anonymousId": "user-0", "name": "page_view", "path": "/no/such/page/at/all"}
+    batch["events"].append({**stray, "timestamp": batch["events"][0]["timestamp"] + 1_000})
+    assert backend.services.analytics.ingest(project_id, json.dumps(batch)).accepted == len(batch["events"])
+    page_views = len(batch["events"])
+
+    today, yesterday = day_of(now_ms()), day_of(now_ms() - 24 * HOUR)  # the walks may start before midnight
+
+    code, out, err = cli(["analytics", "correlate", "--since", "1d", "--json"], repo, backend)
+
+    assert code == ExitStatus.OK, err
+    report = json.loads(out)
+    assert report["version"] == 1 and report["days"] == [yesterday, today]
+    assert (report["sessions"], report["matchedSessions"]) == (5, 5)
+    assert (report["unmappedPageViews"], report["pageViews"]) == (1, page_views)
+    assert report["unmappedShare"] == round(1 / page_views, 4)
+    walked = {f["flowName"]: f for f in report["byFlow"]}
+    assert (walked[flow_name]["matches"], walked[flow_name]["completions"]) == (5, 2)
+    assert sum(report["similarityHistogram"]) == report["matches"] == sum(f["matches"] for f in report["byFlow"])
+
+    code, text, err = cli(["analytics", "correlate", "--since", yesterday, "--until", today], repo, backend)
+    assert code == ExitStatus.OK, err
+    assert "5 session(s), 5 walked a flow" in text and f"1 of {page_views}" in text and flow_name in text
+
+    code, out, err = cli(["analytics", "gaps", "--days", "2", "--json"], repo, backend)
+    assert code == ExitStatus.OK, err
+    gaps = json.loads(out)
+    assert gaps["version"] == 1 and gaps["days"] == [yesterday, today]
+    first = gaps["flows"][0]
+    # the demo's flows have no tests: the most walked flow leads, priority = its users per day (5 over 2 days)
+    assert (first["flowName"], first["usersPerDay"], first["priority"], first["coverageScore"]) == (
+        flow_name,
+        2.5,
+        2.5,
+        None,
+    )
+    assert [g["priority"] for g in gaps["flows"]] == sorted((g["priority"] for g in gaps["flows"]), reverse=True)
+
+    code, md, err = cli(["analytics", "gaps", "--days", "2", "--format", "md"], repo, backend)
+    assert code == ExitStatus.OK, err
+    assert md.startswith("## Flows users walk without tests") and f"| {flow_name} | 2.5 | none | 2.5 |" in md
+
+    code, md, err = cli(["analytics", "correlate", "--since", "1d", "--format", "md"], repo, backend)
+    assert code == ExitStatus.OK, err
+    assert "| Flow | Walks | Completed | Mean similarity |" in md and f"| {flow_name} | 5 | 2 |" in md

@@ -109,6 +109,80 @@ def test_ingest_sync_status_and_the_scheduled_workflow_through_the_local_cloud(
     assert code == ExitStatus.USAGE and "AnalyticsSyncSchedule" in err
 
 
+def test_a_day_in_several_objects_fans_out_on_the_local_cloud_and_matches_one_chunk_and_the_cli_reports_it(
+    cloud: RunningCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from perceo.analytics.model import day_of
+    from perceo_cli.local.schedules import wait_for
+
+    project, key = cloud.create_project("analytics-fan-out")
+    start = (now_ms() // 86_400_000 - 1) * 86_400_000 + 10 * 3_600_000  # yesterday 10:00 UTC
+    day = day_of(start)
+    with cloud.http(key) as client:
+        flow = client.post("flows", json={"name": "Checkout", "pages": PAGES}).json()
+        ingest_key = client.post("keys", json={"name": "web", "scopes": ["ingest"]}).json()["key"]
+    paths = ["/", "/products/{u}", "/cart", "/checkout"]
+    with cloud.http(ingest_key) as client:
+        for batch in range(5):  # five objects, each user's walk spread over them
+            events = [
+                {
+                    "eventId": f"fan-{u}-{k}",
+                    "anonymousId": f"fan{u}",
+                    "name": "page_view",
+                    "path": paths[k].format(u=u),
+                    "timestamp": start + u * 90_000 + k * 20_000,
+                }
+                for u in range(10)
+                for k in range(4 if u % 2 else 3)
+                if (u + k) % 5 == batch
+            ]
+            assert client.post("analytics/events", json={"events": events}).status_code == 202
+    sfn = boto3.client(
+        "stepfunctions",
+        endpoint_url=cloud.state.moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    (machine,) = [m for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("-analytics-sync")]
+    window = {"projectIds": [project["id"]], "since": start, "until": start + 3_600_000, "objectsPerPart": 2}
+
+    described = wait_for(
+        sfn,
+        sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=json.dumps(window))["executionArn"],
+        timeout_s=180,
+    )
+
+    assert described["status"] == "SUCCEEDED", described
+    (result,) = json.loads(described["output"])["results"]
+    assert (result["status"], result["parts"]) == ("succeeded", 3)
+    with cloud.http(key) as client:
+        fanned = client.get("analytics/flow-metrics", params={"since": day, "until": day}).json()["metrics"]
+    # the same day in one chunk, as `perceo analytics correlate` runs it through the API
+    work = tmp_path / "app"
+    (work / ".perceo").mkdir(parents=True)
+    (work / ".perceo" / "config.json").write_text(json.dumps({"observer": {"apiBaseUrl": cloud.api_url}}))
+    monkeypatch.setenv("PERCEO_API_KEY", key)
+    code, out, err = cli(work, "analytics", "correlate", "--since", day, "--until", day, "--json")
+    assert code == ExitStatus.OK, err
+    report = json.loads(out)
+    assert (report["version"], report["sessions"], report["matchedSessions"]) == (1, 10, 10)
+    assert [(f["flowId"], f["matches"], f["completions"]) for f in report["byFlow"]] == [(flow["id"], 10, 5)]
+    with cloud.http(key) as client:
+        single = client.get("analytics/flow-metrics", params={"since": day, "until": day}).json()["metrics"]
+
+    def strip(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in row.items() if k != "updatedAt"} for row in rows]
+
+    assert strip(fanned) == strip(single) and len(single) == 1
+    assert (single[0]["sessions"], single[0]["completions"], single[0]["prodDailyUsers"]) == (10, 5, 10)
+    code, md, err = cli(work, "analytics", "gaps", "--days", "2", "--format", "md")
+    assert code == ExitStatus.OK, err
+    assert "| Checkout | 5 | none | 5 |" in md  # 10 users over the 2 days asked, no test covers the flow
+
+
 class _Site(ThreadingHTTPServer):
     page = b""
     script = b""

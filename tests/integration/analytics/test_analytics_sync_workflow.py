@@ -200,3 +200,49 @@ def test_the_local_scheduler_fires_each_rate_schedule_on_time(cloud: dict[str, A
     ((name, execution),) = scheduler.fired
     assert name == "AnalyticsSyncSchedule"
     assert wait_for(sfn, execution, timeout_s=120)["status"] == "SUCCEEDED"
+
+
+def test_a_day_in_several_objects_fans_out_over_user_chunks_and_merges_to_the_single_chunk_metrics(
+    cloud: dict[str, Any],
+) -> None:
+    graph: FalkorFlowGraph = cloud["graph"]
+    analytics = cloud["services"].analytics
+    a, a_flow = _project(graph, "shop-a")
+    start = (now_ms() // 86_400_000 - 1) * 86_400_000 + 10 * 3_600_000  # yesterday 10:00 UTC: one day, whatever now
+    paths = ["/", "/products/{u}", "/cart", "/checkout"]
+    # 12 users; each one's walk is spread over the 6 batches (one object each), so a session crosses objects
+    for batch in range(6):
+        events = [
+            {
+                "eventId": f"fan-{u}-{k}",
+                "anonymousId": f"fan{u}",
+                "name": "page_view",
+                "path": paths[k].format(u=u),
+                "timestamp": start + u * 90_000 + k * 20_000,
+            }
+            for u in range(12)
+            for k in range(4 if u % 3 else 3)
+            if (u + k) % 6 == batch
+        ]
+        assert analytics.ingest(a, json.dumps({"events": events})).accepted == len(events)
+    day = day_of(start)
+    schedule = pick(read_schedules(cloud["intrinsics"]), "AnalyticsSyncStateMachine")
+    window = {"projectIds": [a], "since": start, "until": start + 3_600_000, "objectsPerPart": 2}
+    sfn = cloud["aws"].client("stepfunctions")
+
+    described = wait_for(sfn, fire(Schedule(**{**schedule.__dict__, "input": json.dumps(window)}), sfn), timeout_s=120)
+
+    assert described["status"] == "SUCCEEDED", described
+    (result,) = json.loads(described["output"])["results"]
+    assert (result["status"], result["parts"], result["days"]) == ("succeeded", 3, [day])
+    fanned = graph.list_flow_metrics(a, since=day, until=day, flow_ids=[a_flow])
+    store = cloud["services"].analytics.store
+    assert store.list(f"work/analytics/{a}/") == []  # the merge deleted the partial results
+
+    single = analytics.correlate(a, [day])  # the embedded path: one chunk
+
+    assert (single.sessions, single.matched_sessions) == (12, 12)
+    again = graph.list_flow_metrics(a, since=day, until=day, flow_ids=[a_flow])
+    strip = {"updated_at"}
+    assert [m.model_dump(exclude=strip) for m in fanned] == [m.model_dump(exclude=strip) for m in again]
+    assert (again[0].sessions, again[0].completions, again[0].prod_daily_users) == (12, 8, 12)

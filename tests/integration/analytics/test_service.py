@@ -208,3 +208,47 @@ def test_a_day_with_only_ga4_pages_gets_estimated_funnel_metrics(
     assert synced.pages == 3
     (checkout,) = graph.list_flow_metrics(pid, since=D3, until=D3, flow_ids=[flows["checkout"].id])
     assert (checkout.basis, checkout.sessions, checkout.completions) == ("pages", 45, 9)
+
+
+def test_correlate_reports_walks_per_flow_similarity_and_unmapped_share_and_gaps_rank_by_uncovered_users(
+    analytics: Analytics, graph: FalkorFlowGraph, pid: str
+) -> None:
+    flows = shop(graph, pid)
+    graph.set_coverage_scores(pid, {flows["checkout"].id: 0.5})
+    base = day_start(D3) + 8 * 3_600_000
+    walks = [["/", f"/products/{u}", "/cart", "/checkout"] + (["/order/5"] if u < 2 else []) for u in range(6)]
+    walks.append(["/cart", "/nowhere", "/checkout", "/order/9"])  # one stray unmapped page: 5 of 6 points
+    events = [
+        {
+            "eventId": f"e-{u}-{k}",
+            "anonymousId": f"a{u}",
+            "name": "page_view",
+            "path": p,
+            "timestamp": base + u * 3_600_000 + k * 15_000,
+        }
+        for u, paths in enumerate(walks)
+        for k, p in enumerate(paths)
+    ]
+    assert analytics.service.ingest(pid, json.dumps({"events": events})).accepted == 30
+
+    report = analytics.service.correlate(pid, [D3])
+
+    # Browse: 6 perfect walks; Checkout: 2 + 1 complete, 4 stop at step 2, the stray-page walk scores 5/6
+    assert (report.sessions, report.matched_sessions, report.matches) == (7, 7, 13)
+    assert [(f.flow_name, f.matches, f.completions, f.mean_similarity) for f in report.by_flow] == [
+        ("Checkout", 7, 3, round((6 + 5 / 6) / 7, 4)),
+        ("Browse", 6, 6, 1.0),
+    ]
+    assert report.similarity_histogram == [0] * 8 + [1, 12]
+    assert (report.unmapped_page_views, report.page_views, report.unmapped_share) == (1, 30, round(1 / 30, 4))
+
+    gaps = analytics.service.gaps(pid, [D3])
+
+    # priority = users/day x (1 - coverage): Browse 6 x 1, Checkout 7 x 0.5
+    assert [(g.flow_name, g.users_per_day, g.priority, g.gap_score, g.sessions) for g in gaps.flows] == [
+        ("Browse", 6.0, 6.0, round(6 / 7, 4), 6),
+        ("Checkout", 7.0, 3.5, 0.5, 7),
+    ]
+    graph.set_coverage_scores(pid, {flows["browse"].id: 1.0})
+    assert [g.flow_name for g in analytics.service.gaps(pid, [D3]).flows] == ["Checkout"]
+    assert analytics.service.gaps(pid, [D3], limit=1).flows[0].flow_name == "Checkout"

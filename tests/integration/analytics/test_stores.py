@@ -34,6 +34,21 @@ def test_claims_say_which_ids_are_new_per_project_and_day_and_expire(any_redis: 
     assert 0 < any_redis.ttl(seen_key(project, "2026-03-09")) <= 3600
 
 
+def test_claims_of_provider_ids_with_newlines_or_non_ascii_keep_one_answer_per_id(
+    any_redis: RedisClient, project: str
+) -> None:
+    seen = RedisSeenEvents(any_redis, ttl_s=3600)
+    odd = [("2026-03-09", "mixpanel:a\nb"), ("2026-03-09", "mixpanel:a"), ("2026-03-09", "mixpanel:b")]
+    plain = [("2026-03-10", "amplitude:é-1"), ("2026-03-10", "amplitude:ü-2"), ("2026-03-10", "amplitude:é-1")]
+
+    assert seen.claim(project, odd) == [True, True, True]
+    assert seen.claim(project, odd) == [False, False, False]
+    assert seen.claim(project, plain) == [True, True, False]
+    members = {m.decode() if isinstance(m, bytes) else m for m in any_redis.smembers(seen_key(project, "2026-03-09"))}
+    assert members == {"mixpanel:a\nb", "mixpanel:a", "mixpanel:b"}
+    assert any_redis.scard(seen_key(project, "2026-03-10")) == 2
+
+
 def test_released_claims_can_be_claimed_again(any_redis: RedisClient, project: str) -> None:
     seen = RedisSeenEvents(any_redis, ttl_s=3600)
     seen.claim(project, [("2026-03-09", "x"), ("2026-03-09", "y")])

@@ -5,6 +5,7 @@ a key of project A neither reads B's figures nor writes into B, and an ingest ke
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from api_handlers import body_of
@@ -205,3 +206,40 @@ def test_flow_metrics_lists_the_callers_daily_metrics_only(api: wiring.Services)
     backwards = call("analytics/get-flow-metrics", a, query={"since": today, "until": "2026-01-01"})
     assert too_long["statusCode"] == backwards["statusCode"] == 422
     assert call("analytics/get-flow-metrics", a, query={"since": "yesterday", "until": today})["statusCode"] == 422
+
+
+def test_correlate_and_gaps_answer_for_the_callers_project_only_and_need_their_scopes(api: wiring.Services) -> None:
+    a, b = create_project("Tenant A"), create_project("Tenant B")
+    pages = ["/", "/products/:id", "/cart", "/checkout"]
+    flow = body_of(call("flows/create-flow", a, body={"name": "Checkout", "pages": pages}))
+    call("flows/create-flow", b, body={"name": "Checkout", "pages": pages})
+    events = page_views("g", 4, ["/", "/products/7", "/cart", "/checkout"], finishing=1)
+    assert body_of(ingest(key_for(a, ["ingest"], "web"), events))["accepted"] == 13
+    days = sorted({time.strftime("%Y-%m-%d", time.gmtime(e["timestamp"] / 1000)) for e in events} | {_today()})
+    window = {"since": days[0], "until": days[-1]}
+
+    b_report = call("analytics/correlate", b, body=window)
+    a_report = call("analytics/correlate", a, body=window)
+
+    assert b_report["statusCode"] == 200 and body_of(b_report)["events"] == 0
+    assert a_report["statusCode"] == 200, a_report["body"]
+    report = body_of(a_report)
+    assert (report["days"], report["events"], report["matchedSessions"]) == (days, 13, 4)
+    assert [(f["flowId"], f["matches"], f["completions"]) for f in report["byFlow"]] == [(flow["id"], 4, 1)]
+    gaps = body_of(call("analytics/get-gaps", a, query={"days": "2"}))
+    assert [(g["flowId"], g["usersPerDay"], g["priority"]) for g in gaps["flows"]] == [(flow["id"], 2.0, 2.0)]
+    assert body_of(call("analytics/get-gaps", b, query={"days": "2"}))["flows"] == []
+
+    reader = key_for(a, ["insights:read"], "dash")
+    writer = key_for(a, ["ingest"], "web2")
+    assert call("analytics/correlate", reader, body={})["statusCode"] == 403
+    assert call("analytics/correlate", writer, body={})["statusCode"] == 403
+    assert call("analytics/get-gaps", writer)["statusCode"] == 403
+    assert call("analytics/get-gaps", reader)["statusCode"] == 200
+    bad = call("analytics/correlate", a, body={"since": days[-1], "until": "2020-01-01"})
+    assert bad["statusCode"] == 422 and "since must not be after until" in body_of(bad)["error"]["message"]
+    assert call("analytics/get-gaps", a, query={"limit": "0"})["statusCode"] == 422
+
+
+def _today() -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime())

@@ -38,7 +38,7 @@ def test_every_task_retries_lambda_and_store_errors_and_is_caught() -> None:
     known = set(dir(perceo.errors))
     tasks = [(name, state) for name, state in all_states(definition) if state["Type"] == "Task"]
 
-    assert [name for name, _ in tasks] == ["List projects", "Sync providers", "Correlate"]
+    assert [name for name, _ in tasks] == ["List projects", "Sync providers", "Correlate part", "Merge metrics"]
     for name, state in tasks:
         retried = {error for rule in state["Retry"] for error in rule["ErrorEquals"]}
         assert "Lambda.TooManyRequestsException" in retried and "BackendUnavailableError" in retried, name
@@ -47,7 +47,12 @@ def test_every_task_retries_lambda_and_store_errors_and_is_caught() -> None:
         assert state["TimeoutSeconds"] <= 900, name
     inner = definition["States"]["Each project"]["ItemProcessor"]["States"]
     assert inner["Sync providers"]["Catch"][0]["Next"] == "Project failed"
-    assert inner["Correlate"]["Catch"][0]["Next"] == "Project failed"
+    assert inner["Merge metrics"]["Catch"][0]["Next"] == "Project failed"
+    # the fan-out: a chunk that fails fails its Map, and the Map's failure is the project's
+    fan_out = inner["Correlate each part"]
+    assert (fan_out["Type"], fan_out["ItemsPath"], fan_out["Next"]) == ("Map", "$.sync.parts", "Merge metrics")
+    assert fan_out["ItemProcessor"]["States"]["Correlate part"]["Catch"][0]["Next"] == "Part failed"
+    assert fan_out["Catch"][0]["Next"] == "Project failed"
     assert definition["States"]["List projects"]["Catch"][0]["Next"] == "Sync failed"
 
 

@@ -186,3 +186,72 @@ def test_limits_are_configurable() -> None:
 
     with pytest.raises(PayloadTooLargeError):
         ingestor.ingest("shop", body(event(1), event(2), event(3)))
+
+
+VARIANTS: list[dict[str, Any]] = [
+    {},
+    {"properties": {"title": "Shop", "price": 12.5}},
+    {"userId": "u-1", "sessionId": "s-1", "anonymousId": None},
+    {"path": "/cart", "url": None},
+    {"name": " page_view "},  # pydantic strips it
+    {"name": ""},
+    {"timestamp": 1_773_143_000_000.0},  # a float with no fraction: pydantic takes it
+    {"timestamp": "2026-03-10T11:50:00+00:00"},
+    {"timestamp": "1773143000000"},
+    {"timestamp": True},
+    {"timestamp": -1},
+    {"eventId": "has space"},
+    {"eventId": "x" * 129},
+    {"eventId": 42},
+    {"anonymousId": ""},
+    {"anonymousId": "a" * 129},
+    {"path": "cart"},
+    {"url": "x" * 2049},
+    {"properties": {f"k{i}": i for i in range(101)}},
+    {"properties": []},
+    {"event_id": "snake-1"},  # by name: pydantic accepts it as well
+    {"surprise": 1},
+]
+
+
+@pytest.mark.parametrize("changes", VARIANTS, ids=[json.dumps(v)[:40] for v in VARIANTS])
+def test_the_batch_fast_path_builds_what_the_event_model_builds_or_leaves_the_event_to_it(
+    changes: dict[str, Any],
+) -> None:
+    from pydantic import ValidationError
+
+    from perceo.analytics.ingest import _BATCH_FIELDS, _EVENT, CheckedEvent, _checked
+
+    item = {**event(1), **changes}
+    if "event_id" in changes:
+        del item["eventId"]
+
+    try:
+        (fields,) = _BATCH_FIELDS.validate_json(json.dumps({"events": [item]}))["events"]
+        fast: CheckedEvent | None = _checked(fields)
+    except ValidationError:
+        fast = None
+    try:
+        checked: CheckedEvent | None = CheckedEvent.of(_EVENT.validate_json(json.dumps(item)))
+    except ValidationError:
+        checked = None
+
+    if fast is not None:
+        assert fast == checked  # what the fast path takes, the model takes the same way
+    else:
+        assert checked is None or "event_id" in changes  # it refuses only what the model refuses (or snake_case)
+    assert fast is not None or changes not in VARIANTS[:4]  # the plain shapes take the fast path
+
+
+def test_a_batch_mixing_plain_and_unusual_events_keeps_each_reason_and_index(ingestor: Ingestor) -> None:
+    result = ingestor.ingest(
+        "p1",
+        body(event(1), event(2, name=" page_view "), event(3, timestamp="soon"), event(4, surprise=True), event(5)),
+    )
+
+    assert result.accepted == 3
+    assert [(r.index, r.event_id, r.reason) for r in result.rejected] == [
+        (2, "ev-3", "invalid"),
+        (3, "ev-4", "invalid"),
+    ]
+    assert result.rejected[0].message.startswith("timestamp") and result.rejected[1].message.startswith("surprise")

@@ -146,3 +146,25 @@ def test_an_event_without_a_user_is_counted_not_sessioned() -> None:
     anonymous = TrackedEvent(id="x", source="mixpanel", name="page_view", timestamp=T0, path="/")
 
     assert list(s.feed([anonymous])) == [] and s.counts.anonymous == 1
+
+
+def test_the_compiled_route_lookup_picks_what_checking_every_pattern_picks() -> None:
+    import random
+
+    from perceo.analytics.routes import RouteMapper, _specificity
+    from perceo.observer.routematch import routes_match
+
+    routes = ["/", "/a", "/a/:id", "/a/new", "/:x/:y", "/a/:id/edit", "/:x/b/:z", "/b/[slug]", "/c/[...rest]"]
+    routes += ["/:lang?/d", "/a/:id/:tab", "/e/{id}", "/f/<int:id>", "/g/$id", "/h.x/:id"]
+    mapper = RouteMapper(routes)
+    rng = random.Random(7)
+    words = ["a", "b", "c", "d", "e", "f", "g", "h.x", "hxx", "new", "edit", "1", "(", "é"]  # no "*": a wildcard there
+    matched = 0
+    for _ in range(5000):
+        path = "/" + "/".join(rng.choice(words) for _ in range(rng.randrange(0, 5)))
+        every = [r for r in routes if routes_match(r, path)]
+        expected = min(every, key=_specificity) if every else None
+
+        assert mapper.route_of(path) == expected, path
+        matched += expected is not None
+    assert 1000 < matched < 5000  # both kinds of answer were checked

@@ -22,11 +22,18 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from perceo.analytics.alignment import FlowAligner, Scoring, similarity
-from perceo.analytics.model import PageTraffic, Session, UntestedPath
+from perceo.analytics.alignment import FlowAligner, IntArray, Scoring, similarity
+from perceo.analytics.model import (
+    SIMILARITY_BUCKETS,
+    FlowCorrelation,
+    PageTraffic,
+    Session,
+    UntestedPath,
+)
 from perceo.analytics.routes import RouteMapper, RouteTokens
 from perceo.models import FlowMetrics, FlowView
 
@@ -81,6 +88,29 @@ class CorrelationTotals:
     sessions: int = 0
     matched_sessions: int = 0
     matches: int = 0
+    #: per flow (index into the flows): walks, completed walks, summed similarity of the walks
+    flow_matches: Counter[int] = field(default_factory=Counter)
+    flow_completions: Counter[int] = field(default_factory=Counter)
+    flow_similarity: dict[int, float] = field(default_factory=dict)
+    #: walks per similarity bucket (0.1 wide; the last includes 1.0)
+    similarity_histogram: list[int] = field(default_factory=lambda: [0] * SIMILARITY_BUCKETS)
+
+    def by_flow(self, flows: Sequence[FlowSpec]) -> list[FlowCorrelation]:
+        """Every flow's walks, completions and mean similarity, the most walked first (then by name)."""
+        rows = [
+            FlowCorrelation(
+                flow_id=flow.id,
+                flow_name=flow.name,
+                matches=self.flow_matches[f],
+                completions=self.flow_completions[f],
+                mean_similarity=round(self.flow_similarity.get(f, 0.0) / self.flow_matches[f], 4)
+                if self.flow_matches[f]
+                else None,
+            )
+            for f, flow in enumerate(flows)
+        ]
+        rows.sort(key=lambda r: (-r.matches, r.flow_name, r.flow_id))
+        return rows
 
 
 class Correlator:
@@ -147,6 +177,83 @@ class Correlator:
         top = [(path, n) for path, n in self._untested.most_common(limit) if n >= min_sessions]
         return [UntestedPath(routes=[self.tokens.route(t) or "" for t in path], sessions=n) for path, n in top]
 
+    # -- partial results: a chunk's state, merged into another correlator (the cloud's fan-out, see `service.py`)
+
+    def export(self) -> dict[str, Any]:
+        """This correlator's state as JSON-ready data, flows by id and paths by route (token numbers differ from one
+        chunk to another). What `absorb` merges; every list sorted, so a chunk exports the same bytes each time."""
+        self._align()
+        totals = self.totals
+        flows = []
+        for (f, day), stats in sorted(self._days.items(), key=lambda item: (self.flows[item[0][0]].id, item[0][1])):
+            flows.append(
+                {
+                    "flowId": self.flows[f].id,
+                    "day": day,
+                    "sessions": stats.sessions,
+                    "completions": stats.completions,
+                    "dropOff": {str(k): n for k, n in sorted(stats.drop_off.items())},
+                    "users": sorted(stats.users),
+                    "durations": stats.durations,
+                    "stepTimes": {str(k): v for k, v in sorted(stats.step_times.items())},
+                    "revenue": stats.revenue,
+                }
+            )
+        return {
+            "flows": flows,
+            "untested": sorted(([self.tokens.route(t) or "" for t in path], n) for path, n in self._untested.items()),
+            "totals": {
+                "sessions": totals.sessions,
+                "matchedSessions": totals.matched_sessions,
+                "matches": totals.matches,
+                "similarityHistogram": totals.similarity_histogram,
+                "byFlow": [
+                    [
+                        self.flows[f].id,
+                        totals.flow_matches[f],
+                        totals.flow_completions[f],
+                        totals.flow_similarity.get(f, 0.0),
+                    ]
+                    for f in sorted(totals.flow_matches)
+                ],
+            },
+        }
+
+    def absorb(self, part: Mapping[str, Any]) -> None:
+        """Add a chunk's exported state to this one. Chunks hold disjoint users (chunked by user), so users, sessions
+        and walks add up; absorbing chunks in the same order gives the same figures every time."""
+        self._align()
+        index = {flow.id: f for f, flow in enumerate(self.flows)}
+        for row in part["flows"]:
+            f = index.get(row["flowId"])
+            if f is None:
+                continue  # a flow deleted between the chunk and the merge
+            stats = self._days.get((f, row["day"]))
+            if stats is None:
+                stats = self._days[(f, row["day"])] = _FlowDay()
+            stats.sessions += row["sessions"]
+            stats.completions += row["completions"]
+            stats.drop_off.update({int(k): n for k, n in row["dropOff"].items()})
+            stats.users.update(row["users"])
+            stats.durations.extend(row["durations"])
+            for k, times in row["stepTimes"].items():
+                stats.step_times.setdefault(int(k), []).extend(times)
+            stats.revenue += row["revenue"]
+        for routes, n in part["untested"]:
+            self._untested[tuple(self.tokens.token(r or None) for r in routes)] += n
+        totals, theirs = self.totals, part["totals"]
+        totals.sessions += theirs["sessions"]
+        totals.matched_sessions += theirs["matchedSessions"]
+        totals.matches += theirs["matches"]
+        for b, n in enumerate(theirs["similarityHistogram"]):
+            totals.similarity_histogram[b] += n
+        for flow_id, walks, done, similarity_sum in theirs["byFlow"]:
+            f = index.get(flow_id)
+            if f is not None:
+                totals.flow_matches[f] += walks
+                totals.flow_completions[f] += done
+                totals.flow_similarity[f] = totals.flow_similarity.get(f, 0.0) + similarity_sum
+
     # -- internals
 
     def _align(self) -> None:
@@ -158,7 +265,7 @@ class Correlator:
         if self._aligner is not None:
             found = self._aligner.align([s.tokens for s in batch])
             walked[found.session] = True
-            self.totals.matches += len(found)
+            self._count_walks(found.flow, found.reached, found.score)
             for s, f, reached, positions in zip(
                 found.session.tolist(), found.flow.tolist(), found.reached.tolist(), found.positions, strict=True
             ):
@@ -166,6 +273,27 @@ class Correlator:
         self.totals.matched_sessions += int(walked.sum())
         for s in np.flatnonzero(~walked).tolist():
             self._count_untested(batch[s])
+
+    def _count_walks(self, flows: IntArray, reached: IntArray, scores: IntArray) -> None:
+        """Walks per flow, completions, and the similarity of each walk (score over walking its steps perfectly)."""
+        totals = self.totals
+        totals.matches += len(flows)
+        if not len(flows):
+            return
+        lengths = np.array([len(f.routes) for f in self.flows], dtype=np.int64)
+        sims = np.clip(scores / (self.scoring.match * np.maximum(reached, 1)), 0.0, 1.0)
+        buckets = np.minimum((sims * SIMILARITY_BUCKETS).astype(np.int64), SIMILARITY_BUCKETS - 1)
+        for b, n in zip(*np.unique(buckets, return_counts=True), strict=True):
+            totals.similarity_histogram[int(b)] += int(n)
+        count = len(self.flows)
+        walks = np.bincount(flows, minlength=count).tolist()
+        done = np.bincount(flows[reached == lengths[flows]], minlength=count).tolist()
+        similarity_sums = np.bincount(flows, weights=sims, minlength=count).tolist()
+        for f in range(count):
+            if walks[f]:
+                totals.flow_matches[f] += walks[f]
+                totals.flow_completions[f] += done[f]
+                totals.flow_similarity[f] = totals.flow_similarity.get(f, 0.0) + similarity_sums[f]
 
     def _fold(self, session: Session, f: int, reached: int, positions: list[int]) -> None:
         flow = self.flows[f]

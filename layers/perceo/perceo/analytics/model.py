@@ -209,6 +209,20 @@ class UntestedPath(Model):
     sessions: int = Field(ge=0)
 
 
+class FlowCorrelation(Model):
+    """How many sessions walked one flow in a correlation, and how well (similarity of each walk, see alignment)."""
+
+    flow_id: EntityId
+    flow_name: str
+    matches: int = Field(ge=0)
+    completions: int = Field(ge=0)
+    mean_similarity: UnitFloat | None = None
+
+
+#: Buckets of the similarity histogram: [0, 0.1), [0.1, 0.2), ..., [0.9, 1.0] (the last one includes 1).
+SIMILARITY_BUCKETS = 10
+
+
 class CorrelationReport(Model):
     days: list[Day]
     events: int = Field(ge=0)
@@ -220,6 +234,12 @@ class CorrelationReport(Model):
     flows: int = Field(ge=0)
     metrics_written: int = Field(ge=0)
     untested: list[UntestedPath] = Field(default_factory=list)
+    #: Page views no route matched / page views (None without page views).
+    unmapped_share: UnitFloat | None = None
+    #: Every flow, the most matched first: walks, completions and their mean similarity.
+    by_flow: list[FlowCorrelation] = Field(default_factory=list)
+    #: Walks per similarity bucket (`SIMILARITY_BUCKETS` buckets of 0.1 from 0 to 1).
+    similarity_histogram: list[int] = Field(default_factory=list)
 
 
 class FlowImpact(Model):
@@ -243,11 +263,17 @@ class FlowImpact(Model):
 
 
 class FlowGap(Model):
+    """A flow users walk that tests do not (fully) cover. `priority` = usersPerDay x (1 - coverageScore) ranks the
+    gaps; `gapScore` is the same relative to the busiest flow of each day (0..1, mean over the days)."""
+
     flow_id: EntityId
     flow_name: str
     gap_score: UnitFloat
     users_per_day: float
     coverage_score: UnitFloat | None
+    priority: float = Field(ge=0)
+    #: Sessions that walked it over the days.
+    sessions: int = Field(ge=0)
 
 
 class GapsReport(Model):
@@ -272,6 +298,14 @@ class SyncRequest(Model):
     #: Epoch ms; default: each provider's cursor (or `initial_sync_days` back); correlation: the last day.
     since: EpochMs | None = None
     until: EpochMs | None = None
+
+
+class CorrelateRequest(Model):
+    """The body of POST /analytics/correlate: the UTC days to correlate again from the stored events (no provider
+    is asked): `since`..`until` (inclusive; `until` defaults to today, `since` to `until`), at most 92 days."""
+
+    since: Day | None = None
+    until: Day | None = None
 
 
 class SyncRun(Model):
@@ -319,9 +353,11 @@ __all__ = [
     "SyncRequest",
     "SyncRun",
     "ConnectionCheck",
+    "CorrelateRequest",
     "CorrelationReport",
     "Day",
     "EventSource",
+    "FlowCorrelation",
     "FlowGap",
     "FlowImpact",
     "FlowMatch",

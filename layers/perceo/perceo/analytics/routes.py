@@ -7,6 +7,7 @@ static segments first, then fewer catch-alls (`/article/new` beats `/article/:sl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -31,16 +32,19 @@ def _is_open_ended(segment: str) -> bool:
     )
 
 
+#: An http(s) URL: group 1 is its path (empty when it has none), query and fragment left out. One C call per URL.
+_HTTP_PATH = re.compile(r"https?://[^/?#]*([^?#]*)")
+
+
 def path_of(url_or_path: str) -> str | None:
     """The path of a URL or path (query and fragment dropped, no trailing or doubled slashes), or None when there
     is none."""
     text = url_or_path.strip()
     if not text:
         return None
-    if text.startswith(("https://", "http://")):
-        rest = text[text.index("//") + 2 :].split("?", 1)[0].split("#", 1)[0]
-        start = rest.find("/")
-        text = rest[start:] if start >= 0 else "/"
+    url = _HTTP_PATH.match(text)
+    if url is not None:
+        text = url.group(1) or "/"
     elif not text.startswith("/"):
         parts = urlsplit(text)
         if not parts.scheme and not parts.netloc:
@@ -70,6 +74,22 @@ class RouteMapper:
                 fixed.setdefault(len(segments), []).append((route, shape))
         self._fixed = fixed
         self._open_ended = open_ended
+        # compiled once: a path of n segments is looked up in a dict of the static patterns of that length, then
+        # matched by one regex (an alternation of the others, most specific first: the first to match wins)
+        self._static: dict[tuple[str, ...], str] = {}
+        self._dynamic: dict[int, tuple[re.Pattern[str], list[str]]] = {}
+        for length, shapes in fixed.items():
+            branches: list[str] = []
+            names: list[str] = []
+            for route, shape in shapes:
+                if None not in shape:
+                    self._static.setdefault(shape, route)  # type: ignore[arg-type]
+                    continue
+                parts = ["[^/]*" if want is None else re.escape(want) for want in shape]
+                branches.append(f"(?P<r{len(names)}>{'/'.join(parts)})")
+                names.append(route)
+            if branches:
+                self._dynamic[length] = (re.compile("|".join(branches)), names)
         self._cache: dict[str, str | None] = {}
 
     def route_of(self, path: str) -> str | None:
@@ -85,11 +105,16 @@ class RouteMapper:
 
     def _match(self, path: str) -> str | None:
         segments = route_segments(path)
-        found = [
-            route
-            for route, shape in self._fixed.get(len(segments), ())
-            if all(want is None or want == have for want, have in zip(shape, segments, strict=True))
-        ]
+        found: list[str] = []
+        static = self._static.get(segments)
+        if static is not None:
+            found.append(static)  # a fully static pattern beats every pattern with a parameter of that length
+        else:
+            dynamic = self._dynamic.get(len(segments))
+            if dynamic is not None:
+                hit = dynamic[0].fullmatch("/".join(segments))
+                if hit is not None and hit.lastgroup is not None:
+                    found.append(dynamic[1][int(hit.lastgroup[1:])])
         found += [route for route in self._open_ended if routes_match(route, path)]
         return min(found, key=_specificity) if found else None
 

@@ -21,10 +21,12 @@ after a correlation.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import logging
 import statistics
 import uuid
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -86,7 +88,7 @@ from perceo.graph.port import FlowGraph
 from perceo.models import EventType, FlowMetrics, FlowView, PerceoEvent, now_ms
 
 if TYPE_CHECKING:
-    from perceo.analytics.correlation import FlowSpec
+    from perceo.analytics.correlation import Correlator, FlowSpec
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,8 @@ log = logging.getLogger(__name__)
 _STORE_CHUNK = 10_000
 #: A correlation or a report covers at most this many days.
 MAX_DAYS = 92
+#: A correlation is spread over at most this many chunks (by user; see `correlate_chunk`).
+MAX_PARTS = 64
 
 Progress = Callable[[str, int, int], None]
 
@@ -313,17 +317,27 @@ class AnalyticsService:
     # -- correlate
 
     def correlate(self, project_id: str, days: Sequence[str]) -> CorrelationReport:
-        """Sessions of `days` aligned to the project's active flows; writes every flow's metrics of each day."""
-        # numpy loads with the aligner, here and not at import: the ingest route never pays for it
-        from perceo.analytics.correlation import Correlator, flow_specs
+        """Sessions of `days` aligned to the project's active flows; writes every flow's metrics of each day.
+
+        One chunk holding every user (`correlate_chunk`), merged (`merge_correlation`): the cloud's AnalyticsSync
+        runs the same two functions with the users spread over several chunks, one Lambda each."""
+        self._require_project(project_id)
+        days = _check_days(days)
+        return self.merge_correlation(project_id, days, [self.correlate_chunk(project_id, days)])
+
+    def correlate_chunk(self, project_id: str, days: Sequence[str], *, part: int = 0, parts: int = 1) -> dict[str, Any]:
+        """Sessions -> walks of one chunk of the days' events: the users whose id hashes to `part` (of `parts`;
+        events without a user go to chunk 0). Chunks are cut by user, never by time, so no session is split between
+        two: a user's sessions are the same in any chunking. Returns the chunk's partial result (JSON-ready), which
+        `merge_correlation` adds up. Each chunk reads the days' objects and keeps its own users' events."""
 
         self._require_project(project_id)
         days = _check_days(days)
-        flows = self.graph.list_flows(project_id)
-        specs = flow_specs(flows, self.options.flow_values)
-        routes = self.graph.matchable_routes(project_id)
-        mapper = RouteMapper([*routes, *(r for s in specs for r in s.routes)])
-        tokens = RouteTokens(r for s in specs for r in s.routes)
+        if not 0 <= part < parts <= MAX_PARTS:
+            raise ValidationFailed(
+                f"part must be in [0, parts) and parts in [1, {MAX_PARTS}]", details={"field": "part"}
+            )
+        specs, mapper, tokens = self._correlation_setup(project_id)
         sessionizer = Sessionizer(
             mapper,
             tokens,
@@ -331,7 +345,86 @@ class AnalyticsService:
             page_view_events=self.options.page_view_events,
             revenue_property=self.options.revenue_property,
         )
-        correlator = Correlator(
+        correlator = self._correlator(project_id, specs, tokens)
+        with_events: set[str] = set()
+        with _no_cyclic_gc():
+            for day in days:
+                for event in self._day_events(project_id, day):
+                    with_events.add(day)
+                    if parts > 1 and part_of(event.user_id or event.anonymous_id, parts) != part:
+                        continue
+                    for session in sessionizer.add(event):
+                        correlator.add(session)
+            correlator.add_all(sessionizer.flush())
+            state = correlator.export()
+        state["counts"] = dataclasses.asdict(sessionizer.counts)
+        state["daysWithEvents"] = sorted(with_events)
+        return state
+
+    def merge_correlation(
+        self, project_id: str, days: Sequence[str], parts: Sequence[Mapping[str, Any]]
+    ) -> CorrelationReport:
+        """The chunks' partial results added up (in the order given) into every flow's metrics of each day, written
+        to the graph; days without events get page-aggregate metrics (GA4) when there are some. Publishes
+        analytics.correlation.complete and analytics.metrics.updated."""
+        self._require_project(project_id)
+        days = _check_days(days)
+        specs, mapper, tokens = self._correlation_setup(project_id)
+        correlator = self._correlator(project_id, specs, tokens)
+        counts: dict[str, int] = {}
+        with_events: set[str] = set()
+        for part in parts:
+            correlator.absorb(part)
+            for name, n in part["counts"].items():
+                counts[name] = counts.get(name, 0) + n
+            with_events.update(part["daysWithEvents"])
+        now = self.clock()
+        metrics = [m for m in correlator.metrics(days, updated_at=now) if m.day in with_events]
+        for day in days:
+            if day not in with_events:
+                metrics.extend(self._page_metrics(project_id, specs, mapper, day, now))
+        written = self.graph.upsert_flow_metrics(project_id, metrics) if metrics else 0
+        page_views, unmapped = counts.get("page_views", 0), counts.get("unmapped_page_views", 0)
+        report = CorrelationReport(
+            days=list(days),
+            events=counts.get("events", 0),
+            page_views=page_views,
+            unmapped_page_views=unmapped,
+            sessions=correlator.totals.sessions,
+            matched_sessions=correlator.totals.matched_sessions,
+            matches=correlator.totals.matches,
+            flows=len(specs),
+            metrics_written=written,
+            untested=correlator.untested(),
+            unmapped_share=round(unmapped / page_views, 4) if page_views else None,
+            by_flow=correlator.totals.by_flow(specs),
+            similarity_histogram=list(correlator.totals.similarity_histogram),
+        )
+        data = report.model_dump(by_alias=True, mode="json")
+        self._publish(project_id, EventType.CORRELATION_COMPLETE, data)
+        self._publish(
+            project_id, EventType.METRICS_UPDATED, {"days": list(days), "flows": len(specs), "metricsWritten": written}
+        )
+        return report
+
+    def correlation_parts(self, project_id: str, days: Sequence[str], *, objects_per_part: int) -> int:
+        """How many chunks to correlate `days` in: one per `objects_per_part` stored objects, 1 to MAX_PARTS."""
+        objects = sum(len(self.store.list(events_prefix(project_id, day))) for day in _check_days(days))
+        return max(1, min(MAX_PARTS, -(-objects // max(1, objects_per_part))))
+
+    def _correlation_setup(self, project_id: str) -> tuple[list[FlowSpec], RouteMapper, RouteTokens]:
+        from perceo.analytics.correlation import flow_specs
+
+        specs = flow_specs(self.graph.list_flows(project_id), self.options.flow_values)
+        routes = self.graph.matchable_routes(project_id)
+        mapper = RouteMapper([*routes, *(r for s in specs for r in s.routes)])
+        return specs, mapper, RouteTokens(r for s in specs for r in s.routes)
+
+    def _correlator(self, project_id: str, specs: Sequence[FlowSpec], tokens: RouteTokens) -> Correlator:
+        # numpy loads with the aligner, here and not at import: the ingest route never pays for it
+        from perceo.analytics.correlation import Correlator
+
+        return Correlator(
             project_id,
             specs,
             tokens,
@@ -341,39 +434,6 @@ class AnalyticsService:
             average_order_value=self.options.average_order_value,
             batch_sessions=self.options.batch_sessions,
         )
-        with_events: set[str] = set()
-        with _no_cyclic_gc():
-            for day in days:
-                for event in self._day_events(project_id, day):
-                    with_events.add(day)
-                    for session in sessionizer.add(event):
-                        correlator.add(session)
-            correlator.add_all(sessionizer.flush())
-        now = self.clock()
-        metrics = [m for m in correlator.metrics(days, updated_at=now) if m.day in with_events]
-        for day in days:
-            if day not in with_events:
-                metrics.extend(self._page_metrics(project_id, specs, mapper, day, now))
-        written = self.graph.upsert_flow_metrics(project_id, metrics) if metrics else 0
-        counts = sessionizer.counts
-        report = CorrelationReport(
-            days=list(days),
-            events=counts.events,
-            page_views=counts.page_views,
-            unmapped_page_views=counts.unmapped_page_views,
-            sessions=correlator.totals.sessions,
-            matched_sessions=correlator.totals.matched_sessions,
-            matches=correlator.totals.matches,
-            flows=len(specs),
-            metrics_written=written,
-            untested=correlator.untested(),
-        )
-        data = report.model_dump(by_alias=True, mode="json")
-        self._publish(project_id, EventType.CORRELATION_COMPLETE, data)
-        self._publish(
-            project_id, EventType.METRICS_UPDATED, {"days": list(days), "flows": len(specs), "metricsWritten": written}
-        )
-        return report
 
     def _day_events(self, project_id: str, day: str) -> Iterator[TrackedEvent]:
         """A day's stored events, object by object in the order they were stored (names start with a time)."""
@@ -408,27 +468,39 @@ class AnalyticsService:
         return _impact(view, metrics, days)
 
     def gaps(self, project_id: str, days: Sequence[str], *, limit: int = 20) -> GapsReport:
-        """Flows users walk that no test covers, the most walked first (mean gap score over `days`)."""
+        """Flows users walk that no test (fully) covers, ranked by users per day x (1 - coverage score) over `days`
+        (then by gap score and name); each with its mean gap score over those days."""
         self._require_project(project_id)
         days = _check_days(days)
+        if not 1 <= limit <= 500:
+            raise ValidationFailed("limit must be between 1 and 500", details={"field": "limit"})
         flows = {f.id: f for f in self.graph.list_flows(project_id)}
         metrics = self.graph.list_flow_metrics(project_id, since=days[0], until=days[-1])
         by_flow: dict[str, list[FlowMetrics]] = {}
         for m in metrics:
             by_flow.setdefault(m.flow_id, []).append(m)
-        gaps = [
-            FlowGap(
-                flow_id=flow_id,
-                flow_name=flows[flow_id].name,
-                gap_score=round(sum(m.gap_score for m in ms) / len(days), 4),
-                users_per_day=round(sum(m.prod_daily_users or 0 for m in ms) / len(days), 2),
-                coverage_score=flows[flow_id].coverage_score,
+        gaps: list[FlowGap] = []
+        for flow_id, ms in by_flow.items():
+            view = flows.get(flow_id)
+            if view is None:
+                continue
+            users_per_day = round(sum(m.prod_daily_users or 0 for m in ms) / len(days), 2)
+            coverage = view.coverage_score
+            priority = round(users_per_day * (1.0 - (coverage or 0.0)), 2)
+            if priority <= 0:
+                continue  # nobody walks it, or tests cover it fully
+            gaps.append(
+                FlowGap(
+                    flow_id=flow_id,
+                    flow_name=view.name,
+                    gap_score=round(sum(m.gap_score for m in ms) / len(days), 4),
+                    users_per_day=users_per_day,
+                    coverage_score=coverage,
+                    priority=priority,
+                    sessions=sum(m.sessions for m in ms),
+                )
             )
-            for flow_id, ms in by_flow.items()
-            if flow_id in flows
-        ]
-        gaps = [g for g in gaps if g.gap_score > 0]
-        gaps.sort(key=lambda g: (-g.gap_score, -g.users_per_day, g.flow_name))
+        gaps.sort(key=lambda g: (-g.priority, -g.gap_score, g.flow_name, g.flow_id))
         return GapsReport(days=list(days), flows=gaps[:limit])
 
     # -- what the commands, routes and the scheduled workflow call
@@ -563,11 +635,30 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+def part_of(user: str | None, parts: int) -> int:
+    """The chunk of a user's events: a stable hash of the user (CRC-32, the same in every process, unlike `hash`);
+    events without a user go to chunk 0."""
+    return zlib.crc32(user.encode("utf-8")) % parts if user else 0
+
+
 def last_days(now_ms_: int, count: int) -> list[str]:
     """The `count` UTC days up to and including the day of `now_ms_` (1 <= count <= MAX_DAYS)."""
     if not 1 <= count <= MAX_DAYS:
         raise ValidationFailed(f"days must be between 1 and {MAX_DAYS}", details={"field": "days"})
     return days_between(day_of(now_ms_ - (count - 1) * DAY_MS), day_of(now_ms_))
+
+
+def window_days(now_ms_: int, since: str | None = None, until: str | None = None) -> list[str]:
+    """The days from `since` to `until` (inclusive): `until` defaults to the day of `now_ms_`, `since` to `until`.
+    ValidationFailed for a day that is not one, since after until, or more than MAX_DAYS days."""
+    last = _check_days([until])[0] if until is not None else day_of(now_ms_)
+    first = _check_days([since])[0] if since is not None else last
+    if first > last:
+        raise ValidationFailed("since must not be after until", details={"field": "since"})
+    days = days_between(first, last)
+    if len(days) > MAX_DAYS:
+        raise ValidationFailed(f"at most {MAX_DAYS} days at a time", details={"field": "since"})
+    return days
 
 
 def _check_days(days: Sequence[str]) -> list[str]:

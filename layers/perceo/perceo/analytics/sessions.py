@@ -122,7 +122,10 @@ class Sessionizer:
         if event.name in self.page_view_events:
             counts.page_views += 1
             current.page_views += 1
-            token = self._token(event.path)
+            path = event.path
+            token = self._route_tokens.get(path) if path is not None else 0  # known paths: one dict lookup
+            if token is None:
+                token = self._token(path)
             if token == 0:
                 counts.unmapped_page_views += 1
                 current.unmapped += 1

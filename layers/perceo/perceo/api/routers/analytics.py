@@ -16,7 +16,10 @@ from pydantic import Field
 from perceo.analytics.model import (
     AnalyticsStatus,
     ConnectionCheck,
+    CorrelateRequest,
+    CorrelationReport,
     FlowTraffic,
+    GapsReport,
     IngestResult,
     ProviderName,
     SyncRequest,
@@ -155,6 +158,48 @@ def sync(body: SyncRequest) -> SyncRun:
         principal.project_id, body.provider, since=body.since, until=body.until
     )
     return run
+
+
+@router.post(
+    "/analytics/correlate",
+    summary="Correlate stored events again: sessions, alignment to flows, daily metrics (scope flows:write)",
+    description=(
+        "Re-runs sessions -> alignment -> daily FlowMetrics over the UTC days since..until (default: today) from the "
+        "events already stored; no provider is asked. Publishes analytics.correlation.complete. At most 92 days; runs "
+        "within the request (bounded by the API's 29 s)."
+    ),
+    tags=["analytics"],
+    security=requires("flows:write", "workflows:start"),
+    responses=responses(*AUTHENTICATED, 404),
+)
+def correlate(body: CorrelateRequest) -> CorrelationReport:
+    from perceo.analytics.service import window_days
+
+    principal = authorize("flows:write", "workflows:start")
+    analytics = services().analytics
+    days = window_days(analytics.clock(), body.since, body.until)
+    report: CorrelationReport = analytics.correlate(principal.project_id, days)
+    return report
+
+
+@router.get(
+    "/analytics/gaps",
+    summary="Flows users walk that no test covers, ranked by users/day x (1 - coverage) (scope insights:read)",
+    description="Over the last `days` UTC days of flow metrics; at most `limit` flows, the largest gap first.",
+    tags=["analytics"],
+    security=requires("insights:read", "flows:read"),
+    responses=responses(*AUTHENTICATED, 404),
+)
+def gaps(
+    days: DaysParam = 7,
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many flows")] = 20,
+) -> GapsReport:
+    from perceo.analytics.service import last_days
+
+    principal = authorize("insights:read", "flows:read")
+    analytics = services().analytics
+    report: GapsReport = analytics.gaps(principal.project_id, last_days(analytics.clock(), days), limit=limit)
+    return report
 
 
 @router.post(
