@@ -68,6 +68,7 @@ def register_commands() -> None:
     from perceo_cli.commands import login as login_cmd
     from perceo_cli.commands import projects as projects_cmd
     from perceo_cli.commands import routes as routes_cmd
+    from perceo_cli.commands import status as status_cmd
     from perceo_cli.commands import usage as usage_cmd
     from perceo_cli.commands import watch as watch_cmd
     from perceo_cli.commands import workflows as workflows_cmd
@@ -91,6 +92,7 @@ def register_commands() -> None:
     app.add_typer(projects_cmd.app, name="projects")
     app.add_typer(routes_cmd.app, name="routes")
     app.command(name="usage")(usage_cmd.usage)
+    app.command(name="status")(status_cmd.status)
     app.add_typer(workflows_cmd.app, name="workflows")
     app.command(name="watch")(watch_cmd.watch)
 
@@ -129,6 +131,8 @@ EXAMPLES: dict[str, str] = {
     "alerts list": "perceo alerts list --json",
     "alerts remove": "perceo alerts remove on-call",
     "alerts test": "perceo alerts test on-call",
+    "alerts deliveries": "perceo alerts deliveries --limit 20",
+    "status": "perceo status --json",
     "analyze insights": "perceo analyze insights --severity high --format md",
     "analyze coverage": "perceo analyze coverage --json",
     "analyze predict": "perceo analyze predict --base origin/main --head HEAD",

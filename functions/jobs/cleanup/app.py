@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from perceo.analyzer.jobs import RedisJobLog, run_cleanup
+from perceo.analyzer.jobs import run_cleanup
 from perceo.api.observability import instrument_logger, lambda_tracer
 from perceo.errors import ConfigError
 from perceo.graph.cypher import CypherFlowGraph
@@ -26,5 +26,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     graph = ready.graph
     if not isinstance(graph, CypherFlowGraph):
         raise ConfigError("the cleanup job needs a Cypher flow graph")
-    record = run_cleanup(graph, RedisJobLog(ready.redis), remaining_ms=context.get_remaining_time_in_millis)
+    record = run_cleanup(graph, ready.job_log, remaining_ms=context.get_remaining_time_in_millis)
     return record.model_dump(mode="json")

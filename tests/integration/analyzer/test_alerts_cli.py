@@ -30,7 +30,9 @@ def shop(graph: FalkorFlowGraph) -> Shop:
 @pytest.fixture
 def cli(graph: FalkorFlowGraph, shop: Shop, clock: Clock, tmp_path: Path, redis_client: redis.Redis):  # type: ignore[no-untyped-def]
     config = PerceoConfig(project=ProjectSection(id=shop.project.id, name="Shop"))
-    services = build_local_services(config, graph=graph, bus=InMemoryBus(), redis=redis_client, clock=clock)
+    services = build_local_services(
+        config, graph=graph, bus=InMemoryBus(), redis=redis_client, clock=clock, project_dir=tmp_path
+    )
     backend = LocalBackend(tmp_path, config, services=services)
 
     def run(*argv: str) -> tuple[int, str, str]:
@@ -61,10 +63,11 @@ def test_rules_alert_on_the_insights_of_a_run_once(
     code, out, _ = cli("alerts", "list", "--json")
     assert [r["name"] for r in json.loads(out)["rules"]] == ["ops", "team"]
     assert receivers["webhook"].url not in out and SECRET not in out
-    channels = tmp_path / ".perceo" / "data" / "alert-channels.json"
+    channels = tmp_path / ".perceo" / "secrets" / "alert-channels.json"
     assert stat.S_IMODE(channels.stat().st_mode) == 0o600
 
-    code, out, _ = cli("analyze", "insights", "--json")
+    code, out, err = cli("analyze", "insights", "--json")
+    assert code == 0, err
     sent = json.loads(out)["run"]
     regressions = [
         i for i in json.loads(out)["insights"] if i["type"] == "regression" and i["severity"] in ("critical", "high")
@@ -82,7 +85,7 @@ def test_rules_alert_on_the_insights_of_a_run_once(
     code, out, _ = cli("alerts", "test", "team", "--json")
     assert code == 0 and json.loads(out)["status"] == "delivered"
     code, _, _ = cli("alerts", "remove", "team")
-    assert code == 0 and "team" not in json.loads(cli("alerts", "list", "--json")[1])["rules"]
+    assert code == 0 and [r["name"] for r in json.loads(cli("alerts", "list", "--json")[1])["rules"]] == ["ops"]
 
 
 def test_bad_alert_input_exits_2_and_stores_nothing(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
