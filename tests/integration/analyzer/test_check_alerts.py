@@ -207,7 +207,9 @@ def test_a_user_resolution_is_not_reopened_and_acknowledged_insights_stay(
 # thresholds from the config
 
 
-def test_thresholds_from_the_config_change_what_the_rules_find(graph: FalkorFlowGraph, shop: Shop, clock: Clock) -> None:
+def test_thresholds_from_the_config_change_what_the_rules_find(
+    graph: FalkorFlowGraph, shop: Shop, clock: Clock
+) -> None:
     config = PerceoConfig.model_validate(
         {"analyzer": {"thresholds": {"coverageMinUsers": 5000}, "anomaly": {"zThreshold": 40}}}
     )
