@@ -283,11 +283,14 @@ class MemoryCredentialStore:
     def __init__(self) -> None:
         self.credentials: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def get(self, project_id: str, provider: ProviderName) -> Mapping[str, Any] | None:
+    def get(self, project_id: str, provider: str) -> Mapping[str, Any] | None:
         return self.credentials.get((project_id, provider))
 
-    def put(self, project_id: str, provider: ProviderName, credentials: Mapping[str, Any]) -> None:
+    def put(self, project_id: str, provider: str, credentials: Mapping[str, Any]) -> None:
         self.credentials[(project_id, provider)] = dict(credentials)
+
+    def delete(self, project_id: str, provider: str) -> bool:
+        return self.credentials.pop((project_id, provider), None) is not None
 
 
 class FileCredentialStore:

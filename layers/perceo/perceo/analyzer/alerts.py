@@ -33,11 +33,11 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from perceo.analyzer.alertrules import AlertRule, Notice, NoticeKind
 from perceo.errors import NotFoundError, ValidationFailed
@@ -575,6 +575,17 @@ class AddAlertRequest(Model):
     anomalies: bool = False
     risk_levels: list[RiskLevel] = Field(default_factory=list, max_length=4)
     channel: ChannelInput
+
+    @field_validator("types", "risk_levels", mode="before")
+    @classmethod
+    def _known(cls, values: Any, info: ValidationInfo) -> Any:
+        """Name the unknown value (a plain literal error only lists the allowed ones)."""
+        allowed: tuple[str, ...] = get_args(InsightType) if info.field_name == "types" else get_args(RiskLevel)
+        if isinstance(values, list):
+            unknown = [v for v in values if isinstance(v, str) and v not in allowed]
+            if unknown:
+                raise ValueError(f"unknown {', '.join(map(repr, unknown))}: use {', '.join(allowed)}")
+        return values
 
     def rule(self, project_id: str) -> AlertRule:
         return AlertRule(project_id=project_id, name=self.name, types=self.types, min_severity=self.min_severity,
