@@ -21,8 +21,8 @@ from moto import mock_aws
 from perceo import wiring
 from perceo.analytics.stores import SecretsManagerCredentialStore
 from perceo.analyzer.alerts import SIGNATURE_HEADER, TIMESTAMP_HEADER, SesEmailSender, verify_signature
-from perceo.analyzer.jobs import RedisJobLog, run_over_projects
 from perceo.analyzer.jobs import Done as JobDone
+from perceo.analyzer.jobs import RedisJobLog, run_over_projects
 from perceo.graph.port import FlowGraph
 from perceo.models import Flow
 from perceo_cli.local.server import ServerProcess
@@ -41,7 +41,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's name)
         raw = self.rfile.read(int(self.headers["Content-Length"]))
-        ok = verify_signature(SECRET, self.headers.get(TIMESTAMP_HEADER, ""), self.headers.get(SIGNATURE_HEADER, ""), raw)
+        stamp, signature = self.headers.get(TIMESTAMP_HEADER, ""), self.headers.get(SIGNATURE_HEADER, "")
+        ok = verify_signature(SECRET, stamp, signature, raw)
         if ok:
             self.server.received.append(json.loads(raw))
         else:
