@@ -52,7 +52,8 @@ def test_alert_rules_and_the_jobs_through_the_local_cloud(
                        "--flow", "Chekout")  # fmt: skip
     assert code == ExitStatus.USAGE and "Chekout" in err
     code, out, err = cli(work, "alerts", "add", "ops", "--url-env", "OPS_URL", "--secret-env", "OPS_SECRET",
-                         "--type", "coverage-gap", "--min-severity", "high", "--flow", "Checkout", "--json")  # fmt: skip
+                         "--type", "coverage-gap", "--min-severity", "high", "--flow", "Checkout",
+                         "--json")  # fmt: skip
     assert code == ExitStatus.OK, err
     assert json.loads(out)["rule"]["flows"] == [flow["id"]]
     code, out, err = cli(work, "alerts", "list", "--json")
