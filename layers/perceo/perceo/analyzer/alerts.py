@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 from urllib.parse import urlsplit
 
-import httpx
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from perceo.analyzer.alertrules import AlertRule, Notice, NoticeKind
@@ -48,6 +47,7 @@ from perceo.models.vocab import InsightType, RiskLevel, Severity
 from perceo.retry import Backoff, is_retryable_status, retry_after_seconds
 
 if TYPE_CHECKING:
+    import httpx
     import redis
 
     from perceo.analyzer.channels import ChannelStore
@@ -65,7 +65,8 @@ TIMESTAMP_HEADER = "X-Perceo-Timestamp"
 #: A signed request older (or newer) than this is refused by `verify_signature`.
 MAX_SKEW_S = 300
 DEFAULT_ATTEMPTS = 4
-REQUEST_TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=5.0)
+#: httpx timeouts of one request (connect, read, write, pool), in seconds.
+REQUEST_TIMEOUT_S = {"connect": 5.0, "read": 10.0, "write": 10.0, "pool": 5.0}
 #: How long a sent (rule, insight, severity) is remembered.
 SENT_TTL_S = 90 * 86_400
 #: Deliveries kept per project in the delivery log.
@@ -366,6 +367,9 @@ class AlertSender:
         """Send one item to one channel with retries: (attempts, None) or (attempts, why it failed)."""
         if channel.kind == "email":
             return self._email(channel, item)
+        import httpx  # here: the API's analyzer routes import this module and most never send
+
+        timeout = httpx.Timeout(**REQUEST_TIMEOUT_S)
         payload = slack_payload(item) if channel.kind == "slack" else webhook_payload(item)
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         reason: str | None = None
@@ -377,7 +381,7 @@ class AlertSender:
                 headers[SIGNATURE_HEADER] = sign(channel.secret, stamp, body)
             retry_after: float | None = None
             try:
-                response = self.http.post(channel.url, content=body, headers=headers, timeout=REQUEST_TIMEOUT)
+                response = self.http.post(channel.url, content=body, headers=headers, timeout=timeout)
             except httpx.TransportError as error:
                 reason = type(error).__name__
             else:
