@@ -89,7 +89,7 @@ def add(
     else:
         url = _from_env(url_env, f"the {kind} URL")
         secret = _from_env(secret_env, "the webhook's signing secret") if kind == "webhook" else None
-        channel = Channel(name=name, kind=kind, url=url, secret=secret)  # type: ignore[arg-type]
+        channel = Channel(name=name, kind=kind, url=url, secret=secret)
     project_id = app_ctx.backend.project().id
     rule = AlertRule.model_validate(
         {"project_id": project_id, "name": name, "types": kinds or [], "min_severity": min_severity,

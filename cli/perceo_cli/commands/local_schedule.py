@@ -101,8 +101,8 @@ def _run_function_schedule(app_ctx: Any, state: Any, name: str, *, timeout: floa
     else:
         app_ctx.output.text(f"{name} -> {result['target']}: {result['status']}", markup=False)
     if result["status"] != "SUCCEEDED":
-        error = result.get("error") or {}
-        raise ScheduleFailed(f"{result['target']} ended FAILED: {error.get('errorType', 'an error')}")
+        failure = result.get("error") or {}
+        raise ScheduleFailed(f"{result['target']} ended FAILED: {failure.get('errorType', 'an error')}")
 
 
 def _client(aws: Any, endpoint_url: str) -> Any:

@@ -176,7 +176,7 @@ class RedisDeliveryLog:
 
     def recent(self, project_id: str, limit: int = 100) -> list[Delivery]:
         raw = self._client.lrange(self._key(project_id), 0, max(0, min(limit, self._size) - 1))
-        return [Delivery.model_validate_json(item) for item in raw]  # type: ignore[union-attr]
+        return [Delivery.model_validate_json(item) for item in raw]
 
 
 class MemoryDeliveryLog:

@@ -268,7 +268,7 @@ class RedisAlertCursor:
 
     def get(self, project_id: str) -> int | None:
         raw = self._client.get(f"perceo:alerts:checked:{project_id}")
-        return None if raw is None else int(raw)  # type: ignore[arg-type]
+        return None if raw is None else int(raw)
 
     def put(self, project_id: str, at: int) -> None:
         self._client.set(f"perceo:alerts:checked:{project_id}", str(at))
