@@ -75,6 +75,16 @@ def test_alert_rules_and_the_jobs_through_the_local_cloud(
     code, out, err = cli(cloud.project_dir, "local", "run-schedule", "AggregateSchedule", "--json")
     assert code == ExitStatus.OK and json.loads(out)["output"]["outcome"] == "succeeded", err
 
+    # the control path that runs a job now takes the local admin key, and function schedules only
+    import httpx
+
+    control = f"http://{cloud.state.host}:{cloud.state.port}/_local/schedules/CheckAlertsSchedule"
+    assert httpx.post(control, headers={"X-Perceo-Admin-Key": key}, timeout=30).status_code == 403
+    assert httpx.post(control, timeout=30).status_code == 403
+    state_machine = control.replace("CheckAlertsSchedule", "AnalyticsSyncSchedule")
+    assert httpx.post(state_machine, headers={"X-Perceo-Admin-Key": cloud.admin_key}, timeout=30).status_code == 404
+    assert len(receivers["webhook"].received) == 1
+
     code, out, err = cli(work, "status", "--json")
     assert code == ExitStatus.OK, err
     jobs = {j["job"]: j for j in json.loads(out)["jobs"]}
