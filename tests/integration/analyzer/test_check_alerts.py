@@ -224,3 +224,32 @@ def test_thresholds_from_the_config_change_what_the_rules_find(
     from perceo.analyzer.rules import coverage_gaps
 
     assert coverage_gaps(strict, options.thresholds) == []
+
+
+@pytest.mark.parametrize(
+    ("analyzer_section", "named"),
+    [
+        ({"thresholds": {"prodDrop": 2}}, "analyzer.thresholds.prodDrop"),
+        ({"anomaly": {"zThreshold": "high"}}, "analyzer.anomaly.zThreshold"),
+        ({"thresholds": {"minSesions": 10}}, "analyzer.thresholds.minSesions"),
+        ({"thresholds": {"testsFailRate": 0.95}}, "testsFailRate must be below testsPassRate"),
+    ],
+)
+def test_a_bad_threshold_exits_2_naming_the_key(
+    tmp_path: Path, analyzer_section: dict[str, object], named: str
+) -> None:
+    import io
+    import json
+
+    from perceo_cli.context import AppContext
+    from perceo_cli.main import main
+    from perceo_cli.output import Output
+
+    (tmp_path / ".perceo").mkdir()
+    config = {"project": {"id": "p-thresholds"}, "analyzer": analyzer_section}
+    (tmp_path / ".perceo" / "config.json").write_text(json.dumps(config))
+    out, err = io.StringIO(), io.StringIO()
+
+    code = main(["analyze", "insights"], context=AppContext(output=Output(out, err), project_dir=tmp_path))
+
+    assert code == 2 and named in err.getvalue() and "Traceback" not in err.getvalue()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
 from perceo.models.common import Model
 
@@ -139,6 +139,12 @@ class ThresholdsSection(Model):
     step_slowdown_ms: float = Field(default=1000.0, ge=0.0)
     prediction_min_probability: float = Field(default=0.5, ge=0.0, le=1.0)
     prediction_window_days: int = Field(default=7, ge=1, le=90)
+
+    @model_validator(mode="after")
+    def _fail_below_pass(self) -> ThresholdsSection:
+        if self.tests_fail_rate >= self.tests_pass_rate:
+            raise ValueError("testsFailRate must be below testsPassRate")
+        return self
 
 
 class AnomalySection(Model):
