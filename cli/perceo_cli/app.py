@@ -47,6 +47,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "Create a sample shop with three commits, map its flows, analyze its last commit, and run its flows in a\n"
         "browser against the shop served on loopback.",
     ),
+    "status": LazyCommand(
+        "perceo_cli.commands.status:status",
+        "The last run of each scheduled job and its outcome; exit 1 when one failed.",
+    ),
     "export": LazyCommand(
         "perceo_cli.commands.backup:export",
         "Export a project (project, personas, flows, steps, pages, analyses, runs, metrics, insights, keys' metadata)\n"
@@ -251,6 +255,8 @@ EXAMPLES: dict[str, str] = {
     "alerts list": "perceo alerts list --json",
     "alerts remove": "perceo alerts remove on-call",
     "alerts test": "perceo alerts test on-call",
+    "alerts deliveries": "perceo alerts deliveries --limit 20",
+    "status": "perceo status --json",
     "analyze insights": "perceo analyze insights --severity high --format md",
     "analyze coverage": "perceo analyze coverage --json",
     "analyze predict": "perceo analyze predict --base origin/main --head HEAD",

@@ -125,6 +125,11 @@ def valid_body(operation: Operation, *, scope: str = "flows:read", unique: str =
         },
         # A flow no project has: the run fails at once in the background, no browser is started.
         "POST /coordinator/runs": {"baseUrl": "http://93.184.216.34", "flowIds": ["nope"]},
+        # Adding a channel sends nothing (only `test` does).
+        "POST /analyzer/alerts": {
+            "name": f"matrix-{unique.replace(':', '-')}",
+            "channel": {"kind": "slack", "url": "https://hooks.matrix.example/x"},
+        },
     }
     if not operation.has_body:
         return None

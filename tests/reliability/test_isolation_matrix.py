@@ -44,6 +44,9 @@ def _seed(cloud: RunningCloud) -> dict[str, Any]:
         # A RunTests of a flow A does not have: it fails at once in the background, but the run is A's.
         run = client.post("coordinator/runs", json={"baseUrl": "http://93.184.216.34", "flowIds": ["nope"]})
         assert run.status_code == 202, run.text
+        alert = client.post("analyzer/alerts", json={"name": "secret-pager", "channel": {
+            "kind": "webhook", "url": "https://hooks.tenant-a.example/x", "secret": "whsec-tenant-a"}})  # fmt: skip
+        assert alert.status_code == 201, alert.text
     return {
         "project": project,
         "key": key,
@@ -56,6 +59,7 @@ def _seed(cloud: RunningCloud) -> dict[str, Any]:
             "/keys": key[:12],
             "/coordinator": run.json()["workflowId"],
             "/analyzer": cloud.seed_insight(project["id"], flow["id"]),
+            "/analyzer/alerts": "secret-pager",
         },
         "names": {"/flows": flow["name"], "/personas": persona["name"]},
     }
@@ -73,6 +77,7 @@ def _snapshot(cloud: RunningCloud, key: str) -> dict[str, Any]:
             ],
             "project": client.get("projects/me").json(),
             "insights": client.get("analyzer/insights").json(),
+            "alerts": client.get("analyzer/alerts").json(),
         }
 
 
@@ -81,6 +86,8 @@ def _target(operation: Operation, refs: dict[str, str], *, every: bool = True) -
     if not operation.params:
         return None
     area = "/" + operation.path.strip("/").split("/")[0]
+    deeper = "/".join(operation.path.split("/")[:3])  # `/analyzer/alerts/{name}` names an alert, not an insight
+    area = deeper if deeper in refs else area
     assert area in refs or not every, f"no target for {operation.name}: add one here"
     return {operation.params[0]: refs[area]} if area in refs else None
 
@@ -89,7 +96,8 @@ def test_another_projects_key_cannot_see_or_change_anything_on_any_route(cloud: 
     a = _seed(cloud)
     _, b_key = cloud.create_project(f"tenant-b-{secrets.token_hex(3)}")
     before = _snapshot(cloud, a["key"])
-    secrets_of_a = [a["project"]["id"], a["key"][:12], *a["ids"].values(), *a["names"].values(), "/secret"]
+    secrets_of_a = [a["project"]["id"], a["key"][:12], *a["ids"].values(), *a["names"].values(), "/secret",
+                    "hooks.tenant-a.example", "whsec-tenant-a"]  # fmt: skip
     tried: list[tuple[str, str, int]] = []
 
     with cloud.http(b_key) as client:
@@ -132,6 +140,7 @@ def test_a_single_scope_key_gets_exactly_the_routes_its_scope_opens(cloud: Runni
         "/keys": admin[:12],
         "/coordinator": "wf-" + "0" * 32,
         "/analyzer": cloud.seed_insight(project["id"], flow["id"]),
+        "/analyzer/alerts": "matrix-none",  # no such rule: `test` must not send anywhere
     }
     # The project's deletion last, by the last scope that may: nothing after it needs the project.
     ordered = sorted(KEYED, key=lambda op: op.name == "DELETE /projects/{id}")

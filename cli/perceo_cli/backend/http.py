@@ -61,7 +61,6 @@ from perceo.models.api import (
 from perceo.retry import Backoff, retry_after_seconds
 from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
 from perceo_cli.backend.port import (
-    ALERTS_ONLY_EMBEDDED,
     LOCAL_BOOTSTRAP_ONLY,
     PREDICT_ONLY_EMBEDDED,
     NotOnThisBackendError,
@@ -81,7 +80,7 @@ if TYPE_CHECKING:
         SyncRun,
     )
     from perceo.analyzer.alertrules import AlertRule
-    from perceo.analyzer.alerts import Channel, Delivery
+    from perceo.analyzer.alerts import AlertRuleView, Channel, Delivery
     from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
     from perceo.backup.service import ImportResult
     from perceo.bootstrap.pipeline import BootstrapInput
@@ -92,6 +91,7 @@ if TYPE_CHECKING:
     from perceo.coordinator.predictions import PredictionQuality
     from perceo.coordinator.service import ReportFormat
     from perceo.models import Insight, TestRun
+    from perceo.models.jobs import JobRecord
     from perceo.models.runs import FlowMetrics
     from perceo.models.vocab import InsightStatus, InsightType, Severity
 
@@ -555,18 +555,52 @@ class HttpBackend:
     def predict(self, analysis_id: str) -> PredictionReport:
         raise NotOnThisBackendError(PREDICT_ONLY_EMBEDDED)
 
-    # -- alerts: kept with the embedded store for now ----------------------------------------------------------
+    # -- alerts (`/analyzer/alerts…`) -----------------------------------------------------------------------------
     def add_alert(self, rule: AlertRule, channel: Channel) -> AlertRule:
-        raise NotOnThisBackendError(ALERTS_ONLY_EMBEDDED)
+        from perceo.analyzer.alerts import AlertRuleView
 
-    def list_alerts(self) -> list[AlertRule]:
-        raise NotOnThisBackendError(ALERTS_ONLY_EMBEDDED)
+        body: dict[str, Any] = {
+            "name": rule.name,
+            "types": list(rule.types),
+            "minSeverity": rule.min_severity,
+            "flows": list(rule.flows),
+            "anomalies": rule.anomalies,
+            "riskLevels": list(rule.risk_levels),
+            "channel": {
+                "kind": channel.kind,
+                "url": channel.url or None,
+                "secret": channel.secret,
+                "recipients": list(channel.recipients),
+                "sender": channel.sender,
+            },  # fmt: skip
+        }
+        body["channel"] = {k: v for k, v in body["channel"].items() if v is not None}
+        return self.client.parse(AlertRuleView, self.client.request("POST", "/analyzer/alerts", json=body)).rule
+
+    def list_alerts(self) -> list[AlertRuleView]:
+        from perceo.analyzer.alerts import AlertRuleList
+
+        return self.client.get_model(AlertRuleList, "/analyzer/alerts").rules
 
     def remove_alert(self, name: str) -> None:
-        raise NotOnThisBackendError(ALERTS_ONLY_EMBEDDED)
+        self.client.request("DELETE", f"/analyzer/alerts/{_segment(name)}")
 
     def test_alert(self, name: str) -> Delivery:
-        raise NotOnThisBackendError(ALERTS_ONLY_EMBEDDED)
+        from perceo.analyzer.alerts import Delivery
+
+        return self.client.send_model(Delivery, "POST", f"/analyzer/alerts/{_segment(name)}/test")
+
+    def alert_deliveries(self, limit: int = 100) -> list[Delivery]:
+        from perceo.analyzer.alerts import DELIVERY_LOG_SIZE, DeliveryList
+
+        params = {"limit": max(1, min(limit, DELIVERY_LOG_SIZE))}
+        return self.client.get_model(DeliveryList, "/analyzer/alerts/deliveries", params=params).deliveries
+
+    # -- scheduled jobs (`GET /health`) -------------------------------------------------------------------------
+    def job_status(self) -> list[JobRecord]:
+        from perceo.models.api import HealthResponse
+
+        return self.client.get_model(HealthResponse, "/health").jobs
 
     # -- the coordinator (`/coordinator/…`) ----------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
         SyncRun,
     )
     from perceo.analyzer.alertrules import AlertRule
-    from perceo.analyzer.alerts import Alerts, Channel, Delivery
+    from perceo.analyzer.alerts import AlertRuleView, Alerts, Channel, Delivery
     from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
     from perceo.backup.service import ImportResult
     from perceo.bootstrap.pipeline import BootstrapInput
@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from perceo.llm.model import UsageReport
     from perceo.models import TestRun
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
+    from perceo.models.jobs import JobRecord
     from perceo.models.runs import FlowMetrics
     from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
     from perceo_cli.local.server import ServerProcess
@@ -86,7 +87,6 @@ class LocalBackend:
         self._lease: Lease | None = None
         self._given = services
         self._services: Services | None = services
-        self._alerts: Alerts | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -227,43 +227,45 @@ class LocalBackend:
     def run_analyzer(self) -> AnalyzerRun:
         """Run the analyzer, then send the alerts its rules ask for (only when the project has rules)."""
         run = self.services.analyzer.run(self.project_id)
-        if not run.insights or not self.list_alerts():
+        from perceo.graph.alerts import AlertRuleStore
+
+        graph = self.graph
+        if not run.insights or not isinstance(graph, AlertRuleStore) or not graph.list_alert_rules(self.project_id):
             return run
         sent = self.alerts.send(self.project_id, run.insights)
         return run.model_copy(update={"alerts": [d.model_dump(mode="json") for d in sent]})
 
     @property
     def alerts(self) -> Alerts:
-        if self._alerts is None:
-            import httpx
-
-            from perceo.analyzer.alerts import Alerts, AlertSender, RedisSentAlerts
-            from perceo.analyzer.channels import FileChannelStore
-            from perceo.graph.alerts import AlertRuleStore
-
-            graph = self.graph
-            if not isinstance(graph, AlertRuleStore):
-                raise ConfigError("the flow graph in use cannot store alert rules")
-            sender = AlertSender(http=httpx.Client(), sent=RedisSentAlerts(self.services.redis))
-            self._alerts = Alerts(rules=graph, channels=FileChannelStore(self.data_dir / "alert-channels.json"),
-                                  sender=sender)  # fmt: skip
-        return self._alerts
+        return self.services.alerts
 
     def add_alert(self, rule: AlertRule, channel: Channel) -> AlertRule:
         self.service.get_project(self.project_id)
         return self.alerts.add(rule, channel)
 
-    def list_alerts(self) -> list[AlertRule]:
+    def list_alerts(self) -> list[AlertRuleView]:
         from perceo.graph.alerts import AlertRuleStore
 
-        graph = self.graph
-        return graph.list_alert_rules(self.project_id) if isinstance(graph, AlertRuleStore) else []
+        if not isinstance(self.graph, AlertRuleStore):
+            return []
+        return self.alerts.views(self.project_id)
 
     def remove_alert(self, name: str) -> None:
         self.alerts.remove(self.project_id, name)
 
     def test_alert(self, name: str) -> Delivery:
         return self.alerts.test(self.project_id, name)
+
+    def alert_deliveries(self, limit: int = 100) -> list[Delivery]:
+        return self.alerts.deliveries(self.project_id, limit)
+
+    def job_status(self) -> list[JobRecord]:
+        """Each scheduled job's last run recorded in this project's store (none runs by itself here: the local
+        cloud's scheduler or `perceo local run-schedule` run them)."""
+        from perceo.analyzer.jobs import JOB_NAMES
+
+        log = self.services.job_log
+        return [record for job in JOB_NAMES if (record := log.last(job)) is not None]
 
     def list_insights(
         self,
@@ -419,9 +421,6 @@ class LocalBackend:
         raise NotOnThisBackendError(WORKFLOWS_ONLY_ON_THE_API)
 
     def close(self) -> None:
-        if self._alerts is not None:
-            self._alerts.sender.http.close()
-            self._alerts = None
         if self._services is not None and self._given is None:
             self._services.close()
         self._services = self._given

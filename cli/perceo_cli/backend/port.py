@@ -37,7 +37,7 @@ if TYPE_CHECKING:
         SyncRun,
     )
     from perceo.analyzer.alertrules import AlertRule
-    from perceo.analyzer.alerts import Channel, Delivery
+    from perceo.analyzer.alerts import AlertRuleView, Channel, Delivery
     from perceo.analyzer.insights import AnalyzerRun, CoverageReport, PredictionReport
     from perceo.backup.service import ImportResult
     from perceo.bootstrap.pipeline import BootstrapInput
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from perceo.llm.model import UsageReport
     from perceo.models import TestRun
     from perceo.models.api import AnalysisReview, CreatedKey, DeleteProjectResponse
+    from perceo.models.jobs import JobRecord
     from perceo.models.runs import FlowMetrics
     from perceo.workflows.model import BootstrapRequest, ReviewRequest, WorkflowStarted, WorkflowView
 
@@ -70,10 +71,6 @@ WORKFLOWS_ONLY_ON_THE_API = (
 PREDICT_ONLY_EMBEDDED = (
     "`analyze predict` runs on the embedded store only for now (its API route is not built yet): unset "
     "observer.apiBaseUrl to predict for the local project"
-)
-ALERTS_ONLY_EMBEDDED = (
-    "alert rules are kept with the embedded store for now (their API routes are not built yet): unset "
-    "observer.apiBaseUrl to configure alerts for the local project"
 )
 LOCAL_BOOTSTRAP_ONLY = (
     "this project uses the Perceo API (observer.apiBaseUrl is set): run `perceo init --remote` to "
@@ -154,18 +151,22 @@ class Backend(Protocol):
     def predict(self, analysis_id: str) -> PredictionReport:
         """Failure probabilities of the flows a stored analysis reaches (the project's model or the heuristic)."""
 
-    # -- alerts (the embedded default only, for now) ---------------------------------------------------------------
+    # -- alerts -------------------------------------------------------------------------------------------------
     def add_alert(self, rule: AlertRule, channel: Channel) -> AlertRule:
-        """Keep the channel in the secrets store and save the rule (replacing one of the same name)."""
+        """ValidationFailed (nothing stored) for a bad channel or an unknown flow."""
 
-    def list_alerts(self) -> list[AlertRule]: ...
+    def list_alerts(self) -> list[AlertRuleView]: ...
     def remove_alert(self, name: str) -> None:
         """AlertRuleNotFoundError when there is no rule of that name."""
 
-    def test_alert(self, name: str) -> Delivery:
-        """Send a sample insight to the rule's channel now."""
+    def test_alert(self, name: str) -> Delivery: ...
+    def alert_deliveries(self, limit: int = 100) -> list[Delivery]:
+        """The project's last deliveries, newest first."""
 
-    # -- API keys and projects on the API ------------------------------------------------------------------------
+    # -- scheduled jobs -------------------------------------------------------------------------------------------
+    def job_status(self) -> list[JobRecord]:
+        """The last run of each scheduled job that ran."""
+
     def key_project(self) -> Project:
         """The project of the API key in use."""
 

@@ -52,6 +52,9 @@ def run_schedule(
         if required in declared:
             parameters.setdefault(required, value)
     schedule = pick(read_schedules(Intrinsics(template=document, source=state.template, parameters=parameters)), name)
+    if schedule.kind == "function":
+        _run_function_schedule(app_ctx, state, schedule.name, timeout=timeout, as_json=as_json)
+        return
     aws = LocalAws()
     sfn = _client(aws, state.moto_url)
     execution = fire(schedule, sfn)
@@ -70,6 +73,36 @@ def run_schedule(
         app_ctx.output.info(f"execution {execution}")
     if wait and result["status"] != "SUCCEEDED":
         raise ScheduleFailed(f"{schedule.target} ended {result['status']}: {result.get('error') or 'no error given'}")
+
+
+def _run_function_schedule(app_ctx: Any, state: Any, name: str, *, timeout: float, as_json: bool) -> None:
+    """A function's schedule (a job such as `AggregateSchedule`) runs inside the local cloud, which holds the
+    functions: asked over its control path with the local admin key, it invokes the function and answers."""
+    from urllib.parse import quote
+
+    import httpx
+
+    from perceo_cli.local.cloud import CONTROL_KEY_HEADER, read_secrets
+
+    secrets = read_secrets(app_ctx.project_dir)
+    if secrets is None:
+        raise BackendUnavailableError("the local cloud's secrets file is missing: restart it with `perceo local up`")
+    url = f"http://{state.host}:{state.port}/_local/schedules/{quote(name, safe='')}"
+    try:
+        response = httpx.post(url, headers={CONTROL_KEY_HEADER: secrets.admin_key}, timeout=timeout)
+    except httpx.HTTPError as error:
+        raise BackendUnavailableError(f"the local cloud did not answer: {type(error).__name__}") from None
+    if response.status_code != 200:
+        raise BackendUnavailableError(f"the local cloud refused to run {name}: HTTP {response.status_code}")
+    result = response.json()
+    result["schedule"] = name
+    if as_json:
+        app_ctx.output.json(result)
+    else:
+        app_ctx.output.text(f"{name} -> {result['target']}: {result['status']}", markup=False)
+    if result["status"] != "SUCCEEDED":
+        failure = result.get("error") or {}
+        raise ScheduleFailed(f"{result['target']} ended FAILED: {failure.get('errorType', 'an error')}")
 
 
 def _client(aws: Any, endpoint_url: str) -> Any:

@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
@@ -40,9 +42,10 @@ from perceo.errors import BackendUnavailableError, ConfigError
 from perceo.heap import freeze_startup_heap
 from perceo.models.common import EpochMs, Model, now_ms
 from perceo_cli.local.apigw import ApiServer, Gateway, read_rest_api
+from perceo_cli.local.apigw.messages import GatewayRequest, GatewayResponse
 from perceo_cli.local.aws import LocalAws
-from perceo_cli.local.lambdas import Invoker, LambdaRuntime, LambdaWorkerPool
-from perceo_cli.local.schedules import LocalScheduler, read_schedules
+from perceo_cli.local.lambdas import Invoker, LambdaInvocationError, LambdaRuntime, LambdaWorkerPool
+from perceo_cli.local.schedules import LocalScheduler, Schedule, read_schedules
 from perceo_cli.local.server import (
     LOOPBACK,
     ServerProcess,
@@ -72,6 +75,10 @@ START_TIMEOUT_S = 90.0
 DEFAULT_WORKERS = 2
 STOP_TIMEOUT_S = 15.0
 _SERVE_MODULE = "perceo_cli.local.cloud"
+
+
+#: The header carrying the admin key on the local cloud's own requests (`/_local/…`).
+CONTROL_KEY_HEADER = "X-Perceo-Admin-Key"
 
 
 def secrets_dir(project_dir: Path) -> Path:
@@ -215,6 +222,7 @@ class LocalCloud:
         self.server: ApiServer | None = None
         self.workflows: LocalWorkflows | None = None
         self.scheduler: LocalScheduler | None = None
+        self.schedules: dict[str, Schedule] = {}
         self.pool: LambdaWorkerPool | None = None
         self.functions_init_ms: dict[str, float] = {}
         self.supervisor: StoreSupervisor | None = None
@@ -288,8 +296,9 @@ class LocalCloud:
         # Step Functions under moto, their Lambda tasks run by this runtime (perceo_cli.local.sfn).
         self.workflows = start_workflows(self.aws, self.runtime, intrinsics)
         # The template's schedules (EventBridge in AWS) fire here at their rate (perceo_cli.local.schedules).
+        self.schedules = read_schedules(intrinsics)
         self.scheduler = LocalScheduler(
-            read_schedules(intrinsics), self.aws.client("stepfunctions"), invoke=self.runtime.invoke
+            self.schedules, self.aws.client("stepfunctions"), invoke=self.runtime.invoke
         ).start()
         api = read_rest_api(intrinsics, functions)
         invoker: Invoker = self.runtime
@@ -309,7 +318,7 @@ class LocalCloud:
         elif warm:
             self.functions_init_ms = self.runtime.load_all()
         self.gateway = Gateway(api, invoker, throttle=self.throttle)
-        self.server = ApiServer(self.gateway, host=self.host, port=self.port).start()
+        self.server = ApiServer(self.gateway, host=self.host, port=self.port, control=self._control).start()
         logger.info("local cloud: API on %s", self.server.url)
         if self.store_started_here:
             host, _, port_text = self._store_url.removeprefix("redis://").partition(":")
@@ -319,6 +328,29 @@ class LocalCloud:
                 int(port_text.split("/")[0]),
                 on_restart=self._store_restarted,
             ).start()
+
+    def _control(self, request: GatewayRequest) -> GatewayResponse:
+        """`POST /_local/schedules/<name>` with the admin key (`X-Perceo-Admin-Key`): run a function's schedule now,
+        in this process, as the scheduler would (what `perceo local run-schedule` asks for a function target)."""
+        import hmac
+
+        def answer(status: int, body: dict[str, Any]) -> GatewayResponse:
+            return GatewayResponse(status, [("Content-Type", "application/json")], json.dumps(body).encode())
+
+        given = next((v for k, v in request.headers if k.lower() == CONTROL_KEY_HEADER.lower()), "")
+        if not self.secrets or not hmac.compare_digest(given.encode(), self.secrets.admin_key.encode()):
+            return answer(403, {"error": {"code": "forbidden", "message": "the local cloud's admin key is needed"}})
+        path = urlsplit(request.target).path.removeprefix("/_local/schedules/")
+        name = unquote(path)
+        schedule = self.schedules.get(name)
+        if request.method != "POST" or schedule is None or schedule.kind != "function" or self.runtime is None:
+            return answer(404, {"error": {"code": "not_found", "message": f"no function schedule {name!r} here"}})
+        try:
+            payload = json.loads(schedule.input or "{}")
+            output = self.runtime.invoke(schedule.target, payload)
+        except LambdaInvocationError as error:
+            return answer(200, {"status": "FAILED", "target": schedule.target, "error": error.payload()})
+        return answer(200, {"status": "SUCCEEDED", "target": schedule.target, "output": output})
 
     def _store_restarted(self, server: ServerProcess) -> None:
         self.store_pid = server.pid

@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from perceo.analyzer.jobs import RedisJobLog, Retention, run_cleanup
+from perceo.analyzer.jobs import Retention, run_cleanup
 from perceo.api.observability import instrument_logger, lambda_tracer
 from perceo.errors import ConfigError
 from perceo.graph.cypher import CypherFlowGraph
@@ -31,7 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     retention = Retention.from_settings(settings.analyses_retention_days, settings.workflow_records_retention_days)
     record = run_cleanup(
         graph,
-        RedisJobLog(ready.redis),
+        ready.job_log,
         retention=retention,
         workflows=ready.progress,
         remaining_ms=context.get_remaining_time_in_millis,

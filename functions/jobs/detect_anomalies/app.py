@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from perceo.analyzer.jobs import RedisJobLog, run_detect_anomalies
+from perceo.analyzer.jobs import run_detect_anomalies
 from perceo.api.observability import instrument_logger, lambda_tracer
 from perceo.wiring import services
 
@@ -21,7 +21,5 @@ tracer = lambda_tracer(os.environ)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ready = services()
-    record = run_detect_anomalies(
-        ready.analyzer, RedisJobLog(ready.redis), remaining_ms=context.get_remaining_time_in_millis
-    )
+    record = run_detect_anomalies(ready.analyzer, ready.job_log, remaining_ms=context.get_remaining_time_in_millis)
     return record.model_dump(mode="json")

@@ -35,7 +35,10 @@ from perceo.errors import BackendUnavailableError, ConfigError
 if TYPE_CHECKING:
     from perceo.analytics.ports import CredentialStore, ObjectStore, ProviderClients
     from perceo.analytics.service import AnalyticsService
-    from perceo.analyzer.insights import Analyzer
+    from perceo.analyzer.alerts import Alerts, EmailSender
+    from perceo.analyzer.channels import KeyedSecrets
+    from perceo.analyzer.insights import Analyzer, AnalyzerOptions
+    from perceo.analyzer.jobs import JobLog
     from perceo.auth.ratelimit import RateLimiterPort
     from perceo.auth.service import ApiKeyService
     from perceo.backup.service import BackupService
@@ -168,11 +171,47 @@ class Services:
             graph = self.graph
             if not isinstance(graph, InsightStore):
                 raise ConfigError("the flow graph in use cannot store insights (a Cypher graph is needed)")
+            options = self._adapters.analyzer_options()
             if self._clock is None:
-                return Analyzer(graph, graph, bus=self.bus)
-            return Analyzer(graph, graph, bus=self.bus, clock=self._clock)
+                return Analyzer(graph, graph, bus=self.bus, options=options)
+            return Analyzer(graph, graph, bus=self.bus, options=options, clock=self._clock)
 
         return self._get("analyzer", build)
+
+    @property
+    def alerts(self) -> Alerts:
+        """Alert rules (the graph), their channels (the secrets store: Secrets Manager / `.perceo/secrets`),
+        sending (httpx, SES) with claims and the delivery log in Redis."""
+
+        def build() -> Alerts:
+            import httpx
+
+            from perceo.analyzer.alerts import Alerts, AlertSender, RedisDeliveryLog, RedisSentAlerts
+            from perceo.analyzer.channels import SecretChannelStore
+            from perceo.graph.alerts import AlertRuleStore
+
+            graph = self.graph
+            if not isinstance(graph, AlertRuleStore):
+                raise ConfigError("the flow graph in use cannot store alert rules (a Cypher graph is needed)")
+            http = self._get("alerts_http", httpx.Client, owned=True)
+            email = self._values.get("alert_email") or self._adapters.alert_email(self)
+            secrets = self._values.get("alert_secrets") or self._adapters.alert_secrets(self)
+            sender = AlertSender(http=http, sent=RedisSentAlerts(self.redis), email=email)
+            return Alerts(rules=graph, channels=SecretChannelStore(secrets), sender=sender, flows=graph,
+                          log=RedisDeliveryLog(self.redis))  # fmt: skip
+
+        return self._get("alerts", build)
+
+    @property
+    def job_log(self) -> JobLog:
+        """Each scheduled job's last run (Redis): the jobs write it, `GET /health` and `perceo status` read it."""
+
+        def build() -> JobLog:
+            from perceo.analyzer.jobs import RedisJobLog
+
+            return RedisJobLog(self.redis)
+
+        return self._get("job_log", build)
 
     @property
     def projects(self) -> ProjectService:
@@ -528,6 +567,25 @@ class _CloudAdapters:
 
         return AnalyticsOptions()
 
+    def analyzer_options(self) -> AnalyzerOptions:
+        """The documented defaults: a project's `.perceo/config.json` is not read in the cloud."""
+        from perceo.analyzer.insights import AnalyzerOptions
+
+        return AnalyzerOptions()
+
+    def alert_secrets(self, services: Services) -> KeyedSecrets:
+        """One secret per project: `perceo/<stage>/alerts/<projectId>`, `{channel name: channel}`."""
+        from perceo.analytics.stores import SecretsManagerCredentialStore
+
+        prefix = f"perceo/{services.settings.stage}/alerts/"
+        client = services._aws_client("secretsmanager")
+        return SecretsManagerCredentialStore(client, prefix, description="Perceo alert channels")
+
+    def alert_email(self, services: Services) -> EmailSender:
+        from perceo.analyzer.alerts import SesEmailSender
+
+        return SesEmailSender(lambda: services._aws_client("sesv2"))
+
     def bus(self, services: Services) -> EventBus:
         from perceo.bus.redis import RedisBus
 
@@ -574,6 +632,8 @@ def build_services(
     analytics_credentials: CredentialStore | None = None,
     analytics_providers: ProviderClients | None = None,
     backup_store: ObjectStore | None = None,
+    alert_secrets: KeyedSecrets | None = None,
+    alert_email: EmailSender | None = None,
     clock: Callable[[], int] | None = None,
 ) -> Services:
     """The cloud's services. `settings` default to the environment's (read on first use); every keyword given is
@@ -594,6 +654,8 @@ def build_services(
         "analytics_credentials": analytics_credentials,
         "analytics_providers": analytics_providers,
         "backup_store": backup_store,
+        "alert_secrets": alert_secrets,
+        "alert_email": alert_email,
     }
     provided = {name: value for name, value in given.items() if value is not None}
     if llm is not NOT_GIVEN:
@@ -662,7 +724,9 @@ class _LocalAdapters:
 
     def _perceo_dir(self) -> Path:
         if self._project_dir is None:
-            raise ConfigError("analytics needs the project's directory (its .perceo/data and .perceo/secrets)")
+            raise ConfigError(
+                "analytics and alerts need the project's directory (its .perceo/data and .perceo/secrets)"
+            )
         return self._project_dir / ".perceo"
 
     def backup_store(self, services: Services) -> ObjectStore:
@@ -686,6 +750,24 @@ class _LocalAdapters:
         from perceo.analytics.service import AnalyticsOptions
 
         return AnalyticsOptions.from_config(self._config.analytics)
+
+    def analyzer_options(self) -> AnalyzerOptions:
+        """The thresholds of `analyzer.thresholds` and `analyzer.anomaly` in the project's config."""
+        from perceo.analyzer.insights import AnalyzerOptions
+
+        return AnalyzerOptions.from_config(self._config.analyzer)
+
+    def alert_secrets(self, services: Services) -> KeyedSecrets:
+        """`.perceo/secrets/alert-channels.json` (mode 0600): never the config file."""
+        from perceo.analytics.stores import FileCredentialStore
+
+        return FileCredentialStore(self._perceo_dir() / "secrets" / "alert-channels.json")
+
+    def alert_email(self, services: Services) -> EmailSender:
+        """SES with the environment's AWS credentials and region, made at the first email."""
+        from perceo.analyzer.alerts import SesEmailSender
+
+        return SesEmailSender(lambda: services._aws_client("sesv2"))
 
     def bus(self, services: Services) -> EventBus:
         from perceo.bus.factory import open_event_bus
@@ -717,6 +799,7 @@ def build_local_services(
     llm: LLM | None | Literal[_NotGiven.NOT_GIVEN] = NOT_GIVEN,
     project_dir: Path | None = None,
     analytics_providers: ProviderClients | None = None,
+    alert_email: EmailSender | None = None,
     clock: Callable[[], int] | None = None,
 ) -> Services:
     """The CLI's services for a project's config. `embedded_url()` starts (or finds) the embedded store and
@@ -727,6 +810,7 @@ def build_local_services(
         "bus": bus,
         "redis": redis,
         "analytics_providers": analytics_providers,
+        "alert_email": alert_email,
     }
     provided = {name: value for name, value in given.items() if value is not None}
     if llm is not NOT_GIVEN:

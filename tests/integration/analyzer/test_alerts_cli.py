@@ -30,7 +30,9 @@ def shop(graph: FalkorFlowGraph) -> Shop:
 @pytest.fixture
 def cli(graph: FalkorFlowGraph, shop: Shop, clock: Clock, tmp_path: Path, redis_client: redis.Redis):  # type: ignore[no-untyped-def]
     config = PerceoConfig(project=ProjectSection(id=shop.project.id, name="Shop"))
-    services = build_local_services(config, graph=graph, bus=InMemoryBus(), redis=redis_client, clock=clock)
+    services = build_local_services(
+        config, graph=graph, bus=InMemoryBus(), redis=redis_client, clock=clock, project_dir=tmp_path
+    )
     backend = LocalBackend(tmp_path, config, services=services)
 
     def run(*argv: str) -> tuple[int, str, str]:
@@ -61,10 +63,11 @@ def test_rules_alert_on_the_insights_of_a_run_once(
     code, out, _ = cli("alerts", "list", "--json")
     assert [r["name"] for r in json.loads(out)["rules"]] == ["ops", "team"]
     assert receivers["webhook"].url not in out and SECRET not in out
-    channels = tmp_path / ".perceo" / "data" / "alert-channels.json"
+    channels = tmp_path / ".perceo" / "secrets" / "alert-channels.json"
     assert stat.S_IMODE(channels.stat().st_mode) == 0o600
 
-    code, out, _ = cli("analyze", "insights", "--json")
+    code, out, err = cli("analyze", "insights", "--json")
+    assert code == 0, err
     sent = json.loads(out)["run"]
     regressions = [
         i for i in json.loads(out)["insights"] if i["type"] == "regression" and i["severity"] in ("critical", "high")
@@ -82,7 +85,7 @@ def test_rules_alert_on_the_insights_of_a_run_once(
     code, out, _ = cli("alerts", "test", "team", "--json")
     assert code == 0 and json.loads(out)["status"] == "delivered"
     code, _, _ = cli("alerts", "remove", "team")
-    assert code == 0 and "team" not in json.loads(cli("alerts", "list", "--json")[1])["rules"]
+    assert code == 0 and [r["name"] for r in json.loads(cli("alerts", "list", "--json")[1])["rules"]] == ["ops"]
 
 
 def test_bad_alert_input_exits_2_and_stores_nothing(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -99,3 +102,48 @@ def test_bad_alert_input_exits_2_and_stores_nothing(cli, monkeypatch: pytest.Mon
     assert code == 2 and "no alert rule 'nope'" in err
     code, _, err = cli("alerts", "test", "nope")
     assert code == 2 and "no alert rule 'nope'" in err
+
+
+def test_email_and_flow_rules_are_checked_and_kept_masked(cli, shop: Shop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("alerts", "add", "m", "--channel", "email", "--to", "not-an-address", "--from", "a@shop.example")
+    assert code == 2 and "not-an-address" in err
+    code, _, err = cli("alerts", "add", "m", "--channel", "email", "--to", "ops@shop.example", "--flow", "Chekout",
+                       "--from", "alerts@shop.example")  # fmt: skip
+    assert code == 2 and "unknown flow 'Chekout'" in err
+    code, _, err = cli("alerts", "add", "m", "--channel", "email", "--to", "ops@shop.example", "--risk-level", "huge",
+                       "--from", "alerts@shop.example")  # fmt: skip
+    assert code == 2 and "huge" in err
+    assert json.loads(cli("alerts", "list", "--json")[1])["rules"] == []
+
+    code, out, err = cli("alerts", "add", "m", "--channel", "email", "--to", "ops@shop.example", "--flow", "Checkout",
+                         "--anomalies", "--risk-level", "critical", "--from", "alerts@shop.example",
+                         "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["rule"]["flows"] == [shop.flows["Checkout"].id]
+    code, out, _ = cli("alerts", "list", "--json")
+    assert json.loads(out)["channels"]["m"]["recipients"] == ["o***@shop.example"] and "ops@shop.example" not in out
+    kept = json.loads((tmp_path / ".perceo" / "secrets" / "alert-channels.json").read_text())
+    assert kept[shop.project.id]["m"]["recipients"] == ["ops@shop.example"]
+
+
+def test_status_prints_the_jobs_last_runs_and_exits_1_when_one_failed(cli, redis_client: redis.Redis) -> None:  # type: ignore[no-untyped-def]
+    from perceo.analyzer.jobs import Done, RedisJobLog, run_over_projects
+
+    for job in ("aggregate", "detect-anomalies", "check-alerts", "cleanup"):
+        redis_client.delete(RedisJobLog.key(job))
+    assert cli("status")[0] == 0 and "No scheduled job has run yet." in cli("status")[1]
+    run_over_projects("check-alerts", ["p1"], lambda _: Done(delivered=3), RedisJobLog(redis_client))
+
+    code, out, _ = cli("status", "--json")
+    assert code == 0 and [(j["job"], j["delivered"]) for j in json.loads(out)["jobs"]] == [("check-alerts", 3)]
+
+    def broken(_: str) -> Done:
+        raise TimeoutError
+
+    run_over_projects("cleanup", ["p1", "p2"], broken, RedisJobLog(redis_client))
+    code, out, _ = cli("status")
+    assert code == 1 and "Outcome" in out  # the table (the JSON below says what is in it)
+    code, out, _ = cli("status", "--json")
+    cleanup = next(j for j in json.loads(out)["jobs"] if j["job"] == "cleanup")
+    assert code == 1 and cleanup["outcome"] == "failed"
+    assert cleanup["failures"] == [{"projectId": p, "error": "TimeoutError"} for p in ("p1", "p2")]

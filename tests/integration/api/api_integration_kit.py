@@ -113,11 +113,13 @@ def api_services(
     server: ServerProcess, graph_name: str, graph: FlowGraph, redis_client: redis.Redis, **overrides: Any
 ) -> wiring.Services:
     """The API's services over the test's graph and Redis: real keys and rate limits (Redis), the test pepper and
-    admin key, analytics events and provider credentials in memory, and whatever else the test passes."""
+    admin key, analytics events, provider credentials and alert channels in memory, and whatever else the test
+    passes."""
     from perceo.analytics.stores import MemoryCredentialStore, MemoryObjectStore
 
     overrides.setdefault("analytics_store", MemoryObjectStore())
     overrides.setdefault("analytics_credentials", MemoryCredentialStore())
+    overrides.setdefault("alert_secrets", MemoryCredentialStore())
     return wiring.build_services(
         api_settings(server, graph_name), graph=graph, redis=redis_client, pepper=PEPPER, admin_key=ADMIN_KEY,
         **overrides,

@@ -39,7 +39,11 @@ def _seed(owner: Caller) -> dict[str, str]:
     workflow = body_of(started)
     run = call("coordinator/start-run", owner, body={"baseUrl": "http://93.184.216.34", "flowIds": [flow["id"]]})
     assert run["statusCode"] == 202, run["body"]
+    alert = call("analyzer/add-alert", owner, body={"name": "a-pager", "channel": {
+        "kind": "webhook", "url": "https://hooks.tenant-a.example/x", "secret": "whsec-tenant-a"}})  # fmt: skip
+    assert alert["statusCode"] == 201, alert["body"]
     return {
+        "alert": "a-pager",
         "flow": flow["id"],
         "persona": persona["id"],
         "analysis": analysis["id"],
@@ -75,6 +79,8 @@ def _target(resource: str, a: Caller, ids: dict[str, str]) -> dict[str, str]:
             return {"id": ids[kind]}
     if resource == "/coordinator/runs/{id}":
         return {"id": ids["run"]}
+    if resource.startswith("/analyzer/alerts/{name}"):
+        return {"name": ids["alert"]}
     area = resource.strip("/").split("/")[0]
     assert resource.startswith(f"/{area}/{{id}}") and area in ID_OF, f"no target for {resource}: add one here"
     return {"id": ids[ID_OF[area]]}
@@ -92,8 +98,9 @@ def test_another_projects_key_gets_403_or_404_on_every_route_and_never_sees_or_c
         "flows": [f.model_dump() for f in graph.list_flows(a.project_id, include_steps=True)],
         "personas": [p.model_dump() for p in graph.list_personas(a.project_id)],
         "analyses": [x.id for x in graph.list_analyses(a.project_id)],
+        "alerts": [r.model_dump() for r in wiring.services().alerts.rules_of(a.project_id)],
     }
-    secrets_of_a = [a.project_id, a.context["prefix"], *ids.values()]
+    secrets_of_a = [a.project_id, a.context["prefix"], *ids.values(), "hooks.tenant-a.example", "whsec-tenant-a"]
     samples = sorted(str(p.relative_to(EVENTS)) for p in (EVENTS / "api").rglob("*.json"))
 
     tried = []
@@ -120,5 +127,8 @@ def test_another_projects_key_gets_403_or_404_on_every_route_and_never_sees_or_c
     assert [p.model_dump() for p in graph.list_personas(a.project_id)] == before["personas"]
     assert [x.id for x in graph.list_analyses(a.project_id)] == before["analyses"]
     assert [i.model_dump() for i in graph.list_insights(a.project_id)] == insights_before
+    served = wiring.services()  # the workflows fixture installed its own
+    assert [r.model_dump() for r in served.alerts.rules_of(a.project_id)] == before["alerts"]
+    assert served.alerts.channels.get(a.project_id, "a-pager") is not None
     assert api.keys.authenticate(a.key).project_id == a.project_id
     assert graph.get_project(a.project_id) is not None

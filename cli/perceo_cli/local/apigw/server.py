@@ -6,13 +6,14 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from perceo_cli.local.apigw.gateway import Gateway
-from perceo_cli.local.apigw.messages import MAX_PAYLOAD_BYTES, GatewayRequest
+from perceo_cli.local.apigw.messages import MAX_PAYLOAD_BYTES, GatewayRequest, GatewayResponse
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,10 @@ _ERROR_CODES = {
 }
 
 
+#: Requests under this path go to the local cloud itself (never a stage's route: stages are named `[A-Za-z0-9_]+`).
+CONTROL_PREFIX = "/_local/"
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "perceo-local-apigw"
@@ -34,6 +39,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     # (about 40 ms on Linux) on every keep-alive request.
     disable_nagle_algorithm = True
     gateway: Gateway  # set on the per-server subclass
+    control: Callable[[GatewayRequest], GatewayResponse] | None = None
 
     def _serve(self) -> None:
         try:
@@ -50,7 +56,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             protocol=self.request_version,
         )
         started = time.perf_counter()
-        response = self.gateway.handle(request)
+        control = type(self).control
+        if control is not None and urlsplit(self.path).path.startswith(CONTROL_PREFIX):
+            response = control(request)
+        else:
+            response = self.gateway.handle(request)
         logger.info(
             "%s %s -> %s (%.1f ms)",
             request.method,
@@ -134,8 +144,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class ApiServer:
     """The gateway behind a ThreadingHTTPServer on loopback; `url` is the stage's invoke URL."""
 
-    def __init__(self, gateway: Gateway, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        handler = type("GatewayRequestHandler", (_RequestHandler,), {"gateway": gateway})
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        control: Callable[[GatewayRequest], GatewayResponse] | None = None,
+    ) -> None:
+        # `control` answers the local cloud's own requests (`/_local/…`, e.g. firing a schedule now), not the API's.
+        attributes: dict[str, Any] = {"gateway": gateway, "control": staticmethod(control) if control else None}
+        handler = type("GatewayRequestHandler", (_RequestHandler,), attributes)
         self.gateway = gateway
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True

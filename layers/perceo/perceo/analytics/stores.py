@@ -320,11 +320,14 @@ class MemoryCredentialStore:
     def __init__(self) -> None:
         self.credentials: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def get(self, project_id: str, provider: ProviderName) -> Mapping[str, Any] | None:
+    def get(self, project_id: str, provider: str) -> Mapping[str, Any] | None:
         return self.credentials.get((project_id, provider))
 
-    def put(self, project_id: str, provider: ProviderName, credentials: Mapping[str, Any]) -> None:
+    def put(self, project_id: str, provider: str, credentials: Mapping[str, Any]) -> None:
         self.credentials[(project_id, provider)] = dict(credentials)
+
+    def delete(self, project_id: str, provider: str) -> bool:
+        return self.credentials.pop((project_id, provider), None) is not None
 
 
 class FileCredentialStore:
@@ -347,15 +350,27 @@ class FileCredentialStore:
             raise ValidationFailed(f"{self.path} is not valid JSON: fix or delete it") from None
         return data if isinstance(data, dict) else {}
 
-    def get(self, project_id: str, provider: ProviderName) -> Mapping[str, Any] | None:
+    def get(self, project_id: str, provider: str) -> Mapping[str, Any] | None:
         found = self._read().get(project_id, {}).get(provider)
         return found if isinstance(found, dict) else None
 
-    def put(self, project_id: str, provider: ProviderName, credentials: Mapping[str, Any]) -> None:
-        import json
-
+    def put(self, project_id: str, provider: str, credentials: Mapping[str, Any]) -> None:
         data = self._read()
         data.setdefault(project_id, {})[provider] = dict(credentials)
+        self._write(data)
+
+    def delete(self, project_id: str, provider: str) -> bool:
+        """Forget one entry; False when there was none."""
+        data = self._read()
+        if provider not in data.get(project_id, {}):
+            return False
+        del data[project_id][provider]
+        self._write(data)
+        return True
+
+    def _write(self, data: dict[str, dict[str, dict[str, Any]]]) -> None:
+        import json
+
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".part")
         try:
@@ -371,11 +386,13 @@ class FileCredentialStore:
 
 class SecretsManagerCredentialStore:
     """The cloud's secrets: one Secrets Manager secret per project, `{prefix}{projectId}`, holding
-    `{provider: credentials}`. The boto3 client is injected; errors never carry the secret's value."""
+    `{provider: credentials}` (or, for alert channels, `{channel name: channel}`). The boto3 client is injected;
+    errors never carry the secret's value."""
 
-    def __init__(self, client: Any, prefix: str) -> None:
+    def __init__(self, client: Any, prefix: str, *, description: str = "Perceo analytics provider credentials") -> None:
         self._sm = client
         self.prefix = prefix
+        self.description = description
 
     def _name(self, project_id: str) -> str:
         return f"{self.prefix}{project_id}"
@@ -399,23 +416,34 @@ class SecretsManagerCredentialStore:
             return None
         return data if isinstance(data, dict) else None
 
-    def get(self, project_id: str, provider: ProviderName) -> Mapping[str, Any] | None:
+    def get(self, project_id: str, provider: str) -> Mapping[str, Any] | None:
         found = (self._read(project_id) or {}).get(provider)
         return found if isinstance(found, dict) else None
 
-    def put(self, project_id: str, provider: ProviderName, credentials: Mapping[str, Any]) -> None:
+    def put(self, project_id: str, provider: str, credentials: Mapping[str, Any]) -> None:
+        current = self._read(project_id)
+        self._write(project_id, current, {**(current or {}), provider: dict(credentials)})
+
+    def delete(self, project_id: str, provider: str) -> bool:
+        """Forget one entry (the secret stays, without it); False when there was none."""
+        current = self._read(project_id)
+        if not current or provider not in current:
+            return False
+        self._write(project_id, current, {k: v for k, v in current.items() if k != provider})
+        return True
+
+    def _write(self, project_id: str, current: dict[str, Any] | None, new: dict[str, Any]) -> None:
         import json
 
         import botocore.exceptions
 
-        current = self._read(project_id)
-        value = json.dumps({**(current or {}), provider: dict(credentials)})
+        value = json.dumps(new)
         try:
             if current is None:
                 self._sm.create_secret(
                     Name=self._name(project_id),
                     SecretString=value,
-                    Description="Perceo analytics provider credentials",
+                    Description=self.description,
                     Tags=[{"Key": "perceo:projectId", "Value": project_id}],
                 )
             else:

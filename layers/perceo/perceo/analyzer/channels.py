@@ -1,19 +1,18 @@
-"""Where alert channels (a Slack webhook URL, a webhook URL and its signing secret) are kept: never in the config,
-the graph or a log.
+"""Where alert channels (a Slack webhook URL, a webhook URL and its signing secret, email recipients) are kept:
+never in the config, the graph or a log.
 
-`FileChannelStore` is the embedded default's: one JSON file in the project's data folder (`.perceo/data/`, mode
-0700), itself mode 0600, written atomically. The cloud's Secrets Manager store is not built yet.
+`SecretChannelStore` keeps them in the same secrets store `analytics connect` keeps provider credentials in (the
+`KeyedSecrets` port, which `FileCredentialStore` and `SecretsManagerCredentialStore` implement), under its own
+name: `.perceo/secrets/alert-channels.json` (mode 0600 in a 0700 folder) in the embedded default, the Secrets
+Manager secret `perceo/<stage>/alerts/<projectId>` in the cloud. The composition root builds it.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from pathlib import Path
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from perceo.analyzer.alerts import Channel, ChannelKind
+from perceo.analyzer.alerts import Channel
 
 
 class ChannelStore(Protocol):
@@ -22,46 +21,23 @@ class ChannelStore(Protocol):
     def delete(self, project_id: str, name: str) -> bool: ...
 
 
-class FileChannelStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+class KeyedSecrets(Protocol):
+    """Per project and name, one JSON object of secrets (the analytics credential store's shape)."""
 
-    def _load(self) -> dict[str, dict[str, dict[str, str | None]]]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        return data if isinstance(data, dict) else {}
+    def get(self, project_id: str, provider: str) -> Mapping[str, Any] | None: ...
+    def put(self, project_id: str, provider: str, credentials: Mapping[str, Any]) -> None: ...
+    def delete(self, project_id: str, provider: str) -> bool: ...
 
-    def _save(self, data: dict[str, dict[str, dict[str, str | None]]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".channels-")
-        try:
-            os.fchmod(handle, 0o600)
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                json.dump(data, file)
-            Path(temporary).replace(self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+
+class SecretChannelStore:
+    def __init__(self, secrets: KeyedSecrets) -> None:
+        self.secrets = secrets
 
     def get(self, project_id: str, name: str) -> Channel | None:
-        entry = self._load().get(project_id, {}).get(name)
-        if not entry or entry.get("kind") not in ("slack", "webhook") or not entry.get("url"):
-            return None
-        kind: ChannelKind = "slack" if entry["kind"] == "slack" else "webhook"
-        return Channel(name=name, kind=kind, url=str(entry["url"]), secret=entry.get("secret"))
+        return Channel.from_secret(name, self.secrets.get(project_id, name))
 
     def put(self, project_id: str, channel: Channel) -> None:
-        data = self._load()
-        data.setdefault(project_id, {})[channel.name] = {"kind": channel.kind, "url": channel.url,
-                                                         "secret": channel.secret}  # fmt: skip
-        self._save(data)
+        self.secrets.put(project_id, channel.name, channel.to_secret())
 
     def delete(self, project_id: str, name: str) -> bool:
-        data = self._load()
-        if name not in data.get(project_id, {}):
-            return False
-        del data[project_id][name]
-        self._save(data)
-        return True
+        return self.secrets.delete(project_id, name)

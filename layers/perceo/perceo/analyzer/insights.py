@@ -13,11 +13,12 @@ the API call the same methods, so both give the same answers.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -31,6 +32,9 @@ from perceo.graph.port import FlowGraph
 from perceo.models import EventType, Insight, PerceoEvent, TestRun, now_ms
 from perceo.models.common import Model
 from perceo.models.vocab import InsightStatus, InsightType, Severity
+
+if TYPE_CHECKING:
+    from perceo.config.model import AnalyzerSection
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,8 @@ class AnalyzerRun(Model):
     created: int = 0
     updated: int = 0
     insights: list[Insight] = Field(default_factory=list)
+    #: Open insights this run no longer found: resolved automatically (`resolvedBy: auto`, with the reason).
+    resolved: list[Insight] = Field(default_factory=list)
     #: The alerts this run sent (`perceo.analyzer.alerts.Delivery` as JSON); empty where no rule is set.
     alerts: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -119,6 +125,14 @@ class AnalyzerOptions:
     detector: DetectorConfig = DAILY
     rules: Sequence[Rule] = RULES
 
+    @classmethod
+    def from_config(cls, section: AnalyzerSection) -> AnalyzerOptions:
+        """`analyzer.thresholds` and `analyzer.anomaly` of a project's config (validated there)."""
+        return cls(
+            thresholds=Thresholds(**section.thresholds.model_dump(by_alias=False)),
+            detector=dataclasses.replace(DAILY, **section.anomaly.model_dump(by_alias=False)),
+        )
+
 
 class Analyzer:
     def __init__(
@@ -175,6 +189,10 @@ class Analyzer:
         for rule in self.options.rules:
             findings.extend(rule(snapshot, self.options.thresholds))
         stored = self.store.store_insights(project_id, findings) if findings else []
+        reason = f"no rule found this on {snapshot.today}: its condition no longer holds"
+        resolved = self.store.auto_resolve_insights(
+            project_id, found=[f.subject for f in findings], day=snapshot.today, reason=reason
+        )
         recent = _shift(snapshot.today, -(self.options.thresholds.recent_days - 1))
         fresh = [a for a in snapshot.anomalies if a.at >= recent]
         self._publish_all(project_id, stored, fresh)
@@ -189,6 +207,7 @@ class Analyzer:
             created=sum(s.created for s in stored),
             updated=sum(not s.created for s in stored),
             insights=sorted((s.insight for s in stored), key=_rank),
+            resolved=sorted(resolved, key=_rank),
         )
 
     def _publish_all(self, project_id: str, stored: Sequence[StoredInsight], anomalies: Sequence[Anomaly]) -> None:

@@ -12,88 +12,41 @@ next run resumes after the last project done, then starts over from the first. A
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import Field
 
 from perceo.analyzer.insights import Analyzer
+from perceo.analyzer.joblog import (
+    JOB_NAMES,
+    JobLog,
+    JobName,
+    JobRecord,
+    MemoryJobLog,
+    Outcome,
+    ProjectFailure,
+    RedisJobLog,
+)
 from perceo.models import now_ms
 from perceo.models.common import Model
 
 if TYPE_CHECKING:
     from perceo.analytics.ports import ObjectStore
+    from perceo.analytics.service import AnalyticsService
+    from perceo.analyzer.alerts import Alerts
     from perceo.redis_client import RedisClient
 
 log = logging.getLogger(__name__)
 
-JobName = Literal["detect-anomalies", "cleanup", "export"]
-Outcome = Literal["running", "succeeded", "partial", "failed", "interrupted"]
+__all__ = ["JOB_NAMES", "JobLog", "JobName", "JobRecord", "MemoryJobLog", "Outcome", "ProjectFailure",
+           "RedisJobLog"]  # fmt: skip
 
 DEFAULT_PAGE_SIZE = 50
 #: Stop between projects when the invocation has less than this left (a project's analysis takes seconds).
 DEFAULT_STOP_WITH_MS = 60_000
-
-
-class ProjectFailure(Model):
-    project_id: str
-    error: str
-
-
-class JobRecord(Model):
-    """The last run of a job: when, how it ended, what it did, and where the next run resumes."""
-
-    job: JobName
-    started_at: int
-    finished_at: int
-    outcome: Outcome
-    projects: int = 0
-    created: int = 0
-    updated: int = 0
-    #: Nodes and raw-event objects the cleanup deleted.
-    deleted: int = 0
-    failures: list[ProjectFailure] = Field(default_factory=list)
-    #: The last project done while running or when the run stopped short of time (the next run resumes after
-    #: it); None once a run got through every project.
-    cursor: str | None = None
-
-
-class JobLog(Protocol):
-    def last(self, job: JobName) -> JobRecord | None: ...
-    def record(self, record: JobRecord) -> None: ...
-
-
-class RedisJobLog:
-    """Job records in Redis (`perceo:jobs:<job>`), where `GET /health` and `perceo status` can read them."""
-
-    def __init__(self, client: RedisClient) -> None:
-        self._client = client
-
-    @staticmethod
-    def key(job: str) -> str:
-        return f"perceo:jobs:{job}"
-
-    def last(self, job: JobName) -> JobRecord | None:
-        raw = self._client.get(self.key(job))
-        return None if raw is None else JobRecord.model_validate_json(raw)
-
-    def record(self, record: JobRecord) -> None:
-        self._client.set(self.key(record.job), record.model_dump_json())
-
-
-class MemoryJobLog:
-    def __init__(self) -> None:
-        self.records: dict[str, str] = {}
-
-    def last(self, job: JobName) -> JobRecord | None:
-        raw = self.records.get(job)
-        return None if raw is None else JobRecord.model_validate(json.loads(raw))
-
-    def record(self, record: JobRecord) -> None:
-        self.records[record.job] = record.model_dump_json()
 
 
 @dataclass(frozen=True)
@@ -103,6 +56,9 @@ class Done:
     created: int = 0
     updated: int = 0
     deleted: int = 0
+    days: int = 0
+    delivered: int = 0
+    failed: int = 0
 
 
 def run_detect_anomalies(
@@ -160,6 +116,9 @@ def run_over_projects(
             record.created += done.created
             record.updated += done.updated
             record.deleted += done.deleted
+            record.days += done.days
+            record.delivered += done.delivered
+            record.failed += done.failed
         record.projects += 1
         after = project_id
         if (index + 1) % page_size == 0 and index + 1 < len(todo):
@@ -265,3 +224,141 @@ def run_cleanup(
 
 def _day(epoch_ms: int) -> str:
     return dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC).date().isoformat()
+
+
+# --------------------------------------------------------------------------------------------------
+# aggregate: the daily rollups of flow metrics
+
+#: At most this many days are rolled up again per project and run (a schedule that stopped for longer catches up
+#: on the last week; older days keep what the analytics sync wrote).
+MAX_AGGREGATE_DAYS = 7
+
+
+def aggregate_days(previous: JobRecord | None, now: int) -> list[str]:
+    """The days to roll up: from the day the previous run started (at least yesterday, at most a week back) to
+    today. Today's rollup is partial and is redone by each run (hourly in the cloud), yesterday's completes late
+    events."""
+    today = _day(now)
+    first = _day(now - 86_400_000)
+    if previous is not None:
+        first = min(first, _day(previous.started_at))
+    oldest = _day(now - (MAX_AGGREGATE_DAYS - 1) * 86_400_000)
+    first = max(first, oldest)
+    days = []
+    day = dt.date.fromisoformat(first)
+    while day.isoformat() <= today:
+        days.append(day.isoformat())
+        day += dt.timedelta(days=1)
+    return days
+
+
+def run_aggregate(
+    analytics: AnalyticsService,
+    graph: RetentionStore,
+    job_log: JobLog,
+    *,
+    remaining_ms: Callable[[], int] | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    clock: Callable[[], int] = now_ms,
+) -> JobRecord:
+    """The `aggregate` job: each project's raw events of the days since the last run, correlated with its flows
+    into the daily `FlowMetrics` the analyzer reads (`AnalyticsService.correlate`, which rewrites each day's
+    metrics: running it twice changes nothing)."""
+    days = aggregate_days(job_log.last("aggregate"), clock())
+
+    def roll_up(project_id: str) -> Done:
+        report = analytics.correlate(project_id, days)
+        return Done(days=len(days), updated=report.metrics_written)
+
+    ids = [p.id for p in graph.list_projects()]
+    return run_over_projects("aggregate", ids, roll_up, job_log, remaining_ms=remaining_ms, page_size=page_size,
+                             clock=clock)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------
+# check-alerts: the alert rules against what is new since the last check
+
+
+class AlertCursor(Protocol):
+    def get(self, project_id: str) -> int | None: ...
+    def put(self, project_id: str, at: int) -> None: ...
+
+
+class RedisAlertCursor:
+    """When each project's alerts were last checked: `perceo:alerts:checked:<project>` (epoch ms)."""
+
+    def __init__(self, client: RedisClient) -> None:
+        self._client = client
+
+    def get(self, project_id: str) -> int | None:
+        raw = self._client.get(f"perceo:alerts:checked:{project_id}")
+        return None if raw is None else int(raw)
+
+    def put(self, project_id: str, at: int) -> None:
+        self._client.set(f"perceo:alerts:checked:{project_id}", str(at))
+
+
+class MemoryAlertCursor:
+    def __init__(self) -> None:
+        self.at: dict[str, int] = {}
+
+    def get(self, project_id: str) -> int | None:
+        return self.at.get(project_id)
+
+    def put(self, project_id: str, at: int) -> None:
+        self.at[project_id] = at
+
+
+#: A project checked for the first time looks this far back.
+FIRST_CHECK_MS = 86_400_000
+
+
+def check_project_alerts(analyzer: Analyzer, alerts: Alerts, cursor: AlertCursor, project_id: str, now: int) -> Done:
+    """Deliver what the project's rules ask for among what is new since its last check: insights created or
+    updated, bad anomalies of its flows' daily series, change analyses. The cursor moves only after the deliveries,
+    so a run interrupted here sends again next time, and the claims (`SentAlerts`) drop what was already sent."""
+    from perceo.analyzer.alertrules import Notice, analysis_notice, anomaly_notice
+
+    rules = alerts.rules_of(project_id)
+    if not rules:
+        cursor.put(project_id, now)
+        return Done()
+    since = cursor.get(project_id) or now - FIRST_CHECK_MS
+    since_day = _day(since)
+    notices: list[Notice] = []
+    # most recently updated first: the newest 1,000 are more than a check interval ever changes
+    insights = analyzer.store.list_insights(project_id, statuses=("open", "acknowledged", "in_progress"), limit=1000)
+    notices.extend(Notice.of_insight(i) for i in insights if (i.updated_at or i.created_at) >= since)
+    if any(r.anomalies for r in rules):
+        names = {f.id: f.name for f in analyzer.graph.list_flows(project_id)}
+        today = _day(now)
+        first = (dt.date.fromisoformat(today) - dt.timedelta(days=analyzer.options.detector.window + 14)).isoformat()
+        metrics = analyzer.graph.list_flow_metrics(project_id, since=first, until=today)
+        for anomaly in analyzer.anomalies(metrics, until=today):
+            if anomaly.bad and anomaly.at >= since_day and anomaly.flow_id in names:
+                notices.append(anomaly_notice(project_id, anomaly, names[anomaly.flow_id]))
+    if any(r.risk_levels for r in rules):
+        for analysis in analyzer.graph.list_analyses(project_id, limit=200):
+            if analysis.created_at >= since:
+                notices.append(analysis_notice(analysis))
+    sent = alerts.send(project_id, notices)
+    cursor.put(project_id, now)
+    return Done(delivered=sum(d.status == "delivered" for d in sent), failed=sum(d.status == "failed" for d in sent))
+
+
+def run_check_alerts(
+    analyzer: Analyzer,
+    alerts: Alerts,
+    cursor: AlertCursor,
+    job_log: JobLog,
+    *,
+    remaining_ms: Callable[[], int] | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    clock: Callable[[], int] = now_ms,
+) -> JobRecord:
+    """The `check-alerts` job over every project (in pages, resumable, recorded)."""
+    ids = [p.id for p in analyzer.graph.list_projects()]
+    return run_over_projects(
+        "check-alerts", ids, lambda pid: check_project_alerts(analyzer, alerts, cursor, pid, clock()), job_log,
+        remaining_ms=remaining_ms, page_size=page_size, clock=clock,
+    )  # fmt: skip

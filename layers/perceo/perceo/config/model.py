@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
 from perceo.models.common import Model
 
@@ -131,7 +131,49 @@ class CoverageSection(Model):
     alert_on_gaps: bool = True
 
 
+class ThresholdsSection(Model):
+    """`analyzer.thresholds`: what each insight rule needs to speak (the defaults are the README's)."""
+
+    recent_days: int = Field(default=3, ge=1, le=30)
+    baseline_days: int = Field(default=28, ge=7, le=180)
+    min_sessions: int = Field(default=50, ge=1)
+    tests_pass_rate: float = Field(default=0.9, gt=0.0, le=1.0)
+    tests_fail_rate: float = Field(default=0.5, ge=0.0, lt=1.0)
+    min_failing_runs: int = Field(default=2, ge=1)
+    test_window_days: int = Field(default=7, ge=1, le=90)
+    prod_drop: float = Field(default=0.15, gt=0.0, le=1.0)
+    prod_steady: float = Field(default=0.05, ge=0.0, le=1.0)
+    coverage_min_users: int = Field(default=50, ge=0)
+    stale_run_days: int = Field(default=14, ge=1, le=365)
+    dropoff_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    dropoff_min_sessions: int = Field(default=20, ge=1)
+    dropoff_min_rate: float = Field(default=0.10, gt=0.0, le=1.0)
+    step_slowdown: float = Field(default=0.5, gt=0.0)
+    step_slowdown_ms: float = Field(default=1000.0, ge=0.0)
+    prediction_min_probability: float = Field(default=0.5, ge=0.0, le=1.0)
+    prediction_window_days: int = Field(default=7, ge=1, le=90)
+
+    @model_validator(mode="after")
+    def _fail_below_pass(self) -> ThresholdsSection:
+        if self.tests_fail_rate >= self.tests_pass_rate:
+            raise ValueError("testsFailRate must be below testsPassRate")
+        return self
+
+
+class AnomalySection(Model):
+    """`analyzer.anomaly`: the daily anomaly detector's knobs (the defaults are the measured ones of the README)."""
+
+    z_threshold: float = Field(default=5.0, ge=1.0, le=50.0)
+    min_volume: int = Field(default=50, ge=1)
+    min_effect: float = Field(default=0.10, gt=0.0, le=1.0)
+    min_history: int = Field(default=28, ge=7, le=56)
+    drift_z: float = Field(default=4.0, ge=1.0, le=50.0)
+    min_drift_effect: float = Field(default=0.15, gt=0.0, le=1.0)
+
+
 class AnalyzerSection(Model):
+    thresholds: ThresholdsSection = Field(default_factory=ThresholdsSection)
+    anomaly: AnomalySection = Field(default_factory=AnomalySection)
     insights: InsightsSection = Field(default_factory=InsightsSection)
     predictions: PredictionsSection = Field(default_factory=PredictionsSection)
     coverage: CoverageSection = Field(default_factory=CoverageSection)

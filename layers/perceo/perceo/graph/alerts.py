@@ -33,7 +33,8 @@ SAVE_ALERT_RULE = """
 MATCH (project:Project {id: $projectId})
 MERGE (r:AlertRule {projectId: $projectId, name: $name})
 ON CREATE SET r.id = $id
-SET r.types = $types, r.minSeverity = $minSeverity, r.channel = $channel
+SET r.types = $types, r.minSeverity = $minSeverity, r.channel = $channel, r.flows = $flows,
+    r.anomalies = $anomalies, r.riskLevels = $riskLevels
 RETURN properties(r) AS rule
 """
 
@@ -58,6 +59,9 @@ def rule_from(props: Mapping[str, Any]) -> AlertRule:
         types=json.loads(props.get("types") or "[]"),
         min_severity=props["minSeverity"],
         channel=props["channel"],
+        flows=json.loads(props.get("flows") or "[]"),
+        anomalies=bool(props.get("anomalies") or False),
+        risk_levels=json.loads(props.get("riskLevels") or "[]"),
     )
 
 
@@ -81,6 +85,9 @@ class AlertRuleRecords(ABC):
             "types": json.dumps(list(rule.types)),
             "minSeverity": rule.min_severity,
             "channel": rule.channel,
+            "flows": json.dumps(list(rule.flows)),
+            "anomalies": rule.anomalies,
+            "riskLevels": json.dumps(list(rule.risk_levels)),
         }
         rows = self._write(SAVE_ALERT_RULE, params)
         if not rows:

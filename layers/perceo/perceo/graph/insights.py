@@ -63,14 +63,20 @@ class InsightStore(Protocol):
         """Move an insight to `status` (acknowledged, resolved, …); the same status again changes nothing.
         ConflictError when a resolved insight is acknowledged (it would hide a closed problem as being worked on)."""
 
+    def auto_resolve_insights(self, project_id: str, *, found: Sequence[str], day: str, reason: str) -> list[Insight]:
+        """Resolve (`resolvedBy: auto`, with `reason`) the project's open insights last seen on or before `day` whose
+        subject is not in `found` (what the run of `day` found)."""
+
 
 # --------------------------------------------------------------------------------------------------
 # Cypher (every query is scoped by $projectId on the Insight node itself)
 
-#: The insights of `$subjects` that are live or were found on `$day`: what a new finding updates.
+#: The insights of `$subjects` that are live, were found on `$day` or were resolved automatically on `$day`: what a
+#: new finding updates (an auto-resolved one is re-opened, never duplicated the same day).
 LIVE_INSIGHTS_OF_SUBJECTS = """
 MATCH (i:Insight {projectId: $projectId})
-WHERE i.subject IN $subjects AND (i.status IN $liveStatuses OR i.day = $day)
+WHERE i.subject IN $subjects
+  AND (i.status IN $liveStatuses OR i.day = $day OR (i.resolvedBy = 'auto' AND i.resolvedDay = $day))
 RETURN properties(i) AS insight
 ORDER BY i.createdAt DESC
 """
@@ -118,7 +124,18 @@ MATCH (i:Insight {projectId: $projectId, id: $insightId})
 SET i.status = $status, i.updatedAt = $now,
     i.acknowledgedAt = CASE WHEN $status = 'acknowledged' AND i.acknowledgedAt IS NULL THEN $now
                             ELSE i.acknowledgedAt END,
-    i.resolvedAt = CASE WHEN $status = 'resolved' THEN $now ELSE null END
+    i.resolvedAt = CASE WHEN $status = 'resolved' THEN $now ELSE null END,
+    i.resolvedBy = CASE WHEN $status = 'resolved' THEN 'user' ELSE null END,
+    i.resolution = null, i.resolvedDay = null
+RETURN properties(i) AS insight
+"""
+
+#: Open insights last seen on or before `$day` that the run of `$day` did not find: resolved, by `auto`.
+AUTO_RESOLVE_INSIGHTS = """
+MATCH (i:Insight {projectId: $projectId})
+WHERE i.status = 'open' AND NOT i.subject IN $found AND i.lastSeenDay <= $day
+SET i.status = 'resolved', i.resolvedAt = $now, i.updatedAt = $now, i.resolvedBy = 'auto',
+    i.resolution = $reason, i.resolvedDay = $day
 RETURN properties(i) AS insight
 """
 
@@ -128,7 +145,9 @@ RETURN properties(i) AS insight
 _FIELDS = {field.alias or name for name, field in Insight.model_fields.items()}
 #: Set by the store query itself (on create, or always), never from a row's props.
 _SET_BY_QUERY = {"id", "projectId", "subject", "day", "status", "createdAt", "updatedAt", "lastSeenDay",
-                 "acknowledgedAt", "resolvedAt"}  # fmt: skip
+                 "acknowledgedAt", "resolvedAt", "resolvedBy", "resolution"}  # fmt: skip
+#: What re-opens an insight resolved automatically earlier the same day (null removes the property).
+_REOPEN = {"status": "open", "resolvedAt": None, "resolvedBy": None, "resolution": None, "resolvedDay": None}
 _MIN_PREFIX = 6
 
 
@@ -187,7 +206,10 @@ class InsightRecords(ABC):
         for insight in insights:
             old = existing.get(insight.subject)
             if old is not None:
-                rows.append(insight_row(insight, key=f"{old.subject}@{old.day}", insight_id=old.id))
+                row = insight_row(insight, key=f"{old.subject}@{old.day}", insight_id=old.id)
+                if old.status == "resolved" and old.resolved_by == "auto":
+                    row["props"].update(_REOPEN)
+                rows.append(row)
             else:
                 rows.append(insight_row(insight, key=f"{insight.subject}@{day}", insight_id=insight.id or new_id()))
         out: list[StoredInsight] = []
@@ -255,6 +277,11 @@ class InsightRecords(ABC):
         if not rows:
             raise InsightNotFoundError(f"no insight {insight_id} in this project", details={"insightId": insight_id})
         return insight_from(rows[0]["insight"])
+
+    def auto_resolve_insights(self, project_id: str, *, found: Sequence[str], day: str, reason: str) -> list[Insight]:
+        params = {"projectId": project_id, "found": list(found), "day": day, "reason": reason[:500],
+                  "now": self.clock()}  # fmt: skip
+        return [insight_from(row["insight"]) for row in self._write(AUTO_RESOLVE_INSIGHTS, params)]
 
 
 def _check(project_id: str, insights: Sequence[Insight]) -> None:

@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints, field_validator
 from perceo.models.change import AffectedRoute, ChangeAnalysis, ChangedFile, ChangeSet
 from perceo.models.common import EntityId, EpochMs, Model, Name, ProjectId, Route, Sha
 from perceo.models.entities import ExpectedState, Flow, FlowUpdate, FlowView, Persona, Project, Step, StepAction
+from perceo.models.jobs import JobRecord
 from perceo.models.keys import ApiKey
 from perceo.models.vocab import Priority, Scope
 
@@ -68,6 +69,9 @@ class HealthResponse(Model):
     version: str
     stage: str
     checks: HealthChecks
+    #: The last run of each scheduled job that ran (started, finished, outcome, counts, failures); empty when
+    #: Redis does not answer. A job's failure never makes the service unhealthy.
+    jobs: list[JobRecord] = Field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------------------ projects and keys

@@ -118,6 +118,10 @@ class Insight(Model):
     updated_at: EpochMs | None = None
     acknowledged_at: EpochMs | None = None
     resolved_at: EpochMs | None = None
+    #: Who resolved it: `user` (`insights resolve`) or `auto` (a later run no longer found its condition).
+    resolved_by: Literal["user", "auto"] | None = None
+    #: Why it was resolved automatically.
+    resolution: str | None = Field(default=None, max_length=500)
 
 
 class Prediction(Model):

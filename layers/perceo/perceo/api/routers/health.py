@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -15,6 +17,10 @@ from perceo.models.api import DependencyCheck, HealthChecks, HealthResponse
 from perceo.models.common import now_ms
 from perceo.wiring import services
 
+if TYPE_CHECKING:
+    from perceo.models.jobs import JobRecord
+    from perceo.wiring import Services
+
 router = Router()
 
 
@@ -23,7 +29,8 @@ router = Router()
     summary="Service health",
     description=(
         "200 when the graph and Redis answer, 503 (same body, with Retry-After) when one does not. Each dependency "
-        "shows the check's latency, its error, and the last error this server saw (kind and time). No API key needed."
+        "shows the check's latency, its error, and the last error this server saw (kind and time); `jobs` the last "
+        "run of each scheduled job (started, finished, outcome, counts, failed projects). No API key needed."
     ),
     tags=["health"],
     responses={
@@ -39,10 +46,26 @@ def get_health() -> Response[HealthResponse]:
     )
     healthy = checks.graph.ok and checks.redis.ok
     body = HealthResponse(
-        status="ok" if healthy else "degraded", version=__version__, stage=wired.settings.stage, checks=checks
+        status="ok" if healthy else "degraded",
+        version=__version__,
+        stage=wired.settings.stage,
+        checks=checks,
+        jobs=_jobs(wired) if checks.redis.ok else [],
     )
     headers = {} if healthy else {"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)}
     return Response(status_code=200 if healthy else 503, content_type=JSON, body=body, headers=headers)
+
+
+def _jobs(wired: Services) -> list[JobRecord]:
+    """Each scheduled job's last run; none when they cannot be read (the health answer never fails on them)."""
+    from perceo.models.jobs import JOB_NAMES
+
+    try:
+        log = wired.job_log
+        return [record for job in JOB_NAMES if (record := log.last(job)) is not None]
+    except Exception as failure:  # a record that no longer parses, Redis going away between the two calls
+        logging.getLogger(__name__).warning("could not read the job records: %s", type(failure).__name__)
+        return []
 
 
 #: The last failure of each dependency in this process: (kind of error, epoch ms).
