@@ -23,7 +23,11 @@ or renamed within a schema version; new optional keys may be added.
       "riskLevel": "critical|high|medium|low",
       "riskScore": float,
       "createdAt": int,          # epoch milliseconds
-      "productionTraffic": bool  # whether flow metrics weighed the flows (false: none exist yet)
+      "productionTraffic": bool, # whether flow metrics weighed the flows (false: none exist yet)
+      "riskExplanation": {"formula": str, "combine": "max",   # riskScore = max(inputs[].riskScore), 0 if none
+                          "inputs": [{"type": "flow|route", "id": str (flows), "name": str, "riskScore": float}],
+                          "routeScoring": str, "decidedBy": {"type", "name", "riskScore"}|null,
+                          "riskScore": float, "riskLevel": str}
     }
 
 `chain` runs from the changed file to the route's entry or layout file; `kind` is entry|layout|import|dependency|
@@ -37,7 +41,7 @@ from typing import Any
 
 from perceo.models import AffectedRoute, ChangeAnalysis, ChangedFile, ImpactedFlow, Reason
 from perceo.observer.model import DiscoveryResult
-from perceo.observer.risk import route_confidence
+from perceo.observer.risk import explain, risk_inputs, route_confidence
 from perceo_cli.output import plural
 
 SCHEMA_VERSION = 1
@@ -65,6 +69,7 @@ def analysis_contract(analysis: ChangeAnalysis, *, project_name: str, working_tr
         "riskScore": analysis.risk_score,
         "createdAt": analysis.created_at,
         "productionTraffic": analysis.production_traffic,
+        "riskExplanation": explain(analysis.flows, analysis.affected_routes, analysis.files),
     }
 
 
@@ -140,7 +145,7 @@ def render_text(analysis: ChangeAnalysis, *, project_name: str, working_tree: bo
     lines = [
         f"Perceo change analysis — {project_name}",
         f"Diff: {_short(analysis.base_sha)}...{head}  ({plural(len(analysis.files), 'changed file')})",
-        f"Overall risk: {analysis.risk_level.upper()} ({analysis.risk_score:.2f})",
+        f"Overall risk: {analysis.risk_level.upper()} ({analysis.risk_score:.2f}){_decided_by(analysis)}",
         "",
     ]
     if analysis.flows:
@@ -159,11 +164,15 @@ def render_text(analysis: ChangeAnalysis, *, project_name: str, working_tree: bo
     lines.append("")
     routes = analysis.affected_routes
     lines.append(f"Affected routes ({len(routes)}):" if routes else "Affected routes: none")
+    route_risks = {
+        item.ref: item.risk for item in risk_inputs(analysis.flows, routes, analysis.files) if item.kind == "route"
+    }
     for route in routes[:20]:
         first = route.reasons[0] if route.reasons else None
         why = f"{_chain(first)} ({first.kind})" if first else ""
         extra = _more(len(route.files), 1) if route.files else ""
-        lines.append(f"  {route.route}  distance {route.distance}  {why}{extra}")
+        risk = f"risk {route_risks[route.route]:.2f}  " if route.route in route_risks else ""
+        lines.append(f"  {route.route}  {risk}distance {route.distance}  {why}{extra}")
     if len(routes) > 20:
         lines.append(f"  …{_more(len(routes), 20)}")
     lines.append("")
@@ -176,6 +185,16 @@ def render_text(analysis: ChangeAnalysis, *, project_name: str, working_tree: bo
     lines.append("")
     lines.append(_recommendation(analysis))
     return "\n".join(lines) + "\n"
+
+
+def _decided_by(analysis: ChangeAnalysis) -> str:
+    """How the overall risk was reached: the highest of the listed flows' and routes' risks."""
+    explanation = explain(analysis.flows, analysis.affected_routes, analysis.files)
+    inputs, top = explanation["inputs"], explanation["decidedBy"]
+    if not isinstance(top, dict) or not isinstance(inputs, list):
+        return ""
+    what = f"flow {top['name']}" if top["type"] == "flow" else f"route {top['name']}"
+    return f" = the highest of {plural(len(inputs), 'listed risk')}: {what} {top['riskScore']:.2f}"
 
 
 def _recommendation(analysis: ChangeAnalysis) -> str:

@@ -62,6 +62,7 @@ def test_json_contract_has_the_documented_keys_and_is_serialisable() -> None:
         "riskScore",
         "createdAt",
         "productionTraffic",  # added within version 1 (production analytics)
+        "riskExplanation",  # added within version 1 (issue 13, class 9: how riskScore is reached)
     ]
     assert doc["schemaVersion"] == 1
     assert doc["project"] == {"id": "p1", "name": "Shop"}
