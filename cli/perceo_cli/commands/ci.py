@@ -7,6 +7,9 @@ only, and nothing is stored.
 
 Exit codes: 0 ok, 1 error, 2 usage or invalid ref, 3 risk at or above `--fail-on`, 5 changed source files that
 reach no route (unless `--allow-unmapped`).
+
+Hints (stderr, and `hints` in `--json`) never change the exit code: uncommitted changes that a commit-to-commit
+analysis of HEAD leaves out.
 """
 
 from __future__ import annotations
@@ -100,6 +103,9 @@ def analyze(
             "the merge base of --base and --head is --head itself: --base already contains every commit of --head "
             "(were --base and --head swapped?); there is nothing to analyze"
         )
+    hints = [] if working_tree or head not in (None, "HEAD") else _uncommitted_hints(app_ctx.project_dir, base)
+    for hint in hints:
+        app_ctx.output.info(f"hint: {hint}")
     analysis, project_name, asked, started_review = _analysis(app_ctx, change_set, affected)
     review = _report_review(app_ctx, started_review) if asked else None
     unmapped = unmapped_files(change_set, affected)
@@ -109,6 +115,7 @@ def analyze(
         if asked:  # only then: without useLlm both backends print the same document
             document["review"] = review
         document["unmappedFiles"] = unmapped
+        document["hints"] = hints
         app_ctx.output.json(document)
     elif fmt is ReportFormat.md:
         app_ctx.output.text(
@@ -127,6 +134,20 @@ def analyze(
             raise typer.Exit(ExitStatus.UNMAPPED)
 
 
+def _uncommitted_hints(project_dir: Path, base: str | None) -> list[str]:
+    """One line when the working tree has uncommitted changes: the analysis compares commits, so they are left out."""
+    from perceo.observer.changes import Git
+
+    dirty = Git(project_dir).uncommitted()
+    if not dirty:
+        return []
+    command = "perceo ci analyze --working-tree" + (f" --base {base}" if base else "")
+    return [
+        f"{len(dirty)} uncommitted change(s) in the working tree (e.g. {dirty[0]}) are not analyzed, only commits "
+        f"up to HEAD; `{command}` includes them"
+    ]
+
+
 def _report_unmapped(app_ctx: AppContext, unmapped: list[str], *, none_affected: bool) -> None:
     """Never a silent all-clear: say which changed files the analysis could not map to a route, and why."""
     why = (
@@ -141,7 +162,7 @@ def _report_unmapped(app_ctx: AppContext, unmapped: list[str], *, none_affected:
         app_ctx.output.info(f"  {escape(path)}")
     if len(unmapped) > 50:
         app_ctx.output.info(f"  ... and {len(unmapped) - 50} more")
-    app_ctx.output.info("what they affect is unknown; `--allow-unmapped` accepts this (exit 0 instead of 4)")
+    app_ctx.output.info("what they affect is unknown; `--allow-unmapped` accepts this (exit 0 instead of 5)")
 
 
 def fails(analysis: ChangeAnalysis, fail_on: FailOn) -> bool:

@@ -201,6 +201,25 @@ class Git:
         parse_raw_numstat(result.stdout, delta)
         return delta
 
+    def uncommitted(self) -> list[str]:
+        """Paths with uncommitted changes: staged, unstaged and untracked (not ignored) files (`git status`).
+        Empty when git cannot tell (this is only ever a hint)."""
+        result = self.run("status", "--porcelain=v1", "-z", "--untracked-files=normal", "--ignore-submodules=dirty")
+        if result.returncode != 0:
+            return []
+        paths: list[str] = []
+        tokens = result.stdout.split(b"\0")
+        index = 0
+        while index < len(tokens):
+            token = tokens[index]
+            index += 1
+            if len(token) < 4:
+                continue
+            paths.append(_decode(token[3:]))
+            if token[:1] in (b"R", b"C"):  # a rename or copy: the old path follows
+                index += 1
+        return paths
+
     def untracked(self) -> list[str]:
         """Untracked files that are not ignored."""
         result = self.run("ls-files", "-z", "--others", "--exclude-standard")
