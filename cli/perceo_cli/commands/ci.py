@@ -86,18 +86,21 @@ def analyze(
     fmt = ReportFormat.json if as_json else report_format
     config = app_ctx.config
     from perceo.observer.analyze import analyze_checkout
+    from perceo.observer.filewarnings import collecting
     from perceo.observer.impact import unmapped_files
     from perceo_cli.report import analysis_contract, render_markdown, render_text
 
-    change_set, affected = analyze_checkout(
-        app_ctx.project_dir,
-        base,
-        head or "HEAD",
-        working_tree=working_tree,
-        deepen=deepen,
-        framework=config.project.framework or "auto",
-        cache_dir=discovery_cache_dir(app_ctx.project_dir),
-    )
+    with collecting() as warnings:  # files analysed without their content: never a crash, a warning each
+        change_set, affected = analyze_checkout(
+            app_ctx.project_dir,
+            base,
+            head or "HEAD",
+            working_tree=working_tree,
+            deepen=deepen,
+            framework=config.project.framework or "auto",
+            cache_dir=discovery_cache_dir(app_ctx.project_dir),
+        )
+    _report_warnings(app_ctx, warnings)
     if not working_tree and change_set.head_sha and change_set.base_sha == change_set.head_sha:
         app_ctx.output.warn(
             "the merge base of --base and --head is --head itself: --base already contains every commit of --head "
@@ -116,6 +119,7 @@ def analyze(
             document["review"] = review
         document["unmappedFiles"] = unmapped
         document["hints"] = hints
+        document["warnings"] = warnings
         app_ctx.output.json(document)
     elif fmt is ReportFormat.md:
         app_ctx.output.text(
@@ -132,6 +136,14 @@ def analyze(
         _report_unmapped(app_ctx, unmapped, none_affected=not affected)
         if not allow_unmapped:
             raise typer.Exit(ExitStatus.UNMAPPED)
+
+
+def _report_warnings(app_ctx: AppContext, warnings: list[str]) -> None:
+    """One line per file the analysis could not read or understand (the analysis went on without it)."""
+    for warning in warnings[:50]:
+        app_ctx.output.warn(warning)
+    if len(warnings) > 50:
+        app_ctx.output.info(f"  ... and {len(warnings) - 50} more warnings (all of them under `warnings` in --json)")
 
 
 def _uncommitted_hints(project_dir: Path, base: str | None) -> list[str]:

@@ -7,12 +7,12 @@ import pytest
 from perceo.models import AffectedRoute, ChangedFile, ImpactedFlow, Reason
 from perceo.observer.risk import (
     change_size,
-    explain,
-    risk_inputs,
     churn_of,
+    explain,
     flow_risk,
     overall_risk,
     reason_confidence,
+    risk_inputs,
     risk_level,
     route_confidence,
     score,

@@ -34,6 +34,7 @@ from perceo.observer.changes import (
     resolve_commits,
     tree_delta_of,
 )
+from perceo.observer.filewarnings import warning_count
 from perceo.observer.impact import CodeGraph, RouteMatcher, affected_routes, impacted_flows
 from perceo.observer.manifests import ManifestChange, diff_manifest, is_dependency_file
 from perceo.observer.risk import score
@@ -192,8 +193,9 @@ def affected_routes_in_checkout(
     cached = _read_affected(entry)
     if cached is not None:
         return cached
+    warned = warning_count()
     affected = _affected_routes(git.repo_dir, change_set, tree_delta_of(git, change_set), framework, cache_dir)
-    if entry is not None:
+    if entry is not None and warning_count() == warned:
         _write_atomically(entry, _AFFECTED_LIST.dump_json(affected, by_alias=True))
         _prune_pairs(entry.parent)
     return affected
@@ -248,10 +250,11 @@ def analyze_checkout(
                 return ChangeSet.model_validate_json(cached_change), cached
             except ValueError:
                 log.warning("ignoring an unreadable cache entry %s", entry)
+    warned = warning_count()
     files, delta = commits.git.diff_with_delta(commits.merge_base, commits.head_sha)
     change_set = pending.model_copy(update={"files": files})
     affected = _affected_routes(commits.git.repo_dir, change_set, delta, framework, cache_dir)
-    if entry is not None:
+    if entry is not None and warning_count() == warned:  # a result made without some files' content is not kept
         _write_atomically(entry, _AFFECTED_LIST.dump_json(affected, by_alias=True))
         _write_atomically(entry.with_suffix(".change.json"), change_set.model_dump_json(by_alias=True).encode())
         _prune_pairs(entry.parent)

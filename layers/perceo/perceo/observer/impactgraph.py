@@ -47,6 +47,7 @@ from perceo.observer.discovery import (
 from perceo.observer.discovery.cache import code_version
 from perceo.observer.facts.index import FactIndex
 from perceo.observer.facts.model import FileFacts, fact_kind
+from perceo.observer.filewarnings import warn_file, warning_count
 from perceo.observer.imports import ImportResolver, build_import_graph, candidate_bases
 from perceo.observer.model import AppInfo, RouteEntry
 from perceo.observer.project import ProjectLayout
@@ -401,7 +402,7 @@ def _applied(
     for path, sha in delta.items():
         if sha == FROM_DISK:
             disk = root / path
-            sha = git_blob_sha(disk.read_bytes()) if disk.is_file() and not disk.is_symlink() else None
+            sha = _disk_sha(disk, path) if disk.is_file() and not disk.is_symlink() else None
             if sha is not None:
                 on_disk.add(path)
         if sha is None:
@@ -409,6 +410,15 @@ def _applied(
         else:
             listing[path] = sha
     return listing, frozenset(on_disk)
+
+
+def _disk_sha(disk: Path, path: str) -> str | None:
+    try:
+        return git_blob_sha(disk.read_bytes())
+    except OSError as exc:  # a file the user may not read (chmod 000): analysed as absent, with a warning
+        reason = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or type(exc).__name__)
+        warn_file(path, f"could not be read ({reason}): analysed as if it were absent")
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -434,6 +444,8 @@ class ImpactGraphStore:
 
     def __init__(self, cache_dir: Path | None) -> None:
         self.directory = cache_dir / "impact" if cache_dir is not None else None
+        #: warnings given before this store existed; a graph built while files could not be read is not kept
+        self._warnings_before = warning_count()
 
     def _path(self, commit: str, framework: str) -> Path | None:
         if self.directory is None or not _is_hex(commit) or not framework.replace("-", "").isalnum():
@@ -485,7 +497,7 @@ class ImpactGraphStore:
 
     def save(self, graph: ImpactGraph) -> None:
         path = self._path(graph.commit, graph.framework) if graph.commit is not None else None
-        if path is None:
+        if path is None or warning_count() != self._warnings_before:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
