@@ -303,15 +303,31 @@ def routes_contract(discovery: DiscoveryResult) -> dict[str, Any]:
                 "framework": r.framework,
                 "entryFiles": list(r.entry_files),
                 "layoutFiles": list(r.layout_files),
+                "hash": r.hash,
+                "url": r.url,
             }
             for r in discovery.routes
         ],
         "navigation": [
-            {"source": n.source, "target": n.target, "kind": n.kind, "file": n.file, "line": n.line}
+            {
+                "source": n.source,
+                "target": n.target,
+                "kind": n.kind,
+                "file": n.file,
+                "line": n.line,
+                "hash": n.hash,
+                "sourceUrl": route_url(n.source, n.hash),
+                "targetUrl": route_url(n.target, n.hash),
+            }
             for n in discovery.navigation
         ],
         "warnings": list(discovery.warnings),
     }
+
+
+def route_url(route: str, hash_routing: bool) -> str:
+    """A route's URL path in the browser: `/#/x` when its app routes in the URL's fragment."""
+    return f"/#{route}" if hash_routing else route
 
 
 def render_routes_text(discovery: DiscoveryResult) -> str:
@@ -323,7 +339,8 @@ def render_routes_text(discovery: DiscoveryResult) -> str:
     for route in discovery.routes:
         app = f"[{route.app}] " if route.app else ""
         kind = " (api)" if route.kind == "api" else ""
-        lines.append(f"  {route.route.ljust(width)}  {app}{', '.join(route.entry_files)}{kind}")
+        hashed = f"  (url {route.url})" if route.hash else ""
+        lines.append(f"  {route.route.ljust(width)}  {app}{', '.join(route.entry_files)}{kind}{hashed}")
         if route.layout_files:
             lines.append(f"  {''.ljust(width)}  layouts: {', '.join(route.layout_files)}")
     lines += ["", f"Navigation ({len(discovery.navigation)}):" if discovery.navigation else "Navigation: none found"]

@@ -547,7 +547,7 @@ def _encode(graph: ImpactGraph) -> bytes:
         graph.files,
         [
             (r.route, r.kind, r.framework, paths(r.entry_files), paths(r.layout_files), r.app)
-            + (paths(r.config_files), r.definition)
+            + (paths(r.config_files), r.definition, r.hash)
             for r in graph.routes
         ],
         {canonical.get(k, k): paths(v) for k, v in graph.resolved.items()},
@@ -615,9 +615,17 @@ def _decode(raw: bytes, commit: str, framework: str) -> ImpactGraph | None:
     try:
         entries = [
             RouteEntry(
-                route=r, kind=k, framework=f, entry_files=e, layout_files=lf, app=a, config_files=c, definition=d
+                route=r,
+                kind=k,
+                framework=f,
+                entry_files=e,
+                layout_files=lf,
+                app=a,
+                config_files=c,
+                definition=d,
+                hash=h,
             )
-            for r, k, f, e, lf, a, c, d in routes
+            for r, k, f, e, lf, a, c, d, h in routes
         ]
     except (ValueError, TypeError):
         return None
