@@ -11,13 +11,17 @@ or renamed within a schema version; new optional keys may be added.
       "headSha": str,
       "workingTree": bool,       # true with --working-tree (uncommitted and untracked changes)
       "changes": [{"path": str, "status": "added|modified|deleted|renamed|copied", "oldPath": str|null,
-                   "additions": int|null, "deletions": int|null}],
+                   "additions": int|null, "deletions": int|null,
+                   "symbols": [str],          # only when symbol-level impact followed the module's changed exports
+                   "symbolImporters": int}],  # with symbols: files that import one of them (0: nothing uses them)
       "affectedRoutes": [{"route": str, "distance": int, "confidence": float,
                           "files": [str],                     # every changed file that reaches the route
-                          "reasons": [{"changedFile": str, "chain": [str], "kind": str}]}],
+                          "reasons": [{"changedFile": str, "chain": [str], "kind": str,
+                                       "symbols": [str], "detail": str}]}],  # the last two: symbol-level only
       "flows": [{"id": str, "name": str, "priority": "critical|high|medium|low", "riskScore": float,
                  "confidence": float, "affectedPages": [str],
-                 "reasons": [{"changedFile": str, "chain": [str], "kind": str, "route": str}],
+                 "reasons": [{"changedFile": str, "chain": [str], "kind": str, "route": str,
+                              "symbols": [str], "detail": str}],  # the last two: symbol-level only
                  "usersPerDay": float|null,        # production users per day (last week's flow metrics)
                  "prodSuccessRate": float|null}],  # production sessions that completed the flow
       "riskLevel": "critical|high|medium|low",
@@ -80,6 +84,12 @@ def _change(change: ChangedFile) -> dict[str, Any]:
         "oldPath": change.old_path,
         "additions": change.additions,
         "deletions": change.deletions,
+        # symbol-level impact: only on modules whose changed exports were followed
+        **(
+            {"symbols": change.symbols, "symbolImporters": change.symbol_importers}
+            if change.symbols is not None
+            else {}
+        ),
     }
 
 
@@ -87,6 +97,9 @@ def _reason(reason: Reason, *, with_route: bool) -> dict[str, Any]:
     data: dict[str, Any] = {"changedFile": reason.changed_file, "chain": list(reason.chain), "kind": reason.kind}
     if with_route:
         data["route"] = reason.route
+    if reason.detail is not None:  # symbol-level impact: what the chain's next file imports
+        data["symbols"] = list(reason.symbols)
+        data["detail"] = reason.detail
     return data
 
 
@@ -169,7 +182,7 @@ def render_text(analysis: ChangeAnalysis, *, project_name: str, working_tree: bo
     }
     for route in routes[:20]:
         first = route.reasons[0] if route.reasons else None
-        why = f"{_chain(first)} ({first.kind})" if first else ""
+        why = f"{_chain(first)} ({first.kind}{'; ' + first.detail if first.detail else ''})" if first else ""
         extra = _more(len(route.files), 1) if route.files else ""
         risk = f"risk {route_risks[route.route]:.2f}  " if route.route in route_risks else ""
         lines.append(f"  {route.route}  {risk}distance {route.distance}  {why}{extra}")
@@ -179,12 +192,20 @@ def render_text(analysis: ChangeAnalysis, *, project_name: str, working_tree: bo
     lines.append(f"Changed files ({len(analysis.files)}):" if analysis.files else "Changed files: none")
     for change in analysis.files[:20]:
         path = f"{change.old_path} → {change.path}" if change.old_path else change.path
-        lines.append(f"  {_STATUS_MARK.get(change.status, '~')} {path}")
+        lines.append(f"  {_STATUS_MARK.get(change.status, '~')} {path}{_symbols_note(change)}")
     if len(analysis.files) > 20:
         lines.append(f"  …{_more(len(analysis.files), 20)}")
     lines.append("")
     lines.append(_recommendation(analysis))
     return "\n".join(lines) + "\n"
+
+
+def _symbols_note(change: ChangedFile) -> str:
+    """Symbol-level impact: which exports a module's change touched, and how many files import them."""
+    if change.symbols is None:
+        return ""
+    names = ", ".join(change.symbols[:5]) + (f" (+{len(change.symbols) - 5} more)" if len(change.symbols) > 5 else "")
+    return f"  (exports changed: {names or 'none'}; imported by {plural(change.symbol_importers or 0, 'file')})"
 
 
 def _decided_by(analysis: ChangeAnalysis) -> str:

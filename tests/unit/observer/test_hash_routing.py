@@ -160,7 +160,9 @@ def test_vue_router_2_mode_hash(options: str, hash_routing: bool) -> None:
 def test_angular_use_hash_and_with_hash_location(config: str, hash_routing: bool) -> None:
     result = run(
         {
-            "src/main.ts": 'import { appConfig } from "./app/app.config";\nbootstrapApplication(AppComponent, appConfig);\n',
+            "src/main.ts": (
+                'import { appConfig } from "./app/app.config";\nbootstrapApplication(AppComponent, appConfig);\n'
+            ),
             "src/app/app.config.ts": (
                 'import { provideRouter, withHashLocation, RouterModule } from "@angular/router";\n'
                 'import { routes } from "./app.routes";\n'

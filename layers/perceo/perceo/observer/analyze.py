@@ -204,18 +204,55 @@ def affected_routes_in_checkout(
 def _affected_routes(
     root: Path, change_set: ChangeSet, delta: TreeDelta, framework: str, cache_dir: Path | None
 ) -> list[AffectedRoute]:
-    if not change_set.files:
-        return []
-    from perceo.observer.discovery import paused_collector
-    from perceo.observer.impactgraph import impact_graphs_at_root
-    from perceo.observer.snapshot import BlobReader
+    return _affected_and_symbols(root, change_set, delta, framework, cache_dir)[0]
 
+
+def _affected_and_symbols(
+    root: Path, change_set: ChangeSet, delta: TreeDelta, framework: str, cache_dir: Path | None
+) -> tuple[list[AffectedRoute], ChangeSet]:
+    """The affected routes, and the change set with the changed exports of each module that symbol-level impact
+    followed (`ChangedFile.symbols`, see `perceo.observer.symbols`)."""
+    if not change_set.files:
+        return [], change_set
+    from perceo.observer.discovery import paused_collector
+    from perceo.observer.impactgraph import HeadTree, impact_graphs_at_root
+    from perceo.observer.snapshot import BlobReader
+    from perceo.observer.symbols import SymbolScope, symbol_scopes
+
+    scopes: dict[str, SymbolScope] = {}
     # graphs of a large repository are millions of small acyclic objects: no cyclic collection meanwhile
     with paused_collector(), BlobReader(root) as reader:
+
+        def inspect(tree: HeadTree) -> None:
+            base_sha = change_set.base_sha
+            scopes.update(
+                symbol_scopes(change_set, tree, Git(root), lambda path: reader.read_object(f"{base_sha}:{path}"))
+            )
+
         head, base = impact_graphs_at_root(
-            root, change_set, delta, framework=framework, cache_dir=cache_dir, blob_reader=reader
+            root, change_set, delta, framework=framework, cache_dir=cache_dir, blob_reader=reader, inspect=inspect
         )
-        return affected_routes(change_set, head, base, manifest_changes=_manifest_changes(root, change_set, reader))
+        affected = affected_routes(
+            change_set,
+            head,
+            base,
+            manifest_changes=_manifest_changes(root, change_set, reader),
+            symbol_scopes=scopes,
+        )
+    if scopes:
+        files = [
+            f.model_copy(
+                update={
+                    "symbols": sorted(scopes[f.path].symbols),
+                    "symbol_importers": len({seed.file for seed in scopes[f.path].seeds}),
+                }
+            )
+            if f.path in scopes
+            else f
+            for f in change_set.files
+        ]
+        change_set = change_set.model_copy(update={"files": files})
+    return affected, change_set
 
 
 def analyze_checkout(
@@ -237,7 +274,10 @@ def analyze_checkout(
     if working_tree:
         change_set, delta = compute_change_delta(repo_dir, base, working_tree=True, deepen=deepen)
         git = Git.open(repo_dir)
-        return change_set, _affected_routes(git.repo_dir, change_set, delta, framework, _trusted_cache(git, cache_dir))
+        affected, change_set = _affected_and_symbols(
+            git.repo_dir, change_set, delta, framework, _trusted_cache(git, cache_dir)
+        )
+        return change_set, affected
     commits = resolve_commits(repo_dir, base, head, deepen=deepen)
     cache_dir = _trusted_cache(commits.git, cache_dir)
     pending = ChangeSet(base_sha=commits.merge_base, head_sha=commits.head_sha)
@@ -253,7 +293,7 @@ def analyze_checkout(
     warned = warning_count()
     files, delta = commits.git.diff_with_delta(commits.merge_base, commits.head_sha)
     change_set = pending.model_copy(update={"files": files})
-    affected = _affected_routes(commits.git.repo_dir, change_set, delta, framework, cache_dir)
+    affected, change_set = _affected_and_symbols(commits.git.repo_dir, change_set, delta, framework, cache_dir)
     if entry is not None and warning_count() == warned:  # a result made without some files' content is not kept
         _write_atomically(entry, _AFFECTED_LIST.dump_json(affected, by_alias=True))
         _write_atomically(entry.with_suffix(".change.json"), change_set.model_dump_json(by_alias=True).encode())
