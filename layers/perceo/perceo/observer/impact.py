@@ -474,11 +474,11 @@ def affected_routes(
         if changed.status == "deleted":
             base_seeds.setdefault(changed.path, []).append(_Origin(changed.path, (), None))
             continue
-        scope = (symbol_scopes or {}).get(changed.path)
-        if scope is not None and changed.status == "modified":
-            for seed in scope.seeds:
+        symbols = (symbol_scopes or {}).get(changed.path)
+        if symbols is not None and changed.status == "modified":
+            for seed in symbols.seeds:
                 head_seeds.setdefault(seed.file, []).append(
-                    _Origin(changed.path, seed.via, None, seed.symbols, _symbol_detail(scope, seed))
+                    _Origin(changed.path, seed.via, None, seed.symbols, _symbol_detail(symbols, seed))
                 )
             continue
         head_seeds.setdefault(changed.path, []).append(_Origin(changed.path, (), None))

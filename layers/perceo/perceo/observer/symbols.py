@@ -25,6 +25,7 @@ tree-sitter is imported only when a change has a candidate module.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -412,7 +413,7 @@ def symbol_scope(
                 return None
             if importer in chain:
                 continue
-            use = importer_use(facts(importer), lambda spec, i=importer: resolve(i, spec), module)
+            use = importer_use(facts(importer), functools.partial(resolve, importer), module)
             if use.names is None:
                 seeds.append(SymbolSeed(importer, chain, ()))
                 continue
