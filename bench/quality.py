@@ -155,6 +155,10 @@ def measure(name: str, corpus: Path, work: Path, env: dict[str, str], verbose: b
         else:
             got = {normalize(r["route"]) for r in payload["affectedRoutes"] if only is None or _in_app(r, only)}
         result.impact.add(got, want)
+        if verbose and payload is not None:
+            pinned = [c["path"] for c in payload.get("changes", []) if c.get("symbols") is not None]
+            if pinned:
+                print(f"  {name} {sha[:9]}: symbol-level for {len(pinned)} module(s): {pinned[:4]}")
         if verbose and got != want:
             missed, extra = sorted(want - got), sorted(got - want)
             print(f"  {name} {sha[:9]}: missed {len(missed)} {missed[:6]} extra {len(extra)} {extra[:6]}")

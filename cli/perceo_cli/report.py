@@ -11,19 +11,27 @@ or renamed within a schema version; new optional keys may be added.
       "headSha": str,
       "workingTree": bool,       # true with --working-tree (uncommitted and untracked changes)
       "changes": [{"path": str, "status": "added|modified|deleted|renamed|copied", "oldPath": str|null,
-                   "additions": int|null, "deletions": int|null}],
+                   "additions": int|null, "deletions": int|null,
+                   "symbols": [str],          # only when symbol-level impact followed the module's changed exports
+                   "symbolImporters": int}],  # with symbols: files that import one of them (0: nothing uses them)
       "affectedRoutes": [{"route": str, "distance": int, "confidence": float,
                           "files": [str],                     # every changed file that reaches the route
-                          "reasons": [{"changedFile": str, "chain": [str], "kind": str}]}],
+                          "reasons": [{"changedFile": str, "chain": [str], "kind": str,
+                                       "symbols": [str], "detail": str}]}],  # the last two: symbol-level only
       "flows": [{"id": str, "name": str, "priority": "critical|high|medium|low", "riskScore": float,
                  "confidence": float, "affectedPages": [str],
-                 "reasons": [{"changedFile": str, "chain": [str], "kind": str, "route": str}],
+                 "reasons": [{"changedFile": str, "chain": [str], "kind": str, "route": str,
+                              "symbols": [str], "detail": str}],  # the last two: symbol-level only
                  "usersPerDay": float|null,        # production users per day (last week's flow metrics)
                  "prodSuccessRate": float|null}],  # production sessions that completed the flow
       "riskLevel": "critical|high|medium|low",
       "riskScore": float,
       "createdAt": int,          # epoch milliseconds
-      "productionTraffic": bool  # whether flow metrics weighed the flows (false: none exist yet)
+      "productionTraffic": bool, # whether flow metrics weighed the flows (false: none exist yet)
+      "riskExplanation": {"formula": str, "combine": "max",   # riskScore = max(inputs[].riskScore), 0 if none
+                          "inputs": [{"type": "flow|route", "id": str (flows), "name": str, "riskScore": float}],
+                          "routeScoring": str, "decidedBy": {"type", "name", "riskScore"}|null,
+                          "riskScore": float, "riskLevel": str}
     }
 
 `chain` runs from the changed file to the route's entry or layout file; `kind` is entry|layout|import|dependency|
@@ -36,7 +44,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from perceo.models import AffectedRoute, ChangeAnalysis, ChangedFile, ImpactedFlow, Reason
-from perceo.observer.risk import route_confidence
+from perceo.observer.model import DiscoveryResult
+from perceo.observer.risk import explain, risk_inputs, route_confidence
 from perceo_cli.output import plural
 
 if TYPE_CHECKING:
@@ -67,6 +76,7 @@ def analysis_contract(analysis: ChangeAnalysis, *, project_name: str, working_tr
         "riskScore": analysis.risk_score,
         "createdAt": analysis.created_at,
         "productionTraffic": analysis.production_traffic,
+        "riskExplanation": explain(analysis.flows, analysis.affected_routes, analysis.files),
     }
 
 
@@ -77,6 +87,12 @@ def _change(change: ChangedFile) -> dict[str, Any]:
         "oldPath": change.old_path,
         "additions": change.additions,
         "deletions": change.deletions,
+        # symbol-level impact: only on modules whose changed exports were followed
+        **(
+            {"symbols": change.symbols, "symbolImporters": change.symbol_importers}
+            if change.symbols is not None
+            else {}
+        ),
     }
 
 
@@ -84,6 +100,9 @@ def _reason(reason: Reason, *, with_route: bool) -> dict[str, Any]:
     data: dict[str, Any] = {"changedFile": reason.changed_file, "chain": list(reason.chain), "kind": reason.kind}
     if with_route:
         data["route"] = reason.route
+    if reason.detail is not None:  # symbol-level impact: what the chain's next file imports
+        data["symbols"] = list(reason.symbols)
+        data["detail"] = reason.detail
     return data
 
 
@@ -142,7 +161,7 @@ def render_text(analysis: ChangeAnalysis, *, project_name: str, working_tree: bo
     lines = [
         f"Perceo change analysis — {project_name}",
         f"Diff: {_short(analysis.base_sha)}...{head}  ({plural(len(analysis.files), 'changed file')})",
-        f"Overall risk: {analysis.risk_level.upper()} ({analysis.risk_score:.2f})",
+        f"Overall risk: {analysis.risk_level.upper()} ({analysis.risk_score:.2f}){_decided_by(analysis)}",
         "",
     ]
     if analysis.flows:
@@ -161,23 +180,45 @@ def render_text(analysis: ChangeAnalysis, *, project_name: str, working_tree: bo
     lines.append("")
     routes = analysis.affected_routes
     lines.append(f"Affected routes ({len(routes)}):" if routes else "Affected routes: none")
+    route_risks = {
+        item.ref: item.risk for item in risk_inputs(analysis.flows, routes, analysis.files) if item.kind == "route"
+    }
     for route in routes[:20]:
         first = route.reasons[0] if route.reasons else None
-        why = f"{_chain(first)} ({first.kind})" if first else ""
+        why = f"{_chain(first)} ({first.kind}{'; ' + first.detail if first.detail else ''})" if first else ""
         extra = _more(len(route.files), 1) if route.files else ""
-        lines.append(f"  {route.route}  distance {route.distance}  {why}{extra}")
+        risk = f"risk {route_risks[route.route]:.2f}  " if route.route in route_risks else ""
+        lines.append(f"  {route.route}  {risk}distance {route.distance}  {why}{extra}")
     if len(routes) > 20:
         lines.append(f"  …{_more(len(routes), 20)}")
     lines.append("")
     lines.append(f"Changed files ({len(analysis.files)}):" if analysis.files else "Changed files: none")
     for change in analysis.files[:20]:
         path = f"{change.old_path} → {change.path}" if change.old_path else change.path
-        lines.append(f"  {_STATUS_MARK.get(change.status, '~')} {path}")
+        lines.append(f"  {_STATUS_MARK.get(change.status, '~')} {path}{_symbols_note(change)}")
     if len(analysis.files) > 20:
         lines.append(f"  …{_more(len(analysis.files), 20)}")
     lines.append("")
     lines.append(_recommendation(analysis))
     return "\n".join(lines) + "\n"
+
+
+def _symbols_note(change: ChangedFile) -> str:
+    """Symbol-level impact: which exports a module's change touched, and how many files import them."""
+    if change.symbols is None:
+        return ""
+    names = ", ".join(change.symbols[:5]) + (f" (+{len(change.symbols) - 5} more)" if len(change.symbols) > 5 else "")
+    return f"  (exports changed: {names or 'none'}; imported by {plural(change.symbol_importers or 0, 'file')})"
+
+
+def _decided_by(analysis: ChangeAnalysis) -> str:
+    """How the overall risk was reached: the highest of the listed flows' and routes' risks."""
+    explanation = explain(analysis.flows, analysis.affected_routes, analysis.files)
+    inputs, top = explanation["inputs"], explanation["decidedBy"]
+    if not isinstance(top, dict) or not isinstance(inputs, list):
+        return ""
+    what = f"flow {top['name']}" if top["type"] == "flow" else f"route {top['name']}"
+    return f" = the highest of {plural(len(inputs), 'listed risk')}: {what} {top['riskScore']:.2f}"
 
 
 def _recommendation(analysis: ChangeAnalysis) -> str:
@@ -286,15 +327,31 @@ def routes_contract(discovery: DiscoveryResult) -> dict[str, Any]:
                 "framework": r.framework,
                 "entryFiles": list(r.entry_files),
                 "layoutFiles": list(r.layout_files),
+                "hash": r.hash,
+                "url": r.url,
             }
             for r in discovery.routes
         ],
         "navigation": [
-            {"source": n.source, "target": n.target, "kind": n.kind, "file": n.file, "line": n.line}
+            {
+                "source": n.source,
+                "target": n.target,
+                "kind": n.kind,
+                "file": n.file,
+                "line": n.line,
+                "hash": n.hash,
+                "sourceUrl": route_url(n.source, n.hash),
+                "targetUrl": route_url(n.target, n.hash),
+            }
             for n in discovery.navigation
         ],
         "warnings": list(discovery.warnings),
     }
+
+
+def route_url(route: str, hash_routing: bool) -> str:
+    """A route's URL path in the browser: `/#/x` when its app routes in the URL's fragment."""
+    return f"/#{route}" if hash_routing else route
 
 
 def render_routes_text(discovery: DiscoveryResult) -> str:
@@ -306,7 +363,8 @@ def render_routes_text(discovery: DiscoveryResult) -> str:
     for route in discovery.routes:
         app = f"[{route.app}] " if route.app else ""
         kind = " (api)" if route.kind == "api" else ""
-        lines.append(f"  {route.route.ljust(width)}  {app}{', '.join(route.entry_files)}{kind}")
+        hashed = f"  (url {route.url})" if route.hash else ""
+        lines.append(f"  {route.route.ljust(width)}  {app}{', '.join(route.entry_files)}{kind}{hashed}")
         if route.layout_files:
             lines.append(f"  {''.ljust(width)}  layouts: {', '.join(route.layout_files)}")
     lines += ["", f"Navigation ({len(discovery.navigation)}):" if discovery.navigation else "Navigation: none found"]

@@ -8,6 +8,9 @@ only, and nothing is stored.
 Exit codes: 0 ok, 1 error, 2 usage or invalid ref, 3 risk at or above `--fail-on`, 5 changed source files that
 reach no route (unless `--allow-unmapped`), 6 a git call or a fetch (`--deepen`) ran past its timeout
 (`observer.git.localTimeoutSeconds`, `observer.git.fetchTimeoutSeconds`).
+
+Hints (stderr, and `hints` in `--json`) never change the exit code: uncommitted changes that a commit-to-commit
+analysis of HEAD leaves out.
 """
 
 from __future__ import annotations
@@ -86,25 +89,31 @@ def analyze(
     fmt = ReportFormat.json if as_json else report_format
     config = app_ctx.config
     from perceo.observer.analyze import analyze_checkout
+    from perceo.observer.filewarnings import collecting
     from perceo.observer.impact import unmapped_files
     from perceo_cli.report import analysis_contract, render_markdown, render_text
 
-    change_set, affected = analyze_checkout(
-        app_ctx.project_dir,
-        base,
-        head or "HEAD",
-        working_tree=working_tree,
-        deepen=deepen,
-        framework=config.project.framework or "auto",
-        cache_dir=discovery_cache_dir(app_ctx.project_dir),
-        git_timeouts=git_timeouts(config),
-        notice=app_ctx.output.info,
-    )
+    with collecting() as warnings:  # files analysed without their content: never a crash, a warning each
+        change_set, affected = analyze_checkout(
+            app_ctx.project_dir,
+            base,
+            head or "HEAD",
+            working_tree=working_tree,
+            deepen=deepen,
+            framework=config.project.framework or "auto",
+            cache_dir=discovery_cache_dir(app_ctx.project_dir),
+            git_timeouts=git_timeouts(config),
+            notice=app_ctx.output.info,
+        )
+    _report_warnings(app_ctx, warnings)
     if not working_tree and change_set.head_sha and change_set.base_sha == change_set.head_sha:
         app_ctx.output.warn(
             "the merge base of --base and --head is --head itself: --base already contains every commit of --head "
             "(were --base and --head swapped?); there is nothing to analyze"
         )
+    hints = [] if working_tree or head not in (None, "HEAD") else _uncommitted_hints(app_ctx.project_dir, base)
+    for hint in hints:
+        app_ctx.output.info(f"hint: {hint}")
     analysis, project_name, asked, started_review = _analysis(app_ctx, change_set, affected)
     review = _report_review(app_ctx, started_review) if asked else None
     unmapped = unmapped_files(change_set, affected)
@@ -114,6 +123,8 @@ def analyze(
         if asked:  # only then: without useLlm both backends print the same document
             document["review"] = review
         document["unmappedFiles"] = unmapped
+        document["hints"] = hints
+        document["warnings"] = warnings
         app_ctx.output.json(document)
     elif fmt is ReportFormat.md:
         app_ctx.output.text(
@@ -130,6 +141,28 @@ def analyze(
         _report_unmapped(app_ctx, unmapped, none_affected=not affected)
         if not allow_unmapped:
             raise typer.Exit(ExitStatus.UNMAPPED)
+
+
+def _report_warnings(app_ctx: AppContext, warnings: list[str]) -> None:
+    """One line per file the analysis could not read or understand (the analysis went on without it)."""
+    for warning in warnings[:50]:
+        app_ctx.output.warn(warning)
+    if len(warnings) > 50:
+        app_ctx.output.info(f"  ... and {len(warnings) - 50} more warnings (all of them under `warnings` in --json)")
+
+
+def _uncommitted_hints(project_dir: Path, base: str | None) -> list[str]:
+    """One line when the working tree has uncommitted changes: the analysis compares commits, so they are left out."""
+    from perceo.observer.changes import Git
+
+    dirty = Git(project_dir).uncommitted()
+    if not dirty:
+        return []
+    command = "perceo ci analyze --working-tree" + (f" --base {base}" if base else "")
+    return [
+        f"{len(dirty)} uncommitted change(s) in the working tree (e.g. {dirty[0]}) are not analyzed, only commits "
+        f"up to HEAD; `{command}` includes them"
+    ]
 
 
 def _report_unmapped(app_ctx: AppContext, unmapped: list[str], *, none_affected: bool) -> None:

@@ -39,5 +39,10 @@ def discover_working_tree(project_dir: Path, framework: str, cache_dir: Path) ->
         snapshot = RepoSnapshot.working_tree(project_dir)
     except NotAGitRepositoryError:
         snapshot = RepoSnapshot.directory(project_dir)
-    with snapshot:
-        return discover(snapshot, framework=framework, cache_dir=cache_dir)
+    from perceo.observer.filewarnings import collecting
+
+    with snapshot, collecting() as unreadable:  # files it could not read: a warning each, never a crash
+        found = discover(snapshot, framework=framework, cache_dir=cache_dir)
+    if unreadable:
+        found = found.model_copy(update={"warnings": [*found.warnings, *unreadable]})
+    return found

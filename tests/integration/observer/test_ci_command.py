@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -305,3 +307,49 @@ def test_swapped_base_and_head_warn_instead_of_a_quiet_no_change(shop: Path) -> 
     code, out, err = run(shop, "ci", "analyze", "--base", "feature", "--head", "main", "--json")
     assert code == ExitStatus.OK and json.loads(out)["changes"] == []
     assert "swapped" in err
+
+
+def test_a_dirty_tree_without_working_tree_gets_a_one_line_hint_on_stderr_and_in_json(shop: Path) -> None:
+    commit(shop, "restyle", {"components/Button.tsx": SHOP["components/Button.tsx"] + "// restyled\n"})
+    doc = analyze_json(shop)
+    assert doc["hints"] == []  # a clean tree: no hint
+
+    write(shop, {"app/cart/page.tsx": SHOP["app/cart/page.tsx"] + "// not committed yet\n", "notes.txt": "x\n"})
+    code, out, err = run(shop, "ci", "analyze", "--base", "main", "--json")
+    assert code == ExitStatus.OK, err
+    doc = json.loads(out)  # the hint is not on stdout: it still parses as the JSON document alone
+    assert list(routes_of(doc)) != [] and "app/cart/page.tsx" not in {c["path"] for c in doc["changes"]}
+    [hint] = doc["hints"]
+    assert "2 uncommitted change(s)" in hint and "perceo ci analyze --working-tree --base main" in hint
+    hint_lines = [line for line in err.splitlines() if "uncommitted" in line]
+    assert len(hint_lines) == 1 and "--working-tree" in hint_lines[0]
+
+    # the command the hint gives does include them
+    code, out, err = run(shop, "ci", "analyze", "--working-tree", "--base", "main", "--json")
+    assert code == ExitStatus.OK, err
+    assert "app/cart/page.tsx" in {c["path"] for c in json.loads(out)["changes"]}
+    assert "uncommitted" not in err
+
+    # analysing another head than HEAD is unaffected by the working tree: no hint
+    code, out, err = run(shop, "ci", "analyze", "--base", "main", "--head", "feature", "--json")
+    assert json.loads(out)["hints"] == [] and "uncommitted" not in err
+
+
+def test_the_shallow_clone_hint_for_a_relative_ref_is_a_command_git_accepts(shop: Path, tmp_path: Path) -> None:
+    for i in range(3):
+        commit(shop, f"cart {i}", {"app/cart/page.tsx": SHOP["app/cart/page.tsx"] + f"// edit {i}\n"})
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", "--branch", "feature", f"file://{shop}", str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    code, out, err = run(clone, "ci", "analyze", "--base", "HEAD~1", "--json")
+    assert code == ExitStatus.USAGE and out == ""
+    commands = re.findall(r"`(git [^`]+)`", err)
+    assert commands, err
+    done = subprocess.run(shlex.split(commands[0]), cwd=clone, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr  # (`git fetch origin HEAD~1`, the old hint, is rejected by git)
+    code, out, err = run(clone, "ci", "analyze", "--base", "HEAD~1", "--json")
+    assert code == ExitStatus.OK, err
+    assert list(routes_of(json.loads(out))) == ["/cart"]

@@ -62,6 +62,7 @@ def test_json_contract_has_the_documented_keys_and_is_serialisable() -> None:
         "riskScore",
         "createdAt",
         "productionTraffic",  # added within version 1 (production analytics)
+        "riskExplanation",  # added within version 1 (issue 13, class 9: how riskScore is reached)
     ]
     assert doc["schemaVersion"] == 1
     assert doc["project"] == {"id": "p1", "name": "Shop"}
@@ -141,11 +142,43 @@ def test_routes_contract_and_text() -> None:
         "framework": "nextjs",
         "entryFiles": ["app/page.tsx"],
         "layoutFiles": ["app/layout.tsx"],
+        "hash": False,  # added within version 1 (issue 13, class 6)
+        "url": "/",
     }
     assert doc["navigation"] == [
-        {"source": "/", "target": "/api/items", "kind": "href", "file": "app/page.tsx", "line": 3}
+        {
+            "source": "/",
+            "target": "/api/items",
+            "kind": "href",
+            "file": "app/page.tsx",
+            "line": 3,
+            "hash": False,
+            "sourceUrl": "/",
+            "targetUrl": "/api/items",
+        }
     ]
     assert "imports" not in doc
     text = render_routes_text(discovery)
     assert "/api/items  app/api/items/route.ts (api)" in text
     assert "/ → /api/items  (href, app/page.tsx:3)" in text
+
+
+def test_routes_of_a_hash_routed_app_show_their_browser_urls() -> None:
+    discovery = DiscoveryResult(
+        framework="react-router",
+        routes=[
+            RouteEntry(route="/", framework="react-router", entry_files=["src/Home.tsx"], hash=True),
+            RouteEntry(route="/users/:id", framework="react-router", entry_files=["src/User.tsx"], hash=True),
+        ],
+        navigation=[
+            NavEdge(source="/", target="/users/:id", kind="to", file="src/Home.tsx", line=4, hash=True),
+        ],
+    )
+    doc = routes_contract(discovery)
+    assert [(r["route"], r["hash"], r["url"]) for r in doc["routes"]] == [
+        ("/", True, "/#/"),
+        ("/users/:id", True, "/#/users/:id"),
+    ]
+    [edge] = doc["navigation"]
+    assert (edge["hash"], edge["sourceUrl"], edge["targetUrl"]) == (True, "/#/", "/#/users/:id")
+    assert "(url /#/users/:id)" in render_routes_text(discovery)

@@ -8,9 +8,11 @@ from perceo.models import AffectedRoute, ChangedFile, ImpactedFlow, Reason
 from perceo.observer.risk import (
     change_size,
     churn_of,
+    explain,
     flow_risk,
     overall_risk,
     reason_confidence,
+    risk_inputs,
     risk_level,
     route_confidence,
     score,
@@ -85,11 +87,12 @@ def test_levels() -> None:
     ]
 
 
-def test_overall_is_the_highest_risk_plus_a_small_breadth_bonus() -> None:
+def test_overall_is_the_highest_listed_risk_and_nothing_else() -> None:
     assert overall_risk([]) == 0.0
     assert overall_risk([0.5]) == 0.5
-    assert overall_risk([0.5, 0.4, 0.1]) == pytest.approx(0.52)  # 0.1 is below 0.3: no bonus for it
-    assert overall_risk([0.7] + [0.5] * 20) == pytest.approx(0.8)  # the bonus is capped at +0.1
+    # no breadth bonus: many other risky items do not raise the highest one (they are listed beside it)
+    assert overall_risk([0.5, 0.4, 0.1]) == 0.5
+    assert overall_risk([0.7] + [0.5] * 20) == 0.7
     # many low-risk flows never dilute one high-risk flow (the first Perceo averaged them)
     assert overall_risk([0.85] + [0.1] * 30) == 0.85
 
@@ -111,3 +114,48 @@ def test_score_counts_routes_no_flow_visits_as_medium_one_page_flows() -> None:
     assert score([_flow(0.2, ["/cart"])], [entry], changes=changes).score == pytest.approx(0.2)
     # nothing affected
     assert score([], []) == (0.0, "low")
+
+
+def _route(path: str, changed: str, kind: str = "import", hops: int = 1) -> AffectedRoute:
+    chain = [changed, *(f"{path}-{i}.tsx" for i in range(hops))]
+    return AffectedRoute(route=path, files=[changed], reasons=[Reason(changed_file=changed, chain=chain, kind=kind)])
+
+
+def test_the_overall_risk_is_reproducible_from_the_listed_items_alone() -> None:
+    """riskExplanation: every input is a listed flow or a listed route no listed flow visits, and the score is their
+    maximum; a route's input is recomputable from its listed confidence and the listed line counts."""
+    changes = [
+        ChangedFile(path="a.tsx", status="modified", additions=40, deletions=2),
+        ChangedFile(path="b.tsx", status="modified", additions=1, deletions=0),
+        ChangedFile(path="c.tsx", status="modified"),  # no count: 10 lines
+    ]
+    routes = [_route("/cart", "a.tsx"), _route("/about", "b.tsx", hops=3), _route("/docs", "c.tsx", kind="global")]
+    flows = [_flow(0.31, ["/cart"])]
+    explanation = explain(flows, routes, changes)
+    assert explanation["combine"] == "max"
+    inputs = explanation["inputs"]
+    assert isinstance(inputs, list)
+    assert [(i["type"], i["name"]) for i in inputs] == [("flow", "F"), ("route", "/about"), ("route", "/docs")]
+    by_path = {c.path: c for c in changes}
+    for item in inputs[1:]:
+        route = next(r for r in routes if r.route == item["name"])
+        churn = sum(churn_of(by_path[f]) for f in route.files)
+        expected = flow_risk("medium", share=1.0, confidence=route_confidence(route), churn=churn)
+        assert item["riskScore"] == expected
+    assert explanation["riskScore"] == max(i["riskScore"] for i in inputs)
+    assert score(flows, routes, changes=changes).score == explanation["riskScore"]
+    top = explanation["decidedBy"]
+    assert isinstance(top, dict)
+    assert top["riskScore"] == explanation["riskScore"]
+
+
+def test_nothing_outside_the_list_raises_the_overall_risk() -> None:
+    """Adding items that score below the top leaves the score as it was (the old formula added 0.02 each)."""
+    changes = [ChangedFile(path="a.tsx", status="modified", additions=5, deletions=4)]
+    top = _route("/cart", "a.tsx", kind="entry", hops=0)
+    alone = score([], [top], changes=changes).score
+    crowd = [top, *(_route(f"/p{i}", "a.tsx", hops=2) for i in range(8))]
+    assert all(item.risk >= 0.3 for item in risk_inputs([], crowd, changes))
+    assert score([], crowd, changes=changes).score == alone
+    assert explain([], [], [])["riskScore"] == 0.0
+    assert explain([], [], [])["decidedBy"] is None

@@ -18,6 +18,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# hash routing is read as discovery reads it: one definition for routes, navigation edges and flow steps
+from perceo.observer.discovery.hashrouting import uses_hash_routing as uses_hash_routing
+
 #: One attribute: `name="v"`, `name='v'`, `name={"v"}`, `name={`v`}`, `name={expr}` (dynamic) or bare `name`.
 _ATTR = re.compile(
     r"""([@:\[\]()#*\w.-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|\{\s*`([^`$]*)`\s*\}|\{\s*["']([^"'{}]*)["']\s*\}"""
@@ -364,19 +367,3 @@ class MarkupScanner:
             if element not in out:
                 out.append(element)
         return out
-
-
-HASH_ROUTING = re.compile(
-    r"createWebHashHistory|createHashHistory|createHashRouter|<HashRouter\b|withHashLocation\(|useHash\s*:\s*true"
-    r"|mode\s*:\s*['\"]hash['\"]"
-)
-_VUE_ROUTER_NEW = re.compile(r"new\s+(?:VueRouter|Router)\s*\(")
-_VUE_HISTORY_MODE = re.compile(r"^\s*mode\s*:\s*['\"](?:history|abstract)['\"]", re.M)
-
-
-def uses_hash_routing(text: str) -> bool:
-    """True when this file sets up routing in the URL's fragment (`/#/login`): a hash history or location, or
-    vue-router 2/3 (`new VueRouter({...})`), whose default mode is hash unless `mode: 'history'` is set."""
-    if HASH_ROUTING.search(text):
-        return True
-    return bool(_VUE_ROUTER_NEW.search(text)) and not _VUE_HISTORY_MODE.search(text)

@@ -353,6 +353,28 @@ def page_url(route: str, hash_routing: bool) -> str:
     return f"/#{url}" if hash_routing else url
 
 
+def hashed_step_urls(steps: Sequence[StepDraft]) -> list[StepDraft]:
+    """Steps of a hash-routed app with every app path as the browser shows it: a `navigate` to `/users` (an LLM's
+    step) goes to `/#/users`, an expected `url` of `/users` is `/#/users`. Whole URLs and hashed paths stay."""
+
+    def hashed(url: str | None) -> str | None:
+        if not url or "://" in url or url.startswith(("/#", "#")) or not url.startswith("/"):
+            return url
+        return f"/#{url}"
+
+    out: list[StepDraft] = []
+    for step in steps:
+        actions = [
+            action.model_copy(update={"target": hashed(action.target), "value": hashed(action.value)})
+            if action.type == "navigate" or (action.type == "assert" and action.target == "url")
+            else action
+            for action in step.actions
+        ]
+        expected = step.expected_state.model_copy(update={"url": hashed(step.expected_state.url)})
+        out.append(step.model_copy(update={"actions": actions, "expected_state": expected}))
+    return out
+
+
 def _is_form_page(route: str) -> bool:
     """The page's own name says it is a form (`/projects/new`, `/login`, `/settings/billing`), not a section it
     sits in (`/account/my-models/:id` is a record's page)."""

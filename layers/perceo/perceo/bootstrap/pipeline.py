@@ -34,7 +34,7 @@ from perceo.bootstrap.llm_stages import (
 )
 from perceo.bootstrap.markup import uses_hash_routing
 from perceo.bootstrap.model import FlowDraft, PersonaDraft, PersonaSpec, StepDraft
-from perceo.bootstrap.pagecode import PageReader, heuristic_steps
+from perceo.bootstrap.pagecode import PageReader, hashed_step_urls, heuristic_steps
 from perceo.bootstrap.reconcile import Reconciler, ReconcileReport
 from perceo.bootstrap.roles import detect_roles
 from perceo.bootstrap.routes import RouteGraph
@@ -276,7 +276,9 @@ def discover(state: BootstrapState, deps: BootstrapDeps) -> BootstrapState:
             "discovery": result,
             "auth_snippets": auth.snippets,
             "protected_routes": auth.protected,
-            "hash_routing": _hash_routing(snapshot.files(), deps.read_text(request.workspace)),
+            # discovery marks the routes of hash-routed apps; the setup files are read for apps it found no route in
+            "hash_routing": any(route.hash for route in result.routes)
+            or _hash_routing(snapshot.files(), deps.read_text(request.workspace)),
             "warnings": warnings,
         }
     )
@@ -621,6 +623,8 @@ def extract_steps(task: StepTask, deps: BootstrapDeps) -> StepResult:
         steps = ground_steps(
             steps, code=code, known=known, resolve=graph.resolve, notes=llm_notes, what=f"steps:{task.flow_name}"
         )
+        if task.hash_routing:  # the model writes app paths (`/users`); the browser needs `/#/users`
+            steps = hashed_step_urls(steps)
         if steps:
             return result.model_copy(
                 update={

@@ -5,10 +5,13 @@ playwright itself is imported inside `run_flow`.
 
 Actions (`StepAction.type`): navigate (target: a path or URL, joined to the base URL), click, fill (value),
 hover, scroll (target into view, or `value` pixels down), wait (a selector to become visible, or `value` ms up to
-10 s), assert (target visible; with `value`, its text contains it; `options.state` "hidden" for absence),
-screenshot. Targets are Playwright selectors (CSS, `text=…`, `role=…`). After the actions, `expectedState` is
-checked: `url` (a route pattern the page's path must match), `visible`, `hidden`, `text` ({selector: text}),
-`attributes` ({selector: {name: value}}).
+10 s), assert (target visible; with `value`, its text contains it; `options.state` "hidden" for absence; target
+`url`: the page is at the route `value`), screenshot. Targets are Playwright selectors (CSS, `text=…`,
+`role=…`). After the actions, `expectedState` is checked: `url` (a route pattern the page's path must match),
+`visible`, `hidden`, `text` ({selector: text}), `attributes` ({selector: {name: value}}).
+
+Hash routing: a route's URL is `/#/route`. A navigate to it is joined to the base URL (`http://host/app/#/route`),
+and a `url` of `/#/pattern` is matched against the path in the page URL's fragment.
 """
 
 from __future__ import annotations
@@ -167,6 +170,11 @@ def _perform(page: Page, action: StepAction, base_url: str, shot: Path) -> str |
     if kind in ("wait", "scroll"):
         _wait_or_scroll(page, action)
         return None
+    if kind == "assert" and target == "url":  # the page is at a route (`value`), not an element
+        ok, here = _at(page.url, action.value or "/")
+        if not ok:
+            raise StepFailed(f"expected to be at {action.value}, but the page is {here}")
+        return None
     if not target:
         raise StepFailed(f"{kind} needs a target selector")
     locator = page.locator(target).first
@@ -204,11 +212,29 @@ def _assert(locator: Locator, target: str, action: StepAction) -> None:
             raise StepFailed(f"{target} does not contain {action.value!r} (it reads {_short(actual)})")
 
 
+def _route_of(url: str, *, hashed: bool) -> str:
+    """The route a browser URL shows: its path, or its fragment's path under hash routing (`/#/users/4`)."""
+    parts = urlsplit(url)
+    if not hashed:
+        return parts.path or "/"
+    fragment = parts.fragment.split("?", 1)[0]
+    return fragment if fragment.startswith("/") else "/" + fragment
+
+
+def _at(page_url: str, wanted: str) -> tuple[bool, str]:
+    """Whether the page is at `wanted` (a route pattern, `/#/route` under hash routing, or a whole URL), and the
+    route it is at."""
+    hashed = wanted.startswith(("/#/", "#/")) or (wanted.startswith("/#") and len(wanted) == 2)
+    pattern = (wanted.split("#", 1)[1] or "/") if hashed else wanted
+    here = _route_of(page_url, hashed=hashed)
+    return routes_match(pattern, here) or wanted == page_url, (f"/#{here}" if hashed else here)
+
+
 def _expect(page: Page, expected: ExpectedState, timeout_ms: int) -> None:
     if expected.url:
-        path = urlsplit(page.url).path or "/"
-        if not (routes_match(expected.url, path) or expected.url == page.url):
-            raise StepFailed(f"expected to be at {expected.url}, but the page is {path}")
+        ok, here = _at(page.url, expected.url)
+        if not ok:
+            raise StepFailed(f"expected to be at {expected.url}, but the page is {here}")
     for selector in expected.visible:
         page.locator(selector).first.wait_for(state="visible", timeout=timeout_ms)
     for selector in expected.hidden:

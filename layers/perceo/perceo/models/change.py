@@ -15,6 +15,10 @@ class ChangedFile(Model):
     old_path: str | None = None
     additions: int | None = Field(default=None, ge=0)
     deletions: int | None = Field(default=None, ge=0)
+    #: Symbol-level impact: the exported names whose code this change touched (None: the file counts as a whole).
+    symbols: list[str] | None = None
+    #: With `symbols`: how many files import one of them (directly or through barrels); 0 means no code uses them.
+    symbol_importers: int | None = Field(default=None, ge=0)
 
 
 class ChangeSet(Model):
@@ -32,6 +36,11 @@ class Reason(Model):
     kind: str = "import"  # import | entry | layout | route | dependency | shell | global
     #: The route the chain ends at (set on a flow's reasons, where several pages can be affected).
     route: Route | None = None
+    #: Symbol-level impact: the changed exports of `changed_file` the chain's next file imports.
+    symbols: list[str] = Field(default_factory=list)
+    #: In words, when there is more to say than the chain: "imports `formatPrice` from src/lib/index.ts, changed at
+    #: line 42".
+    detail: str | None = None
 
 
 class AffectedRoute(Model):

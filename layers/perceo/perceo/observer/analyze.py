@@ -32,6 +32,7 @@ from perceo.observer.changes import (
     resolve_commits,
     tree_delta_of,
 )
+from perceo.observer.filewarnings import warning_count
 from perceo.observer.gitproc import GitTimeouts
 from perceo.observer.impact import CodeGraph, RouteMatcher, affected_routes, impacted_flows
 from perceo.observer.manifests import ManifestChange, diff_manifest, is_dependency_file
@@ -202,8 +203,9 @@ def affected_routes_in_checkout(
     cached = _read_affected(entry)
     if cached is not None:
         return cached
+    warned = warning_count()
     affected = _affected_routes(git.repo_dir, change_set, tree_delta_of(git, change_set), framework, cache_dir)
-    if entry is not None:
+    if entry is not None and warning_count() == warned:
         _write_atomically(entry, _AFFECTED_LIST.dump_json(affected, by_alias=True))
         _prune_pairs(entry.parent)
     return affected
@@ -217,20 +219,61 @@ def _affected_routes(
     cache_dir: Path | None,
     timeouts: GitTimeouts | None = None,
 ) -> list[AffectedRoute]:
-    if not change_set.files:
-        return []
-    from perceo.observer.discovery import paused_collector
-    from perceo.observer.impactgraph import impact_graphs_at_root
-    from perceo.observer.snapshot import BlobReader
+    return _affected_and_symbols(root, change_set, delta, framework, cache_dir, timeouts)[0]
 
+
+def _affected_and_symbols(
+    root: Path,
+    change_set: ChangeSet,
+    delta: TreeDelta,
+    framework: str,
+    cache_dir: Path | None,
+    timeouts: GitTimeouts | None = None,
+) -> tuple[list[AffectedRoute], ChangeSet]:
+    """The affected routes, and the change set with the changed exports of each module that symbol-level impact
+    followed (`ChangedFile.symbols`, see `perceo.observer.symbols`)."""
+    if not change_set.files:
+        return [], change_set
+    from perceo.observer.discovery import paused_collector
+    from perceo.observer.impactgraph import HeadTree, impact_graphs_at_root
+    from perceo.observer.snapshot import BlobReader
+    from perceo.observer.symbols import SymbolScope, symbol_scopes
+
+    scopes: dict[str, SymbolScope] = {}
     # graphs of a large repository are millions of small acyclic objects: no cyclic collection meanwhile
     local_s = (timeouts or GitTimeouts()).local_s
     with paused_collector(), BlobReader(root, timeout_s=local_s) as reader:
+
+        def inspect(tree: HeadTree) -> None:
+            base_sha = change_set.base_sha
+            scopes.update(
+                symbol_scopes(change_set, tree, Git(root), lambda path: reader.read_object(f"{base_sha}:{path}"))
+            )
+
         head, base = impact_graphs_at_root(
-            root, change_set, delta, framework=framework, cache_dir=cache_dir, blob_reader=reader
+            root, change_set, delta, framework=framework, cache_dir=cache_dir, blob_reader=reader, inspect=inspect
         )
-        manifests = _manifest_changes(root, change_set, reader, timeouts)
-        return affected_routes(change_set, head, base, manifest_changes=manifests)
+        affected = affected_routes(
+            change_set,
+            head,
+            base,
+            manifest_changes=_manifest_changes(root, change_set, reader, timeouts),
+            symbol_scopes=scopes,
+        )
+    if scopes:
+        files = [
+            f.model_copy(
+                update={
+                    "symbols": sorted(scopes[f.path].symbols),
+                    "symbol_importers": len({seed.file for seed in scopes[f.path].seeds}),
+                }
+            )
+            if f.path in scopes
+            else f
+            for f in change_set.files
+        ]
+        change_set = change_set.model_copy(update={"files": files})
+    return affected, change_set
 
 
 def analyze_checkout(
@@ -259,8 +302,10 @@ def analyze_checkout(
             repo_dir, base, working_tree=True, deepen=deepen, timeouts=timeouts, notice=notice
         )
         git = Git.open(repo_dir, timeouts=timeouts, notice=notice)
-        trusted = _trusted_cache(git, cache_dir)
-        return change_set, _affected_routes(git.repo_dir, change_set, delta, framework, trusted, timeouts)
+        affected, change_set = _affected_and_symbols(
+            git.repo_dir, change_set, delta, framework, _trusted_cache(git, cache_dir), timeouts
+        )
+        return change_set, affected
     commits = resolve_commits(repo_dir, base, head, deepen=deepen, timeouts=timeouts, notice=notice)
     cache_dir = _trusted_cache(commits.git, cache_dir)
     pending = ChangeSet(base_sha=commits.merge_base, head_sha=commits.head_sha)
@@ -273,10 +318,13 @@ def analyze_checkout(
                 return ChangeSet.model_validate_json(cached_change), cached
             except ValueError:
                 log.warning("ignoring an unreadable cache entry %s", entry)
+    warned = warning_count()
     files, delta = commits.git.diff_with_delta(commits.merge_base, commits.head_sha)
     change_set = pending.model_copy(update={"files": files})
-    affected = _affected_routes(commits.git.repo_dir, change_set, delta, framework, cache_dir, timeouts)
-    if entry is not None:
+    affected, change_set = _affected_and_symbols(
+        commits.git.repo_dir, change_set, delta, framework, cache_dir, timeouts
+    )
+    if entry is not None and warning_count() == warned:  # a result made without some files' content is not kept
         _write_atomically(entry, _AFFECTED_LIST.dump_json(affected, by_alias=True))
         _write_atomically(entry.with_suffix(".change.json"), change_set.model_dump_json(by_alias=True).encode())
         _prune_pairs(entry.parent)

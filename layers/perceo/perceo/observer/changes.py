@@ -26,6 +26,7 @@ from pathlib import Path
 from perceo.errors import GitTimeoutError, InvalidRefError, NotAGitRepositoryError, PerceoError, ShallowCloneError
 from perceo.models import ChangedFile, ChangeSet
 from perceo.models.vocab import ChangeStatus
+from perceo.observer.filewarnings import warn_file
 from perceo.observer.gitproc import GitTimeouts, run_git
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ _STATUS: dict[str, ChangeStatus] = {
 _RAW_HEADER = re.compile(r"^:(\d{6}) (\d{6}) ([0-9a-f]+) ([0-9a-f]+) ([A-Z])(\d*)$")
 #: Modes of tree entries that are no file of a snapshot: symbolic links and submodules (gitlinks).
 _NOT_A_FILE_MODES = frozenset({"120000", "160000", "000000"})
+_GITLINK = "160000"
 #: The blob SHA git prints for a working-tree file whose content it has not hashed.
 _UNHASHED = "0" * 40
 #: In a `TreeDelta`: the path's new content is in the working tree (hash it from disk).
@@ -217,12 +219,27 @@ class Git:
     def diff_with_delta(self, base: str, head: str | None) -> tuple[list[ChangedFile], TreeDelta]:
         """`diff`, plus the tree delta from `base` to `head` read from the same git call."""
         args = ["diff", "-z", "--raw", "--numstat", "--no-abbrev", "-M", "-C", "--no-ext-diff", "--no-textconv"]
-        args += [base] if head is None else [base, head]
-        result = self.run(*args, "--")
+        refs = [base] if head is None else [base, head]
+        result = self.run(*args, *refs, "--")
+        delta: TreeDelta = {}
+        if result.returncode != 0 and _missing_objects(result.stderr):
+            # A partial clone whose promisor remote cannot be reached (or a damaged object store): line counts and
+            # rename detection need the blobs, the tree comparison does not. The analysis goes on without them.
+            reason = _first_line(result.stderr)
+            plain = ["diff", "-z", "--raw", "--no-abbrev", "--no-renames", "--no-ext-diff", "--no-textconv"]
+            result = self.run(*plain, *refs, "--")
+            if result.returncode == 0:
+                files = parse_raw_numstat(result.stdout, delta, warn=True)
+                for changed in files:
+                    warn_file(
+                        changed.path,
+                        f"line count and renames unknown, git could not read the blobs (a partial clone whose remote "
+                        f"cannot be reached? {reason})",
+                    )
+                return files, delta
         if result.returncode != 0:
             raise PerceoError(f"git diff failed in {self.repo_dir}: {result.stderr or 'no message'}")
-        delta: TreeDelta = {}
-        return parse_raw_numstat(result.stdout, delta), delta
+        return parse_raw_numstat(result.stdout, delta, warn=True), delta
 
     def tree_delta(self, base: str, head: str) -> TreeDelta:
         """The blobs that differ between two commits, without rename detection (`git diff-tree -r`)."""
@@ -232,6 +249,25 @@ class Git:
         delta: TreeDelta = {}
         parse_raw_numstat(result.stdout, delta)
         return delta
+
+    def uncommitted(self) -> list[str]:
+        """Paths with uncommitted changes: staged, unstaged and untracked (not ignored) files (`git status`).
+        Empty when git cannot tell (this is only ever a hint)."""
+        result = self.run("status", "--porcelain=v1", "-z", "--untracked-files=normal", "--ignore-submodules=dirty")
+        if result.returncode != 0:
+            return []
+        paths: list[str] = []
+        tokens = result.stdout.split(b"\0")
+        index = 0
+        while index < len(tokens):
+            token = tokens[index]
+            index += 1
+            if len(token) < 4:
+                continue
+            paths.append(_decode(token[3:]))
+            if token[:1] in (b"R", b"C"):  # a rename or copy: the old path follows
+                index += 1
+        return paths
 
     def untracked(self) -> list[str]:
         """Untracked files that are not ignored."""
@@ -249,15 +285,34 @@ def _fetch_advice(remote: str) -> str:
     )
 
 
+#: What git says when an object it needs is not in the repository (partial clones, damaged stores).
+_MISSING_OBJECT = re.compile(
+    r"promisor remote|could not fetch|unable to read|missing blob|bad object|does not appear to be a git repository"
+    r"|Could not read from remote|invalid object|is corrupt",
+    re.IGNORECASE,
+)
+
+
+def _missing_objects(stderr: str) -> bool:
+    return _MISSING_OBJECT.search(stderr) is not None
+
+
+def _first_line(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    line = next((line for line in lines if "fetch" in line or "read" in line), lines[-1] if lines else "")
+    return line[:160]
+
+
 def _decode(raw: bytes) -> str:
     return os.fsdecode(raw)  # as discovery's snapshots decode paths, so the two always agree
 
 
-def parse_raw_numstat(output: bytes, delta: TreeDelta | None = None) -> list[ChangedFile]:
+def parse_raw_numstat(output: bytes, delta: TreeDelta | None = None, *, warn: bool = False) -> list[ChangedFile]:
     """Parse `git diff -z --raw --numstat` output: raw records first, then one numstat record per file.
 
     With `delta`, it is filled with the new blob of every changed path (see `TreeDelta`): the old path of a
-    rename is gone, a symbolic link or submodule is no file, and an unhashed working-tree file is FROM_DISK.
+    rename is gone, a symbolic link or submodule is no file, and an unhashed working-tree file is FROM_DISK. With
+    `warn`, a changed submodule gets a file warning (its code is not analysed).
     """
     files: list[ChangedFile] = []
     counts: dict[str, tuple[int | None, int | None]] = {}
@@ -265,6 +320,10 @@ def parse_raw_numstat(output: bytes, delta: TreeDelta | None = None) -> list[Cha
     for record in _records([_decode(t) for t in output.split(b"\0")]):
         if isinstance(record, _RawRecord):
             files.append(record.file)
+            if warn and record.submodule:
+                warn_file(
+                    record.file.path, "a submodule (gitlink): the code of the commits it points to is not analysed"
+                )
             if delta is not None:
                 if record.file.status == "renamed" and record.file.old_path:
                     gone.append(record.file.old_path)
@@ -292,6 +351,7 @@ class _RawRecord:
     new_mode: str
     new_sha: str
     unmerged: bool = False
+    submodule: bool = False
 
 
 def _records(tokens: Sequence[str]) -> Iterator[_RawRecord | tuple[int | None, int | None, str]]:
@@ -303,7 +363,7 @@ def _records(tokens: Sequence[str]) -> Iterator[_RawRecord | tuple[int | None, i
             continue
         header = _RAW_HEADER.match(token)
         if header:
-            new_mode, new_sha, letter = header.group(2), header.group(4), header.group(5)
+            old_mode, new_mode, new_sha, letter = header.group(1), header.group(2), header.group(4), header.group(5)
             if letter in ("R", "C"):
                 old_path, path = tokens[index + 1], tokens[index + 2]
                 index += 3
@@ -311,7 +371,9 @@ def _records(tokens: Sequence[str]) -> Iterator[_RawRecord | tuple[int | None, i
             else:
                 index += 2
                 changed = ChangedFile(path=tokens[index - 1], status=_STATUS.get(letter, "modified"))
-            yield _RawRecord(changed, new_mode, new_sha, unmerged=letter == "U")
+            yield _RawRecord(
+                changed, new_mode, new_sha, unmerged=letter == "U", submodule=_GITLINK in (old_mode, new_mode)
+            )
             continue
         numstat = _NUMSTAT.match(token)
         if numstat is None:

@@ -45,6 +45,7 @@ from perceo.models import AffectedRoute, ChangedFile, ChangeSet, ImpactedFlow, R
 from perceo.observer.manifests import ManifestChange, is_dependency_file
 from perceo.observer.risk import churn_of, flow_risk, reason_confidence, route_confidence
 from perceo.observer.routematch import route_segments, routes_match
+from perceo.observer.symbols import SymbolScope, SymbolSeed
 
 if TYPE_CHECKING:  # the flow and discovery models load only where flows are matched or routes discovered
     from perceo.models import FlowView
@@ -145,6 +146,9 @@ class _Origin:
     changed_file: str
     prefix: tuple[str, ...]  # files before the seed in the chain ([lockfile] for a dependency)
     kind: str | None  # forces the reason's kind ("dependency"), else it follows from the route file
+    #: symbol-level impact: the changed exports the seed imports, and the reason in words
+    symbols: tuple[str, ...] = ()
+    detail: str | None = None
 
 
 #: A reason before its chain is built: the chain itself (global reasons), or where to find it in a search.
@@ -186,16 +190,19 @@ class _ImportSearch:
         self.imports = imports
         self.origins: list[_Origin] = []
         importers = _importers_within_closure(imports, route_files)
-        bit_of: dict[str, int] = {}
         start: dict[str, int] = {}
+        bit_of: dict[tuple[str, tuple[str, ...]], int] = {}
         for seed, origins in seeds.items():
             if seed not in importers:
                 continue  # no route file imports it
             mask = 0
             for origin in origins:
-                bit = bit_of.get(origin.changed_file)
+                # one bit per changed file and path to its seeds (a lockfile's seeds share one; a module's importers
+                # reached through different barrels do not, so that each chain is rebuilt with its own prefix)
+                key = (origin.changed_file, origin.prefix)
+                bit = bit_of.get(key)
                 if bit is None:
-                    bit = bit_of[origin.changed_file] = len(self.origins)
+                    bit = bit_of[key] = len(self.origins)
                     self.origins.append(origin)
                 mask |= 1 << bit
             start[seed] = mask
@@ -406,7 +413,7 @@ def _collect_import_hits(graph: CodeGraph, seeds: Mapping[str, list[_Origin]], h
             route_hits = _hits_for(hits, route)
             for distance, bit in search.hits(route_file):
                 origin = search.origins[bit]
-                kind = origin.kind or _kind(role, distance)
+                kind = origin.kind or _kind(role, distance + len(origin.prefix))
                 route_hits.offer(
                     origin.changed_file, len(origin.prefix) + distance + 1, kind, (search, route_file, distance, bit)
                 )
@@ -444,11 +451,14 @@ def affected_routes(
     base: CodeGraph | None = None,
     *,
     manifest_changes: Mapping[str, ManifestChange] | None = None,
+    symbol_scopes: Mapping[str, SymbolScope] | None = None,
 ) -> list[AffectedRoute]:
     """Routes a change affects, nearest first, each with the changed files that reach it and why.
 
     `manifest_changes` (path -> what changed in that manifest or lockfile, see `perceo.observer.manifests`) lets a
     lockfile bump affect only the importers of the bumped packages; without it a changed manifest counts as global.
+    `symbol_scopes` (path -> the importers of its changed exports, see `perceo.observer.symbols`) lets a change to
+    some exports of a module affect only the files that import those exports; its reasons name them.
     """
     head_seeds: dict[str, list[_Origin]] = {}
     base_seeds: dict[str, list[_Origin]] = {}
@@ -466,6 +476,13 @@ def affected_routes(
             global_files.append(changed)
         if changed.status == "deleted":
             base_seeds.setdefault(changed.path, []).append(_Origin(changed.path, (), None))
+            continue
+        symbols = (symbol_scopes or {}).get(changed.path)
+        if symbols is not None and changed.status == "modified":
+            for seed in symbols.seeds:
+                head_seeds.setdefault(seed.file, []).append(
+                    _Origin(changed.path, seed.via, None, seed.symbols, _symbol_detail(symbols, seed))
+                )
             continue
         head_seeds.setdefault(changed.path, []).append(_Origin(changed.path, (), None))
         if changed.status == "renamed" and changed.old_path:
@@ -514,19 +531,46 @@ def unmapped_files(change_set: ChangeSet, affected: Sequence[AffectedRoute]) -> 
             continue
         if is_dependency_file(path) or (is_global_file(path) and affected):
             continue
+        if changed.symbols is not None and changed.symbol_importers == 0:
+            continue  # its changed exports are known, and no file imports them: it affects nothing
         out.append(path)
     return out
 
 
+def _symbol_detail(scope: SymbolScope, seed: SymbolSeed) -> str:
+    """A symbol-level reason in words: which changed exports the importer takes, from where, changed where."""
+    source = seed.via[-1]
+    through = f" (re-exported from {scope.changed_file})" if source != scope.changed_file else ""
+    if not seed.symbols:
+        names = ", ".join(f"`{n}`" for n in sorted(scope.symbols)[:5])
+        return f"{seed.file} takes {source} as a whole{through}; changed: {names}"
+    parts = [f"`{name}`" for name in seed.symbols[:5]]
+    first = min(scope.symbols.get(name, 0) for name in seed.symbols)
+    return (
+        f"{seed.file} imports {', '.join(parts)} from {source}{through}, changed at line {first} of "
+        f"{scope.changed_file}"
+    )
+
+
 def _affected(hits: _RouteHits) -> AffectedRoute:
     ranked = sorted(hits.reasons.items(), key=lambda item: (item[1][0], item[0]))[:MAX_REASONS]
-    reasons = [Reason(changed_file=file, chain=_built(pending), kind=kind) for file, (_, pending, kind) in ranked]
+    reasons = [_reason(file, pending, kind) for file, (_, pending, kind) in ranked]
     return AffectedRoute(
         route=hits.entry.route,
         files=sorted(hits.reasons),
         reasons=reasons,
         distance=len(reasons[0].chain) - 1 if reasons else 0,
     )
+
+
+def _reason(changed_file: str, pending: _PendingChain, kind: str) -> Reason:
+    reason = Reason(changed_file=changed_file, chain=_built(pending), kind=kind)
+    if isinstance(pending, tuple):
+        origin = pending[0].origins[pending[3]]
+        if origin.detail is not None:
+            reason.symbols = list(origin.symbols)
+            reason.detail = origin.detail
+    return reason
 
 
 def _built(pending: _PendingChain) -> list[str]:

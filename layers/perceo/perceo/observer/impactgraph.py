@@ -28,7 +28,7 @@ import logging
 import marshal
 import os
 import tempfile
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from perceo.observer.discovery import (
 from perceo.observer.discovery.cache import code_version
 from perceo.observer.facts.index import FactIndex
 from perceo.observer.facts.model import FileFacts, fact_kind
+from perceo.observer.filewarnings import warn_file, warning_count
 from perceo.observer.imports import ImportResolver, build_import_graph, candidate_bases
 from perceo.observer.model import AppInfo, RouteEntry
 from perceo.observer.project import ProjectLayout
@@ -299,9 +300,10 @@ def impact_graphs_at_root(
     cache_dir: Path | None = None,
     workers: int | None = None,
     blob_reader: BlobReader | None = None,
+    inspect: Callable[[HeadTree], None] | None = None,
 ) -> tuple[ImpactGraph, ImpactGraph | None]:
     """`impact_graphs` for a caller that already knows the repository's top folder `root` (and may share its
-    `git cat-file` process)."""
+    `git cat-file` process). `inspect`, when given, is called with the head's tree while its files are open."""
     store = ImpactGraphStore(cache_dir)
     facts = FactIndex(cache_dir, workers=workers)
     built: list[ImpactGraph] = []
@@ -310,7 +312,7 @@ def impact_graphs_at_root(
             base = None
             if change_set.base_sha != EMPTY_TREE:
                 base = _commit_graph(root, change_set.base_sha, framework, store, facts, built, blob_reader)
-            head = _head_graph(root, change_set, delta, base, framework, store, facts, built, blob_reader)
+            head = _head_graph(root, change_set, delta, base, framework, store, facts, built, blob_reader, inspect)
     finally:
         try:
             facts.save(complete=bool(built))
@@ -367,29 +369,66 @@ def _head_graph(
     facts: FactIndex,
     built: list[ImpactGraph],
     reader: BlobReader | None,
+    inspect: Callable[[HeadTree], None] | None = None,
 ) -> ImpactGraph:
     listing, on_disk = _applied(base.files if base is not None else {}, delta, root)
     commit = None if change_set.working_tree else change_set.head_sha
     with RepoSnapshot.from_listing(root, listing, commit=commit, on_disk=on_disk, blob_reader=reader) as snapshot:
         tree = _prepare(snapshot, framework, facts)
-        if base is not None and tree.signature == base.signature:
-            return _derive(base, tree, list(delta), facts)
+        graph = _head_from_kept(root, change_set, delta, base, framework, store, facts, tree, commit)
+        fresh = graph is None
+        if graph is None:
+            graph = _build(tree, facts)
+        if inspect is not None:  # while the head's files, facts and resolver are at hand
+            inspect(HeadTree(snapshot, tree.resolver, facts, graph))
+    if fresh:
+        built.append(graph)
         if commit is not None:
-            for header in store.headers(framework):
-                if header.signature != tree.signature or header.commit in (commit, change_set.base_sha):
-                    continue
-                other = store.load(header.commit, framework)
-                try:
-                    other_delta = Git(root).tree_delta(header.commit, commit) if other is not None else None
-                except PerceoError:
-                    other_delta = None
-                if other is not None and other_delta is not None:
-                    return _derive(other, tree, list(other_delta), facts)
-        graph = _build(tree, facts)
-    built.append(graph)
-    if commit is not None:
-        store.save(graph)
+            store.save(graph)
     return graph
+
+
+@dataclass(frozen=True)
+class HeadTree:
+    """The head of a change while its graph is made: its files, its import resolver and its per-file facts."""
+
+    snapshot: RepoSnapshot
+    resolver: ImportResolver
+    facts: FactIndex
+    graph: ImpactGraph
+
+    def facts_of(self, path: str) -> FileFacts | None:
+        if path not in self.snapshot or fact_kind(path) is None:
+            return None
+        return self.facts.collect([path], self.snapshot.blob_sha, self.snapshot.read_bytes).get(path)
+
+
+def _head_from_kept(
+    root: Path,
+    change_set: ChangeSet,
+    delta: TreeDelta,
+    base: ImpactGraph | None,
+    framework: str,
+    store: ImpactGraphStore,
+    facts: FactIndex,
+    tree: _Tree,
+    commit: str | None,
+) -> ImpactGraph | None:
+    """The head's graph derived from the base's, or from another kept graph of the same configuration."""
+    if base is not None and tree.signature == base.signature:
+        return _derive(base, tree, list(delta), facts)
+    if commit is not None:
+        for header in store.headers(framework):
+            if header.signature != tree.signature or header.commit in (commit, change_set.base_sha):
+                continue
+            other = store.load(header.commit, framework)
+            try:
+                other_delta = Git(root).tree_delta(header.commit, commit) if other is not None else None
+            except PerceoError:
+                other_delta = None
+            if other is not None and other_delta is not None:
+                return _derive(other, tree, list(other_delta), facts)
+    return None
 
 
 def _applied(
@@ -401,7 +440,7 @@ def _applied(
     for path, sha in delta.items():
         if sha == FROM_DISK:
             disk = root / path
-            sha = git_blob_sha(disk.read_bytes()) if disk.is_file() and not disk.is_symlink() else None
+            sha = _disk_sha(disk, path) if disk.is_file() and not disk.is_symlink() else None
             if sha is not None:
                 on_disk.add(path)
         if sha is None:
@@ -409,6 +448,15 @@ def _applied(
         else:
             listing[path] = sha
     return listing, frozenset(on_disk)
+
+
+def _disk_sha(disk: Path, path: str) -> str | None:
+    try:
+        return git_blob_sha(disk.read_bytes())
+    except OSError as exc:  # a file the user may not read (chmod 000): analysed as absent, with a warning
+        reason = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or type(exc).__name__)
+        warn_file(path, f"could not be read ({reason}): analysed as if it were absent")
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -434,6 +482,8 @@ class ImpactGraphStore:
 
     def __init__(self, cache_dir: Path | None) -> None:
         self.directory = cache_dir / "impact" if cache_dir is not None else None
+        #: warnings given before this store existed; a graph built while files could not be read is not kept
+        self._warnings_before = warning_count()
 
     def _path(self, commit: str, framework: str) -> Path | None:
         if self.directory is None or not _is_hex(commit) or not framework.replace("-", "").isalnum():
@@ -485,7 +535,7 @@ class ImpactGraphStore:
 
     def save(self, graph: ImpactGraph) -> None:
         path = self._path(graph.commit, graph.framework) if graph.commit is not None else None
-        if path is None:
+        if path is None or warning_count() != self._warnings_before:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -535,7 +585,7 @@ def _encode(graph: ImpactGraph) -> bytes:
         graph.files,
         [
             (r.route, r.kind, r.framework, paths(r.entry_files), paths(r.layout_files), r.app)
-            + (paths(r.config_files), r.definition)
+            + (paths(r.config_files), r.definition, r.hash)
             for r in graph.routes
         ],
         {canonical.get(k, k): paths(v) for k, v in graph.resolved.items()},
@@ -603,9 +653,17 @@ def _decode(raw: bytes, commit: str, framework: str) -> ImpactGraph | None:
     try:
         entries = [
             RouteEntry(
-                route=r, kind=k, framework=f, entry_files=e, layout_files=lf, app=a, config_files=c, definition=d
+                route=r,
+                kind=k,
+                framework=f,
+                entry_files=e,
+                layout_files=lf,
+                app=a,
+                config_files=c,
+                definition=d,
+                hash=h,
             )
-            for r, k, f, e, lf, a, c, d in routes
+            for r, k, f, e, lf, a, c, d, h in routes
         ]
     except (ValueError, TypeError):
         return None

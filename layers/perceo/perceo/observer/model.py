@@ -30,10 +30,18 @@ class RouteEntry(Model):
     #: Fingerprint of the route's definition in those files (its path, component and options, and its parents'),
     #: compared between the base and head of a change; empty for file-system routes.
     definition: str = ""
+    #: The app routes in the URL's fragment (`createHashRouter`, `<HashRouter>`, Vue `createWebHashHistory()` or
+    #: `mode: 'hash'`, Angular `useHash: true`/`withHashLocation()`): the route's URL is `/#` + `route`.
+    hash: bool = False
 
     @property
     def files(self) -> list[str]:
         return [*self.entry_files, *self.layout_files]
+
+    @property
+    def url(self) -> str:
+        """The URL path a browser shows for this route (`/#/users/:id` under hash routing)."""
+        return f"/#{self.route}" if self.hash else self.route
 
 
 class NavEdge(Model):
@@ -46,6 +54,8 @@ class NavEdge(Model):
     line: int | None = None
     #: True when the link sits in a layout (or something a layout imports) that wraps the source route.
     from_layout: bool = False
+    #: The app routes in the URL's fragment: the edge's URLs are `/#` + source and `/#` + target.
+    hash: bool = False
 
 
 class AppInfo(Model):

@@ -16,10 +16,12 @@ The formula, in full (README: "How risk is scored"):
    day divided by the busiest flow's (0..1).
 5. **Flow risk** = `weight × (0.45 + 0.55·exposure)`, rounded to 3 decimals. A flow that is touched at all keeps
    at least 45 % of its weight: a critical flow reached through a deep import is still worth a look.
-6. **Overall risk** = the highest risk among the affected flows and the affected routes that no affected flow
-   visits (each such route is scored as a one-page flow of medium priority, so `ci analyze` is meaningful before
-   any flow exists), plus 0.02 for every other flow or route scoring 0.3 or more (at most +0.1), capped at 1.
-   Nothing affected → 0.
+6. **Overall risk** = `max(r for r in listed risks)`: the highest risk among the listed flows (`flows`, each
+   with its `riskScore`) and the listed affected routes that no listed flow visits (each such route is scored as a
+   one-page flow of medium priority, so `ci analyze` is meaningful before any flow exists). Nothing else counts:
+   no bonus for breadth, nothing from files, steps or routes the report does not list. Nothing affected → 0.
+   `explain` gives the formula and its inputs (`riskExplanation` in `ci analyze --json`), so anyone can recompute
+   the score from the report alone.
 7. **Level**: critical ≥ 0.8, high ≥ 0.6, medium ≥ 0.3, low below.
 
 What this fixes from the first Perceo (§4.3): no substring or keyword matching (flows are matched to routes by
@@ -53,9 +55,8 @@ UNKNOWN_CHURN_LINES = 10
 EXPOSURE_WEIGHTS = (0.40, 0.35, 0.25)  # confidence, share of pages, change size
 TRAFFIC_BOOST = 0.25
 RISK_FLOOR = 0.45
-BREADTH_STEP = 0.02
-BREADTH_MAX = 0.1
-BREADTH_MIN_RISK = 0.3
+#: How the overall risk combines the listed risks (module docstring, step 6).
+OVERALL_FORMULA = "max"
 #: Lower bounds of each level, highest first.
 LEVELS: tuple[tuple[float, RiskLevel], ...] = (
     (0.8, "critical"),
@@ -124,11 +125,33 @@ def risk_level(score: float) -> RiskLevel:
 
 
 def overall_risk(risks: Iterable[float]) -> float:
-    ordered = sorted(risks, reverse=True)
-    if not ordered:
-        return 0.0
-    others = sum(1 for r in ordered[1:] if r >= BREADTH_MIN_RISK)
-    return round(min(1.0, ordered[0] + min(BREADTH_MAX, BREADTH_STEP * others)), 3)
+    """The highest of the listed risks (0 when none is listed): one high-risk item is never diluted by many
+    low-risk ones, and nothing outside the list can raise it."""
+    return round(min(1.0, max(risks, default=0.0)), 3)
+
+
+class RiskInput(NamedTuple):
+    """One listed item the overall risk is computed from: a flow (its id) or a route no listed flow visits."""
+
+    kind: str  # "flow" | "route"
+    ref: str  # flow id, or route pattern
+    name: str  # flow name, or route pattern
+    risk: float
+
+
+def risk_inputs(
+    flows: Sequence[ImpactedFlow], affected: Sequence[AffectedRoute], changes: Sequence[ChangedFile] = ()
+) -> list[RiskInput]:
+    """The listed risks the overall score is the maximum of (step 6): every flow, and every affected route that
+    no listed flow visits (scored by `route_risk`)."""
+    pages = {page for flow in flows for page in flow.affected_pages}
+    inputs = [RiskInput("flow", f.id, f.name, f.risk_score) for f in flows]
+    inputs += [
+        RiskInput("route", route.route, route.route, route_risk(route, changes))
+        for route in affected
+        if route.route not in pages and not any(routes_match(route.route, page) for page in pages)
+    ]
+    return inputs
 
 
 def score(
@@ -138,14 +161,35 @@ def score(
     changes: Sequence[ChangedFile] = (),
 ) -> RiskAssessment:
     """The change's overall risk score and level (steps 6–7 of the module docstring)."""
-    pages = {page for flow in flows for page in flow.affected_pages}
-    uncovered = [
-        route_risk(route, changes)
-        for route in affected
-        if route.route not in pages and not any(routes_match(route.route, page) for page in pages)
-    ]
-    value = overall_risk([*(f.risk_score for f in flows), *uncovered])
+    value = overall_risk(item.risk for item in risk_inputs(flows, affected, changes))
     return RiskAssessment(value, risk_level(value) if value > 0 else "low")
+
+
+def explain(
+    flows: Sequence[ImpactedFlow], affected: Sequence[AffectedRoute], changes: Sequence[ChangedFile] = ()
+) -> dict[str, object]:
+    """The overall risk as a formula and its inputs (`riskExplanation` in `ci analyze --json`): the score is the
+    maximum of `inputs[].riskScore`, each input a listed flow or a listed route no listed flow visits."""
+    inputs = risk_inputs(flows, affected, changes)
+    value = overall_risk(item.risk for item in inputs)
+    top = max(inputs, key=lambda item: item.risk, default=None)
+    return {
+        "formula": "riskScore = max(inputs[].riskScore), 0 when there is no input",
+        "combine": OVERALL_FORMULA,
+        "inputs": [
+            {
+                "type": item.kind,
+                **({"id": item.ref} if item.kind == "flow" else {}),
+                "name": item.name,
+                "riskScore": item.risk,
+            }
+            for item in inputs
+        ],
+        "routeScoring": "a route no listed flow visits is scored as a one-page flow of medium priority",
+        "decidedBy": None if top is None else {"type": top.kind, "name": top.name, "riskScore": top.risk},
+        "riskScore": value,
+        "riskLevel": risk_level(value) if value > 0 else "low",
+    }
 
 
 def _unit(value: float) -> float:

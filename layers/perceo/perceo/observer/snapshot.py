@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Protocol
 
 from perceo.errors import GitTimeoutError, InvalidRefError, NotAGitRepositoryError, PerceoError
+from perceo.observer.filewarnings import warn_file
 from perceo.observer.gitproc import DEFAULT_LOCAL_TIMEOUT_S, kill_group, run_git
 
 #: Folders never listed when walking a non-git directory (build output, dependencies, VCS data).
@@ -97,6 +98,20 @@ def resolve_commit(repo_dir: Path, ref: str) -> str:
             f"git ref {ref!r} does not name a commit in {repo_dir}", details={"ref": ref, "repo": str(repo_dir)}
         )
     return proc.stdout.decode().strip()
+
+
+class UnreadableFileError(OSError):
+    """A file of a snapshot whose content cannot be read; a file warning already says so."""
+
+
+def unreadable_reason(exc: BaseException) -> str:
+    """A short reason for a failed read, for a warning line."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, OSError) and not isinstance(exc, UnreadableFileError):
+        return exc.strerror or type(exc).__name__
+    text = str(exc)
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 class BlobSource(Protocol):
@@ -375,13 +390,23 @@ class RepoSnapshot:
         return sha
 
     def read_bytes(self, path: str) -> bytes:
+        """The file's content. Raises KeyError for a path not in the snapshot, and `UnreadableFileError` (an OSError,
+        after a file warning: see `perceo.observer.filewarnings`) when git cannot give the blob (a partial clone
+        without its remote, a damaged store) or the file cannot be read from disk."""
         if path not in self._shas:
             raise KeyError(path)
-        if self._blobs is not None and path not in self._on_disk:
-            sha = self._shas[path]
-            assert sha is not None
-            return self._blobs.read(sha)
-        return (self.root / path).read_bytes()
+        try:
+            if self._blobs is not None and path not in self._on_disk:
+                sha = self._shas[path]
+                assert sha is not None
+                return self._blobs.read(sha)
+            return (self.root / path).read_bytes()
+        except (PerceoError, OSError) as exc:
+            if isinstance(exc, IsADirectoryError | FileNotFoundError):
+                raise
+            reason = unreadable_reason(exc)
+            warn_file(path, f"could not be read ({reason}): its imports are unknown")
+            raise UnreadableFileError(f"{path}: {reason}") from exc
 
     def read_text(self, path: str) -> str:
         """The file's content decoded as UTF-8 (undecodable bytes replaced)."""

@@ -24,6 +24,7 @@ from perceo.observer.discovery.cache import GraphCache, ResultCache, resolution_
 from perceo.observer.discovery.codeconfig import discover_react_router, discover_vue
 from perceo.observer.discovery.context import AppScan, merge_routes
 from perceo.observer.discovery.detect import FRAMEWORKS, detect_in_layout
+from perceo.observer.discovery.hashrouting import HASH_CAPABLE, setup_candidates, uses_hash_routing
 from perceo.observer.discovery.navigation import build_navigation
 from perceo.observer.discovery.nextjs import discover_nextjs
 from perceo.observer.discovery.nuxt import auto_imported_components, discover_nuxt
@@ -234,11 +235,26 @@ def discover_routes(
         )
         discoverer = DISCOVERERS.get(app.framework)
         if discoverer is not None:
-            routes.extend(discoverer(scan))
+            found = discoverer(scan)
+            if found and app.framework in HASH_CAPABLE and _routes_in_hash(scan):
+                found = [route.model_copy(update={"hash": True}) for route in found]
+            routes.extend(found)
         if app.framework in ("nuxt", "vue"):
             for file, components in auto_imported_components(scan).items():
                 auto_imports[file] = sorted({*auto_imports.get(file, []), *components})
     return RouteDiscovery(merge_routes(routes), auto_imports, warnings)
+
+
+def _routes_in_hash(scan: AppScan) -> bool:
+    """Whether the app's router keeps routes in the URL's fragment (see `hashrouting`)."""
+    for path in setup_candidates(scan.root, scan.files, scan.route_config_files):
+        try:
+            text = scan.snapshot.read_text(path)
+        except (OSError, KeyError):  # unreadable (a file warning says so) or gone
+            continue
+        if uses_hash_routing(text):
+            return True
+    return False
 
 
 def files_with_route_configs(facts: Mapping[str, FileFacts]) -> list[str]:

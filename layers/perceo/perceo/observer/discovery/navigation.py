@@ -131,7 +131,15 @@ class _Builder:
                 continue
             self._seen.add(key)
             self.result.edges.append(
-                NavEdge(source=source, target=target_route, kind=kind, file=path, line=line, from_layout=from_layout)
+                NavEdge(
+                    source=source,
+                    target=target_route,
+                    kind=kind,
+                    file=path,
+                    line=line,
+                    from_layout=from_layout,
+                    hash=route.hash,
+                )
             )
 
 

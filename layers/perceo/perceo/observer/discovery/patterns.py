@@ -28,6 +28,8 @@ def clean_url(target: str, source_route: str | None = None) -> str | None:
     the route they were found in, when that route is known.
     """
     target = target.strip()
+    if target.startswith(("#/", "/#/")):  # a hash-routed URL (`#/users`, `/#/users`): the route is the fragment
+        target = target[target.index("#") + 1 :]
     if not target or target.startswith(("#", "//", "?")) or _SCHEME.match(target):
         return None
     for mark in ("?", "#"):

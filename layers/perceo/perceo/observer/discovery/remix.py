@@ -58,16 +58,23 @@ def _app_directory(scan: AppScan) -> str:
         "react-router.config.js",
     ):
         if scan.exists(name):
-            match = re.search(r"appDirectory\s*:\s*['\"]([^'\"]+)['\"]", scan.snapshot.read_text(scan.path(name)))
+            match = re.search(r"appDirectory\s*:\s*['\"]([^'\"]+)['\"]", _read(scan, name))
             if match:
                 return match.group(1).strip("./") or "app"
     return "app"
 
 
+def _read(scan: AppScan, name: str) -> str:
+    try:
+        return scan.snapshot.read_text(scan.path(name))
+    except (OSError, KeyError):  # unreadable (a warning says so) or gone
+        return ""
+
+
 def _v2_convention_enabled(scan: AppScan) -> bool:
     for name in ("remix.config.js", "remix.config.mjs", "remix.config.cjs"):
         if scan.exists(name):
-            return bool(re.search(r"v2_routeConvention\s*:\s*true", scan.snapshot.read_text(scan.path(name))))
+            return bool(re.search(r"v2_routeConvention\s*:\s*true", _read(scan, name)))
     return False
 
 

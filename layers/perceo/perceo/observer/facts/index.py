@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from perceo.errors import PerceoError
 from perceo.observer.facts.cache import FactCache
 from perceo.observer.facts.model import FileFacts, fact_kind
 from perceo.observer.facts.script import Extractor
+from perceo.observer.filewarnings import content_problem, warn_file
+from perceo.observer.snapshot import UnreadableFileError, unreadable_reason
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +52,19 @@ class FactIndex:
     ) -> dict[str, FileFacts]:
         """Facts for every path that has a fact kind; parses only blobs missing from the cache."""
         keyed: list[tuple[str, str, str]] = []
+        unreadable: list[str] = []
         for path in paths:
             kind = fact_kind(path)
             if kind is not None:
-                keyed.append((path, kind, f"{kind}:{blob_sha(path)}"))
+                try:
+                    keyed.append((path, kind, f"{kind}:{blob_sha(path)}"))
+                except OSError as exc:  # a working-tree file hashed from disk that cannot be read
+                    if not isinstance(exc, UnreadableFileError):
+                        warn_file(path, f"could not be read ({unreadable_reason(exc)}): its imports are unknown")
+                    unreadable.append(path)
         self.stats.files += len(keyed)
         cached = self.cache.get_many({key for _path, _kind, key in keyed})
-        result: dict[str, FileFacts] = {}
+        result: dict[str, FileFacts] = {path: FileFacts() for path in unreadable}
         missing: list[tuple[str, str, str]] = []
         for path, kind, key in keyed:
             facts = cached.get(key)
@@ -66,6 +75,9 @@ class FactIndex:
         self.stats.cached += len(keyed) - len(missing)
         if missing:
             for (path, _kind, key), facts in zip(missing, self._extract_all(missing, read_bytes), strict=True):
+                if facts is None:  # unreadable, binary or an LFS pointer: no facts, a warning, nothing cached
+                    result[path] = FileFacts()
+                    continue
                 self.cache.put(key, facts)
                 result[path] = facts
                 cached[key] = facts  # the same blob at two paths is parsed once per run
@@ -73,14 +85,17 @@ class FactIndex:
         self._keys.update(key for _path, _kind, key in keyed)
         return result
 
-    def _extract_all(self, missing: list[tuple[str, str, str]], read_bytes: Callable[[str], bytes]) -> list[FileFacts]:
+    def _extract_all(
+        self, missing: list[tuple[str, str, str]], read_bytes: Callable[[str], bytes]
+    ) -> list[FileFacts | None]:
         workers = self._workers if self._workers is not None else min(os.cpu_count() or 1, 8)
         if workers > 1 and len(missing) >= 2000 and "fork" in _start_methods():
             return _extract_parallel(missing, read_bytes, workers)
         extractor = self.extractor()
-        out: list[FileFacts] = []
+        out: list[FileFacts | None] = []
         for path, kind, _key in missing:
-            out.append(_safe_extract(extractor, path, kind, read_bytes(path)))
+            data = read_source(read_bytes, path)
+            out.append(None if data is None else _safe_extract(extractor, path, kind, data))
         return out
 
     def save(self, *, complete: bool = False) -> None:
@@ -93,6 +108,22 @@ class FactIndex:
 
 
 _PRUNE_FLOOR = 50_000
+
+
+def read_source(read_bytes: Callable[[str], bytes], path: str) -> bytes | None:
+    """A source file's content, or None with a warning when it cannot be read (a blob a partial clone cannot fetch,
+    a `git cat-file` failure, a file the user may not read) or is no source (an LFS pointer, binary data)."""
+    try:
+        data = read_bytes(path)
+    except (PerceoError, OSError) as exc:
+        if not isinstance(exc, UnreadableFileError):  # a snapshot has warned already
+            warn_file(path, f"could not be read ({unreadable_reason(exc)}): its imports are unknown")
+        return None
+    problem = content_problem(data)
+    if problem is not None:
+        warn_file(path, problem)
+        return None
+    return data
 
 
 def _safe_extract(extractor: Extractor, path: str, kind: str, data: bytes) -> FileFacts:
@@ -133,14 +164,20 @@ def _worker_extract(batch: list[tuple[str, str, bytes]]) -> list[list[Any]]:
 
 def _extract_parallel(
     missing: list[tuple[str, str, str]], read_bytes: Callable[[str], bytes], workers: int
-) -> list[FileFacts]:
+) -> list[FileFacts | None]:
     """Cold runs on large repos: contents are read here (one git process) while a pool parses them."""
     import multiprocessing
+
+    unreadable: set[str] = set()
 
     def batches() -> Iterator[list[tuple[str, str, bytes]]]:
         current: list[tuple[str, str, bytes]] = []
         for path, kind, _key in missing:
-            current.append((path, kind, read_bytes(path)))
+            data = read_source(read_bytes, path)
+            if data is None:
+                unreadable.add(path)
+                continue
+            current.append((path, kind, data))
             if len(current) >= 256:
                 yield current
                 current = []
@@ -152,4 +189,5 @@ def _extract_parallel(
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, initializer=_worker_init) as pool:
         results = list(pool.imap(_worker_extract, batches(), chunksize=1))
-    return [FileFacts.from_json(raw) for batch in results for raw in batch]
+    parsed = iter([FileFacts.from_json(raw) for batch in results for raw in batch])
+    return [None if path in unreadable else next(parsed) for path, _kind, _key in missing]

@@ -83,6 +83,9 @@ class FileFacts:
     #: component tags used in a Vue template (`ProductCard`, `product-card`), for auto-imported components, and
     #: `fn:name` for functions its scripts call without importing or defining them (auto-imported composables).
     tags: list[str] = field(default_factory=list)
+    #: specifier -> the names imported from it (`default`, `*` for a namespace, or the export name), for every
+    #: file (`bindings` is kept for route configs only): what symbol-level impact reads.
+    imported: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> list[Any]:
         return [
@@ -95,13 +98,14 @@ class FileFacts:
             int(self.has_default_export),
             self.local_names,
             self.tags,
+            self.imported,
         ]
 
     @classmethod
     def from_json(cls, raw: list[Any]) -> FileFacts:
         """Facts from their cached form. Pairs and triples stay JSON lists (they unpack like tuples): warm
         runs load tens of thousands of entries and must not rebuild each one."""
-        imports, bindings, reexports, star, nav, routes, has_default, local_names, tags = raw
+        imports, bindings, reexports, star, nav, routes, has_default, local_names, tags, imported = raw
         if not (
             type(imports) is list
             and type(bindings) is dict
@@ -111,6 +115,7 @@ class FileFacts:
             and type(routes) is list
             and type(local_names) is list
             and type(tags) is list
+            and type(imported) is dict
         ):
             raise ValueError("facts entry has the wrong shape")
-        return cls(imports, bindings, reexports, star, nav, routes, bool(has_default), local_names, tags)
+        return cls(imports, bindings, reexports, star, nav, routes, bool(has_default), local_names, tags, imported)

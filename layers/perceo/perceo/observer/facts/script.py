@@ -203,6 +203,10 @@ class Extractor:
             self._markup(facts, data.decode("utf-8", "replace"), 0)
         elif kind == "css":
             self._stylesheet(facts, data.decode("utf-8", "replace"))
+        for spec, name in facts.bindings.values():
+            names = facts.imported.setdefault(spec, [])
+            if name not in names:
+                names.append(name)
         if not facts.routes:
             facts.bindings = {}  # only route configs resolve identifiers through bindings; keep the cache small
         return facts
