@@ -74,7 +74,8 @@ COMMANDS: dict[str, LazyCommand] = {
         "Watch the working tree and analyse each settled change against HEAD, as `ci analyze --working-tree` does.",
     ),
     "alerts": LazyCommand(
-        "perceo_cli.commands.alerts:app", "Alert rules: send insights to Slack or to an HMAC-signed webhook."
+        "perceo_cli.commands.alerts:app",
+        "Alert rules: send insights, anomalies and risky changes to Slack, an HMAC-signed webhook or email.",
     ),
     "analyze": LazyCommand(
         "perceo_cli.commands.analyze:app",
@@ -265,6 +266,8 @@ EXAMPLES: dict[str, str] = {
     "analytics sync": "perceo analytics sync --since 7d",
     "analytics status": "perceo analytics status --days 7",
     "analytics impact": 'perceo analytics impact "Checkout" --days 30',
+    "analytics correlate": "perceo analytics correlate --since 7d --json",
+    "analytics gaps": "perceo analytics gaps --format md",
     "analytics snippet": "perceo analytics snippet > public/perceo.js",
     "ci test": "perceo ci test --base origin/main --junit results.xml",
     "ci report": "perceo ci report --junit results.xml --commit $GITHUB_SHA",

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 # hash routing is read as discovery reads it: one definition for routes, navigation edges and flow steps
-from perceo.observer.discovery.hashrouting import uses_hash_routing as uses_hash_routing
+from perceo.observer.hashrouting import uses_hash_routing as uses_hash_routing
 
 #: One attribute: `name="v"`, `name='v'`, `name={"v"}`, `name={`v`}`, `name={expr}` (dynamic) or bare `name`.
 _ATTR = re.compile(
