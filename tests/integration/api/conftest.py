@@ -116,10 +116,11 @@ def _workflows(
             if review
             else None
         )
+        bundles = InMemoryBundleStore()
         service = WorkflowService(
             sfn,
             RedisProgressStore(redis_client),
-            InMemoryBundleStore(),
+            bundles,
             bootstrap_state_machine_arn=arn,
             run_tests_state_machine_arn=tests_arn,
             analyze_state_machine_arn=review_arn,
@@ -132,6 +133,7 @@ def _workflows(
                 graph,
                 redis_client,
                 workflows=service,
+                bundles=bundles,
                 analytics_providers=analytics_clients,
             )
         )

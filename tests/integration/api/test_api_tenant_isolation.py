@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from api_handlers import EVENTS, as_caller, body_of, invoke, load_event, with_path
+from api_handlers import EVENTS, as_caller, body_of, invoke, load_event, with_path, with_query
 from api_integration_kit import Caller, call, create_project, function_of
 
 from perceo import wiring
@@ -42,7 +42,10 @@ def _seed(owner: Caller) -> dict[str, str]:
     alert = call("analyzer/add-alert", owner, body={"name": "a-pager", "channel": {
         "kind": "webhook", "url": "https://hooks.tenant-a.example/x", "secret": "whsec-tenant-a"}})  # fmt: skip
     assert alert["statusCode"] == 201, alert["body"]
+    artifact = f"artifacts/{owner.project_id}/{body_of(run)['workflowId']}/{flow['id']}/step-1-failure.png"
+    wiring.services().bundles.put_bytes(artifact, b"\x89PNG\r\n\x1a\n")
     return {
+        "artifact": artifact,
         "alert": "a-pager",
         "flow": flow["id"],
         "persona": persona["id"],
@@ -70,7 +73,7 @@ NESTED_ID_OF = {"/analyzer/insights/{id}": "insight"}
 def _target(resource: str, a: Caller, ids: dict[str, str]) -> dict[str, str]:
     if "{" not in resource:
         return {}
-    if resource == "/projects/{id}":
+    if resource == "/projects/{id}" or resource.startswith("/projects/{id}/"):  # the project, its export/import
         return {"id": a.project_id}
     if resource == "/keys/{prefix}":
         return {"prefix": a.context["prefix"]}
@@ -111,6 +114,9 @@ def test_another_projects_key_gets_403_or_404_on_every_route_and_never_sees_or_c
         target = _target(event["resource"], a, ids)
         if target:
             with_path(event, **target)
+        if event["resource"] == "/coordinator/artifacts":  # A's screenshot, named in the query
+            target = {"key": ids["artifact"]}
+            with_query(event, **target)
         response = invoke(function_of(sample.split("/")[1]), as_caller(event, b.context))
         tried.append(sample)
         if target:

@@ -24,7 +24,6 @@ from perceo.observer.discovery.cache import GraphCache, ResultCache, resolution_
 from perceo.observer.discovery.codeconfig import discover_react_router, discover_vue
 from perceo.observer.discovery.context import AppScan, merge_routes
 from perceo.observer.discovery.detect import FRAMEWORKS, detect_in_layout
-from perceo.observer.hashrouting import HASH_CAPABLE, setup_candidates, uses_hash_routing
 from perceo.observer.discovery.navigation import build_navigation
 from perceo.observer.discovery.nextjs import discover_nextjs
 from perceo.observer.discovery.nuxt import auto_imported_components, discover_nuxt
@@ -35,6 +34,7 @@ from perceo.observer.discovery.viteconfig import vite_aliases
 from perceo.observer.facts.index import FactIndex, FactStats
 from perceo.observer.facts.model import FileFacts
 from perceo.observer.facts.script import Extractor
+from perceo.observer.hashrouting import HASH_CAPABLE, setup_candidates, uses_hash_routing
 from perceo.observer.imports import ImportGraph, ImportResolver, build_import_graph
 from perceo.observer.model import AppInfo, DiscoveryResult, RouteEntry
 from perceo.observer.project import ProjectLayout
