@@ -23,7 +23,11 @@ BODIES = {
     ("PUT", "/flows/{id}/steps"): {"steps": [{"name": "B was here"}]},
     ("PATCH", "/personas/{id}"): {"description": "changed by B"},
     ("POST", "/analyses/{id}/review"): {"llmThreshold": 0.9},
+    # an export of B's own would be refused only by the path's project: a shape-valid body, whatever it holds
+    ("POST", "/projects/{id}/import"): {"export": '{"format":"perceo-export","version":1}\n', "replace": True},
+    ("POST", "/analyzer/alerts/{name}/test"): {},
 }
+ALERT = "a-pager"
 
 
 @dataclass
@@ -51,6 +55,10 @@ class ProjectA:
             "/coordinator/runs/{id}": self.run_id,
             "/analyzer/insights/{id}/ack": self.insight_id,
             "/analyzer/insights/{id}/resolve": self.insight_id,
+            "/projects/{id}/export": self.project_id,
+            "/projects/{id}/import": self.project_id,
+            "/analyzer/alerts/{name}": ALERT,
+            "/analyzer/alerts/{name}/test": ALERT,
         }
 
 
@@ -94,6 +102,12 @@ def project_a(cloud: RunningCloud) -> Iterator[ProjectA]:
         )
         # A RunTests of a flow A does not have: it fails at once in the background, but the run is A's.
         run = client.post("coordinator/runs", json={"baseUrl": "http://93.184.216.34", "flowIds": ["nope"]})
+        alert = client.post(
+            "analyzer/alerts",
+            json={"name": ALERT, "channel": {"kind": "webhook", "url": "https://hooks.tenant-a.example/x",
+                                             "secret": "whsec-tenant-a"}},
+        )  # fmt: skip
+    assert alert.status_code == 201, alert.text
     assert workflow.status_code == 202, workflow.text
     assert run.status_code == 202, run.text
     yield ProjectA(
@@ -108,6 +122,11 @@ def key_b(cloud: RunningCloud) -> str:
     return key
 
 
+def _path(resource: str, ids: dict[str, str]) -> str:
+    value = ids[resource]
+    return resource.replace("{id}", value).replace("{prefix}", value).replace("{name}", value)
+
+
 def routes_with_ids() -> list[tuple[str, str]]:
     return [(method, resource) for method, resource in template_routes() if "{" in resource]
 
@@ -118,7 +137,7 @@ def test_project_b_cannot_reach_project_a_through_any_route(
 ) -> None:
     ids = project_a.ids()
     assert resource in ids, f"{method} {resource} is new: add project A's id for it to ProjectA.ids()"
-    path = resource.replace("{id}", ids[resource]).replace("{prefix}", ids[resource])
+    path = _path(resource, ids)
 
     with cloud.http(key_b) as client:
         response = client.request(method, path.lstrip("/"), json=BODIES.get((method, resource)))
@@ -147,7 +166,7 @@ def test_project_b_lists_none_of_project_as_data(cloud: RunningCloud, project_a:
 def test_project_a_is_untouched_after_bs_attempts(cloud: RunningCloud, project_a: ProjectA, key_b: str) -> None:
     with cloud.http(key_b) as client:
         for method, resource in routes_with_ids():
-            path = resource.replace("{id}", project_a.ids()[resource]).replace("{prefix}", project_a.ids()[resource])
+            path = _path(resource, project_a.ids())
             client.request(method, path.lstrip("/"), json=BODIES.get((method, resource)))
 
     with cloud.http(project_a.key) as client:
@@ -155,6 +174,7 @@ def test_project_a_is_untouched_after_bs_attempts(cloud: RunningCloud, project_a
         steps = client.get(f"flows/{project_a.flow_id}/steps")
         persona = client.get(f"personas/{project_a.persona_id}")
         insights = client.get("analyzer/insights")
+        alerts = client.get("analyzer/alerts")
         me = client.get("projects/me")
 
     assert flow.status_code == 200 and flow.json()["priority"] == "critical"
@@ -162,6 +182,7 @@ def test_project_a_is_untouched_after_bs_attempts(cloud: RunningCloud, project_a
     assert persona.status_code == 200 and persona.json()["description"] == ""
     assert [(i["id"], i["status"]) for i in insights.json()["insights"]] == [(project_a.insight_id, "open")]
     assert me.status_code == 200 and me.json()["id"] == project_a.project_id
+    assert [r["rule"]["name"] for r in alerts.json()["rules"]] == [ALERT], alerts.text
 
 
 def test_every_templated_route_is_served(cloud: RunningCloud, project_a: ProjectA) -> None:
