@@ -65,8 +65,9 @@ def seed_project(graph: FalkorFlowGraph) -> str:
 
 
 def change_types(spec: AppSpec) -> ChangeSet:
+    # a change to the exported type its importers use (an export nobody imports would affect nothing)
     types = spec.root / "src/lib/types.ts"
-    types.write_text(types.read_text() + "\nexport type Extra = 1;\n")
+    types.write_text(types.read_text().replace("price: number }", "price: number; currency?: string }"))
     git_commit_all(spec.root, "types")
     return compute_change_set(spec.root, "HEAD~1", "HEAD")
 
@@ -173,7 +174,11 @@ def test_analyze_checkout_reads_the_change_set_and_routes_of_a_known_commit_pair
     change = change_types(shop)
     cache = tmp_path / "cache"
     first_change, first_affected = analyze_checkout(shop.root, "HEAD~1", "HEAD", cache_dir=cache)
-    assert first_change == change
+    # the same change set, its module annotated with the export the change touched (symbol-level impact)
+    (changed,) = first_change.files
+    assert changed.symbols == ["Product"] and changed.symbol_importers > 0
+    assert first_change.model_copy(update={"files": [change.files[0]]}) == change
+    assert changed.model_copy(update={"symbols": None, "symbol_importers": None}) == change.files[0]
     entry = next((cache / "affected").glob("*.change.json"))
     entry.write_text(first_change.model_copy(update={"files": []}).model_dump_json())
     second_change, second_affected = analyze_checkout(shop.root, "HEAD~1", "HEAD", cache_dir=cache)
