@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from perceo.bus.port import EventBus
     from perceo.models import ChangeAnalysis, FlowView
+    from perceo.observer.impactmemory import ImpactMemory
     from perceo.observer.gitproc import GitTimeouts
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class Watcher:
     bus: EventBus | None = None
     project_name: str = "project"
     _seq: int = field(default=0, init=False)
+    #: the base's graph, recent facts and the last route discovery, kept between analyses (`impactmemory`)
+    memory: ImpactMemory | None = field(default=None, init=False)
 
     def watched_paths(self) -> list[Path]:
         """The configured paths that exist; without any, every top-level entry that is neither ignored by the config
@@ -161,7 +164,10 @@ class Watcher:
 
     def _analyze(self) -> ChangeAnalysis:
         from perceo.observer.analyze import analyze_change, analyze_checkout
+        from perceo.observer.impactmemory import ImpactMemory
 
+        if self.memory is None:
+            self.memory = ImpactMemory()
         change_set, affected = analyze_checkout(
             self.settings.root,
             None,
@@ -169,6 +175,7 @@ class Watcher:
             framework=self.settings.framework,
             cache_dir=self.settings.cache_dir,
             git_timeouts=self.settings.git_timeouts,
+            memory=self.memory,
         )
         flows = self.flows.get() if self.flows is not None and affected else []
         return analyze_change(self.project_id, change_set, affected, None, self.bus, flows=flows)
