@@ -343,6 +343,7 @@ def impact_graphs(
     framework: str = "auto",
     cache_dir: Path | None = None,
     workers: int | None = None,
+    memory: ImpactMemory | None = None,
 ) -> tuple[ImpactGraph, ImpactGraph | None]:
     """The graphs of a change's head (the working tree in working-tree mode) and base (None for a repository
     without commits). `delta` is the change's tree delta (`changes.compute_change_delta`).
@@ -352,7 +353,13 @@ def impact_graphs(
     from the base's), so later pushes derive from it.
     """
     return impact_graphs_at_root(
-        Git.open(repo_dir).repo_dir, change_set, delta, framework=framework, cache_dir=cache_dir, workers=workers
+        Git.open(repo_dir).repo_dir,
+        change_set,
+        delta,
+        framework=framework,
+        cache_dir=cache_dir,
+        workers=workers,
+        memory=memory,
     )
 
 
