@@ -3,9 +3,13 @@
 The watcher (watchfiles, the Rust `notify` backend) groups a burst of file events until the tree has been quiet
 for `observer.watch.debounceMs`, so a save, a formatter pass or a branch switch of hundreds of files is one
 analysis. Each analysis is `ci analyze --working-tree`: the working tree (changed and untracked files) against
-HEAD. Its cost follows the diff, not the app: per-file facts are kept by content hash in the discovery cache, the
-head's impact graph is derived from the base's kept one, and flows are read once from the backend and again only
-when they may have changed (`FLOWS_REFRESH_S`). Nothing is stored: watch analyses are previews, not records; the
+HEAD. Its cost follows the diff, not the app: the watcher keeps an `ImpactMemory` between analyses (see
+`perceo.observer.impactmemory`): HEAD's impact graph, read from the disk cache only when HEAD moves; per-file facts
+by content hash, in front of the disk cache, so only changed files are parsed; and the last route discovery with
+every file it read, so the route table is found again only when a routing input changed (a page added, a route
+config or router setup edited), never on a guess. The head's import graph is derived in memory from HEAD's: only
+changed files and those whose resolution probed an added or removed path are resolved again. Flows are read once
+from the backend and again only when they may have changed (`FLOWS_REFRESH_S`). Nothing is stored: watch analyses are previews, not records; the
 bus gets `observer.change.detected`, `observer.flows.affected` and `observer.analysis.complete`.
 """
 
