@@ -9,8 +9,9 @@ by content hash, in front of the disk cache, so only changed files are parsed; a
 every file it read, so the route table is found again only when a routing input changed (a page added, a route
 config or router setup edited), never on a guess. The head's import graph is derived in memory from HEAD's: only
 changed files and those whose resolution probed an added or removed path are resolved again. Flows are read once
-from the backend and again only when they may have changed (`FLOWS_REFRESH_S`). Nothing is stored: watch analyses are previews, not records; the
-bus gets `observer.change.detected`, `observer.flows.affected` and `observer.analysis.complete`.
+from the backend and again only when they may have changed (`FLOWS_REFRESH_S`). Nothing is stored: watch analyses
+are previews, not records; the bus gets `observer.change.detected`, `observer.flows.affected` and
+`observer.analysis.complete`.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from perceo.bus.port import EventBus
     from perceo.models import ChangeAnalysis, FlowView
-    from perceo.observer.impactmemory import ImpactMemory
     from perceo.observer.gitproc import GitTimeouts
+    from perceo.observer.impactmemory import ImpactMemory
 
 log = logging.getLogger(__name__)
 
