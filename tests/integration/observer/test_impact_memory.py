@@ -137,3 +137,37 @@ def test_fact_memory_keeps_the_most_recently_used_entries() -> None:
     assert memory["a"] is not None  # used: now the newest
     memory["d"] = FileFacts()
     assert sorted(memory) == ["a", "c", "d"]
+
+
+def test_the_watcher_keeps_its_memory_between_settled_changes(tmp_path: Path) -> None:
+    """`Watcher.settle` as `perceo watch` calls it for each burst (the burst's paths handed over directly: the OS
+    file events are exercised by tests/integration/cli/test_watch_cli.py)."""
+    from perceo_cli.watch import Watcher, WatchSettings
+
+    repo = tmp_path / "shop"
+    build_nextjs_app(repo)
+    git_commit_all(repo, "first")
+    settings = WatchSettings(
+        root=repo,
+        paths=(),
+        ignore=(),
+        debounce_ms=100,
+        analyze=True,
+        framework="auto",
+        cache_dir=tmp_path / "cache",
+    )
+    watcher = Watcher(settings, project_id="p", flows=None)
+    card = repo / "src/components/ProductCard.tsx"
+    routes = []
+    for label in ("one", "two", "three"):
+        edit(card, "<li", f'<li data-edit="{label}"')
+        result = watcher.settle([str(card)])
+        assert result is not None and result.error is None and result.analysis is not None
+        routes.append({r.route for r in result.analysis.affected_routes})
+    assert watcher.memory is not None
+    stats = watcher.memory.stats
+    assert (stats.base_loads, stats.base_reused) == (1, 2)
+    assert (stats.routes_discovered, stats.routes_reused) == (1, 2)
+    assert routes[0] == routes[1] == routes[2] and "/products" in routes[0]
+    plain = analyze_checkout(repo, None, working_tree=True)
+    assert {r.route for r in plain[1]} == routes[2]
