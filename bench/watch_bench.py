@@ -35,7 +35,6 @@ import threading
 import time
 from pathlib import Path
 
-from perceo.observer.analyze import analyze_checkout
 from perceo_cli.watch import Watcher, WatchResult, WatchSettings
 
 PAGES = 100
@@ -133,6 +132,8 @@ def main() -> None:
             stop.set()
             thread.join(timeout=10)
         after = rss_mib()
+        from perceo.observer.analyze import analyze_checkout  # after the memory figure: the watcher imports it too
+
         with_memory, without_memory = [], []
         memory = watcher.memory
         for run in range(args.runs):
