@@ -18,6 +18,11 @@ A derived graph equals a full build of the same tree (tests compare the two afte
 change resolution). `impact_graphs` anchors on the change's base: its graph is loaded (or derived from the newest
 kept graph, or built) and kept, and the head's is derived from it. Graphs are kept in `<cache_dir>/impact/`, keyed
 by commit, framework and a fingerprint of the discovery code (`ImpactGraphStore`).
+
+A caller that analyses the same working tree again and again (`perceo watch`) passes an `ImpactMemory`: the base's
+graph and recent facts stay in memory, and the head's route discovery is reused while nothing it read changed
+(the head's snapshot logs the files read while its layout, resolver and routes are made; `_LazyFacts` logs the
+files whose facts discovery asked for; see `impactmemory.RouteRecord`).
 """
 
 from __future__ import annotations
