@@ -10,6 +10,10 @@ Timed, median of `--runs` saves (each save edits a different component, so no tw
 - save -> analysis: from the write to the analysis handed to the output, at the default quiet time minus the quiet
   time itself (what the user waits beyond the debounce they chose), and in full;
 - analysis only: the part of it spent analysing (git status, changed files re-parsed, impact);
+- in-process, without file events (after the watcher stopped): `analyze_checkout` of the working tree after each
+  of `--runs` further saves, once with the watcher's in-memory state (`ImpactMemory`: HEAD's graph, recent facts,
+  the last route discovery) and once without (HEAD's graph loaded from the disk cache, facts looked up there, routes
+  discovered again: what the watcher did before it kept that state), in alternating order;
 - baseline in the same run: `perceo ci analyze --working-tree --json` as a fresh process, what a user would run by
   hand after each save without `watch`.
 
@@ -128,11 +132,28 @@ def main() -> None:
             stop.set()
             thread.join(timeout=10)
         after = rss_mib()
+        from perceo.observer.analyze import analyze_checkout  # after the memory figure: the watcher imports it too
+
+        with_memory, without_memory = [], []
+        memory = watcher.memory
+        for run in range(args.runs):
+            target = root / "components" / f"p{50 + run}" / f"C{run % CHAIN}.tsx"
+            target.write_text(target.read_text() + f"// in-process edit {run}\n")
+            timings = {}
+            for use in (True, False) if run % 2 == 0 else (False, True):
+                started = time.perf_counter()
+                analyze_checkout(root, None, working_tree=True, cache_dir=cache, memory=memory if use else None)
+                timings[use] = (time.perf_counter() - started) * 1000
+            with_memory.append(timings[True])
+            without_memory.append(timings[False])
     beyond = [t - args.debounce_ms for t in total]
     print(f"app: {files} files, {PAGES} routes; quiet time {args.debounce_ms} ms; {args.runs} saves (median)")
     full, extra = statistics.median(total), statistics.median(beyond)
     print(f"save -> analysis: {full:.0f} ms in full, {extra:.0f} ms beyond the quiet time")
     print(f"analysis only: {statistics.median(analysis_only):.0f} ms")
+    kept, plain = statistics.median(with_memory), statistics.median(without_memory)
+    print(f"analyze_checkout in process: {kept:.0f} ms with the watcher's memory, {plain:.0f} ms without", end="")
+    print(f" (ratio {plain / kept:.2f}); {memory.stats if memory is not None else 'no memory'}")
     print(f"baseline (ci analyze --working-tree, a new process per save): {statistics.median(baseline):.0f} ms")
     print(f"ratio baseline / watch analysis: {statistics.median(baseline) / statistics.median(analysis_only):.1f}")
     print(f"memory: {before:.0f} MiB before, {after:.0f} MiB after ({after - before:+.0f} MiB held by the watcher)")

@@ -3,10 +3,15 @@
 The watcher (watchfiles, the Rust `notify` backend) groups a burst of file events until the tree has been quiet
 for `observer.watch.debounceMs`, so a save, a formatter pass or a branch switch of hundreds of files is one
 analysis. Each analysis is `ci analyze --working-tree`: the working tree (changed and untracked files) against
-HEAD. Its cost follows the diff, not the app: per-file facts are kept by content hash in the discovery cache, the
-head's impact graph is derived from the base's kept one, and flows are read once from the backend and again only
-when they may have changed (`FLOWS_REFRESH_S`). Nothing is stored: watch analyses are previews, not records; the
-bus gets `observer.change.detected`, `observer.flows.affected` and `observer.analysis.complete`.
+HEAD. Its cost follows the diff, not the app: the watcher keeps an `ImpactMemory` between analyses (see
+`perceo.observer.impactmemory`): HEAD's impact graph, read from the disk cache only when HEAD moves; per-file facts
+by content hash, in front of the disk cache, so only changed files are parsed; and the last route discovery with
+every file it read, so the route table is found again only when a routing input changed (a page added, a route
+config or router setup edited), never on a guess. The head's import graph is derived in memory from HEAD's: only
+changed files and those whose resolution probed an added or removed path are resolved again. Flows are read once
+from the backend and again only when they may have changed (`FLOWS_REFRESH_S`). Nothing is stored: watch analyses
+are previews, not records; the bus gets `observer.change.detected`, `observer.flows.affected` and
+`observer.analysis.complete`.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
     from perceo.bus.port import EventBus
     from perceo.models import ChangeAnalysis, FlowView
     from perceo.observer.gitproc import GitTimeouts
+    from perceo.observer.impactmemory import ImpactMemory
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +95,8 @@ class Watcher:
     bus: EventBus | None = None
     project_name: str = "project"
     _seq: int = field(default=0, init=False)
+    #: the base's graph, recent facts and the last route discovery, kept between analyses (`impactmemory`)
+    memory: ImpactMemory | None = field(default=None, init=False)
 
     def watched_paths(self) -> list[Path]:
         """The configured paths that exist; without any, every top-level entry that is neither ignored by the config
@@ -161,7 +169,10 @@ class Watcher:
 
     def _analyze(self) -> ChangeAnalysis:
         from perceo.observer.analyze import analyze_change, analyze_checkout
+        from perceo.observer.impactmemory import ImpactMemory
 
+        if self.memory is None:
+            self.memory = ImpactMemory()
         change_set, affected = analyze_checkout(
             self.settings.root,
             None,
@@ -169,6 +180,7 @@ class Watcher:
             framework=self.settings.framework,
             cache_dir=self.settings.cache_dir,
             git_timeouts=self.settings.git_timeouts,
+            memory=self.memory,
         )
         flows = self.flows.get() if self.flows is not None and affected else []
         return analyze_change(self.project_id, change_set, affected, None, self.bus, flows=flows)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # the flow and event models load only when a graph or a bus i
     from perceo.bus.port import EventBus
     from perceo.graph.port import FlowGraph
     from perceo.models import FlowView
+    from perceo.observer.impactmemory import ImpactMemory
     from perceo.observer.snapshot import BlobReader
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,7 @@ def _affected_and_symbols(
     framework: str,
     cache_dir: Path | None,
     timeouts: GitTimeouts | None = None,
+    memory: ImpactMemory | None = None,
 ) -> tuple[list[AffectedRoute], ChangeSet]:
     """The affected routes, and the change set with the changed exports of each module that symbol-level impact
     followed (`ChangedFile.symbols`, see `perceo.observer.symbols`)."""
@@ -251,7 +253,14 @@ def _affected_and_symbols(
             )
 
         head, base = impact_graphs_at_root(
-            root, change_set, delta, framework=framework, cache_dir=cache_dir, blob_reader=reader, inspect=inspect
+            root,
+            change_set,
+            delta,
+            framework=framework,
+            cache_dir=cache_dir,
+            blob_reader=reader,
+            inspect=inspect,
+            memory=memory,
         )
         affected = affected_routes(
             change_set,
@@ -287,6 +296,7 @@ def analyze_checkout(
     cache_dir: Path | None = None,
     git_timeouts: GitTimeouts | None = None,
     notice: Callable[[str], None] | None = None,
+    memory: ImpactMemory | None = None,
 ) -> tuple[ChangeSet, list[AffectedRoute]]:
     """The whole client half for `ci analyze`: the change set and the routes it affects.
 
@@ -295,6 +305,8 @@ def analyze_checkout(
     next push of a branch) the head's impact graph is derived from the base's kept one.
 
     Each git call waits at most `git_timeouts` (a fetch for `deepen` too); `notice` hears what a fetch waits for.
+    `memory` (working-tree mode only, kept by `perceo watch` between analyses of this repository) keeps the base's
+    graph, recent facts and the last route discovery in memory; the result is the same without it.
     """
     timeouts = git_timeouts or GitTimeouts()
     if working_tree:
@@ -303,7 +315,7 @@ def analyze_checkout(
         )
         git = Git.open(repo_dir, timeouts=timeouts, notice=notice)
         affected, change_set = _affected_and_symbols(
-            git.repo_dir, change_set, delta, framework, _trusted_cache(git, cache_dir), timeouts
+            git.repo_dir, change_set, delta, framework, _trusted_cache(git, cache_dir), timeouts, memory
         )
         return change_set, affected
     commits = resolve_commits(repo_dir, base, head, deepen=deepen, timeouts=timeouts, notice=notice)

@@ -18,6 +18,11 @@ A derived graph equals a full build of the same tree (tests compare the two afte
 change resolution). `impact_graphs` anchors on the change's base: its graph is loaded (or derived from the newest
 kept graph, or built) and kept, and the head's is derived from it. Graphs are kept in `<cache_dir>/impact/`, keyed
 by commit, framework and a fingerprint of the discovery code (`ImpactGraphStore`).
+
+A caller that analyses the same working tree again and again (`perceo watch`) passes an `ImpactMemory`: the base's
+graph and recent facts stay in memory, and the head's route discovery is reused while nothing it read changed
+(the head's snapshot logs the files read while its layout, resolver and routes are made; `_LazyFacts` logs the
+files whose facts discovery asked for; see `impactmemory.RouteRecord`).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from perceo.observer.discovery.cache import code_version
 from perceo.observer.facts.index import FactIndex
 from perceo.observer.facts.model import FileFacts, fact_kind
 from perceo.observer.filewarnings import warn_file, warning_count
+from perceo.observer.impactmemory import ImpactMemory, RouteRecord
 from perceo.observer.imports import ImportResolver, build_import_graph, candidate_bases
 from perceo.observer.model import AppInfo, RouteEntry
 from perceo.observer.project import ProjectLayout
@@ -180,7 +186,15 @@ def derive_impact_graph(
         return _derive(base, tree, changed, index) if tree.signature == base.signature else None
 
 
-def _derive(base: ImpactGraph, tree: _Tree, changed: Collection[str], facts: FactIndex) -> ImpactGraph:
+def _derive(
+    base: ImpactGraph,
+    tree: _Tree,
+    changed: Collection[str],
+    facts: FactIndex,
+    memory: ImpactMemory | None = None,
+) -> ImpactGraph:
+    """`tree`'s graph from `base`'s. With a `memory` and a snapshot logging its reads (`_head_graph`), the routes
+    of the previous discovery are reused when none of its inputs changed, else discovery runs and is recorded."""
     snapshot = tree.snapshot
     listing = snapshot.listing()
     appeared_or_gone = [path for path in changed if (path in base.files) != (path in listing)]
@@ -189,7 +203,12 @@ def _derive(base: ImpactGraph, tree: _Tree, changed: Collection[str], facts: Fac
         bases = {b for path in appeared_or_gone for b in candidate_bases(path)}
         stale = {file for file, probed in base.probes.items() if not bases.isdisjoint(probed) and file in listing}
     redo = sorted({path for path in changed if path in listing} | stale)
-    known = facts.collect(redo, snapshot.blob_sha, snapshot.read_bytes)
+    # the changed files are parsed for their imports, not read by route discovery: not logged
+    logged, snapshot.reads = snapshot.reads, None
+    try:
+        known = facts.collect(redo, snapshot.blob_sha, snapshot.read_bytes)
+    finally:
+        snapshot.reads = logged
     partial = build_import_graph(known, tree.resolver)
 
     resolved, packages, probes = dict(base.resolved), dict(base.packages), dict(base.probes)
@@ -204,23 +223,67 @@ def _derive(base: ImpactGraph, tree: _Tree, changed: Collection[str], facts: Fac
     changed_set = set(changed)
     route_configs = _patched(base.route_config_files, changed_set, known, "routes")
     tagged = _patched(base.tagged_files, changed_set, known, "tags")
-    lazy = _LazyFacts(snapshot, facts, known)
-    lazy.prefetch([*route_configs, *tagged])
-    found = discover_routes(
-        tree.layout, tree.apps, lazy, tree.resolver, route_config_files=route_configs, tagged_files=tagged
-    )
+    record = memory.routes if memory is not None and logged is not None else None
+    if record is not None and record.reusable(
+        framework=tree.framework,
+        signature=tree.signature,
+        apps=tree.apps,
+        route_config_files=route_configs,
+        tagged_files=tagged,
+        listing=listing,
+    ):
+        assert memory is not None
+        memory.stats.routes_reused += 1
+        routes, auto_imports = record.routes, record.auto_imports
+    else:
+        lazy = _LazyFacts(snapshot, facts, known, log=logged is not None)
+        lazy.prefetch([*route_configs, *tagged])
+        found = discover_routes(
+            tree.layout, tree.apps, lazy, tree.resolver, route_config_files=route_configs, tagged_files=tagged
+        )
+        routes, auto_imports = found.routes, found.auto_imports
+        if memory is not None and logged is not None:
+            memory.stats.routes_discovered += 1
+            memory.routes = _route_record(tree, listing, route_configs, tagged, logged, lazy, routes, auto_imports)
     return ImpactGraph(
         commit=snapshot.commit,
         framework=tree.framework,
         signature=tree.signature,
         files=listing,
-        routes=found.routes,
+        routes=routes,
         resolved=resolved,
         packages=packages,
         probes=probes,
-        auto_imports=found.auto_imports,
+        auto_imports=auto_imports,
         route_config_files=route_configs,
         tagged_files=tagged,
+    )
+
+
+def _route_record(
+    tree: _Tree,
+    listing: dict[str, str | None],
+    route_configs: list[str],
+    tagged: list[str],
+    contents_read: set[str],
+    lazy: _LazyFacts,
+    routes: list[RouteEntry],
+    auto_imports: dict[str, list[str]],
+) -> RouteRecord | None:
+    """What one discovery depended on (None when it looked at every file's facts: nothing to reuse then)."""
+    if lazy.facts_read is None:
+        return None
+    read = {path: listing.get(path) for path in (*contents_read, *lazy.facts_read)}
+    return RouteRecord(
+        framework=tree.framework,
+        signature=tree.signature,
+        apps=list(tree.apps),
+        route_config_files=list(route_configs),
+        tagged_files=list(tagged),
+        paths=frozenset(listing),
+        read=read,
+        routes=routes,
+        auto_imports=auto_imports,
     )
 
 
@@ -235,11 +298,15 @@ class _LazyFacts(Mapping[str, FileFacts]):
     """Facts of a snapshot fetched on first use (from the cache by blob key, else parsed), for route discoverers
     that look at a few files of a large tree."""
 
-    def __init__(self, snapshot: RepoSnapshot, facts: FactIndex, known: Mapping[str, FileFacts]) -> None:
+    def __init__(
+        self, snapshot: RepoSnapshot, facts: FactIndex, known: Mapping[str, FileFacts], *, log: bool = False
+    ) -> None:
         self._snapshot = snapshot
         self._facts = facts
         self._known = dict(known)
         self._absent: set[str] = set()
+        #: with `log`, the paths whose facts were asked for; None once every file's were (iteration)
+        self.facts_read: set[str] | None = set() if log else None
 
     def prefetch(self, paths: list[str]) -> None:
         missing = [p for p in paths if p not in self._known and p in self._snapshot]
@@ -247,6 +314,8 @@ class _LazyFacts(Mapping[str, FileFacts]):
             self._known.update(self._facts.collect(missing, self._snapshot.blob_sha, self._snapshot.read_bytes))
 
     def __getitem__(self, path: str) -> FileFacts:
+        if self.facts_read is not None:
+            self.facts_read.add(path)
         found = self._known.get(path)
         if found is not None:
             return found
@@ -260,6 +329,7 @@ class _LazyFacts(Mapping[str, FileFacts]):
         return fetched[path]
 
     def __iter__(self) -> Iterator[str]:  # every file with facts (loads them all: discoverers never iterate)
+        self.facts_read = None  # depends on every file: not worth recording
         return (path for path in self._snapshot.files() if fact_kind(path) is not None)
 
     def __len__(self) -> int:
@@ -278,6 +348,7 @@ def impact_graphs(
     framework: str = "auto",
     cache_dir: Path | None = None,
     workers: int | None = None,
+    memory: ImpactMemory | None = None,
 ) -> tuple[ImpactGraph, ImpactGraph | None]:
     """The graphs of a change's head (the working tree in working-tree mode) and base (None for a repository
     without commits). `delta` is the change's tree delta (`changes.compute_change_delta`).
@@ -287,7 +358,13 @@ def impact_graphs(
     from the base's), so later pushes derive from it.
     """
     return impact_graphs_at_root(
-        Git.open(repo_dir).repo_dir, change_set, delta, framework=framework, cache_dir=cache_dir, workers=workers
+        Git.open(repo_dir).repo_dir,
+        change_set,
+        delta,
+        framework=framework,
+        cache_dir=cache_dir,
+        workers=workers,
+        memory=memory,
     )
 
 
@@ -301,19 +378,36 @@ def impact_graphs_at_root(
     workers: int | None = None,
     blob_reader: BlobReader | None = None,
     inspect: Callable[[HeadTree], None] | None = None,
+    memory: ImpactMemory | None = None,
 ) -> tuple[ImpactGraph, ImpactGraph | None]:
     """`impact_graphs` for a caller that already knows the repository's top folder `root` (and may share its
-    `git cat-file` process). `inspect`, when given, is called with the head's tree while its files are open."""
+    `git cat-file` process). `inspect`, when given, is called with the head's tree while its files are open.
+
+    `memory`, kept by the caller between analyses of this repository (`perceo watch`), holds the base's graph, the
+    facts of recently seen blobs and the head's last route discovery (see `impactmemory`); the result is the same
+    with or without it."""
     store = ImpactGraphStore(cache_dir)
-    facts = FactIndex(cache_dir, workers=workers)
+    facts = FactIndex(cache_dir, workers=workers, memory=memory.facts if memory is not None else None)
     built: list[ImpactGraph] = []
     try:
         with paused_collector():
             base = None
             if change_set.base_sha != EMPTY_TREE:
-                base = _commit_graph(root, change_set.base_sha, framework, store, facts, built, blob_reader)
-            head = _head_graph(root, change_set, delta, base, framework, store, facts, built, blob_reader, inspect)
+                base = memory.base(change_set.base_sha, framework) if memory is not None else None
+                if base is None:
+                    base = _commit_graph(root, change_set.base_sha, framework, store, facts, built, blob_reader)
+                    if memory is not None:
+                        memory.stats.base_loads += 1
+                        if warning_count() == store.warnings_before:  # as `store.save`: complete graphs only
+                            memory.keep_base(change_set.base_sha, framework, base)
+                        else:
+                            memory.forget_base()
+            head = _head_graph(
+                root, change_set, delta, base, framework, store, facts, built, blob_reader, inspect, memory
+            )
     finally:
+        if memory is not None:
+            memory.stats.facts_from_memory += facts.stats.from_memory
         try:
             facts.save(complete=bool(built))
         except OSError as exc:
@@ -370,12 +464,16 @@ def _head_graph(
     built: list[ImpactGraph],
     reader: BlobReader | None,
     inspect: Callable[[HeadTree], None] | None = None,
+    memory: ImpactMemory | None = None,
 ) -> ImpactGraph:
     listing, on_disk = _applied(base.files if base is not None else {}, delta, root)
     commit = None if change_set.working_tree else change_set.head_sha
     with RepoSnapshot.from_listing(root, listing, commit=commit, on_disk=on_disk, blob_reader=reader) as snapshot:
+        if memory is not None:  # what the layout, the resolver and route discovery read (see `_derive`)
+            snapshot.reads = set()
         tree = _prepare(snapshot, framework, facts)
-        graph = _head_from_kept(root, change_set, delta, base, framework, store, facts, tree, commit)
+        graph = _head_from_kept(root, change_set, delta, base, framework, store, facts, tree, commit, memory)
+        snapshot.reads = None
         fresh = graph is None
         if graph is None:
             graph = _build(tree, facts)
@@ -413,10 +511,11 @@ def _head_from_kept(
     facts: FactIndex,
     tree: _Tree,
     commit: str | None,
+    memory: ImpactMemory | None = None,
 ) -> ImpactGraph | None:
     """The head's graph derived from the base's, or from another kept graph of the same configuration."""
     if base is not None and tree.signature == base.signature:
-        return _derive(base, tree, list(delta), facts)
+        return _derive(base, tree, list(delta), facts, memory)
     if commit is not None:
         for header in store.headers(framework):
             if header.signature != tree.signature or header.commit in (commit, change_set.base_sha):
@@ -483,7 +582,7 @@ class ImpactGraphStore:
     def __init__(self, cache_dir: Path | None) -> None:
         self.directory = cache_dir / "impact" if cache_dir is not None else None
         #: warnings given before this store existed; a graph built while files could not be read is not kept
-        self._warnings_before = warning_count()
+        self.warnings_before = warning_count()
 
     def _path(self, commit: str, framework: str) -> Path | None:
         if self.directory is None or not _is_hex(commit) or not framework.replace("-", "").isalnum():
@@ -535,7 +634,7 @@ class ImpactGraphStore:
 
     def save(self, graph: ImpactGraph) -> None:
         path = self._path(graph.commit, graph.framework) if graph.commit is not None else None
-        if path is None or warning_count() != self._warnings_before:
+        if path is None or warning_count() != self.warnings_before:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

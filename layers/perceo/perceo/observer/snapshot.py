@@ -271,6 +271,8 @@ class RepoSnapshot:
         #: paths read from the working tree even though blobs are read with git (`from_listing`).
         self._on_disk: frozenset[str] = frozenset()
         self._owns_reader = True
+        #: when a set, every path whose content is read is added to it (what a computation depended on)
+        self.reads: set[str] | None = None
 
     # -- constructors ----------------------------------------------------------------------------------
 
@@ -395,6 +397,8 @@ class RepoSnapshot:
         without its remote, a damaged store) or the file cannot be read from disk."""
         if path not in self._shas:
             raise KeyError(path)
+        if self.reads is not None:
+            self.reads.add(path)
         try:
             if self._blobs is not None and path not in self._on_disk:
                 sha = self._shas[path]
@@ -431,6 +435,8 @@ class _MemorySnapshot(RepoSnapshot):
         super().__init__(root, {p: git_blob_sha(c) for p, c in self._contents.items()})
 
     def read_bytes(self, path: str) -> bytes:
+        if self.reads is not None and path in self._contents:
+            self.reads.add(path)
         return self._contents[path]
 
 

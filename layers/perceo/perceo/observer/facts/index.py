@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,14 +30,24 @@ class FactStats:
     parsed: int = 0
     #: the whole discovery result was reused (same tree content seen before): nothing was read or parsed.
     result_cached: bool = False
+    #: of `cached`, found in the in-memory facts (`FactIndex.memory`) rather than the disk cache
+    from_memory: int = 0
 
 
 class FactIndex:
     """Facts for every source file of a snapshot, from the cache when the blob was seen before."""
 
-    def __init__(self, cache_dir: Path | None = None, *, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        cache_dir: Path | None = None,
+        *,
+        workers: int | None = None,
+        memory: MutableMapping[str, FileFacts] | None = None,
+    ) -> None:
         self.cache = FactCache(cache_dir)
         self.stats = FactStats()
+        #: facts by key kept between runs in one process (`impactmemory.FactMemory`), looked at before the cache
+        self.memory = memory
         self._extractor: Extractor | None = None
         self._workers = workers
         self._keys: set[str] = set()
@@ -63,7 +73,7 @@ class FactIndex:
                         warn_file(path, f"could not be read ({unreadable_reason(exc)}): its imports are unknown")
                     unreadable.append(path)
         self.stats.files += len(keyed)
-        cached = self.cache.get_many({key for _path, _kind, key in keyed})
+        cached = self._cached({key for _path, _kind, key in keyed})
         result: dict[str, FileFacts] = {path: FileFacts() for path in unreadable}
         missing: list[tuple[str, str, str]] = []
         for path, kind, key in keyed:
@@ -79,11 +89,27 @@ class FactIndex:
                     result[path] = FileFacts()
                     continue
                 self.cache.put(key, facts)
+                if self.memory is not None:
+                    self.memory[key] = facts
                 result[path] = facts
                 cached[key] = facts  # the same blob at two paths is parsed once per run
             self.stats.parsed += len(missing)
         self._keys.update(key for _path, _kind, key in keyed)
         return result
+
+    def _cached(self, keys: set[str]) -> dict[str, FileFacts]:
+        memory = self.memory
+        if memory is None:
+            return self.cache.get_many(keys)
+        found = {key: memory[key] for key in keys if key in memory}
+        self.stats.from_memory += len(found)
+        rest = keys - found.keys() if found else keys
+        if rest:
+            loaded = self.cache.get_many(rest)
+            for key, facts in loaded.items():
+                memory[key] = facts
+            found.update(loaded)
+        return found
 
     def _extract_all(
         self, missing: list[tuple[str, str, str]], read_bytes: Callable[[str], bytes]
