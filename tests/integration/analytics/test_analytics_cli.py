@@ -9,7 +9,7 @@ import io
 import json
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from perceo.models import now_ms
 from perceo.retry import Backoff
 from perceo.wiring import build_local_services
 from perceo_cli.backend.local import LocalBackend
+from perceo_cli.commands import analytics as analytics_commands
 from perceo_cli.context import AppContext
 from perceo_cli.demo.shop import build_demo_app
 from perceo_cli.exit import ExitStatus
@@ -34,6 +35,7 @@ from perceo_cli.main import main
 from perceo_cli.output import Output
 
 HOUR = 3_600_000
+DAY = 24 * HOUR
 MIXPANEL = {"projectId": "1234", "username": "sa-user", "secret": "sa-secret"}
 
 
@@ -47,7 +49,29 @@ def repo(tmp_path: Path, falkordb_server: ServerProcess, graph: FalkorFlowGraph)
 
 
 @pytest.fixture
-def backend(repo: Path, fake_providers: FakeProviders) -> Iterator[LocalBackend]:
+def time_of_day() -> str | None:
+    """None: the real clock. A test parametrised with "HH:MM" runs as if it were that time (UTC) yesterday."""
+    return None
+
+
+@pytest.fixture
+def clock(time_of_day: str | None, monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """The product's clock: real, or ticking from `time_of_day` yesterday (always in the past, so nothing is in the
+    future for the fake provider). The CLI's own `7d`/`2d` parsing reads the same clock."""
+    if time_of_day is None:
+        return now_ms
+    hours, minutes = map(int, time_of_day.split(":"))
+    offset = now_ms() - ((now_ms() // DAY - 1) * DAY + hours * HOUR + minutes * 60_000)
+
+    def shifted() -> int:
+        return now_ms() - offset
+
+    monkeypatch.setattr(analytics_commands, "now_ms", shifted)
+    return shifted
+
+
+@pytest.fixture
+def backend(repo: Path, fake_providers: FakeProviders, clock: Callable[[], int]) -> Iterator[LocalBackend]:
     """The backend `perceo` builds for the repo, with Mixpanel's host pointed at the fake (no waiting on retries)."""
     clients = HttpProviderClients(
         http=httpx.Client(timeout=httpx.Timeout(10.0)),
@@ -56,7 +80,7 @@ def backend(repo: Path, fake_providers: FakeProviders) -> Iterator[LocalBackend]
     )
     config = load_config(repo).config
     made = LocalBackend(
-        repo, config, services=build_local_services(config, project_dir=repo, analytics_providers=clients)
+        repo, config, services=build_local_services(config, project_dir=repo, analytics_providers=clients, clock=clock)
     )
     try:
         yield made
@@ -72,6 +96,11 @@ def cli(argv: list[str], repo: Path, backend: LocalBackend | None = None) -> tup
         context.use_backend(backend)
     code = main(argv, context=context)
     return code, stdout.getvalue(), stderr.getvalue()
+
+
+def noon_before(now: int, days: int) -> int:
+    """12:00 UTC of the UTC day `days` before `now`'s: between `days * 24 - 12` and `days * 24 + 12` hours back."""
+    return (now // DAY - days) * DAY + 12 * HOUR
 
 
 def concrete(route: str, n: int) -> str:
@@ -99,11 +128,14 @@ def checkout_walks(backend: LocalBackend, users: int, finishing: int, start: int
     return {"events": events}, flow.name
 
 
+@pytest.mark.parametrize("time_of_day", [None, "00:30", "23:59"])  # day boundaries: UTC midnight is near either
 def test_sync_correlates_ingested_events_and_status_and_impact_show_each_flows_traffic(
     repo: Path, backend: LocalBackend
 ) -> None:
     project_id = backend.project_id
-    batch, flow_name = checkout_walks(backend, users=5, finishing=2, start=now_ms() - 2 * HOUR)
+    # the walks all fall on one named UTC day, yesterday, whatever the time of day: 12:00 to 12:05 UTC
+    start = noon_before(backend.services.analytics.clock(), 1)
+    batch, flow_name = checkout_walks(backend, users=5, finishing=2, start=start)
     result = backend.services.analytics.ingest(project_id, json.dumps(batch))
     assert result.accepted == len(batch["events"]) and result.rejected_count == 0
 
@@ -112,7 +144,7 @@ def test_sync_correlates_ingested_events_and_status_and_impact_show_each_flows_t
     assert code == ExitStatus.OK, err
     run = json.loads(out)
     assert run["providers"] == [] and run["notConnected"] == ["ga4", "mixpanel", "amplitude"]
-    assert day_of(now_ms()) in run["days"]
+    assert day_of(start) in run["days"]  # a sync without a provider correlates yesterday and today
     correlation = run["correlation"]
     assert correlation["sessions"] == 5 and correlation["matchedSessions"] == 5 and correlation["metricsWritten"] >= 1
 
@@ -124,10 +156,10 @@ def test_sync_correlates_ingested_events_and_status_and_impact_show_each_flows_t
     assert walked[flow_name]["usersPerDay"] == 2.5  # 5 users over the 2 days asked
     assert [p["connected"] for p in status["providers"]] == [False, False, False]
 
-    code, out, err = cli(["analytics", "impact", flow_name, "--days", "1", "--json"], repo, backend)
+    code, out, err = cli(["analytics", "impact", flow_name, "--days", "2", "--json"], repo, backend)
     assert code == ExitStatus.OK, err
     impact = json.loads(out)
-    assert (impact["successRate"], impact["usersPerDay"]) == (0.4, 5.0)
+    assert (impact["successRate"], impact["usersPerDay"]) == (0.4, 2.5)  # 5 users over yesterday and today
     assert impact["topDropOffStep"] == len(backend.get_flow(flow_name).pages)
 
     code, text, err = cli(["analytics", "status"], repo, backend)
@@ -139,16 +171,19 @@ def test_sync_correlates_ingested_events_and_status_and_impact_show_each_flows_t
     assert code == ExitStatus.OK and json.loads(out)["correlation"]["sessions"] == 5
 
 
+@pytest.mark.parametrize("time_of_day", [None, "00:30", "23:59"])  # day boundaries: UTC midnight is near either
 def test_connect_keeps_credentials_in_the_secrets_file_and_sync_pulls_the_provider(
     repo: Path, backend: LocalBackend, fake_providers: FakeProviders, tmp_path: Path
 ) -> None:
-    yesterday = day_of(now_ms() - 86_400_000)
+    # the day before yesterday (36 to 60 hours back): a whole day older than Mixpanel's 2 hours to settle, so the
+    # cursor moves past it at any time of day (yesterday's day has not settled before 02:00 UTC)
+    noon = noon_before(backend.services.analytics.clock(), 2)
     fake_providers.mixpanel_events = {
-        yesterday: [
+        day_of(noon): [
             {
                 "event": "$mp_web_page_view",
                 "properties": {
-                    "time": (now_ms() - 86_400_000) // 1000 // 86_400 * 86_400 + 3600 + i,
+                    "time": noon // 1000 + i,
                     "distinct_id": f"u{i}",
                     "$insert_id": f"ins-{i}",
                     "$current_url": "https://shop.example/",
@@ -174,7 +209,7 @@ def test_connect_keeps_credentials_in_the_secrets_file_and_sync_pulls_the_provid
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
     assert "sa-secret" not in (repo / ".perceo" / "config.json").read_text()
 
-    code, out, err = cli(["analytics", "sync", "--provider", "mixpanel", "--since", "2d", "--json"], repo, backend)
+    code, out, err = cli(["analytics", "sync", "--provider", "mixpanel", "--since", "3d", "--json"], repo, backend)
 
     assert code == ExitStatus.OK, err
     (report,) = json.loads(out)["providers"]
