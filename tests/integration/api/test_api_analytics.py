@@ -17,8 +17,15 @@ from perceo.models import now_ms
 MIXPANEL = {"projectId": "1234", "username": "sa-user", "secret": "sa-secret"}
 
 
-def page_views(prefix: str, users: int, pages: list[str], *, finishing: int) -> list[dict[str, Any]]:
-    start = now_ms() - 3_600_000
+def yesterday_noon() -> int:
+    """12:00 UTC yesterday: a time whose UTC day is named, whatever the time of day the test runs."""
+    return (now_ms() // 86_400_000 - 1) * 86_400_000 + 12 * 3_600_000
+
+
+def page_views(
+    prefix: str, users: int, pages: list[str], *, finishing: int, start: int | None = None
+) -> list[dict[str, Any]]:
+    start = now_ms() - 3_600_000 if start is None else start
     events = []
     for u in range(users):
         walked = pages if u < finishing else pages[:-1]
@@ -102,7 +109,8 @@ def test_each_project_syncs_and_reads_only_its_own_traffic(api: wiring.Services)
     )
     call("flows/create-flow", b, body={"name": "Checkout", "pages": ["/", "/products/:id", "/cart", "/checkout"]})
     a_writer = key_for(a, ["ingest"], "web")
-    events = page_views("a", 4, ["/", "/products/7", "/cart", "/checkout"], finishing=1)
+    # all on yesterday's UTC day, which a sync without a provider correlates (with today)
+    events = page_views("a", 4, ["/", "/products/7", "/cart", "/checkout"], finishing=1, start=yesterday_noon())
     assert body_of(ingest(a_writer, events))["accepted"] == 4 + 3 * 3
 
     # B syncs first: A's events are not B's
@@ -113,13 +121,15 @@ def test_each_project_syncs_and_reads_only_its_own_traffic(api: wiring.Services)
     assert a_run["statusCode"] == 200, a_run["body"]
     assert body_of(a_run)["correlation"]["matchedSessions"] == 4
 
-    metrics = body_of(call("analytics/get-metrics", a, query={"days": "1"}))
+    metrics = body_of(call("analytics/get-metrics", a, query={"days": "2"}))  # yesterday and today
     (walked,) = metrics["flows"]
-    assert (walked["flowId"], walked["sessions"], walked["completions"], walked["usersPerDay"]) == (flow["id"], 4, 1, 4)
-    traffic = body_of(call("analytics/get-traffic", a, query={"days": "1"}))
+    assert (walked["flowId"], walked["sessions"], walked["completions"], walked["usersPerDay"]) == (flow["id"], 4, 1, 2)
+    traffic = body_of(call("analytics/get-traffic", a, query={"days": "2"}))  # the mean over days with metrics
     assert traffic["flows"] == [
         {"flowId": flow["id"], "usersPerDay": 4.0, "sessionsPerDay": 4.0, "successRate": 0.25, "days": 1}
     ]
+    # today alone has none of them
+    assert body_of(call("analytics/get-metrics", a, query={"days": "1"}))["flows"] == []
 
     b_metrics = body_of(call("analytics/get-metrics", b, query={"days": "7"}))
     assert b_metrics["flows"] == [] and flow["id"] not in json.dumps(b_metrics)
@@ -185,7 +195,8 @@ def test_flow_metrics_lists_the_callers_daily_metrics_only(api: wiring.Services)
     a, b = create_project("Tenant A"), create_project("Tenant B")
     call("flows/create-flow", a, body={"name": "Checkout", "pages": ["/", "/cart"]})
     a_writer = key_for(a, ["ingest"], "web")
-    ingest(a_writer, page_views("a", 3, ["/", "/cart"], finishing=3))
+    walked = yesterday_noon()  # one named UTC day, whatever the time of day
+    ingest(a_writer, page_views("a", 3, ["/", "/cart"], finishing=3, start=walked))
     call("analytics/sync", a, body={})
     today = day_of(now_ms())
     window = {"since": day_of(now_ms() - 6 * 86_400_000), "until": today}
@@ -197,7 +208,7 @@ def test_flow_metrics_lists_the_callers_daily_metrics_only(api: wiring.Services)
     (metrics,) = body_of(mine)["metrics"]
     assert (metrics["projectId"], metrics["day"], metrics["sessions"], metrics["completions"]) == (
         a.project_id,
-        today,
+        day_of(walked),
         3,
         3,
     )
