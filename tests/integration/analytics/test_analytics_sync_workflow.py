@@ -95,8 +95,8 @@ def _project(graph: FalkorFlowGraph, name: str) -> tuple[str, str]:
     return project_id, stored.id
 
 
-def _walks(prefix: str, users: int, finishing: int) -> list[dict[str, Any]]:
-    start = now_ms() - 2 * 3_600_000
+def _walks(prefix: str, users: int, finishing: int, start: int | None = None) -> list[dict[str, Any]]:
+    start = now_ms() - 2 * 3_600_000 if start is None else start
     events = []
     for u in range(users):
         paths = ["/", f"/products/{u}", "/cart", "/checkout"][: 4 if u < finishing else 3]
@@ -120,14 +120,16 @@ def test_the_schedule_runs_analytics_sync_for_every_project_and_writes_each_ones
     analytics = cloud["services"].analytics
     a, a_flow = _project(graph, "shop-a")
     b, _ = _project(graph, "shop-b")
-    analytics.ingest(a, json.dumps({"events": _walks("a", users=4, finishing=3)}))
+    # two named UTC days, whatever the time of day: our walks yesterday 12:00, Mixpanel's the day before at 12:00
     yesterday_noon = (now_ms() // 86_400_000 - 1) * 86_400_000 + 12 * 3_600_000
+    earlier_noon = yesterday_noon - 86_400_000
+    analytics.ingest(a, json.dumps({"events": _walks("a", users=4, finishing=3, start=yesterday_noon)}))
     fake_providers.mixpanel_events = {
-        day_of(yesterday_noon): [
+        day_of(earlier_noon): [
             {
                 "event": "$mp_web_page_view",
                 "properties": {
-                    "time": yesterday_noon // 1000 + i * 5,
+                    "time": earlier_noon // 1000 + i * 5,
                     "distinct_id": "m1",
                     "$insert_id": f"mp-{i}",
                     "$current_url": f"https://shop.example{path}",
@@ -155,11 +157,12 @@ def test_the_schedule_runs_analytics_sync_for_every_project_and_writes_each_ones
     assert results[a]["status"] == "succeeded" and results[a]["metricsWritten"] >= 2
     assert results[a]["providers"] == [{"provider": "mixpanel", "status": "success", "accepted": 4, "duplicates": 0}]
     assert results[b]["status"] == "succeeded" and results[b]["metricsWritten"] == 0
-    today = graph.list_flow_metrics(a, since=day_of(now_ms()), until=day_of(now_ms()), flow_ids=[a_flow])
-    assert [(m.sessions, m.completions) for m in today] == [(4, 3)]
-    before = graph.list_flow_metrics(a, since=day_of(yesterday_noon), until=day_of(yesterday_noon))
+    walked = graph.list_flow_metrics(a, since=day_of(yesterday_noon), until=day_of(yesterday_noon), flow_ids=[a_flow])
+    assert [(m.sessions, m.completions) for m in walked] == [(4, 3)]
+    before = graph.list_flow_metrics(a, since=day_of(earlier_noon), until=day_of(earlier_noon))
     assert [(m.sessions, m.completions) for m in before] == [(1, 1)]
-    assert graph.list_flow_metrics(b, since=day_of(yesterday_noon), until=day_of(now_ms())) == []
+    assert graph.list_flow_metrics(a, since=day_of(now_ms()), until=day_of(now_ms())) == []
+    assert graph.list_flow_metrics(b, since=day_of(earlier_noon), until=day_of(now_ms())) == []
     history = sfn.get_execution_history(executionArn=described["executionArn"])
     assert "sa-secret" not in json.dumps(history, default=str) and len(history["events"]) > 10
 
