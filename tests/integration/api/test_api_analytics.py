@@ -6,20 +6,64 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
+import redis
 from api_handlers import body_of
-from api_integration_kit import Caller, call, create_project, error_code, key_for
+from api_integration_kit import Caller, api_services, call, create_project, error_code, key_for
 
 from perceo import wiring
+from perceo.analytics.providers import HttpProviderClients
+from perceo.graph.port import FlowGraph
 from perceo.models import now_ms
+from perceo_cli.local.server import ServerProcess
+
+DAY, HOUR = 86_400_000, 3_600_000
 
 MIXPANEL = {"projectId": "1234", "username": "sa-user", "secret": "sa-secret"}
 
 
-def yesterday_noon() -> int:
-    """12:00 UTC yesterday: a time whose UTC day is named, whatever the time of day the test runs."""
-    return (now_ms() // 86_400_000 - 1) * 86_400_000 + 12 * 3_600_000
+@pytest.fixture
+def time_of_day() -> str | None:
+    """None: the real clock. A test parametrised with "HH:MM" runs as if it were that time (UTC) yesterday."""
+    return None
+
+
+@pytest.fixture
+def clock(time_of_day: str | None) -> Callable[[], int]:
+    """The services' clock: real, or ticking from `time_of_day` yesterday (in the past: no event is in the future)."""
+    if time_of_day is None:
+        return now_ms
+    hours, minutes = map(int, time_of_day.split(":"))
+    offset = now_ms() - ((now_ms() // DAY - 1) * DAY + hours * HOUR + minutes * 60_000)
+    return lambda: now_ms() - offset
+
+
+@pytest.fixture
+def api(
+    falkordb_server: ServerProcess,
+    graph_name: str,
+    graph: FlowGraph,
+    redis_client: redis.Redis,
+    analytics_clients: HttpProviderClients,
+    clock: Callable[[], int],
+) -> Iterator[wiring.Services]:
+    """conftest's `api`, with the services' clock injected (the real one unless a test names a time of day)."""
+    services = api_services(
+        falkordb_server, graph_name, graph, redis_client, analytics_providers=analytics_clients, clock=clock
+    )
+    wiring.install(services)
+    try:
+        yield services
+    finally:
+        wiring.reset()
+
+
+def yesterday_noon(now: int) -> int:
+    """12:00 UTC of the day before `now`'s: a time whose UTC day is named, whatever the time of day."""
+    return (now // DAY - 1) * DAY + 12 * HOUR
 
 
 def page_views(
@@ -102,6 +146,7 @@ def test_an_ingest_key_reads_nothing_and_other_keys_cannot_ingest(api: wiring.Se
     assert response["statusCode"] == 403 and "'ingest'" in body_of(response)["error"]["message"]
 
 
+@pytest.mark.parametrize("time_of_day", [None, "00:30", "23:59"])  # UTC midnight near either
 def test_each_project_syncs_and_reads_only_its_own_traffic(api: wiring.Services) -> None:
     a, b = create_project("Tenant A"), create_project("Tenant B")
     flow = body_of(
@@ -110,7 +155,9 @@ def test_each_project_syncs_and_reads_only_its_own_traffic(api: wiring.Services)
     call("flows/create-flow", b, body={"name": "Checkout", "pages": ["/", "/products/:id", "/cart", "/checkout"]})
     a_writer = key_for(a, ["ingest"], "web")
     # all on yesterday's UTC day, which a sync without a provider correlates (with today)
-    events = page_views("a", 4, ["/", "/products/7", "/cart", "/checkout"], finishing=1, start=yesterday_noon())
+    events = page_views(
+        "a", 4, ["/", "/products/7", "/cart", "/checkout"], finishing=1, start=yesterday_noon(api.analytics.clock())
+    )
     assert body_of(ingest(a_writer, events))["accepted"] == 4 + 3 * 3
 
     # B syncs first: A's events are not B's
@@ -189,17 +236,18 @@ def test_the_beacon_route_takes_an_ingest_key_from_write_key_and_nothing_else(ap
     assert run["correlation"]["events"] == 4
 
 
+@pytest.mark.parametrize("time_of_day", [None, "00:30", "23:59"])  # UTC midnight near either
 def test_flow_metrics_lists_the_callers_daily_metrics_only(api: wiring.Services) -> None:
     from perceo.analytics.model import day_of
 
     a, b = create_project("Tenant A"), create_project("Tenant B")
     call("flows/create-flow", a, body={"name": "Checkout", "pages": ["/", "/cart"]})
     a_writer = key_for(a, ["ingest"], "web")
-    walked = yesterday_noon()  # one named UTC day, whatever the time of day
+    walked = yesterday_noon(api.analytics.clock())  # one named UTC day, whatever the time of day
     ingest(a_writer, page_views("a", 3, ["/", "/cart"], finishing=3, start=walked))
     call("analytics/sync", a, body={})
-    today = day_of(now_ms())
-    window = {"since": day_of(now_ms() - 6 * 86_400_000), "until": today}
+    today = day_of(api.analytics.clock())
+    window = {"since": day_of(api.analytics.clock() - 6 * DAY), "until": today}
 
     mine = call("analytics/get-flow-metrics", a, query=window)
     theirs = call("analytics/get-flow-metrics", b, query=window)
