@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +36,27 @@ PAGES = ["/", "/products/:id", "/cart", "/checkout"]
 
 
 @pytest.fixture
+def time_of_day() -> str | None:
+    """None: the real clock. A test parametrised with "HH:MM" runs as if it were that time (UTC) yesterday."""
+    return None
+
+
+def _clock(time_of_day: str | None) -> Callable[[], int]:
+    """The services' clock: real, or ticking from `time_of_day` yesterday (in the past: no event is in the future)."""
+    if time_of_day is None:
+        return now_ms
+    hours, minutes = map(int, time_of_day.split(":"))
+    offset = now_ms() - ((now_ms() // 86_400_000 - 1) * 86_400_000 + hours * 3_600_000 + minutes * 60_000)
+    return lambda: now_ms() - offset
+
+
+@pytest.fixture
 def cloud(
     falkordb_server: ServerProcess,
     redis_client: redis.Redis,
     fake_providers: FakeProviders,
     monkeypatch: pytest.MonkeyPatch,
+    time_of_day: str | None,
 ) -> Iterator[dict[str, Any]]:
     aws = LocalAws().start()
     for name, value in aws.client_environment().items():  # the functions' boto3 talks to moto
@@ -73,7 +89,9 @@ def cloud(
     )
     base = fake_providers.base_url
     clients = HttpProviderClients(http=httpx.Client(timeout=10.0), base_urls={"mixpanel": base})
-    services = wiring.build_services(settings, graph=graph, redis=redis_client, analytics_providers=clients)
+    services = wiring.build_services(
+        settings, graph=graph, redis=redis_client, analytics_providers=clients, clock=_clock(time_of_day)
+    )
     wiring.install(services)
     try:
         yield {"aws": aws, "intrinsics": intrinsics, "graph": graph, "services": services}
@@ -113,6 +131,7 @@ def _walks(prefix: str, users: int, finishing: int, start: int | None = None) ->
     return events
 
 
+@pytest.mark.parametrize("time_of_day", [None, "00:30", "23:59"])  # UTC midnight near either
 def test_the_schedule_runs_analytics_sync_for_every_project_and_writes_each_ones_metrics(
     cloud: dict[str, Any], fake_providers: FakeProviders
 ) -> None:
@@ -121,7 +140,8 @@ def test_the_schedule_runs_analytics_sync_for_every_project_and_writes_each_ones
     a, a_flow = _project(graph, "shop-a")
     b, _ = _project(graph, "shop-b")
     # two named UTC days, whatever the time of day: our walks yesterday 12:00, Mixpanel's the day before at 12:00
-    yesterday_noon = (now_ms() // 86_400_000 - 1) * 86_400_000 + 12 * 3_600_000
+    now = analytics.clock()
+    yesterday_noon = (now // 86_400_000 - 1) * 86_400_000 + 12 * 3_600_000
     earlier_noon = yesterday_noon - 86_400_000
     analytics.ingest(a, json.dumps({"events": _walks("a", users=4, finishing=3, start=yesterday_noon)}))
     fake_providers.mixpanel_events = {
@@ -161,8 +181,8 @@ def test_the_schedule_runs_analytics_sync_for_every_project_and_writes_each_ones
     assert [(m.sessions, m.completions) for m in walked] == [(4, 3)]
     before = graph.list_flow_metrics(a, since=day_of(earlier_noon), until=day_of(earlier_noon))
     assert [(m.sessions, m.completions) for m in before] == [(1, 1)]
-    assert graph.list_flow_metrics(a, since=day_of(now_ms()), until=day_of(now_ms())) == []
-    assert graph.list_flow_metrics(b, since=day_of(earlier_noon), until=day_of(now_ms())) == []
+    assert graph.list_flow_metrics(a, since=day_of(now), until=day_of(now)) == []
+    assert graph.list_flow_metrics(b, since=day_of(earlier_noon), until=day_of(now)) == []
     history = sfn.get_execution_history(executionArn=described["executionArn"])
     assert "sa-secret" not in json.dumps(history, default=str) and len(history["events"]) > 10
 
