@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import redis
-from workflow_support import Harness, Session, make_harness, start_session, teardown_harness
+from workflow_support import Harness, Session, harness_for, start_session
 
 from perceo.workflows.model import BootstrapRequest
 from perceo_cli.commands.workflows import describe_failure
@@ -32,11 +32,8 @@ def workflow_session(tmp_path_factory: pytest.TempPathFactory, falkordb_server: 
 
 @pytest.fixture
 def harness(workflow_session: Session, redis_client: redis.Redis, tmp_path: Path) -> Iterator[Harness]:
-    made = make_harness(workflow_session, redis_client, tmp_path)
-    try:
+    with harness_for(workflow_session, redis_client, tmp_path) as made:
         yield made
-    finally:
-        teardown_harness(made)
 
 
 def _bundle_keys(harness: Harness, project_id: str, workflow_id: str) -> list[str]:

@@ -14,6 +14,7 @@ import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -348,3 +349,13 @@ def teardown_harness(harness: Harness) -> None:
     wait_for_in_flight_task(harness.session.runtime)
     wiring.reset()
     harness.graph.close()
+
+
+@contextmanager
+def harness_for(session: Session, redis_client: redis.Redis, tmp_path: Path) -> Iterator[Harness]:
+    """One test's harness on the session's moto and Redis, torn down after it (the `harness` fixtures' body)."""
+    made = make_harness(session, redis_client, tmp_path)
+    try:
+        yield made
+    finally:
+        teardown_harness(made)
